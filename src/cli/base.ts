@@ -1,0 +1,70 @@
+/**
+ * The shared base of every command: the global flags (--config, --state), `--json`, and the one way
+ * errors reach the user — a single line on stderr (plus one line per problem for config validation,
+ * and the next step), a stable exit code, and a stack trace only when DEBUG is set.
+ */
+import { Command, Flags } from '@oclif/core'
+import type { ResolvedConfig } from '../config/types.js'
+import { CronsError, isCronsError } from '../errors.js'
+import { paint } from './output.js'
+
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      description:
+        'Config file (env: CRONS_CONFIG). Default: crons.config.ts, .mts, .js or .mjs in the current directory.',
+      helpGroup: 'GLOBAL',
+    }),
+    state: Flags.string({
+      description: "State file (env: CRONS_STATE). Default: the config's `state`, else ./crons.db beside the config.",
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Load and validate the config the global flags point at (flag > env > file > default). */
+  protected async loadConfig(flags: { config?: string; state?: string }): Promise<ResolvedConfig> {
+    const { resolveConfig } = await import('../config/loader.js')
+    return resolveConfig({ configFlag: flags.config, stateFlag: flags.state, env: process.env, cwd: process.cwd() })
+  }
+
+  /** Write one line to stdout, unless --json is on (then only the returned data is printed). */
+  protected out(line = ''): void {
+    if (!this.jsonEnabled()) process.stdout.write(`${line}\n`)
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    // oclif's own exit() (e.g. from --help or --version) is not a failure to report.
+    if (error.oclif?.exit !== undefined && error.message.startsWith('EEXIT')) {
+      process.exitCode = error.oclif.exit
+      return
+    }
+    const crons = toCronsError(error)
+    const p = paint(process.stderr)
+    // Suggestions stay on the error's line, so a single bad input always gives a single line.
+    const hint = crons.suggestions.length > 0 ? ` (${crons.suggestions.join('; ')})` : ''
+    const lines = [`${p.red('error')}: ${crons.message}${hint}`]
+    for (const detail of crons.details) lines.push(`  ${detail}`)
+    if (process.env.DEBUG) {
+      const stack = (crons.cause instanceof Error ? crons.cause.stack : undefined) ?? crons.stack
+      if (stack) lines.push(stack)
+    }
+    process.stderr.write(`${lines.join('\n')}\n`)
+    process.exitCode = crons.exitCode
+  }
+}
+
+/** oclif's parse errors span several lines; keep the first, which says what is wrong. */
+export function toCronsError(error: unknown): CronsError {
+  if (isCronsError(error)) return error
+  const err = error instanceof Error ? error : new Error(String(error))
+  const first = err.message.split('\n').find((line) => line.trim() !== '') ?? 'unknown error'
+  // oclif's parser errors carry a `parse` property; anything else is unexpected.
+  const parseError = 'parse' in err
+  return new CronsError(parseError ? 'FLAG_INVALID' : 'INTERNAL', first.trim(), {
+    cause: err,
+    suggestions: parseError ? [] : ['run again with DEBUG=1 for the stack trace'],
+  })
+}

@@ -1,0 +1,85 @@
+/**
+ * Turns engine events into the lines `start-scheduler` and `run-job` print: human lines (coloured
+ * on a terminal) or, with `--log-format json`, one JSON object per line.
+ */
+import type { ChalkInstance } from 'chalk'
+import type { EngineEmitter, EngineEvents } from '../core/events.js'
+import { compactDuration, paint, statusColour } from './output.js'
+
+export type LogFormat = 'text' | 'json'
+
+const PRINTED = [
+  'run:started',
+  'run:finished',
+  'run:log',
+  'slot:skipped',
+  'slot:missed',
+  'timer:overdue',
+  'runs:interrupted',
+  'hook:failed',
+  'engine:error',
+] as const satisfies readonly (keyof EngineEvents)[]
+
+/** Print every engine event worth a line to `write`. Returns a function that stops printing. */
+export function printEvents(events: EngineEmitter, format: LogFormat, write: (line: string) => void): () => void {
+  const p = paint()
+  const offs = PRINTED.map((name) => {
+    const listener = (payload: Payload<typeof name>) =>
+      write(format === 'json' ? jsonLine(name, payload) : textLine(name, payload, p))
+    events.on(name, listener as never)
+    return () => events.off(name, listener as never)
+  })
+  return () => {
+    for (const off of offs) off()
+  }
+}
+
+function jsonLine(event: string, payload: unknown): string {
+  return JSON.stringify({ time: new Date().toISOString(), event, ...toJson(payload) }, (key, value) =>
+    key === 'error' && value instanceof Error ? { message: value.message } : value,
+  )
+}
+
+/** Instants as ISO strings in JSON lines, so every consumer reads them the same. */
+function toJson(payload: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
+    const isInstant = ['slot', 'startedAt', 'finishedAt', 'at', 'plannedAt', 'wokeAt'].includes(key)
+    out[key] = isInstant && typeof value === 'number' ? new Date(value).toISOString() : value
+  }
+  return out
+}
+
+type Printed = (typeof PRINTED)[number]
+type Payload<K extends keyof EngineEvents> = EngineEvents[K][0]
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+const TEXT: { [K in Printed]: (e: Payload<K>, p: ChalkInstance) => string } = {
+  'run:started': (e, p) =>
+    `${p.cyan('start ')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} (${e.trigger})`,
+  'run:finished': (e, p) => {
+    const why = e.error ? `: ${e.error.message}` : ''
+    const retry = e.retryInMs === undefined ? '' : `, retry in ${compactDuration(e.retryInMs)}`
+    const status = statusColour(e.status, p)
+    return `${p.bold('finish')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} ${status} in ${compactDuration(e.durationMs)}${why}${retry}`
+  },
+  'run:log': (e, p) =>
+    `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${e.text}`,
+  'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${iso(e.slot)}: ${e.reason}`,
+  'slot:missed': (e, p) => {
+    const what = e.catchUp ? 'catching up once for the latest' : 'recorded as missed'
+    const range = `from ${iso(e.missed.first)} to ${iso(e.missed.last)}`
+    return `${p.yellow('missed')} ${p.bold(e.job)} ${e.missed.count} slot(s) ${range}, ${what}`
+  },
+  'timer:overdue': (e, p) =>
+    `${p.yellow('late  ')} timer woke ${compactDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
+  'runs:interrupted': (e, p) =>
+    `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} of a dead scheduler instance marked interrupted`,
+  'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
+  'engine:error': (e, p) => `${p.red('error ')} ${e.message}${e.error instanceof Error ? `: ${e.error.message}` : ''}`,
+}
+
+function textLine<K extends Printed>(event: K, payload: Payload<K>, p: ChalkInstance): string {
+  return `${p.dim(new Date().toISOString())} ${TEXT[event](payload, p)}`
+}

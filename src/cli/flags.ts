@@ -1,0 +1,43 @@
+/**
+ * Flag values are validated here rather than by oclif's built-in parsers, whose multi-line errors
+ * do not meet the one-line contract. Each function returns the parsed value or throws a one-line
+ * `CronsError` that names the flag, the bad value and what was expected.
+ */
+import { CronsError, closest, quote } from '../errors.js'
+import { isValidZone } from '../schedule/index.js'
+
+/** A whole number in [min, max]. */
+export function parseIntegerFlag(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--${name} ${quote(raw)} is not valid (expected a whole number from ${min} to ${max})`,
+    )
+  }
+  return Number(raw)
+}
+
+/** An ISO-8601 instant that carries an offset or Z, so it means the same on every machine. */
+export function parseInstantFlag(name: string, raw: string): number {
+  const text = raw.trim()
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
+  const ms = iso.test(text) ? Date.parse(text) : Number.NaN
+  if (Number.isNaN(ms)) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--${name} ${quote(raw)} is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)`,
+    )
+  }
+  return ms
+}
+
+/** An IANA time zone, with a did-you-mean. */
+export function parseZoneFlag(name: string, raw: string): string {
+  if (isValidZone(raw)) return raw
+  const suggestion = closest(raw, Intl.supportedValuesOf('timeZone'))
+  throw new CronsError(
+    'ZONE_UNKNOWN',
+    `--${name} ${quote(raw)} is not a known IANA time zone (expected a name such as America/New_York or UTC)`,
+    { suggestions: suggestion ? [`did you mean ${suggestion}?`] : [] },
+  )
+}

@@ -1,0 +1,103 @@
+/**
+ * The only module that draws tables and colours. Colour and box tables only on a terminal; plain,
+ * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
+ */
+import { Chalk, type ChalkInstance } from 'chalk'
+import { DateTime } from 'luxon'
+
+type Stream = { isTTY?: boolean }
+
+/** Whether decorations (colour, box drawing) are wanted on this stream. */
+export function isDecorated(stream: Stream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true
+  return stream.isTTY === true && process.env.TERM !== 'dumb'
+}
+
+export function paint(stream: Stream = process.stdout): ChalkInstance {
+  return new Chalk({ level: isDecorated(stream) ? 1 : 0 })
+}
+
+/** Colour for a run status. */
+export function statusColour(status: string, p: ChalkInstance): string {
+  switch (status) {
+    case 'succeeded':
+      return p.green(status)
+    case 'failed':
+    case 'timed_out':
+    case 'interrupted':
+      return p.red(status)
+    case 'running':
+      return p.cyan(status)
+    case 'skipped':
+    case 'missed':
+      return p.yellow(status)
+    default:
+      return status
+  }
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes is the point
+const ANSI = /\u001b\[[0-9;]*m/g
+
+function visibleLength(text: string): number {
+  return text.replace(ANSI, '').length
+}
+
+/**
+ * A table: with box drawing on a terminal, plain space-aligned columns otherwise. cli-table3 is
+ * loaded only when a box table is drawn.
+ */
+export async function renderTable(head: string[], rows: string[][], stream: Stream = process.stdout): Promise<string> {
+  if (isDecorated(stream)) {
+    const { default: Table } = await import('cli-table3')
+    const p = paint(stream)
+    const table = new Table({ head: head.map((h) => p.bold(h)), style: { head: [], border: [] } })
+    for (const row of rows) table.push(row)
+    return table.toString()
+  }
+  rows = rows.map((row) => row.map((cell) => cell.replace(/\n/g, '  ')))
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))))
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))))
+      .join('  ')
+      .trimEnd()
+  return [line(head), ...rows.map(line)].join('\n')
+}
+
+/** "in 2h 13m", "3m 5s ago", "now". */
+export function relative(targetMs: number, nowMs: number): string {
+  const delta = targetMs - nowMs
+  const abs = Math.abs(delta)
+  if (abs < 1000) return 'now'
+  const text = compactDuration(abs)
+  return delta > 0 ? `in ${text}` : `${text} ago`
+}
+
+/** The two most significant units: "2h 13m", "3d 4h", "45s", "750ms". */
+export function compactDuration(ms: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ]
+  const i = units.findIndex(([, size]) => ms >= size)
+  const first = units[i]
+  if (!first) return `${Math.round(ms)}ms`
+  const n1 = Math.floor(ms / first[1])
+  const second = units[i + 1]
+  const n2 = second ? Math.floor((ms - n1 * first[1]) / second[1]) : 0
+  return second && n2 > 0 ? `${n1}${first[0]} ${n2}${second[0]}` : `${n1}${first[0]}`
+}
+
+/** An instant as local time in a zone with its abbreviation and offset: "2025-03-09 03:00:00 EDT (-04:00)". */
+export function formatLocal(ms: number, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toFormat("yyyy-MM-dd HH:mm:ss ZZZZ '('ZZ')'")
+}
+
+/** An instant in UTC, ISO-8601 with Z. */
+export function formatUtc(ms: number): string {
+  return new Date(ms).toISOString()
+}

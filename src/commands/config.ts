@@ -1,0 +1,127 @@
+import { BaseCommand } from '../cli/base.js'
+import { compactDuration, formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import type { ResolvedConfig, ResolvedJob, ValueSource } from '../config/types.js'
+
+interface Sourced<T> {
+  value: T
+  source: ValueSource
+}
+
+export interface JobView {
+  name: string
+  kind: ResolvedJob['kind']
+  schedule: string
+  description: string
+  zone: string
+  nextFire: string | null
+  timeoutMs: number
+  retry: ResolvedJob['retry']
+  overlap: ResolvedJob['overlap']
+  catchUp: boolean
+  misfireGraceMs: number
+  jitterMs: number
+  tags: string[]
+}
+
+export interface ConfigView {
+  configPath: string | null
+  state: Sourced<string>
+  timezone: Sourced<string>
+  shutdownGraceMs: Sourced<number>
+  history: Sourced<ResolvedConfig['history']>
+  jobs: JobView[]
+}
+
+export default class Config extends BaseCommand {
+  static override summary = 'Show the resolved configuration: files, defaults, and every job with its next fire.'
+  static override description = `Each top-level value says where it came from: flag, env, file or default.
+Precedence is flag > env > file > default.`
+
+  static override examples = [
+    { description: 'The config in the current directory', command: '<%= config.bin %> config' },
+    {
+      description: 'Another config, as JSON',
+      command: '<%= config.bin %> config --config ./ops/crons.config.ts --json',
+    },
+    { description: 'Override the state file', command: 'CRONS_STATE=/var/lib/crons.db <%= config.bin %> config' },
+  ]
+
+  async run(): Promise<ConfigView> {
+    const { flags } = await this.parse(Config)
+    const config = await this.loadConfig(flags)
+    const now = Date.now()
+    const view = configView(config, now)
+    if (!this.jsonEnabled()) await this.print(view, now)
+    return view
+  }
+
+  private async print(view: ConfigView, now: number): Promise<void> {
+    const p = paint()
+    const from = (source: ValueSource) => p.dim(`(${source})`)
+    this.out(`${p.bold('config file')}     ${view.configPath ?? '-'}`)
+    this.out(`${p.bold('state file')}      ${view.state.value} ${from(view.state.source)}`)
+    this.out(`${p.bold('timezone')}        ${view.timezone.value} ${from(view.timezone.source)}`)
+    this.out(
+      `${p.bold('shutdown grace')}  ${compactDuration(view.shutdownGraceMs.value)} ${from(view.shutdownGraceMs.source)}`,
+    )
+    const h = view.history.value
+    this.out(`${p.bold('history')}         ${h.keepDays} days, ${h.keepRuns} runs per job ${from(view.history.source)}`)
+    this.out('')
+    if (view.jobs.length === 0) {
+      this.out('No jobs configured.')
+      return
+    }
+    const rows = view.jobs.map((job) => [
+      job.name,
+      `${job.schedule}\n${p.dim(job.description)}`,
+      job.zone,
+      job.nextFire === null
+        ? '-'
+        : `${formatLocal(Date.parse(job.nextFire), job.zone)}\n${relative(Date.parse(job.nextFire), now)}`,
+      job.timeoutMs === 0 ? 'none' : compactDuration(job.timeoutMs),
+      retryText(job.retry),
+      job.overlap,
+      job.catchUp ? 'yes' : 'no',
+      job.tags.join(', '),
+    ])
+    this.out(
+      await renderTable(
+        ['job', 'schedule', 'zone', 'next fire', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
+        rows,
+      ),
+    )
+  }
+}
+
+export function configView(config: ResolvedConfig, now: number): ConfigView {
+  return {
+    configPath: config.configPath ?? null,
+    state: { value: config.statePath, source: config.sources.state },
+    timezone: { value: config.timezone, source: config.sources.timezone },
+    shutdownGraceMs: { value: config.shutdownGraceMs, source: config.sources.shutdownGrace },
+    history: { value: config.history, source: config.sources.history },
+    jobs: config.jobs.map((job) => {
+      const next = job.schedule.next(now)
+      return {
+        name: job.name,
+        kind: job.kind,
+        schedule: job.scheduleText,
+        description: job.schedule.describe(),
+        zone: job.zone,
+        nextFire: next === null ? null : formatUtc(next),
+        timeoutMs: job.timeoutMs,
+        retry: job.retry,
+        overlap: job.overlap,
+        catchUp: job.catchUp,
+        misfireGraceMs: job.misfireGraceMs,
+        jitterMs: job.jitterMs,
+        tags: job.tags,
+      }
+    }),
+  }
+}
+
+function retryText(retry: ResolvedJob['retry']): string {
+  if (retry.max === 0) return 'none'
+  return `${retry.max}× ${retry.backoff} ${compactDuration(retry.initialMs)}..${compactDuration(retry.maxDelayMs)}`
+}

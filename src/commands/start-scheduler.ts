@@ -1,0 +1,103 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { type LogFormat, printEvents } from '../cli/events.js'
+import { formatLocal, paint, relative } from '../cli/output.js'
+import { Scheduler } from '../core/scheduler.js'
+
+export default class StartScheduler extends BaseCommand {
+  static override summary = 'Run the scheduler in the foreground until SIGINT or SIGTERM.'
+  static override description = `Prints a start-up summary, then one line per attempt start and finish.
+On SIGINT/SIGTERM it stops claiming slots, waits up to the config's shutdownGrace for running jobs,
+records the outcome of each and exits 0. A second signal stops waiting (runs are recorded interrupted).
+Several schedulers may share one state file: every slot still fires exactly once.`
+
+  static override examples = [
+    { description: 'Run the config in the current directory', command: '<%= config.bin %> start-scheduler' },
+    {
+      description: 'Machine-readable lines for a log shipper',
+      command: '<%= config.bin %> start-scheduler --config ./crons.config.ts --log-format json',
+    },
+  ]
+
+  static override enableJsonFlag = false
+
+  static override flags = {
+    'log-format': Flags.option({
+      options: ['text', 'json'] as const,
+      default: 'text' as const,
+      description: 'Lines as text, or one JSON object per line.',
+    })(),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(StartScheduler)
+    const format: LogFormat = flags['log-format']
+    const config = await this.loadConfig(flags)
+    const scheduler = new Scheduler(config, { initiator: 'scheduler' })
+    const write = (line: string) => process.stdout.write(`${line}\n`)
+    await scheduler.open()
+    this.summary(scheduler, format, write)
+    printEvents(scheduler.events, format, write)
+
+    const stopped = new Promise<void>((resolve) => {
+      let signals = 0
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++
+        const note =
+          signals === 1
+            ? `${signal}: stopping, waiting up to ${config.shutdownGraceMs / 1000}s for running jobs (send again to stop now)`
+            : `${signal}: stopping now, running jobs are recorded interrupted`
+        write(
+          format === 'json'
+            ? JSON.stringify({ time: new Date().toISOString(), event: 'stopping', signal, note })
+            : note,
+        )
+        void scheduler.stop().then(resolve)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+    await scheduler.start()
+    await stopped
+    if (format === 'text') write('scheduler stopped')
+  }
+
+  private summary(scheduler: Scheduler, format: LogFormat, write: (line: string) => void): void {
+    const { config } = scheduler
+    const fires = scheduler.nextFires()
+    const now = Date.now()
+    if (format === 'json') {
+      write(
+        JSON.stringify({
+          time: new Date(now).toISOString(),
+          event: 'started',
+          config: config.configPath ?? null,
+          state: config.statePath,
+          instanceId: scheduler.instanceId,
+          jobs: scheduler.list().map((job) => {
+            const next = fires.get(job.name)
+            return {
+              name: job.name,
+              schedule: job.scheduleText,
+              zone: job.zone,
+              nextFire: next ? new Date(next).toISOString() : null,
+            }
+          }),
+        }),
+      )
+      return
+    }
+    const p = paint()
+    write(`${p.bold('crons')} scheduler started`)
+    write(`  config    ${config.configPath ?? '-'}`)
+    write(`  state     ${config.statePath}`)
+    write(`  instance  ${scheduler.instanceId}`)
+    write(`  jobs      ${config.jobs.length}`)
+    const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
+    for (const job of scheduler.list()) {
+      const next = fires.get(job.name)
+      const when = next ? `${formatLocal(next, job.zone)} (${relative(next, now)})` : 'never again'
+      write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  next ${when}`)
+    }
+  }
+}

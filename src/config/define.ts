@@ -1,0 +1,13 @@
+import type { CronsConfig } from './types.js'
+
+/**
+ * Identity at runtime; exists so a config file gets type checking and editor completion without
+ * annotating anything: `export default defineConfig({ jobs: [...] })`. Validation happens when the
+ * config is loaded, not here, so that every problem can be reported at once with the file's name.
+ */
+export function defineConfig(config: CronsConfig): CronsConfig {
+  return config
+}
+
+/** What a config file must export; quoted by every CONFIG_EXPORT error so the fix is in the message. */
+export const EXPECTED_EXPORT = 'export default defineConfig({ jobs: [...] })'

@@ -1,0 +1,174 @@
+import { CronsError, closest, quote } from '../errors.js'
+import { isValidZone } from '../schedule/index.js'
+import { parseDuration } from './duration.js'
+import type { BackoffKind } from './types.js'
+
+/**
+ * One parser per kind of config value. Each returns the resolved value or throws a `CronsError` whose
+ * message is the problem text for that field (`expected X, got Y`); `schema.ts` turns the throw into a
+ * zod issue at the field's path, so the path and the wording live in different places and each
+ * message is written once. Parsers receive `unknown`: the config is user code, its types are a wish.
+ */
+
+/** How a value is shown inside a message: numbers as written (`NaN`, not `null`), Dates as instants. */
+export function show(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'an invalid Date' : `a Date (${value.toISOString()})`
+  if (typeof value === 'symbol') return value.toString()
+  return quote(value)
+}
+
+/** Throw the problem for the field being parsed. */
+export function problem(message: string): never {
+  throw new CronsError('CONFIG_INVALID', message)
+}
+
+/** The message for a value of the wrong kind; a missing value reads better as "missing" than "got undefined". */
+export function expected(what: string, value: unknown): string {
+  return value === undefined ? `missing (expected ${what})` : `expected ${what}, got ${show(value)}`
+}
+
+/** `"a", "b" or "c"` — for messages listing allowed literals. */
+export function orList(values: readonly string[]): string {
+  const quoted = values.map((value) => JSON.stringify(value))
+  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
+}
+
+/** Suffix ` (did you mean "x"?)` when a typo is plausible, else the empty string. */
+export function didYouMean(input: string, candidates: Iterable<string>): string {
+  const match = closest(input, candidates)
+  return match === undefined || match === input ? '' : ` (did you mean ${JSON.stringify(match)}?)`
+}
+
+export function aString(what: string): (value: unknown) => string {
+  return (value) => (typeof value === 'string' && value.trim() !== '' ? value : problem(expected(what, value)))
+}
+
+export function aFunction<F>(what: string): (value: unknown) => F {
+  return (value) => (typeof value === 'function' ? (value as F) : problem(expected(what, value)))
+}
+
+export function aBoolean(value: unknown): boolean {
+  return typeof value === 'boolean' ? value : problem(expected('true or false', value))
+}
+
+export function oneOf<T extends string>(allowed: readonly T[]): (value: unknown) => T {
+  return (value) => {
+    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
+    const hint = typeof value === 'string' ? didYouMean(value, allowed) : ''
+    return problem(expected(orList(allowed), value) + hint)
+  }
+}
+
+export const BACKOFF_KINDS: readonly BackoffKind[] = ['exponential', 'linear', 'constant']
+export const OVERLAP_MODES = ['skip', 'allow'] as const
+
+/** Letters, digits and the separators people use in job names; no spaces, so names work unquoted in a shell. */
+const JOB_NAME = /^[A-Za-z0-9._:-]+$/
+const JOB_NAME_RULE = 'a job name of letters, digits, ".", "_", "-" or ":"'
+
+export function jobName(value: unknown): string {
+  if (typeof value === 'string' && JOB_NAME.test(value)) return value
+  return problem(expected(value === '' ? `a non-empty name (${JOB_NAME_RULE})` : JOB_NAME_RULE, value))
+}
+
+/** Any duration (0 allowed, meaning "none" for timeout and jitter). */
+export function duration(value: unknown): number {
+  try {
+    return parseDuration(value)
+  } catch (error) {
+    return problem(value === undefined ? 'missing (expected a duration)' : (error as Error).message)
+  }
+}
+
+/** An interval: 0 would fire continuously, so it is refused rather than treated as "none". */
+export function interval(value: unknown): number {
+  const ms = duration(value)
+  return ms > 0
+    ? ms
+    : problem(`${show(value)} is not a positive interval (expected a duration greater than 0, such as "5m")`)
+}
+
+export function retryCount(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+    ? (value as number)
+    : problem(expected('a whole number of retries, 0 or more', value))
+}
+
+export function fraction(value: unknown): number {
+  return typeof value === 'number' && value >= 0 && value <= 1
+    ? value
+    : problem(expected('a fraction from 0 to 1', value))
+}
+
+export function positiveNumber(what: string): (value: unknown) => number {
+  return (value) =>
+    typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : problem(expected(what, value))
+}
+
+export function positiveInteger(what: string): (value: unknown) => number {
+  return (value) =>
+    Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : problem(expected(what, value))
+}
+
+let zoneNames: string[] | undefined
+
+/** Every IANA zone this runtime knows, for "did you mean"; computed once, only when a zone is wrong. */
+function knownZones(): string[] {
+  zoneNames ??= ['UTC', ...Intl.supportedValuesOf('timeZone')]
+  return zoneNames
+}
+
+export function zone(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return problem(expected('an IANA time zone name such as "Europe/Berlin" or "UTC"', value))
+  }
+  if (isValidZone(value)) return value
+  const hint = didYouMean(value, knownZones())
+  return problem(
+    `unknown time zone ${quote(value)}${hint || ' (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC")'}`,
+  )
+}
+
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
+const AT_EXPECTED =
+  'a Date, or an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00"'
+
+/**
+ * An ISO-8601 instant WITH `Z` or an offset, or a valid `Date`, to epoch ms. Parsed by hand rather than
+ * with `Date.parse`, which reads an offset-less string as local time (so the instant would depend on
+ * the machine) and quietly rolls `02-30` over into March.
+ */
+export function instant(value: unknown): number {
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? problem(expected(AT_EXPECTED, value)) : value.getTime()
+  if (typeof value !== 'string') return problem(expected(AT_EXPECTED, value))
+  const match = ISO_INSTANT.exec(value.trim())
+  if (!match) {
+    const noOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value.trim())
+    return problem(
+      noOffset
+        ? `${quote(value)} has no offset (expected "Z" or an offset such as "+01:00" at the end, so the instant does not depend on the machine's zone)`
+        : `${quote(value)} is not an ISO instant (expected ${AT_EXPECTED})`,
+    )
+  }
+  const part = (index: number): number => Number(match[index] ?? 0)
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)]
+  const [zulu, sign, offsetHours, offsetMinutes] = [match[8], match[9], part(10), part(11)]
+  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3))
+  const calendar = new Date(Date.UTC(year, month - 1, day))
+  const valid =
+    year >= 1970 &&
+    calendar.getUTCMonth() === month - 1 &&
+    calendar.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59
+  if (!valid) return problem(`${quote(value)} is not a real date and time (expected ${AT_EXPECTED})`)
+  const offsetMs = zulu ? 0 : (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMs
+}

@@ -1,0 +1,234 @@
+import type { Schedule } from '../schedule/types.js'
+
+/**
+ * The shape of `crons.config.ts`. `defineConfig` takes a `CronsConfig`; validation turns it into a
+ * `ResolvedConfig` (durations in milliseconds, zones and schedules checked) that the engine consumes.
+ */
+
+/** A duration: a number is seconds; a string is a number with a unit, `'500ms'`, `'90s'`, `'5m'`, `'1h'`, `'1d'`. */
+export type Duration = number | string
+
+/** What started a run. */
+export type Trigger = 'schedule' | 'catch-up' | 'manual'
+
+/** Who asked for a run: the scheduler loop, the `crons` CLI, or a library call such as `scheduler.runJob()`. */
+export type Initiator = 'scheduler' | 'cli' | 'library'
+
+export type BackoffKind = 'exponential' | 'linear' | 'constant'
+
+export interface RetryOptions {
+  /**
+   * Number of RETRIES after the first attempt (total attempts = max + 1).
+   * @default 0
+   */
+  max?: number
+  /**
+   * Delay before retry k (1-based): exponential `initial·2^(k-1)`, linear `initial·k`, constant `initial`.
+   * @default 'exponential'
+   */
+  backoff?: BackoffKind
+  /**
+   * The first delay.
+   * @default 1 (second)
+   */
+  initial?: Duration
+  /**
+   * No delay is longer than this.
+   * @default 300 (seconds)
+   */
+  maxDelay?: Duration
+  /**
+   * Randomise each delay by up to this fraction (0–1): the delay becomes `delay·(1 − jitter·random)`.
+   * @default 0
+   */
+  jitter?: number
+}
+
+export interface HistoryOptions {
+  /**
+   * Attempts older than this many days are pruned.
+   * @default 30
+   */
+  keepDays?: number
+  /**
+   * At most this many attempts are kept per job (the newest).
+   * @default 10000
+   */
+  keepRuns?: number
+}
+
+/** One line a job wrote with `ctx.log`. */
+export interface JobLogger {
+  info(...args: unknown[]): void
+  warn(...args: unknown[]): void
+  error(...args: unknown[]): void
+}
+
+/** Slots a catch-up run stands for. */
+export interface MissedSlots {
+  /** How many slots were missed in total. */
+  count: number
+  /** The first missed slot. */
+  first: Date
+  /** The last missed slot (the one this catch-up run is for). */
+  last: Date
+}
+
+/** What a job's `run` receives. */
+export interface JobContext {
+  /** Aborted at the timeout, or when the scheduler shuts down past its grace period. */
+  signal: AbortSignal
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  attempt: number
+  /** The slot (scheduled instant) this run is for. For manual runs, the time it was asked for. */
+  scheduledAt: Date
+  trigger: Trigger
+  job: { name: string; tags: readonly string[] }
+  /** For `catch-up` runs: the slots that were missed. */
+  missed?: MissedSlots
+  /** Lines written here are kept with the attempt and printed by `start-scheduler`. */
+  log: JobLogger
+}
+
+/** What a hook receives. */
+export interface HookContext {
+  job: { name: string; tags: readonly string[]; schedule: string; zone: string }
+  scheduledAt: Date
+  trigger: Trigger
+  initiator: Initiator
+  attempt: number
+  instanceId: string
+  startedAt: Date
+  /** Set for `afterRun` and `onError`. */
+  finishedAt?: Date
+  durationMs?: number
+  status?: string
+  result?: unknown
+  error?: unknown
+  missed?: MissedSlots
+}
+
+export interface Hooks {
+  /** Before each attempt. */
+  beforeRun?: (ctx: HookContext) => unknown
+  /** After each attempt, whatever its outcome. */
+  afterRun?: (ctx: HookContext) => unknown
+  /** After each attempt that failed or timed out. */
+  onError?: (ctx: HookContext) => unknown
+}
+
+export interface JobDefinition {
+  /** Unique name: letters, digits, `.`, `_`, `-`, `:`. */
+  name: string
+  /** A cron expression (5 fields, or 6 with leading seconds) or an alias such as `@daily`. Exactly one of `schedule`, `every`, `at`. */
+  schedule?: string
+  /** Run at a fixed interval, aligned to the Unix epoch (`'5m'` fires at :00, :05, ...). */
+  every?: Duration
+  /** Run once at this instant (ISO-8601 with an offset or `Z`). */
+  at?: string | Date
+  /**
+   * IANA time zone the schedule is read in.
+   * @default the config's `timezone`
+   */
+  tz?: string
+  /**
+   * Abort the attempt's signal and record it `timed_out` after this long. `0` means no timeout.
+   * @default 0 (no timeout)
+   */
+  timeout?: Duration
+  /** Retries after a failed or timed-out attempt. @default no retries */
+  retry?: RetryOptions
+  /**
+   * What to do when a slot comes due while the job still runs (in any process).
+   * @default 'skip'
+   */
+  overlap?: 'skip' | 'allow'
+  /**
+   * After downtime: `true` runs ONCE for the latest missed slot; `false` records the slots as missed.
+   * @default false
+   */
+  catchUp?: boolean
+  /**
+   * A slot found later than this counts as missed.
+   * @default 60 (seconds)
+   */
+  misfireGrace?: Duration
+  /**
+   * Delay each scheduled start by a random amount up to this, to spread load.
+   * @default 0
+   */
+  jitter?: Duration
+  /** @default [] */
+  tags?: string[]
+  description?: string
+  /** Hooks for this job, run after the config's hooks. */
+  hooks?: Hooks
+  run: (ctx: JobContext) => unknown
+}
+
+export interface CronsConfig {
+  /**
+   * SQLite state file, relative to the config file; `':memory:'` for a private in-memory store.
+   * @default './crons.db'
+   */
+  state?: string
+  /**
+   * Default IANA zone for jobs without `tz`.
+   * @default the process's local zone
+   */
+  timezone?: string
+  /**
+   * On SIGINT/SIGTERM, how long running jobs may take to finish before their signals are aborted.
+   * @default 30 (seconds)
+   */
+  shutdownGrace?: Duration
+  /** @default { keepDays: 30, keepRuns: 10000 } */
+  history?: HistoryOptions
+  /** Hooks for every job. */
+  hooks?: Hooks
+  jobs: JobDefinition[]
+}
+
+/** Where a resolved top-level value came from. */
+export type ValueSource = 'flag' | 'env' | 'file' | 'default'
+
+export interface ResolvedRetry {
+  max: number
+  backoff: BackoffKind
+  initialMs: number
+  maxDelayMs: number
+  jitter: number
+}
+
+export interface ResolvedJob {
+  name: string
+  /** The parsed schedule, in the job's zone. */
+  schedule: Schedule
+  /** The schedule as the user wrote it (`'0 3 * * *'`, `'every 5m'`, `'at 2026-01-01T00:00:00Z'`). */
+  scheduleText: string
+  kind: 'cron' | 'every' | 'at'
+  zone: string
+  timeoutMs: number
+  retry: ResolvedRetry
+  overlap: 'skip' | 'allow'
+  catchUp: boolean
+  misfireGraceMs: number
+  jitterMs: number
+  tags: string[]
+  description?: string
+  hooks: Hooks
+  run: (ctx: JobContext) => unknown
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file, or undefined for a config given in code. */
+  configPath?: string
+  /** Absolute path of the state file, or `':memory:'`. */
+  statePath: string
+  timezone: string
+  shutdownGraceMs: number
+  history: Required<HistoryOptions>
+  hooks: Hooks
+  jobs: ResolvedJob[]
+  sources: { state: ValueSource; timezone: ValueSource; shutdownGrace: ValueSource; history: ValueSource }
+}

@@ -1,0 +1,310 @@
+import { dirname, resolve as resolvePath } from 'node:path'
+import { CronsError } from '../errors.js'
+import { atSchedule, everySchedule, localZone, parseCron } from '../schedule/index.js'
+import type { Schedule } from '../schedule/types.js'
+import { DEFAULTS } from './defaults.js'
+import { EXPECTED_EXPORT } from './define.js'
+import { formatDuration } from './duration.js'
+import * as f from './fields.js'
+import { configSchema, KNOWN_KEYS, type ParsedConfig, type ParsedJob } from './schema.js'
+import type { ResolvedConfig, ResolvedJob, ValueSource } from './types.js'
+
+/**
+ * From what the user exported to what the engine runs: check everything, report every problem in one
+ * error (a user fixing a config should not have to re-run once per typo), then fill in defaults and
+ * parse each schedule once, in its zone.
+ */
+
+export interface ValidateOptions {
+  /** How the config is named in messages, e.g. `crons.config.ts`. @default 'config' */
+  file?: string
+  /** Absolute path of the config file; becomes `ResolvedConfig.configPath`. */
+  configPath?: string
+  /** The file's `state` (and the default state file) are relative to this. @default dirname(configPath), else cwd */
+  configDir?: string
+  /** Flag and env values are relative to this, as a shell user expects. @default process.cwd() */
+  cwd?: string
+  /** Values that beat the file (flag > env > file > default). */
+  overrides?: { state?: { value: string; source: 'flag' | 'env' } }
+}
+
+type Path = ReadonlyArray<PropertyKey>
+
+interface Problem {
+  path: Path
+  message: string
+  /** An unknown key of the object at `path`; listed after the object's field problems. */
+  unknownKey?: boolean
+}
+
+const SCHEDULE_KINDS = ['schedule', 'every', 'at'] as const
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Validate and resolve a config value (what a config file exports, or an object built in code). */
+export function validateConfig(raw: unknown, options: ValidateOptions = {}): ResolvedConfig {
+  const file = options.file ?? 'config'
+  checkExportShape(raw, file)
+  const rawJobs = (raw as { jobs: unknown[] }).jobs
+  const problems: Problem[] = []
+  const parsed = configSchema.safeParse(raw, { reportInput: true })
+  if (!parsed.success) problems.push(...issuesToProblems(parsed.error.issues))
+  const schedules = checkJobs(rawJobs, (raw as Record<string, unknown>).timezone, problems)
+  if (problems.length > 0 || !parsed.success) {
+    const lines = sortProblems(problems).map((p) => formatProblem(file, p, rawJobs))
+    const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`
+    throw new CronsError('CONFIG_INVALID', `${file}: ${count} in the config`, { details: lines })
+  }
+  return resolve(parsed.data, schedules, options)
+}
+
+/** Not an object, or no `jobs` array: almost always the wrong file or a missing `export default`. */
+function checkExportShape(raw: unknown, file: string): void {
+  const fail = (found: string): never => {
+    throw new CronsError('CONFIG_EXPORT', `${file}: ${found}; expected ${EXPECTED_EXPORT}`)
+  }
+  if (!isRecord(raw) || raw instanceof Date) {
+    fail(`the config is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : f.show(raw)}, not an object`)
+  }
+  const config = raw as Record<string, unknown>
+  if (config.jobs === undefined) {
+    const keys = Object.keys(config)
+    const near = keys.find((key) => f.didYouMean(key, ['jobs']) !== '')
+    const found = near ? `found ${JSON.stringify(near)} — did you mean "jobs"?` : `keys: ${keys.join(', ') || 'none'}`
+    fail(`the config has no "jobs" array (${found})`)
+  }
+  if (!Array.isArray(config.jobs)) fail(`"jobs" is ${f.show(config.jobs)}, not an array`)
+}
+
+function issuesToProblems(issues: ReadonlyArray<{ code: string; path: Path; message: string; keys?: string[] }>) {
+  const problems: Problem[] = []
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(issue.path)
+      for (const key of issue.keys ?? []) {
+        const hint = f.didYouMean(key, known) || ` (expected one of: ${known.join(', ')})`
+        problems.push({
+          path: issue.path,
+          message: `unknown key ${JSON.stringify(key)}${hint}`,
+          unknownKey: true,
+        })
+      }
+    } else {
+      problems.push({ path: issue.path, message: issue.message })
+    }
+  }
+  return problems
+}
+
+function knownKeysAt(path: Path): readonly string[] {
+  const last = path.at(-1)
+  if (path.length === 0) return KNOWN_KEYS.config
+  if (typeof last === 'number') return KNOWN_KEYS.job
+  if (last === 'retry' || last === 'history' || last === 'hooks') return KNOWN_KEYS[last]
+  return []
+}
+
+interface JobSchedule {
+  schedule: Schedule
+  text: string
+}
+
+/**
+ * The rules zod cannot express per field. They read the raw jobs, so they still run (and report) when
+ * some other field of the same job is wrong.
+ */
+function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]): Map<number, JobSchedule> {
+  const schedules = new Map<number, JobSchedule>()
+  const firstIndexByName = new Map<string, number>()
+  const configZone = rawTimezone === undefined ? attempt(localZone) : attempt(() => f.zone(rawTimezone))
+  const add = (index: number, field: string | undefined, message: string) =>
+    problems.push({
+      path: field === undefined ? ['jobs', index] : ['jobs', index, field],
+      message,
+    })
+  rawJobs.forEach((job, index) => {
+    if (!isRecord(job)) return
+    const name = attempt(() => f.jobName(job.name))
+    if (name.ok) {
+      const first = firstIndexByName.get(name.value)
+      if (first === undefined) firstIndexByName.set(name.value, index)
+      else
+        add(
+          index,
+          'name',
+          `duplicate job name ${JSON.stringify(name.value)} (already used by jobs[${first}]; names must be unique)`,
+        )
+    }
+    const kinds = SCHEDULE_KINDS.filter((kind) => job[kind] !== undefined)
+    // A misspelt `shedule` is already reported as an unknown key with "did you mean"; saying
+    // "no schedule" as well would be two lines for one typo.
+    const misspelt = Object.keys(job).some(
+      (key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, SCHEDULE_KINDS) !== '',
+    )
+    if (kinds.length !== 1 && !(kinds.length === 0 && misspelt)) add(index, undefined, scheduleCountProblem(kinds))
+    const zone = job.tz === undefined ? configZone : attempt(() => f.zone(job.tz))
+    for (const kind of kinds) {
+      const built = attempt(() => buildSchedule(kind, job[kind], zone.ok ? zone.value : 'UTC'))
+      if (!built.ok) {
+        if (built.error !== undefined) add(index, kind, built.error)
+      } else if (zone.ok && kinds.length === 1) {
+        schedules.set(index, built.value)
+      }
+    }
+  })
+  return schedules
+}
+
+function scheduleCountProblem(kinds: readonly string[]): string {
+  const found =
+    kinds.length === 0
+      ? 'no schedule'
+      : kinds.length === 2
+        ? `both ${JSON.stringify(kinds[0])} and ${JSON.stringify(kinds[1])} are set`
+        : '"schedule", "every" and "at" are all set'
+  return `${found} (expected exactly one of "schedule" (a cron expression), "every" (an interval) or "at" (an instant))`
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error?: string }
+
+/**
+ * Run a parser and keep its message. A field parser's own failure (`CONFIG_INVALID`) is already
+ * reported by the zod pass, so only the schedule module's messages are kept to be reported here.
+ */
+function attempt<T>(parse: () => T): Attempt<T> {
+  try {
+    return { ok: true, value: parse() }
+  } catch (error) {
+    if (!(error instanceof CronsError)) throw error
+    return { ok: false, ...(error.code === 'CONFIG_INVALID' ? {} : { error: error.message }) }
+  }
+}
+
+/**
+ * Parse the job's schedule in its zone. With an unknown zone the caller passes `UTC`, so a broken cron
+ * expression is still reported alongside the zone problem; the result is then discarded.
+ */
+function buildSchedule(kind: (typeof SCHEDULE_KINDS)[number], value: unknown, zone: string): JobSchedule {
+  if (kind === 'schedule') {
+    const text = f.aString('a cron expression')(value).trim()
+    return { schedule: parseCron(text, zone), text }
+  }
+  if (kind === 'every') {
+    const ms = f.interval(value)
+    // As written ('every 90s'), unless it was bare seconds (90 or '90'), which would read ambiguously.
+    const asWritten = typeof value === 'string' && !/^[\d.\s]+$/.test(value)
+    const text = `every ${asWritten ? value.trim() : formatDuration(ms)}`
+    return { schedule: everySchedule(ms, zone, text), text }
+  }
+  const instant = f.instant(value)
+  return { schedule: atSchedule(instant, zone), text: `at ${new Date(instant).toISOString()}` }
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  const jobIndex = (p: Problem) => (p.path[0] === 'jobs' && typeof p.path[1] === 'number' ? p.path[1] : -1)
+  const fieldRank = (p: Problem) => {
+    const inJob = jobIndex(p) >= 0
+    const field = p.path[inJob ? 2 : 0]
+    const keys: readonly string[] = inJob ? KNOWN_KEYS.job : KNOWN_KEYS.config
+    if (p.unknownKey && p.path.length === (inJob ? 2 : 0)) return keys.length
+    // A whole-job problem (no schedule, two schedules) sits where "schedule" would.
+    return typeof field === 'string' ? keys.indexOf(field) : keys.indexOf('schedule')
+  }
+  return problems
+    .map((problem, order) => ({ problem, order }))
+    .sort(
+      (a, b) =>
+        jobIndex(a.problem) - jobIndex(b.problem) || fieldRank(a.problem) - fieldRank(b.problem) || a.order - b.order,
+    )
+    .map(({ problem }) => problem)
+}
+
+/** `retry.max`, `tags[1]`. */
+function formatPath(path: Path): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('')
+}
+
+/** `crons.config.ts: job "backup" (jobs[0]) retry.max: expected …` — the job by name AND index, since names can repeat or be the problem. */
+function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): string {
+  let where = formatPath(problem.path)
+  const [head, index] = problem.path
+  if (head === 'jobs' && typeof index === 'number') {
+    const job = rawJobs[index]
+    const name = isRecord(job) && typeof job.name === 'string' && job.name.trim() !== '' ? job.name : undefined
+    const label = name === undefined ? `jobs[${index}]` : `job ${JSON.stringify(name)} (jobs[${index}])`
+    const rest = formatPath(problem.path.slice(2))
+    where = rest === '' ? label : `${label} ${rest}`
+  }
+  return where === '' ? `${file}: ${problem.message}` : `${file}: ${where}: ${problem.message}`
+}
+
+/** Relative paths in the file are relative to the file, so `crons -c other/dir/crons.config.ts` finds the right state. */
+function statePathFrom(base: string, state: string): string {
+  return state === ':memory:' ? state : resolvePath(base, state)
+}
+
+function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, options: ValidateOptions): ResolvedConfig {
+  const cwd = options.cwd ?? process.cwd()
+  const configDir = options.configDir ?? (options.configPath ? dirname(options.configPath) : cwd)
+  const override = options.overrides?.state
+  const [statePath, stateSource]: [string, ValueSource] = override
+    ? [statePathFrom(cwd, override.value), override.source]
+    : config.state !== undefined
+      ? [statePathFrom(configDir, config.state), 'file']
+      : [statePathFrom(configDir, DEFAULTS.state), 'default']
+  const timezone = config.timezone ?? localZone()
+  const resolved: ResolvedConfig = {
+    statePath,
+    timezone,
+    shutdownGraceMs: config.shutdownGrace ?? DEFAULTS.shutdownGraceMs,
+    history: { ...DEFAULTS.history, ...definedOnly(config.history ?? {}) },
+    hooks: definedOnly(config.hooks ?? {}),
+    jobs: config.jobs.map((job, index) => resolveJob(job, schedules.get(index) as JobSchedule, timezone)),
+    sources: {
+      state: stateSource,
+      timezone: config.timezone === undefined ? 'default' : 'file',
+      shutdownGrace: config.shutdownGrace === undefined ? 'default' : 'file',
+      history: config.history === undefined ? 'default' : 'file',
+    },
+  }
+  if (options.configPath !== undefined) resolved.configPath = options.configPath
+  return resolved
+}
+
+function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string): ResolvedJob {
+  const d = DEFAULTS.job
+  const retry = job.retry
+  const resolved: ResolvedJob = {
+    name: job.name,
+    schedule: built.schedule,
+    scheduleText: built.text,
+    kind: built.schedule.kind,
+    zone: job.tz ?? configZone,
+    timeoutMs: job.timeout ?? d.timeoutMs,
+    retry: {
+      max: retry?.max ?? d.retry.max,
+      backoff: retry?.backoff ?? d.retry.backoff,
+      initialMs: retry?.initial ?? d.retry.initialMs,
+      maxDelayMs: retry?.maxDelay ?? d.retry.maxDelayMs,
+      jitter: retry?.jitter ?? d.retry.jitter,
+    },
+    overlap: job.overlap ?? d.overlap,
+    catchUp: job.catchUp ?? d.catchUp,
+    misfireGraceMs: job.misfireGrace ?? d.misfireGraceMs,
+    jitterMs: job.jitter ?? d.jitterMs,
+    tags: [...(job.tags ?? d.tags)],
+    hooks: definedOnly(job.hooks ?? {}),
+    run: job.run,
+  }
+  if (job.description !== undefined) resolved.description = job.description
+  return resolved
+}
+
+/** Drop keys whose value is undefined, so `{ ...DEFAULTS, ...user }` cannot overwrite a default with nothing. */
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never
+}

@@ -1,0 +1,54 @@
+/**
+ * Typed events of the engine, for observability (the CLI prints them) and for tests.
+ */
+import { EventEmitter } from 'node:events'
+import type { Initiator, Trigger } from '../config/types.js'
+import type { MissedInfo, RunStatus } from '../store/types.js'
+
+export interface RunEventBase {
+  runId: number
+  job: string
+  slot: number
+  trigger: Trigger
+  initiator: Initiator
+  attempt: number
+}
+
+export interface RunStartedEvent extends RunEventBase {
+  startedAt: number
+}
+
+export interface RunFinishedEvent extends RunEventBase {
+  status: RunStatus
+  startedAt: number
+  finishedAt: number
+  durationMs: number
+  error?: { message: string; stack?: string }
+  /** When a retry follows: its delay. */
+  retryInMs?: number
+}
+
+export interface EngineEvents {
+  'run:started': [RunStartedEvent]
+  'run:finished': [RunFinishedEvent]
+  /** A line the job wrote with ctx.log. */
+  'run:log': [
+    { runId: number; job: string; attempt: number; level: 'info' | 'warn' | 'error'; text: string; at: number },
+  ]
+  /** A slot not run because the job was still running or paused. */
+  'slot:skipped': [{ job: string; slot: number; runId: number; reason: string }]
+  /** Slots missed during downtime or a clock jump (one event per job per outage). */
+  'slot:missed': [{ job: string; runId: number; missed: MissedInfo; catchUp: boolean }]
+  /** The timer woke later than planned (event loop blocked, machine suspended). */
+  'timer:overdue': [{ plannedAt: number; wokeAt: number; lateMs: number }]
+  /** Runs of a dead scheduler instance marked interrupted. */
+  'runs:interrupted': [{ runIds: number[] }]
+  /** A hook threw or timed out; the run went on. */
+  'hook:failed': [{ job: string; hook: string; runId: number; message: string }]
+  /** Something inside the engine went wrong (store error); the engine keeps going. */
+  'engine:error': [{ message: string; error: unknown }]
+  started: [{ instanceId: string }]
+  stopped: [{ instanceId: string }]
+}
+
+export class EngineEmitter extends EventEmitter<EngineEvents> {}

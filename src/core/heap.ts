@@ -1,0 +1,67 @@
+/**
+ * A binary min-heap keyed by a number: the scheduler keeps one entry per job keyed by when its
+ * next slot is due, so the single timer always knows the earliest due job in O(log n).
+ */
+interface Entry<T> {
+  key: number
+  value: T
+}
+
+export class MinHeap<T> {
+  private items: Entry<T>[] = []
+
+  get size(): number {
+    return this.items.length
+  }
+
+  peekKey(): number | undefined {
+    return this.items[0]?.key
+  }
+
+  push(key: number, value: T): void {
+    const items = this.items
+    items.push({ key, value })
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.key <= key) break
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (top === undefined || last === undefined) return undefined
+    if (items.length === 0) return top.value
+    items[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let smallest = i
+      if (l < items.length && items[l]!.key < items[smallest]!.key) smallest = l
+      if (r < items.length && items[r]!.key < items[smallest]!.key) smallest = r
+      if (smallest === i) break
+      this.swap(i, smallest)
+      i = smallest
+    }
+    return top.value
+  }
+
+  /** Remove every entry whose value matches. O(n); used when a job is replaced. */
+  remove(predicate: (value: T) => boolean): void {
+    const kept = this.items.filter((item) => !predicate(item.value))
+    this.items = []
+    for (const item of kept) this.push(item.key, item.value)
+  }
+
+  private swap(a: number, b: number): void {
+    const items = this.items
+    const t = items[a]!
+    items[a] = items[b]!
+    items[b] = t
+  }
+}

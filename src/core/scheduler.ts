@@ -1,0 +1,407 @@
+/**
+ * The scheduler loop. One timer for the earliest due slot of all jobs (a heap keyed by due time),
+ * never a timer or a poll per job; the sleep is capped so suspend and clock jumps are noticed. All
+ * slots due at one wake-up are claimed in ONE store transaction, which is also what makes every
+ * slot fire exactly once across processes sharing the store.
+ */
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
+import { CronsError, closest, quote } from '../errors.js'
+import type { ClaimOutcome, MissedInfo, RunRecord, SlotClaim, Store } from '../store/types.js'
+import { type Clock, systemClock, type TimerHandle } from './clock.js'
+import { EngineEmitter } from './events.js'
+import { MinHeap } from './heap.js'
+import { slotJitterMs } from './retry.js'
+import { Runner, type RunResult } from './runner.js'
+
+export interface SchedulerOptions {
+  clock?: Clock
+  /** A store to use instead of opening `config.statePath` (the caller then owns closing it). */
+  store?: Store
+  instanceId?: string
+  /** Who starts manual runs through `runJob` (the CLI says 'cli'). @default 'library' */
+  initiator?: Initiator
+  /** @default 30_000 */
+  maxSleepMs?: number
+  /** @default 10_000 */
+  heartbeatMs?: number
+  /** An instance whose heartbeat is older than this is dead. @default 30_000 */
+  instanceTtlMs?: number
+  random?: () => number
+}
+
+export interface RunJobOptions {
+  /** Run even when the job is running somewhere. */
+  force?: boolean
+  /** Overrides the job's timeout, in milliseconds. */
+  timeoutMs?: number
+}
+
+/** Past this many missed slots of one job in one outage, counting stops (the count is a lower bound). */
+const MAX_MISSED_COUNT = 100_000
+/** A wake-up later than this past its plan is reported as overdue. */
+const OVERDUE_MS = 1000
+const PRUNE_EVERY_MS = 3_600_000
+
+interface Entry {
+  job: ResolvedJob
+  slot: number
+}
+
+export class Scheduler {
+  readonly events = new EngineEmitter()
+  readonly instanceId: string
+  private readonly clock: Clock
+  private readonly jobs = new Map<string, ResolvedJob>()
+  private readonly heap = new MinHeap<Entry>()
+  private readonly options: Required<Omit<SchedulerOptions, 'store' | 'clock' | 'instanceId'>>
+  private store: Store | undefined
+  private readonly ownsStore: boolean
+  private opening: Promise<Store> | undefined
+  private runner: Runner | undefined
+  private timer: TimerHandle | undefined
+  private plannedAt: number | undefined
+  private heartbeatTimer: TimerHandle | undefined
+  private lastPrune = 0
+  private started = false
+  private stopping: Promise<void> | undefined
+  private ticking = false
+
+  constructor(
+    readonly config: ResolvedConfig,
+    options: SchedulerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock
+    this.store = options.store
+    this.ownsStore = options.store === undefined
+    this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    this.options = {
+      initiator: options.initiator ?? 'library',
+      maxSleepMs: options.maxSleepMs ?? 30_000,
+      heartbeatMs: options.heartbeatMs ?? 10_000,
+      instanceTtlMs: options.instanceTtlMs ?? 30_000,
+      random: options.random ?? Math.random,
+    }
+    for (const job of config.jobs) this.jobs.set(job.name, job)
+    // Keep the process alive on errors emitted with no listener: they are reports, not crashes.
+    this.events.on('engine:error', () => {})
+  }
+
+  /** The jobs this scheduler runs. */
+  list(): ResolvedJob[] {
+    return [...this.jobs.values()]
+  }
+
+  /** Add (or replace) a job; a running scheduler picks it up at once. */
+  async add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
+    const resolved = isResolved(job) ? job : await this.resolve(job)
+    this.jobs.set(resolved.name, resolved)
+    if (this.started) {
+      this.heap.remove((entry) => entry.job.name === resolved.name)
+      const store = await this.open()
+      const [state] = (await store.syncJobs([resolved.name], this.clock.now())).filter((j) => j.name === resolved.name)
+      this.enqueue(resolved, state?.lastSlot ?? null)
+      this.arm()
+    }
+    return resolved
+  }
+
+  /** Open the store, recover from dead peers, and start firing slots. */
+  async start(): Promise<void> {
+    if (this.started) return
+    const store = await this.open()
+    const now = this.clock.now()
+    await this.reap(now)
+    const states = await store.syncJobs([...this.jobs.keys()], now)
+    const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
+    for (const job of this.jobs.values()) this.enqueue(job, lastSlots.get(job.name) ?? null)
+    this.started = true
+    this.events.emit('started', { instanceId: this.instanceId })
+    this.scheduleHeartbeat()
+    await this.prune(now)
+    await this.tick()
+  }
+
+  /** The next slot due per job (for start-up summaries). */
+  nextFires(): Map<string, number | null> {
+    const now = this.clock.now()
+    return new Map([...this.jobs.values()].map((job) => [job.name, job.schedule.next(now)]))
+  }
+
+  /**
+   * Run a job now through the same pipeline as a scheduled run (timeout, retry, hooks, history row
+   * with trigger `manual`). Refuses while the job runs anywhere unless `force`.
+   */
+  async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
+    const job = this.jobs.get(name)
+    if (!job) {
+      const guess = closest(name, this.jobs.keys())
+      throw new CronsError('JOB_UNKNOWN', `no job named ${quote(name)}`, {
+        suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+      })
+    }
+    const store = await this.open()
+    const now = this.clock.now()
+    await this.reap(now)
+    await store.syncJobs([name], now)
+    if (!this.heartbeatTimer) this.scheduleHeartbeat()
+    const begun = await store.beginRun(
+      { job: name, slot: now, trigger: 'manual', attempt: 1, overlap: options.force ? 'allow' : 'skip' },
+      this.instanceId,
+      now,
+    )
+    if (begun.kind === 'busy') {
+      const h = begun.holder
+      const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''
+      throw new CronsError(
+        'JOB_RUNNING',
+        `job ${quote(name)} is already running: run ${h.runId} on instance ${h.instanceId}${where} since ${new Date(h.startedAt).toISOString()}`,
+        { suggestions: ['pass --force to run it anyway'] },
+      )
+    }
+    return this.getRunner().execute({
+      job,
+      runId: begun.runId,
+      slot: now,
+      trigger: 'manual',
+      initiator: this.options.initiator,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    })
+  }
+
+  /**
+   * Stop claiming slots, give running jobs `graceMs` to finish, then abort and record them
+   * interrupted; mark this instance stopped and close the store. A second call cuts the grace short.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.stopping) {
+      this.runner?.interruptNow()
+      return this.stopping
+    }
+    this.stopping = (async () => {
+      if (this.timer) this.clock.clearTimeout(this.timer)
+      if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer)
+      this.timer = undefined
+      this.heartbeatTimer = undefined
+      await this.runner?.drain(options.graceMs ?? this.config.shutdownGraceMs)
+      if (this.store) {
+        await this.store.stopInstance(this.instanceId, this.clock.now())
+        if (this.ownsStore) await this.store.close()
+      }
+      this.events.emit('stopped', { instanceId: this.instanceId })
+    })()
+    return this.stopping
+  }
+
+  /** The store, opened on first use, with this process registered as an instance. */
+  async open(): Promise<Store> {
+    this.opening ??= (async () => {
+      if (!this.store) {
+        const { openStore } = await import('../store/index.js')
+        this.store = await openStore(this.config.statePath)
+      }
+      await this.store.registerInstance({
+        id: this.instanceId,
+        host: hostname(),
+        pid: process.pid,
+        now: this.clock.now(),
+      })
+      return this.store
+    })()
+    return this.opening
+  }
+
+  private getRunner(): Runner {
+    this.runner ??= new Runner({
+      store: this.store as Store,
+      clock: this.clock,
+      events: this.events,
+      instanceId: this.instanceId,
+      hooks: this.config.hooks,
+      random: this.options.random,
+    })
+    return this.runner
+  }
+
+  private async resolve(job: JobDefinition): Promise<ResolvedJob> {
+    const { validateConfig } = await import('../config/validate.js')
+    const config = validateConfig(
+      { timezone: this.config.timezone, jobs: [job] },
+      { file: 'scheduler.add()', configDir: process.cwd() },
+    )
+    return config.jobs[0] as ResolvedJob
+  }
+
+  private due(job: ResolvedJob, slot: number): number {
+    return slot + slotJitterMs(job.name, slot, job.jitterMs)
+  }
+
+  /** Queue the job's first slot after the last one served (or after now for a new job). */
+  private enqueue(job: ResolvedJob, lastSlot: number | null): void {
+    const slot = job.schedule.next(lastSlot ?? this.clock.now())
+    if (slot !== null) this.heap.push(this.due(job, slot), { job, slot })
+  }
+
+  private arm(): void {
+    if (this.stopping || this.ticking) return
+    if (this.timer) this.clock.clearTimeout(this.timer)
+    const earliest = this.heap.peekKey()
+    if (earliest === undefined) {
+      this.timer = undefined
+      return
+    }
+    const now = this.clock.now()
+    const delay = Math.max(0, Math.min(earliest - now, this.options.maxSleepMs))
+    this.plannedAt = now + delay
+    this.timer = this.clock.setTimeout(() => void this.tick(), delay)
+  }
+
+  /** Serve every slot due by now, in one claim transaction, then sleep until the next. */
+  private async tick(): Promise<void> {
+    if (this.stopping || this.ticking) return
+    this.ticking = true
+    this.timer = undefined
+    const now = this.clock.now()
+    if (this.plannedAt !== undefined && now - this.plannedAt > OVERDUE_MS) {
+      this.events.emit('timer:overdue', { plannedAt: this.plannedAt, wokeAt: now, lateMs: now - this.plannedAt })
+    }
+    const claims: SlotClaim[] = []
+    const claimed: ResolvedJob[] = []
+    const popped: Entry[] = []
+    for (let key = this.heap.peekKey(); key !== undefined && key <= now; key = this.heap.peekKey()) {
+      const entry = this.heap.pop() as Entry
+      popped.push(entry)
+      const next = this.collect(entry, now, claims, claimed)
+      if (next !== null) this.heap.push(this.due(entry.job, next), { job: entry.job, slot: next })
+    }
+    try {
+      if (claims.length > 0)
+        this.dispatch(claims, claimed, await (await this.open()).claimSlots(claims, this.instanceId, now))
+    } catch (error) {
+      // The store failed (locked past its busy timeout, disk full): put the slots back and retry soon.
+      this.events.emit('engine:error', { message: `could not claim ${claims.length} slot(s)`, error })
+      this.heap.remove((e) => popped.some((p) => p.job.name === e.job.name))
+      for (const entry of popped) this.heap.push(this.due(entry.job, entry.slot), entry)
+    } finally {
+      this.ticking = false
+    }
+    this.arm()
+  }
+
+  /**
+   * The claims for one job's due slots: slots later than the misfire grace are missed (one record, or
+   * with catchUp one run for the latest of them when no in-grace slot runs anyway); the others run.
+   * Returns the job's next slot after now.
+   */
+  private collect(entry: Entry, now: number, claims: SlotClaim[], claimed: ResolvedJob[]): number | null {
+    const { job } = entry
+    let slot: number | null = entry.slot
+    let missed: MissedInfo | undefined
+    const due: number[] = []
+    while (slot !== null && this.due(job, slot) <= now) {
+      if (now - this.due(job, slot) > job.misfireGraceMs) {
+        missed = missed ? { ...missed, count: missed.count + 1, last: slot } : { count: 1, first: slot, last: slot }
+        if (missed.count >= MAX_MISSED_COUNT) {
+          // Far too many to count one by one: skip to the slots around now.
+          slot = job.schedule.next(Math.max(slot, now - job.misfireGraceMs - 1))
+          continue
+        }
+      } else due.push(slot)
+      slot = job.schedule.next(slot)
+    }
+    if (missed) {
+      const catchUp = job.catchUp && due.length === 0
+      claims.push({
+        job: job.name,
+        slot: missed.last,
+        trigger: catchUp ? 'catch-up' : 'schedule',
+        overlap: job.overlap,
+        missed,
+        record: catchUp ? 'run' : 'missed',
+      })
+      claimed.push(job)
+    }
+    for (const s of due) {
+      claims.push({ job: job.name, slot: s, trigger: 'schedule', overlap: job.overlap })
+      claimed.push(job)
+    }
+    return slot
+  }
+
+  private dispatch(claims: SlotClaim[], jobs: ResolvedJob[], outcomes: ClaimOutcome[]): void {
+    outcomes.forEach((outcome, i) => {
+      const claim = claims[i] as SlotClaim
+      const job = jobs[i] as ResolvedJob
+      switch (outcome.kind) {
+        case 'started':
+          void this.getRunner().execute({
+            job,
+            runId: outcome.runId,
+            slot: claim.slot,
+            trigger: claim.trigger,
+            initiator: 'scheduler',
+            ...(claim.missed ? { missed: claim.missed } : {}),
+          })
+          break
+        case 'skipped':
+          this.events.emit('slot:skipped', {
+            job: job.name,
+            slot: claim.slot,
+            runId: outcome.runId,
+            reason: outcome.reason,
+          })
+          break
+        case 'paused':
+          this.events.emit('slot:skipped', { job: job.name, slot: claim.slot, runId: outcome.runId, reason: 'paused' })
+          break
+        case 'missed':
+          if (claim.missed) {
+            this.events.emit('slot:missed', {
+              job: job.name,
+              runId: outcome.runId,
+              missed: claim.missed,
+              catchUp: false,
+            })
+          }
+          break
+        case 'taken':
+          break
+      }
+      if (outcome.kind === 'started' && claim.missed) {
+        this.events.emit('slot:missed', { job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
+      }
+    })
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.clock.setTimeout(async () => {
+      const now = this.clock.now()
+      try {
+        await this.store?.heartbeat(this.instanceId, now)
+        await this.reap(now)
+        if (now - this.lastPrune >= PRUNE_EVERY_MS) await this.prune(now)
+      } catch (error) {
+        this.events.emit('engine:error', { message: 'heartbeat failed', error })
+      }
+      if (!this.stopping) this.scheduleHeartbeat()
+    }, this.options.heartbeatMs)
+  }
+
+  /** Runs left active by dead instances become interrupted (whoever notices first). */
+  private async reap(now: number): Promise<RunRecord[]> {
+    const store = await this.open()
+    const reaped = await store.reapDeadInstances(now, this.options.instanceTtlMs)
+    if (reaped.length > 0) this.events.emit('runs:interrupted', { runIds: reaped.map((r) => r.id) })
+    return reaped
+  }
+
+  private async prune(now: number): Promise<void> {
+    this.lastPrune = now
+    await (await this.open()).prune(now, this.config.history)
+  }
+}
+
+function isResolved(job: JobDefinition | ResolvedJob): job is ResolvedJob {
+  return typeof job.schedule === 'object' && 'kind' in job
+}

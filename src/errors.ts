@@ -1,0 +1,138 @@
+/**
+ * The one place for errors. Every failure a user can cause or meet is a `CronsError` with a stable
+ * `code`, a one-line message that says where, what and what was expected, optional suggestions
+ * (the next step, "did you mean"), and the process exit code the CLI uses for it.
+ */
+
+/** Stable error codes. Documented in docs/errors.md; never renamed once released. */
+export type ErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_SYNTAX'
+  | 'CONFIG_LOAD'
+  | 'CONFIG_EXPORT'
+  | 'CONFIG_INVALID'
+  | 'SCHEDULE_INVALID'
+  | 'ZONE_UNKNOWN'
+  | 'DURATION_INVALID'
+  | 'FLAG_INVALID'
+  | 'JOB_UNKNOWN'
+  | 'JOB_RUNNING'
+  | 'JOB_FAILED'
+  | 'STATE_INVALID'
+  | 'STATE_LOCKED'
+  | 'STATE_READONLY'
+  | 'STATE_VERSION'
+  | 'SCHEDULER_STOPPED'
+  | 'INTERNAL'
+
+/** Exit codes, by class of failure. Documented in docs/cli.md. */
+export const EXIT = {
+  ok: 0,
+  /** A job run failed, timed out or was interrupted. */
+  runFailed: 1,
+  /** A flag or argument is wrong. */
+  usage: 2,
+  /** The config file is missing, does not load or does not validate. */
+  config: 3,
+  /** The state file cannot be opened, read or written. */
+  state: 4,
+  /** The job is running elsewhere and `--force` was not given. */
+  busy: 5,
+  /** Health check failed (no scheduler alive). */
+  unhealthy: 6,
+} as const
+
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  CONFIG_NOT_FOUND: EXIT.config,
+  CONFIG_SYNTAX: EXIT.config,
+  CONFIG_LOAD: EXIT.config,
+  CONFIG_EXPORT: EXIT.config,
+  CONFIG_INVALID: EXIT.config,
+  SCHEDULE_INVALID: EXIT.usage,
+  ZONE_UNKNOWN: EXIT.usage,
+  DURATION_INVALID: EXIT.usage,
+  FLAG_INVALID: EXIT.usage,
+  JOB_UNKNOWN: EXIT.usage,
+  JOB_RUNNING: EXIT.busy,
+  JOB_FAILED: EXIT.runFailed,
+  STATE_INVALID: EXIT.state,
+  STATE_LOCKED: EXIT.state,
+  STATE_READONLY: EXIT.state,
+  STATE_VERSION: EXIT.state,
+  SCHEDULER_STOPPED: EXIT.runFailed,
+  INTERNAL: EXIT.runFailed,
+}
+
+export interface CronsErrorOptions {
+  /** The next steps or "did you mean" candidates, shown after the message. */
+  suggestions?: string[]
+  cause?: unknown
+  /** Extra lines (for example one per validation problem). The message stays one line. */
+  details?: string[]
+  exitCode?: number
+}
+
+export class CronsError extends Error {
+  readonly code: ErrorCode
+  readonly suggestions: string[]
+  readonly details: string[]
+  readonly exitCode: number
+
+  constructor(code: ErrorCode, message: string, options: CronsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'CronsError'
+    this.code = code
+    this.suggestions = options.suggestions ?? []
+    this.details = options.details ?? []
+    this.exitCode = options.exitCode ?? EXIT_BY_CODE[code]
+  }
+}
+
+export function isCronsError(error: unknown): error is CronsError {
+  return error instanceof CronsError
+}
+
+/** Quote a user's value for a message: strings in double quotes, the rest as JSON. */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (value === undefined) return 'undefined'
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text
+  } catch {
+    return String(value)
+  }
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] as number
+    prev[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j] as number
+      prev[j] = Math.min(up + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diag = up
+    }
+  }
+  return prev[b.length] as number
+}
+
+/** The closest candidate to `input`, if any is close enough to be a plausible typo. */
+export function closest(input: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  const lower = input.toLowerCase()
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  if (best === undefined) return undefined
+  const limit = Math.max(2, Math.floor(Math.max(input.length, best.length) / 3))
+  return bestDistance <= limit ? best : undefined
+}

@@ -1,0 +1,29 @@
+/**
+ * The public library. `defineConfig` types a `crons.config.ts`; `createScheduler` runs the same
+ * engine the CLI runs, inside any Node process (an Express, Fastify or Nest app).
+ */
+
+import type { CronsConfig, ResolvedConfig } from './config/types.js'
+import { validateConfig } from './config/validate.js'
+import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
+
+export { defineConfig } from './config/define.js'
+export type * from './config/types.js'
+export { type Clock, FakeClock, systemClock, type TimerHandle } from './core/clock.js'
+export type * from './core/events.js'
+export type { RunResult } from './core/runner.js'
+export { type RunJobOptions, Scheduler, type SchedulerOptions } from './core/scheduler.js'
+export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
+export { nextFires, parseCron } from './schedule/index.js'
+export type { Schedule } from './schedule/types.js'
+export type { RunRecord, RunStatus, Store } from './store/types.js'
+
+/**
+ * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative
+ * path is read from the current directory). Validation errors throw a `CronsError` listing every
+ * problem. Nothing runs until `start()`; `stop()` drains like SIGTERM.
+ */
+export function createScheduler(config: CronsConfig, options: SchedulerOptions = {}): Scheduler {
+  const resolved: ResolvedConfig = validateConfig(config, { file: 'createScheduler() config' })
+  return new Scheduler(resolved, options)
+}

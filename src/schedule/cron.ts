@@ -1,0 +1,88 @@
+/**
+ * Cron schedules: wall-time matching plus the DST rules of SEMANTICS §2.
+ *
+ * Time is walked one offset segment at a time (zone.ts), in instant order. Inside a segment the
+ * offset is constant, so instant ↔ wall time is a plain subtraction and the first matching wall time
+ * gives the first fire. That keeps results strictly increasing even where wall time runs backwards
+ * (a fall-back), which a search in wall order cannot promise. The rules live at segment starts:
+ *
+ * - after a spring-forward the wall times in [start + previousOffset, start + offset) never happen.
+ *   A fixed-hour job with a slot there runs once, at `start` (the first instant after the gap); an
+ *   hour-wildcard job just continues its cadence.
+ * - after a fall-back the wall times in [start + offset, start + previousOffset) happen a second
+ *   time. An hour-wildcard job runs again (they are new real instants); a fixed-hour job already ran
+ *   on the first pass and skips them. Because the skip is decided by the segment, an `after` that
+ *   lies between the two passes correctly sees that slot as served.
+ */
+import { CronsError } from '../errors.js'
+import { describeCron } from './describe.js'
+import { WallMatcher } from './match.js'
+import { type CronFields, parseFields } from './parse.js'
+import type { Schedule } from './types.js'
+import { MAX_INSTANT, newSegment, type ZoneOffsets, zoneOffsets } from './zone.js'
+
+/** How far ahead a search may look before concluding the schedule never fires again. */
+const SEARCH_LIMIT = 500 * 366 * 86_400_000
+
+export class CronSchedule implements Schedule {
+  readonly kind = 'cron' as const
+  readonly text: string
+  readonly zone: string
+  readonly fields: CronFields
+  /**
+   * The hour field matches all 24 hours, so the job is a cadence rather than a time of day. Decides
+   * how DST gaps and repeats are handled.
+   */
+  readonly isHourWildcard: boolean
+  private readonly matcher: WallMatcher
+  private readonly offsets: ZoneOffsets
+  private readonly segment = newSegment()
+
+  constructor(text: string, zone: string, fields: CronFields) {
+    this.text = text
+    this.zone = zone
+    this.fields = fields
+    this.isHourWildcard = fields.hours.length === 24
+    this.matcher = new WallMatcher(fields)
+    this.offsets = zoneOffsets(zone)
+  }
+
+  next(after: number): number | null {
+    if (Number.isNaN(after)) throw new RangeError('next(after): after must be an epoch-ms number, got NaN')
+    let cursor = Math.floor(after) + 1
+    const limit = Math.min(cursor + SEARCH_LIMIT, MAX_INSTANT - 2 * 86_400_000)
+    const fixedHour = !this.isHourWildcard
+    const seg = this.segment
+    while (cursor < limit) {
+      this.offsets.segment(cursor, seg)
+      if (fixedHour && seg.start >= cursor && seg.previousOffset < seg.offset) {
+        const skipped = this.matcher.next(seg.start + seg.previousOffset, seg.start + seg.offset)
+        if (skipped !== null) return seg.start
+      }
+      let low = cursor + seg.offset
+      if (fixedHour && seg.previousOffset > seg.offset) low = Math.max(low, seg.start + seg.previousOffset)
+      const high = seg.end + seg.offset
+      if (low < high) {
+        const wall = this.matcher.next(low, high)
+        if (wall !== null) return wall - seg.offset
+      }
+      cursor = seg.end
+    }
+    return null
+  }
+
+  describe(): string {
+    return describeCron(this.fields)
+  }
+}
+
+/** Parse a cron expression (5 or 6 fields, or an alias) read in `zone`. Throws `SCHEDULE_INVALID`. */
+export function parseCron(expression: string, zone: string): CronSchedule {
+  if (typeof expression !== 'string') {
+    throw new CronsError(
+      'SCHEDULE_INVALID',
+      'schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)',
+    )
+  }
+  return new CronSchedule(expression.trim(), zone, parseFields(expression))
+}

@@ -1,0 +1,28 @@
+/**
+ * Pure time maths: parse an expression once, then ask `next(after)`. No I/O, no clock; every
+ * function takes the instant it reasons from, so callers (and tests) control time.
+ */
+import type { Schedule } from './types.js'
+
+export { CronSchedule, parseCron } from './cron.js'
+export { describeCron, describeInstant, describeInterval } from './describe.js'
+export { ALIASES, type CronFields, parseFields } from './parse.js'
+export { atSchedule, everySchedule } from './simple.js'
+export type { Schedule } from './types.js'
+export { isValidZone, localZone, unknownZone } from './zone.js'
+
+/**
+ * The next `count` fires strictly after `from`, fewer if the schedule ends. For `crons next` and
+ * previews; the scheduler itself only ever needs one.
+ */
+export function nextFires(schedule: Schedule, from: number, count: number): number[] {
+  const fires: number[] = []
+  let after = from
+  while (fires.length < count) {
+    const fire = schedule.next(after)
+    if (fire === null) break
+    fires.push(fire)
+    after = fire
+  }
+  return fires
+}

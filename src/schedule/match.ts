@@ -1,0 +1,126 @@
+/**
+ * Search for the next matching wall time on a naive calendar.
+ *
+ * Wall times are epoch-ms numbers read as if the zone were UTC (see calendar.ts), so this module
+ * knows nothing about offsets or DST: it answers "first matching local reading in [low, high)".
+ * cron.ts maps readings to instants. Whole non-matching months and days are skipped in one step,
+ * and the time of day is found with precomputed "next allowed value" tables, so a search costs a
+ * few dozen arithmetic operations and allocates nothing.
+ */
+import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
+import type { CronFields } from './parse.js'
+
+/** `table[v]` = smallest allowed value ≥ v, or -1. One extra slot so `v + 1` never reads past the end. */
+function nextTable(values: readonly number[], size: number): Int8Array {
+  const table = new Int8Array(size + 1).fill(-1)
+  let next = -1
+  for (let v = size - 1; v >= 0; v--) {
+    if (values.includes(v)) next = v
+    table[v] = next
+  }
+  return table
+}
+
+function flags(values: readonly number[], size: number): Uint8Array {
+  const table = new Uint8Array(size)
+  for (const v of values) table[v] = 1
+  return table
+}
+
+export class WallMatcher {
+  private readonly nextSecond: Int8Array
+  private readonly nextMinute: Int8Array
+  private readonly nextHour: Int8Array
+  private readonly minuteAllowed: Uint8Array
+  private readonly firstSecond: number
+  private readonly firstMinute: number
+  private readonly months: Uint8Array
+  private readonly daysOfMonth: Uint8Array
+  private readonly lastDayOfMonth: boolean
+  private readonly daysOfWeek: Uint8Array
+  private readonly lastWeekdays: Uint8Array
+  private readonly nthWeekday: number
+  private readonly nth: number
+  private readonly domRestricted: boolean
+  private readonly dowRestricted: boolean
+  private readonly civil: CivilDate = { year: 0, month: 0, day: 0 }
+
+  constructor(fields: CronFields) {
+    this.nextSecond = nextTable(fields.seconds, 60)
+    this.nextMinute = nextTable(fields.minutes, 60)
+    this.nextHour = nextTable(fields.hours, 24)
+    this.minuteAllowed = flags(fields.minutes, 60)
+    this.firstSecond = fields.seconds[0] ?? 0
+    this.firstMinute = fields.minutes[0] ?? 0
+    this.months = flags(fields.months, 13)
+    this.daysOfMonth = flags(fields.daysOfMonth, 32)
+    this.lastDayOfMonth = fields.lastDayOfMonth
+    this.daysOfWeek = flags(fields.daysOfWeek, 7)
+    this.lastWeekdays = flags(fields.lastWeekdays, 7)
+    this.nthWeekday = fields.nthWeekday?.weekday ?? -1
+    this.nth = fields.nthWeekday?.nth ?? 0
+    this.domRestricted = fields.dayOfMonthRestricted
+    this.dowRestricted = fields.dayOfWeekRestricted
+  }
+
+  /** First matching wall time in [low, high), or null. Sub-second parts of `low` round up. */
+  next(low: number, high: number): number | null {
+    let day = Math.floor(low / DAY)
+    let secondOfDay = Math.ceil((low - day * DAY) / SECOND)
+    const civil = this.civil
+    while (day * DAY < high) {
+      civilFromDays(day, civil)
+      if (this.months[civil.month] !== 1) {
+        day = civil.month === 12 ? daysFromCivil(civil.year + 1, 1, 1) : daysFromCivil(civil.year, civil.month + 1, 1)
+        secondOfDay = 0
+        continue
+      }
+      if (secondOfDay < 86400 && this.dayMatches(day, civil)) {
+        const time = this.timeOfDay(secondOfDay)
+        if (time >= 0) {
+          const wall = day * DAY + time * SECOND
+          return wall < high ? wall : null
+        }
+      }
+      day++
+      secondOfDay = 0
+    }
+    return null
+  }
+
+  /** The matching day's first allowed second ≥ `secondOfDay`, or -1. */
+  private timeOfDay(secondOfDay: number): number {
+    const h = Math.floor(secondOfDay / 3600)
+    const m = Math.floor((secondOfDay % 3600) / 60)
+    const s = secondOfDay % 60
+    let hour = this.nextHour[h] as number
+    if (hour < 0) return -1
+    if (hour === h) {
+      if (this.minuteAllowed[m] === 1) {
+        const second = this.nextSecond[s] as number
+        if (second >= 0) return h * 3600 + m * 60 + second
+      }
+      const minute = this.nextMinute[m + 1] as number
+      if (minute >= 0) return h * 3600 + minute * 60 + this.firstSecond
+      hour = this.nextHour[h + 1] as number
+      if (hour < 0) return -1
+    }
+    return hour * 3600 + this.firstMinute * 60 + this.firstSecond
+  }
+
+  /** Day-of-month and day-of-week, with the Vixie OR rule when both are restricted. */
+  private dayMatches(day: number, civil: CivilDate): boolean {
+    if (!this.domRestricted && !this.dowRestricted) return true
+    const lastDay = daysInMonth(civil.year, civil.month)
+    if (this.domRestricted && (this.daysOfMonth[civil.day] === 1 || (this.lastDayOfMonth && civil.day === lastDay))) {
+      return true
+    }
+    if (!this.dowRestricted) return false
+    const weekday = weekdayOfDays(day)
+    return (
+      this.daysOfWeek[weekday] === 1 ||
+      (this.lastWeekdays[weekday] === 1 && civil.day + 7 > lastDay) ||
+      (weekday === this.nthWeekday && Math.ceil(civil.day / 7) === this.nth)
+    )
+  }
+}

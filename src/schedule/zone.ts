@@ -1,0 +1,182 @@
+/**
+ * UTC offsets of IANA zones, as piecewise-constant segments between transitions.
+ *
+ * `Intl` is the only offset source Node ships, and one lookup costs microseconds, so a schedule
+ * cannot ask it per candidate minute. Instead each zone's transitions are found once per UTC year
+ * (a probe per day, then bisection to the second inside any day whose offset changes) and cached
+ * for the life of the process. After that, "which offset applies at t, since when and until when"
+ * is a short scan of a handful of numbers, with no allocation.
+ */
+import { CronsError, closest, quote } from '../errors.js'
+import { type CivilDate, DAY, daysFromCivil, SECOND, yearOfMs } from './calendar.js'
+
+/**
+ * Each year's table also lists transitions from this long before the year starts, so a segment that
+ * begins just before New Year still knows the offset it replaced (needed to recognise repeated
+ * wall times right after a fall-back).
+ */
+const LOOKBACK = 2 * DAY
+
+/** Largest instant `Intl` accepts (the ECMAScript time value limit). */
+export const MAX_INSTANT = 8.64e15
+
+interface ZoneYear {
+  /** First instant of the UTC year this table answers for. */
+  start: number
+  /** First instant of the next UTC year. */
+  end: number
+  /** Offset (ms) in effect before the first listed transition. */
+  initial: number
+  /** Transition instants (the first instant with the new offset), ascending. */
+  at: number[]
+  /** `offsets[i]` applies from `at[i]`. */
+  offsets: number[]
+}
+
+/**
+ * A stretch of time with one offset. `previousOffset` is the offset before `start`; it equals
+ * `offset` when `start` is not a real transition (a year boundary of the cache).
+ */
+export interface Segment {
+  start: number
+  end: number
+  offset: number
+  previousOffset: number
+}
+
+export function newSegment(): Segment {
+  return { start: 0, end: 0, offset: 0, previousOffset: 0 }
+}
+
+export class ZoneOffsets {
+  readonly name: string
+  private readonly format: Intl.DateTimeFormat
+  private readonly years = new Map<number, ZoneYear>()
+  private last: ZoneYear | undefined
+  private readonly civil: CivilDate = { year: 0, month: 0, day: 0 }
+
+  constructor(name: string) {
+    this.name = name
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' })
+  }
+
+  /** Offset (ms, wall minus UTC) at `instant`, straight from Intl. Slow; the tables are built from it. */
+  probe(instant: number): number {
+    const text = this.format.format(instant)
+    const g = text.lastIndexOf('GMT')
+    if (g < 0 || text.length <= g + 3) return 0
+    const sign = text.charCodeAt(g + 3) === 43 /* + */ ? 1 : -1
+    const hours = Number(text.slice(g + 4, g + 6))
+    const minutes = Number(text.slice(g + 7, g + 9))
+    const seconds = text.length > g + 9 ? Number(text.slice(g + 10, g + 12)) : 0
+    return sign * (hours * 3600 + minutes * 60 + seconds) * SECOND
+  }
+
+  /** Offset (ms) at `instant`, from the cached tables. */
+  offsetAt(instant: number): number {
+    const zy = this.yearFor(instant)
+    let offset = zy.initial
+    for (let i = 0; i < zy.at.length && (zy.at[i] as number) <= instant; i++) offset = zy.offsets[i] as number
+    return offset
+  }
+
+  /** The segment containing `instant`, written into `out`. The segment never crosses a UTC New Year. */
+  segment(instant: number, out: Segment): Segment {
+    const zy = this.yearFor(instant)
+    const at = zy.at
+    let i = 0
+    while (i < at.length && (at[i] as number) <= instant) i++
+    out.start = i > 0 ? (at[i - 1] as number) : zy.start - LOOKBACK
+    out.end = i < at.length ? (at[i] as number) : zy.end
+    out.offset = i > 0 ? (zy.offsets[i - 1] as number) : zy.initial
+    out.previousOffset = i > 1 ? (zy.offsets[i - 2] as number) : i === 1 ? zy.initial : out.offset
+    return out
+  }
+
+  private yearFor(instant: number): ZoneYear {
+    const cached = this.last
+    if (cached !== undefined && instant >= cached.start && instant < cached.end) return cached
+    const year = yearOfMs(instant, this.civil)
+    let zy = this.years.get(year)
+    if (zy === undefined) {
+      zy = this.buildYear(year)
+      this.years.set(year, zy)
+    }
+    this.last = zy
+    return zy
+  }
+
+  /**
+   * Probe once a day and bisect where the offset changed. Two transitions that cancel out within
+   * one UTC day would be missed; no zone in tzdata does that, while probing every day keeps
+   * short-lived rules (Morocco's Ramadan suspension, one-off shifts) that a coarser probe would miss.
+   */
+  private buildYear(year: number): ZoneYear {
+    const start = daysFromCivil(year, 1, 1) * DAY
+    const end = daysFromCivil(year + 1, 1, 1) * DAY
+    const at: number[] = []
+    const offsets: number[] = []
+    let t = start - LOOKBACK
+    let current = this.probe(t)
+    const initial = current
+    while (t < end) {
+      const next = t + DAY
+      const target = this.probe(next)
+      let low = t
+      while (target !== current) {
+        let high = next
+        while (high - low > SECOND) {
+          const mid = low + Math.floor((high - low) / 2 / SECOND) * SECOND
+          if (this.probe(mid) === current) low = mid
+          else high = mid
+        }
+        if (high >= end) break
+        current = this.probe(high)
+        at.push(high)
+        offsets.push(current)
+        low = high
+      }
+      current = target
+      t = next
+    }
+    return { start, end, initial, at, offsets }
+  }
+}
+
+const zones = new Map<string, ZoneOffsets>()
+
+/** The shared offset tables of `zone`; throws `ZONE_UNKNOWN` for a name Intl does not know. */
+export function zoneOffsets(zone: string): ZoneOffsets {
+  let offsets = zones.get(zone)
+  if (offsets === undefined) {
+    if (!isValidZone(zone)) throw unknownZone(zone)
+    offsets = new ZoneOffsets(zone)
+    zones.set(zone, offsets)
+  }
+  return offsets
+}
+
+/** True for an IANA zone name Intl knows (any case), including `UTC`. Offsets like `+02:00` are not zones. */
+export function isValidZone(zone: string): boolean {
+  if (typeof zone !== 'string' || zone.trim() === '' || /^[+-]/.test(zone)) return false
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The process's zone, as classic cron uses it (honours `TZ`). */
+export function localZone(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+}
+
+export function unknownZone(zone: string): CronsError {
+  const suggestion = closest(zone, [...Intl.supportedValuesOf('timeZone'), 'UTC'])
+  return new CronsError(
+    'ZONE_UNKNOWN',
+    `unknown time zone ${quote(zone)} (expected an IANA zone such as Europe/Berlin, America/New_York or UTC)`,
+    suggestion === undefined ? {} : { suggestions: [suggestion] },
+  )
+}

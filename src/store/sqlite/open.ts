@@ -1,0 +1,194 @@
+/**
+ * Opening a state file safely. Every check that can refuse a file runs BEFORE anything is written,
+ * so a bad path never leaves a new file behind and someone else's file is never altered (even
+ * switching to WAL rewrites header bytes, so it comes after the ownership and version checks).
+ */
+import fs from 'node:fs'
+import nodePath from 'node:path'
+import Database from 'better-sqlite3'
+import { errorCode, fromSqliteError, stateFailure } from './failures.js'
+import { isOurs, migrate, probeSchema, SCHEMA_VERSION, type SchemaProbe } from './migrations.js'
+
+export interface SqliteStoreOptions {
+  /**
+   * Open for reading only (inspect commands): the file must exist and is never created, migrated or
+   * written. SQLite may still create the `-wal`/`-shm` companions next to a WAL file.
+   * @default false
+   */
+  readonly?: boolean
+  /**
+   * How long to wait for another process's write lock before failing with `STATE_LOCKED`.
+   * @default 5000
+   */
+  busyTimeoutMs?: number
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
+
+export function isMemoryPath(path: string): boolean {
+  return path === ':memory:'
+}
+
+/**
+ * Root ignores permission bits, so `fs.accessSync(W_OK)` says yes to a `chmod 444` file; treating
+ * "no write bit for anyone" as read-only too makes the refusal the same for every user.
+ */
+function isWritable(target: string, stats: fs.Stats): boolean {
+  if ((stats.mode & 0o222) === 0) return false
+  try {
+    fs.accessSync(target, fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function statOrUndefined(target: string, path: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(target)
+  } catch (error) {
+    const code = errorCode(error)
+    if (code === 'ENOENT') return undefined
+    if (code === 'ENOTDIR') throw stateFailure.notAFolder(path, nodePath.dirname(target))
+    if (code === 'EACCES' || code === 'EPERM') throw stateFailure.unreadable(path, error)
+    throw stateFailure.io(path, error instanceof Error ? error.message : String(error), error)
+  }
+}
+
+function readHeader(target: string, path: string): Buffer {
+  const header = Buffer.alloc(SQLITE_HEADER.length)
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(target, 'r')
+    const bytes = fs.readSync(fd, header, 0, header.length, 0)
+    return header.subarray(0, bytes)
+  } catch (error) {
+    throw stateFailure.unreadable(path, error)
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+/**
+ * Filesystem checks that need no SQLite: folder exists and is writable, path is a regular file
+ * with a SQLite header (or empty), file is writable. Returns whether the file exists already.
+ */
+export function checkStateFile(path: string, readonly: boolean): boolean {
+  if (path.trim() === '') throw stateFailure.emptyPath()
+  const target = nodePath.resolve(path)
+  const dir = nodePath.dirname(target)
+  const stats = statOrUndefined(target, path)
+
+  if (stats === undefined) {
+    const dirStats = statOrUndefined(dir, path)
+    if (dirStats === undefined) throw stateFailure.folderMissing(path, dir)
+    if (!dirStats.isDirectory()) throw stateFailure.notAFolder(path, dir)
+    if (readonly) throw stateFailure.missing(path)
+    if (!isWritable(dir, dirStats)) throw stateFailure.readOnlyFile(path, `folder ${dir}`)
+    return false
+  }
+
+  if (stats.isDirectory()) throw stateFailure.isFolder(path)
+  if (!stats.isFile()) throw stateFailure.notAFile(path)
+  // A zero-byte file is a valid empty database to SQLite (`touch crons.db`); nothing to lose in it.
+  if (stats.size > 0 && !readHeader(target, path).equals(SQLITE_HEADER)) throw stateFailure.notSqlite(path)
+  if (!readonly) {
+    if (!isWritable(target, stats)) throw stateFailure.readOnlyFile(path, target)
+    // WAL mode creates `-wal` and `-shm` files next to the state file.
+    const dirStats = fs.statSync(dir)
+    if (!isWritable(dir, dirStats)) throw stateFailure.readOnlyFile(path, `folder ${dir}`)
+  }
+  return true
+}
+
+/** Refuse files that are not ours or too new for this build, before any write. */
+function assertUsable(path: string, probe: SchemaProbe, readonly: boolean): void {
+  if (!isOurs(probe)) {
+    if (probe.tables.length > 0) throw stateFailure.foreignTables(path, probe.tables)
+    const what =
+      probe.applicationId === 0
+        ? `user_version ${probe.version}`
+        : `application id 0x${probe.applicationId.toString(16)}`
+    throw stateFailure.foreignApplication(path, what)
+  }
+  if (probe.version > SCHEMA_VERSION) throw stateFailure.tooNew(path, probe.version)
+  if (readonly && probe.version < SCHEMA_VERSION) {
+    if (probe.version === 0) throw stateFailure.missing(path)
+    throw stateFailure.needsUpgrade(path, probe.version)
+  }
+}
+
+function companionsExist(path: string): boolean {
+  return fs.existsSync(`${path}-wal`) || fs.existsSync(`${path}-shm`)
+}
+
+/**
+ * A read-only connection cannot checkpoint, so it leaves the `-wal`/`-shm` files it created next to
+ * a WAL file. If they were not there before we opened, let a brief read-write connection do what
+ * the last connection normally does on close: SQLite only deletes them after taking an exclusive
+ * lock, so a scheduler that opened the file meanwhile keeps them. With an empty WAL, the main file
+ * is not written.
+ */
+export function tidyAfterReadOnly(path: string, hadCompanions: boolean): void {
+  if (hadCompanions || isMemoryPath(path) || !companionsExist(path)) return
+  try {
+    const db = new Database(path, { fileMustExist: true, timeout: 0 })
+    try {
+      db.pragma('schema_version')
+    } finally {
+      db.close()
+    }
+  } catch {
+    // Only tidying: a busy or unwritable file keeps its companions, which is harmless.
+  }
+}
+
+export interface OpenedDatabase {
+  db: Database.Database
+  schemaVersion: number
+  /** For read-only opens: whether `-wal`/`-shm` existed before, see `tidyAfterReadOnly`. */
+  hadCompanions: boolean
+}
+
+/**
+ * Check, open, refuse or migrate. On any refusal the connection is closed and a `CronsError`
+ * thrown; the file is left byte-for-byte as it was.
+ */
+export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
+  const memory = isMemoryPath(path)
+  // A private in-memory store has nothing to protect from writes; read-only would only make it unusable.
+  const readonly = options.readonly === true && !memory
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS
+  const context = { path, busyTimeoutMs, readonly }
+  const exists = memory ? false : checkStateFile(path, readonly)
+  const hadCompanions = exists && companionsExist(path)
+
+  let db: Database.Database
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly || exists, timeout: busyTimeoutMs })
+  } catch (error) {
+    throw fromSqliteError(error, context)
+  }
+  try {
+    assertUsable(path, probeSchema(db), readonly)
+    if (readonly) {
+      return { db, schemaVersion: SCHEMA_VERSION, hadCompanions }
+    }
+    if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
+      // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
+      db.pragma('journal_mode = WAL')
+    }
+    // NORMAL is durable against process crashes in WAL mode and avoids an fsync per claim.
+    db.pragma('synchronous = NORMAL')
+    const probe = migrate(db)
+    // Another process may have initialised or replaced the file between our first look and the lock.
+    assertUsable(path, probe, false)
+    return { db, schemaVersion: probe.version, hadCompanions }
+  } catch (error) {
+    db.close()
+    if (readonly) tidyAfterReadOnly(path, hadCompanions)
+    throw fromSqliteError(error, context)
+  }
+}

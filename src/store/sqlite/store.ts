@@ -1,0 +1,370 @@
+/**
+ * The SQLite `Store`. better-sqlite3 is synchronous, so each method does its work inside one call
+ * and the returned promise only satisfies the async contract. Every write runs in a `BEGIN
+ * IMMEDIATE` transaction: the write lock is taken up front, so two processes sharing the file queue
+ * on the busy timeout instead of one failing with SQLITE_BUSY when it upgrades a read lock.
+ */
+import fs from 'node:fs'
+import nodePath from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type Database from 'better-sqlite3'
+import type {
+  BeginOutcome,
+  BeginRun,
+  ClaimOutcome,
+  InstanceRecord,
+  JobState,
+  RunFilter,
+  RunOutcome,
+  RunRecord,
+  RunStatus,
+  SlotClaim,
+  Store,
+  StoreInfo,
+} from '../types.js'
+import { type FailureContext, fromSqliteError } from './failures.js'
+import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
+import { type NewRun, RUN_COLUMNS, type RunRow, toInstance, toJob, toRun } from './rows.js'
+import { prepareStatements, type Statements } from './statements.js'
+
+const DAY_MS = 86_400_000
+/** Rows deleted per prune transaction: small enough that a scheduler waiting to claim barely notices. */
+const PRUNE_BATCH = 5_000
+/**
+ * Slot claims and instance rows are the scheduling state, not history: they outlive any
+ * scheduler's view of "due now" and a live instance's heartbeat interval, whatever keepDays says.
+ */
+const MIN_STATE_RETENTION_MS = DAY_MS
+
+export function interruptedMessage(instanceId: string): string {
+  return `interrupted: scheduler instance ${instanceId} stopped heartbeating`
+}
+
+export class SqliteStore implements Store {
+  readonly path: string
+  readonly #db: Database.Database
+  readonly #s: Statements
+  readonly #context: FailureContext
+  readonly #schemaVersion: number
+  /** Prepared `listRuns` queries keyed by SQL text: there are only a few filter shapes. */
+  readonly #listQueries = new Map<string, Database.Statement<unknown[], RunRow>>()
+  #closed = false
+  /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
+  readonly #cwd = process.cwd()
+
+  readonly #claimTx
+  readonly #beginTx
+  readonly #reapTx
+
+  /** Read-only stores only: whether SQLite's `-wal`/`-shm` files were there before we opened. */
+  readonly #hadCompanions: boolean
+
+  constructor(opened: OpenedDatabase, context: FailureContext) {
+    const { db } = opened
+    this.path = context.path
+    this.#db = db
+    this.#context = context
+    this.#schemaVersion = opened.schemaVersion
+    this.#hadCompanions = opened.hadCompanions
+    this.#s = prepareStatements(db)
+    this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
+      claims.map((claim) => this.#claimOne(claim, instanceId, now)),
+    )
+    this.#beginTx = db.transaction((run: BeginRun, instanceId: string, now: number) =>
+      this.#beginOne(run, instanceId, now),
+    )
+    this.#reapTx = db.transaction((now: number, ttlMs: number) => this.#reap(now, ttlMs))
+  }
+
+  /** Run synchronous driver work, turning driver errors into one-line `CronsError`s naming the file. */
+  #guard<T>(work: () => T): T {
+    try {
+      return work()
+    } catch (error) {
+      throw fromSqliteError(error, this.#context)
+    }
+  }
+
+  #write<T>(work: () => T): T {
+    return this.#guard(() => this.#db.transaction(work).immediate())
+  }
+
+  #insertRun(run: NewRun): number {
+    return Number(this.#s.insertRun.run(run).lastInsertRowid)
+  }
+
+  // --- instances ------------------------------------------------------------------------------
+
+  async registerInstance(instance: { id: string; host: string; pid: number; now: number }): Promise<void> {
+    this.#write(() => this.#s.registerInstance.run(instance))
+  }
+
+  async heartbeat(instanceId: string, now: number): Promise<void> {
+    this.#write(() => this.#s.heartbeat.run(now, instanceId))
+  }
+
+  async stopInstance(instanceId: string, now: number): Promise<void> {
+    this.#write(() => this.#s.stopInstance.run(now, instanceId))
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.#guard(() => this.#s.listInstances.all().map(toInstance))
+  }
+
+  async reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]> {
+    return this.#guard(() => this.#reapTx.immediate(now, ttlMs))
+  }
+
+  #reap(now: number, ttlMs: number): RunRecord[] {
+    const changed: RunRecord[] = []
+    for (const orphan of this.#s.orphans.all(now - ttlMs)) {
+      if (orphan.status === 'running') {
+        // The last instant the instance was alive is the best estimate of when the run died.
+        const lastSeen = orphan.last_seen ?? now
+        const finishedAt = Math.min(now, Math.max(orphan.started_at, lastSeen))
+        this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
+      } else {
+        // Already has an outcome (a timeout recorded at its deadline); only the overlap guard is stale.
+        this.#s.deactivate.run(orphan.id)
+      }
+      const row = this.#s.getRun.get(orphan.id)
+      if (row !== undefined) changed.push(toRun(row))
+    }
+    return changed
+  }
+
+  // --- jobs -----------------------------------------------------------------------------------
+
+  async syncJobs(names: readonly string[], now: number): Promise<JobState[]> {
+    return this.#write(() => {
+      for (const name of names) this.#s.seeJob.run({ name, now })
+      return this.#s.listJobs.all().map(toJob)
+    })
+  }
+
+  async listJobs(): Promise<JobState[]> {
+    return this.#guard(() => this.#s.listJobs.all().map(toJob))
+  }
+
+  async setPaused(job: string, paused: boolean): Promise<boolean> {
+    return this.#write(() => this.#s.setPaused.run(paused ? 1 : 0, job).changes > 0)
+  }
+
+  // --- slots and attempts -----------------------------------------------------------------------
+
+  async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
+    if (claims.length === 0) return []
+    return this.#guard(() => this.#claimTx.immediate(claims, instanceId, now))
+  }
+
+  /** One claim, inside the batch transaction: later claims see earlier claims' rows. */
+  #claimOne(claim: SlotClaim, instanceId: string, now: number): ClaimOutcome {
+    const { job, slot, trigger } = claim
+    if (this.#s.claimSlot.run(job, slot).changes === 0) return { kind: 'taken' }
+    const served = this.#s.serveSlot.get({ job, slot, now })
+    const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
+    const base = { job, slot, trigger, attempt: 1, startedAt: now, instanceId }
+
+    if (claim.record === 'missed') {
+      const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
+      return {
+        kind: 'missed',
+        runId: this.#insertRun({ ...base, status: 'missed', finishedAt: now, detail, active: 0 }),
+      }
+    }
+    if (served?.paused === 1) {
+      const runId = this.#insertRun({ ...base, status: 'skipped', finishedAt: now, detail: 'paused', active: 0 })
+      return { kind: 'paused', runId }
+    }
+    if (claim.overlap === 'skip') {
+      const holder = this.#s.holder.get(job)
+      if (holder !== undefined) {
+        const since = new Date(holder.started_at).toISOString()
+        const reason = `still running: run ${holder.id} on instance ${holder.instance_id} since ${since}`
+        const runId = this.#insertRun({ ...base, status: 'skipped', finishedAt: now, detail: reason, active: 0 })
+        return { kind: 'skipped', runId, reason }
+      }
+    }
+    const runId = this.#insertRun({ ...base, status: 'running', finishedAt: null, detail: missed, active: 1 })
+    return { kind: 'started', runId }
+  }
+
+  async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
+    return this.#guard(() => this.#beginTx.immediate(run, instanceId, now))
+  }
+
+  #beginOne(run: BeginRun, instanceId: string, now: number): BeginOutcome {
+    if (run.overlap === 'skip') {
+      const holder = this.#s.holder.get(run.job)
+      if (holder !== undefined) {
+        return {
+          kind: 'busy',
+          holder: {
+            runId: holder.id,
+            instanceId: holder.instance_id,
+            host: holder.host,
+            pid: holder.pid,
+            startedAt: holder.started_at,
+          },
+        }
+      }
+    }
+    const runId = this.#insertRun({
+      job: run.job,
+      slot: run.slot,
+      trigger: run.trigger,
+      attempt: run.attempt,
+      status: 'running',
+      startedAt: now,
+      finishedAt: null,
+      detail: run.detail ?? null,
+      instanceId,
+      active: 1,
+    })
+    return { kind: 'started', runId }
+  }
+
+  async finishRun(runId: number, outcome: RunOutcome): Promise<void> {
+    this.#write(() =>
+      this.#s.finishRun.run({
+        id: runId,
+        status: outcome.status,
+        finishedAt: outcome.finishedAt,
+        errorMessage: outcome.errorMessage ?? null,
+        errorStack: outcome.errorStack ?? null,
+        result: outcome.result ?? null,
+        output: outcome.output ?? null,
+        active: outcome.settled ? 0 : 1,
+      }),
+    )
+  }
+
+  async settleRun(runId: number): Promise<void> {
+    this.#write(() => this.#s.deactivate.run(runId))
+  }
+
+  // --- reading history --------------------------------------------------------------------------
+
+  async getRun(id: number): Promise<RunRecord | undefined> {
+    return this.#guard(() => {
+      const row = this.#s.getRun.get(id)
+      return row === undefined ? undefined : toRun(row)
+    })
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      where.push(clause)
+      params.push(value)
+    }
+    if (filter.job !== undefined) add('job = ?', filter.job)
+    if (filter.status !== undefined) add('status = ?', filter.status)
+    if (filter.trigger !== undefined) add('"trigger" = ?', filter.trigger)
+    if (filter.since !== undefined) add('started_at >= ?', filter.since)
+    const following = filter.afterId !== undefined
+    if (following) add('id > ?', filter.afterId)
+    params.push(Math.max(0, Math.floor(filter.limit ?? 50)))
+    const sql =
+      `SELECT ${RUN_COLUMNS} FROM runs` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT ?`
+    return this.#guard(() => {
+      let query = this.#listQueries.get(sql)
+      if (query === undefined) {
+        query = this.#db.prepare<unknown[], RunRow>(sql)
+        this.#listQueries.set(sql, query)
+      }
+      return query.all(...params).map(toRun)
+    })
+  }
+
+  async activeRuns(): Promise<RunRecord[]> {
+    return this.#guard(() => this.#s.activeRuns.all().map(toRun))
+  }
+
+  async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
+    return this.#guard(() => {
+      const counts: Partial<Record<RunStatus, number>> = {}
+      for (const { status, n } of this.#s.countByStatus.all(since)) counts[status as RunStatus] = n
+      return counts
+    })
+  }
+
+  async lastRuns(): Promise<Map<string, RunRecord>> {
+    return this.#guard(() => {
+      const last = new Map<string, RunRecord>()
+      for (const job of this.#s.runJobs.all()) {
+        const row = this.#s.lastRun.get(job)
+        if (row !== undefined) last.set(job, toRun(row))
+      }
+      return last
+    })
+  }
+
+  // --- maintenance ------------------------------------------------------------------------------
+
+  /**
+   * Deletes in batches of `PRUNE_BATCH`, each its own short transaction with a pause between, so a
+   * big first prune never holds the write lock long enough for a scheduler's claim to time out.
+   * Returns the number of runs deleted (slot claims and dead instances are not counted).
+   */
+  async prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number> {
+    const runCutoff = now - history.keepDays * DAY_MS
+    const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)
+    const keepRuns = Math.max(0, Math.floor(history.keepRuns))
+    let deleted = 0
+
+    deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
+    for (const job of this.#guard(() => this.#s.runJobs.all())) {
+      const boundary = this.#guard(() => this.#s.keepBoundary.get(job, keepRuns))
+      if (boundary === undefined) continue
+      deleted += await this.#inBatches(() => this.#s.pruneBeyond.run(job, boundary, PRUNE_BATCH).changes)
+    }
+    for (const job of this.#guard(() => this.#s.claimJobs.all())) {
+      await this.#inBatches(() => this.#s.pruneClaims.run({ job, before: stateCutoff, limit: PRUNE_BATCH }).changes)
+    }
+    this.#write(() => this.#s.pruneInstances.run(stateCutoff))
+    return deleted
+  }
+
+  async #inBatches(deleteBatch: () => number): Promise<number> {
+    let total = 0
+    for (;;) {
+      const count = this.#write(deleteBatch)
+      total += count
+      if (count < PRUNE_BATCH) return total
+      // Let other processes waiting in their busy handler take the lock between batches.
+      await sleep(5)
+    }
+  }
+
+  async info(): Promise<StoreInfo> {
+    if (this.#db.memory) return { path: this.path, schemaVersion: this.#schemaVersion, sizeBytes: null }
+    const size = (file: string) => {
+      try {
+        return fs.statSync(file).size
+      } catch {
+        return 0
+      }
+    }
+    // Recent writes live in the -wal file until a checkpoint; both together are what the state costs on disk.
+    const file = nodePath.resolve(this.#cwd, this.path)
+    return { path: this.path, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      // Cheap when nothing changed; keeps query plans good as history grows (SQLite's advice on close).
+      if (!this.#context.readonly) this.#db.pragma('optimize')
+    } catch {
+      // Only an optimisation: a busy or read-only file must not stop the close.
+    } finally {
+      this.#db.close()
+      if (this.#context.readonly) tidyAfterReadOnly(this.path, this.#hadCompanions)
+    }
+  }
+}

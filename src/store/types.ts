@@ -1,0 +1,194 @@
+/**
+ * The store contract. Every method is async so a networked store (Postgres) fits behind the same
+ * interface; the SQLite store answers synchronously inside. All instants are epoch milliseconds.
+ *
+ * Exactly-once lives here: `claimSlots` inserts (job, slot) into a table with a unique key inside
+ * one write transaction, so of several schedulers sharing a store exactly one wins each slot.
+ */
+import type { Trigger } from '../config/types.js'
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'interrupted' | 'skipped' | 'missed'
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'interrupted',
+  'skipped',
+  'missed',
+]
+
+/** One attempt (or one skipped/missed record). */
+export interface RunRecord {
+  id: number
+  job: string
+  /** The scheduled instant this attempt serves. */
+  slot: number
+  trigger: Trigger
+  attempt: number
+  status: RunStatus
+  startedAt: number
+  finishedAt: number | null
+  durationMs: number | null
+  errorMessage: string | null
+  errorStack: string | null
+  /** JSON text of the job's return value (truncated), if any. */
+  result: string | null
+  /** JSON text: array of `{ at, level, text }` lines the job wrote with ctx.log (bounded). */
+  output: string | null
+  /** Why a run was skipped, or for `missed`/`catch-up` the JSON `{ count, first, last }`. */
+  detail: string | null
+  instanceId: string
+  /** True while the job's code is still executing (even after a timeout was recorded). */
+  active: boolean
+}
+
+export interface JobState {
+  name: string
+  /** The latest slot served (claimed, skipped or recorded missed). */
+  lastSlot: number | null
+  paused: boolean
+  /** When this job was first seen in a config. */
+  createdAt: number
+  /** When a config last listed this job. */
+  seenAt: number
+}
+
+export interface InstanceRecord {
+  id: string
+  host: string
+  pid: number
+  startedAt: number
+  heartbeatAt: number
+  /** Set when the instance shut down cleanly. */
+  stoppedAt: number | null
+}
+
+export interface MissedInfo {
+  count: number
+  first: number
+  last: number
+}
+
+/** A request to serve one slot. */
+export interface SlotClaim {
+  job: string
+  slot: number
+  trigger: Trigger
+  overlap: 'skip' | 'allow'
+  /** For catch-up runs and missed records: which slots were missed. */
+  missed?: MissedInfo
+  /** `'missed'`: record the slots as missed instead of starting a run. */
+  record?: 'run' | 'missed'
+}
+
+export type ClaimOutcome =
+  /** This process won the slot; a `running` attempt row was inserted. */
+  | { kind: 'started'; runId: number }
+  /** Another process (or an earlier pass) already served this slot. */
+  | { kind: 'taken' }
+  /** The job is still running (in any process) and overlap is 'skip': a `skipped` row was inserted. */
+  | { kind: 'skipped'; runId: number; reason: string }
+  /** The job is paused: a `skipped` row was inserted with reason "paused". */
+  | { kind: 'paused'; runId: number }
+  /** A `missed` row was inserted. */
+  | { kind: 'missed'; runId: number }
+
+/** Who holds a running job, for "refused: job is running" messages. */
+export interface RunHolder {
+  runId: number
+  instanceId: string
+  host: string | null
+  pid: number | null
+  startedAt: number
+}
+
+export type BeginOutcome = { kind: 'started'; runId: number } | { kind: 'busy'; holder: RunHolder }
+
+export interface BeginRun {
+  job: string
+  slot: number
+  trigger: Trigger
+  attempt: number
+  /** 'skip' refuses when the job is active anywhere; 'allow' always starts. */
+  overlap: 'skip' | 'allow'
+  detail?: string | null
+}
+
+export interface RunOutcome {
+  status: Exclude<RunStatus, 'running' | 'skipped' | 'missed'>
+  finishedAt: number
+  errorMessage?: string | null
+  errorStack?: string | null
+  result?: string | null
+  output?: string | null
+  /** False when the job's code is still executing (a timeout recorded at its deadline). */
+  settled: boolean
+}
+
+export interface RunFilter {
+  job?: string
+  status?: RunStatus
+  trigger?: Trigger
+  /** Attempts started at or after this instant. */
+  since?: number
+  /** Only ids greater than this (for --follow). */
+  afterId?: number
+  /** Newest first unless `afterId` is given (then oldest first). */
+  limit?: number
+}
+
+export interface StoreInfo {
+  path: string
+  schemaVersion: number
+  sizeBytes: number | null
+}
+
+export interface Store {
+  readonly path: string
+
+  /** Register (or re-register) this process and its first heartbeat. */
+  registerInstance(instance: { id: string; host: string; pid: number; now: number }): Promise<void>
+  heartbeat(instanceId: string, now: number): Promise<void>
+  /** Mark the instance stopped (clean shutdown). */
+  stopInstance(instanceId: string, now: number): Promise<void>
+  listInstances(): Promise<InstanceRecord[]>
+  /**
+   * Runs left active by instances whose heartbeat is older than `now - ttlMs` (or that stopped)
+   * become `interrupted` (if still `running`) and inactive. Returns the runs changed.
+   */
+  reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]>
+
+  /** Make sure a row exists for each job name; returns the state of every job the store knows. */
+  syncJobs(names: readonly string[], now: number): Promise<JobState[]>
+  listJobs(): Promise<JobState[]>
+  /** Returns false when no such job is known. */
+  setPaused(job: string, paused: boolean): Promise<boolean>
+
+  /** Serve several slots atomically, in one transaction, in the given order. */
+  claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]>
+  /** Start an attempt outside the slot table (manual runs, retries). */
+  beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome>
+  finishRun(runId: number, outcome: RunOutcome): Promise<void>
+  /** The job's code finally settled after its outcome was recorded (late after a timeout). */
+  settleRun(runId: number): Promise<void>
+
+  getRun(id: number): Promise<RunRecord | undefined>
+  listRuns(filter: RunFilter): Promise<RunRecord[]>
+  /** Attempts currently executing (active), across all instances. */
+  activeRuns(): Promise<RunRecord[]>
+  /** Per-status counts of attempts started at or after `since`. */
+  countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>>
+  /** The latest finished attempt per job (for list-jobs): any status but `running`, so `skipped` and `missed` count. */
+  lastRuns(): Promise<Map<string, RunRecord>>
+
+  /**
+   * Delete attempts older than keepDays and beyond keepRuns per job (never active ones), and old slot
+   * claims and stopped instances. Returns the number of runs deleted.
+   */
+  prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number>
+
+  info(): Promise<StoreInfo>
+  close(): Promise<void>
+}

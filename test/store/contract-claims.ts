@@ -1,0 +1,236 @@
+/** Contract: serving slots, attempts and their outcomes, reaping dead instances. */
+import { describe, expect, it } from 'vitest'
+import { type ContractContext, claim, MIN, T0 } from './contract-kit.js'
+
+export function claimContract(ctx: ContractContext): void {
+  const { started, run } = ctx
+
+  describe('claimSlots', () => {
+    it('starts a run for a new slot and reports later claims of it as taken', async () => {
+      const id = await started('a', T0, 'A', T0 + 5)
+      expect(await run(id)).toEqual({
+        id,
+        job: 'a',
+        slot: T0,
+        trigger: 'schedule',
+        attempt: 1,
+        status: 'running',
+        startedAt: T0 + 5,
+        finishedAt: null,
+        durationMs: null,
+        errorMessage: null,
+        errorStack: null,
+        result: null,
+        output: null,
+        detail: null,
+        instanceId: 'A',
+        active: true,
+      })
+      expect(await ctx.store.claimSlots([claim('a', T0)], 'A', T0 + 6)).toEqual([{ kind: 'taken' }])
+      expect(await ctx.store.claimSlots([claim('a', T0, { overlap: 'allow' })], 'B', T0 + 7)).toEqual([
+        { kind: 'taken' },
+      ])
+      expect(await ctx.store.listRuns({})).toHaveLength(1)
+    })
+
+    it('keeps order, creates unknown jobs and only ever raises lastSlot', async () => {
+      const outcomes = await ctx.store.claimSlots(
+        [
+          claim('x', T0 + 2 * MIN),
+          claim('y', T0),
+          claim('x', T0 + 2 * MIN),
+          claim('x', T0 + MIN, { overlap: 'allow' }),
+        ],
+        'A',
+        T0,
+      )
+      expect(outcomes.map((o) => o.kind)).toEqual(['started', 'started', 'taken', 'started'])
+      const jobs = await ctx.store.listJobs()
+      expect(jobs.map((j) => [j.name, j.lastSlot])).toEqual([
+        ['x', T0 + 2 * MIN],
+        ['y', T0],
+      ])
+      expect(await ctx.store.claimSlots([], 'A', T0)).toEqual([])
+    })
+
+    it('records paused jobs as skipped with reason "paused"', async () => {
+      await ctx.store.syncJobs(['a'], T0)
+      await ctx.store.setPaused('a', true)
+      const [outcome] = await ctx.store.claimSlots([claim('a', T0)], 'A', T0)
+      expect(outcome).toMatchObject({ kind: 'paused' })
+      const record = await run((outcome as { runId: number }).runId)
+      expect(record).toMatchObject({
+        status: 'skipped',
+        detail: 'paused',
+        active: false,
+        startedAt: T0,
+        finishedAt: T0,
+      })
+      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0)
+      expect(await ctx.store.activeRuns()).toEqual([])
+    })
+
+    it('skips a slot while the job runs on another instance (overlap skip)', async () => {
+      const holder = await started('a', T0, 'A', T0)
+      const [outcome] = await ctx.store.claimSlots([claim('a', T0 + MIN)], 'B', T0 + MIN)
+      const since = new Date(T0).toISOString()
+      expect(outcome).toEqual({
+        kind: 'skipped',
+        runId: expect.any(Number),
+        reason: `still running: run ${holder} on instance A since ${since}`,
+      })
+      const record = await run((outcome as { runId: number }).runId)
+      expect(record).toMatchObject({ status: 'skipped', instanceId: 'B', active: false, slot: T0 + MIN })
+      expect(record.detail).toContain(`run ${holder} on instance A`)
+      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0 + MIN)
+    })
+
+    it('runs concurrently with overlap allow', async () => {
+      await started('a', T0)
+      const [outcome] = await ctx.store.claimSlots([claim('a', T0 + MIN, { overlap: 'allow' })], 'B', T0 + MIN)
+      expect(outcome?.kind).toBe('started')
+      expect(await ctx.store.activeRuns()).toHaveLength(2)
+    })
+
+    it('lets later claims in one batch see earlier ones', async () => {
+      const skip = await ctx.store.claimSlots([claim('a', T0), claim('a', T0 + MIN)], 'A', T0 + MIN)
+      expect(skip.map((o) => o.kind)).toEqual(['started', 'skipped'])
+      const allow = await ctx.store.claimSlots(
+        [claim('b', T0, { overlap: 'allow' }), claim('b', T0 + MIN, { overlap: 'allow' })],
+        'A',
+        T0 + MIN,
+      )
+      expect(allow.map((o) => o.kind)).toEqual(['started', 'started'])
+    })
+
+    it('records missed slots as one missed row with count, first and last', async () => {
+      const missed = { count: 3, first: T0, last: T0 + 2 * MIN }
+      const [outcome] = await ctx.store.claimSlots(
+        [claim('a', T0 + 2 * MIN, { record: 'missed', missed })],
+        'A',
+        T0 + 10 * MIN,
+      )
+      expect(outcome).toMatchObject({ kind: 'missed' })
+      const record = await run((outcome as { runId: number }).runId)
+      expect(record).toMatchObject({
+        status: 'missed',
+        slot: T0 + 2 * MIN,
+        trigger: 'schedule',
+        startedAt: T0 + 10 * MIN,
+        finishedAt: T0 + 10 * MIN,
+        active: false,
+      })
+      expect(JSON.parse(record.detail ?? 'null')).toEqual(missed)
+      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0 + 2 * MIN)
+      expect(await ctx.store.claimSlots([claim('a', T0 + 2 * MIN)], 'A', T0 + 10 * MIN)).toEqual([{ kind: 'taken' }])
+    })
+
+    it('starts a catch-up run carrying the missed slots', async () => {
+      const missed = { count: 5, first: T0, last: T0 + 4 * MIN }
+      const [outcome] = await ctx.store.claimSlots(
+        [claim('a', T0 + 4 * MIN, { trigger: 'catch-up', missed })],
+        'A',
+        T0 + 10 * MIN,
+      )
+      const record = await run((outcome as { runId: number }).runId)
+      expect(record).toMatchObject({ status: 'running', trigger: 'catch-up', active: true })
+      expect(JSON.parse(record.detail ?? 'null')).toEqual(missed)
+    })
+  })
+
+  describe('beginRun, finishRun, settleRun', () => {
+    const manual = { job: 'a', slot: T0, trigger: 'manual' as const, attempt: 1, overlap: 'skip' as const }
+
+    it('starts an attempt outside the slot table', async () => {
+      const outcome = await ctx.store.beginRun({ ...manual, attempt: 2, detail: 'retry' }, 'A', T0 + 1)
+      expect(outcome.kind).toBe('started')
+      const record = await run((outcome as { runId: number }).runId)
+      expect(record).toMatchObject({ job: 'a', trigger: 'manual', attempt: 2, detail: 'retry', active: true })
+      // Manual runs do not claim the slot: the scheduler may still serve it.
+      expect((await ctx.store.claimSlots([claim('a', T0, { overlap: 'allow' })], 'A', T0))[0]?.kind).toBe('started')
+    })
+
+    it('refuses with the holder when the job runs anywhere, unless overlap allow', async () => {
+      const holder = await started('a', T0, 'B', T0 + 3)
+      expect(await ctx.store.beginRun(manual, 'A', T0 + MIN)).toEqual({
+        kind: 'busy',
+        holder: { runId: holder, instanceId: 'B', host: 'host-b', pid: 202, startedAt: T0 + 3 },
+      })
+      expect((await ctx.store.beginRun({ ...manual, overlap: 'allow' }, 'A', T0 + MIN)).kind).toBe('started')
+    })
+
+    it('records the outcome and keeps a timed-out run active until it settles', async () => {
+      const id = await started('a', T0, 'A', T0 + 1_000)
+      await ctx.store.finishRun(id, {
+        status: 'timed_out',
+        finishedAt: T0 + 31_000,
+        errorMessage: 'timed out after 30s',
+        errorStack: 'stack',
+        output: '[]',
+        settled: false,
+      })
+      expect(await run(id)).toMatchObject({
+        status: 'timed_out',
+        finishedAt: T0 + 31_000,
+        durationMs: 30_000,
+        errorMessage: 'timed out after 30s',
+        errorStack: 'stack',
+        result: null,
+        output: '[]',
+        active: true,
+      })
+      expect((await ctx.store.beginRun(manual, 'B', T0 + 40_000)).kind).toBe('busy')
+      expect((await ctx.store.activeRuns()).map((r) => r.id)).toEqual([id])
+      await ctx.store.settleRun(id)
+      expect(await run(id)).toMatchObject({ status: 'timed_out', active: false })
+      expect((await ctx.store.beginRun(manual, 'B', T0 + 50_000)).kind).toBe('started')
+    })
+
+    it('records success with result', async () => {
+      const id = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 250, result: '{"n":1}', settled: true })
+      expect(await run(id)).toMatchObject({ status: 'succeeded', durationMs: 250, result: '{"n":1}', active: false })
+      expect(await ctx.store.getRun(id + 1000)).toBeUndefined()
+    })
+  })
+
+  describe('reapDeadInstances', () => {
+    it('interrupts running runs of instances whose heartbeat expired, stopped or unknown', async () => {
+      const ttl = 30_000
+      const deadRun = await started('a', T0, 'A', T0)
+      const timedOut = await started('b', T0, 'A', T0)
+      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 10_000, settled: false })
+      const liveRun = await started('c', T0, 'B', T0)
+      const ghostRun = (
+        await ctx.store.beginRun({ job: 'd', slot: T0, trigger: 'manual', attempt: 1, overlap: 'skip' }, 'ghost', T0)
+      ).kind
+      expect(ghostRun).toBe('started')
+      await ctx.store.registerInstance({ id: 'C', host: 'host-c', pid: 3, now: T0 })
+      const stoppedRun = await started('e', T0, 'C', T0)
+      await ctx.store.stopInstance('C', T0 + 20_000)
+
+      await ctx.store.heartbeat('A', T0 + 15_000)
+      await ctx.store.heartbeat('B', T0 + 95_000)
+      const now = T0 + 100_000
+      const changed = await ctx.store.reapDeadInstances(now, ttl)
+
+      const byJob = new Map(changed.map((r) => [r.job, r]))
+      expect([...byJob.keys()].sort()).toEqual(['a', 'b', 'd', 'e'])
+      expect(byJob.get('a')).toMatchObject({
+        id: deadRun,
+        status: 'interrupted',
+        active: false,
+        finishedAt: T0 + 15_000,
+        durationMs: 15_000,
+        errorMessage: 'interrupted: scheduler instance A stopped heartbeating',
+      })
+      expect(byJob.get('b')).toMatchObject({ status: 'timed_out', active: false, finishedAt: T0 + 10_000 })
+      expect(byJob.get('d')).toMatchObject({ status: 'interrupted', active: false })
+      expect(byJob.get('d')?.errorMessage).toContain('ghost')
+      expect(byJob.get('e')).toMatchObject({ id: stoppedRun, status: 'interrupted', finishedAt: T0 + 20_000 })
+      expect(await run(liveRun)).toMatchObject({ status: 'running', active: true })
+      expect(await ctx.store.reapDeadInstances(now, ttl)).toEqual([])
+      expect((await ctx.store.activeRuns()).map((r) => r.id)).toEqual([liveRun])
+    })
+  })
+}

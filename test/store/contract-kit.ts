@@ -1,0 +1,37 @@
+/** Shared pieces of the store contract suite: fixed instants, claim builder, per-test context. */
+import type { RunRecord, SlotClaim, Store } from '../../src/store/types.js'
+
+export const T0 = Date.UTC(2025, 0, 1)
+export const MIN = 60_000
+export const DAY = 86_400_000
+
+export function claim(job: string, slot: number, extra: Partial<SlotClaim> = {}): SlotClaim {
+  return { job, slot, trigger: 'schedule', overlap: 'skip', ...extra }
+}
+
+/** What each contract section gets: the store of the running test and two shortcuts. */
+export interface ContractContext {
+  readonly store: Store
+  /** Start a run of `job` via a slot claim (default on instance `A`, at the slot's instant) and return its id. */
+  started(job: string, slot: number, instance?: string, now?: number): Promise<number>
+  /** The run with this id; fails the test if it does not exist. */
+  run(id: number): Promise<RunRecord>
+}
+
+export function contractContext(current: () => Store): ContractContext {
+  return {
+    get store() {
+      return current()
+    },
+    async started(job, slot, instance = 'A', now = slot) {
+      const [outcome] = await current().claimSlots([claim(job, slot)], instance, now)
+      if (outcome?.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(outcome)}`)
+      return outcome.runId
+    },
+    async run(id) {
+      const record = await current().getRun(id)
+      if (record === undefined) throw new Error(`run ${id} not found`)
+      return record
+    },
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Bad state files: each gives one exact one-line `CronsError` and leaves the folder byte-for-byte as
+ * it was (nothing overwritten, nothing created). This machine's tests run as root, where permission
+ * bits do not stop writes, so the read-only cases must hold for root too.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store/index.js'
+import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
+
+afterAll(removeTempDirs)
+
+/** A real crons state file with some history, closed. */
+async function crondb(dir: string, name = 'crons.db'): Promise<string> {
+  const file = path.join(dir, name)
+  const store = await openSqliteStore(file)
+  await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: 1 })
+  await store.claimSlots(
+    Array.from(
+      { length: 50 },
+      (_, i) => ({ job: `job-${i}`, slot: 1000, trigger: 'schedule', overlap: 'skip' }) as const,
+    ),
+    'A',
+    1000,
+  )
+  await store.close()
+  return file
+}
+
+/** Assert the open fails as described and the folder is unchanged. */
+async function expectRefused(
+  dir: string,
+  open: () => Promise<unknown>,
+  code: Parameters<typeof expectCronsError>[1],
+  message: string,
+) {
+  const before = snapshot(dir)
+  await expectCronsError(open(), code, message)
+  expect(snapshot(dir)).toEqual(before)
+}
+
+describe('sqlite: bad state files', () => {
+  it('refuses a text file', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'notes.txt')
+    fs.writeFileSync(file, 'my shopping list\n')
+    const message = `${file}: not a crons state file (file is not a SQLite database)`
+    await expectRefused(dir, () => openSqliteStore(file), 'STATE_INVALID', message)
+    await expectRefused(dir, () => openSqliteStore(file, { readonly: true }), 'STATE_INVALID', message)
+  })
+
+  it('refuses a short binary file', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    fs.writeFileSync(file, Buffer.from([0, 1, 2, 3]))
+    const message = `${file}: not a crons state file (file is not a SQLite database)`
+    await expectRefused(dir, () => openSqliteStore(file), 'STATE_INVALID', message)
+  })
+
+  it('refuses a corrupt state file', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    const bytes = fs.readFileSync(file)
+    bytes.fill(0xa5, 100, 4096) // page 1 after the header: the schema b-tree
+    fs.writeFileSync(file, bytes)
+    const message = `${file}: state file is corrupt (database disk image is malformed)`
+    await expectRefused(dir, () => openSqliteStore(file), 'STATE_INVALID', message)
+    await expectRefused(dir, () => openSqliteStore(file, { readonly: true }), 'STATE_INVALID', message)
+  })
+
+  it('refuses a truncated state file', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    fs.truncateSync(file, 1000)
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file),
+      'STATE_INVALID',
+      `${file}: state file is corrupt (database disk image is malformed)`,
+    )
+  })
+
+  it('refuses a read-only file, even as root', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    fs.chmodSync(file, 0o444)
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file),
+      'STATE_READONLY',
+      `${file}: state file is read-only (need write access to ${file})`,
+    )
+    // Reading is still fine.
+    const reader = await openSqliteStore(file, { readonly: true })
+    expect(await reader.listJobs()).toHaveLength(50)
+    await reader.close()
+  })
+
+  it('refuses a file in a read-only folder, and creates nothing there', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    fs.chmodSync(dir, 0o555)
+    const message = (target: string) => `${target}: state file is read-only (need write access to folder ${dir})`
+    await expectRefused(dir, () => openSqliteStore(file), 'STATE_READONLY', message(file))
+    const missing = path.join(dir, 'new.db')
+    await expectRefused(dir, () => openSqliteStore(missing), 'STATE_READONLY', message(missing))
+    fs.chmodSync(dir, 0o755)
+  })
+
+  it('refuses a folder as the state path', async () => {
+    const dir = tempDir()
+    fs.mkdirSync(path.join(dir, 'state'))
+    const target = path.join(dir, 'state')
+    await expectRefused(dir, () => openSqliteStore(target), 'STATE_INVALID', `${target}: is a folder, not a state file`)
+  })
+
+  it('refuses a path whose folder does not exist, and does not create it', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'missing', 'crons.db')
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file),
+      'STATE_INVALID',
+      `${file}: folder ${path.join(dir, 'missing')} does not exist`,
+    )
+    const throughFile = path.join(await crondb(dir), 'crons.db')
+    await expectRefused(
+      dir,
+      () => openSqliteStore(throughFile),
+      'STATE_INVALID',
+      `${throughFile}: ${path.join(dir, 'crons.db')} is not a folder`,
+    )
+  })
+
+  it('refuses a file another program holds locked, naming the wait', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    const other = new Database(file)
+    other.exec('BEGIN EXCLUSIVE')
+    try {
+      await expectCronsError(
+        openSqliteStore(file, { busyTimeoutMs: 200 }),
+        'STATE_LOCKED',
+        `${file}: state file is locked by another program (waited 0.2s)`,
+      )
+    } finally {
+      other.exec('ROLLBACK')
+    }
+    // A lock taken after opening surfaces the same way from any write.
+    const store = await openSqliteStore(file, { busyTimeoutMs: 100 })
+    other.exec('BEGIN IMMEDIATE')
+    try {
+      await expectCronsError(
+        store.heartbeat('A', 2),
+        'STATE_LOCKED',
+        `${file}: state file is locked by another program (waited 0.1s)`,
+      )
+    } finally {
+      other.exec('ROLLBACK')
+      other.close()
+    }
+    await store.heartbeat('A', 3)
+    await store.close()
+  })
+
+  it('refuses a file held in exclusive locking mode, even for reading', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    const other = new Database(file)
+    other.pragma('locking_mode = EXCLUSIVE')
+    other.exec('BEGIN EXCLUSIVE; COMMIT')
+    try {
+      const message = `${file}: state file is locked by another program (waited 0.1s)`
+      await expectCronsError(openSqliteStore(file, { busyTimeoutMs: 100 }), 'STATE_LOCKED', message)
+      await expectCronsError(openSqliteStore(file, { busyTimeoutMs: 100, readonly: true }), 'STATE_LOCKED', message)
+    } finally {
+      other.close()
+    }
+  })
+
+  it('refuses another program’s SQLite database instead of adding tables to it', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'app.db')
+    const other = new Database(file)
+    other.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')")
+    other.close()
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file),
+      'STATE_INVALID',
+      `${file}: not a crons state file (SQLite database with other tables: users); refusing to add crons tables to it`,
+    )
+    const marked = new Database(file)
+    marked.exec('DROP TABLE users')
+    marked.pragma('application_id = 42')
+    marked.close()
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file),
+      'STATE_INVALID',
+      `${file}: not a crons state file (SQLite database of another application, application id 0x2a)`,
+    )
+  })
+
+  it('refuses a file written by a newer crons', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    const raw = new Database(file)
+    raw.pragma('user_version = 7')
+    raw.close()
+    const message = `${file}: state file has schema version 7, this crons understands up to 1 (upgrade crons)`
+    await expectRefused(dir, () => openSqliteStore(file), 'STATE_VERSION', message)
+    await expectRefused(dir, () => openSqliteStore(file, { readonly: true }), 'STATE_VERSION', message)
+  })
+
+  it('never creates a file when opening read-only', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    await expectRefused(
+      dir,
+      () => openSqliteStore(file, { readonly: true }),
+      'STATE_INVALID',
+      `${file}: no state file yet (nothing has run with this state file)`,
+    )
+    expect(fs.existsSync(file)).toBe(false)
+  })
+
+  it('accepts an empty (zero-byte) file as a new state file', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    fs.writeFileSync(file, '')
+    const store = await openSqliteStore(file)
+    expect(await store.listJobs()).toEqual([])
+    await store.close()
+  })
+
+  it('openStore opens SQLite files and refuses backends it does not have yet', async () => {
+    const store = await openStore(':memory:')
+    expect(store.path).toBe(':memory:')
+    await store.close()
+    await expectCronsError(
+      openStore('postgres://user:secret@db.example/crons'),
+      'STATE_INVALID',
+      'postgres://***@db.example/crons: Postgres state is not supported yet',
+    )
+    await expectCronsError(openStore(''), 'STATE_INVALID', 'state file path is empty')
+  })
+})

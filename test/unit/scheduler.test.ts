@@ -1,0 +1,456 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CronsConfig, JobDefinition } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock } from '../../src/core/clock.js'
+import { Scheduler } from '../../src/core/scheduler.js'
+import { openStore } from '../../src/store/index.js'
+import type { RunRecord, Store } from '../../src/store/types.js'
+
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const iso = (ms: number) => new Date(ms).toISOString()
+
+interface Harness {
+  clock: FakeClock
+  store: Store
+  scheduler: Scheduler
+}
+
+const open: Harness[] = []
+
+async function harness(
+  jobs: JobDefinition[],
+  options: { clock?: FakeClock; store?: Store; config?: Partial<CronsConfig>; instanceId?: string } = {},
+): Promise<Harness> {
+  const clock = options.clock ?? new FakeClock(T0)
+  const store = options.store ?? (await openStore(':memory:'))
+  const config = validateConfig({ timezone: 'UTC', ...options.config, jobs }, { file: 'test' })
+  const scheduler = new Scheduler(config, {
+    clock,
+    store,
+    random: () => 0,
+    ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+  })
+  const h = { clock, store, scheduler }
+  open.push(h)
+  return h
+}
+
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.scheduler.stop({ graceMs: 0 })
+})
+
+async function runs(store: Store, job?: string): Promise<RunRecord[]> {
+  return (await store.listRuns({ ...(job ? { job } : {}), limit: 10_000 })).reverse()
+}
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+describe('firing', () => {
+  it('fires every slot once, from the wall clock, with one timer for all jobs', async () => {
+    const seen: string[] = []
+    const jobs: JobDefinition[] = Array.from({ length: 50 }, (_, i) => ({
+      name: `j${i}`,
+      schedule: '*/10 * * * * *',
+      run: (ctx) => {
+        if (i === 0) seen.push(ctx.scheduledAt.toISOString())
+      },
+    }))
+    const { clock, store, scheduler } = await harness(jobs)
+    await scheduler.start()
+    // One wake-up timer plus the heartbeat, not one per job.
+    expect(clock.pending).toBeLessThanOrEqual(2)
+    await clock.advance(60_000)
+    expect(seen).toEqual([10, 20, 30, 40, 50, 60].map((s) => iso(T0 + s * 1000)))
+    const all = await runs(store)
+    expect(all).toHaveLength(300)
+    expect(new Set(all.map((r) => `${r.job}@${r.slot}`)).size).toBe(300)
+    expect(all.every((r) => r.status === 'succeeded' && r.trigger === 'schedule' && r.attempt === 1)).toBe(true)
+  })
+
+  it('two schedulers sharing one store fire each slot exactly once in total', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const count = new Map<number, number>()
+    const job: JobDefinition = {
+      name: 'tick',
+      schedule: '* * * * * *',
+      run: (ctx) => {
+        count.set(ctx.scheduledAt.getTime(), (count.get(ctx.scheduledAt.getTime()) ?? 0) + 1)
+      },
+    }
+    const a = await harness([job], { clock, store, instanceId: 'a' })
+    const b = await harness([job], { clock, store, instanceId: 'b' })
+    await a.scheduler.start()
+    await b.scheduler.start()
+    await clock.advance(20_000)
+    expect(count.size).toBe(20)
+    expect([...count.values()].every((n) => n === 1)).toBe(true)
+    const instances = new Set((await runs(store)).map((r) => r.instanceId))
+    expect(instances.size).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a timer that wakes early re-arms; a late one still runs the slot within the misfire grace', async () => {
+    const fired: number[] = []
+    const { clock, scheduler } = await harness([
+      { name: 'm', schedule: '0 * * * *', run: (ctx) => void fired.push(ctx.scheduledAt.getTime()) },
+    ])
+    await scheduler.start()
+    // The sleep is capped at 30 s, so an hour passes through many wake-ups without firing early.
+    await clock.advance(59 * 60_000)
+    expect(fired).toEqual([])
+    clock.jump(60_000 + 30_000) // suspended across the slot, woke 30 s late: within the 60 s grace
+    await clock.advance(1000)
+    expect(fired).toEqual([T0 + 3_600_000])
+  })
+
+  it('fires a fixed-hour job once at the end of the DST gap (New York, 2025-03-09)', async () => {
+    const clock = new FakeClock('2025-03-09T06:00:00Z')
+    const fired: string[] = []
+    const { scheduler } = await harness(
+      [
+        {
+          name: 'dst',
+          schedule: '30 2 * * *',
+          tz: 'America/New_York',
+          run: (ctx) => void fired.push(ctx.scheduledAt.toISOString()),
+        },
+      ],
+      { clock },
+    )
+    await scheduler.start()
+    await clock.advance(26 * 3_600_000)
+    expect(fired).toEqual(['2025-03-09T07:00:00.000Z', '2025-03-10T06:30:00.000Z'])
+  })
+})
+
+describe('overlap', () => {
+  it("'skip' records a slot that comes due while the job still runs", async () => {
+    const gate = deferred()
+    const { clock, store, scheduler } = await harness([
+      { name: 'slow', schedule: '* * * * * *', run: () => gate.promise },
+    ])
+    await scheduler.start()
+    await clock.advance(3000)
+    const rows = await runs(store, 'slow')
+    expect(rows.map((r) => r.status)).toEqual(['running', 'skipped', 'skipped'])
+    expect(rows[1]?.detail).toMatch(/still running: run \d+ on instance/)
+    gate.resolve()
+    await clock.advance(1000)
+    // The gate stays open, so the next run finishes at once.
+    expect((await runs(store, 'slow')).map((r) => r.status)).toEqual(['succeeded', 'skipped', 'skipped', 'succeeded'])
+  })
+
+  it("'allow' runs concurrently", async () => {
+    const gate = deferred()
+    const { clock, store, scheduler } = await harness([
+      { name: 'par', schedule: '* * * * * *', overlap: 'allow', run: () => gate.promise },
+    ])
+    await scheduler.start()
+    await clock.advance(3000)
+    expect((await runs(store, 'par')).map((r) => r.status)).toEqual(['running', 'running', 'running'])
+    gate.resolve()
+  })
+
+  it('paused jobs record skipped slots with the reason', async () => {
+    const { clock, store, scheduler } = await harness([{ name: 'p', schedule: '* * * * * *', run: () => {} }])
+    await scheduler.start()
+    await store.setPaused('p', true)
+    await clock.advance(2000)
+    const rows = await runs(store, 'p')
+    expect(rows.map((r) => [r.status, r.detail])).toEqual([
+      ['skipped', 'paused'],
+      ['skipped', 'paused'],
+    ])
+  })
+})
+
+describe('missed runs', () => {
+  async function outage(catchUp: boolean) {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const seen: { trigger: string; missed?: unknown; at: string }[] = []
+    const job: JobDefinition = {
+      name: 'm',
+      schedule: '*/5 * * * *',
+      catchUp,
+      run: (ctx) => void seen.push({ trigger: ctx.trigger, missed: ctx.missed, at: ctx.scheduledAt.toISOString() }),
+    }
+    const first = await harness([job], { clock, store, instanceId: 'first' })
+    await first.scheduler.start()
+    await clock.advance(10 * 60_000) // serves 00:05 and 00:10
+    await first.scheduler.stop()
+    clock.jump(60 * 60_000) // down from 00:10 to 01:10: 00:15 … 01:10 are missed (12 slots)
+    const second = await harness([job], { clock, store, instanceId: 'second' })
+    await second.scheduler.start()
+    await clock.advance(100)
+    return { store, seen }
+  }
+
+  it('without catch-up, records the outage once with count and range, then resumes', async () => {
+    const { store, seen } = await outage(false)
+    const missed = (await runs(store, 'm')).filter((r) => r.status === 'missed')
+    expect(missed).toHaveLength(1)
+    expect(JSON.parse(missed[0]?.detail ?? '{}')).toEqual({
+      count: 11,
+      first: Date.parse('2026-01-01T00:15:00Z'),
+      last: Date.parse('2026-01-01T01:05:00Z'),
+    })
+    // 01:10 is due exactly now (within the grace), so it runs normally.
+    expect(seen.map((s) => s.at)).toEqual([
+      '2026-01-01T00:05:00.000Z',
+      '2026-01-01T00:10:00.000Z',
+      '2026-01-01T01:10:00.000Z',
+    ])
+  })
+
+  it('with catch-up, ONE run fires for the latest missed slot and says which were missed', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const seen: { trigger: string; missed?: { count: number; first: Date; last: Date }; at: string }[] = []
+    const job: JobDefinition = {
+      name: 'c',
+      schedule: '0 * * * *',
+      catchUp: true,
+      run: (ctx) =>
+        void seen.push({
+          trigger: ctx.trigger,
+          ...(ctx.missed ? { missed: ctx.missed } : {}),
+          at: ctx.scheduledAt.toISOString(),
+        }),
+    }
+    const first = await harness([job], { clock, store })
+    await first.scheduler.start()
+    await clock.advance(3_600_000)
+    await first.scheduler.stop()
+    clock.jump(5 * 3_600_000 + 30 * 60_000) // down 01:00 → 06:30: 02:00 … 06:00 missed
+    const second = await harness([job], { clock, store })
+    await second.scheduler.start()
+    await clock.advance(100)
+    expect(seen).toHaveLength(2)
+    expect(seen[1]).toEqual({
+      trigger: 'catch-up',
+      at: '2026-01-01T06:00:00.000Z',
+      missed: { count: 5, first: new Date('2026-01-01T02:00:00Z'), last: new Date('2026-01-01T06:00:00Z') },
+    })
+    const rows = await runs(store, 'c')
+    expect(rows.filter((r) => r.trigger === 'catch-up')).toHaveLength(1)
+  })
+
+  it('a slot found later than misfireGrace while running (clock jump) counts as missed, not run late', async () => {
+    const fired: string[] = []
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 'g',
+        schedule: '0 * * * *',
+        misfireGrace: '5m',
+        run: (ctx) => void fired.push(ctx.scheduledAt.toISOString()),
+      },
+    ])
+    await scheduler.start()
+    await clock.advance(59 * 60_000)
+    clock.jump(2 * 3_600_000) // now 02:59: 01:00 and 02:00 are hours late
+    await clock.advance(1000)
+    expect(fired).toEqual([])
+    const missed = (await runs(store, 'g')).filter((r) => r.status === 'missed')
+    expect(missed).toHaveLength(1)
+    expect(JSON.parse(missed[0]?.detail ?? '{}').count).toBe(2)
+  })
+})
+
+describe('retry and timeout', () => {
+  it.each([
+    ['exponential', [0, 1000, 2000, 3000]],
+    ['linear', [0, 1000, 2000, 3000]],
+    ['constant', [0, 1000, 1000, 1000]],
+  ] as const)('%s backoff waits initial·f(k) capped at maxDelay between attempts', async (backoff, gaps) => {
+    const starts: number[] = []
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const h = await harness(
+      [
+        {
+          name: 'r',
+          schedule: '0 0 1 1 *',
+          retry: { max: 3, backoff, initial: 1, maxDelay: 3 },
+          run: () => {
+            starts.push(clock.now())
+            throw new Error('boom')
+          },
+        },
+      ],
+      { clock, store },
+    )
+    const result = h.scheduler.runJob('r')
+    await clock.advance(20_000)
+    expect(await result).toMatchObject({ status: 'failed', attempts: 4 })
+    const diffs = starts.map((t, i) => (i === 0 ? 0 : t - (starts[i - 1] as number)))
+    expect(diffs).toEqual(gaps)
+    const rows = await runs(store, 'r')
+    expect(rows.map((r) => [r.attempt, r.status, r.errorMessage])).toEqual([
+      [1, 'failed', 'boom'],
+      [2, 'failed', 'boom'],
+      [3, 'failed', 'boom'],
+      [4, 'failed', 'boom'],
+    ])
+  })
+
+  it('records timed_out at the deadline even if the job ignores its signal, and treats it as running until it settles', async () => {
+    const gate = deferred()
+    let aborted: unknown
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 't',
+        schedule: '*/10 * * * * *',
+        timeout: 5,
+        run: (ctx) => {
+          ctx.signal.addEventListener('abort', () => {
+            aborted = ctx.signal.reason
+          })
+          return gate.promise
+        },
+      },
+    ])
+    await scheduler.start()
+    await clock.advance(20_000) // slot 00:00:10 starts, times out at :15; slot :20 comes due
+    let rows = await runs(store, 't')
+    expect(rows[0]).toMatchObject({ status: 'timed_out', durationMs: 5000, active: true })
+    expect(rows[0]?.errorMessage).toBe('timed out after 5s')
+    expect((aborted as Error).name).toBe('TimeoutError')
+    // The code is still running: the 00:00:20 slot is skipped by the overlap guard.
+    expect(rows[1]?.status).toBe('skipped')
+    gate.resolve()
+    await clock.advance(1)
+    rows = await runs(store, 't')
+    expect(rows[0]?.active).toBe(false)
+  })
+
+  it('a job that throws synchronously, rejects, or throws a non-Error fails alone', async () => {
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 'sync',
+        schedule: '* * * * * *',
+        run: () => {
+          throw new TypeError('sync throw')
+        },
+      },
+      { name: 'reject', schedule: '* * * * * *', run: async () => Promise.reject(new Error('rejected')) },
+      {
+        name: 'weird',
+        schedule: '* * * * * *',
+        run: () => {
+          throw { code: 42 }
+        },
+      },
+      { name: 'ok', schedule: '* * * * * *', run: () => 'fine' },
+    ])
+    await scheduler.start()
+    await clock.advance(2000)
+    const byJob = (job: string) => runs(store, job)
+    expect((await byJob('sync')).map((r) => r.errorMessage)).toEqual(['sync throw', 'sync throw'])
+    expect((await byJob('reject'))[0]?.errorMessage).toBe('rejected')
+    expect((await byJob('weird'))[0]?.errorMessage).toBe('non-Error thrown: { code: 42 }')
+    expect((await byJob('ok')).map((r) => [r.status, r.result])).toEqual([
+      ['succeeded', '"fine"'],
+      ['succeeded', '"fine"'],
+    ])
+  })
+})
+
+describe('manual runs', () => {
+  it('run through the same pipeline with trigger manual, and are refused while running unless forced', async () => {
+    const gate = deferred()
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 'm',
+        schedule: '0 0 1 1 *',
+        timeout: 60,
+        run: (ctx) => (ctx.trigger === 'manual' ? gate.promise : undefined),
+      },
+    ])
+    const first = scheduler.runJob('m')
+    await clock.advance(10)
+    await expect(scheduler.runJob('m')).rejects.toMatchObject({
+      code: 'JOB_RUNNING',
+      message: expect.stringMatching(
+        /^job "m" is already running: run 1 on instance .+ since 2026-01-01T00:00:00.000Z$/,
+      ),
+    })
+    const forced = scheduler.runJob('m', { force: true, timeoutMs: 2000 })
+    await clock.advance(2000)
+    expect(await forced).toMatchObject({ status: 'timed_out', attempts: 1 })
+    gate.resolve()
+    expect(await first).toMatchObject({ status: 'succeeded', attempts: 1 })
+    const rows = await runs(store, 'm')
+    expect(rows.map((r) => [r.trigger, r.status])).toEqual([
+      ['manual', 'succeeded'],
+      ['manual', 'timed_out'],
+    ])
+  })
+
+  it('unknown job names suggest the closest', async () => {
+    const { scheduler } = await harness([{ name: 'backup', schedule: '@daily', run: () => {} }])
+    await expect(scheduler.runJob('bakup')).rejects.toMatchObject({
+      code: 'JOB_UNKNOWN',
+      suggestions: ['did you mean "backup"?'],
+    })
+  })
+})
+
+describe('crashes and shutdown', () => {
+  it('runs left running by an instance whose heartbeat expired become interrupted on the next start', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    await store.registerInstance({ id: 'dead', host: 'h', pid: 1, now: T0 - 3_600_000 })
+    await store.syncJobs(['x'], T0)
+    const claimed = await store.claimSlots(
+      [{ job: 'x', slot: T0 - 3_600_000, trigger: 'schedule', overlap: 'skip' }],
+      'dead',
+      T0 - 3_600_000,
+    )
+    expect(claimed[0]?.kind).toBe('started')
+    const { scheduler } = await harness([{ name: 'x', schedule: '@daily', run: () => {} }], { clock, store })
+    await scheduler.start()
+    const [row] = await runs(store, 'x')
+    expect(row).toMatchObject({ status: 'interrupted', active: false })
+  })
+
+  it('stop() waits for running jobs within the grace, then records the rest interrupted and cancels retries', async () => {
+    const { clock, store, scheduler } = await harness(
+      [
+        {
+          name: 'quick',
+          schedule: '0 * * * *',
+          run: () => new Promise((r) => clock.setTimeout(() => r('done'), 2000)),
+        },
+        { name: 'stuck', schedule: '0 * * * *', run: () => new Promise(() => {}) },
+        {
+          name: 'flaky',
+          schedule: '0 * * * *',
+          retry: { max: 5, initial: 60 },
+          run: () => {
+            throw new Error('nope')
+          },
+        },
+      ],
+      { config: { shutdownGrace: 10 } },
+    )
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    const stopped = scheduler.stop()
+    await clock.advance(10_000)
+    await stopped
+    const status = async (job: string) => (await runs(store, job)).map((r) => r.status)
+    expect(await status('quick')).toEqual(['succeeded'])
+    expect(await status('stuck')).toEqual(['interrupted'])
+    expect(await status('flaky')).toEqual(['failed', 'interrupted'])
+    expect((await runs(store, 'flaky'))[1]?.errorMessage).toMatch(/retry cancelled/)
+    const [instance] = await store.listInstances()
+    expect(instance?.stoppedAt).not.toBeNull()
+  })
+})
