@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock } from '../../src/core/clock.js'
+import { MAX_LINES } from '../../src/core/output.js'
+import { HOOK_TIMEOUT_MS } from '../../src/core/runner.js'
+import { Scheduler } from '../../src/core/scheduler.js'
+import { openStore } from '../../src/store/index.js'
+import type { Store } from '../../src/store/types.js'
+
+const T0 = Date.parse('2026-03-01T00:00:00Z')
+const schedulers: Scheduler[] = []
+
+afterEach(async () => {
+  for (const s of schedulers.splice(0)) await s.stop({ graceMs: 0 })
+})
+
+async function setup(jobs: JobDefinition[], hooks: Hooks = {}) {
+  const clock = new FakeClock(T0)
+  const store: Store = await openStore(':memory:')
+  const config = validateConfig({ timezone: 'UTC', hooks, jobs }, { file: 'test' })
+  const scheduler = new Scheduler(config, { clock, store, instanceId: 'inst-1', random: () => 0 })
+  schedulers.push(scheduler)
+  return { clock, store, scheduler }
+}
+
+describe('hooks', () => {
+  it('run config hooks before job hooks, in order beforeRun → job → afterRun → onError, with full context', async () => {
+    const calls: string[] = []
+    const contexts: Record<string, HookContext> = {}
+    const record = (name: string) => (ctx: HookContext) => {
+      calls.push(name)
+      contexts[name] = { ...ctx }
+    }
+    const { clock, scheduler } = await setup(
+      [
+        {
+          name: 'nightly',
+          schedule: '0 3 * * *',
+          tz: 'Europe/Berlin',
+          tags: ['db'],
+          hooks: {
+            beforeRun: record('job.beforeRun'),
+            afterRun: record('job.afterRun'),
+            onError: record('job.onError'),
+          },
+          run: () => {
+            calls.push('run')
+            throw new Error('disk full')
+          },
+        },
+      ],
+      { beforeRun: record('config.beforeRun'), afterRun: record('config.afterRun'), onError: record('config.onError') },
+    )
+    await scheduler.start()
+    await clock.advanceTo('2026-03-01T02:00:00Z') // 03:00 in Berlin (UTC+1)
+    expect(calls).toEqual([
+      'config.beforeRun',
+      'job.beforeRun',
+      'run',
+      'config.afterRun',
+      'job.afterRun',
+      'config.onError',
+      'job.onError',
+    ])
+    expect(contexts['config.beforeRun']).toMatchObject({
+      job: { name: 'nightly', tags: ['db'], schedule: '0 3 * * *', zone: 'Europe/Berlin' },
+      scheduledAt: new Date('2026-03-01T02:00:00Z'),
+      trigger: 'schedule',
+      initiator: 'scheduler',
+      attempt: 1,
+      instanceId: 'inst-1',
+      startedAt: new Date('2026-03-01T02:00:00Z'),
+    })
+    expect(contexts['config.beforeRun']?.finishedAt).toBeUndefined()
+    const after = contexts['job.onError'] as HookContext
+    expect(after.status).toBe('failed')
+    expect((after.error as Error).message).toBe('disk full')
+    expect(after.durationMs).toBe(0)
+    expect(after.finishedAt).toEqual(new Date('2026-03-01T02:00:00Z'))
+  })
+
+  it('afterRun receives the result; onError is not called on success; manual runs say who asked', async () => {
+    const seen: HookContext[] = []
+    const { clock, scheduler } = await setup([{ name: 'ok', schedule: '@yearly', run: () => ({ rows: 3 }) }], {
+      afterRun: (ctx) => void seen.push(ctx),
+      onError: () => {
+        throw new Error('must not be called')
+      },
+    })
+    const run = scheduler.runJob('ok')
+    await clock.advance(1)
+    await run
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ trigger: 'manual', initiator: 'library', status: 'succeeded', result: { rows: 3 } })
+  })
+
+  it('a throwing or hanging hook is recorded with the attempt and never breaks the run', async () => {
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'j',
+          schedule: '* * * * *',
+          hooks: { afterRun: () => new Promise(() => {}) },
+          run: (ctx) => {
+            ctx.log.info('job ran')
+            return 'done'
+          },
+        },
+      ],
+      {
+        beforeRun: () => {
+          throw new Error('hook exploded')
+        },
+      },
+    )
+    await scheduler.start()
+    await clock.advance(60_000 + HOOK_TIMEOUT_MS)
+    const [row] = await store.listRuns({ job: 'j' })
+    expect(row?.status).toBe('succeeded')
+    expect(row?.result).toBe('"done"')
+    const lines = JSON.parse(row?.output ?? '[]').map((l: { level: string; text: string }) => `${l.level}: ${l.text}`)
+    expect(lines).toEqual([
+      'error: hook beforeRun failed: hook exploded',
+      'info: job ran',
+      `error: hook afterRun failed: did not finish within ${HOOK_TIMEOUT_MS / 1000}s`,
+    ])
+    // The scheduler keeps going: the next minute runs too.
+    await clock.advance(60_000)
+    expect((await store.listRuns({ job: 'j' })).length).toBe(2)
+  })
+})
+
+describe('job output', () => {
+  it('keeps ctx.log lines with the attempt, bounded, and emits them as events', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'chatty',
+        schedule: '@yearly',
+        run: (ctx) => {
+          ctx.log.warn('careful: %d items', 3)
+          for (let i = 0; i < MAX_LINES + 50; i++) ctx.log.info(`line ${i}`)
+        },
+      },
+    ])
+    const events: string[] = []
+    scheduler.events.on('run:log', (e) => events.push(`${e.level} ${e.text}`))
+    const run = scheduler.runJob('chatty')
+    await clock.advance(1)
+    await run
+    expect(events[0]).toBe('warn careful: 3 items')
+    expect(events).toHaveLength(MAX_LINES + 51)
+    const [row] = await store.listRuns({ job: 'chatty' })
+    const lines = JSON.parse(row?.output ?? '[]') as { text: string }[]
+    expect(lines).toHaveLength(MAX_LINES + 1)
+    expect(lines.at(-1)?.text).toBe(`[51 more line(s) dropped: output is kept up to ${MAX_LINES} lines]`)
+  })
+})
