@@ -43,6 +43,8 @@ const MAX_MISSED_COUNT = 100_000
 /** A wake-up later than this past its plan is reported as overdue. */
 const OVERDUE_MS = 1000
 const PRUNE_EVERY_MS = 3_600_000
+/** After a failed claim, wait this long before trying the store again. */
+const STORE_RETRY_MS = 1000
 
 interface Entry {
   job: ResolvedJob
@@ -66,7 +68,7 @@ export class Scheduler {
   private lastPrune = 0
   private started = false
   private stopping: Promise<void> | undefined
-  private ticking = false
+  private ticking: Promise<void> | undefined
 
   constructor(
     readonly config: ResolvedConfig,
@@ -184,6 +186,8 @@ export class Scheduler {
       if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer)
       this.timer = undefined
       this.heartbeatTimer = undefined
+      // A wake-up already claiming slots finishes first, so the runs it starts are drained too.
+      await this.ticking
       await this.runner?.drain(options.graceMs ?? this.config.shutdownGraceMs)
       if (this.store) {
         await this.store.stopInstance(this.instanceId, this.clock.now())
@@ -243,7 +247,7 @@ export class Scheduler {
     if (slot !== null) this.heap.push(this.due(job, slot), { job, slot })
   }
 
-  private arm(): void {
+  private arm(minDelayMs = 0): void {
     if (this.stopping || this.ticking) return
     if (this.timer) this.clock.clearTimeout(this.timer)
     const earliest = this.heap.peekKey()
@@ -252,16 +256,24 @@ export class Scheduler {
       return
     }
     const now = this.clock.now()
-    const delay = Math.max(0, Math.min(earliest - now, this.options.maxSleepMs))
+    const delay = Math.max(minDelayMs, Math.min(earliest - now, this.options.maxSleepMs))
     this.plannedAt = now + delay
     this.timer = this.clock.setTimeout(() => void this.tick(), delay)
   }
 
   /** Serve every slot due by now, in one claim transaction, then sleep until the next. */
-  private async tick(): Promise<void> {
-    if (this.stopping || this.ticking) return
-    this.ticking = true
+  private tick(): Promise<void> {
+    if (this.stopping || this.ticking) return this.ticking ?? Promise.resolve()
     this.timer = undefined
+    this.ticking = this.serveDueSlots().then((retryInMs) => {
+      this.ticking = undefined
+      this.arm(retryInMs)
+    })
+    return this.ticking
+  }
+
+  /** Returns a minimum delay before the next wake-up: non-zero after a store failure. */
+  private async serveDueSlots(): Promise<number> {
     const now = this.clock.now()
     if (this.plannedAt !== undefined && now - this.plannedAt > OVERDUE_MS) {
       this.events.emit('timer:overdue', { plannedAt: this.plannedAt, wokeAt: now, lateMs: now - this.plannedAt })
@@ -275,18 +287,18 @@ export class Scheduler {
       const next = this.collect(entry, now, claims, claimed)
       if (next !== null) this.heap.push(this.due(entry.job, next), { job: entry.job, slot: next })
     }
+    if (claims.length === 0) return 0
     try {
-      if (claims.length > 0)
-        this.dispatch(claims, claimed, await (await this.open()).claimSlots(claims, this.instanceId, now))
+      const store = await this.open()
+      this.dispatch(claims, claimed, await store.claimSlots(claims, this.instanceId, now))
+      return 0
     } catch (error) {
-      // The store failed (locked past its busy timeout, disk full): put the slots back and retry soon.
+      // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
       this.events.emit('engine:error', { message: `could not claim ${claims.length} slot(s)`, error })
       this.heap.remove((e) => popped.some((p) => p.job.name === e.job.name))
       for (const entry of popped) this.heap.push(this.due(entry.job, entry.slot), entry)
-    } finally {
-      this.ticking = false
+      return STORE_RETRY_MS
     }
-    this.arm()
   }
 
   /**

@@ -129,6 +129,40 @@ describe('firing', () => {
   })
 })
 
+describe('store failures', () => {
+  it('a failed claim is reported and retried a second later; the slot still runs once', async () => {
+    const clock = new FakeClock(T0)
+    const real = await openStore(':memory:')
+    let failures = 1
+    const flaky = new Proxy(real, {
+      get(target, key) {
+        if (key === 'claimSlots' && failures-- > 0) {
+          return () => Promise.reject(new Error('SQLITE_BUSY: database is locked'))
+        }
+        const value = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const fired: number[] = []
+    const { scheduler } = await harness(
+      [{ name: 'f', schedule: '* * * * *', run: (ctx) => void fired.push(ctx.scheduledAt.getTime()) }],
+      {
+        clock,
+        store: flaky,
+      },
+    )
+    const errors: string[] = []
+    scheduler.events.on('engine:error', (e) => errors.push(e.message))
+    await scheduler.start()
+    await clock.advance(60_000)
+    expect(errors).toEqual(['could not claim 1 slot(s)'])
+    expect(fired).toEqual([])
+    await clock.advance(1000)
+    expect(fired).toEqual([T0 + 60_000])
+    expect((await real.listRuns({ job: 'f' })).map((r) => r.status)).toEqual(['succeeded'])
+  })
+})
+
 describe('overlap', () => {
   it("'skip' records a slot that comes due while the job still runs", async () => {
     const gate = deferred()

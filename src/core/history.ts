@@ -1,0 +1,229 @@
+/**
+ * Run history as `crons logs` shows it: which attempts a filter selects, the JSON shapes they are
+ * printed as, and following new attempts as a scheduler records them. No terminal concerns here:
+ * the CLI renders these shapes, and `--json` prints them as they are.
+ */
+import type { Trigger } from '../config/types.js'
+import { CronsError, closest, quote } from '../errors.js'
+import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
+import type { OutputLine } from './output.js'
+
+export const TRIGGERS = ['schedule', 'catch-up', 'manual'] as const satisfies readonly Trigger[]
+
+/** What `--job`, `--status`, `--trigger` and `--since` select. */
+export interface HistoryFilter {
+  job?: string
+  status?: RunStatus
+  trigger?: Trigger
+  /** Attempts started at or after this instant. */
+  since?: number
+}
+
+/** One attempt in a list (`crons logs --json`). Instants are ISO-8601 UTC. */
+export interface AttemptView {
+  id: number
+  job: string
+  slot: string
+  trigger: Trigger
+  attempt: number
+  status: RunStatus
+  startedAt: string
+  finishedAt: string | null
+  durationMs: number | null
+  error: { message: string } | null
+  /** Why a slot was skipped, or which slots a `missed` record or `catch-up` run stands for. */
+  reason: string | null
+}
+
+/** One attempt in full (`crons logs --run ID --json`). */
+export interface AttemptDetail extends Omit<AttemptView, 'error'> {
+  error: { message: string; stack: string | null } | null
+  instanceId: string
+  /** True while the job's code is still executing (also after a timeout was recorded). */
+  active: boolean
+  /** JSON text of the job's return value, cut at 4 KiB: kept as text because a cut value does not parse. */
+  result: string | null
+  /** What the job wrote with ctx.log, in order (bounded, see core/output.ts). */
+  output: { at: string; level: OutputLine['level']; text: string }[]
+  /** The stored detail text, unparsed: the skip reason or the missed-slots JSON. */
+  detail: string | null
+  missed: { count: number; first: string; last: string } | null
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export function attemptView(run: RunRecord): AttemptView {
+  return {
+    id: run.id,
+    job: run.job,
+    slot: iso(run.slot),
+    trigger: run.trigger,
+    attempt: run.attempt,
+    status: run.status,
+    startedAt: iso(run.startedAt),
+    finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
+    durationMs: run.durationMs,
+    error: run.errorMessage === null ? null : { message: run.errorMessage },
+    reason: reasonOf(run),
+  }
+}
+
+export function attemptDetail(run: RunRecord): AttemptDetail {
+  const missed = missedOf(run)
+  return {
+    ...attemptView(run),
+    error: run.errorMessage === null ? null : { message: run.errorMessage, stack: run.errorStack },
+    instanceId: run.instanceId,
+    active: run.active,
+    result: run.result,
+    output: outputOf(run).map((line) => ({ at: iso(line.at), level: line.level, text: line.text })),
+    detail: run.detail,
+    missed: missed === null ? null : { count: missed.count, first: iso(missed.first), last: iso(missed.last) },
+  }
+}
+
+/** `detail` holds missed-slot JSON for `missed` rows and catch-up runs, and plain text for skips. */
+function missedOf(run: RunRecord): MissedInfo | null {
+  if (run.detail === null || !run.detail.startsWith('{')) return null
+  try {
+    const value = JSON.parse(run.detail) as Partial<MissedInfo>
+    const { count, first, last } = value
+    return typeof count === 'number' && typeof first === 'number' && typeof last === 'number'
+      ? { count, first, last }
+      : null
+  } catch {
+    return null
+  }
+}
+
+function reasonOf(run: RunRecord): string | null {
+  const missed = missedOf(run)
+  if (missed !== null) {
+    return missed.count === 1
+      ? `1 missed slot (${iso(missed.first)})`
+      : `${missed.count} missed slots (${iso(missed.first)} to ${iso(missed.last)})`
+  }
+  return run.detail
+}
+
+/** The captured lines; a damaged value yields none rather than failing the whole listing. */
+function outputOf(run: RunRecord): OutputLine[] {
+  if (run.output === null) return []
+  try {
+    const lines: unknown = JSON.parse(run.output)
+    return Array.isArray(lines) ? lines.filter(isOutputLine) : []
+  } catch {
+    return []
+  }
+}
+
+function isOutputLine(value: unknown): value is OutputLine {
+  const line = value as Partial<OutputLine> | null
+  return (
+    typeof line === 'object' &&
+    line !== null &&
+    typeof line.at === 'number' &&
+    typeof line.text === 'string' &&
+    (line.level === 'info' || line.level === 'warn' || line.level === 'error')
+  )
+}
+
+/**
+ * The latest `limit` attempts the filter selects, oldest first: the newest ends up last, right above
+ * the prompt, and `--follow` continues where the listing stops. The store answers newest first from
+ * its (job, id), (status, id) or rowid order, so this stays an index walk on a million rows.
+ */
+export async function latestAttempts(store: Store, filter: HistoryFilter, limit: number): Promise<RunRecord[]> {
+  const runs = await store.listRuns({ ...filter, limit })
+  return runs.reverse()
+}
+
+/** One attempt by id, or a one-line usage error that says which ids exist. */
+export async function findAttempt(store: Store | undefined, id: number, statePath: string): Promise<RunRecord> {
+  const run = await store?.getRun(id)
+  if (run !== undefined) return run
+  const newest = store === undefined ? undefined : (await store.listRuns({ limit: 1 }))[0]
+  const known = newest === undefined ? 'no runs are recorded yet' : `the newest run is ${newest.id}`
+  throw new CronsError('FLAG_INVALID', `--run ${id}: no run with this id in ${statePath} (${known})`)
+}
+
+/**
+ * `--job` may name a job the config no longer has, as long as the state file remembers it (its history
+ * is still worth reading). A name neither knows is a typo until proven otherwise.
+ */
+export function checkJobName(name: string, configured: readonly string[], stored: readonly string[]): void {
+  if (configured.includes(name) || stored.includes(name)) return
+  const known = [...new Set([...configured, ...stored])].sort()
+  const guess = closest(name, known)
+  const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'no jobs are configured or recorded'
+  throw new CronsError('JOB_UNKNOWN', `--job ${quote(name)}: no such job in the config or the state file (${expected})`, {
+    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+  })
+}
+
+/** Store reads per poll while catching up: bounded so one poll after a long pause cannot load everything. */
+const FOLLOW_BATCH = 500
+
+/**
+ * Follows the history as it grows. Each attempt is reported ONCE, when its outcome is known
+ * (succeeded, failed, timed_out, interrupted, skipped or missed): a line per attempt is what a log
+ * shipper or `jq` wants, and a `running` line would need a second line for the same id later. An
+ * attempt still running is remembered and reported when it finishes. With `status: 'running'` the
+ * filter asks for starts, so attempts are reported as they are seen running instead.
+ *
+ * Polling with an id cursor (`afterId`) walks only new rows; there is no timer in here, the caller
+ * decides how often to `poll`.
+ */
+export class RunFollower {
+  #cursor = 0
+  /** Ids seen `running`, in id order, waiting for their outcome. */
+  readonly #pending = new Set<number>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly filter: HistoryFilter,
+  ) {}
+
+  /**
+   * The backlog: up to `limit` of the latest attempts with a known outcome, oldest first. Everything
+   * newer than the backlog, and the outcome of anything running now, comes from `poll`.
+   */
+  async start(limit: number): Promise<RunRecord[]> {
+    // The cursor is fixed first: rows inserted while the backlog is read belong to the first poll.
+    this.#cursor = (await this.store.listRuns({ limit: 1 }))[0]?.id ?? 0
+    const upTo = (runs: RunRecord[]) => runs.filter((run) => run.id <= this.#cursor)
+    const backlog = upTo(await latestAttempts(this.store, this.filter, limit))
+    if (this.filter.status === 'running') return backlog
+    const { status: _, ...sameRows } = this.filter
+    const running = upTo(await this.store.listRuns({ ...sameRows, status: 'running', limit: 10_000 }))
+    for (const run of running.reverse()) this.#pending.add(run.id)
+    return backlog.filter((run) => run.status !== 'running')
+  }
+
+  /** Attempts whose outcome became known since the last call (or that started, for `status: 'running'`). */
+  async poll(): Promise<RunRecord[]> {
+    const out: RunRecord[] = []
+    for (const id of [...this.#pending]) {
+      const run = await this.store.getRun(id)
+      // Gone (pruned) or finished: either way it is no longer waited for.
+      if (run !== undefined && run.status === 'running') continue
+      this.#pending.delete(id)
+      if (run !== undefined && this.#wanted(run)) out.push(run)
+    }
+    const { status: _, ...sameRows } = this.filter
+    for (;;) {
+      // No status in the query: a row inserted `running` may end with the wanted status.
+      const batch = await this.store.listRuns({ ...sameRows, afterId: this.#cursor, limit: FOLLOW_BATCH })
+      for (const run of batch) {
+        this.#cursor = run.id
+        if (run.status === 'running' && this.filter.status !== 'running') this.#pending.add(run.id)
+        else if (this.#wanted(run)) out.push(run)
+      }
+      if (batch.length < FOLLOW_BATCH) return out
+    }
+  }
+
+  #wanted(run: RunRecord): boolean {
+    return this.filter.status === undefined || run.status === this.filter.status
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * What the inspecting commands (`list-jobs`, `status`, `pause-job`) know, composed from the config
+ * and the store. Kept here rather than in the commands so a library user (a health endpoint, a
+ * dashboard) gets the same answers as the CLI, and so the answers are tested with a fixed `now`.
+ *
+ * Every function takes the store as `undefined` when no state file exists yet: that is not an
+ * error for an inspection, it simply means nothing has run and no scheduler ever started.
+ */
+import type { ResolvedConfig } from '../config/types.js'
+import { RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+
+const DAY_MS = 86_400_000
+
+/** The scheduler's default instance TTL: a heartbeat older than this means the process is gone. */
+export const DEFAULT_INSTANCE_TTL_MS = 30_000
+
+export interface LastRun {
+  id: number
+  status: RunStatus
+  trigger: RunRecord['trigger']
+  startedAt: number
+  finishedAt: number | null
+  durationMs: number | null
+}
+
+export interface JobSummary {
+  name: string
+  /** As written in the config; null for a job the config no longer lists. */
+  schedule: string | null
+  description: string | null
+  zone: string | null
+  /** The first fire after now; null when the schedule never fires again or the job was removed. */
+  nextRun: number | null
+  /** The latest finished attempt (skipped and missed count: they are what happened to the slot). */
+  lastRun: LastRun | null
+  tags: string[]
+  paused: boolean
+  /** In the state file but not in the config: its history is still there, nothing schedules it. */
+  removed: boolean
+}
+
+/** Every configured job in config order, then jobs only the store still knows, by name. */
+export async function jobSummaries(
+  config: ResolvedConfig,
+  store: Store | undefined,
+  now: number,
+): Promise<JobSummary[]> {
+  const states = store ? await store.listJobs() : []
+  const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
+  const paused = new Map(states.map((s) => [s.name, s.paused]))
+  const configured = new Set(config.jobs.map((j) => j.name))
+  const summaries: JobSummary[] = config.jobs.map((job) => ({
+    name: job.name,
+    schedule: job.scheduleText,
+    description: job.schedule.describe(),
+    zone: job.zone,
+    nextRun: job.schedule.next(now),
+    lastRun: toLastRun(lastRuns.get(job.name)),
+    tags: job.tags,
+    paused: paused.get(job.name) ?? false,
+    removed: false,
+  }))
+  // A job row is written when a config lists the job; a run row alone (an old manual run) counts too.
+  const removed = new Set([...states.map((s) => s.name), ...lastRuns.keys()].filter((n) => !configured.has(n)))
+  for (const name of [...removed].sort()) {
+    summaries.push({
+      name,
+      schedule: null,
+      description: null,
+      zone: null,
+      nextRun: null,
+      lastRun: toLastRun(lastRuns.get(name)),
+      tags: [],
+      paused: paused.get(name) ?? false,
+      removed: true,
+    })
+  }
+  return summaries
+}
+
+function toLastRun(run: RunRecord | undefined): LastRun | null {
+  if (!run) return null
+  const { id, status, trigger, startedAt, finishedAt, durationMs } = run
+  return { id, status, trigger, startedAt, finishedAt, durationMs }
+}
+
+export interface InstanceStatus {
+  id: string
+  host: string
+  pid: number
+  startedAt: number
+  heartbeatAt: number
+  heartbeatAgeMs: number
+  stoppedAt: number | null
+  /** Not stopped and heartbeating within the TTL: the same test peers use before reaping its runs. */
+  alive: boolean
+}
+
+export interface RunningNow {
+  job: string
+  runId: number
+  slot: number
+  trigger: RunRecord['trigger']
+  attempt: number
+  startedAt: number
+  /** Still executing after its outcome was recorded (a timeout the job's code ignored). */
+  status: RunStatus
+  instance: string
+  /** Where it runs, when the instance row is still there. */
+  host: string | null
+  pid: number | null
+}
+
+export interface StatusReport {
+  /** At least one scheduler instance is alive. */
+  healthy: boolean
+  instances: InstanceStatus[]
+  running: RunningNow[]
+  /** Attempts started in the last 24 hours, every status present (zero when none). */
+  last24h: { since: number; counts: Record<RunStatus, number> }
+  /** The earliest next fire among configured jobs that are not paused, with the job's zone. */
+  nextDue: { job: string; at: number; zone: string } | null
+  state: { path: string; exists: boolean; sizeBytes: number | null; schemaVersion: number | null }
+}
+
+export async function statusReport(
+  config: ResolvedConfig,
+  store: Store | undefined,
+  now: number,
+  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+): Promise<StatusReport> {
+  const since = now - DAY_MS
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>
+  if (!store) {
+    return {
+      healthy: false,
+      instances: [],
+      running: [],
+      last24h: { since, counts },
+      nextDue: nextDue(config, new Set(), now),
+      state: { path: config.statePath, exists: false, sizeBytes: null, schemaVersion: null },
+    }
+  }
+  const instances = (await store.listInstances()).map((i) => ({
+    id: i.id,
+    host: i.host,
+    pid: i.pid,
+    startedAt: i.startedAt,
+    heartbeatAt: i.heartbeatAt,
+    heartbeatAgeMs: Math.max(0, now - i.heartbeatAt),
+    stoppedAt: i.stoppedAt,
+    alive: i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
+  }))
+  const byId = new Map(instances.map((i) => [i.id, i]))
+  const running = (await store.activeRuns()).map((r) => ({
+    job: r.job,
+    runId: r.id,
+    slot: r.slot,
+    trigger: r.trigger,
+    attempt: r.attempt,
+    startedAt: r.startedAt,
+    status: r.status,
+    instance: r.instanceId,
+    host: byId.get(r.instanceId)?.host ?? null,
+    pid: byId.get(r.instanceId)?.pid ?? null,
+  }))
+  Object.assign(counts, await store.countByStatus(since))
+  const paused = new Set((await store.listJobs()).filter((j) => j.paused).map((j) => j.name))
+  const info = await store.info()
+  return {
+    healthy: instances.some((i) => i.alive),
+    instances,
+    running,
+    last24h: { since, counts },
+    nextDue: nextDue(config, paused, now),
+    state: { path: info.path, exists: true, sizeBytes: info.sizeBytes, schemaVersion: info.schemaVersion },
+  }
+}
+
+function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: number): StatusReport['nextDue'] {
+  let best: StatusReport['nextDue'] = null
+  for (const job of config.jobs) {
+    if (paused.has(job.name)) continue
+    const at = job.schedule.next(now)
+    if (at !== null && (best === null || at < best.at)) best = { job: job.name, at, zone: job.zone }
+  }
+  return best
+}
+
+export interface PauseResult {
+  job: string
+  paused: boolean
+  /** False when the job already was in the asked state (the command is idempotent). */
+  changed: boolean
+}
+
+/**
+ * Persist a job's paused flag. A running scheduler reads the flag inside each slot claim, so it
+ * takes effect at the next slot without a restart. A configured job may have no row yet (no
+ * scheduler has started since it was added), so one is made first; the caller has already checked
+ * that a job the config does not list is at least known to the store.
+ */
+export async function setJobPaused(
+  store: Store,
+  name: string,
+  paused: boolean,
+  options: { configured: boolean; now: number },
+): Promise<PauseResult> {
+  const states = options.configured ? await store.syncJobs([name], options.now) : await store.listJobs()
+  const before = states.find((s) => s.name === name)?.paused ?? false
+  if (before !== paused) await store.setPaused(name, paused)
+  return { job: name, paused, changed: before !== paused }
+}
