@@ -1,5 +1,6 @@
 import { BaseCommand } from '../cli/base.js'
-import { compactDuration, formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { formatDuration } from '../config/duration.js'
 import type { ResolvedConfig, ResolvedJob, ValueSource } from '../config/types.js'
 
 interface Sourced<T> {
@@ -62,7 +63,7 @@ Precedence is flag > env > file > default.`
     this.out(`${p.bold('state file')}      ${view.state.value} ${from(view.state.source)}`)
     this.out(`${p.bold('timezone')}        ${view.timezone.value} ${from(view.timezone.source)}`)
     this.out(
-      `${p.bold('shutdown grace')}  ${compactDuration(view.shutdownGraceMs.value)} ${from(view.shutdownGraceMs.source)}`,
+      `${p.bold('shutdown grace')}  ${formatDuration(view.shutdownGraceMs.value)} ${from(view.shutdownGraceMs.source)}`,
     )
     const h = view.history.value
     this.out(`${p.bold('history')}         ${h.keepDays} days, ${h.keepRuns} runs per job ${from(view.history.source)}`)
@@ -78,7 +79,7 @@ Precedence is flag > env > file > default.`
       job.nextFire === null
         ? '-'
         : `${formatLocal(Date.parse(job.nextFire), job.zone)}\n${relative(Date.parse(job.nextFire), now)}`,
-      job.timeoutMs === 0 ? 'none' : compactDuration(job.timeoutMs),
+      job.timeoutMs === 0 ? 'none' : formatDuration(job.timeoutMs),
       retryText(job.retry),
       job.overlap,
       job.catchUp ? 'yes' : 'no',
@@ -123,5 +124,5 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
 
 function retryText(retry: ResolvedJob['retry']): string {
   if (retry.max === 0) return 'none'
-  return `${retry.max}× ${retry.backoff} ${compactDuration(retry.initialMs)}..${compactDuration(retry.maxDelayMs)}`
+  return `${retry.max}× ${retry.backoff} ${formatDuration(retry.initialMs)}..${formatDuration(retry.maxDelayMs)}`
 }
