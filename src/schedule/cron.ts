@@ -49,7 +49,8 @@ export class CronSchedule implements Schedule {
 
   next(after: number): number | null {
     if (Number.isNaN(after)) throw new RangeError('next(after): after must be an epoch-ms number, got NaN')
-    let cursor = Math.floor(after) + 1
+    // Clamped so the zone tables never probe before the earliest instant Intl accepts.
+    let cursor = Math.max(Math.floor(after) + 1, -MAX_INSTANT + 400 * 86_400_000)
     const limit = Math.min(cursor + SEARCH_LIMIT, MAX_INSTANT - 2 * 86_400_000)
     const fixedHour = !this.isHourWildcard
     const seg = this.segment

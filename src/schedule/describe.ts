@@ -77,7 +77,8 @@ function timePhrase(f: CronFields): { text: string; timeOfDay: boolean } {
   if (f.minutes.length === 60 || minutes.startsWith('every ')) {
     text = f.hours.length === 24 ? minutes : `${minutes} ${hoursPhrase(f.hours)}`
   } else {
-    text = `${minutes} ${f.hours.length === 24 ? 'of every hour' : hoursPhrase(f.hours)}`
+    const hours = f.hours.length === 24 ? 'of every hour' : hoursPhrase(f.hours)
+    text = `${minutes} ${hours.startsWith('between') ? `of every hour ${hours}` : hours.replace(/^during/, 'of')}`
   }
   if (!(f.seconds.length === 1 && f.seconds[0] === 0)) {
     const seconds = unitPhrase(f.seconds, 60, 'second')

@@ -108,8 +108,8 @@ export class ZoneOffsets {
 
   /**
    * Probe once a day and bisect where the offset changed. Two transitions that cancel out within
-   * one UTC day would be missed; no zone in tzdata does that, while probing every day keeps
-   * short-lived rules (Morocco's Ramadan suspension, one-off shifts) that a coarser probe would miss.
+   * one UTC day would be missed (an accepted blind spot); a daily probe still catches short-lived
+   * rules (Morocco's Ramadan suspension, one-off shifts) that a coarser probe would step over.
    */
   private buildYear(year: number): ZoneYear {
     const start = daysFromCivil(year, 1, 1) * DAY
