@@ -101,3 +101,20 @@ export function formatLocal(ms: number, zone: string): string {
 export function formatUtc(ms: number): string {
   return new Date(ms).toISOString()
 }
+
+/** A file size for people: "812 B", "48.0 KB", "3.2 MB" (1 KB = 1024 bytes, as `ls -lh` counts). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** An instant as local time in a zone with its abbreviation, short enough for a table: "2025-03-09 03:00:00 EDT". */
+export function formatLocalShort(ms: number, zone: string): string {
+  return DateTime.fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
+}

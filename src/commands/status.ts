@@ -1,0 +1,170 @@
+import { BaseCommand } from '../cli/base.js'
+import { formatBytes, formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { openStateForReading } from '../cli/state.js'
+import type { Trigger } from '../config/types.js'
+import { type StatusReport, statusReport } from '../core/inspect.js'
+import { EXIT } from '../errors.js'
+import { RUN_STATUSES, type RunStatus } from '../store/types.js'
+
+/** A `StatusReport` with ISO instants: what `--json` prints. */
+export interface StatusView {
+  healthy: boolean
+  instances: {
+    id: string
+    host: string
+    pid: number
+    startedAt: string
+    heartbeatAt: string
+    heartbeatAgeMs: number
+    stoppedAt: string | null
+    alive: boolean
+  }[]
+  running: {
+    job: string
+    runId: number
+    slot: string
+    trigger: Trigger
+    attempt: number
+    startedAt: string
+    status: RunStatus
+    instance: string
+    host: string | null
+    pid: number | null
+  }[]
+  last24h: { since: string; counts: Record<RunStatus, number> }
+  nextDue: { job: string; at: string; zone: string } | null
+  state: StatusReport['state']
+}
+
+export default class Status extends BaseCommand {
+  static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
+  static override description =
+    `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
+An instance is alive when it has not stopped and has heartbeated in the last 30 s.
+The state file is only read: a missing state file reports no instances.`
+
+  static override examples = [
+    { description: 'The report', command: '<%= config.bin %> status' },
+    {
+      description: 'As a health check (exit code 0 when a scheduler is alive)',
+      command: '<%= config.bin %> status --json > /dev/null || echo "no scheduler alive"',
+    },
+  ]
+
+  async run(): Promise<StatusView> {
+    const { flags } = await this.parse(Status)
+    const config = await this.loadConfig(flags)
+    const store = await openStateForReading(config)
+    const now = Date.now()
+    let report: StatusReport
+    try {
+      report = await statusReport(config, store, now)
+    } finally {
+      await store?.close()
+    }
+    if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone }))
+    // Set, not thrown: the report (or its JSON) is still printed in full.
+    if (!report.healthy) process.exitCode = EXIT.unhealthy
+    return toStatusView(report)
+  }
+}
+
+export function toStatusView(report: StatusReport): StatusView {
+  return {
+    healthy: report.healthy,
+    instances: report.instances.map((i) => ({
+      ...i,
+      startedAt: formatUtc(i.startedAt),
+      heartbeatAt: formatUtc(i.heartbeatAt),
+      stoppedAt: i.stoppedAt === null ? null : formatUtc(i.stoppedAt),
+    })),
+    running: report.running.map((r) => ({ ...r, slot: formatUtc(r.slot), startedAt: formatUtc(r.startedAt) })),
+    last24h: { since: formatUtc(report.last24h.since), counts: report.last24h.counts },
+    nextDue: report.nextDue && { ...report.nextDue, at: formatUtc(report.nextDue.at) },
+    state: report.state,
+  }
+}
+
+export interface RenderStatusOptions {
+  /** Zone for instants that belong to no job (instance start times): the config's timezone. */
+  zone: string
+  stream?: { isTTY?: boolean }
+}
+
+/** The human report, with `now` passed in so relative times are testable. */
+export async function renderStatus(report: StatusReport, now: number, options: RenderStatusOptions): Promise<string> {
+  const p = paint(options.stream)
+  const field = (label: string, value: string) => `${p.bold(label.padEnd(11))} ${value}`
+  const alive = report.instances.filter((i) => i.alive).length
+  const lines = [
+    field(
+      'scheduler',
+      report.healthy
+        ? p.green(`healthy: ${alive} of ${report.instances.length} instance(s) alive`)
+        : p.red(`unhealthy: ${unhealthyReason(report, now)}`),
+    ),
+    field('state file', stateText(report.state)),
+    field('next due', nextDueText(report, now)),
+    field('last 24h', countsText(report.last24h.counts)),
+  ]
+  if (report.instances.length > 0) {
+    const rows = report.instances.map((i) => [
+      i.id,
+      i.host,
+      String(i.pid),
+      i.alive ? p.green('alive') : i.stoppedAt !== null ? p.dim('stopped') : p.red('dead'),
+      formatLocal(i.startedAt, options.zone),
+      relative(i.heartbeatAt, now),
+    ])
+    lines.push(
+      '',
+      p.bold('Instances'),
+      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream),
+    )
+  }
+  lines.push('', p.bold('Running now'))
+  if (report.running.length === 0) lines.push(p.dim('nothing is running'))
+  else {
+    const rows = report.running.map((r) => [
+      r.job,
+      String(r.runId),
+      String(r.attempt),
+      r.status === 'running' ? r.trigger : `${r.trigger} (recorded ${r.status}, still executing)`,
+      r.instance,
+      r.host === null ? '-' : `${r.host} pid ${r.pid}`,
+      relative(r.startedAt, now),
+    ])
+    const head = ['job', 'run', 'attempt', 'trigger', 'instance', 'where', 'started']
+    lines.push(await renderTable(head, rows, options.stream))
+  }
+  return lines.join('\n')
+}
+
+function unhealthyReason(report: StatusReport, now: number): string {
+  if (!report.state.exists) return 'no scheduler alive (no state file yet)'
+  if (report.instances.length === 0) return 'no scheduler alive (none has registered)'
+  // A clean stop and a crash call for different next steps, so say which it was.
+  const stopped = report.instances.map((i) => i.stoppedAt).filter((at) => at !== null)
+  if (stopped.length === report.instances.length) {
+    return `no scheduler alive (the last one stopped ${relative(Math.max(...stopped), now)})`
+  }
+  const last = Math.max(...report.instances.filter((i) => i.stoppedAt === null).map((i) => i.heartbeatAt))
+  return `no scheduler alive (last heartbeat ${relative(last, now)})`
+}
+
+function stateText(state: StatusReport['state']): string {
+  if (!state.exists) return `${state.path} (not created yet)`
+  const size = state.sizeBytes === null ? 'in memory' : formatBytes(state.sizeBytes)
+  return `${state.path} (${size}, schema version ${state.schemaVersion})`
+}
+
+function nextDueText(report: StatusReport, now: number): string {
+  const next = report.nextDue
+  if (next === null) return 'nothing scheduled'
+  return `${next.job} at ${formatLocal(next.at, next.zone)}, ${relative(next.at, now)}`
+}
+
+function countsText(counts: Record<RunStatus, number>): string {
+  const parts = RUN_STATUSES.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`)
+  return parts.length > 0 ? parts.join(', ') : 'no runs'
+}

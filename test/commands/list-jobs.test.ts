@@ -1,0 +1,319 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { filterByTag, renderJobList, toEntry } from '../../src/commands/list-jobs.js'
+import { resolveConfig } from '../../src/config/loader.js'
+import type { ResolvedConfig } from '../../src/config/types.js'
+import { jobSummaries } from '../../src/core/inspect.js'
+import { openStore } from '../../src/store/index.js'
+import type { RunOutcome, Store } from '../../src/store/types.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const NOW = Date.parse('2026-01-15T10:00:00Z')
+const at = (iso: string) => Date.parse(iso)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
+const ANSI = /\u001b\[/
+
+const CONFIG = `import { defineConfig } from 'crons'
+
+export default defineConfig({
+  timezone: 'Europe/Berlin',
+  jobs: [
+    { name: 'backup', schedule: '0 3 * * *', tags: ['nightly', 'db'], run: () => undefined },
+    { name: 'report', schedule: '30 9 * * 1-5', tz: 'America/New_York', tags: ['reports'], run: () => undefined },
+    { name: 'poll', every: '5m', tz: 'UTC', run: () => undefined },
+    { name: 'cleanup', schedule: '@hourly', tags: ['nightly'], run: () => undefined },
+  ],
+})
+`
+
+const dirs: string[] = []
+function projectDir(): string {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-list-'))
+  dirs.push(dir)
+  fs.writeFileSync(path.join(dir, 'crons.config.ts'), CONFIG)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+async function load(dir: string): Promise<ResolvedConfig> {
+  return resolveConfig({ cwd: dir, env: {} })
+}
+
+async function finished(store: Store, job: string, slot: number, outcome: Omit<RunOutcome, 'settled'>) {
+  const [claimed] = await store.claimSlots([{ job, slot, trigger: 'schedule', overlap: 'skip' }], 'inst-a', slot)
+  if (claimed?.kind === 'started') await store.finishRun(claimed.runId, { ...outcome, settled: true })
+  return claimed
+}
+
+/**
+ * backup failed at 02:00Z, report never ran, poll succeeded at 09:55Z, cleanup is paused (its
+ * 09:00Z slot recorded skipped), and "legacy" ran last week but is no longer in the config.
+ */
+async function seed(dir: string): Promise<void> {
+  const store = await openStore(path.join(dir, 'crons.db'))
+  try {
+    await store.syncJobs(['backup', 'report', 'poll', 'cleanup', 'legacy'], at('2026-01-01T00:00:00Z'))
+    await finished(store, 'backup', at('2026-01-15T02:00:00Z'), {
+      status: 'failed',
+      finishedAt: at('2026-01-15T02:00:03Z'),
+      errorMessage: 'disk full',
+    })
+    await finished(store, 'poll', at('2026-01-15T09:55:00Z'), {
+      status: 'succeeded',
+      finishedAt: at('2026-01-15T09:55:01Z'),
+    })
+    await store.setPaused('cleanup', true)
+    await finished(store, 'cleanup', at('2026-01-15T09:00:00Z'), { status: 'succeeded', finishedAt: 0 })
+    await finished(store, 'legacy', at('2026-01-10T00:00:00Z'), {
+      status: 'succeeded',
+      finishedAt: at('2026-01-10T00:00:01Z'),
+    })
+  } finally {
+    await store.close()
+  }
+}
+
+function crons(dir: string, args: string[], env: Record<string, string> = {}) {
+  const { FORCE_COLOR: _force, NO_COLOR: _no, ...rest } = process.env
+  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...rest, ...env },
+  })
+}
+
+describe('list-jobs rendering (fixed now)', () => {
+  beforeEach(() => {
+    vi.stubEnv('NO_COLOR', '1')
+    return () => vi.unstubAllEnvs()
+  })
+
+  it('no state file: every configured job "never ran", and says why', async () => {
+    const dir = projectDir()
+    const config = await load(dir)
+    const jobs = await jobSummaries(config, undefined, NOW)
+    const text = await renderJobList(jobs, NOW, { statePath: config.statePath })
+    expect(text).toBe(
+      [
+        'job      schedule                                         zone              next run                                     last run   tags         state',
+        'backup   0 3 * * *  at 03:00 every day                    Europe/Berlin     2026-01-16 03:00:00 GMT+1 (+01:00)  in 16h   never ran  nightly, db  active',
+        'report   30 9 * * 1-5  at 09:30 on Monday through Friday  America/New_York  2026-01-15 09:30:00 EST (-05:00)  in 4h 30m  never ran  reports      active',
+        'poll     every 5m  every 5 minutes                        UTC               2026-01-15 10:05:00 UTC (+00:00)  in 5m      never ran               active',
+        'cleanup  @hourly  at minute 0 of every hour               Europe/Berlin     2026-01-15 12:00:00 GMT+1 (+01:00)  in 1h    never ran  nightly      active',
+        `No state file at ${path.join(dir, 'crons.db')} yet: nothing has run.`,
+      ].join('\n'),
+    )
+  })
+
+  it('a failed run, a job that never ran, a paused job and a removed job', async () => {
+    const dir = projectDir()
+    await seed(dir)
+    const config = await load(dir)
+    const store = await openStore(config.statePath, { readonly: true })
+    const jobs = await jobSummaries(config, store, NOW)
+    await store.close()
+    expect(await renderJobList(jobs, NOW)).toBe(
+      [
+        'job      schedule                                         zone              next run                                     last run              tags         state',
+        'backup   0 3 * * *  at 03:00 every day                    Europe/Berlin     2026-01-16 03:00:00 GMT+1 (+01:00)  in 16h   failed 7h 59m ago     nightly, db  active',
+        'report   30 9 * * 1-5  at 09:30 on Monday through Friday  America/New_York  2026-01-15 09:30:00 EST (-05:00)  in 4h 30m  never ran             reports      active',
+        'poll     every 5m  every 5 minutes                        UTC               2026-01-15 10:05:00 UTC (+00:00)  in 5m      succeeded 4m 59s ago               active',
+        'cleanup  @hourly  at minute 0 of every hour               Europe/Berlin     2026-01-15 12:00:00 GMT+1 (+01:00)  in 1h    skipped 1h ago        nightly      paused',
+        'legacy   -                                                -                 -                                            succeeded 5d 9h ago                removed',
+      ].join('\n'),
+    )
+    expect(jobs.map(toEntry)).toEqual([
+      {
+        name: 'backup',
+        schedule: '0 3 * * *',
+        description: 'at 03:00 every day',
+        zone: 'Europe/Berlin',
+        nextRun: '2026-01-16T02:00:00.000Z',
+        lastRun: {
+          id: 1,
+          status: 'failed',
+          trigger: 'schedule',
+          startedAt: '2026-01-15T02:00:00.000Z',
+          finishedAt: '2026-01-15T02:00:03.000Z',
+          durationMs: 3000,
+        },
+        tags: ['nightly', 'db'],
+        paused: false,
+        removed: false,
+      },
+      {
+        name: 'report',
+        schedule: '30 9 * * 1-5',
+        description: 'at 09:30 on Monday through Friday',
+        zone: 'America/New_York',
+        nextRun: '2026-01-15T14:30:00.000Z',
+        lastRun: null,
+        tags: ['reports'],
+        paused: false,
+        removed: false,
+      },
+      {
+        name: 'poll',
+        schedule: 'every 5m',
+        description: 'every 5 minutes',
+        zone: 'UTC',
+        nextRun: '2026-01-15T10:05:00.000Z',
+        lastRun: {
+          id: 2,
+          status: 'succeeded',
+          trigger: 'schedule',
+          startedAt: '2026-01-15T09:55:00.000Z',
+          finishedAt: '2026-01-15T09:55:01.000Z',
+          durationMs: 1000,
+        },
+        tags: [],
+        paused: false,
+        removed: false,
+      },
+      {
+        name: 'cleanup',
+        schedule: '@hourly',
+        description: 'at minute 0 of every hour',
+        zone: 'Europe/Berlin',
+        nextRun: '2026-01-15T11:00:00.000Z',
+        lastRun: {
+          id: 3,
+          status: 'skipped',
+          trigger: 'schedule',
+          startedAt: '2026-01-15T09:00:00.000Z',
+          finishedAt: '2026-01-15T09:00:00.000Z',
+          durationMs: null,
+        },
+        tags: ['nightly'],
+        paused: true,
+        removed: false,
+      },
+      {
+        name: 'legacy',
+        schedule: null,
+        description: null,
+        zone: null,
+        nextRun: null,
+        lastRun: {
+          id: 4,
+          status: 'succeeded',
+          trigger: 'schedule',
+          startedAt: '2026-01-10T00:00:00.000Z',
+          finishedAt: '2026-01-10T00:00:01.000Z',
+          durationMs: 1000,
+        },
+        tags: [],
+        paused: false,
+        removed: true,
+      },
+    ])
+  })
+
+  it('--tag keeps the jobs with that tag; an unknown tag is an empty list with a message', async () => {
+    const dir = projectDir()
+    await seed(dir)
+    const config = await load(dir)
+    const store = await openStore(config.statePath, { readonly: true })
+    const jobs = await jobSummaries(config, store, NOW)
+    await store.close()
+    const nightly = filterByTag(jobs, 'nightly')
+    expect(nightly.map((j) => j.name)).toEqual(['backup', 'cleanup'])
+    expect(await renderJobList(nightly, NOW, { tag: 'nightly' })).toBe(
+      [
+        'job      schedule                            zone           next run                                    last run           tags         state',
+        'backup   0 3 * * *  at 03:00 every day       Europe/Berlin  2026-01-16 03:00:00 GMT+1 (+01:00)  in 16h  failed 7h 59m ago  nightly, db  active',
+        'cleanup  @hourly  at minute 0 of every hour  Europe/Berlin  2026-01-15 12:00:00 GMT+1 (+01:00)  in 1h   skipped 1h ago     nightly      paused',
+      ].join('\n'),
+    )
+    expect(filterByTag(jobs, 'nope')).toEqual([])
+    expect(await renderJobList([], NOW, { tag: 'nope' })).toBe('No jobs with tag "nope".')
+    expect(await renderJobList([], NOW)).toBe('No jobs configured.')
+  })
+
+  it('colours only when decorations are on', async () => {
+    const dir = projectDir()
+    await seed(dir)
+    const config = await load(dir)
+    const store = await openStore(config.statePath, { readonly: true })
+    const jobs = await jobSummaries(config, store, NOW)
+    await store.close()
+    expect(await renderJobList(jobs, NOW, { stream: { isTTY: true } })).not.toMatch(ANSI)
+    vi.stubEnv('NO_COLOR', '')
+    vi.stubEnv('FORCE_COLOR', '1')
+    expect(await renderJobList(jobs, NOW, { stream: { isTTY: false } })).toMatch(ANSI)
+  })
+})
+
+describe('crons list-jobs (spawned)', () => {
+  beforeAll(() => {
+    if (!fs.existsSync(path.join(ROOT, 'dist/commands/list-jobs.js'))) {
+      throw new Error('dist/ has no list-jobs: run `npm run build` first')
+    }
+  })
+
+  it('piped: plain text, no ANSI escapes, exit 0; the state file is not created', () => {
+    const dir = projectDir()
+    const result = crons(dir, ['list-jobs'])
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+    expect(result.stdout).not.toMatch(ANSI)
+    expect(result.stdout.split('\n')[0]).toMatch(/^job +schedule +zone +next run +last run +tags +state$/)
+    expect(result.stdout).toMatch(
+      /^backup +0 3 \* \* \* {2}at 03:00 every day +Europe\/Berlin +\S+ \S+ \S+ \(\+0\d:00\) {2}in .+ {2}never ran +nightly, db +active$/m,
+    )
+    expect(fs.existsSync(path.join(dir, 'crons.db'))).toBe(false)
+  })
+
+  it('--json: ISO instants; NO_COLOR and FORCE_COLOR do not change JSON', () => {
+    const dir = projectDir()
+    return seed(dir).then(() => {
+      const result = crons(dir, ['list-jobs', '--json'], { FORCE_COLOR: '1' })
+      expect(result.status).toBe(0)
+      expect(result.stdout).not.toMatch(ANSI)
+      const entries = JSON.parse(result.stdout) as ReturnType<typeof toEntry>[]
+      expect(entries.map((e) => e.name)).toEqual(['backup', 'report', 'poll', 'cleanup', 'legacy'])
+      for (const e of entries.slice(0, 4)) expect(e.nextRun).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/)
+      expect(entries[0]?.lastRun).toEqual({
+        id: 1,
+        status: 'failed',
+        trigger: 'schedule',
+        startedAt: '2026-01-15T02:00:00.000Z',
+        finishedAt: '2026-01-15T02:00:03.000Z',
+        durationMs: 3000,
+      })
+      expect(entries[4]).toEqual({
+        name: 'legacy',
+        schedule: null,
+        description: null,
+        zone: null,
+        nextRun: null,
+        lastRun: expect.objectContaining({ status: 'succeeded', startedAt: '2026-01-10T00:00:00.000Z' }),
+        tags: [],
+        paused: false,
+        removed: true,
+      })
+    })
+  })
+
+  it('--tag with an unknown tag: a message, exit 0; with --json an empty array', () => {
+    const dir = projectDir()
+    expect(crons(dir, ['list-jobs', '--tag', 'nope'])).toMatchObject({
+      status: 0,
+      stdout: 'No jobs with tag "nope".\n',
+      stderr: '',
+    })
+    expect(JSON.parse(crons(dir, ['list-jobs', '--tag', 'nope', '--json']).stdout)).toEqual([])
+  })
+
+  it('--help shows examples', () => {
+    const result = crons(projectDir(), ['list-jobs', '--help'])
+    expect(result.status).toBe(0)
+    expect(result.stdout).toContain('EXAMPLES')
+    expect(result.stdout).toContain('crons list-jobs --tag nightly')
+  })
+})

@@ -1,0 +1,191 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { changePaused, pauseMessage } from '../../src/commands/pause-job.js'
+import type { JobContext } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock } from '../../src/core/clock.js'
+import { Scheduler } from '../../src/core/scheduler.js'
+import { CronsError, EXIT } from '../../src/errors.js'
+import { openStore } from '../../src/store/index.js'
+import type { Store } from '../../src/store/types.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const T0 = Date.parse('2026-01-15T10:00:00Z')
+
+const CONFIG = `import { defineConfig } from 'crons'
+
+export default defineConfig({
+  timezone: 'UTC',
+  jobs: [
+    { name: 'backup', schedule: '0 3 * * *', run: () => undefined },
+    { name: 'poll', every: '5m', run: () => undefined },
+  ],
+})
+`
+
+const dirs: string[] = []
+function projectDir(): string {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-pause-'))
+  dirs.push(dir)
+  fs.writeFileSync(path.join(dir, 'crons.config.ts'), CONFIG)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+function crons(dir: string, args: string[]) {
+  const { FORCE_COLOR: _force, NO_COLOR: _no, ...env } = process.env
+  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], { cwd: dir, encoding: 'utf8', env })
+}
+
+async function pausedFlags(statePath: string): Promise<Record<string, boolean>> {
+  const store = await openStore(statePath, { readonly: true })
+  try {
+    return Object.fromEntries((await store.listJobs()).map((j) => [j.name, j.paused]))
+  } finally {
+    await store.close()
+  }
+}
+
+describe('crons pause-job / resume-job (spawned)', () => {
+  beforeAll(() => {
+    if (!fs.existsSync(path.join(ROOT, 'dist/commands/pause-job.js'))) {
+      throw new Error('dist/ has no pause-job: run `npm run build` first')
+    }
+  })
+
+  it(`an unknown job: one line with did-you-mean, exit ${EXIT.usage}, no state file created`, () => {
+    const dir = projectDir()
+    const result = crons(dir, ['pause-job', 'bakup'])
+    expect(result.status).toBe(EXIT.usage)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe(
+      `error: no job named "bakup" in ${path.join(dir, 'crons.config.ts')} (known jobs: backup, poll) (did you mean "backup"?)\n`,
+    )
+    expect(fs.existsSync(path.join(dir, 'crons.db'))).toBe(false)
+    expect(crons(dir, ['resume-job', 'nothing-like-it']).status).toBe(EXIT.usage)
+  })
+
+  it('persists the flag, is idempotent, and says so; --json gives {job, paused, changed}', async () => {
+    const dir = projectDir()
+    const json = (args: string[]) => {
+      const result = crons(dir, [...args, '--json'])
+      expect(result.status).toBe(0)
+      return JSON.parse(result.stdout)
+    }
+    // A job that never ran has no row until a scheduler starts: pausing creates it.
+    expect(json(['pause-job', 'backup'])).toEqual({ job: 'backup', paused: true, changed: true })
+    expect(json(['pause-job', 'backup'])).toEqual({ job: 'backup', paused: true, changed: false })
+    expect(await pausedFlags(path.join(dir, 'crons.db'))).toEqual({ backup: true })
+    expect(crons(dir, ['pause-job', 'backup'])).toMatchObject({
+      status: 0,
+      stdout: 'backup was already paused.\n',
+      stderr: '',
+    })
+    expect(crons(dir, ['resume-job', 'backup'])).toMatchObject({
+      status: 0,
+      stdout: 'Resumed backup: its next slot runs as scheduled.\n',
+    })
+    expect(json(['resume-job', 'backup'])).toEqual({ job: 'backup', paused: false, changed: false })
+    expect(await pausedFlags(path.join(dir, 'crons.db'))).toEqual({ backup: false })
+  })
+
+  it('--help shows examples', () => {
+    for (const command of ['pause-job', 'resume-job']) {
+      const result = crons(projectDir(), [command, '--help'])
+      expect(result.status).toBe(0)
+      expect(result.stdout).toContain('EXAMPLES')
+      expect(result.stdout).toContain(`crons ${command} backup --json`)
+    }
+  })
+})
+
+describe('changePaused (in process)', () => {
+  it('pauses a job the config no longer lists if the store knows it; suggests among those too', async () => {
+    const dir = projectDir()
+    const statePath = path.join(dir, 'crons.db')
+    const store = await openStore(statePath)
+    await store.syncJobs(['legacy'], T0)
+    await store.close()
+    const config = validateConfig({ state: statePath, timezone: 'UTC', jobs: [] }, { file: 'test' })
+    expect(await changePaused(config, 'legacy', true, T0)).toEqual({ job: 'legacy', paused: true, changed: true })
+    expect(await pausedFlags(statePath)).toEqual({ legacy: true })
+    const error = await changePaused(config, 'legasy', true, T0).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CronsError)
+    expect(error).toMatchObject({
+      code: 'JOB_UNKNOWN',
+      message: 'no job named "legasy" (the config has no jobs)',
+      suggestions: ['did you mean "legacy"?'],
+    })
+  })
+
+  it('messages', () => {
+    vi.stubEnv('NO_COLOR', '1')
+    expect(pauseMessage({ job: 'backup', paused: true, changed: true })).toBe(
+      'Paused backup: its slots are skipped until `crons resume-job backup`.',
+    )
+    expect(pauseMessage({ job: 'backup', paused: true, changed: false })).toBe('backup was already paused.')
+    expect(pauseMessage({ job: 'backup', paused: false, changed: true })).toBe(
+      'Resumed backup: its next slot runs as scheduled.',
+    )
+    expect(pauseMessage({ job: 'backup', paused: false, changed: false })).toBe('backup was not paused.')
+    vi.unstubAllEnvs()
+  })
+})
+
+describe('a running scheduler honours pause and resume without a restart', () => {
+  let scheduler: Scheduler | undefined
+  let store: Store | undefined
+  afterEach(async () => {
+    await scheduler?.stop({ graceMs: 0 })
+    await store?.close()
+  })
+
+  it('slots due while paused are recorded skipped ("paused"); after resume the job runs again', async () => {
+    const statePath = path.join(projectDir(), 'crons.db')
+    const fired: string[] = []
+    const config = validateConfig(
+      {
+        state: statePath,
+        timezone: 'UTC',
+        jobs: [
+          {
+            name: 'tick',
+            schedule: '*/10 * * * * *',
+            run: (ctx: JobContext) => void fired.push(ctx.scheduledAt.toISOString()),
+          },
+        ],
+      },
+      { file: 'test' },
+    )
+    const clock = new FakeClock(T0)
+    // The scheduler has its own connection; the commands open theirs, as separate processes would.
+    store = await openStore(statePath)
+    scheduler = new Scheduler(config, { clock, store, random: () => 0, instanceId: 'sched' })
+    await scheduler.start()
+
+    await clock.advance(30_000)
+    expect(await changePaused(config, 'tick', true, clock.now())).toMatchObject({ changed: true })
+    await clock.advance(30_000)
+    expect(await changePaused(config, 'tick', false, clock.now())).toMatchObject({ changed: true })
+    await clock.advance(20_000)
+
+    const slot = (s: number) => new Date(T0 + s * 1000).toISOString()
+    expect(fired).toEqual([10, 20, 30, 70, 80].map(slot))
+    const rows = (await store.listRuns({ job: 'tick', limit: 100 })).reverse()
+    expect(rows.map((r) => [new Date(r.slot).toISOString(), r.status, r.detail])).toEqual([
+      [slot(10), 'succeeded', null],
+      [slot(20), 'succeeded', null],
+      [slot(30), 'succeeded', null],
+      [slot(40), 'skipped', 'paused'],
+      [slot(50), 'skipped', 'paused'],
+      [slot(60), 'skipped', 'paused'],
+      [slot(70), 'succeeded', null],
+      [slot(80), 'succeeded', null],
+    ])
+  })
+})
