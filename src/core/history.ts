@@ -156,9 +156,13 @@ export function checkJobName(name: string, configured: readonly string[], stored
   const known = [...new Set([...configured, ...stored])].sort()
   const guess = closest(name, known)
   const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'no jobs are configured or recorded'
-  throw new CronsError('JOB_UNKNOWN', `--job ${quote(name)}: no such job in the config or the state file (${expected})`, {
-    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
-  })
+  throw new CronsError(
+    'JOB_UNKNOWN',
+    `--job ${quote(name)}: no such job in the config or the state file (${expected})`,
+    {
+      suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+    },
+  )
 }
 
 /** Store reads per poll while catching up: bounded so one poll after a long pause cannot load everything. */

@@ -1,0 +1,53 @@
+/**
+ * Flag parsers for the history commands, in the style of flags.ts: each returns the value or throws
+ * a one-line `CronsError` naming the flag, the bad value and what was expected. Validated here and
+ * not with oclif's `options`, whose error is worded differently from every other flag error.
+ */
+import { parseDuration } from '../config/duration.js'
+import { CronsError, closest, quote } from '../errors.js'
+import { parseInstantFlag } from './flags.js'
+
+/** One of a fixed set of words, with a did-you-mean for typos. */
+export function parseChoiceFlag<T extends string>(name: string, raw: string, choices: readonly T[]): T {
+  const found = choices.find((choice) => choice === raw.trim())
+  if (found !== undefined) return found
+  const guess = closest(raw, choices)
+  throw new CronsError('FLAG_INVALID', `--${name} ${quote(raw)} is not valid (expected one of ${choices.join(', ')})`, {
+    suggestions: guess ? [`did you mean ${guess}?`] : [],
+  })
+}
+
+/**
+ * A start instant: a duration back from `now` (`90m`, `2h`, `1d`, `1h 30m`; the same forms a config
+ * accepts) or an ISO-8601 instant with an offset or Z. Anything that starts like a date is read as an
+ * instant, so `2025-03-09T06:00` without an offset gets the instant error, which says what is missing.
+ */
+export function parseSinceFlag(name: string, raw: string, now: number): number {
+  const text = raw.trim()
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) return parseInstantFlag(name, text)
+  let ms: number | undefined
+  try {
+    ms = parseDuration(text)
+  } catch {
+    ms = undefined
+  }
+  if (ms === undefined || ms <= 0 || !/[a-z]/i.test(text)) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--${name} ${quote(raw)} is not valid (expected a duration back from now such as 90m, 2h or 1d, or an ISO-8601 instant with an offset or Z such as 2025-03-09T06:00:00Z)`,
+    )
+  }
+  return now - ms
+}
+
+/** A run id as `crons logs` prints it. */
+export function parseRunIdFlag(name: string, raw: string): number {
+  const id = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : 0
+  if (id < 1) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--${name} ${quote(raw)} is not valid (expected a run id: a whole number such as 42, as listed by crons logs)`,
+    )
+  }
+  return id
+}

@@ -1,0 +1,106 @@
+/**
+ * How `crons logs` draws attempts: a table for a listing, one line per attempt for `--follow`, and a
+ * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
+ * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
+ */
+import type { ChalkInstance } from 'chalk'
+import { formatDuration } from '../config/duration.js'
+import type { AttemptDetail, AttemptView } from '../core/history.js'
+import { compactDuration, formatLocal, formatLocalShort, relative, renderTable, statusColour } from './output.js'
+
+export interface RunsContext {
+  /** The zone a job's slots are shown in: the configured job's zone, else UTC (a job no longer configured). */
+  zoneOf: (job: string) => string
+  now: number
+}
+
+/** Longest error/reason text in a table cell; the full text is one `--run ID` away. */
+const NOTE_WIDTH = 60
+
+export async function renderAttemptTable(
+  runs: readonly AttemptView[],
+  context: RunsContext,
+  p: ChalkInstance,
+  stream?: { isTTY?: boolean },
+): Promise<string> {
+  const rows = runs.map((run) => [
+    String(run.id),
+    run.job,
+    formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job)),
+    run.trigger,
+    String(run.attempt),
+    statusColour(run.status, p),
+    relative(Date.parse(run.startedAt), context.now),
+    durationText(run),
+    clip(noteText(run), NOTE_WIDTH),
+  ])
+  return renderTable(
+    ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
+    rows,
+    stream,
+  )
+}
+
+/**
+ * One attempt as a line for `--follow`. Absolute start times, since "3s ago" goes stale as soon as
+ * it scrolls up.
+ */
+export function renderAttemptLine(run: AttemptView, context: RunsContext, p: ChalkInstance): string {
+  const slot = formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job))
+  const took = run.durationMs === null ? '' : ` in ${formatDuration(run.durationMs)}`
+  const note = noteText(run)
+  return (
+    `${p.dim(run.startedAt)}  run ${run.id}  ${p.bold(run.job)}  slot ${slot}  ${run.trigger}  attempt ${run.attempt}  ` +
+    `${statusColour(run.status, p)}${took}${note === '' ? '' : `: ${clip(note, 200)}`}`
+  )
+}
+
+/** Everything stored about one attempt; output lines are timed from the attempt's start. */
+export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p: ChalkInstance): string {
+  const zone = context.zoneOf(run.job)
+  const started = Date.parse(run.startedAt)
+  const field = (label: string, value: string) => `${p.bold(label.padEnd(10))} ${value}`
+  const indent = (text: string) => text.split('\n').join(`\n${' '.repeat(11)}`)
+  const lines = [
+    `${p.bold(`run ${run.id}`)}  ${p.bold(run.job)}  ${statusColour(run.status, p)}`,
+    field('slot', `${formatLocal(Date.parse(run.slot), zone)}  ${p.dim(run.slot)}`),
+    field('trigger', run.trigger),
+    field('attempt', String(run.attempt)),
+    field('started', `${run.startedAt}  ${p.dim(`(${relative(started, context.now)})`)}`),
+    field('finished', run.finishedAt ?? (run.status === 'running' ? 'still running' : '-')),
+    field('duration', run.durationMs === null ? '-' : formatDuration(run.durationMs)),
+    field('instance', run.active ? `${run.instanceId} ${p.cyan('(code still executing)')}` : run.instanceId),
+  ]
+  if (run.reason !== null) lines.push(field('reason', indent(run.reason)))
+  if (run.error !== null) {
+    lines.push(field('error', p.red(indent(run.error.message))))
+    if (run.error.stack !== null) lines.push(field('stack', p.dim(indent(run.error.stack))))
+  }
+  if (run.result !== null) lines.push(field('result', indent(run.result)))
+  if (run.output.length === 0) {
+    lines.push(field('output', p.dim('none')))
+  } else {
+    lines.push(field('output', `${run.output.length} line(s)`))
+    for (const line of run.output) {
+      const offset = `+${((Date.parse(line.at) - started) / 1000).toFixed(3)}s`.replace('+-', '-')
+      const level = line.level === 'info' ? 'info ' : line.level === 'warn' ? p.yellow('warn ') : p.red('error')
+      lines.push(`  ${p.dim(offset.padStart(9))}  ${level}  ${line.text}`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function durationText(run: AttemptView): string {
+  if (run.durationMs !== null) return compactDuration(run.durationMs)
+  return run.status === 'running' ? 'running' : '-'
+}
+
+/** The first line of the error, else the skip/missed reason. */
+function noteText(run: AttemptView): string {
+  const text = run.error?.message ?? run.reason ?? ''
+  return text.split('\n')[0] ?? ''
+}
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 3)}...` : text
+}

@@ -1,0 +1,223 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { parseIntegerFlag } from '../cli/flags.js'
+import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
+import { isDecorated, paint } from '../cli/output.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
+import { openStateForReading } from '../cli/state.js'
+import { displayPath } from '../config/loader.js'
+import type { ResolvedConfig } from '../config/types.js'
+import {
+  type AttemptDetail,
+  type AttemptView,
+  attemptDetail,
+  attemptView,
+  checkJobName,
+  findAttempt,
+  type HistoryFilter,
+  latestAttempts,
+  RunFollower,
+  TRIGGERS,
+} from '../core/history.js'
+import { CronsError } from '../errors.js'
+import { RUN_STATUSES, type RunRecord, type Store } from '../store/types.js'
+
+/** How often `--follow` reads the state file: new attempts show within about this long. */
+const FOLLOW_POLL_MS = 500
+/** Failed opens of a state file that has just appeared before the failure is reported (about 5 s). */
+const OPEN_ATTEMPTS = 10
+
+export default class Logs extends BaseCommand {
+  static override summary = 'Show the run history: every attempt, its outcome and error; or follow it live.'
+  static override description =
+    `Lists the latest attempts (--limit, default 50) oldest first, so the newest is at the bottom;
+--json prints the same attempts as an array, in the same order. Slots are shown in the job's time zone
+(UTC for a job no longer in the config). The state file is only read, never created.
+
+--run ID shows one attempt in full: error and stack, result, the lines the job logged with ctx.log.
+
+--follow prints the latest attempts, then each new attempt once, when its outcome is known
+(succeeded, failed, timed_out, interrupted, skipped or missed), until Ctrl-C. An attempt that is
+running is printed when it finishes; with --status running, attempts are printed as they start
+instead. With --json, --follow prints one JSON object per line (NDJSON).`
+
+  static override examples = [
+    { description: 'The latest 50 attempts of every job', command: '<%= config.bin %> logs' },
+    {
+      description: 'Failures of one job in the last day',
+      command: '<%= config.bin %> logs --job backup --status failed --since 1d',
+    },
+    { description: 'One attempt in full, with its stack and output', command: '<%= config.bin %> logs --run 42' },
+    {
+      description: 'Stream outcomes as JSON lines into jq',
+      command: '<%= config.bin %> logs --follow --json | jq -r \'select(.status != "succeeded") | .job\'',
+    },
+  ]
+
+  static override flags = {
+    job: Flags.string({
+      char: 'j',
+      description: 'Only this job (configured, or remembered by the state file).',
+    }),
+    status: Flags.string({
+      char: 's',
+      description: `Only attempts with this status: ${RUN_STATUSES.join(', ')}.`,
+    }),
+    trigger: Flags.string({ description: `Only attempts with this trigger: ${TRIGGERS.join(', ')}.` }),
+    since: Flags.string({
+      description:
+        'Only attempts started since then: a duration back from now (90m, 2h, 1d) or an ISO-8601 instant with offset or Z.',
+    }),
+    limit: Flags.string({
+      char: 'n',
+      description: 'At most this many of the latest attempts (1-10000).',
+      default: '50',
+    }),
+    run: Flags.string({ char: 'r', description: 'Show the attempt with this id in full.' }),
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'Keep printing attempts as their outcome is recorded, until Ctrl-C.',
+      default: false,
+    }),
+  }
+
+  async run(): Promise<AttemptView[] | AttemptDetail | undefined> {
+    const { flags } = await this.parse(Logs)
+    const now = Date.now()
+    // Every flag is checked before the config loads, so a typo fails fast and alone.
+    const filter: HistoryFilter = {}
+    if (flags.status !== undefined) filter.status = parseChoiceFlag('status', flags.status, RUN_STATUSES)
+    if (flags.trigger !== undefined) filter.trigger = parseChoiceFlag('trigger', flags.trigger, TRIGGERS)
+    if (flags.since !== undefined) filter.since = parseSinceFlag('since', flags.since, now)
+    const limit = parseIntegerFlag('limit', flags.limit, 1, 10_000)
+    const runId = flags.run === undefined ? undefined : parseRunIdFlag('run', flags.run)
+    if (runId !== undefined) {
+      const others = (['job', 'status', 'trigger', 'since', 'follow'] as const).filter(
+        (name) => flags[name] !== undefined && flags[name] !== false,
+      )
+      if (others.length > 0) {
+        const list = others.map((name) => `--${name}`).join(', ')
+        throw new CronsError('FLAG_INVALID', `--run shows one attempt and cannot be combined with ${list}`)
+      }
+    }
+
+    const config = await this.loadConfig(flags)
+    const store = await openStateForReading(config)
+    try {
+      if (flags.job !== undefined) {
+        const stored = store === undefined ? [] : (await store.listJobs()).map((job) => job.name)
+        checkJobName(
+          flags.job,
+          config.jobs.map((job) => job.name),
+          stored,
+        )
+        filter.job = flags.job
+      }
+      const context: RunsContext = { zoneOf: zoneLookup(config), now }
+      if (runId !== undefined) return await this.showRun(store, runId, displayPath(config.statePath), context)
+      if (flags.follow) {
+        await this.follow(store, config, filter, limit, context)
+        return undefined
+      }
+      return await this.list(store, filter, limit, context)
+    } finally {
+      await store?.close()
+    }
+  }
+
+  private async list(
+    store: Store | undefined,
+    filter: HistoryFilter,
+    limit: number,
+    context: RunsContext,
+  ): Promise<AttemptView[]> {
+    const runs = store === undefined ? [] : await latestAttempts(store, filter, limit)
+    const views = runs.map(attemptView)
+    if (this.jsonEnabled()) return views
+    const p = paint()
+    if (views.length === 0) {
+      const filtered = Object.keys(filter).length > 0
+      this.out(filtered ? 'No runs match these filters.' : 'No runs recorded yet.')
+    } else {
+      this.out(await renderAttemptTable(views, context, p))
+      // A hint for people; a pipe gets only the table, so awk and diff see no stray line.
+      if (views.length === limit && isDecorated()) this.out(p.dim(`(the latest ${limit}; --limit N for more)`))
+    }
+    return views
+  }
+
+  private async showRun(
+    store: Store | undefined,
+    id: number,
+    statePath: string,
+    context: RunsContext,
+  ): Promise<AttemptDetail> {
+    const detail = attemptDetail(await findAttempt(store, id, statePath))
+    if (!this.jsonEnabled()) this.out(renderAttemptDetail(detail, context, paint()))
+    return detail
+  }
+
+  /**
+   * Runs until SIGINT/SIGTERM (or the reader closes the pipe). A state file that does not exist yet
+   * is waited for, not an error: the scheduler being followed may simply not have started.
+   */
+  private async follow(
+    opened: Store | undefined,
+    config: ResolvedConfig,
+    filter: HistoryFilter,
+    limit: number,
+    context: RunsContext,
+  ): Promise<void> {
+    const json = this.jsonEnabled()
+    const p = paint()
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    // `crons logs -f | head` closes the pipe: that ends following, it is not a crash.
+    const onPipeError = () => stop.abort()
+    process.stdout.on('error', onPipeError)
+    const print = (runs: readonly RunRecord[]) => {
+      for (const run of runs) {
+        const view = attemptView(run)
+        process.stdout.write(`${json ? JSON.stringify(view) : renderAttemptLine(view, context, p)}\n`)
+      }
+    }
+    let store = opened
+    try {
+      let failures = 0
+      while (store === undefined && !stop.signal.aborted) {
+        await pause(stop.signal)
+        try {
+          store = await openStateForReading(config)
+        } catch (error) {
+          // A scheduler creating the file leaves it empty for a moment; a failure that lasts is real.
+          if (++failures >= OPEN_ATTEMPTS) throw error
+        }
+      }
+      if (store === undefined) return
+      const follower = new RunFollower(store, filter)
+      print(await follower.start(limit))
+      while (!stop.signal.aborted) {
+        await pause(stop.signal)
+        if (!stop.signal.aborted) print(await follower.poll())
+      }
+    } finally {
+      if (store !== opened) await store?.close()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      process.stdout.off('error', onPipeError)
+    }
+  }
+}
+
+async function pause(signal: AbortSignal): Promise<void> {
+  await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined)
+}
+
+/** Slots read in the zone the schedule was written for; a job gone from the config has none, so UTC. */
+function zoneLookup(config: ResolvedConfig): (job: string) => string {
+  const zones = new Map(config.jobs.map((job) => [job.name, job.zone]))
+  return (job) => zones.get(job) ?? 'UTC'
+}

@@ -1,0 +1,167 @@
+/**
+ * The CLI as a user's shell meets it: spawned `bin/run.js`, across every command. Help, typos,
+ * colour in pipes and shell completion are oclif's and its plugins' job; these tests pin what crons
+ * promises about them in docs/cli.md. They need `npm run build` first.
+ */
+import { execFile, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const BIN = path.join(ROOT, 'bin/run.js')
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
+const ANSI = /\u001b\[/
+
+const CONFIG = `export default {
+  timezone: 'UTC',
+  jobs: [{ name: 'backup', schedule: '0 3 * * *', run: () => undefined }],
+}
+`
+
+let dir: string
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-cli-'))
+  fs.writeFileSync(path.join(dir, 'crons.config.ts'), CONFIG)
+})
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * A user's shell, not vitest's: vitest sets NODE_ENV=test, FORCE_TTY and more, which change what
+ * oclif and colour detection do. The autocomplete cache goes to a temp folder, not ~/.cache.
+ */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'SYSTEMROOT']
+  const env: NodeJS.ProcessEnv = { CRONS_CACHE_DIR: path.join(dir, 'cache') }
+  for (const key of keep) if (process.env[key] !== undefined) env[key] = process.env[key]
+  return { ...env, ...extra }
+}
+
+/** `crons ...` with stdout and stderr piped (not a terminal). */
+function crons(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: dir, encoding: 'utf8', env: userEnv(env) },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null
+        resolve({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+function commandIds(): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+    commands: Record<string, { hidden?: boolean }>
+  }
+  return Object.entries(manifest.commands)
+    .filter(([, command]) => !command.hidden)
+    .map(([id]) => id)
+    .sort()
+}
+
+describe('every command', () => {
+  it('--help exits 0 and shows USAGE, FLAGS and EXAMPLES, without colour in a pipe', async () => {
+    const ids = commandIds()
+    expect(ids).toEqual(expect.arrayContaining(['config', 'logs', 'next', 'run-job', 'start-scheduler']))
+    const results = await Promise.all(ids.map((id) => crons([...id.split(':'), '--help'])))
+    results.forEach((result, i) => {
+      const id = ids[i]
+      expect(result.code, id).toBe(0)
+      expect(result.stdout, id).toContain('USAGE')
+      expect(result.stdout, id).toContain(`$ crons ${id}`)
+      expect(result.stdout, id).toContain('EXAMPLES')
+      expect(result.stdout, id).not.toMatch(ANSI)
+    })
+  })
+})
+
+describe('unknown commands', () => {
+  it('without a terminal: says it is not a command, points to help, exits 127 (no prompt, no hang)', async () => {
+    const result = await crons(['lgos'])
+    expect(result.code).toBe(127)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain('lgos is not a crons command.')
+    expect(result.stderr).toContain('Run crons help for a list of available commands.')
+    expect(result.stderr).not.toMatch(ANSI)
+  })
+
+  // plugin-not-found only suggests on a terminal; util-linux `script` gives the child one.
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0
+  it.skipIf(!hasScript)('on a terminal: asks "Did you mean logs?" and runs logs when confirmed', () => {
+    const run = (answer: string) =>
+      spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" lgos`, '/dev/null'], {
+        cwd: dir,
+        input: `${answer}\n`,
+        encoding: 'utf8',
+        env: userEnv({ NO_COLOR: '1' }),
+        timeout: 30_000,
+      })
+    const declined = run('n')
+    expect(declined.stdout).toContain('Did you mean')
+    expect(declined.stdout).toContain('logs')
+    expect(declined.status).toBe(127)
+    const accepted = run('y')
+    expect(accepted.stdout).toContain('No runs recorded yet.')
+    expect(accepted.status).toBe(0)
+  })
+
+  it('an unknown flag is a one-line usage error (exit 2)', async () => {
+    const result = await crons(['logs', '--colour'])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/^error: Nonexistent flag: --colour/)
+  })
+})
+
+describe('colour', () => {
+  // A table (next), a report (config) and a listing (logs): all plain when piped.
+  const COMMANDS = [['next', '0 3 * * *', '--tz', 'UTC', '--count', '2'], ['config'], ['logs']]
+
+  it('piped output has no ANSI escapes', async () => {
+    for (const args of COMMANDS) {
+      const result = await crons(args)
+      expect(result.code, args.join(' ')).toBe(0)
+      expect(result.stdout.length, args.join(' ')).toBeGreaterThan(0)
+      expect(result.stdout, args.join(' ')).not.toMatch(ANSI)
+    }
+  })
+
+  it('NO_COLOR=1 wins even over FORCE_COLOR; FORCE_COLOR alone colours a pipe', async () => {
+    const forced = await crons(['next', '0 3 * * *', '--tz', 'UTC'], { FORCE_COLOR: '1' })
+    expect(forced.stdout).toMatch(ANSI)
+    for (const args of COMMANDS) {
+      const result = await crons(args, { NO_COLOR: '1', FORCE_COLOR: '1' })
+      expect(result.code, args.join(' ')).toBe(0)
+      expect(result.stdout, args.join(' ')).not.toMatch(ANSI)
+    }
+    const error = await crons(['logs', '--status', 'nope'], { NO_COLOR: '1' })
+    expect(error.stderr).toMatch(/^error: --status "nope" is not valid/)
+    expect(error.stderr).not.toMatch(ANSI)
+  })
+})
+
+describe('shell completion', () => {
+  it('`crons autocomplete bash` prints the set-up steps and exits 0', async () => {
+    const result = await crons(['autocomplete', 'bash'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Setup Instructions for CRONS CLI Autocomplete')
+    expect(result.stdout).toContain('printf "$(crons autocomplete script bash)" >> ~/.bashrc')
+    expect(result.stdout).not.toMatch(ANSI)
+  })
+
+  it('`crons autocomplete script bash` prints a script that sources the completion cache', async () => {
+    const result = await crons(['autocomplete', 'script', 'bash'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('CRONS_AC_BASH_SETUP_PATH')
+  })
+})

@@ -1,0 +1,472 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Chalk } from 'chalk'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags-history.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../../src/cli/runs.js'
+import type { Trigger } from '../../src/config/types.js'
+import { attemptDetail, attemptView, latestAttempts, RunFollower } from '../../src/core/history.js'
+import { CronsError } from '../../src/errors.js'
+import { openStore } from '../../src/store/index.js'
+import { RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const at = (iso: string) => Date.parse(iso)
+const NOW = at('2025-03-10T06:01:00Z')
+const plain = new Chalk({ level: 0 })
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
+const ANSI = /\u001b\[/
+
+const CONFIG = `import { defineConfig } from 'crons'
+
+export default defineConfig({
+  timezone: 'America/New_York',
+  jobs: [
+    { name: 'backup', schedule: '0 2 * * *', run: () => undefined },
+    { name: 'report', schedule: '0 9 * * *', tz: 'Europe/Berlin', run: () => undefined },
+  ],
+})
+`
+const ZONES: Record<string, string> = { backup: 'America/New_York', report: 'Europe/Berlin' }
+const context: RunsContext = { zoneOf: (job) => ZONES[job] ?? 'UTC', now: NOW }
+
+const dirs: string[] = []
+function projectDir(): string {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-logs-'))
+  dirs.push(dir)
+  fs.writeFileSync(path.join(dir, 'crons.config.ts'), CONFIG)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const STACK = [
+  'Error: connect ECONNREFUSED 127.0.0.1:5432',
+  '    at report (/app/crons.config.ts:12:11)',
+  '    at async run (/app/node_modules/crons/dist/core/runner.js:200:5)',
+].join('\n')
+
+/**
+ * Seven attempts through the real store, ids 1-7: a success with output and a result, a failure
+ * with stack and output, its timed-out retry, a missed record, a manual run of a job no longer in
+ * the config, a run still going, and the slot skipped because of it.
+ */
+async function seed(file: string): Promise<void> {
+  const store = await openStore(file)
+  const inst = 'box-1-abc'
+  const begin = async (job: string, slot: string, now: string, trigger: Trigger = 'schedule', attempt = 1) => {
+    const run = await store.beginRun({ job, slot: at(slot), trigger, attempt, overlap: 'allow' }, inst, at(now))
+    if (run.kind !== 'started') throw new Error('not started')
+    return run.runId
+  }
+  const finish = (id: number, status: RunOutcome['status'], when: string, more: Partial<RunOutcome> = {}) =>
+    store.finishRun(id, { status, finishedAt: at(when), settled: true, ...more })
+  const line = (when: string, level: string, text: string) => ({ at: at(when), level, text })
+  const claim = (job: string, slot: string, extra: Partial<SlotClaim> = {}) =>
+    store.claimSlots([{ job, slot: at(slot), trigger: 'schedule', overlap: 'skip', ...extra }], inst, at(slot))
+  try {
+    await store.syncJobs(['backup', 'report', 'old-job'], at('2025-03-01T00:00:00Z'))
+    await finish(
+      await begin('backup', '2025-03-09T07:00:00Z', '2025-03-09T07:00:00.120Z'),
+      'succeeded',
+      '2025-03-09T07:00:02.620Z',
+      {
+        result: '{"files":12}',
+        output: JSON.stringify([line('2025-03-09T07:00:00.500Z', 'info', 'copying 12 files')]),
+      },
+    )
+    await finish(
+      await begin('report', '2025-03-09T08:00:00Z', '2025-03-09T08:00:00.010Z'),
+      'failed',
+      '2025-03-09T08:00:01.510Z',
+      {
+        errorMessage: 'connect ECONNREFUSED 127.0.0.1:5432',
+        errorStack: STACK,
+        output: JSON.stringify([
+          line('2025-03-09T08:00:00.200Z', 'info', 'connecting to db'),
+          line('2025-03-09T08:00:01.000Z', 'warn', 'slow response'),
+          line('2025-03-09T08:00:01.500Z', 'error', 'giving up'),
+        ]),
+      },
+    )
+    const retry = await begin('report', '2025-03-09T08:00:00Z', '2025-03-09T08:00:11.510Z', 'schedule', 2)
+    await finish(retry, 'timed_out', '2025-03-09T08:01:11.510Z', { errorMessage: 'timed out after 1m' })
+    const missed = { count: 3, first: at('2025-03-06T07:00:00Z'), last: at('2025-03-08T07:00:00Z') }
+    await store.claimSlots(
+      [{ job: 'backup', slot: missed.last, trigger: 'schedule', overlap: 'skip', record: 'missed', missed }],
+      inst,
+      at('2025-03-09T09:00:00Z'),
+    )
+    const manual = await begin('old-job', '2025-03-09T10:00:00Z', '2025-03-09T10:00:00Z', 'manual')
+    await finish(manual, 'succeeded', '2025-03-09T10:00:00.750Z')
+    await claim('backup', '2025-03-10T06:00:00Z')
+    await claim('backup', '2025-03-10T06:00:30Z')
+  } finally {
+    await store.close()
+  }
+}
+
+/** A user's shell, not vitest's (NODE_ENV=test, FORCE_TTY... change what oclif and colour detection do). */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[key] !== undefined) env[key] = process.env[key]
+  return env
+}
+
+function crons(dir: string, args: string[]) {
+  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: userEnv(),
+  })
+}
+
+function json<T = { id: number }[]>(dir: string, args: string[]): T {
+  const result = crons(dir, [...args, '--json'])
+  expect(result.stderr).toBe('')
+  expect(result.status).toBe(0)
+  return JSON.parse(result.stdout) as T
+}
+
+const ids = (runs: { id: number }[]) => runs.map((run) => run.id)
+
+describe('logs rendering (fixed now)', () => {
+  let store: Store
+  beforeAll(async () => {
+    const file = path.join(projectDir(), 'crons.db')
+    await seed(file)
+    store = await openStore(file, { readonly: true })
+  })
+  afterAll(async () => store.close())
+  const run = async (id: number) => {
+    const found = await store.getRun(id)
+    if (found === undefined) throw new Error(`seed has no run ${id}`)
+    return found
+  }
+  beforeEach(() => {
+    vi.stubEnv('NO_COLOR', '1')
+    return () => vi.unstubAllEnvs()
+  })
+
+  it('a table of the latest attempts, oldest first, slots in each job zone (UTC when not configured)', async () => {
+    const runs = (await latestAttempts(store, {}, 50)).map(attemptView)
+    expect(await renderAttemptTable(runs, context, plain, { isTTY: false })).toBe(
+      [
+        'id  job      slot                       trigger   attempt  status     started     duration  error / reason',
+        '1   backup   2025-03-09 03:00:00 EDT    schedule  1        succeeded  23h ago     2s',
+        '2   report   2025-03-09 09:00:00 GMT+1  schedule  1        failed     22h ago     1s        connect ECONNREFUSED 127.0.0.1:5432',
+        '3   report   2025-03-09 09:00:00 GMT+1  schedule  2        timed_out  22h ago     1m        timed out after 1m',
+        '4   backup   2025-03-08 02:00:00 EST    schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07...',
+        '5   old-job  2025-03-09 10:00:00 UTC    manual    1        succeeded  20h 1m ago  750ms',
+        '6   backup   2025-03-10 02:00:00 EDT    schedule  1        running    1m ago      running',
+        '7   backup   2025-03-10 02:00:30 EDT    schedule  1        skipped    30s ago     -         still running: run 6 on instance box-1-abc since 2025-03-...',
+      ].join('\n'),
+    )
+  })
+
+  it('--run: a failure in full, with its stack and captured output timed from the start', async () => {
+    expect(renderAttemptDetail(attemptDetail(await run(2)), context, plain)).toBe(
+      [
+        'run 2  report  failed',
+        'slot       2025-03-09 09:00:00 GMT+1 (+01:00)  2025-03-09T08:00:00.000Z',
+        'trigger    schedule',
+        'attempt    1',
+        'started    2025-03-09T08:00:00.010Z  (22h ago)',
+        'finished   2025-03-09T08:00:01.510Z',
+        'duration   1.5s',
+        'instance   box-1-abc',
+        'error      connect ECONNREFUSED 127.0.0.1:5432',
+        'stack      Error: connect ECONNREFUSED 127.0.0.1:5432',
+        '               at report (/app/crons.config.ts:12:11)',
+        '               at async run (/app/node_modules/crons/dist/core/runner.js:200:5)',
+        'output     3 line(s)',
+        '    +0.190s  info   connecting to db',
+        '    +0.990s  warn   slow response',
+        '    +1.490s  error  giving up',
+      ].join('\n'),
+    )
+  })
+
+  it('--run: a success with its result, and a missed record with its reason', async () => {
+    expect(renderAttemptDetail(attemptDetail(await run(1)), context, plain)).toBe(
+      [
+        'run 1  backup  succeeded',
+        'slot       2025-03-09 03:00:00 EDT (-04:00)  2025-03-09T07:00:00.000Z',
+        'trigger    schedule',
+        'attempt    1',
+        'started    2025-03-09T07:00:00.120Z  (23h ago)',
+        'finished   2025-03-09T07:00:02.620Z',
+        'duration   2.5s',
+        'instance   box-1-abc',
+        'result     {"files":12}',
+        'output     1 line(s)',
+        '    +0.380s  info   copying 12 files',
+      ].join('\n'),
+    )
+    expect(renderAttemptDetail(attemptDetail(await run(4)), context, plain)).toContain(
+      'reason     3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07:00:00.000Z)\noutput     none',
+    )
+  })
+
+  it('--follow lines: absolute start, exact duration, the reason of a skip', async () => {
+    expect(renderAttemptLine(attemptView(await run(2)), context, plain)).toBe(
+      '2025-03-09T08:00:00.010Z  run 2  report  slot 2025-03-09 09:00:00 GMT+1  schedule  attempt 1  failed in 1.5s: connect ECONNREFUSED 127.0.0.1:5432',
+    )
+    expect(renderAttemptLine(attemptView(await run(7)), context, plain)).toBe(
+      '2025-03-10T06:00:30.000Z  run 7  backup  slot 2025-03-10 02:00:30 EDT  schedule  attempt 1  skipped: still running: run 6 on instance box-1-abc since 2025-03-10T06:00:00.000Z',
+    )
+  })
+})
+
+describe('flag parsing', () => {
+  it('--since: durations back from now, or an instant with an offset', () => {
+    expect(parseSinceFlag('since', '90m', NOW)).toBe(NOW - 90 * 60_000)
+    expect(parseSinceFlag('since', '2d', NOW)).toBe(NOW - 2 * 86_400_000)
+    expect(parseSinceFlag('since', '1h 30m', NOW)).toBe(NOW - 90 * 60_000)
+    expect(parseSinceFlag('since', '2025-03-09T06:00:00+01:00', NOW)).toBe(at('2025-03-09T05:00:00Z'))
+    for (const bad of ['90', 'yesterday', '-1h', '0s', '', '2025-03-09T06:00', '2025-03-09']) {
+      expect(() => parseSinceFlag('since', bad, NOW), bad).toThrow(CronsError)
+    }
+  })
+
+  it('--status: one of the statuses, with a did-you-mean', () => {
+    expect(parseChoiceFlag('status', 'failed', RUN_STATUSES)).toBe('failed')
+    expect(() => parseChoiceFlag('status', 'faild', RUN_STATUSES)).toThrow(
+      expect.objectContaining({
+        message:
+          '--status "faild" is not valid (expected one of running, succeeded, failed, timed_out, interrupted, skipped, missed)',
+        suggestions: ['did you mean failed?'],
+      }),
+    )
+  })
+})
+
+describe('following the history (RunFollower)', () => {
+  it('reports each attempt once, when its outcome is known; a running one when it finishes', async () => {
+    const store = await openStore(':memory:')
+    const inst = 'i'
+    const start = async (job: string, slot: number) => {
+      const [o] = await store.claimSlots([{ job, slot, trigger: 'schedule', overlap: 'allow' }], inst, slot)
+      return o?.kind === 'started' ? o.runId : -1
+    }
+    const finish = (id: number, status: 'succeeded' | 'failed', when: number) =>
+      store.finishRun(id, { status, finishedAt: when, settled: true })
+    const t = at('2025-01-01T00:00:00Z')
+    await finish(await start('a', t), 'succeeded', t + 1)
+    const longRun = await start('a', t + 1000)
+    await finish(await start('b', t + 2000), 'failed', t + 2001)
+
+    const all = new RunFollower(store, {})
+    const failures = new RunFollower(store, { status: 'failed' })
+    const starts = new RunFollower(store, { status: 'running' })
+    expect(ids(await all.start(50))).toEqual([1, 3])
+    expect(ids(await failures.start(50))).toEqual([3])
+    expect(ids(await starts.start(50))).toEqual([2])
+    expect(ids(await all.poll())).toEqual([])
+
+    const fresh = await start('b', t + 3000)
+    expect(ids(await all.poll())).toEqual([])
+    expect(ids(await starts.poll())).toEqual([fresh])
+    await finish(fresh, 'failed', t + 3001)
+    await finish(longRun, 'succeeded', t + 4000)
+    expect(ids(await all.poll())).toEqual([longRun, fresh])
+    expect(ids(await failures.poll())).toEqual([fresh])
+    expect(ids(await all.poll())).toEqual([])
+    expect(ids(await starts.poll())).toEqual([])
+    await store.close()
+  })
+})
+
+describe('crons logs (spawned)', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = projectDir()
+    await seed(path.join(dir, 'crons.db'))
+  })
+
+  it('no state file: "No runs recorded yet." and [] (the file is not created)', () => {
+    const empty = projectDir()
+    const text = crons(empty, ['logs'])
+    expect([text.status, text.stdout, text.stderr]).toEqual([0, 'No runs recorded yet.\n', ''])
+    expect(json(empty, ['logs'])).toEqual([])
+    expect(fs.existsSync(path.join(empty, 'crons.db'))).toBe(false)
+  })
+
+  it('lists the latest attempts oldest first, as a table and as JSON', () => {
+    const text = crons(dir, ['logs'])
+    expect(text.status).toBe(0)
+    // Column widths depend on how long ago 2025 is; the exact layout is tested with a fixed now above.
+    const header = text.stdout.split('\n')[0]?.split(/ {2,}/).join('|')
+    expect(header).toBe('id|job|slot|trigger|attempt|status|started|duration|error / reason')
+    expect(text.stdout.split('\n')[2]).toMatch(
+      /^2 +report +2025-03-09 09:00:00 GMT\+1 +schedule +1 +failed +\d+d( \d+h)? ago +1s +connect/,
+    )
+    expect(text.stdout).not.toMatch(ANSI)
+    expect(ids(json(dir, ['logs']))).toEqual([1, 2, 3, 4, 5, 6, 7])
+    expect(json(dir, ['logs'])[1]).toEqual({
+      id: 2,
+      job: 'report',
+      slot: '2025-03-09T08:00:00.000Z',
+      trigger: 'schedule',
+      attempt: 1,
+      status: 'failed',
+      startedAt: '2025-03-09T08:00:00.010Z',
+      finishedAt: '2025-03-09T08:00:01.510Z',
+      durationMs: 1500,
+      error: { message: 'connect ECONNREFUSED 127.0.0.1:5432' },
+      reason: null,
+    })
+  })
+
+  it('filters: --job, --status, --trigger, --since, --limit, and combinations', () => {
+    expect(ids(json(dir, ['logs', '--job', 'report']))).toEqual([2, 3])
+    expect(ids(json(dir, ['logs', '--job', 'old-job']))).toEqual([5])
+    expect(ids(json(dir, ['logs', '--status', 'failed']))).toEqual([2])
+    expect(ids(json(dir, ['logs', '--trigger', 'manual']))).toEqual([5])
+    expect(ids(json(dir, ['logs', '--since', '2025-03-09T09:00:00Z']))).toEqual([4, 5, 6, 7])
+    expect(ids(json(dir, ['logs', '--since', '1h']))).toEqual([])
+    expect(ids(json(dir, ['logs', '--limit', '2']))).toEqual([6, 7])
+    expect(ids(json(dir, ['logs', '-j', 'backup', '-s', 'running']))).toEqual([6])
+    expect(ids(json(dir, ['logs', '--job', 'backup', '--since', '2025-03-09T08:00:00Z', '-n', '2']))).toEqual([6, 7])
+    const none = crons(dir, ['logs', '--status', 'interrupted'])
+    expect([none.status, none.stdout]).toEqual([0, 'No runs match these filters.\n'])
+  })
+
+  it('--since with a duration counts back from now', async () => {
+    const recent = projectDir()
+    const store = await openStore(path.join(recent, 'crons.db'))
+    const now = Date.now()
+    for (const ago of [2 * 3_600_000, 10 * 60_000]) {
+      await store.claimSlots(
+        [{ job: 'backup', slot: now - ago, trigger: 'schedule', overlap: 'allow' }],
+        'i',
+        now - ago,
+      )
+    }
+    await store.close()
+    expect(ids(json(recent, ['logs', '--since', '1h']))).toEqual([2])
+    expect(ids(json(recent, ['logs', '--since', '3h']))).toEqual([1, 2])
+  })
+
+  it('--run ID: one attempt in full; --json includes stack, output, result', () => {
+    const detail = json<Record<string, unknown>>(dir, ['logs', '--run', '2'])
+    expect(detail).toMatchObject({
+      id: 2,
+      status: 'failed',
+      error: { message: 'connect ECONNREFUSED 127.0.0.1:5432', stack: STACK },
+      instanceId: 'box-1-abc',
+      active: false,
+      result: null,
+      detail: null,
+      missed: null,
+      output: [
+        { at: '2025-03-09T08:00:00.200Z', level: 'info', text: 'connecting to db' },
+        { at: '2025-03-09T08:00:01.000Z', level: 'warn', text: 'slow response' },
+        { at: '2025-03-09T08:00:01.500Z', level: 'error', text: 'giving up' },
+      ],
+    })
+    expect(json<Record<string, unknown>>(dir, ['logs', '--run', '4'])).toMatchObject({
+      status: 'missed',
+      missed: { count: 3, first: '2025-03-06T07:00:00.000Z', last: '2025-03-08T07:00:00.000Z' },
+    })
+    const text = crons(dir, ['logs', '--run', '2'])
+    expect(text.status).toBe(0)
+    expect(text.stdout).toContain('stack      Error: connect ECONNREFUSED 127.0.0.1:5432\n               at report')
+    expect(text.stdout).toContain('    +1.490s  error  giving up\n')
+  })
+
+  const expected = (what: string) => `is not valid (expected ${what})`
+  const BAD: [string, string][] = [
+    [
+      '--status bad',
+      `--status "bad" ${expected('one of running, succeeded, failed, timed_out, interrupted, skipped, missed')}`,
+    ],
+    ['--trigger cron', `--trigger "cron" ${expected('one of schedule, catch-up, manual')}`],
+    [
+      '--since yesterday',
+      `--since "yesterday" ${expected('a duration back from now such as 90m, 2h or 1d, or an ISO-8601 instant with an offset or Z such as 2025-03-09T06:00:00Z')}`,
+    ],
+    [
+      '--since 2025-03-09T06:00',
+      `--since "2025-03-09T06:00" ${expected('an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z')}`,
+    ],
+    ['--limit 0', `--limit "0" ${expected('a whole number from 1 to 10000')}`],
+    ['--limit 2.5', `--limit "2.5" ${expected('a whole number from 1 to 10000')}`],
+    ['--run abc', `--run "abc" ${expected('a run id: a whole number such as 42, as listed by crons logs')}`],
+    ['--run 99', '--run 99: no run with this id in crons.db (the newest run is 7)'],
+    ['--run 2 --follow', '--run shows one attempt and cannot be combined with --follow'],
+    [
+      '--job bakup',
+      '--job "bakup": no such job in the config or the state file (known jobs: backup, old-job, report) (did you mean "backup"?)',
+    ],
+  ]
+  it.each(BAD)('bad input `%s`: one line on stderr, exit 2', (args, message) => {
+    const result = crons(dir, ['logs', ...args.split(' ')])
+    expect([result.status, result.stdout, result.stderr]).toEqual([2, '', `error: ${message}\n`])
+  })
+})
+
+describe('crons logs --follow against a live scheduler', () => {
+  const children: ChildProcess[] = []
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode !== null || child.signalCode !== null) continue
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+
+  function start(dir: string, args: string[]): { child: ChildProcess; lines: string[] } {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], { cwd: dir, env: userEnv() })
+    children.push(child)
+    const lines: string[] = []
+    let partial = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n')
+      partial = parts.pop() ?? ''
+      lines.push(...parts)
+    })
+    return { child, lines }
+  }
+
+  async function until(check: () => boolean, deadlineMs: number): Promise<void> {
+    const end = Date.now() + deadlineMs
+    while (!check()) {
+      if (Date.now() > end) throw new Error('deadline passed')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  it('prints new attempts as NDJSON lines as they are recorded, and exits 0 on SIGINT', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-follow-'))
+    dirs.push(dir)
+    fs.writeFileSync(
+      path.join(dir, 'crons.config.ts'),
+      `export default {
+  timezone: 'UTC',
+  jobs: [{ name: 'tick', schedule: '* * * * * *', run: (ctx) => ctx.log.info('tick') }],
+}
+`,
+    )
+    // Following first: a state file that does not exist yet is waited for.
+    const follow = start(dir, ['logs', '--follow', '--json'])
+    const scheduler = start(dir, ['start-scheduler', '--log-format', 'json'])
+    await until(() => follow.lines.length >= 3, 30_000)
+    const attempts = follow.lines.map((line) => JSON.parse(line) as { id: number; job: string; status: string })
+    expect(attempts.slice(0, 3).map((a) => [a.job, a.status])).toEqual([
+      ['tick', 'succeeded'],
+      ['tick', 'succeeded'],
+      ['tick', 'succeeded'],
+    ])
+    expect(new Set(ids(attempts)).size).toBe(attempts.length)
+    expect(scheduler.child.exitCode).toBeNull()
+
+    const exit = new Promise<number | null>((resolve) => follow.child.once('exit', (code) => resolve(code)))
+    follow.child.kill('SIGINT')
+    expect(await exit).toBe(0)
+  })
+})
