@@ -152,7 +152,6 @@ function exitCodes(exit) {
     '| Code | Meaning |',
     '| --- | --- |',
     ...rows,
-    '| 127 | Unknown command (see [Typos](#typos-and-did-you-mean)). |',
     '',
   ]
 }
@@ -198,9 +197,15 @@ picks up new commands and flags.
 
 ## Typos and "did you mean"
 
-An unknown command is reported as \`<name> is not a ${BIN} command\`. On a terminal, ${BIN} offers the closest command
-("Did you mean logs?") and runs it if you confirm; without a terminal (scripts, CI) it does not ask, and exits
-with code 127. Unknown job names (such as \`run-job NAME\` or \`logs --job NAME\`) and unknown flag values (such
+An unknown command is one line naming the closest command, the same on a terminal and in a script (no prompt),
+with exit code 2:
+
+\`\`\`
+$ ${BIN} lgos
+error: "lgos" is not a ${BIN} command (did you mean "logs"? run \`${BIN} help\` for the list)
+\`\`\`
+
+Unknown job names (such as \`run-job NAME\` or \`logs --job NAME\`) and unknown flag values (such
 as \`logs --status\`) get a "did you mean" in the error line, with exit code 2.
 
 \`${BIN} help [COMMAND]\` and \`${BIN} COMMAND --help\` show the same reference as this page.

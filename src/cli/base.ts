@@ -41,7 +41,13 @@ export abstract class BaseCommand extends Command {
       process.exitCode = error.oclif.exit
       return
     }
+    // A flag error means parsing did start; without this oclif adds an "UnparsedCommand" warning
+    // under NODE_ENV=development/test, breaking the one-line contract.
+    this.parsed = true
     const crons = toCronsError(error)
+    if (crons.code === 'FLAG_INVALID' && crons.suggestions.length === 0 && 'parse' in error) {
+      crons.suggestions.push(`see \`${this.config.bin} ${this.id} --help\``)
+    }
     const p = paint(process.stderr)
     // Suggestions stay on the error's line, so a single bad input always gives a single line.
     const hint = crons.suggestions.length > 0 ? ` (${crons.suggestions.join('; ')})` : ''
