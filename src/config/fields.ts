@@ -6,7 +6,7 @@ import type { BackoffKind } from './types.js'
 /**
  * One parser per kind of config value. Each returns the resolved value or throws a `CronsError` whose
  * message is the problem text for that field (`expected X, got Y`); `schema.ts` turns the throw into a
- * zod issue at the field's path, so the path and the wording live in different places and each
+ * valibot issue at the field's path, so the path and the wording live in different places and each
  * message is written once. Parsers receive `unknown`: the config is user code, its types are a wish.
  */
 

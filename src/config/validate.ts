@@ -1,4 +1,5 @@
 import { dirname, resolve as resolvePath } from 'node:path'
+import { type BaseIssue, safeParse } from 'valibot'
 import { CronsError } from '../errors.js'
 import { atSchedule, everySchedule, localZone, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
@@ -6,7 +7,7 @@ import { DEFAULTS } from './defaults.js'
 import { EXPECTED_EXPORT } from './define.js'
 import { formatDuration } from './duration.js'
 import * as f from './fields.js'
-import { configSchema, KNOWN_KEYS, type ParsedConfig, type ParsedJob } from './schema.js'
+import { configSchema, isUnknownKey, KNOWN_KEYS, type ParsedConfig, type ParsedJob } from './schema.js'
 import type { ResolvedConfig, ResolvedJob, ValueSource } from './types.js'
 
 /**
@@ -49,15 +50,16 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Res
   checkExportShape(raw, file)
   const rawJobs = (raw as { jobs: unknown[] }).jobs
   const problems: Problem[] = []
-  const parsed = configSchema.safeParse(raw, { reportInput: true })
-  if (!parsed.success) problems.push(...issuesToProblems(parsed.error.issues))
+  // Every issue in one pass: never stop at the first (valibot's default; explicit against a global config).
+  const parsed = safeParse(configSchema, raw, { abortEarly: false, abortPipeEarly: false })
+  if (!parsed.success) problems.push(...issuesToProblems(parsed.issues))
   const schedules = checkJobs(rawJobs, (raw as Record<string, unknown>).timezone, problems)
   if (problems.length > 0 || !parsed.success) {
     const lines = sortProblems(problems).map((p) => formatProblem(file, p, rawJobs))
     const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`
     throw new CronsError('CONFIG_INVALID', `${file}: ${count} in the config`, { details: lines })
   }
-  return resolve(parsed.data, schedules, options)
+  return resolve(parsed.output, schedules, options)
 }
 
 /** Not an object, or no `jobs` array: almost always the wrong file or a missing `export default`. */
@@ -78,24 +80,17 @@ function checkExportShape(raw: unknown, file: string): void {
   if (!Array.isArray(config.jobs)) fail(`"jobs" is ${f.show(config.jobs)}, not an array`)
 }
 
-function issuesToProblems(issues: ReadonlyArray<{ code: string; path: Path; message: string; keys?: string[] }>) {
-  const problems: Problem[] = []
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(issue.path)
-      for (const key of issue.keys ?? []) {
-        const hint = f.didYouMean(key, known) || ` (expected one of: ${known.join(', ')})`
-        problems.push({
-          path: issue.path,
-          message: `unknown key ${JSON.stringify(key)}${hint}`,
-          unknownKey: true,
-        })
-      }
-    } else {
-      problems.push({ path: issue.path, message: issue.message })
-    }
-  }
-  return problems
+function issuesToProblems(issues: ReadonlyArray<BaseIssue<unknown>>): Problem[] {
+  return issues.map((issue) => {
+    const path: Path = (issue.path ?? []).map((item) => item.key as PropertyKey)
+    if (!isUnknownKey(issue)) return { path, message: issue.message }
+    // An unknown key's issue sits at the key itself; report it on the object that has it.
+    const key = String(path.at(-1))
+    const objectPath = path.slice(0, -1)
+    const known = knownKeysAt(objectPath)
+    const hint = f.didYouMean(key, known) || ` (expected one of: ${known.join(', ')})`
+    return { path: objectPath, message: `unknown key ${JSON.stringify(key)}${hint}`, unknownKey: true }
+  })
 }
 
 function knownKeysAt(path: Path): readonly string[] {
@@ -112,7 +107,7 @@ interface JobSchedule {
 }
 
 /**
- * The rules zod cannot express per field. They read the raw jobs, so they still run (and report) when
+ * The rules the schema cannot express per field. They read the raw jobs, so they still run (and report) when
  * some other field of the same job is wrong.
  */
 function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]): Map<number, JobSchedule> {
@@ -171,7 +166,7 @@ type Attempt<T> = { ok: true; value: T } | { ok: false; error?: string }
 
 /**
  * Run a parser and keep its message. A field parser's own failure (`CONFIG_INVALID`) is already
- * reported by the zod pass, so only the schedule module's messages are kept to be reported here.
+ * reported by the schema pass, so only the schedule module's messages are kept to be reported here.
  */
 function attempt<T>(parse: () => T): Attempt<T> {
   try {
