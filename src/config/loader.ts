@@ -1,13 +1,15 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { isAbsolute, join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CronsError, quote } from '../errors.js'
+import { buildMessages, type CronsEntry, compileConfig } from './bundle.js'
 import { EXPECTED_EXPORT } from './define.js'
 import type { ResolvedConfig } from './types.js'
 
 /**
- * Finding and loading `crons.config.ts`. jiti runs TypeScript configs without a build step and is
- * imported lazily, as is validation (zod), so commands that never read a config do not pay for either.
+ * Finding and loading `crons.config.ts`. The config is compiled once into a cached ES module
+ * (bundle.ts) that Node imports natively; esbuild is only loaded when the config or a file it
+ * imports changed, and validation (imported lazily) only when a command reads a config.
  */
 
 /** Searched in this order; the first one that exists wins. */
@@ -28,18 +30,25 @@ export function displayPath(path: string, cwd: string = process.cwd()): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
 }
 
+let cronsEntry: CronsEntry | undefined
+
 /**
  * The running package's public entry, so `import { defineConfig } from 'crons'` works from a config in
  * any directory, with or without node_modules, and always means the crons that is loading it (not
- * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js;
- * from src/config/loader.ts (tests, bin/dev.js) it is src/index.ts.
+ * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js,
+ * imported by URL; from src/config/loader.ts (tests, bin/dev.js) it is src/index.ts, which plain Node
+ * cannot import, so it is bundled into the config.
  */
-function packageEntry(): string {
-  for (const candidate of ['../index.js', '../index.ts']) {
-    const path = fileURLToPath(new URL(candidate, import.meta.url))
-    if (existsSync(path)) return path
+function packageEntry(): CronsEntry {
+  if (cronsEntry === undefined) {
+    const bundled = import.meta.url.endsWith('.ts')
+    const path = fileURLToPath(new URL(bundled ? '../index.ts' : '../index.js', import.meta.url))
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    cronsEntry = { path, bundled, version }
   }
-  return fileURLToPath(new URL('../index.js', import.meta.url))
+  return cronsEntry
 }
 
 export interface LoadOptions {
@@ -48,6 +57,10 @@ export interface LoadOptions {
   /** Other files named in messages (a broken module the config imports) are shown relative to this. @default process.cwd() */
   cwd?: string
 }
+
+/** Makes every load a new module instance: a process that reloads its config must see it evaluated again. */
+const loadStamp = `${Date.now().toString(36)}-`
+let loads = 0
 
 /** Load a config file and return its default export (awaited if it is a promise). */
 export async function loadConfigModule(path: string, options: LoadOptions = {}): Promise<unknown> {
@@ -61,29 +74,23 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
       { suggestions: [`expected a file such as ${CONFIG_FILE_NAMES.join(', ')}`] },
     )
   }
-  const { createJiti } = await import('jiti')
-  const jiti = createJiti(import.meta.url, {
-    alias: { crons: packageEntry() },
-    // The transpiled source is cached on disk (keyed by content): a cold load drops from ~300 ms
-    // (Babel) to ~15 ms once the file has been seen.
-    fsCache: true,
-    // Re-evaluate on every load: a long-running process that reloads its config must see edits.
-    moduleCache: false,
-    // Plain namespace objects, so "only named exports" can be told apart from a default export.
-    interopDefault: false,
-  })
+  const context: ErrorContext = { absolute, real: realpathSync(absolute), shown, cwd: options.cwd }
   let namespace: unknown
-  try {
-    // evalModule with forceTranspile, not jiti.import: for .mjs (and .js in a "type": "module"
-    // package) jiti.import tries a native import first, which Node caches forever (edits unseen on
-    // reload), resolves 'crons' without the alias, and on ANY failure re-runs the file transpiled.
-    namespace = await jiti.evalModule(readFileSync(absolute, 'utf8'), {
-      filename: absolute,
-      async: true,
-      forceTranspile: true,
-    })
-  } catch (error) {
-    throw loadError(error, absolute, shown, options.cwd)
+  for (let attempt = 1; ; attempt++) {
+    let bundle: string
+    try {
+      bundle = await compileConfig(absolute, packageEntry())
+    } catch (error) {
+      throw compileError(error, context)
+    }
+    try {
+      namespace = await import(`${pathToFileURL(bundle).href}?v=${loadStamp}${++loads}`)
+      break
+    } catch (error) {
+      // Another process replaced the cached bundle between our check and our import: look again.
+      if (attempt === 1 && !existsSync(bundle)) continue
+      throw evaluationError(error, context, bundle)
+    }
   }
   if (!isObject(namespace) || !('default' in namespace)) {
     const names = isObject(namespace) ? Object.keys(namespace) : []
@@ -95,7 +102,7 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
   try {
     return await value
   } catch (error) {
-    throw loadError(error, absolute, shown, options.cwd)
+    throw evaluationError(error, context)
   }
 }
 
@@ -103,24 +110,51 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null
 }
 
-/**
- * jiti reports a parse failure as `ParseError: <message> \n <file>:<line>:<column>` (Babel's column,
- * 0-based). The file is not always the config: it can be a module the config imports.
- */
-const JITI_PARSE_ERROR = /^\w*Error: ([\s\S]*?)\s*\n\s*(.+):(\d+):(\d+)\s*$/
+interface ErrorContext {
+  absolute: string
+  /** The config's real path: esbuild may name it so. */
+  real: string
+  shown: string
+  cwd: string | undefined
+}
 
-function loadError(error: unknown, absolute: string, shown: string, cwd?: string): CronsError {
-  const message = error instanceof Error ? error.message : quote(error)
-  const parse = error instanceof Error ? JITI_PARSE_ERROR.exec(message) : null
-  if (parse) {
-    const [, text = '', file = absolute, line, column] = parse
-    const imported = file === absolute ? '' : ` (while loading ${shown})`
-    const where = file === absolute ? shown : displayPath(file, cwd)
-    const firstLine = text.split('\n')[0]?.trim()
-    return new CronsError('CONFIG_SYNTAX', `${where}:${line}:${Number(column) + 1}: ${firstLine}${imported}`, {
-      cause: error,
-    })
+/**
+ * esbuild's first error, as `file:line:col: message`. The file is not always the config: it can be a
+ * module the config imports. An import that cannot be resolved is a load error, worded as Node words it.
+ */
+function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorContext): CronsError {
+  const first = buildMessages(error)?.[0]
+  if (first === undefined) {
+    const message = error instanceof Error ? error.message : quote(error)
+    return new CronsError('CONFIG_LOAD', `${shown}: could not compile the config: ${message}`, { cause: error })
   }
+  const location = first.location
+  const file = location ? resolve(dirname(absolute), location.file) : real
+  const isConfig = file === real || file === absolute
+  const imported = isConfig ? '' : ` (while loading ${shown})`
+  const where = isConfig ? shown : displayPath(file, cwd)
+  const missing = /^Could not resolve "(.*)"/.exec(first.text)
+  if (missing) {
+    const from = isConfig ? '' : ` imported from ${where}`
+    return new CronsError(
+      'CONFIG_LOAD',
+      `${shown}: the config threw while loading: Cannot find module '${missing[1]}'${from}`,
+      { cause: error },
+    )
+  }
+  const text = first.text.split('\n')[0]?.trim()
+  if (location === null) {
+    return new CronsError('CONFIG_LOAD', `${shown}: could not compile the config: ${text}`, { cause: error })
+  }
+  // esbuild counts columns in UTF-8 bytes; people (and editors) count characters.
+  const column = Buffer.from(location.lineText, 'utf8').subarray(0, location.column).toString('utf8').length + 1
+  return new CronsError('CONFIG_SYNTAX', `${where}:${location.line}:${column}: ${text}${imported}`, { cause: error })
+}
+
+/** The config (or its default export's promise) threw. Messages name the config, not the cached bundle. */
+function evaluationError(error: unknown, { shown }: ErrorContext, bundle?: string): CronsError {
+  let message = error instanceof Error ? error.message : quote(error)
+  if (bundle !== undefined) message = message.replaceAll(pathToFileURL(bundle).href, shown).replaceAll(bundle, shown)
   const firstLine = message.split('\n')[0]?.trim() || quote(error)
   return new CronsError('CONFIG_LOAD', `${shown}: the config threw while loading: ${firstLine}`, { cause: error })
 }

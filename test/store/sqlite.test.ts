@@ -63,7 +63,7 @@ describe('sqlite: two connections on one file', () => {
     const jobs = 5
     const slots = 100
     const children = ['W1', 'W2', 'W3'].map((id) =>
-      spawn(process.execPath, [worker, file, id, String(jobs), String(slots), '7'], {
+      spawn(process.execPath, ['--import', 'tsx', worker, file, id, String(jobs), String(slots), '7'], {
         cwd: path.dirname(worker),
         stdio: ['pipe', 'pipe', 'inherit'],
       }),

@@ -1,8 +1,19 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { configCacheStats } from '../../src/config/bundle.js'
 import { findConfigFile, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
 import type { JobContext } from '../../src/config/types.js'
 import { CronsError } from '../../src/errors.js'
@@ -104,7 +115,7 @@ describe('loadConfigModule', () => {
     copyFileSync(join(FIXTURES, 'bad-syntax/crons.config.ts.txt'), join(dir, 'crons.config.ts'))
     const error = await rejection(loadConfigModule(join(dir, 'crons.config.ts'), { displayPath: 'crons.config.ts' }))
     expect(error.code).toBe('CONFIG_SYNTAX')
-    expect(error.message).toMatch(/^crons\.config\.ts:5:22: Unexpected token/)
+    expect(error.message).toMatch(/^crons\.config\.ts:5:22: Expected "}" but found "schedule"$/)
     expect(error.message).not.toContain('\n')
     expect(error.cause).toBeInstanceOf(Error)
   })
@@ -151,6 +162,148 @@ describe('loadConfigModule', () => {
     const error = await rejection(loadConfigModule('/nonexistent/crons.config.ts'))
     expect(error.code).toBe('CONFIG_NOT_FOUND')
     expect(error.message).toBe('config file not found: /nonexistent/crons.config.ts')
+  })
+})
+
+describe('the compiled-config cache', () => {
+  /** Loads `path` and says whether that took a build (esbuild) or was served from the cache. */
+  async function load(path: string): Promise<{ value: unknown; built: boolean }> {
+    const builds = configCacheStats.builds
+    const value = await loadConfigModule(path)
+    return { value, built: configCacheStats.builds > builds }
+  }
+
+  /** A tiny ESM package in `dir`/node_modules. */
+  function fakePackage(dir: string): void {
+    const pkg = join(dir, 'node_modules/fake-greeter')
+    mkdirSync(pkg, { recursive: true })
+    writeFileSync(join(pkg, 'package.json'), '{ "name": "fake-greeter", "type": "module", "exports": "./index.js" }\n')
+    writeFileSync(join(pkg, 'index.js'), "export const greet = (name) => 'hi ' + name\n")
+  }
+
+  const importsPackage = "import { greet } from 'fake-greeter'\nexport default { state: greet('pkg'), jobs: [] }\n"
+
+  it('serves an unchanged config from the cache, without esbuild', async () => {
+    const dir = tempDir({ 'crons.config.ts': plainConfig("state: 'cached.db',") })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'cached.db' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'cached.db' } })
+  })
+
+  it('rebuilds when the config, or a file it imports, changes (even within the same mtime tick)', async () => {
+    const dir = tempDir({
+      'crons.config.ts': "import { state } from './lib/state.js'\nexport default { state, jobs: [] }\n",
+      'lib/state.ts': "export const state: string = 'one.db'\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'one.db' } })
+    // Same size, written at once: only the content tells the files apart.
+    writeFileSync(join(dir, 'lib/state.ts'), "export const state: string = 'two.db'\n")
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db' } })
+    writeFileSync(path, "import { state } from './lib/state.js'\nexport default { state, jobs: [1] }\n")
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db', jobs: [1] } })
+    expect(await load(path)).toMatchObject({ built: false })
+  })
+
+  it('resolves a bare import from the node_modules next to the config, and caches there', async () => {
+    const dir = tempDir({ 'crons.config.ts': importsPackage })
+    fakePackage(dir)
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'hi pkg' } })
+    expect(readdirSync(join(dir, 'node_modules/.cache/crons')).filter((name) => name.endsWith('.json'))).toHaveLength(1)
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'hi pkg' } })
+  })
+
+  it('falls back to the temp dir when node_modules cannot be written, and bare imports still resolve', async () => {
+    const dir = tempDir({
+      'crons.config.ts': importsPackage,
+      'node_modules/.cache': 'a file, so no directory fits here',
+    })
+    fakePackage(dir)
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'hi pkg' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'hi pkg' } })
+  })
+
+  it('gives each file its own import.meta.url, import.meta.dirname and __dirname', async () => {
+    const dir = tempDir({
+      'crons.config.ts': [
+        "import { readFileSync } from 'node:fs'",
+        "import { helper } from './lib/helper.js'",
+        'export default {',
+        '  url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, cjs: __dirname,',
+        "  data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'), helper, jobs: [],",
+        '}',
+      ].join('\n'),
+      'lib/helper.ts': 'export const helper: string = import.meta.url\n',
+      'data.txt': 'next to the config',
+    })
+    const real = realpathSync(dir)
+    expect(await loadConfigModule(join(dir, 'crons.config.ts'))).toEqual({
+      url: pathToFileURL(join(real, 'crons.config.ts')).href,
+      dirname: real,
+      filename: join(real, 'crons.config.ts'),
+      cjs: real,
+      data: 'next to the config',
+      helper: pathToFileURL(join(real, 'lib/helper.ts')).href,
+      jobs: [],
+    })
+  })
+
+  it('reports syntax errors where the user wrote them, in characters', async () => {
+    const dir = tempDir({ 'crons.config.ts': "const url = import.meta.url; const s = 'ü', = 1\nexport default {}\n" })
+    const error = await rejection(loadConfigModule(join(dir, 'crons.config.ts'), { displayPath: 'c.ts' }))
+    expect(error.code).toBe('CONFIG_SYNTAX')
+    expect(error.message).toBe('c.ts:1:45: Expected identifier but found "="')
+  })
+
+  it('names a missing module imported by another file', async () => {
+    const dir = tempDir({
+      'crons.config.ts': "import './lib/a.js'\nexport default {}\n",
+      'lib/a.ts': "import './nope.js'\n",
+    })
+    const error = await rejection(resolveConfig({ cwd: dir, env: {} }))
+    expect(error.message).toBe(
+      "crons.config.ts: the config threw while loading: Cannot find module './nope.js' imported from lib/a.ts",
+    )
+  })
+
+  it('lets concurrent loads of a changed config all succeed', async () => {
+    const dir = tempDir({ 'crons.config.mjs': plainConfig("state: 'before.db',") })
+    const path = join(dir, 'crons.config.mjs')
+    await loadConfigModule(path)
+    writeFileSync(path, plainConfig("state: 'after.db',"))
+    const configs = await Promise.all([1, 2, 3].map(() => loadConfigModule(path)))
+    expect(configs.map((config) => (config as { state: string }).state)).toEqual(['after.db', 'after.db', 'after.db'])
+  })
+
+  it('lets separate processes (plain Node, as bin/dev.js runs) race on one changed config', async () => {
+    const dir = tempDir({
+      'crons.config.ts':
+        "import { defineConfig } from 'crons'\nimport { name } from './name.js'\n" +
+        "export default defineConfig({ state: 'race.db', jobs: [{ name, schedule: '@daily', run() {} }] })\n",
+      'name.ts': "export const name: string = 'first'\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    const worker = join(FIXTURES, 'worker/load-config.ts')
+    const run = () =>
+      new Promise<string>((done, fail) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', worker, path], { cwd: REPO })
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (chunk) => {
+          out += chunk
+        })
+        child.stderr.on('data', (chunk) => {
+          err += chunk
+        })
+        child.on('error', fail)
+        child.on('close', (code) => (code === 0 ? done(out.trim()) : fail(new Error(`exit ${code}: ${err}`))))
+      })
+    expect(await run()).toBe('{"state":"race.db","jobs":["first"]}')
+    writeFileSync(join(dir, 'name.ts'), "export const name: string = 'later'\n")
+    const outputs = await Promise.all([run(), run(), run()])
+    expect(outputs).toEqual(Array(3).fill('{"state":"race.db","jobs":["later"]}'))
   })
 })
 

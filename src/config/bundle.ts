@@ -1,0 +1,389 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
+import { tmpdir } from 'node:os'
+import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { BuildOptions, Loader, Message, Plugin } from 'esbuild'
+
+/**
+ * Compiling a config file into one ES module that Node imports natively, cached on disk.
+ *
+ * A cache miss bundles the config and the local files it imports with esbuild (bare package imports
+ * stay imports, `crons` points at the running package). A hit reads a small manifest, stats the
+ * files the bundle was made from, and returns the cached bundle: no esbuild, no transpiler at all.
+ * The cache lives in the config's nearest node_modules (node_modules/.cache/crons/), so the bundle's
+ * bare imports resolve from there exactly as they would from the config itself.
+ */
+
+/** What `import … from 'crons'` means inside a config. */
+export interface CronsEntry {
+  /** The running package's entry: dist/index.js, or src/index.ts when running from the sources. */
+  path: string
+  /** Sources (tests, bin/dev.js) are bundled into each config; a built dist/index.js is imported by URL. */
+  bundled: boolean
+  /** The running package's version: a cache written by another version is rebuilt. */
+  version: string
+}
+
+/** Counters, so tests can tell a cache hit (no esbuild) from a build. */
+export const configCacheStats = { hits: 0, builds: 0 }
+
+/** Bump when the bundle's shape changes, so bundles written by an older loader are rebuilt. */
+const CACHE_FORMAT = 1
+/** Files changed this close to a build are "racy": an edit in the same mtime tick is only visible in the content. */
+const RACY_MS = 2000
+/** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
+const STALE_BUNDLE_MS = 60_000
+const META_GLOBAL = '__crons_import_meta'
+const META_USE = /\bimport\.meta\.(?:url|dirname|filename)\b|\b__dirname\b|\b__filename\b/
+const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
+const SOURCE_FILE = /\.[cm]?[jt]sx?$/
+const BARE = /^[^./]/
+/** A metafile input from a plugin namespace (`ns:path`), not a file; two letters or more, so not `C:`. */
+const NAMESPACED = /^[\w-]{2,}:/
+
+interface Input {
+  path: string
+  mtimeMs: number
+  size: number
+  /** Only for racy files: compared when mtime and size match. */
+  sha256?: string
+}
+
+interface Manifest {
+  format: number
+  config: string
+  crons: { entry: string; version: string }
+  bundle: string
+  builtAt: number
+  inputs: Input[]
+}
+
+/**
+ * The path of a bundle of `config` that is up to date, building and caching it if needed. Build
+ * failures reject with esbuild's error (`errors: Message[]`); see {@link buildMessages}.
+ */
+export async function compileConfig(config: string, crons: CronsEntry): Promise<string> {
+  const key = cacheKey(config, crons)
+  const primary = primaryCacheDir(dirname(config))
+  const fallback = fallbackCacheDir()
+  for (const dir of primary === fallback ? [primary] : [primary, fallback]) {
+    const bundle = freshBundle(dir, key, config, crons)
+    if (bundle !== undefined) {
+      configCacheStats.hits++
+      return bundle
+    }
+  }
+  configCacheStats.builds++
+  const built = await build(config, crons, { dir: primary, absoluteImports: false })
+  try {
+    return writeCache(primary, key, config, crons, built)
+  } catch (error) {
+    if (primary === fallback) throw error
+  }
+  // node_modules is read-only (a container image, a shared install): cache in the temp dir instead,
+  // where bare imports cannot be resolved by walking up, so the bundle imports packages by file URL.
+  return writeCache(fallback, key, config, crons, await build(config, crons, { dir: fallback, absoluteImports: true }))
+}
+
+/** esbuild's messages, if `error` is a build failure. */
+export function buildMessages(error: unknown): Message[] | undefined {
+  const errors = (error as { errors?: unknown } | null)?.errors
+  return Array.isArray(errors) && errors.length > 0 ? (errors as Message[]) : undefined
+}
+
+/** One file per config (and per crons entry, so tests from src and the CLI from dist do not thrash). */
+function cacheKey(config: string, crons: CronsEntry): string {
+  const hash = createHash('sha256').update(`${config}\0${crons.path}`).digest('hex').slice(0, 16)
+  return `${basename(config)}-${hash}`
+}
+
+/** `<nearest node_modules above the config>/.cache/crons`, else the per-user temp dir. */
+function primaryCacheDir(configDir: string): string {
+  for (let dir = configDir; ; dir = dirname(dir)) {
+    const modules = basename(dir) === 'node_modules' ? dir : join(dir, 'node_modules')
+    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return join(modules, '.cache', 'crons')
+    if (dirname(dir) === dir) return fallbackCacheDir()
+  }
+}
+
+/** Per user, so one user never imports a bundle another user planted in the shared temp dir. */
+function fallbackCacheDir(): string {
+  const uid = process.getuid?.()
+  return join(tmpdir(), uid === undefined ? 'crons-config-cache' : `crons-config-cache-${uid}`)
+}
+
+function freshBundle(dir: string, key: string, config: string, crons: CronsEntry): string | undefined {
+  let manifest: Manifest
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
+  } catch {
+    return undefined
+  }
+  try {
+    const valid =
+      manifest.format === CACHE_FORMAT &&
+      manifest.config === config &&
+      manifest.crons.entry === crons.path &&
+      manifest.crons.version === crons.version &&
+      manifest.inputs.every(unchanged) &&
+      trusted(dir)
+    const bundle = join(dir, manifest.bundle)
+    return valid && basename(bundle) === manifest.bundle && isFile(bundle) ? bundle : undefined
+  } catch {
+    return undefined // a manifest of the wrong shape: rebuild
+  }
+}
+
+function unchanged(input: Input): boolean {
+  const stat = statSync(input.path, { throwIfNoEntry: false })
+  if (stat === undefined || stat.mtimeMs !== input.mtimeMs || stat.size !== input.size) return false
+  return input.sha256 === undefined || input.sha256 === sha256(readFileSync(input.path))
+}
+
+/** The temp dir is shared: only trust a cache dir that is ours and that nobody else can write to. */
+function trusted(dir: string): boolean {
+  if (dir !== fallbackCacheDir() || process.getuid === undefined) return true
+  const stat = statSync(dir)
+  return stat.uid === process.getuid() && (stat.mode & 0o022) === 0
+}
+
+interface Built {
+  code: string
+  inputs: Input[]
+  builtAt: number
+}
+
+interface BuildSettings {
+  /** Where the bundle will be written: its source map names the sources relative to it. */
+  dir: string
+  absoluteImports: boolean
+}
+
+async function build(config: string, crons: CronsEntry, options: BuildSettings): Promise<Built> {
+  const esbuild = await import('esbuild')
+  const builtAt = Date.now()
+  const loaded = new Map<string, Input>()
+  const injected = { count: 0 }
+  const buildOptions = (injectMeta: boolean): BuildOptions => ({
+    entryPoints: [config],
+    absWorkingDir: dirname(config),
+    outfile: join(options.dir, 'bundle.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    sourcemap: 'inline',
+    sourcesContent: false,
+    // Node's conditions (esbuild adds "module" unless told otherwise); matters for packages it resolves.
+    conditions: [],
+    ...(options.absoluteImports ? {} : { packages: 'external' as const }),
+    define: {
+      'import.meta.url': `${META_GLOBAL}.url`,
+      'import.meta.dirname': `${META_GLOBAL}.dirname`,
+      'import.meta.filename': `${META_GLOBAL}.filename`,
+      __dirname: `${META_GLOBAL}.dirname`,
+      __filename: `${META_GLOBAL}.filename`,
+    },
+    plugins: [
+      cronsPlugin(crons, options.absoluteImports),
+      sourcePlugin({ loaded, builtAt, injected: injectMeta ? injected : undefined }),
+      ...(options.absoluteImports ? [absoluteImportsPlugin()] : []),
+    ],
+  })
+  let result: Awaited<ReturnType<typeof esbuild.build>>
+  try {
+    result = await esbuild.build(buildOptions(true))
+  } catch (error) {
+    // The injected text shifts columns on its line: build again as written, so that file:line:col
+    // points at the user's text.
+    if (!buildMessages(error) || injected.count === 0) throw error
+    await esbuild.build(buildOptions(false))
+    throw error
+  }
+  const code = result.outputFiles?.[0]?.text ?? ''
+  const names = Object.keys(result.metafile?.inputs ?? {}).filter((name) => !NAMESPACED.test(name))
+  const inputs = names.map((name) => {
+    const path = resolve(dirname(config), name)
+    return loaded.get(path) ?? inputOf(path, readFileSync(path), builtAt)
+  })
+  const tsconfig = nearestTsconfig(dirname(config))
+  if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
+  return { code, inputs, builtAt }
+}
+
+function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync(path)): Input {
+  const input: Input = { path, mtimeMs: stat.mtimeMs, size: stat.size }
+  if (stat.mtimeMs >= builtAt - RACY_MS) input.sha256 = sha256(content)
+  return input
+}
+
+/** `crons` is the running package: imported by file URL from dist, bundled in from the sources. */
+function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
+  const sources = dirname(crons.path) + sep
+  return {
+    name: 'crons',
+    setup(build) {
+      build.onResolve({ filter: /^crons$/ }, () =>
+        crons.bundled ? { path: crons.path } : { path: pathToFileURL(crons.path).href, external: true },
+      )
+      if (!crons.bundled || absoluteImports) return
+      // The bundled sources' own dependencies (luxon, cron-parser…) are crons's, not the config's:
+      // resolve them from here, so a config in a directory without node_modules still works.
+      build.onResolve({ filter: BARE }, (args) => {
+        if (!args.importer.startsWith(sources) || isBuiltin(args.path)) return undefined
+        try {
+          return { path: import.meta.resolve(args.path), external: true }
+        } catch {
+          return undefined
+        }
+      })
+    },
+  }
+}
+
+/**
+ * Reads every source file once: records exactly what was bundled (mtime, size and, for racy files,
+ * a hash) and gives files that use `import.meta.url`, `__dirname`… their own location, not the
+ * bundle's: each gets a `var` holding it on its first line, which the `define`s above point at.
+ */
+function sourcePlugin(options: {
+  loaded: Map<string, Input>
+  builtAt: number
+  /** Counts the files that got their location injected; undefined: inject nothing. */
+  injected: { count: number } | undefined
+}): Plugin {
+  const { loaded, builtAt, injected } = options
+  return {
+    name: 'crons-sources',
+    setup(build) {
+      build.onLoad({ filter: SOURCE_FILE, namespace: 'file' }, (args) => {
+        const stat = statSync(args.path)
+        const content = readFileSync(args.path)
+        loaded.set(args.path, inputOf(args.path, content, builtAt, stat))
+        let text = content.toString('utf8')
+        if (injected !== undefined && META_USE.test(text)) {
+          text = withMeta(text, args.path)
+          injected.count++
+        }
+        return { contents: text, loader: LOADERS[extname(args.path)] ?? 'js' }
+      })
+    },
+  }
+}
+
+function withMeta(text: string, path: string): string {
+  const meta = { url: pathToFileURL(path).href, dirname: dirname(path), filename: path }
+  const line = `var ${META_GLOBAL} = ${JSON.stringify(meta)};`
+  // On the first line, so line numbers (and source-mapped stack traces) stay right; but after a
+  // #! line, which must come first.
+  if (!text.startsWith('#!')) return line + text
+  const end = text.indexOf('\n')
+  return end === -1 ? `${text}\n${line}` : text.slice(0, end + 1) + line + text.slice(end + 1)
+}
+
+/** Packages imported by file URL (`require` gets the path), for a bundle that lives outside node_modules. */
+function absoluteImportsPlugin(): Plugin {
+  return {
+    name: 'crons-absolute-imports',
+    setup(build) {
+      build.onResolve({ filter: BARE }, async (args) => {
+        if (args.pluginData?.cronsResolving || isBuiltin(args.path) || isAbsolute(args.path)) return undefined
+        const found = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: { cronsResolving: true },
+        })
+        if (found.errors.length > 0 || found.external) return { path: args.path, external: true }
+        if (!found.path.split(sep).includes('node_modules')) return undefined // a tsconfig path alias: bundle it
+        const path = args.kind === 'require-call' ? found.path : pathToFileURL(found.path).href
+        return { path, external: true }
+      })
+    },
+  }
+}
+
+function nearestTsconfig(from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'tsconfig.json')
+    if (isFile(file)) return file
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+function writeCache(dir: string, key: string, config: string, crons: CronsEntry, built: Built): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  if (!trusted(dir)) throw new Error(`${dir} is not private to this user`)
+  const name = `${key}.${sha256(built.code).slice(0, 12)}.mjs`
+  const bundle = join(dir, name)
+  // Content-addressed: an existing file is complete (written by rename) and identical.
+  if (!isFile(bundle)) writeAtomic(bundle, built.code)
+  const manifest: Manifest = {
+    format: CACHE_FORMAT,
+    config,
+    crons: { entry: crons.path, version: crons.version },
+    bundle: name,
+    builtAt: built.builtAt,
+    inputs: built.inputs,
+  }
+  writeAtomic(join(dir, `${key}.json`), `${JSON.stringify(manifest, null, 2)}\n`)
+  removeStale(dir, key, name)
+  return bundle
+}
+
+/** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
+function writeAtomic(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    writeFileSync(temp, text, { mode: 0o600 })
+    renameSync(temp, path)
+  } catch (error) {
+    rmSync(temp, { force: true })
+    throw error
+  }
+}
+
+/**
+ * Best effort, on a cache miss only: this config's superseded bundles (and temp files a crashed
+ * process left), and every entry whose config file no longer exists (a deleted project or temp dir).
+ */
+function removeStale(dir: string, key: string, keep: string): void {
+  const before = Date.now() - STALE_BUNDLE_MS
+  const remove = (name: string) => {
+    const path = join(dir, name)
+    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? before) < before) rmSync(path, { force: true })
+  }
+  try {
+    const names = readdirSync(dir)
+    const gone = names
+      .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
+      .map((name) => name.slice(0, -'json'.length))
+    for (const name of names) {
+      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) remove(name)
+      else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
+    }
+  } catch {
+    // another process may be cleaning up too
+  }
+}
+
+function configExists(manifest: string): boolean {
+  try {
+    return isFile((JSON.parse(readFileSync(manifest, 'utf8')) as Manifest).config)
+  } catch {
+    return true // unreadable or being written: leave it
+  }
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false
+}
+
+function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex')
+}
