@@ -30,6 +30,14 @@ export abstract class BaseCommand extends Command {
     return resolveConfig({ configFlag: flags.config, stateFlag: flags.state, env: process.env, cwd: process.cwd() })
   }
 
+  /**
+   * Exit once oclif has printed the result, even if a job's code still holds the event loop (a
+   * timed-out or interrupted job that ignores its signal): its outcome is already recorded.
+   */
+  protected exitWhenDone(): void {
+    setTimeout(() => process.exit(), 100).unref()
+  }
+
   /** Write one line to stdout, unless --json is on (then only the returned data is printed). */
   protected out(line = ''): void {
     if (!this.jsonEnabled()) process.stdout.write(`${line}\n`)

@@ -12,7 +12,10 @@ export interface JobView {
   name: string
   kind: ResolvedJob['kind']
   schedule: string
+  /** The schedule in plain English. */
   description: string
+  /** The job's own `description` from the config. */
+  about: string | null
   zone: string
   nextFire: string | null
   timeoutMs: number
@@ -73,7 +76,7 @@ Precedence is flag > env > file > default.`
       return
     }
     const rows = view.jobs.map((job) => [
-      job.name,
+      job.about ? `${job.name}\n${p.dim(job.about)}` : job.name,
       `${job.schedule}\n${p.dim(job.description)}`,
       job.zone,
       job.nextFire === null
@@ -108,6 +111,7 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
         kind: job.kind,
         schedule: job.scheduleText,
         description: job.schedule.describe(),
+        about: job.description ?? null,
         zone: job.zone,
         nextFire: next === null ? null : formatUtc(next),
         timeoutMs: job.timeoutMs,

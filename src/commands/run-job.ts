@@ -80,6 +80,7 @@ Exit code 0 only if the run succeeded.`
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       await scheduler.stop()
+      this.exitWhenDone()
     }
   }
 }

@@ -60,6 +60,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     await scheduler.start()
     await stopped
     if (format === 'text') write('scheduler stopped')
+    this.exitWhenDone()
   }
 
   private summary(scheduler: Scheduler, format: LogFormat, write: (line: string) => void): void {
