@@ -2,8 +2,13 @@
  * The only module that draws tables and colours. Colour and box tables only on a terminal; plain,
  * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
  */
+
+import { createRequire } from 'node:module'
 import { Chalk, type ChalkInstance } from 'chalk'
-import { DateTime } from 'luxon'
+
+// luxon through require: cron-parser (CommonJS) requires it too, and an ESM import would load a
+// second copy of luxon at every start-up.
+const { DateTime } = createRequire(import.meta.url)('luxon') as typeof import('luxon')
 
 type Stream = { isTTY?: boolean }
 

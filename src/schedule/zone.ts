@@ -57,7 +57,8 @@ export class ZoneOffsets {
 
   constructor(name: string) {
     this.name = name
-    this.format = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' })
+    this.format =
+      offsetFormatter(name) ?? new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' })
   }
 
   /** Offset (ms, wall minus UTC) at `instant`, straight from Intl. Slow; the tables are built from it. */
@@ -156,15 +157,30 @@ export function zoneOffsets(zone: string): ZoneOffsets {
   return offsets
 }
 
+/**
+ * Offset formatters by zone name. Creating one costs ICU work per zone, so the formatter that proves
+ * a zone valid is the one its offset tables use.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat | null>()
+
+/** An offset formatter for `zone`, or null when Intl does not know the zone. */
+export function offsetFormatter(zone: string): Intl.DateTimeFormat | null {
+  let format = formatters.get(zone)
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+    } catch {
+      format = null
+    }
+    formatters.set(zone, format)
+  }
+  return format
+}
+
 /** True for an IANA zone name Intl knows (any case), including `UTC`. Offsets like `+02:00` are not zones. */
 export function isValidZone(zone: string): boolean {
   if (typeof zone !== 'string' || zone.trim() === '' || /^[+-]/.test(zone)) return false
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
+  return offsetFormatter(zone) !== null
 }
 
 /** The process's zone, as classic cron uses it (honours `TZ`). */
