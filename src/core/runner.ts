@@ -163,7 +163,8 @@ export class Runner {
       attempt,
       startedAt,
     })
-    await this.hook('beforeRun', job, hookBase, runId, output)
+    // Without hooks there is nothing to wait for: the job starts in the same turn as its claim.
+    if (this.hasHook('beforeRun', job)) await this.hook('beforeRun', job, hookBase, runId, output)
 
     let settle!: () => void
     let finish!: (outcome: { status: RunStatus; value?: unknown; error?: unknown }) => void
@@ -250,9 +251,10 @@ export class Runner {
       status: outcome.status,
       ...(outcome.status === 'succeeded' ? { result: outcome.value } : { error: outcome.error }),
     }
-    let hookFailed = await this.hook('afterRun', job, finished, runId, output)
-    if (outcome.status !== 'succeeded')
+    let hookFailed = this.hasHook('afterRun', job) && (await this.hook('afterRun', job, finished, runId, output))
+    if (outcome.status !== 'succeeded' && this.hasHook('onError', job)) {
       hookFailed = (await this.hook('onError', job, finished, runId, output)) || hookFailed
+    }
     // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
     // hook's failure is added to the attempt's output afterwards.
     if (hookFailed && recordedHere) await record(codeDone)
@@ -291,6 +293,10 @@ export class Runner {
       ...(error ? { error } : {}),
       ...(retryInMs === undefined ? {} : { retryInMs }),
     })
+  }
+
+  private hasHook(name: keyof Hooks, job: ResolvedJob): boolean {
+    return this.deps.hooks[name] !== undefined || job.hooks[name] !== undefined
   }
 
   /** Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal. */
