@@ -186,6 +186,40 @@ export function claimContract(ctx: ContractContext): void {
       expect((await ctx.store.beginRun(manual, 'B', T0 + 50_000)).kind).toBe('started')
     })
 
+    it('records outcomes handed over in the same turn, in call order, and reads see them before they resolve', async () => {
+      const timedOut = await started('a', T0, 'A', T0)
+      const succeeded = await started('b', T0, 'A', T0)
+      const failed = await started('c', T0, 'A', T0)
+      // Not awaited one by one: the runs of one due second finish together.
+      const written = [
+        ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 30_000, settled: false }),
+        ctx.store.finishRun(succeeded, { status: 'succeeded', finishedAt: T0 + 10, result: '1', settled: true }),
+        ctx.store.settleRun(timedOut),
+        ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 20, errorMessage: 'boom', settled: true }),
+      ]
+      // A read issued before those promises settle already sees every outcome handed over.
+      expect(await ctx.store.activeRuns()).toEqual([])
+      expect(await run(succeeded)).toMatchObject({ status: 'succeeded', result: '1', durationMs: 10 })
+      await Promise.all(written)
+      expect(await run(timedOut)).toMatchObject({ status: 'timed_out', durationMs: 30_000, active: false })
+      expect(await run(failed)).toMatchObject({ status: 'failed', errorMessage: 'boom', active: false })
+      expect(await ctx.store.countByStatus(0)).toEqual({ timed_out: 1, succeeded: 1, failed: 1 })
+    })
+
+    it('lets a later outcome of the same run replace an earlier one of the same turn', async () => {
+      const id = await started('a', T0, 'A', T0)
+      const first = ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 5, errorMessage: 'x', settled: true })
+      const second = ctx.store.finishRun(id, {
+        status: 'failed',
+        finishedAt: T0 + 5,
+        errorMessage: 'x',
+        output: '[{"text":"afterRun hook failed"}]',
+        settled: true,
+      })
+      await Promise.all([first, second])
+      expect(await run(id)).toMatchObject({ output: '[{"text":"afterRun hook failed"}]', active: false })
+    })
+
     it('records success with result', async () => {
       const id = await started('a', T0, 'A', T0)
       await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 250, result: '{"n":1}', settled: true })
@@ -231,6 +265,24 @@ export function claimContract(ctx: ContractContext): void {
       expect(await run(liveRun)).toMatchObject({ status: 'running', active: true })
       expect(await ctx.store.reapDeadInstances(now, ttl)).toEqual([])
       expect((await ctx.store.activeRuns()).map((r) => r.id)).toEqual([liveRun])
+    })
+
+    it('sees an outcome handed over before it, even one not yet awaited', async () => {
+      const finished = await started('a', T0, 'A', T0)
+      const unfinished = await started('b', T0, 'A', T0)
+      const written = ctx.store.finishRun(finished, { status: 'succeeded', finishedAt: T0 + 1_000, settled: true })
+      const changed = await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      expect(changed.map((r) => r.id)).toEqual([unfinished])
+      await written
+      expect(await run(finished)).toMatchObject({ status: 'succeeded', active: false, errorMessage: null })
+    })
+
+    it('keeps an outcome recorded after the reaper interrupted the run', async () => {
+      const id = await started('a', T0, 'A', T0)
+      expect((await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)).map((r) => r.id)).toEqual([id])
+      // The run's code did finish after all (its instance was only slow to heartbeat): the outcome wins.
+      await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true })
+      expect(await run(id)).toMatchObject({ status: 'succeeded', finishedAt: T0 + 101_000, active: false })
     })
   })
 }

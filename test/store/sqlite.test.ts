@@ -88,6 +88,70 @@ describe('sqlite: two connections on one file', () => {
   })
 })
 
+describe('sqlite: queued outcomes', () => {
+  const succeeded = { status: 'succeeded', finishedAt: T0 + 10, settled: true } as const
+  async function startRuns(store: Store, count: number): Promise<number[]> {
+    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    const outcomes = await store.claimSlots(
+      Array.from({ length: count }, (_, i) => claim(`job-${i}`, T0)),
+      'A',
+      T0,
+    )
+    return outcomes.map((o) => (o.kind === 'started' ? o.runId : Number.NaN))
+  }
+
+  it('writes the outcomes of one turn together and resolves once another connection can read them', async () => {
+    const file = path.join(tempDir(), 'outcomes.db')
+    const writer = await openSqliteStore(file)
+    const reader = await openSqliteStore(file, { readonly: true })
+    const ids = await startRuns(writer, 100)
+    const written = ids.map((id) => writer.finishRun(id, succeeded))
+    // Queued, not yet written: the file still shows them running.
+    expect(await reader.countByStatus(0)).toEqual({ running: 100 })
+    await Promise.all(written)
+    expect(await reader.countByStatus(0)).toEqual({ succeeded: 100 })
+    await writer.finishRun(ids[0] as number, { ...succeeded, result: '"again"' })
+    expect((await reader.getRun(ids[0] as number))?.result).toBe('"again"')
+    await reader.close()
+    await writer.close()
+  })
+
+  it('writes queued outcomes on close', async () => {
+    const file = path.join(tempDir(), 'close.db')
+    const store = await openSqliteStore(file)
+    const [id] = await startRuns(store, 1)
+    const written = store.finishRun(id as number, succeeded)
+    await store.close()
+    await written
+    const again = await openSqliteStore(file)
+    expect(await again.getRun(id as number)).toMatchObject({ status: 'succeeded', active: false })
+    await again.close()
+    await expect(store.finishRun(id as number, succeeded)).rejects.toThrow('The database connection is not open')
+  })
+
+  it('rejects every caller of a failed write with the same error, and writes later outcomes', async () => {
+    const file = path.join(tempDir(), 'locked.db')
+    const store = await openSqliteStore(file, { busyTimeoutMs: 50 })
+    const [a, b, c] = await startRuns(store, 3)
+    const other = new Database(file)
+    other.exec('BEGIN IMMEDIATE')
+    const results = await Promise.allSettled([store.finishRun(a as number, succeeded), store.settleRun(b as number)])
+    other.exec('ROLLBACK')
+    other.close()
+    const [first, second] = results
+    expect(first).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'STATE_LOCKED', message: `${file}: state file is locked by another program (waited 0.05s)` },
+    })
+    expect(second?.status === 'rejected' && first?.status === 'rejected' && second.reason === first.reason).toBe(true)
+    // Nothing of the failed transaction was written; the next turn's outcomes are.
+    expect(await store.getRun(a as number)).toMatchObject({ status: 'running', active: true })
+    await store.finishRun(c as number, succeeded)
+    expect(await store.getRun(c as number)).toMatchObject({ status: 'succeeded', active: false })
+    await store.close()
+  })
+})
+
 describe('sqlite: migrations', () => {
   it('creates a marked, versioned WAL file with the schema', async () => {
     const file = path.join(tempDir(), 'fresh.db')

@@ -88,16 +88,20 @@ export function toInstance(row: InstanceRow): InstanceRecord {
   }
 }
 
-/** The values a new `runs` row is inserted with (named parameters of the insert statement). */
-export interface NewRun {
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
-  status: RunStatus
-  startedAt: number
-  finishedAt: number | null
-  detail: string | null
-  instanceId: string
-  active: 0 | 1
-}
+/**
+ * The values a new `runs` row is inserted with, in the insert statement's parameter order. Bound
+ * positionally: the claim path inserts up to one row per due job, and a positional bind skips
+ * building and reading a ten-key object per row.
+ */
+export type NewRunParams = [
+  job: string,
+  slot: number,
+  trigger: Trigger,
+  attempt: number,
+  status: RunStatus,
+  startedAt: number,
+  finishedAt: number | null,
+  detail: string | null,
+  instanceId: string,
+  active: 0 | 1,
+]

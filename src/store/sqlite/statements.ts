@@ -4,7 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately by the store.
  */
 import type Database from 'better-sqlite3'
-import type { InstanceRow, JobRow, NewRun, RunRow } from './rows.js'
+import type { InstanceRow, JobRow, NewRunParams, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
 
 /*
@@ -32,16 +32,21 @@ export interface OrphanRow {
   last_seen: number | null
 }
 
-export interface FinishParams {
-  id: number
-  status: string
-  finishedAt: number
-  errorMessage: string | null
-  errorStack: string | null
-  result: string | null
-  output: string | null
-  active: 0 | 1
-}
+/**
+ * An outcome update, in the statement's parameter order (`finishedAt` twice: once for the column,
+ * once for the duration).
+ */
+export type FinishParams = [
+  status: string,
+  finishedAt: number,
+  finishedAtForDuration: number,
+  errorMessage: string | null,
+  errorStack: string | null,
+  result: string | null,
+  output: string | null,
+  active: 0 | 1,
+  id: number,
+]
 
 /**
  * Enumerate distinct jobs with a loose index scan: one index seek per job instead of reading every
@@ -99,9 +104,12 @@ export function prepareStatements(db: Database.Database) {
     setPaused: prepare<[number, string]>('UPDATE jobs SET paused = ? WHERE name = ?'),
 
     claimSlot: prepare<[string, number]>('INSERT OR IGNORE INTO slot_claims (job, slot) VALUES (?, ?)'),
-    /** Bumps last_slot (creating the job if a claim names it first) and says whether it is paused. */
-    serveSlot: prepare<[{ job: string; slot: number; now: number }], { paused: number }>(
-      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at) VALUES (@job, @slot, 0, @now, @now)
+    /**
+     * Bumps last_slot (creating the job if a claim names it first) and returns its `paused` (0 or 1).
+     * Parameters: job, slot, now, now.
+     */
+    serveSlot: column<[job: string, slot: number, createdAt: number, seenAt: number], number>(
+      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at) VALUES (?, ?, 0, ?, ?)
        ON CONFLICT (name) DO UPDATE SET last_slot = max(coalesce(last_slot, excluded.last_slot), excluded.last_slot)
        RETURNING paused`,
     ),
@@ -110,14 +118,15 @@ export function prepareStatements(db: Database.Database) {
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.job = ? AND r.active = 1 ORDER BY r.id LIMIT 1`,
     ),
-    insertRun: prepare<[NewRun]>(
+    insertRun: prepare<NewRunParams>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active)
-       VALUES (@job, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    /** Bound with one `FinishParams` array (better-sqlite3 spreads an array over `?` parameters). */
     finishRun: prepare<[FinishParams]>(
-      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
-       WHERE id = @id`,
+      `UPDATE runs SET status = ?, finished_at = ?, duration_ms = max(0, ? - started_at),
+         error_message = ?, error_stack = ?, result = ?, output = ?, active = ?
+       WHERE id = ?`,
     ),
 
     getRun: prepare<[number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),

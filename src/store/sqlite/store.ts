@@ -3,11 +3,18 @@
  * and the returned promise only satisfies the async contract. Every write runs in a `BEGIN
  * IMMEDIATE` transaction: the write lock is taken up front, so two processes sharing the file queue
  * on the busy timeout instead of one failing with SQLITE_BUSY when it upgrades a read lock.
+ *
+ * Outcomes (`finishRun`, `settleRun`) are the exception: they are queued and written together, in
+ * one transaction, on the next turn of the event loop (a commit costs ~10× the update it carries, and
+ * the runs of one due second finish in the same turn). Their promises resolve once that transaction
+ * has committed. Every other method first writes the queued outcomes synchronously, so nothing read
+ * or written through this store ever misses an outcome a caller has already handed over.
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
+import type { Trigger } from '../../config/types.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -24,8 +31,8 @@ import type {
 } from '../types.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
-import { type NewRun, RUN_COLUMNS, type RunRow, toInstance, toJob, toRun } from './rows.js'
-import { prepareStatements, type Statements } from './statements.js'
+import { RUN_COLUMNS, type RunRow, toInstance, toJob, toRun } from './rows.js'
+import { type FinishParams, prepareStatements, type Statements } from './statements.js'
 
 const DAY_MS = 86_400_000
 /** Rows deleted per prune transaction: small enough that a scheduler waiting to claim barely notices. */
@@ -35,6 +42,33 @@ const PRUNE_BATCH = 5_000
  * scheduler's view of "due now" and a live instance's heartbeat interval, whatever keepDays says.
  */
 const MIN_STATE_RETENTION_MS = DAY_MS
+
+/**
+ * The real `setImmediate`, taken when this module loads: a test that installs fake timers later must
+ * not stop outcomes from being written (the promises of `finishRun` would never settle).
+ */
+const nextTurn = globalThis.setImmediate
+const cancelNextTurn = globalThis.clearImmediate
+
+/** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
+type PendingWrite = FinishParams | number
+
+/** The callers waiting for one flush of queued outcomes: they share its promise. */
+interface PendingBatch {
+  readonly promise: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+function newBatch(): PendingBatch {
+  let resolve!: () => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
 
 export function interruptedMessage(instanceId: string): string {
   return `interrupted: scheduler instance ${instanceId} stopped heartbeating`
@@ -52,9 +86,17 @@ export class SqliteStore implements Store {
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
 
+  /** Transaction wrappers, built once: better-sqlite3 builds a wrapper object per `transaction()` call. */
   readonly #claimTx
   readonly #beginTx
   readonly #reapTx
+  readonly #writeTx
+  readonly #flushTx
+
+  /** Outcome writes queued since the last flush, in call order, and the callers waiting for them. */
+  #pending: PendingWrite[] = []
+  #batch: PendingBatch | undefined
+  #flushTimer: NodeJS.Immediate | undefined
 
   /** Read-only stores only: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
@@ -74,6 +116,14 @@ export class SqliteStore implements Store {
       this.#beginOne(run, instanceId, now),
     )
     this.#reapTx = db.transaction((now: number, ttlMs: number) => this.#reap(now, ttlMs))
+    this.#writeTx = db.transaction((work: () => unknown) => work())
+    this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => {
+      const { finishRun, deactivate } = this.#s
+      for (const write of writes) {
+        if (typeof write === 'number') deactivate.run(write)
+        else finishRun.run(write)
+      }
+    })
   }
 
   /** Run synchronous driver work, turning driver errors into one-line `CronsError`s naming the file. */
@@ -86,11 +136,68 @@ export class SqliteStore implements Store {
   }
 
   #write<T>(work: () => T): T {
-    return this.#guard(() => this.#db.transaction(work).immediate())
+    this.#flush()
+    try {
+      return this.#writeTx.immediate(work) as T
+    } catch (error) {
+      throw fromSqliteError(error, this.#context)
+    }
   }
 
-  #insertRun(run: NewRun): number {
-    return Number(this.#s.insertRun.run(run).lastInsertRowid)
+  /** Reads: queued outcomes first, so a read sees every outcome already handed to the store. */
+  #read<T>(work: () => T): T {
+    this.#flush()
+    return this.#guard(work)
+  }
+
+  // --- queued outcome writes --------------------------------------------------------------------
+
+  /** Queue an outcome write; the promise settles when the transaction carrying it commits (or fails). */
+  #enqueue(write: PendingWrite): Promise<void> {
+    if (this.#closed) {
+      // Nothing will flush any more: fail the way a direct write on a closed connection fails.
+      try {
+        this.#write(() => this.#flushTx([write]))
+        return Promise.resolve()
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    this.#pending.push(write)
+    if (this.#batch === undefined) {
+      this.#batch = newBatch()
+      this.#flushTimer = nextTurn(this.#onNextTurn)
+    }
+    return this.#batch.promise
+  }
+
+  readonly #onNextTurn = (): void => {
+    this.#flushTimer = undefined
+    this.#flush()
+  }
+
+  /**
+   * Write every queued outcome in one immediate transaction, then settle the waiting callers: all
+   * resolve, or all reject with the same error (the transaction is all or nothing). Called on the
+   * next turn, and synchronously at the start of every other method.
+   */
+  #flush(): void {
+    const batch = this.#batch
+    if (batch === undefined) return
+    const writes = this.#pending
+    this.#pending = []
+    this.#batch = undefined
+    if (this.#flushTimer !== undefined) {
+      cancelNextTurn(this.#flushTimer)
+      this.#flushTimer = undefined
+    }
+    try {
+      this.#flushTx.immediate(writes)
+    } catch (error) {
+      batch.reject(fromSqliteError(error, this.#context))
+      return
+    }
+    batch.resolve()
   }
 
   // --- instances ------------------------------------------------------------------------------
@@ -108,11 +215,11 @@ export class SqliteStore implements Store {
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
-    return this.#guard(() => this.#s.listInstances.all().map(toInstance))
+    return this.#read(() => this.#s.listInstances.all().map(toInstance))
   }
 
   async reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]> {
-    return this.#guard(() => this.#reapTx.immediate(now, ttlMs))
+    return this.#read(() => this.#reapTx.immediate(now, ttlMs))
   }
 
   #reap(now: number, ttlMs: number): RunRecord[] {
@@ -143,7 +250,7 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(): Promise<JobState[]> {
-    return this.#guard(() => this.#s.listJobs.all().map(toJob))
+    return this.#read(() => this.#s.listJobs.all().map(toJob))
   }
 
   async setPaused(job: string, paused: boolean): Promise<boolean> {
@@ -153,44 +260,78 @@ export class SqliteStore implements Store {
   // --- slots and attempts -----------------------------------------------------------------------
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
+    this.#flush()
     if (claims.length === 0) return []
-    return this.#guard(() => this.#claimTx.immediate(claims, instanceId, now))
+    try {
+      return this.#claimTx.immediate(claims, instanceId, now)
+    } catch (error) {
+      throw fromSqliteError(error, this.#context)
+    }
   }
 
-  /** One claim, inside the batch transaction: later claims see earlier claims' rows. */
+  /**
+   * One claim, inside the batch transaction: later claims see earlier claims' rows. Runs once per
+   * due job, so statements are bound positionally and no per-claim object is built but the outcome.
+   */
   #claimOne(claim: SlotClaim, instanceId: string, now: number): ClaimOutcome {
     const { job, slot, trigger } = claim
-    if (this.#s.claimSlot.run(job, slot).changes === 0) return { kind: 'taken' }
-    const served = this.#s.serveSlot.get({ job, slot, now })
+    const s = this.#s
+    if (s.claimSlot.run(job, slot).changes === 0) return { kind: 'taken' }
+    const paused = s.serveSlot.get(job, slot, now, now) === 1
     const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
-    const base = { job, slot, trigger, attempt: 1, startedAt: now, instanceId }
 
     if (claim.record === 'missed') {
       const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
       return {
         kind: 'missed',
-        runId: this.#insertRun({ ...base, status: 'missed', finishedAt: now, detail, active: 0 }),
+        runId: this.#insertRun(job, slot, trigger, 1, 'missed', now, now, detail, instanceId, 0),
       }
     }
-    if (served?.paused === 1) {
-      const runId = this.#insertRun({ ...base, status: 'skipped', finishedAt: now, detail: 'paused', active: 0 })
+    if (paused) {
+      const runId = this.#insertRun(job, slot, trigger, 1, 'skipped', now, now, 'paused', instanceId, 0)
       return { kind: 'paused', runId }
     }
     if (claim.overlap === 'skip') {
-      const holder = this.#s.holder.get(job)
+      const holder = s.holder.get(job)
       if (holder !== undefined) {
         const since = new Date(holder.started_at).toISOString()
         const reason = `still running: run ${holder.id} on instance ${holder.instance_id} since ${since}`
-        const runId = this.#insertRun({ ...base, status: 'skipped', finishedAt: now, detail: reason, active: 0 })
+        const runId = this.#insertRun(job, slot, trigger, 1, 'skipped', now, now, reason, instanceId, 0)
         return { kind: 'skipped', runId, reason }
       }
     }
-    const runId = this.#insertRun({ ...base, status: 'running', finishedAt: null, detail: missed, active: 1 })
-    return { kind: 'started', runId }
+    return {
+      kind: 'started',
+      runId: this.#insertRun(job, slot, trigger, 1, 'running', now, null, missed, instanceId, 1),
+    }
+  }
+
+  /** Parameters in the order of `NewRunParams`, passed straight through (no rest array per row). */
+  #insertRun(
+    job: string,
+    slot: number,
+    trigger: Trigger,
+    attempt: number,
+    status: RunStatus,
+    startedAt: number,
+    finishedAt: number | null,
+    detail: string | null,
+    instanceId: string,
+    active: 0 | 1,
+  ): number {
+    return Number(
+      this.#s.insertRun.run(job, slot, trigger, attempt, status, startedAt, finishedAt, detail, instanceId, active)
+        .lastInsertRowid,
+    )
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    return this.#guard(() => this.#beginTx.immediate(run, instanceId, now))
+    this.#flush()
+    try {
+      return this.#beginTx.immediate(run, instanceId, now)
+    } catch (error) {
+      throw fromSqliteError(error, this.#context)
+    }
   }
 
   #beginOne(run: BeginRun, instanceId: string, now: number): BeginOutcome {
@@ -209,44 +350,36 @@ export class SqliteStore implements Store {
         }
       }
     }
-    const runId = this.#insertRun({
-      job: run.job,
-      slot: run.slot,
-      trigger: run.trigger,
-      attempt: run.attempt,
-      status: 'running',
-      startedAt: now,
-      finishedAt: null,
-      detail: run.detail ?? null,
-      instanceId,
-      active: 1,
-    })
+    const { job, slot, trigger, attempt } = run
+    const runId = this.#insertRun(job, slot, trigger, attempt, 'running', now, null, run.detail ?? null, instanceId, 1)
     return { kind: 'started', runId }
   }
 
-  async finishRun(runId: number, outcome: RunOutcome): Promise<void> {
-    this.#write(() =>
-      this.#s.finishRun.run({
-        id: runId,
-        status: outcome.status,
-        finishedAt: outcome.finishedAt,
-        errorMessage: outcome.errorMessage ?? null,
-        errorStack: outcome.errorStack ?? null,
-        result: outcome.result ?? null,
-        output: outcome.output ?? null,
-        active: outcome.settled ? 0 : 1,
-      }),
-    )
+  /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
+  finishRun(runId: number, outcome: RunOutcome): Promise<void> {
+    const { finishedAt } = outcome
+    return this.#enqueue([
+      outcome.status,
+      finishedAt,
+      finishedAt,
+      outcome.errorMessage ?? null,
+      outcome.errorStack ?? null,
+      outcome.result ?? null,
+      outcome.output ?? null,
+      outcome.settled ? 0 : 1,
+      runId,
+    ])
   }
 
-  async settleRun(runId: number): Promise<void> {
-    this.#write(() => this.#s.deactivate.run(runId))
+  /** Queued like `finishRun`, and written after any outcome queued before it. */
+  settleRun(runId: number): Promise<void> {
+    return this.#enqueue(runId)
   }
 
   // --- reading history --------------------------------------------------------------------------
 
   async getRun(id: number): Promise<RunRecord | undefined> {
-    return this.#guard(() => {
+    return this.#read(() => {
       const row = this.#s.getRun.get(id)
       return row === undefined ? undefined : toRun(row)
     })
@@ -270,7 +403,7 @@ export class SqliteStore implements Store {
       `SELECT ${RUN_COLUMNS} FROM runs` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT ?`
-    return this.#guard(() => {
+    return this.#read(() => {
       let query = this.#listQueries.get(sql)
       if (query === undefined) {
         query = this.#db.prepare<unknown[], RunRow>(sql)
@@ -281,11 +414,11 @@ export class SqliteStore implements Store {
   }
 
   async activeRuns(): Promise<RunRecord[]> {
-    return this.#guard(() => this.#s.activeRuns.all().map(toRun))
+    return this.#read(() => this.#s.activeRuns.all().map(toRun))
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    return this.#guard(() => {
+    return this.#read(() => {
       const counts: Partial<Record<RunStatus, number>> = {}
       for (const { status, n } of this.#s.countByStatus.all(since)) counts[status as RunStatus] = n
       return counts
@@ -293,7 +426,7 @@ export class SqliteStore implements Store {
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    return this.#guard(() => {
+    return this.#read(() => {
       const last = new Map<string, RunRecord>()
       for (const job of this.#s.runJobs.all()) {
         const row = this.#s.lastRun.get(job)
@@ -316,6 +449,7 @@ export class SqliteStore implements Store {
     const keepRuns = Math.max(0, Math.floor(history.keepRuns))
     let deleted = 0
 
+    this.#flush()
     deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
     for (const job of this.#guard(() => this.#s.runJobs.all())) {
       const boundary = this.#guard(() => this.#s.keepBoundary.get(job, keepRuns))
@@ -341,6 +475,7 @@ export class SqliteStore implements Store {
   }
 
   async info(): Promise<StoreInfo> {
+    this.#flush()
     if (this.#db.memory) return { path: this.path, schemaVersion: this.#schemaVersion, sizeBytes: null }
     const size = (file: string) => {
       try {
@@ -356,6 +491,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    // Queued outcomes first: their callers are waiting for the commit.
+    this.#flush()
     this.#closed = true
     try {
       // Cheap when nothing changed; keeps query plans good as history grows (SQLite's advice on close).
