@@ -17,18 +17,41 @@
 import { CronsError } from '../errors.js'
 import { describeCron } from './describe.js'
 import { WallMatcher } from './match.js'
-import { type CronFields, parseFields } from './parse.js'
+import { type CronFields, parseFields, resolveFields } from './parse.js'
 import type { Schedule } from './types.js'
 import { MAX_INSTANT, newSegment, type ZoneOffsets, zoneOffsets } from './zone.js'
 
 /** How far ahead a search may look before concluding the schedule never fires again. */
 const SEARCH_LIMIT = 500 * 366 * 86_400_000
 
+/**
+ * Scratch segment for `next()`, shared by all schedules: a search runs to completion without calling
+ * out, so no two searches ever use it at once.
+ */
+const segment = newSegment()
+
+/**
+ * Matchers by `resolveFields` key: schedules with the same fields share one (matchers are
+ * immutable). Emptied when it grows past MATCHER_LIMIT; matchers already handed out stay valid.
+ */
+const MATCHER_LIMIT = 4096
+const matchers = new Map<string, WallMatcher>()
+
+function matcherFor(fields: CronFields, key: string | null): WallMatcher {
+  if (key === null) return new WallMatcher(fields)
+  let matcher = matchers.get(key)
+  if (matcher === undefined) {
+    matcher = new WallMatcher(fields)
+    if (matchers.size >= MATCHER_LIMIT) matchers.clear()
+    matchers.set(key, matcher)
+  }
+  return matcher
+}
+
 export class CronSchedule implements Schedule {
   readonly kind = 'cron' as const
   readonly text: string
   readonly zone: string
-  readonly fields: CronFields
   /**
    * The hour field matches all 24 hours, so the job is a cadence rather than a time of day. Decides
    * how DST gaps and repeats are handled.
@@ -36,15 +59,22 @@ export class CronSchedule implements Schedule {
   readonly isHourWildcard: boolean
   private readonly matcher: WallMatcher
   private readonly offsets: ZoneOffsets
-  private readonly segment = newSegment()
 
-  constructor(text: string, zone: string, fields: CronFields) {
+  /**
+   * `fields` must be the fields of `text` (`parseFields(text)`): they are not kept, and `fields` and
+   * `describe()` derive them from `text` again when asked. `matcher`, if given, must be built from them.
+   */
+  constructor(text: string, zone: string, fields: CronFields, matcher: WallMatcher = new WallMatcher(fields)) {
     this.text = text
     this.zone = zone
-    this.fields = fields
     this.isHourWildcard = fields.hours.length === 24
-    this.matcher = new WallMatcher(fields)
+    this.matcher = matcher
     this.offsets = zoneOffsets(zone)
+  }
+
+  /** The parsed fields, derived from `text` on each call (a fresh copy; cheap, from the parse caches). */
+  get fields(): CronFields {
+    return parseFields(this.text)
   }
 
   next(after: number): number | null {
@@ -53,7 +83,7 @@ export class CronSchedule implements Schedule {
     let cursor = Math.max(Math.floor(after) + 1, -MAX_INSTANT + 400 * 86_400_000)
     const limit = Math.min(cursor + SEARCH_LIMIT, MAX_INSTANT - 2 * 86_400_000)
     const fixedHour = !this.isHourWildcard
-    const seg = this.segment
+    const seg = segment
     while (cursor < limit) {
       this.offsets.segment(cursor, seg)
       if (fixedHour && seg.start >= cursor && seg.previousOffset < seg.offset) {
@@ -73,7 +103,7 @@ export class CronSchedule implements Schedule {
   }
 
   describe(): string {
-    return describeCron(this.fields)
+    return describeCron(resolveFields(this.text).fields)
   }
 }
 
@@ -85,5 +115,6 @@ export function parseCron(expression: string, zone: string): CronSchedule {
       'schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)',
     )
   }
-  return new CronSchedule(expression.trim(), zone, parseFields(expression))
+  const { fields, key } = resolveFields(expression)
+  return new CronSchedule(expression.trim(), zone, fields, matcherFor(fields, key))
 }

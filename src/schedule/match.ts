@@ -10,23 +10,55 @@
 import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
 import type { CronFields } from './parse.js'
 
-/** `table[v]` = smallest allowed value ≥ v, or -1. One extra slot so `v + 1` never reads past the end. */
-function nextTable(values: readonly number[], size: number): Int8Array {
-  const table = new Int8Array(size + 1).fill(-1)
-  let next = -1
-  for (let v = size - 1; v >= 0; v--) {
-    if (values.includes(v)) next = v
-    table[v] = next
+/**
+ * The lookup tables are immutable and most schedules share them (every minute, the same month and
+ * weekday lists, second 0), so each distinct table is built once and shared. The cache is emptied
+ * when it grows past TABLE_LIMIT; tables already handed out stay valid.
+ */
+const TABLE_LIMIT = 4096
+const tables = new Map<string, Int8Array | Uint8Array>()
+
+function shared<T extends Int8Array | Uint8Array>(key: string, build: () => T): T {
+  let table = tables.get(key) as T | undefined
+  if (table === undefined) {
+    table = build()
+    if (tables.size >= TABLE_LIMIT) tables.clear()
+    tables.set(key, table)
   }
   return table
 }
 
-function flags(values: readonly number[], size: number): Uint8Array {
-  const table = new Uint8Array(size)
-  for (const v of values) table[v] = 1
-  return table
+/** `table[v]` = smallest allowed value ≥ v, or -1. One extra slot so `v + 1` never reads past the end. */
+function nextTable(values: readonly number[], size: number): Int8Array {
+  return shared(`n${size}:${values.join(',')}`, () => {
+    const table = new Int8Array(size + 1).fill(-1)
+    let next = -1
+    for (let v = size - 1; v >= 0; v--) {
+      if (values.includes(v)) next = v
+      table[v] = next
+    }
+    return table
+  })
 }
 
+function flags(values: readonly number[], size: number): Uint8Array {
+  return shared(`f${size}:${values.join(',')}`, () => {
+    const table = new Uint8Array(size)
+    for (const v of values) table[v] = 1
+    return table
+  })
+}
+
+/**
+ * Scratch date for `next()`. One for all matchers: a search runs to completion without calling out,
+ * so no two searches ever use it at once, and matchers hold no mutable state (they can be shared).
+ */
+const civil: CivilDate = { year: 0, month: 0, day: 0 }
+
+/**
+ * Immutable, so schedules with the same fields can share one (see `resolveFields`' `key`). Its tables
+ * are shared too.
+ */
 export class WallMatcher {
   private readonly nextSecond: Int8Array
   private readonly nextMinute: Int8Array
@@ -43,7 +75,6 @@ export class WallMatcher {
   private readonly nth: number
   private readonly domRestricted: boolean
   private readonly dowRestricted: boolean
-  private readonly civil: CivilDate = { year: 0, month: 0, day: 0 }
 
   constructor(fields: CronFields) {
     this.nextSecond = nextTable(fields.seconds, 60)
@@ -67,7 +98,6 @@ export class WallMatcher {
   next(low: number, high: number): number | null {
     let day = Math.floor(low / DAY)
     let secondOfDay = Math.ceil((low - day * DAY) / SECOND)
-    const civil = this.civil
     while (day * DAY < high) {
       civilFromDays(day, civil)
       if (this.months[civil.month] !== 1) {

@@ -183,9 +183,19 @@ export function isValidZone(zone: string): boolean {
   return offsetFormatter(zone) !== null
 }
 
-/** The process's zone, as classic cron uses it (honours `TZ`). */
+/** `localZone()`'s last answer and the `TZ` it was computed under. */
+let local: { tz: string | undefined; zone: string } | undefined
+
+/**
+ * The process's zone, as classic cron uses it (honours `TZ`). Memoised: Intl is asked again only
+ * when `process.env.TZ` has changed since the last call.
+ */
 export function localZone(): string {
-  return new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+  const tz = process.env.TZ
+  if (local === undefined || local.tz !== tz) {
+    local = { tz, zone: new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' }
+  }
+  return local.zone
 }
 
 export function unknownZone(zone: string): CronsError {
