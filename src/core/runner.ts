@@ -360,13 +360,15 @@ export class Runner {
     }
     this.retryWaits.clear()
     const all = Promise.all([...this.runs])
-    let timer: TimerHandle | undefined
-    const graceOver = new Promise<void>((resolve) => {
-      this.cutShort = resolve
-      timer = this.deps.clock.setTimeout(resolve, graceMs)
-    })
-    await Promise.race([all, graceOver])
-    if (timer) this.deps.clock.clearTimeout(timer)
+    if (graceMs > 0) {
+      let timer: TimerHandle | undefined
+      const graceOver = new Promise<void>((resolve) => {
+        this.cutShort = resolve
+        timer = this.deps.clock.setTimeout(resolve, graceMs)
+      })
+      await Promise.race([all, graceOver])
+      if (timer) this.deps.clock.clearTimeout(timer)
+    }
     for (const attempt of this.active.values()) {
       if (!attempt.recorded) attempt.interrupt('interrupted: the scheduler shut down before the job finished')
     }

@@ -129,6 +129,65 @@ describe('firing', () => {
   })
 })
 
+describe('claiming ahead of the slot', () => {
+  async function leadHarness(jobs: JobDefinition[]) {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    return { clock, store, scheduler }
+  }
+
+  it('claims up to the lead before the slot and starts the job on the instant', async () => {
+    const started: number[] = []
+    const { clock, store, scheduler } = await leadHarness([
+      { name: 'tick', schedule: '* * * * * *', run: () => void started.push(clock.now()) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 950) // inside the lead of the 00:00:01 slot
+    const [row] = await runs(store, 'tick')
+    expect(row).toMatchObject({ slot: T0 + 1000, status: 'running', startedAt: T0 + 1000 })
+    expect(started).toEqual([])
+    await clock.advanceTo(T0 + 3000)
+    expect(started).toEqual([T0 + 1000, T0 + 2000, T0 + 3000])
+    expect((await runs(store, 'tick')).slice(0, 3).map((r) => r.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ])
+  })
+
+  it('does not claim early for a job still running here, so overlap skip is judged on the instant', async () => {
+    const { clock, store, scheduler } = await leadHarness([
+      {
+        name: 'busy',
+        schedule: '* * * * * *',
+        run: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 950)),
+      },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 5000)
+    const statuses = (await runs(store, 'busy')).map((r) => r.status)
+    expect(statuses.slice(0, 4)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded'])
+    expect(statuses).not.toContain('skipped')
+  })
+
+  it('records runs claimed ahead as interrupted when the scheduler stops before their instant', async () => {
+    const started: number[] = []
+    const { clock, store, scheduler } = await leadHarness([
+      { name: 'late', schedule: '0 * * * *', run: () => void started.push(clock.now()) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 - 50)
+    await scheduler.stop()
+    expect(started).toEqual([])
+    const [row] = await runs(store, 'late')
+    expect(row).toMatchObject({ status: 'interrupted', active: false })
+    expect(row?.errorMessage).toBe('interrupted: the scheduler stopped before the slot came due')
+  })
+})
+
 describe('store failures', () => {
   it('a failed claim is reported and retried a second later; the slot still runs once', async () => {
     const clock = new FakeClock(T0)
