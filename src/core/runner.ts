@@ -37,7 +37,6 @@ export interface RunResult {
 interface ActiveAttempt {
   job: string
   runId: number
-  controller: AbortController
   /** Resolves when the job's code has settled (not merely when the outcome was recorded). */
   settled: Promise<void>
   /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
@@ -125,46 +124,69 @@ export class Runner {
     const { job } = request
     const { clock, events, store } = this.deps
     const startedAt = clock.now()
-    const output = new OutputBuffer()
-    const controller = new AbortController()
-    const log =
-      (level: 'info' | 'warn' | 'error') =>
-      (...args: unknown[]) => {
-        const text = format(...args)
-        const at = clock.now()
-        output.add(level, text, at)
-        events.emit('run:log', { runId, job: job.name, attempt, level, text, at })
-      }
+    // The signal, the log and the hook context are built only when used: starting a thousand jobs
+    // on one instant must cost as little as possible per job.
+    const abort = new LazyAbort()
+    let output: OutputBuffer | undefined
+    const out = () => {
+      output ??= new OutputBuffer()
+      return output
+    }
+    let logger: JobContext['log'] | undefined
+    const makeLogger = (): JobContext['log'] => {
+      const line =
+        (level: 'info' | 'warn' | 'error') =>
+        (...args: unknown[]) => {
+          const text = format(...args)
+          const at = clock.now()
+          out().add(level, text, at)
+          events.emit('run:log', { runId, job: job.name, attempt, level, text, at })
+        }
+      return { info: line('info'), warn: line('warn'), error: line('error') }
+    }
+    const scheduledAt = new Date(request.slot)
+    const missed = request.missed ? toMissed(request.missed) : undefined
     const ctx: JobContext = {
-      signal: controller.signal,
+      get signal() {
+        return abort.signal
+      },
       attempt,
-      scheduledAt: new Date(request.slot),
+      scheduledAt,
       trigger: request.trigger,
       job: { name: job.name, tags: job.tags },
-      log: { info: log('info'), warn: log('warn'), error: log('error') },
-      ...(request.missed ? { missed: toMissed(request.missed) } : {}),
+      get log() {
+        logger ??= makeLogger()
+        return logger
+      },
+      ...(missed ? { missed } : {}),
     }
-    const hookBase: HookContext = {
-      job: { name: job.name, tags: job.tags, schedule: job.scheduleText, zone: job.zone },
-      scheduledAt: ctx.scheduledAt,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt,
-      instanceId: this.deps.instanceId,
-      startedAt: new Date(startedAt),
-      ...(ctx.missed ? { missed: ctx.missed } : {}),
+    let hookContext: HookContext | undefined
+    const hookBase = (): HookContext => {
+      hookContext ??= {
+        job: { name: job.name, tags: job.tags, schedule: job.scheduleText, zone: job.zone },
+        scheduledAt,
+        trigger: request.trigger,
+        initiator: request.initiator,
+        attempt,
+        instanceId: this.deps.instanceId,
+        startedAt: new Date(startedAt),
+        ...(missed ? { missed } : {}),
+      }
+      return hookContext
     }
-    events.emit('run:started', {
-      runId,
-      job: job.name,
-      slot: request.slot,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt,
-      startedAt,
-    })
+    if (events.listenerCount('run:started') > 0) {
+      events.emit('run:started', {
+        runId,
+        job: job.name,
+        slot: request.slot,
+        trigger: request.trigger,
+        initiator: request.initiator,
+        attempt,
+        startedAt,
+      })
+    }
     // Without hooks there is nothing to wait for: the job starts in the same turn as its claim.
-    if (this.hasHook('beforeRun', job)) await this.hook('beforeRun', job, hookBase, runId, output)
+    if (this.hasHook('beforeRun', job)) await this.hook('beforeRun', job, hookBase(), runId, out())
 
     let settle!: () => void
     let finish!: (outcome: { status: RunStatus; value?: unknown; error?: unknown }) => void
@@ -174,13 +196,12 @@ export class Runner {
     const active: ActiveAttempt = {
       job: job.name,
       runId,
-      controller,
       settled: new Promise<void>((resolve) => {
         settle = resolve
       }),
       recorded: false,
       interrupt: (reason) => {
-        controller.abort(new Error(reason))
+        abort.abort(new Error(reason))
         finish({ status: 'interrupted', error: new Error(reason) })
       },
     }
@@ -192,7 +213,7 @@ export class Runner {
       timer = clock.setTimeout(() => {
         const error = new Error(`timed out after ${timeoutMs / 1000}s`)
         error.name = 'TimeoutError'
-        controller.abort(error)
+        abort.abort(error)
         finish({ status: 'timed_out', error })
       }, timeoutMs)
     }
@@ -223,7 +244,7 @@ export class Runner {
         errorMessage: error?.message ?? null,
         errorStack: error?.stack ?? null,
         result: outcome.status === 'succeeded' ? summarise(outcome.value) : null,
-        output: output.toJSON(),
+        output: output?.toJSON() ?? null,
         settled: settledNow,
       })
     if (recordedHere) {
@@ -244,16 +265,20 @@ export class Runner {
       (outcome.status === 'failed' || outcome.status === 'timed_out') && attempt <= job.retry.max && !this.stopping
     const retryInMs = willRetry ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
     this.emitFinished(request, runId, attempt, outcome.status, startedAt, finishedAt, error, retryInMs)
-    const finished: HookContext = {
-      ...hookBase,
-      finishedAt: new Date(finishedAt),
-      durationMs: finishedAt - startedAt,
-      status: outcome.status,
-      ...(outcome.status === 'succeeded' ? { result: outcome.value } : { error: outcome.error }),
-    }
-    let hookFailed = this.hasHook('afterRun', job) && (await this.hook('afterRun', job, finished, runId, output))
-    if (outcome.status !== 'succeeded' && this.hasHook('onError', job)) {
-      hookFailed = (await this.hook('onError', job, finished, runId, output)) || hookFailed
+    const afterHooks = this.hasHook('afterRun', job) || (outcome.status !== 'succeeded' && this.hasHook('onError', job))
+    let hookFailed = false
+    if (afterHooks) {
+      const finished: HookContext = {
+        ...hookBase(),
+        finishedAt: new Date(finishedAt),
+        durationMs: finishedAt - startedAt,
+        status: outcome.status,
+        ...(outcome.status === 'succeeded' ? { result: outcome.value } : { error: outcome.error }),
+      }
+      if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, out())
+      if (outcome.status !== 'succeeded' && this.hasHook('onError', job)) {
+        hookFailed = (await this.hook('onError', job, finished, runId, out())) || hookFailed
+      }
     }
     // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
     // hook's failure is added to the attempt's output afterwards.
@@ -378,6 +403,31 @@ export class Runner {
   /** A second signal: stop waiting for running jobs. */
   interruptNow(): void {
     this.cutShort?.()
+  }
+}
+
+/**
+ * An AbortController made only when a job reads `ctx.signal` (creating one per attempt is a
+ * measurable share of starting a job); aborting before that is remembered and applied on creation.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined
+  private reason: unknown
+  private aborted = false
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController()
+      if (this.aborted) this.controller.abort(this.reason)
+    }
+    return this.controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    this.controller?.abort(reason)
   }
 }
 

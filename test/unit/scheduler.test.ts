@@ -423,6 +423,29 @@ describe('retry and timeout', () => {
     expect(rows[0]?.active).toBe(false)
   })
 
+  it('a signal first read after the deadline is already aborted with the timeout reason', async () => {
+    let late: AbortSignal | undefined
+    const { clock, scheduler } = await harness([
+      {
+        name: 'slow-reader',
+        schedule: '@yearly',
+        timeout: 1,
+        run: (ctx) =>
+          new Promise<void>((resolve) =>
+            clock.setTimeout(() => {
+              late = ctx.signal
+              resolve()
+            }, 2000),
+          ),
+      },
+    ])
+    const result = scheduler.runJob('slow-reader')
+    await clock.advance(3000)
+    expect(await result).toMatchObject({ status: 'timed_out' })
+    expect(late?.aborted).toBe(true)
+    expect((late?.reason as Error).name).toBe('TimeoutError')
+  })
+
   it('a job that throws synchronously, rejects, or throws a non-Error fails alone', async () => {
     const { clock, store, scheduler } = await harness([
       {
