@@ -218,9 +218,15 @@ export class Runner {
       }, timeoutMs)
     }
     let codeDone = false
-    // Promise.resolve().then turns a synchronous throw into a rejection like any other.
-    Promise.resolve()
-      .then(() => job.run(ctx))
+    // The job starts right here (not in a later microtask), so of many jobs due on one instant
+    // each starts as soon as its own set-up is done; a synchronous throw becomes a rejection.
+    let returned: unknown
+    try {
+      returned = job.run(ctx)
+    } catch (error) {
+      returned = Promise.reject(error)
+    }
+    Promise.resolve(returned)
       .then(
         (value) => ({ status: 'succeeded' as const, value }),
         (error: unknown) => ({ status: 'failed' as const, error }),
