@@ -443,7 +443,7 @@ describe('retry and timeout', () => {
     await clock.advance(3000)
     expect(await result).toMatchObject({ status: 'timed_out' })
     expect(late?.aborted).toBe(true)
-    expect((late?.reason as Error).name).toBe('TimeoutError')
+    expect((late?.reason as Error | undefined)?.name).toBe('TimeoutError')
   })
 
   it('a job that throws synchronously, rejects, or throws a non-Error fails alone', async () => {
