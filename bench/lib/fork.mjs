@@ -38,3 +38,21 @@ export function runScenario(script, options, { execArgv = [], env = {}, timeoutM
     })
   })
 }
+
+/**
+ * The child side of `runScenario`: run `main`, send its result to the parent (or print it when
+ * run directly, through `preview` if given), and exit with a status the parent can read.
+ */
+export function runAsChild(main, preview = (result) => result) {
+  main().then(
+    (result) => {
+      if (process.send) process.send(result)
+      else console.log(JSON.stringify(preview(result), null, 2))
+      process.exit(0)
+    },
+    (error) => {
+      console.error(error?.stack ?? error)
+      process.exit(1)
+    },
+  )
+}

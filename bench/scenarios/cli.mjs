@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { runAsChild } from '../lib/fork.mjs'
 import { FIXTURE_JOBS, millionRunFile } from '../lib/million.mjs'
 import { PKG, REPO } from '../lib/pkg.mjs'
 import { median } from '../lib/stats.mjs'
@@ -121,14 +122,7 @@ async function main() {
       n: r.wall.length,
     })),
   }
-  process.send?.(result)
-  if (!process.send) console.log(JSON.stringify(result, null, 2))
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error?.stack ?? error)
-    process.exit(1)
-  },
-)
+runAsChild(main)

@@ -21,6 +21,7 @@
  */
 import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
+import { runAsChild } from '../lib/fork.mjs'
 import { importPkg } from '../lib/pkg.mjs'
 import { startProfile } from '../lib/profiler.mjs'
 import { max, median, quantile } from '../lib/stats.mjs'
@@ -299,14 +300,7 @@ async function main() {
     base,
   }
   if (options.verify && options.stateFile) result.db = await verifyState(options.stateFile)
-  process.send?.(result)
-  if (!process.send) console.log(JSON.stringify(result, null, 2))
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error?.stack ?? error)
-    process.exit(1)
-  },
-)
+runAsChild(main)

@@ -15,6 +15,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { writeHeapSnapshot } from 'node:v8'
+import { runAsChild } from '../lib/fork.mjs'
 import { importPkg } from '../lib/pkg.mjs'
 import { startProfile } from '../lib/profiler.mjs'
 import { MB, settleHeap } from '../lib/stats.mjs'
@@ -136,14 +137,7 @@ async function main() {
   }
   if (options.heapSnapshot) writeHeapSnapshot(options.heapSnapshot)
   await stop()
-  process.send?.(result)
-  if (!process.send) console.log(JSON.stringify(result, null, 2))
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error?.stack ?? error)
-    process.exit(1)
-  },
-)
+runAsChild(main)

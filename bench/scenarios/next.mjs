@@ -10,6 +10,7 @@
  * The fire times themselves are returned so the runner can check that the libraries agree.
  */
 import { performance } from 'node:perf_hooks'
+import { runAsChild } from '../lib/fork.mjs'
 import { importPkg } from '../lib/pkg.mjs'
 import { median } from '../lib/stats.mjs'
 
@@ -77,14 +78,7 @@ async function main() {
     perRep.push(((performance.now() - t) * 1000) / count)
   }
   const result = { lib, coldUs, warmUs: median(perRep), reps: perRep.length, fires }
-  process.send?.(result)
-  if (!process.send) console.log(JSON.stringify({ ...result, fires: fires.slice(0, 3) }))
+  return result
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error?.stack ?? error)
-    process.exit(1)
-  },
-)
+runAsChild(main, (result) => ({ ...result, fires: result.fires.slice(0, 3) }))
