@@ -129,6 +129,60 @@ describe('firing', () => {
   })
 })
 
+describe('interval, one-off, jitter and jobs added later', () => {
+  it("'every' fires at multiples of the interval since the epoch and 'at' fires once", async () => {
+    const seen: string[] = []
+    const at = new Date(T0 + 90_000).toISOString()
+    const { clock, scheduler } = await harness([
+      { name: 'every', every: '1m', run: (ctx) => void seen.push(`every ${ctx.scheduledAt.toISOString()}`) },
+      { name: 'once', at, run: (ctx) => void seen.push(`once ${ctx.scheduledAt.toISOString()}`) },
+    ])
+    await scheduler.start()
+    await clock.advance(3 * 60_000)
+    expect(seen).toEqual([
+      `every ${iso(T0 + 60_000)}`,
+      `once ${at}`,
+      `every ${iso(T0 + 120_000)}`,
+      `every ${iso(T0 + 180_000)}`,
+    ])
+  })
+
+  it('jitter delays each start by the same amount in every process, within the jitter', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const starts: { slot: number; at: number }[] = []
+    const job: JobDefinition = {
+      name: 'spread',
+      schedule: '* * * * *',
+      jitter: '30s',
+      run: (ctx) => void starts.push({ slot: ctx.scheduledAt.getTime(), at: clock.now() }),
+    }
+    const a = await harness([job], { clock, store, instanceId: 'a' })
+    const b = await harness([job], { clock, store, instanceId: 'b' })
+    await a.scheduler.start()
+    await b.scheduler.start()
+    await clock.advance(10 * 60_000 + 30_000) // the 00:10 slot starts up to 30 s late
+    expect(starts.map((s) => s.slot)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + (i + 1) * 60_000))
+    const delays = starts.map((s) => s.at - s.slot)
+    expect(delays.every((d) => d >= 0 && d < 30_000)).toBe(true)
+    expect(new Set(delays).size).toBeGreaterThan(1)
+  })
+
+  it('add() on a started scheduler picks the job up at once', async () => {
+    const fired: string[] = []
+    const { clock, scheduler } = await harness([])
+    await scheduler.start()
+    await clock.advance(30_000)
+    await scheduler.add({
+      name: 'late',
+      schedule: '* * * * *',
+      run: (ctx) => void fired.push(ctx.scheduledAt.toISOString()),
+    })
+    await clock.advance(90_000)
+    expect(fired).toEqual([iso(T0 + 60_000), iso(T0 + 120_000)])
+  })
+})
+
 describe('claiming ahead of the slot', () => {
   async function leadHarness(jobs: JobDefinition[]) {
     const clock = new FakeClock(T0)
