@@ -99,8 +99,6 @@ export class Scheduler {
     this.fixedLeadMs = options.claimLeadMs
     this.claimLeadMs = options.claimLeadMs ?? 0
     for (const job of config.jobs) this.jobs.set(job.name, job)
-    // Keep the process alive on errors emitted with no listener: they are reports, not crashes.
-    this.events.on('engine:error', () => {})
   }
 
   /** The jobs this scheduler runs. */

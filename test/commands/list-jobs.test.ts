@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -9,8 +8,8 @@ import type { ResolvedConfig } from '../../src/config/types.js'
 import { jobSummaries } from '../../src/core/inspect.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
+import { crons, ROOT } from './helpers.js'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const NOW = Date.parse('2026-01-15T10:00:00Z')
 const at = (iso: string) => Date.parse(iso)
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
@@ -76,15 +75,6 @@ async function seed(dir: string): Promise<void> {
   } finally {
     await store.close()
   }
-}
-
-function crons(dir: string, args: string[], env: Record<string, string> = {}) {
-  const { FORCE_COLOR: _force, NO_COLOR: _no, ...rest } = process.env
-  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...rest, ...env },
-  })
 }
 
 describe('list-jobs rendering (fixed now)', () => {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,8 +10,8 @@ import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { Store } from '../../src/store/types.js'
+import { crons, ROOT } from './helpers.js'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const T0 = Date.parse('2026-01-15T10:00:00Z')
 
 const CONFIG = `import { defineConfig } from 'crons'
@@ -36,11 +35,6 @@ function projectDir(): string {
 afterAll(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
 })
-
-function crons(dir: string, args: string[]) {
-  const { FORCE_COLOR: _force, NO_COLOR: _no, ...env } = process.env
-  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], { cwd: dir, encoding: 'utf8', env })
-}
 
 async function pausedFlags(statePath: string): Promise<Record<string, boolean>> {
   const store = await openStore(statePath, { readonly: true })

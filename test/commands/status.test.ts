@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,8 +9,8 @@ import { statusReport } from '../../src/core/inspect.js'
 import { EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
+import { crons, ROOT } from './helpers.js'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 const NOW = Date.parse('2026-01-15T10:00:00Z')
 const at = (iso: string) => Date.parse(iso)
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
@@ -86,15 +85,6 @@ async function load(dir: string): Promise<ResolvedConfig> {
 
 /** The state file's size depends on SQLite's page use and the WAL, not on this command. */
 const sizeless = (text: string) => text.replace(/\(\d+(\.\d)? [KMG]?B, /, '(SIZE, ')
-
-function crons(dir: string, args: string[], env: Record<string, string> = {}) {
-  const { FORCE_COLOR: _force, NO_COLOR: _no, ...rest } = process.env
-  return spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...rest, ...env },
-  })
-}
 
 describe('status rendering (fixed now)', () => {
   beforeEach(() => {
