@@ -136,3 +136,13 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   const limit = Math.max(2, Math.floor(Math.max(input.length, best.length) / 3))
   return bestDistance <= limit ? best : undefined
 }
+
+/** "No job named X": names where it looked and the known jobs, and suggests the closest name. */
+export function unknownJob(name: string, known: readonly string[], where?: string): CronsError {
+  const guess = closest(name, known)
+  const place = where ? ` in ${where}` : ''
+  const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'the config has no jobs'
+  return new CronsError('JOB_UNKNOWN', `no job named ${quote(name)}${place} (${expected})`, {
+    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+  })
+}

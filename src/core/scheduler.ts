@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, unknownJob } from '../errors.js'
 import type { ClaimOutcome, MissedInfo, RunRecord, SlotClaim, Store } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { EngineEmitter } from './events.js'
@@ -148,12 +148,7 @@ export class Scheduler {
    */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
     const job = this.jobs.get(name)
-    if (!job) {
-      const guess = closest(name, this.jobs.keys())
-      throw new CronsError('JOB_UNKNOWN', `no job named ${quote(name)}`, {
-        suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
-      })
-    }
+    if (!job) throw unknownJob(name, [...this.jobs.keys()])
     const store = await this.open()
     const now = this.clock.now()
     await this.reap(now)
