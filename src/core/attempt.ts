@@ -1,8 +1,47 @@
 /**
- * Small pieces of one attempt: a lazily created abort signal, error and result summaries.
+ * One attempt of a run: its state, the context the job's code receives, and the call itself. The
+ * signal, the log and the hook context are built only when something uses them: starting a thousand
+ * jobs on one instant must cost as little as possible per job.
  */
 import { format } from 'node:util'
-import type { MissedInfo } from '../store/types.js'
+import type {
+  HookContext,
+  Initiator,
+  JobContext,
+  JobLogger,
+  MissedSlots,
+  ResolvedJob,
+  Trigger,
+} from '../config/types.js'
+import type { MissedInfo, RunStatus } from '../store/types.js'
+import type { Clock } from './clock.js'
+import type { EngineEmitter } from './events.js'
+import { OutputBuffer } from './output.js'
+
+export interface RunRequest {
+  job: ResolvedJob
+  /** The first attempt's row, already inserted as `running` (by a slot claim or `beginRun`). */
+  runId: number
+  slot: number
+  trigger: Trigger
+  initiator: Initiator
+  missed?: MissedInfo
+  /** Overrides the job's timeout (run-job --timeout). */
+  timeoutMs?: number
+}
+
+/** What an attempt came to: the job's code settled, it timed out, or shutdown interrupted it. */
+export interface Decided {
+  status: RunStatus
+  value?: unknown
+  error?: unknown
+}
+
+interface AttemptEnv {
+  clock: Clock
+  events: EngineEmitter
+  instanceId: string
+}
 
 /**
  * An AbortController made only when a job reads `ctx.signal` (creating one per attempt is a
@@ -29,7 +68,143 @@ export class LazyAbort {
   }
 }
 
-export function toMissed(missed: MissedInfo) {
+/** The `ctx` a job receives. `signal` and `log` are getters, so they cost nothing until read. */
+class Context implements JobContext {
+  readonly attempt: number
+  readonly scheduledAt: Date
+  readonly trigger: Trigger
+  readonly job: { name: string; tags: readonly string[] }
+  declare readonly missed?: MissedSlots
+  readonly #owner: Attempt
+
+  constructor(owner: Attempt, scheduledAt: Date, missed: MissedSlots | undefined) {
+    const { request } = owner
+    this.#owner = owner
+    this.attempt = owner.attempt
+    this.scheduledAt = scheduledAt
+    this.trigger = request.trigger
+    this.job = { name: request.job.name, tags: request.job.tags }
+    if (missed) this.missed = missed
+  }
+
+  get signal(): AbortSignal {
+    return this.#owner.signal
+  }
+
+  get log(): JobLogger {
+    return this.#owner.logger()
+  }
+}
+
+export class Attempt {
+  readonly ctx: JobContext
+  /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
+  done: Decided | undefined
+  /** Set when the job's code returned a promise (or any thenable). */
+  returned: PromiseLike<unknown> | undefined
+  /** When the job's code was called (its timeout counts from here). */
+  calledAt = 0
+  output: OutputBuffer | undefined
+  #abort: LazyAbort | undefined
+  #logger: JobLogger | undefined
+  #hookContext: HookContext | undefined
+  readonly #scheduledAt: Date
+  readonly #missed: MissedSlots | undefined
+
+  constructor(
+    readonly request: RunRequest,
+    readonly runId: number,
+    readonly attempt: number,
+    readonly startedAt: number,
+    private readonly env: AttemptEnv,
+  ) {
+    this.#scheduledAt = new Date(request.slot)
+    this.#missed = request.missed ? toMissed(request.missed) : undefined
+    this.ctx = new Context(this, this.#scheduledAt, this.#missed)
+  }
+
+  get signal(): AbortSignal {
+    this.#abort ??= new LazyAbort()
+    return this.#abort.signal
+  }
+
+  abort(reason: unknown): void {
+    this.#abort ??= new LazyAbort()
+    this.#abort.abort(reason)
+  }
+
+  out(): OutputBuffer {
+    this.output ??= new OutputBuffer()
+    return this.output
+  }
+
+  logger(): JobLogger {
+    this.#logger ??= this.makeLogger()
+    return this.#logger
+  }
+
+  /** What hooks receive (before the outcome is known). */
+  hookContext(): HookContext {
+    const { request } = this
+    const { job } = request
+    this.#hookContext ??= {
+      job: { name: job.name, tags: job.tags, schedule: job.scheduleText, zone: job.zone },
+      scheduledAt: this.#scheduledAt,
+      trigger: request.trigger,
+      initiator: request.initiator,
+      attempt: this.attempt,
+      instanceId: this.env.instanceId,
+      startedAt: new Date(this.startedAt),
+      ...(this.#missed ? { missed: this.#missed } : {}),
+    }
+    return this.#hookContext
+  }
+
+  /**
+   * Call the job's code. A synchronous outcome (a value, a throw) is kept in `done`, a thenable in
+   * `returned`; nothing the job does escapes from here.
+   */
+  call(): void {
+    this.calledAt = this.env.clock.now()
+    try {
+      const returned: unknown = this.request.job.run(this.ctx)
+      if (isThenable(returned)) this.returned = returned
+      else this.done = { status: 'succeeded', value: returned }
+    } catch (error) {
+      this.done = { status: 'failed', error }
+    }
+  }
+
+  private makeLogger(): JobLogger {
+    const { clock, events } = this.env
+    const line =
+      (level: 'info' | 'warn' | 'error') =>
+      (...args: unknown[]) => {
+        const text = format(...args)
+        const at = clock.now()
+        this.out().add(level, text, at)
+        events.emit('run:log', {
+          runId: this.runId,
+          job: this.request.job.name,
+          attempt: this.attempt,
+          level,
+          text,
+          at,
+        })
+      }
+    return { info: line('info'), warn: line('warn'), error: line('error') }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+export function toMissed(missed: MissedInfo): MissedSlots {
   return { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
 }
 

@@ -11,6 +11,12 @@ export interface Clock {
   now(): number
   setTimeout(callback: () => void, delayMs: number): TimerHandle
   clearTimeout(handle: TimerHandle): void
+  /**
+   * Optional: block until `now() >= at`, for at most `maxMs`. A timer fires up to a millisecond or
+   * two after its due time; a clock that can wait out the last stretch precisely lets the scheduler
+   * wake just before an instant and start its jobs on it. Clocks without it get plain timers.
+   */
+  waitUntil?(at: number, maxMs: number): void
 }
 
 /** The real clock. Its timers keep the process alive, as a scheduler should. */
@@ -18,6 +24,12 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  waitUntil: (at, maxMs) => {
+    const end = Math.min(at, Date.now() + maxMs)
+    while (Date.now() < end) {
+      // A spin of at most `maxMs` (a couple of milliseconds): sleeping has no finer grain than that.
+    }
+  },
 }
 
 interface FakeTimer {

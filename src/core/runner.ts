@@ -3,29 +3,18 @@
  * attempt recorded in the store. Nothing a job does (throw, reject, hang, throw a non-Error) can
  * escape into the scheduler.
  */
-import { format } from 'node:util'
-import type { HookContext, Hooks, Initiator, JobContext, ResolvedJob, Trigger } from '../config/types.js'
-import type { MissedInfo, RunOutcome, RunStatus, Store } from '../store/types.js'
-import { describeError, LazyAbort, summarise, toMissed } from './attempt.js'
+import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
+import type { RunOutcome, RunStatus, Store } from '../store/types.js'
+import { Attempt, type Decided, describeError, type RunRequest, summarise } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
-import { OutputBuffer } from './output.js'
+import type { OutputBuffer } from './output.js'
 import { retryDelayMs } from './retry.js'
+
+export type { RunRequest } from './attempt.js'
 
 /** A hook that takes longer than this is abandoned (and recorded) so it cannot stall a run. */
 export const HOOK_TIMEOUT_MS = 10_000
-
-export interface RunRequest {
-  job: ResolvedJob
-  /** The first attempt's row, already inserted as `running` (by a slot claim or `beginRun`). */
-  runId: number
-  slot: number
-  trigger: Trigger
-  initiator: Initiator
-  missed?: MissedInfo
-  /** Overrides the job's timeout (run-job --timeout). */
-  timeoutMs?: number
-}
 
 export interface RunResult {
   /** The last attempt's row id and status. */
@@ -35,11 +24,20 @@ export interface RunResult {
   error?: { message: string; stack?: string }
 }
 
+interface AttemptOutcome {
+  status: RunStatus
+  error?: { message: string; stack?: string }
+  retryInMs?: number
+}
+
+/** An attempt whose code is still executing (it returned a promise that has not settled). */
 interface ActiveAttempt {
   job: string
   runId: number
-  /** Resolves when the job's code has settled (not merely when the outcome was recorded). */
-  settled: Promise<void>
+  /** Whether the job's code has settled (not merely whether the outcome was recorded). */
+  codeDone: boolean
+  /** Called once when the code settles after its outcome was recorded (a timeout, an interrupt). */
+  afterSettle: (() => void) | undefined
   /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
   recorded: boolean
   interrupt: (reason: string) => void
@@ -56,8 +54,12 @@ interface Deps {
 
 export class Runner {
   private readonly active = new Map<number, ActiveAttempt>()
+  /** Active attempts per job name, so the overlap check does not walk every active attempt. */
+  private readonly activeByJob = new Map<string, number>()
   private readonly retryWaits = new Set<{ timer: TimerHandle; cancel: () => void }>()
-  private readonly runs = new Set<Promise<RunResult>>()
+  /** Runs started and not yet finished, and who waits for there to be none. */
+  private inflight = 0
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined
   private stopping = false
   private cutShort: (() => void) | undefined
 
@@ -65,9 +67,7 @@ export class Runner {
 
   /** Attempts whose code is still executing in this process, by job name. */
   activeCount(job: string): number {
-    let n = 0
-    for (const attempt of this.active.values()) if (attempt.job === job) n++
-    return n
+    return this.activeByJob.get(job) ?? 0
   }
 
   get activeTotal(): number {
@@ -76,20 +76,62 @@ export class Runner {
 
   /** Start a run in the background; the returned promise never rejects. */
   execute(request: RunRequest): Promise<RunResult> {
-    const run = this.attempts(request).catch((error: unknown) => {
-      this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
-      return { runId: request.runId, status: 'failed' as RunStatus, attempts: 1, error: describeError(error) }
-    })
-    this.runs.add(run)
-    void run.finally(() => this.runs.delete(run))
-    return run
+    return this.track(request, undefined)
   }
 
-  private async attempts(request: RunRequest): Promise<RunResult> {
+  /**
+   * Start runs due on the same instant. Every job's code is called first, one after another, with
+   * nothing in between but building its context; the overlap guard, timeouts and promise handling
+   * are set up once all of them have started, so the last job of a big batch starts barely later
+   * than the first. Jobs with a `beforeRun` hook start after their hook, as in `execute`.
+   */
+  executeAll(requests: readonly RunRequest[]): void {
+    const begun: (Attempt | undefined)[] = new Array(requests.length)
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i] as RunRequest
+      if (this.hasHook('beforeRun', request.job)) continue
+      const attempt = this.prepare(request, request.runId, 1)
+      attempt.call()
+      begun[i] = attempt
+    }
+    for (let i = 0; i < requests.length; i++) void this.track(requests[i] as RunRequest, begun[i])
+  }
+
+  private async track(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
+    this.inflight++
+    try {
+      return await this.attempts(request, first)
+    } catch (error) {
+      this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
+      return { runId: request.runId, status: 'failed', attempts: 1, error: describeError(error) }
+    } finally {
+      this.inflight--
+      if (this.inflight === 0 && this.idle) {
+        this.idle.resolve()
+        this.idle = undefined
+      }
+    }
+  }
+
+  /** Resolves when no run is in flight. */
+  private whenIdle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve()
+    if (!this.idle) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      this.idle = { promise, resolve }
+    }
+    return this.idle.promise
+  }
+
+  private async attempts(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
     const { job } = request
     let runId = request.runId
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(request, runId, attempt)
+      const outcome =
+        attempt === 1 && first !== undefined ? await this.follow(first) : await this.attempt(request, runId, attempt)
       if (outcome.retryInMs === undefined || this.stopping) {
         return { runId, status: outcome.status, attempts: attempt, ...(outcome.error ? { error: outcome.error } : {}) }
       }
@@ -117,180 +159,158 @@ export class Runner {
     }
   }
 
-  private async attempt(
-    request: RunRequest,
-    runId: number,
-    attempt: number,
-  ): Promise<{ status: RunStatus; error?: { message: string; stack?: string }; retryInMs?: number }> {
-    const { job } = request
-    const { clock, events, store } = this.deps
-    const startedAt = clock.now()
-    // The signal, the log and the hook context are built only when used: starting a thousand jobs
-    // on one instant must cost as little as possible per job.
-    const abort = new LazyAbort()
-    let output: OutputBuffer | undefined
-    const out = () => {
-      output ??= new OutputBuffer()
-      return output
+  /** One attempt: `beforeRun` hooks, the job's code, then everything after it. */
+  private async attempt(request: RunRequest, runId: number, attempt: number): Promise<AttemptOutcome> {
+    const begun = this.prepare(request, runId, attempt)
+    if (this.hasHook('beforeRun', request.job)) {
+      await this.hook('beforeRun', request.job, begun.hookContext(), runId, begun.out())
     }
-    let logger: JobContext['log'] | undefined
-    const makeLogger = (): JobContext['log'] => {
-      const line =
-        (level: 'info' | 'warn' | 'error') =>
-        (...args: unknown[]) => {
-          const text = format(...args)
-          const at = clock.now()
-          out().add(level, text, at)
-          events.emit('run:log', { runId, job: job.name, attempt, level, text, at })
-        }
-      return { info: line('info'), warn: line('warn'), error: line('error') }
-    }
-    const scheduledAt = new Date(request.slot)
-    const missed = request.missed ? toMissed(request.missed) : undefined
-    const ctx: JobContext = {
-      get signal() {
-        return abort.signal
-      },
-      attempt,
-      scheduledAt,
-      trigger: request.trigger,
-      job: { name: job.name, tags: job.tags },
-      get log() {
-        logger ??= makeLogger()
-        return logger
-      },
-      ...(missed ? { missed } : {}),
-    }
-    let hookContext: HookContext | undefined
-    const hookBase = (): HookContext => {
-      hookContext ??= {
-        job: { name: job.name, tags: job.tags, schedule: job.scheduleText, zone: job.zone },
-        scheduledAt,
-        trigger: request.trigger,
-        initiator: request.initiator,
-        attempt,
-        instanceId: this.deps.instanceId,
-        startedAt: new Date(startedAt),
-        ...(missed ? { missed } : {}),
-      }
-      return hookContext
-    }
+    begun.call()
+    return this.follow(begun)
+  }
+
+  /** The attempt's state, announced to `run:started` listeners (if any) before its code runs. */
+  private prepare(request: RunRequest, runId: number, attempt: number): Attempt {
+    const { clock, events, instanceId } = this.deps
+    const begun = new Attempt(request, runId, attempt, clock.now(), { clock, events, instanceId })
     if (events.listenerCount('run:started') > 0) {
       events.emit('run:started', {
         runId,
-        job: job.name,
+        job: request.job.name,
         slot: request.slot,
         trigger: request.trigger,
         initiator: request.initiator,
         attempt,
-        startedAt,
+        startedAt: begun.startedAt,
       })
     }
-    // Without hooks there is nothing to wait for: the job starts in the same turn as its claim.
-    if (this.hasHook('beforeRun', job)) await this.hook('beforeRun', job, hookBase(), runId, out())
+    return begun
+  }
 
-    let settle!: () => void
-    let finish!: (outcome: { status: RunStatus; value?: unknown; error?: unknown }) => void
-    const decided = new Promise<{ status: RunStatus; value?: unknown; error?: unknown }>((resolve) => {
-      finish = resolve
-    })
-    const active: ActiveAttempt = {
-      job: job.name,
-      runId,
-      settled: new Promise<void>((resolve) => {
-        settle = resolve
-      }),
-      recorded: false,
-      interrupt: (reason) => {
-        abort.abort(new Error(reason))
-        finish({ status: 'interrupted', error: new Error(reason) })
-      },
+  /**
+   * Everything after the job's code was called: wait for its outcome (or its timeout, or shutdown),
+   * record it, keep the overlap guard until the code really stops, `afterRun`/`onError` hooks.
+   */
+  private async follow(begun: Attempt): Promise<AttemptOutcome> {
+    const { request, runId, attempt, startedAt } = begun
+    const { job } = request
+    const { clock, events, store } = this.deps
+    let entry: ActiveAttempt | undefined
+    let outcome = begun.done
+    if (outcome === undefined) {
+      entry = {
+        job: job.name,
+        runId,
+        codeDone: false,
+        afterSettle: undefined,
+        recorded: false,
+        interrupt: () => {},
+      }
+      this.addActive(entry)
+      outcome = await this.decide(begun, entry, request.timeoutMs ?? job.timeoutMs)
     }
-    this.active.set(runId, active)
-
-    const timeoutMs = request.timeoutMs ?? job.timeoutMs
-    let timer: TimerHandle | undefined
-    if (timeoutMs > 0) {
-      timer = clock.setTimeout(() => {
-        const error = new Error(`timed out after ${timeoutMs / 1000}s`)
-        error.name = 'TimeoutError'
-        abort.abort(error)
-        finish({ status: 'timed_out', error })
-      }, timeoutMs)
-    }
-    let codeDone = false
-    // The job starts right here (not in a later microtask), so of many jobs due on one instant
-    // each starts as soon as its own set-up is done; a synchronous throw becomes a rejection.
-    let returned: unknown
-    try {
-      returned = job.run(ctx)
-    } catch (error) {
-      returned = Promise.reject(error)
-    }
-    Promise.resolve(returned)
-      .then(
-        (value) => ({ status: 'succeeded' as const, value }),
-        (error: unknown) => ({ status: 'failed' as const, error }),
-      )
-      .then((result) => {
-        codeDone = true
-        if (timer) clock.clearTimeout(timer)
-        finish(result)
-        settle()
-      })
-
-    const outcome = await decided
     const finishedAt = clock.now()
     const error = outcome.error === undefined ? undefined : describeError(outcome.error)
-    const settled = codeDone
-    const recordedHere = !active.recorded
+    const settled = entry === undefined || entry.codeDone
+    const recordedHere = entry === undefined || !entry.recorded
+    const { status, value } = outcome
     const record = (settledNow: boolean) =>
       this.record(runId, {
-        status: outcome.status as RunOutcome['status'],
+        status: status as RunOutcome['status'],
         finishedAt,
         errorMessage: error?.message ?? null,
         errorStack: error?.stack ?? null,
-        result: outcome.status === 'succeeded' ? summarise(outcome.value) : null,
-        output: output?.toJSON() ?? null,
+        result: status === 'succeeded' ? summarise(value) : null,
+        output: begun.output?.toJSON() ?? null,
         settled: settledNow,
       })
     if (recordedHere) {
-      active.recorded = true
+      if (entry) entry.recorded = true
       await record(settled)
     }
-    if (settled) this.active.delete(runId)
-    else {
-      // The overlap guard keeps counting the job as running until its code really stops.
-      void active.settled.then(async () => {
-        this.active.delete(runId)
-        await store
-          .settleRun(runId)
-          .catch((e: unknown) => events.emit('engine:error', { message: 'settleRun failed', error: e }))
-      })
+    if (entry) {
+      const active = entry
+      if (settled) this.removeActive(active)
+      else {
+        // The overlap guard keeps counting the job as running until its code really stops.
+        const release = () => {
+          this.removeActive(active)
+          store
+            .settleRun(runId)
+            .catch((e: unknown) => events.emit('engine:error', { message: 'settleRun failed', error: e }))
+        }
+        if (active.codeDone) release()
+        else active.afterSettle = release
+      }
     }
-    const willRetry =
-      (outcome.status === 'failed' || outcome.status === 'timed_out') && attempt <= job.retry.max && !this.stopping
+    const willRetry = (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
     const retryInMs = willRetry ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
-    this.emitFinished(request, runId, attempt, outcome.status, startedAt, finishedAt, error, retryInMs)
-    const afterHooks = this.hasHook('afterRun', job) || (outcome.status !== 'succeeded' && this.hasHook('onError', job))
+    this.emitFinished(request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
+    const afterHooks = this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
     let hookFailed = false
     if (afterHooks) {
-      const finished: HookContext = {
-        ...hookBase(),
+      const finished = {
+        ...begun.hookContext(),
         finishedAt: new Date(finishedAt),
         durationMs: finishedAt - startedAt,
-        status: outcome.status,
-        ...(outcome.status === 'succeeded' ? { result: outcome.value } : { error: outcome.error }),
+        status,
+        ...(status === 'succeeded' ? { result: value } : { error: outcome.error }),
       }
-      if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, out())
-      if (outcome.status !== 'succeeded' && this.hasHook('onError', job)) {
-        hookFailed = (await this.hook('onError', job, finished, runId, out())) || hookFailed
+      if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, begun.out())
+      if (status !== 'succeeded' && this.hasHook('onError', job)) {
+        hookFailed = (await this.hook('onError', job, finished, runId, begun.out())) || hookFailed
       }
     }
     // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
     // hook's failure is added to the attempt's output afterwards.
-    if (hookFailed && recordedHere) await record(codeDone)
-    return { status: outcome.status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
+    if (hookFailed && recordedHere) await record(entry === undefined || entry.codeDone)
+    return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
+  }
+
+  /** The first of: the job's promise settles, its timeout (counted from the call), shutdown. */
+  private decide(begun: Attempt, entry: ActiveAttempt, timeoutMs: number): Promise<Decided> {
+    const { clock } = this.deps
+    return new Promise<Decided>((resolve) => {
+      let timer: TimerHandle | undefined
+      entry.interrupt = (reason) => {
+        const error = new Error(reason)
+        begun.abort(error)
+        resolve({ status: 'interrupted', error })
+      }
+      if (timeoutMs > 0) {
+        timer = clock.setTimeout(
+          () => {
+            const error = new Error(`timed out after ${timeoutMs / 1000}s`)
+            error.name = 'TimeoutError'
+            begun.abort(error)
+            resolve({ status: 'timed_out', error })
+          },
+          timeoutMs - (clock.now() - begun.calledAt),
+        )
+      }
+      const settle = (decided: Decided) => {
+        entry.codeDone = true
+        if (timer) clock.clearTimeout(timer)
+        resolve(decided)
+        entry.afterSettle?.()
+      }
+      Promise.resolve(begun.returned).then(
+        (value) => settle({ status: 'succeeded', value }),
+        (error: unknown) => settle({ status: 'failed', error }),
+      )
+    })
+  }
+
+  private addActive(entry: ActiveAttempt): void {
+    this.active.set(entry.runId, entry)
+    this.activeByJob.set(entry.job, (this.activeByJob.get(entry.job) ?? 0) + 1)
+  }
+
+  private removeActive(entry: ActiveAttempt): void {
+    if (!this.active.delete(entry.runId)) return
+    const left = (this.activeByJob.get(entry.job) ?? 1) - 1
+    if (left > 0) this.activeByJob.set(entry.job, left)
+    else this.activeByJob.delete(entry.job)
   }
 
   private async record(runId: number, outcome: RunOutcome): Promise<void> {
@@ -311,6 +331,7 @@ export class Runner {
     error?: { message: string; stack?: string },
     retryInMs?: number,
   ): void {
+    if (this.deps.events.listenerCount('run:finished') === 0) return
     this.deps.events.emit('run:finished', {
       runId,
       job: request.job.name,
@@ -391,7 +412,7 @@ export class Runner {
       entry.cancel()
     }
     this.retryWaits.clear()
-    const all = Promise.all([...this.runs])
+    const all = this.whenIdle()
     if (graceMs > 0) {
       let timer: TimerHandle | undefined
       const graceOver = new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../c
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { ClaimOutcome, MissedInfo, RunRecord, SlotClaim, Store } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
-import { EngineEmitter } from './events.js'
+import { EngineEmitter, type EngineEvents } from './events.js'
 import { MinHeap } from './heap.js'
 import { slotJitterMs } from './retry.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
@@ -52,6 +52,11 @@ const PRUNE_EVERY_MS = 3_600_000
 const STORE_RETRY_MS = 1000
 /** The adaptive claim lead never exceeds this. */
 const MAX_CLAIM_LEAD_MS = 250
+/**
+ * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
+ * the rest precisely: a timer alone starts them up to a millisecond or two late.
+ */
+const PRECISE_START_MS = 2
 
 interface Entry {
   job: ResolvedJob
@@ -324,9 +329,15 @@ export class Scheduler {
     }
   }
 
-  /** Claim the next batch early by 1.5× what this one took (measured on the scheduler's clock). */
+  /**
+   * Claim the next batch early by twice what this one took (measured on the scheduler's clock) plus
+   * a little, decaying slowly after a slow claim, so one quick claim does not make the next batch
+   * start late.
+   */
   private adaptLead(claimMs: number): void {
-    if (this.fixedLeadMs === undefined) this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.ceil(claimMs * 1.5))
+    if (this.fixedLeadMs !== undefined) return
+    const wanted = Math.ceil(claimMs * 2) + 2
+    this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.9)))
   }
 
   /**
@@ -377,8 +388,11 @@ export class Scheduler {
 
   private dispatch(claims: SlotClaim[], jobs: ResolvedJob[], outcomes: ClaimOutcome[]): void {
     const now = this.clock.now()
+    const startNow: RunRequest[] = []
     const later = new Map<number, RunRequest[]>()
-    outcomes.forEach((outcome, i) => {
+    const caughtUp: EngineEvents['slot:missed'][0][] = []
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as ClaimOutcome
       const claim = claims[i] as SlotClaim
       const job = jobs[i] as ResolvedJob
       switch (outcome.kind) {
@@ -389,11 +403,18 @@ export class Scheduler {
             slot: claim.slot,
             trigger: claim.trigger,
             initiator: 'scheduler',
-            ...(claim.missed ? { missed: claim.missed } : {}),
+          }
+          if (claim.missed) {
+            request.missed = claim.missed
+            caughtUp.push({ job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
           }
           const at = this.due(job, claim.slot)
-          if (at <= now) void this.getRunner().execute(request)
-          else later.set(at, [...(later.get(at) ?? []), request])
+          if (at <= now) startNow.push(request)
+          else {
+            const batch = later.get(at)
+            if (batch) batch.push(request)
+            else later.set(at, [request])
+          }
           break
         }
         case 'skipped':
@@ -420,17 +441,22 @@ export class Scheduler {
         case 'taken':
           break
       }
-      if (outcome.kind === 'started' && claim.missed) {
-        this.events.emit('slot:missed', { job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
-      }
-    })
+    }
+    if (startNow.length > 0) this.getRunner().executeAll(startNow)
+    // Reported once the catch-up run has started (or been scheduled for its instant).
+    for (const event of caughtUp) this.events.emit('slot:missed', event)
+    const early = this.clock.waitUntil ? PRECISE_START_MS : 0
     for (const [at, requests] of later) {
       const pending = {
         requests,
-        timer: this.clock.setTimeout(() => {
-          this.pendingStarts.delete(pending)
-          for (const request of requests) void this.getRunner().execute(request)
-        }, at - now),
+        timer: this.clock.setTimeout(
+          () => {
+            this.pendingStarts.delete(pending)
+            this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
+            this.getRunner().executeAll(requests)
+          },
+          at - now - early,
+        ),
       }
       this.pendingStarts.add(pending)
     }

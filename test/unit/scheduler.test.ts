@@ -532,6 +532,102 @@ describe('retry and timeout', () => {
   })
 })
 
+describe('starting many jobs on one instant', () => {
+  it('calls every job of the instant before any of them continues, each with its own context', async () => {
+    const order: string[] = []
+    const contexts = new Set<unknown>()
+    const jobs: JobDefinition[] = Array.from({ length: 20 }, (_, i) => ({
+      name: `j${i}`,
+      schedule: '@hourly',
+      run: async (ctx) => {
+        contexts.add(ctx)
+        order.push(`call ${ctx.job.name} ${ctx.scheduledAt.toISOString()} ${ctx.attempt} ${ctx.trigger}`)
+        await null
+        order.push(`continue ${ctx.job.name}`)
+      },
+    }))
+    const { clock, store, scheduler } = await harness(jobs)
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    const slot = iso(T0 + 3_600_000)
+    expect(order.slice(0, 20).sort()).toEqual(jobs.map((j) => `call ${j.name} ${slot} 1 schedule`).sort())
+    expect(order.slice(20).every((line) => line.startsWith('continue '))).toBe(true)
+    expect(contexts.size).toBe(20)
+    expect((await runs(store)).map((r) => r.status)).toEqual(Array(20).fill('succeeded'))
+  })
+
+  it('records what a job returns synchronously, a thenable that is not a promise, and its rejection', async () => {
+    const thenable = (ok: boolean) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a hand-written thenable is what this test is about
+      then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+        if (ok) resolve({ rows: 3 })
+        else reject(new Error('thenable said no'))
+      },
+    })
+    const { clock, store, scheduler } = await harness([
+      { name: 'value', schedule: '@hourly', run: () => 42 },
+      { name: 'thenable', schedule: '@hourly', run: () => thenable(true) },
+      { name: 'thenable-fails', schedule: '@hourly', run: () => thenable(false) },
+    ])
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    const rows = new Map((await runs(store)).map((r) => [r.job, r]))
+    expect(rows.get('value')).toMatchObject({ status: 'succeeded', result: '42', active: false })
+    expect(rows.get('thenable')).toMatchObject({ status: 'succeeded', result: '{"rows":3}', active: false })
+    expect(rows.get('thenable-fails')).toMatchObject({ status: 'failed', errorMessage: 'thenable said no' })
+  })
+
+  it('a job with a beforeRun hook starts after its hook while the others of the instant start at once', async () => {
+    const gate = deferred()
+    const order: string[] = []
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 'hooked',
+        schedule: '@hourly',
+        hooks: {
+          beforeRun: async () => {
+            order.push('hook')
+            await gate.promise
+          },
+        },
+        run: () => {
+          order.push('hooked')
+        },
+      },
+      { name: 'plain-a', schedule: '@hourly', run: () => void order.push('plain-a') },
+      { name: 'plain-b', schedule: '@hourly', run: () => void order.push('plain-b') },
+    ])
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    const beforeGate = [...order]
+    gate.resolve()
+    await clock.advance(1)
+    expect([...beforeGate.slice(0, 2)].sort()).toEqual(['plain-a', 'plain-b'])
+    expect(beforeGate.slice(2)).toEqual(['hook'])
+    expect(order.slice(3)).toEqual(['hooked'])
+    expect((await runs(store)).every((r) => r.status === 'succeeded')).toBe(true)
+  })
+
+  it('ctx.signal and ctx.log can be taken apart from the context', async () => {
+    let seen: { aborted: boolean; logged: boolean } | undefined
+    const { clock, store, scheduler } = await harness([
+      {
+        name: 'destructures',
+        schedule: '@hourly',
+        run: ({ signal, log, job }) => {
+          log.info('hello from %s', job.name)
+          seen = { aborted: signal.aborted, logged: true }
+        },
+      },
+    ])
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    expect(seen).toEqual({ aborted: false, logged: true })
+    const [row] = await runs(store, 'destructures')
+    expect(JSON.parse(row?.output ?? '[]')).toMatchObject([{ level: 'info', text: 'hello from destructures' }])
+  })
+})
+
 describe('manual runs', () => {
   it('run through the same pipeline with trigger manual, and are refused while running unless forced', async () => {
     const gate = deferred()
