@@ -6,7 +6,7 @@
 import { Command, Flags } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, isCronsError } from '../errors.js'
-import { paint } from './output.js'
+import { paint, preparePaint } from './output.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -22,6 +22,11 @@ export abstract class BaseCommand extends Command {
       description: "State file (env: CRONS_STATE). Default: the config's `state`, else ./crons.db beside the config.",
       helpGroup: 'GLOBAL',
     }),
+  }
+
+  protected override async init(): Promise<void> {
+    await super.init()
+    await Promise.all([preparePaint(process.stdout), preparePaint(process.stderr)])
   }
 
   /** Load and validate the config the global flags point at (flag > env > file > default). */

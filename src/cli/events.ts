@@ -2,9 +2,8 @@
  * Turns engine events into the lines `start-scheduler` and `run-job` print: human lines (coloured
  * on a terminal) or, with `--log-format json`, one JSON object per line.
  */
-import type { ChalkInstance } from 'chalk'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
-import { compactDuration, paint, statusColour } from './output.js'
+import { compactDuration, type Painter, paint, statusColour } from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -55,7 +54,7 @@ type Payload<K extends keyof EngineEvents> = EngineEvents[K][0]
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-const TEXT: { [K in Printed]: (e: Payload<K>, p: ChalkInstance) => string } = {
+const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'run:started': (e, p) =>
     `${p.cyan('start ')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
@@ -80,6 +79,6 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: ChalkInstance) => string } = {
   'engine:error': (e, p) => `${p.red('error ')} ${e.message}${e.error instanceof Error ? `: ${e.error.message}` : ''}`,
 }
 
-function textLine<K extends Printed>(event: K, payload: Payload<K>, p: ChalkInstance): string {
+function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {
   return `${p.dim(new Date().toISOString())} ${TEXT[event](payload, p)}`
 }

@@ -4,12 +4,13 @@
  */
 import type { Hook } from '@oclif/core'
 import { closest, EXIT, quote } from '../errors.js'
-import { paint } from './output.js'
+import { paint, preparePaint } from './output.js'
 
 const hook: Hook.CommandNotFound = async ({ id, config }) => {
   const visible = config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const guess = closest(id, visible)
   const hint = guess ? `did you mean ${quote(guess)}? ` : ''
+  await preparePaint(process.stderr)
   const p = paint(process.stderr)
   process.stderr.write(
     `${p.red('error')}: ${quote(id)} is not a ${config.bin} command (${hint}run \`${config.bin} help\` for the list)\n`,

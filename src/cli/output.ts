@@ -4,7 +4,6 @@
  */
 
 import { createRequire } from 'node:module'
-import { Chalk, type ChalkInstance } from 'chalk'
 
 // luxon through require: cron-parser (CommonJS) requires it too, and an ESM import would load a
 // second copy of luxon at every start-up.
@@ -19,12 +18,41 @@ export function isDecorated(stream: Stream = process.stdout): boolean {
   return stream.isTTY === true && process.env.TERM !== 'dumb'
 }
 
-export function paint(stream: Stream = process.stdout): ChalkInstance {
-  return new Chalk({ level: isDecorated(stream) ? 1 : 0 })
+/** The styles the CLI uses. A `ChalkInstance` is one; so is the colourless painter below. */
+export interface Painter {
+  bold(text: string): string
+  dim(text: string): string
+  red(text: string): string
+  green(text: string): string
+  yellow(text: string): string
+  cyan(text: string): string
+}
+
+const same = (text: string): string => text
+/** What chalk at level 0 does: every style returns its text unchanged. */
+const PLAIN: Painter = { bold: same, dim: same, red: same, green: same, yellow: same, cyan: same }
+
+let colours: Painter | undefined
+
+/**
+ * Load chalk if `stream` is to be decorated. It is imported only then: piped and NO_COLOR output, the
+ * common case in scripts, never pays for it. Commands call this in `init()` for stdout and stderr;
+ * exported renderers that colour call it themselves.
+ */
+export async function preparePaint(stream: Stream = process.stdout): Promise<void> {
+  if (colours === undefined && isDecorated(stream)) {
+    const { Chalk } = await import('chalk')
+    colours = new Chalk({ level: 1 })
+  }
+}
+
+/** Colours for `stream` when it is decorated (after `preparePaint`), else the colourless painter. */
+export function paint(stream: Stream = process.stdout): Painter {
+  return isDecorated(stream) ? (colours ?? PLAIN) : PLAIN
 }
 
 /** Colour for a run status. */
-export function statusColour(status: string, p: ChalkInstance): string {
+export function statusColour(status: string, p: Painter): string {
   switch (status) {
     case 'succeeded':
       return p.green(status)
@@ -56,6 +84,7 @@ function visibleLength(text: string): number {
 export async function renderTable(head: string[], rows: string[][], stream: Stream = process.stdout): Promise<string> {
   if (isDecorated(stream)) {
     const { default: Table } = await import('cli-table3')
+    await preparePaint(stream)
     const p = paint(stream)
     const table = new Table({ head: head.map((h) => p.bold(h)), style: { head: [], border: [] } })
     for (const row of rows) table.push(row)

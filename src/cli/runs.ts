@@ -3,10 +3,17 @@
  * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
  * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
  */
-import type { ChalkInstance } from 'chalk'
 import { formatDuration } from '../config/duration.js'
 import type { AttemptDetail, AttemptView } from '../core/history.js'
-import { compactDuration, formatLocal, formatLocalShort, relative, renderTable, statusColour } from './output.js'
+import {
+  compactDuration,
+  formatLocal,
+  formatLocalShort,
+  type Painter,
+  relative,
+  renderTable,
+  statusColour,
+} from './output.js'
 
 export interface RunsContext {
   /** The zone a job's slots are shown in: the configured job's zone, else UTC (a job no longer configured). */
@@ -20,7 +27,7 @@ const NOTE_WIDTH = 60
 export async function renderAttemptTable(
   runs: readonly AttemptView[],
   context: RunsContext,
-  p: ChalkInstance,
+  p: Painter,
   stream?: { isTTY?: boolean },
 ): Promise<string> {
   const rows = runs.map((run) => [
@@ -45,7 +52,7 @@ export async function renderAttemptTable(
  * One attempt as a line for `--follow`. Absolute start times, since "3s ago" goes stale as soon as
  * it scrolls up.
  */
-export function renderAttemptLine(run: AttemptView, context: RunsContext, p: ChalkInstance): string {
+export function renderAttemptLine(run: AttemptView, context: RunsContext, p: Painter): string {
   const slot = formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job))
   const took = run.durationMs === null ? '' : ` in ${formatDuration(run.durationMs)}`
   const note = noteText(run)
@@ -56,7 +63,7 @@ export function renderAttemptLine(run: AttemptView, context: RunsContext, p: Cha
 }
 
 /** Everything stored about one attempt; output lines are timed from the attempt's start. */
-export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p: ChalkInstance): string {
+export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p: Painter): string {
   const zone = context.zoneOf(run.job)
   const started = Date.parse(run.startedAt)
   const field = (label: string, value: string) => `${p.bold(label.padEnd(10))} ${value}`

@@ -1,6 +1,15 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { formatLocal, formatUtc, paint, relative, renderTable, statusColour } from '../cli/output.js'
+import {
+  formatLocal,
+  formatUtc,
+  type Painter,
+  paint,
+  preparePaint,
+  relative,
+  renderTable,
+  statusColour,
+} from '../cli/output.js'
 import { openStateForReading } from '../cli/state.js'
 import type { Trigger } from '../config/types.js'
 import { type JobSummary, jobSummaries } from '../core/inspect.js'
@@ -104,6 +113,7 @@ export async function renderJobList(
   now: number,
   options: RenderJobListOptions = {},
 ): Promise<string> {
+  await preparePaint(options.stream)
   const p = paint(options.stream)
   if (jobs.length === 0) {
     return options.tag === undefined ? 'No jobs configured.' : `No jobs with tag ${quote(options.tag)}.`
@@ -129,13 +139,13 @@ export async function renderJobList(
     : `${table}\n${p.dim(`No state file at ${options.statePath} yet: nothing has run.`)}`
 }
 
-function lastRunText(job: JobSummary, now: number, p: ReturnType<typeof paint>): string {
+function lastRunText(job: JobSummary, now: number, p: Painter): string {
   const last = job.lastRun
   if (last === null) return p.dim('never ran')
   return `${statusColour(last.status, p)} ${relative(last.finishedAt ?? last.startedAt, now)}`
 }
 
-function stateText(job: JobSummary, p: ReturnType<typeof paint>): string {
+function stateText(job: JobSummary, p: Painter): string {
   if (job.removed) return p.dim(job.paused ? 'removed, paused' : 'removed')
   return job.paused ? p.yellow('paused') : 'active'
 }

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatBytes, formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { formatBytes, formatLocal, formatUtc, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { openStateForReading } from '../cli/state.js'
 import type { Trigger } from '../config/types.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
@@ -93,6 +93,7 @@ export interface RenderStatusOptions {
 
 /** The human report, with `now` passed in so relative times are testable. */
 export async function renderStatus(report: StatusReport, now: number, options: RenderStatusOptions): Promise<string> {
+  await preparePaint(options.stream)
   const p = paint(options.stream)
   const field = (label: string, value: string) => `${p.bold(label.padEnd(11))} ${value}`
   const alive = report.instances.filter((i) => i.alive).length

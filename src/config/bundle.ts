@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BuildOptions, Loader, Message, Plugin } from 'esbuild'
+import { crypto, pathHash, sha256 } from './hash.js'
 
 /**
  * Compiling a config file into one ES module that Node imports natively, cached on disk.
@@ -20,7 +20,10 @@ import type { BuildOptions, Loader, Message, Plugin } from 'esbuild'
 export interface CronsEntry {
   /** The running package's entry: dist/index.js, or src/index.ts when running from the sources. */
   path: string
-  /** Sources (tests, bin/dev.js) are bundled into each config; a built dist/index.js is imported by URL. */
+  /**
+   * Sources (tests, bin/dev.js) are bundled into each config; from a built dist/index.js only what the
+   * config uses is kept, each module imported by URL.
+   */
   bundled: boolean
   /** The running package's version: a cache written by another version is rebuilt. */
   version: string
@@ -30,7 +33,7 @@ export interface CronsEntry {
 export const configCacheStats = { hits: 0, builds: 0 }
 
 /** Bump when the bundle's shape changes, so bundles written by an older loader are rebuilt. */
-const CACHE_FORMAT = 1
+const CACHE_FORMAT = 2
 /** Files changed this close to a build are "racy": an edit in the same mtime tick is only visible in the content. */
 const RACY_MS = 2000
 /** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
@@ -40,6 +43,7 @@ const META_USE = /\bimport\.meta\.(?:url|dirname|filename)\b|\b__dirname\b|\b__f
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
 const SOURCE_FILE = /\.[cm]?[jt]sx?$/
 const BARE = /^[^./]/
+const RELATIVE = /^\.\.?\//
 /** A metafile input from a plugin namespace (`ns:path`), not a file; two letters or more, so not `C:`. */
 const NAMESPACED = /^[\w-]{2,}:/
 
@@ -95,8 +99,7 @@ export function buildMessages(error: unknown): Message[] | undefined {
 
 /** One file per config (and per crons entry, so tests from src and the CLI from dist do not thrash). */
 function cacheKey(config: string, crons: CronsEntry): string {
-  const hash = createHash('sha256').update(`${config}\0${crons.path}`).digest('hex').slice(0, 16)
-  return `${basename(config)}-${hash}`
+  return `${basename(config)}-${pathHash(`${config}\0${crons.path}`)}`
 }
 
 /** `<nearest node_modules above the config>/.cache/crons`, else the per-user temp dir. */
@@ -209,7 +212,11 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   const names = Object.keys(result.metafile?.inputs ?? {}).filter((name) => !NAMESPACED.test(name))
   const inputs = names.map((name) => {
     const path = resolve(dirname(config), name)
-    return loaded.get(path) ?? inputOf(path, readFileSync(path), builtAt)
+    const input = loaded.get(path) ?? inputOf(path, readFileSync(path), builtAt)
+    // crons's own entry is written by a build, not edited by hand: its mtime and size are enough,
+    // and a cache hit then hashes nothing, even just after an install or a rebuild.
+    if (path === crons.path) delete input.sha256
+    return input
   })
   const tsconfig = nearestTsconfig(dirname(config))
   if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
@@ -222,16 +229,33 @@ function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync
   return input
 }
 
-/** `crons` is the running package: imported by file URL from dist, bundled in from the sources. */
+/**
+ * `crons` is the running package. From dist, its entry is bundled (it only re-exports, plus
+ * `createScheduler`) while the modules it re-exports from are imported by file URL, marked free of
+ * side effects so esbuild keeps only those the config uses: a config that imports `defineConfig`
+ * loads define.js, not the scheduler, runner and store. From the sources, crons is bundled in.
+ */
 function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
   const sources = dirname(crons.path) + sep
   return {
     name: 'crons',
     setup(build) {
       build.onResolve({ filter: /^crons$/ }, () =>
-        crons.bundled ? { path: crons.path } : { path: pathToFileURL(crons.path).href, external: true },
+        crons.bundled ? { path: crons.path } : { path: crons.path, sideEffects: false },
       )
-      if (!crons.bundled || absoluteImports) return
+      if (!crons.bundled) {
+        build.onResolve({ filter: RELATIVE }, (args) =>
+          args.importer.startsWith(sources)
+            ? {
+                path: pathToFileURL(resolve(dirname(args.importer), args.path)).href,
+                external: true,
+                sideEffects: false,
+              }
+            : undefined,
+        )
+        return
+      }
+      if (absoluteImports) return
       // The bundled sources' own dependencies (luxon, cron-parser…) are crons's, not the config's:
       // resolve them from here, so a config in a directory without node_modules still works.
       build.onResolve({ filter: BARE }, (args) => {
@@ -338,7 +362,7 @@ function writeCache(dir: string, key: string, config: string, crons: CronsEntry,
 
 /** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
 function writeAtomic(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const temp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`
   try {
     writeFileSync(temp, text, { mode: 0o600 })
     renameSync(temp, path)
@@ -382,8 +406,4 @@ function configExists(manifest: string): boolean {
 
 function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false
-}
-
-function sha256(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex')
 }

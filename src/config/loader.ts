@@ -36,8 +36,8 @@ let cronsEntry: CronsEntry | undefined
  * The running package's public entry, so `import { defineConfig } from 'crons'` works from a config in
  * any directory, with or without node_modules, and always means the crons that is loading it (not
  * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js,
- * imported by URL; from src/config/loader.ts (tests, bin/dev.js) it is src/index.ts, which plain Node
- * cannot import, so it is bundled into the config.
+ * whose modules the bundle imports by URL; from src/config/loader.ts (tests, bin/dev.js) it is
+ * src/index.ts, which plain Node cannot import, so it is bundled into the config.
  */
 function packageEntry(): CronsEntry {
   if (cronsEntry === undefined) {

@@ -7,9 +7,23 @@
  * one-line "field, value, allowed range, whole expression" messages come from; cron-parser then only
  * sees text that is already known to be valid.
  */
-import { CronExpressionParser } from 'cron-parser'
+import { createRequire } from 'node:module'
 import { CronsError, closest, quote } from '../errors.js'
 import { maxDaysInMonth } from './calendar.js'
+
+type CronParser = typeof import('cron-parser').CronExpressionParser
+
+let cronParser: CronParser | undefined
+
+/**
+ * cron-parser (and the luxon it requires), loaded on the first expansion: a process whose jobs are
+ * all intervals or one-offs never loads it. Through `require`, like luxon in cli/output.ts: one
+ * CommonJS instance, and no scan of its files for ESM named exports.
+ */
+function parser(): CronParser {
+  cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
+  return cronParser
+}
 
 /** The parsed, validated fields of a cron expression. All value lists are sorted and deduplicated. */
 export interface CronFields {
@@ -255,7 +269,7 @@ function expandTimeField(upper: string, index: number): number[] | null {
   const template = ['0', '0', '0', '1', '1', '0']
   template[index] = upper
   try {
-    const values = CronExpressionParser.parse(template.join(' ')).fields[FIELD_KEYS[index] as TimeKey].values
+    const values = parser().parse(template.join(' ')).fields[FIELD_KEYS[index] as TimeKey].values
     return Object.freeze(numbers(values)) as number[]
   } catch {
     return null
@@ -274,7 +288,7 @@ function dateEntry(dayOfMonth: string, month: string, dayOfWeek: string): DateEn
   let entry = dateCache.get(key)
   if (entry === undefined) {
     try {
-      const parsed = CronExpressionParser.parse(`0 0 0 ${key}`).fields
+      const parsed = parser().parse(`0 0 0 ${key}`).fields
       const e = expandedDates(
         parsed.dayOfMonth.values,
         parsed.month.values,
@@ -429,7 +443,7 @@ function expand(fields: string[], expression: string): Expanded {
   const raw: RawValues[] = []
   let nth = 0
   try {
-    const parsed = CronExpressionParser.parse(fields.join(' ')).fields
+    const parsed = parser().parse(fields.join(' ')).fields
     for (const key of FIELD_KEYS) raw.push(parsed[key].values)
     nth = parsed.dayOfWeek.nthDay
   } catch (error) {
@@ -439,7 +453,7 @@ function expand(fields: string[], expression: string): Expanded {
         for (const item of field.split(',')) {
           const template = ['*', '*', '*', '*', '*', '*']
           template[index] = item
-          const parsed = CronExpressionParser.parse(template.join(' ')).fields
+          const parsed = parser().parse(template.join(' ')).fields
           for (const value of parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values) values.add(value)
           if (index === DAY_OF_WEEK) nth = parsed.dayOfWeek.nthDay
         }
