@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { importPkg } from './pkg.mjs'
 
 const require = createRequire(import.meta.url)
-const GENERATOR_VERSION = 1
+const GENERATOR_VERSION = 2
 
 /** The fixture config's job names (bench/fixtures/crons.config.ts). */
 export const FIXTURE_JOBS = Array.from({ length: 10 }, (_, i) => `job-0${i}`)
@@ -49,15 +49,18 @@ export async function millionRunFile(total = 1_000_000) {
     .all()
   const insert = db.prepare(
     `INSERT INTO runs (id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms,
-       error_message, error_stack, result, output, detail, instance_id, active)
-     VALUES (?, ?, ?, 'schedule', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bench-host-1', 0)`,
+       error_message, error_stack, result, output, detail, instance_id, active, prev_id)
+     VALUES (?, ?, ?, 'schedule', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bench-host-1', 0, ?)`,
   )
   const stepMs = 6_000
   const first = now - 3_600_000 - total * stepMs
+  const jobCount = FIXTURE_JOBS.length
   db.transaction(() => {
     for (const { name } of indexes) db.exec(`DROP INDEX "${name}"`)
     for (let i = 1; i <= total; i++) {
-      const job = FIXTURE_JOBS[i % FIXTURE_JOBS.length]
+      const job = FIXTURE_JOBS[i % jobCount]
+      // Each job's runs are chained newest to oldest (the store walks the chain for `logs --job`).
+      const prev = i > jobCount ? i - jobCount : null
       const slot = first + i * stepMs
       const kind = i % 100
       const duration = 20 + ((i * 37) % 900)
@@ -75,6 +78,7 @@ export async function millionRunFile(total = 1_000_000) {
           null,
           null,
           null,
+          prev,
         )
       } else if (kind === 1) {
         insert.run(
@@ -90,6 +94,7 @@ export async function millionRunFile(total = 1_000_000) {
           null,
           null,
           `still running: run ${i - 10} on instance bench-host-1 since ${new Date(slot - stepMs).toISOString()}`,
+          prev,
         )
       } else {
         const output = i % 10 === 0 ? JSON.stringify([{ at: slot + 5, level: 'info', text: `tick ${i}` }]) : null
@@ -106,11 +111,14 @@ export async function millionRunFile(total = 1_000_000) {
           '{"ok":true}',
           output,
           null,
+          prev,
         )
       }
     }
     for (const { sql } of indexes) db.exec(sql)
     db.prepare('UPDATE jobs SET last_slot = ?').run(first + total * stepMs)
+    const head = db.prepare('UPDATE jobs SET last_run_id = ? WHERE name = ?')
+    for (let i = Math.max(1, total - jobCount + 1); i <= total; i++) head.run(i, FIXTURE_JOBS[i % jobCount])
     db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'runs'").run(total)
   })()
   db.pragma('wal_checkpoint(TRUNCATE)')

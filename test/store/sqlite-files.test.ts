@@ -8,7 +8,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
-import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
@@ -211,7 +211,7 @@ describe('sqlite: bad state files', () => {
     const raw = new Database(file)
     raw.pragma('user_version = 7')
     raw.close()
-    const message = `${file}: state file has schema version 7, this crons understands up to 1 (upgrade crons)`
+    const message = `${file}: state file has schema version 7, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`
     await expectRefused(dir, () => openSqliteStore(file), 'STATE_VERSION', message)
     await expectRefused(dir, () => openSqliteStore(file, { readonly: true }), 'STATE_VERSION', message)
   })

@@ -230,14 +230,18 @@ describe('sqlite: performance', () => {
     const setup = await openSqliteStore(file)
     await setup.close()
     const raw = new Database(file)
-    // 300,000 runs over 30 jobs, a few still running, inserted directly for speed.
+    // 300,000 runs over 30 jobs, a few still running, inserted directly for speed (ids are i, so
+    // the previous run of the same job is i - 30), each job's chain starting at its newest run.
     raw.exec(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
-      INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, instance_id, active)
-      SELECT 'job-' || (i % 30), ${T0} + i * 1000, 'schedule', 1,
+      INSERT INTO runs (id, job, slot, "trigger", attempt, status, started_at, finished_at, instance_id, active, prev_id)
+      SELECT i, 'job-' || (i % 30), ${T0} + i * 1000, 'schedule', 1,
         CASE WHEN i > 299990 THEN 'running' WHEN i % 97 = 0 THEN 'failed' ELSE 'succeeded' END,
-        ${T0} + i * 1000, ${T0} + i * 1000 + 10, 'A', CASE WHEN i > 299990 THEN 1 ELSE 0 END
-      FROM n`)
+        ${T0} + i * 1000, ${T0} + i * 1000 + 10, 'A', CASE WHEN i > 299990 THEN 1 ELSE 0 END,
+        CASE WHEN i > 30 THEN i - 30 END
+      FROM n;
+      INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id)
+      SELECT job, max(slot), 0, ${T0}, ${T0}, max(id) FROM runs GROUP BY job`)
     raw.close()
     const store = await openSqliteStore(file)
     await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 + 300_000 * 1000 })
@@ -250,8 +254,12 @@ describe('sqlite: performance', () => {
     const checks: [string, () => Promise<unknown[] | Map<string, unknown> | object>][] = [
       ['job', () => store.listRuns({ job: 'job-7' })],
       ['job+status', () => store.listRuns({ job: 'job-7', status: 'failed' })],
+      ['job+running', () => store.listRuns({ job: 'job-25', status: 'running' })],
       ['status', () => store.listRuns({ status: 'failed' })],
+      ['running', () => store.listRuns({ status: 'running' })],
       ['since', () => store.listRuns({ since: recent })],
+      ['since, few', () => store.listRuns({ since: T0 + 299_990 * 1000 })],
+      ['failed since', () => store.listRuns({ status: 'failed', since: recent })],
       ['afterId', () => store.listRuns({ afterId: 299_900 })],
       ['lastRuns', () => store.lastRuns()],
       ['active', () => store.activeRuns()],

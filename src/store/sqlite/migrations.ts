@@ -76,6 +76,80 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description:
+      'time-ordered history: runs chained per job (prev_id, jobs.last_run_id) without a job-leading index, ' +
+      'slot_claims keyed (slot, job), CHECKs as OR chains, runs_status_id partial',
+    // SQLite's 12-step table rebuild (new table, copy, drop, rename, indexes). Keys that lead with the
+    // job name scatter one second's inserts over one leaf page per job; every dirty page is written to
+    // the WAL and checkpointed, so these keys grow in time order instead. An IN list in a CHECK builds
+    // an ephemeral table on every insert and update; OR chains of equalities cost nothing.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN last_run_id INTEGER;
+      -- Runs started by beginRun alone never created a jobs row; every chain needs one.
+      WITH RECURSIVE names(job) AS (
+        SELECT (SELECT min(job) FROM runs)
+        UNION ALL
+        SELECT (SELECT min(job) FROM runs WHERE job > names.job) FROM names WHERE names.job IS NOT NULL
+      )
+      INSERT INTO jobs (name, last_slot, paused, created_at, seen_at)
+      SELECT job, NULL, 0, (SELECT min(started_at) FROM runs WHERE runs.job = names.job),
+        (SELECT max(started_at) FROM runs WHERE runs.job = names.job)
+      FROM names WHERE job IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.name = names.job);
+      UPDATE jobs SET last_run_id = (SELECT max(id) FROM runs WHERE runs.job = jobs.name);
+
+      CREATE TABLE runs_v2 (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        job           TEXT NOT NULL,
+        slot          INTEGER NOT NULL,
+        "trigger"     TEXT NOT NULL CHECK ("trigger" = 'schedule' OR "trigger" = 'catch-up' OR "trigger" = 'manual'),
+        attempt       INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status = 'running' OR status = 'succeeded' OR status = 'failed'
+                        OR status = 'timed_out' OR status = 'interrupted' OR status = 'skipped' OR status = 'missed'),
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        duration_ms   INTEGER,
+        error_message TEXT,
+        error_stack   TEXT,
+        result        TEXT,
+        output        TEXT,
+        detail        TEXT,
+        instance_id   TEXT NOT NULL,
+        active        INTEGER NOT NULL DEFAULT 0,
+        -- The job's previous run (NULL for its first): "last N runs of a job" walks this chain from
+        -- jobs.last_run_id instead of an index on (job, id).
+        prev_id       INTEGER
+      );
+      -- Ids are never reused (a prev_id must not come to name another job's run), so the new table
+      -- starts from the old sequence, which is above max(id) when the newest runs were deleted. The
+      -- copy below raises it only if an id is higher; DROP TABLE removes the old entry.
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'runs_v2', seq FROM sqlite_sequence WHERE name = 'runs';
+      INSERT INTO runs_v2 (id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms,
+        error_message, error_stack, result, output, detail, instance_id, active, prev_id)
+      SELECT id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms,
+        error_message, error_stack, result, output, detail, instance_id, active,
+        (SELECT max(p.id) FROM runs p WHERE p.job = r.job AND p.id < r.id)
+      FROM runs r ORDER BY id;
+      DROP TABLE runs;
+      ALTER TABLE runs_v2 RENAME TO runs;
+      -- --since filters, countByStatus, keepDays pruning
+      CREATE INDEX runs_started_at ON runs (started_at);
+      -- overlap checks, reaping and "running" filters touch only the handful of active rows
+      CREATE INDEX runs_active_job ON runs (job) WHERE active = 1;
+      -- "last 50 failures" across jobs; partial so that recording a success moves no entry
+      CREATE INDEX runs_status_id ON runs (status, id) WHERE status NOT IN ('running', 'succeeded');
+
+      -- The exactly-once guard, keyed in time order: one second's claims share a few leaf pages.
+      CREATE TABLE slot_claims_v2 (
+        slot  INTEGER NOT NULL,
+        job   TEXT NOT NULL,
+        PRIMARY KEY (slot, job)
+      ) WITHOUT ROWID;
+      INSERT INTO slot_claims_v2 (slot, job) SELECT slot, job FROM slot_claims ORDER BY slot, job;
+      DROP TABLE slot_claims;
+      ALTER TABLE slot_claims_v2 RENAME TO slot_claims;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */
@@ -90,15 +164,20 @@ export interface SchemaProbe {
 }
 
 export function probeSchema(db: Database.Database): SchemaProbe {
-  const applicationId = db.pragma('application_id', { simple: true }) as number
-  const version = db.pragma('user_version', { simple: true }) as number
-  const tables = db
-    .prepare(
-      "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    )
-    .pluck()
-    .all() as string[]
-  return { applicationId, version, tables }
+  // One read transaction, so the three reads see one state of the file: read one by one, they could
+  // straddle another process's migration and see its tables without its application id.
+  const read = db.transaction((): SchemaProbe => {
+    const applicationId = db.pragma('application_id', { simple: true }) as number
+    const version = db.pragma('user_version', { simple: true }) as number
+    const tables = db
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .pluck()
+      .all() as string[]
+    return { applicationId, version, tables }
+  })
+  return read.deferred()
 }
 
 /** A file is ours to initialise only if it is marked as ours or is completely empty. */

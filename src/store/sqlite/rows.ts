@@ -24,12 +24,19 @@ export interface RunRow {
   active: number
 }
 
+/** A run with the link to the job's previous run, as chain walks read it. */
+export interface ChainRow extends RunRow {
+  prev_id: number | null
+}
+
 export interface JobRow {
   name: string
   last_slot: number | null
   paused: number
   created_at: number
   seen_at: number
+  /** The job's newest run: where its chain of runs starts. */
+  last_run_id: number | null
 }
 
 export interface InstanceRow {

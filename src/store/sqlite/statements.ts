@@ -4,7 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately by the store.
  */
 import type Database from 'better-sqlite3'
-import type { InstanceRow, JobRow, NewRunParams, RunRow } from './rows.js'
+import type { ChainRow, InstanceRow, JobRow, NewRunParams, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
 
 /*
@@ -48,19 +48,34 @@ export type FinishParams = [
   id: number,
 ]
 
-/**
- * Enumerate distinct jobs with a loose index scan: one index seek per job instead of reading every
- * row, so "last run of each job" stays cheap with millions of runs.
- */
-function distinctJobs(table: 'runs' | 'slot_claims'): string {
-  return `
-    WITH RECURSIVE names(job) AS (
-      SELECT (SELECT min(job) FROM ${table})
-      UNION ALL
-      SELECT (SELECT min(job) FROM ${table} WHERE job > names.job) FROM names WHERE names.job IS NOT NULL
-    )
-    SELECT job FROM names WHERE job IS NOT NULL`
+/** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
+export interface ClaimHolderRow {
+  job: string
+  id: number
+  instance_id: string
+  started_at: number
 }
+
+/** A step of a chain walk while pruning: enough to delete the row, or keep it and walk on. */
+export interface ChainLinkRow {
+  id: number
+  active: number
+  prev_id: number | null
+}
+
+/** A `listRuns` filter for a chain walk; null matches anything. */
+export interface ChainFilter {
+  job: string
+  status: string | null
+  trigger: string | null
+  since: number | null
+  limit: number
+}
+
+/** Whether run `r` matches a `ChainFilter` (1 or 0). */
+const CHAIN_MATCH =
+  '((@status IS NULL OR r.status = @status) AND (@trigger IS NULL OR r."trigger" = @trigger) ' +
+  'AND (@since IS NULL OR r.started_at >= @since))'
 
 /** The part of a prepared statement the store uses, typed by its parameters and row shape. */
 export interface Query<P extends unknown[], R = unknown> {
@@ -103,24 +118,32 @@ export function prepareStatements(db: Database.Database) {
     listJobs: prepare<[], JobRow>('SELECT * FROM jobs ORDER BY name'),
     setPaused: prepare<[number, string]>('UPDATE jobs SET paused = ? WHERE name = ?'),
 
-    claimSlot: prepare<[string, number]>('INSERT OR IGNORE INTO slot_claims (job, slot) VALUES (?, ?)'),
-    /**
-     * Bumps last_slot (creating the job if a claim names it first) and returns its `paused` (0 or 1).
-     * Parameters: job, slot, now, now.
-     */
-    serveSlot: column<[job: string, slot: number, createdAt: number, seenAt: number], number>(
-      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at) VALUES (?, ?, 0, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET last_slot = max(coalesce(last_slot, excluded.last_slot), excluded.last_slot)
-       RETURNING paused`,
+    claimSlot: prepare<[slot: number, job: string]>('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
+    /** Read once per claim batch: a plain scan of the jobs table beats a lookup per claim. */
+    pausedJobs: column<[], string>('SELECT name FROM jobs WHERE paused = 1'),
+    /** Every active run, oldest first: the first of each job is its holder. */
+    activeHolders: prepare<[], ClaimHolderRow>(
+      'SELECT job, id, instance_id, started_at FROM runs WHERE active = 1 ORDER BY +id',
     ),
     holder: prepare<[string], HolderRow>(
       `SELECT r.id, r.instance_id, r.started_at, i.host, i.pid
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.job = ? AND r.active = 1 ORDER BY r.id LIMIT 1`,
     ),
-    insertRun: prepare<NewRunParams>(
-      `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    /** `NewRunParams`, then the job again: the new row links to the job's newest run. */
+    insertRun: prepare<[...NewRunParams, prevOf: string]>(
+      `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_run_id FROM jobs WHERE name = ?))`,
+    ),
+    /** Makes a new run the head of its job's chain (manual runs and retries). */
+    linkRun: prepare<[runId: number, job: string]>('UPDATE jobs SET last_run_id = ? WHERE name = ?'),
+    /** As `linkRun` for a slot claim, which also raises last_slot (never lowers it). */
+    linkClaim: prepare<[runId: number, slot: number, sameSlot: number, job: string]>(
+      'UPDATE jobs SET last_run_id = ?, last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
+    ),
+    /** For a job the file has never seen (no config synced it): its first run creates the row. */
+    addJob: prepare<[job: string, lastSlot: number | null, createdAt: number, seenAt: number, runId: number]>(
+      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id) VALUES (?, ?, 0, ?, ?, ?)`,
     ),
     /** Bound with one `FinishParams` array (better-sqlite3 spreads an array over `?` parameters). */
     finishRun: prepare<[FinishParams]>(
@@ -134,25 +157,69 @@ export function prepareStatements(db: Database.Database) {
     countByStatus: prepare<[number], { status: string; n: number }>(
       'SELECT status, count(*) AS n FROM runs WHERE started_at >= ? GROUP BY +status',
     ),
-    runJobs: column<[], string>(distinctJobs('runs')),
-    lastRun: prepare<[string], RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM runs WHERE job = ? AND status <> 'running' ORDER BY id DESC LIMIT 1`,
+    /** One step of a chain walk: the row and the id of the job's run before it. */
+    chainRow: prepare<[number], ChainRow>(`SELECT ${RUN_COLUMNS}, prev_id FROM runs WHERE id = ?`),
+    /**
+     * Up to `limit` runs of a job matching the filter (null: any), newest first, walking its chain
+     * inside SQLite (a step costs ~2 µs there, several times that as a statement call from
+     * JavaScript): `seen` counts the matches above a row and stops the walk at the limit.
+     */
+    chainRuns: prepare<[ChainFilter], RunRow>(
+      `WITH RECURSIVE chain(run, prev, seen, hit) AS (
+         SELECT r.id, r.prev_id, 0, ${CHAIN_MATCH}
+         FROM runs r WHERE r.id = (SELECT last_run_id FROM jobs WHERE name = @job)
+         UNION ALL
+         SELECT r.id, r.prev_id, chain.seen + chain.hit, ${CHAIN_MATCH}
+         FROM chain JOIN runs r ON r.id = chain.prev WHERE chain.seen + chain.hit < @limit
+       )
+       SELECT ${RUN_COLUMNS} FROM chain JOIN runs ON runs.id = chain.run WHERE chain.hit
+       ORDER BY chain.run DESC LIMIT @limit`,
+    ),
+    jobHead: column<[string], number | null>('SELECT last_run_id FROM jobs WHERE name = ?'),
+    /**
+     * Where a chain breaks (a deleted row), only active runs can be left below it: pruning spares
+     * them. Listed from the active index, newest first.
+     */
+    activeBefore: prepare<[job: string, id: number], ChainRow>(
+      `SELECT ${RUN_COLUMNS}, prev_id FROM runs WHERE job = ? AND active = 1 AND id < ? ORDER BY id DESC`,
+    ),
+    jobHeads: prepare<[], { name: string; last_run_id: number }>(
+      'SELECT name, last_run_id FROM jobs WHERE last_run_id IS NOT NULL ORDER BY name',
     ),
 
     pruneOld: prepare<[number, number]>(
       'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND active = 0 LIMIT ?)',
     ),
-    /** The id of the newest run beyond the first `offset` of a job: it and older ones may go. */
-    keepBoundary: column<[string, number], number>(
-      'SELECT id FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+    /** The run `n` steps down a job's chain (0 is the newest), walked inside SQLite. */
+    chainAt: column<[{ job: string; n: number }], number>(
+      `WITH RECURSIVE chain(id, n) AS (
+         SELECT last_run_id, 0 FROM jobs WHERE name = @job
+         UNION ALL
+         SELECT runs.prev_id, chain.n + 1 FROM chain JOIN runs ON runs.id = chain.id WHERE chain.n < @n
+       )
+       SELECT chain.id FROM chain JOIN runs ON runs.id = chain.id WHERE chain.n = @n`,
     ),
-    pruneBeyond: prepare<[string, number, number]>(
-      'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE job = ? AND id <= ? AND active = 0 LIMIT ?)',
+    /** Up to `limit` runs down a chain from `start` (included), newest first; a missing row ends it. */
+    chainFrom: prepare<[{ start: number; limit: number }], ChainLinkRow>(
+      `WITH RECURSIVE chain(id, active, prev_id) AS (
+         SELECT id, active, prev_id FROM runs WHERE id = @start
+         UNION ALL
+         SELECT runs.id, runs.active, runs.prev_id FROM chain JOIN runs ON runs.id = chain.prev_id
+         LIMIT @limit
+       )
+       SELECT id, active, prev_id FROM chain`,
     ),
-    claimJobs: column<[], string>(distinctJobs('slot_claims')),
-    pruneClaims: prepare<[{ job: string; before: number; limit: number }]>(
+    prevOf: column<[number], number | null>('SELECT prev_id FROM runs WHERE id = ?'),
+    relinkRun: prepare<[prevId: number | null, id: number]>('UPDATE runs SET prev_id = ? WHERE id = ?'),
+    /** Moves a job's head only if it is still where the caller saw it (another process may insert). */
+    relinkJob: prepare<[to: number | null, job: string, from: number | null]>(
+      'UPDATE jobs SET last_run_id = ? WHERE name = ? AND last_run_id IS ?',
+    ),
+    deleteRun: prepare<[number]>('DELETE FROM runs WHERE id = ?'),
+    /** Claims are keyed by slot first, so the old ones are one range at the front of the table. */
+    pruneClaims: prepare<[number, number]>(
       `DELETE FROM slot_claims
-       WHERE job = @job AND slot IN (SELECT slot FROM slot_claims WHERE job = @job AND slot < @before LIMIT @limit)`,
+       WHERE (slot, job) IN (SELECT slot, job FROM slot_claims WHERE slot < ? LIMIT ?)`,
     ),
     pruneInstances: prepare<[number]>(
       `DELETE FROM instances WHERE coalesce(stopped_at, heartbeat_at) < ?

@@ -14,7 +14,6 @@ import fs from 'node:fs'
 import nodePath from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
-import type { Trigger } from '../../config/types.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -29,9 +28,11 @@ import type {
   Store,
   StoreInfo,
 } from '../types.js'
+import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
+import { RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
-import { RUN_COLUMNS, type RunRow, toInstance, toJob, toRun } from './rows.js'
+import { toInstance, toJob, toRun } from './rows.js'
 import { type FinishParams, prepareStatements, type Statements } from './statements.js'
 
 const DAY_MS = 86_400_000
@@ -80,8 +81,7 @@ export class SqliteStore implements Store {
   readonly #s: Statements
   readonly #context: FailureContext
   readonly #schemaVersion: number
-  /** Prepared `listRuns` queries keyed by SQL text: there are only a few filter shapes. */
-  readonly #listQueries = new Map<string, Database.Statement<unknown[], RunRow>>()
+  readonly #history: RunHistory
   #closed = false
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
@@ -109,11 +109,13 @@ export class SqliteStore implements Store {
     this.#schemaVersion = opened.schemaVersion
     this.#hadCompanions = opened.hadCompanions
     this.#s = prepareStatements(db)
+    this.#history = new RunHistory(db, this.#s)
+    const writer = new RunWriter(this.#s)
     this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
-      claims.map((claim) => this.#claimOne(claim, instanceId, now)),
+      writer.claimBatch(claims, instanceId, now),
     )
     this.#beginTx = db.transaction((run: BeginRun, instanceId: string, now: number) =>
-      this.#beginOne(run, instanceId, now),
+      writer.begin(run, instanceId, now),
     )
     this.#reapTx = db.transaction((now: number, ttlMs: number) => this.#reap(now, ttlMs))
     this.#writeTx = db.transaction((work: () => unknown) => work())
@@ -269,62 +271,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  /**
-   * One claim, inside the batch transaction: later claims see earlier claims' rows. Runs once per
-   * due job, so statements are bound positionally and no per-claim object is built but the outcome.
-   */
-  #claimOne(claim: SlotClaim, instanceId: string, now: number): ClaimOutcome {
-    const { job, slot, trigger } = claim
-    const s = this.#s
-    if (s.claimSlot.run(job, slot).changes === 0) return { kind: 'taken' }
-    const paused = s.serveSlot.get(job, slot, now, now) === 1
-    const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
-
-    if (claim.record === 'missed') {
-      const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
-      return {
-        kind: 'missed',
-        runId: this.#insertRun(job, slot, trigger, 1, 'missed', now, now, detail, instanceId, 0),
-      }
-    }
-    if (paused) {
-      const runId = this.#insertRun(job, slot, trigger, 1, 'skipped', now, now, 'paused', instanceId, 0)
-      return { kind: 'paused', runId }
-    }
-    if (claim.overlap === 'skip') {
-      const holder = s.holder.get(job)
-      if (holder !== undefined) {
-        const since = new Date(holder.started_at).toISOString()
-        const reason = `still running: run ${holder.id} on instance ${holder.instance_id} since ${since}`
-        const runId = this.#insertRun(job, slot, trigger, 1, 'skipped', now, now, reason, instanceId, 0)
-        return { kind: 'skipped', runId, reason }
-      }
-    }
-    return {
-      kind: 'started',
-      runId: this.#insertRun(job, slot, trigger, 1, 'running', now, null, missed, instanceId, 1),
-    }
-  }
-
-  /** Parameters in the order of `NewRunParams`, passed straight through (no rest array per row). */
-  #insertRun(
-    job: string,
-    slot: number,
-    trigger: Trigger,
-    attempt: number,
-    status: RunStatus,
-    startedAt: number,
-    finishedAt: number | null,
-    detail: string | null,
-    instanceId: string,
-    active: 0 | 1,
-  ): number {
-    return Number(
-      this.#s.insertRun.run(job, slot, trigger, attempt, status, startedAt, finishedAt, detail, instanceId, active)
-        .lastInsertRowid,
-    )
-  }
-
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
     this.#flush()
     try {
@@ -332,27 +278,6 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw fromSqliteError(error, this.#context)
     }
-  }
-
-  #beginOne(run: BeginRun, instanceId: string, now: number): BeginOutcome {
-    if (run.overlap === 'skip') {
-      const holder = this.#s.holder.get(run.job)
-      if (holder !== undefined) {
-        return {
-          kind: 'busy',
-          holder: {
-            runId: holder.id,
-            instanceId: holder.instance_id,
-            host: holder.host,
-            pid: holder.pid,
-            startedAt: holder.started_at,
-          },
-        }
-      }
-    }
-    const { job, slot, trigger, attempt } = run
-    const runId = this.#insertRun(job, slot, trigger, attempt, 'running', now, null, run.detail ?? null, instanceId, 1)
-    return { kind: 'started', runId }
   }
 
   /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
@@ -386,31 +311,7 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, value: unknown) => {
-      where.push(clause)
-      params.push(value)
-    }
-    if (filter.job !== undefined) add('job = ?', filter.job)
-    if (filter.status !== undefined) add('status = ?', filter.status)
-    if (filter.trigger !== undefined) add('"trigger" = ?', filter.trigger)
-    if (filter.since !== undefined) add('started_at >= ?', filter.since)
-    const following = filter.afterId !== undefined
-    if (following) add('id > ?', filter.afterId)
-    params.push(Math.max(0, Math.floor(filter.limit ?? 50)))
-    const sql =
-      `SELECT ${RUN_COLUMNS} FROM runs` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT ?`
-    return this.#read(() => {
-      let query = this.#listQueries.get(sql)
-      if (query === undefined) {
-        query = this.#db.prepare<unknown[], RunRow>(sql)
-        this.#listQueries.set(sql, query)
-      }
-      return query.all(...params).map(toRun)
-    })
+    return this.#read(() => this.#history.list(filter))
   }
 
   async activeRuns(): Promise<RunRecord[]> {
@@ -426,14 +327,7 @@ export class SqliteStore implements Store {
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    return this.#read(() => {
-      const last = new Map<string, RunRecord>()
-      for (const job of this.#s.runJobs.all()) {
-        const row = this.#s.lastRun.get(job)
-        if (row !== undefined) last.set(job, toRun(row))
-      }
-      return last
-    })
+    return this.#read(() => this.#history.lastRuns())
   }
 
   // --- maintenance ------------------------------------------------------------------------------
@@ -451,14 +345,17 @@ export class SqliteStore implements Store {
 
     this.#flush()
     deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
-    for (const job of this.#guard(() => this.#s.runJobs.all())) {
-      const boundary = this.#guard(() => this.#s.keepBoundary.get(job, keepRuns))
-      if (boundary === undefined) continue
-      deleted += await this.#inBatches(() => this.#s.pruneBeyond.run(job, boundary, PRUNE_BATCH).changes)
+    for (const job of this.#guard(() => this.#history.jobsWithRuns())) {
+      let cursor = this.#guard(() => this.#history.keepBoundary(job, keepRuns)) ?? null
+      while (cursor !== null) {
+        const from = cursor
+        const batch = this.#write(() => this.#history.pruneChain(from, PRUNE_BATCH))
+        deleted += batch.deleted
+        cursor = batch.next
+        if (cursor !== null) await sleep(5)
+      }
     }
-    for (const job of this.#guard(() => this.#s.claimJobs.all())) {
-      await this.#inBatches(() => this.#s.pruneClaims.run({ job, before: stateCutoff, limit: PRUNE_BATCH }).changes)
-    }
+    await this.#inBatches(() => this.#s.pruneClaims.run(stateCutoff, PRUNE_BATCH).changes)
     this.#write(() => this.#s.pruneInstances.run(stateCutoff))
     return deleted
   }

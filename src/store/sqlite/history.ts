@@ -1,0 +1,238 @@
+/**
+ * Reading and trimming history. `runs` has no index that leads with the job (it would cost every
+ * claim a write to a page of its own, see docs/storage.md); a job's runs are instead a chain from
+ * `jobs.last_run_id` through `runs.prev_id`, newest first, and "the last 50 runs of a job" walks it.
+ *
+ * Ids are never reused, so a link never leads to another job's run. Pruning deletes from a chain's
+ * old end: keepRuns pruning links the active runs it spares back into the chain; keepDays pruning
+ * may leave active runs below a deleted row, which are found through the active index instead.
+ *
+ * Queries across jobs stay SQL, shaped so the planner picks the partial indexes.
+ */
+import type Database from 'better-sqlite3'
+import { RUN_STATUSES, type RunFilter, type RunRecord, type RunStatus } from '../types.js'
+import { type ChainRow, RUN_COLUMNS, type RunRow, toRun } from './rows.js'
+import type { Statements } from './statements.js'
+
+/** Statuses in the partial index `runs_status_id`; a query must repeat its condition to use it. */
+const INDEXED_STATUS = "status NOT IN ('running', 'succeeded')"
+
+/**
+ * Under this many runs since `--since`, the started_at range is read and sorted; above it, newest
+ * first by id is cheaper (the newest rows are the ones that match), so the planner's choice stands.
+ */
+const SINCE_RANGE_MAX = 10_000
+
+/** Where a prune of one job's chain goes on: see `RunHistory.pruneChain`. */
+export interface PruneCursor {
+  readonly job: string
+  /** The last run kept (null: the jobs row, when no run is kept); it points at `start`. */
+  readonly keeper: number | null
+  readonly start: number
+}
+
+function isRunStatus(status: string): status is RunStatus {
+  return (RUN_STATUSES as readonly string[]).includes(status)
+}
+
+/**
+ * The SQL condition for a status, as a literal so the planner can match a partial index; without
+ * `useIndex` the status index is left out of the planner's choice (a short started_at range is
+ * cheaper to read than every failure).
+ */
+function statusCondition(status: RunStatus, useIndex: boolean): string {
+  // A running row is always active: the active index holds it among a handful of rows.
+  if (status === 'running') return "status = 'running' AND active = 1"
+  if (status === 'succeeded' || !useIndex) return `status = '${status}'`
+  return `status = '${status}' AND ${INDEXED_STATUS}`
+}
+
+export class RunHistory {
+  readonly #db: Database.Database
+  readonly #s: Statements
+  /** Prepared `listRuns` queries keyed by SQL text: there are only a few filter shapes. */
+  readonly #queries = new Map<string, Database.Statement<unknown[], RunRow>>()
+  readonly #sinceRange: Database.Statement<[number, number], number>
+  /** Walks read several rows: one read transaction gives them all the same snapshot. */
+  readonly #snapshot
+
+  constructor(db: Database.Database, statements: Statements) {
+    this.#db = db
+    this.#s = statements
+    this.#sinceRange = db
+      .prepare<[number, number], number>('SELECT count(*) FROM (SELECT 1 FROM runs WHERE started_at >= ? LIMIT ?)')
+      .pluck()
+    this.#snapshot = db.transaction((work: () => unknown) => work())
+  }
+
+  list(filter: RunFilter): RunRecord[] {
+    const limit = Math.max(0, Math.floor(filter.limit ?? 50))
+    // Only known statuses are ever written (CHECK), and only these are spelled into SQL.
+    if (filter.status !== undefined && !isRunStatus(filter.status)) return []
+    // Follow mode reads the rowid range of new rows; running rows are found through the active index.
+    if (filter.job !== undefined && filter.afterId === undefined && filter.status !== 'running') {
+      return this.#snapshot(() => this.#walk(filter.job as string, filter, limit)) as RunRecord[]
+    }
+    return this.#query(filter, limit)
+  }
+
+  /** The job's runs newest first, as `WHERE job = ? AND … ORDER BY id DESC LIMIT n` would return them. */
+  #walk(job: string, filter: RunFilter, limit: number): RunRecord[] {
+    if (limit === 0) return []
+    const { status = null, trigger = null, since = null } = filter
+    const rows = this.#s.chainRuns.all({ job, status, trigger, since, limit })
+    if (rows.length < limit) {
+      // The walk reached the chain's end: all below the last match failed the filter, except runs
+      // pruning spared below a deleted row (only active ones), which are not on the chain any more.
+      const below = rows.at(-1)?.id ?? Number.MAX_SAFE_INTEGER
+      for (const row of this.#s.activeBefore.all(job, below)) {
+        if (rows.length === limit) break
+        if (
+          (status === null || row.status === status) &&
+          (trigger === null || row.trigger === trigger) &&
+          (since === null || row.started_at >= since)
+        ) {
+          rows.push(row)
+        }
+      }
+    }
+    return rows.map(toRun)
+  }
+
+  /**
+   * Every run of a job, newest first: the chain down to its first run or to a deleted row, then the
+   * active runs older than that row. Pruning deletes a chain from its old end but spares active runs,
+   * so nothing else of the job can be left there.
+   */
+  *#chain(job: string): Generator<ChainRow> {
+    const { chainRow } = this.#s
+    let id = this.#s.jobHead.get(job) ?? null
+    while (id !== null) {
+      const row = chainRow.get(id)
+      if (row === undefined || row.job !== job) {
+        yield* this.#s.activeBefore.all(job, id)
+        return
+      }
+      yield row
+      id = row.prev_id
+    }
+  }
+
+  #query(filter: RunFilter, limit: number): RunRecord[] {
+    const following = filter.afterId !== undefined
+    // `+id` keeps the planner on an index (see statements.ts) instead of walking every row in id
+    // order: the active index for running runs (a handful), the started_at range when it is short.
+    const shortRange = !following && filter.since !== undefined && this.#fewSince(filter.since)
+    const byIndex = shortRange || (!following && filter.status === 'running')
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      where.push(clause)
+      params.push(value)
+    }
+    if (filter.job !== undefined) add('job = ?', filter.job)
+    if (filter.status !== undefined) where.push(statusCondition(filter.status, !shortRange))
+    if (filter.trigger !== undefined) add('"trigger" = ?', filter.trigger)
+    if (filter.since !== undefined) add('started_at >= ?', filter.since)
+    if (following) add('id > ?', filter.afterId)
+    params.push(limit)
+    const sql =
+      `SELECT ${RUN_COLUMNS} FROM runs` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY ${byIndex ? '+id' : 'id'} ${following ? 'ASC' : 'DESC'} LIMIT ?`
+    let query = this.#queries.get(sql)
+    if (query === undefined) {
+      query = this.#db.prepare<unknown[], RunRow>(sql)
+      this.#queries.set(sql, query)
+    }
+    return query.all(...params).map(toRun)
+  }
+
+  #fewSince(since: number): boolean {
+    return (this.#sinceRange.get(since, SINCE_RANGE_MAX) ?? 0) < SINCE_RANGE_MAX
+  }
+
+  /** Per job with runs, its newest run that is not `running` (skipped and missed count). */
+  lastRuns(): Map<string, RunRecord> {
+    return this.#snapshot(() => {
+      const last = new Map<string, RunRecord>()
+      for (const { name } of this.#s.jobHeads.all()) {
+        for (const row of this.#chain(name)) {
+          if (row.status === 'running') continue
+          last.set(name, toRun(row))
+          break
+        }
+      }
+      return last
+    }) as Map<string, RunRecord>
+  }
+
+  /** Jobs with runs, for pruning per job. */
+  jobsWithRuns(): string[] {
+    return this.#s.jobHeads.all().map((head) => head.name)
+  }
+
+  /**
+   * Where pruning a job down to its newest `keep` runs starts: the oldest run kept (null for the
+   * jobs row when none is) and the first run beyond it. Undefined when the job has no more runs.
+   */
+  keepBoundary(job: string, keep: number): PruneCursor | undefined {
+    if (keep === 0) {
+      const start = this.#s.jobHead.get(job) ?? null
+      return start === null ? undefined : { job, keeper: null, start }
+    }
+    const keeper = this.#s.chainAt.get({ job, n: keep - 1 })
+    if (keeper === undefined) return undefined
+    const start = this.#s.prevOf.get(keeper) ?? null
+    return start === null ? undefined : { job, keeper, start }
+  }
+
+  /**
+   * Delete up to `batch` runs down the chain from `cursor.start`, inside the caller's write
+   * transaction. Active runs are kept and linked in place of the deleted ones; the kept runs are
+   * then linked to the rest of the chain, so a prune that stops half way leaves a whole chain and
+   * the next one carries on. Returns the rows deleted and the cursor for the next batch, or null.
+   */
+  pruneChain(cursor: PruneCursor, batch: number): { deleted: number; next: PruneCursor | null } {
+    const s = this.#s
+    const { job } = cursor
+    let { keeper } = cursor
+    // Another process pruning the same job got here first: leave the rest to it.
+    if (keeper !== null && (s.prevOf.get(keeper) ?? null) !== cursor.start) return { deleted: 0, next: null }
+    const links = s.chainFrom.all({ start: cursor.start, limit: batch })
+    let target: number | null = cursor.start
+    let deleted = 0
+    for (const link of links) {
+      if (link.active === 0) {
+        deleted += s.deleteRun.run(link.id).changes
+        continue
+      }
+      if (target !== link.id) keeper = this.#relink(job, keeper, target, link.id)
+      keeper = link.id
+      target = link.prev_id
+    }
+    const last = links.at(-1)
+    const rest = last === undefined ? target : last.prev_id
+    if (target !== rest) keeper = this.#relink(job, keeper, target, rest)
+    const more = links.length === batch && rest !== null
+    return { deleted, next: more ? { job, keeper, start: rest } : null }
+  }
+
+  /** Point the kept run (or the job's head) that points at `from` to `to`; returns the run that now does. */
+  #relink(job: string, keeper: number | null, from: number | null, to: number | null): number | null {
+    const s = this.#s
+    if (keeper !== null) {
+      s.relinkRun.run(to, keeper)
+      return keeper
+    }
+    if (s.relinkJob.run(to, job, from).changes > 0) return null
+    // New runs came in on top since the walk began: relink the one of them that points at `from`.
+    for (const row of this.#chain(job)) {
+      if (row.prev_id === from) {
+        s.relinkRun.run(to, row.id)
+        return row.id
+      }
+    }
+    return null
+  }
+}
