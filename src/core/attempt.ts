@@ -104,6 +104,8 @@ export class Attempt {
   returned: PromiseLike<unknown> | undefined
   /** When the job's code was called (its timeout counts from here). */
   calledAt = 0
+  /** When the call returned, for an attempt decided within it (`done`). */
+  doneAt = 0
   output: OutputBuffer | undefined
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
@@ -173,6 +175,7 @@ export class Attempt {
     } catch (error) {
       this.done = { status: 'failed', error }
     }
+    if (this.done) this.doneAt = this.env.clock.now()
   }
 
   private makeLogger(): JobLogger {

@@ -94,7 +94,83 @@ export class Runner {
       attempt.call()
       begun[i] = attempt
     }
-    for (let i = 0; i < requests.length; i++) void this.track(requests[i] as RunRequest, begun[i])
+    const ended: Attempt[] = []
+    for (let i = 0; i < requests.length; i++) {
+      const attempt = begun[i]
+      if (attempt !== undefined && this.endsInCall(attempt)) ended.push(attempt)
+      else void this.track(requests[i] as RunRequest, attempt)
+    }
+    if (ended.length > 0) this.recordEnded(ended)
+  }
+
+  /** Decided within its call, with nothing to follow: no afterRun/onError hook, no retry. */
+  private endsInCall(begun: Attempt): boolean {
+    if (begun.done === undefined) return false
+    const { job } = begun.request
+    if (this.hasHook('afterRun', job)) return false
+    return begun.done.status === 'succeeded' || (job.retry.max === 0 && !this.hasHook('onError', job))
+  }
+
+  /**
+   * Record attempts that ended within their call without the per-run promise chain of `track`: each
+   * outcome joins the store's next write, and each distinct write promise (usually one for the whole
+   * batch) is tracked for shutdown and reported on. `run:finished` follows the write, as it does for
+   * every other attempt.
+   */
+  private recordEnded(attempts: readonly Attempt[]): void {
+    const { events, store } = this.deps
+    const writes = new Map<Promise<void>, Attempt[]>()
+    for (const begun of attempts) {
+      const { status, value, error } = begun.done as Decided
+      const described = error === undefined ? undefined : describeError(error)
+      const written = store.finishRun(begun.runId, {
+        status: status as RunOutcome['status'],
+        finishedAt: begun.doneAt,
+        errorMessage: described?.message ?? null,
+        errorStack: described?.stack ?? null,
+        result: status === 'succeeded' ? summarise(value) : null,
+        output: begun.output?.toJSON() ?? null,
+        settled: true,
+      })
+      const same = writes.get(written)
+      if (same) same.push(begun)
+      else writes.set(written, [begun])
+    }
+    for (const [written, group] of writes) {
+      this.inflight += group.length
+      const done = () => {
+        if (events.listenerCount('run:finished') > 0) {
+          for (const begun of group) {
+            const { status, error } = begun.done as Decided
+            const { request, runId, attempt, startedAt, doneAt } = begun
+            this.emitFinished(
+              request,
+              runId,
+              attempt,
+              status,
+              startedAt,
+              doneAt,
+              error === undefined ? undefined : describeError(error),
+            )
+          }
+        }
+        this.settleInflight(group.length)
+      }
+      written.then(done, (error: unknown) => {
+        for (const begun of group) {
+          events.emit('engine:error', { message: `could not record the outcome of run ${begun.runId}`, error })
+        }
+        done()
+      })
+    }
+  }
+
+  private settleInflight(count: number): void {
+    this.inflight -= count
+    if (this.inflight === 0 && this.idle) {
+      this.idle.resolve()
+      this.idle = undefined
+    }
   }
 
   private async track(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
@@ -105,11 +181,7 @@ export class Runner {
       this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
       return { runId: request.runId, status: 'failed', attempts: 1, error: describeError(error) }
     } finally {
-      this.inflight--
-      if (this.inflight === 0 && this.idle) {
-        this.idle.resolve()
-        this.idle = undefined
-      }
+      this.settleInflight(1)
     }
   }
 

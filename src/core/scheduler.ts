@@ -57,6 +57,10 @@ const MAX_CLAIM_LEAD_MS = 250
  * the rest precisely: a timer alone starts them up to a millisecond or two late.
  */
 const PRECISE_START_MS = 2
+/** Housekeeping (heartbeat, reaping, pruning) does not start this close to a claim or a start. */
+const QUIET_MS = 50
+/** ... but waits for a quiet moment at most this long. */
+const MAX_HOUSEKEEPING_DELAY_MS = 2000
 
 interface Entry {
   job: ResolvedJob
@@ -73,7 +77,7 @@ export class Scheduler {
   private readonly fixedLeadMs: number | undefined
   private claimLeadMs = 0
   /** Runs claimed ahead of their slot, waiting for the instant. */
-  private readonly pendingStarts = new Set<{ timer: TimerHandle; requests: RunRequest[] }>()
+  private readonly pendingStarts = new Set<{ at: number; timer: TimerHandle; requests: RunRequest[] }>()
   private store: Store | undefined
   private readonly ownsStore: boolean
   private opening: Promise<Store> | undefined
@@ -331,13 +335,13 @@ export class Scheduler {
 
   /**
    * Claim the next batch early by twice what this one took (measured on the scheduler's clock) plus
-   * a little, decaying slowly after a slow claim, so one quick claim does not make the next batch
-   * start late.
+   * a little, decaying slowly (2% a batch) after a slow claim, so a run of quick claims does not make
+   * the next slow one (a checkpoint, a busy disk) start its batch late.
    */
   private adaptLead(claimMs: number): void {
     if (this.fixedLeadMs !== undefined) return
     const wanted = Math.ceil(claimMs * 2) + 2
-    this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.9)))
+    this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.98)))
   }
 
   /**
@@ -448,6 +452,7 @@ export class Scheduler {
     const early = this.clock.waitUntil ? PRECISE_START_MS : 0
     for (const [at, requests] of later) {
       const pending = {
+        at,
         requests,
         timer: this.clock.setTimeout(
           () => {
@@ -479,9 +484,18 @@ export class Scheduler {
     this.pendingStarts.clear()
   }
 
-  private scheduleHeartbeat(): void {
+  private scheduleHeartbeat(delayMs = this.options.heartbeatMs, dueAt?: number): void {
     this.heartbeatTimer = this.clock.setTimeout(async () => {
       const now = this.clock.now()
+      // Housekeeping writes (and any checkpoint they trigger) wait for a quiet moment rather than
+      // delay a claim or the start of jobs due in the next few milliseconds, but never for long:
+      // peers judge this instance alive by its heartbeat.
+      const planned = dueAt ?? now
+      const busyFor = this.busyFor(now)
+      if (busyFor > 0 && now - planned < MAX_HOUSEKEEPING_DELAY_MS && !this.stopping) {
+        this.scheduleHeartbeat(busyFor, planned)
+        return
+      }
       try {
         await this.store?.heartbeat(this.instanceId, now)
         await this.reap(now)
@@ -490,7 +504,20 @@ export class Scheduler {
         this.events.emit('engine:error', { message: 'heartbeat failed', error })
       }
       if (!this.stopping) this.scheduleHeartbeat()
-    }, this.options.heartbeatMs)
+    }, delayMs)
+  }
+
+  /**
+   * How long until a claim or a start due within QUIET_MS is over (0 when nothing is): the heap's
+   * next wake-up and the instants of runs claimed ahead.
+   */
+  private busyFor(now: number): number {
+    let soonest = Number.POSITIVE_INFINITY
+    const next = this.heap.peekKey()
+    if (next !== undefined) soonest = next - this.claimLeadMs
+    for (const pending of this.pendingStarts) soonest = Math.min(soonest, pending.at)
+    if (soonest - now > QUIET_MS) return 0
+    return Math.max(0, soonest - now) + QUIET_MS
   }
 
   /** Runs left active by dead instances become interrupted (whoever notices first). */

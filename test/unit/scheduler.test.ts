@@ -242,6 +242,35 @@ describe('claiming ahead of the slot', () => {
   })
 })
 
+describe('housekeeping', () => {
+  it('moves a heartbeat that falls on a claim or a start to just after it, and never by more than 2 s', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const beats: number[] = []
+    const heartbeat = store.heartbeat.bind(store)
+    store.heartbeat = (id, now) => {
+      beats.push(now)
+      return heartbeat(id, now)
+    }
+    const config = validateConfig(
+      { timezone: 'UTC', jobs: [{ name: 'tick', schedule: '* * * * * *', run: () => {} }] },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    await scheduler.start()
+    // Planned at 00:00:10.000, the instant a run starts (claimed at 09.900): it waits for the start.
+    await clock.advanceTo(T0 + 25_000)
+    expect(beats.length).toBe(2)
+    for (const beat of beats) {
+      const intoSecond = beat % 1000
+      expect(intoSecond).toBeGreaterThan(0)
+      expect(intoSecond).toBeLessThan(850)
+    }
+    expect((beats[0] as number) - (T0 + 10_000)).toBeLessThan(2000)
+  })
+})
+
 describe('store failures', () => {
   it('a failed claim is reported and retried a second later; the slot still runs once', async () => {
     const clock = new FakeClock(T0)
