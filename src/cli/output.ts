@@ -3,11 +3,7 @@
  * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
  */
 
-import { createRequire } from 'node:module'
-
-// luxon through require: cron-parser (CommonJS) requires it too, and an ESM import would load a
-// second copy of luxon at every start-up.
-const { DateTime } = createRequire(import.meta.url)('luxon') as typeof import('luxon')
+export { formatLocal, formatLocalShort } from './local-time.js'
 
 type Stream = { isTTY?: boolean }
 
@@ -126,11 +122,6 @@ export function compactDuration(ms: number): string {
   return second && n2 > 0 ? `${n1}${first[0]} ${n2}${second[0]}` : `${n1}${first[0]}`
 }
 
-/** An instant as local time in a zone with its abbreviation and offset: "2025-03-09 03:00:00 EDT (-04:00)". */
-export function formatLocal(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, { zone }).toFormat("yyyy-MM-dd HH:mm:ss ZZZZ '('ZZ')'")
-}
-
 /** An instant in UTC, ISO-8601 with Z. */
 export function formatUtc(ms: number): string {
   return new Date(ms).toISOString()
@@ -146,9 +137,4 @@ export function formatBytes(bytes: number): string {
     unit++
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
-}
-
-/** An instant as local time in a zone with its abbreviation, short enough for a table: "2025-03-09 03:00:00 EDT". */
-export function formatLocalShort(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
 }

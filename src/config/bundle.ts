@@ -360,8 +360,18 @@ function writeCache(dir: string, key: string, config: string, crons: CronsEntry,
   return bundle
 }
 
+/**
+ * Where the cron-parser results of the config compiled into `bundle` are kept (config/parser-cache.ts):
+ * beside its manifest, so they share its directory, its trust check and its clean-up.
+ */
+export function parserCacheFile(bundle: string): string {
+  return bundle.replace(/\.[0-9a-f]{12}\.mjs$/, PARSER_SUFFIX)
+}
+
+const PARSER_SUFFIX = '.parser.json'
+
 /** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
-function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string): void {
   const temp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`
   try {
     writeFileSync(temp, text, { mode: 0o600 })
@@ -388,8 +398,9 @@ function removeStale(dir: string, key: string, keep: string): void {
       .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
       .map((name) => name.slice(0, -'json'.length))
     for (const name of names) {
-      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) remove(name)
-      else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
+      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json` && name !== key + PARSER_SUFFIX) {
+        remove(name)
+      } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
     }
   } catch {
     // another process may be cleaning up too

@@ -7,23 +7,9 @@
  * one-line "field, value, allowed range, whole expression" messages come from; cron-parser then only
  * sees text that is already known to be valid.
  */
-import { createRequire } from 'node:module'
 import { CronsError, closest, quote } from '../errors.js'
 import { maxDaysInMonth } from './calendar.js'
-
-type CronParser = typeof import('cron-parser').CronExpressionParser
-
-let cronParser: CronParser | undefined
-
-/**
- * cron-parser (and the luxon it requires), loaded on the first expansion: a process whose jobs are
- * all intervals or one-offs never loads it. Through `require`, like luxon in cli/output.ts: one
- * CommonJS instance, and no scan of its files for ESM named exports.
- */
-function parser(): CronParser {
-  cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
-  return cronParser
-}
+import { dateValues, parser, type RawValues, timeValues } from './parser-results.js'
 
 /** The parsed, validated fields of a cron expression. All value lists are sorted and deduplicated. */
 export interface CronFields {
@@ -269,14 +255,11 @@ function expandTimeField(upper: string, index: number): number[] | null {
   const template = ['0', '0', '0', '1', '1', '0']
   template[index] = upper
   try {
-    const values = parser().parse(template.join(' ')).fields[FIELD_KEYS[index] as TimeKey].values
-    return Object.freeze(numbers(values)) as number[]
+    return Object.freeze(numbers(timeValues(index, upper, template.join(' ')))) as number[]
   } catch {
     return null
   }
 }
-
-type TimeKey = 'second' | 'minute' | 'hour'
 
 /**
  * The day-of-month, month and day-of-week values cron-parser gives for these three texts (they
@@ -288,13 +271,7 @@ function dateEntry(dayOfMonth: string, month: string, dayOfWeek: string): DateEn
   let entry = dateCache.get(key)
   if (entry === undefined) {
     try {
-      const parsed = parser().parse(`0 0 0 ${key}`).fields
-      const e = expandedDates(
-        parsed.dayOfMonth.values,
-        parsed.month.values,
-        parsed.dayOfWeek.values,
-        parsed.dayOfWeek.nthDay,
-      )
+      const e = expandedDates(...dateValues(key))
       const fields = {
         daysOfMonth: e.daysOfMonth,
         lastDayOfMonth: e.lastDayOfMonth,
@@ -407,8 +384,6 @@ type ExpandedDates = Pick<
   'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekday'
 >
 
-/** One field's expanded values as cron-parser reports them: numbers, plus `'L'` / `'5L'` strings. */
-type RawValues = readonly (number | string)[]
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
 
 /** The numbers among `values`, sorted and deduplicated. */

@@ -1,0 +1,90 @@
+/**
+ * cron-parser, and what it answered in earlier processes.
+ *
+ * Loading cron-parser (and the luxon it requires) costs a CLI start tens of milliseconds, yet for an
+ * unchanged config it only repeats the expansions it gave last time. So the values it gives for a
+ * field text it accepts can be handed in from outside (the config loader keeps them on disk, next to
+ * the compiled config) and are used instead of asking it again. Only accepted texts are kept: text it
+ * refuses always reaches it, so its errors, and the messages built from them, never change. This
+ * module does no I/O; it only holds the answers and says whether new ones were added.
+ */
+import { createRequire } from 'node:module'
+
+type CronParser = typeof import('cron-parser').CronExpressionParser
+
+/** One field's expanded values as cron-parser reports them: numbers, plus `'L'` / `'5L'` strings. */
+export type RawValues = readonly (number | string)[]
+
+/** Day-of-month, month and day-of-week values, and day-of-week's `nthDay`. */
+export type RawDates = readonly [RawValues, RawValues, RawValues, number]
+
+/** What cron-parser answered, by the texts it was asked about. Plain JSON. */
+export interface ParserResults {
+  /** By `"<field index> <upper-cased text>"` (0 = seconds … 2 = hours): that field's values. */
+  time: Record<string, RawValues>
+  /** By `"<day-of-month> <month> <day-of-week>"`, upper-cased. */
+  dates: Record<string, RawDates>
+}
+
+let cronParser: CronParser | undefined
+
+/**
+ * cron-parser, loaded on first use: a process whose jobs are all intervals or one-offs, or whose
+ * expansions were all handed in, never loads it. Through `require`, like luxon in cli/output.ts: one
+ * CommonJS instance, and no scan of its files for ESM named exports.
+ */
+export function parser(): CronParser {
+  cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
+  return cronParser
+}
+
+/** The version of cron-parser that answers here: results from another version are not used. */
+export function parserVersion(): string {
+  return (createRequire(import.meta.url)('cron-parser/package.json') as { version: string }).version
+}
+
+let known: ParserResults = { time: Object.create(null), dates: Object.create(null) }
+let added = false
+
+/** Use `results` (from an earlier process, same cron-parser version) before asking cron-parser. */
+export function rememberParserResults(results: ParserResults): void {
+  known = results
+  added = false
+}
+
+/** Everything known now, and whether anything was added since `rememberParserResults`. */
+export function parserResults(): { results: ParserResults; added: boolean } {
+  return { results: known, added }
+}
+
+/** The values of time field `index` for `upper`, from memory or cron-parser; throws if it refuses. */
+export function timeValues(index: number, upper: string, template: string): RawValues {
+  const key = `${index} ${upper}`
+  let values = known.time[key]
+  if (values === undefined) {
+    values = parser().parse(template).fields[TIME_KEYS[index] as TimeKey].values
+    known.time[key] = values.slice()
+    added = true
+  }
+  return values
+}
+
+type TimeKey = (typeof TIME_KEYS)[number]
+const TIME_KEYS = ['second', 'minute', 'hour'] as const
+
+/** The date values for `key` (`"<dom> <month> <dow>"`), from memory or cron-parser; throws if it refuses. */
+export function dateValues(key: string): RawDates {
+  let dates = known.dates[key]
+  if (dates === undefined) {
+    const parsed = parser().parse(`0 0 0 ${key}`).fields
+    dates = [
+      parsed.dayOfMonth.values.slice(),
+      parsed.month.values.slice(),
+      parsed.dayOfWeek.values.slice(),
+      parsed.dayOfWeek.nthDay,
+    ]
+    known.dates[key] = dates
+    added = true
+  }
+  return dates
+}
