@@ -102,6 +102,8 @@ export class Attempt {
   done: Decided | undefined
   /** Set when the job's code returned a promise (or any thenable). */
   returned: PromiseLike<unknown> | undefined
+  /** When the attempt began (before its `beforeRun` hooks, if any); set by `begin()`. */
+  startedAt = 0
   /** When the job's code was called (its timeout counts from here). */
   calledAt = 0
   /** When the call returned, for an attempt decided within it (`done`). */
@@ -117,7 +119,6 @@ export class Attempt {
     readonly request: RunRequest,
     readonly runId: number,
     readonly attempt: number,
-    readonly startedAt: number,
     private readonly env: AttemptEnv,
   ) {
     this.#scheduledAt = new Date(request.slot)
@@ -160,6 +161,11 @@ export class Attempt {
       ...(this.#missed ? { missed: this.#missed } : {}),
     }
     return this.#hookContext
+  }
+
+  /** Mark the attempt begun now. Built ahead of its instant, an attempt begins when it is started. */
+  begin(): void {
+    this.startedAt = this.env.clock.now()
   }
 
   /**

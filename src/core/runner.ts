@@ -24,6 +24,12 @@ export interface RunResult {
   error?: { message: string; stack?: string }
 }
 
+/** Attempts built ahead of their instant (`Runner.stage`); undefined where a `beforeRun` hook comes first. */
+export interface StagedRuns {
+  readonly requests: readonly RunRequest[]
+  readonly attempts: readonly (Attempt | undefined)[]
+}
+
 interface AttemptOutcome {
   status: RunStatus
   error?: { message: string; stack?: string }
@@ -81,22 +87,40 @@ export class Runner {
 
   /**
    * Start runs due on the same instant. Every job's code is called first, one after another, with
-   * nothing in between but building its context; the overlap guard, timeouts and promise handling
-   * are set up once all of them have started, so the last job of a big batch starts barely later
-   * than the first. Jobs with a `beforeRun` hook start after their hook, as in `execute`.
+   * nothing in between; the overlap guard, timeouts and promise handling are set up once all of them
+   * have started, so the last job of a big batch starts barely later than the first. Jobs with a
+   * `beforeRun` hook start after their hook, as in `execute`.
    */
   executeAll(requests: readonly RunRequest[]): void {
-    const begun: (Attempt | undefined)[] = new Array(requests.length)
+    this.startStaged(this.stage(requests))
+  }
+
+  /**
+   * Build the attempts (contexts included) of runs to start later with `startStaged`: the scheduler
+   * does this when it claims slots ahead of their instant, so that on the instant nothing is left to
+   * allocate (and so nothing to set off a garbage collection) before the jobs' code runs.
+   */
+  stage(requests: readonly RunRequest[]): StagedRuns {
+    const { clock, events, instanceId } = this.deps
+    const attempts: (Attempt | undefined)[] = new Array(requests.length)
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i] as RunRequest
       if (this.hasHook('beforeRun', request.job)) continue
-      const attempt = this.prepare(request, request.runId, 1)
+      attempts[i] = new Attempt(request, request.runId, 1, { clock, events, instanceId })
+    }
+    return { requests, attempts }
+  }
+
+  /** Start runs built by `stage` (see `executeAll`). */
+  startStaged({ requests, attempts }: StagedRuns): void {
+    for (const attempt of attempts) {
+      if (attempt === undefined) continue
+      this.announce(attempt)
       attempt.call()
-      begun[i] = attempt
     }
     const ended: Attempt[] = []
     for (let i = 0; i < requests.length; i++) {
-      const attempt = begun[i]
+      const attempt = attempts[i]
       if (attempt !== undefined && this.endsInCall(attempt)) ended.push(attempt)
       else void this.track(requests[i] as RunRequest, attempt)
     }
@@ -241,22 +265,29 @@ export class Runner {
     return this.follow(begun)
   }
 
-  /** The attempt's state, announced to `run:started` listeners (if any) before its code runs. */
+  /** A new attempt, begun now (see `announce`). */
   private prepare(request: RunRequest, runId: number, attempt: number): Attempt {
     const { clock, events, instanceId } = this.deps
-    const begun = new Attempt(request, runId, attempt, clock.now(), { clock, events, instanceId })
-    if (events.listenerCount('run:started') > 0) {
-      events.emit('run:started', {
-        runId,
-        job: request.job.name,
-        slot: request.slot,
-        trigger: request.trigger,
-        initiator: request.initiator,
-        attempt,
-        startedAt: begun.startedAt,
-      })
-    }
+    const begun = new Attempt(request, runId, attempt, { clock, events, instanceId })
+    this.announce(begun)
     return begun
+  }
+
+  /** Begin the attempt and tell `run:started` listeners (if any), before its code runs. */
+  private announce(begun: Attempt): void {
+    begun.begin()
+    const { events } = this.deps
+    if (events.listenerCount('run:started') === 0) return
+    const { request } = begun
+    events.emit('run:started', {
+      runId: begun.runId,
+      job: request.job.name,
+      slot: request.slot,
+      trigger: request.trigger,
+      initiator: request.initiator,
+      attempt: begun.attempt,
+      startedAt: begun.startedAt,
+    })
   }
 
   /**

@@ -451,6 +451,7 @@ export class Scheduler {
     for (const event of caughtUp) this.events.emit('slot:missed', event)
     const early = this.clock.waitUntil ? PRECISE_START_MS : 0
     for (const [at, requests] of later) {
+      const staged = this.getRunner().stage(requests)
       const pending = {
         at,
         requests,
@@ -458,9 +459,9 @@ export class Scheduler {
           () => {
             this.pendingStarts.delete(pending)
             this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
-            this.getRunner().executeAll(requests)
+            this.getRunner().startStaged(staged)
           },
-          at - now - early,
+          at - this.clock.now() - early,
         ),
       }
       this.pendingStarts.add(pending)
