@@ -147,15 +147,21 @@ export class Runner {
     for (const begun of attempts) {
       const { status, value, error } = begun.done as Decided
       const described = error === undefined ? undefined : describeError(error)
-      const written = store.finishRun(begun.runId, {
-        status: status as RunOutcome['status'],
-        finishedAt: begun.doneAt,
-        errorMessage: described?.message ?? null,
-        errorStack: described?.stack ?? null,
-        result: status === 'succeeded' ? summarise(value) : null,
-        output: begun.output?.toJSON() ?? null,
-        settled: true,
-      })
+      let written: Promise<void>
+      try {
+        written = store.finishRun(begun.runId, {
+          status: status as RunOutcome['status'],
+          finishedAt: begun.doneAt,
+          errorMessage: described?.message ?? null,
+          errorStack: described?.stack ?? null,
+          result: status === 'succeeded' ? summarise(value) : null,
+          output: begun.output?.toJSON() ?? null,
+          settled: true,
+        })
+      } catch (error) {
+        // A store that throws instead of rejecting must not stop the other jobs of the instant.
+        written = Promise.reject(error)
+      }
       const same = writes.get(written)
       if (same) same.push(begun)
       else writes.set(written, [begun])

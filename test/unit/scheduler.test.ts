@@ -637,6 +637,40 @@ describe('starting many jobs on one instant', () => {
     expect((await runs(store)).every((r) => r.status === 'succeeded')).toBe(true)
   })
 
+  it('an outcome the store fails to record is reported, and the other jobs of the instant are recorded', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const config = validateConfig(
+      {
+        timezone: 'UTC',
+        jobs: [
+          { name: 'unlucky', schedule: '@hourly', run: () => 'a' },
+          { name: 'fine', schedule: '@hourly', run: () => 'b' },
+        ],
+      },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    const finishRun = store.finishRun.bind(store)
+    const unlucky = new Set<number>()
+    store.finishRun = (runId, outcome) => {
+      if (unlucky.has(runId)) throw new Error('disk on fire')
+      return finishRun(runId, outcome)
+    }
+    const errors: string[] = []
+    scheduler.events.on('engine:error', (e) => errors.push(`${e.message}: ${(e.error as Error).message}`))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 - 1)
+    const claimed = await runs(store)
+    for (const row of claimed) if (row.job === 'unlucky') unlucky.add(row.id)
+    await clock.advanceTo(T0 + 3_600_000)
+    const rows = new Map((await runs(store)).map((r) => [r.job, r]))
+    expect(rows.get('fine')).toMatchObject({ status: 'succeeded', result: '"b"' })
+    expect(rows.get('unlucky')?.status).toBe('running')
+    expect(errors).toEqual([`could not record the outcome of run ${rows.get('unlucky')?.id}: disk on fire`])
+  })
+
   it('ctx.signal and ctx.log can be taken apart from the context', async () => {
     let seen: { aborted: boolean; logged: boolean } | undefined
     const { clock, store, scheduler } = await harness([
