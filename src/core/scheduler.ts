@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { ClaimOutcome, MissedInfo, RunRecord, SlotClaim, Store } from '../store/types.js'
+import type { RunRecord, SlotClaim, Store } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
-import { EngineEmitter, type EngineEvents } from './events.js'
+import { collectDue, dueAt } from './due.js'
+import { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
-import { slotJitterMs } from './retry.js'
-import { Runner, type RunRequest, type RunResult } from './runner.js'
+import { Runner, type RunResult } from './runner.js'
+import { Starts } from './starts.js'
 
 export interface SchedulerOptions {
   clock?: Clock
@@ -43,8 +44,6 @@ export interface RunJobOptions {
   timeoutMs?: number
 }
 
-/** Past this many missed slots of one job in one outage, counting stops (the count is a lower bound). */
-const MAX_MISSED_COUNT = 100_000
 /** A wake-up later than this past its plan is reported as overdue. */
 const OVERDUE_MS = 1000
 const PRUNE_EVERY_MS = 3_600_000
@@ -52,11 +51,6 @@ const PRUNE_EVERY_MS = 3_600_000
 const STORE_RETRY_MS = 1000
 /** The adaptive claim lead never exceeds this. */
 const MAX_CLAIM_LEAD_MS = 250
-/**
- * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
- * the rest precisely: a timer alone starts them up to a millisecond or two late.
- */
-const PRECISE_START_MS = 2
 /** Housekeeping (heartbeat, reaping, pruning) does not start this close to a claim or a start. */
 const QUIET_MS = 50
 /** ... but waits for a quiet moment at most this long. */
@@ -77,7 +71,7 @@ export class Scheduler {
   private readonly fixedLeadMs: number | undefined
   private claimLeadMs = 0
   /** Runs claimed ahead of their slot, waiting for the instant. */
-  private readonly pendingStarts = new Set<{ at: number; timer: TimerHandle; requests: RunRequest[] }>()
+  private readonly starts: Starts
   private store: Store | undefined
   private readonly ownsStore: boolean
   private opening: Promise<Store> | undefined
@@ -107,6 +101,7 @@ export class Scheduler {
     }
     this.fixedLeadMs = options.claimLeadMs
     this.claimLeadMs = options.claimLeadMs ?? 0
+    this.starts = new Starts(this.clock, this.events, () => this.getRunner())
     for (const job of config.jobs) this.jobs.set(job.name, job)
   }
 
@@ -253,14 +248,10 @@ export class Scheduler {
     return config.jobs[0] as ResolvedJob
   }
 
-  private due(job: ResolvedJob, slot: number): number {
-    return slot + slotJitterMs(job.name, slot, job.jitterMs)
-  }
-
   /** Queue the job's first slot after the last one served (or after now for a new job). */
   private enqueue(job: ResolvedJob, lastSlot: number | null): void {
     const slot = job.schedule.next(lastSlot ?? this.clock.now())
-    if (slot !== null) this.heap.push(this.due(job, slot), { job, slot })
+    if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
   }
 
   private arm(minDelayMs = 0): void {
@@ -311,24 +302,24 @@ export class Scheduler {
         continue
       }
       popped.push(entry)
-      const next = this.collect(entry, now, horizon, claims, claimed)
-      if (next !== null) this.heap.push(this.due(entry.job, next), { job: entry.job, slot: next })
+      const next = collectDue(entry.job, entry.slot, now, horizon, claims, claimed)
+      if (next !== null) this.heap.push(dueAt(entry.job, next), { job: entry.job, slot: next })
     }
     for (const { key, entry } of deferred) this.heap.push(key, entry)
     const waitForDeferred = deferred.length > 0 ? Math.min(...deferred.map((d) => d.key)) - now : 0
     if (claims.length === 0) return waitForDeferred
     try {
       const store = await this.open()
-      const latestDue = Math.max(now, ...claims.map((c, i) => this.due(claimed[i] as ResolvedJob, c.slot)))
+      const latestDue = Math.max(now, ...claims.map((c, i) => dueAt(claimed[i] as ResolvedJob, c.slot)))
       const outcomes = await store.claimSlots(claims, this.instanceId, Math.min(latestDue, horizon))
       this.adaptLead(this.clock.now() - now)
-      this.dispatch(claims, claimed, outcomes)
+      this.starts.dispatch(claims, claimed, outcomes)
       return waitForDeferred
     } catch (error) {
       // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
       this.events.emit('engine:error', { message: `could not claim ${claims.length} slot(s)`, error })
       this.heap.remove((e) => popped.some((p) => p.job.name === e.job.name))
-      for (const entry of popped) this.heap.push(this.due(entry.job, entry.slot), entry)
+      for (const entry of popped) this.heap.push(dueAt(entry.job, entry.slot), entry)
       return STORE_RETRY_MS
     }
   }
@@ -344,145 +335,17 @@ export class Scheduler {
     this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.98)))
   }
 
-  /**
-   * The claims for one job's due slots: slots later than the misfire grace are missed (one record, or
-   * with catchUp one run for the latest of them when no in-grace slot runs anyway); the others run.
-   * Slots due after now (up to the horizon) are claimed ahead. Returns the job's next slot after that.
-   */
-  private collect(
-    entry: Entry,
-    now: number,
-    horizon: number,
-    claims: SlotClaim[],
-    claimed: ResolvedJob[],
-  ): number | null {
-    const { job } = entry
-    let slot: number | null = entry.slot
-    let missed: MissedInfo | undefined
-    const due: number[] = []
-    while (slot !== null && this.due(job, slot) <= horizon) {
-      if (now - this.due(job, slot) > job.misfireGraceMs) {
-        missed = missed ? { ...missed, count: missed.count + 1, last: slot } : { count: 1, first: slot, last: slot }
-        if (missed.count >= MAX_MISSED_COUNT) {
-          // Far too many to count one by one: skip to the slots around now.
-          slot = job.schedule.next(Math.max(slot, now - job.misfireGraceMs - 1))
-          continue
-        }
-      } else due.push(slot)
-      slot = job.schedule.next(slot)
-    }
-    if (missed) {
-      const catchUp = job.catchUp && due.length === 0
-      claims.push({
-        job: job.name,
-        slot: missed.last,
-        trigger: catchUp ? 'catch-up' : 'schedule',
-        overlap: job.overlap,
-        missed,
-        record: catchUp ? 'run' : 'missed',
-      })
-      claimed.push(job)
-    }
-    for (const s of due) {
-      claims.push({ job: job.name, slot: s, trigger: 'schedule', overlap: job.overlap })
-      claimed.push(job)
-    }
-    return slot
-  }
-
-  private dispatch(claims: SlotClaim[], jobs: ResolvedJob[], outcomes: ClaimOutcome[]): void {
-    const now = this.clock.now()
-    const startNow: RunRequest[] = []
-    const later = new Map<number, RunRequest[]>()
-    const caughtUp: EngineEvents['slot:missed'][0][] = []
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i] as ClaimOutcome
-      const claim = claims[i] as SlotClaim
-      const job = jobs[i] as ResolvedJob
-      switch (outcome.kind) {
-        case 'started': {
-          const request: RunRequest = {
-            job,
-            runId: outcome.runId,
-            slot: claim.slot,
-            trigger: claim.trigger,
-            initiator: 'scheduler',
-          }
-          if (claim.missed) {
-            request.missed = claim.missed
-            caughtUp.push({ job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
-          }
-          const at = this.due(job, claim.slot)
-          if (at <= now) startNow.push(request)
-          else {
-            const batch = later.get(at)
-            if (batch) batch.push(request)
-            else later.set(at, [request])
-          }
-          break
-        }
-        case 'skipped':
-          this.events.emit('slot:skipped', {
-            job: job.name,
-            slot: claim.slot,
-            runId: outcome.runId,
-            reason: outcome.reason,
-          })
-          break
-        case 'paused':
-          this.events.emit('slot:skipped', { job: job.name, slot: claim.slot, runId: outcome.runId, reason: 'paused' })
-          break
-        case 'missed':
-          if (claim.missed) {
-            this.events.emit('slot:missed', {
-              job: job.name,
-              runId: outcome.runId,
-              missed: claim.missed,
-              catchUp: false,
-            })
-          }
-          break
-        case 'taken':
-          break
-      }
-    }
-    if (startNow.length > 0) this.getRunner().executeAll(startNow)
-    // Reported once the catch-up run has started (or been scheduled for its instant).
-    for (const event of caughtUp) this.events.emit('slot:missed', event)
-    const early = this.clock.waitUntil ? PRECISE_START_MS : 0
-    for (const [at, requests] of later) {
-      const staged = this.getRunner().stage(requests)
-      const pending = {
-        at,
-        requests,
-        timer: this.clock.setTimeout(
-          () => {
-            this.pendingStarts.delete(pending)
-            this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
-            this.getRunner().startStaged(staged)
-          },
-          at - this.clock.now() - early,
-        ),
-      }
-      this.pendingStarts.add(pending)
-    }
-  }
-
   /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */
   private async cancelPendingStarts(): Promise<void> {
     const now = this.clock.now()
-    for (const pending of this.pendingStarts) {
-      this.clock.clearTimeout(pending.timer)
-      for (const request of pending.requests) {
-        await this.store?.finishRun(request.runId, {
-          status: 'interrupted',
-          finishedAt: now,
-          errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-          settled: true,
-        })
-      }
+    for (const request of this.starts.cancel()) {
+      await this.store?.finishRun(request.runId, {
+        status: 'interrupted',
+        finishedAt: now,
+        errorMessage: 'interrupted: the scheduler stopped before the slot came due',
+        settled: true,
+      })
     }
-    this.pendingStarts.clear()
   }
 
   private scheduleHeartbeat(delayMs = this.options.heartbeatMs, dueAt?: number): void {
@@ -516,7 +379,7 @@ export class Scheduler {
     let soonest = Number.POSITIVE_INFINITY
     const next = this.heap.peekKey()
     if (next !== undefined) soonest = next - this.claimLeadMs
-    for (const pending of this.pendingStarts) soonest = Math.min(soonest, pending.at)
+    soonest = Math.min(soonest, this.starts.soonest())
     if (soonest - now > QUIET_MS) return 0
     return Math.max(0, soonest - now) + QUIET_MS
   }

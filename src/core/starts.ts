@@ -1,0 +1,134 @@
+/**
+ * What the scheduler does with the outcome of a claim batch: runs whose instant has come start at
+ * once; runs claimed ahead are staged (their attempts built) and started on their instant; skipped,
+ * paused and missed slots are reported. Runs still waiting when the scheduler stops are handed back
+ * so they can be recorded, not lost.
+ */
+import type { ResolvedJob } from '../config/types.js'
+import type { ClaimOutcome, SlotClaim } from '../store/types.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { dueAt } from './due.js'
+import type { EngineEmitter, EngineEvents } from './events.js'
+import type { Runner, RunRequest } from './runner.js'
+
+/**
+ * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
+ * the rest precisely: a timer alone starts them up to a millisecond or two late.
+ */
+const PRECISE_START_MS = 2
+
+interface Waiting {
+  at: number
+  timer: TimerHandle
+  requests: RunRequest[]
+}
+
+export class Starts {
+  private readonly waiting = new Set<Waiting>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: EngineEmitter,
+    private readonly runner: () => Runner,
+  ) {}
+
+  /** The earliest instant a claimed run waits for, or +Infinity. */
+  soonest(): number {
+    let soonest = Number.POSITIVE_INFINITY
+    for (const waiting of this.waiting) soonest = Math.min(soonest, waiting.at)
+    return soonest
+  }
+
+  /** Act on a claim batch's outcomes (one per claim, in order). */
+  dispatch(claims: readonly SlotClaim[], jobs: readonly ResolvedJob[], outcomes: readonly ClaimOutcome[]): void {
+    const now = this.clock.now()
+    const startNow: RunRequest[] = []
+    const later = new Map<number, RunRequest[]>()
+    const caughtUp: EngineEvents['slot:missed'][0][] = []
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as ClaimOutcome
+      const claim = claims[i] as SlotClaim
+      const job = jobs[i] as ResolvedJob
+      switch (outcome.kind) {
+        case 'started': {
+          const request: RunRequest = {
+            job,
+            runId: outcome.runId,
+            slot: claim.slot,
+            trigger: claim.trigger,
+            initiator: 'scheduler',
+          }
+          if (claim.missed) {
+            request.missed = claim.missed
+            caughtUp.push({ job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
+          }
+          const at = dueAt(job, claim.slot)
+          if (at <= now) startNow.push(request)
+          else {
+            const batch = later.get(at)
+            if (batch) batch.push(request)
+            else later.set(at, [request])
+          }
+          break
+        }
+        case 'skipped':
+          this.events.emit('slot:skipped', {
+            job: job.name,
+            slot: claim.slot,
+            runId: outcome.runId,
+            reason: outcome.reason,
+          })
+          break
+        case 'paused':
+          this.events.emit('slot:skipped', { job: job.name, slot: claim.slot, runId: outcome.runId, reason: 'paused' })
+          break
+        case 'missed':
+          if (claim.missed) {
+            this.events.emit('slot:missed', {
+              job: job.name,
+              runId: outcome.runId,
+              missed: claim.missed,
+              catchUp: false,
+            })
+          }
+          break
+        case 'taken':
+          break
+      }
+    }
+    if (startNow.length > 0) this.runner().executeAll(startNow)
+    // Reported once the catch-up run has started (or been scheduled for its instant).
+    for (const event of caughtUp) this.events.emit('slot:missed', event)
+    for (const [at, requests] of later) this.startAt(at, requests)
+  }
+
+  /** Take back every run still waiting for its instant (the scheduler is stopping). */
+  cancel(): RunRequest[] {
+    const requests: RunRequest[] = []
+    for (const waiting of this.waiting) {
+      this.clock.clearTimeout(waiting.timer)
+      requests.push(...waiting.requests)
+    }
+    this.waiting.clear()
+    return requests
+  }
+
+  private startAt(at: number, requests: RunRequest[]): void {
+    const staged = this.runner().stage(requests)
+    const early = this.clock.waitUntil ? PRECISE_START_MS : 0
+    const waiting: Waiting = {
+      at,
+      requests,
+      // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
+      timer: this.clock.setTimeout(
+        () => {
+          this.waiting.delete(waiting)
+          this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
+          this.runner().startStaged(staged)
+        },
+        at - this.clock.now() - early,
+      ),
+    }
+    this.waiting.add(waiting)
+  }
+}
