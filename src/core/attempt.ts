@@ -14,7 +14,7 @@ import type {
   Trigger,
 } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
-import type { Clock } from './clock.js'
+import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
 import { OutputBuffer } from './output.js'
 
@@ -35,6 +35,16 @@ export interface Decided {
   status: RunStatus
   value?: unknown
   error?: unknown
+}
+
+/** What `decide` needs of the runner's record of a running attempt. */
+export interface Pending {
+  /** Whether the job's code has settled (not merely whether the outcome was recorded). */
+  codeDone: boolean
+  /** Called once when the code settles after its outcome was decided otherwise (a timeout, an interrupt). */
+  afterSettle: (() => void) | undefined
+  /** Set here: decides the attempt as interrupted. */
+  interrupt: (reason: string) => void
 }
 
 interface AttemptEnv {
@@ -182,6 +192,44 @@ export class Attempt {
       this.done = { status: 'failed', error }
     }
     if (this.done) this.doneAt = this.env.clock.now()
+  }
+
+  /**
+   * For an attempt whose code returned a promise: the first of the promise settling, the timeout
+   * (counted from the call) and `pending.interrupt`. The code may go on after a timeout or an
+   * interrupt; `pending` says when it settles.
+   */
+  decide(pending: Pending, timeoutMs: number): Promise<Decided> {
+    const { clock } = this.env
+    return new Promise<Decided>((resolve) => {
+      let timer: TimerHandle | undefined
+      pending.interrupt = (reason) => {
+        const error = new Error(reason)
+        this.abort(error)
+        resolve({ status: 'interrupted', error })
+      }
+      if (timeoutMs > 0) {
+        timer = clock.setTimeout(
+          () => {
+            const error = new Error(`timed out after ${timeoutMs / 1000}s`)
+            error.name = 'TimeoutError'
+            this.abort(error)
+            resolve({ status: 'timed_out', error })
+          },
+          timeoutMs - (clock.now() - this.calledAt),
+        )
+      }
+      const settle = (decided: Decided) => {
+        pending.codeDone = true
+        if (timer) clock.clearTimeout(timer)
+        resolve(decided)
+        pending.afterSettle?.()
+      }
+      Promise.resolve(this.returned).then(
+        (value) => settle({ status: 'succeeded', value }),
+        (error: unknown) => settle({ status: 'failed', error }),
+      )
+    })
   }
 
   private makeLogger(): JobLogger {

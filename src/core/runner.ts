@@ -5,16 +5,16 @@
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type Decided, describeError, type RunRequest, summarise } from './attempt.js'
+import { Attempt, type Decided, describeError, type Pending, type RunRequest, summarise } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
+import { runHooks } from './hooks.js'
 import type { OutputBuffer } from './output.js'
 import { retryDelayMs } from './retry.js'
 
 export type { RunRequest } from './attempt.js'
 
-/** A hook that takes longer than this is abandoned (and recorded) so it cannot stall a run. */
-export const HOOK_TIMEOUT_MS = 10_000
+export { HOOK_TIMEOUT_MS } from './hooks.js'
 
 export interface RunResult {
   /** The last attempt's row id and status. */
@@ -37,16 +37,11 @@ interface AttemptOutcome {
 }
 
 /** An attempt whose code is still executing (it returned a promise that has not settled). */
-interface ActiveAttempt {
+interface ActiveAttempt extends Pending {
   job: string
   runId: number
-  /** Whether the job's code has settled (not merely whether the outcome was recorded). */
-  codeDone: boolean
-  /** Called once when the code settles after its outcome was recorded (a timeout, an interrupt). */
-  afterSettle: (() => void) | undefined
   /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
   recorded: boolean
-  interrupt: (reason: string) => void
 }
 
 interface Deps {
@@ -316,7 +311,7 @@ export class Runner {
         interrupt: () => {},
       }
       this.addActive(entry)
-      outcome = await this.decide(begun, entry, request.timeoutMs ?? job.timeoutMs)
+      outcome = await begun.decide(entry, request.timeoutMs ?? job.timeoutMs)
     }
     const finishedAt = clock.now()
     const error = outcome.error === undefined ? undefined : describeError(outcome.error)
@@ -376,40 +371,6 @@ export class Runner {
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
   }
 
-  /** The first of: the job's promise settles, its timeout (counted from the call), shutdown. */
-  private decide(begun: Attempt, entry: ActiveAttempt, timeoutMs: number): Promise<Decided> {
-    const { clock } = this.deps
-    return new Promise<Decided>((resolve) => {
-      let timer: TimerHandle | undefined
-      entry.interrupt = (reason) => {
-        const error = new Error(reason)
-        begun.abort(error)
-        resolve({ status: 'interrupted', error })
-      }
-      if (timeoutMs > 0) {
-        timer = clock.setTimeout(
-          () => {
-            const error = new Error(`timed out after ${timeoutMs / 1000}s`)
-            error.name = 'TimeoutError'
-            begun.abort(error)
-            resolve({ status: 'timed_out', error })
-          },
-          timeoutMs - (clock.now() - begun.calledAt),
-        )
-      }
-      const settle = (decided: Decided) => {
-        entry.codeDone = true
-        if (timer) clock.clearTimeout(timer)
-        resolve(decided)
-        entry.afterSettle?.()
-      }
-      Promise.resolve(begun.returned).then(
-        (value) => settle({ status: 'succeeded', value }),
-        (error: unknown) => settle({ status: 'failed', error }),
-      )
-    })
-  }
-
   private addActive(entry: ActiveAttempt): void {
     this.active.set(entry.runId, entry)
     this.activeByJob.set(entry.job, (this.activeByJob.get(entry.job) ?? 0) + 1)
@@ -462,37 +423,14 @@ export class Runner {
   }
 
   /** Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal. */
-  private async hook(
+  private hook(
     name: keyof Hooks,
     job: ResolvedJob,
     ctx: HookContext,
     runId: number,
     output: OutputBuffer,
   ): Promise<boolean> {
-    let failed = false
-    for (const fn of [this.deps.hooks[name], job.hooks[name]]) {
-      if (!fn) continue
-      let timer: TimerHandle | undefined
-      try {
-        await Promise.race([
-          Promise.resolve().then(() => fn(ctx)),
-          new Promise((_, reject) => {
-            timer = this.deps.clock.setTimeout(
-              () => reject(new Error(`did not finish within ${HOOK_TIMEOUT_MS / 1000}s`)),
-              HOOK_TIMEOUT_MS,
-            )
-          }),
-        ])
-      } catch (error) {
-        failed = true
-        const message = describeError(error).message
-        output.add('error', `hook ${name} failed: ${message}`, this.deps.clock.now())
-        this.deps.events.emit('hook:failed', { job: job.name, hook: name, runId, message })
-      } finally {
-        if (timer) this.deps.clock.clearTimeout(timer)
-      }
-    }
-    return failed
+    return runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, { ...this.deps, job: job.name, runId, output })
   }
 
   /** Wait `ms` on the clock; resolves false if shutdown cancelled the wait. */
