@@ -13,7 +13,7 @@ import type {
   ResolvedJob,
   Trigger,
 } from '../config/types.js'
-import type { MissedInfo, RunStatus } from '../store/types.js'
+import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
 import { OutputBuffer } from './output.js'
@@ -230,6 +230,24 @@ export class Attempt {
         (error: unknown) => settle({ status: 'failed', error }),
       )
     })
+  }
+
+  /** The store update recording `decided` (its error already described, so callers describe it once). */
+  outcome(
+    decided: Decided,
+    finishedAt: number,
+    error: { message: string; stack?: string } | undefined,
+    settled: boolean,
+  ): RunOutcome {
+    return {
+      status: decided.status as RunOutcome['status'],
+      finishedAt,
+      errorMessage: error?.message ?? null,
+      errorStack: error?.stack ?? null,
+      result: decided.status === 'succeeded' ? summarise(decided.value) : null,
+      output: this.output?.toJSON() ?? null,
+      settled,
+    }
   }
 
   private makeLogger(): JobLogger {

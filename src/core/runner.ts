@@ -5,7 +5,7 @@
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type Decided, describeError, type Pending, type RunRequest, summarise } from './attempt.js'
+import { Attempt, type Decided, describeError, type Pending, type RunRequest } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
 import { runHooks } from './hooks.js'
@@ -138,53 +138,34 @@ export class Runner {
    */
   private recordEnded(attempts: readonly Attempt[]): void {
     const { events, store } = this.deps
-    const writes = new Map<Promise<void>, Attempt[]>()
+    const writes = new Map<Promise<void>, { begun: Attempt; error: ReturnType<typeof describeError> | undefined }[]>()
     for (const begun of attempts) {
-      const { status, value, error } = begun.done as Decided
-      const described = error === undefined ? undefined : describeError(error)
+      const decided = begun.done as Decided
+      const error = decided.error === undefined ? undefined : describeError(decided.error)
       let written: Promise<void>
       try {
-        written = store.finishRun(begun.runId, {
-          status: status as RunOutcome['status'],
-          finishedAt: begun.doneAt,
-          errorMessage: described?.message ?? null,
-          errorStack: described?.stack ?? null,
-          result: status === 'succeeded' ? summarise(value) : null,
-          output: begun.output?.toJSON() ?? null,
-          settled: true,
-        })
-      } catch (error) {
+        written = store.finishRun(begun.runId, begun.outcome(decided, begun.doneAt, error, true))
+      } catch (thrown) {
         // A store that throws instead of rejecting must not stop the other jobs of the instant.
-        written = Promise.reject(error)
+        written = Promise.reject(thrown)
       }
-      const same = writes.get(written)
-      if (same) same.push(begun)
-      else writes.set(written, [begun])
+      const group = writes.get(written)
+      if (group) group.push({ begun, error })
+      else writes.set(written, [{ begun, error }])
     }
     for (const [written, group] of writes) {
       this.inflight += group.length
       const done = () => {
         if (events.listenerCount('run:finished') > 0) {
-          for (const begun of group) {
-            const { status, error } = begun.done as Decided
+          for (const { begun, error } of group) {
             const { request, runId, attempt, startedAt, doneAt } = begun
-            this.emitFinished(
-              request,
-              runId,
-              attempt,
-              status,
-              startedAt,
-              doneAt,
-              error === undefined ? undefined : describeError(error),
-            )
+            this.emitFinished(request, runId, attempt, (begun.done as Decided).status, startedAt, doneAt, error)
           }
         }
         this.settleInflight(group.length)
       }
       written.then(done, (error: unknown) => {
-        for (const begun of group) {
-          events.emit('engine:error', { message: `could not record the outcome of run ${begun.runId}`, error })
-        }
+        for (const { begun } of group) this.recordFailed(begun.runId, error)
         done()
       })
     }
@@ -318,16 +299,8 @@ export class Runner {
     const settled = entry === undefined || entry.codeDone
     const recordedHere = entry === undefined || !entry.recorded
     const { status, value } = outcome
-    const record = (settledNow: boolean) =>
-      this.record(runId, {
-        status: status as RunOutcome['status'],
-        finishedAt,
-        errorMessage: error?.message ?? null,
-        errorStack: error?.stack ?? null,
-        result: status === 'succeeded' ? summarise(value) : null,
-        output: begun.output?.toJSON() ?? null,
-        settled: settledNow,
-      })
+    const decided = outcome
+    const record = (settledNow: boolean) => this.record(runId, begun.outcome(decided, finishedAt, error, settledNow))
     if (recordedHere) {
       if (entry) entry.recorded = true
       await record(settled)
@@ -387,8 +360,12 @@ export class Runner {
     try {
       await this.deps.store.finishRun(runId, outcome)
     } catch (error) {
-      this.deps.events.emit('engine:error', { message: `could not record the outcome of run ${runId}`, error })
+      this.recordFailed(runId, error)
     }
+  }
+
+  private recordFailed(runId: number, error: unknown): void {
+    this.deps.events.emit('engine:error', { message: `could not record the outcome of run ${runId}`, error })
   }
 
   private emitFinished(
