@@ -116,19 +116,19 @@ export class Starts {
   private startAt(at: number, requests: RunRequest[]): void {
     const staged = this.runner().stage(requests)
     const early = this.clock.waitUntil ? PRECISE_START_MS : 0
-    const waiting: Waiting = {
-      at,
-      requests,
-      // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
-      timer: this.clock.setTimeout(
-        () => {
-          this.waiting.delete(waiting)
-          this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
-          this.runner().startStaged(staged)
-        },
-        at - this.clock.now() - early,
-      ),
+    const fire = () => {
+      this.clock.waitUntil?.(at, PRECISE_START_MS * 2)
+      // Never before the instant: a timer that fires early (or a wait cut short) waits again.
+      const left = at - this.clock.now()
+      if (left > 0) {
+        waiting.timer = this.clock.setTimeout(fire, left)
+        return
+      }
+      this.waiting.delete(waiting)
+      this.runner().startStaged(staged)
     }
+    // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
+    const waiting: Waiting = { at, requests, timer: this.clock.setTimeout(fire, at - this.clock.now() - early) }
     this.waiting.add(waiting)
   }
 }
