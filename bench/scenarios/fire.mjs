@@ -69,6 +69,17 @@ function record(i, slot, late) {
   }
 }
 
+/**
+ * For libraries whose callback gets no slot (croner, cron): the slot is the second boundary at or
+ * before now (both check the clock before firing, so they never run before their boundary).
+ */
+function recordWallSecond(i) {
+  const now = hires()
+  const wall = Date.now()
+  const slot = wall - (wall % 1000)
+  record(i, slot, now - slot)
+}
+
 function onError(error) {
   errors++
   if (errorSamples.length < 5) errorSamples.push(String(error?.message ?? error))
@@ -99,14 +110,7 @@ const adapters = {
     const { Cron } = await import('croner')
     const all = []
     for (let i = 0; i < jobs; i++) {
-      all.push(
-        new Cron('* * * * * *', () => {
-          const now = hires()
-          const wall = Date.now()
-          const slot = wall - (wall % 1000)
-          record(i, slot, now - slot)
-        }),
-      )
+      all.push(new Cron('* * * * * *', () => recordWallSecond(i)))
     }
     return () => {
       for (const job of all) job.stop()
@@ -142,12 +146,7 @@ const adapters = {
         CronJob.from({
           cronTime: '* * * * * *',
           start: true,
-          onTick: () => {
-            const now = hires()
-            const wall = Date.now()
-            const slot = wall - (wall % 1000)
-            record(i, slot, now - slot)
-          },
+          onTick: () => recordWallSecond(i),
         }),
       )
     }

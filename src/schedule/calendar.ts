@@ -67,8 +67,3 @@ export function maxDaysInMonth(month: number): number {
 export function weekdayOfDays(days: number): number {
   return (((days + 4) % 7) + 7) % 7
 }
-
-/** The UTC calendar year containing epoch-ms `ms`. */
-export function yearOfMs(ms: number, scratch: CivilDate): number {
-  return civilFromDays(Math.floor(ms / DAY), scratch).year
-}
