@@ -1,14 +1,15 @@
 /**
  * What SQLite itself costs per fire on the crons schema, without the store's JavaScript around it:
  * the floor under scenario A's "CPU per fire". The schema comes from the package (openStore); the
- * statements below restate the store's claim and finish queries for measurement only.
+ * statements below restate the store's claim and outcome queries for measurement only, both as one
+ * statement per row and as one statement per group of rows sharing every column but the job or id
+ * (what the store does for a batch of 1,000 jobs due at the same instant).
  *
  *   node bench/micro/store-floor.mjs            # 20 rounds of 1,000 slots
  *   node bench/micro/store-floor.mjs 500        # the same after 500 rounds (500,000 runs) of history
  *
  * Prints µs per row for each claim statement (the two reads a claim batch does once are spread over
- * its 1,000 rows), for an outcome written in its own BEGIN IMMEDIATE … COMMIT and for the same
- * outcomes written 1,000 per transaction (what `finishRun` does: one transaction per turn).
+ * its 1,000 rows) and for the outcomes, written 1,000 per transaction as the store does.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -37,32 +38,69 @@ const seeJob = db.prepare(
 db.transaction(() => {
   for (const n of names) seeJob.run(n)
 })()
+const NEW_RUN = `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)`
+const FINISH = `UPDATE runs SET status = 'succeeded', finished_at = @at, duration_ms = max(0, @at - started_at),
+  error_message = NULL, error_stack = NULL, result = NULL, output = NULL, active = 0`
 const s = {
   pausedJobs: db.prepare('SELECT name FROM jobs WHERE paused = 1').pluck(),
   activeHolders: db.prepare('SELECT job, id, instance_id, started_at FROM runs WHERE active = 1 ORDER BY +id'),
+  // One statement per row.
   claimSlot: db.prepare('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
   insertRun: db.prepare(
-    `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
-     VALUES (?, ?, 'schedule', 1, 'running', ?, NULL, NULL, 'bench', 1, (SELECT last_run_id FROM jobs WHERE name = ?))`,
+    `${NEW_RUN} VALUES (?, ?, 'schedule', 1, 'running', ?, NULL, NULL, 'bench', 1, (SELECT last_run_id FROM jobs WHERE name = ?))`,
   ),
   linkClaim: db.prepare('UPDATE jobs SET last_run_id = ?, last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?'),
-  finishRun: db.prepare(
-    `UPDATE runs SET status = 'succeeded', finished_at = ?, duration_ms = max(0, ? - started_at), error_message = NULL,
-     error_stack = NULL, result = NULL, output = '[]', active = 0 WHERE id = ?`,
+  finishRun: db.prepare(`${FINISH} WHERE id = @id`),
+  // One statement per group.
+  claimSlots: db
+    .prepare('INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs) RETURNING job')
+    .pluck(),
+  insertRuns: db.prepare(
+    `${NEW_RUN} SELECT value, @slot, 'schedule', 1, 'running', @slot, NULL, NULL, 'bench', 1,
+       (SELECT last_run_id FROM jobs WHERE name = value) FROM json_each(@jobs)`,
   ),
+  linkClaims: db.prepare(
+    `UPDATE jobs SET last_run_id = r.id, last_slot = max(coalesce(last_slot, r.slot), r.slot)
+     FROM (SELECT id, job, slot FROM runs WHERE id BETWEEN @first AND @last) r WHERE jobs.name = r.job`,
+  ),
+  finishRuns: db.prepare(`${FINISH} FROM json_each(@ids) j WHERE runs.id = j.value`),
 }
 const begin = db.prepare('BEGIN IMMEDIATE')
 const commit = db.prepare('COMMIT')
 
-let slot = 1_800_000_000_000
-/** One claim batch and its outcomes; with `t`, each statement's time is added to it. */
-function round(t) {
-  slot += 1000
+/** The claim statements of one batch, per row: the run ids. */
+function claimPerRow(slot, lap) {
   const ids = []
+  for (const job of names) {
+    s.claimSlot.run(slot, job)
+    lap('guard')
+    const id = Number(s.insertRun.run(job, slot, slot, job).lastInsertRowid)
+    lap('insert')
+    s.linkClaim.run(id, slot, slot, job)
+    lap('link')
+    ids.push(id)
+  }
+  return ids
+}
+
+/** The same batch as one group. */
+function claimGrouped(slot, lap) {
+  const won = s.claimSlots.all({ slot, jobs: JSON.stringify(names) })
+  lap('guard')
+  const last = Number(s.insertRuns.run({ slot, jobs: JSON.stringify(won) }).lastInsertRowid)
+  lap('insert')
+  s.linkClaims.run({ first: last - won.length + 1, last })
+  lap('link')
+  return Array.from({ length: won.length }, (_, i) => last - won.length + 1 + i)
+}
+
+let slot = 1_800_000_000_000
+/** One claim batch and its outcomes, each in its own transaction; with `t`, each step's time is added to it. */
+function round(grouped, t) {
+  slot += 1000
   let a = performance.now()
-  let b = a
   const lap = (key) => {
-    b = performance.now()
+    const b = performance.now()
     if (t) t[key] += b - a
     a = b
   }
@@ -70,48 +108,35 @@ function round(t) {
   lap('commit')
   s.pausedJobs.all()
   s.activeHolders.all()
-  lap('batchReads')
-  for (const job of names) {
-    s.claimSlot.run(slot, job)
-    lap('claimSlot')
-    const id = s.insertRun.run(job, slot, slot, job).lastInsertRowid
-    lap('insertRun')
-    s.linkClaim.run(id, slot, slot, job)
-    lap('linkClaim')
-    ids.push(id)
-  }
+  lap('reads')
+  const ids = (grouped ? claimGrouped : claimPerRow)(slot, lap)
   commit.run()
   lap('commit')
-  if (!t) {
-    db.transaction(() => {
-      for (const id of ids) s.finishRun.run(slot + 5, slot + 5, id)
-    }).immediate()
-    return
-  }
-  const half = ids.length / 2
-  a = performance.now()
-  for (const id of ids.slice(0, half)) db.transaction(() => s.finishRun.run(slot + 5, slot + 5, id)).immediate()
-  t.finishOwnTx += ((performance.now() - a) * JOBS) / half
-  a = performance.now()
-  db.transaction(() => {
-    for (const id of ids.slice(half)) s.finishRun.run(slot + 5, slot + 5, id)
-  }).immediate()
-  t.finishBatched += ((performance.now() - a) * JOBS) / half
+  const at = slot + 5
+  begin.run()
+  if (grouped) s.finishRuns.run({ at, ids: JSON.stringify(ids) })
+  else for (const id of ids) s.finishRun.run({ at, id })
+  commit.run()
+  lap('outcome')
 }
 
-for (let r = 0; r < HISTORY_ROUNDS; r++) round(undefined)
-const t = { batchReads: 0, claimSlot: 0, insertRun: 0, linkClaim: 0, commit: 0, finishOwnTx: 0, finishBatched: 0 }
-for (let r = 0; r < ROUNDS; r++) round(t)
+for (let r = 0; r < HISTORY_ROUNDS; r++) round(r % 2 === 0)
+const zero = () => ({ reads: 0, guard: 0, insert: 0, link: 0, commit: 0, outcome: 0 })
+const times = { perRow: zero(), grouped: zero() }
+for (let r = 0; r < ROUNDS; r++) {
+  round(false, times.perRow)
+  round(true, times.grouped)
+}
 db.close()
 rmSync(dir, { recursive: true, force: true })
 const per = (ms) => ((ms / ROUNDS / JOBS) * 1000).toFixed(1)
-const claimTotal = t.batchReads + t.claimSlot + t.insertRun + t.linkClaim + t.commit
 console.log(`µs per row after ${HISTORY_ROUNDS * JOBS} runs of history (the machine is shared and noisy: run it twice)`)
-console.log(
-  `claim: paused + holders once per batch ${per(t.batchReads)}, INSERT slot_claims ${per(t.claimSlot)}, ` +
-    `INSERT runs ${per(t.insertRun)}, UPDATE jobs ${per(t.linkClaim)}, BEGIN + COMMIT ${per(t.commit)}: ` +
-    `${per(claimTotal)} in all`,
-)
-console.log(
-  `outcome UPDATE in its own transaction ${per(t.finishOwnTx)}, the same 1,000 per transaction ${per(t.finishBatched)}`,
-)
+for (const [name, t] of Object.entries(times)) {
+  const claim = t.reads + t.guard + t.insert + t.link + t.commit
+  console.log(
+    `${name === 'perRow' ? 'a statement per row' : 'a statement per group'}: claim ${per(claim)} ` +
+      `(paused + holders once per batch ${per(t.reads)}, INSERT slot_claims ${per(t.guard)}, INSERT runs ${per(t.insert)}, ` +
+      `UPDATE jobs ${per(t.link)}, BEGIN + COMMIT ${per(t.commit)}), outcome UPDATE + COMMIT ${per(t.outcome)}: ` +
+      `${per(claim + t.outcome)} in all`,
+  )
+}

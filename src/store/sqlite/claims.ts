@@ -19,6 +19,17 @@ type Holder = Omit<ClaimHolderRow, 'job'>
  */
 const HOLDER_SCAN_MIN = 16
 
+const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
+
+/** A won claim and the run it writes; `index` is its place in the batch. */
+interface ClaimRow {
+  index: number
+  claim: SlotClaim
+  kind: 'started' | 'skipped' | 'paused' | 'missed'
+  status: RunStatus
+  detail: string | null
+}
+
 export class RunWriter {
   readonly #s: Statements
 
@@ -57,15 +68,61 @@ export class RunWriter {
 
   /**
    * Serve a batch of claims in order. Paused jobs and (only when some claim may be skipped) active
-   * runs are read once for the whole batch instead of once per claim; runs the batch starts are
-   * added as it goes, so a later claim of the same job sees an earlier one as the holder. Small
-   * batches look holders up per claim, in the table, which holds the batch's own runs too.
+   * runs are read once for the whole batch instead of once per claim. Rows are written a group at a
+   * time (see `#writeRound`); a job claimed twice in one batch is written in a later round than its
+   * first claim, so that claim sees the earlier run as its holder and chains after it. Small batches
+   * look holders up per claim, in the table, which holds the earlier rounds' runs too.
    */
   claimBatch(claims: readonly SlotClaim[], instanceId: string, now: number): ClaimOutcome[] {
+    const won = this.#guard(claims)
     const paused = new Set(this.#s.pausedJobs.all())
     const scan = claims.length >= HOLDER_SCAN_MIN && claims.some((c) => c.overlap === 'skip' && c.record !== 'missed')
     const holders = scan ? this.#holders() : undefined
-    return claims.map((claim) => this.#claimOne(claim, instanceId, now, paused, holders))
+    const outcomes = new Array<ClaimOutcome>(claims.length)
+    let round: ClaimRow[] = []
+    const inRound = new Set<string>()
+    for (let i = 0; i < claims.length; i++) {
+      const claim = claims[i] as SlotClaim
+      if (!won[i]) {
+        outcomes[i] = TAKEN
+        continue
+      }
+      if (inRound.has(claim.job)) {
+        this.#writeRound(round, outcomes, instanceId, now, holders)
+        round = []
+        inRound.clear()
+      }
+      round.push(this.#decide(i, claim, paused, holders))
+      inRound.add(claim.job)
+    }
+    this.#writeRound(round, outcomes, instanceId, now, holders)
+    return outcomes
+  }
+
+  /**
+   * The exactly-once guard for a whole batch: whether each claim inserted its (slot, job) key. One
+   * statement per distinct slot (usually one per batch); a job listed twice for a slot wins once.
+   */
+  #guard(claims: readonly SlotClaim[]): boolean[] {
+    const won = new Array<boolean>(claims.length).fill(false)
+    const bySlot = new Map<number, number[]>()
+    for (let i = 0; i < claims.length; i++) {
+      const slot = (claims[i] as SlotClaim).slot
+      const indexes = bySlot.get(slot)
+      if (indexes) indexes.push(i)
+      else bySlot.set(slot, [i])
+    }
+    for (const [slot, indexes] of bySlot) {
+      const jobs = indexes.map((i) => (claims[i] as SlotClaim).job)
+      if (indexes.length === 1) {
+        won[indexes[0] as number] = this.#s.claimSlot.run(slot, jobs[0] as string).changes > 0
+        continue
+      }
+      const inserted = this.#s.claimSlots.all({ slot, jobs: JSON.stringify(jobs) })
+      const left = inserted.length === indexes.length ? undefined : new Set(inserted)
+      for (let k = 0; k < indexes.length; k++) won[indexes[k] as number] = left?.delete(jobs[k] as string) ?? true
+    }
+    return won
   }
 
   #holders(): Map<string, Holder> {
@@ -76,43 +133,92 @@ export class RunWriter {
     return holders
   }
 
-  /** Runs once per due job, so statements are bound positionally and no object is built but the outcome. */
-  #claimOne(
+  /** The row a won claim writes: what happened to it and why. */
+  #decide(
+    index: number,
     claim: SlotClaim,
-    instanceId: string,
-    now: number,
     paused: ReadonlySet<string>,
     /** Undefined: look each holder up in the table. */
     holders: Map<string, Holder> | undefined,
-  ): ClaimOutcome {
-    const { job, slot, trigger } = claim
-    if (this.#s.claimSlot.run(slot, job).changes === 0) return { kind: 'taken' }
+  ): ClaimRow {
+    const { job, slot } = claim
     const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
-
     if (claim.record === 'missed') {
       const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
-      return {
-        kind: 'missed',
-        runId: this.insertRun(job, slot, trigger, 1, 'missed', now, now, detail, instanceId, 0, true),
-      }
+      return { index, claim, kind: 'missed', status: 'missed', detail }
     }
-    if (paused.has(job)) {
-      const runId = this.insertRun(job, slot, trigger, 1, 'skipped', now, now, 'paused', instanceId, 0, true)
-      return { kind: 'paused', runId }
-    }
+    if (paused.has(job)) return { index, claim, kind: 'paused', status: 'skipped', detail: 'paused' }
     if (claim.overlap === 'skip') {
       const holder = holders === undefined ? this.#s.holder.get(job) : holders.get(job)
       if (holder !== undefined) {
         const since = new Date(holder.started_at).toISOString()
         const reason = `still running: run ${holder.id} on instance ${holder.instance_id} since ${since}`
-        const runId = this.insertRun(job, slot, trigger, 1, 'skipped', now, now, reason, instanceId, 0, true)
-        return { kind: 'skipped', runId, reason }
+        return { index, claim, kind: 'skipped', status: 'skipped', detail: reason }
       }
     }
-    const runId = this.insertRun(job, slot, trigger, 1, 'running', now, null, missed, instanceId, 1, true)
-    if (holders !== undefined && !holders.has(job))
-      holders.set(job, { id: runId, instance_id: instanceId, started_at: now })
-    return { kind: 'started', runId }
+    return { index, claim, kind: 'started', status: 'running', detail: missed }
+  }
+
+  /**
+   * Write the runs of one round (each of a different job) and fill in their outcomes. Rows that
+   * share every column but the job are inserted, linked and (for jobs the file has never seen) added
+   * by one statement each, however many there are; a row alone takes the single-row statements,
+   * which are cheaper for one row.
+   */
+  #writeRound(
+    round: readonly ClaimRow[],
+    outcomes: ClaimOutcome[],
+    instanceId: string,
+    now: number,
+    holders: Map<string, Holder> | undefined,
+  ): void {
+    const groups = new Map<string, ClaimRow[]>()
+    for (const row of round) {
+      const { slot, trigger } = row.claim
+      const key = `${slot} ${trigger} ${row.status} ${row.detail === null ? '-' : `+${row.detail}`}`
+      const group = groups.get(key)
+      if (group) group.push(row)
+      else groups.set(key, [row])
+    }
+    for (const group of groups.values()) {
+      const { claim, status, detail } = group[0] as ClaimRow
+      const running = status === 'running'
+      const finishedAt = running ? null : now
+      const active = running ? 1 : 0
+      let firstId: number
+      if (group.length === 1) {
+        firstId = this.insertRun(
+          claim.job,
+          claim.slot,
+          claim.trigger,
+          1,
+          status,
+          now,
+          finishedAt,
+          detail,
+          instanceId,
+          active,
+          true,
+        )
+      } else {
+        const jobs = JSON.stringify(group.map((row) => row.claim.job))
+        const { slot, trigger } = claim
+        const params = { jobs, slot, trigger, status, startedAt: now, finishedAt, detail, instanceId, active } as const
+        const inserted = this.#s.insertRuns.run(params)
+        const last = Number(inserted.lastInsertRowid)
+        firstId = last - group.length + 1
+        const range = { first: firstId, last }
+        if (this.#s.linkClaims.run(range).changes < group.length) this.#s.addClaimedJobs.run(range)
+      }
+      for (let k = 0; k < group.length; k++) {
+        const row = group[k] as ClaimRow
+        const runId = firstId + k
+        outcomes[row.index] =
+          row.kind === 'skipped' ? { kind: 'skipped', runId, reason: row.detail as string } : { kind: row.kind, runId }
+        if (running && holders !== undefined && !holders.has(row.claim.job))
+          holders.set(row.claim.job, { id: runId, instance_id: instanceId, started_at: now })
+      }
+    }
   }
 
   begin(run: BeginRun, instanceId: string, now: number): BeginOutcome {

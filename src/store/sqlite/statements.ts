@@ -48,6 +48,18 @@ export type FinishParams = [
   id: number,
 ]
 
+/** The outcome several runs share (`finishRuns`); `ids` is a JSON array of run ids. */
+export interface FinishGroupParams {
+  ids: string
+  status: string
+  finishedAt: number
+  errorMessage: string | null
+  errorStack: string | null
+  result: string | null
+  output: string | null
+  active: 0 | 1
+}
+
 /** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
 export interface ClaimHolderRow {
   job: string
@@ -61,6 +73,19 @@ export interface ChainLinkRow {
   id: number
   active: number
   prev_id: number | null
+}
+
+/** The columns runs of one claim group share (`insertRuns`); `jobs` is a JSON array of names. */
+export interface RunGroupParams {
+  jobs: string
+  slot: number
+  trigger: string
+  status: string
+  startedAt: number
+  finishedAt: number | null
+  detail: string | null
+  instanceId: string
+  active: 0 | 1
 }
 
 /** A `listRuns` filter for a chain walk; null matches anything. */
@@ -119,6 +144,13 @@ export function prepareStatements(db: Database.Database) {
     setPaused: prepare<[number, string]>('UPDATE jobs SET paused = ? WHERE name = ?'),
 
     claimSlot: prepare<[slot: number, job: string]>('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
+    /**
+     * `claimSlot` for several jobs of one slot in one statement (`jobs`: a JSON array of names): the
+     * jobs it inserted, i.e. the claims won. A statement per row costs more than the row itself.
+     */
+    claimSlots: column<[{ slot: number; jobs: string }], string>(
+      `INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs) RETURNING job`,
+    ),
     /** Read once per claim batch: a plain scan of the jobs table beats a lookup per claim. */
     pausedJobs: column<[], string>('SELECT name FROM jobs WHERE paused = 1'),
     /** Every active run, oldest first: the first of each job is its holder. */
@@ -134,6 +166,27 @@ export function prepareStatements(db: Database.Database) {
     insertRun: prepare<[...NewRunParams, prevOf: string]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_run_id FROM jobs WHERE name = ?))`,
+    ),
+    /**
+     * `insertRun` for runs of several distinct jobs (`jobs`: a JSON array of names) sharing every
+     * other column. Rows are inserted in array order, so their ids are consecutive in that order.
+     */
+    insertRuns: prepare<[RunGroupParams]>(
+      `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
+       SELECT value, @slot, @trigger, 1, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
+         (SELECT last_run_id FROM jobs WHERE name = value)
+       FROM json_each(@jobs)`,
+    ),
+    /** `linkClaim` for a range of claimed runs, each of a different job; changes < rows: unknown jobs. */
+    linkClaims: prepare<[{ first: number; last: number }]>(
+      `UPDATE jobs SET last_run_id = r.id, last_slot = max(coalesce(last_slot, r.slot), r.slot)
+       FROM (SELECT id, job, slot FROM runs WHERE id BETWEEN @first AND @last) r WHERE jobs.name = r.job`,
+    ),
+    /** `addJob` for the runs of a range whose job has no row yet. */
+    addClaimedJobs: prepare<[{ first: number; last: number }]>(
+      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id)
+       SELECT job, slot, 0, started_at, started_at, id FROM runs r WHERE r.id BETWEEN @first AND @last
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.name = r.job)`,
     ),
     /** Makes a new run the head of its job's chain (manual runs and retries). */
     linkRun: prepare<[runId: number, job: string]>('UPDATE jobs SET last_run_id = ? WHERE name = ?'),
@@ -151,6 +204,15 @@ export function prepareStatements(db: Database.Database) {
          error_message = ?, error_stack = ?, result = ?, output = ?, active = ?
        WHERE id = ?`,
     ),
+
+    /** `finishRun` for several runs (`ids`: a JSON array) given the same outcome. */
+    finishRuns: prepare<[FinishGroupParams]>(
+      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
+         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
+       FROM json_each(@ids) j WHERE runs.id = j.value`,
+    ),
+    /** `deactivate` for several runs (a JSON array of ids). */
+    deactivateRuns: prepare<[ids: string]>('UPDATE runs SET active = 0 FROM json_each(?) j WHERE runs.id = j.value'),
 
     getRun: prepare<[number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     activeRuns: prepare<[], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE active = 1 ORDER BY +id`),

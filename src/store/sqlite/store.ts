@@ -32,8 +32,9 @@ import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
+import { OutcomeWriter, type PendingWrite } from './outcomes.js'
 import { toInstance, toJob, toRun } from './rows.js'
-import { type FinishParams, prepareStatements, type Statements } from './statements.js'
+import { prepareStatements, type Statements } from './statements.js'
 
 const DAY_MS = 86_400_000
 /** Rows deleted per prune transaction: small enough that a scheduler waiting to claim barely notices. */
@@ -50,9 +51,6 @@ const MIN_STATE_RETENTION_MS = DAY_MS
  */
 const nextTurn = globalThis.setImmediate
 const cancelNextTurn = globalThis.clearImmediate
-
-/** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
-type PendingWrite = FinishParams | number
 
 /** The callers waiting for one flush of queued outcomes: they share its promise. */
 interface PendingBatch {
@@ -119,13 +117,8 @@ export class SqliteStore implements Store {
     )
     this.#reapTx = db.transaction((now: number, ttlMs: number) => this.#reap(now, ttlMs))
     this.#writeTx = db.transaction((work: () => unknown) => work())
-    this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => {
-      const { finishRun, deactivate } = this.#s
-      for (const write of writes) {
-        if (typeof write === 'number') deactivate.run(write)
-        else finishRun.run(write)
-      }
-    })
+    const outcomes = new OutcomeWriter(this.#s)
+    this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => outcomes.write(writes))
   }
 
   /** Run synchronous driver work, turning driver errors into one-line `CronsError`s naming the file. */

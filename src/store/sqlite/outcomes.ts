@@ -1,0 +1,71 @@
+/**
+ * Writing queued outcomes (`finishRun`, `settleRun`) inside the store's flush transaction. Outcomes
+ * that share every column but the run id (the runs of one second that succeeded in the same
+ * millisecond, say) are written by one statement; a write alone takes the single-row statement,
+ * which is cheaper for one row. Writes of the same run keep their queued order: a second write of a
+ * run starts a new round, written after the first.
+ */
+import type { FinishParams, Statements } from './statements.js'
+
+/** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
+export type PendingWrite = FinishParams | number
+
+/** The run a write is for. */
+const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write[8])
+
+/** A nullable text column as part of a grouping key: its length says where it ends. */
+const part = (value: string | null): string => (value === null ? ' -' : ` ${value.length}:${value}`)
+
+/** Writes with equal keys differ only in their run id (`finishedAt` appears twice; one is enough). */
+function keyOf(write: PendingWrite): string {
+  if (typeof write === 'number') return 'settle'
+  const [status, finishedAt, , errorMessage, errorStack, result, output, active] = write
+  return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}`
+}
+
+export class OutcomeWriter {
+  readonly #s: Statements
+
+  constructor(statements: Statements) {
+    this.#s = statements
+  }
+
+  /** Write `writes` in order; call inside a transaction. */
+  write(writes: readonly PendingWrite[]): void {
+    let round = new Map<string, PendingWrite[]>()
+    const inRound = new Set<number>()
+    for (const write of writes) {
+      const runId = runOf(write)
+      if (inRound.has(runId)) {
+        this.#writeRound(round)
+        round = new Map()
+        inRound.clear()
+      }
+      inRound.add(runId)
+      const key = keyOf(write)
+      const group = round.get(key)
+      if (group) group.push(write)
+      else round.set(key, [write])
+    }
+    this.#writeRound(round)
+  }
+
+  #writeRound(round: ReadonlyMap<string, PendingWrite[]>): void {
+    const s = this.#s
+    for (const group of round.values()) {
+      const first = group[0] as PendingWrite
+      if (group.length === 1) {
+        if (typeof first === 'number') s.deactivate.run(first)
+        else s.finishRun.run(first)
+        continue
+      }
+      const ids = JSON.stringify(group.map(runOf))
+      if (typeof first === 'number') {
+        s.deactivateRuns.run(ids)
+        continue
+      }
+      const [status, finishedAt, , errorMessage, errorStack, result, output, active] = first
+      s.finishRuns.run({ ids, status, finishedAt, errorMessage, errorStack, result, output, active })
+    }
+  }
+}
