@@ -15,9 +15,10 @@
  *   lies between the two passes correctly sees that slot as served.
  */
 import { CronsError } from '../errors.js'
+import type { CronFields } from './cron-fields.js'
 import { describeCron } from './describe.js'
 import { WallMatcher } from './match.js'
-import { type CronFields, parseFields, resolveFields } from './parse.js'
+import { parseFields, resolveFields } from './parse.js'
 import type { Schedule } from './types.js'
 import { MAX_INSTANT, newSegment, type ZoneOffsets, zoneOffsets } from './zone.js'
 

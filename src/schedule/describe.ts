@@ -5,7 +5,7 @@
  * `0 9 * * 1,2,3,4,5` all read "at 09:00 on Monday through Friday". Small on purpose: a library such
  * as cronstrue covers more phrasing but would be loaded by every CLI start for one line of output.
  */
-import type { CronFields } from './parse.js'
+import type { CronFields } from './cron-fields.js'
 
 const MONTHS = 'January February March April May June July August September October November December'.split(' ')
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']

@@ -4,9 +4,11 @@
  */
 import type { Schedule } from './types.js'
 
+export { ALIASES } from './aliases.js'
 export { CronSchedule, parseCron } from './cron.js'
+export type { CronFields } from './cron-fields.js'
 export { describeCron, describeInstant, describeInterval } from './describe.js'
-export { ALIASES, type CronFields, parseFields } from './parse.js'
+export { parseFields } from './parse.js'
 export { atSchedule, everySchedule } from './simple.js'
 export type { Schedule } from './types.js'
 export { isValidZone, localZone, unknownZone } from './zone.js'

@@ -8,7 +8,7 @@
  * few dozen arithmetic operations and allocates nothing.
  */
 import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
-import type { CronFields } from './parse.js'
+import type { CronFields } from './cron-fields.js'
 
 /**
  * The lookup tables are immutable and most schedules share them (every minute, the same month and

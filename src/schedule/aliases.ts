@@ -1,0 +1,35 @@
+/**
+ * The `@` aliases (`@daily`, `@hourly`, …) and their replacement by the five fields they stand for.
+ */
+import { closest, quote } from '../errors.js'
+import { invalid } from './field-grammar.js'
+
+export const ALIASES: Readonly<Record<string, string>> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+}
+
+/**
+ * `parts` (the whitespace-separated words of `expression`, at least one) with an alias replaced by its
+ * fields; any other words are returned as they are. Throws `SCHEDULE_INVALID` for an unknown alias or
+ * one that does not stand alone.
+ */
+export function expandAlias(parts: string[], expression: string): string[] {
+  const first = parts[0] as string
+  if (!first.startsWith('@')) return parts
+  const alias = ALIASES[first.toLowerCase()]
+  if (alias === undefined) {
+    const names = Object.keys(ALIASES)
+    throw invalid(
+      `unknown alias ${quote(first)} in ${quote(expression)} (expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)})`,
+      closest(first, names),
+    )
+  }
+  if (parts.length > 1) throw invalid(`alias ${quote(first)} must stand alone in ${quote(expression)}`)
+  return alias.split(' ')
+}

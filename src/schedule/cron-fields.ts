@@ -1,0 +1,43 @@
+/**
+ * The parsed form of a cron expression: the value sets every other schedule module reads, and the
+ * one thing that can be said of them before any search, whether they can ever fire.
+ */
+import { maxDaysInMonth } from './calendar.js'
+
+/** The parsed, validated fields of a cron expression. All value lists are sorted and deduplicated. */
+export interface CronFields {
+  /** True when the expression had 6 fields (a leading seconds field). */
+  hasSeconds: boolean
+  seconds: number[]
+  minutes: number[]
+  hours: number[]
+  /** 1-31, without `L`. */
+  daysOfMonth: number[]
+  /** `L` in day-of-month: the month's last day. */
+  lastDayOfMonth: boolean
+  months: number[]
+  /** Plain weekdays, 0 = Sunday … 6 = Saturday (7 folded into 0). */
+  daysOfWeek: number[]
+  /** Weekdays written `nL`: the last such weekday of the month. */
+  lastWeekdays: number[]
+  /** `n#k`: the k-th (1-5) weekday n of the month. */
+  nthWeekday: { weekday: number; nth: number } | null
+  /** Day-of-month text was not exactly `*` (the Vixie OR rule keys on this, not on the values). */
+  dayOfMonthRestricted: boolean
+  dayOfWeekRestricted: boolean
+}
+
+/**
+ * Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`); any
+ * day-of-week term matches some day of every month sooner or later (a fifth Friday in February
+ * included, in leap years), and under the OR rule that is enough.
+ */
+export function neverFires(
+  fields: Pick<
+    CronFields,
+    'dayOfMonthRestricted' | 'dayOfWeekRestricted' | 'lastDayOfMonth' | 'months' | 'daysOfMonth'
+  >,
+): boolean {
+  if (!fields.dayOfMonthRestricted || fields.dayOfWeekRestricted || fields.lastDayOfMonth) return false
+  return !fields.months.some((month) => fields.daysOfMonth.some((day) => day <= maxDaysInMonth(month)))
+}

@@ -1,0 +1,110 @@
+/**
+ * Validated field text → value sets, by cron-parser (ranges, steps, names, `L`, `nL`, `n#k`).
+ *
+ * Only text that field-grammar.ts has accepted reaches here, so cron-parser's own messages are
+ * normally never seen. parse.ts expands the fields of expressions cron-parser accepts one field (or
+ * the date part) at a time and caches them; `expand` is the uncached path for those it refuses.
+ */
+import { CronsError, quote } from '../errors.js'
+import type { CronFields } from './cron-fields.js'
+import { DAY_OF_WEEK } from './field-grammar.js'
+import { parser, type RawValues, timeValues } from './parser-results.js'
+
+type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
+type ExpandedDates = Pick<
+  CronFields,
+  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekday'
+>
+
+const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
+
+/**
+ * A seconds, minutes or hours text expanded by cron-parser on its own, or null if it refuses it. The
+ * other fields are single values, which cron-parser expands faster than `*` and which cannot make it
+ * refuse the expression.
+ */
+export function expandTimeField(upper: string, index: number): number[] | null {
+  const template = ['0', '0', '0', '1', '1', '0']
+  template[index] = upper
+  try {
+    return Object.freeze(numbers(timeValues(index, upper, template.join(' ')))) as number[]
+  } catch {
+    return null
+  }
+}
+
+/** The numbers among `values`, sorted and deduplicated. */
+function numbers(values: RawValues): number[] {
+  return [...new Set(values.filter((v): v is number => typeof v === 'number'))].sort((a, b) => a - b)
+}
+
+/** The date part of the fields from cron-parser's day-of-month, month and day-of-week values. */
+export function expandedDates(
+  dayOfMonth: RawValues,
+  month: RawValues,
+  dayOfWeek: RawValues,
+  nth: number,
+): ExpandedDates {
+  const plainDays = numbers(dayOfWeek.map((v) => (typeof v === 'number' ? v % 7 : v)))
+  const lastWeekdays = dayOfWeek
+    .filter((v): v is string => typeof v === 'string' && v.endsWith('L'))
+    .map((v) => Number(v.slice(0, -1)) % 7)
+  return {
+    daysOfMonth: numbers(dayOfMonth),
+    lastDayOfMonth: dayOfMonth.includes('L'),
+    months: numbers(month),
+    daysOfWeek: nth > 0 ? [] : plainDays,
+    lastWeekdays: numbers(lastWeekdays),
+    nthWeekday: nth > 0 && plainDays[0] !== undefined ? { weekday: plainDays[0], nth } : null,
+  }
+}
+
+/**
+ * Expand validated 6-field text into value sets with cron-parser, for an expression it refuses as a
+ * whole: cron-parser refuses lists whose items overlap (`0,7`, `1-5,3`) and day/month pairs that
+ * never occur (`31 2`); classic cron accepts the first and SEMANTICS §1 wants "never fires" for the
+ * second, so each list item is expanded on its own and the results merged. (Expressions it accepts
+ * are expanded field by field and cached, in `resolveFields`.)
+ */
+export function expand(fields: string[], expression: string): Expanded {
+  const raw: RawValues[] = []
+  let nth = 0
+  try {
+    const parsed = parser().parse(fields.join(' ')).fields
+    for (const key of FIELD_KEYS) raw.push(parsed[key].values)
+    nth = parsed.dayOfWeek.nthDay
+  } catch (error) {
+    try {
+      fields.forEach((field, index) => {
+        const values = new Set<number | string>()
+        for (const item of field.split(',')) {
+          const template = ['*', '*', '*', '*', '*', '*']
+          template[index] = item
+          const parsed = parser().parse(template.join(' ')).fields
+          for (const value of parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values) values.add(value)
+          if (index === DAY_OF_WEEK) nth = parsed.dayOfWeek.nthDay
+        }
+        raw.push([...values])
+      })
+    } catch {
+      // Only reachable for a form the checks in field-grammar.ts let through but cron-parser rejects.
+      const reason = error instanceof Error ? error.message : String(error)
+      throw new CronsError('SCHEDULE_INVALID', `schedule ${quote(expression)} is not valid (${reason})`, {
+        cause: error,
+      })
+    }
+  }
+  const [second = [], minute = [], hour = [], dayOfMonth = [], month = [], dayOfWeek = []] = raw
+  const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth)
+  return {
+    seconds: numbers(second),
+    minutes: numbers(minute),
+    hours: numbers(hour),
+    daysOfMonth: dates.daysOfMonth,
+    lastDayOfMonth: dates.lastDayOfMonth,
+    months: dates.months,
+    daysOfWeek: dates.daysOfWeek,
+    lastWeekdays: dates.lastWeekdays,
+    nthWeekday: dates.nthWeekday,
+  }
+}

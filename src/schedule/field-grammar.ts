@@ -1,0 +1,117 @@
+/**
+ * The grammar of one cron field (SEMANTICS §1) and the `SCHEDULE_INVALID` messages that go with it.
+ *
+ * cron-parser's own messages ("Constraint error, got value 60 expected range 0-59") name neither the
+ * field nor the expression, so every field is checked here first, and the one-line "field, value,
+ * allowed range, whole expression" messages come from here; cron-parser then only sees text that is
+ * already known to be valid.
+ */
+import { CronsError, closest, quote } from '../errors.js'
+
+const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']
+const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']
+
+export interface FieldSpec {
+  name: string
+  min: number
+  max: number
+  /** Names allowed in place of numbers; index 0 stands for `min`. */
+  names?: string[]
+  /** What a single value may look like, for "expected …". */
+  expected: string
+}
+
+/** The six fields in 6-field order (seconds first); a field's index is its position here. */
+export const SPECS: FieldSpec[] = [
+  { name: 'second', min: 0, max: 59, expected: '0-59' },
+  { name: 'minute', min: 0, max: 59, expected: '0-59' },
+  { name: 'hour', min: 0, max: 23, expected: '0-23' },
+  { name: 'day-of-month', min: 1, max: 31, expected: '1-31 or L' },
+  { name: 'month', min: 1, max: 12, names: MONTH_NAMES, expected: '1-12 or JAN-DEC' },
+  { name: 'day-of-week', min: 0, max: 7, names: DAY_NAMES, expected: '0-7 or SUN-SAT' },
+]
+export const DAY_OF_MONTH = 3
+export const DAY_OF_WEEK = 5
+
+/** A `SCHEDULE_INVALID` error with a one-line message and, if given, one suggestion. */
+export function invalid(message: string, suggestion?: string): CronsError {
+  return new CronsError('SCHEDULE_INVALID', message, suggestion === undefined ? {} : { suggestions: [suggestion] })
+}
+
+/**
+ * Validate one field and return it upper-cased for cron-parser. Throws the first problem found,
+ * naming the field, the offending part and what was expected. The message parts are only built
+ * when throwing.
+ */
+export function checkField(text: string, spec: FieldSpec, index: number, expression: string): string {
+  const where = (): string => `in ${quote(expression)}`
+  const forms = (): string =>
+    `${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`
+  const items = text.split(',')
+  for (const item of items) {
+    if (item === '') throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (expected ${forms()})`)
+    const upper = item.toUpperCase()
+    if (index === DAY_OF_MONTH && upper === 'L') continue
+    const hash = upper.indexOf('#')
+    if (index === DAY_OF_WEEK && hash > 0) {
+      const day = upper.slice(0, hash)
+      const nth = upper.slice(hash + 1)
+      checkValue(day, spec, expression)
+      if (!/^[1-5]$/.test(nth)) {
+        throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (the occurrence after # must be 1-5)`)
+      }
+      if (items.length > 1) {
+        throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (n#k cannot be combined with other days)`)
+      }
+      continue
+    }
+    if (index === DAY_OF_WEEK && upper.length > 1 && upper.endsWith('L') && !upper.includes('/')) {
+      checkValue(upper.slice(0, -1), spec, expression)
+      continue
+    }
+    const slash = item.split('/')
+    if (slash.length > 2) throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
+    const [range = '', step] = slash
+    if (step !== undefined) {
+      const size = Number(step)
+      if (!/^\d+$/.test(step) || size < 1 || size > spec.max) {
+        throw invalid(
+          `${spec.name} step ${quote(item)} is not valid ${where()} (expected a whole number from 1 to ${spec.max} after /)`,
+        )
+      }
+    }
+    if (range === '*') continue
+    const bounds = range.split('-')
+    if (bounds.length > 2 || bounds.some((bound) => bound === '')) {
+      throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
+    }
+    const low = checkValue(bounds[0] as string, spec, expression)
+    if (bounds.length === 2) {
+      const high = checkValue(bounds[1] as string, spec, expression)
+      if (low > high) {
+        throw invalid(
+          `${spec.name} range ${quote(range)} is not valid ${where()} (${low} is greater than ${high}; ranges do not wrap around, use a list such as ${low}-${spec.max},${spec.min}-${high})`,
+        )
+      }
+    }
+  }
+  return text.toUpperCase()
+}
+
+/** A single number or name; returns its numeric value. */
+function checkValue(token: string, spec: FieldSpec, expression: string): number {
+  if (/^\d+$/.test(token)) {
+    const value = Number(token)
+    if (value < spec.min || value > spec.max) {
+      throw invalid(`${spec.name} ${value} is out of range ${spec.min}-${spec.max} in ${quote(expression)}`)
+    }
+    return value
+  }
+  const nameIndex = spec.names?.indexOf(token.toUpperCase()) ?? -1
+  if (nameIndex >= 0) return nameIndex + spec.min
+  const suggestion = spec.names !== undefined && /^[a-z]+$/i.test(token) ? closest(token, spec.names) : undefined
+  throw invalid(
+    `${spec.name} ${quote(token)} is not valid in ${quote(expression)} (expected ${spec.expected})`,
+    suggestion,
+  )
+}
