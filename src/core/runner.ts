@@ -5,10 +5,12 @@
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type Decided, describeError, type Pending, type RunRequest } from './attempt.js'
+import { Attempt, type Decided, describeError, type RunRequest } from './attempt.js'
+import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
 import { runHooks } from './hooks.js'
+import { type ActiveAttempt, InFlight } from './inflight.js'
 import type { OutputBuffer } from './output.js'
 import { retryDelayMs } from './retry.js'
 
@@ -36,14 +38,6 @@ interface AttemptOutcome {
   retryInMs?: number
 }
 
-/** An attempt whose code is still executing (it returned a promise that has not settled). */
-interface ActiveAttempt extends Pending {
-  job: string
-  runId: number
-  /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
-  recorded: boolean
-}
-
 interface Deps {
   store: Store
   clock: Clock
@@ -54,25 +48,22 @@ interface Deps {
 }
 
 export class Runner {
-  private readonly active = new Map<number, ActiveAttempt>()
-  /** Active attempts per job name, so the overlap check does not walk every active attempt. */
-  private readonly activeByJob = new Map<string, number>()
-  private readonly retryWaits = new Set<{ timer: TimerHandle; cancel: () => void }>()
-  /** Runs started and not yet finished, and who waits for there to be none. */
-  private inflight = 0
-  private idle: { promise: Promise<void>; resolve: () => void } | undefined
+  private readonly inFlight = new InFlight()
+  private readonly backoffs: RetryBackoffs
   private stopping = false
   private cutShort: (() => void) | undefined
 
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps) {
+    this.backoffs = new RetryBackoffs(deps.clock)
+  }
 
   /** Attempts whose code is still executing in this process, by job name. */
   activeCount(job: string): number {
-    return this.activeByJob.get(job) ?? 0
+    return this.inFlight.activeCount(job)
   }
 
   get activeTotal(): number {
-    return this.active.size
+    return this.inFlight.activeTotal
   }
 
   /** Start a run in the background; the returned promise never rejects. */
@@ -154,7 +145,7 @@ export class Runner {
       else writes.set(written, [{ begun, error }])
     }
     for (const [written, group] of writes) {
-      this.inflight += group.length
+      this.inFlight.runsBegan(group.length)
       const done = () => {
         if (events.listenerCount('run:finished') > 0) {
           for (const { begun, error } of group) {
@@ -162,7 +153,7 @@ export class Runner {
             this.emitFinished(request, runId, attempt, (begun.done as Decided).status, startedAt, doneAt, error)
           }
         }
-        this.settleInflight(group.length)
+        this.inFlight.runsEnded(group.length)
       }
       written.then(done, (error: unknown) => {
         for (const { begun } of group) this.recordFailed(begun.runId, error)
@@ -171,37 +162,16 @@ export class Runner {
     }
   }
 
-  private settleInflight(count: number): void {
-    this.inflight -= count
-    if (this.inflight === 0 && this.idle) {
-      this.idle.resolve()
-      this.idle = undefined
-    }
-  }
-
   private async track(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
-    this.inflight++
+    this.inFlight.runsBegan(1)
     try {
       return await this.attempts(request, first)
     } catch (error) {
       this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
       return { runId: request.runId, status: 'failed', attempts: 1, error: describeError(error) }
     } finally {
-      this.settleInflight(1)
+      this.inFlight.runsEnded(1)
     }
-  }
-
-  /** Resolves when no run is in flight. */
-  private whenIdle(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve()
-    if (!this.idle) {
-      let resolve!: () => void
-      const promise = new Promise<void>((r) => {
-        resolve = r
-      })
-      this.idle = { promise, resolve }
-    }
-    return this.idle.promise
   }
 
   private async attempts(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
@@ -213,7 +183,7 @@ export class Runner {
       if (outcome.retryInMs === undefined || this.stopping) {
         return { runId, status: outcome.status, attempts: attempt, ...(outcome.error ? { error: outcome.error } : {}) }
       }
-      const waited = await this.wait(outcome.retryInMs)
+      const waited = await this.backoffs.wait(outcome.retryInMs)
       const now = this.deps.clock.now()
       const next = await this.deps.store.beginRun(
         { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1, overlap: 'allow' },
@@ -283,15 +253,7 @@ export class Runner {
     let entry: ActiveAttempt | undefined
     let outcome = begun.done
     if (outcome === undefined) {
-      entry = {
-        job: job.name,
-        runId,
-        codeDone: false,
-        afterSettle: undefined,
-        recorded: false,
-        interrupt: () => {},
-      }
-      this.addActive(entry)
+      entry = this.inFlight.addActive(job.name, runId)
       outcome = await begun.decide(entry, request.timeoutMs ?? job.timeoutMs)
     }
     const finishedAt = clock.now()
@@ -307,11 +269,11 @@ export class Runner {
     }
     if (entry) {
       const active = entry
-      if (settled) this.removeActive(active)
+      if (settled) this.inFlight.removeActive(active)
       else {
         // The overlap guard keeps counting the job as running until its code really stops.
         const release = () => {
-          this.removeActive(active)
+          this.inFlight.removeActive(active)
           store
             .settleRun(runId)
             .catch((e: unknown) => events.emit('engine:error', { message: 'settleRun failed', error: e }))
@@ -342,18 +304,6 @@ export class Runner {
     // hook's failure is added to the attempt's output afterwards.
     if (hookFailed && recordedHere) await record(entry === undefined || entry.codeDone)
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
-  }
-
-  private addActive(entry: ActiveAttempt): void {
-    this.active.set(entry.runId, entry)
-    this.activeByJob.set(entry.job, (this.activeByJob.get(entry.job) ?? 0) + 1)
-  }
-
-  private removeActive(entry: ActiveAttempt): void {
-    if (!this.active.delete(entry.runId)) return
-    const left = (this.activeByJob.get(entry.job) ?? 1) - 1
-    if (left > 0) this.activeByJob.set(entry.job, left)
-    else this.activeByJob.delete(entry.job)
   }
 
   private async record(runId: number, outcome: RunOutcome): Promise<void> {
@@ -410,33 +360,14 @@ export class Runner {
     return runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, { ...this.deps, job: job.name, runId, output })
   }
 
-  /** Wait `ms` on the clock; resolves false if shutdown cancelled the wait. */
-  private wait(ms: number): Promise<boolean> {
-    if (this.stopping) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const entry = {
-        timer: this.deps.clock.setTimeout(() => {
-          this.retryWaits.delete(entry)
-          resolve(true)
-        }, ms),
-        cancel: () => resolve(false),
-      }
-      this.retryWaits.add(entry)
-    })
-  }
-
   /**
    * Stop starting attempts: cancel pending retries, let running attempts finish for up to `graceMs`,
    * then abort their signals and record them interrupted. `interruptNow()` cuts the wait short.
    */
   async drain(graceMs: number): Promise<void> {
     this.stopping = true
-    for (const entry of this.retryWaits) {
-      this.deps.clock.clearTimeout(entry.timer)
-      entry.cancel()
-    }
-    this.retryWaits.clear()
-    const all = this.whenIdle()
+    this.backoffs.cancelAll()
+    const all = this.inFlight.whenIdle()
     if (graceMs > 0) {
       let timer: TimerHandle | undefined
       const graceOver = new Promise<void>((resolve) => {
@@ -446,9 +377,7 @@ export class Runner {
       await Promise.race([all, graceOver])
       if (timer) this.deps.clock.clearTimeout(timer)
     }
-    for (const attempt of this.active.values()) {
-      if (!attempt.recorded) attempt.interrupt('interrupted: the scheduler shut down before the job finished')
-    }
+    this.inFlight.interruptUnrecorded('interrupted: the scheduler shut down before the job finished')
     await all
   }
 

@@ -32,7 +32,8 @@ export interface SchedulerOptions {
   random?: () => number
   /**
    * Claim slots this long before they are due and start them on the instant, so the claim
-   * transaction is off the critical path. @default adaptive: 1.5× the last claim's duration, at most 250 ms
+   * transaction is off the critical path. @default adaptive: twice the last claim's duration plus 2 ms,
+   * decaying 2% a batch, at most 250 ms
    */
   claimLeadMs?: number
 }

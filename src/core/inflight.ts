@@ -1,0 +1,100 @@
+/**
+ * What the runner has in flight, counted two ways because two different questions are asked of it.
+ *
+ * - Attempts whose code is still executing (the job returned a promise that has not settled), with a
+ *   count per job: the overlap guard asks whether a job is still running here, which must not walk
+ *   every running attempt; shutdown walks them once, to interrupt those not yet recorded.
+ * - Runs not yet finished, counted rather than kept: a run started by `track` (all its attempts,
+ *   retries and hooks), and each attempt of the batch path that ended within its call and is recorded
+ *   without the per-run promise chain, until its store write settles. Shutdown waits for the count to
+ *   reach zero, so no outcome is still being written when the store closes.
+ *
+ * Both sit on the path of every job start, so nothing here allocates per run beyond the one entry of
+ * an attempt that keeps running after its call.
+ */
+import type { Pending } from './attempt.js'
+
+/** An attempt whose code is still executing (it returned a promise that has not settled). */
+export interface ActiveAttempt extends Pending {
+  job: string
+  runId: number
+  /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
+  recorded: boolean
+}
+
+/** Replaced by `Attempt.decide` before anything can call it. */
+const notDecidingYet = (): void => {}
+
+export class InFlight {
+  private readonly active = new Map<number, ActiveAttempt>()
+  /** Active attempts per job name, so the overlap check does not walk every active attempt. */
+  private readonly activeByJob = new Map<string, number>()
+  private runs = 0
+  /** Who waits for there to be no run in flight. */
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined
+
+  /** Attempts whose code is still executing in this process, by job name. */
+  activeCount(job: string): number {
+    return this.activeByJob.get(job) ?? 0
+  }
+
+  get activeTotal(): number {
+    return this.active.size
+  }
+
+  /** Count an attempt as executing until `removeActive`; returns its entry, for `Attempt.decide`. */
+  addActive(job: string, runId: number): ActiveAttempt {
+    const entry: ActiveAttempt = {
+      job,
+      runId,
+      codeDone: false,
+      afterSettle: undefined,
+      recorded: false,
+      interrupt: notDecidingYet,
+    }
+    this.active.set(runId, entry)
+    this.activeByJob.set(job, (this.activeByJob.get(job) ?? 0) + 1)
+    return entry
+  }
+
+  /** Stop counting the attempt (a second call does nothing). */
+  removeActive(entry: ActiveAttempt): void {
+    if (!this.active.delete(entry.runId)) return
+    const left = (this.activeByJob.get(entry.job) ?? 1) - 1
+    if (left > 0) this.activeByJob.set(entry.job, left)
+    else this.activeByJob.delete(entry.job)
+  }
+
+  /** Shutdown: decide every executing attempt whose outcome is not yet in the store as interrupted. */
+  interruptUnrecorded(reason: string): void {
+    for (const attempt of this.active.values()) {
+      if (!attempt.recorded) attempt.interrupt(reason)
+    }
+  }
+
+  /** `count` runs begin; each must be matched by a `runsEnded`. */
+  runsBegan(count: number): void {
+    this.runs += count
+  }
+
+  runsEnded(count: number): void {
+    this.runs -= count
+    if (this.runs === 0 && this.idle) {
+      this.idle.resolve()
+      this.idle = undefined
+    }
+  }
+
+  /** Resolves when no run is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.runs === 0) return Promise.resolve()
+    if (!this.idle) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      this.idle = { promise, resolve }
+    }
+    return this.idle.promise
+  }
+}
