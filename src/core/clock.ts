@@ -24,12 +24,70 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  waitUntil: (at, maxMs) => {
-    const end = Math.min(at, Date.now() + maxMs)
-    while (Date.now() < end) {
-      // A spin of at most `maxMs` (a couple of milliseconds): sleeping has no finer grain than that.
+  waitUntil: preciseWait(),
+}
+
+/**
+ * The last stretch before an instant that is spun rather than slept: a sleep of the thread
+ * (`Atomics.wait`) ends after its timeout, by Linux's 50 µs timer slack and, in a VM, ~0.15 ms.
+ */
+const SPIN_MS = 0.2
+/**
+ * How fast the wall clock may move apart from the monotonic one: 100 ppm, 0.1 ms a second. On Linux
+ * NTP slews both alike (no drift); elsewhere the monotonic clock may run free of the slew.
+ */
+const MAX_DRIFT = 1e-4
+
+/**
+ * `systemClock.waitUntil`: sleep without CPU until just before `at`, then spin the rest.
+ *
+ * Date.now() moves in whole milliseconds, so on its own it cannot say how far into the current one we
+ * are. `hires` (performance.timeOrigin + performance.now()) is sub-millisecond and monotonic, but not
+ * the wall clock; their offset (true wall time − hires) is learnt from readings. Date.now() floors the
+ * true time, so a reading `wall` taken just after `h = hires()` proves offset < wall + 1 − h; the
+ * reading just before Date.now() ticks makes that bound tight to a microsecond, and the spin at the end
+ * of each wait sees a tick, so the bound is refreshed by every wait.
+ *
+ * The bound only decides how long to sleep: the wait ends when Date.now() >= at itself, or when `maxMs`
+ * of monotonic time has passed, so a wall clock step can neither end it early claiming the instant came
+ * nor stretch it. A bound too high (the clock stepped back) is lowered by the next reading and only
+ * lengthens a spin. One too low would make the sleep overshoot: a bound is let loosen by MAX_DRIFT as it
+ * ages, and one the wall clock has left behind (a step forward, a suspend, faster drift) is contradicted
+ * by a reading (wall − h ≥ bound) before it is a millisecond off, so it can make one wake-up late by
+ * less than that.
+ */
+function preciseWait(): (at: number, maxMs: number) => void {
+  // Private and never notified: Atomics.wait on it is a sleep with a fractional-millisecond timeout.
+  const cell = new Int32Array(new SharedArrayBuffer(4))
+  const origin = performance.timeOrigin
+  const hires = () => origin + performance.now()
+  let bound = Number.POSITIVE_INFINITY // offset < bound, as of hires time `boundTime`
+  let boundTime = 0
+
+  /** Fold a reading into the bound; the bound that holds at `h`. */
+  const offsetBound = (h: number, wall: number): number => {
+    const held = bound + (h - boundTime) * MAX_DRIFT
+    const seen = wall + 1 - h
+    if (seen < held || wall - h >= held) {
+      bound = seen
+      boundTime = h
+      return seen
     }
-  },
+    return held
+  }
+
+  return (at, maxMs) => {
+    const deadline = hires() + maxMs
+    for (;;) {
+      const h = hires()
+      const wall = Date.now()
+      // Written so that a NaN `at` or `maxMs` ends the wait too.
+      if (!(wall < at && h < deadline)) return
+      // `at − bound` is the earliest hires time the wall clock can reach `at`.
+      const sleep = Math.min(at - offsetBound(h, wall), deadline) - h - SPIN_MS
+      if (sleep > 0) Atomics.wait(cell, 0, 0, sleep)
+    }
+  }
 }
 
 interface FakeTimer {
