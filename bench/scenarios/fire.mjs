@@ -270,10 +270,20 @@ async function main() {
   const late = lateness
     .subarray(0, latenessCount)
     .filter((_, k) => latenessSlot[k] >= firstIndex && latenessSlot[k] < firstIndex + seconds)
+  // Each second of the window: how late its first, median and last fire were (what sets the p99).
+  const bySecond = Array.from({ length: seconds }, () => [])
+  for (let k = 0; k < latenessCount; k++) {
+    const s = latenessSlot[k] - firstIndex
+    if (s >= 0 && s < seconds) bySecond[s].push(lateness[k])
+  }
+  const perSecond = bySecond.map((l) =>
+    l.length === 0 ? null : { first: Math.min(...l), p50: quantile(l, 0.5), last: max(l) },
+  )
   const result = {
     lib,
     jobs,
     seconds,
+    perSecond,
     registerMs,
     window: { first: windowFirst, last: windowLast },
     lateness: {

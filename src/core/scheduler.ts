@@ -313,8 +313,9 @@ export class Scheduler {
       const store = await this.open()
       const latestDue = Math.max(now, ...claims.map((c, i) => dueAt(claimed[i] as ResolvedJob, c.slot)))
       const outcomes = await store.claimSlots(claims, this.instanceId, Math.min(latestDue, horizon))
-      this.adaptLead(this.clock.now() - now)
+      const claimMs = this.clock.now() - now
       this.starts.dispatch(claims, claimed, outcomes)
+      this.adaptLead(claimMs + this.starts.lastStagingMs)
       return waitForDeferred
     } catch (error) {
       // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
@@ -326,13 +327,14 @@ export class Scheduler {
   }
 
   /**
-   * Claim the next batch early by twice what this one took (measured on the scheduler's clock) plus
-   * a little, decaying slowly (2% a batch) after a slow claim, so a run of quick claims does not make
-   * the next slow one (a checkpoint, a busy disk) start its batch late.
+   * Claim the next batch early by twice what this one took (the claim and the staging of its runs,
+   * measured on the scheduler's clock) plus a little, decaying slowly (2% a batch) after a slow one,
+   * so a run of quick claims does not make the next slow one (a checkpoint, a busy disk, code not yet
+   * optimised in the first seconds) start its batch late.
    */
-  private adaptLead(claimMs: number): void {
+  private adaptLead(preparedMs: number): void {
     if (this.fixedLeadMs !== undefined) return
-    const wanted = Math.ceil(claimMs * 2) + 2
+    const wanted = Math.ceil(preparedMs * 2) + 2
     this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.98)))
   }
 

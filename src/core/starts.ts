@@ -36,6 +36,11 @@ interface Waiting {
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
+  /**
+   * How long the last `dispatch` took to build the runs claimed ahead (their attempts and contexts):
+   * work done before their start timer is armed, so the claim lead must cover it as well as the claim.
+   */
+  lastStagingMs = 0
 
   constructor(
     private readonly clock: Clock,
@@ -110,7 +115,9 @@ export class Starts {
     if (startNow.length > 0) this.runner().executeAll(startNow)
     // Reported once the catch-up run has started (or been scheduled for its instant).
     for (const event of caughtUp) this.events.emit('slot:missed', event)
+    const staging = this.clock.now()
     for (const [at, requests] of later) this.startAt(at, requests)
+    this.lastStagingMs = this.clock.now() - staging
   }
 
   /** Take back every run still waiting for its instant (the scheduler is stopping). */
