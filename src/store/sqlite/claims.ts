@@ -6,9 +6,8 @@
  *
  * Runs inside the caller's transaction; nothing here opens or commits one.
  */
-import type { Trigger } from '../../config/types.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
-import type { ClaimHolderRow, Statements } from './statements.js'
+import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
 
 /** What a claim batch knows of a job's first active run; enough for the skip reason. */
 type Holder = Omit<ClaimHolderRow, 'job'>
@@ -38,31 +37,15 @@ export class RunWriter {
   }
 
   /**
-   * Insert a run as the new head of its job's chain. Parameters in the order of `NewRunParams`, passed
-   * straight through (no rest array per row); `claimed` also raises the job's last served slot. A job
-   * this file has never seen gets its row here, so claims and manual runs work before any config
-   * sync.
+   * Insert a run as the new head of its job's chain; `claimed` also raises the job's last served
+   * slot. A job this file has never seen gets its row here, so claims and manual runs work before any
+   * config sync.
    */
-  insertRun(
-    job: string,
-    slot: number,
-    trigger: Trigger,
-    attempt: number,
-    status: RunStatus,
-    startedAt: number,
-    finishedAt: number | null,
-    detail: string | null,
-    instanceId: string,
-    active: 0 | 1,
-    claimed: boolean,
-  ): number {
+  insertRun(job: string, run: NewRun, claimed: boolean): number {
     const s = this.#s
-    const runId = Number(
-      s.insertRun.run(job, slot, trigger, attempt, status, startedAt, finishedAt, detail, instanceId, active, job)
-        .lastInsertRowid,
-    )
-    const linked = claimed ? s.linkClaim.run(runId, slot, slot, job) : s.linkRun.run(runId, job)
-    if (linked.changes === 0) s.addJob.run(job, claimed ? slot : null, startedAt, startedAt, runId)
+    const runId = Number(s.insertRun.run({ ...run, job }).lastInsertRowid)
+    const linked = claimed ? s.linkClaim.run(runId, run.slot, run.slot, job) : s.linkRun.run(runId, job)
+    if (linked.changes === 0) s.addJob.run(job, claimed ? run.slot : null, run.startedAt, run.startedAt, runId)
     return runId
   }
 
@@ -183,28 +166,21 @@ export class RunWriter {
     for (const group of groups.values()) {
       const { claim, status, detail } = group[0] as ClaimRow
       const running = status === 'running'
-      const finishedAt = running ? null : now
-      const active = running ? 1 : 0
+      const run: NewRun = {
+        slot: claim.slot,
+        trigger: claim.trigger,
+        attempt: 1,
+        status,
+        startedAt: now,
+        finishedAt: running ? null : now,
+        detail,
+        instanceId,
+        active: running ? 1 : 0,
+      }
       let firstId: number
-      if (group.length === 1) {
-        firstId = this.insertRun(
-          claim.job,
-          claim.slot,
-          claim.trigger,
-          1,
-          status,
-          now,
-          finishedAt,
-          detail,
-          instanceId,
-          active,
-          true,
-        )
-      } else {
-        const jobs = JSON.stringify(group.map((row) => row.claim.job))
-        const { slot, trigger } = claim
-        const params = { jobs, slot, trigger, status, startedAt: now, finishedAt, detail, instanceId, active } as const
-        const inserted = this.#s.insertRuns.run(params)
+      if (group.length === 1) firstId = this.insertRun(claim.job, run, true)
+      else {
+        const inserted = this.#s.insertRuns.run({ ...run, jobs: JSON.stringify(group.map((row) => row.claim.job)) })
         const last = Number(inserted.lastInsertRowid)
         firstId = last - group.length + 1
         const range = { first: firstId, last }
@@ -239,7 +215,11 @@ export class RunWriter {
     }
     const { job, slot, trigger, attempt } = run
     const detail = run.detail ?? null
-    const runId = this.insertRun(job, slot, trigger, attempt, 'running', now, null, detail, instanceId, 1, false)
+    const runId = this.insertRun(
+      job,
+      { slot, trigger, attempt, status: 'running', startedAt: now, finishedAt: null, detail, instanceId, active: 1 },
+      false,
+    )
     return { kind: 'started', runId }
   }
 }

@@ -94,21 +94,3 @@ export function toInstance(row: InstanceRow): InstanceRecord {
     stoppedAt: row.stopped_at,
   }
 }
-
-/**
- * The values a new `runs` row is inserted with, in the insert statement's parameter order. Bound
- * positionally: the claim path inserts up to one row per due job, and a positional bind skips
- * building and reading a ten-key object per row.
- */
-export type NewRunParams = [
-  job: string,
-  slot: number,
-  trigger: Trigger,
-  attempt: number,
-  status: RunStatus,
-  startedAt: number,
-  finishedAt: number | null,
-  detail: string | null,
-  instanceId: string,
-  active: 0 | 1,
-]

@@ -4,7 +4,9 @@
  * steps these. Queries whose shape depends on a filter are cached separately by the store.
  */
 import type Database from 'better-sqlite3'
-import type { ChainRow, InstanceRow, JobRow, NewRunParams, RunRow } from './rows.js'
+import type { Trigger } from '../../config/types.js'
+import type { RunStatus } from '../types.js'
+import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
 
 /*
@@ -75,12 +77,12 @@ export interface ChainLinkRow {
   prev_id: number | null
 }
 
-/** The columns runs of one claim group share (`insertRuns`); `jobs` is a JSON array of names. */
-export interface RunGroupParams {
-  jobs: string
+/** The columns of a new run but its job: `insertRun` adds `job`, `insertRuns` a JSON array `jobs`. */
+export interface NewRun {
   slot: number
-  trigger: string
-  status: string
+  trigger: Trigger
+  attempt: number
+  status: RunStatus
   startedAt: number
   finishedAt: number | null
   detail: string | null
@@ -162,18 +164,19 @@ export function prepareStatements(db: Database.Database) {
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.job = ? AND r.active = 1 ORDER BY r.id LIMIT 1`,
     ),
-    /** `NewRunParams`, then the job again: the new row links to the job's newest run. */
-    insertRun: prepare<[...NewRunParams, prevOf: string]>(
+    /** The new row links to the job's newest run. */
+    insertRun: prepare<[NewRun & { job: string }]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_run_id FROM jobs WHERE name = ?))`,
+       VALUES (@job, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
+         (SELECT last_run_id FROM jobs WHERE name = @job))`,
     ),
     /**
-     * `insertRun` for runs of several distinct jobs (`jobs`: a JSON array of names) sharing every
-     * other column. Rows are inserted in array order, so their ids are consecutive in that order.
+     * `insertRun` for runs of several distinct jobs sharing every other column. Rows are inserted in
+     * array order, so their ids are consecutive in that order.
      */
-    insertRuns: prepare<[RunGroupParams]>(
+    insertRuns: prepare<[NewRun & { jobs: string }]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
-       SELECT value, @slot, @trigger, 1, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
+       SELECT value, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
          (SELECT last_run_id FROM jobs WHERE name = value)
        FROM json_each(@jobs)`,
     ),
