@@ -7,6 +7,7 @@
  * output never depends on which path ran.
  */
 import { createRequire } from 'node:module'
+import { formatWall } from '../schedule/calendar.js'
 import { zoneOffsets } from '../schedule/zone.js'
 
 type DateTimeClass = typeof import('luxon').DateTime
@@ -67,8 +68,7 @@ function wallTime(ms: number, zone: string): Wall | null {
     name = abbreviation
   }
   if (offsetMs % MINUTE !== 0) return null
-  const d = new Date(ms + offsetMs)
-  const text = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} ${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`
+  const text = formatWall(ms + offsetMs)
   const minutes = Math.abs(offsetMs / MINUTE)
   const offset = `${offsetMs >= 0 ? '+' : '-'}${pad(Math.trunc(minutes / 60), 2)}:${pad(minutes % 60, 2)}`
   return { text, name, offset }

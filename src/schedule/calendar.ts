@@ -67,3 +67,18 @@ export function maxDaysInMonth(month: number): number {
 export function weekdayOfDays(days: number): number {
   return (((days + 4) % 7) + 7) % 7
 }
+
+/** "yyyy-MM-dd HH:mm:ss" of a wall time (years 0-9999; milliseconds are dropped). */
+export function formatWall(wall: number): string {
+  const days = Math.floor(wall / DAY)
+  const { year, month, day } = civilFromDays(days, { year: 0, month: 0, day: 0 })
+  const time = wall - days * DAY
+  const hours = Math.floor(time / HOUR)
+  const minutes = Math.floor((time % HOUR) / MINUTE)
+  const seconds = Math.floor((time % MINUTE) / SECOND)
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)} ${pad(hours, 2)}:${pad(minutes, 2)}:${pad(seconds, 2)}`
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0')
+}

@@ -5,7 +5,9 @@
  * `0 9 * * 1,2,3,4,5` all read "at 09:00 on Monday through Friday". Small on purpose: a library such
  * as cronstrue covers more phrasing but would be loaded by every CLI start for one line of output.
  */
+import { formatWall } from './calendar.js'
 import type { CronFields } from './cron-fields.js'
+import { zoneOffsets } from './zone.js'
 
 const MONTHS = 'January February March April May June July August September October November December'.split(' ')
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday']
@@ -148,19 +150,8 @@ export function describeInterval(ms: number): string {
   return `every ${parts.length === 1 && parts[0]?.startsWith('1 ') ? parts[0].slice(2) : parts.join(' ')}`
 }
 
-/** "once at 2026-01-01 00:00 UTC", in the schedule's zone. */
+/** "once at 2026-01-01 00:00 UTC", in the schedule's zone (seconds only when not :00). */
 export function describeInstant(instant: number, zone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(instant)
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? ''
-  const seconds = get('second') === '00' ? '' : `:${get('second')}`
-  return `once at ${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}${seconds} ${zone}`
+  const wall = formatWall(instant + zoneOffsets(zone).offsetAt(instant))
+  return `once at ${wall.endsWith(':00') ? wall.slice(0, -3) : wall} ${zone}`
 }

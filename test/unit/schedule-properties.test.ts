@@ -240,6 +240,10 @@ describe('at', () => {
   test('describes itself in its zone', () => {
     expect(atSchedule(instant, 'UTC').describe()).toBe('once at 2026-01-01 00:00 UTC')
     expect(atSchedule(instant, 'Europe/Berlin').describe()).toBe('once at 2026-01-01 01:00 Europe/Berlin')
+    // Seconds when they are not :00; a summer instant in a zone with DST; a half-hour zone.
+    const summer = Date.parse('2026-07-04T16:30:15Z')
+    expect(atSchedule(summer, 'America/New_York').describe()).toBe('once at 2026-07-04 12:30:15 America/New_York')
+    expect(atSchedule(summer, 'Asia/Kolkata').describe()).toBe('once at 2026-07-04 22:00:15 Asia/Kolkata')
   })
 })
 
