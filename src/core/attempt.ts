@@ -57,7 +57,7 @@ interface AttemptEnv {
  * An AbortController made only when a job reads `ctx.signal` (creating one per attempt is a
  * measurable share of starting a job); aborting before that is remembered and applied on creation.
  */
-export class LazyAbort {
+class LazyAbort {
   private controller: AbortController | undefined
   private reason: unknown
   private aborted = false
@@ -279,7 +279,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-export function toMissed(missed: MissedInfo): MissedSlots {
+function toMissed(missed: MissedInfo): MissedSlots {
   return { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
 }
 
@@ -293,7 +293,7 @@ export function describeError(error: unknown): { message: string; stack?: string
 }
 
 /** JSON of a job's return value, bounded, for the run record. */
-export function summarise(value: unknown): string | null {
+function summarise(value: unknown): string | null {
   if (value === undefined) return null
   try {
     const text = JSON.stringify(value)

@@ -38,10 +38,6 @@ export class InFlight {
     return this.activeByJob.get(job) ?? 0
   }
 
-  get activeTotal(): number {
-    return this.active.size
-  }
-
   /** Count an attempt as executing until `removeActive`; returns its entry, for `Attempt.decide`. */
   addActive(job: string, runId: number): ActiveAttempt {
     const entry: ActiveAttempt = {

@@ -16,8 +16,6 @@ import { retryDelayMs } from './retry.js'
 
 export type { RunRequest } from './attempt.js'
 
-export { HOOK_TIMEOUT_MS } from './hooks.js'
-
 export interface RunResult {
   /** The last attempt's row id and status. */
   runId: number
@@ -60,10 +58,6 @@ export class Runner {
   /** Attempts whose code is still executing in this process, by job name. */
   activeCount(job: string): number {
     return this.inFlight.activeCount(job)
-  }
-
-  get activeTotal(): number {
-    return this.inFlight.activeTotal
   }
 
   /** Start a run in the background; the returned promise never rejects. */

@@ -32,8 +32,8 @@ export interface SchedulerOptions {
   random?: () => number
   /**
    * Claim slots this long before they are due and start them on the instant, so the claim
-   * transaction is off the critical path. @default adaptive: twice the last claim's duration plus 2 ms,
-   * decaying 2% a batch, at most 250 ms
+   * transaction is off the critical path. @default adaptive: twice what the last claim and the building
+   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms
    */
   claimLeadMs?: number
 }
@@ -314,8 +314,8 @@ export class Scheduler {
       const latestDue = Math.max(now, ...claims.map((c, i) => dueAt(claimed[i] as ResolvedJob, c.slot)))
       const outcomes = await store.claimSlots(claims, this.instanceId, Math.min(latestDue, horizon))
       const claimMs = this.clock.now() - now
-      this.starts.dispatch(claims, claimed, outcomes)
-      this.adaptLead(claimMs + this.starts.lastStagingMs)
+      const stagingMs = this.starts.dispatch(claims, claimed, outcomes)
+      this.adaptLead(claimMs + stagingMs)
       return waitForDeferred
     } catch (error) {
       // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
@@ -341,23 +341,36 @@ export class Scheduler {
   /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */
   private async cancelPendingStarts(): Promise<void> {
     const now = this.clock.now()
-    for (const request of this.starts.cancel()) {
-      await this.store?.finishRun(request.runId, {
-        status: 'interrupted',
-        finishedAt: now,
-        errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-        settled: true,
-      })
+    const store = this.store
+    if (store === undefined) return
+    // Written together (one store flush), not one awaited write per run.
+    const written = await Promise.allSettled(
+      this.starts.cancel().map((request) =>
+        store.finishRun(request.runId, {
+          status: 'interrupted',
+          finishedAt: now,
+          errorMessage: 'interrupted: the scheduler stopped before the slot came due',
+          settled: true,
+        }),
+      ),
+    )
+    for (const result of written) {
+      if (result.status === 'rejected') {
+        this.events.emit('engine:error', {
+          message: 'could not record a run cancelled by shutdown',
+          error: result.reason,
+        })
+      }
     }
   }
 
-  private scheduleHeartbeat(delayMs = this.options.heartbeatMs, dueAt?: number): void {
+  private scheduleHeartbeat(delayMs = this.options.heartbeatMs, plannedAt?: number): void {
     this.heartbeatTimer = this.clock.setTimeout(async () => {
       const now = this.clock.now()
       // Housekeeping writes (and any checkpoint they trigger) wait for a quiet moment rather than
       // delay a claim or the start of jobs due in the next few milliseconds, but never for long:
       // peers judge this instance alive by its heartbeat.
-      const planned = dueAt ?? now
+      const planned = plannedAt ?? now
       const busyFor = this.busyFor(now)
       if (busyFor > 0 && now - planned < MAX_HOUSEKEEPING_DELAY_MS && !this.stopping) {
         this.scheduleHeartbeat(busyFor, planned)

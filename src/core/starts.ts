@@ -36,11 +36,6 @@ interface Waiting {
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
-  /**
-   * How long the last `dispatch` took to build the runs claimed ahead (their attempts and contexts):
-   * work done before their start timer is armed, so the claim lead must cover it as well as the claim.
-   */
-  lastStagingMs = 0
 
   constructor(
     private readonly clock: Clock,
@@ -55,8 +50,12 @@ export class Starts {
     return soonest
   }
 
-  /** Act on a claim batch's outcomes (one per claim, in order). */
-  dispatch(claims: readonly SlotClaim[], jobs: readonly ResolvedJob[], outcomes: readonly ClaimOutcome[]): void {
+  /**
+   * Act on a claim batch's outcomes (one per claim, in order). Returns how long building the runs
+   * claimed ahead took (their attempts and contexts): work done before their start timer is armed,
+   * which the claim lead must cover as well as the claim.
+   */
+  dispatch(claims: readonly SlotClaim[], jobs: readonly ResolvedJob[], outcomes: readonly ClaimOutcome[]): number {
     const now = this.clock.now()
     const startNow: RunRequest[] = []
     const later = new Map<number, RunRequest[]>()
@@ -113,11 +112,11 @@ export class Starts {
       }
     }
     if (startNow.length > 0) this.runner().executeAll(startNow)
-    // Reported once the catch-up run has started (or been scheduled for its instant).
+    // Reported after the runs due now were called.
     for (const event of caughtUp) this.events.emit('slot:missed', event)
     const staging = this.clock.now()
     for (const [at, requests] of later) this.startAt(at, requests)
-    this.lastStagingMs = this.clock.now() - staging
+    return this.clock.now() - staging
   }
 
   /** Take back every run still waiting for its instant (the scheduler is stopping). */
