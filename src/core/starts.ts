@@ -27,15 +27,26 @@ const PRECISE_START_MS = 4
  * for a timer that fires early or a wall clock stepped back; it bounds how long one wait blocks.
  */
 const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
+/**
+ * After a start that waited precisely, batches due within this long get plain timers (a millisecond
+ * or two late at worst): jittered jobs or `at` instants can put a batch on every millisecond, and
+ * back-to-back waits would block the event loop for as long as they keep coming. This bounds the
+ * blocking to about a tenth of the time.
+ */
+const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
 interface Waiting {
   at: number
   timer: TimerHandle
   requests: RunRequest[]
+  /** This batch waits for its instant precisely (once granted, also after a wait cut short). */
+  precise: boolean
 }
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
+  /** No batch starts a precise wait before this instant (see PRECISE_WAIT_SPACING_MS). */
+  private plainUntil = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly clock: Clock,
@@ -134,7 +145,11 @@ export class Starts {
     const staged = this.runner().stage(requests)
     const early = this.clock.waitUntil ? PRECISE_START_MS : 0
     const fire = () => {
-      this.clock.waitUntil?.(at, PRECISE_WAIT_MAX_MS)
+      const { waitUntil } = this.clock
+      if (waitUntil !== undefined && (waiting.precise || this.clock.now() >= this.plainUntil)) {
+        waiting.precise = true
+        waitUntil.call(this.clock, at, PRECISE_WAIT_MAX_MS)
+      }
       // Never before the instant: a timer that fires early (or a wait cut short) waits again.
       const left = at - this.clock.now()
       if (left > 0) {
@@ -142,10 +157,16 @@ export class Starts {
         return
       }
       this.waiting.delete(waiting)
+      if (waiting.precise) this.plainUntil = this.clock.now() + PRECISE_WAIT_SPACING_MS
       this.runner().startStaged(staged)
     }
     // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
-    const waiting: Waiting = { at, requests, timer: this.clock.setTimeout(fire, at - this.clock.now() - early) }
+    const waiting: Waiting = {
+      at,
+      requests,
+      timer: this.clock.setTimeout(fire, at - this.clock.now() - early),
+      precise: false,
+    }
     this.waiting.add(waiting)
   }
 }

@@ -256,6 +256,41 @@ describe('claiming ahead of the slot', () => {
     expect(started).toEqual([T0 + 1000, T0 + 2000])
   })
 
+  it('after a precise wait, gives batches due within 40 ms plain timers, so the event loop is not blocked back to back', async () => {
+    // A clock whose wait reaches the instant, as the system clock's does.
+    class PreciseClock extends FakeClock {
+      waits: [number, number][] = []
+      waitUntil(at: number): void {
+        this.waits.push([this.now(), at])
+        this.jump(Math.max(0, at - this.now()))
+      }
+    }
+    const clock = new PreciseClock(T0)
+    const store = await openStore(':memory:')
+    const started: [string, number][] = []
+    const job = (name: string, at: number): JobDefinition => ({
+      name,
+      at: new Date(at),
+      run: () => void started.push([name, clock.now()]),
+    })
+    const jobs = [job('a', T0 + 1000), job('b', T0 + 1005), job('c', T0 + 1010), job('d', T0 + 1100)]
+    const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 200, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 2000)
+    expect(clock.waits).toEqual([
+      [T0 + 996, T0 + 1000],
+      [T0 + 1096, T0 + 1100],
+    ])
+    expect(started).toEqual([
+      ['a', T0 + 1000],
+      ['b', T0 + 1005],
+      ['c', T0 + 1010],
+      ['d', T0 + 1100],
+    ])
+  })
+
   it('records runs claimed ahead as interrupted when the scheduler stops before their instant', async () => {
     const started: number[] = []
     const { clock, store, scheduler } = await leadHarness([
