@@ -174,4 +174,24 @@ describe('sqlite: claim batches written a group at a time', () => {
     expect(await store.activeRuns()).toEqual([])
     await store.close()
   })
+
+  it('prunes job by job with the event loop free in between', async () => {
+    const store = await openSqliteStore(':memory:')
+    for (let i = 0; i < 5; i++) {
+      const batch = Array.from({ length: 20 }, (_, j) => claim(`job-${j}`, T0 + i * MIN))
+      const outcomes = await store.claimSlots(batch, 'A', T0 + i * MIN)
+      const done = { status: 'succeeded', finishedAt: T0 + i * MIN, settled: true } as const
+      await Promise.all(outcomes.map((o) => store.finishRun((o as { runId: number }).runId, done)))
+    }
+    // A timer set when the prune begins runs before the prune of 20 jobs is over.
+    const order: string[] = []
+    setTimeout(() => order.push('timer'), 0)
+    const deleted = await store.prune(T0 + 5 * MIN, { keepDays: 30, keepRuns: 2 }).then((n) => {
+      order.push('pruned')
+      return n
+    })
+    expect(deleted).toBe(20 * 3)
+    expect(order).toEqual(['timer', 'pruned'])
+    await store.close()
+  })
 })

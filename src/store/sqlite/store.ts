@@ -339,6 +339,10 @@ export class SqliteStore implements Store {
     this.#flush()
     deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
     for (const job of this.#guard(() => this.#history.jobsWithRuns())) {
+      // Finding where a job's kept runs end walks up to keepRuns links (~3 µs each): one job at a
+      // time, with a turn of the event loop between, so the scheduler sharing this thread keeps
+      // claiming and starting on time during a prune of many jobs.
+      await sleep(0)
       let cursor = this.#guard(() => this.#history.keepBoundary(job, keepRuns)) ?? null
       while (cursor !== null) {
         const from = cursor
