@@ -30,7 +30,7 @@ let cronParser: CronParser | undefined
 
 /**
  * cron-parser, loaded on first use: a process whose jobs are all intervals or one-offs, or whose
- * expansions were all handed in, never loads it. Through `require`, like luxon in cli/output.ts: one
+ * expansions were all handed in, never loads it. Through `require`, like luxon in cli/local-time.ts: one
  * CommonJS instance, and no scan of its files for ESM named exports.
  */
 export function parser(): CronParser {
@@ -43,12 +43,35 @@ export function parserVersion(): string {
   return (createRequire(import.meta.url)('cron-parser/package.json') as { version: string }).version
 }
 
-let known: ParserResults = { time: Object.create(null), dates: Object.create(null) }
+/**
+ * Answers kept at most, like parse.ts's caches: a long-running process that parses ever new texts
+ * (a library user building schedules) must not keep every answer. Past it, memory starts again.
+ */
+const KNOWN_LIMIT = 4096
+
+let known: ParserResults = empty()
+let count = 0
 let added = false
+
+function empty(): ParserResults {
+  return { time: Object.create(null), dates: Object.create(null) }
+}
+
+/** Keep a new answer (memory starts again when full). */
+function keep<K extends keyof ParserResults>(kind: K, key: string, value: ParserResults[K][string]): void {
+  if (count >= KNOWN_LIMIT) {
+    known = empty()
+    count = 0
+  }
+  known[kind][key] = value
+  count++
+  added = true
+}
 
 /** Use `results` (from an earlier process, same cron-parser version) before asking cron-parser. */
 export function rememberParserResults(results: ParserResults): void {
   known = results
+  count = Object.keys(results.time).length + Object.keys(results.dates).length
   added = false
 }
 
@@ -62,9 +85,8 @@ export function timeValues(index: number, upper: string, template: string): RawV
   const key = `${index} ${upper}`
   let values = known.time[key]
   if (values === undefined) {
-    values = parser().parse(template).fields[TIME_KEYS[index] as TimeKey].values
-    known.time[key] = values.slice()
-    added = true
+    values = parser().parse(template).fields[TIME_KEYS[index] as TimeKey].values.slice()
+    keep('time', key, values)
   }
   return values
 }
@@ -83,8 +105,7 @@ export function dateValues(key: string): RawDates {
       parsed.dayOfWeek.values.slice(),
       parsed.dayOfWeek.nthDay,
     ]
-    known.dates[key] = dates
-    added = true
+    keep('dates', key, dates)
   }
   return dates
 }

@@ -11,7 +11,7 @@ import { parserCacheFile } from '../../src/config/bundle.js'
 import { recallParserResults, storeParserResults } from '../../src/config/parser-cache.js'
 import { CronsError } from '../../src/errors.js'
 import { parseFields } from '../../src/schedule/index.js'
-import { parserVersion } from '../../src/schedule/parser-results.js'
+import { parserResults, parserVersion, rememberParserResults } from '../../src/schedule/parser-results.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'crons-parser-cache-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -108,5 +108,22 @@ describe('parser cache', () => {
     const text = readFileSync(file, 'utf8')
     expect(text).not.toContain('61')
     expect(text).not.toContain('31 2')
+  })
+
+  test('keeps at most 4,096 answers in memory, however many texts a process parses', () => {
+    rememberParserResults({ time: {}, dates: {} })
+    const texts: string[] = []
+    for (let from = 0; from < 59; from++) {
+      for (let to = from + 1; to < 60; to++) for (const step of [1, 2, 3]) texts.push(`${from}-${to}/${step} * * * *`)
+    }
+    expect(texts.length).toBeGreaterThan(5000)
+    for (const text of texts.slice(0, 5000)) parseFields(text)
+    const { results, added } = parserResults()
+    expect(added).toBe(true)
+    const kept = Object.keys(results.time).length + Object.keys(results.dates).length
+    expect(kept).toBeGreaterThan(0)
+    expect(kept).toBeLessThanOrEqual(4096)
+    // What is kept is still right.
+    expect(parseFields('3-9/3 * * * *').minutes).toEqual([3, 6, 9])
   })
 })
