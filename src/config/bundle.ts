@@ -365,7 +365,10 @@ function writeCache(dir: string, key: string, config: string, crons: CronsEntry,
  * beside its manifest, so they share its directory, its trust check and its clean-up.
  */
 export function parserCacheFile(bundle: string): string {
-  return bundle.replace(/\.[0-9a-f]{12}\.mjs$/, PARSER_SUFFIX)
+  const file = bundle.replace(/\.[0-9a-f]{12}\.mjs$/, PARSER_SUFFIX)
+  // Never the bundle itself: writing the answers there would overwrite the compiled config.
+  if (file === bundle) throw new Error(`not a cached config bundle: ${bundle}`)
+  return file
 }
 
 const PARSER_SUFFIX = '.parser.json'

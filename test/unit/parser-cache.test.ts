@@ -43,6 +43,8 @@ describe('parser cache', () => {
     expect(parserCacheFile('/c/crons.config.ts-0123456789abcdef.0123456789ab.mjs')).toBe(
       '/c/crons.config.ts-0123456789abcdef.parser.json',
     )
+    // A path that is not a cached bundle is refused rather than answered with itself.
+    expect(() => parserCacheFile('/c/crons.config.mjs')).toThrow('not a cached config bundle')
   })
 
   test('miss: cron-parser answers, and its answers are written with its version', () => {
