@@ -31,7 +31,7 @@ interface Wall {
 }
 
 const MINUTE = 60_000
-/** Last instant of the year 9999 UTC, plus a day either side for the offset. */
+/** Last instant of the year 9999 UTC less a day, for the offset (the first allowed is checked in wallTime). */
 const LAST = 253_402_300_799_999 - 86_400_000
 
 /** "2025-03-09 03:00:00 EDT (-04:00)". */

@@ -2,8 +2,9 @@
  * Validated field text → value sets, by cron-parser (ranges, steps, names, `L`, `nL`, `n#k`).
  *
  * Only text that field-grammar.ts has accepted reaches here, so cron-parser's own messages are
- * normally never seen. parse.ts expands the fields of expressions cron-parser accepts one field (or
- * the date part) at a time and caches them; `expand` is the uncached path for those it refuses.
+ * normally never seen. Expressions cron-parser accepts are expanded one field (or the date part) at a
+ * time, through parser-results.ts, and cached by parse.ts; `expand` is the uncached path for those it
+ * refuses.
  */
 import { CronsError, quote } from '../errors.js'
 import type { CronFields } from './cron-fields.js'

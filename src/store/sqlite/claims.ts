@@ -1,8 +1,8 @@
 /**
  * Writing new runs: slot claims (the scheduler's hot path, up to one row per due job in one
- * transaction) and `beginRun` (manual runs and retries). Both insert through `insertRun`, which
- * links every run into its job's chain (`runs.prev_id`, `jobs.last_run_id`): the history reads in
- * `history.ts` walk that chain instead of an index keyed by job.
+ * transaction) and `beginRun` (manual runs and retries). Every run is linked into its job's chain
+ * (`runs.prev_id`, `jobs.last_run_id`), by `insertRun` for one row or by the grouped statements for
+ * many: the history reads in `history.ts` walk that chain instead of an index keyed by job.
  *
  * Runs inside the caller's transaction; nothing here opens or commits one.
  */

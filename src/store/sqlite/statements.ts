@@ -1,7 +1,7 @@
 /**
  * Every fixed query of the SQLite store, prepared once per connection. Preparing is the expensive
  * part of a small query; the hot path (1,000 slot claims due in the same second) only binds and
- * steps these. Queries whose shape depends on a filter are cached separately by the store.
+ * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
 import type { Trigger } from '../../config/types.js'
