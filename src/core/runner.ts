@@ -111,8 +111,18 @@ export class Runner {
   private endsInCall(begun: Attempt): boolean {
     if (begun.done === undefined) return false
     const { job } = begun.request
-    if (this.hasHook('afterRun', job)) return false
-    return begun.done.status === 'succeeded' || (job.retry.max === 0 && !this.hasHook('onError', job))
+    const { status } = begun.done
+    return !this.hasAfterHooks(job, status) && !this.willRetry(job, status, begun.attempt)
+  }
+
+  /** Whether an attempt that ended `status` is retried (one rule for both recording paths). */
+  private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
+    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
+  }
+
+  /** Whether hooks run after an attempt that ended `status`. */
+  private hasAfterHooks(job: ResolvedJob, status: RunStatus): boolean {
+    return this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
   }
 
   /**
@@ -276,12 +286,12 @@ export class Runner {
         else active.afterSettle = release
       }
     }
-    const willRetry = (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
-    const retryInMs = willRetry ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
+    const retryInMs = this.willRetry(job, status, attempt)
+      ? retryDelayMs(job.retry, attempt, this.deps.random)
+      : undefined
     this.emitFinished(request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    const afterHooks = this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
     let hookFailed = false
-    if (afterHooks) {
+    if (this.hasAfterHooks(job, status)) {
       const finished = {
         ...begun.hookContext(),
         finishedAt: new Date(finishedAt),

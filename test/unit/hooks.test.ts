@@ -155,4 +155,94 @@ describe('job output', () => {
     expect(lines).toHaveLength(MAX_LINES + 1)
     expect(lines.at(-1)?.text).toBe(`[51 more line(s) dropped: output is kept up to ${MAX_LINES} lines]`)
   })
+
+  // Scheduled runs whose code ends within its call take a shorter recording path unless something
+  // follows the attempt: these pin that the after-hooks and retries still run on it.
+  it.each([
+    ['onError only', { onError: true }],
+    ['afterRun only', { afterRun: true }],
+  ])('runs the after-hooks of a scheduled job that throws synchronously (%s)', async (_, which) => {
+    const calls: string[] = []
+    const hooks: Hooks = {}
+    if ('onError' in which)
+      hooks.onError = (ctx) => void calls.push(`onError ${ctx.job.name} ${ctx.startedAt.getTime()}`)
+    if ('afterRun' in which)
+      hooks.afterRun = (ctx) => void calls.push(`afterRun ${ctx.job.name} ${ctx.startedAt.getTime()}`)
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'sync',
+        schedule: '* * * * *',
+        hooks,
+        run: () => {
+          throw new Error('boom')
+        },
+      },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 60_000)
+    expect(calls).toEqual([`${'onError' in which ? 'onError' : 'afterRun'} sync ${T0 + 60_000}`])
+    const [run] = await store.listRuns({ job: 'sync' })
+    expect(run).toMatchObject({ status: 'failed', errorMessage: 'boom' })
+  })
+
+  it('retries a scheduled job that fails synchronously, and one that times out', async () => {
+    let calls = 0
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'flaky',
+        schedule: '* * * * *',
+        retry: { max: 1, backoff: 'constant', initial: 1 },
+        run: () => {
+          calls++
+          if (calls === 1) throw new Error('first try fails')
+        },
+      },
+      {
+        name: 'slow',
+        schedule: '* * * * *',
+        timeout: 5,
+        retry: { max: 1, backoff: 'constant', initial: 1 },
+        run: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+      },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 60_000 + 20_000)
+    const statuses = async (job: string) => (await store.listRuns({ job })).reverse().map((r) => [r.attempt, r.status])
+    expect(await statuses('flaky')).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ])
+    expect(await statuses('slow')).toEqual([
+      [1, 'timed_out'],
+      [2, 'timed_out'],
+    ])
+  })
+})
+
+describe('stopping in the same turn as a batch', () => {
+  it('records every run of the batch and reports each finished before the scheduler stops', async () => {
+    let stopping: Promise<void> | undefined
+    let scheduler: Scheduler | undefined
+    const jobs: JobDefinition[] = Array.from({ length: 20 }, (_, i) => ({
+      name: `quick-${i}`,
+      schedule: '* * * * *',
+      // The last job of the batch stops the scheduler from inside its call: the batch's outcomes
+      // are still queued for the store.
+      run: () => {
+        if (i === 19) stopping = scheduler?.stop({ graceMs: 1000 })
+        return i
+      },
+    }))
+    const harness = await setup(jobs)
+    scheduler = harness.scheduler
+    const events: string[] = []
+    scheduler.events.on('run:finished', (e) => events.push(`finished ${e.status}`))
+    scheduler.events.on('stopped', () => events.push('stopped'))
+    await scheduler.start()
+    await harness.clock.advanceTo(T0 + 60_000)
+    await stopping
+    expect(events).toEqual([...Array(20).fill('finished succeeded'), 'stopped'])
+    const rows = await harness.store.listRuns({ limit: 100 })
+    expect(rows.map((r) => r.status)).toEqual(Array(20).fill('succeeded'))
+  })
 })
