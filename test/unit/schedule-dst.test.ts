@@ -307,3 +307,34 @@ describe('America/Sao_Paulo 2018 (-03 / -02, transitions at midnight)', () => {
     expect(fires('0 23 17 2 *', zone, '2018-02-18T01:30:00Z', 1)).toEqual(['2019-02-18T02:00:00Z'])
   })
 })
+
+// Zone offsets are tabled per month: transitions on or right around the first of a month sit at the
+// seam between two tables (the later month's lookback must see the change).
+describe('transitions at a month boundary', () => {
+  test('New York fall-back on 2026-11-01 (02:00 EDT → 01:00 EST at 06:00Z)', () => {
+    const zone = 'America/New_York'
+    expect(fires('0 * * * *', zone, '2026-11-01T03:30:00Z', 4)).toEqual([
+      '2026-11-01T04:00:00Z', // 00:00 EDT
+      '2026-11-01T05:00:00Z', // 01:00 EDT
+      '2026-11-01T06:00:00Z', // 01:00 EST, the second pass
+      '2026-11-01T07:00:00Z', // 02:00 EST
+    ])
+    expect(fires('30 1 * * *', zone, '2026-10-31T12:00:00Z', 2)).toEqual([
+      '2026-11-01T05:30:00Z', // first pass only
+      '2026-11-02T06:30:00Z',
+    ])
+  })
+
+  test('Sydney spring-forward on 2023-10-01 (02:00 AEST → 03:00 AEDT at 2023-09-30T16:00Z)', () => {
+    const zone = 'Australia/Sydney'
+    expect(fires('30 2 * * *', zone, '2023-09-30T10:00:00Z', 2)).toEqual([
+      '2023-09-30T16:00:00Z', // in the gap: at its end
+      '2023-10-01T15:30:00Z', // 02:30 AEDT
+    ])
+    expect(fires('0 * * * *', zone, '2023-09-30T14:30:00Z', 3)).toEqual([
+      '2023-09-30T15:00:00Z', // 01:00 AEST
+      '2023-09-30T16:00:00Z', // 03:00 AEDT (02:00 does not exist)
+      '2023-09-30T17:00:00Z',
+    ])
+  })
+})
