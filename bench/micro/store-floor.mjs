@@ -1,9 +1,9 @@
 /**
  * What SQLite itself costs per fire on the crons schema, without the store's JavaScript around it:
- * the floor under scenario A's "CPU per fire". The schema comes from the package (openStore); the
- * statements below restate the store's claim and outcome queries for measurement only, both as one
- * statement per row and as one statement per group of rows sharing every column but the job or id
- * (what the store does for a batch of 1,000 jobs due at the same instant).
+ * the floor under scenario A's "CPU per fire". The schema and the statements are the package's own
+ * (openStore, prepareStatements), driven here both as one statement per row and as one statement per
+ * group of rows sharing every column but the job or id (what the store does for a batch of 1,000 jobs
+ * due at the same instant).
  *
  *   node bench/micro/store-floor.mjs            # 20 rounds of 1,000 slots
  *   node bench/micro/store-floor.mjs 500        # the same after 500 rounds (500,000 runs) of history
@@ -38,33 +38,35 @@ const seeJob = db.prepare(
 db.transaction(() => {
   for (const n of names) seeJob.run(n)
 })()
-const NEW_RUN = `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)`
-const FINISH = `UPDATE runs SET status = 'succeeded', finished_at = @at, duration_ms = max(0, @at - started_at),
-  error_message = NULL, error_stack = NULL, result = NULL, output = NULL, active = 0`
-const s = {
-  pausedJobs: db.prepare('SELECT name FROM jobs WHERE paused = 1').pluck(),
-  activeHolders: db.prepare('SELECT job, id, instance_id, started_at FROM runs WHERE active = 1 ORDER BY +id'),
-  // One statement per row.
-  claimSlot: db.prepare('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
-  insertRun: db.prepare(
-    `${NEW_RUN} VALUES (?, ?, 'schedule', 1, 'running', ?, NULL, NULL, 'bench', 1, (SELECT last_run_id FROM jobs WHERE name = ?))`,
-  ),
-  linkClaim: db.prepare('UPDATE jobs SET last_run_id = ?, last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?'),
-  finishRun: db.prepare(`${FINISH} WHERE id = @id`),
-  // One statement per group.
-  claimSlots: db
-    .prepare('INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs) RETURNING job')
-    .pluck(),
-  insertRuns: db.prepare(
-    `${NEW_RUN} SELECT value, @slot, 'schedule', 1, 'running', @slot, NULL, NULL, 'bench', 1,
-       (SELECT last_run_id FROM jobs WHERE name = value) FROM json_each(@jobs)`,
-  ),
-  linkClaims: db.prepare(
-    `UPDATE jobs SET last_run_id = r.id, last_slot = max(coalesce(last_slot, r.slot), r.slot)
-     FROM (SELECT id, job, slot FROM runs WHERE id BETWEEN @first AND @last) r WHERE jobs.name = r.job`,
-  ),
-  finishRuns: db.prepare(`${FINISH} FROM json_each(@ids) j WHERE runs.id = j.value`),
-}
+// The store's own statements, as prepared for every connection: no SQL restated here.
+const { prepareStatements } = await importPkg('dist/store/sqlite/statements.js')
+const s = prepareStatements(db)
+/** A new run's parameters, as the store builds them (one object literal per row or group). */
+const run = (slot, job, jobs) => ({
+  job,
+  jobs,
+  slot,
+  trigger: 'schedule',
+  attempt: 1,
+  status: 'running',
+  startedAt: slot,
+  finishedAt: null,
+  detail: null,
+  instanceId: 'bench',
+  active: 1,
+})
+/** An outcome's parameters, as the store's finishRun builds them. */
+const done = (at, id, ids) => ({
+  id,
+  ids,
+  status: 'succeeded',
+  finishedAt: at,
+  errorMessage: null,
+  errorStack: null,
+  result: null,
+  output: null,
+  active: 0,
+})
 const begin = db.prepare('BEGIN IMMEDIATE')
 const commit = db.prepare('COMMIT')
 
@@ -74,7 +76,7 @@ function claimPerRow(slot, lap) {
   for (const job of names) {
     s.claimSlot.run(slot, job)
     lap('guard')
-    const id = Number(s.insertRun.run(job, slot, slot, job).lastInsertRowid)
+    const id = Number(s.insertRun.run(run(slot, job, '')).lastInsertRowid)
     lap('insert')
     s.linkClaim.run(id, slot, slot, job)
     lap('link')
@@ -87,7 +89,7 @@ function claimPerRow(slot, lap) {
 function claimGrouped(slot, lap) {
   const won = s.claimSlots.all({ slot, jobs: JSON.stringify(names) })
   lap('guard')
-  const last = Number(s.insertRuns.run({ slot, jobs: JSON.stringify(won) }).lastInsertRowid)
+  const last = Number(s.insertRuns.run(run(slot, '', JSON.stringify(won))).lastInsertRowid)
   lap('insert')
   s.linkClaims.run({ first: last - won.length + 1, last })
   lap('link')
@@ -114,8 +116,8 @@ function round(grouped, t) {
   lap('commit')
   const at = slot + 5
   begin.run()
-  if (grouped) s.finishRuns.run({ at, ids: JSON.stringify(ids) })
-  else for (const id of ids) s.finishRun.run({ at, id })
+  if (grouped) s.finishRuns.run(done(at, 0, JSON.stringify(ids)))
+  else for (const id of ids) s.finishRun.run(done(at, id, ''))
   commit.run()
   lap('outcome')
 }

@@ -41,9 +41,10 @@ export class RunWriter {
    * slot. A job this file has never seen gets its row here, so claims and manual runs work before any
    * config sync.
    */
-  insertRun(job: string, run: NewRun, claimed: boolean): number {
+  insertRun(run: NewRun, claimed: boolean): number {
     const s = this.#s
-    const runId = Number(s.insertRun.run({ ...run, job }).lastInsertRowid)
+    const { job } = run
+    const runId = Number(s.insertRun.run(run).lastInsertRowid)
     const linked = claimed ? s.linkClaim.run(runId, run.slot, run.slot, job) : s.linkRun.run(runId, job)
     if (linked.changes === 0) s.addJob.run(job, claimed ? run.slot : null, run.startedAt, run.startedAt, runId)
     return runId
@@ -166,7 +167,10 @@ export class RunWriter {
     for (const group of groups.values()) {
       const { claim, status, detail } = group[0] as ClaimRow
       const running = status === 'running'
-      const run: NewRun = {
+      // One object for either statement (named parameters; no spread per row).
+      const run: NewRun & { jobs: string } = {
+        job: claim.job,
+        jobs: '',
         slot: claim.slot,
         trigger: claim.trigger,
         attempt: 1,
@@ -178,9 +182,10 @@ export class RunWriter {
         active: running ? 1 : 0,
       }
       let firstId: number
-      if (group.length === 1) firstId = this.insertRun(claim.job, run, true)
+      if (group.length === 1) firstId = this.insertRun(run, true)
       else {
-        const inserted = this.#s.insertRuns.run({ ...run, jobs: JSON.stringify(group.map((row) => row.claim.job)) })
+        run.jobs = JSON.stringify(group.map((row) => row.claim.job))
+        const inserted = this.#s.insertRuns.run(run)
         const last = Number(inserted.lastInsertRowid)
         firstId = last - group.length + 1
         const range = { first: firstId, last }
@@ -216,8 +221,18 @@ export class RunWriter {
     const { job, slot, trigger, attempt } = run
     const detail = run.detail ?? null
     const runId = this.insertRun(
-      job,
-      { slot, trigger, attempt, status: 'running', startedAt: now, finishedAt: null, detail, instanceId, active: 1 },
+      {
+        job,
+        slot,
+        trigger,
+        attempt,
+        status: 'running',
+        startedAt: now,
+        finishedAt: null,
+        detail,
+        instanceId,
+        active: 1,
+      },
       false,
     )
     return { kind: 'started', runId }

@@ -5,21 +5,21 @@
  * which is cheaper for one row. Writes of the same run keep their queued order: a second write of a
  * run starts a new round, written after the first.
  */
-import type { FinishParams, Statements } from './statements.js'
+import type { FinishedRun, Statements } from './statements.js'
 
 /** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
-export type PendingWrite = FinishParams | number
+export type PendingWrite = (FinishedRun & { id: number }) | number
 
 /** The run a write is for. */
-const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write[8])
+const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write.id)
 
 /** A nullable text column as part of a grouping key: its length says where it ends. */
 const part = (value: string | null): string => (value === null ? ' -' : ` ${value.length}:${value}`)
 
-/** Writes with equal keys differ only in their run id (`finishedAt` appears twice; one is enough). */
+/** Writes with equal keys differ only in their run id. */
 function keyOf(write: PendingWrite): string {
   if (typeof write === 'number') return 'settle'
-  const [status, finishedAt, , errorMessage, errorStack, result, output, active] = write
+  const { status, finishedAt, errorMessage, errorStack, result, output, active } = write
   return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}`
 }
 
@@ -64,8 +64,8 @@ export class OutcomeWriter {
         s.deactivateRuns.run(ids)
         continue
       }
-      const [status, finishedAt, , errorMessage, errorStack, result, output, active] = first
-      s.finishRuns.run({ ids, status, finishedAt, errorMessage, errorStack, result, output, active })
+      const { id: _, ...outcome } = first
+      s.finishRuns.run({ ...outcome, ids })
     }
   }
 }

@@ -34,25 +34,8 @@ export interface OrphanRow {
   last_seen: number | null
 }
 
-/**
- * An outcome update, in the statement's parameter order (`finishedAt` twice: once for the column,
- * once for the duration).
- */
-export type FinishParams = [
-  status: string,
-  finishedAt: number,
-  finishedAtForDuration: number,
-  errorMessage: string | null,
-  errorStack: string | null,
-  result: string | null,
-  output: string | null,
-  active: 0 | 1,
-  id: number,
-]
-
-/** The outcome several runs share (`finishRuns`); `ids` is a JSON array of run ids. */
-export interface FinishGroupParams {
-  ids: string
+/** An outcome as the `runs` row keeps it: `finishRun` adds the run's `id`, `finishRuns` a JSON array `ids`. */
+export interface FinishedRun {
   status: string
   finishedAt: number
   errorMessage: string | null
@@ -77,8 +60,9 @@ export interface ChainLinkRow {
   prev_id: number | null
 }
 
-/** The columns of a new run but its job: `insertRun` adds `job`, `insertRuns` a JSON array `jobs`. */
+/** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
 export interface NewRun {
+  job: string
   slot: number
   trigger: Trigger
   attempt: number
@@ -165,7 +149,7 @@ export function prepareStatements(db: Database.Database) {
        WHERE r.job = ? AND r.active = 1 ORDER BY r.id LIMIT 1`,
     ),
     /** The new row links to the job's newest run. */
-    insertRun: prepare<[NewRun & { job: string }]>(
+    insertRun: prepare<[NewRun]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
        VALUES (@job, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
          (SELECT last_run_id FROM jobs WHERE name = @job))`,
@@ -201,15 +185,14 @@ export function prepareStatements(db: Database.Database) {
     addJob: prepare<[job: string, lastSlot: number | null, createdAt: number, seenAt: number, runId: number]>(
       `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id) VALUES (?, ?, 0, ?, ?, ?)`,
     ),
-    /** Bound with one `FinishParams` array (better-sqlite3 spreads an array over `?` parameters). */
-    finishRun: prepare<[FinishParams]>(
-      `UPDATE runs SET status = ?, finished_at = ?, duration_ms = max(0, ? - started_at),
-         error_message = ?, error_stack = ?, result = ?, output = ?, active = ?
-       WHERE id = ?`,
+    finishRun: prepare<[FinishedRun & { id: number }]>(
+      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
+         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
+       WHERE id = @id`,
     ),
 
     /** `finishRun` for several runs (`ids`: a JSON array) given the same outcome. */
-    finishRuns: prepare<[FinishGroupParams]>(
+    finishRuns: prepare<[FinishedRun & { ids: string }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
        FROM json_each(@ids) j WHERE runs.id = j.value`,

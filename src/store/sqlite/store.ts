@@ -275,18 +275,16 @@ export class SqliteStore implements Store {
 
   /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
   finishRun(runId: number, outcome: RunOutcome): Promise<void> {
-    const { finishedAt } = outcome
-    return this.#enqueue([
-      outcome.status,
-      finishedAt,
-      finishedAt,
-      outcome.errorMessage ?? null,
-      outcome.errorStack ?? null,
-      outcome.result ?? null,
-      outcome.output ?? null,
-      outcome.settled ? 0 : 1,
-      runId,
-    ])
+    return this.#enqueue({
+      id: runId,
+      status: outcome.status,
+      finishedAt: outcome.finishedAt,
+      errorMessage: outcome.errorMessage ?? null,
+      errorStack: outcome.errorStack ?? null,
+      result: outcome.result ?? null,
+      output: outcome.output ?? null,
+      active: outcome.settled ? 0 : 1,
+    })
   }
 
   /** Queued like `finishRun`, and written after any outcome queued before it. */
