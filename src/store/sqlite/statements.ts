@@ -4,8 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
-import type { Trigger } from '../../config/types.js'
-import type { RunStatus } from '../types.js'
+import type { RunRecord } from '../types.js'
 import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
 
@@ -61,18 +60,10 @@ export interface ChainLinkRow {
 }
 
 /** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
-export interface NewRun {
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
-  status: RunStatus
-  startedAt: number
-  finishedAt: number | null
-  detail: string | null
-  instanceId: string
-  active: 0 | 1
-}
+export type NewRun = Pick<
+  RunRecord,
+  'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt' | 'finishedAt' | 'detail' | 'instanceId'
+> & { active: 0 | 1 }
 
 /** A `listRuns` filter for a chain walk; null matches anything. */
 export interface ChainFilter {
