@@ -65,6 +65,7 @@ const done = (at, id, ids) => ({
   errorStack: null,
   result: null,
   output: null,
+  detail: null,
   active: 0,
 })
 const begin = db.prepare('BEGIN IMMEDIATE')

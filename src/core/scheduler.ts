@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { RunRecord, SlotClaim, Store } from '../store/types.js'
+import type { RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { collectDue, dueAt } from './due.js'
 import { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
-import { Runner, type RunResult } from './runner.js'
+import { Runner, type RunRequest, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
 
 export interface SchedulerOptions {
@@ -102,7 +102,10 @@ export class Scheduler {
     }
     this.fixedLeadMs = options.claimLeadMs
     this.claimLeadMs = options.claimLeadMs ?? 0
-    this.starts = new Starts(this.clock, this.events, () => this.getRunner())
+    this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
+      maxSleepMs: this.options.maxSleepMs,
+      recordUnstarted: (requests, outcome, what) => this.recordUnstarted(requests, outcome, what),
+    })
     for (const job of config.jobs) this.jobs.set(job.name, job)
   }
 
@@ -339,27 +342,35 @@ export class Scheduler {
   }
 
   /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */
-  private async cancelPendingStarts(): Promise<void> {
+  private cancelPendingStarts(): Promise<void> {
     const now = this.clock.now()
+    return this.recordUnstarted(
+      this.starts.cancel(),
+      () => ({
+        status: 'interrupted',
+        finishedAt: now,
+        errorMessage: 'interrupted: the scheduler stopped before the slot came due',
+        settled: true,
+      }),
+      'a run cancelled by shutdown',
+    )
+  }
+
+  /** Record the outcome of claimed runs that were never started; a failed write is an engine error. */
+  private async recordUnstarted(
+    requests: readonly RunRequest[],
+    outcome: (request: RunRequest) => RunOutcome,
+    what: string,
+  ): Promise<void> {
     const store = this.store
     if (store === undefined) return
     // Written together (one store flush), not one awaited write per run.
     const written = await Promise.allSettled(
-      this.starts.cancel().map((request) =>
-        store.finishRun(request.runId, {
-          status: 'interrupted',
-          finishedAt: now,
-          errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-          settled: true,
-        }),
-      ),
+      requests.map((request) => store.finishRun(request.runId, outcome(request))),
     )
     for (const result of written) {
       if (result.status === 'rejected') {
-        this.events.emit('engine:error', {
-          message: 'could not record a run cancelled by shutdown',
-          error: result.reason,
-        })
+        this.events.emit('engine:error', { message: `could not record ${what}`, error: result.reason })
       }
     }
   }

@@ -5,11 +5,11 @@
  * so they can be recorded, not lost.
  */
 import type { ResolvedJob } from '../config/types.js'
-import type { ClaimOutcome, SlotClaim } from '../store/types.js'
+import type { ClaimOutcome, MissedInfo, RunOutcome, SlotClaim } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { dueAt } from './due.js'
 import type { EngineEmitter, EngineEvents } from './events.js'
-import type { Runner, RunRequest } from './runner.js'
+import type { Runner, RunRequest, StagedRuns } from './runner.js'
 
 /**
  * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
@@ -35,6 +35,19 @@ const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
  */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
+/** Records the outcome of runs claimed but never started; `what` names them in an error event. */
+export type RecordUnstarted = (
+  requests: readonly RunRequest[],
+  outcome: (request: RunRequest) => RunOutcome,
+  what: string,
+) => Promise<void>
+
+export interface StartsOptions {
+  /** A start re-armed for an instant this far off or more sleeps this long and looks at the clock again. */
+  maxSleepMs: number
+  recordUnstarted: RecordUnstarted
+}
+
 interface Waiting {
   at: number
   timer: TimerHandle
@@ -52,6 +65,7 @@ export class Starts {
     private readonly clock: Clock,
     private readonly events: EngineEmitter,
     private readonly runner: () => Runner,
+    private readonly options: StartsOptions,
   ) {}
 
   /** The earliest instant a claimed run waits for, or +Infinity. */
@@ -130,6 +144,42 @@ export class Starts {
     return this.clock.now() - staging
   }
 
+  /**
+   * A start woken later than a job's misfire grace after its instant (the machine was suspended, or
+   * the event loop blocked, between the claim and the instant) is recorded as missed, not run late.
+   * A job with catchUp runs anyway, as a catch-up of that one slot would.
+   */
+  private withoutMisfired(staged: StagedRuns, at: number, now: number): StagedRuns {
+    const late = now - at
+    const misfired = (request: RunRequest) => late > request.job.misfireGraceMs && !request.job.catchUp
+    if (!staged.requests.some(misfired)) return staged
+    const requests: RunRequest[] = []
+    const attempts: StagedRuns['attempts'][number][] = []
+    const missed: RunRequest[] = []
+    staged.requests.forEach((request, i) => {
+      if (misfired(request)) missed.push(request)
+      else {
+        requests.push(request)
+        attempts.push(staged.attempts[i])
+      }
+    })
+    const info = (request: RunRequest): MissedInfo => ({ count: 1, first: request.slot, last: request.slot })
+    for (const request of missed) {
+      this.events.emit('slot:missed', {
+        job: request.job.name,
+        runId: request.runId,
+        missed: info(request),
+        catchUp: false,
+      })
+    }
+    void this.options.recordUnstarted(
+      missed,
+      (request) => ({ status: 'missed', finishedAt: now, detail: JSON.stringify(info(request)), settled: true }),
+      'a run found too late for its instant',
+    )
+    return { requests, attempts }
+  }
+
   /** Take back every run still waiting for its instant (the scheduler is stopping). */
   cancel(): RunRequest[] {
     const requests: RunRequest[] = []
@@ -150,15 +200,16 @@ export class Starts {
         waiting.precise = true
         waitUntil.call(this.clock, at, PRECISE_WAIT_MAX_MS)
       }
-      // Never before the instant: a timer that fires early (or a wait cut short) waits again.
-      const left = at - this.clock.now()
-      if (left > 0) {
-        waiting.timer = this.clock.setTimeout(fire, left)
+      // Never before the instant: a timer that fires early (or a wait cut short, or a wall clock
+      // stepped back) waits again, looking at the clock at least every maxSleepMs meanwhile.
+      const now = this.clock.now()
+      if (at > now) {
+        waiting.timer = this.clock.setTimeout(fire, Math.min(at - now, this.options.maxSleepMs))
         return
       }
       this.waiting.delete(waiting)
-      if (waiting.precise) this.plainUntil = this.clock.now() + PRECISE_WAIT_SPACING_MS
-      this.runner().startStaged(staged)
+      if (waiting.precise) this.plainUntil = now + PRECISE_WAIT_SPACING_MS
+      this.runner().startStaged(now > at ? this.withoutMisfired(staged, at, now) : staged)
     }
     // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
     const waiting: Waiting = {

@@ -117,8 +117,11 @@ export interface BeginRun {
 }
 
 export interface RunOutcome {
-  status: Exclude<RunStatus, 'running' | 'skipped' | 'missed'>
+  /** `missed`: a run claimed ahead whose instant was found later than its misfire grace; never called. */
+  status: Exclude<RunStatus, 'running' | 'skipped'>
   finishedAt: number
+  /** Replaces the run's detail (a `missed` run's count and range); absent or null keeps the claim's. */
+  detail?: string | null
   errorMessage?: string | null
   errorStack?: string | null
   result?: string | null

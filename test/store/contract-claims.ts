@@ -135,6 +135,17 @@ export function claimContract(ctx: ContractContext): void {
       const record = await run((outcome as { runId: number }).runId)
       expect(record).toMatchObject({ status: 'running', trigger: 'catch-up', active: true })
       expect(JSON.parse(record.detail ?? 'null')).toEqual(missed)
+      // Its outcome keeps the missed slots it carries.
+      await ctx.store.finishRun(record.id, { status: 'succeeded', finishedAt: T0 + 11 * MIN, settled: true })
+      expect(JSON.parse((await run(record.id)).detail ?? 'null')).toEqual(missed)
+    })
+
+    it('records a run claimed ahead as missed when its instant was found too late, with its own detail', async () => {
+      const id = await started('a', T0, 'A', T0 - 100)
+      const detail = JSON.stringify({ count: 1, first: T0, last: T0 })
+      await ctx.store.finishRun(id, { status: 'missed', finishedAt: T0 + 10 * MIN, detail, settled: true })
+      expect(await run(id)).toMatchObject({ status: 'missed', detail, active: false, finishedAt: T0 + 10 * MIN })
+      expect(await ctx.store.activeRuns()).toEqual([])
     })
   })
 

@@ -140,9 +140,10 @@ describe('sqlite: claim batches written a group at a time', () => {
 
   it('writes each queued outcome to its run, grouped or alone, in the order they were queued', async () => {
     const store = await openSqliteStore(':memory:')
-    const batch = Array.from({ length: 40 }, (_, i) => claim(`job-${i}`, T0))
+    const batch = Array.from({ length: 50 }, (_, i) => claim(`job-${i}`, T0))
     const ids = (await store.claimSlots(batch, 'A', T0)).map((o) => (o as { runId: number }).runId)
     const done = { status: 'succeeded', finishedAt: T0 + 5, settled: true } as const
+    const missed = (n: number) => ({ ...done, status: 'missed', detail: `{"count":1,"n":${n}}` }) as const
     const writes = ids.map((id, i) => {
       if (i < 20) return store.finishRun(id, done) // one group
       if (i < 25) return store.finishRun(id, { ...done, output: '["line"]' }) // another
@@ -152,8 +153,12 @@ describe('sqlite: claim batches written a group at a time', () => {
         const timedOut = { status: 'timed_out', finishedAt: T0 + 9, errorMessage: 'timed out', settled: false } as const
         return Promise.all([store.finishRun(id, timedOut), store.settleRun(id)])
       }
-      // Written twice in one flush: the later outcome stands.
-      return Promise.all([store.finishRun(id, { ...done, status: 'failed' }), store.finishRun(id, done)])
+      if (i < 40) {
+        // Written twice in one flush: the later outcome stands.
+        return Promise.all([store.finishRun(id, { ...done, status: 'failed' }), store.finishRun(id, done)])
+      }
+      // Outcomes that differ only in their detail are not one group.
+      return store.finishRun(id, missed(i < 45 ? 0 : i))
     })
     await Promise.all(writes)
     const runs = new Map((await store.listRuns({ limit: 100 })).map((r) => [r.id, r]))
@@ -161,14 +166,16 @@ describe('sqlite: claim batches written a group at a time', () => {
       const run = runs.get(id)
       const expected =
         i < 20
-          ? { status: 'succeeded', output: null, errorMessage: null }
+          ? { status: 'succeeded', output: null, errorMessage: null, detail: null }
           : i < 25
             ? { status: 'succeeded', output: '["line"]' }
             : i < 30
               ? { status: 'failed', errorMessage: `boom ${i}` }
               : i < 35
                 ? { status: 'timed_out', finishedAt: T0 + 9 }
-                : { status: 'succeeded', finishedAt: T0 + 5 }
+                : i < 40
+                  ? { status: 'succeeded', finishedAt: T0 + 5 }
+                  : { status: 'missed', detail: `{"count":1,"n":${i < 45 ? 0 : i}}` }
       expect(run).toMatchObject({ job: `job-${i}`, ...expected })
     })
     expect(await store.activeRuns()).toEqual([])

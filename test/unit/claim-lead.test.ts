@@ -68,7 +68,10 @@ describe('Starts', () => {
       startStaged() {},
       executeAll() {},
     } as unknown as Runner
-    const starts = new Starts(clock, new EngineEmitter(), () => runner)
+    const starts = new Starts(clock, new EngineEmitter(), () => runner, {
+      maxSleepMs: 30_000,
+      recordUnstarted: async () => {},
+    })
     const config = validateConfig(
       { timezone: 'UTC', jobs: [{ name: 'a', schedule: '* * * * * *', run: () => {} }] },
       {

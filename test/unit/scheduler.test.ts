@@ -304,6 +304,76 @@ describe('claiming ahead of the slot', () => {
     expect(row).toMatchObject({ status: 'interrupted', active: false })
     expect(row?.errorMessage).toBe('interrupted: the scheduler stopped before the slot came due')
   })
+  /** A clock whose precise wait moves the wall clock by `stepMs` once (an NTP step, a suspend), and records every timer's delay. */
+  class SteppingClock extends FakeClock {
+    delays: number[] = []
+    constructor(
+      start: number,
+      private stepMs: number,
+    ) {
+      super(start)
+    }
+    override setTimeout(callback: () => void, delayMs: number) {
+      this.delays.push(delayMs)
+      return super.setTimeout(callback, delayMs)
+    }
+    waitUntil(): void {
+      this.jump(this.stepMs)
+      this.stepMs = 0
+    }
+  }
+
+  it('a start whose wall clock stepped back waits for its instant, looking at the clock every maxSleepMs', async () => {
+    const clock = new SteppingClock(T0, -3_600_000)
+    const store = await openStore(':memory:')
+    const started: number[] = []
+    const config = validateConfig(
+      { timezone: 'UTC', jobs: [{ name: 'once', at: new Date(T0 + 1000), run: () => void started.push(clock.now()) }] },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, maxSleepMs: 30_000, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    await scheduler.start()
+    // Woken 4 ms early, the wall clock steps back an hour during the wait: the hour passes in sleeps
+    // of at most maxSleepMs, each ending with a look at the clock.
+    await clock.advanceTo(T0 + 996)
+    expect(started).toEqual([])
+    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(30_000)
+    expect(clock.delays.filter((d) => d === 30_000).length).toBeGreaterThanOrEqual(100)
+    await clock.advanceTo(T0 + 2000)
+    expect(started).toEqual([T0 + 1000])
+    expect(await runs(store, 'once')).toMatchObject([{ slot: T0 + 1000, status: 'succeeded' }])
+  })
+
+  it('a start woken past its misfire grace (a suspend after the claim) is recorded missed, unless catchUp runs it', async () => {
+    const clock = new SteppingClock(T0, 5 * 60_000)
+    const store = await openStore(':memory:')
+    const called: string[] = []
+    const job = (name: string, extra: Partial<JobDefinition>): JobDefinition => ({
+      name,
+      at: new Date(T0 + 1000),
+      run: () => void called.push(name),
+      ...extra,
+    })
+    const jobs = [job('strict', {}), job('caught-up', { catchUp: true }), job('lenient', { misfireGrace: '10m' })]
+    const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    const missedEvents: unknown[] = []
+    scheduler.events.on('slot:missed', (e) => missedEvents.push(e))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 10 * 60_000)
+    expect(called.sort()).toEqual(['caught-up', 'lenient'])
+    const [strict] = await runs(store, 'strict')
+    const missed = { count: 1, first: T0 + 1000, last: T0 + 1000 }
+    expect(strict).toMatchObject({ status: 'missed', active: false, startedAt: T0 + 1000 })
+    expect(JSON.parse(strict?.detail ?? 'null')).toEqual(missed)
+    expect(missedEvents).toEqual([{ job: 'strict', runId: strict?.id, missed, catchUp: false }])
+    for (const name of ['caught-up', 'lenient']) {
+      expect(await runs(store, name)).toMatchObject([{ status: 'succeeded', slot: T0 + 1000 }])
+    }
+    expect(await store.activeRuns()).toEqual([])
+  })
 })
 
 describe('housekeeping', () => {

@@ -19,8 +19,8 @@ const part = (value: string | null): string => (value === null ? ' -' : ` ${valu
 /** Writes with equal keys differ only in their run id. */
 function keyOf(write: PendingWrite): string {
   if (typeof write === 'number') return 'settle'
-  const { status, finishedAt, errorMessage, errorStack, result, output, active } = write
-  return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}`
+  const { status, finishedAt, errorMessage, errorStack, result, output, detail, active } = write
+  return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
 }
 
 export class OutcomeWriter {

@@ -41,6 +41,8 @@ export interface FinishedRun {
   errorStack: string | null
   result: string | null
   output: string | null
+  /** Null keeps the run's detail. */
+  detail: string | null
   active: 0 | 1
 }
 
@@ -178,14 +180,16 @@ export function prepareStatements(db: Database.Database) {
     ),
     finishRun: prepare<[FinishedRun & { id: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
+         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
+         detail = coalesce(@detail, detail), active = @active
        WHERE id = @id`,
     ),
 
     /** `finishRun` for several runs (`ids`: a JSON array) given the same outcome. */
     finishRuns: prepare<[FinishedRun & { ids: string }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output, active = @active
+         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
+         detail = coalesce(@detail, detail), active = @active
        FROM json_each(@ids) j WHERE runs.id = j.value`,
     ),
     /** `deactivate` for several runs (a JSON array of ids). */

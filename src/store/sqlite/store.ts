@@ -283,6 +283,7 @@ export class SqliteStore implements Store {
       errorStack: outcome.errorStack ?? null,
       result: outcome.result ?? null,
       output: outcome.output ?? null,
+      detail: outcome.detail ?? null,
       active: outcome.settled ? 0 : 1,
     })
   }
