@@ -15,10 +15,12 @@ export function dueAt(job: ResolvedJob, slot: number): number {
 }
 
 /**
- * The claims for one job's due slots, appended to `claims` (and the job to `claimed`, one per claim):
- * slots later than the misfire grace are missed (one record, or with catchUp one run for the latest
- * of them when no in-grace slot runs anyway); the others run. Slots due after now (up to `horizon`)
- * are claimed ahead. Returns the job's next slot after those.
+ * The claims for one job's due slots, appended to `claims` (and the job to `claimed`, one per claim).
+ * Of the slots already due, only the latest runs, and only within the misfire grace: a scheduler
+ * behind by several slots (an outage, a suspend, a blocked event loop) runs a job once, never its
+ * slots back to back. The others are missed: one record, or with catchUp ONE run for the latest slot
+ * that carries them all. Slots due after now (up to `horizon`) are claimed ahead. Returns the job's
+ * next slot after those.
  */
 export function collectDue(
   job: ResolvedJob,
@@ -30,33 +32,45 @@ export function collectDue(
 ): number | null {
   let slot: number | null = first
   let missed: MissedInfo | undefined
-  const due: number[] = []
-  while (slot !== null && dueAt(job, slot) <= horizon) {
-    if (now - dueAt(job, slot) > job.misfireGraceMs) {
-      missed = missed ? { ...missed, count: missed.count + 1, last: slot } : { count: 1, first: slot, last: slot }
-      if (missed.count >= MAX_MISSED_COUNT) {
+  /** The latest slot already due that is within the grace. */
+  let late: number | undefined
+  const ahead: number[] = []
+  const miss = (s: number): void => {
+    missed = missed
+      ? { count: missed.count + 1, first: Math.min(missed.first, s), last: Math.max(missed.last, s) }
+      : { count: 1, first: s, last: s }
+  }
+  while (slot !== null) {
+    const at = dueAt(job, slot)
+    if (at > horizon) break
+    if (at > now) ahead.push(slot)
+    else if (now - at > job.misfireGraceMs) {
+      miss(slot)
+      if ((missed as MissedInfo).count >= MAX_MISSED_COUNT) {
         // Far too many to count one by one: skip to the slots around now.
         slot = job.schedule.next(Math.max(slot, now - job.misfireGraceMs - 1))
         continue
       }
-    } else due.push(slot)
+    } else {
+      if (late !== undefined) miss(late)
+      late = slot
+    }
     slot = job.schedule.next(slot)
   }
-  if (missed) {
-    const catchUp = job.catchUp && due.length === 0
-    claims.push({
-      job: job.name,
-      slot: missed.last,
-      trigger: catchUp ? 'catch-up' : 'schedule',
-      overlap: job.overlap,
-      missed,
-      record: catchUp ? 'run' : 'missed',
-    })
+  const claim = (s: number, extra?: Partial<SlotClaim>): void => {
+    claims.push({ job: job.name, slot: s, trigger: 'schedule', overlap: job.overlap, ...extra })
     claimed.push(job)
   }
-  for (const s of due) {
-    claims.push({ job: job.name, slot: s, trigger: 'schedule', overlap: job.overlap })
-    claimed.push(job)
+  if (missed === undefined) {
+    if (late !== undefined) claim(late)
+  } else if (job.catchUp) {
+    const all: MissedInfo =
+      late === undefined ? missed : { count: missed.count + 1, first: missed.first, last: Math.max(missed.last, late) }
+    claim(late ?? missed.last, { trigger: 'catch-up', missed: all, record: 'run' })
+  } else {
+    claim(missed.last, { missed, record: 'missed' })
+    if (late !== undefined) claim(late)
   }
+  for (const s of ahead) claim(s)
   return slot
 }

@@ -519,6 +519,59 @@ describe('missed runs', () => {
     ])
   })
 
+  /** Down for 35 s from 00:00:20 of a job every 10 s: 00:30, 00:40 and 00:50 are due on restart, all within the grace. */
+  async function shortOutage(catchUp: boolean) {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const seen: { trigger: string; missed?: unknown; at: number; now: number }[] = []
+    const job: JobDefinition = {
+      name: 's',
+      schedule: '*/10 * * * * *',
+      catchUp,
+      // Runs for 2 s: a second run of the job due on the same wake-up would find it still running.
+      run: (ctx) => {
+        seen.push({ trigger: ctx.trigger, missed: ctx.missed, at: ctx.scheduledAt.getTime(), now: clock.now() })
+        return new Promise<void>((resolve) => clock.setTimeout(resolve, 2000))
+      },
+    }
+    const first = await harness([job], { clock, store, instanceId: 'first' })
+    await first.scheduler.start()
+    await clock.advance(23_000) // serves 00:10 and 00:20, both finished
+    await first.scheduler.stop()
+    clock.jump(32_000) // restarts at 00:55
+    const second = await harness([job], { clock, store, instanceId: 'second' })
+    await second.scheduler.start()
+    await clock.advance(10_000) // and 01:00 as usual
+    return { store, seen }
+  }
+
+  it('after an outage shorter than the grace, runs only the latest due slot, once, and records the others missed', async () => {
+    const { store, seen } = await shortOutage(false)
+    expect(seen.map((s) => [s.trigger, s.at - T0, s.now - T0])).toEqual([
+      ['schedule', 10_000, 10_000],
+      ['schedule', 20_000, 20_000],
+      ['schedule', 50_000, 55_000],
+      ['schedule', 60_000, 60_000],
+    ])
+    const rows = await runs(store, 's')
+    expect(rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'missed', 'succeeded', 'succeeded'])
+    const missed = rows.find((r) => r.status === 'missed')
+    expect(JSON.parse(missed?.detail ?? '{}')).toEqual({ count: 2, first: T0 + 30_000, last: T0 + 40_000 })
+  })
+
+  it('with catch-up, an outage shorter than the grace gives ONE catch-up run for the latest slot, carrying all of them', async () => {
+    const { store, seen } = await shortOutage(true)
+    expect(seen.map((s) => [s.trigger, s.at - T0])).toEqual([
+      ['schedule', 10_000],
+      ['schedule', 20_000],
+      ['catch-up', 50_000],
+      ['schedule', 60_000],
+    ])
+    expect(seen[2]?.missed).toEqual({ count: 3, first: new Date(T0 + 30_000), last: new Date(T0 + 50_000) })
+    const rows = await runs(store, 's')
+    expect(rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded'])
+  })
+
   it('with catch-up, ONE run fires for the latest missed slot and says which were missed', async () => {
     const clock = new FakeClock(T0)
     const store = await openStore(':memory:')
