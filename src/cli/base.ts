@@ -3,10 +3,13 @@
  * errors reach the user — a single line on stderr (plus one line per problem for config validation,
  * and the next step), a stable exit code, and a stack trace only when DEBUG is set.
  */
-import { Command, Flags } from '@oclif/core'
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
-import { CronsError, isCronsError } from '../errors.js'
-import { paint, preparePaint } from './output.js'
+import { CronsError, closest, isCronsError, quote } from '../errors.js'
+import { divertStdout, paint, preparePaint } from './output.js'
+
+/** What oclif's parser returns for flags and arguments (its own `FlagOutput` is not exported). */
+type Output = { [name: string]: unknown }
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -29,10 +32,46 @@ export abstract class BaseCommand extends Command {
     await Promise.all([preparePaint(process.stdout), preparePaint(process.stderr)])
   }
 
+  /**
+   * oclif's parser, with every error it throws (unknown flag, flag without a value, value not among
+   * the options, missing or extra argument) turned into one usage error worded like the others.
+   */
+  protected override async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      // The parser throws oclif's CLIError (or a subclass) for bad input; anything else is a bug.
+      throw error instanceof Errors.CLIError ? parseError(error, this.parseContext()) : error
+    }
+  }
+
+  private parseContext(): ParseContext {
+    const flags = { ...this.ctor.baseFlags, ...this.ctor.flags }
+    return {
+      bin: this.config.bin,
+      id: this.id ?? '',
+      flags: [...Object.keys(flags), ...(this.ctor.enableJsonFlag ? ['json'] : [])],
+    }
+  }
+
   /** Load and validate the config the global flags point at (flag > env > file > default). */
   protected async loadConfig(flags: { config?: string; state?: string }): Promise<ResolvedConfig> {
     const { resolveConfig } = await import('../config/loader.js')
-    return resolveConfig({ configFlag: flags.config, stateFlag: flags.state, env: process.env, cwd: process.cwd() })
+    // The config is user code: with --json, what it prints as it loads must not land before the JSON.
+    const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
+    try {
+      return await resolveConfig({
+        configFlag: flags.config,
+        stateFlag: flags.state,
+        env: process.env,
+        cwd: process.cwd(),
+      })
+    } finally {
+      restoreStdout?.()
+    }
   }
 
   /**
@@ -57,14 +96,16 @@ export abstract class BaseCommand extends Command {
     // A flag error means parsing did start; without this oclif adds an "UnparsedCommand" warning
     // under NODE_ENV=development/test, breaking the one-line contract.
     this.parsed = true
-    const crons = toCronsError(error)
-    if (crons.code === 'FLAG_INVALID' && crons.suggestions.length === 0 && 'parse' in error) {
-      crons.suggestions.push(`see \`${this.config.bin} ${this.id} --help\``)
-    }
+    // oclif's parser errors are reworded in parse(); one thrown by a parse outside it still reads the same.
+    const crons =
+      'parse' in error && !isCronsError(error) ? parseError(error, this.parseContext()) : toCronsError(error)
     const p = paint(process.stderr)
     // Suggestions stay on the error's line, so a single bad input always gives a single line.
-    const hint = crons.suggestions.length > 0 ? ` (${crons.suggestions.join('; ')})` : ''
-    const lines = [`${p.red('error')}: ${crons.message}${hint}`]
+    // A question ends its own phrase: `(did you mean "json"? see ...)`, else `(use ...; see ...)`.
+    const hint = crons.suggestions
+      .map((s) => asSuggestion(crons, s))
+      .reduce((text, s) => (text === '' ? s : `${text}${text.endsWith('?') ? ' ' : '; '}${s}`), '')
+    const lines = [`${p.red('error')}: ${crons.message}${hint === '' ? '' : ` (${hint})`}`]
     for (const detail of crons.details) lines.push(`  ${detail}`)
     if (process.env.DEBUG) {
       const stack = (crons.cause instanceof Error ? crons.cause.stack : undefined) ?? crons.stack
@@ -75,15 +116,138 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-/** oclif's parse errors span several lines; keep the first, which says what is wrong. */
+/**
+ * The schedule module suggests a bare candidate ("@daily", "MON", "Europe/Berlin"), leaving the
+ * wording to its caller; everything else suggests a whole phrase. Candidates read as a did-you-mean.
+ */
+function asSuggestion(error: CronsError, suggestion: string): string {
+  const candidate = (error.code === 'SCHEDULE_INVALID' || error.code === 'ZONE_UNKNOWN') && !/\s/.test(suggestion)
+  return candidate ? `did you mean ${quote(suggestion)}?` : suggestion
+}
+
+/** Anything that is not already a `CronsError` is unexpected: its first line, and how to see more. */
 export function toCronsError(error: unknown): CronsError {
   if (isCronsError(error)) return error
   const err = error instanceof Error ? error : new Error(String(error))
   const first = err.message.split('\n').find((line) => line.trim() !== '') ?? 'unknown error'
-  // oclif's parser errors carry a `parse` property; anything else is unexpected.
-  const parseError = 'parse' in err
-  return new CronsError(parseError ? 'FLAG_INVALID' : 'INTERNAL', first.trim(), {
+  return new CronsError('INTERNAL', first.trim(), {
     cause: err,
-    suggestions: parseError ? [] : ['run again with DEBUG=1 for the stack trace'],
+    suggestions: ['run again with DEBUG=1 for the stack trace'],
   })
+}
+
+interface ParseContext {
+  bin: string
+  /** The command id, for "see `crons logs --help`". */
+  id: string
+  /** Every flag the command accepts, for "did you mean". */
+  flags: string[]
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: oclif colours parts of its validation messages
+const ANSI = /\u001b\[[0-9;]*m/g
+
+interface Reworded {
+  message: string
+  suggestions?: string[]
+}
+
+type ParserError = Error & { args?: unknown; flags?: unknown }
+
+/**
+ * oclif's parser messages (first line) and how each is reworded: lower case, the flag or argument
+ * by name, what was expected. The first pattern that matches wins.
+ */
+const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context: ParseContext) => Reworded][] = [
+  [
+    /^Missing \d+ required args?\b/,
+    (_, error) => {
+      const names = listOf(error.args).map((arg) => ((arg as { name?: string }).name ?? '').toUpperCase())
+      return { message: `missing argument${names.length === 1 ? '' : 's'} ${names.join(', ')}` }
+    },
+  ],
+  [
+    /^Unexpected arguments?: (.*)$/,
+    (match, error) => {
+      const extra = Array.isArray(error.args) ? error.args.map(String) : [match[1] ?? '']
+      return { message: `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.map((a) => quote(a)).join(', ')}` }
+    },
+  ],
+  [
+    /^Nonexistent flags?: (.*)$/,
+    (match, error, context) => {
+      const unknown = Array.isArray(error.flags) ? error.flags.map(String) : (match[1] ?? '').split(', ')
+      const message = `unknown flag${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}`
+      if (unknown.length !== 1) return { message }
+      const name = (unknown[0] ?? '').replace(/^-+/, '').split('=')[0] ?? ''
+      // start-scheduler prints lines, not one result: its JSON is a log format.
+      if (name === 'json' && context.flags.includes('log-format')) {
+        return { message, suggestions: ['use --log-format json'] }
+      }
+      const guess = closest(name, context.flags)
+      return { message, suggestions: guess === undefined ? [] : [`did you mean ${quote(`--${guess}`)}?`] }
+    },
+  ],
+  [/^Flag --(\S+) expects a value$/, (match) => ({ message: `missing value for --${match[1]}` })],
+  [
+    /^Flag --(\S+) expects one of these values: (.*)$/,
+    (match) => ({ message: `missing value for --${match[1]} (expected one of ${match[2]})` }),
+  ],
+  [
+    /^Expected --([^=\s]+)=(.*) to be one of: (.*)$/,
+    (match) => {
+      const [, name = '', value = '', options = ''] = match
+      const guess = closest(value, options.split(', '))
+      return {
+        message: `--${name} ${quote(value)} is not valid (expected one of ${options})`,
+        suggestions: guess === undefined ? [] : [`did you mean ${quote(guess)}?`],
+      }
+    },
+  ],
+  [
+    /^Expected (.*) to be one of: (.*)$/,
+    (match) => ({ message: `argument ${quote(match[1])} is not valid (expected one of ${match[2]})` }),
+  ],
+  [
+    /^Flag --(\S+) can only be specified once$/,
+    (match) => ({ message: `--${match[1]} is given more than once (expected it once)` }),
+  ],
+  [
+    // Flag relationships (required, exclusive, dependsOn): one reason per indented line.
+    /^The following errors? occurred:$/,
+    (match, error) => {
+      const reasons = error.message
+        .replace(ANSI, '')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && line !== 'See more help with --help')
+      return { message: reasons.join('; ') || match[0] }
+    },
+  ],
+]
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : []
+}
+
+/**
+ * One of oclif's parser errors as a one-line usage error (exit 2) that names the flag or argument,
+ * says what was expected and points to the command's help. oclif words these over several lines,
+ * or throws a bare `CLIError` for a flag without a value (which then read as an internal error), so
+ * each known shape is reworded; anything else keeps its first line.
+ */
+export function parseError(error: ParserError, context: ParseContext): CronsError {
+  const first = error.message.replace(ANSI, '').split('\n')[0]?.trim() ?? ''
+  let reworded: Reworded = { message: first }
+  for (const [pattern, reword] of REWORDINGS) {
+    const match = pattern.exec(first)
+    if (match) {
+      reworded = reword(match, error, context)
+      break
+    }
+  }
+  const message = reworded.message.charAt(0).toLowerCase() + reworded.message.slice(1)
+  const suggestions = [...(reworded.suggestions ?? []), `see \`${context.bin} ${context.id} --help\``]
+  return new CronsError('FLAG_INVALID', message, { cause: error, suggestions })
 }

@@ -3,7 +3,7 @@
  * on a terminal) or, with `--log-format json`, one JSON object per line.
  */
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
-import { compactDuration, type Painter, paint, statusColour } from './output.js'
+import { compactDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -58,7 +58,8 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'run:started': (e, p) =>
     `${p.cyan('start ')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
-    const why = e.error ? `: ${e.error.message}` : ''
+    // "interrupted in 1s: stopped before…", not "interrupted in 1s: interrupted: stopped before…".
+    const why = e.error ? `: ${withoutStatus(e.status, e.error.message)}` : ''
     const retry = e.retryInMs === undefined ? '' : `, retry in ${compactDuration(e.retryInMs)}`
     const status = statusColour(e.status, p)
     return `${p.bold('finish')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} ${status} in ${compactDuration(e.durationMs)}${why}${retry}`
@@ -74,7 +75,7 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'timer:overdue': (e, p) =>
     `${p.yellow('late  ')} timer woke ${compactDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
   'runs:interrupted': (e, p) =>
-    `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} of a dead scheduler instance marked interrupted`,
+    `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
   'engine:error': (e, p) => `${p.red('error ')} ${e.message}${e.error instanceof Error ? `: ${e.error.message}` : ''}`,
 }

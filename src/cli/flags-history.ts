@@ -13,7 +13,7 @@ export function parseChoiceFlag<T extends string>(name: string, raw: string, cho
   if (found !== undefined) return found
   const guess = closest(raw, choices)
   throw new CronsError('FLAG_INVALID', `--${name} ${quote(raw)} is not valid (expected one of ${choices.join(', ')})`, {
-    suggestions: guess ? [`did you mean ${guess}?`] : [],
+    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
   })
 }
 

@@ -38,6 +38,6 @@ export function parseZoneFlag(name: string, raw: string): string {
   throw new CronsError(
     'ZONE_UNKNOWN',
     `--${name} ${quote(raw)} is not a known IANA time zone (expected a name such as America/New_York or UTC)`,
-    { suggestions: suggestion ? [`did you mean ${suggestion}?`] : [] },
+    { suggestions: suggestion ? [`did you mean ${quote(suggestion)}?`] : [] },
   )
 }

@@ -96,6 +96,29 @@ export async function renderTable(head: string[], rows: string[][], stream: Stre
   return [line(head), ...rows.map(line)].join('\n')
 }
 
+/**
+ * An error message shown after its status, without saying the status twice: the engine words an
+ * interruption "interrupted: the scheduler shut down…", which follows the status "interrupted".
+ */
+export function withoutStatus(status: string, message: string): string {
+  const prefix = `${status}: `
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message
+}
+
+/**
+ * Send everything written to process.stdout to stderr instead, until the returned function is
+ * called: with `--json`, stdout must hold only the JSON document, whatever a job prints.
+ * (`console.log` looks up `process.stdout.write` on every call, so it follows too.)
+ */
+export function divertStdout(): () => void {
+  const original = process.stdout.write
+  process.stdout.write = ((...args: Parameters<typeof process.stderr.write>) =>
+    process.stderr.write(...args)) as typeof process.stdout.write
+  return () => {
+    process.stdout.write = original
+  }
+}
+
 /** "in 2h 13m", "3m 5s ago", "now". */
 export function relative(targetMs: number, nowMs: number): string {
   const delta = targetMs - nowMs

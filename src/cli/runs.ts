@@ -13,6 +13,7 @@ import {
   relative,
   renderTable,
   statusColour,
+  withoutStatus,
 } from './output.js'
 
 export interface RunsContext {
@@ -97,14 +98,41 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   return lines.join('\n')
 }
 
+/** One attempt in full as `logs --run ID --json` prints it: stored JSON text parsed, not double-encoded. */
+export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detail'> {
+  /** The job's return value; still its JSON text if it was cut at 4 KiB (a cut value does not parse). */
+  result: unknown
+  /** The skip reason as text, or the missed-slots record as an object (also given, with ISO instants, as `missed`). */
+  detail: unknown
+}
+
+export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
+  return {
+    ...run,
+    result: parseStored(run.result),
+    // A skip reason is free text ("paused" must not become anything else); only the missed record is JSON.
+    detail: run.detail?.startsWith('{') ? parseStored(run.detail) : run.detail,
+  }
+}
+
+/** Stored JSON text as its value; text that does not parse (a value cut at 4 KiB) stays text. */
+function parseStored(text: string | null): unknown {
+  if (text === null) return null
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
 function durationText(run: AttemptView): string {
   if (run.durationMs !== null) return compactDuration(run.durationMs)
   return run.status === 'running' ? 'running' : '-'
 }
 
-/** The first line of the error, else the skip/missed reason. */
+/** The first line of the error (not repeating the status), else the skip/missed reason. */
 function noteText(run: AttemptView): string {
-  const text = run.error?.message ?? run.reason ?? ''
+  const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
   return text.split('\n')[0] ?? ''
 }
 

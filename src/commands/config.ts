@@ -75,8 +75,10 @@ Precedence is flag > env > file > default.`
       this.out('No jobs configured.')
       return
     }
+    // The job's own description gets a column of its own: under the name it read as an unheaded column.
     const rows = view.jobs.map((job) => [
-      job.about ? `${job.name}\n${p.dim(job.about)}` : job.name,
+      job.name,
+      job.about || '-',
       `${job.schedule}\n${p.dim(job.description)}`,
       job.zone,
       job.nextFire === null
@@ -90,7 +92,7 @@ Precedence is flag > env > file > default.`
     ])
     this.out(
       await renderTable(
-        ['job', 'schedule', 'zone', 'next fire', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
+        ['job', 'description', 'schedule', 'zone', 'next fire', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
         rows,
       ),
     )

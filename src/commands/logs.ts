@@ -4,12 +4,18 @@ import { BaseCommand } from '../cli/base.js'
 import { parseIntegerFlag } from '../cli/flags.js'
 import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
-import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
+import {
+  type AttemptDetailJson,
+  attemptDetailJson,
+  type RunsContext,
+  renderAttemptDetail,
+  renderAttemptLine,
+  renderAttemptTable,
+} from '../cli/runs.js'
 import { openStateForReading } from '../cli/state.js'
 import { displayPath } from '../config/loader.js'
 import type { ResolvedConfig } from '../config/types.js'
 import {
-  type AttemptDetail,
   type AttemptView,
   attemptDetail,
   attemptView,
@@ -82,7 +88,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     }),
   }
 
-  async run(): Promise<AttemptView[] | AttemptDetail | undefined> {
+  async run(): Promise<AttemptView[] | AttemptDetailJson | undefined> {
     const { flags } = await this.parse(Logs)
     const now = Date.now()
     // Every flag is checked before the config loads, so a typo fails fast and alone.
@@ -152,10 +158,10 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     id: number,
     statePath: string,
     context: RunsContext,
-  ): Promise<AttemptDetail> {
+  ): Promise<AttemptDetailJson> {
     const detail = attemptDetail(await findAttempt(store, id, statePath))
     if (!this.jsonEnabled()) this.out(renderAttemptDetail(detail, context, paint()))
-    return detail
+    return attemptDetailJson(detail)
   }
 
   /**

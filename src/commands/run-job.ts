@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
 import { findJob } from '../cli/jobs.js'
-import { compactDuration, paint, statusColour } from '../cli/output.js'
-import { parseDuration } from '../config/duration.js'
+import { compactDuration, divertStdout, paint, statusColour, withoutStatus } from '../cli/output.js'
+import { formatDuration, parseDuration } from '../config/duration.js'
 import { Scheduler } from '../core/scheduler.js'
 import { CronsError, EXIT, quote } from '../errors.js'
 
@@ -21,6 +21,8 @@ export default class RunJob extends BaseCommand {
   static override description =
     `Timeout, retries, hooks and a history row (trigger "manual") work as for a scheduled run.
 Refused while the job is running in any process sharing the state file, unless --force.
+On SIGINT/SIGTERM it waits up to the config's shutdownGrace for the job; a second signal stops it
+(recorded interrupted). With --json, what the job and its hooks print goes to stderr.
 Exit code 0 only if the run succeeded.`
 
   static override examples = [
@@ -43,36 +45,58 @@ Exit code 0 only if the run succeeded.`
   async run(): Promise<RunJobResult> {
     const { args, flags } = await this.parse(RunJob)
     const timeoutMs = flags.timeout === undefined ? undefined : parseTimeoutFlag(flags.timeout)
+    // With --json, stdout holds only the result: what the config, the job or its hooks print goes to stderr.
+    const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
+    try {
+      return await this.runJob(args.name, flags, timeoutMs)
+    } finally {
+      restoreStdout?.()
+    }
+  }
+
+  /** After the JSON, stdout goes to stderr again: a job that ignored its timeout may still be printing. */
+  protected override logJson(json: unknown): void {
+    super.logJson(json)
+    divertStdout()
+  }
+
+  private async runJob(
+    name: string,
+    flags: { force: boolean; config?: string; state?: string },
+    timeoutMs: number | undefined,
+  ): Promise<RunJobResult> {
     const config = await this.loadConfig(flags)
-    findJob(config, args.name)
+    findJob(config, name)
     const scheduler = new Scheduler(config, { initiator: 'cli' })
-    const json = this.jsonEnabled()
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
-    const onSignal = () => void scheduler.stop()
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++
+      process.stderr.write(`${signalNote(signal, signals, name, config.shutdownGraceMs)}\n`)
+      void scheduler.stop()
+    }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const started = Date.now()
     try {
-      const result = await scheduler.runJob(args.name, {
+      const result = await scheduler.runJob(name, {
         force: flags.force,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
       })
       const outcome: RunJobResult = {
-        job: args.name,
+        job: name,
         runId: result.runId,
         status: result.status,
         attempts: result.attempts,
         durationMs: Date.now() - started,
         error: result.error ?? null,
       }
-      if (!json) {
-        const p = paint()
-        const why = result.error ? `: ${result.error.message}` : ''
-        this.out(
-          `${p.bold(args.name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${compactDuration(outcome.durationMs)} (run ${result.runId})${why}`,
-        )
-      }
+      const p = paint()
+      const why = result.error ? `: ${withoutStatus(result.status, result.error.message)}` : ''
+      this.out(
+        `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${compactDuration(outcome.durationMs)} (run ${result.runId})${why}`,
+      )
       if (result.status !== 'succeeded') process.exitCode = EXIT.runFailed
       return outcome
     } finally {
@@ -83,6 +107,13 @@ Exit code 0 only if the run succeeded.`
       this.exitWhenDone()
     }
   }
+}
+
+/** What a signal does to a manual run: the first waits for the job (up to the grace), the second stops it. */
+function signalNote(signal: NodeJS.Signals, count: number, job: string, graceMs: number): string {
+  return count === 1
+    ? `${signal}: waiting up to ${formatDuration(graceMs)} for ${job} to finish (send again to stop it now)`
+    : `${signal}: stopping ${job} now, the run is recorded interrupted`
 }
 
 function parseTimeoutFlag(raw: string): number {

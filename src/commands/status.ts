@@ -40,7 +40,8 @@ export default class Status extends BaseCommand {
   static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
-An instance is alive when it has not stopped and has heartbeated in the last 30 s.
+A scheduler instance is alive when it has not stopped and has heartbeated in the last 30 s;
+run-job processes are not schedulers and are shown only by what they run.
 The state file is only read: a missing state file reports no instances.`
 
   static override examples = [

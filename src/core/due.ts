@@ -35,42 +35,50 @@ export function collectDue(
   /** The latest slot already due that is within the grace. */
   let late: number | undefined
   const ahead: number[] = []
-  const miss = (s: number): void => {
-    missed = missed
-      ? { count: missed.count + 1, first: Math.min(missed.first, s), last: Math.max(missed.last, s) }
-      : { count: 1, first: s, last: s }
-  }
   while (slot !== null) {
     const at = dueAt(job, slot)
     if (at > horizon) break
     if (at > now) ahead.push(slot)
     else if (now - at > job.misfireGraceMs) {
-      miss(slot)
-      if ((missed as MissedInfo).count >= MAX_MISSED_COUNT) {
+      missed = widen(missed, slot)
+      if (missed.count >= MAX_MISSED_COUNT) {
         // Far too many to count one by one: skip to the slots around now.
         slot = job.schedule.next(Math.max(slot, now - job.misfireGraceMs - 1))
         continue
       }
     } else {
-      if (late !== undefined) miss(late)
+      if (late !== undefined) missed = widen(missed, late)
       late = slot
     }
     slot = job.schedule.next(slot)
   }
-  const claim = (s: number, extra?: Partial<SlotClaim>): void => {
-    claims.push({ job: job.name, slot: s, trigger: 'schedule', overlap: job.overlap, ...extra })
-    claimed.push(job)
-  }
   if (missed === undefined) {
-    if (late !== undefined) claim(late)
+    if (late !== undefined) addClaim(claims, claimed, job, late)
   } else if (job.catchUp) {
-    const all: MissedInfo =
-      late === undefined ? missed : { count: missed.count + 1, first: missed.first, last: Math.max(missed.last, late) }
-    claim(late ?? missed.last, { trigger: 'catch-up', missed: all, record: 'run' })
+    const all = late === undefined ? missed : widen(missed, late)
+    addClaim(claims, claimed, job, late ?? missed.last, { trigger: 'catch-up', missed: all, record: 'run' })
   } else {
-    claim(missed.last, { missed, record: 'missed' })
-    if (late !== undefined) claim(late)
+    addClaim(claims, claimed, job, missed.last, { missed, record: 'missed' })
+    if (late !== undefined) addClaim(claims, claimed, job, late)
   }
-  for (const s of ahead) claim(s)
+  for (const s of ahead) addClaim(claims, claimed, job, s)
   return slot
+}
+
+/** `missed` with one more slot. */
+function widen(missed: MissedInfo | undefined, slot: number): MissedInfo {
+  if (missed === undefined) return { count: 1, first: slot, last: slot }
+  return { count: missed.count + 1, first: Math.min(missed.first, slot), last: Math.max(missed.last, slot) }
+}
+
+function addClaim(
+  claims: SlotClaim[],
+  claimed: ResolvedJob[],
+  job: ResolvedJob,
+  slot: number,
+  extra?: Partial<Pick<SlotClaim, 'trigger' | 'missed' | 'record'>>,
+): void {
+  const claim: SlotClaim = { job: job.name, slot, trigger: 'schedule', overlap: job.overlap }
+  claims.push(extra === undefined ? claim : Object.assign(claim, extra))
+  claimed.push(job)
 }

@@ -141,7 +141,8 @@ export async function statusReport(
       state: { path: config.statePath, exists: false, sizeBytes: null, schemaVersion: null },
     }
   }
-  const instances = (await store.listInstances()).map((i) => ({
+  const all = (await store.listInstances()).map((i) => ({
+    role: i.role,
     id: i.id,
     host: i.host,
     pid: i.pid,
@@ -151,7 +152,9 @@ export async function statusReport(
     stoppedAt: i.stoppedAt,
     alive: i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
   }))
-  const byId = new Map(instances.map((i) => [i.id, i]))
+  // Runs name any instance; health is about the schedulers (run-job processes register as runners).
+  const byId = new Map(all.map((i) => [i.id, i]))
+  const instances = all.filter((i) => i.role === 'scheduler').map(({ role: _, ...i }) => i)
   const running = (await store.activeRuns()).map((r) => ({
     job: r.job,
     runId: r.id,

@@ -366,9 +366,10 @@ export class Runner {
 
   /**
    * Stop starting attempts: cancel pending retries, let running attempts finish for up to `graceMs`,
-   * then abort their signals and record them interrupted. `interruptNow()` cuts the wait short.
+   * then abort their signals and record them interrupted (`reason` says why). `interruptNow()` cuts
+   * the wait short.
    */
-  async drain(graceMs: number): Promise<void> {
+  async drain(graceMs: number, reason: string): Promise<void> {
     this.stopping = true
     this.backoffs.cancelAll()
     const all = this.inFlight.whenIdle()
@@ -381,7 +382,7 @@ export class Runner {
       await Promise.race([all, graceOver])
       if (timer) this.deps.clock.clearTimeout(timer)
     }
-    this.inFlight.interruptUnrecorded('interrupted: the scheduler shut down before the job finished')
+    this.inFlight.interruptUnrecorded(`interrupted: ${reason}`)
     await all
   }
 

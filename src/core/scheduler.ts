@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
+import type { InstanceRole, RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { collectDue, dueAt } from './due.js'
 import { EngineEmitter } from './events.js'
@@ -82,6 +82,9 @@ export class Scheduler {
   private heartbeatTimer: TimerHandle | undefined
   private lastPrune = 0
   private started = false
+  /** What this process registers as; see `open()`. */
+  private role: InstanceRole = 'runner'
+  private registeredAs: InstanceRole | undefined
   private stopping: Promise<void> | undefined
   private ticking: Promise<void> | undefined
 
@@ -131,7 +134,10 @@ export class Scheduler {
   /** Open the store, recover from dead peers, and start firing slots. */
   async start(): Promise<void> {
     if (this.started) return
+    this.role = 'scheduler'
     const store = await this.open()
+    // Opened earlier for a manual run: registered as a runner then.
+    if (this.registeredAs !== 'scheduler') await this.register(store)
     const now = this.clock.now()
     await this.reap(now)
     const states = await store.syncJobs([...this.jobs.keys()], now)
@@ -203,7 +209,8 @@ export class Scheduler {
       // A wake-up already claiming slots finishes first, so the runs it starts are drained too.
       await this.ticking
       await this.cancelPendingStarts()
-      await this.runner?.drain(options.graceMs ?? this.config.shutdownGraceMs)
+      const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
+      await this.runner?.drain(options.graceMs ?? this.config.shutdownGraceMs, `${who} before the job finished`)
       if (this.store) {
         await this.store.stopInstance(this.instanceId, this.clock.now())
         if (this.ownsStore) await this.store.close()
@@ -213,22 +220,32 @@ export class Scheduler {
     return this.stopping
   }
 
-  /** The store, opened on first use, with this process registered as an instance. */
+  /**
+   * The store, opened on first use, with this process registered as an instance: a `runner` until
+   * `start()` makes it a `scheduler` (status counts only schedulers as serving slots).
+   */
   async open(): Promise<Store> {
     this.opening ??= (async () => {
       if (!this.store) {
         const { openStore } = await import('../store/index.js')
         this.store = await openStore(this.config.statePath)
       }
-      await this.store.registerInstance({
-        id: this.instanceId,
-        host: hostname(),
-        pid: process.pid,
-        now: this.clock.now(),
-      })
+      await this.register(this.store)
       return this.store
     })()
     return this.opening
+  }
+
+  private async register(store: Store): Promise<void> {
+    const role = this.role
+    await store.registerInstance({
+      id: this.instanceId,
+      role,
+      host: hostname(),
+      pid: process.pid,
+      now: this.clock.now(),
+    })
+    this.registeredAs = role
   }
 
   private getRunner(): Runner {
@@ -415,7 +432,9 @@ export class Scheduler {
   private async reap(now: number): Promise<RunRecord[]> {
     const store = await this.open()
     const reaped = await store.reapDeadInstances(now, this.options.instanceTtlMs)
-    if (reaped.length > 0) this.events.emit('runs:interrupted', { runIds: reaped.map((r) => r.id) })
+    // Runs that already had an outcome (timed out, their code never settled) only lose their overlap guard.
+    const interrupted = reaped.filter((r) => r.status === 'interrupted').map((r) => r.id)
+    if (interrupted.length > 0) this.events.emit('runs:interrupted', { runIds: interrupted })
     return reaped
   }
 

@@ -55,8 +55,24 @@ export interface JobState {
   seenAt: number
 }
 
+/**
+ * What a process does with the state file: a `scheduler` serves slots (`start-scheduler`, or
+ * `start()` in an app); a `runner` only starts manual runs (`run-job`) and registers so that its runs
+ * can name it and be reaped if it dies. Health is about schedulers.
+ */
+export type InstanceRole = 'scheduler' | 'runner'
+
+export interface NewInstance {
+  id: string
+  role: InstanceRole
+  host: string
+  pid: number
+  now: number
+}
+
 export interface InstanceRecord {
   id: string
+  role: InstanceRole
   host: string
   pid: number
   startedAt: number
@@ -151,8 +167,8 @@ export interface StoreInfo {
 export interface Store {
   readonly path: string
 
-  /** Register (or re-register) this process and its first heartbeat. */
-  registerInstance(instance: { id: string; host: string; pid: number; now: number }): Promise<void>
+  /** Register (or re-register, e.g. with another role) this process and its first heartbeat. */
+  registerInstance(instance: NewInstance): Promise<void>
   heartbeat(instanceId: string, now: number): Promise<void>
   /** Mark the instance stopped (clean shutdown). */
   stopInstance(instanceId: string, now: number): Promise<void>

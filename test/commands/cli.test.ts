@@ -104,8 +104,69 @@ describe('unknown commands', () => {
   it('an unknown flag is a one-line usage error (exit 2)', async () => {
     const result = await crons(['logs', '--colour'])
     expect(result.code).toBe(2)
-    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
-    expect(result.stderr).toMatch(/^error: Nonexistent flag: --colour/)
+    expect(result.stderr).toBe('error: unknown flag --colour (see `crons logs --help`)\n')
+  })
+})
+
+/**
+ * [argv, the one stderr line]. oclif's parser errors (a flag without its value, a missing or extra
+ * argument, a value not among a flag's options, an unknown flag) are bad input like any other: one
+ * line naming the flag or argument, a pointer to the command's help, exit 2, nothing on stdout.
+ */
+const PARSE_ERRORS: [string[], string][] = [
+  [['logs', '--status'], 'error: missing value for --status (see `crons logs --help`)'],
+  [['logs', '-s'], 'error: missing value for --status (see `crons logs --help`)'],
+  [['logs', '--job'], 'error: missing value for --job (see `crons logs --help`)'],
+  [['logs', '--job', '--json'], 'error: missing value for --job (see `crons logs --help`)'],
+  [['run-job', 'backup', '--timeout'], 'error: missing value for --timeout (see `crons run-job --help`)'],
+  [['next', '* * * * *', '--tz'], 'error: missing value for --tz (see `crons next --help`)'],
+  [['list-jobs', '--config'], 'error: missing value for --config (see `crons list-jobs --help`)'],
+  [
+    ['start-scheduler', '--log-format'],
+    'error: missing value for --log-format (expected one of text, json) (see `crons start-scheduler --help`)',
+  ],
+  [
+    ['start-scheduler', '--log-format', 'jsno'],
+    'error: --log-format "jsno" is not valid (expected one of text, json) (did you mean "json"? see `crons start-scheduler --help`)',
+  ],
+  [
+    ['start-scheduler', '--log-format', 'xml'],
+    'error: --log-format "xml" is not valid (expected one of text, json) (see `crons start-scheduler --help`)',
+  ],
+  [['run-job'], 'error: missing argument NAME (see `crons run-job --help`)'],
+  [['run-job', '--json'], 'error: missing argument NAME (see `crons run-job --help`)'],
+  [['pause-job'], 'error: missing argument NAME (see `crons pause-job --help`)'],
+  [['resume-job'], 'error: missing argument NAME (see `crons resume-job --help`)'],
+  [['run-job', 'backup', 'extra'], 'error: unexpected argument "extra" (see `crons run-job --help`)'],
+  [
+    ['logs', '--limit', '1', '--limit', '2'],
+    'error: --limit is given more than once (expected it once) (see `crons logs --help`)',
+  ],
+  [['logs', '--jsno'], 'error: unknown flag --jsno (did you mean "--json"? see `crons logs --help`)'],
+  [['status', '--x', '--y'], 'error: unknown flags --x, --y (see `crons status --help`)'],
+  // start-scheduler prints lines rather than one result, so its JSON is a log format.
+  [
+    ['start-scheduler', '--json'],
+    'error: unknown flag --json (use --log-format json; see `crons start-scheduler --help`)',
+  ],
+]
+
+describe('bad flags and arguments', () => {
+  it.each(PARSE_ERRORS)('crons %j: one line on stderr, exit 2', async (args, line) => {
+    const result = await crons(args)
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${line}\n`,
+    })
+  })
+
+  it('is still one line in a development shell, and DEBUG adds the stack', async () => {
+    const dev = await crons(['logs', '--status'], { NODE_ENV: 'development' })
+    expect([dev.code, dev.stderr]).toEqual([2, 'error: missing value for --status (see `crons logs --help`)\n'])
+    const debug = await crons(['logs', '--status'], { DEBUG: '1' })
+    expect(debug.code).toBe(2)
+    expect(debug.stderr).toMatch(/^error: missing value for --status \(see `crons logs --help`\)\nError: Flag --status/)
   })
 })
 

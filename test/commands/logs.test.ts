@@ -5,7 +5,13 @@ import path from 'node:path'
 import { Chalk } from 'chalk'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags-history.js'
-import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../../src/cli/runs.js'
+import {
+  attemptDetailJson,
+  type RunsContext,
+  renderAttemptDetail,
+  renderAttemptLine,
+  renderAttemptTable,
+} from '../../src/cli/runs.js'
 import type { Trigger } from '../../src/config/types.js'
 import { attemptDetail, attemptView, latestAttempts, RunFollower } from '../../src/core/history.js'
 import { CronsError } from '../../src/errors.js'
@@ -211,7 +217,41 @@ describe('logs rendering (fixed now)', () => {
     )
   })
 
+  it('--run --json: the stored JSON text (result, missed record) as values, not strings of JSON', async () => {
+    const success = await run(1)
+    expect(attemptDetailJson(attemptDetail(success))).toMatchObject({ result: { files: 12 }, detail: null })
+    const json = (result: string | null) => attemptDetailJson(attemptDetail({ ...success, result })).result
+    expect(json('"done"')).toBe('done')
+    expect(json('42')).toBe(42)
+    expect(json('null')).toBeNull()
+    expect(json(null)).toBeNull()
+    // Cut at 4 KiB, the text no longer parses: it stays text rather than failing the command.
+    const cut = `{"rows":"${'x'.repeat(4082)}...`
+    expect(json(cut)).toBe(cut)
+    expect(attemptDetailJson(attemptDetail(await run(4))).detail).toEqual({
+      count: 3,
+      first: at('2025-03-06T07:00:00Z'),
+      last: at('2025-03-08T07:00:00Z'),
+    })
+    // A skip reason is text, even one that would parse as JSON.
+    const skipped = await run(7)
+    expect(attemptDetailJson(attemptDetail(skipped)).detail).toBe(skipped.detail)
+    expect(attemptDetailJson(attemptDetail({ ...skipped, detail: '42' })).detail).toBe('42')
+  })
+
   it('--follow lines: absolute start, exact duration, the reason of a skip', async () => {
+    // An interruption's message starts with the status; the line says it once.
+    const interrupted = {
+      ...(await run(3)),
+      status: 'interrupted' as const,
+      errorMessage: 'interrupted: scheduler instance box-1-abc stopped heartbeating',
+    }
+    expect(renderAttemptLine(attemptView(interrupted), context, plain)).toMatch(
+      / attempt 2 {2}interrupted in 1m: scheduler instance box-1-abc stopped heartbeating$/,
+    )
+    const table = await renderAttemptTable([attemptView(interrupted)], context, plain, { isTTY: false })
+    expect(table).toMatch(/ {2}scheduler instance box-1-abc stopped heartbeating$/)
+    expect(table).not.toContain('interrupted:')
     expect(renderAttemptLine(attemptView(await run(2)), context, plain)).toBe(
       '2025-03-09T08:00:00.010Z  run 2  report  slot 2025-03-09 09:00:00 GMT+1  schedule  attempt 1  failed in 1.5s: connect ECONNREFUSED 127.0.0.1:5432',
     )
@@ -238,7 +278,7 @@ describe('flag parsing', () => {
       expect.objectContaining({
         message:
           '--status "faild" is not valid (expected one of running, succeeded, failed, timed_out, interrupted, skipped, missed)',
-        suggestions: ['did you mean failed?'],
+        suggestions: ['did you mean "failed"?'],
       }),
     )
   })
@@ -371,7 +411,11 @@ describe('crons logs (spawned)', () => {
     expect(json<Record<string, unknown>>(dir, ['logs', '--run', '4'])).toMatchObject({
       status: 'missed',
       missed: { count: 3, first: '2025-03-06T07:00:00.000Z', last: '2025-03-08T07:00:00.000Z' },
+      detail: { count: 3, first: at('2025-03-06T07:00:00Z'), last: at('2025-03-08T07:00:00Z') },
     })
+    // The job's return value is the value it returned, not a string holding its JSON.
+    expect(json<Record<string, unknown>>(dir, ['logs', '--run', '1']).result).toEqual({ files: 12 })
+    expect(crons(dir, ['logs', '--run', '1']).stdout).toContain('\nresult     {"files":12}\n')
     const text = crons(dir, ['logs', '--run', '2'])
     expect(text.status).toBe(0)
     expect(text.stdout).toContain('stack      Error: connect ECONNREFUSED 127.0.0.1:5432\n               at report')

@@ -62,11 +62,29 @@ async function attempt(
 
 /** An alive instance running poll, a dead one, a cleanly stopped one, and a day of history. */
 async function seedBusy(store: Store): Promise<void> {
-  await store.registerInstance({ id: 'sched-b', host: 'box-b', pid: 202, now: at('2026-01-14T08:00:00Z') })
+  await store.registerInstance({
+    id: 'sched-b',
+    role: 'scheduler',
+    host: 'box-b',
+    pid: 202,
+    now: at('2026-01-14T08:00:00Z'),
+  })
   await store.heartbeat('sched-b', at('2026-01-15T09:40:00Z'))
-  await store.registerInstance({ id: 'sched-a', host: 'box-a', pid: 101, now: at('2026-01-15T09:00:00Z') })
+  await store.registerInstance({
+    id: 'sched-a',
+    role: 'scheduler',
+    host: 'box-a',
+    pid: 101,
+    now: at('2026-01-15T09:00:00Z'),
+  })
   await store.heartbeat('sched-a', at('2026-01-15T09:59:55Z'))
-  await store.registerInstance({ id: 'sched-c', host: 'box-c', pid: 303, now: at('2026-01-15T09:30:00Z') })
+  await store.registerInstance({
+    id: 'sched-c',
+    role: 'scheduler',
+    host: 'box-c',
+    pid: 303,
+    now: at('2026-01-15T09:30:00Z'),
+  })
   await store.stopInstance('sched-c', at('2026-01-15T09:45:00Z'))
   const old = at('2026-01-14T09:00:00Z')
   await attempt(store, 'backup', old, 'sched-b', { status: 'succeeded', finishedAt: old + 1000 })
@@ -200,7 +218,13 @@ describe('status rendering (fixed now)', () => {
   it('says whether the last scheduler crashed or stopped', async () => {
     const dir = projectDir()
     await withStore(dir, async (store) => {
-      await store.registerInstance({ id: 'gone', host: 'h', pid: 1, now: at('2026-01-15T09:00:00Z') })
+      await store.registerInstance({
+        id: 'gone',
+        role: 'scheduler',
+        host: 'h',
+        pid: 1,
+        now: at('2026-01-15T09:00:00Z'),
+      })
       await store.heartbeat('gone', at('2026-01-15T09:57:00Z'))
     })
     const config = await load(dir)
@@ -213,6 +237,36 @@ describe('status rendering (fixed now)', () => {
     expect(await head()).toBe('scheduler   unhealthy: no scheduler alive (last heartbeat 3m ago)')
     await withStore(dir, (store) => store.stopInstance('gone', at('2026-01-15T09:58:00Z')))
     expect(await head()).toBe('scheduler   unhealthy: no scheduler alive (the last one stopped 2m ago)')
+  })
+
+  it('a run-job process (a runner) is not a scheduler: unhealthy, yet its run shows where it runs', async () => {
+    const dir = projectDir()
+    await withStore(dir, async (store) => {
+      await store.registerInstance({
+        id: 'manual',
+        role: 'runner',
+        host: 'box',
+        pid: 9,
+        now: at('2026-01-15T09:59:00Z'),
+      })
+      const begun = await store.beginRun(
+        { job: 'backup', slot: at('2026-01-15T09:59:00Z'), trigger: 'manual', attempt: 1, overlap: 'skip' },
+        'manual',
+        at('2026-01-15T09:59:00Z'),
+      )
+      expect(begun.kind).toBe('started')
+    })
+    const config = await load(dir)
+    const store = await openStore(config.statePath, { readonly: true })
+    const report = await statusReport(config, store, NOW)
+    await store.close()
+    expect(report.healthy).toBe(false)
+    expect(report.instances).toEqual([])
+    expect(report.running).toMatchObject([
+      { job: 'backup', trigger: 'manual', instance: 'manual', host: 'box', pid: 9 },
+    ])
+    const text = await renderStatus(report, NOW, { zone: config.timezone })
+    expect(text.split('\n')[0]).toBe('scheduler   unhealthy: no scheduler alive (none has registered)')
   })
 })
 
@@ -242,7 +296,7 @@ describe('crons status (spawned)', () => {
   it('an alive scheduler: exit 0, plain text when piped', async () => {
     const dir = projectDir()
     await withStore(dir, async (store) => {
-      await store.registerInstance({ id: 'live', host: 'box', pid: 7, now: Date.now() })
+      await store.registerInstance({ id: 'live', role: 'scheduler', host: 'box', pid: 7, now: Date.now() })
       await attempt(store, 'backup', Date.now() - 1000, 'live')
     })
     const result = crons(dir, ['status'])
@@ -260,7 +314,7 @@ describe('crons status (spawned)', () => {
   it(`only a dead scheduler: the full report, then exit ${EXIT.unhealthy}; plain with NO_COLOR, colour only when forced`, async () => {
     const dir = projectDir()
     await withStore(dir, async (store) => {
-      await store.registerInstance({ id: 'dead', host: 'box', pid: 7, now: Date.now() - 120_000 })
+      await store.registerInstance({ id: 'dead', role: 'scheduler', host: 'box', pid: 7, now: Date.now() - 120_000 })
     })
     const plain = crons(dir, ['status'], { NO_COLOR: '1' })
     expect(plain.status).toBe(EXIT.unhealthy)

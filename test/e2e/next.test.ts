@@ -82,7 +82,7 @@ const BAD_INPUTS: Array<[string, string[], string]> = [
   [
     'unknown zone',
     ['* * * * *', '--tz', 'America/New_Yrok'],
-    'error: --tz "America/New_Yrok" is not a known IANA time zone (expected a name such as America/New_York or UTC) (did you mean America/New_York?)',
+    'error: --tz "America/New_Yrok" is not a known IANA time zone (expected a name such as America/New_York or UTC) (did you mean "America/New_York"?)',
   ],
   [
     '--from without offset',
@@ -119,7 +119,21 @@ const BAD_INPUTS: Array<[string, string[], string]> = [
     [],
     'error: missing cron expression (expected an expression such as "0 3 * * *", or --job NAME)',
   ],
-  ['unknown flag', ['* * * * *', '--bogus'], 'error: Nonexistent flag: --bogus (see `crons next --help`)'],
+  ['unknown flag', ['* * * * *', '--bogus'], 'error: unknown flag --bogus (see `crons next --help`)'],
+  // The schedule suggests a bare candidate; the CLI words it like every other did-you-mean.
+  [
+    'misspelt alias',
+    ['@daly'],
+    'error: unknown alias "@daly" in "@daly" (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly) (did you mean "@daily"?)',
+  ],
+  [
+    'misspelt day name',
+    ['0 3 * * MNO'],
+    'error: day-of-week "MNO" is not valid in "0 3 * * MNO" (expected 0-7 or SUN-SAT) (did you mean "MON"?)',
+  ],
+  ['--tz without a value', ['* * * * *', '--tz'], 'error: missing value for --tz (see `crons next --help`)'],
+  ['--count without a value', ['* * * * *', '--count'], 'error: missing value for --count (see `crons next --help`)'],
+  ['an extra argument', ['* * * * *', 'extra'], 'error: unexpected argument "extra" (see `crons next --help`)'],
 ]
 
 describe.concurrent('crons next: every bad input is one line on stderr, nothing on stdout, exit 2', () => {
@@ -147,7 +161,7 @@ describe.concurrent('crons next: one line even in a development shell', () => {
       expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
         code: 2,
         stdout: '',
-        stderr: 'error: Nonexistent flag: --bogus (see `crons next --help`)\n',
+        stderr: 'error: unknown flag --bogus (see `crons next --help`)\n',
       })
     })
   }

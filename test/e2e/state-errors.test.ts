@@ -51,7 +51,7 @@ function hash(file: string): string {
 /** A real crons state file with history in it (written by the project's store), closed. */
 async function realStateFile(file: string): Promise<void> {
   const store = await openStore(file)
-  await store.registerInstance({ id: 'earlier', host: 'h', pid: 1, now: 1_000 })
+  await store.registerInstance({ id: 'earlier', role: 'scheduler', host: 'h', pid: 1, now: 1_000 })
   await store.claimSlots(
     Array.from(
       { length: 40 },

@@ -250,7 +250,7 @@ export function claimContract(ctx: ContractContext): void {
         await ctx.store.beginRun({ job: 'd', slot: T0, trigger: 'manual', attempt: 1, overlap: 'skip' }, 'ghost', T0)
       ).kind
       expect(ghostRun).toBe('started')
-      await ctx.store.registerInstance({ id: 'C', host: 'host-c', pid: 3, now: T0 })
+      await ctx.store.registerInstance({ id: 'C', role: 'scheduler', host: 'host-c', pid: 3, now: T0 })
       const stoppedRun = await started('e', T0, 'C', T0)
       await ctx.store.stopInstance('C', T0 + 20_000)
 

@@ -17,8 +17,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     beforeEach(async () => {
       store = await open()
-      await store.registerInstance({ id: 'A', host: 'host-a', pid: 101, now: T0 })
-      await store.registerInstance({ id: 'B', host: 'host-b', pid: 202, now: T0 })
+      await store.registerInstance({ id: 'A', role: 'scheduler', host: 'host-a', pid: 101, now: T0 })
+      await store.registerInstance({ id: 'B', role: 'scheduler', host: 'host-b', pid: 202, now: T0 })
     })
     afterEach(async () => {
       await store.close()
@@ -31,6 +31,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const [a, b] = await store.listInstances()
         expect(a).toEqual({
           id: 'A',
+          role: 'scheduler',
           host: 'host-a',
           pid: 101,
           startedAt: T0,
@@ -38,10 +39,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           stoppedAt: null,
         })
         expect(b).toMatchObject({ id: 'B', stoppedAt: T0 + 6_000 })
-        await store.registerInstance({ id: 'B', host: 'host-b2', pid: 303, now: T0 + 7_000 })
+        // Re-registered as a runner (a run-job process reusing the id), then as a scheduler again.
+        await store.registerInstance({ id: 'B', role: 'runner', host: 'host-b2', pid: 303, now: T0 + 7_000 })
+        expect((await store.listInstances()).find((i) => i.id === 'B')).toMatchObject({ role: 'runner', pid: 303 })
+        await store.registerInstance({ id: 'B', role: 'scheduler', host: 'host-b2', pid: 303, now: T0 + 7_000 })
         const again = (await store.listInstances()).find((i) => i.id === 'B')
         expect(again).toEqual({
           id: 'B',
+          role: 'scheduler',
           host: 'host-b2',
           pid: 303,
           startedAt: T0 + 7_000,

@@ -47,7 +47,7 @@ describe('sqlite: claim batches written a group at a time', () => {
   it('gives every claim of a mixed batch its own outcome and row, and keeps each chain in order', async () => {
     const file = path.join(tempDir(), 'mixed.db')
     const store = await openSqliteStore(file)
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const known = Array.from({ length: 20 }, (_, i) => `known-${i}`)
     await store.syncJobs(known, T0)
     await store.setPaused('known-3', true)

@@ -73,7 +73,7 @@ describe('sqlite: upgrading a version 1 file', () => {
     const store = await openSqliteStore(file)
     expect(await store.info()).toMatchObject({ schemaVersion: SCHEMA_VERSION })
     const raw = new Database(file, { readonly: true })
-    expect(raw.pragma('user_version', { simple: true })).toBe(2)
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     expect(raw.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").pluck().all()).toEqual([35])
     expect(raw.prepare('SELECT slot, job FROM slot_claims').all()).toEqual([
       { slot: 3, job: 'b' },
@@ -116,7 +116,7 @@ describe('sqlite: upgrading a version 1 file', () => {
     expect(last.get('c')?.id).toBe(30)
 
     // Ids are never reused: the next run comes after the deleted ones, and links to b's newest.
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const [outcome] = await store.claimSlots([claim('b', T0 + 40 * MIN)], 'A', T0 + 40 * MIN)
     expect(outcome).toEqual({ kind: 'paused', runId: 36 })
     expect((await store.listRuns({ job: 'b', limit: 2 })).map((r) => r.id)).toEqual([36, 29])
@@ -136,7 +136,7 @@ describe('sqlite: upgrading a version 1 file', () => {
     db.pragma('user_version = 1')
     db.close()
     const store = await openSqliteStore(file)
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const [outcome] = await store.claimSlots([claim('a', T0)], 'A', T0)
     expect(outcome).toEqual({ kind: 'started', runId: 1 })
     await store.close()
@@ -146,7 +146,7 @@ describe('sqlite: upgrading a version 1 file', () => {
 describe('sqlite: chains of runs', () => {
   /** Runs of three jobs with every status and trigger, interleaved. Returns them newest first. */
   async function history(store: Store): Promise<RunRecord[]> {
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const outcomes = ['succeeded', 'failed', 'timed_out', 'interrupted'] as const
     for (let i = 0; i < 90; i++) {
       const job = ['a', 'b', 'c'][(i * 7) % 3] as string
@@ -218,7 +218,7 @@ describe('sqlite: chains of runs', () => {
   it('prunes beyond keepRuns along the chain, keeping an active run and what is still linked', async () => {
     const file = path.join(tempDir(), 'prune.db')
     const store = await openSqliteStore(file)
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const ids: number[] = []
     for (let i = 0; i < 8; i++) {
       const [outcome] = await store.claimSlots([claim('a', T0 + i * MIN), claim('b', T0 + i * MIN)], 'A', T0 + i * MIN)
@@ -256,7 +256,7 @@ describe('sqlite: chains of runs', () => {
 
   it('lists runs spared by keepDays pruning below a deleted part of the chain', async () => {
     const store = await openSqliteStore(':memory:')
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const hung = (await store.claimSlots([claim('a', T0)], 'A', T0))[0] as { runId: number }
     const old = (await store.claimSlots([claim('a', T0 + MIN)], 'A', T0 + MIN))[0] as { runId: number }
     await store.finishRun(old.runId, { status: 'succeeded', finishedAt: T0 + MIN + 5, settled: true })
@@ -269,7 +269,7 @@ describe('sqlite: chains of runs', () => {
 
   it('claims and begins runs of a job the file has never seen', async () => {
     const store = await openSqliteStore(':memory:')
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const [outcome] = await store.claimSlots([claim('new', T0)], 'A', T0 + 3)
     const begun = await store.beginRun(
       { job: 'manual-only', slot: T0, trigger: 'manual', attempt: 1, overlap: 'skip' },
@@ -294,7 +294,7 @@ describe('sqlite: chains of runs', () => {
     ['a batch that reads every active run once', 30],
   ])('sees a run started earlier in the same batch as the holder (overlap skip), in %s', async (_, others) => {
     const store = await openSqliteStore(':memory:')
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     // Another job already running: the batch must not take it for a's holder.
     const [running] = await store.claimSlots([claim('other-0', T0 - MIN)], 'A', T0 - MIN)
     const padding = Array.from({ length: others }, (_, i) => claim(`other-${i}`, T0, { overlap: 'skip' }))
@@ -337,7 +337,7 @@ describe('sqlite: chains of runs', () => {
   it('prunes a long chain in batches, and keepRuns 0 keeps only active runs', async () => {
     const file = path.join(tempDir(), 'long.db')
     const store = await openSqliteStore(file)
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const total = 12_000
     const active = new Set([3, 4_999, 5_000, 5_001, 11_950])
     for (let first = 0; first < total; first += 1_000) {

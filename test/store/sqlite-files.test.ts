@@ -17,7 +17,7 @@ afterAll(removeTempDirs)
 async function crondb(dir: string, name = 'crons.db'): Promise<string> {
   const file = path.join(dir, name)
   const store = await openSqliteStore(file)
-  await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: 1 })
+  await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: 1 })
   await store.claimSlots(
     Array.from(
       { length: 50 },

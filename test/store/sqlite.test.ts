@@ -28,8 +28,8 @@ describe('sqlite: two connections on one file', () => {
     const file = path.join(tempDir(), 'shared.db')
     const a = await openSqliteStore(file)
     const b = await openSqliteStore(file)
-    await a.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
-    await b.registerInstance({ id: 'B', host: 'h', pid: 2, now: T0 })
+    await a.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
+    await b.registerInstance({ id: 'B', role: 'scheduler', host: 'h', pid: 2, now: T0 })
 
     const [fromA, fromB] = await Promise.all([
       a.claimSlots(
@@ -91,7 +91,7 @@ describe('sqlite: two connections on one file', () => {
 describe('sqlite: queued outcomes', () => {
   const succeeded = { status: 'succeeded', finishedAt: T0 + 10, settled: true } as const
   async function startRuns(store: Store, count: number): Promise<number[]> {
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const outcomes = await store.claimSlots(
       Array.from({ length: count }, (_, i) => claim(`job-${i}`, T0)),
       'A',
@@ -173,6 +173,30 @@ describe('sqlite: migrations', () => {
     for (const migration of MIGRATIONS) expect(migration.description).not.toBe('')
   })
 
+  it('upgrades a version 2 file: its instances count as schedulers, and a runner can register', async () => {
+    const file = path.join(tempDir(), 'v2.db')
+    const db = new Database(file)
+    db.pragma('journal_mode = WAL')
+    for (const migration of MIGRATIONS.slice(0, 2)) db.exec(migration.sql)
+    db.pragma(`application_id = ${APPLICATION_ID}`)
+    db.pragma('user_version = 2')
+    db.prepare(
+      "INSERT INTO instances (id, host, pid, started_at, heartbeat_at, stopped_at) VALUES ('old', 'h', 1, 5, 6, NULL)",
+    ).run()
+    db.close()
+    const store = await openSqliteStore(file)
+    expect(await store.info()).toMatchObject({ schemaVersion: SCHEMA_VERSION })
+    await store.registerInstance({ id: 'manual', role: 'runner', host: 'h', pid: 2, now: 7 })
+    expect((await store.listInstances()).map((i) => [i.id, i.role])).toEqual([
+      ['old', 'scheduler'],
+      ['manual', 'runner'],
+    ])
+    await store.close()
+    const raw = new Database(file)
+    expect(() => raw.prepare("UPDATE instances SET role = 'other' WHERE id = 'old'").run()).toThrow(/CHECK/)
+    raw.close()
+  })
+
   it('keeps data across reopen and leaves a current file alone', async () => {
     const file = path.join(tempDir(), 'reopen.db')
     const first = await openSqliteStore(file)
@@ -204,7 +228,7 @@ describe('sqlite: migrations', () => {
 describe('sqlite: performance', () => {
   it('claims 1,000 slots due in the same second in one call', async () => {
     const store = await openSqliteStore(path.join(tempDir(), 'perf.db'))
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const claims = (slot: number) => Array.from({ length: 1000 }, (_, i) => claim(`job-${i}`, slot, 'skip'))
     await store.claimSlots(claims(T0), 'A', T0) // warm up statements and pages
     const started = performance.now()
@@ -244,7 +268,7 @@ describe('sqlite: performance', () => {
       SELECT job, max(slot), 0, ${T0}, ${T0}, max(id) FROM runs GROUP BY job`)
     raw.close()
     const store = await openSqliteStore(file)
-    await store.registerInstance({ id: 'A', host: 'h', pid: 1, now: T0 + 300_000 * 1000 })
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 + 300_000 * 1000 })
     const time = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
       const started = performance.now()
       const value = await work()

@@ -132,11 +132,11 @@ describe('statusReport', () => {
 
   it('tells alive, dead and stopped instances apart by heartbeat age and the TTL', async () => {
     const store = await memoryStore()
-    await store.registerInstance({ id: 'alive', host: 'h1', pid: 11, now: NOW - 3_600_000 })
+    await store.registerInstance({ id: 'alive', role: 'scheduler', host: 'h1', pid: 11, now: NOW - 3_600_000 })
     await store.heartbeat('alive', NOW - 30_000) // exactly at the TTL: still alive
-    await store.registerInstance({ id: 'dead', host: 'h2', pid: 22, now: NOW - 7_200_000 })
+    await store.registerInstance({ id: 'dead', role: 'scheduler', host: 'h2', pid: 22, now: NOW - 7_200_000 })
     await store.heartbeat('dead', NOW - 30_001)
-    await store.registerInstance({ id: 'gone', host: 'h3', pid: 33, now: NOW - 60_000 })
+    await store.registerInstance({ id: 'gone', role: 'scheduler', host: 'h3', pid: 33, now: NOW - 60_000 })
     await store.stopInstance('gone', NOW - 1000)
 
     const report = await statusReport(config, store, NOW)
@@ -152,7 +152,7 @@ describe('statusReport', () => {
 
   it('shows what runs where, counts the last 24 h, and skips paused jobs for the next slot due', async () => {
     const store = await memoryStore()
-    await store.registerInstance({ id: 'inst-a', host: 'box', pid: 4242, now: NOW - 60_000 })
+    await store.registerInstance({ id: 'inst-a', role: 'scheduler', host: 'box', pid: 4242, now: NOW - 60_000 })
     const old = at('2026-01-14T09:00:00Z') // more than 24 h ago: not counted
     await seedRun(store, 'backup', old, { status: 'failed', finishedAt: old + 1000 })
     const recent = at('2026-01-15T02:00:00Z')

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CronsConfig, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { FakeClock } from '../../src/core/clock.js'
+import { FakeClock, settle } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunRecord, Store } from '../../src/store/types.js'
@@ -909,6 +909,25 @@ describe('manual runs', () => {
     ])
   })
 
+  it('registers as a runner for manual runs and as a scheduler once started', async () => {
+    const { store, scheduler } = await harness([{ name: 'a', schedule: '@hourly', run: () => {} }])
+    await scheduler.runJob('a')
+    expect((await store.listInstances()).map((i) => i.role)).toEqual(['runner'])
+    await scheduler.start()
+    expect((await store.listInstances()).map((i) => i.role)).toEqual(['scheduler'])
+  })
+
+  it('a manual run cut short by stop() says it was stopped, not that a scheduler shut down', async () => {
+    const { store, scheduler } = await harness([
+      { name: 'hang', schedule: '@hourly', run: () => new Promise(() => {}) },
+    ])
+    const result = scheduler.runJob('hang')
+    await settle()
+    await scheduler.stop({ graceMs: 0 })
+    expect(await result).toMatchObject({ status: 'interrupted' })
+    expect((await runs(store, 'hang'))[0]?.errorMessage).toBe('interrupted: stopped before the job finished')
+  })
+
   it('unknown job names suggest the closest', async () => {
     const { scheduler } = await harness([{ name: 'backup', schedule: '@daily', run: () => {} }])
     await expect(scheduler.runJob('bakup')).rejects.toMatchObject({
@@ -922,7 +941,7 @@ describe('crashes and shutdown', () => {
   it('runs left running by an instance whose heartbeat expired become interrupted on the next start', async () => {
     const clock = new FakeClock(T0)
     const store = await openStore(':memory:')
-    await store.registerInstance({ id: 'dead', host: 'h', pid: 1, now: T0 - 3_600_000 })
+    await store.registerInstance({ id: 'dead', role: 'scheduler', host: 'h', pid: 1, now: T0 - 3_600_000 })
     await store.syncJobs(['x'], T0)
     const claimed = await store.claimSlots(
       [{ job: 'x', slot: T0 - 3_600_000, trigger: 'schedule', overlap: 'skip' }],
@@ -930,10 +949,23 @@ describe('crashes and shutdown', () => {
       T0 - 3_600_000,
     )
     expect(claimed[0]?.kind).toBe('started')
+    // A run of the same instance recorded timed out at its deadline, its code never settled.
+    const stuck = await store.beginRun(
+      { job: 'y', slot: T0 - 60_000, trigger: 'manual', attempt: 1, overlap: 'allow' },
+      'dead',
+      T0,
+    )
+    if (stuck.kind !== 'started') throw new Error('expected a started run')
+    await store.finishRun(stuck.runId, { status: 'timed_out', finishedAt: T0 - 30_000, settled: false })
     const { scheduler } = await harness([{ name: 'x', schedule: '@daily', run: () => {} }], { clock, store })
+    const reported: number[][] = []
+    scheduler.events.on('runs:interrupted', (e) => reported.push(e.runIds))
     await scheduler.start()
     const [row] = await runs(store, 'x')
     expect(row).toMatchObject({ status: 'interrupted', active: false })
+    // Only its overlap guard is released; it is not reported as interrupted.
+    expect(await store.getRun(stuck.runId)).toMatchObject({ status: 'timed_out', active: false })
+    expect(reported).toEqual([[row?.id]])
   })
 
   it('stop() waits for running jobs within the grace, then records the rest interrupted and cancels retries', async () => {

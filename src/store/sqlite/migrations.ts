@@ -150,6 +150,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE slot_claims_v2 RENAME TO slot_claims;
     `,
   },
+  {
+    description: "instances.role: 'scheduler' (serves slots) or 'runner' (manual runs only)",
+    // Rows written before this version cannot be told apart; they count as schedulers, as they did.
+    sql: `
+      ALTER TABLE instances ADD COLUMN role TEXT NOT NULL DEFAULT 'scheduler'
+        CHECK (role = 'scheduler' OR role = 'runner');
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

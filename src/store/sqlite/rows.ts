@@ -3,7 +3,7 @@
  * store's records. Kept apart from the queries so the column list lives in one place.
  */
 import type { Trigger } from '../../config/types.js'
-import type { InstanceRecord, JobState, RunRecord, RunStatus } from '../types.js'
+import type { InstanceRecord, InstanceRole, JobState, RunRecord, RunStatus } from '../types.js'
 
 export interface RunRow {
   id: number
@@ -41,6 +41,7 @@ export interface JobRow {
 
 export interface InstanceRow {
   id: string
+  role: InstanceRole
   host: string
   pid: number
   started_at: number
@@ -87,6 +88,7 @@ export function toJob(row: JobRow): JobState {
 export function toInstance(row: InstanceRow): InstanceRecord {
   return {
     id: row.id,
+    role: row.role,
     host: row.host,
     pid: row.pid,
     startedAt: row.started_at,

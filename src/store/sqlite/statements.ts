@@ -4,7 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
-import type { RunRecord } from '../types.js'
+import type { NewInstance, RunRecord } from '../types.js'
 import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
 
@@ -93,11 +93,11 @@ export function prepareStatements(db: Database.Database) {
   /** For single-column queries: rows are the column's values. */
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
-    registerInstance: prepare<[{ id: string; host: string; pid: number; now: number }]>(
-      `INSERT INTO instances (id, host, pid, started_at, heartbeat_at, stopped_at)
-       VALUES (@id, @host, @pid, @now, @now, NULL)
-       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
-         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+    registerInstance: prepare<[NewInstance]>(
+      `INSERT INTO instances (id, role, host, pid, started_at, heartbeat_at, stopped_at)
+       VALUES (@id, @role, @host, @pid, @now, @now, NULL)
+       ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
     ),
     heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ?'),
     stopInstance: prepare<[number, string]>('UPDATE instances SET stopped_at = ? WHERE id = ?'),

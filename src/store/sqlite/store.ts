@@ -20,6 +20,7 @@ import type {
   ClaimOutcome,
   InstanceRecord,
   JobState,
+  NewInstance,
   RunFilter,
   RunOutcome,
   RunRecord,
@@ -197,7 +198,7 @@ export class SqliteStore implements Store {
 
   // --- instances ------------------------------------------------------------------------------
 
-  async registerInstance(instance: { id: string; host: string; pid: number; now: number }): Promise<void> {
+  async registerInstance(instance: NewInstance): Promise<void> {
     this.#write(() => this.#s.registerInstance.run(instance))
   }
 

@@ -1,0 +1,151 @@
+/**
+ * `crons run-job` as a shell meets it (spawned `bin/run.js`, needs `npm run build`): with --json,
+ * stdout holds the JSON document and nothing else, whatever the config, the job or its hooks print;
+ * a first Ctrl-C says what is happening, a second stops the job, and the result line says
+ * "interrupted" once.
+ */
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ensureBuilt,
+  killAll,
+  linesOf,
+  processScope,
+  readRuns,
+  removeTempDirs,
+  runCli,
+  tempDir,
+} from '../e2e/helpers.js'
+
+beforeAll(() => ensureBuilt())
+afterAll(async () => {
+  await killAll()
+  removeTempDirs()
+})
+
+const CONFIG = `import { defineConfig } from 'crons'
+
+console.log('loading the config')
+
+export default defineConfig({
+  state: './state.db',
+  timezone: 'UTC',
+  shutdownGrace: '20s',
+  hooks: { beforeRun: () => console.log('config hook') },
+  jobs: [
+    {
+      name: 'backup',
+      schedule: '0 3 * * *',
+      hooks: { afterRun: () => console.log('job hook') },
+      run: () => {
+        console.log('backing up')
+        process.stdout.write('raw write\\n')
+        return { ok: 1 }
+      },
+    },
+    { name: 'done', schedule: '0 3 * * *', run: () => 'done' },
+    {
+      // Ignores its timeout and keeps printing until the process exits.
+      name: 'noisy',
+      schedule: '0 3 * * *',
+      run: () => {
+        setInterval(() => console.log('still here'), 5)
+        return new Promise(() => {})
+      },
+    },
+    {
+      // Finishes 3 s after it starts, ignoring its abort signal.
+      name: 'slow',
+      schedule: '0 3 * * *',
+      run: () => new Promise((resolve) => setTimeout(() => resolve('finished'), 3000)),
+    },
+  ],
+})
+`
+
+describe.concurrent('run-job --json', () => {
+  it('stdout is only the JSON document; what the config, the job and its hooks print goes to stderr', async () => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const r = await runCli(['run-job', 'backup', '--json'], { cwd })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({
+      job: 'backup',
+      runId: 1,
+      status: 'succeeded',
+      attempts: 1,
+      durationMs: expect.any(Number),
+      error: null,
+    })
+    const printed = linesOf(r.stderr)
+    for (const line of ['loading the config', 'config hook', 'backing up', 'raw write', 'job hook']) {
+      expect(printed).toContain(line)
+    }
+    // Without --json the same lines stay on stdout, before the result line.
+    const text = await runCli(['run-job', 'backup'], { cwd })
+    expect(linesOf(text.stdout)).toEqual([
+      'loading the config',
+      'config hook',
+      'backing up',
+      'raw write',
+      'job hook',
+      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in \d+ms \(run 2\)$/),
+    ])
+  })
+
+  it('a job still printing after its timeout does not reach stdout either', async () => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const r = await runCli(['run-job', 'noisy', '--timeout', '0.3', '--json'], { cwd })
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stdout)).toMatchObject({ job: 'noisy', status: 'timed_out' })
+    expect(r.stderr).toContain('still here')
+  })
+
+  it('logs --run --json: the returned value as a value, and nothing the config prints on stdout', async () => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    expect((await runCli(['run-job', 'backup'], { cwd })).code).toBe(0)
+    expect((await runCli(['run-job', 'done'], { cwd })).code).toBe(0)
+    const backup = await runCli(['logs', '--run', '1', '--json'], { cwd })
+    expect(JSON.parse(backup.stdout)).toMatchObject({ job: 'backup', result: { ok: 1 } })
+    const done = await runCli(['logs', '--run', '2', '--json'], { cwd })
+    expect(JSON.parse(done.stdout)).toMatchObject({ job: 'done', result: 'done' })
+    expect(done.stderr).toBe('loading the config\n')
+    for (const command of ['config', 'list-jobs']) {
+      const r = await runCli([command, '--json'], { cwd })
+      expect(() => JSON.parse(r.stdout), command).not.toThrow()
+    }
+  })
+})
+
+describe.concurrent('run-job and signals', () => {
+  const START = / start {2}slow slot /
+
+  it('a first SIGINT says it waits for the job (which then finishes); exit 0', async ({ onTestFinished }) => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const proc = processScope(onTestFinished).start(['run-job', 'slow'], { cwd })
+    await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
+    proc.signal('SIGINT')
+    const { code } = await proc.waitExit(15_000)
+    expect(proc.errLines()).toContain('SIGINT: waiting up to 20s for slow to finish (send again to stop it now)')
+    expect(proc.stdout).toMatch(
+      /^loading the config\nconfig hook\nslow succeeded after 1 attempt\(s\) in \d+(\.\d+)?s \(run 1\)\n$/,
+    )
+    expect(code).toBe(0)
+  })
+
+  it('a second signal stops the job: interrupted, said once on the result line; exit 1', async ({ onTestFinished }) => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const proc = processScope(onTestFinished).start(['run-job', 'slow'], { cwd })
+    await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
+    proc.signal('SIGINT')
+    await proc.waitFor(() => proc.stderr.includes('SIGINT: waiting'), 5_000, 'the waiting line')
+    proc.signal('SIGTERM')
+    const { code } = await proc.waitExit(15_000)
+    expect(proc.errLines()).toContain('SIGTERM: stopping slow now, the run is recorded interrupted')
+    const result = linesOf(proc.stdout).at(-1) ?? ''
+    expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in \d+(ms|s) \(run 1\): \w+/)
+    expect(result.match(/interrupted/g)).toHaveLength(1)
+    expect(code).toBe(1)
+    const [run] = await readRuns(path.join(cwd, 'state.db'))
+    expect(run).toMatchObject({ job: 'slow', status: 'interrupted' })
+  })
+})
