@@ -86,7 +86,9 @@ export async function renderTable(head: string[], rows: string[][], stream: Stre
     for (const row of rows) table.push(row)
     return table.toString()
   }
-  rows = rows.map((row) => row.map((cell) => cell.replace(/\n/g, '  ')))
+  // A cell's further lines (a schedule's wording, "in 5m") follow its first in parentheses, so they
+  // do not read as columns of their own.
+  rows = rows.map((row) => row.map(oneLine))
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))))
   const line = (cells: string[]) =>
     cells
@@ -94,6 +96,12 @@ export async function renderTable(head: string[], rows: string[][], stream: Stre
       .join('  ')
       .trimEnd()
   return [line(head), ...rows.map(line)].join('\n')
+}
+
+function oneLine(cell: string): string {
+  const [first = '', ...rest] = cell.split('\n')
+  const more = rest.filter((line) => visibleLength(line) > 0)
+  return more.length === 0 ? first : `${first} (${more.join(', ')})`
 }
 
 /**

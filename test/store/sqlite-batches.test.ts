@@ -6,8 +6,10 @@
  */
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { RunHistory } from '../../src/store/sqlite/history.js'
 import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import { CHAIN_WALK_STEP } from '../../src/store/sqlite/store.js'
 import type { ClaimOutcome, SlotClaim } from '../../src/store/types.js'
 import { removeTempDirs, tempDir } from './helpers.js'
 
@@ -199,6 +201,45 @@ describe('sqlite: claim batches written a group at a time', () => {
     })
     expect(deleted).toBe(20 * 3)
     expect(order).toEqual(['timer', 'pruned'])
+    await store.close()
+  })
+
+  it('walks a long chain to its keepRuns boundary a step at a time, with the event loop free in between', async () => {
+    const store = await openSqliteStore(':memory:')
+    const keep = 2 * CHAIN_WALK_STEP + 1
+    const total = keep + 49
+    const done = { status: 'succeeded', settled: true } as const
+    for (let i = 0; i < total; i++) {
+      const [outcome] = await store.claimSlots([claim('long', T0 + i * MIN)], 'A', T0 + i * MIN)
+      await store.finishRun((outcome as { runId: number }).runId, { ...done, finishedAt: T0 + i * MIN })
+    }
+    // The walk to the oldest run kept (keep - 1 = 2,000 links) takes two statements, and the event
+    // loop turns between them (counted by a chain of setImmediate callbacks while the prune runs).
+    let pruning = true
+    let turns = 0
+    const turn = () => {
+      if (!pruning) return
+      turns++
+      setImmediate(turn)
+    }
+    setImmediate(turn)
+    const steps: { n: number; turns: number }[] = []
+    const chainStep = RunHistory.prototype.chainStep
+    const spy = vi.spyOn(RunHistory.prototype, 'chainStep').mockImplementation(function (this: RunHistory, from, n) {
+      steps.push({ n, turns })
+      return chainStep.call(this, from, n)
+    })
+    const deleted = await store.prune(T0 + total * MIN, { keepDays: 3650, keepRuns: keep })
+    pruning = false
+    spy.mockRestore()
+    expect(steps.map((step) => step.n)).toEqual([CHAIN_WALK_STEP, CHAIN_WALK_STEP])
+    expect((steps[1] as { turns: number }).turns).toBeGreaterThan((steps[0] as { turns: number }).turns)
+    expect(deleted).toBe(49)
+    const left = await store.listRuns({ job: 'long', limit: total })
+    expect(left).toHaveLength(keep)
+    expect(left.at(-1)?.slot).toBe(T0 + 49 * MIN)
+    // Fewer runs than keepRuns: nothing to delete, however long the walk.
+    expect(await store.prune(T0 + total * MIN, { keepDays: 3650, keepRuns: keep + 5 })).toBe(0)
     await store.close()
   })
 })

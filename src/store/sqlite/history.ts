@@ -172,18 +172,22 @@ export class RunHistory {
     return this.#s.jobHeads.all().map((head) => head.name)
   }
 
+  /** The newest run of a job, or null. */
+  head(job: string): number | null {
+    return this.#s.jobHead.get(job) ?? null
+  }
+
+  /** The run `n` links down the chain from run `from` (0: `from`), or null where the chain ends first. */
+  chainStep(from: number, n: number): number | null {
+    return this.#s.chainStep.get({ start: from, n }) ?? null
+  }
+
   /**
-   * Where pruning a job down to its newest `keep` runs starts: the oldest run kept (null for the
-   * jobs row when none is) and the first run beyond it. Undefined when the job has no more runs.
+   * Where pruning a job starts once the oldest run kept is known (`keeper`; null to keep none): the
+   * first run beyond it. Undefined when there is none.
    */
-  keepBoundary(job: string, keep: number): PruneCursor | undefined {
-    if (keep === 0) {
-      const start = this.#s.jobHead.get(job) ?? null
-      return start === null ? undefined : { job, keeper: null, start }
-    }
-    const keeper = this.#s.chainAt.get({ job, n: keep - 1 })
-    if (keeper === undefined) return undefined
-    const start = this.#s.prevOf.get(keeper) ?? null
+  pruneFrom(job: string, keeper: number | null): PruneCursor | undefined {
+    const start = keeper === null ? this.head(job) : (this.#s.prevOf.get(keeper) ?? null)
     return start === null ? undefined : { job, keeper, start }
   }
 

@@ -233,10 +233,10 @@ export function prepareStatements(db: Database.Database) {
     pruneOld: prepare<[number, number]>(
       'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND active = 0 LIMIT ?)',
     ),
-    /** The run `n` steps down a job's chain (0 is the newest), walked inside SQLite. */
-    chainAt: column<[{ job: string; n: number }], number>(
+    /** The run `n` links down a chain from run `start` (0 is `start` itself), walked inside SQLite. */
+    chainStep: column<[{ start: number; n: number }], number>(
       `WITH RECURSIVE chain(id, n) AS (
-         SELECT last_run_id, 0 FROM jobs WHERE name = @job
+         SELECT @start, 0
          UNION ALL
          SELECT runs.prev_id, chain.n + 1 FROM chain JOIN runs ON runs.id = chain.id WHERE chain.n < @n
        )

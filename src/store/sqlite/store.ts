@@ -31,7 +31,7 @@ import type {
 } from '../types.js'
 import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
-import { RunHistory } from './history.js'
+import { type PruneCursor, RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
 import { OutcomeWriter, type PendingWrite } from './outcomes.js'
 import { toInstance, toJob, toRun } from './rows.js'
@@ -40,6 +40,8 @@ import { prepareStatements, type Statements } from './statements.js'
 const DAY_MS = 86_400_000
 /** Rows deleted per prune transaction: small enough that a scheduler waiting to claim barely notices. */
 const PRUNE_BATCH = 5_000
+/** Links of a job's chain walked by one statement while pruning (a few milliseconds). */
+export const CHAIN_WALK_STEP = 1_000
 /**
  * Slot claims and instance rows are the scheduling state, not history: they outlive any
  * scheduler's view of "due now" and a live instance's heartbeat interval, whatever keepDays says.
@@ -339,11 +341,10 @@ export class SqliteStore implements Store {
     this.#flush()
     deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
     for (const job of this.#guard(() => this.#history.jobsWithRuns())) {
-      // Finding where a job's kept runs end walks up to keepRuns links (~3 µs each): one job at a
-      // time, with a turn of the event loop between, so the scheduler sharing this thread keeps
-      // claiming and starting on time during a prune of many jobs.
+      // One job at a time, with a turn of the event loop between, so the scheduler sharing this
+      // thread keeps claiming and starting on time during a prune of many jobs.
       await sleep(0)
-      let cursor = this.#guard(() => this.#history.keepBoundary(job, keepRuns)) ?? null
+      let cursor = (await this.#keepBoundary(job, keepRuns)) ?? null
       while (cursor !== null) {
         const from = cursor
         const batch = this.#write(() => this.#history.pruneChain(from, PRUNE_BATCH))
@@ -355,6 +356,26 @@ export class SqliteStore implements Store {
     await this.#inBatches(() => this.#s.pruneClaims.run(stateCutoff, PRUNE_BATCH).changes)
     this.#write(() => this.#s.pruneInstances.run(stateCutoff))
     return deleted
+  }
+
+  /**
+   * Where pruning a job down to its newest `keep` runs starts. Finding the oldest run kept walks up
+   * to `keep` links down the chain (~2–3 µs each, 10,000 by default): CHAIN_WALK_STEP at a time, with
+   * a turn of the event loop between, so no walk blocks the thread for more than a few milliseconds.
+   */
+  async #keepBoundary(job: string, keep: number): Promise<PruneCursor | undefined> {
+    const history = this.#history
+    let keeper = keep === 0 ? null : this.#guard(() => history.head(job))
+    let left = keep - 1
+    while (keeper !== null && left > 0) {
+      const from = keeper
+      const step = Math.min(left, CHAIN_WALK_STEP)
+      keeper = this.#guard(() => history.chainStep(from, step))
+      left -= step
+      if (left > 0) await sleep(0)
+    }
+    if (keep > 0 && keeper === null) return undefined
+    return this.#guard(() => history.pruneFrom(job, keeper))
   }
 
   async #inBatches(deleteBatch: () => number): Promise<number> {
