@@ -5,7 +5,7 @@ import { findJob } from '../cli/jobs.js'
 import { compactDuration, divertStdout, paint, statusColour, withoutStatus } from '../cli/output.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { Scheduler } from '../core/scheduler.js'
-import { CronsError, EXIT, quote } from '../errors.js'
+import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
 
 export interface RunJobResult {
   job: string
@@ -80,10 +80,13 @@ Exit code 0 only if the run succeeded.`
     process.on('SIGTERM', onSignal)
     const started = Date.now()
     try {
-      const result = await scheduler.runJob(name, {
-        force: flags.force,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      })
+      const result = await scheduler
+        .runJob(name, { force: flags.force, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
+        .catch((error: unknown) => {
+          // The engine words the way out for its callers; here it is a flag.
+          if (isCronsError(error) && error.code === 'JOB_RUNNING') error.suggestions.splice(0, Infinity, FORCE_HINT)
+          throw error
+        })
       const outcome: RunJobResult = {
         job: name,
         runId: result.runId,
@@ -110,6 +113,8 @@ Exit code 0 only if the run succeeded.`
 }
 
 /** What a signal does to a manual run: the first waits for the job (up to the grace), the second stops it. */
+const FORCE_HINT = 'pass --force to run it anyway'
+
 function signalNote(signal: NodeJS.Signals, count: number, job: string, graceMs: number): string {
   return count === 1
     ? `${signal}: waiting up to ${formatDuration(graceMs)} for ${job} to finish (send again to stop it now)`

@@ -51,4 +51,21 @@ export interface EngineEvents {
   stopped: [{ instanceId: string }]
 }
 
-export class EngineEmitter extends EventEmitter<EngineEvents> {}
+/** A listener of event `K`. */
+export type EngineListener<K extends keyof EngineEvents> = (...args: EngineEvents[K]) => void
+
+/**
+ * What the engine's emitter offers, typed by event. Declared here rather than taken from Node's
+ * `EventEmitter` type so that the package's types do not need `@types/node` in the user's project.
+ */
+export interface TypedEmitter {
+  on<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
+  once<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
+  off<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
+  emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean
+  listenerCount(event: keyof EngineEvents): number
+  removeAllListeners(event?: keyof EngineEvents): this
+}
+
+/** Node's EventEmitter at run time, `TypedEmitter` in the types. */
+export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {}

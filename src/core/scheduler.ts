@@ -119,6 +119,13 @@ export class Scheduler {
 
   /** Add (or replace) a job; a running scheduler picks it up at once. */
   async add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
+    this.assertNotStopped('add a job')
+    if (typeof job !== 'object' || job === null) {
+      throw new CronsError(
+        'CONFIG_INVALID',
+        `add() takes a job definition object, got ${job === null ? 'null' : typeof job}`,
+      )
+    }
     const resolved = isResolved(job) ? job : await this.resolve(job)
     this.jobs.set(resolved.name, resolved)
     if (this.started) {
@@ -133,6 +140,7 @@ export class Scheduler {
 
   /** Open the store, recover from dead peers, and start firing slots. */
   async start(): Promise<void> {
+    this.assertNotStopped('start')
     if (this.started) return
     this.role = 'scheduler'
     const store = await this.open()
@@ -161,6 +169,7 @@ export class Scheduler {
    * with trigger `manual`). Refuses while the job runs anywhere unless `force`.
    */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
+    this.assertNotStopped('run a job')
     const job = this.jobs.get(name)
     if (!job) throw unknownJob(name, [...this.jobs.keys()])
     const store = await this.open()
@@ -179,7 +188,7 @@ export class Scheduler {
       throw new CronsError(
         'JOB_RUNNING',
         `job ${quote(name)} is already running: run ${h.runId} on instance ${h.instanceId}${where} since ${new Date(h.startedAt).toISOString()}`,
-        { suggestions: ['pass --force to run it anyway'] },
+        { suggestions: ['pass { force: true } to run it anyway'] },
       )
     }
     return this.getRunner().execute({
@@ -196,6 +205,14 @@ export class Scheduler {
    * Stop claiming slots, give running jobs `graceMs` to finish, then abort and record them
    * interrupted; mark this instance stopped and close the store. A second call cuts the grace short.
    */
+  /** A stopped scheduler has closed its store and released its timers: it cannot be started again. */
+  private assertNotStopped(what: string): void {
+    if (this.stopping === undefined) return
+    throw new CronsError('SCHEDULER_STOPPED', `cannot ${what}: this scheduler was stopped`, {
+      suggestions: ['create a new one to start again'],
+    })
+  }
+
   stop(options: { graceMs?: number } = {}): Promise<void> {
     if (this.stopping) {
       this.runner?.interruptNow()

@@ -143,7 +143,9 @@ describe.concurrent('crons config', () => {
       /^backup\s+Nightly backup of the database\s+0 3 \* \* \* \(at 03:00 every day\)\s+America\/New_York\s+\d{4}-\d\d-\d\d 03:00:00 E[SD]T \(-0[45]:00\) \(in [^)]+\)\s+10m\s+2× linear 5s\.\.1m\s+allow\s+yes\s+db, nightly$/,
     )
     expect(lines[6]?.indexOf('Nightly')).toBe(lines[5]?.indexOf('description'))
-    expect(lines[7]).toMatch(/^poll\s+-\s+every 5m \(every 5 minutes\)\s+Europe\/Berlin\s+.+\s+none\s+none\s+skip\s+no$/)
+    expect(lines[7]).toMatch(
+      /^poll\s+-\s+every 5m \(every 5 minutes\)\s+Europe\/Berlin\s+.+\s+none\s+none\s+skip\s+no$/,
+    )
     expect(lines).toHaveLength(8)
   })
 

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { tempDir } from './helpers.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -38,4 +41,49 @@ describe('examples', () => {
       catchUp: true,
     })
   })
+})
+
+describe('the published types', () => {
+  it('type-check in a project without @types/node: typed events, config and errors', async () => {
+    const dir = tempDir({
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          // Nothing from node_modules/@types: the user's project may not have @types/node.
+          types: [],
+          skipLibCheck: false,
+        },
+        files: ['app.ts'],
+      }),
+      'package.json': JSON.stringify({ type: 'module' }),
+      'app.ts': `
+import { createScheduler, defineConfig, isCronsError, type RunFinishedEvent } from 'crons'
+const config = defineConfig({ state: ':memory:', jobs: [{ name: 'a', schedule: '* * * * *', run: (ctx) => ctx.attempt }] })
+const scheduler = createScheduler(config)
+scheduler.events.on('run:finished', (e) => {
+  const finished: RunFinishedEvent = e
+  const ms: number = finished.durationMs
+  return ms
+})
+// @ts-expect-error: not an event of the engine
+scheduler.events.on('run:finish', () => {})
+// @ts-expect-error: not a key of a job
+defineConfig({ jobs: [{ name: 'b', schedul: '* * * * *', run: () => {} }] })
+try {
+  await scheduler.runJob('a')
+} catch (error) {
+  if (isCronsError(error)) console.error(error.code, error.message)
+}
+`,
+    })
+    fs.mkdirSync(path.join(dir, 'node_modules'))
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'crons'), 'dir')
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((error) => error)
+    expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('')
+  }, 60_000)
 })

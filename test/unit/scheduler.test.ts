@@ -896,6 +896,7 @@ describe('manual runs', () => {
       message: expect.stringMatching(
         /^job "m" is already running: run 1 on instance .+ since 2026-01-01T00:00:00.000Z$/,
       ),
+      suggestions: ['pass { force: true } to run it anyway'],
     })
     const forced = scheduler.runJob('m', { force: true, timeoutMs: 2000 })
     await clock.advance(2000)
@@ -926,6 +927,30 @@ describe('manual runs', () => {
     await scheduler.stop({ graceMs: 0 })
     expect(await result).toMatchObject({ status: 'interrupted' })
     expect((await runs(store, 'hang'))[0]?.errorMessage).toBe('interrupted: stopped before the job finished')
+  })
+
+  it('a stopped scheduler refuses to start, run or add a job, with a CronsError', async () => {
+    const { scheduler } = await harness([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await scheduler.stop()
+    const stopped = { code: 'SCHEDULER_STOPPED', suggestions: ['create a new one to start again'] }
+    await expect(scheduler.start()).rejects.toMatchObject({
+      ...stopped,
+      message: 'cannot start: this scheduler was stopped',
+    })
+    await expect(scheduler.runJob('a')).rejects.toMatchObject({
+      ...stopped,
+      message: 'cannot run a job: this scheduler was stopped',
+    })
+    await expect(scheduler.add({ name: 'b', schedule: '@daily', run: () => {} })).rejects.toMatchObject(stopped)
+  })
+
+  it('add() refuses what is not a job definition with a CronsError', async () => {
+    const { scheduler } = await harness([])
+    await expect(scheduler.add(null as never)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: 'add() takes a job definition object, got null',
+    })
   })
 
   it('unknown job names suggest the closest', async () => {
