@@ -201,10 +201,6 @@ export class Scheduler {
     })
   }
 
-  /**
-   * Stop claiming slots, give running jobs `graceMs` to finish, then abort and record them
-   * interrupted; mark this instance stopped and close the store. A second call cuts the grace short.
-   */
   /** A stopped scheduler has closed its store and released its timers: it cannot be started again. */
   private assertNotStopped(what: string): void {
     if (this.stopping === undefined) return
@@ -213,6 +209,10 @@ export class Scheduler {
     })
   }
 
+  /**
+   * Stop claiming slots, give running jobs `graceMs` to finish, then abort and record them
+   * interrupted; mark this instance stopped and close the store. A second call cuts the grace short.
+   */
   stop(options: { graceMs?: number } = {}): Promise<void> {
     if (this.stopping) {
       this.runner?.interruptNow()
