@@ -83,6 +83,19 @@ describe('every command', () => {
       expect(result.stdout, id).not.toMatch(ANSI)
     })
   })
+
+  it('crons --help lists the commands and ends with examples of the common ones', async () => {
+    for (const args of [['--help'], ['help'], []]) {
+      const result = await crons(args)
+      expect(result.code, args.join(' ')).toBe(0)
+      expect(result.stdout).toContain('COMMANDS')
+      const examples = result.stdout.slice(result.stdout.indexOf('EXAMPLES'))
+      expect(examples).toMatch(/^EXAMPLES\n {2}Run the scheduler/)
+      for (const id of ['start-scheduler', 'list-jobs', 'run-job', 'logs', 'next'])
+        expect(examples).toContain(`$ crons ${id}`)
+      expect(result.stdout).not.toMatch(ANSI)
+    }
+  })
 })
 
 describe('unknown commands', () => {
