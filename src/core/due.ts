@@ -19,8 +19,10 @@ export function dueAt(job: ResolvedJob, slot: number): number {
  * Of the slots already due, only the latest runs, and only within the misfire grace: a scheduler
  * behind by several slots (an outage, a suspend, a blocked event loop) runs a job once, never its
  * slots back to back. The others are missed: one record, or with catchUp ONE run for the latest slot
- * that carries them all. Slots due after now (up to `horizon`) are claimed ahead. Returns the job's
- * next slot after those.
+ * that carries them (the slots it missed, not itself when it is within the grace). Slots due after
+ * now (up to `horizon`) are claimed ahead, except that a job with overlap 'skip' gets one run a
+ * batch: a second slot claimed with it would find that run as its holder and be recorded skipped,
+ * although the run may well end before the slot comes. Returns the job's next slot not claimed.
  */
 export function collectDue(
   job: ResolvedJob,
@@ -52,17 +54,23 @@ export function collectDue(
     }
     slot = job.schedule.next(slot)
   }
+  let runsNow = late !== undefined
   if (missed === undefined) {
-    if (late !== undefined) addClaim(claims, claimed, job, late)
+    if (late !== undefined) addClaim(claims, claimed, job, late, now)
   } else if (job.catchUp) {
-    const all = late === undefined ? missed : widen(missed, late)
-    addClaim(claims, claimed, job, late ?? missed.last, { trigger: 'catch-up', missed: all, record: 'run' })
+    addClaim(claims, claimed, job, late ?? missed.last, now, { trigger: 'catch-up', missed, record: 'run' })
+    runsNow = true
   } else {
-    addClaim(claims, claimed, job, missed.last, { missed, record: 'missed' })
-    if (late !== undefined) addClaim(claims, claimed, job, late)
+    addClaim(claims, claimed, job, missed.last, now, { missed, record: 'missed' })
+    if (late !== undefined) addClaim(claims, claimed, job, late, now)
   }
-  for (const s of ahead) addClaim(claims, claimed, job, s)
-  return slot
+  if (job.overlap === 'allow') {
+    for (const s of ahead) addClaim(claims, claimed, job, s, dueAt(job, s))
+    return slot
+  }
+  const [next] = ahead
+  if (!runsNow && next !== undefined) addClaim(claims, claimed, job, next, dueAt(job, next))
+  return ahead[runsNow ? 0 : 1] ?? slot
 }
 
 /** `missed` with one more slot. */
@@ -76,9 +84,10 @@ function addClaim(
   claimed: ResolvedJob[],
   job: ResolvedJob,
   slot: number,
+  startAt: number,
   extra?: Partial<Pick<SlotClaim, 'trigger' | 'missed' | 'record'>>,
 ): void {
-  const claim: SlotClaim = { job: job.name, slot, trigger: 'schedule', overlap: job.overlap }
+  const claim: SlotClaim = { job: job.name, slot, trigger: 'schedule', overlap: job.overlap, startAt }
   claims.push(extra === undefined ? claim : Object.assign(claim, extra))
   claimed.push(job)
 }

@@ -341,15 +341,19 @@ export class Scheduler {
       }
       popped.push(entry)
       const next = collectDue(entry.job, entry.slot, now, horizon, claims, claimed)
-      if (next !== null) this.heap.push(dueAt(entry.job, next), { job: entry.job, slot: next })
+      if (next === null) continue
+      const nextKey = dueAt(entry.job, next)
+      // A slot left for later within the horizon (see collectDue) is looked at again on its instant.
+      if (nextKey <= horizon) deferred.push({ key: nextKey, entry: { job: entry.job, slot: next } })
+      else this.heap.push(nextKey, { job: entry.job, slot: next })
     }
     for (const { key, entry } of deferred) this.heap.push(key, entry)
     const waitForDeferred = deferred.length > 0 ? Math.min(...deferred.map((d) => d.key)) - now : 0
     if (claims.length === 0) return waitForDeferred
     try {
       const store = await this.open()
-      const latestDue = Math.max(now, ...claims.map((c, i) => dueAt(claimed[i] as ResolvedJob, c.slot)))
-      const outcomes = await store.claimSlots(claims, this.instanceId, Math.min(latestDue, horizon))
+      // Each claim carries when its run starts (startAt): now, or its instant for a claim ahead.
+      const outcomes = await store.claimSlots(claims, this.instanceId, now)
       const claimMs = this.clock.now() - now
       const stagingMs = this.starts.dispatch(claims, claimed, outcomes)
       this.adaptLead(claimMs + stagingMs)

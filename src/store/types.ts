@@ -97,6 +97,11 @@ export interface SlotClaim {
   missed?: MissedInfo
   /** `'missed'`: record the slots as missed instead of starting a run. */
   record?: 'run' | 'missed'
+  /**
+   * When the run starts (its `startedAt`): for a slot claimed ahead its due instant, for one already
+   * due the claim's time. Defaults to the batch's `now`.
+   */
+  startAt?: number
 }
 
 export type ClaimOutcome =

@@ -140,6 +140,24 @@ export function claimContract(ctx: ContractContext): void {
       expect(JSON.parse((await run(record.id)).detail ?? 'null')).toEqual(missed)
     })
 
+    it("starts each run at its claim's startAt (its instant when claimed ahead), else at the batch's now", async () => {
+      const outcomes = await ctx.store.claimSlots(
+        [claim('a', T0 + MIN, { startAt: T0 + MIN }), claim('b', T0, { startAt: T0 + 7 }), claim('c', T0)],
+        'A',
+        T0 + 9,
+      )
+      const ids = outcomes.map((o) => (o as { runId: number }).runId)
+      const started = await Promise.all(ids.map(async (id) => (await run(id)).startedAt))
+      expect(started).toEqual([T0 + MIN, T0 + 7, T0 + 9])
+      // A slot skipped ahead of its instant is recorded at that instant.
+      const [skipped] = await ctx.store.claimSlots([claim('a', T0 + 2 * MIN, { startAt: T0 + 2 * MIN })], 'A', T0 + 10)
+      expect(skipped?.kind).toBe('skipped')
+      expect(await run((skipped as { runId: number }).runId)).toMatchObject({
+        startedAt: T0 + 2 * MIN,
+        finishedAt: T0 + 2 * MIN,
+      })
+    })
+
     it('records a run claimed ahead as missed when its instant was found too late, with its own detail', async () => {
       const id = await started('a', T0, 'A', T0 - 100)
       const detail = JSON.stringify({ count: 1, first: T0, last: T0 })

@@ -291,6 +291,56 @@ describe('claiming ahead of the slot', () => {
     ])
   })
 
+  it('a late slot and the next one due within the lead: the next is not skipped behind the late run', async () => {
+    const clock = new FakeClock(T0 + 500)
+    const store = await openStore(':memory:')
+    const config = validateConfig(
+      { timezone: 'UTC', jobs: [{ name: 't', schedule: '* * * * * *', run: () => {} }] },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    await scheduler.start()
+    await clock.advance(2000)
+    clock.jump(1499) // the event loop was blocked: 00:03 is found late, 00:04 is a millisecond away
+    await clock.advance(3000)
+    const all = await runs(store, 't')
+    expect(all.map((r) => r.status)).not.toContain('skipped')
+    const rows = all.filter((r) => r.slot <= T0 + 6000) // 00:07 may be claimed ahead already
+    expect(rows.map((r) => [r.slot - T0, r.status])).toEqual(
+      [1000, 2000, 3000, 4000, 5000, 6000].map((slot) => [slot, 'succeeded']),
+    )
+    for (const row of rows) expect(row.startedAt).toBeLessThanOrEqual(row.finishedAt as number)
+  })
+
+  it('a job faster than the claim lead runs every slot; with overlap allow, several are claimed in one batch', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const batches: number[] = []
+    const jobs: JobDefinition[] = [
+      { name: 'skip', every: '100ms', run: () => {} },
+      { name: 'allow', every: '100ms', overlap: 'allow', run: () => {} },
+    ]
+    const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 250, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    const claimSlots = store.claimSlots.bind(store)
+    store.claimSlots = (claims, instanceId, now) => {
+      batches.push(claims.filter((c) => c.job === 'allow').length)
+      return claimSlots(claims, instanceId, now)
+    }
+    await scheduler.start()
+    for (let i = 0; i < 20; i++) await clock.advance(50)
+    for (const job of ['skip', 'allow']) {
+      // Slots claimed ahead of now are still waiting for their instant.
+      const rows = (await runs(store, job)).filter((r) => r.slot <= clock.now())
+      expect(rows.length, job).toBeGreaterThanOrEqual(9)
+      expect(new Set(rows.map((r) => r.status)), job).toEqual(new Set(['succeeded']))
+      for (const row of rows) expect(row.startedAt, job).toBe(row.slot)
+    }
+    expect(Math.max(...batches)).toBeGreaterThan(1)
+  })
+
   it('records runs claimed ahead as interrupted when the scheduler stops before their instant', async () => {
     const started: number[] = []
     const { clock, store, scheduler } = await leadHarness([
@@ -559,7 +609,7 @@ describe('missed runs', () => {
     expect(JSON.parse(missed?.detail ?? '{}')).toEqual({ count: 2, first: T0 + 30_000, last: T0 + 40_000 })
   })
 
-  it('with catch-up, an outage shorter than the grace gives ONE catch-up run for the latest slot, carrying all of them', async () => {
+  it('with catch-up, an outage shorter than the grace gives ONE catch-up run for the latest slot, carrying the ones it missed', async () => {
     const { store, seen } = await shortOutage(true)
     expect(seen.map((s) => [s.trigger, s.at - T0])).toEqual([
       ['schedule', 10_000],
@@ -567,7 +617,8 @@ describe('missed runs', () => {
       ['catch-up', 50_000],
       ['schedule', 60_000],
     ])
-    expect(seen[2]?.missed).toEqual({ count: 3, first: new Date(T0 + 30_000), last: new Date(T0 + 50_000) })
+    // 00:50 is within its grace: it is the slot run, not one of the missed.
+    expect(seen[2]?.missed).toEqual({ count: 2, first: new Date(T0 + 30_000), last: new Date(T0 + 40_000) })
     const rows = await runs(store, 's')
     expect(rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded'])
   })

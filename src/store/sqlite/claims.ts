@@ -158,8 +158,8 @@ export class RunWriter {
   ): void {
     const groups = new Map<string, ClaimRow[]>()
     for (const row of round) {
-      const { slot, trigger } = row.claim
-      const key = `${slot} ${trigger} ${row.status} ${row.detail === null ? '-' : `+${row.detail}`}`
+      const { slot, trigger, startAt = now } = row.claim
+      const key = `${slot} ${startAt} ${trigger} ${row.status} ${row.detail === null ? '-' : `+${row.detail}`}`
       const group = groups.get(key)
       if (group) group.push(row)
       else groups.set(key, [row])
@@ -167,6 +167,7 @@ export class RunWriter {
     for (const group of groups.values()) {
       const { claim, status, detail } = group[0] as ClaimRow
       const running = status === 'running'
+      const startedAt = claim.startAt ?? now
       // One object for either statement (named parameters; no spread per row).
       const run: NewRun & { jobs: string } = {
         job: claim.job,
@@ -175,8 +176,8 @@ export class RunWriter {
         trigger: claim.trigger,
         attempt: 1,
         status,
-        startedAt: now,
-        finishedAt: running ? null : now,
+        startedAt,
+        finishedAt: running ? null : startedAt,
         detail,
         instanceId,
         active: running ? 1 : 0,
@@ -197,7 +198,7 @@ export class RunWriter {
         outcomes[row.index] =
           row.kind === 'skipped' ? { kind: 'skipped', runId, reason: row.detail as string } : { kind: row.kind, runId }
         if (running && holders !== undefined && !holders.has(row.claim.job))
-          holders.set(row.claim.job, { id: runId, instance_id: instanceId, started_at: now })
+          holders.set(row.claim.job, { id: runId, instance_id: instanceId, started_at: startedAt })
       }
     }
   }
