@@ -86,6 +86,8 @@ export class Scheduler {
   private role: InstanceRole = 'runner'
   private registeredAs: InstanceRole | undefined
   private stopping: Promise<void> | undefined
+  /** Ends the wait of a stop for runs claimed ahead (a second stop()). */
+  private cutShort: (() => void) | undefined
   private ticking: Promise<void> | undefined
 
   constructor(
@@ -215,6 +217,7 @@ export class Scheduler {
    */
   stop(options: { graceMs?: number } = {}): Promise<void> {
     if (this.stopping) {
+      this.cutShort?.()
       this.runner?.interruptNow()
       return this.stopping
     }
@@ -225,9 +228,13 @@ export class Scheduler {
       this.heartbeatTimer = undefined
       // A wake-up already claiming slots finishes first, so the runs it starts are drained too.
       await this.ticking
+      const graceMs = options.graceMs ?? this.config.shutdownGraceMs
+      const began = this.clock.now()
+      await this.startPendingWithin(graceMs)
       await this.cancelPendingStarts()
       const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
-      await this.runner?.drain(options.graceMs ?? this.config.shutdownGraceMs, `${who} before the job finished`)
+      const left = Math.max(0, graceMs - (this.clock.now() - began))
+      await this.runner?.drain(left, `${who} before the job finished`)
       if (this.store) {
         await this.store.stopInstance(this.instanceId, this.clock.now())
         if (this.ownsStore) await this.store.close()
@@ -377,6 +384,23 @@ export class Scheduler {
     if (this.fixedLeadMs !== undefined) return
     const wanted = Math.ceil(preparedMs * 2) + 2
     this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.98)))
+  }
+
+  /**
+   * Runs claimed ahead wait at most the claim lead for their instant, and their slots are this
+   * process's: no other can serve them. Stopping lets them start on their instant if it comes within
+   * the grace (their time then counts against it); a second stop() cuts the wait short.
+   */
+  private async startPendingWithin(graceMs: number): Promise<void> {
+    if (graceMs <= 0 || this.starts.soonest() === Number.POSITIVE_INFINITY) return
+    let timer: TimerHandle | undefined
+    await new Promise<void>((resolve) => {
+      this.cutShort = resolve
+      timer = this.clock.setTimeout(resolve, graceMs)
+      void this.starts.whenStarted().then(resolve)
+    })
+    if (timer) this.clock.clearTimeout(timer)
+    this.cutShort = undefined
   }
 
   /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */

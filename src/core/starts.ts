@@ -58,6 +58,8 @@ interface Waiting {
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
+  /** Callers of `whenStarted()` waiting for `waiting` to empty. */
+  private idle: (() => void)[] = []
   /** No batch starts a precise wait before this instant (see PRECISE_WAIT_SPACING_MS). */
   private plainUntil = Number.NEGATIVE_INFINITY
 
@@ -188,7 +190,19 @@ export class Starts {
       requests.push(...waiting.requests)
     }
     this.waiting.clear()
+    this.settleIdle()
     return requests
+  }
+
+  /** Resolves once no claimed run waits for its instant any more (all started, or cancelled). */
+  whenStarted(): Promise<void> {
+    if (this.waiting.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  private settleIdle(): void {
+    if (this.waiting.size > 0) return
+    for (const resolve of this.idle.splice(0)) resolve()
   }
 
   private startAt(at: number, requests: RunRequest[]): void {
@@ -210,6 +224,7 @@ export class Starts {
       this.waiting.delete(waiting)
       if (waiting.precise) this.plainUntil = now + PRECISE_WAIT_SPACING_MS
       this.runner().startStaged(now > at ? this.withoutMisfired(staged, at, now) : staged)
+      this.settleIdle()
     }
     // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
     const waiting: Waiting = {

@@ -341,19 +341,58 @@ describe('claiming ahead of the slot', () => {
     expect(Math.max(...batches)).toBeGreaterThan(1)
   })
 
-  it('records runs claimed ahead as interrupted when the scheduler stops before their instant', async () => {
+  it('stopping just before an instant it claimed, it starts those runs on the instant and lets them finish', async () => {
     const started: number[] = []
     const { clock, store, scheduler } = await leadHarness([
       { name: 'late', schedule: '0 * * * *', run: () => void started.push(clock.now()) },
     ])
     await scheduler.start()
     await clock.advanceTo(T0 + 3_600_000 - 50)
-    await scheduler.stop()
+    const stopped = scheduler.stop()
+    await clock.advance(100)
+    await stopped
+    expect(started).toEqual([T0 + 3_600_000])
+    expect(await runs(store, 'late')).toMatchObject([{ slot: T0 + 3_600_000, status: 'succeeded', active: false }])
+  })
+
+  it('two schedulers: the one stopping before an instant it claimed still serves it, exactly once', async () => {
+    const clock = new FakeClock(T0 + 30_000)
+    const store = await openStore(':memory:')
+    const seen: string[] = []
+    const jobs: JobDefinition[] = [{ name: 'j', schedule: '* * * * *', run: () => void seen.push(iso(clock.now())) }]
+    const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+    const a = new Scheduler(config, { clock, store, instanceId: 'A', claimLeadMs: 200, random: () => 0 })
+    const b = new Scheduler(config, { clock, store, instanceId: 'B', claimLeadMs: 200, random: () => 0 })
+    open.push({ clock, store, scheduler: b })
+    await a.start()
+    await b.start()
+    await clock.advanceTo(T0 + 59_900) // A (started first) has claimed 00:01 ahead
+    const stopped = a.stop()
+    await clock.advanceTo(T0 + 150_000)
+    await stopped
+    expect(seen).toEqual([iso(T0 + 60_000), iso(T0 + 120_000)])
+    const rows = await runs(store, 'j')
+    expect(rows.map((r) => [r.slot - T0, r.status, r.instanceId])).toEqual([
+      [60_000, 'succeeded', 'A'],
+      [120_000, 'succeeded', 'B'],
+    ])
+  })
+
+  it('with no grace, runs claimed ahead are recorded interrupted, not started', async () => {
+    const started: number[] = []
+    const { clock, store, scheduler } = await leadHarness([
+      { name: 'late', schedule: '0 * * * *', run: () => void started.push(clock.now()) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 - 50)
+    await scheduler.stop({ graceMs: 0 })
+    await clock.advance(100)
     expect(started).toEqual([])
     const [row] = await runs(store, 'late')
     expect(row).toMatchObject({ status: 'interrupted', active: false })
     expect(row?.errorMessage).toBe('interrupted: the scheduler stopped before the slot came due')
   })
+
   /** A clock whose precise wait moves the wall clock by `stepMs` once (an NTP step, a suspend), and records every timer's delay. */
   class SteppingClock extends FakeClock {
     delays: number[] = []
