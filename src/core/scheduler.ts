@@ -133,7 +133,9 @@ export class Scheduler {
     if (this.started) {
       this.heap.remove((entry) => entry.job.name === resolved.name)
       const store = await this.open()
-      const [state] = (await store.syncJobs([resolved.name], this.clock.now())).filter((j) => j.name === resolved.name)
+      const now = this.clock.now()
+      const [state] = (await store.syncJobs([resolved.name], now)).filter((j) => j.name === resolved.name)
+      if ((state?.lastSlot ?? null) === null) await store.serveFrom([resolved.name], now)
       this.enqueue(resolved, state?.lastSlot ?? null)
       this.arm()
     }
@@ -152,6 +154,11 @@ export class Scheduler {
     await this.reap(now)
     const states = await store.syncJobs([...this.jobs.keys()], now)
     const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
+    // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
+    await store.serveFrom(
+      [...this.jobs.keys()].filter((name) => (lastSlots.get(name) ?? null) === null),
+      now,
+    )
     for (const job of this.jobs.values()) this.enqueue(job, lastSlots.get(job.name) ?? null)
     this.started = true
     this.events.emit('started', { instanceId: this.instanceId })

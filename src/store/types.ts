@@ -186,6 +186,12 @@ export interface Store {
 
   /** Make sure a row exists for each job name; returns the state of every job the store knows. */
   syncJobs(names: readonly string[], now: number): Promise<JobState[]>
+  /**
+   * A scheduler takes charge of jobs that have never had a slot served: their last served slot
+   * becomes `from` (left alone where one is known), so slots between it and a later start count as
+   * missed rather than unknown.
+   */
+  serveFrom(names: readonly string[], from: number): Promise<void>
   listJobs(): Promise<JobState[]>
   /** Returns false when no such job is known. */
   setPaused(job: string, paused: boolean): Promise<boolean>

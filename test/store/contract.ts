@@ -57,6 +57,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     })
 
     describe('jobs', () => {
+      it('serveFrom sets the last served slot of jobs that have none, and only those', async () => {
+        await store.syncJobs(['fresh', 'served'], T0)
+        const [claimed] = await store.claimSlots(
+          [{ job: 'served', slot: T0 + MIN, trigger: 'schedule', overlap: 'skip' }],
+          'A',
+          T0 + MIN,
+        )
+        expect(claimed?.kind).toBe('started')
+        await store.serveFrom(['fresh', 'served', 'unknown'], T0 + 5 * MIN)
+        const jobs = new Map((await store.listJobs()).map((j) => [j.name, j.lastSlot]))
+        expect(jobs).toEqual(
+          new Map([
+            ['fresh', T0 + 5 * MIN],
+            ['served', T0 + MIN],
+          ]),
+        )
+      })
+
       it('syncJobs creates rows once and refreshes seenAt', async () => {
         const first = await store.syncJobs(['b', 'a'], T0)
         expect(first).toEqual([

@@ -591,6 +591,40 @@ describe('missed runs', () => {
     return { store, seen }
   }
 
+  it('a job that had not reached its first slot when the scheduler stopped still gets its outage recorded', async () => {
+    const clock = new FakeClock('2026-01-01T10:00:00Z')
+    const store = await openStore(':memory:')
+    const seen: { job: string; trigger: string; missed?: unknown }[] = []
+    const run = (name: string) => (ctx: { trigger: string; missed?: unknown }) =>
+      void seen.push({ job: name, trigger: ctx.trigger, missed: ctx.missed })
+    const jobs: JobDefinition[] = [
+      { name: 'nightly-catch', schedule: '0 0 * * *', catchUp: true, run: run('nightly-catch') },
+      { name: 'nightly', schedule: '0 0 * * *', run: run('nightly') },
+      { name: 'once', at: '2026-01-02T06:00:00Z', catchUp: true, run: run('once') },
+    ]
+    const first = await harness(jobs, { clock, store, instanceId: 'first' })
+    await first.scheduler.start()
+    await clock.advance(3_600_000)
+    await first.scheduler.stop()
+    clock.jump(2 * 86_400_000) // down from 2026-01-01 11:00 to 2026-01-03 11:00
+    const second = await harness(jobs, { clock, store, instanceId: 'second' })
+    await second.scheduler.start()
+    await clock.advance(60_000)
+    const day = (d: number) => new Date(Date.parse(`2026-01-0${d}T00:00:00Z`))
+    expect(seen).toEqual([
+      { job: 'nightly-catch', trigger: 'catch-up', missed: { count: 2, first: day(2), last: day(3) } },
+      {
+        job: 'once',
+        trigger: 'catch-up',
+        missed: { count: 1, first: new Date('2026-01-02T06:00:00Z'), last: new Date('2026-01-02T06:00:00Z') },
+      },
+    ])
+    const missed = (await runs(store, 'nightly')).filter((r) => r.status === 'missed')
+    expect(missed.map((r) => JSON.parse(r.detail ?? '{}'))).toEqual([
+      { count: 2, first: day(2).getTime(), last: day(3).getTime() },
+    ])
+  })
+
   it('without catch-up, records the outage once with count and range, then resumes', async () => {
     const { store, seen } = await outage(false)
     const missed = (await runs(store, 'm')).filter((r) => r.status === 'missed')

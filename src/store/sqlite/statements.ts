@@ -120,6 +120,10 @@ export function prepareStatements(db: Database.Database) {
        ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
     ),
     listJobs: prepare<[], JobRow>('SELECT * FROM jobs ORDER BY name'),
+    /** `names`: a JSON array. */
+    serveFrom: prepare<[{ names: string; from: number }]>(
+      'UPDATE jobs SET last_slot = @from FROM json_each(@names) j WHERE jobs.name = j.value AND last_slot IS NULL',
+    ),
     setPaused: prepare<[number, string]>('UPDATE jobs SET paused = ? WHERE name = ?'),
 
     claimSlot: prepare<[slot: number, job: string]>('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),

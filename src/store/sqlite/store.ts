@@ -247,6 +247,11 @@ export class SqliteStore implements Store {
     })
   }
 
+  async serveFrom(names: readonly string[], from: number): Promise<void> {
+    if (names.length === 0) return
+    this.#write(() => this.#s.serveFrom.run({ names: JSON.stringify(names), from }))
+  }
+
   async listJobs(): Promise<JobState[]> {
     return this.#read(() => this.#s.listJobs.all().map(toJob))
   }
