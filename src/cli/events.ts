@@ -2,6 +2,7 @@
  * Turns engine events into the lines `start-scheduler` and `run-job` print: human lines (coloured
  * on a terminal) or, with `--log-format json`, one JSON object per line.
  */
+import { describeError } from '../core/attempt.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import { compactDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
@@ -77,7 +78,9 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
-  'engine:error': (e, p) => `${p.red('error ')} ${e.message}${e.error instanceof Error ? `: ${e.error.message}` : ''}`,
+  // describeError never throws, whatever was thrown.
+  'engine:error': (e, p) =>
+    `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
 }
 
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {

@@ -28,6 +28,11 @@ export interface RunRequest {
   missed?: MissedInfo
   /** Overrides the job's timeout (run-job --timeout). */
   timeoutMs?: number
+  /**
+   * Overrides the job's overlap rule for this run's retries: a run started regardless of the job
+   * running elsewhere (run-job --force) passes `'allow'`, so its retries go ahead regardless too.
+   */
+  overlap?: 'skip' | 'allow'
 }
 
 /** What an attempt came to: the job's code settled, it timed out, or shutdown interrupted it. */
@@ -220,15 +225,23 @@ export class Attempt {
         )
       }
       const settle = (decided: Decided) => {
+        // Once: a promise whose own `then` was replaced may call both callbacks, or one twice.
+        if (pending.codeDone) return
         pending.codeDone = true
         if (timer) clock.clearTimeout(timer)
         resolve(decided)
         pending.afterSettle?.()
       }
-      Promise.resolve(this.returned).then(
-        (value) => settle({ status: 'succeeded', value }),
-        (error: unknown) => settle({ status: 'failed', error }),
-      )
+      const succeeded = (value: unknown) => settle({ status: 'succeeded', value })
+      const failed = (error: unknown) => settle({ status: 'failed', error })
+      try {
+        // A native promise is used as is (no extra allocation or tick), so whatever the job put on it
+        // runs here: a `constructor` getter (read by Promise.resolve), an own `then`. Either may
+        // throw; that fails the attempt, as if the promise had rejected.
+        Promise.resolve(this.returned).then(succeeded, failed)
+      } catch (error) {
+        failed(error)
+      }
     })
   }
 
@@ -255,7 +268,7 @@ export class Attempt {
     const line =
       (level: 'info' | 'warn' | 'error') =>
       (...args: unknown[]) => {
-        const text = format(...args)
+        const text = formatLog(args)
         const at = clock.now()
         this.out().add(level, text, at)
         events.emit('run:log', {
@@ -283,23 +296,93 @@ function toMissed(missed: MissedInfo): MissedSlots {
   return { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
 }
 
-/** Message and stack of anything thrown, Error or not. */
+/** What a description says of a value (or a part of one) that cannot be read. */
+const UNREADABLE_ERROR = '<unreadable error>'
+const UNREADABLE_MESSAGE = '<unreadable message>'
+const UNREADABLE_VALUE = '<unreadable value>'
+const UNSERIALISABLE_RESULT = JSON.stringify('<unserialisable result>')
+
+/**
+ * Message and stack of anything thrown, Error or not. Total: it never throws, whatever the job threw
+ * (getters that throw, Proxies, revoked Proxies, objects whose toString or inspect throws, null
+ * prototypes); what cannot be read is left out, or said to be unreadable. Its strings are plain
+ * strings, safe to store and print.
+ */
 export function describeError(error: unknown): { message: string; stack?: string } {
-  if (error instanceof Error) {
-    return { message: error.message || error.name, ...(error.stack ? { stack: error.stack } : {}) }
+  try {
+    return describe(error)
+  } catch {
+    // Nothing below should throw; this is the last line of defence, not a path.
+    return { message: UNREADABLE_ERROR }
   }
-  if (typeof error === 'string') return { message: error }
-  return { message: `non-Error thrown: ${format('%O', error)}` }
 }
 
-/** JSON of a job's return value, bounded, for the run record. */
+function describe(error: unknown): { message: string; stack?: string } {
+  if (typeof error === 'string') return { message: error }
+  if (!isError(error)) return { message: `non-Error thrown: ${inspectSafely(error) ?? UNREADABLE_VALUE}` }
+  const message = readText(error, 'message')
+  const name = readText(error, 'name')
+  const stack = readText(error, 'stack')
+  const withStack = (text: string) => (stack ? { message: text, stack } : { message: text })
+  // As before: the message, else (an empty one) the name.
+  if (message !== undefined) return withStack(message || name || 'Error')
+  // The message cannot be read (a throwing getter; V8's stack then cannot be read either).
+  return name === undefined ? withStack(UNREADABLE_ERROR) : withStack(`${name || 'Error'}: ${UNREADABLE_MESSAGE}`)
+}
+
+/** `instanceof Error`, false where asking throws (a Proxy whose getPrototypeOf trap throws, a revoked one). */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
+}
+
+/** A property as text: '' when absent, undefined when it cannot be read or made text. */
+function readText(target: object, key: 'message' | 'name' | 'stack'): string | undefined {
+  let value: unknown
+  try {
+    value = (target as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return ''
+  if (typeof value !== 'object' && typeof value !== 'function') return String(value)
+  return inspectSafely(value)
+}
+
+/** `util.format('%O')` of a value, or undefined if inspecting it throws (a custom inspect, a getter). */
+function inspectSafely(value: unknown): string | undefined {
+  try {
+    return format('%O', value)
+  } catch {
+    // Not even `String(value)`: it calls the value's own toString.
+    return undefined
+  }
+}
+
+/** A ctx.log line; arguments whose inspection throws are replaced rather than fail the job's call. */
+function formatLog(args: unknown[]): string {
+  try {
+    return format(...args)
+  } catch {
+    return args.map((arg) => (typeof arg === 'string' ? arg : (inspectSafely(arg) ?? UNREADABLE_VALUE))).join(' ')
+  }
+}
+
+/** JSON of a job's return value, bounded, for the run record. Never throws. */
 function summarise(value: unknown): string | null {
   if (value === undefined) return null
+  let text: string | undefined
   try {
-    const text = JSON.stringify(value)
-    if (text === undefined) return null
-    return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
+    text = JSON.stringify(value)
   } catch {
-    return JSON.stringify(format('%O', value).slice(0, 4096))
+    // Cyclic, a BigInt, a toJSON or getter that throws: what inspection shows, else a marker.
+    const shown = inspectSafely(value)
+    return shown === undefined ? UNSERIALISABLE_RESULT : JSON.stringify(shown.slice(0, 4096))
   }
+  if (text === undefined) return null
+  return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
 }

@@ -17,9 +17,14 @@ import { retryDelayMs } from './retry.js'
 export type { RunRequest } from './attempt.js'
 
 export interface RunResult {
-  /** The last attempt's row id and status. */
+  /**
+   * The last attempt's row id and status. A retry the overlap guard skipped (the job was still
+   * running) is recorded as a `skipped` attempt but is not the result: the run's result stays the
+   * failure before it (that attempt's row, status and error), which is what the job's code did.
+   */
   runId: number
   status: RunStatus
+  /** Attempts whose code was called (or, for a retry cancelled by shutdown, recorded). */
   attempts: number
   error?: { message: string; stack?: string }
 }
@@ -43,6 +48,11 @@ interface Deps {
   instanceId: string
   hooks: Hooks
   random: () => number
+}
+
+/** The result of a run whose last attempt (row `runId`, number `attempt`) ended `outcome`. */
+function ended(runId: number, attempt: number, outcome: AttemptOutcome): RunResult {
+  return { runId, status: outcome.status, attempts: attempt, ...(outcome.error ? { error: outcome.error } : {}) }
 }
 
 export class Runner {
@@ -184,30 +194,38 @@ export class Runner {
     for (let attempt = 1; ; attempt++) {
       const outcome =
         attempt === 1 && first !== undefined ? await this.follow(first) : await this.attempt(request, runId, attempt)
-      if (outcome.retryInMs === undefined || this.stopping) {
-        return { runId, status: outcome.status, attempts: attempt, ...(outcome.error ? { error: outcome.error } : {}) }
-      }
+      if (outcome.retryInMs === undefined || this.stopping) return ended(runId, attempt, outcome)
       const waited = await this.backoffs.wait(outcome.retryInMs)
       const now = this.deps.clock.now()
-      const next = await this.deps.store.beginRun(
-        { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1, overlap: 'allow' },
-        this.deps.instanceId,
-        now,
-      )
-      if (next.kind !== 'started') throw new Error('beginRun with overlap allow cannot be busy')
-      runId = next.runId
+      const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1 }
+      const { store, instanceId } = this.deps
       if (!waited) {
         // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
+        const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, instanceId, now)
+        if (cancelled.kind !== 'started') throw new Error('beginRun with overlap allow cannot be busy')
         const message = 'retry cancelled: the scheduler shut down during the backoff'
-        await this.deps.store.finishRun(runId, {
+        await store.finishRun(cancelled.runId, {
           status: 'interrupted',
           finishedAt: now,
           errorMessage: message,
           settled: true,
         })
-        this.emitFinished(request, runId, attempt + 1, 'interrupted', now, now, { message })
-        return { runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
+        this.emitFinished(request, cancelled.runId, attempt + 1, 'interrupted', now, now, { message })
+        return { runId: cancelled.runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
       }
+      // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
+      // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
+      // its row active until its code settles).
+      const overlap = request.overlap ?? job.overlap
+      const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, instanceId, now)
+      if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
+      if (next.kind === 'skipped') {
+        // Recorded as a skipped attempt with the holder as the reason, in the same transaction.
+        this.emitFinished(request, next.runId, retry.attempt, 'skipped', now, now, { message: next.reason })
+        // The run ends here; its result stays the failure that asked for the retry (see RunResult).
+        return ended(runId, attempt, outcome)
+      }
+      runId = next.runId
     }
   }
 

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { InstanceRole, RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
+import type { ClaimOutcome, InstanceRole, RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
+import { describeError } from './attempt.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { collectDue, dueAt } from './due.js'
 import { EngineEmitter } from './events.js'
@@ -206,6 +207,8 @@ export class Scheduler {
       slot: now,
       trigger: 'manual',
       initiator: this.options.initiator,
+      // A forced run's retries are forced too.
+      ...(options.force ? { overlap: 'allow' as const } : {}),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     })
   }
@@ -364,14 +367,11 @@ export class Scheduler {
     for (const { key, entry } of deferred) this.heap.push(key, entry)
     const waitForDeferred = deferred.length > 0 ? Math.min(...deferred.map((d) => d.key)) - now : 0
     if (claims.length === 0) return waitForDeferred
+    let outcomes: ClaimOutcome[]
     try {
       const store = await this.open()
       // Each claim carries when its run starts (startAt): now, or its instant for a claim ahead.
-      const outcomes = await store.claimSlots(claims, this.instanceId, now)
-      const claimMs = this.clock.now() - now
-      const stagingMs = this.starts.dispatch(claims, claimed, outcomes)
-      this.adaptLead(claimMs + stagingMs)
-      return waitForDeferred
+      outcomes = await store.claimSlots(claims, this.instanceId, now)
     } catch (error) {
       // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
       this.events.emit('engine:error', { message: `could not claim ${claims.length} slot(s)`, error })
@@ -379,6 +379,28 @@ export class Scheduler {
       for (const entry of popped) this.heap.push(dueAt(entry.job, entry.slot), entry)
       return STORE_RETRY_MS
     }
+    const claimMs = this.clock.now() - now
+    try {
+      this.adaptLead(claimMs + this.starts.dispatch(claims, claimed, outcomes))
+    } catch (error) {
+      // Not a store failure: the slots are claimed (putting them back would only find them taken).
+      // The runner contains what jobs do, so this is a bug; the scheduler keeps going, and the runs
+      // are recorded interrupted so that none holds its job as running for good (one that did start
+      // records its own outcome after this).
+      this.events.emit('engine:error', {
+        message: `could not start the runs of ${claims.length} claimed slot(s)`,
+        error,
+      })
+      const message = `interrupted: the run could not be started (${describeError(error).message})`
+      const finishedAt = this.clock.now()
+      const runIds = outcomes.flatMap((o) => (o.kind === 'started' ? [o.runId] : []))
+      await Promise.allSettled(
+        runIds.map((id) =>
+          this.store?.finishRun(id, { status: 'interrupted', finishedAt, errorMessage: message, settled: true }),
+        ),
+      )
+    }
+    return waitForDeferred
   }
 
   /**

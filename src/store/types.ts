@@ -125,7 +125,11 @@ export interface RunHolder {
   startedAt: number
 }
 
-export type BeginOutcome = { kind: 'started'; runId: number } | { kind: 'busy'; holder: RunHolder }
+export type BeginOutcome =
+  | { kind: 'started'; runId: number }
+  | { kind: 'busy'; holder: RunHolder }
+  /** Busy, with `whenBusy: 'record'`: a `skipped` attempt row was inserted with the reason. */
+  | { kind: 'skipped'; runId: number; reason: string; holder: RunHolder }
 
 export interface BeginRun {
   job: string
@@ -134,6 +138,11 @@ export interface BeginRun {
   attempt: number
   /** 'skip' refuses when the job is active anywhere; 'allow' always starts. */
   overlap: 'skip' | 'allow'
+  /**
+   * What a refusal leaves: nothing (`'refuse'`, the default: a manual run the caller reports), or a
+   * `skipped` attempt row with the reason, in the same transaction (`'record'`: a retry).
+   */
+  whenBusy?: 'refuse' | 'record'
   detail?: string | null
 }
 

@@ -170,6 +170,29 @@ export function claimContract(ctx: ContractContext): void {
   describe('beginRun, finishRun, settleRun', () => {
     const manual = { job: 'a', slot: T0, trigger: 'manual' as const, attempt: 1, overlap: 'skip' as const }
 
+    it('a refused begin with whenBusy record leaves a skipped attempt naming the holder, in the same write', async () => {
+      const held = await started('a', T0, 'A', T0)
+      const retry = { job: 'a', slot: T0 - MIN, trigger: 'schedule' as const, attempt: 2, overlap: 'skip' as const }
+      const outcome = await ctx.store.beginRun({ ...retry, whenBusy: 'record' }, 'B', T0 + 5)
+      expect(outcome).toMatchObject({ kind: 'skipped', holder: { runId: held, instanceId: 'A' } })
+      const { runId, reason } = outcome as { runId: number; reason: string }
+      expect(reason).toBe(`still running: run ${held} on instance A since ${new Date(T0).toISOString()}`)
+      expect(await run(runId)).toMatchObject({
+        job: 'a',
+        attempt: 2,
+        status: 'skipped',
+        detail: reason,
+        startedAt: T0 + 5,
+        finishedAt: T0 + 5,
+        active: false,
+        instanceId: 'B',
+      })
+      // Without it, nothing is written.
+      const before = (await ctx.store.listRuns({ job: 'a' })).length
+      expect((await ctx.store.beginRun(retry, 'B', T0 + 6)).kind).toBe('busy')
+      expect(await ctx.store.listRuns({ job: 'a' })).toHaveLength(before)
+    })
+
     it('starts an attempt outside the slot table', async () => {
       const outcome = await ctx.store.beginRun({ ...manual, attempt: 2, detail: 'retry' }, 'A', T0 + 1)
       expect(outcome.kind).toBe('started')

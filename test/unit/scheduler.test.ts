@@ -528,6 +528,35 @@ describe('store failures', () => {
   })
 })
 
+describe('engine failures', () => {
+  it('a failure starting claimed runs is reported and the scheduler goes on with the next slots', async () => {
+    const fired: number[] = []
+    const { clock, store, scheduler } = await harness([
+      { name: 't', schedule: '* * * * * *', run: (ctx) => void fired.push(ctx.scheduledAt.getTime()) },
+    ])
+    const errors: string[] = []
+    scheduler.events.on('engine:error', (e) => errors.push(e.message))
+    const starts = (scheduler as unknown as { starts: { dispatch: (...args: unknown[]) => number } }).starts
+    const dispatch = starts.dispatch.bind(starts)
+    let calls = 0
+    starts.dispatch = (...args: unknown[]) => {
+      calls++
+      if (calls === 2) throw new Error('bug')
+      return dispatch(...args)
+    }
+    await scheduler.start()
+    await clock.advance(3000)
+    expect(errors).toEqual(['could not start the runs of 1 claimed slot(s)'])
+    expect(fired).toEqual([T0 + 1000, T0 + 3000])
+    // The run of the slot that could not start does not hold its job as running.
+    expect((await runs(store, 't')).map((r) => [r.slot - T0, r.status])).toEqual([
+      [1000, 'succeeded'],
+      [2000, 'interrupted'],
+      [3000, 'succeeded'],
+    ])
+  })
+})
+
 describe('overlap', () => {
   it("'skip' records a slot that comes due while the job still runs", async () => {
     const gate = deferred()

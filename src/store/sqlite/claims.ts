@@ -134,11 +134,8 @@ export class RunWriter {
     if (paused.has(job)) return { index, claim, kind: 'paused', status: 'skipped', detail: 'paused' }
     if (claim.overlap === 'skip') {
       const holder = holders === undefined ? this.#s.holder.get(job) : holders.get(job)
-      if (holder !== undefined) {
-        const since = new Date(holder.started_at).toISOString()
-        const reason = `still running: run ${holder.id} on instance ${holder.instance_id} since ${since}`
-        return { index, claim, kind: 'skipped', status: 'skipped', detail: reason }
-      }
+      if (holder !== undefined)
+        return { index, claim, kind: 'skipped', status: 'skipped', detail: stillRunning(holder) }
     }
     return { index, claim, kind: 'started', status: 'running', detail: missed }
   }
@@ -204,22 +201,24 @@ export class RunWriter {
   }
 
   begin(run: BeginRun, instanceId: string, now: number): BeginOutcome {
+    const { job, slot, trigger, attempt } = run
     if (run.overlap === 'skip') {
-      const holder = this.#s.holder.get(run.job)
-      if (holder !== undefined) {
-        return {
-          kind: 'busy',
-          holder: {
-            runId: holder.id,
-            instanceId: holder.instance_id,
-            host: holder.host,
-            pid: holder.pid,
-            startedAt: holder.started_at,
-          },
+      const row = this.#s.holder.get(job)
+      if (row !== undefined) {
+        const holder = {
+          runId: row.id,
+          instanceId: row.instance_id,
+          host: row.host,
+          pid: row.pid,
+          startedAt: row.started_at,
         }
+        if (run.whenBusy !== 'record') return { kind: 'busy', holder }
+        const reason = stillRunning(row)
+        const skipped = { job, slot, trigger, attempt, status: 'skipped', startedAt: now, finishedAt: now } as const
+        const runId = this.insertRun({ ...skipped, detail: reason, instanceId, active: 0 }, false)
+        return { kind: 'skipped', runId, reason, holder }
       }
     }
-    const { job, slot, trigger, attempt } = run
     const detail = run.detail ?? null
     const runId = this.insertRun(
       {
@@ -238,4 +237,9 @@ export class RunWriter {
     )
     return { kind: 'started', runId }
   }
+}
+
+/** Why a slot or a retry is skipped: the run that holds the job. */
+function stillRunning(holder: { id: number; instance_id: string; started_at: number }): string {
+  return `still running: run ${holder.id} on instance ${holder.instance_id} since ${new Date(holder.started_at).toISOString()}`
 }
