@@ -36,7 +36,7 @@ export async function millionRunFile(total = 1_000_000) {
   const started = Date.now()
   const store = await openStore(file)
   const now = Date.now()
-  await store.registerInstance({ id: 'bench-host-1', host: 'bench-host', pid: 4242, now })
+  await store.registerInstance({ id: 'bench-host-1', role: 'scheduler', host: 'bench-host', pid: 4242, now })
   await store.syncJobs(FIXTURE_JOBS, now)
   await store.stopInstance('bench-host-1', now)
   await store.close()
