@@ -36,12 +36,16 @@ export function collectDue(
   let missed: MissedInfo | undefined
   /** The latest slot already due that is within the grace. */
   let late: number | undefined
+  /** Slots due after now, and when each is due. */
   const ahead: number[] = []
+  const aheadAt: number[] = []
   while (slot !== null) {
     const at = dueAt(job, slot)
     if (at > horizon) break
-    if (at > now) ahead.push(slot)
-    else if (now - at > job.misfireGraceMs) {
+    if (at > now) {
+      ahead.push(slot)
+      aheadAt.push(at)
+    } else if (now - at > job.misfireGraceMs) {
       missed = widen(missed, slot)
       if (missed.count >= MAX_MISSED_COUNT) {
         // Far too many to count one by one: skip to the slots around now.
@@ -65,11 +69,11 @@ export function collectDue(
     if (late !== undefined) addClaim(claims, claimed, job, late, now)
   }
   if (job.overlap === 'allow') {
-    for (const s of ahead) addClaim(claims, claimed, job, s, dueAt(job, s))
+    for (let i = 0; i < ahead.length; i++) addClaim(claims, claimed, job, ahead[i] as number, aheadAt[i] as number)
     return slot
   }
   const [next] = ahead
-  if (!runsNow && next !== undefined) addClaim(claims, claimed, job, next, dueAt(job, next))
+  if (!runsNow && next !== undefined) addClaim(claims, claimed, job, next, aheadAt[0] as number)
   return ahead[runsNow ? 0 : 1] ?? slot
 }
 

@@ -89,6 +89,8 @@ export class Scheduler {
   private stopping: Promise<void> | undefined
   /** Ends the wait of a stop for runs claimed ahead (a second stop()). */
   private cutShort: (() => void) | undefined
+  /** A second stop() came: no step of the stop waits any more. */
+  private hurried = false
   private ticking: Promise<void> | undefined
 
   constructor(
@@ -227,6 +229,8 @@ export class Scheduler {
    */
   stop(options: { graceMs?: number } = {}): Promise<void> {
     if (this.stopping) {
+      // Whichever step the first call has reached (or not yet reached) takes no more grace.
+      this.hurried = true
       this.cutShort?.()
       this.runner?.interruptNow()
       return this.stopping
@@ -240,11 +244,11 @@ export class Scheduler {
       await this.ticking
       const graceMs = options.graceMs ?? this.config.shutdownGraceMs
       const began = this.clock.now()
-      await this.startPendingWithin(graceMs)
+      const graceLeft = () => (this.hurried ? 0 : Math.max(0, graceMs - (this.clock.now() - began)))
+      await this.startPendingWithin(graceLeft())
       await this.cancelPendingStarts()
       const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
-      const left = Math.max(0, graceMs - (this.clock.now() - began))
-      await this.runner?.drain(left, `${who} before the job finished`)
+      await this.runner?.drain(graceLeft(), `${who} before the job finished`)
       if (this.store) {
         await this.store.stopInstance(this.instanceId, this.clock.now())
         if (this.ownsStore) await this.store.close()

@@ -104,7 +104,8 @@ export class Starts {
             request.missed = claim.missed
             caughtUp.push({ job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
           }
-          const at = dueAt(job, claim.slot)
+          // collectDue says when each run starts; computed again only for a claim made without it.
+          const at = claim.startAt ?? dueAt(job, claim.slot)
           if (at <= now) startNow.push(request)
           else {
             const batch = later.get(at)

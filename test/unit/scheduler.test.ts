@@ -378,6 +378,32 @@ describe('claiming ahead of the slot', () => {
     ])
   })
 
+  it('a second stop() while waiting for runs claimed ahead records them interrupted at once', async () => {
+    const started: number[] = []
+    const { clock, store, scheduler } = await leadHarness([
+      { name: 'late', schedule: '0 * * * *', run: () => void started.push(clock.now()) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 - 50)
+    const first = scheduler.stop()
+    const second = scheduler.stop()
+    await Promise.all([first, second]) // without the fake clock moving: nothing waits for the instant
+    await clock.advance(100)
+    expect(started).toEqual([])
+    expect(await runs(store, 'late')).toMatchObject([{ status: 'interrupted', active: false }])
+  })
+
+  it('a second stop() right after the first does not wait for running jobs either', async () => {
+    const { clock, store, scheduler } = await leadHarness([
+      { name: 'hang', schedule: '0 * * * *', run: () => new Promise(() => {}) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 + 10)
+    await Promise.all([scheduler.stop(), scheduler.stop()]) // the fake clock stays put: no grace is waited
+    // Recorded interrupted; it holds its job until its code settles, which this code never does (§5).
+    expect(await runs(store, 'hang')).toMatchObject([{ status: 'interrupted', active: true }])
+  })
+
   it('with no grace, runs claimed ahead are recorded interrupted, not started', async () => {
     const started: number[] = []
     const { clock, store, scheduler } = await leadHarness([
