@@ -110,8 +110,9 @@ export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
   return {
     ...run,
     result: parseStored(run.result),
-    // A skip reason is free text ("paused" must not become anything else); only the missed record is JSON.
-    detail: run.detail?.startsWith('{') ? parseStored(run.detail) : run.detail,
+    // A skip reason is free text ("paused" must not become anything else); only a missed record (the
+    // view has recognised it as `missed`) is JSON.
+    detail: run.missed === null ? run.detail : parseStored(run.detail),
   }
 }
 

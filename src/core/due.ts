@@ -77,9 +77,14 @@ export function collectDue(
   return ahead[runsNow ? 0 : 1] ?? slot
 }
 
+/** One missed slot. */
+export function missedSlot(slot: number): MissedInfo {
+  return { count: 1, first: slot, last: slot }
+}
+
 /** `missed` with one more slot. */
 function widen(missed: MissedInfo | undefined, slot: number): MissedInfo {
-  if (missed === undefined) return { count: 1, first: slot, last: slot }
+  if (missed === undefined) return missedSlot(slot)
   return { count: missed.count + 1, first: Math.min(missed.first, slot), last: Math.max(missed.last, slot) }
 }
 

@@ -5,9 +5,9 @@
  * so they can be recorded, not lost.
  */
 import type { ResolvedJob } from '../config/types.js'
-import type { ClaimOutcome, MissedInfo, RunOutcome, SlotClaim } from '../store/types.js'
+import type { ClaimOutcome, RunOutcome, SlotClaim } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { dueAt } from './due.js'
+import { dueAt, missedSlot } from './due.js'
 import type { EngineEmitter, EngineEvents } from './events.js'
 import type { Runner, RunRequest, StagedRuns } from './runner.js'
 
@@ -166,18 +166,22 @@ export class Starts {
         attempts.push(staged.attempts[i])
       }
     })
-    const info = (request: RunRequest): MissedInfo => ({ count: 1, first: request.slot, last: request.slot })
     for (const request of missed) {
       this.events.emit('slot:missed', {
         job: request.job.name,
         runId: request.runId,
-        missed: info(request),
+        missed: missedSlot(request.slot),
         catchUp: false,
       })
     }
     void this.options.recordUnstarted(
       missed,
-      (request) => ({ status: 'missed', finishedAt: now, detail: JSON.stringify(info(request)), settled: true }),
+      (request) => ({
+        status: 'missed',
+        finishedAt: now,
+        detail: JSON.stringify(missedSlot(request.slot)),
+        settled: true,
+      }),
       'a run found too late for its instant',
     )
     return { requests, attempts }
