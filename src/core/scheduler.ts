@@ -137,8 +137,8 @@ export class Scheduler {
       this.heap.remove((entry) => entry.job.name === resolved.name)
       const store = await this.open()
       const now = this.clock.now()
-      const [state] = (await store.syncJobs([resolved.name], now)).filter((j) => j.name === resolved.name)
-      if ((state?.lastSlot ?? null) === null) await store.serveFrom([resolved.name], now)
+      const states = await store.syncJobs([resolved.name], now, { serving: true })
+      const [state] = states.filter((j) => j.name === resolved.name)
       this.enqueue(resolved, state?.lastSlot ?? null)
       this.arm()
     }
@@ -155,13 +155,9 @@ export class Scheduler {
     if (this.registeredAs !== 'scheduler') await this.register(store)
     const now = this.clock.now()
     await this.reap(now)
-    const states = await store.syncJobs([...this.jobs.keys()], now)
-    const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
     // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
-    await store.serveFrom(
-      [...this.jobs.keys()].filter((name) => (lastSlots.get(name) ?? null) === null),
-      now,
-    )
+    const states = await store.syncJobs([...this.jobs.keys()], now, { serving: true })
+    const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
     for (const job of this.jobs.values()) this.enqueue(job, lastSlots.get(job.name) ?? null)
     this.started = true
     this.events.emit('started', { instanceId: this.instanceId })

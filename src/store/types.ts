@@ -193,14 +193,13 @@ export interface Store {
    */
   reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]>
 
-  /** Make sure a row exists for each job name; returns the state of every job the store knows. */
-  syncJobs(names: readonly string[], now: number): Promise<JobState[]>
   /**
-   * A scheduler takes charge of jobs that have never had a slot served: their last served slot
-   * becomes `from` (left alone where one is known), so slots between it and a later start count as
-   * missed rather than unknown.
+   * Make sure a row exists for each job name; returns the state of every job the store knows. With
+   * `serving` (a scheduler taking charge of the jobs), those never served yet are served from `now`:
+   * their last served slot becomes `now`, so the slots of a later outage count as missed rather than
+   * unknown.
    */
-  serveFrom(names: readonly string[], from: number): Promise<void>
+  syncJobs(names: readonly string[], now: number, options?: { serving?: boolean }): Promise<JobState[]>
   listJobs(): Promise<JobState[]>
   /** Returns false when no such job is known. */
   setPaused(job: string, paused: boolean): Promise<boolean>

@@ -57,7 +57,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     })
 
     describe('jobs', () => {
-      it('serveFrom sets the last served slot of jobs that have none, and only those', async () => {
+      it('syncJobs serving sets the last served slot of the named jobs that have none, and only those', async () => {
         await store.syncJobs(['fresh', 'served'], T0)
         const [claimed] = await store.claimSlots(
           [{ job: 'served', slot: T0 + MIN, trigger: 'schedule', overlap: 'skip' }],
@@ -65,11 +65,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           T0 + MIN,
         )
         expect(claimed?.kind).toBe('started')
-        await store.serveFrom(['fresh', 'served', 'unknown'], T0 + 5 * MIN)
-        const jobs = new Map((await store.listJobs()).map((j) => [j.name, j.lastSlot]))
-        expect(jobs).toEqual(
+        await store.syncJobs(['other'], T0 + 2 * MIN)
+        const states = await store.syncJobs(['fresh', 'served', 'new'], T0 + 5 * MIN, { serving: true })
+        expect(new Map(states.map((j) => [j.name, j.lastSlot]))).toEqual(
           new Map([
             ['fresh', T0 + 5 * MIN],
+            ['new', T0 + 5 * MIN],
+            ['other', null],
             ['served', T0 + MIN],
           ]),
         )

@@ -240,16 +240,12 @@ export class SqliteStore implements Store {
 
   // --- jobs -----------------------------------------------------------------------------------
 
-  async syncJobs(names: readonly string[], now: number): Promise<JobState[]> {
+  async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
     return this.#write(() => {
       for (const name of names) this.#s.seeJob.run({ name, now })
+      if (options.serving && names.length > 0) this.#s.serveFrom.run({ names: JSON.stringify(names), from: now })
       return this.#s.listJobs.all().map(toJob)
     })
-  }
-
-  async serveFrom(names: readonly string[], from: number): Promise<void> {
-    if (names.length === 0) return
-    this.#write(() => this.#s.serveFrom.run({ names: JSON.stringify(names), from }))
   }
 
   async listJobs(): Promise<JobState[]> {
