@@ -4,6 +4,7 @@
  * escape into the scheduler.
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
+import { keepShape } from '../shapes.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type Decided, describeError, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
@@ -103,11 +104,14 @@ export class Runner {
 
   /** Start runs built by `stage` (see `executeAll`). */
   startStaged({ requests, attempts }: StagedRuns): void {
+    let last: Attempt | undefined
     for (const attempt of attempts) {
       if (attempt === undefined) continue
       this.announce(attempt)
       attempt.call()
+      last = attempt
     }
+    keepShape('attempt', last)
     const ended: Attempt[] = []
     for (let i = 0; i < requests.length; i++) {
       const attempt = attempts[i]

@@ -14,6 +14,7 @@ import fs from 'node:fs'
 import nodePath from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
+import { keepShape } from '../../shapes.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -185,6 +186,8 @@ export class SqliteStore implements Store {
     const writes = this.#pending
     this.#pending = []
     this.#batch = undefined
+    const last = writes[writes.length - 1]
+    keepShape('outcome write', typeof last === 'object' ? last : undefined)
     if (this.#flushTimer !== undefined) {
       cancelNextTurn(this.#flushTimer)
       this.#flushTimer = undefined
