@@ -88,7 +88,9 @@ function claimPerRow(slot, lap) {
 
 /** The same batch as one group. */
 function claimGrouped(slot, lap) {
-  const won = s.claimSlots.all({ slot, jobs: JSON.stringify(names) })
+  // A slot nobody has claimed yet: every job wins, and the insert need not say which.
+  const won = names
+  if (s.slotClaimed.get(slot) === undefined) s.claimFreeSlot.run({ slot, jobs: JSON.stringify(won) })
   lap('guard')
   const last = Number(s.insertRuns.run(run(slot, '', JSON.stringify(won))).lastInsertRowid)
   lap('insert')
@@ -117,7 +119,8 @@ function round(grouped, t) {
   lap('commit')
   const at = slot + 5
   begin.run()
-  if (grouped) s.finishRuns.run(done(at, 0, JSON.stringify(ids)))
+  // The runs of one batch have consecutive ids: the store writes their common outcome as one id range.
+  if (grouped) s.finishRange.run({ ...done(at, 0, ''), first: ids[0], last: ids[ids.length - 1] })
   else for (const id of ids) s.finishRun.run(done(at, id, ''))
   commit.run()
   lap('outcome')

@@ -132,6 +132,14 @@ describe('sqlite: claim batches written a group at a time', () => {
     await store.close()
   })
 
+  it('gives a job listed twice for a slot nobody has claimed one run, for its first listing', async () => {
+    const store = await openSqliteStore(':memory:')
+    const outcomes = await store.claimSlots([claim('a', T0), claim('b', T0), claim('a', T0)], 'A', T0)
+    expect(outcomes.map((o) => o.kind)).toEqual(['started', 'started', 'taken'])
+    expect((await store.listRuns({ limit: 10 })).map((r) => r.job).sort()).toEqual(['a', 'b'])
+    await store.close()
+  })
+
   it('answers a whole batch of one slot as taken when another process served it', async () => {
     const store = await openSqliteStore(':memory:')
     const batch = Array.from({ length: 50 }, (_, i) => claim(`job-${i}`, T0))
@@ -181,6 +189,31 @@ describe('sqlite: claim batches written a group at a time', () => {
       expect(run).toMatchObject({ job: `job-${i}`, ...expected })
     })
     expect(await store.activeRuns()).toEqual([])
+    await store.close()
+  })
+
+  it('writes a group to exactly its runs, whether their ids make one range or have gaps', async () => {
+    const store = await openSqliteStore(':memory:')
+    const batch = Array.from({ length: 9 }, (_, i) => claim(`job-${i}`, T0))
+    const ids = (await store.claimSlots(batch, 'A', T0)).map((o) => (o as { runId: number }).runId)
+    const done = { status: 'succeeded', finishedAt: T0 + 5, settled: true } as const
+    const failed = { status: 'failed', finishedAt: T0 + 6, errorMessage: 'x', settled: true } as const
+    const at = (i: number) => ids[i] as number
+    await Promise.all([
+      // Runs 0, 2 and 4: one outcome, with runs 1 and 3 between them still running.
+      ...[0, 2, 4].map((i) => store.finishRun(at(i), done)),
+      // Runs 6 to 8, queued out of order: one range.
+      ...[8, 6, 7].map((i) => store.finishRun(at(i), failed)),
+    ])
+    const runs = new Map((await store.listRuns({ limit: 100 })).map((r) => [r.id, r]))
+    ids.forEach((id, i) => {
+      const expected = [0, 2, 4].includes(i)
+        ? { status: 'succeeded', finishedAt: T0 + 5, active: false }
+        : i >= 6
+          ? { status: 'failed', errorMessage: 'x', finishedAt: T0 + 6, active: false }
+          : { status: 'running', finishedAt: null, active: true }
+      expect(runs.get(id), `run ${i}`).toMatchObject({ job: `job-${i}`, ...expected })
+    })
     await store.close()
   })
 

@@ -86,6 +86,9 @@ export class RunWriter {
   /**
    * The exactly-once guard for a whole batch: whether each claim inserted its (slot, job) key. One
    * statement per distinct slot (usually one per batch); a job listed twice for a slot wins once.
+   * A slot nobody has claimed any job of yet (the usual case: one scheduler, or the first of two to
+   * claim an instant) is won by every job listed, which needs no answer from the insert; the caller's
+   * transaction holds the write lock, so no other process can claim in between.
    */
   #guard(claims: readonly SlotClaim[]): boolean[] {
     const won = new Array<boolean>(claims.length).fill(false)
@@ -102,8 +105,17 @@ export class RunWriter {
         won[indexes[0] as number] = this.#s.claimSlot.run(slot, jobs[0] as string).changes > 0
         continue
       }
-      const inserted = this.#s.claimSlots.all({ slot, jobs: JSON.stringify(jobs) })
-      const left = inserted.length === indexes.length ? undefined : new Set(inserted)
+      const listed = { slot, jobs: JSON.stringify(jobs) }
+      let left: Set<string> | undefined
+      if (this.#s.slotClaimed.get(slot) === undefined) {
+        this.#s.claimFreeSlot.run(listed)
+        // Every job wins; one listed twice, once.
+        const distinct = new Set(jobs)
+        if (distinct.size < jobs.length) left = distinct
+      } else {
+        const inserted = this.#s.claimSlots.all(listed)
+        if (inserted.length < indexes.length) left = new Set(inserted)
+      }
       for (let k = 0; k < indexes.length; k++) won[indexes[k] as number] = left?.delete(jobs[k] as string) ?? true
     }
     return won

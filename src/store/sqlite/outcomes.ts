@@ -59,13 +59,29 @@ export class OutcomeWriter {
         else s.finishRun.run(first)
         continue
       }
-      const ids = JSON.stringify(group.map(runOf))
+      const runIds = group.map(runOf)
       if (typeof first === 'number') {
-        s.deactivateRuns.run(ids)
+        s.deactivateRuns.run(JSON.stringify(runIds))
         continue
       }
       const { id: _, ...outcome } = first
-      s.finishRuns.run({ ...outcome, ids })
+      const range = idRange(runIds)
+      if (range) s.finishRange.run({ ...outcome, ...range })
+      else s.finishRuns.run({ ...outcome, ids: JSON.stringify(runIds) })
     }
   }
+}
+
+/**
+ * The range the ids make when they are every id from the lowest to the highest; a round holds each
+ * run once, so that is when there are as many ids as the range is long.
+ */
+function idRange(ids: readonly number[]): { first: number; last: number } | undefined {
+  let first = Number.POSITIVE_INFINITY
+  let last = Number.NEGATIVE_INFINITY
+  for (const id of ids) {
+    if (id < first) first = id
+    if (id > last) last = id
+  }
+  return last - first + 1 === ids.length ? { first, last } : undefined
 }

@@ -134,6 +134,15 @@ export function prepareStatements(db: Database.Database) {
     claimSlots: column<[{ slot: number; jobs: string }], string>(
       `INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs) RETURNING job`,
     ),
+    /**
+     * `claimSlots` when no job of the slot has a claim yet (`slotClaimed`), so that every job listed
+     * wins: no RETURNING, which costs SQLite about as much again as the insert (0.9 µs per row).
+     */
+    claimFreeSlot: prepare<[{ slot: number; jobs: string }]>(
+      'INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs)',
+    ),
+    /** Whether any job has a claim for the slot. */
+    slotClaimed: column<[slot: number], 1>('SELECT 1 FROM slot_claims WHERE slot = ? LIMIT 1'),
     /** Read once per claim batch: a plain scan of the jobs table beats a lookup per claim. */
     pausedJobs: column<[], string>('SELECT name FROM jobs WHERE paused = 1'),
     /** Every active run, oldest first: the first of each job is its holder. */
@@ -195,6 +204,17 @@ export function prepareStatements(db: Database.Database) {
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
          detail = coalesce(@detail, detail), active = @active
        FROM json_each(@ids) j WHERE runs.id = j.value`,
+    ),
+    /**
+     * `finishRun` for the runs `first`..`last`, every id between them included: the runs of one
+     * instant have consecutive ids, so their outcomes mostly come as one range. A rowid range costs
+     * SQLite less than a join with a JSON array of the same ids (2.6 against 4.1 µs per row).
+     */
+    finishRange: prepare<[FinishedRun & { first: number; last: number }]>(
+      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
+         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
+         detail = coalesce(@detail, detail), active = @active
+       WHERE id >= @first AND id <= @last`,
     ),
     /** `deactivate` for several runs (a JSON array of ids). */
     deactivateRuns: prepare<[ids: string]>('UPDATE runs SET active = 0 FROM json_each(?) j WHERE runs.id = j.value'),
