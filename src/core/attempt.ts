@@ -52,7 +52,8 @@ export interface Pending {
   interrupt: (reason: string) => void
 }
 
-interface AttemptEnv {
+/** What every attempt of a runner shares. */
+export interface AttemptEnv {
   clock: Clock
   events: EngineEmitter
   instanceId: string

@@ -36,15 +36,26 @@ export function collectDue(
   let missed: MissedInfo | undefined
   /** The latest slot already due that is within the grace. */
   let late: number | undefined
-  /** Slots due after now, and when each is due. */
-  const ahead: number[] = []
-  const aheadAt: number[] = []
+  /**
+   * Slots due after now, and when each is due: the first in locals, the rest (only a job with a
+   * second slot within the horizon has any) in arrays made then. A wake-up makes these for every
+   * due job, so the usual case allocates nothing.
+   */
+  let ahead: number | undefined
+  let aheadAt = 0
+  let further: { slots: number[]; at: number[] } | undefined
   while (slot !== null) {
     const at = dueAt(job, slot)
     if (at > horizon) break
     if (at > now) {
-      ahead.push(slot)
-      aheadAt.push(at)
+      if (ahead === undefined) {
+        ahead = slot
+        aheadAt = at
+      } else if (further === undefined) further = { slots: [slot], at: [at] }
+      else {
+        further.slots.push(slot)
+        further.at.push(at)
+      }
     } else if (now - at > job.misfireGraceMs) {
       missed = widen(missed, slot)
       if (missed.count >= MAX_MISSED_COUNT) {
@@ -69,12 +80,15 @@ export function collectDue(
     if (late !== undefined) addClaim(claims, claimed, job, late, now)
   }
   if (job.overlap === 'allow') {
-    for (let i = 0; i < ahead.length; i++) addClaim(claims, claimed, job, ahead[i] as number, aheadAt[i] as number)
+    if (ahead !== undefined) addClaim(claims, claimed, job, ahead, aheadAt)
+    if (further !== undefined) {
+      for (let i = 0; i < further.slots.length; i++)
+        addClaim(claims, claimed, job, further.slots[i] as number, further.at[i] as number)
+    }
     return slot
   }
-  const [next] = ahead
-  if (!runsNow && next !== undefined) addClaim(claims, claimed, job, next, aheadAt[0] as number)
-  return ahead[runsNow ? 0 : 1] ?? slot
+  if (!runsNow && ahead !== undefined) addClaim(claims, claimed, job, ahead, aheadAt)
+  return (runsNow ? ahead : further?.slots[0]) ?? slot
 }
 
 /** One missed slot. */

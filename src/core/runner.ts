@@ -6,7 +6,7 @@
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import { keepShape } from '../shapes.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type Decided, describeError, type RunRequest } from './attempt.js'
+import { Attempt, type AttemptEnv, type Decided, describeError, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
@@ -62,8 +62,12 @@ export class Runner {
   private stopping = false
   private cutShort: (() => void) | undefined
 
+  /** One for all attempts, rather than an object per attempt. */
+  private readonly attemptEnv: AttemptEnv
+
   constructor(private readonly deps: Deps) {
     this.backoffs = new RetryBackoffs(deps.clock)
+    this.attemptEnv = { clock: deps.clock, events: deps.events, instanceId: deps.instanceId }
   }
 
   /** Attempts whose code is still executing in this process, by job name. */
@@ -92,12 +96,11 @@ export class Runner {
    * allocate (and so nothing to set off a garbage collection) before the jobs' code runs.
    */
   stage(requests: readonly RunRequest[]): StagedRuns {
-    const { clock, events, instanceId } = this.deps
     const attempts: (Attempt | undefined)[] = new Array(requests.length)
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i] as RunRequest
       if (this.hasHook('beforeRun', request.job)) continue
-      attempts[i] = new Attempt(request, request.runId, 1, { clock, events, instanceId })
+      attempts[i] = new Attempt(request, request.runId, 1, this.attemptEnv)
     }
     return { requests, attempts }
   }
@@ -245,8 +248,7 @@ export class Runner {
 
   /** A new attempt, begun now (see `announce`). */
   private prepare(request: RunRequest, runId: number, attempt: number): Attempt {
-    const { clock, events, instanceId } = this.deps
-    const begun = new Attempt(request, runId, attempt, { clock, events, instanceId })
+    const begun = new Attempt(request, runId, attempt, this.attemptEnv)
     this.announce(begun)
     return begun
   }

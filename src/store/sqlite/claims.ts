@@ -166,12 +166,25 @@ export class RunWriter {
     holders: Map<string, Holder> | undefined,
   ): void {
     const groups = new Map<string, ClaimRow[]>()
+    // Rows mostly come in runs of equal columns (a batch's jobs due on one instant): a row like the
+    // one before it joins that one's group without building its key.
+    let previous: ClaimRow | undefined
+    let group: ClaimRow[] = []
     for (const row of round) {
+      if (previous !== undefined && sameColumns(previous, row, now)) {
+        group.push(row)
+        continue
+      }
       const { slot, trigger, startAt = now } = row.claim
       const key = `${slot} ${startAt} ${trigger} ${row.status} ${row.detail === null ? '-' : `+${row.detail}`}`
-      const group = groups.get(key)
-      if (group) group.push(row)
-      else groups.set(key, [row])
+      const known = groups.get(key)
+      if (known) group = known
+      else {
+        group = []
+        groups.set(key, group)
+      }
+      group.push(row)
+      previous = row
     }
     for (const group of groups.values()) {
       const { claim, status, detail } = group[0] as ClaimRow
@@ -249,6 +262,17 @@ export class RunWriter {
     )
     return { kind: 'started', runId }
   }
+}
+
+/** Whether two rows of a round write the same columns but the job (what `#writeRound` groups by). */
+function sameColumns(a: ClaimRow, b: ClaimRow, now: number): boolean {
+  return (
+    a.claim.slot === b.claim.slot &&
+    (a.claim.startAt ?? now) === (b.claim.startAt ?? now) &&
+    a.claim.trigger === b.claim.trigger &&
+    a.status === b.status &&
+    a.detail === b.detail
+  )
 }
 
 /** Why a slot or a retry is skipped: the run that holds the job. */

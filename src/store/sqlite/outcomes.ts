@@ -23,6 +23,21 @@ function keyOf(write: PendingWrite): string {
   return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
 }
 
+/** Whether two writes have equal keys (see `keyOf`) without building them. */
+function sameOutcome(a: PendingWrite, b: PendingWrite): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return typeof a === typeof b
+  return (
+    a.status === b.status &&
+    a.finishedAt === b.finishedAt &&
+    a.active === b.active &&
+    a.errorMessage === b.errorMessage &&
+    a.errorStack === b.errorStack &&
+    a.result === b.result &&
+    a.output === b.output &&
+    a.detail === b.detail
+  )
+}
+
 export class OutcomeWriter {
   readonly #s: Statements
 
@@ -33,19 +48,41 @@ export class OutcomeWriter {
   /** Write `writes` in order; call inside a transaction. */
   write(writes: readonly PendingWrite[]): void {
     let round = new Map<string, PendingWrite[]>()
-    const inRound = new Set<number>()
+    // The run ids of the round, made only once an id is not above all before it: runs mostly end
+    // in the order they were claimed, so a higher id than any so far cannot be in the round yet.
+    let inRound: Set<number> | undefined
+    let highest = Number.NEGATIVE_INFINITY
+    // Writes mostly come in runs of equal outcomes: one like the write before it joins that one's
+    // group without building its key.
+    let previous: PendingWrite | undefined
+    let group: PendingWrite[] = []
     for (const write of writes) {
       const runId = runOf(write)
-      if (inRound.has(runId)) {
-        this.#writeRound(round)
-        round = new Map()
-        inRound.clear()
+      if (runId <= highest) {
+        inRound ??= new Set(Array.from(round.values(), (g) => g.map(runOf)).flat())
+        if (inRound.has(runId)) {
+          this.#writeRound(round)
+          round = new Map()
+          inRound = undefined
+          highest = Number.NEGATIVE_INFINITY
+          previous = undefined
+        }
       }
-      inRound.add(runId)
+      inRound?.add(runId)
+      if (runId > highest) highest = runId
+      if (previous !== undefined && sameOutcome(previous, write)) {
+        group.push(write)
+        continue
+      }
       const key = keyOf(write)
-      const group = round.get(key)
-      if (group) group.push(write)
-      else round.set(key, [write])
+      const known = round.get(key)
+      if (known) group = known
+      else {
+        group = []
+        round.set(key, group)
+      }
+      group.push(write)
+      previous = write
     }
     this.#writeRound(round)
   }
