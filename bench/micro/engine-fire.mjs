@@ -9,38 +9,19 @@
  * The second form shows what running each second's burst on cold caches costs, as the real
  * scheduler does (it sleeps between instants).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { importPkg } from '../lib/pkg.mjs'
+import { startFakeEngine } from '../lib/fake-engine.mjs'
 
-const JOBS = 1000
 const SECONDS = Number(process.argv[2] ?? 60)
 const IDLE_MS = Number(process.argv[3] ?? 0)
 
-const { createScheduler, FakeClock } = await importPkg('dist/index.js')
-const dir = mkdtempSync(join(tmpdir(), 'crons-engine-fire-'))
 let fires = 0
-const jobs = Array.from({ length: JOBS }, (_, i) => ({
-  name: `job-${i}`,
-  schedule: '* * * * * *',
-  run: (ctx) => {
-    fires++
-    return ctx.scheduledAt.getTime()
-  },
-}))
-const clock = new FakeClock(Date.UTC(2030, 0, 1))
-const scheduler = createScheduler({ state: join(dir, 'state.db'), jobs }, { clock, claimLeadMs: 50 })
-let errors = 0
-scheduler.events.on('engine:error', (e) => {
-  errors++
-  console.error(e.message)
+const engine = await startFakeEngine(() => (ctx) => {
+  fires++
+  return ctx.scheduledAt.getTime()
 })
-await scheduler.start()
-// Warm-up: statements prepared, code compiled, the first slots served.
-for (let i = 0; i < 5; i++) await clock.advance(1000)
+const { clock } = engine
 
 const firstFire = fires
 const cpu = process.cpuUsage()
@@ -57,8 +38,8 @@ for (let i = 0; i < SECONDS; i++) {
 const used = process.cpuUsage(cpu)
 const busy = performance.now() - wall - idle
 const n = fires - firstFire
-await scheduler.stop()
-rmSync(dir, { recursive: true, force: true })
+await engine.stop()
+const errors = engine.errors()
 console.log(
   `${n} fires${IDLE_MS > 0 ? `, idling ${IDLE_MS} ms after each second` : ''}: ` +
     `CPU ${((used.user + used.system) / n).toFixed(2)} µs per fire, busy wall ${((busy * 1000) / n).toFixed(2)} µs per fire` +

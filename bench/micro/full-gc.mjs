@@ -12,13 +12,10 @@
  * for it; between two instants no run exists. Run it with `--trace-deopt` to see which functions
  * are sent back to the interpreter ("reason: weak objects") after each collection.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { importPkg } from '../lib/pkg.mjs'
+import { startFakeEngine } from '../lib/fake-engine.mjs'
 import { median, quantile } from '../lib/stats.mjs'
 
 setFlagsFromString('--expose-gc')
@@ -27,30 +24,18 @@ const gc = runInNewContext('gc')
 const JOBS = 1000
 const SECONDS = Number(process.argv[2] ?? 40)
 
-const { createScheduler, FakeClock } = await importPkg('dist/index.js')
-const dir = mkdtempSync(join(tmpdir(), 'crons-full-gc-'))
 let first = Number.NaN
 let last = Number.NaN
-const jobs = Array.from({ length: JOBS }, (_, i) => ({
-  name: `job-${i}`,
-  schedule: '* * * * * *',
-  run: (ctx) => {
+const engine = await startFakeEngine(
+  (i) => (ctx) => {
     const now = performance.now()
     if (Number.isNaN(first)) first = now
     last = now
     return ctx.scheduledAt.getTime() + i
   },
-}))
-const clock = new FakeClock(Date.UTC(2030, 0, 1))
-const scheduler = createScheduler({ state: join(dir, 'state.db'), jobs }, { clock, claimLeadMs: 50 })
-let errors = 0
-scheduler.events.on('engine:error', (e) => {
-  errors++
-  console.error(e.message)
-})
-await scheduler.start()
-// Warm-up: statements prepared, code compiled, the first slots served.
-for (let i = 0; i < 10; i++) await clock.advance(1000)
+  { jobs: JOBS, warmupSeconds: 10 },
+)
+const { clock } = engine
 
 const afterGc = []
 const plain = []
@@ -61,8 +46,8 @@ for (let i = 0; i < SECONDS; i++) {
   await clock.advance(1000)
   ;(collect ? afterGc : plain).push(last - first)
 }
-await scheduler.stop()
-rmSync(dir, { recursive: true, force: true })
+await engine.stop()
+const errors = engine.errors()
 const ms = (list) =>
   `median ${median(list).toFixed(2)} ms, p90 ${quantile(list, 0.9).toFixed(2)} ms, max ${Math.max(...list).toFixed(2)} ms`
 console.log(`starting the ${JOBS} jobs of an instant (first job called to last), ${SECONDS} instants:`)
