@@ -15,13 +15,17 @@ import type { Runner, RunRequest, StagedRuns } from './runner.js'
  * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
  * the rest precisely: a timer alone starts them late, and only a wake-up before the instant can be
  * made precise. A Node timer fires ~0.5 ms late at the median, more than 2 ms late 0.2–0.7% of the
- * time, more than 4 ms 0.2%, more than 5 ms 0.1% (bench/micro/wait.mjs, shared 2-vCPU VM). The system
- * clock's wait sleeps rather than spins, so waking earlier costs no CPU; it costs the event loop,
- * blocked from the wake-up to the instant (~3.5 ms here, once per instant that has staged runs), so
- * the embedding app's I/O waits that long. 4 ms catches most of the timers 2 ms misses for a block a
- * host app will hardly notice; 5 would save one start in a thousand for another millisecond.
+ * time, more than 4 ms 0.2%, more than 5 ms 0.1% (bench/micro/wait.mjs, shared 2-vCPU VM). The other
+ * thing that delays a wake-up is a pause of the main thread just before it, and V8's major garbage
+ * collections end with one of 3–5 ms, often right after the batch was staged (its allocation starts
+ * the collection), i.e. a few milliseconds before the instant; once the wait has begun, nothing else
+ * runs on the thread until the start. Woken 4 ms early, the batch after such a pause started ~4 ms
+ * late in most of scenario A's runs; woken 8 ms early, in none. The system clock's wait sleeps rather
+ * than spins, so waking earlier costs no CPU; it costs the event loop, blocked from the wake-up to the
+ * instant (at most once per PRECISE_WAIT_SPACING_MS), so an embedding app's I/O waits that long. An
+ * app that cannot afford that gives the scheduler a clock without `waitUntil`.
  */
-const PRECISE_START_MS = 4
+const PRECISE_START_MS = 8
 /**
  * The wait gives up after this long (then the start re-arms a timer): the lead, plus as much again
  * for a timer that fires early or a wall clock stepped back; it bounds how long one wait blocks.
@@ -31,7 +35,7 @@ const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
  * After a start that waited precisely, batches due within this long get plain timers (a millisecond
  * or two late at worst): jittered jobs or `at` instants can put a batch on every millisecond, and
  * back-to-back waits would block the event loop for as long as they keep coming. This bounds the
- * blocking to about a tenth of the time.
+ * blocking to about a tenth of the time (8 ms in 80 at most; once a second for jobs every second).
  */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 

@@ -227,7 +227,7 @@ describe('claiming ahead of the slot', () => {
     expect(statuses).not.toContain('skipped')
   })
 
-  it('with a clock that can wait precisely, wakes 4 ms early, waits for the instant, and never starts before it', async () => {
+  it('with a clock that can wait precisely, wakes 8 ms early, waits for the instant, and never starts before it', async () => {
     // A clock whose wait does nothing stands for a wait cut short: the start must still wait.
     class ShortWaitClock extends FakeClock {
       waits: [number, number][] = []
@@ -246,17 +246,17 @@ describe('claiming ahead of the slot', () => {
     open.push({ clock, store, scheduler })
     await scheduler.start()
     await clock.advanceTo(T0 + 2000)
-    // Woken 4 ms early; the wait fell short, so a timer for the rest, then the start on the instant.
+    // Woken 8 ms early; the wait fell short, so a timer for the rest, then the start on the instant.
     expect(clock.waits).toEqual([
-      [T0 + 996, T0 + 1000],
+      [T0 + 992, T0 + 1000],
       [T0 + 1000, T0 + 1000],
-      [T0 + 1996, T0 + 2000],
+      [T0 + 1992, T0 + 2000],
       [T0 + 2000, T0 + 2000],
     ])
     expect(started).toEqual([T0 + 1000, T0 + 2000])
   })
 
-  it('after a precise wait, gives batches due within 40 ms plain timers, so the event loop is not blocked back to back', async () => {
+  it('after a precise wait, gives batches due within 80 ms plain timers, so the event loop is not blocked back to back', async () => {
     // A clock whose wait reaches the instant, as the system clock's does.
     class PreciseClock extends FakeClock {
       waits: [number, number][] = []
@@ -280,8 +280,8 @@ describe('claiming ahead of the slot', () => {
     await scheduler.start()
     await clock.advanceTo(T0 + 2000)
     expect(clock.waits).toEqual([
-      [T0 + 996, T0 + 1000],
-      [T0 + 1096, T0 + 1100],
+      [T0 + 992, T0 + 1000],
+      [T0 + 1092, T0 + 1100],
     ])
     expect(started).toEqual([
       ['a', T0 + 1000],
