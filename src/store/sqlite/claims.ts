@@ -7,6 +7,7 @@
  * Runs inside the caller's transaction; nothing here opens or commits one.
  */
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
+import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
 
 /** What a claim batch knows of a job's first active run; enough for the skip reason. */
@@ -165,27 +166,12 @@ export class RunWriter {
     now: number,
     holders: Map<string, Holder> | undefined,
   ): void {
-    const groups = new Map<string, ClaimRow[]>()
-    // Rows mostly come in runs of equal columns (a batch's jobs due on one instant): a row like the
-    // one before it joins that one's group without building its key.
-    let previous: ClaimRow | undefined
-    let group: ClaimRow[] = []
-    for (const row of round) {
-      if (previous !== undefined && sameColumns(previous, row, now)) {
-        group.push(row)
-        continue
-      }
-      const { slot, trigger, startAt = now } = row.claim
-      const key = `${slot} ${startAt} ${trigger} ${row.status} ${row.detail === null ? '-' : `+${row.detail}`}`
-      const known = groups.get(key)
-      if (known) group = known
-      else {
-        group = []
-        groups.set(key, group)
-      }
-      group.push(row)
-      previous = row
-    }
+    const groups = new Groups<ClaimRow>(
+      ({ claim: { slot, trigger, startAt = now }, status, detail }) =>
+        `${slot} ${startAt} ${trigger} ${status} ${detail === null ? '-' : `+${detail}`}`,
+      (a, b) => sameColumns(a, b, now),
+    )
+    for (const row of round) groups.add(row)
     for (const group of groups.values()) {
       const { claim, status, detail } = group[0] as ClaimRow
       const running = status === 'running'

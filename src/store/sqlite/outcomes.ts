@@ -5,6 +5,7 @@
  * which is cheaper for one row. Writes of the same run keep their queued order: a second write of a
  * run starts a new round, written after the first.
  */
+import { Groups } from './groups.js'
 import type { FinishedRun, Statements } from './statements.js'
 
 /** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
@@ -47,47 +48,30 @@ export class OutcomeWriter {
 
   /** Write `writes` in order; call inside a transaction. */
   write(writes: readonly PendingWrite[]): void {
-    let round = new Map<string, PendingWrite[]>()
+    let round = new Groups(keyOf, sameOutcome)
     // The run ids of the round, made only once an id is not above all before it: runs mostly end
     // in the order they were claimed, so a higher id than any so far cannot be in the round yet.
     let inRound: Set<number> | undefined
     let highest = Number.NEGATIVE_INFINITY
-    // Writes mostly come in runs of equal outcomes: one like the write before it joins that one's
-    // group without building its key.
-    let previous: PendingWrite | undefined
-    let group: PendingWrite[] = []
     for (const write of writes) {
       const runId = runOf(write)
       if (runId <= highest) {
-        inRound ??= new Set(Array.from(round.values(), (g) => g.map(runOf)).flat())
+        inRound ??= new Set(Array.from(round.values(), (group) => group.map(runOf)).flat())
         if (inRound.has(runId)) {
           this.#writeRound(round)
-          round = new Map()
+          round = new Groups(keyOf, sameOutcome)
           inRound = undefined
           highest = Number.NEGATIVE_INFINITY
-          previous = undefined
         }
       }
       inRound?.add(runId)
       if (runId > highest) highest = runId
-      if (previous !== undefined && sameOutcome(previous, write)) {
-        group.push(write)
-        continue
-      }
-      const key = keyOf(write)
-      const known = round.get(key)
-      if (known) group = known
-      else {
-        group = []
-        round.set(key, group)
-      }
-      group.push(write)
-      previous = write
+      round.add(write)
     }
     this.#writeRound(round)
   }
 
-  #writeRound(round: ReadonlyMap<string, PendingWrite[]>): void {
+  #writeRound(round: Groups<PendingWrite>): void {
     const s = this.#s
     for (const group of round.values()) {
       const first = group[0] as PendingWrite
