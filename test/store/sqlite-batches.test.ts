@@ -140,6 +140,37 @@ describe('sqlite: claim batches written a group at a time', () => {
     await store.close()
   })
 
+  it('two connections to one file: each (slot, job) goes to whoever claims it first, whole batches or parts (§3)', async () => {
+    const file = path.join(tempDir(), 'two.db')
+    const a = await openSqliteStore(file)
+    const b = await openSqliteStore(file)
+    const jobs = Array.from({ length: 6 }, (_, i) => `job-${i}`)
+    const batch = (slot: number, names = jobs) => names.map((job) => claim(job, slot))
+    const kinds = (outcomes: ClaimOutcome[]) => outcomes.map((o) => o.kind)
+    // A slot nobody has claimed: the first connection wins it all, the second finds it all taken.
+    expect(kinds(await a.claimSlots(batch(T0), 'A', T0))).toEqual(Array(6).fill('started'))
+    expect(kinds(await b.claimSlots(batch(T0), 'B', T0))).toEqual(Array(6).fill('taken'))
+    // Part of a slot claimed by one: the other wins exactly the rest.
+    expect(kinds(await b.claimSlots(batch(T0 + MIN, ['job-1', 'job-4']), 'B', T0 + MIN))).toEqual([
+      'started',
+      'started',
+    ])
+    expect(kinds(await a.claimSlots(batch(T0 + MIN), 'A', T0 + MIN))).toEqual([
+      'started',
+      'taken',
+      'started',
+      'started',
+      'taken',
+      'started',
+    ])
+    const { runs } = read(file)
+    const pairs = runs.map((r) => `${r.job}@${r.slot}`)
+    expect(new Set(pairs).size).toBe(pairs.length)
+    expect(pairs).toHaveLength(12)
+    await a.close()
+    await b.close()
+  })
+
   it('answers a whole batch of one slot as taken when another process served it', async () => {
     const store = await openSqliteStore(':memory:')
     const batch = Array.from({ length: 50 }, (_, i) => claim(`job-${i}`, T0))
