@@ -218,7 +218,7 @@ export class Runner {
           settled: true,
         })
         this.emitFinished(request, cancelled.runId, attempt + 1, 'interrupted', now, now, { message })
-        return { runId: cancelled.runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
+        return ended(cancelled.runId, attempt + 1, { status: 'interrupted', error: { message } })
       }
       // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
       // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
