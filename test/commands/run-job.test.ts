@@ -5,23 +5,10 @@
  * "interrupted" once.
  */
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ensureBuilt,
-  killAll,
-  linesOf,
-  processScope,
-  readRuns,
-  removeTempDirs,
-  runCli,
-  tempDir,
-} from '../e2e/helpers.js'
+import { describe, expect, it } from 'vitest'
+import { linesOf, processScope, readRuns, runCli, tempDir, useBuiltCli } from '../e2e/helpers.js'
 
-beforeAll(() => ensureBuilt())
-afterAll(async () => {
-  await killAll()
-  removeTempDirs()
-})
+useBuiltCli()
 
 const CONFIG = `import { defineConfig } from 'crons'
 

@@ -4,14 +4,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ANSI, ensureBuilt, killAll, linesOf, removeTempDirs, runCli, tempDir } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { ANSI, linesOf, runCli, tempDir, useBuiltCli } from './helpers.js'
 
-beforeAll(() => ensureBuilt())
-afterAll(async () => {
-  await killAll()
-  removeTempDirs()
-})
+useBuiltCli()
 
 const FULL = `import { defineConfig } from 'crons'
 

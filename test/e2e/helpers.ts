@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 import { openStore, type RunRecord } from '../../src/store/index.js'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -88,6 +89,18 @@ export async function ensureBuilt(timeoutMs = 45_000): Promise<void> {
     }
     await sleep(250)
   }
+}
+
+/**
+ * For a test file that spawns the CLI: wait for the build before its tests, and after them kill
+ * whatever they left running and remove their temporary folders.
+ */
+export function useBuiltCli(): void {
+  beforeAll(() => ensureBuilt())
+  afterAll(async () => {
+    await killAll()
+    removeTempDirs()
+  })
 }
 
 // ---------------------------------------------------------------------------------------------

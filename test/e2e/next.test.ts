@@ -2,14 +2,10 @@
  * `crons next` end to end: JSON and human output, the DST rule for a fixed-hour job on the New York
  * spring-forward day, and the one-line contract for every bad input (SEMANTICS §1, §2, §8).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ANSI, ensureBuilt, killAll, linesOf, removeTempDirs, runCli, tempDir } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { ANSI, linesOf, runCli, tempDir, useBuiltCli } from './helpers.js'
 
-beforeAll(() => ensureBuilt())
-afterAll(async () => {
-  await killAll()
-  removeTempDirs()
-})
+useBuiltCli()
 
 const DST = ['next', '30 2 * * *', '--tz', 'America/New_York', '--from', '2025-03-08T12:00:00Z', '--count', '3']
 const DST_FIRES = ['2025-03-09T07:00:00.000Z', '2025-03-10T06:30:00.000Z', '2025-03-11T06:30:00.000Z']

@@ -6,29 +6,23 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RunRecord } from '../../src/store/index.js'
 import {
   ANSI,
   type CliProcess,
   detailOf,
-  ensureBuilt,
   ISO,
-  killAll,
   linesOf,
   processScope,
   readRuns,
-  removeTempDirs,
   runCli,
   tempDir,
+  useBuiltCli,
   waitUntil,
 } from './helpers.js'
 
-beforeAll(() => ensureBuilt())
-afterAll(async () => {
-  await killAll()
-  removeTempDirs()
-})
+useBuiltCli()
 
 /** A config file: `state.db` beside it, UTC, and the given jobs (TypeScript source of the array). */
 function config(jobs: string, options: { shutdownGrace?: number; imports?: string } = {}): string {

@@ -12,15 +12,11 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
-import { ensureBuilt, killAll, linesOf, removeTempDirs, runCli, tempDir } from './helpers.js'
+import { linesOf, runCli, tempDir, useBuiltCli } from './helpers.js'
 
-beforeAll(() => ensureBuilt())
-afterAll(async () => {
-  await killAll()
-  removeTempDirs()
-})
+useBuiltCli()
 
 const CONFIG = `export default {
   timezone: 'UTC',
