@@ -6,7 +6,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, closest, isCronsError, quote } from '../errors.js'
-import { divertStdout, paint, preparePaint } from './output.js'
+import { divertStdout, paint, preparePaint, stripAnsi } from './output.js'
 
 /** What oclif's parser returns for flags and arguments (its own `FlagOutput` is not exported). */
 type Output = { [name: string]: unknown }
@@ -144,9 +144,6 @@ interface ParseContext {
   flags: string[]
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: oclif colours parts of its validation messages
-const ANSI = /\u001b\[[0-9;]*m/g
-
 interface Reworded {
   message: string
   suggestions?: string[]
@@ -205,10 +202,6 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
     },
   ],
   [
-    /^Expected (.*) to be one of: (.*)$/,
-    (match) => ({ message: `argument ${quote(match[1])} is not valid (expected one of ${match[2]})` }),
-  ],
-  [
     /^Flag --(\S+) can only be specified once$/,
     (match) => ({ message: `--${match[1]} is given more than once (expected it once)` }),
   ],
@@ -216,8 +209,7 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
     // Flag relationships (required, exclusive, dependsOn): one reason per indented line.
     /^The following errors? occurred:$/,
     (match, error) => {
-      const reasons = error.message
-        .replace(ANSI, '')
+      const reasons = stripAnsi(error.message)
         .split('\n')
         .slice(1)
         .map((line) => line.trim())
@@ -238,7 +230,7 @@ function listOf(value: unknown): unknown[] {
  * each known shape is reworded; anything else keeps its first line.
  */
 export function parseError(error: ParserError, context: ParseContext): CronsError {
-  const first = error.message.replace(ANSI, '').split('\n')[0]?.trim() ?? ''
+  const first = stripAnsi(error.message).split('\n')[0]?.trim() ?? ''
   let reworded: Reworded = { message: first }
   for (const [pattern, reword] of REWORDINGS) {
     const match = pattern.exec(first)

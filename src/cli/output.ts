@@ -69,8 +69,13 @@ export function statusColour(status: string, p: Painter): string {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes is the point
 const ANSI = /\u001b\[[0-9;]*m/g
 
+/** `text` without its ANSI colour codes. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '')
+}
+
 function visibleLength(text: string): number {
-  return text.replace(ANSI, '').length
+  return stripAnsi(text).length
 }
 
 /**

@@ -112,9 +112,10 @@ Exit code 0 only if the run succeeded.`
   }
 }
 
-/** What a signal does to a manual run: the first waits for the job (up to the grace), the second stops it. */
+/** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */
 const FORCE_HINT = 'pass --force to run it anyway'
 
+/** What a signal does to a manual run: the first waits for the job (up to the grace), the second stops it. */
 function signalNote(signal: NodeJS.Signals, count: number, job: string, graceMs: number): string {
   return count === 1
     ? `${signal}: waiting up to ${formatDuration(graceMs)} for ${job} to finish (send again to stop it now)`

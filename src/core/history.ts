@@ -35,7 +35,7 @@ export interface AttemptView {
   reason: string | null
 }
 
-/** One attempt in full (`crons logs --run ID --json`). */
+/** One attempt in full (`crons logs --run ID`; its JSON form is the CLI's `AttemptDetailJson`). */
 export interface AttemptDetail extends Omit<AttemptView, 'error'> {
   error: { message: string; stack: string | null } | null
   instanceId: string
