@@ -137,12 +137,21 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   return bestDistance <= limit ? best : undefined
 }
 
+/** "did you mean" the candidate closest to `input` (worded by `shown`), or nothing when none is close. */
+export function suggestClosest(
+  input: string,
+  candidates: Iterable<string>,
+  shown: (guess: string) => string = (guess) => guess,
+): string[] {
+  const guess = closest(input, candidates)
+  return guess === undefined ? [] : [`did you mean ${quote(shown(guess))}?`]
+}
+
 /** "No job named X": names where it looked and the known jobs, and suggests the closest name. */
 export function unknownJob(name: string, known: readonly string[], where?: string): CronsError {
-  const guess = closest(name, known)
   const place = where ? ` in ${where}` : ''
   const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'the config has no jobs'
   return new CronsError('JOB_UNKNOWN', `no job named ${quote(name)}${place} (${expected})`, {
-    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+    suggestions: suggestClosest(name, known),
   })
 }

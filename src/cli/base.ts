@@ -5,7 +5,7 @@
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
-import { CronsError, closest, isCronsError, quote } from '../errors.js'
+import { CronsError, isCronsError, quote, suggestClosest } from '../errors.js'
 import { divertStdout, paint, preparePaint, stripAnsi } from './output.js'
 
 /** What oclif's parser returns for flags and arguments (its own `FlagOutput` is not exported). */
@@ -181,8 +181,7 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
       if (name === 'json' && context.flags.includes('log-format')) {
         return { message, suggestions: ['use --log-format json'] }
       }
-      const guess = closest(name, context.flags)
-      return { message, suggestions: guess === undefined ? [] : [`did you mean ${quote(`--${guess}`)}?`] }
+      return { message, suggestions: suggestClosest(name, context.flags, (flag) => `--${flag}`) }
     },
   ],
   [/^Flag --(\S+) expects a value$/, (match) => ({ message: `missing value for --${match[1]}` })],
@@ -194,10 +193,9 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
     /^Expected --([^=\s]+)=(.*) to be one of: (.*)$/,
     (match) => {
       const [, name = '', value = '', options = ''] = match
-      const guess = closest(value, options.split(', '))
       return {
         message: `--${name} ${quote(value)} is not valid (expected one of ${options})`,
-        suggestions: guess === undefined ? [] : [`did you mean ${quote(guess)}?`],
+        suggestions: suggestClosest(value, options.split(', ')),
       }
     },
   ],

@@ -4,16 +4,15 @@
  * not with oclif's `options`, whose error is worded differently from every other flag error.
  */
 import { parseDuration } from '../config/duration.js'
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 import { parseInstantFlag } from './flags.js'
 
 /** One of a fixed set of words, with a did-you-mean for typos. */
 export function parseChoiceFlag<T extends string>(name: string, raw: string, choices: readonly T[]): T {
   const found = choices.find((choice) => choice === raw.trim())
   if (found !== undefined) return found
-  const guess = closest(raw, choices)
   throw new CronsError('FLAG_INVALID', `--${name} ${quote(raw)} is not valid (expected one of ${choices.join(', ')})`, {
-    suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+    suggestions: suggestClosest(raw, choices),
   })
 }
 

@@ -3,7 +3,7 @@
  * do not meet the one-line contract. Each function returns the parsed value or throws a one-line
  * `CronsError` that names the flag, the bad value and what was expected.
  */
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 import { isValidZone } from '../schedule/index.js'
 
 /** A whole number in [min, max]. */
@@ -34,10 +34,9 @@ export function parseInstantFlag(name: string, raw: string): number {
 /** An IANA time zone, with a did-you-mean. */
 export function parseZoneFlag(name: string, raw: string): string {
   if (isValidZone(raw)) return raw
-  const suggestion = closest(raw, Intl.supportedValuesOf('timeZone'))
   throw new CronsError(
     'ZONE_UNKNOWN',
     `--${name} ${quote(raw)} is not a known IANA time zone (expected a name such as America/New_York or UTC)`,
-    { suggestions: suggestion ? [`did you mean ${quote(suggestion)}?`] : [] },
+    { suggestions: suggestClosest(raw, Intl.supportedValuesOf('timeZone')) },
   )
 }

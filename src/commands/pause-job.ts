@@ -5,7 +5,7 @@ import { paint } from '../cli/output.js'
 import { openStateForReading, openStateForWriting } from '../cli/state.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { type PauseResult, setJobPaused } from '../core/inspect.js'
-import { CronsError, closest, isCronsError, quote } from '../errors.js'
+import { CronsError, isCronsError, suggestClosest } from '../errors.js'
 
 export default class PauseJob extends BaseCommand {
   static override summary = 'Pause a job: its slots are recorded as skipped until it is resumed.'
@@ -65,8 +65,8 @@ async function assertKnownToStore(config: ResolvedConfig, name: string): Promise
   } catch (error) {
     if (!isCronsError(error)) throw error
     // Suggest among removed jobs too: they can be paused as well.
-    const guess = closest(name, [...config.jobs.map((j) => j.name), ...stored])
-    throw new CronsError(error.code, error.message, { suggestions: guess ? [`did you mean ${quote(guess)}?`] : [] })
+    const suggestions = suggestClosest(name, [...config.jobs.map((j) => j.name), ...stored])
+    throw new CronsError(error.code, error.message, { suggestions })
   }
 }
 

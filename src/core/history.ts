@@ -4,7 +4,7 @@
  * the CLI renders these shapes, and `--json` prints them as they are.
  */
 import type { Trigger } from '../config/types.js'
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
 import type { OutputLine } from './output.js'
 
@@ -154,13 +154,12 @@ export async function findAttempt(store: Store | undefined, id: number, statePat
 export function checkJobName(name: string, configured: readonly string[], stored: readonly string[]): void {
   if (configured.includes(name) || stored.includes(name)) return
   const known = [...new Set([...configured, ...stored])].sort()
-  const guess = closest(name, known)
   const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'no jobs are configured or recorded'
   throw new CronsError(
     'JOB_UNKNOWN',
     `--job ${quote(name)}: no such job in the config or the state file (${expected})`,
     {
-      suggestions: guess ? [`did you mean ${quote(guess)}?`] : [],
+      suggestions: suggestClosest(name, known),
     },
   )
 }
