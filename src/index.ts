@@ -13,6 +13,7 @@ export { type Clock, FakeClock, systemClock, type TimerHandle } from './core/clo
 export type * from './core/events.js'
 export type { RunResult } from './core/runner.js'
 export { type RunJobOptions, Scheduler, type SchedulerOptions } from './core/scheduler.js'
+export { reportStrayErrors } from './core/stray.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'

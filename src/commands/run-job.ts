@@ -5,6 +5,7 @@ import { findJob } from '../cli/jobs.js'
 import { compactDuration, divertStdout, paint, statusColour, withoutStatus } from '../cli/output.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { Scheduler } from '../core/scheduler.js'
+import { reportStrayErrors } from '../core/stray.js'
 import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
 
 export interface RunJobResult {
@@ -70,6 +71,10 @@ Exit code 0 only if the run succeeded.`
     const scheduler = new Scheduler(config, { initiator: 'cli' })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
+    // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is
+    // reported and the run still gets its outcome. Never removed: one coming after the result (the
+    // job may outlive its run) must not turn a recorded result into a crash on the way out.
+    reportStrayErrors(scheduler.events)
     let signals = 0
     const onSignal = (signal: NodeJS.Signals) => {
       signals++

@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { Scheduler } from '../core/scheduler.js'
+import { reportStrayErrors } from '../core/stray.js'
 
 export default class StartScheduler extends BaseCommand {
   static override summary = 'Run the scheduler in the foreground until SIGINT or SIGTERM.'
@@ -38,6 +39,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     await scheduler.open()
     this.summary(scheduler, format, write)
     printEvents(scheduler.events, format, write)
+    // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
+    reportStrayErrors(scheduler.events)
 
     const stopped = new Promise<void>((resolve) => {
       let signals = 0

@@ -444,6 +444,48 @@ describe.concurrent('start-scheduler', () => {
     noErrorLines(proc)
   })
 
+  it("a job's stray errors (a throwing signal listener, a rejection nothing awaits) are reported, not fatal (§5)", async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({
+      'crons.config.ts': config(
+        `[
+        { name: 'stray', schedule: '* * * * * *', run: () => { Promise.reject(new Error('fire-and-forget failed')) } },
+        {
+          name: 'listener',
+          schedule: '* * * * * *',
+          timeout: '300ms',
+          run: (ctx) => {
+            ctx.signal.addEventListener('abort', () => { throw new Error('listener boom') })
+            return new Promise(() => {})
+          },
+        },
+        { name: 'tick', schedule: '* * * * * *', run: () => {} },
+      ]`,
+        { shutdownGrace: 1 },
+      ),
+    })
+    const proc = procs.start(['start-scheduler'], { cwd })
+    const STRAY = `${ISO.source} error {2}uncaught error outside any job call \\(.*\\): `
+    await proc.waitForLine(new RegExp(`^${STRAY}fire-and-forget failed$`), 20_000)
+    await proc.waitForLine(new RegExp(`^${STRAY}listener boom$`), 20_000)
+    // The process lives on: the other jobs keep being served.
+    const ticks = finishes(proc, 'tick').length
+    await proc.waitFor(() => finishes(proc, 'tick').length >= ticks + 2, 20_000, 'two more tick runs')
+    proc.signal('SIGTERM')
+    expect((await proc.waitExit(15_000)).code).toBe(0)
+    const runs = await readRuns(path.join(cwd, 'state.db'))
+    const stray = runs.filter((r) => r.job === 'stray')
+    expect(stray.length).toBeGreaterThanOrEqual(2)
+    for (const run of stray) expect(run.status).toBe('succeeded')
+    // The attempt whose listener threw is recorded timed_out at its deadline all the same.
+    expect(runs.find((r) => r.job === 'listener')).toMatchObject({
+      status: 'timed_out',
+      errorMessage: 'timed out after 0.3s',
+    })
+  })
+
   it('--log-format json prints one JSON object per line', async ({ onTestFinished }) => {
     const procs = processScope(onTestFinished)
     const cwd = tempDir({
@@ -591,6 +633,29 @@ describe.concurrent('run-job', () => {
     const result = await r
     expect(result.stdout).toMatch(/^hang timed_out after 1 attempt\(s\) in 1s \(run 1\): timed out after 1s\n$/)
     expect(result.code).toBe(1)
+  })
+
+  it("a job's stray rejection is reported on stderr and its run still succeeds (§5)", async () => {
+    const cwd = tempDir({
+      'crons.config.ts': config(`[
+        {
+          name: 'stray',
+          schedule: '0 0 1 1 *',
+          run: async () => {
+            Promise.reject(new Error('fire-and-forget failed'))
+            await new Promise((resolve) => setTimeout(resolve, 50))
+            return 'done'
+          },
+        },
+      ]`),
+    })
+    const r = await runCli(['run-job', 'stray'], { cwd })
+    expect(r.stdout).toMatch(/^stray succeeded after 1 attempt\(s\) in \d+ms \(run 1\)\n$/)
+    expect(r.stderr).toMatch(
+      new RegExp(`^${ISO.source} error {2}uncaught error outside any job call \\(.*\\): fire-and-forget failed$`, 'm'),
+    )
+    expect(r.code).toBe(0)
+    expect(await readRuns(path.join(cwd, 'state.db'))).toMatchObject([{ job: 'stray', status: 'succeeded' }])
   })
 
   it('--json prints the result object only (progress goes to stderr)', async () => {
