@@ -22,9 +22,45 @@ export interface Clock {
 /** The real clock. Its timers keep the process alive, as a scheduler should. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setTimeout: (callback, delayMs) =>
+    delayMs > MAX_TIMER_MS ? new LongTimer(callback, delayMs) : setTimeout(callback, Math.max(0, delayMs)),
+  clearTimeout: (handle) => {
+    if (handle instanceof LongTimer) handle.clear()
+    else clearTimeout(handle as NodeJS.Timeout)
+  },
   waitUntil: preciseWait(),
+}
+
+/**
+ * The longest delay a Node timer holds: 2^31 − 1 ms, about 24.8 days. A longer one fires after 1 ms
+ * (with a TimeoutOverflowWarning), which would end a `timeout: '30d'` attempt or a 30-day retry
+ * backoff at once.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A delay longer than a Node timer holds, as a chain of the longest timers. */
+class LongTimer {
+  private timer: NodeJS.Timeout
+
+  constructor(
+    private readonly callback: () => void,
+    private remainingMs: number,
+  ) {
+    this.timer = this.arm()
+  }
+
+  private arm(): NodeJS.Timeout {
+    const step = Math.min(this.remainingMs, MAX_TIMER_MS)
+    this.remainingMs -= step
+    return setTimeout(() => {
+      if (this.remainingMs > 0) this.timer = this.arm()
+      else this.callback()
+    }, step)
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+  }
 }
 
 /**

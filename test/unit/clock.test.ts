@@ -105,3 +105,47 @@ describe('systemClock.waitUntil', () => {
     for (const timeout of sleeps.timeouts()) expect(timeout).toBeLessThanOrEqual(4)
   })
 })
+
+describe('systemClock.setTimeout', () => {
+  const DAY = 86_400_000
+
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('holds a delay longer than a Node timer can (2^31 − 1 ms) instead of firing at once', () => {
+    vi.useFakeTimers()
+    const fired: number[] = []
+    const start = Date.now()
+    systemClock.setTimeout(() => fired.push(Date.now() - start), 30 * DAY)
+    vi.advanceTimersByTime(25 * DAY)
+    expect(fired).toEqual([])
+    vi.advanceTimersByTime(5 * DAY - 1)
+    expect(fired).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(fired).toEqual([30 * DAY])
+  })
+
+  it('cancels a long delay at any step of its chain', () => {
+    vi.useFakeTimers()
+    const fired: string[] = []
+    const early = systemClock.setTimeout(() => fired.push('early'), 60 * DAY)
+    const late = systemClock.setTimeout(() => fired.push('late'), 60 * DAY)
+    systemClock.clearTimeout(early)
+    vi.advanceTimersByTime(30 * DAY)
+    systemClock.clearTimeout(late)
+    vi.advanceTimersByTime(60 * DAY)
+    expect(fired).toEqual([])
+  })
+
+  it('keeps plain timers for delays that fit (and never a negative delay)', () => {
+    vi.useFakeTimers()
+    const fired: string[] = []
+    systemClock.setTimeout(() => fired.push('past'), -5)
+    systemClock.setTimeout(() => fired.push('soon'), 10)
+    const cancelled = systemClock.setTimeout(() => fired.push('cancelled'), 10)
+    systemClock.clearTimeout(cancelled)
+    vi.advanceTimersByTime(10)
+    expect(fired).toEqual(['past', 'soon'])
+  })
+})
