@@ -20,8 +20,8 @@ export function parseIntegerFlag(name: string, raw: string, min: number, max: nu
 /** An ISO-8601 instant that carries an offset or Z, so it means the same on every machine. */
 export function parseInstantFlag(name: string, raw: string): number {
   const text = raw.trim()
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
-  const ms = iso.test(text) ? Date.parse(text) : Number.NaN
+  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.exec(text)
+  const ms = fields !== null && isCalendarTime(fields) ? Date.parse(text) : Number.NaN
   if (Number.isNaN(ms)) {
     throw new CronsError(
       'FLAG_INVALID',
@@ -29,6 +29,17 @@ export function parseInstantFlag(name: string, raw: string): number {
     )
   }
   return ms
+}
+
+/**
+ * Whether the date and time fields name a real moment of the calendar: Date.parse rolls 2025-02-30
+ * over to March 2nd instead of refusing it.
+ */
+function isCalendarTime(fields: RegExpExecArray): boolean {
+  type Six = [number, number, number, number, number, number]
+  const [year, month, day, hour, minute, second] = fields.slice(1, 7).map((f) => Number(f ?? 0)) as Six
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59
 }
 
 /** An IANA time zone, with a did-you-mean. */

@@ -86,6 +86,16 @@ const BAD_INPUTS: Array<[string, string[], string]> = [
     'error: --from "2025-03-08T12:00:00" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
   ],
   [
+    '--from on a day the month does not have',
+    ['* * * * *', '--from', '2025-02-29T12:00:00Z'],
+    'error: --from "2025-02-29T12:00:00Z" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+  ],
+  [
+    '--from at an hour past 23',
+    ['* * * * *', '--from', '2025-03-08T24:30:00+01:00'],
+    'error: --from "2025-03-08T24:30:00+01:00" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+  ],
+  [
     '--from garbage',
     ['* * * * *', '--from', 'garbage'],
     'error: --from "garbage" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
