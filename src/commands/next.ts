@@ -31,7 +31,10 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
 
   static override flags = {
     job: Flags.string({ char: 'j', description: 'Use this configured job instead of an expression.' }),
-    tz: Flags.string({ description: 'IANA time zone for the expression. [default: the local zone]' }),
+    tz: Flags.string({
+      description:
+        "IANA time zone to read the expression (or a --job's cron schedule) in; an interval job's times are shown in it. [default: the local zone, or the job's]",
+    }),
     from: Flags.string({ description: 'Start after this instant (ISO-8601 with offset or Z). [default: now]' }),
     count: Flags.string({ char: 'n', description: 'How many fire times (1-10000). [default: 5]' }),
   }
@@ -71,9 +74,7 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
       }
       const config = await this.loadConfig(flags)
       const job = findJob(config, flags.job)
-      if (flags.tz !== undefined)
-        return parseCronWithZone(job.scheduleText, job.kind, parseZoneFlag('tz', flags.tz), job.schedule)
-      return job.schedule
+      return flags.tz === undefined ? job.schedule : inZone(job.schedule, parseZoneFlag('tz', flags.tz))
     }
     if (expression === undefined) {
       throw new CronsError(
@@ -86,7 +87,17 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
   }
 }
 
-/** `--tz` on a job re-reads a cron job's schedule in another zone; interval and one-off schedules have no zone to change. */
-function parseCronWithZone(text: string, kind: string, zone: string, fallback: Schedule): Schedule {
-  return kind === 'cron' ? parseCron(text, zone) : fallback
+/**
+ * `--tz` on a job: a cron schedule is read again in that zone (its fire times move); an interval or
+ * a one-off fires at the same instants whatever the zone, which are then shown in that zone.
+ */
+function inZone(schedule: Schedule, zone: string): Schedule {
+  if (schedule.kind === 'cron') return parseCron(schedule.text, zone)
+  return {
+    kind: schedule.kind,
+    text: schedule.text,
+    zone,
+    next: (after) => schedule.next(after),
+    describe: () => schedule.describe(),
+  }
 }

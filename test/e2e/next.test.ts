@@ -180,6 +180,7 @@ export default defineConfig({
   jobs: [
     { name: 'backup', schedule: '30 2 * * *', tz: 'America/New_York', run: () => {} },
     { name: 'report', schedule: '0 9 * * *', run: () => {} },
+    { name: 'sync', every: '6h', run: () => {} },
   ],
 })
 `
@@ -205,6 +206,33 @@ export default defineConfig({
     expect(JSON.parse(r.stdout)).toEqual(['2025-03-29T08:00:00.000Z', '2025-03-30T07:00:00.000Z'])
   })
 
+  it("--tz reads a cron job's schedule in that zone", async () => {
+    const cwd = tempDir({ 'crons.config.ts': config })
+    const r = await runCli(
+      ['next', '--job', 'report', '--tz', 'UTC', '--from', '2025-03-29T00:00:00Z', '--count', '2', '--json'],
+      { cwd },
+    )
+    expect(r.stderr).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual(['2025-03-29T09:00:00.000Z', '2025-03-30T09:00:00.000Z'])
+  })
+
+  it('--tz shows an interval job in that zone: the same instants, local times in the zone', async () => {
+    const cwd = tempDir({ 'crons.config.ts': config })
+    const base = ['next', '--job', 'sync', '--from', '2025-03-29T00:00:00Z', '--count', '2']
+    const [own, tokyo, human] = await Promise.all([
+      runCli([...base, '--json'], { cwd }),
+      runCli([...base, '--tz', 'Asia/Tokyo', '--json'], { cwd }),
+      runCli([...base, '--tz', 'Asia/Tokyo'], { cwd }),
+    ])
+    expect(tokyo.stderr).toBe('')
+    expect(JSON.parse(tokyo.stdout)).toEqual(JSON.parse(own.stdout))
+    const lines = linesOf(human.stdout)
+    expect(lines[0]).toMatch(/ in Asia\/Tokyo$/)
+    const first = new Date(JSON.parse(own.stdout)[0] as string)
+    const jst = new Date(first.getTime() + 9 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ')
+    expect(lines[2]).toContain(`${jst} GMT+9 (+09:00)`)
+  })
+
   it('human output names the job schedule and zone', async () => {
     const cwd = tempDir({ 'crons.config.ts': config })
     const r = await runCli(['next', '--job', 'backup', '--from', '2025-03-08T12:00:00Z', '--count', '1'], { cwd })
@@ -221,7 +249,7 @@ export default defineConfig({
       const r = await runCli(['next', '--job', 'bakup', ...(json ? ['--json'] : [])], { cwd })
       expect(r.stdout).toBe('')
       expect(r.stderr).toBe(
-        `error: no job named "bakup" in ${cwd}/crons.config.ts (known jobs: backup, report) (did you mean "backup"?)\n`,
+        `error: no job named "bakup" in ${cwd}/crons.config.ts (known jobs: backup, report, sync) (did you mean "backup"?)\n`,
       )
       expect(r.code).toBe(2)
     }
