@@ -62,7 +62,11 @@ Several schedulers may share one state file: every slot still fires exactly once
     })
     await scheduler.start()
     await stopped
-    if (format === 'text') write('scheduler stopped')
+    write(
+      format === 'json'
+        ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
+        : 'scheduler stopped',
+    )
     this.exitWhenDone()
   }
 

@@ -545,7 +545,9 @@ describe.concurrent('start-scheduler', () => {
       durationMs: expect.any(Number),
       finishedAt: expect.stringMatching(ISO),
     })
-    expect(events.at(-1)).toMatchObject({ event: 'stopping', signal: 'SIGTERM' })
+    expect(events.at(-2)).toMatchObject({ event: 'stopping', signal: 'SIGTERM' })
+    // The drain is over: a log shipper can tell a finished stop from a killed process.
+    expect(events.at(-1)).toEqual({ time: expect.any(String), event: 'stopped', instanceId: events[0].instanceId })
     const runs = await readRuns(path.join(cwd, 'state.db'))
     expect(runs.every((r) => r.instanceId === events[0].instanceId)).toBe(true)
   })
