@@ -17,7 +17,7 @@ export { reportStrayErrors } from './core/stray.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
-export type { RunRecord, RunStatus, Store } from './store/types.js'
+export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
 
 /**
  * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative

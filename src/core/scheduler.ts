@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { ClaimOutcome, InstanceRole, RunOutcome, RunRecord, SlotClaim, Store } from '../store/types.js'
+import type { ClaimOutcome, InstanceRole, ReapedRuns, RunOutcome, SlotClaim, Store } from '../store/types.js'
 import { describeError } from './attempt.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { collectDue, dueAt } from './due.js'
@@ -503,12 +503,14 @@ export class Scheduler {
   }
 
   /** Runs left active by dead instances become interrupted (whoever notices first). */
-  private async reap(now: number): Promise<RunRecord[]> {
+  private async reap(now: number): Promise<ReapedRuns> {
     const store = await this.open()
     const reaped = await store.reapDeadInstances(now, this.options.instanceTtlMs)
-    // Runs that already had an outcome (timed out, their code never settled) only lose their overlap guard.
-    const interrupted = reaped.filter((r) => r.status === 'interrupted').map((r) => r.id)
-    if (interrupted.length > 0) this.events.emit('runs:interrupted', { runIds: interrupted })
+    // Runs that already had an outcome (timed out, or interrupted at a shutdown, their code never
+    // settled) only lose their overlap guard: nothing to report.
+    if (reaped.interrupted.length > 0) {
+      this.events.emit('runs:interrupted', { runIds: reaped.interrupted.map((r) => r.id) })
+    }
     return reaped
   }
 

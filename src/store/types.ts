@@ -178,20 +178,33 @@ export interface StoreInfo {
   sizeBytes: number | null
 }
 
+/** What `reapDeadInstances` changed. */
+export interface ReapedRuns {
+  /** Runs still `running` when their instance died, now `interrupted`. */
+  interrupted: RunRecord[]
+  /** Runs that had their outcome (their code never settled), now without an overlap guard. */
+  released: RunRecord[]
+}
+
 export interface Store {
   readonly path: string
 
   /** Register (or re-register, e.g. with another role) this process and its first heartbeat. */
   registerInstance(instance: NewInstance): Promise<void>
   heartbeat(instanceId: string, now: number): Promise<void>
-  /** Mark the instance stopped (clean shutdown). */
+  /**
+   * Mark the instance stopped (clean shutdown). Its runs that have an outcome but whose code never
+   * settled (a timeout, or an interruption at shutdown) lose their overlap guard: nothing of a
+   * stopped instance will report them settled, and a stopped instance holds no job.
+   */
   stopInstance(instanceId: string, now: number): Promise<void>
   listInstances(): Promise<InstanceRecord[]>
   /**
    * Runs left active by instances whose heartbeat is older than `now - ttlMs` (or that stopped)
-   * become `interrupted` (if still `running`) and inactive. Returns the runs changed.
+   * become `interrupted` (if still `running`) and inactive. Returns the runs changed: those it
+   * interrupted, and those that already had an outcome and only lost their overlap guard.
    */
-  reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]>
+  reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns>
 
   /**
    * Make sure a row exists for each job name; returns the state of every job the store knows. With

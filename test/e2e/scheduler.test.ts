@@ -360,6 +360,8 @@ describe.concurrent('start-scheduler', () => {
         job: 'hang',
         status: 'interrupted',
         errorMessage: 'interrupted: the scheduler shut down before the job finished',
+        // The stopped process holds the job no longer (status does not list it as still executing).
+        active: false,
       })
       // The finish line says "interrupted" once.
       const finish = proc.lines().find((l) => FINISH.test(l) && l.includes(' hang '))

@@ -298,10 +298,12 @@ export function claimContract(ctx: ContractContext): void {
       await ctx.store.heartbeat('A', T0 + 15_000)
       await ctx.store.heartbeat('B', T0 + 95_000)
       const now = T0 + 100_000
-      const changed = await ctx.store.reapDeadInstances(now, ttl)
+      const reaped = await ctx.store.reapDeadInstances(now, ttl)
 
-      const byJob = new Map(changed.map((r) => [r.job, r]))
-      expect([...byJob.keys()].sort()).toEqual(['a', 'b', 'd', 'e'])
+      // 'b' had its outcome (a timeout whose code never settled): only its guard is released.
+      expect(reaped.interrupted.map((r) => r.job).sort()).toEqual(['a', 'd', 'e'])
+      expect(reaped.released.map((r) => r.job)).toEqual(['b'])
+      const byJob = new Map([...reaped.interrupted, ...reaped.released].map((r) => [r.job, r]))
       expect(byJob.get('a')).toMatchObject({
         id: deadRun,
         status: 'interrupted',
@@ -315,7 +317,7 @@ export function claimContract(ctx: ContractContext): void {
       expect(byJob.get('d')?.errorMessage).toContain('ghost')
       expect(byJob.get('e')).toMatchObject({ id: stoppedRun, status: 'interrupted', finishedAt: T0 + 20_000 })
       expect(await run(liveRun)).toMatchObject({ status: 'running', active: true })
-      expect(await ctx.store.reapDeadInstances(now, ttl)).toEqual([])
+      expect(await ctx.store.reapDeadInstances(now, ttl)).toEqual({ interrupted: [], released: [] })
       expect((await ctx.store.activeRuns()).map((r) => r.id)).toEqual([liveRun])
     })
 
@@ -323,15 +325,41 @@ export function claimContract(ctx: ContractContext): void {
       const finished = await started('a', T0, 'A', T0)
       const unfinished = await started('b', T0, 'A', T0)
       const written = ctx.store.finishRun(finished, { status: 'succeeded', finishedAt: T0 + 1_000, settled: true })
-      const changed = await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
-      expect(changed.map((r) => r.id)).toEqual([unfinished])
+      const reaped = await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      expect(reaped.interrupted.map((r) => r.id)).toEqual([unfinished])
+      expect(reaped.released).toEqual([])
       await written
       expect(await run(finished)).toMatchObject({ status: 'succeeded', active: false, errorMessage: null })
     })
 
+    it('a clean stop releases the guard of its runs whose code never settled; the reaper then has nothing to do', async () => {
+      const timedOut = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 5_000, settled: false })
+      const interrupted = await started('b', T0, 'A', T0)
+      await ctx.store.finishRun(interrupted, {
+        status: 'interrupted',
+        finishedAt: T0 + 6_000,
+        errorMessage: 'interrupted: the scheduler shut down before the job finished',
+        settled: false,
+      })
+      const stillRunning = await started('c', T0, 'A', T0)
+      const otherInstance = await started('d', T0, 'B', T0)
+      await ctx.store.finishRun(otherInstance, { status: 'timed_out', finishedAt: T0 + 5_000, settled: false })
+      await ctx.store.stopInstance('A', T0 + 7_000)
+      expect(await run(timedOut)).toMatchObject({ status: 'timed_out', active: false })
+      expect(await run(interrupted)).toMatchObject({ status: 'interrupted', active: false })
+      // A run with no outcome is left to the reaper, which records it interrupted.
+      expect(await run(stillRunning)).toMatchObject({ status: 'running', active: true })
+      expect(await run(otherInstance)).toMatchObject({ status: 'timed_out', active: true })
+      await ctx.store.heartbeat('B', T0 + 95_000)
+      const reaped = await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      expect(reaped.interrupted.map((r) => r.id)).toEqual([stillRunning])
+      expect(reaped.released).toEqual([])
+    })
+
     it('keeps an outcome recorded after the reaper interrupted the run', async () => {
       const id = await started('a', T0, 'A', T0)
-      expect((await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)).map((r) => r.id)).toEqual([id])
+      expect((await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)).interrupted.map((r) => r.id)).toEqual([id])
       // The run's code did finish after all (its instance was only slow to heartbeat): the outcome wins.
       await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true })
       expect(await run(id)).toMatchObject({ status: 'succeeded', finishedAt: T0 + 101_000, active: false })

@@ -300,7 +300,7 @@ describe('sqlite: performance', () => {
     }
     expect((await store.lastRuns()).size).toBe(30)
     expect(await store.activeRuns()).toHaveLength(10)
-    expect(await store.reapDeadInstances(T0 + 300_000 * 1000, 60_000)).toEqual([])
+    expect(await store.reapDeadInstances(T0 + 300_000 * 1000, 60_000)).toEqual({ interrupted: [], released: [] })
     await store.close()
   })
 })

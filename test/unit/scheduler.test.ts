@@ -1161,14 +1161,33 @@ describe('crashes and shutdown', () => {
     )
     if (stuck.kind !== 'started') throw new Error('expected a started run')
     await store.finishRun(stuck.runId, { status: 'timed_out', finishedAt: T0 - 30_000, settled: false })
+    // And one it recorded interrupted as it shut down, killed before it could mark itself stopped.
+    const cut = await store.beginRun(
+      { job: 'z', slot: T0 - 60_000, trigger: 'manual', attempt: 1, overlap: 'allow' },
+      'dead',
+      T0,
+    )
+    if (cut.kind !== 'started') throw new Error('expected a started run')
+    const cutMessage = 'interrupted: the scheduler shut down before the job finished'
+    await store.finishRun(cut.runId, {
+      status: 'interrupted',
+      finishedAt: T0 - 20_000,
+      errorMessage: cutMessage,
+      settled: false,
+    })
     const { scheduler } = await harness([{ name: 'x', schedule: '@daily', run: () => {} }], { clock, store })
     const reported: number[][] = []
     scheduler.events.on('runs:interrupted', (e) => reported.push(e.runIds))
     await scheduler.start()
     const [row] = await runs(store, 'x')
     expect(row).toMatchObject({ status: 'interrupted', active: false })
-    // Only its overlap guard is released; it is not reported as interrupted.
+    // Only their overlap guards are released; neither is reported as interrupted (again).
     expect(await store.getRun(stuck.runId)).toMatchObject({ status: 'timed_out', active: false })
+    expect(await store.getRun(cut.runId)).toMatchObject({
+      status: 'interrupted',
+      errorMessage: cutMessage,
+      active: false,
+    })
     expect(reported).toEqual([[row?.id]])
   })
 

@@ -114,6 +114,10 @@ export function prepareStatements(db: Database.Database) {
        WHERE id = @id`,
     ),
     deactivate: prepare<[number]>('UPDATE runs SET active = 0 WHERE id = ?'),
+    /** A stopping instance's runs that have their outcome but whose code never settled lose their guard. */
+    releaseInstance: prepare<[string]>(
+      `UPDATE runs SET active = 0 WHERE active = 1 AND instance_id = ? AND status <> 'running'`,
+    ),
 
     seeJob: prepare<[{ name: string; now: number }]>(
       `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at) VALUES (@name, NULL, 0, @now, @now)

@@ -22,6 +22,7 @@ import type {
   InstanceRecord,
   JobState,
   NewInstance,
+  ReapedRuns,
   RunFilter,
   RunOutcome,
   RunRecord,
@@ -212,21 +213,25 @@ export class SqliteStore implements Store {
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
-    this.#write(() => this.#s.stopInstance.run(now, instanceId))
+    this.#write(() => {
+      this.#s.stopInstance.run(now, instanceId)
+      this.#s.releaseInstance.run(instanceId)
+    })
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
     return this.#read(() => this.#s.listInstances.all().map(toInstance))
   }
 
-  async reapDeadInstances(now: number, ttlMs: number): Promise<RunRecord[]> {
+  async reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns> {
     return this.#read(() => this.#reapTx.immediate(now, ttlMs))
   }
 
-  #reap(now: number, ttlMs: number): RunRecord[] {
-    const changed: RunRecord[] = []
+  #reap(now: number, ttlMs: number): ReapedRuns {
+    const reaped: ReapedRuns = { interrupted: [], released: [] }
     for (const orphan of this.#s.orphans.all(now - ttlMs)) {
-      if (orphan.status === 'running') {
+      const interrupted = orphan.status === 'running'
+      if (interrupted) {
         // The last instant the instance was alive is the best estimate of when the run died.
         const lastSeen = orphan.last_seen ?? now
         const finishedAt = Math.min(now, Math.max(orphan.started_at, lastSeen))
@@ -236,9 +241,9 @@ export class SqliteStore implements Store {
         this.#s.deactivate.run(orphan.id)
       }
       const row = this.#s.getRun.get(orphan.id)
-      if (row !== undefined) changed.push(toRun(row))
+      if (row !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(toRun(row))
     }
-    return changed
+    return reaped
   }
 
   // --- jobs -----------------------------------------------------------------------------------
