@@ -14,7 +14,7 @@ import {
 } from '../../src/cli/runs.js'
 import type { Trigger } from '../../src/config/types.js'
 import { attemptDetail, attemptView, latestAttempts, RunFollower } from '../../src/core/history.js'
-import { CronsError } from '../../src/errors.js'
+import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import { RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
 
@@ -333,6 +333,20 @@ describe('crons logs (spawned)', () => {
     expect([text.status, text.stdout, text.stderr]).toEqual([0, 'No runs recorded yet.\n', ''])
     expect(json(empty, ['logs'])).toEqual([])
     expect(fs.existsSync(path.join(empty, 'crons.db'))).toBe(false)
+  })
+
+  it('an empty state file (0 bytes) reads as no state yet, and is left as it is', () => {
+    const empty = projectDir()
+    const file = path.join(empty, 'crons.db')
+    fs.writeFileSync(file, '')
+    const text = crons(empty, ['logs'])
+    expect([text.status, text.stdout, text.stderr]).toEqual([0, 'No runs recorded yet.\n', ''])
+    expect(json(empty, ['logs'])).toEqual([])
+    const status = crons(empty, ['status'])
+    expect([status.status, status.stderr]).toEqual([EXIT.unhealthy, ''])
+    expect(status.stdout).toContain('no scheduler alive (no state file yet)')
+    expect(crons(empty, ['list-jobs']).status).toBe(0)
+    expect(fs.statSync(file).size).toBe(0)
   })
 
   it('lists the latest attempts oldest first, as a table and as JSON', () => {
