@@ -74,6 +74,13 @@ export const stateFailure = {
   readOnlyFile: (path: string, target: string) =>
     new CronsError('STATE_READONLY', `${path}: state file is read-only (need write access to ${target})`),
 
+  folderNeededToRead: (path: string, dir: string) =>
+    new CronsError(
+      'STATE_READONLY',
+      `${path}: cannot read the state file without write access to its folder ${dir} (SQLite creates its -shm index there while no scheduler has the file open)`,
+      { suggestions: ['Run this as a user who can write to that folder, or while a scheduler is running on the file'] },
+    ),
+
   openedReadOnly: (path: string) =>
     new CronsError('STATE_READONLY', `${path}: state file was opened read-only, cannot change it`),
 

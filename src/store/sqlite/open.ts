@@ -57,8 +57,23 @@ function statOrUndefined(target: string, path: string): fs.Stats | undefined {
   }
 }
 
+/** Header byte 18, the file format write version: 2 for a database in WAL mode. */
+const WAL_VERSION_OFFSET = 18
+const WAL_VERSION = 2
+
+/** Whether this process may create a file in `dir` (the OS decides: root may, whatever the mode). */
+function canCreateIn(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The first 20 bytes: the magic string and the fields up to the format versions. */
 function readHeader(target: string, path: string): Buffer {
-  const header = Buffer.alloc(SQLITE_HEADER.length)
+  const header = Buffer.alloc(WAL_VERSION_OFFSET + 2)
   let fd: number | undefined
   try {
     fd = fs.openSync(target, 'r')
@@ -93,7 +108,15 @@ export function checkStateFile(path: string, readonly: boolean): boolean {
   if (stats.isDirectory()) throw stateFailure.isFolder(path)
   if (!stats.isFile()) throw stateFailure.notAFile(path)
   // A zero-byte file is a valid empty database to SQLite (`touch crons.db`); nothing to lose in it.
-  if (stats.size > 0 && !readHeader(target, path).equals(SQLITE_HEADER)) throw stateFailure.notSqlite(path)
+  const header = stats.size > 0 ? readHeader(target, path) : undefined
+  if (header !== undefined && !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
+    throw stateFailure.notSqlite(path)
+  }
+  if (readonly && header?.[WAL_VERSION_OFFSET] === WAL_VERSION && !fs.existsSync(`${target}-shm`)) {
+    // SQLite reads a WAL file through its `-shm` index and creates it when no process has the file
+    // open: a reader who cannot write to the folder cannot read the file then.
+    if (!canCreateIn(dir)) throw stateFailure.folderNeededToRead(path, dir)
+  }
   if (!readonly) {
     if (!isWritable(target, stats)) throw stateFailure.readOnlyFile(path, target)
     // WAL mode creates `-wal` and `-shm` files next to the state file.
