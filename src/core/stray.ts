@@ -13,7 +13,7 @@ export interface StrayErrorSource {
 }
 
 export const STRAY_ERROR_MESSAGE =
-  'uncaught error outside any job call (a ctx.signal listener that threw, or a promise nothing awaited)'
+  'uncaught error outside any job call (such as a ctx.signal listener that threw, or a promise nothing awaited)'
 
 /**
  * Keep the process alive through stray errors and report each as an `engine:error` event instead.
