@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openStore } from '../../src/store/index.js'
 import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
@@ -108,6 +108,39 @@ describe('sqlite: bad state files', () => {
     const missing = path.join(dir, 'new.db')
     await expectRefused(dir, () => openSqliteStore(missing), 'STATE_READONLY', message(missing))
     fs.chmodSync(dir, 0o755)
+  })
+
+  it('reading without write access to the folder: one line while SQLite would have to create the -shm index', async () => {
+    const dir = tempDir()
+    const file = await crondb(dir)
+    expect(fs.existsSync(`${file}-shm`)).toBe(false)
+    // What the OS tells a user who may not write to the folder (root is never refused, so it is
+    // simulated; test/commands/read-only-folder.test.ts does it for real as another user).
+    const accessSync = fs.accessSync
+    const denyFolder = () =>
+      vi.spyOn(fs, 'accessSync').mockImplementation((target, mode = fs.constants.F_OK) => {
+        if (target === dir && (mode & fs.constants.W_OK) !== 0)
+          throw Object.assign(new Error('EACCES'), { code: 'EACCES' })
+        accessSync(target, mode)
+      })
+    let denied = denyFolder()
+    await expectCronsError(
+      openSqliteStore(file, { readonly: true }),
+      'STATE_READONLY',
+      `${file}: cannot read the state file without write access to its folder ${dir} (SQLite creates its -shm index there while no scheduler has the file open)`,
+    )
+    denied.mockRestore()
+    // With a scheduler holding the file open its index exists, and the same reader goes ahead.
+    const writer = await openSqliteStore(file)
+    denied = denyFolder()
+    try {
+      const reader = await openSqliteStore(file, { readonly: true })
+      expect(await reader.listJobs()).toHaveLength(50)
+      await reader.close()
+    } finally {
+      denied.mockRestore()
+      await writer.close()
+    }
   })
 
   it('refuses a folder as the state path', async () => {
