@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A real PostgreSQL for the Postgres store's tests (test/postgres/server.ts).
+    globalSetup: ['test/postgres/server.ts'],
   },
 })

@@ -6,6 +6,7 @@
 import type { CronsConfig, ResolvedConfig } from './config/types.js'
 import { validateConfig } from './config/validate.js'
 import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
+import { openStore } from './store/index.js'
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
@@ -17,6 +18,7 @@ export { reportStrayErrors } from './core/stray.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
+export { maskUrl, openStore, type StateLocation } from './store/index.js'
 export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
 
 /**
@@ -26,5 +28,5 @@ export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
  */
 export function createScheduler(config: CronsConfig, options: SchedulerOptions = {}): Scheduler {
   const resolved: ResolvedConfig = validateConfig(config, { file: 'createScheduler() config' })
-  return new Scheduler(resolved, options)
+  return new Scheduler(resolved, { openStore, ...options })
 }

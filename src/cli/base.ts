@@ -22,7 +22,8 @@ export abstract class BaseCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     state: Flags.string({
-      description: "State file (env: CRONS_STATE). Default: the config's `state`, else ./crons.db beside the config.",
+      description:
+        "State file or postgres:// URL (env: CRONS_STATE). Default: the config's `state`, else ./crons.db beside the config.",
       helpGroup: 'GLOBAL',
     }),
   }

@@ -1,30 +1,24 @@
 /**
- * How commands open the state file. Inspecting commands open it read-only and never create it: a
- * state file that does not exist yet simply means nothing has run.
+ * How commands open the state. Inspecting commands open it read-only and never create it: a state
+ * file (or Postgres schema) that does not exist yet simply means nothing has run.
  */
-import { statSync } from 'node:fs'
 import type { ResolvedConfig } from '../config/types.js'
+import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 
-/** The store, read-only; `undefined` when no state file exists yet (or an empty one). */
+/** The store, read-only; `undefined` when no state exists there yet. */
 export async function openStateForReading(config: ResolvedConfig): Promise<Store | undefined> {
-  if (config.statePath !== ':memory:' && !holdsState(config.statePath)) return undefined
-  const { openStore } = await import('../store/index.js')
-  return openStore(config.statePath, { readonly: true })
+  const { openExistingStore } = await import('../store/index.js')
+  return openExistingStore(config.state)
 }
 
 /** The store, read-write (created and migrated if needed). */
 export async function openStateForWriting(config: ResolvedConfig): Promise<Store> {
-  const { openStore } = await import('../store/index.js')
-  return openStore(config.statePath)
+  return openStateStore(config.state)
 }
 
-/**
- * Whether anything can be read at `path`. A missing file, or an empty one (touched by hand, or just
- * created by a scheduler that has not written its first page), holds no state yet; anything else
- * (even a folder) is opened, so that what is wrong with it is said.
- */
-function holdsState(path: string): boolean {
-  const stats = statSync(path, { throwIfNoEntry: false })
-  return stats !== undefined && (stats.size > 0 || !stats.isFile())
+/** The store registry as the engine takes it (`SchedulerOptions.openStore`), loaded on first use. */
+export async function openStateStore(location: StateLocation): Promise<Store> {
+  const { openStore } = await import('../store/index.js')
+  return openStore(location)
 }

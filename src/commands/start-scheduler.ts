@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
+import { openStateStore } from '../cli/state.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 
@@ -34,7 +35,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(config, { initiator: 'scheduler' })
+    const scheduler = new Scheduler(config, { initiator: 'scheduler', openStore: openStateStore })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     await scheduler.open()
     this.summary(scheduler, format, write)

@@ -1,4 +1,5 @@
 import type { Schedule } from '../schedule/types.js'
+import type { StateLocation } from '../store/location.js'
 
 /**
  * The shape of `crons.config.ts`. `defineConfig` takes a `CronsConfig`; validation turns it into a
@@ -168,7 +169,9 @@ export interface JobDefinition {
 
 export interface CronsConfig {
   /**
-   * SQLite state file, relative to the config file; `':memory:'` for a private in-memory store.
+   * Where runs are recorded: a SQLite state file, relative to the config file; `':memory:'` for a
+   * private in-memory store; or `postgres://user:password@host:5432/database` (also `postgresql://`,
+   * with `?schema=NAME`, default `crons`) to share one schedule between hosts.
    * @default './crons.db'
    */
   state?: string
@@ -223,7 +226,12 @@ export interface ResolvedJob {
 export interface ResolvedConfig {
   /** Absolute path of the config file, or undefined for a config given in code. */
   configPath?: string
-  /** Absolute path of the state file, or `':memory:'`. */
+  /** Where the state lives, parsed once from `state`, `--state` or `CRONS_STATE`. */
+  state: StateLocation
+  /**
+   * The state as shown to people: the absolute path of the state file, `':memory:'`, or a Postgres
+   * URL with its password masked.
+   */
   statePath: string
   timezone: string
   shutdownGraceMs: number

@@ -1,8 +1,9 @@
-import { dirname, resolve as resolvePath } from 'node:path'
+import { dirname } from 'node:path'
 import { type BaseIssue, safeParse } from 'valibot'
 import { CronsError } from '../errors.js'
 import { atSchedule, everySchedule, localZone, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
+import { describeLocation, parseStateLocation, type StateLocation, StateLocationError } from '../store/location.js'
 import { DEFAULTS } from './defaults.js'
 import { EXPECTED_EXPORT } from './define.js'
 import { formatDuration } from './duration.js'
@@ -237,23 +238,34 @@ function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): stri
   return where === '' ? `${file}: ${problem.message}` : `${file}: ${where}: ${problem.message}`
 }
 
-/** Relative paths in the file are relative to the file, so `crons -c other/dir/crons.config.ts` finds the right state. */
-function statePathFrom(base: string, state: string): string {
-  return state === ':memory:' ? state : resolvePath(base, state)
+/**
+ * Parse a `state` value once into a location. Relative paths in the file are relative to the file, so
+ * `crons -c other/dir/crons.config.ts` finds the right state; a flag's or env's, to the shell's cwd.
+ */
+function stateFrom(base: string, state: string, where: string): StateLocation {
+  try {
+    return parseStateLocation(state, base)
+  } catch (error) {
+    if (!(error instanceof StateLocationError)) throw error
+    throw new CronsError('STATE_INVALID', `${where}: ${error.message}`)
+  }
 }
+
+const OVERRIDE_NAMES = { flag: '--state', env: 'CRONS_STATE' } as const
 
 function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, options: ValidateOptions): ResolvedConfig {
   const cwd = options.cwd ?? process.cwd()
   const configDir = options.configDir ?? (options.configPath ? dirname(options.configPath) : cwd)
   const override = options.overrides?.state
-  const [statePath, stateSource]: [string, ValueSource] = override
-    ? [statePathFrom(cwd, override.value), override.source]
+  const [state, stateSource]: [StateLocation, ValueSource] = override
+    ? [stateFrom(cwd, override.value, OVERRIDE_NAMES[override.source]), override.source]
     : config.state !== undefined
-      ? [statePathFrom(configDir, config.state), 'file']
-      : [statePathFrom(configDir, DEFAULTS.state), 'default']
+      ? [stateFrom(configDir, config.state, `${options.file ?? 'config'}: state`), 'file']
+      : [stateFrom(configDir, DEFAULTS.state, 'state'), 'default']
   const timezone = config.timezone ?? localZone()
   const resolved: ResolvedConfig = {
-    statePath,
+    state,
+    statePath: describeLocation(state),
     timezone,
     shutdownGraceMs: config.shutdownGrace ?? DEFAULTS.shutdownGraceMs,
     history: { ...DEFAULTS.history, ...definedOnly(config.history ?? {}) },

@@ -195,3 +195,31 @@ export class FakeClock implements Clock {
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
+
+/**
+ * A clock shifted onto the store's time: hosts sharing a Postgres store agree on due-ness, leases
+ * and heartbeats through the database server's clock, whatever their own says. The offset is
+ * measured when the store opens (`Store.clockOffset`); until then, and for a store on this host, it
+ * is 0 and this clock is the one it wraps.
+ */
+export class StoreTimeClock implements Clock {
+  offsetMs = 0
+  readonly waitUntil?: (at: number, maxMs: number) => void
+
+  constructor(readonly base: Clock) {
+    const wait = base.waitUntil?.bind(base)
+    if (wait !== undefined) this.waitUntil = (at, maxMs) => wait(at - this.offsetMs, maxMs)
+  }
+
+  now(): number {
+    return this.base.now() + this.offsetMs
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    return this.base.setTimeout(callback, delayMs)
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.base.clearTimeout(handle)
+  }
+}

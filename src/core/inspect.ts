@@ -176,7 +176,7 @@ export async function statusReport(
     running,
     last24h: { since, counts },
     nextDue: nextDue(config, paused, now),
-    state: { path: info.path, exists: true, sizeBytes: info.sizeBytes, schemaVersion: info.schemaVersion },
+    state: { path: info.location, exists: true, sizeBytes: info.sizeBytes, schemaVersion: info.schemaVersion },
   }
 }
 

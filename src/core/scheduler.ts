@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
+import type { StateLocation } from '../store/location.js'
 import type { ClaimOutcome, InstanceRole, ReapedRuns, RunOutcome, SlotClaim, Store } from '../store/types.js'
 import { describeError } from './attempt.js'
-import { type Clock, systemClock, type TimerHandle } from './clock.js'
+import { type Clock, StoreTimeClock, systemClock, type TimerHandle } from './clock.js'
 import { collectDue, dueAt } from './due.js'
 import { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
@@ -19,8 +20,13 @@ import { Starts } from './starts.js'
 
 export interface SchedulerOptions {
   clock?: Clock
-  /** A store to use instead of opening `config.statePath` (the caller then owns closing it). */
+  /** A store to use instead of opening `config.state` (the caller then owns closing it). */
   store?: Store
+  /**
+   * How to open `config.state` when no `store` is given: the store registry (`openStore` from the
+   * store module; `createScheduler` and the CLI pass it), so the engine imports no concrete store.
+   */
+  openStore?: (location: StateLocation) => Promise<Store>
   instanceId?: string
   /** Who starts manual runs through `runJob` (the CLI says 'cli'). @default 'library' */
   initiator?: Initiator
@@ -66,10 +72,13 @@ interface Entry {
 export class Scheduler {
   readonly events = new EngineEmitter()
   readonly instanceId: string
-  private readonly clock: Clock
+  private readonly clock: StoreTimeClock
   private readonly jobs = new Map<string, ResolvedJob>()
   private readonly heap = new MinHeap<Entry>()
-  private readonly options: Required<Omit<SchedulerOptions, 'store' | 'clock' | 'instanceId' | 'claimLeadMs'>>
+  private readonly options: Required<
+    Omit<SchedulerOptions, 'store' | 'openStore' | 'clock' | 'instanceId' | 'claimLeadMs'>
+  >
+  private readonly openStore: ((location: StateLocation) => Promise<Store>) | undefined
   private readonly fixedLeadMs: number | undefined
   private claimLeadMs = 0
   /** Runs claimed ahead of their slot, waiting for the instant. */
@@ -97,8 +106,9 @@ export class Scheduler {
     readonly config: ResolvedConfig,
     options: SchedulerOptions = {},
   ) {
-    this.clock = options.clock ?? systemClock
+    this.clock = new StoreTimeClock(options.clock ?? systemClock)
     this.store = options.store
+    this.openStore = options.openStore
     this.ownsStore = options.store === undefined
     this.instanceId = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
     this.options = {
@@ -261,9 +271,16 @@ export class Scheduler {
   async open(): Promise<Store> {
     this.opening ??= (async () => {
       if (!this.store) {
-        const { openStore } = await import('../store/index.js')
-        this.store = await openStore(this.config.statePath)
+        if (this.openStore === undefined) {
+          throw new CronsError(
+            'STATE_INVALID',
+            `${this.config.statePath}: no store to open it with; pass \`openStore\` or \`store\` in the scheduler options`,
+          )
+        }
+        this.store = await this.openStore(this.config.state)
       }
+      // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
+      this.clock.offsetMs = await this.store.clockOffset(() => this.clock.base.now())
       await this.register(this.store)
       return this.store
     })()

@@ -1,26 +1,100 @@
 /**
- * Stores: the `Store` contract and the backends behind it. Callers open a store from the configured
- * `state` string and never import a driver themselves, so a Postgres backend can slot in here.
+ * Stores: the `Store` contract and the backends behind it. Callers open a store from the parsed
+ * `state` location and never import a driver themselves; the Postgres backend (and its `pg` driver)
+ * is loaded only when a Postgres location is opened, so SQLite users pay nothing for it.
  */
 import { CronsError } from '../errors.js'
+import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
 import type { Store } from './types.js'
 
+export {
+  DEFAULT_PG_SCHEMA,
+  describeLocation,
+  maskUrl,
+  parseStateLocation,
+  type StateLocation,
+} from './location.js'
 export { openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions } from './sqlite/index.js'
 export * from './types.js'
 
-export type OpenStoreOptions = SqliteStoreOptions
+export interface OpenStoreOptions extends SqliteStoreOptions {
+  /** Postgres: most connections this process opens. @default 5 */
+  poolSize?: number
+}
 
-/** Open the store a `state` setting names: a SQLite file path or `':memory:'`. */
-export async function openStore(path: string, options: OpenStoreOptions = {}): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(path)) {
-    throw new CronsError(
-      'STATE_INVALID',
-      `${path.replace(/\/\/[^@/]*@/, '//***@')}: Postgres state is not supported yet`,
-      {
-        suggestions: ['Use a SQLite file path such as ./crons.db'],
-      },
-    )
+/**
+ * Open the store a location names (or a `state` string, parsed against the current directory): a
+ * SQLite file or `:memory:`, created and migrated if needed, or a Postgres schema. `readonly`
+ * (inspecting commands) never creates or migrates anything.
+ */
+export async function openStore(location: StateLocation | string, options: OpenStoreOptions = {}): Promise<Store> {
+  const where = typeof location === 'string' ? parseState(location) : location
+  switch (where.kind) {
+    case 'memory':
+      return openSqliteStore(':memory:', options)
+    case 'file':
+      return openSqliteStore(where.path, options)
+    case 'postgres': {
+      const { openPostgresStore } = await import('./postgres/index.js')
+      return openPostgresStore(where, options)
+    }
   }
-  return openSqliteStore(path, options)
+}
+
+/**
+ * Open the store only if state exists there (inspecting commands: no state yet means nothing has
+ * run). A missing SQLite file or an empty one, or a Postgres database without the schema, is
+ * `undefined`; anything else is opened read-only, so that what is wrong with it is said.
+ */
+export async function openExistingStore(location: StateLocation): Promise<Store | undefined> {
+  switch (location.kind) {
+    case 'memory':
+      return openSqliteStore(':memory:', { readonly: true })
+    case 'file': {
+      const { statSync } = await import('node:fs')
+      const stats = statSync(location.path, { throwIfNoEntry: false })
+      if (stats === undefined || (stats.size === 0 && stats.isFile())) return undefined
+      return openSqliteStore(location.path, { readonly: true })
+    }
+    case 'postgres': {
+      const { openPostgresStore } = await import('./postgres/index.js')
+      return openPostgresStore(location, { readonly: true, ifExists: true })
+    }
+  }
+}
+
+function parseState(value: string): StateLocation {
+  try {
+    return parseStateLocation(value, process.cwd())
+  } catch (error) {
+    if (error instanceof StateLocationError) throw new CronsError('STATE_INVALID', error.message)
+    throw error
+  }
+}
+
+/** What `migrateState` did: `from` is the version found (0: created now; null: not known, SQLite). */
+export interface MigrateResult {
+  location: string
+  schema: string | null
+  from: number | null
+  to: number
+}
+
+/**
+ * Create or migrate the state and touch nothing else (`crons state migrate`), for teams that migrate
+ * before deploying. Safe while schedulers run.
+ */
+export async function migrateState(location: StateLocation): Promise<MigrateResult> {
+  if (location.kind === 'postgres') {
+    const { migratePostgres } = await import('./postgres/index.js')
+    return migratePostgres(location)
+  }
+  const store = await openStore(location)
+  try {
+    const info = await store.info()
+    return { location: info.location, schema: null, from: null, to: info.schemaVersion }
+  } finally {
+    await store.close()
+  }
 }

@@ -4,6 +4,16 @@
  *
  * Exactly-once lives here: `claimSlots` inserts (job, slot) into a table with a unique key inside
  * one write transaction, so of several schedulers sharing a store exactly one wins each slot.
+ *
+ * What every store guarantees besides:
+ * - Read-your-writes: once a method's promise resolves, every later call on any connection to the
+ *   same state sees its effect (outcome writes may be batched, but their promises resolve only once
+ *   committed).
+ * - Run ids are commit-ordered: a run becomes visible only after every run with a smaller id that
+ *   will ever exist is visible. A reader that has seen id N never later finds a new run with an id
+ *   ≤ N, so `listRuns({ afterId })` is a cursor that misses nothing (`logs --follow`).
+ * - Clock: instants are the caller's (`now` arguments), expected on the store's clock (see
+ *   `clockOffset`); the store never substitutes its own.
  */
 import type { Trigger } from '../config/types.js'
 
@@ -166,15 +176,17 @@ export interface RunFilter {
   trigger?: Trigger
   /** Attempts started at or after this instant. */
   since?: number
-  /** Only ids greater than this (for --follow). */
+  /** Only ids greater than this (for --follow; ids are commit-ordered, see the contract above). */
   afterId?: number
   /** Newest first unless `afterId` is given (then oldest first). */
   limit?: number
 }
 
 export interface StoreInfo {
-  path: string
+  /** Where the state lives, as shown to people (a file path, `:memory:`, a URL without its password). */
+  location: string
   schemaVersion: number
+  /** What the state costs on disk, where a store can tell (a SQLite file); null otherwise. */
   sizeBytes: number | null
 }
 
@@ -187,7 +199,17 @@ export interface ReapedRuns {
 }
 
 export interface Store {
-  readonly path: string
+  /** Where the state lives, as shown to people (never with a password). */
+  readonly location: string
+
+  /**
+   * Milliseconds to add to this host's clock to get the store's clock (the database server's for
+   * Postgres, 0 for SQLite, which lives on this host). Every instant handed to the store (`now`,
+   * slots) is expected on the store's clock: hosts sharing a store agree on leases, heartbeats and
+   * due-ness only through it. Measured on each call against `hostNow` (default `Date.now`), to within
+   * half a round trip.
+   */
+  clockOffset(hostNow?: () => number): Promise<number>
 
   /** Register (or re-register, e.g. with another role) this process and its first heartbeat. */
   registerInstance(instance: NewInstance): Promise<void>

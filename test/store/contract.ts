@@ -2,15 +2,23 @@
  * The store contract: one suite every backend runs (SQLite now, Postgres later), so the engine can
  * rely on the same exactly-once, overlap and history semantics whatever the backend.
  *
- * `open` must return a fresh, empty store on every call.
+ * `open` must return a fresh, empty store on every call; `openSecond` another connection (a second
+ * pool, a second handle on the file) to the state the last `open` made, as a second process would
+ * have: the concurrency tests race the two.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Store } from '../../src/store/types.js'
 import { claimContract } from './contract-claims.js'
+import { concurrencyContract } from './contract-concurrency.js'
 import { historyContract } from './contract-history.js'
 import { contractContext, MIN, T0 } from './contract-kit.js'
 
-export function storeContract(name: string, open: () => Promise<Store>): void {
+export interface StoreFactory {
+  open(): Promise<Store>
+  openSecond(): Promise<Store>
+}
+
+export function storeContract(name: string, { open, openSecond }: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
     let store: Store
     const ctx = contractContext(() => store)
@@ -103,10 +111,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     claimContract(ctx)
     historyContract(ctx)
+    concurrencyContract(ctx, openSecond)
 
     it('describes itself', async () => {
       const info = await store.info()
-      expect(info.path).toBe(store.path)
+      expect(info.location).toBe(store.location)
       expect(info.schemaVersion).toBeGreaterThanOrEqual(1)
     })
   })

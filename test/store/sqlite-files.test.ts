@@ -270,14 +270,14 @@ describe('sqlite: bad state files', () => {
     await store.close()
   })
 
-  it('openStore opens SQLite files and refuses backends it does not have yet', async () => {
+  it('openStore opens SQLite files, and refuses URLs it has no backend for without showing a password', async () => {
     const store = await openStore(':memory:')
-    expect(store.path).toBe(':memory:')
+    expect(store.location).toBe(':memory:')
     await store.close()
     await expectCronsError(
-      openStore('postgres://user:secret@db.example/crons'),
+      openStore('mysql://user:secret@db.example/crons'),
       'STATE_INVALID',
-      'postgres://***@db.example/crons: Postgres state is not supported yet',
+      'mysql://user:***@db.example/crons: unsupported URL scheme "mysql://"; expected postgres:// or postgresql:// (or a file path)',
     )
     await expectCronsError(openStore(''), 'STATE_INVALID', 'state file path is empty')
   })

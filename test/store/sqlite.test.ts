@@ -11,9 +11,23 @@ import { removeTempDirs, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
 
-storeContract('sqlite :memory:', () => openSqliteStore(':memory:'))
-let fileCount = 0
-storeContract('sqlite file', () => openSqliteStore(path.join(tempDir(), `state-${++fileCount}.db`)))
+// One in-memory database has no second connection: the second is the same store, racing itself.
+let memory: Store | undefined
+storeContract('sqlite :memory:', {
+  open: async () => {
+    memory = await openSqliteStore(':memory:')
+    return memory
+  },
+  openSecond: async () => memory as Store,
+})
+let lastFile = ''
+storeContract('sqlite file', {
+  open: () => {
+    lastFile = path.join(tempDir(), `state-${Date.now()}-${Math.random()}.db`)
+    return openSqliteStore(lastFile)
+  },
+  openSecond: () => openSqliteStore(lastFile),
+})
 
 const T0 = Date.UTC(2025, 0, 1)
 const claim = (job: string, slot: number, overlap: 'skip' | 'allow' = 'allow'): SlotClaim => ({
@@ -156,7 +170,7 @@ describe('sqlite: migrations', () => {
   it('creates a marked, versioned WAL file with the schema', async () => {
     const file = path.join(tempDir(), 'fresh.db')
     const store = await openSqliteStore(file)
-    expect(await store.info()).toMatchObject({ path: file, schemaVersion: SCHEMA_VERSION })
+    expect(await store.info()).toMatchObject({ location: file, schemaVersion: SCHEMA_VERSION })
     expect((await store.info()).sizeBytes).toBeGreaterThan(0)
     const raw = new Database(file, { readonly: true })
     expect(raw.pragma('application_id', { simple: true })).toBe(APPLICATION_ID)
@@ -219,7 +233,7 @@ describe('sqlite: migrations', () => {
 
   it('reports the memory store without a size', async () => {
     const store = await openSqliteStore(':memory:')
-    expect(await store.info()).toEqual({ path: ':memory:', schemaVersion: SCHEMA_VERSION, sizeBytes: null })
+    expect(await store.info()).toEqual({ location: ':memory:', schemaVersion: SCHEMA_VERSION, sizeBytes: null })
     await store.close()
     await store.close()
   })

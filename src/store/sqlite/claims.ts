@@ -6,6 +6,7 @@
  *
  * Runs inside the caller's transaction; nothing here opens or commits one.
  */
+import { stillRunning } from '../messages.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
 import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
@@ -259,9 +260,4 @@ function sameColumns(a: ClaimRow, b: ClaimRow, now: number): boolean {
     a.status === b.status &&
     a.detail === b.detail
   )
-}
-
-/** Why a slot or a retry is skipped: the run that holds the job. */
-function stillRunning(holder: { id: number; instance_id: string; started_at: number }): string {
-  return `still running: run ${holder.id} on instance ${holder.instance_id} since ${new Date(holder.started_at).toISOString()}`
 }

@@ -5,9 +5,9 @@ import type { Store } from '../types.js'
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type SqliteStoreOptions } from './open.js'
 import { SqliteStore } from './store.js'
 
+export { interruptedMessage } from '../messages.js'
 export { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 export { DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './open.js'
-export { interruptedMessage } from './store.js'
 
 /**
  * Open (creating and migrating if needed) a SQLite state file. Refuses, with a one-line

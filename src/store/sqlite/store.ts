@@ -15,6 +15,7 @@ import nodePath from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
 import { keepShape } from '../../shapes.js'
+import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -74,12 +75,10 @@ function newBatch(): PendingBatch {
   return { promise, resolve, reject }
 }
 
-export function interruptedMessage(instanceId: string): string {
-  return `interrupted: scheduler instance ${instanceId} stopped heartbeating`
-}
-
 export class SqliteStore implements Store {
-  readonly path: string
+  readonly location: string
+  /** The file as given when opening (`:memory:` for an in-memory database). */
+  readonly #path: string
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #context: FailureContext
@@ -106,7 +105,8 @@ export class SqliteStore implements Store {
 
   constructor(opened: OpenedDatabase, context: FailureContext) {
     const { db } = opened
-    this.path = context.path
+    this.#path = context.path
+    this.location = context.path
     this.#db = db
     this.#context = context
     this.#schemaVersion = opened.schemaVersion
@@ -200,6 +200,11 @@ export class SqliteStore implements Store {
       return
     }
     batch.resolve()
+  }
+
+  /** The file is on this host: its clock is ours. */
+  async clockOffset(): Promise<number> {
+    return 0
   }
 
   // --- instances ------------------------------------------------------------------------------
@@ -400,7 +405,7 @@ export class SqliteStore implements Store {
 
   async info(): Promise<StoreInfo> {
     this.#flush()
-    if (this.#db.memory) return { path: this.path, schemaVersion: this.#schemaVersion, sizeBytes: null }
+    if (this.#db.memory) return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
     const size = (file: string) => {
       try {
         return fs.statSync(file).size
@@ -409,8 +414,8 @@ export class SqliteStore implements Store {
       }
     }
     // Recent writes live in the -wal file until a checkpoint; both together are what the state costs on disk.
-    const file = nodePath.resolve(this.#cwd, this.path)
-    return { path: this.path, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
+    const file = nodePath.resolve(this.#cwd, this.#path)
+    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
   }
 
   async close(): Promise<void> {
@@ -425,7 +430,7 @@ export class SqliteStore implements Store {
       // Only an optimisation: a busy or read-only file must not stop the close.
     } finally {
       this.#db.close()
-      if (this.#context.readonly) tidyAfterReadOnly(this.path, this.#hadCompanions)
+      if (this.#context.readonly) tidyAfterReadOnly(this.#path, this.#hadCompanions)
     }
   }
 }

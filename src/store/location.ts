@@ -1,0 +1,99 @@
+/**
+ * Where the state lives, parsed once from the `state` setting (config file, `--state` or
+ * `CRONS_STATE`): a SQLite file, a private in-memory database, or a PostgreSQL database and schema.
+ * No driver is imported here; `openStore` picks the backend from the parsed location.
+ *
+ * A Postgres URL may carry a password. Every message and display of a location goes through
+ * `describeLocation`/`maskUrl`, so the password never reaches output, errors or logs.
+ */
+import { resolve as resolvePath } from 'node:path'
+
+export type StateLocation =
+  | { kind: 'file'; path: string }
+  | { kind: 'memory' }
+  /** `url` is the connection URL without the `schema` parameter; `schema` is where the tables live. */
+  | { kind: 'postgres'; url: string; schema: string }
+
+/** The schema a Postgres URL without `?schema=` uses. */
+export const DEFAULT_PG_SCHEMA = 'crons'
+
+/** An unquoted Postgres identifier (≤ 63 bytes): schema names are used in SQL, so only these pass. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+const PG_SCHEMES = new Set(['postgres:', 'postgresql:'])
+
+/** The password of a URL-like string replaced by `***` (the whole user info when it cannot be parsed). */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === '') return url
+    parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    // Not parseable: hide everything between "//" and "@" that could be user:password.
+    return url.replace(/\/\/[^/@]*@/, '//***@')
+  }
+}
+
+/** How a location is shown to people: the file path, `:memory:`, or the URL without its password. */
+export function describeLocation(location: StateLocation): string {
+  switch (location.kind) {
+    case 'file':
+      return location.path
+    case 'memory':
+      return ':memory:'
+    case 'postgres': {
+      const url = maskUrl(location.url)
+      return location.schema === DEFAULT_PG_SCHEMA
+        ? url
+        : `${url}${url.includes('?') ? '&' : '?'}schema=${location.schema}`
+    }
+  }
+}
+
+/** A `state` value that is not a usable location; the message is one line without the password. */
+export class StateLocationError extends Error {}
+
+/**
+ * Parse a `state` value. A relative file path is resolved against `base`. A value with a URL scheme
+ * other than postgres:// or postgresql:// is refused rather than taken as a strange file name.
+ */
+export function parseStateLocation(value: string, base: string): StateLocation {
+  if (value === ':memory:') return { kind: 'memory' }
+  if (value === '') throw new StateLocationError('state file path is empty')
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]
+  if (scheme === undefined) return { kind: 'file', path: resolvePath(base, value) }
+  if (!PG_SCHEMES.has(`${scheme.toLowerCase()}:`)) {
+    throw new StateLocationError(
+      `${maskUrl(value)}: unsupported URL scheme "${scheme}://"; expected postgres:// or postgresql:// (or a file path)`,
+    )
+  }
+  return parsePostgresUrl(value)
+}
+
+function parsePostgresUrl(value: string): StateLocation {
+  const shown = maskUrl(value)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new StateLocationError(`${shown}: not a valid URL; expected postgres://user:password@host:5432/database`)
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new StateLocationError(`${shown}: no host; expected postgres://user:password@host:5432/database`)
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
+  if (database === '' || database.includes('/')) {
+    throw new StateLocationError(`${shown}: no database name; expected postgres://user:password@host:5432/database`)
+  }
+  const schemas = url.searchParams.getAll('schema')
+  if (schemas.length > 1) throw new StateLocationError(`${shown}: "schema" is given ${schemas.length} times`)
+  const schema = schemas[0] ?? DEFAULT_PG_SCHEMA
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new StateLocationError(
+      `${shown}: schema ${JSON.stringify(schema)} is not a plain name; expected lower-case letters, digits and _ (at most 63)`,
+    )
+  }
+  url.searchParams.delete('schema')
+  return { kind: 'postgres', url: url.toString(), schema }
+}

@@ -1,0 +1,203 @@
+/**
+ * Writing new runs on Postgres: slot claims (every due slot of a wake-up in one transaction) and
+ * `beginRun` (manual runs and retries). Runs inside the caller's transaction.
+ *
+ * Exactly once: all (slot, job) keys of a batch go into `slot_claims` in ONE
+ * `INSERT … ON CONFLICT DO NOTHING RETURNING`; of several hosts claiming the same slot, the insert
+ * of the first to commit wins and the others' inserts wait for it, then return nothing for that key.
+ * Keys are inserted in (slot, job) order, so two batches never wait on each other in a cycle.
+ *
+ * Overlap `skip` across hosts: the won jobs' rows are locked (`FOR UPDATE`, in name order) before
+ * their active runs are read, so two hosts starting runs of one job take turns, and the second sees
+ * the first's run once it commits. The same lock serialises `beginRun` with claims.
+ */
+import { stillRunning } from '../messages.js'
+import type { BeginOutcome, BeginRun, ClaimOutcome, RunHolder, RunStatus, SlotClaim } from '../types.js'
+import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
+
+const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
+
+interface HolderRow {
+  job: string
+  id: number
+  instance_id: string
+  started_at: number
+  host: string | null
+  pid: number | null
+}
+
+/** What a won claim writes. */
+interface Decided {
+  kind: 'started' | 'skipped' | 'paused' | 'missed'
+  status: RunStatus
+  detail: string | null
+  startedAt: number
+}
+
+export class PgRunWriter {
+  constructor(
+    private readonly S: string,
+    private readonly lockKey: number,
+  ) {}
+
+  async claimBatch(
+    db: Queryable,
+    claims: readonly SlotClaim[],
+    instanceId: string,
+    now: number,
+  ): Promise<ClaimOutcome[]> {
+    const S = this.S
+    const won = await this.#guard(db, claims)
+    const outcomes = new Array<ClaimOutcome>(claims.length).fill(TAKEN)
+    const wonIndexes = won.flatMap((w, i) => (w ? [i] : []))
+    if (wonIndexes.length === 0) return outcomes
+
+    // Jobs first seen here get their row (created at their first run's start), then every won job's
+    // row is locked, in name order: the overlap guard across hosts.
+    const firstStart = new Map<string, number>()
+    for (const i of wonIndexes) {
+      const claim = claims[i] as SlotClaim
+      if (!firstStart.has(claim.job)) firstStart.set(claim.job, claim.startAt ?? now)
+    }
+    const names = [...firstStart.keys()].sort()
+    await db.query(
+      `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at)
+       SELECT name, NULL, false, at, at FROM unnest($1::text[], $2::bigint[]) AS t(name, at)
+       ON CONFLICT (name) DO NOTHING`,
+      [names, names.map((name) => firstStart.get(name))],
+    )
+    const { rows: locked } = await db.query<{ name: string; paused: boolean }>(
+      `SELECT name, paused FROM ${S}.jobs WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+      [names],
+    )
+    const paused = new Set(locked.filter((row) => row.paused).map((row) => row.name))
+    const needsHolders = wonIndexes.some((i) => {
+      const claim = claims[i] as SlotClaim
+      return claim.overlap === 'skip' && claim.record !== 'missed'
+    })
+    const holders = needsHolders ? await this.#holders(db, names) : new Map<string, HolderRow>()
+
+    // Ids are taken before deciding, so a skip reason can name a run started earlier in this batch.
+    const ids = await newRunIds(db, S, this.lockKey, wonIndexes.length)
+    const rows: NewRunRow[] = []
+    for (let k = 0; k < wonIndexes.length; k++) {
+      const index = wonIndexes[k] as number
+      const claim = claims[index] as SlotClaim
+      const id = ids[k] as number
+      const row = decide(claim, paused, holders, now)
+      const running = row.status === 'running'
+      rows.push({
+        id,
+        job: claim.job,
+        slot: claim.slot,
+        trigger: claim.trigger,
+        attempt: 1,
+        status: row.status,
+        startedAt: row.startedAt,
+        finishedAt: running ? null : row.startedAt,
+        detail: row.detail,
+        instanceId,
+        active: running,
+      })
+      outcomes[index] =
+        row.kind === 'skipped'
+          ? { kind: 'skipped', runId: id, reason: row.detail as string }
+          : { kind: row.kind, runId: id }
+      // A run started here holds the job for the later claims of the batch.
+      if (running && !holders.has(claim.job)) {
+        holders.set(claim.job, {
+          job: claim.job,
+          id,
+          instance_id: instanceId,
+          started_at: row.startedAt,
+          host: null,
+          pid: null,
+        })
+      }
+    }
+    await insertRuns(db, S, rows)
+    // Every won claim (run, skip or missed record) raises its job's last served slot, never lowers it.
+    await db.query(
+      `UPDATE ${S}.jobs SET last_slot = greatest(coalesce(last_slot, t.slot), t.slot)
+       FROM (SELECT job, max(slot) AS slot FROM unnest($1::text[], $2::bigint[]) AS u(job, slot) GROUP BY job) t
+       WHERE jobs.name = t.job`,
+      [rows.map((row) => row.job), rows.map((row) => row.slot)],
+    )
+    return outcomes
+  }
+
+  /** Whether each claim inserted its (slot, job) key; a key listed twice wins once, first listed. */
+  async #guard(db: Queryable, claims: readonly SlotClaim[]): Promise<boolean[]> {
+    const keys = [...new Map(claims.map((c) => [`${c.slot} ${c.job}`, c])).values()].sort(
+      (a, b) => a.slot - b.slot || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0),
+    )
+    const { rows } = await db.query<{ slot: number; job: string }>(
+      `INSERT INTO ${this.S}.slot_claims (slot, job)
+       SELECT * FROM unnest($1::bigint[], $2::text[])
+       ON CONFLICT DO NOTHING RETURNING slot, job`,
+      [keys.map((c) => c.slot), keys.map((c) => c.job)],
+    )
+    const left = new Set(rows.map((row) => `${row.slot} ${row.job}`))
+    return claims.map((c) => left.delete(`${c.slot} ${c.job}`))
+  }
+
+  /** The oldest active run of each job, with what is known of its instance. */
+  async #holders(db: Queryable, jobs: readonly string[]): Promise<Map<string, HolderRow>> {
+    const { rows } = await db.query<HolderRow>(
+      `SELECT DISTINCT ON (r.job) r.job, r.id, r.instance_id, r.started_at, i.host, i.pid
+       FROM ${this.S}.runs r LEFT JOIN ${this.S}.instances i ON i.id = r.instance_id
+       WHERE r.active AND r.job = ANY($1::text[]) ORDER BY r.job, r.id`,
+      [jobs],
+    )
+    return new Map(rows.map((row) => [row.job, row]))
+  }
+
+  async begin(db: Queryable, run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
+    const S = this.S
+    const { job, slot, trigger, attempt } = run
+    await db.query(
+      `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at) VALUES ($1, NULL, false, $2, $2)
+       ON CONFLICT (name) DO NOTHING`,
+      [job, now],
+    )
+    await db.query(`SELECT 1 FROM ${S}.jobs WHERE name = $1 FOR UPDATE`, [job])
+    const base = { job, slot, trigger, attempt, startedAt: now, instanceId }
+    if (run.overlap === 'skip') {
+      const row = (await this.#holders(db, [job])).get(job)
+      if (row !== undefined) {
+        const holder: RunHolder = {
+          runId: row.id,
+          instanceId: row.instance_id,
+          host: row.host,
+          pid: row.pid,
+          startedAt: row.started_at,
+        }
+        if (run.whenBusy !== 'record') return { kind: 'busy', holder }
+        const reason = stillRunning(row)
+        const [id] = (await newRunIds(db, S, this.lockKey, 1)) as [number]
+        await insertRuns(db, S, [{ ...base, id, status: 'skipped', finishedAt: now, detail: reason, active: false }])
+        return { kind: 'skipped', runId: id, reason, holder }
+      }
+    }
+    const [id] = (await newRunIds(db, S, this.lockKey, 1)) as [number]
+    const detail = run.detail ?? null
+    await insertRuns(db, S, [{ ...base, id, status: 'running', finishedAt: null, detail, active: true }])
+    return { kind: 'started', runId: id }
+  }
+}
+
+function decide(claim: SlotClaim, paused: ReadonlySet<string>, holders: Map<string, HolderRow>, now: number): Decided {
+  const { job, slot } = claim
+  const startedAt = claim.startAt ?? now
+  const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
+  if (claim.record === 'missed') {
+    const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
+    return { kind: 'missed', status: 'missed', detail, startedAt }
+  }
+  if (paused.has(job)) return { kind: 'paused', status: 'skipped', detail: 'paused', startedAt }
+  if (claim.overlap === 'skip') {
+    const holder = holders.get(job)
+    if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder), startedAt }
+  }
+  return { kind: 'started', status: 'running', detail: missed, startedAt }
+}

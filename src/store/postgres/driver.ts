@@ -1,0 +1,111 @@
+/**
+ * Loading the `pg` driver (an optional peer dependency, imported only when a Postgres location is
+ * opened) and turning its failures into one-line `CronsError`s that name the host and database,
+ * never the password.
+ */
+import type pg from 'pg'
+import { CronsError } from '../../errors.js'
+import { describeLocation, type StateLocation } from '../location.js'
+
+export type PostgresLocation = Extract<StateLocation, { kind: 'postgres' }>
+export type PgModule = typeof pg
+
+/** The `pg` module, or a one-line error saying what to install. */
+export async function loadDriver(location: PostgresLocation): Promise<PgModule> {
+  try {
+    const loaded = (await import('pg')) as unknown as { default?: PgModule } & PgModule
+    return loaded.default ?? loaded
+  } catch (error) {
+    const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
+    throw new CronsError(
+      'STATE_INVALID',
+      missing
+        ? `${describeLocation(location)}: a Postgres state needs the "pg" package, which is not installed; install it with: npm install pg`
+        : `${describeLocation(location)}: the "pg" package failed to load: ${oneLine(String(error))}`,
+      { cause: error },
+    )
+  }
+}
+
+/** What a message about this location says: the server and database, without user or password. */
+export interface PgTarget {
+  host: string
+  port: string
+  database: string
+  user: string
+  schema: string
+  /** The URL's password (decoded), scrubbed from any text a driver error carries. */
+  password: string
+}
+
+export function targetOf(location: PostgresLocation): PgTarget {
+  const url = new URL(location.url)
+  return {
+    host: url.hostname || (url.searchParams.get('host') ?? 'localhost'),
+    port: url.port || '5432',
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    user: decodeURIComponent(url.username) || process.env.PGUSER || 'the default user',
+    schema: location.schema,
+    password: decodeURIComponent(url.password),
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim()
+}
+
+/** Driver text with the password taken out, on one line. */
+export function scrub(text: string, target: PgTarget): string {
+  const line = oneLine(text)
+  return target.password.length >= 3 ? line.split(target.password).join('***') : line
+}
+
+/** Postgres error codes (SQLSTATE) and Node socket errors that have their own message. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/** A driver or server failure as one line: where (host, database, schema), what, and what to do. */
+export function fromPgError(error: unknown, target: PgTarget, doing?: string): CronsError {
+  if (error instanceof CronsError) return error
+  const where = `postgres ${target.host}:${target.port} database "${target.database}"`
+  const { code, message } = error as { code?: string; message?: string }
+  const text = scrub(message ?? String(error), target)
+  const fail = (what: string, suggestion?: string) =>
+    new CronsError('STATE_INVALID', `${where}: ${what}`, {
+      cause: error,
+      ...(suggestion === undefined ? {} : { suggestions: [suggestion] }),
+    })
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    return fail(
+      `cannot connect (${code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'unknown host' : text})`,
+      'Check the host and port in the URL, and that PostgreSQL is running and reachable from here',
+    )
+  }
+  if (/timeout expired|Connection terminated due to connection timeout/i.test(text)) {
+    return fail('cannot connect (timed out)', 'Check the host and port in the URL, and any firewall in between')
+  }
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return fail(
+        `authentication failed for user "${target.user}"`,
+        'Check the user and password in the URL (special characters in a password must be percent-encoded)',
+      )
+    case '3D000':
+      return fail(
+        'the database does not exist',
+        `Create it (createdb ${target.database}) or fix the database name in the URL`,
+      )
+    case '42501':
+      return fail(
+        `user "${target.user}" has no permission ${doing ?? 'for this'} (${text})`,
+        `Grant it, or have an owner run \`crons state migrate\` once to create schema "${target.schema}"`,
+      )
+    case '57P01':
+    case '57P02':
+    case '57P03':
+      return fail(`the server is shutting down or starting up (${text})`, 'Try again in a moment')
+    case '53300':
+      return fail(`too many connections (${text})`, 'Lower the pool size or raise max_connections on the server')
+  }
+  return fail(doing === undefined ? text : `${doing}: ${text}${code === undefined ? '' : ` (SQLSTATE ${code})`}`)
+}

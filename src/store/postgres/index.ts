@@ -1,0 +1,123 @@
+/**
+ * The Postgres state store: schedulers on any number of hosts sharing one schema. Loaded (with the
+ * `pg` driver) only when a Postgres location is opened.
+ */
+import type pg from 'pg'
+import { CronsError } from '../../errors.js'
+import { describeLocation } from '../location.js'
+import type { Store } from '../types.js'
+import { fromPgError, loadDriver, type PgModule, type PgTarget, type PostgresLocation, targetOf } from './driver.js'
+import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
+import { PostgresStore } from './store.js'
+
+export { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js'
+export { PostgresStore } from './store.js'
+
+export interface PostgresStoreOptions {
+  /** Most connections this process opens; an idle scheduler uses one. @default 5 */
+  poolSize?: number
+  /** Never create or migrate the schema (inspecting commands). */
+  readonly?: boolean
+  /** With `readonly`: `undefined` instead of an error when the schema was never created. */
+  ifExists?: boolean
+}
+
+/** Connections unused this long are closed, so an idle host keeps the one its heartbeat uses. */
+const IDLE_TIMEOUT_MS = 5_000
+const CONNECT_TIMEOUT_MS = 10_000
+/** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
+const INT8_OID = 20
+
+export async function openPostgresStore(
+  location: PostgresLocation,
+  options: PostgresStoreOptions & { ifExists: true },
+): Promise<Store | undefined>
+export async function openPostgresStore(location: PostgresLocation, options?: PostgresStoreOptions): Promise<Store>
+export async function openPostgresStore(
+  location: PostgresLocation,
+  options: PostgresStoreOptions = {},
+): Promise<Store | undefined> {
+  const driver = await loadDriver(location)
+  const target = targetOf(location)
+  const shown = describeLocation(location)
+  const pool = createPool(driver, location, options)
+  try {
+    let version: number
+    if (options.readonly) {
+      version = await readVersion(pool, target, shown)
+      if (version === 0) {
+        if (options.ifExists) {
+          await pool.end()
+          return undefined
+        }
+        throw new CronsError('STATE_INVALID', `${shown}: schema "${target.schema}" holds no crons state yet`, {
+          suggestions: ['Start a scheduler, or run `crons state migrate`, to create it'],
+        })
+      }
+      if (version < PG_SCHEMA_VERSION) {
+        throw new CronsError(
+          'STATE_VERSION',
+          `${shown}: schema "${target.schema}" is at version ${version}, older than this crons (${PG_SCHEMA_VERSION})`,
+          { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it'] },
+        )
+      }
+    } else {
+      await migrate(() => pool.connect(), target, shown)
+      version = PG_SCHEMA_VERSION
+    }
+    return new PostgresStore(pool, target, shown, version)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw fromPgError(error, target)
+  }
+}
+
+/**
+ * Bring the schema to this build's version and report what was there before (`crons state
+ * migrate`): `from` 0 means it was created now.
+ */
+export async function migratePostgres(
+  location: PostgresLocation,
+): Promise<{ location: string; schema: string; from: number; to: number }> {
+  const driver = await loadDriver(location)
+  const target = targetOf(location)
+  const shown = describeLocation(location)
+  const pool = createPool(driver, location, { poolSize: 1 })
+  try {
+    const from = await migrate(() => pool.connect(), target, shown)
+    return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
+  } finally {
+    await pool.end().catch(() => undefined)
+  }
+}
+
+async function readVersion(pool: pg.Pool, target: PgTarget, shown: string): Promise<number> {
+  let version: number
+  try {
+    version = await schemaVersion(pool, target.schema)
+  } catch (error) {
+    throw fromPgError(error, target, 'to read the schema version')
+  }
+  refuseNewer(version, target, shown)
+  return version
+}
+
+function createPool(driver: PgModule, location: PostgresLocation, options: PostgresStoreOptions): pg.Pool {
+  const pool = new driver.Pool({
+    connectionString: location.url,
+    max: Math.max(1, Math.floor(options.poolSize ?? 5)),
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: 'crons',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (value: string) => Number(value)
+          : driver.types.getTypeParser(oid, format)) as typeof driver.types.getTypeParser,
+    },
+  })
+  // An idle connection the server dropped (a restart, a network cut) is only discarded; the next
+  // query opens a new one, and its failure, if any, is reported where it happens.
+  pool.on('error', () => undefined)
+  return pool
+}

@@ -1,0 +1,502 @@
+/**
+ * The Postgres `Store`: the same contract as the SQLite store, for schedulers on many hosts sharing
+ * one database. Every write that must be atomic is one transaction on a pooled connection; reads
+ * are single statements. Instants are the caller's (on the server's clock, see `clockOffset`).
+ *
+ * Outcomes (`finishRun`, `settleRun`) are queued and written together on the next turn of the event
+ * loop, in call order, by a few statements in one transaction; their promises resolve once it has
+ * committed. Every other method first waits for the queued outcomes, so nothing read or written
+ * through this store misses an outcome a caller has already handed over.
+ */
+import type pg from 'pg'
+import { interruptedMessage } from '../messages.js'
+import type {
+  BeginOutcome,
+  BeginRun,
+  ClaimOutcome,
+  InstanceRecord,
+  JobState,
+  NewInstance,
+  ReapedRuns,
+  RunFilter,
+  RunOutcome,
+  RunRecord,
+  RunStatus,
+  SlotClaim,
+  Store,
+  StoreInfo,
+} from '../types.js'
+import { PgRunWriter } from './claims.js'
+import { fromPgError, type PgTarget } from './driver.js'
+import {
+  type InstanceRow,
+  type JobRow,
+  type Queryable,
+  RUN_COLUMNS,
+  type RunRow,
+  toInstance,
+  toJob,
+  toRun,
+} from './sql.js'
+
+const DAY_MS = 86_400_000
+/** Rows deleted per prune statement: short enough that claims waiting on a lock barely notice. */
+const PRUNE_BATCH = 5_000
+/** Slot claims and instance rows are scheduling state; they outlive history kept for fewer days. */
+const MIN_STATE_RETENTION_MS = DAY_MS
+/** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
+const RETRIED_CODES = new Set(['40P01', '40001'])
+
+/** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
+type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
+
+interface FinishedRun {
+  status: string
+  finishedAt: number
+  errorMessage: string | null
+  errorStack: string | null
+  result: string | null
+  output: string | null
+  detail: string | null
+  active: boolean
+}
+
+export class PostgresStore implements Store {
+  readonly location: string
+  readonly #pool: pg.Pool
+  readonly #target: PgTarget
+  readonly #S: string
+  readonly #writer: PgRunWriter
+  readonly #schemaVersion: number
+  #closed = false
+
+  #pending: PendingWrite[] = []
+  #flushing: Promise<void> = Promise.resolve()
+  #scheduled: Promise<void> | undefined
+
+  constructor(pool: pg.Pool, target: PgTarget, location: string, schemaVersion: number) {
+    this.#pool = pool
+    this.#target = target
+    this.location = location
+    this.#S = `"${target.schema}"`
+    this.#schemaVersion = schemaVersion
+    this.#writer = new PgRunWriter(this.#S, lockKeyOf(target.schema))
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------------
+
+  async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
+    await this.#settled()
+    try {
+      return (await this.#pool.query<R>(text, values)).rows
+    } catch (error) {
+      throw fromPgError(error, this.#target)
+    }
+  }
+
+  /** `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization failure. */
+  async #transaction<T>(work: (db: Queryable) => Promise<T>, waitForOutcomes = true): Promise<T> {
+    if (waitForOutcomes) await this.#settled()
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient
+      try {
+        client = await this.#pool.connect()
+      } catch (error) {
+        throw fromPgError(error, this.#target)
+      }
+      let broken = false
+      try {
+        await client.query('BEGIN')
+        const result = await work(client)
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
+        const code = (error as { code?: string }).code
+        if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
+        throw fromPgError(error, this.#target)
+      } finally {
+        client.release(broken)
+      }
+    }
+  }
+
+  /** Resolves once every outcome handed over so far is committed (or failed). */
+  async #settled(): Promise<void> {
+    if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
+    await this.#flushing.catch(() => undefined)
+  }
+
+  #enqueue(write: PendingWrite): Promise<void> {
+    this.#pending.push(write)
+    this.#scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#scheduled = undefined
+      const writes = this.#pending
+      this.#pending = []
+      // Flushes follow each other: a run's later outcome never lands before its earlier one.
+      this.#flushing = this.#flushing.catch(() => undefined).then(() => this.#writeOutcomes(writes))
+      return this.#flushing
+    })
+    return this.#scheduled
+  }
+
+  /**
+   * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of
+   * distinct runs go in one statement; a second write of a run starts the next statement.
+   */
+  async #writeOutcomes(writes: readonly PendingWrite[]): Promise<void> {
+    const groups: PendingWrite[][] = []
+    let group: PendingWrite[] = []
+    let ids = new Set<number>()
+    for (const write of writes) {
+      const first = group[0]
+      if (first !== undefined && (first.settle !== write.settle || ids.has(write.id))) {
+        groups.push(group)
+        group = []
+        ids = new Set()
+      }
+      group.push(write)
+      ids.add(write.id)
+    }
+    if (group.length > 0) groups.push(group)
+    const S = this.#S
+    await this.#transaction(async (db) => {
+      for (const batch of groups) {
+        if ((batch[0] as PendingWrite).settle) {
+          await db.query(`UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[])`, [batch.map((w) => w.id)])
+          continue
+        }
+        const rows = batch as Extract<PendingWrite, { settle: false }>[]
+        const col = <K extends keyof FinishedRun>(key: K) => rows.map((row) => row[key])
+        await db.query(
+          `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
+             duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.error_message,
+             error_stack = o.error_stack, result = o.result, output = o.output,
+             detail = coalesce(o.detail, r.detail), active = o.active
+           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+             $8::text[], $9::boolean[]) AS o(id, status, finished_at, error_message, error_stack, result, output, detail, active)
+           WHERE r.id = o.id`,
+          [
+            rows.map((row) => row.id),
+            col('status'),
+            col('finishedAt'),
+            col('errorMessage'),
+            col('errorStack'),
+            col('result'),
+            col('output'),
+            col('detail'),
+            col('active'),
+          ],
+        )
+      }
+    }, false)
+  }
+
+  // --- clock --------------------------------------------------------------------------------------
+
+  /**
+   * The server's clock minus ours, from one round trip: the server's reading is taken to be at the
+   * middle of it. The first query of a fresh connection pays for connecting, so the pool is warmed
+   * by a first, discarded reading.
+   */
+  async clockOffset(hostNow: () => number = Date.now): Promise<number> {
+    const read = async () => {
+      const before = hostNow()
+      const [row] = await this.#query<{ ms: number }>(
+        'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms',
+      )
+      const after = hostNow()
+      return { offset: (row?.ms ?? after) - (before + after) / 2, rtt: after - before }
+    }
+    await read()
+    const second = await read()
+    return Math.round(second.offset)
+  }
+
+  // --- instances ----------------------------------------------------------------------------------
+
+  async registerInstance(instance: NewInstance): Promise<void> {
+    await this.#query(
+      `INSERT INTO ${this.#S}.instances (id, role, host, pid, started_at, heartbeat_at, stopped_at)
+       VALUES ($1, $2, $3, $4, $5, $5, NULL)
+       ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+      [instance.id, instance.role, instance.host, instance.pid, instance.now],
+    )
+  }
+
+  async heartbeat(instanceId: string, now: number): Promise<void> {
+    await this.#query(`UPDATE ${this.#S}.instances SET heartbeat_at = $1 WHERE id = $2`, [now, instanceId])
+  }
+
+  async stopInstance(instanceId: string, now: number): Promise<void> {
+    const S = this.#S
+    await this.#transaction(async (db) => {
+      await db.query(`UPDATE ${S}.instances SET stopped_at = $1 WHERE id = $2`, [now, instanceId])
+      await db.query(`UPDATE ${S}.runs SET active = false WHERE active AND instance_id = $1 AND status <> 'running'`, [
+        instanceId,
+      ])
+    })
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    const rows = await this.#query<InstanceRow>(`SELECT * FROM ${this.#S}.instances ORDER BY started_at, id`)
+    return rows.map(toInstance)
+  }
+
+  /**
+   * One transaction: the orphaned runs are locked (`FOR UPDATE`), so two hosts reaping at once
+   * change each run once; the second finds it inactive and leaves it.
+   */
+  async reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns> {
+    const S = this.#S
+    return this.#transaction(async (db) => {
+      const { rows: orphans } = await db.query<{
+        id: number
+        status: string
+        started_at: number
+        instance_id: string
+        last_seen: number | null
+      }>(
+        `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
+         FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
+         WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < $1)
+         ORDER BY r.id FOR UPDATE OF r`,
+        [now - ttlMs],
+      )
+      const running = orphans.filter((o) => o.status === 'running')
+      const settled = orphans.filter((o) => o.status !== 'running')
+      const interrupted: RunRow[] = []
+      if (running.length > 0) {
+        // The last instant the instance was alive is the best estimate of when the run died.
+        const finishedAt = running.map((o) => Math.min(now, Math.max(o.started_at, o.last_seen ?? now)))
+        const { rows } = await db.query<RunRow>(
+          `UPDATE ${S}.runs r SET status = 'interrupted', finished_at = o.finished_at,
+             duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.message, active = false
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS o(id, finished_at, message)
+           WHERE r.id = o.id RETURNING ${prefixed('r')}`,
+          [running.map((o) => o.id), finishedAt, running.map((o) => interruptedMessage(o.instance_id))],
+        )
+        interrupted.push(...rows)
+      }
+      const released: RunRow[] = []
+      if (settled.length > 0) {
+        const { rows } = await db.query<RunRow>(
+          `UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[]) RETURNING ${RUN_COLUMNS}`,
+          [settled.map((o) => o.id)],
+        )
+        released.push(...rows)
+      }
+      const byId = (a: RunRow, b: RunRow) => a.id - b.id
+      return { interrupted: interrupted.sort(byId).map(toRun), released: released.sort(byId).map(toRun) }
+    })
+  }
+
+  // --- jobs ---------------------------------------------------------------------------------------
+
+  async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
+    const S = this.#S
+    // Each name once (an upsert may not touch a row twice), in order, as every locker of jobs rows.
+    const sorted = [...new Set(names)].sort()
+    return this.#transaction(async (db) => {
+      if (sorted.length > 0) {
+        await db.query(
+          `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at)
+           SELECT name, NULL, false, $2, $2 FROM unnest($1::text[]) AS t(name)
+           ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
+          [sorted, now],
+        )
+        if (options.serving) {
+          await db.query(`UPDATE ${S}.jobs SET last_slot = $2 WHERE name = ANY($1::text[]) AND last_slot IS NULL`, [
+            sorted,
+            now,
+          ])
+        }
+      }
+      const { rows } = await db.query<JobRow>(`SELECT * FROM ${S}.jobs ORDER BY name COLLATE "C"`)
+      return rows.map(toJob)
+    })
+  }
+
+  async listJobs(): Promise<JobState[]> {
+    const rows = await this.#query<JobRow>(`SELECT * FROM ${this.#S}.jobs ORDER BY name COLLATE "C"`)
+    return rows.map(toJob)
+  }
+
+  async setPaused(job: string, paused: boolean): Promise<boolean> {
+    const S = this.#S
+    return this.#transaction(async (db) => {
+      const { rowCount } = await db.query(`UPDATE ${S}.jobs SET paused = $1 WHERE name = $2`, [paused, job])
+      return (rowCount ?? 0) > 0
+    })
+  }
+
+  // --- slots and attempts -------------------------------------------------------------------------
+
+  async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
+    if (claims.length === 0) {
+      await this.#settled()
+      return []
+    }
+    return this.#transaction((db) => this.#writer.claimBatch(db, claims, instanceId, now))
+  }
+
+  async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
+    return this.#transaction((db) => this.#writer.begin(db, run, instanceId, now))
+  }
+
+  /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
+  finishRun(runId: number, outcome: RunOutcome): Promise<void> {
+    return this.#enqueue({
+      id: runId,
+      settle: false,
+      status: outcome.status,
+      finishedAt: outcome.finishedAt,
+      errorMessage: outcome.errorMessage ?? null,
+      errorStack: outcome.errorStack ?? null,
+      result: outcome.result ?? null,
+      output: outcome.output ?? null,
+      detail: outcome.detail ?? null,
+      active: !outcome.settled,
+    })
+  }
+
+  /** Queued like `finishRun`, and written after any outcome queued before it. */
+  settleRun(runId: number): Promise<void> {
+    return this.#enqueue({ id: runId, settle: true })
+  }
+
+  // --- reading history ----------------------------------------------------------------------------
+
+  async getRun(id: number): Promise<RunRecord | undefined> {
+    const [row] = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE id = $1`, [id])
+    return row === undefined ? undefined : toRun(row)
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+    const limit = Math.max(0, Math.floor(filter.limit ?? 50))
+    const where: string[] = []
+    const values: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      values.push(value)
+      where.push(clause.replace('?', `$${values.length}`))
+    }
+    if (filter.job !== undefined) add('job = ?', filter.job)
+    if (filter.status !== undefined) add('status = ?', filter.status)
+    if (filter.trigger !== undefined) add('"trigger" = ?', filter.trigger)
+    if (filter.since !== undefined) add('started_at >= ?', filter.since)
+    const following = filter.afterId !== undefined
+    if (following) add('id > ?', filter.afterId)
+    values.push(limit)
+    const rows = await this.#query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs` +
+        (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+        ` ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT $${values.length}`,
+      values,
+    )
+    return rows.map(toRun)
+  }
+
+  async activeRuns(): Promise<RunRecord[]> {
+    const rows = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE active ORDER BY id`)
+    return rows.map(toRun)
+  }
+
+  async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
+    const rows = await this.#query<{ status: RunStatus; n: number }>(
+      `SELECT status, count(*)::int AS n FROM ${this.#S}.runs WHERE started_at >= $1 GROUP BY status`,
+      [since],
+    )
+    const counts: Partial<Record<RunStatus, number>> = {}
+    for (const { status, n } of rows) counts[status] = n
+    return counts
+  }
+
+  async lastRuns(): Promise<Map<string, RunRecord>> {
+    const rows = await this.#query<RunRow>(
+      `SELECT DISTINCT ON (job) ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE status <> 'running' ORDER BY job, id DESC`,
+    )
+    return new Map(rows.map((row) => [row.job, toRun(row)]))
+  }
+
+  // --- maintenance --------------------------------------------------------------------------------
+
+  /**
+   * Deletes in batches of `PRUNE_BATCH` rows, each its own statement, never an active run. Returns
+   * the number of runs deleted (slot claims and stopped instances are not counted).
+   */
+  async prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number> {
+    const S = this.#S
+    const runCutoff = now - history.keepDays * DAY_MS
+    const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)
+    const keepRuns = Math.max(0, Math.floor(history.keepRuns))
+    let deleted = 0
+    deleted += await this.#inBatches(
+      `DELETE FROM ${S}.runs WHERE id IN (SELECT id FROM ${S}.runs WHERE started_at < $1 AND NOT active LIMIT $2)`,
+      [runCutoff],
+    )
+    deleted += await this.#inBatches(
+      `DELETE FROM ${S}.runs WHERE id IN (
+         SELECT id FROM (SELECT id, active, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS n FROM ${S}.runs) r
+         WHERE r.n > $1 AND NOT r.active LIMIT $2)`,
+      [keepRuns],
+    )
+    await this.#inBatches(
+      `DELETE FROM ${S}.slot_claims WHERE (slot, job) IN (SELECT slot, job FROM ${S}.slot_claims WHERE slot < $1 LIMIT $2)`,
+      [stateCutoff],
+    )
+    await this.#query(
+      `DELETE FROM ${S}.instances i WHERE coalesce(i.stopped_at, i.heartbeat_at) < $1
+       AND NOT EXISTS (SELECT 1 FROM ${S}.runs r WHERE r.active AND r.instance_id = i.id)`,
+      [stateCutoff],
+    )
+    return deleted
+  }
+
+  async #inBatches(sql: string, values: unknown[]): Promise<number> {
+    let total = 0
+    for (;;) {
+      const count = await this.#count(sql, [...values, PRUNE_BATCH])
+      total += count
+      if (count < PRUNE_BATCH) return total
+    }
+  }
+
+  async #count(sql: string, values: unknown[]): Promise<number> {
+    await this.#settled()
+    try {
+      return (await this.#pool.query(sql, values)).rowCount ?? 0
+    } catch (error) {
+      throw fromPgError(error, this.#target)
+    }
+  }
+
+  async info(): Promise<StoreInfo> {
+    await this.#settled()
+    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Queued outcomes first: their callers are waiting for the commit.
+    await this.#settled()
+    await this.#pool.end()
+  }
+}
+
+/** The run columns of an UPDATE … FROM, qualified (the joined table has columns of the same names). */
+function prefixed(alias: string): string {
+  return RUN_COLUMNS.split(', ')
+    .map((column) => `${alias}.${column}`)
+    .join(', ')
+}
+
+/** A 32-bit key for this schema's transaction locks, so stores in other schemas never wait on them. */
+function lockKeyOf(schema: string): number {
+  let hash = 0
+  for (const char of schema) hash = (Math.imul(hash, 31) + (char.codePointAt(0) ?? 0)) | 0
+  return hash
+}
