@@ -5,8 +5,7 @@
 
 import type { CronsConfig, ResolvedConfig } from './config/types.js'
 import { validateConfig } from './config/validate.js'
-import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
-import { openStore } from './store/index.js'
+import { type OpenStore, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
@@ -18,8 +17,11 @@ export { reportStrayErrors } from './core/stray.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
-export { maskUrl, openStore, type StateLocation } from './store/index.js'
+export { maskUrl, type StateLocation } from './store/location.js'
 export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
+
+/** The built-in stores, loaded when a scheduler first opens one (a config file imports this module). */
+const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)
 
 /**
  * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative

@@ -69,7 +69,11 @@ export const MIGRATIONS: readonly Migration[] = [
         pid           integer NOT NULL,
         started_at    bigint NOT NULL,
         heartbeat_at  bigint NOT NULL,
-        stopped_at    bigint
+        stopped_at    bigint,
+        -- When the process started, as its OS reports it: a peer on the same host can tell it is gone.
+        process_start bigint,
+        -- Set when a peer found the instance dead and took its runs: its later writes are refused.
+        reaped_at     bigint
       );
 
       -- The exactly-once guard: a slot is served by whoever inserts its row first.

@@ -9,6 +9,7 @@
  * through this store misses an outcome a caller has already handed over.
  */
 import type pg from 'pg'
+import { CronsError } from '../../errors.js'
 import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
@@ -71,8 +72,9 @@ export class PostgresStore implements Store {
   #closed = false
 
   #pending: PendingWrite[] = []
-  #flushing: Promise<void> = Promise.resolve()
-  #scheduled: Promise<void> | undefined
+  #flushing: Promise<unknown> = Promise.resolve()
+  /** The next flush: resolves to the runs whose writes were refused (their owner was reaped). */
+  #scheduled: Promise<ReadonlySet<number>> | undefined
 
   constructor(pool: pg.Pool, target: PgTarget, location: string, schemaVersion: number) {
     this.#pool = pool
@@ -129,15 +131,16 @@ export class PostgresStore implements Store {
     await this.#flushing.catch(() => undefined)
   }
 
-  #enqueue(write: PendingWrite): Promise<void> {
+  #enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
     this.#pending.push(write)
     this.#scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.#scheduled = undefined
       const writes = this.#pending
       this.#pending = []
       // Flushes follow each other: a run's later outcome never lands before its earlier one.
-      this.#flushing = this.#flushing.catch(() => undefined).then(() => this.#writeOutcomes(writes))
-      return this.#flushing
+      const flushed = this.#flushing.catch(() => undefined).then(() => this.#writeOutcomes(writes))
+      this.#flushing = flushed
+      return flushed
     })
     return this.#scheduled
   }
@@ -145,12 +148,17 @@ export class PostgresStore implements Store {
   /**
    * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of
    * distinct runs go in one statement; a second write of a run starts the next statement.
+   *
+   * Fenced: writes about runs whose owner instance was reaped are refused (returned, not written).
+   * The owners' rows are read `FOR SHARE` first, so a reaper marking one of them waits for this
+   * transaction, or this one sees the mark once the reaper commits: never a late write over an
+   * interruption.
    */
-  async #writeOutcomes(writes: readonly PendingWrite[]): Promise<void> {
+  async #writeOutcomes(all: readonly PendingWrite[]): Promise<ReadonlySet<number>> {
     const groups: PendingWrite[][] = []
     let group: PendingWrite[] = []
     let ids = new Set<number>()
-    for (const write of writes) {
+    for (const write of all) {
       const first = group[0]
       if (first !== undefined && (first.settle !== write.settle || ids.has(write.id))) {
         groups.push(group)
@@ -162,8 +170,17 @@ export class PostgresStore implements Store {
     }
     if (group.length > 0) groups.push(group)
     const S = this.#S
-    await this.#transaction(async (db) => {
-      for (const batch of groups) {
+    return this.#transaction(async (db) => {
+      const { rows: fenced } = await db.query<{ id: number }>(
+        `SELECT r.id FROM ${S}.runs r JOIN ${S}.instances i ON i.id = r.instance_id
+         WHERE r.id = ANY($1::bigint[]) AND i.reaped_at IS NOT NULL
+         FOR SHARE OF i`,
+        [[...new Set(all.map((w) => w.id))]],
+      )
+      const refused = new Set(fenced.map((row) => row.id))
+      for (const whole of groups) {
+        const batch = refused.size === 0 ? whole : whole.filter((w) => !refused.has(w.id))
+        if (batch.length === 0) continue
         if ((batch[0] as PendingWrite).settle) {
           await db.query(`UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[])`, [batch.map((w) => w.id)])
           continue
@@ -191,6 +208,7 @@ export class PostgresStore implements Store {
           ],
         )
       }
+      return refused
     }, false)
   }
 
@@ -217,18 +235,26 @@ export class PostgresStore implements Store {
 
   // --- instances ----------------------------------------------------------------------------------
 
+  /** An instance once reaped is never revived: re-registering it changes nothing. */
   async registerInstance(instance: NewInstance): Promise<void> {
     await this.#query(
-      `INSERT INTO ${this.#S}.instances (id, role, host, pid, started_at, heartbeat_at, stopped_at)
-       VALUES ($1, $2, $3, $4, $5, $5, NULL)
+      `INSERT INTO ${this.#S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, NULL)
        ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
-         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
-      [instance.id, instance.role, instance.host, instance.pid, instance.now],
+         process_start = excluded.process_start, started_at = excluded.started_at,
+         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL
+       WHERE instances.reaped_at IS NULL`,
+      [instance.id, instance.role, instance.host, instance.pid, instance.processStart ?? null, instance.now],
     )
   }
 
-  async heartbeat(instanceId: string, now: number): Promise<void> {
-    await this.#query(`UPDATE ${this.#S}.instances SET heartbeat_at = $1 WHERE id = $2`, [now, instanceId])
+  /** False once the instance was reaped: a peer took its runs, and its lease is gone for good. */
+  async heartbeat(instanceId: string, now: number): Promise<boolean> {
+    const { rowCount } = await this.#result(
+      `UPDATE ${this.#S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL`,
+      [now, instanceId],
+    )
+    return (rowCount ?? 0) > 0
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
@@ -250,9 +276,16 @@ export class PostgresStore implements Store {
    * One transaction: the orphaned runs are locked (`FOR UPDATE`), so two hosts reaping at once
    * change each run once; the second finds it inactive and leaves it.
    */
-  async reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns> {
+  async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
     const S = this.#S
+    const cutoff = now - ttlMs
     return this.#transaction(async (db) => {
+      // Marked first (fencing): from this commit on, their writes about runs are refused.
+      await db.query(
+        `UPDATE ${S}.instances SET reaped_at = $1
+         WHERE stopped_at IS NULL AND reaped_at IS NULL AND (heartbeat_at < $2 OR id = ANY($3::text[]))`,
+        [now, cutoff, dead],
+      )
       const { rows: orphans } = await db.query<{
         id: number
         status: string
@@ -262,9 +295,10 @@ export class PostgresStore implements Store {
       }>(
         `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
          FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < $1)
+         WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL
+           OR i.heartbeat_at < $1 OR i.id = ANY($2::text[]))
          ORDER BY r.id FOR UPDATE OF r`,
-        [now - ttlMs],
+        [cutoff, dead],
       )
       const running = orphans.filter((o) => o.status === 'running')
       const settled = orphans.filter((o) => o.status !== 'running')
@@ -347,9 +381,12 @@ export class PostgresStore implements Store {
     return this.#transaction((db) => this.#writer.begin(db, run, instanceId, now))
   }
 
-  /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
-  finishRun(runId: number, outcome: RunOutcome): Promise<void> {
-    return this.#enqueue({
+  /**
+   * Queued: written with the other outcomes of this turn in one transaction (see the class comment).
+   * False when refused: the run's owner was reaped.
+   */
+  async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
+    const refused = await this.#enqueue({
       id: runId,
       settle: false,
       status: outcome.status,
@@ -361,11 +398,12 @@ export class PostgresStore implements Store {
       detail: outcome.detail ?? null,
       active: !outcome.settled,
     })
+    return !refused.has(runId)
   }
 
-  /** Queued like `finishRun`, and written after any outcome queued before it. */
-  settleRun(runId: number): Promise<void> {
-    return this.#enqueue({ id: runId, settle: true })
+  /** Queued like `finishRun` (and fenced like it), written after any outcome queued before it. */
+  async settleRun(runId: number): Promise<void> {
+    await this.#enqueue({ id: runId, settle: true })
   }
 
   // --- reading history ----------------------------------------------------------------------------
@@ -465,12 +503,28 @@ export class PostgresStore implements Store {
   }
 
   async #count(sql: string, values: unknown[]): Promise<number> {
+    return (await this.#result(sql, values)).rowCount ?? 0
+  }
+
+  async #result(sql: string, values: unknown[]): Promise<{ rowCount: number | null }> {
     await this.#settled()
     try {
-      return (await this.#pool.query(sql, values)).rowCount ?? 0
+      return await this.#pool.query(sql, values)
     } catch (error) {
       throw fromPgError(error, this.#target)
     }
+  }
+
+  /** The schema must still be there: one dropped under a running scheduler is said, not written into. */
+  async verify(): Promise<void> {
+    if (this.#closed) return
+    const [row] = await this.#query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+      `${this.#S}.runs`,
+    ])
+    if (row?.present) return
+    throw new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
+      suggestions: ['start the scheduler again to create it anew'],
+    })
   }
 
   async info(): Promise<StoreInfo> {
