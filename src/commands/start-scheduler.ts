@@ -2,8 +2,11 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
+import { formatDuration, parseDuration } from '../config/duration.js'
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS } from '../core/housekeeping.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import { CronsError, quote } from '../errors.js'
 import { openStore } from '../store/index.js'
 
 export default class StartScheduler extends BaseCommand {
@@ -29,13 +32,21 @@ Several schedulers may share one state file: every slot still fires exactly once
       default: 'text' as const,
       description: 'Lines as text, or one JSON object per line.',
     })(),
+    heartbeat: Flags.string({
+      description: 'How often this scheduler renews its lease in the state (a duration such as "2s"). Default: 10s.',
+    }),
+    'instance-ttl': Flags.string({
+      description:
+        'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s; keep it several heartbeats long.',
+    }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(config, { initiator: 'scheduler', openStore, preciseStart: true })
+    const lease = leaseOptions(flags.heartbeat, flags['instance-ttl'])
+    const scheduler = new Scheduler(config, { initiator: 'scheduler', openStore, preciseStart: true, ...lease })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     await scheduler.open()
     this.summary(scheduler, format, write)
@@ -120,4 +131,35 @@ Several schedulers may share one state file: every slot still fires exactly once
       write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  next ${when}`)
     }
   }
+}
+
+/** `--heartbeat` and `--instance-ttl`, checked together: a lease shorter than a heartbeat would expire between two. */
+function leaseOptions(heartbeat?: string, ttl?: string): { heartbeatMs?: number; instanceTtlMs?: number } {
+  const parse = (flag: string, raw: string): number => {
+    let ms = Number.NaN
+    try {
+      ms = parseDuration(raw.trim())
+    } catch {
+      // Reported below, naming the flag.
+    }
+    if (!(ms >= 100)) {
+      throw new CronsError(
+        'FLAG_INVALID',
+        `${flag} ${quote(raw)} is not valid (expected a duration of at least 100ms, such as "2s")`,
+      )
+    }
+    return ms
+  }
+  const options: { heartbeatMs?: number; instanceTtlMs?: number } = {}
+  if (heartbeat !== undefined) options.heartbeatMs = parse('--heartbeat', heartbeat)
+  if (ttl !== undefined) options.instanceTtlMs = parse('--instance-ttl', ttl)
+  const beat = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+  const lease = options.instanceTtlMs ?? DEFAULT_INSTANCE_TTL_MS
+  if (lease < 2 * beat) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--instance-ttl ${formatDuration(lease)} is shorter than two heartbeats (${formatDuration(beat)} each); expected at least ${formatDuration(2 * beat)}`,
+    )
+  }
+  return options
 }

@@ -78,7 +78,7 @@ describe('every command', () => {
       const id = ids[i]
       expect(result.code, id).toBe(0)
       expect(result.stdout, id).toContain('USAGE')
-      expect(result.stdout, id).toContain(`$ crons ${id}`)
+      expect(result.stdout, id).toContain(`$ crons ${id?.replaceAll(':', ' ')}`)
       expect(result.stdout, id).toContain('EXAMPLES')
       expect(result.stdout, id).not.toMatch(ANSI)
     })
