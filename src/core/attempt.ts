@@ -16,8 +16,8 @@ import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { formatLog, summarise } from './describe.js'
 import type { EngineEmitter } from './events.js'
+import { jobScope, type StrayTarget } from './job-scope.js'
 import { OutputBuffer } from './output.js'
-import { jobScope, type StrayTarget } from './stray.js'
 
 export interface RunRequest {
   job: ResolvedJob

@@ -46,6 +46,8 @@ export interface HousekeepingDeps {
   onFatal: (message: string, error: unknown) => void
   /** A peer reaped this instance (it was stalled past its lease). */
   onLeaseLost: () => Promise<void>
+  /** After each reaping: take over retries whose owner died. */
+  afterReap: () => Promise<void>
 }
 
 export class Housekeeping {
@@ -122,6 +124,7 @@ export class Housekeeping {
       if (!held) await this.deps.onLeaseLost()
       await this.deps.recorder()?.retry()
       await this.reap(now)
+      await this.deps.afterReap()
     } catch (error) {
       if (isGone(error)) {
         this.heartbeatTimer = undefined

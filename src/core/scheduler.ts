@@ -82,6 +82,8 @@ export class Scheduler {
   private runner: Runner | undefined
   private recorder: Recorder | undefined
   private starting: Promise<void> | undefined
+  /** Failed attempts whose orphaned retry this process took over. */
+  private readonly adopted = new Set<number>()
   private started = false
   /** What this process registers as; see `open()`. */
   private role: InstanceRole = 'runner'
@@ -138,6 +140,7 @@ export class Scheduler {
       instanceTtlMs: this.options.instanceTtlMs,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
+      afterReap: () => this.adoptRetries(),
     })
     for (const job of config.jobs) this.jobs.set(job.name, job)
   }
@@ -201,8 +204,31 @@ export class Scheduler {
     for (const job of this.jobs.values()) this.loop.enqueue(job, lastSlots.get(job.name) ?? null)
     this.started = true
     this.events.emit('started', { instanceId: this.currentId })
+    await this.adoptRetries()
     this.housekeeping.start({ prune: true })
     await this.loop.run()
+  }
+
+  /**
+   * Retries whose owner died during their backoff are taken over by a live scheduler that has the
+   * job; the store lets only one process begin each.
+   */
+  private async adoptRetries(): Promise<void> {
+    if (!this.started || this.stopping) return
+    const store = await this.open()
+    for (const pending of await store.orphanedRetries()) {
+      const job = this.jobs.get(pending.job)
+      if (job === undefined || this.adopted.has(pending.runId)) continue
+      this.adopted.add(pending.runId)
+      const request: RunRequest = {
+        job,
+        runId: pending.runId,
+        slot: pending.slot,
+        trigger: pending.trigger,
+        initiator: 'scheduler',
+      }
+      void this.getRunner().resumeRetry(request, pending.attempt, pending.retryAt)
+    }
   }
 
   /** The next slot due per job (for start-up summaries). */
@@ -229,6 +255,7 @@ export class Scheduler {
       this.currentId,
       now,
     )
+    if (begun.kind === 'taken') throw new Error('beginRun without retryOf cannot be taken')
     if (begun.kind === 'busy') {
       const h = begun.holder
       const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''

@@ -297,3 +297,39 @@ describe('a dead process on this host', () => {
     expect(await store.getRun(runId)).toMatchObject({ status: 'interrupted', active: false })
   })
 })
+
+describe('durable retries', () => {
+  it('a retry waiting out its backoff when its scheduler dies is run by the next scheduler, once', async () => {
+    const store = await openStore(':memory:')
+    const attempts: number[] = []
+    const job: JobDefinition = {
+      name: 'flaky',
+      schedule: '0 * * * *',
+      retry: { max: 2, backoff: 'constant', initial: 60 },
+      run: (ctx) => {
+        attempts.push(ctx.attempt)
+        if (ctx.attempt === 1) throw new Error('first try fails')
+        return 'ok'
+      },
+    }
+    // The first scheduler fails attempt 1 and dies (its clock never moves again) during the backoff.
+    const first = await setup([job], { store, clock: new FakeClock(T0 + 3_599_000), instanceId: 'first' })
+    await first.scheduler.start()
+    await first.clock.advanceTo(T0 + 3_600_000)
+    expect(attempts).toEqual([1])
+    const [failed] = await runs(store, 'flaky')
+    expect(failed).toMatchObject({ status: 'failed', attempt: 1 })
+    // A second scheduler starts 40 s later: the first's heartbeat has expired.
+    const second = await setup([job], { store, clock: new FakeClock(T0 + 3_640_000), instanceId: 'second' })
+    await second.scheduler.start()
+    await second.clock.advanceTo(T0 + 3_659_000)
+    expect(attempts).toEqual([1])
+    await second.clock.advanceTo(T0 + 3_661_000)
+    expect(attempts).toEqual([1, 2])
+    const rows = await runs(store, 'flaky')
+    expect(rows.map((r) => [r.attempt, r.status, r.instanceId])).toEqual([
+      [1, 'failed', 'first'],
+      [2, 'succeeded', 'second'],
+    ])
+  })
+})

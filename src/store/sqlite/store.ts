@@ -22,6 +22,7 @@ import type {
   InstanceRecord,
   JobState,
   NewInstance,
+  PendingRetry,
   ReapedRuns,
   RunFilter,
   RunOutcome,
@@ -322,12 +323,26 @@ export class SqliteStore implements Store {
       output: outcome.output ?? null,
       detail: outcome.detail ?? null,
       active: outcome.settled ? 0 : 1,
+      retryAt: outcome.retryAt ?? null,
     }).then((batch) => !batch.refused.has(runId))
   }
 
   /** Queued like `finishRun`, and written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
     await this.#enqueue(runId)
+  }
+
+  async orphanedRetries(): Promise<PendingRetry[]> {
+    return this.#read(() =>
+      this.#s.orphanedRetries.all().map((r) => ({
+        runId: r.id,
+        job: r.job,
+        slot: r.slot,
+        trigger: r.trigger as PendingRetry['trigger'],
+        attempt: r.attempt,
+        retryAt: r.retry_at,
+      })),
+    )
   }
 
   // --- reading history --------------------------------------------------------------------------
