@@ -283,9 +283,8 @@ export class Runner {
     const { clock, recorder } = this.deps
     let active: ActiveAttempt | undefined
     let decided: Decided | undefined = begun.done
-    let recordedYet = false
     begun.onStray = (error) => {
-      if (active && !active.codeDone && !recordedYet) active.fail(error)
+      if (active && !begun.decided) active.fail(error)
       else void this.attachStray(begun, error)
     }
     if (decided === undefined) {
@@ -303,7 +302,6 @@ export class Runner {
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
     const record = (settled: boolean) => ({ ...begun.outcome(decided, finishedAt, error, settled), retryAt })
     begun.recorded = record(settledAtRecord)
-    recordedYet = true
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true
