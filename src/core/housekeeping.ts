@@ -10,7 +10,8 @@
  * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
  *   steps with the event loop free between them.
  *
- * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long.
+ * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long. See
+ * docs/engine.md, "Branches".
  */
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'

@@ -8,7 +8,8 @@
  * one transaction, on the next turn of the event loop (a commit costs ~10× the update it carries, and
  * the runs of one due second finish in the same turn). Their promises resolve once that transaction
  * has committed. Every other method first writes the queued outcomes synchronously, so nothing read
- * or written through this store ever misses an outcome a caller has already handed over.
+ * or written through this store ever misses an outcome a caller has already handed over (docs/engine.md,
+ * "Outcome batching").
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
