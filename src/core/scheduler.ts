@@ -169,9 +169,10 @@ export class Scheduler {
     if (this.started) {
       this.loop.forget(resolved.name)
       const store = await this.open()
+      const served = (await store.listJobs()).some((j) => j.name === resolved.name && j.lastSlot !== null)
       const states = await store.syncJobs([resolved.name], this.clock.now(), { serving: true })
       const [state] = states.filter((j) => j.name === resolved.name)
-      this.loop.enqueue(resolved, state?.lastSlot ?? null)
+      this.loop.enqueue(resolved, served ? (state?.lastSlot ?? null) : firstSlotOf(resolved))
       this.loop.arm()
     }
     return resolved
@@ -197,11 +198,14 @@ export class Scheduler {
     const now = this.clock.now()
     await this.housekeeping.reap(now)
     if (this.stopping) return
+    const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
     // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
     const states = await store.syncJobs([...this.jobs.keys()], now, { serving: true })
     if (this.stopping) return
     const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
-    for (const job of this.jobs.values()) this.loop.enqueue(job, lastSlots.get(job.name) ?? null)
+    for (const job of this.jobs.values()) {
+      this.loop.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
+    }
     this.started = true
     this.events.emit('started', { instanceId: this.currentId })
     await this.adoptRetries()
@@ -444,6 +448,14 @@ export class Scheduler {
     if (recorder === undefined) return
     await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
   }
+}
+
+/**
+ * Where a job never served before starts: after now, except a one-off, whose instant may be now or
+ * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
+ */
+function firstSlotOf(job: ResolvedJob): number | null {
+  return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
 }
 
 function newInstanceId(): string {

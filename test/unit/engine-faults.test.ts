@@ -333,3 +333,38 @@ describe('durable retries', () => {
     ])
   })
 })
+
+describe('a one-off job whose instant is now or just past', () => {
+  it('runs once within its misfire grace, is recorded missed past it, and never runs twice', async () => {
+    const called: string[] = []
+    const jobs: JobDefinition[] = [
+      { name: 'now', at: new Date(T0), run: () => void called.push('now') },
+      { name: 'just-past', at: new Date(T0 - 10_000), run: () => void called.push('just-past') },
+      { name: 'long-past', at: new Date(T0 - 7_200_000), run: () => void called.push('long-past') },
+    ]
+    const { clock, store, scheduler } = await setup(jobs)
+    const missed: string[] = []
+    scheduler.events.on('slot:missed', (e) => missed.push(e.job))
+    await scheduler.start()
+    await clock.advance(1_000)
+    expect(called.sort()).toEqual(['just-past', 'now'])
+    expect(missed).toEqual(['long-past'])
+    expect((await runs(store, 'long-past')).map((r) => r.status)).toEqual(['missed'])
+    await scheduler.stop()
+    // Another scheduler on the same store: each one-off was served.
+    const again = await setup(jobs, { store, clock: new FakeClock(T0 + 5_000) })
+    await again.scheduler.start()
+    await again.clock.advance(60_000)
+    expect(called.sort()).toEqual(['just-past', 'now'])
+  })
+
+  it('added to a running scheduler with an instant just past, it runs at once', async () => {
+    const called: number[] = []
+    const { clock, scheduler } = await setup([{ name: 'tick', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await clock.advance(5_000)
+    await scheduler.add({ name: 'late', at: new Date(T0 + 1_000), run: () => void called.push(clock.now()) })
+    await clock.advance(100)
+    expect(called).toHaveLength(1)
+  })
+})
