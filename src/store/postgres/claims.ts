@@ -155,6 +155,14 @@ export class PgRunWriter {
   async begin(db: Queryable, run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
     const S = this.S
     const { job, slot, trigger, attempt } = run
+    // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it):
+    // a second taker waits for the first's row lock, then finds retry_at cleared.
+    if (run.retryOf !== undefined) {
+      const taken = await db.query(`UPDATE ${S}.runs SET retry_at = NULL WHERE id = $1 AND retry_at IS NOT NULL`, [
+        run.retryOf,
+      ])
+      if ((taken.rowCount ?? 0) === 0) return { kind: 'taken' }
+    }
     await db.query(
       `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at) VALUES ($1, NULL, false, $2, $2)
        ON CONFLICT (name) DO NOTHING`,

@@ -20,7 +20,7 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   {
-    description: 'initial schema: jobs, runs, instances, slot_claims',
+    description: 'initial schema: jobs, runs (with pending retries), instances (with fencing), slot_claims',
     sql: (S) => `
       CREATE TABLE ${S}.jobs (
         name        text PRIMARY KEY,
@@ -50,7 +50,9 @@ export const MIGRATIONS: readonly Migration[] = [
         output        text,
         detail        text,
         instance_id   text NOT NULL,
-        active        boolean NOT NULL DEFAULT false
+        active        boolean NOT NULL DEFAULT false,
+        -- A failed attempt whose retry waits out its backoff: when the retry is due (durable retries).
+        retry_at      bigint
       );
       ALTER SEQUENCE ${S}.runs_id_seq OWNED BY ${S}.runs.id;
       -- "last 50 runs of a job", lastRuns(), keepRuns pruning
@@ -61,6 +63,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_started_at ON ${S}.runs (started_at);
       -- overlap checks and reaping touch only the handful of active rows
       CREATE INDEX runs_active_job ON ${S}.runs (job, id) WHERE active;
+      CREATE INDEX runs_retry_at ON ${S}.runs (retry_at) WHERE retry_at IS NOT NULL;
 
       CREATE TABLE ${S}.instances (
         id            text PRIMARY KEY,

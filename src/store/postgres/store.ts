@@ -18,6 +18,7 @@ import type {
   InstanceRecord,
   JobState,
   NewInstance,
+  PendingRetry,
   ReapedRuns,
   RunFilter,
   RunOutcome,
@@ -60,6 +61,7 @@ interface FinishedRun {
   output: string | null
   detail: string | null
   active: boolean
+  retryAt: number | null
 }
 
 export class PostgresStore implements Store {
@@ -191,9 +193,10 @@ export class PostgresStore implements Store {
           `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
              duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.error_message,
              error_stack = o.error_stack, result = o.result, output = o.output,
-             detail = coalesce(o.detail, r.detail), active = o.active
+             detail = coalesce(o.detail, r.detail), active = o.active, retry_at = o.retry_at
            FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-             $8::text[], $9::boolean[]) AS o(id, status, finished_at, error_message, error_stack, result, output, detail, active)
+             $8::text[], $9::boolean[], $10::bigint[])
+             AS o(id, status, finished_at, error_message, error_stack, result, output, detail, active, retry_at)
            WHERE r.id = o.id`,
           [
             rows.map((row) => row.id),
@@ -205,6 +208,7 @@ export class PostgresStore implements Store {
             col('output'),
             col('detail'),
             col('active'),
+            col('retryAt'),
           ],
         )
       }
@@ -397,6 +401,7 @@ export class PostgresStore implements Store {
       output: outcome.output ?? null,
       detail: outcome.detail ?? null,
       active: !outcome.settled,
+      retryAt: outcome.retryAt ?? null,
     })
     return !refused.has(runId)
   }
@@ -404,6 +409,30 @@ export class PostgresStore implements Store {
   /** Queued like `finishRun` (and fenced like it), written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
     await this.#enqueue({ id: runId, settle: true })
+  }
+
+  async orphanedRetries(): Promise<PendingRetry[]> {
+    const rows = await this.#query<{
+      id: number
+      job: string
+      slot: number
+      trigger: PendingRetry['trigger']
+      attempt: number
+      retry_at: number
+    }>(
+      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at
+       FROM ${this.#S}.runs r LEFT JOIN ${this.#S}.instances i ON i.id = r.instance_id
+       WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
+       ORDER BY r.retry_at, r.id`,
+    )
+    return rows.map((r) => ({
+      runId: r.id,
+      job: r.job,
+      slot: r.slot,
+      trigger: r.trigger,
+      attempt: r.attempt,
+      retryAt: r.retry_at,
+    }))
   }
 
   // --- reading history ----------------------------------------------------------------------------
