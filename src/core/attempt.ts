@@ -16,6 +16,7 @@ import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { formatLog, summarise } from './describe.js'
 import type { EngineEmitter } from './events.js'
+import type { ConsoleTarget } from './job-console.js'
 import { jobScope, type StrayTarget } from './job-scope.js'
 import { OutputBuffer } from './output.js'
 
@@ -60,6 +61,8 @@ export interface AttemptEnv {
   clock: Clock
   events: EngineEmitter
   instanceId: string
+  /** Whether a job's console calls also reach the process's console (see job-console.ts). */
+  echoConsole: boolean
 }
 
 /**
@@ -115,7 +118,7 @@ class Context implements JobContext {
   }
 }
 
-export class Attempt implements StrayTarget {
+export class Attempt implements StrayTarget, ConsoleTarget {
   readonly ctx: JobContext
   /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
   done: Decided | undefined
@@ -165,6 +168,11 @@ export class Attempt implements StrayTarget {
 
   strayError(error: unknown): void {
     this.onStray?.(error)
+  }
+
+  consoleLine(level: 'info' | 'warn' | 'error', args: unknown[]): boolean {
+    this.logger()[level](...args)
+    return this.env.echoConsole
   }
 
   out(): OutputBuffer {
