@@ -26,6 +26,20 @@ interface HolderRow {
   pid: number | null
 }
 
+/** A pause stretch's record: its row when this batch inserts it, else the id of the stored one. */
+interface OpenPause {
+  id: number
+  count: number
+  first: number
+  last: number
+  finishedAt: number
+  row?: NewRunRow
+}
+
+function pauseDetail({ count, first, last }: OpenPause): string {
+  return JSON.stringify({ paused: true, count, first, last })
+}
+
 /** What a won claim writes. */
 interface Decided {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
@@ -76,6 +90,9 @@ export class PgRunWriter {
       return claim.overlap === 'skip' && claim.record !== 'missed'
     })
     const holders = needsHolders ? await this.#holders(db, names) : new Map<string, HolderRow>()
+    const pauses = paused.size > 0 ? await this.#openPauses(db, [...paused]) : new Map<string, OpenPause>()
+    /** Pause records of earlier rows that later claims of a stretch extend. */
+    const extended = new Map<number, OpenPause>()
 
     // Ids are taken before deciding, so a skip reason can name a run started earlier in this batch.
     const ids = await newRunIds(db, S, this.lockKey, wonIndexes.length)
@@ -84,6 +101,21 @@ export class PgRunWriter {
       const index = wonIndexes[k] as number
       const claim = claims[index] as SlotClaim
       const id = ids[k] as number
+      // A pause is one record per paused stretch: a slot of a stretch already recorded extends it.
+      const open = pauses.get(claim.job)
+      if (paused.has(claim.job) && claim.record !== 'missed' && open !== undefined) {
+        open.count++
+        open.first = Math.min(open.first, claim.slot)
+        open.last = Math.max(open.last, claim.slot)
+        open.finishedAt = Math.max(open.finishedAt, claim.slot)
+        if (open.row === undefined) extended.set(open.id, open)
+        else {
+          open.row.detail = pauseDetail(open)
+          open.row.finishedAt = open.finishedAt
+        }
+        outcomes[index] = { kind: 'paused', runId: open.id }
+        continue
+      }
       const row = decide(claim, paused, holders, now)
       const running = row.status === 'running'
       rows.push({
@@ -99,6 +131,12 @@ export class PgRunWriter {
         instanceId,
         active: running,
       })
+      const inserted = rows[rows.length - 1] as NewRunRow
+      // Any new row of the job ends an open pause stretch; a pause record starts one.
+      if (row.kind === 'paused') {
+        const { slot } = claim
+        pauses.set(claim.job, { id, count: 1, first: slot, last: slot, finishedAt: row.startedAt, row: inserted })
+      } else pauses.delete(claim.job)
       outcomes[index] =
         row.kind === 'skipped'
           ? { kind: 'skipped', runId: id, reason: row.detail as string }
@@ -116,12 +154,21 @@ export class PgRunWriter {
       }
     }
     await insertRuns(db, S, rows)
-    // Every won claim (run, skip or missed record) raises its job's last served slot, never lowers it.
+    if (extended.size > 0) {
+      const stretches = [...extended.values()]
+      await db.query(
+        `UPDATE ${S}.runs r SET detail = u.detail, finished_at = greatest(r.finished_at, u.finished_at)
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, detail, finished_at) WHERE r.id = u.id`,
+        [stretches.map((p) => p.id), stretches.map(pauseDetail), stretches.map((p) => p.finishedAt)],
+      )
+    }
+    // Every won claim (run, skip, pause or missed record) raises its job's last served slot, never lowers it.
+    const served = wonIndexes.map((i) => claims[i] as SlotClaim)
     await db.query(
       `UPDATE ${S}.jobs SET last_slot = greatest(coalesce(last_slot, t.slot), t.slot)
        FROM (SELECT job, max(slot) AS slot FROM unnest($1::text[], $2::bigint[]) AS u(job, slot) GROUP BY job) t
        WHERE jobs.name = t.job`,
-      [rows.map((row) => row.job), rows.map((row) => row.slot)],
+      [served.map((c) => c.job), served.map((c) => c.slot)],
     )
     return outcomes
   }
@@ -139,6 +186,28 @@ export class PgRunWriter {
     )
     const left = new Set(rows.map((row) => `${row.slot} ${row.job}`))
     return claims.map((c) => left.delete(`${c.slot} ${c.job}`))
+  }
+
+  /** Of these jobs, those whose latest run is the record of a pause stretch (still open). */
+  async #openPauses(db: Queryable, jobs: readonly string[]): Promise<Map<string, OpenPause>> {
+    const { rows } = await db.query<{
+      job: string
+      id: number
+      status: string
+      detail: string | null
+      finished_at: number
+    }>(
+      `SELECT DISTINCT ON (job) job, id, status, detail, finished_at FROM ${this.S}.runs
+       WHERE job = ANY($1::text[]) ORDER BY job, id DESC`,
+      [jobs],
+    )
+    const open = new Map<string, OpenPause>()
+    for (const row of rows) {
+      if (row.status !== 'skipped' || !row.detail?.startsWith('{"paused":true,')) continue
+      const { count, first, last } = JSON.parse(row.detail) as { count: number; first: number; last: number }
+      open.set(row.job, { id: row.id, count, first, last, finishedAt: row.finished_at })
+    }
+    return open
   }
 
   /** The oldest active run of each job, with what is known of its instance. */
@@ -202,7 +271,10 @@ function decide(claim: SlotClaim, paused: ReadonlySet<string>, holders: Map<stri
     const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
     return { kind: 'missed', status: 'missed', detail, startedAt }
   }
-  if (paused.has(job)) return { kind: 'paused', status: 'skipped', detail: 'paused', startedAt }
+  if (paused.has(job)) {
+    const detail = JSON.stringify({ paused: true, count: 1, first: slot, last: slot })
+    return { kind: 'paused', status: 'skipped', detail, startedAt }
+  }
   if (claim.overlap === 'skip') {
     const holder = holders.get(job)
     if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder), startedAt }
