@@ -37,7 +37,7 @@ export async function openStore(location: StateLocation | string, options: OpenS
       return openSqliteStore(where.path, options)
     case 'postgres': {
       const { openPostgresStore } = await import('./postgres/index.js')
-      return openPostgresStore(where, options)
+      return openPostgresStore(where, { ...options, poolSize: options.poolSize ?? where.poolSize })
     }
   }
 }
@@ -59,7 +59,7 @@ export async function openExistingStore(location: StateLocation): Promise<Store 
     }
     case 'postgres': {
       const { openPostgresStore } = await import('./postgres/index.js')
-      return openPostgresStore(location, { readonly: true, ifExists: true })
+      return openPostgresStore(location, { readonly: true, ifExists: true, poolSize: location.poolSize })
     }
   }
 }

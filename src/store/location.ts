@@ -11,8 +11,11 @@ import { resolve as resolvePath } from 'node:path'
 export type StateLocation =
   | { kind: 'file'; path: string }
   | { kind: 'memory' }
-  /** `url` is the connection URL without the `schema` parameter; `schema` is where the tables live. */
-  | { kind: 'postgres'; url: string; schema: string }
+  /**
+   * `url` is the connection URL without the parameters crons reads itself: `schema` (where the
+   * tables live) and `pool` (most connections per process, when given).
+   */
+  | { kind: 'postgres'; url: string; schema: string; poolSize?: number }
 
 /** The schema a Postgres URL without `?schema=` uses. */
 export const DEFAULT_PG_SCHEMA = 'crons'
@@ -95,5 +98,14 @@ function parsePostgresUrl(value: string): StateLocation {
     )
   }
   url.searchParams.delete('schema')
-  return { kind: 'postgres', url: url.toString(), schema }
+  const pool = url.searchParams.get('pool')
+  url.searchParams.delete('pool')
+  if (pool === null) return { kind: 'postgres', url: url.toString(), schema }
+  const poolSize = Number(pool)
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 100) {
+    throw new StateLocationError(
+      `${shown}: pool ${JSON.stringify(pool)} is not valid; expected a whole number from 1 to 100`,
+    )
+  }
+  return { kind: 'postgres', url: url.toString(), schema, poolSize }
 }

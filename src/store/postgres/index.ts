@@ -22,8 +22,11 @@ export interface PostgresStoreOptions {
   ifExists?: boolean
 }
 
-/** Connections unused this long are closed, so an idle host keeps the one its heartbeat uses. */
-const IDLE_TIMEOUT_MS = 5_000
+/**
+ * Connections unused this long are closed. Longer than a heartbeat interval, so an idle scheduler
+ * keeps the one connection its heartbeat uses instead of connecting anew each time.
+ */
+const IDLE_TIMEOUT_MS = 30_000
 const CONNECT_TIMEOUT_MS = 10_000
 /** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
 const INT8_OID = 20
