@@ -516,7 +516,11 @@ export class Scheduler {
 
   private async prune(now: number): Promise<void> {
     this.lastPrune = now
-    await (await this.open()).prune(now, this.config.history)
+    const store = await this.open()
+    // Bounded steps with a turn of the event loop between them: claims and starts wait one step at most.
+    while (!(await store.prune(now, this.config.history, { maxMs: 20 })).done) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /** Contract: reading history, counting, pruning. */
 import { describe, expect, it } from 'vitest'
-import { type ContractContext, claim, DAY, MIN, T0 } from './contract-kit.js'
+import { type ContractContext, claim, DAY, MIN, pruned, T0 } from './contract-kit.js'
 
 export function historyContract(ctx: ContractContext): void {
   const { started } = ctx
@@ -102,7 +102,7 @@ export function historyContract(ctx: ContractContext): void {
       await ctx.store.finishRun(old, { status: 'succeeded', finishedAt: T0 + 1, settled: true })
       const oldActive = await started('b', T0, 'A', T0)
       const recent = await started('a', now - DAY, 'A', now - DAY)
-      expect(await ctx.store.prune(now, { keepDays: 30, keepRuns: 100 })).toBe(1)
+      expect(await pruned(ctx.store, now, { keepDays: 30, keepRuns: 100 })).toBe(1)
       expect(await ctx.store.getRun(old)).toBeUndefined()
       expect(await ctx.store.getRun(oldActive)).toBeDefined()
       expect(await ctx.store.getRun(recent)).toBeDefined()
@@ -118,10 +118,10 @@ export function historyContract(ctx: ContractContext): void {
       }
       const b = await started('b', T0)
       await ctx.store.finishRun(b, { status: 'succeeded', finishedAt: T0 + 1, settled: true })
-      expect(await ctx.store.prune(T0 + DAY, { keepDays: 30, keepRuns: 2 })).toBe(3)
+      expect(await pruned(ctx.store, T0 + DAY, { keepDays: 30, keepRuns: 2 })).toBe(3)
       expect((await ctx.store.listRuns({ job: 'a' })).map((r) => r.slot)).toEqual([T0 + 4 * MIN, T0 + 3 * MIN])
       expect(await ctx.store.listRuns({ job: 'b' })).toHaveLength(1)
-      expect(await ctx.store.prune(T0 + DAY, { keepDays: 30, keepRuns: 2 })).toBe(0)
+      expect(await pruned(ctx.store, T0 + DAY, { keepDays: 30, keepRuns: 2 })).toBe(0)
     })
   })
 }
