@@ -115,9 +115,35 @@ function watchLoop() {
   }
 }
 
+/**
+ * Time spent walking chains to the keepRuns boundaries (a read, before anything is deleted): the
+ * statement of the store's history module, timed where it is called.
+ */
+const walks = { ms: 0, statements: 0 }
+let walksTimed = false
+
+async function timeWalks() {
+  walks.ms = 0
+  walks.statements = 0
+  if (walksTimed) return
+  walksTimed = true
+  const { RunHistory } = await importPkg('dist/store/sqlite/history.js')
+  const walk = RunHistory.prototype.chainStep
+  RunHistory.prototype.chainStep = function (...args) {
+    const t = performance.now()
+    try {
+      return walk.apply(this, args)
+    } finally {
+      walks.ms += performance.now() - t
+      walks.statements++
+    }
+  }
+}
+
 /** Prune as a scheduler does: steps of `maxMs` with a turn of the event loop between. */
 async function pruneInSteps(file, history) {
   const { openStore } = await importPkg('dist/store/index.js')
+  await timeWalks()
   const store = await openStore(file)
   const now = Date.now()
   const stop = watchLoop()
@@ -160,6 +186,8 @@ async function pruneInSteps(file, history) {
     // waiting (for the disk, or for a core on a busy machine), not working.
     slowSteps: slow.slice(0, 20),
     slowStepCount: slow.length,
+    walkMs: walks.ms,
+    walkStatements: walks.statements,
     ...loop,
   }
 }
