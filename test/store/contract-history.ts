@@ -141,7 +141,7 @@ export function historyContract(ctx: ContractContext): void {
           }
         }
         const outcomes = await ctx.store.claimSlots(claims, 'A', T0 + first * MIN)
-        const finishing: Promise<void>[] = []
+        const finishing: Promise<unknown>[] = []
         outcomes.forEach((outcome, i) => {
           const { job, slot } = claims[i] as { job: string; slot: number }
           if (outcome.kind !== 'started') throw new Error(`expected started, got ${outcome.kind}`)
