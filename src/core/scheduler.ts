@@ -114,7 +114,8 @@ export class Scheduler {
       maxSleepMs: this.options.maxSleepMs,
       recordUnstarted: (requests, outcome, what) => this.recordUnstarted(requests, outcome, what),
     })
-    for (const job of config.jobs) this.jobs.set(job.name, job)
+    // A job with `enabled: false` stays in the config but is not this scheduler's to run.
+    for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
   }
 
   /** The jobs this scheduler runs. */
