@@ -5,8 +5,13 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../src/config/defaults.js'
 import { DURATION_EXPECTED } from '../../src/config/duration.js'
+import type { JobContext } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock } from '../../src/core/clock.js'
+import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
+import { openStore } from '../../src/store/index.js'
+import type { Store } from '../../src/store/types.js'
 
 const FILE = 'crons.config.ts'
 const JOB = `${FILE}: job "backup" (jobs[0])`
@@ -113,5 +118,58 @@ describe('validateConfig: resolving command jobs and enabled', () => {
 
   it('still validates a disabled job: it can be enabled at any time', () => {
     expect(problems({ run, enabled: false, tz: 'Nowhere/Land' })).toHaveLength(1)
+  })
+})
+
+describe('a disabled job in the scheduler', () => {
+  const T0 = Date.parse('2026-01-01T00:00:00Z')
+
+  async function scheduler(store: Store, clock: FakeClock, enabled: boolean, fired: number[]) {
+    const config = validateConfig({
+      timezone: 'UTC',
+      jobs: [
+        {
+          name: 'minutely',
+          every: '1m',
+          enabled,
+          run: (ctx: JobContext) => void fired.push(ctx.scheduledAt.getTime()),
+        },
+      ],
+    })
+    return new Scheduler(config, { clock, store, random: () => 0 })
+  }
+
+  it('is never fired nor run by the scheduler; enabled again, its disabled stretch counts as missed slots', async () => {
+    const store = await openStore(':memory:')
+    const clock = new FakeClock(T0)
+    const fired: number[] = []
+    const first = await scheduler(store, clock, true, fired)
+    await first.start()
+    await clock.advance(60_000)
+    await first.stop({ graceMs: 0 })
+    expect(fired).toEqual([T0 + 60_000])
+
+    const off = await scheduler(store, clock, false, fired)
+    expect(off.list()).toEqual([])
+    await off.start()
+    await clock.advance(5 * 60_000)
+    await expect(off.runJob('minutely')).rejects.toMatchObject({ code: 'JOB_UNKNOWN' })
+    await off.stop({ graceMs: 0 })
+    expect(fired).toEqual([T0 + 60_000])
+
+    const on = await scheduler(store, clock, true, fired)
+    await on.start()
+    await clock.advance(60_000)
+    await on.stop({ graceMs: 0 })
+    const runs = (await store.listRuns({ limit: 100 })).reverse()
+    // Enabled again at T0+6m: the slots of 2m..5m are one missed record; 6m (due now) and 7m run.
+    expect(runs.map((r) => [r.status, r.slot])).toEqual([
+      ['succeeded', T0 + 60_000],
+      ['missed', T0 + 5 * 60_000],
+      ['succeeded', T0 + 6 * 60_000],
+      ['succeeded', T0 + 7 * 60_000],
+    ])
+    expect(JSON.parse(runs[1]?.detail ?? 'null')).toMatchObject({ count: 4 })
+    expect(fired).toEqual([T0 + 60_000, T0 + 6 * 60_000, T0 + 7 * 60_000])
   })
 })
