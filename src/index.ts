@@ -5,7 +5,7 @@
 
 import type { CronsConfig, ResolvedConfig } from './config/types.js'
 import { validateConfig } from './config/validate.js'
-import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
+import { type OpenStore, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
@@ -19,6 +19,9 @@ export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
 export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
 
+/** The built-in stores, loaded when a scheduler first opens one (a config file imports this module). */
+const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)
+
 /**
  * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative
  * path is read from the current directory). Validation errors throw a `CronsError` listing every
@@ -26,5 +29,5 @@ export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
  */
 export function createScheduler(config: CronsConfig, options: SchedulerOptions = {}): Scheduler {
   const resolved: ResolvedConfig = validateConfig(config, { file: 'createScheduler() config' })
-  return new Scheduler(resolved, options)
+  return new Scheduler(resolved, { openStore, ...options })
 }

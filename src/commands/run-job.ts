@@ -9,6 +9,7 @@ import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
+import { openStore } from '../store/index.js'
 
 export interface RunJobResult {
   job: string
@@ -73,7 +74,10 @@ Exit code 0 only if the run succeeded.`
     timeoutMs: number | undefined,
   ): Promise<RunJobResult> {
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), { initiator: 'cli' })
+    const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), {
+      initiator: 'cli',
+      openStore,
+    })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
     // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is
