@@ -178,12 +178,16 @@ class Lines {
   }
 }
 
+/** How often a stopped group whose command has exited is checked for being gone. */
+const GONE_POLL_MS = 50
+
 /** Groups still running, for the process's exit (see `onProcessExit`). */
 const running = new Set<Group>()
 
 /** A command's process group: stopped with SIGTERM, then SIGKILL after the grace. */
 class Group {
   #killTimer: TimerHandle | undefined
+  #poll: TimerHandle | undefined
   #stopping = false
 
   constructor(
@@ -201,17 +205,29 @@ class Group {
     this.signal('SIGTERM')
     this.#killTimer = this.clock.setTimeout(() => {
       this.#killTimer = undefined
+      if (this.#poll) this.clock.clearTimeout(this.#poll)
       this.signal('SIGKILL')
       this.forget()
     }, graceMs)
   }
 
   /**
-   * The command is over. A stopped group keeps its SIGKILL timer: the shell may be gone while
-   * something it started ignores SIGTERM.
+   * The command is over. A stopped group keeps its SIGKILL timer while any of it is left: the shell
+   * may be gone while something it started ignores SIGTERM. Otherwise nothing is left to wait for.
    */
   done(): void {
-    if (this.#killTimer === undefined) this.forget()
+    this.#poll = undefined
+    if (this.#killTimer !== undefined) {
+      // Processes that died are members until reaped: look again shortly rather than hold the
+      // process open for the whole grace.
+      if (this.alive()) {
+        this.#poll = this.clock.setTimeout(() => this.done(), GONE_POLL_MS)
+        return
+      }
+      this.clock.clearTimeout(this.#killTimer)
+      this.#killTimer = undefined
+    }
+    this.forget()
   }
 
   /** At the process's exit (no time for a grace): SIGKILL if SIGTERM was already sent, else SIGTERM. */
@@ -222,6 +238,18 @@ class Group {
   private forget(): void {
     running.delete(this)
     if (running.size === 0) process.off('exit', onProcessExit)
+  }
+
+  /** Whether any process of the group is left (signal 0 only checks). */
+  private alive(): boolean {
+    const { pid } = this.child
+    if (pid === undefined) return false
+    try {
+      process.kill(-pid, 0)
+      return true
+    } catch {
+      return false
+    }
   }
 
   private signal(name: NodeJS.Signals): void {

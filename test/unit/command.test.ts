@@ -9,6 +9,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { JobContext, ResolvedCommand } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
+import { type Clock, systemClock, type TimerHandle } from '../../src/core/clock.js'
 import { commandRun, commandText } from '../../src/core/command.js'
 import { MAX_LINE_CHARS, MAX_LINES } from '../../src/core/output.js'
 import { Scheduler } from '../../src/core/scheduler.js'
@@ -103,6 +104,35 @@ describe.concurrent('a command job', () => {
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(r.lines.map((l) => l.text)).toEqual(['ready', 'got TERM'])
     expect(r.error?.message).toBe('command exited with code 3')
+  })
+
+  it('leaves no SIGKILL timer behind once the whole group is gone', async () => {
+    const pending = new Set<TimerHandle>()
+    const clock: Clock = {
+      now: () => systemClock.now(),
+      setTimeout: (callback, ms) => {
+        const handle: TimerHandle = systemClock.setTimeout(() => {
+          pending.delete(handle)
+          callback()
+        }, ms)
+        pending.add(handle)
+        return handle
+      },
+      clearTimeout: (handle) => {
+        pending.delete(handle)
+        systemClock.clearTimeout(handle)
+      },
+    }
+    const controller = new AbortController()
+    const { ctx } = context(controller.signal)
+    const running = commandRun(
+      spec('echo ready; sleep 10', { killGraceMs: 60_000 }),
+      clock,
+    )(ctx).catch((error: Error) => error)
+    setTimeout(() => controller.abort(new Error('timed out')), 100)
+    expect(((await running) as Error).message).toBe('command was killed by SIGTERM')
+    // Far sooner than the 60 s grace: only until the dead processes are reaped.
+    await waitFor(() => pending.size === 0, 2_000)
   })
 
   it('sends SIGKILL after the grace to a command that ignores SIGTERM', async () => {
