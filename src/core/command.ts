@@ -44,7 +44,7 @@ export function commandText(command: string | readonly string[]): string {
 
 function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promise<CommandResult> {
   const { signal, log } = ctx
-  if (signal.aborted) return Promise.reject(new Error(`command not started: ${reasonText(signal.reason)}`))
+  if (signal.aborted) return Promise.reject(commandError(`command not started: ${reasonText(signal.reason)}`))
   return new Promise<CommandResult>((resolve, reject) => {
     const [file, args] =
       typeof spec.command === 'string'
@@ -60,7 +60,8 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
         detached: true,
       })
     } catch (error) {
-      reject(new Error(`command could not be started: ${(error as Error).message}`))
+      // Arguments Node refuses before starting anything, such as a NUL byte.
+      reject(commandError(`command could not be started: ${(error as Error).message}`))
       return
     }
     const tail: string[] = []
@@ -89,7 +90,10 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
       if (error) reject(error)
       else resolve({ exitCode: 0 })
     }
-    child.on('error', (error: NodeJS.ErrnoException) => settle(startError(error, file, spec.cwd)))
+    // Without a pid it never started; a later error (a signal that could not be sent) is not the outcome.
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) settle(startError(error, file, spec.cwd))
+    })
     child.on('exit', (code, killedBy) => {
       exited = { code, signal: killedBy }
       drain = clock.setTimeout(() => {

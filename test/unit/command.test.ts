@@ -187,6 +187,8 @@ describe.concurrent('a command job', () => {
     const noDir = path.join(tempDir(), 'nope')
     const badCwd = await run('true', { cwd: noDir })
     expect(badCwd.error?.message).toBe(`command could not be started: its cwd ${JSON.stringify(noDir)} does not exist`)
+    const nul = await run(['echo', 'a\u0000b'])
+    expect(nul.error?.message).toMatch(/^command could not be started: /)
     const viaShell = await run('crons-no-such-program')
     expect(viaShell.error?.message).toMatch(/^command exited with code 127: .*crons-no-such-program.*not found/)
   })
