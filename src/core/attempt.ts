@@ -16,8 +16,8 @@ import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { formatLog, summarise } from './describe.js'
 import type { EngineEmitter } from './events.js'
+import { jobScope, type StrayTarget } from './job-scope.js'
 import { OutputBuffer } from './output.js'
-import { jobScope, type StrayTarget } from './stray.js'
 
 export interface RunRequest {
   job: ResolvedJob
@@ -131,6 +131,8 @@ export class Attempt implements StrayTarget {
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
+  /** Whether the attempt's outcome is known (its code settled, it timed out, it was interrupted). */
+  decided = false
   /** The outcome last handed to the store for this attempt. */
   recorded: RunOutcome | undefined
   /** Where an error the job's code raised outside its call goes (set by the runner). */
@@ -222,8 +224,12 @@ export class Attempt implements StrayTarget {
    */
   decide(pending: Pending, timeoutMs: number): Promise<Decided> {
     const { clock } = this.env
-    return new Promise<Decided>((resolve) => {
+    return new Promise<Decided>((resolveDecided) => {
       let timer: TimerHandle | undefined
+      const resolve = (decided: Decided) => {
+        this.decided = true
+        resolveDecided(decided)
+      }
       pending.interrupt = (reason) => {
         const error = new Error(reason)
         this.abort(error)

@@ -62,6 +62,8 @@ interface Progress {
   attempt: number
   recorded: boolean
   active: ActiveAttempt | undefined
+  /** For a retry adopted from the store: when it is due (the attempt `attempt` failed). */
+  retryAt?: number
 }
 
 export class Runner {
@@ -132,9 +134,20 @@ export class Runner {
     for (let i = 0; i < requests.length; i++) void this.run(requests[i] as RunRequest, attempts[i])
   }
 
+  /**
+   * Continue a run whose failed attempt `attempt` (row `request.runId`) left a retry due at
+   * `retryAt`, adopted from the store after its owner died during the backoff. Never rejects.
+   */
+  resumeRetry(request: RunRequest, attempt: number, retryAt: number): Promise<RunResult> {
+    return this.run(request, undefined, { runId: request.runId, attempt, recorded: true, active: undefined, retryAt })
+  }
+
   /** A whole run: its attempts, retries and hooks. Never rejects. */
-  private async run(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
-    const progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined }
+  private async run(
+    request: RunRequest,
+    first: Attempt | undefined,
+    progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined },
+  ): Promise<RunResult> {
     this.inFlight.runsBegan(1)
     try {
       return await this.attempts(request, first, progress)
@@ -159,49 +172,77 @@ export class Runner {
   }
 
   private async attempts(request: RunRequest, first: Attempt | undefined, progress: Progress): Promise<RunResult> {
-    const { job } = request
-    for (let attempt = 1; ; attempt++) {
-      const begun = attempt === 1 && first !== undefined ? first : await this.begin(request, progress.runId, attempt)
-      const result = await this.afterCall(begun, progress)
+    let attempt = progress.attempt
+    let result: AttemptResult
+    if (progress.retryAt === undefined) {
+      const begun = first ?? (await this.begin(request, progress.runId, attempt))
+      result = await this.afterCall(begun, progress)
+    } else {
+      // A retry adopted from a store (its owner died during the backoff): it starts where it was.
+      result = { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
+    }
+    for (;;) {
       const ended = { runId: progress.runId, status: result.status, attempts: attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
-      if (result.retryInMs === undefined || this.stopping) return outcome
-      const waited = await this.backoffs.wait(result.retryInMs)
-      const now = this.deps.clock.now()
-      const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1 }
-      const { store } = this.deps
-      if (!waited) {
-        // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
-        const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
-        if (cancelled.kind !== 'started') throw new Error('beginRun with overlap allow cannot be busy')
-        const message = 'retry cancelled: the scheduler shut down during the backoff'
-        progress.runId = cancelled.runId
-        progress.recorded = false
-        await this.deps.recorder.finish(cancelled.runId, {
-          status: 'interrupted',
-          finishedAt: now,
-          errorMessage: message,
-          settled: true,
-        })
-        progress.recorded = true
-        this.emitFinished(request, cancelled.runId, attempt + 1, 'interrupted', now, now, { message })
-        return { runId: cancelled.runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
-      }
-      // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
-      // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
-      // its row active until its code settles).
-      const overlap = request.overlap ?? job.overlap
-      const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
-      if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
-      if (next.kind === 'skipped') {
-        this.emitFinished(request, next.runId, retry.attempt, 'skipped', now, now, { message: next.reason })
-        // The run ends here; its result stays the failure that asked for the retry (see RunResult).
-        return outcome
-      }
-      progress.runId = next.runId
-      progress.attempt = attempt + 1
-      progress.recorded = false
+      if (result.retryInMs === undefined) return outcome
+      const waited = !this.stopping && (await this.backoffs.wait(result.retryInMs))
+      const next = await this.beginRetry(request, progress, attempt + 1, waited)
+      if (next === undefined) return outcome
+      if (next.status !== undefined) return next.status
+      attempt++
+      progress.attempt = attempt
+      result = await this.afterCall(await this.begin(request, progress.runId, attempt), progress)
     }
+  }
+
+  /**
+   * Begin retry `attempt` of the run whose failed attempt is `progress.runId` (clearing that row's
+   * pending retry in the same transaction). Returns the run's end instead when the retry does not
+   * start: shutdown came during the backoff (recorded interrupted), or the overlap guard skipped it,
+   * or another process took it; undefined means the run ends with the failure before it.
+   */
+  private async beginRetry(
+    request: RunRequest,
+    progress: Progress,
+    attempt: number,
+    waited: boolean,
+  ): Promise<{ status?: RunResult } | undefined> {
+    const { job } = request
+    const { store } = this.deps
+    const now = this.deps.clock.now()
+    const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt, retryOf: progress.runId }
+    if (!waited) {
+      // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
+      const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
+      if (cancelled.kind !== 'started') return undefined
+      const message = 'retry cancelled: the scheduler shut down during the backoff'
+      progress.runId = cancelled.runId
+      progress.recorded = false
+      await this.deps.recorder.finish(cancelled.runId, {
+        status: 'interrupted',
+        finishedAt: now,
+        errorMessage: message,
+        settled: true,
+      })
+      progress.recorded = true
+      this.emitFinished(request, cancelled.runId, attempt, 'interrupted', now, now, { message })
+      return { status: { runId: cancelled.runId, status: 'interrupted', attempts: attempt, error: { message } } }
+    }
+    // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
+    // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
+    // its row active until its code settles).
+    const overlap = request.overlap ?? job.overlap
+    const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
+    if (next.kind === 'taken') return undefined
+    if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
+    if (next.kind === 'skipped') {
+      this.emitFinished(request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
+      // The run ends here; its result stays the failure that asked for the retry (see RunResult).
+      return undefined
+    }
+    progress.runId = next.runId
+    progress.recorded = false
+    return {}
   }
 
   /** A retry's attempt: `beforeRun` hooks, then the job's code. */
@@ -242,9 +283,8 @@ export class Runner {
     const { clock, recorder } = this.deps
     let active: ActiveAttempt | undefined
     let decided: Decided | undefined = begun.done
-    let recordedYet = false
     begun.onStray = (error) => {
-      if (active && !active.codeDone && !recordedYet) active.fail(error)
+      if (active && !begun.decided) active.fail(error)
       else void this.attachStray(begun, error)
     }
     if (decided === undefined) {
@@ -259,9 +299,9 @@ export class Runner {
       ? retryDelayMs(job.retry, attempt, this.deps.random)
       : undefined
     const settledAtRecord = active === undefined || active.codeDone
-    const record = (settled: boolean) => begun.outcome(decided, finishedAt, error, settled)
+    const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
+    const record = (settled: boolean) => ({ ...begun.outcome(decided, finishedAt, error, settled), retryAt })
     begun.recorded = record(settledAtRecord)
-    recordedYet = true
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true

@@ -82,6 +82,8 @@ export class Scheduler {
   private runner: Runner | undefined
   private recorder: Recorder | undefined
   private starting: Promise<void> | undefined
+  /** Failed attempts whose orphaned retry this process took over. */
+  private readonly adopted = new Set<number>()
   private started = false
   /** What this process registers as; see `open()`. */
   private role: InstanceRole = 'runner'
@@ -138,6 +140,7 @@ export class Scheduler {
       instanceTtlMs: this.options.instanceTtlMs,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
+      afterReap: () => this.adoptRetries(),
     })
     // A job with `enabled: false` stays in the config but is not this scheduler's to run.
     for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
@@ -167,9 +170,10 @@ export class Scheduler {
     if (this.started) {
       this.loop.forget(resolved.name)
       const store = await this.open()
+      const served = (await store.listJobs()).some((j) => j.name === resolved.name && j.lastSlot !== null)
       const states = await store.syncJobs([resolved.name], this.clock.now(), { serving: true })
       const [state] = states.filter((j) => j.name === resolved.name)
-      this.loop.enqueue(resolved, state?.lastSlot ?? null)
+      this.loop.enqueue(resolved, served ? (state?.lastSlot ?? null) : firstSlotOf(resolved))
       this.loop.arm()
     }
     return resolved
@@ -195,15 +199,41 @@ export class Scheduler {
     const now = this.clock.now()
     await this.housekeeping.reap(now)
     if (this.stopping) return
+    const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
     // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
     const states = await store.syncJobs([...this.jobs.keys()], now, { serving: true })
     if (this.stopping) return
     const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
-    for (const job of this.jobs.values()) this.loop.enqueue(job, lastSlots.get(job.name) ?? null)
+    for (const job of this.jobs.values()) {
+      this.loop.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
+    }
     this.started = true
     this.events.emit('started', { instanceId: this.currentId })
+    await this.adoptRetries()
     this.housekeeping.start({ prune: true })
     await this.loop.run()
+  }
+
+  /**
+   * Retries whose owner died during their backoff are taken over by a live scheduler that has the
+   * job; the store lets only one process begin each.
+   */
+  private async adoptRetries(): Promise<void> {
+    if (!this.started || this.stopping) return
+    const store = await this.open()
+    for (const pending of await store.orphanedRetries()) {
+      const job = this.jobs.get(pending.job)
+      if (job === undefined || this.adopted.has(pending.runId)) continue
+      this.adopted.add(pending.runId)
+      const request: RunRequest = {
+        job,
+        runId: pending.runId,
+        slot: pending.slot,
+        trigger: pending.trigger,
+        initiator: 'scheduler',
+      }
+      void this.getRunner().resumeRetry(request, pending.attempt, pending.retryAt)
+    }
   }
 
   /** The next slot due per job (for start-up summaries). */
@@ -230,6 +260,7 @@ export class Scheduler {
       this.currentId,
       now,
     )
+    if (begun.kind === 'taken') throw new Error('beginRun without retryOf cannot be taken')
     if (begun.kind === 'busy') {
       const h = begun.holder
       const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''
@@ -418,6 +449,14 @@ export class Scheduler {
     if (recorder === undefined) return
     await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
   }
+}
+
+/**
+ * Where a job never served before starts: after now, except a one-off, whose instant may be now or
+ * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
+ */
+function firstSlotOf(job: ResolvedJob): number | null {
+  return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
 }
 
 function newInstanceId(): string {

@@ -371,6 +371,32 @@ export function claimContract(ctx: ContractContext): void {
       expect(a?.reapedAt).toBe(T0 + 100_000)
     })
 
+    it('keeps a pending retry with its run until one process begins it (durable retries)', async () => {
+      const id = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_010, settled: true })
+      // Its owner is alive: nobody else may take the retry.
+      expect(await ctx.store.orphanedRetries()).toEqual([])
+      await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      expect(await ctx.store.orphanedRetries()).toEqual([
+        { runId: id, job: 'a', slot: T0, trigger: 'schedule', attempt: 1, retryAt: T0 + 60_010 },
+      ])
+      const retry = {
+        job: 'a',
+        slot: T0,
+        trigger: 'schedule' as const,
+        attempt: 2,
+        overlap: 'skip' as const,
+        retryOf: id,
+      }
+      const [one, two] = [
+        await ctx.store.beginRun(retry, 'B', T0 + 100_000),
+        await ctx.store.beginRun(retry, 'B', T0 + 100_000),
+      ]
+      expect(one.kind).toBe('started')
+      expect(two).toEqual({ kind: 'taken' })
+      expect(await ctx.store.orphanedRetries()).toEqual([])
+    })
+
     it('reaps an instance named dead at once, whatever its heartbeat says', async () => {
       const id = await started('a', T0, 'A', T0)
       await ctx.store.heartbeat('A', T0 + 1_000)
