@@ -54,6 +54,7 @@ interface Deps {
   instanceId: () => string
   hooks: Hooks
   random: () => number
+  echoConsole: boolean
 }
 
 /** Where a run is, so that an internal error can still record the attempt it was on. */
@@ -86,6 +87,7 @@ export class Runner {
       get instanceId() {
         return instanceId()
       },
+      echoConsole: deps.echoConsole,
     }
     this.hurry = new Promise((resolve) => {
       this.hurryNow = resolve

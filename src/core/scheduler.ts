@@ -12,6 +12,7 @@ import type { InstanceRole, RunOutcome, Store } from '../store/types.js'
 import { type Clock, systemClock } from './clock.js'
 import { EngineEmitter } from './events.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
+import { captureJobConsole } from './job-console.js'
 import { ClaimLoop } from './loop.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
@@ -49,6 +50,12 @@ export interface SchedulerOptions {
    * on; an app embedding the scheduler keeps its event loop free unless it asks. @default false
    */
   preciseStart?: boolean
+  /**
+   * `console.log` and friends in a job are kept with its attempt (like `ctx.log`) and sent to
+   * `run:log` listeners; with `echoConsole` they also still reach the process's console.
+   * `crons start-scheduler` prints them from its events instead. @default true
+   */
+  echoConsole?: boolean
 }
 
 export interface RunJobOptions {
@@ -62,6 +69,7 @@ export class Scheduler {
   readonly events = new EngineEmitter()
   private currentId: string
   private readonly fixedId: string | undefined
+  private readonly echoConsole: boolean
   private readonly clock: Clock
   private readonly jobs = new Map<string, ResolvedJob>()
   private readonly options: {
@@ -103,6 +111,7 @@ export class Scheduler {
     this.ownsStore = options.store === undefined
     this.openStore = options.openStore
     this.fixedId = options.instanceId
+    this.echoConsole = options.echoConsole ?? true
     this.currentId = options.instanceId ?? newInstanceId()
     this.options = {
       initiator: options.initiator ?? 'library',
@@ -394,7 +403,9 @@ export class Scheduler {
       instanceId: () => this.currentId,
       hooks: this.config.hooks,
       random: this.options.random,
+      echoConsole: this.echoConsole,
     })
+    captureJobConsole()
     return this.runner
   }
 

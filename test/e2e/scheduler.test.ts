@@ -487,6 +487,34 @@ describe.concurrent('start-scheduler', () => {
     expect(listener?.output).toContain('listener boom')
   })
 
+  it("--log-format json: a job's console.log and console.error are JSON run:log lines, never raw text", async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({
+      'crons.config.ts': config(`[
+        { name: 'chatty', schedule: '* * * * * *', run: () => { console.log('plain text'); console.error('oops') } },
+      ]`),
+    })
+    const proc = procs.start(['start-scheduler', '--log-format', 'json'], { cwd })
+    await proc.waitFor(
+      () => proc.lines().some((l) => l.includes('"event":"run:finished"')),
+      20_000,
+      'a run:finished line',
+    )
+    proc.signal('SIGTERM')
+    expect((await proc.waitExit(15_000)).code).toBe(0)
+    expect(proc.stderr).toBe('')
+    const events = proc.lines().map((line) => JSON.parse(line))
+    const logs = events.filter((e) => e.event === 'run:log').map((e) => [e.level, e.text])
+    expect(logs.slice(0, 2)).toEqual([
+      ['info', 'plain text'],
+      ['error', 'oops'],
+    ])
+    const [run] = await readRuns(path.join(cwd, 'state.db'))
+    expect(JSON.parse(run?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual(['plain text', 'oops'])
+  })
+
   it('--log-format json prints one JSON object per line', async ({ onTestFinished }) => {
     const procs = processScope(onTestFinished)
     const cwd = tempDir({

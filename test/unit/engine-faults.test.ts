@@ -368,3 +368,53 @@ describe('a one-off job whose instant is now or just past', () => {
     expect(called).toHaveLength(1)
   })
 })
+
+describe("a job's console output", () => {
+  it('console.log and console.error in a job are kept with its attempt and sent as run:log, even from its timers', async () => {
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'chatty',
+          schedule: '* * * * * *',
+          run: async () => {
+            console.log('hello %s', 'there')
+            await new Promise<void>((resolve) =>
+              setTimeout(() => {
+                console.error('from a timer')
+                resolve()
+              }, 1),
+            )
+          },
+        },
+      ],
+      { echoConsole: false },
+    )
+    const lines: string[] = []
+    scheduler.events.on('run:log', (e) => lines.push(`${e.level} ${e.text}`))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await settle()
+    expect(lines).toEqual(['info hello there', 'error from a timer'])
+    const [row] = await runs(store, 'chatty')
+    expect(JSON.parse(row?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual([
+      'hello there',
+      'from a timer',
+    ])
+    // Outside any job, console output is the process's own: no run:log.
+    console.error('outside any job')
+    expect(lines).toHaveLength(2)
+  })
+})
+
+describe('a timeout', () => {
+  it('is recorded as "timed out after 0.5s" with no engine stack', async () => {
+    const { clock, store, scheduler } = await setup([
+      { name: 'slow', schedule: '* * * * * *', timeout: '500ms', run: () => new Promise(() => {}) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_600)
+    const [row] = await runs(store, 'slow')
+    expect(row).toMatchObject({ status: 'timed_out', errorMessage: 'timed out after 0.5s', errorStack: null })
+  })
+})
