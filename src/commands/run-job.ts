@@ -77,7 +77,6 @@ Exit code 0 only if the run succeeded.`
     const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), {
       initiator: 'cli',
       openStore,
-      echoConsole: false,
     })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
