@@ -153,7 +153,7 @@ describe('a disabled job in the scheduler', () => {
     expect(off.list()).toEqual([])
     await off.start()
     await clock.advance(5 * 60_000)
-    await expect(off.runJob('minutely')).rejects.toMatchObject({ code: 'JOB_UNKNOWN' })
+    await expect(off.runJob('minutely')).rejects.toMatchObject({ code: 'JOB_DISABLED' })
     await off.stop({ graceMs: 0 })
     expect(fired).toEqual([T0 + 60_000])
 
