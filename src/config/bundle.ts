@@ -10,13 +10,19 @@ import { crypto, pathHash, sha256 } from './hash.js'
  * Compiling a config file into one ES module that Node imports natively, cached on disk.
  *
  * A cache miss bundles the config and the local files it imports with esbuild (bare package imports
- * stay imports, `crons` points at the running package). A hit reads a small manifest, stats the
+ * stay imports, `cronsjs` points at the running package). A hit reads a small manifest, stats the
  * files the bundle was made from, and returns the cached bundle: no esbuild, no transpiler at all.
  * The cache lives in the config's nearest node_modules (node_modules/.cache/crons/), so the bundle's
  * bare imports resolve from there exactly as they would from the config itself.
  */
 
-/** What `import … from 'crons'` means inside a config. */
+/**
+ * The package names a config imports crons by: `cronsjs`, and `crons`, its earlier name, so configs
+ * written with that name still load. Both always mean the running package.
+ */
+const PACKAGE_NAMES = /^(?:cronsjs|crons)$/
+
+/** What `import … from 'cronsjs'` means inside a config. */
 export interface CronsEntry {
   /** The running package's entry: dist/index.js, or src/index.ts when running from the sources. */
   path: string
@@ -230,7 +236,7 @@ function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync
 }
 
 /**
- * `crons` is the running package. From dist, its entry is bundled (it only re-exports, plus
+ * `cronsjs` is the running package. From dist, its entry is bundled (it only re-exports, plus
  * `createScheduler`) while the modules it re-exports from are imported by file URL, marked free of
  * side effects so esbuild keeps only those the config uses: a config that imports `defineConfig`
  * loads define.js, not the scheduler, runner and store. From the sources, crons is bundled in.
@@ -240,7 +246,7 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
   return {
     name: 'crons',
     setup(build) {
-      build.onResolve({ filter: /^crons$/ }, () =>
+      build.onResolve({ filter: PACKAGE_NAMES }, () =>
         crons.bundled ? { path: crons.path } : { path: crons.path, sideEffects: false },
       )
       if (!crons.bundled) {

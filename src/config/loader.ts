@@ -33,7 +33,7 @@ export function displayPath(path: string, cwd: string = process.cwd()): string {
 let cronsEntry: CronsEntry | undefined
 
 /**
- * The running package's public entry, so `import { defineConfig } from 'crons'` works from a config in
+ * The running package's public entry, so `import { defineConfig } from 'cronsjs'` works from a config in
  * any directory, with or without node_modules, and always means the crons that is loading it (not
  * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js,
  * whose modules the bundle imports by URL; from src/config/loader.ts (tests, bin/dev.js) it is

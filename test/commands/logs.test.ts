@@ -25,7 +25,7 @@ const plain = new Chalk({ level: 0 })
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
 const ANSI = /\u001b\[/
 
-const CONFIG = `import { defineConfig } from 'crons'
+const CONFIG = `import { defineConfig } from 'cronsjs'
 
 export default defineConfig({
   timezone: 'America/New_York',
@@ -52,7 +52,7 @@ afterAll(() => {
 const STACK = [
   'Error: connect ECONNREFUSED 127.0.0.1:5432',
   '    at report (/app/crons.config.ts:12:11)',
-  '    at async run (/app/node_modules/crons/dist/core/runner.js:200:5)',
+  '    at async run (/app/node_modules/cronsjs/dist/core/runner.js:200:5)',
 ].join('\n')
 
 /**
@@ -187,7 +187,7 @@ describe('logs rendering (fixed now)', () => {
         'error      connect ECONNREFUSED 127.0.0.1:5432',
         'stack      Error: connect ECONNREFUSED 127.0.0.1:5432',
         '               at report (/app/crons.config.ts:12:11)',
-        '               at async run (/app/node_modules/crons/dist/core/runner.js:200:5)',
+        '               at async run (/app/node_modules/cronsjs/dist/core/runner.js:200:5)',
         'output     3 line(s)',
         '    +0.190s  info   connecting to db',
         '    +0.990s  warn   slow response',

@@ -10,7 +10,7 @@ import { linesOf, processScope, readRuns, runCli, tempDir, useBuiltCli } from '.
 
 useBuiltCli()
 
-const CONFIG = `import { defineConfig } from 'crons'
+const CONFIG = `import { defineConfig } from 'cronsjs'
 
 console.log('loading the config')
 

@@ -61,7 +61,7 @@ describe('the published types', () => {
       }),
       'package.json': JSON.stringify({ type: 'module' }),
       'app.ts': `
-import { createScheduler, defineConfig, isCronsError, type RunFinishedEvent } from 'crons'
+import { createScheduler, defineConfig, isCronsError, type RunFinishedEvent } from 'cronsjs'
 const config = defineConfig({ state: ':memory:', jobs: [{ name: 'a', schedule: '* * * * *', run: (ctx) => ctx.attempt }] })
 const scheduler = createScheduler(config)
 scheduler.events.on('run:finished', (e) => {
@@ -81,7 +81,7 @@ try {
 `,
     })
     fs.mkdirSync(path.join(dir, 'node_modules'))
-    fs.symlinkSync(root, path.join(dir, 'node_modules', 'crons'), 'dir')
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'cronsjs'), 'dir')
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
     const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((error) => error)
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('')

@@ -174,7 +174,7 @@ describe.concurrent('crons next: one line even in a development shell', () => {
 })
 
 describe.concurrent('crons next --job', () => {
-  const config = `import { defineConfig } from 'crons'
+  const config = `import { defineConfig } from 'cronsjs'
 export default defineConfig({
   timezone: 'Europe/Berlin',
   jobs: [

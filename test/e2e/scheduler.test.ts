@@ -26,7 +26,7 @@ useBuiltCli()
 
 /** A config file: `state.db` beside it, UTC, and the given jobs (TypeScript source of the array). */
 function config(jobs: string, options: { shutdownGrace?: number; imports?: string } = {}): string {
-  return `import { defineConfig } from 'crons'
+  return `import { defineConfig } from 'cronsjs'
 ${options.imports ?? ''}
 export default defineConfig({
   state: './state.db',
