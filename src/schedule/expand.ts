@@ -7,14 +7,14 @@
  * refuses.
  */
 import { CronsError, quote } from '../errors.js'
-import type { CronFields } from './cron-fields.js'
+import type { CronFields, NthWeekday } from './cron-fields.js'
 import { DAY_OF_WEEK } from './field-grammar.js'
 import { parser, type RawValues, timeValues } from './parser-results.js'
 
 type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
 type ExpandedDates = Pick<
   CronFields,
-  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekday'
+  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekdays'
 >
 
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
@@ -39,12 +39,17 @@ function numbers(values: RawValues): number[] {
   return [...new Set(values.filter((v): v is number => typeof v === 'number'))].sort((a, b) => a - b)
 }
 
-/** The date part of the fields from cron-parser's day-of-month, month and day-of-week values. */
+/**
+ * The date part of the fields from cron-parser's day-of-month, month and day-of-week values. `nth` is
+ * its `nthDay` for a day-of-week that is one `n#k` (then `dayOfWeek` is `[n]`); `nthWeekdays` the
+ * `n#k` items of a list, expanded one by one (cron-parser refuses `#` in a list).
+ */
 export function expandedDates(
   dayOfMonth: RawValues,
   month: RawValues,
   dayOfWeek: RawValues,
   nth: number,
+  nthWeekdays: NthWeekday[] = [],
 ): ExpandedDates {
   const plainDays = numbers(dayOfWeek.map((v) => (typeof v === 'number' ? v % 7 : v)))
   const lastWeekdays = dayOfWeek
@@ -56,20 +61,27 @@ export function expandedDates(
     months: numbers(month),
     daysOfWeek: nth > 0 ? [] : plainDays,
     lastWeekdays: numbers(lastWeekdays),
-    nthWeekday: nth > 0 && plainDays[0] !== undefined ? { weekday: plainDays[0], nth } : null,
+    nthWeekdays: sortedNth(nth > 0 && plainDays[0] !== undefined ? [{ weekday: plainDays[0], nth }] : nthWeekdays),
   }
+}
+
+function sortedNth(items: NthWeekday[]): NthWeekday[] {
+  const unique = new Map(items.map((item) => [item.weekday * 8 + item.nth, item]))
+  return [...unique.entries()].sort(([a], [b]) => a - b).map(([, item]) => item)
 }
 
 /**
  * Expand validated 6-field text into value sets with cron-parser, for an expression it refuses as a
  * whole: cron-parser refuses lists whose items overlap (`0,7`, `1-5,3`) and day/month pairs that
- * never occur (`31 2`); classic cron accepts the first and SEMANTICS §1 wants "never fires" for the
- * second, so each list item is expanded on its own and the results merged. (Expressions it accepts
+ * never occur (`31 2`), and `#` in a list (`5,2#3`); classic cron accepts the first, SEMANTICS §1
+ * wants "never fires" for the second and the third as the union of its items, so each list item is
+ * expanded on its own and the results merged. (Expressions it accepts
  * are expanded field by field and cached, in `resolveFields`.)
  */
 export function expand(fields: string[], expression: string): Expanded {
   const raw: RawValues[] = []
   let nth = 0
+  const nthWeekdays: NthWeekday[] = []
   try {
     const parsed = parser().parse(fields.join(' ')).fields
     for (const key of FIELD_KEYS) raw.push(parsed[key].values)
@@ -82,8 +94,10 @@ export function expand(fields: string[], expression: string): Expanded {
           const template = ['*', '*', '*', '*', '*', '*']
           template[index] = item
           const parsed = parser().parse(template.join(' ')).fields
-          for (const value of parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values) values.add(value)
-          if (index === DAY_OF_WEEK) nth = parsed.dayOfWeek.nthDay
+          const itemValues = parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values
+          const itemNth = index === DAY_OF_WEEK ? parsed.dayOfWeek.nthDay : 0
+          if (itemNth > 0) nthWeekdays.push({ weekday: Number(itemValues[0]) % 7, nth: itemNth })
+          else for (const value of itemValues) values.add(value)
         }
         raw.push([...values])
       })
@@ -96,7 +110,7 @@ export function expand(fields: string[], expression: string): Expanded {
     }
   }
   const [second = [], minute = [], hour = [], dayOfMonth = [], month = [], dayOfWeek = []] = raw
-  const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth)
+  const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth, nthWeekdays)
   return {
     seconds: numbers(second),
     minutes: numbers(minute),
@@ -106,6 +120,6 @@ export function expand(fields: string[], expression: string): Expanded {
     months: dates.months,
     daysOfWeek: dates.daysOfWeek,
     lastWeekdays: dates.lastWeekdays,
-    nthWeekday: dates.nthWeekday,
+    nthWeekdays: dates.nthWeekdays,
   }
 }
