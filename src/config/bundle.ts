@@ -366,21 +366,8 @@ function writeCache(dir: string, key: string, config: string, crons: CronsEntry,
   return bundle
 }
 
-/**
- * Where the cron-parser results of the config compiled into `bundle` are kept (config/parser-cache.ts):
- * beside its manifest, so they share its directory, its trust check and its clean-up.
- */
-export function parserCacheFile(bundle: string): string {
-  const file = bundle.replace(/\.[0-9a-f]{12}\.mjs$/, PARSER_SUFFIX)
-  // Never the bundle itself: writing the answers there would overwrite the compiled config.
-  if (file === bundle) throw new Error(`not a cached config bundle: ${bundle}`)
-  return file
-}
-
-const PARSER_SUFFIX = '.parser.json'
-
 /** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
-export function writeAtomic(path: string, text: string): void {
+function writeAtomic(path: string, text: string): void {
   const temp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`
   try {
     writeFileSync(temp, text, { mode: 0o600 })
@@ -407,7 +394,7 @@ function removeStale(dir: string, key: string, keep: string): void {
       .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
       .map((name) => name.slice(0, -'json'.length))
     for (const name of names) {
-      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json` && name !== key + PARSER_SUFFIX) {
+      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) {
         remove(name)
       } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
     }

@@ -3,13 +3,35 @@
  *
  * Only text that field-grammar.ts has accepted reaches here, so cron-parser's own messages are
  * normally never seen. Expressions cron-parser accepts are expanded one field (or the date part) at a
- * time, through parser-results.ts, and cached by parse.ts; `expand` is the uncached path for those it
- * refuses.
+ * time and cached by parse.ts; `expand` is the uncached path for those it refuses.
  */
+import { createRequire } from 'node:module'
 import { CronsError, quote } from '../errors.js'
 import type { CronFields, NthWeekday } from './cron-fields.js'
 import { DAY_OF_WEEK } from './field-grammar.js'
-import { parser, type RawValues, timeValues } from './parser-results.js'
+
+type CronParser = typeof import('cron-parser').CronExpressionParser
+
+/** One field's expanded values as cron-parser reports them: numbers, plus `'L'` / `'5L'` strings. */
+type RawValues = readonly (number | string)[]
+
+let cronParser: CronParser | undefined
+
+/**
+ * cron-parser, loaded on first use: a command that reads no cron schedule (`logs`, `status`, a config
+ * of intervals only) does not load it. Through `require`: it is CommonJS, and so is the luxon it
+ * loads, which cli/local-time.ts then shares.
+ */
+function parser(): CronParser {
+  cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
+  return cronParser
+}
+
+/** Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the `n` of `n#k`; throws if cron-parser refuses them. */
+export function dateValues(key: string): [RawValues, RawValues, RawValues, number] {
+  const parsed = parser().parse(`0 0 0 ${key}`).fields
+  return [parsed.dayOfMonth.values, parsed.month.values, parsed.dayOfWeek.values, parsed.dayOfWeek.nthDay]
+}
 
 type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
 type ExpandedDates = Pick<
@@ -18,6 +40,7 @@ type ExpandedDates = Pick<
 >
 
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
+type TimeKey = 'second' | 'minute' | 'hour'
 
 /**
  * A seconds, minutes or hours text expanded by cron-parser on its own, or null if it refuses it. The
@@ -28,7 +51,9 @@ export function expandTimeField(upper: string, index: number): number[] | null {
   const template = ['0', '0', '0', '1', '1', '0']
   template[index] = upper
   try {
-    return Object.freeze(numbers(timeValues(index, upper, template.join(' ')))) as number[]
+    return Object.freeze(
+      numbers(parser().parse(template.join(' ')).fields[FIELD_KEYS[index] as TimeKey].values),
+    ) as number[]
   } catch {
     return null
   }

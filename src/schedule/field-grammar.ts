@@ -89,7 +89,10 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
       if (index === DAY_OF_WEEK && high === 0 && low > 0 && /^SUN$/i.test(bounds[1] as string)) {
         // `MON-SUN`, `SAT-SUN`: a range that ends on Sunday ends on day 7, as most readers mean it.
         high = 7
-        upperText = upperText.split(',').map((part) => (part === upper ? upper.replace(/-SUN\b/, '-7') : part)).join(',')
+        upperText = upperText
+          .split(',')
+          .map((part) => (part === upper ? upper.replace(/-SUN\b/, '-7') : part))
+          .join(',')
       }
       if (low > high) {
         throw invalid(

@@ -8,9 +8,8 @@
 import { quote } from '../errors.js'
 import { expandAlias } from './aliases.js'
 import { type CronFields, type NthWeekday, neverFires } from './cron-fields.js'
-import { expand, expandedDates, expandTimeField } from './expand.js'
+import { dateValues, expand, expandedDates, expandTimeField } from './expand.js'
 import { checkField, DAY_OF_MONTH, type FieldSpec, invalid, SPECS } from './field-grammar.js'
-import { dateValues } from './parser-results.js'
 
 /** Parse and validate `expression`; throws `SCHEDULE_INVALID` with a one-line message. */
 export function parseFields(expression: string): CronFields {
