@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
+import { stopOnSignals } from '../cli/signals.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 
@@ -42,23 +43,16 @@ Several schedulers may share one state file: every slot still fires exactly once
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
 
-    const stopped = new Promise<void>((resolve) => {
-      let signals = 0
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++
-        const note =
-          signals === 1
-            ? `${signal}: stopping, waiting up to ${config.shutdownGraceMs / 1000}s for running jobs (send again to stop now)`
-            : `${signal}: stopping now, running jobs are recorded interrupted`
+    const { stopped } = stopOnSignals({
+      stop: () => scheduler.stop(),
+      waitingFor: 'running jobs',
+      graceMs: config.shutdownGraceMs,
+      announce: (note, signal) =>
         write(
           format === 'json'
             ? JSON.stringify({ time: new Date().toISOString(), event: 'stopping', signal, note })
             : note,
-        )
-        void scheduler.stop().then(resolve)
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
+        ),
     })
     await scheduler.start()
     await stopped

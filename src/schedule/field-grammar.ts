@@ -6,7 +6,7 @@
  * allowed range, whole expression" messages come from here; cron-parser then only sees text that is
  * already known to be valid.
  */
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']
@@ -33,9 +33,9 @@ export const SPECS: FieldSpec[] = [
 export const DAY_OF_MONTH = 3
 export const DAY_OF_WEEK = 5
 
-/** A `SCHEDULE_INVALID` error with a one-line message and, if given, one suggestion. */
-export function invalid(message: string, suggestion?: string): CronsError {
-  return new CronsError('SCHEDULE_INVALID', message, suggestion === undefined ? {} : { suggestions: [suggestion] })
+/** A `SCHEDULE_INVALID` error with a one-line message and, if given, suggestions. */
+export function invalid(message: string, suggestions: string[] = []): CronsError {
+  return new CronsError('SCHEDULE_INVALID', message, { suggestions })
 }
 
 /**
@@ -122,9 +122,9 @@ function checkValue(token: string, spec: FieldSpec, expression: string): number 
   }
   const nameIndex = spec.names?.indexOf(token.toUpperCase()) ?? -1
   if (nameIndex >= 0) return nameIndex + spec.min
-  const suggestion = spec.names !== undefined && /^[a-z]+$/i.test(token) ? closest(token, spec.names) : undefined
+  const suggestions = spec.names !== undefined && /^[a-z]+$/i.test(token) ? suggestClosest(token, spec.names) : []
   throw invalid(
     `${spec.name} ${quote(token)} is not valid in ${quote(expression)} (expected ${spec.expected})`,
-    suggestion,
+    suggestions,
   )
 }

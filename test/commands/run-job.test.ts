@@ -112,7 +112,7 @@ describe.concurrent('run-job and signals', () => {
     await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
     proc.signal('SIGINT')
     const { code } = await proc.waitExit(15_000)
-    expect(proc.errLines()).toContain('SIGINT: waiting up to 20s for slow to finish (send again to stop it now)')
+    expect(proc.errLines()).toContain('SIGINT: stopping, waiting up to 20s for slow to finish (send again to stop now)')
     expect(proc.stdout).toMatch(
       /^loading the config\nconfig hook\nslow succeeded after 1 attempt\(s\) in \d+(\.\d+)?s \(run 1\)\n$/,
     )
@@ -127,7 +127,7 @@ describe.concurrent('run-job and signals', () => {
     await proc.waitFor(() => proc.stderr.includes('SIGINT: waiting'), 5_000, 'the waiting line')
     proc.signal('SIGTERM')
     const { code } = await proc.waitExit(15_000)
-    expect(proc.errLines()).toContain('SIGTERM: stopping slow now, the run is recorded interrupted')
+    expect(proc.errLines()).toContain('SIGTERM: stopping now, what is still running is recorded interrupted')
     const result = linesOf(proc.stdout).at(-1) ?? ''
     expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in \d+(ms|s) \(run 1\): \w+/)
     expect(result.match(/interrupted/g)).toHaveLength(1)

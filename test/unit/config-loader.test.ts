@@ -350,7 +350,7 @@ describe('resolveConfig', () => {
       `${file}: job "report" (jobs[1]) name: duplicate job name "report" (already used by jobs[0]; names must be unique)`,
     )
     expect(error.details[2]).toBe(
-      `${file}: job "report" (jobs[1]) tz: unknown time zone "Europe/Pariss" (did you mean "Europe/Paris"?)`,
+      `${file}: job "report" (jobs[1]) tz: unknown time zone "Europe/Pariss" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "Europe/Paris"?)`,
     )
   })
 

@@ -324,11 +324,11 @@ describe('error messages', () => {
   })
 
   test('did you mean', () => {
-    expect(errorOf('@daly').suggestions).toEqual(['@daily'])
-    expect(errorOf('@hourli').suggestions).toEqual(['@hourly'])
+    expect(errorOf('@daly').suggestions).toEqual(['did you mean "@daily"?'])
+    expect(errorOf('@hourli').suggestions).toEqual(['did you mean "@hourly"?'])
     expect(errorOf('@reboot').suggestions).toEqual([])
-    expect(errorOf('0 0 * * MONN').suggestions).toEqual(['MON'])
-    expect(errorOf('0 0 * JANU *').suggestions).toEqual(['JAN'])
+    expect(errorOf('0 0 * * MONN').suggestions).toEqual(['did you mean "MON"?'])
+    expect(errorOf('0 0 * JANU *').suggestions).toEqual(['did you mean "JAN"?'])
   })
 
   test('unsupported forms are errors, not silently different schedules', () => {
@@ -345,7 +345,7 @@ describe('error messages', () => {
       expect(error).toBeInstanceOf(CronsError)
       expect((error as CronsError).code).toBe('ZONE_UNKNOWN')
       expect((error as CronsError).message).toContain('"Europe/Berln"')
-      expect((error as CronsError).suggestions).toEqual(['Europe/Berlin'])
+      expect((error as CronsError).suggestions).toEqual(['did you mean "Europe/Berlin"?'])
     }
   })
 })
