@@ -162,8 +162,8 @@ describe('logs rendering (fixed now)', () => {
     expect(await renderAttemptTable(runs, context, plain, { isTTY: false })).toBe(
       [
         'id  job      slot                       trigger   attempt  status     started     duration  error / reason',
-        '1   backup   2025-03-09 03:00:00 EDT    schedule  1        succeeded  23h ago     2s',
-        '2   report   2025-03-09 09:00:00 GMT+1  schedule  1        failed     22h ago     1s        connect ECONNREFUSED 127.0.0.1:5432',
+        '1   backup   2025-03-09 03:00:00 EDT    schedule  1        succeeded  23h ago     2.5s',
+        '2   report   2025-03-09 09:00:00 GMT+1  schedule  1        failed     22h ago     1.5s      connect ECONNREFUSED 127.0.0.1:5432',
         '3   report   2025-03-09 09:00:00 GMT+1  schedule  2        timed_out  22h ago     1m        timed out after 1m',
         '4   backup   2025-03-08 02:00:00 EST    schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07...',
         '5   old-job  2025-03-09 10:00:00 UTC    manual    1        succeeded  20h 1m ago  0.75s',
@@ -356,7 +356,7 @@ describe('crons logs (spawned)', () => {
     const header = text.stdout.split('\n')[0]?.split(/ {2,}/).join('|')
     expect(header).toBe('id|job|slot|trigger|attempt|status|started|duration|error / reason')
     expect(text.stdout.split('\n')[2]).toMatch(
-      /^2 +report +2025-03-09 09:00:00 GMT\+1 +schedule +1 +failed +\d+d( \d+h)? ago +1s +connect/,
+      /^2 +report +2025-03-09 09:00:00 GMT\+1 +schedule +1 +failed +\d+d( \d+h)? ago +1\.5s +connect/,
     )
     expect(text.stdout).not.toMatch(ANSI)
     expect(ids(json(dir, ['logs']))).toEqual([1, 2, 3, 4, 5, 6, 7])

@@ -75,7 +75,7 @@ describe.concurrent('run-job --json', () => {
       'backing up',
       'raw write',
       'job hook',
-      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in \d+ms \(run 2\)$/),
+      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in [\d.]+s \(run 2\)$/),
     ])
   })
 
@@ -124,7 +124,7 @@ describe.concurrent('run-job and signals', () => {
     const proc = processScope(onTestFinished).start(['run-job', 'slow'], { cwd })
     await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
     proc.signal('SIGINT')
-    await proc.waitFor(() => proc.stderr.includes('SIGINT: waiting'), 5_000, 'the waiting line')
+    await proc.waitFor(() => proc.stderr.includes('SIGINT: stopping, waiting'), 5_000, 'the waiting line')
     proc.signal('SIGTERM')
     const { code } = await proc.waitExit(15_000)
     expect(proc.errLines()).toContain('SIGTERM: stopping now, what is still running is recorded interrupted')

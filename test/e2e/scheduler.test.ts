@@ -435,7 +435,7 @@ describe.concurrent('start-scheduler', () => {
       expect(i, `start line for ${slot}`).toBeGreaterThan(-1)
       expect(body[i + 1]).toMatch(new RegExp(`^${ISO.source} log {4}tick info hello from tick$`))
       expect(body[i + 2]).toMatch(
-        new RegExp(`^${ISO.source} finish tick slot ${slot.replace(/\./g, '\\.')} attempt 1 succeeded in \\d+ms$`),
+        new RegExp(`^${ISO.source} finish tick slot ${slot.replace(/\./g, '\\.')} attempt 1 succeeded in [\\d.]+s$`),
       )
       expect(run.instanceId).toBe(instance)
     }
@@ -596,7 +596,7 @@ describe.concurrent('run-job', () => {
     expect(refused.code).toBe(5)
 
     const forced = await runCli(['run-job', 'slow', '--force'], { cwd })
-    expect(forced.stdout).toMatch(/^slow succeeded after 1 attempt\(s\) in \d+ms \(run \d+\)\n$/)
+    expect(forced.stdout).toMatch(/^slow succeeded after 1 attempt\(s\) in [\d.]+s \(run \d+\)\n$/)
     expect(forced.code).toBe(0)
 
     fs.writeFileSync(path.join(cwd, 'release'), '')
@@ -613,7 +613,7 @@ describe.concurrent('run-job', () => {
   it('exit 1 when the job fails, with the error on the result line and in the state', async () => {
     const cwd = tempDir({ 'crons.config.ts': RUN_JOB_CONFIG })
     const r = await runCli(['run-job', 'boom'], { cwd })
-    expect(r.stdout).toMatch(/^boom failed after 1 attempt\(s\) in \d+ms \(run 1\): kaboom\n$/)
+    expect(r.stdout).toMatch(/^boom failed after 1 attempt\(s\) in [\d.]+s \(run 1\): kaboom\n$/)
     expect(r.code).toBe(1)
     const runs = await readRuns(path.join(cwd, 'state.db'))
     expect(runs).toHaveLength(1)
@@ -654,7 +654,7 @@ describe.concurrent('run-job', () => {
       ]`),
     })
     const r = await runCli(['run-job', 'stray'], { cwd })
-    expect(r.stdout).toMatch(/^stray succeeded after 1 attempt\(s\) in \d+ms \(run 1\)\n$/)
+    expect(r.stdout).toMatch(/^stray succeeded after 1 attempt\(s\) in [\d.]+s \(run 1\)\n$/)
     expect(r.stderr).toMatch(
       new RegExp(`^${ISO.source} error {2}uncaught error outside any job call \\(.*\\): fire-and-forget failed$`, 'm'),
     )
