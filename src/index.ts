@@ -5,7 +5,7 @@
 
 import type { CronsConfig, JobDefinition, ResolvedConfig } from './config/types.js'
 import { validateConfig } from './config/validate.js'
-import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
+import { type OpenStore, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
@@ -18,6 +18,9 @@ export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
 export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
+
+/** The built-in stores, loaded when a scheduler first opens one (a config file imports this module). */
+const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)
 
 /**
  * What `createScheduler` takes: the object `defineConfig` takes, except that `jobs` may be left out
@@ -37,7 +40,7 @@ export type SchedulerConfig = Omit<CronsConfig, 'jobs'> & {
 export function createScheduler(config: SchedulerConfig, options: SchedulerOptions = {}): Scheduler {
   const withJobs = isPlainObject(config) && config.jobs === undefined ? { ...config, jobs: [] } : config
   const resolved: ResolvedConfig = validateConfig(withJobs, { file: 'createScheduler() config' })
-  return new Scheduler(resolved, options)
+  return new Scheduler(resolved, { openStore, ...options })
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

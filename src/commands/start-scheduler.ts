@@ -5,6 +5,7 @@ import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import { openStore } from '../store/index.js'
 
 export default class StartScheduler extends BaseCommand {
   static override summary = 'Run the scheduler in the foreground until SIGINT or SIGTERM.'
@@ -35,7 +36,12 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(config, { initiator: 'scheduler' })
+    const scheduler = new Scheduler(config, {
+      initiator: 'scheduler',
+      openStore,
+      preciseStart: true,
+      echoConsole: false,
+    })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     await scheduler.open()
     this.summary(scheduler, format, write)
@@ -43,7 +49,14 @@ Several schedulers may share one state file: every slot still fires exactly once
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
 
-    const { stopped } = stopOnSignals({
+    // The scheduler could not go on (its loop died, its state file vanished): it stops itself, and
+    // the process then exits non-zero so a supervisor restarts it.
+    let failed: string | undefined
+    scheduler.events.on('scheduler:failed', ({ message }) => {
+      failed = message
+    })
+    const stoppedItself = new Promise<void>((resolve) => scheduler.events.on('stopped', () => resolve()))
+    const signals = stopOnSignals({
       stop: () => scheduler.stop(),
       waitingFor: 'running jobs',
       graceMs: config.shutdownGraceMs,
@@ -55,12 +68,16 @@ Several schedulers may share one state file: every slot still fires exactly once
         ),
     })
     await scheduler.start()
-    await stopped
+    await Promise.race([signals.stopped, stoppedItself])
     write(
       format === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
         : 'scheduler stopped',
     )
+    if (failed !== undefined) {
+      process.exitCode = 1
+      process.stderr.write(`error: ${failed}\n`)
+    }
     this.exitWhenDone()
   }
 

@@ -213,6 +213,8 @@ export class RunWriter {
 
   begin(run: BeginRun, instanceId: string, now: number): BeginOutcome {
     const { job, slot, trigger, attempt } = run
+    // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it).
+    if (run.retryOf !== undefined && this.#s.takeRetry.run(run.retryOf).changes === 0) return { kind: 'taken' }
     if (run.overlap === 'skip') {
       const row = this.#s.holder.get(job)
       if (row !== undefined) {

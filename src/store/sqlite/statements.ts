@@ -44,6 +44,8 @@ export interface FinishedRun {
   /** Null keeps the run's detail. */
   detail: string | null
   active: 0 | 1
+  /** When the run's retry is due, if one follows. */
+  retryAt: number | null
 }
 
 /** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
@@ -94,18 +96,48 @@ export function prepareStatements(db: Database.Database) {
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
     registerInstance: prepare<[NewInstance]>(
-      `INSERT INTO instances (id, role, host, pid, started_at, heartbeat_at, stopped_at)
-       VALUES (@id, @role, @host, @pid, @now, @now, NULL)
+      `INSERT INTO instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at)
+       VALUES (@id, @role, @host, @pid, @processStart, @now, @now, NULL, NULL)
        ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
-         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+         process_start = excluded.process_start, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+         stopped_at = NULL
+       WHERE instances.reaped_at IS NULL`,
     ),
-    heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ?'),
+    /** Refused (no row changed) once the instance was reaped: it lost its runs to a peer. */
+    heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ? AND reaped_at IS NULL'),
+    /** Instances found dead: their late writes about runs are refused from now on. */
+    markReaped: prepare<[now: number, ids: string]>(
+      `UPDATE instances SET reaped_at = ? FROM json_each(?) j
+       WHERE instances.id = j.value AND instances.stopped_at IS NULL AND instances.reaped_at IS NULL`,
+    ),
+    /** Of the runs `ids` (a JSON array), those whose owner was reaped: writes about them are refused. */
+    fencedRuns: column<[ids: string], number>(
+      `SELECT r.id FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN instances i ON i.id = r.instance_id
+       WHERE i.reaped_at IS NOT NULL`,
+    ),
+    /** Take a run's pending retry: only one process begins it. */
+    takeRetry: prepare<[number]>('UPDATE runs SET retry_at = NULL WHERE id = ? AND retry_at IS NOT NULL'),
+    /** Retries waiting out their backoff whose owner is gone (stopped, reaped or unknown). */
+    orphanedRetries: prepare<
+      [],
+      { id: number; job: string; slot: number; trigger: string; attempt: number; retry_at: number }
+    >(
+      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
+       WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
+       ORDER BY r.retry_at`,
+    ),
+    anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
+    /** Live-looking instances whose heartbeat is older than the cutoff. */
+    expiredInstances: column<[cutoff: number], string>(
+      'SELECT id FROM instances WHERE stopped_at IS NULL AND reaped_at IS NULL AND heartbeat_at < ?',
+    ),
     stopInstance: prepare<[number, string]>('UPDATE instances SET stopped_at = ? WHERE id = ?'),
     listInstances: prepare<[], InstanceRow>('SELECT * FROM instances ORDER BY started_at, id'),
-    orphans: prepare<[number], OrphanRow>(
+    orphans: prepare<[cutoff: number, dead: string], OrphanRow>(
       `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
-       WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < ?)
+       WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL
+         OR i.heartbeat_at < ? OR i.id IN (SELECT value FROM json_each(?)))
        ORDER BY +r.id`,
     ),
     interrupt: prepare<[{ id: number; finishedAt: number; message: string }]>(
@@ -198,7 +230,7 @@ export function prepareStatements(db: Database.Database) {
     finishRun: prepare<[FinishedRun & { id: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        WHERE id = @id`,
     ),
 
@@ -206,7 +238,7 @@ export function prepareStatements(db: Database.Database) {
     finishRuns: prepare<[FinishedRun & { ids: string }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        FROM json_each(@ids) j WHERE runs.id = j.value`,
     ),
     /**
@@ -217,7 +249,7 @@ export function prepareStatements(db: Database.Database) {
     finishRange: prepare<[FinishedRun & { first: number; last: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        WHERE id >= @first AND id <= @last`,
     ),
     /** `deactivate` for several runs (a JSON array of ids). */
