@@ -18,7 +18,7 @@ type RawValues = readonly (number | string)[]
 let cronParser: CronParser | undefined
 
 /**
- * cron-parser, loaded on first use: a command that reads no cron schedule (`logs`, `status`, a config
+ * cron-parser, loaded on first use: a process that reads no cron schedule (`crons --version`, a config
  * of intervals only) does not load it. Through `require`: it is CommonJS, and so is the luxon it
  * loads, which cli/local-time.ts then shares.
  */
@@ -27,7 +27,10 @@ function parser(): CronParser {
   return cronParser
 }
 
-/** Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the `n` of `n#k`; throws if cron-parser refuses them. */
+/**
+ * Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the k of
+ * a day-of-week that is one `n#k` (0 otherwise); throws if cron-parser refuses them.
+ */
 export function dateValues(key: string): [RawValues, RawValues, RawValues, number] {
   const parsed = parser().parse(`0 0 0 ${key}`).fields
   return [parsed.dayOfMonth.values, parsed.month.values, parsed.dayOfWeek.values, parsed.dayOfWeek.nthDay]
