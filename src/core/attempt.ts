@@ -239,7 +239,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         resolveDecided(decided)
       }
       pending.interrupt = (reason) => {
-        const error = new Error(reason)
+        const error = withoutFrames(new Error(reason))
         this.abort(error)
         resolve({ status: 'interrupted', error })
       }
@@ -253,6 +253,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
           () => {
             const error = new Error(`timed out after ${timeoutMs / 1000}s`)
             error.name = 'TimeoutError'
+            withoutFrames(error)
             this.abort(error)
             resolve({ status: 'timed_out', error })
           },
@@ -317,6 +318,15 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       }
     return { info: line('info'), warn: line('warn'), error: line('error') }
   }
+}
+
+/**
+ * An error the engine makes about a job (a timeout, an interrupt) says what happened; where in the
+ * engine it was made is of no use in the job's record.
+ */
+function withoutFrames(error: Error): Error {
+  error.stack = `${error.name}: ${error.message}`
+  return error
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -10,10 +10,9 @@ import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attem
 import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError } from './describe.js'
-import type { EngineEmitter } from './events.js'
-import { runHooks } from './hooks.js'
+import { type EngineEmitter, emitRunFinished } from './events.js'
+import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
-import type { OutputBuffer } from './output.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
 
@@ -74,7 +73,7 @@ export class Runner {
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private hurried = false
   private cutShort: (() => void) | undefined
-  private readonly hurry: Promise<void>
+  private readonly hooks: HookRunner
   private hurryNow!: () => void
   private readonly attemptEnv: AttemptEnv
 
@@ -89,9 +88,10 @@ export class Runner {
       },
       echoConsole: deps.echoConsole,
     }
-    this.hurry = new Promise((resolve) => {
+    const hurry = new Promise<void>((resolve) => {
       this.hurryNow = resolve
     })
+    this.hooks = new HookRunner(deps.hooks, deps.clock, deps.events, hurry)
   }
 
   /** Attempts whose code is still executing in this process, by job name. */
@@ -120,7 +120,7 @@ export class Runner {
     const attempts: (Attempt | undefined)[] = new Array(requests.length)
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i] as RunRequest
-      if (this.hasHook('beforeRun', request.job)) continue
+      if (this.hooks.has('beforeRun', request.job)) continue
       attempts[i] = new Attempt(request, request.runId, 1, this.attemptEnv)
     }
     return { requests, attempts }
@@ -227,7 +227,7 @@ export class Runner {
         settled: true,
       })
       progress.recorded = true
-      this.emitFinished(request, cancelled.runId, attempt, 'interrupted', now, now, { message })
+      emitRunFinished(this.deps.events, request, cancelled.runId, attempt, 'interrupted', now, now, { message })
       return { status: { runId: cancelled.runId, status: 'interrupted', attempts: attempt, error: { message } } }
     }
     // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
@@ -238,7 +238,7 @@ export class Runner {
     if (next.kind === 'taken') return undefined
     if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
     if (next.kind === 'skipped') {
-      this.emitFinished(request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
+      emitRunFinished(this.deps.events, request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
       // The run ends here; its result stays the failure that asked for the retry (see RunResult).
       return undefined
     }
@@ -251,8 +251,8 @@ export class Runner {
   private async begin(request: RunRequest, runId: number, attempt: number): Promise<Attempt> {
     const begun = new Attempt(request, runId, attempt, this.attemptEnv)
     this.announce(begun)
-    if (this.hasHook('beforeRun', request.job)) {
-      await this.hook('beforeRun', request.job, begun.hookContext(), runId, begun.out())
+    if (this.hooks.has('beforeRun', request.job)) {
+      await this.hooks.run('beforeRun', request.job, begun.hookContext(), runId, begun.out())
     }
     begun.call()
     return begun
@@ -322,8 +322,8 @@ export class Runner {
         else entry.afterSettle = release
       }
     }
-    this.emitFinished(request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    if (this.hasAfterHooks(job, status) && !this.hurried) {
+    emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
+    if (this.hooks.hasAfter(job, status) && !this.hurried) {
       const finished: HookContext = {
         ...begun.hookContext(),
         finishedAt: new Date(finishedAt),
@@ -333,11 +333,7 @@ export class Runner {
         final: retryInMs === undefined,
         ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
       }
-      let hookFailed = false
-      if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, begun.out())
-      if (status !== 'succeeded' && this.hasHook('onError', job)) {
-        hookFailed = (await this.hook('onError', job, finished, runId, begun.out())) || hookFailed
-      }
+      const hookFailed = await this.hooks.runAfter(job, status, finished, runId, begun.out())
       // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
       // hook's failure is added to the attempt's output afterwards.
       if (hookFailed && kept) {
@@ -371,64 +367,6 @@ export class Runner {
   /** Whether an attempt that ended `status` is retried. */
   private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
     return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
-  }
-
-  /** Whether hooks run after an attempt that ended `status`. */
-  private hasAfterHooks(job: ResolvedJob, status: RunStatus): boolean {
-    return this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
-  }
-
-  private emitFinished(
-    request: RunRequest,
-    runId: number,
-    attempt: number,
-    status: RunStatus,
-    startedAt: number,
-    finishedAt: number,
-    error?: { message: string; stack?: string },
-    retryInMs?: number,
-  ): void {
-    if (this.deps.events.listenerCount('run:finished') === 0) return
-    this.deps.events.emit('run:finished', {
-      runId,
-      job: request.job.name,
-      slot: request.slot,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt,
-      status,
-      startedAt,
-      finishedAt,
-      durationMs: finishedAt - startedAt,
-      ...(error ? { error } : {}),
-      ...(retryInMs === undefined ? {} : { retryInMs }),
-    })
-  }
-
-  private hasHook(name: keyof Hooks, job: ResolvedJob): boolean {
-    return this.deps.hooks[name] !== undefined || job.hooks[name] !== undefined
-  }
-
-  /**
-   * Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal; a
-   * hurried stop does not wait for one (the outcome is already recorded).
-   */
-  private async hook(
-    name: keyof Hooks,
-    job: ResolvedJob,
-    ctx: HookContext,
-    runId: number,
-    output: OutputBuffer,
-  ): Promise<boolean> {
-    const { clock, events } = this.deps
-    const ran = runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, {
-      clock,
-      events,
-      job: job.name,
-      runId,
-      output,
-    })
-    return Promise.race([ran, this.hurry.then(() => false)])
   }
 
   /**

@@ -8,62 +8,19 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { InstanceRole, RunOutcome, Store } from '../store/types.js'
+import type { InstanceRole, Store } from '../store/types.js'
 import { type Clock, systemClock } from './clock.js'
 import { EngineEmitter } from './events.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
 import { captureJobConsole } from './job-console.js'
 import { ClaimLoop } from './loop.js'
+import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
 
-/** Opens the store a config's `state` names; the CLI and `createScheduler` pass the store registry. */
-export type OpenStore = (state: ResolvedConfig['statePath']) => Promise<Store>
-
-export interface SchedulerOptions {
-  clock?: Clock
-  /** A store to use instead of opening `config.statePath` (the caller then owns closing it). */
-  store?: Store
-  /** How to open the store when `store` is not given. @default the built-in stores */
-  openStore?: OpenStore
-  instanceId?: string
-  /** Who starts manual runs through `runJob` (the CLI says 'cli'). @default 'library' */
-  initiator?: Initiator
-  /** @default 30_000 */
-  maxSleepMs?: number
-  /** @default 10_000 */
-  heartbeatMs?: number
-  /** An instance whose heartbeat is older than this is dead. @default 30_000 */
-  instanceTtlMs?: number
-  random?: () => number
-  /**
-   * Claim slots this long before they are due and start them on the instant, so the claim
-   * transaction is off the critical path. @default adaptive: twice what the last claim and the building
-   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms
-   */
-  claimLeadMs?: number
-  /**
-   * Start jobs on their instant to the millisecond by blocking the event loop for the last few
-   * milliseconds before it (at most 16 ms, at most once per 80 ms). `crons start-scheduler` turns it
-   * on; an app embedding the scheduler keeps its event loop free unless it asks. @default false
-   */
-  preciseStart?: boolean
-  /**
-   * `console.log` and friends in a job are kept with its attempt (like `ctx.log`) and sent to
-   * `run:log` listeners; with `echoConsole` they also still reach the process's console.
-   * `crons start-scheduler` prints them from its events instead. @default true
-   */
-  echoConsole?: boolean
-}
-
-export interface RunJobOptions {
-  /** Run even when the job is running somewhere. */
-  force?: boolean
-  /** Overrides the job's timeout, in milliseconds. */
-  timeoutMs?: number
-}
+export type { OpenStore, RunJobOptions, SchedulerOptions }
 
 export class Scheduler {
   readonly events = new EngineEmitter()
@@ -122,7 +79,7 @@ export class Scheduler {
     }
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
-      recordUnstarted: (requests, outcome, what) => this.recordUnstarted(requests, outcome, what),
+      recorder: () => this.recorder,
       precise: options.preciseStart ?? false,
     })
     this.loop = new ClaimLoop({
@@ -322,8 +279,10 @@ export class Scheduler {
     await this.starting?.catch(() => undefined)
     const began = this.clock.now()
     const graceLeft = () => (this.graceCancelled ? 0 : Math.max(0, graceMs - (this.clock.now() - began)))
-    await this.startPendingWithin(graceLeft())
-    await this.cancelPendingStarts()
+    await this.starts.stop(graceLeft(), (end) => {
+      this.cancelGraceWait = end
+    })
+    this.cancelGraceWait = undefined
     const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
     await this.runner?.drain(graceLeft(), `${who} before the job finished`)
     await this.recorder?.retry()
@@ -415,49 +374,6 @@ export class Scheduler {
       { file: 'scheduler.add()', configDir: process.cwd() },
     )
     return config.jobs[0] as ResolvedJob
-  }
-
-  /**
-   * Runs claimed ahead wait at most the claim lead for their instant, and their slots are this
-   * process's: no other can serve them. Stopping lets them start on their instant if it comes within
-   * the grace (their time then counts against it); a second stop() cuts the wait short.
-   */
-  private async startPendingWithin(graceMs: number): Promise<void> {
-    if (graceMs <= 0 || this.starts.soonest() === Number.POSITIVE_INFINITY) return
-    let timer: ReturnType<Clock['setTimeout']> | undefined
-    await new Promise<void>((resolve) => {
-      this.cancelGraceWait = resolve
-      timer = this.clock.setTimeout(resolve, graceMs)
-      void this.starts.whenStarted().then(resolve)
-    })
-    if (timer) this.clock.clearTimeout(timer)
-    this.cancelGraceWait = undefined
-  }
-
-  /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */
-  private cancelPendingStarts(): Promise<void> {
-    const now = this.clock.now()
-    return this.recordUnstarted(
-      this.starts.cancel(),
-      () => ({
-        status: 'interrupted',
-        finishedAt: now,
-        errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-        settled: true,
-      }),
-      'a run cancelled by shutdown',
-    )
-  }
-
-  /** Record the outcome of claimed runs that were never started (through the one recorder). */
-  private async recordUnstarted(
-    requests: readonly RunRequest[],
-    outcome: (request: RunRequest) => RunOutcome,
-    _what: string,
-  ): Promise<void> {
-    const recorder = this.recorder
-    if (recorder === undefined) return
-    await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
   }
 }
 

@@ -53,21 +53,39 @@ export function claimContract(ctx: ContractContext): void {
       expect(await ctx.store.claimSlots([], 'A', T0)).toEqual([])
     })
 
-    it('records paused jobs as skipped with reason "paused"', async () => {
+    it('records a paused stretch as ONE skipped record that grows with each slot, then a new one after a run', async () => {
       await ctx.store.syncJobs(['a'], T0)
       await ctx.store.setPaused('a', true)
       const [outcome] = await ctx.store.claimSlots([claim('a', T0)], 'A', T0)
       expect(outcome).toMatchObject({ kind: 'paused' })
-      const record = await run((outcome as { runId: number }).runId)
-      expect(record).toMatchObject({
+      const id = (outcome as { runId: number }).runId
+      expect(await run(id)).toMatchObject({
         status: 'skipped',
-        detail: 'paused',
+        detail: JSON.stringify({ paused: true, count: 1, first: T0, last: T0 }),
         active: false,
         startedAt: T0,
         finishedAt: T0,
       })
-      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0)
+      const [second, third] = await ctx.store.claimSlots([claim('a', T0 + MIN), claim('a', T0 + 2 * MIN)], 'A', T0)
+      expect([second, third]).toEqual([
+        { kind: 'paused', runId: id },
+        { kind: 'paused', runId: id },
+      ])
+      expect(JSON.parse((await run(id)).detail ?? '')).toEqual({
+        paused: true,
+        count: 3,
+        first: T0,
+        last: T0 + 2 * MIN,
+      })
+      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0 + 2 * MIN)
       expect(await ctx.store.activeRuns()).toEqual([])
+      // Resumed, a run; paused again: a new stretch.
+      await ctx.store.setPaused('a', false)
+      await ctx.store.claimSlots([claim('a', T0 + 3 * MIN)], 'A', T0 + 3 * MIN)
+      await ctx.store.setPaused('a', true)
+      const [again] = await ctx.store.claimSlots([claim('a', T0 + 4 * MIN)], 'A', T0 + 4 * MIN)
+      expect(again).toMatchObject({ kind: 'paused' })
+      expect((again as { runId: number }).runId).not.toBe(id)
     })
 
     it('skips a slot while the job runs on another instance (overlap skip)', async () => {

@@ -406,3 +406,15 @@ describe("a job's console output", () => {
     expect(lines).toHaveLength(2)
   })
 })
+
+describe('a timeout', () => {
+  it('is recorded as "timed out after 0.5s" with no engine stack', async () => {
+    const { clock, store, scheduler } = await setup([
+      { name: 'slow', schedule: '* * * * * *', timeout: '500ms', run: () => new Promise(() => {}) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_600)
+    const [row] = await runs(store, 'slow')
+    expect(row).toMatchObject({ status: 'timed_out', errorMessage: 'timed out after 0.5s', errorStack: null })
+  })
+})

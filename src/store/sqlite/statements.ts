@@ -115,6 +115,18 @@ export function prepareStatements(db: Database.Database) {
       `SELECT r.id FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN instances i ON i.id = r.instance_id
        WHERE i.reaped_at IS NOT NULL`,
     ),
+    /** The job's latest run, if it is the record of a pause stretch still open (no run after it). */
+    openPause: prepare<[job: string], { id: number; detail: string }>(
+      `SELECT r.id, r.detail FROM jobs j JOIN runs r ON r.id = j.last_run_id
+       WHERE j.name = ? AND r.status = 'skipped' AND r.detail LIKE '{"paused":true,%'`,
+    ),
+    /** Extend a pause stretch's record to one more slot (and the job's last served slot with it). */
+    extendPause: prepare<[{ id: number; detail: string; slot: number; job: string }]>(
+      `UPDATE runs SET detail = @detail, finished_at = max(finished_at, @slot) WHERE id = @id`,
+    ),
+    raiseLastSlot: prepare<[slot: number, sameSlot: number, job: string]>(
+      'UPDATE jobs SET last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
+    ),
     /** Take a run's pending retry: only one process begins it. */
     takeRetry: prepare<[number]>('UPDATE runs SET retry_at = NULL WHERE id = ? AND retry_at IS NOT NULL'),
     /** Retries waiting out their backoff whose owner is gone (stopped, reaped or unknown). */
