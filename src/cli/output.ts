@@ -4,6 +4,7 @@
  */
 
 import { stripVTControlCharacters } from 'node:util'
+import { commandText } from '../core/command.js'
 
 export { formatDuration } from '../config/duration.js'
 export { formatLocal, formatLocalShort } from './local-time.js'
@@ -176,4 +177,10 @@ export function formatBytes(bytes: number): string {
     unit++
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** A command job's command for a table cell: one line, `$ ` first, cut with `…` past `max` characters. */
+export function commandCell(command: string | readonly string[], max = 48): string {
+  const text = commandText(command).replace(/\s*\n\s*/g, ' ')
+  return `$ ${text.length > max ? `${text.slice(0, max - 1)}…` : text}`
 }

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { commandCell, formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
 import { formatDuration } from '../config/duration.js'
 import type { ResolvedConfig, ResolvedJob, ValueSource } from '../config/types.js'
 
@@ -25,6 +25,13 @@ export interface JobView {
   misfireGraceMs: number
   jitterMs: number
   tags: string[]
+  /** `enabled: false`: kept in the config, never scheduled (`nextFire` is null). */
+  disabled: boolean
+  /**
+   * A command job's command as written, its folder, the names of the variables it sets (not their
+   * values: they may be secrets) and its SIGTERM-to-SIGKILL grace; null for a function job.
+   */
+  command: { command: string | readonly string[]; cwd: string; env: string[]; killGraceMs: number } | null
 }
 
 export interface ConfigView {
@@ -39,6 +46,7 @@ export interface ConfigView {
 export default class Config extends BaseCommand {
   static override summary = 'Show the resolved configuration: files, defaults, and every job with its next fire.'
   static override description = `Each top-level value says where it came from: flag, env, file or default.
+A command job shows its command; a job with enabled: false shows "disabled" instead of a next fire.
 Precedence is flag > env > file > default.`
 
   static override examples = [
@@ -77,13 +85,15 @@ Precedence is flag > env > file > default.`
     }
     // The job's own description gets a column of its own: under the name it read as an unheaded column.
     const rows = view.jobs.map((job) => [
-      job.name,
+      job.command === null ? job.name : `${job.name}\n${p.dim(commandCell(job.command.command))}`,
       job.about || '-',
       `${job.schedule}\n${p.dim(job.description)}`,
       job.zone,
-      job.nextFire === null
-        ? '-'
-        : `${formatLocal(Date.parse(job.nextFire), job.zone)}\n${relative(Date.parse(job.nextFire), now)}`,
+      job.disabled
+        ? p.dim('disabled')
+        : job.nextFire === null
+          ? '-'
+          : `${formatLocal(Date.parse(job.nextFire), job.zone)}\n${relative(Date.parse(job.nextFire), now)}`,
       job.timeoutMs === 0 ? 'none' : formatDuration(job.timeoutMs),
       retryText(job.retry),
       job.overlap,
@@ -107,7 +117,7 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
     shutdownGraceMs: { value: config.shutdownGraceMs, source: config.sources.shutdownGrace },
     history: { value: config.history, source: config.sources.history },
     jobs: config.jobs.map((job) => {
-      const next = job.schedule.next(now)
+      const next = job.enabled ? job.schedule.next(now) : null
       return {
         name: job.name,
         kind: job.kind,
@@ -123,6 +133,8 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
         misfireGraceMs: job.misfireGraceMs,
         jitterMs: job.jitterMs,
         tags: job.tags,
+        disabled: !job.enabled,
+        command: job.command ? { ...job.command, env: Object.keys(job.command.env) } : null,
       }
     }),
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import {
+  commandCell,
   formatLocal,
   formatUtc,
   type Painter,
@@ -33,12 +34,18 @@ export interface JobListEntry {
   } | null
   tags: string[]
   paused: boolean
+  /** `enabled: false` in the config: listed, never scheduled (`nextRun` is null). */
+  disabled: boolean
   removed: boolean
+  /** A command job's command as written (a shell line or an argv); null for a function job. */
+  command: string | readonly string[] | null
 }
 
 export default class ListJobs extends BaseCommand {
-  static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused.'
-  static override description = `Every job in the config is listed, whether or not it has run.
+  static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused or disabled.'
+  static override description =
+    `Every job in the config is listed, whether or not it has run; a command job with its command.
+Jobs with enabled: false in the config are shown as disabled: they are never scheduled.
 Jobs the state file remembers but the config no longer lists are shown as removed.
 The state file is only read: listing never creates it.`
 
@@ -95,7 +102,9 @@ export function toEntry(job: JobSummary): JobListEntry {
     },
     tags: job.tags,
     paused: job.paused,
+    disabled: job.disabled,
     removed: job.removed,
+    command: job.command,
   }
 }
 
@@ -119,12 +128,14 @@ export async function renderJobList(
     return options.tag === undefined ? 'No jobs configured.' : `No jobs with tag ${quote(options.tag)}.`
   }
   const rows = jobs.map((job) => [
-    job.name,
+    job.command === null ? job.name : `${job.name}\n${p.dim(commandCell(job.command))}`,
     job.schedule === null ? p.dim('-') : `${job.schedule}\n${p.dim(job.description ?? '')}`,
     job.zone ?? '-',
-    job.nextRun === null || job.zone === null
-      ? '-'
-      : `${formatLocal(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
+    job.disabled
+      ? p.dim('disabled')
+      : job.nextRun === null || job.zone === null
+        ? '-'
+        : `${formatLocal(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
     stateText(job, p),
@@ -147,5 +158,6 @@ function lastRunText(job: JobSummary, now: number, p: Painter): string {
 
 function stateText(job: JobSummary, p: Painter): string {
   if (job.removed) return p.dim(job.paused ? 'removed, paused' : 'removed')
+  if (job.disabled) return p.dim(job.paused ? 'disabled, paused' : 'disabled')
   return job.paused ? p.yellow('paused') : 'active'
 }

@@ -134,7 +134,9 @@ describe('list-jobs rendering (fixed now)', () => {
         },
         tags: ['nightly', 'db'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'report',
@@ -145,7 +147,9 @@ describe('list-jobs rendering (fixed now)', () => {
         lastRun: null,
         tags: ['reports'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'poll',
@@ -163,7 +167,9 @@ describe('list-jobs rendering (fixed now)', () => {
         },
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'cleanup',
@@ -181,7 +187,9 @@ describe('list-jobs rendering (fixed now)', () => {
         },
         tags: ['nightly'],
         paused: true,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'legacy',
@@ -199,7 +207,9 @@ describe('list-jobs rendering (fixed now)', () => {
         },
         tags: [],
         paused: false,
+        disabled: false,
         removed: true,
+        command: null,
       },
     ])
   })
@@ -285,7 +295,9 @@ describe('crons list-jobs (spawned)', () => {
         lastRun: expect.objectContaining({ status: 'succeeded', startedAt: '2026-01-10T00:00:00.000Z' }),
         tags: [],
         paused: false,
+        disabled: false,
         removed: true,
+        command: null,
       })
     })
   })

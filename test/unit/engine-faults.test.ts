@@ -44,7 +44,11 @@ async function advanceUntil(clock: FakeClock, done: Promise<unknown>): Promise<v
   void done.then(() => {
     over = true
   })
-  for (let i = 0; i < 100 && !over; i++) await clock.advance(1_000)
+  // Real I/O (a backup of the state file) may take a while under load: give it real time too.
+  for (let i = 0; i < 600 && !over; i++) {
+    await clock.advance(1_000)
+    if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
   await done
 }
 
@@ -416,5 +420,34 @@ describe('a timeout', () => {
     await clock.advanceTo(T0 + 1_600)
     const [row] = await runs(store, 'slow')
     expect(row).toMatchObject({ status: 'timed_out', errorMessage: 'timed out after 0.5s', errorStack: null })
+  })
+})
+
+describe('adding and removing jobs at run time', () => {
+  it('remove() stops a job being scheduled; add() of a disabled job does not schedule it', async () => {
+    const fired: string[] = []
+    const { clock, scheduler } = await setup([
+      { name: 'a', schedule: '* * * * * *', run: () => void fired.push('a') },
+      { name: 'b', schedule: '* * * * * *', run: () => void fired.push('b') },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    expect(fired.sort()).toEqual(['a', 'b'])
+    expect(scheduler.remove('a')).toBe(true)
+    expect(scheduler.remove('nope')).toBe(false)
+    await scheduler.add({ name: 'b', schedule: '* * * * * *', enabled: false, run: () => void fired.push('b2') })
+    await scheduler.add({ name: 'c', schedule: '* * * * * *', enabled: false, run: () => void fired.push('c') })
+    fired.length = 0
+    await clock.advance(3_000)
+    expect(fired).toEqual([])
+    expect(scheduler.list().map((j) => j.name)).toEqual([])
+  })
+})
+
+describe('a disabled job', () => {
+  it('runJob() refuses it with JOB_DISABLED unless forced', async () => {
+    const { scheduler } = await setup([{ name: 'off', schedule: '@daily', enabled: false, run: () => 'ran' }])
+    await expect(scheduler.runJob('off')).rejects.toMatchObject({ code: 'JOB_DISABLED' })
+    expect(await scheduler.runJob('off', { force: true })).toMatchObject({ status: 'succeeded' })
   })
 })

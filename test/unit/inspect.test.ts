@@ -54,7 +54,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: ['nightly'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'report',
@@ -65,7 +67,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'poll',
@@ -76,7 +80,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
     ])
   })
