@@ -75,6 +75,9 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
     )
   }
   const context: ErrorContext = { absolute, real: realpathSync(absolute), shown, cwd: options.cwd }
+  // The bundle carries a source map: stack traces of the config's code (a job that throws) then name
+  // the lines of crons.config.ts, not of the cached bundle.
+  process.setSourceMapsEnabled(true)
   let namespace: unknown
   let bundle: string
   for (let attempt = 1; ; attempt++) {

@@ -136,3 +136,32 @@ describe.concurrent('run-job and signals', () => {
     expect(run).toMatchObject({ job: 'slow', status: 'interrupted' })
   })
 })
+
+describe('the stack of a failed run', () => {
+  it("points into crons.config.ts at the throwing line, without the engine's frames", async () => {
+    const cwd = tempDir({
+      'crons.config.ts': [
+        "import { defineConfig } from 'cronsjs'",
+        '',
+        'export default defineConfig({',
+        "  state: './state.db',",
+        '  jobs: [',
+        '    {',
+        "      name: 'broken',",
+        "      schedule: '@daily',",
+        '      run: () => {',
+        "        throw new Error('boom')",
+        '      },',
+        '    },',
+        '  ],',
+        '})',
+        '',
+      ].join('\n'),
+    })
+    expect((await runCli(['run-job', 'broken'], { cwd })).code).toBe(1)
+    const [run] = await readRuns(path.join(cwd, 'state.db'))
+    const frames = (run?.errorStack ?? '').split('\n').slice(1)
+    expect(frames).toHaveLength(1)
+    expect(frames[0]).toContain(`${path.join(cwd, 'crons.config.ts')}:10:`)
+  })
+})
