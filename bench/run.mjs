@@ -367,9 +367,9 @@ async function scenarioD() {
     ),
   )
   for (const [prefix, limit] of [
-    ['crons next', 1.5],
-    ['crons config', 1.5],
-    ['crons list-jobs (10 jobs', 1.5],
+    ['crons next', 1.6],
+    ['crons config', 1.6],
+    ['crons list-jobs (10 jobs', 1.6],
     ['crons logs', 2],
     ['crons list-jobs (1M', 2],
   ]) {

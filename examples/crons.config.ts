@@ -1,4 +1,4 @@
-import { defineConfig } from 'crons'
+import { defineConfig } from 'cronsjs'
 
 /**
  * The bundled example: `npm start` runs this with the state in examples/crons.db.

@@ -2,7 +2,7 @@
  * crons inside an application: the same engine as `crons start-scheduler`, driven from code.
  * Run it with `node --import tsx examples/embedded.ts` after `npm run build`.
  */
-import { createScheduler } from 'crons'
+import { createScheduler } from 'cronsjs'
 
 const scheduler = createScheduler({
   state: ':memory:', // or a file such as './crons.db' to keep history across restarts

@@ -141,6 +141,11 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   return bestDistance <= limit ? best : undefined
 }
 
+/** The one wording of a guess: `did you mean "Europe/Berlin"?`. */
+export function didYouMean(guess: string): string {
+  return `did you mean ${quote(guess)}?`
+}
+
 /** "did you mean" the candidate closest to `input` (worded by `shown`), or nothing when none is close. */
 export function suggestClosest(
   input: string,
@@ -148,7 +153,7 @@ export function suggestClosest(
   shown: (guess: string) => string = (guess) => guess,
 ): string[] {
   const guess = closest(input, candidates)
-  return guess === undefined ? [] : [`did you mean ${quote(shown(guess))}?`]
+  return guess === undefined ? [] : [didYouMean(shown(guess))]
 }
 
 /** "No job named X": names where it looked and the known jobs, and suggests the closest name. */

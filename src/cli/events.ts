@@ -4,7 +4,7 @@
  */
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
-import { compactDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
+import { formatDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -61,9 +61,9 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'run:finished': (e, p) => {
     // "interrupted in 1s: stopped before…", not "interrupted in 1s: interrupted: stopped before…".
     const why = e.error ? `: ${withoutStatus(e.status, e.error.message)}` : ''
-    const retry = e.retryInMs === undefined ? '' : `, retry in ${compactDuration(e.retryInMs)}`
+    const retry = e.retryInMs === undefined ? '' : `, retry in ${formatDuration(e.retryInMs)}`
     const status = statusColour(e.status, p)
-    return `${p.bold('finish')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} ${status} in ${compactDuration(e.durationMs)}${why}${retry}`
+    return `${p.bold('finish')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} ${status} in ${formatDuration(e.durationMs)}${why}${retry}`
   },
   'run:log': (e, p) =>
     `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${e.text}`,
@@ -74,7 +74,7 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
     return `${p.yellow('missed')} ${p.bold(e.job)} ${e.missed.count} slot(s) ${range}, ${what}`
   },
   'timer:overdue': (e, p) =>
-    `${p.yellow('late  ')} timer woke ${compactDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
+    `${p.yellow('late  ')} timer woke ${formatDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,

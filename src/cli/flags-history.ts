@@ -18,7 +18,7 @@ export function parseChoiceFlag<T extends string>(name: string, raw: string, cho
 
 /**
  * A start instant: a duration back from `now` (`90m`, `2h`, `1d`, `1h 30m`; the same forms a config
- * accepts) or an ISO-8601 instant with an offset or Z. Anything that starts like a date is read as an
+ * accepts) or an ISO instant with an offset, read as a job's `at:` is. Anything that starts like a date is read as an
  * instant, so `2025-03-09T06:00` without an offset gets the instant error, which says what is missing.
  */
 export function parseSinceFlag(name: string, raw: string, now: number): number {
@@ -33,7 +33,7 @@ export function parseSinceFlag(name: string, raw: string, now: number): number {
   if (ms === undefined || ms <= 0 || !/[a-z]/i.test(text)) {
     throw new CronsError(
       'FLAG_INVALID',
-      `--${name} ${quote(raw)} is not valid (expected a duration back from now such as 90m, 2h or 1d, or an ISO-8601 instant with an offset or Z such as 2025-03-09T06:00:00Z)`,
+      `--${name} ${quote(raw)} is not valid (expected a duration back from now such as 90m, 2h or 1d, or an ISO instant with an offset such as 2025-03-09T06:00:00Z)`,
     )
   }
   return now - ms

@@ -3,13 +3,13 @@
  * stderr with the closest command, exit code 2, the same on a terminal and in a script (no prompt).
  */
 import type { Hook } from '@oclif/core'
-import { closest, EXIT, quote } from '../errors.js'
+import { closest, didYouMean, EXIT, quote } from '../errors.js'
 import { paint, preparePaint } from './output.js'
 
 const hook: Hook.CommandNotFound = async ({ id, config }) => {
   const visible = config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const guess = closest(id, visible)
-  const hint = guess ? `did you mean ${quote(guess)}? ` : ''
+  const hint = guess ? `${didYouMean(guess)} ` : ''
   await preparePaint(process.stderr)
   const p = paint(process.stderr)
   process.stderr.write(

@@ -3,8 +3,10 @@
  * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
  */
 
+import { stripVTControlCharacters } from 'node:util'
 import { commandText } from '../core/command.js'
 
+export { formatDuration } from '../config/duration.js'
 export { formatLocal, formatLocalShort } from './local-time.js'
 
 type Stream = { isTTY?: boolean }
@@ -68,12 +70,9 @@ export function statusColour(status: string, p: Painter): string {
   }
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes is the point
-const ANSI = /\u001b\[[0-9;]*m/g
-
-/** `text` without its ANSI colour codes. */
+/** `text` without its ANSI colour (and other terminal control) codes. */
 export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '')
+  return stripVTControlCharacters(text)
 }
 
 function visibleLength(text: string): number {
@@ -139,12 +138,15 @@ export function relative(targetMs: number, nowMs: number): string {
   const delta = targetMs - nowMs
   const abs = Math.abs(delta)
   if (abs < 1000) return 'now'
-  const text = compactDuration(abs)
+  const text = roughly(abs)
   return delta > 0 ? `in ${text}` : `${text} ago`
 }
 
-/** The two most significant units: "2h 13m", "3d 4h", "45s", "750ms". */
-export function compactDuration(ms: number): string {
+/**
+ * How far away an instant is, to the two most significant units ("2h 13m", "3d 4h", "45s"): a
+ * countdown, not a duration (durations are `formatDuration`, exact).
+ */
+function roughly(ms: number): string {
   const units: [string, number][] = [
     ['d', 86_400_000],
     ['h', 3_600_000],

@@ -3,10 +3,9 @@
  * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
  * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
  */
-import { formatDuration } from '../config/duration.js'
 import type { AttemptDetail, AttemptView } from '../core/history.js'
 import {
-  compactDuration,
+  formatDuration,
   formatLocal,
   formatLocalShort,
   type Painter,
@@ -127,7 +126,7 @@ function parseStored(text: string | null): unknown {
 }
 
 function durationText(run: AttemptView): string {
-  if (run.durationMs !== null) return compactDuration(run.durationMs)
+  if (run.durationMs !== null) return formatDuration(run.durationMs)
   return run.status === 'running' ? 'running' : '-'
 }
 

@@ -3,8 +3,9 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
 import { findJob } from '../cli/jobs.js'
-import { compactDuration, divertStdout, paint, statusColour, withoutStatus } from '../cli/output.js'
-import { formatDuration, parseDuration } from '../config/duration.js'
+import { divertStdout, formatDuration, paint, statusColour, withoutStatus } from '../cli/output.js'
+import { stopOnSignals } from '../cli/signals.js'
+import { parseDuration } from '../config/duration.js'
 import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
@@ -84,14 +85,12 @@ Exit code 0 only if the run succeeded.`
     // reported and the run still gets its outcome. Never removed: one coming after the result (the
     // job may outlive its run) must not turn a recorded result into a crash on the way out.
     reportStrayErrors(scheduler.events)
-    let signals = 0
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++
-      process.stderr.write(`${signalNote(signal, signals, name, config.shutdownGraceMs)}\n`)
-      void scheduler.stop()
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const signals = stopOnSignals({
+      stop: () => scheduler.stop(),
+      waitingFor: name,
+      graceMs: config.shutdownGraceMs,
+      announce: (note) => process.stderr.write(`${note}\n`),
+    })
     const started = Date.now()
     try {
       const result = await scheduler
@@ -112,14 +111,13 @@ Exit code 0 only if the run succeeded.`
       const p = paint()
       const why = result.error ? `: ${withoutStatus(result.status, result.error.message)}` : ''
       this.out(
-        `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${compactDuration(outcome.durationMs)} (run ${result.runId})${why}`,
+        `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${formatDuration(outcome.durationMs)} (run ${result.runId})${why}`,
       )
       if (result.status !== 'succeeded') process.exitCode = EXIT.runFailed
       return outcome
     } finally {
       stopPrinting()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      signals.dispose()
       await scheduler.stop()
       this.exitWhenDone()
     }
@@ -143,13 +141,6 @@ function runnableConfig(config: ResolvedConfig, job: ResolvedJob, force: boolean
 
 /** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */
 const FORCE_HINT = 'pass --force to run it anyway'
-
-/** What a signal does to a manual run: the first waits for the job (up to the grace), the second stops it. */
-function signalNote(signal: NodeJS.Signals, count: number, job: string, graceMs: number): string {
-  return count === 1
-    ? `${signal}: waiting up to ${formatDuration(graceMs)} for ${job} to finish (send again to stop it now)`
-    : `${signal}: stopping ${job} now, the run is recorded interrupted`
-}
 
 function parseTimeoutFlag(raw: string): number {
   const text = raw.trim()

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
+import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS } from '../core/housekeeping.js'
 import { Scheduler } from '../core/scheduler.js'
@@ -65,27 +66,20 @@ Several schedulers may share one state file: every slot still fires exactly once
     scheduler.events.on('scheduler:failed', ({ message }) => {
       failed = message
     })
-    const stopped = new Promise<void>((resolve) => {
-      scheduler.events.on('stopped', () => resolve())
-      let signals = 0
-      const onSignal = (signal: NodeJS.Signals) => {
-        signals++
-        const note =
-          signals === 1
-            ? `${signal}: stopping, waiting up to ${config.shutdownGraceMs / 1000}s for running jobs (send again to stop now)`
-            : `${signal}: stopping now, running jobs are recorded interrupted`
+    const stoppedItself = new Promise<void>((resolve) => scheduler.events.on('stopped', () => resolve()))
+    const signals = stopOnSignals({
+      stop: () => scheduler.stop(),
+      waitingFor: 'running jobs',
+      graceMs: config.shutdownGraceMs,
+      announce: (note, signal) =>
         write(
           format === 'json'
             ? JSON.stringify({ time: new Date().toISOString(), event: 'stopping', signal, note })
             : note,
-        )
-        void scheduler.stop().then(resolve)
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
+        ),
     })
     await scheduler.start()
-    await stopped
+    await Promise.race([signals.stopped, stoppedItself])
     write(
       format === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })

@@ -10,13 +10,19 @@ import { crypto, pathHash, sha256 } from './hash.js'
  * Compiling a config file into one ES module that Node imports natively, cached on disk.
  *
  * A cache miss bundles the config and the local files it imports with esbuild (bare package imports
- * stay imports, `crons` points at the running package). A hit reads a small manifest, stats the
+ * stay imports, `cronsjs` points at the running package). A hit reads a small manifest, stats the
  * files the bundle was made from, and returns the cached bundle: no esbuild, no transpiler at all.
  * The cache lives in the config's nearest node_modules (node_modules/.cache/crons/), so the bundle's
  * bare imports resolve from there exactly as they would from the config itself.
  */
 
-/** What `import … from 'crons'` means inside a config. */
+/**
+ * The package names a config imports crons by: `cronsjs`, and `crons`, its earlier name, so configs
+ * written with that name still load. Both always mean the running package.
+ */
+const PACKAGE_NAMES = /^(?:cronsjs|crons)$/
+
+/** What `import … from 'cronsjs'` means inside a config. */
 export interface CronsEntry {
   /** The running package's entry: dist/index.js, or src/index.ts when running from the sources. */
   path: string
@@ -230,7 +236,7 @@ function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync
 }
 
 /**
- * `crons` is the running package. From dist, its entry is bundled (it only re-exports, plus
+ * `cronsjs` is the running package. From dist, its entry is bundled (it only re-exports, plus
  * `createScheduler`) while the modules it re-exports from are imported by file URL, marked free of
  * side effects so esbuild keeps only those the config uses: a config that imports `defineConfig`
  * loads define.js, not the scheduler, runner and store. From the sources, crons is bundled in.
@@ -240,7 +246,7 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
   return {
     name: 'crons',
     setup(build) {
-      build.onResolve({ filter: /^crons$/ }, () =>
+      build.onResolve({ filter: PACKAGE_NAMES }, () =>
         crons.bundled ? { path: crons.path } : { path: crons.path, sideEffects: false },
       )
       if (!crons.bundled) {
@@ -360,21 +366,8 @@ function writeCache(dir: string, key: string, config: string, crons: CronsEntry,
   return bundle
 }
 
-/**
- * Where the cron-parser results of the config compiled into `bundle` are kept (config/parser-cache.ts):
- * beside its manifest, so they share its directory, its trust check and its clean-up.
- */
-export function parserCacheFile(bundle: string): string {
-  const file = bundle.replace(/\.[0-9a-f]{12}\.mjs$/, PARSER_SUFFIX)
-  // Never the bundle itself: writing the answers there would overwrite the compiled config.
-  if (file === bundle) throw new Error(`not a cached config bundle: ${bundle}`)
-  return file
-}
-
-const PARSER_SUFFIX = '.parser.json'
-
 /** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
-export function writeAtomic(path: string, text: string): void {
+function writeAtomic(path: string, text: string): void {
   const temp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`
   try {
     writeFileSync(temp, text, { mode: 0o600 })
@@ -401,7 +394,7 @@ function removeStale(dir: string, key: string, keep: string): void {
       .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
       .map((name) => name.slice(0, -'json'.length))
     for (const name of names) {
-      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json` && name !== key + PARSER_SUFFIX) {
+      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) {
         remove(name)
       } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
     }

@@ -67,15 +67,15 @@ const UNITS: ReadonlyArray<readonly [string, number]> = [
 ]
 
 /**
- * Compact display form: `0s`, `500ms`, `1.5s`, `1m 30s`, `2h`, `1d 2h 3m 4s`. Sub-second remainders of longer
- * durations become seconds with decimals (`1m 30.5s`) so the output stays short and still exact.
+ * The one display form of a duration, in every command and view: `0s`, `0.2s`, `1.5s`, `1m 30s`,
+ * `2h`, `1d 2h 3m 4s`. Exact to the millisecond (seconds carry the decimals: `0.003s`, `1m 30.5s`),
+ * so a run's duration reads the same wherever it is shown, and `parseDuration` reads it back.
  */
 export function formatDuration(milliseconds: number): string {
   if (!Number.isFinite(milliseconds)) return String(milliseconds)
   const sign = milliseconds < 0 ? '-' : ''
   let rest = Math.round(Math.abs(milliseconds))
   if (rest === 0) return '0s'
-  if (rest < 1000) return `${sign}${rest}ms`
   const parts: string[] = []
   for (const [unit, size] of UNITS) {
     if (rest >= size) {

@@ -1,5 +1,6 @@
-import { CronsError, closest, quote } from '../errors.js'
-import { isValidZone } from '../schedule/index.js'
+import { CronsError, closest, didYouMean as guessWording, quote } from '../errors.js'
+import { isValidZone, knownZones, unknownZoneMessage } from '../schedule/index.js'
+import { INSTANT_EXPECTED, parseInstant } from '../schedule/instant.js'
 import { parseDuration } from './duration.js'
 import type { BackoffKind, JobContext } from './types.js'
 
@@ -38,7 +39,7 @@ export function orList(values: readonly string[]): string {
 /** Suffix ` (did you mean "x"?)` when a typo is plausible, else the empty string. */
 export function didYouMean(input: string, candidates: Iterable<string>): string {
   const match = closest(input, candidates)
-  return match === undefined || match === input ? '' : ` (did you mean ${JSON.stringify(match)}?)`
+  return match === undefined || match === input ? '' : ` (${guessWording(match)})`
 }
 
 export function aString(what: string): (value: unknown) => string {
@@ -147,63 +148,21 @@ export function positiveInteger(what: string): (value: unknown) => number {
     Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : problem(expected(what, value))
 }
 
-let zoneNames: string[] | undefined
-
-/** Every IANA zone this runtime knows, for "did you mean"; computed once, only when a zone is wrong. */
-function knownZones(): string[] {
-  zoneNames ??= ['UTC', ...Intl.supportedValuesOf('timeZone')]
-  return zoneNames
-}
-
 export function zone(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
     return problem(expected('an IANA time zone name such as "Europe/Berlin" or "UTC"', value))
   }
   if (isValidZone(value)) return value
-  const hint = didYouMean(value, knownZones())
-  return problem(
-    `unknown time zone ${quote(value)}${hint || ' (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC")'}`,
-  )
+  return problem(unknownZoneMessage(value) + didYouMean(value, knownZones()))
 }
 
-const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
-const AT_EXPECTED =
-  'a Date, or an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00"'
-
-/**
- * An ISO-8601 instant WITH `Z` or an offset, or a valid `Date`, to epoch ms. Parsed by hand rather than
- * with `Date.parse`, which reads an offset-less string as local time (so the instant would depend on
- * the machine) and quietly rolls `02-30` over into March.
- */
+/** A valid `Date`, or an ISO-8601 instant WITH `Z` or an offset (schedule/instant.ts), to epoch ms. */
 export function instant(value: unknown): number {
-  if (value instanceof Date)
-    return Number.isNaN(value.getTime()) ? problem(expected(AT_EXPECTED, value)) : value.getTime()
-  if (typeof value !== 'string') return problem(expected(AT_EXPECTED, value))
-  const match = ISO_INSTANT.exec(value.trim())
-  if (!match) {
-    const noOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value.trim())
-    return problem(
-      noOffset
-        ? `${quote(value)} has no offset (expected "Z" or an offset such as "+01:00" at the end, so the instant does not depend on the machine's zone)`
-        : `${quote(value)} is not an ISO instant (expected ${AT_EXPECTED})`,
-    )
+  const expectedHere = `a Date, or ${INSTANT_EXPECTED}`
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? problem(expected(expectedHere, value)) : value.getTime()
   }
-  const part = (index: number): number => Number(match[index] ?? 0)
-  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)]
-  const [zulu, sign, offsetHours, offsetMinutes] = [match[8], match[9], part(10), part(11)]
-  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3))
-  const calendar = new Date(Date.UTC(year, month - 1, day))
-  const valid =
-    year >= 1970 &&
-    calendar.getUTCMonth() === month - 1 &&
-    calendar.getUTCDate() === day &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59 &&
-    offsetHours <= 23 &&
-    offsetMinutes <= 59
-  if (!valid) return problem(`${quote(value)} is not a real date and time (expected ${AT_EXPECTED})`)
-  const offsetMs = zulu ? 0 : (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMs
+  if (typeof value !== 'string') return problem(expected(expectedHere, value))
+  const parsed = parseInstant(value, expectedHere)
+  return 'ms' in parsed ? parsed.ms : problem(`${quote(value)} ${parsed.wrong}`)
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CronsError, quote } from '../errors.js'
-import { buildMessages, type CronsEntry, compileConfig, parserCacheFile } from './bundle.js'
+import { buildMessages, type CronsEntry, compileConfig } from './bundle.js'
 import { EXPECTED_EXPORT } from './define.js'
 import type { ResolvedConfig } from './types.js'
 
@@ -33,7 +33,7 @@ export function displayPath(path: string, cwd: string = process.cwd()): string {
 let cronsEntry: CronsEntry | undefined
 
 /**
- * The running package's public entry, so `import { defineConfig } from 'crons'` works from a config in
+ * The running package's public entry, so `import { defineConfig } from 'cronsjs'` works from a config in
  * any directory, with or without node_modules, and always means the crons that is loading it (not
  * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js,
  * whose modules the bundle imports by URL; from src/config/loader.ts (tests, bin/dev.js) it is
@@ -64,11 +64,6 @@ let loads = 0
 
 /** Load a config file and return its default export (awaited if it is a promise). */
 export async function loadConfigModule(path: string, options: LoadOptions = {}): Promise<unknown> {
-  return (await loadConfigBundle(path, options)).value
-}
-
-/** `loadConfigModule`, also naming the compiled bundle that was imported. */
-async function loadConfigBundle(path: string, options: LoadOptions): Promise<{ value: unknown; bundle: string }> {
   const absolute = resolve(path)
   const shown = options.displayPath ?? path
   const stat = statSync(absolute, { throwIfNoEntry: false })
@@ -80,6 +75,9 @@ async function loadConfigBundle(path: string, options: LoadOptions): Promise<{ v
     )
   }
   const context: ErrorContext = { absolute, real: realpathSync(absolute), shown, cwd: options.cwd }
+  // The bundle carries a source map: stack traces of the config's code (a job that throws) then name
+  // the lines of crons.config.ts, not of the cached bundle.
+  process.setSourceMapsEnabled(true)
   let namespace: unknown
   let bundle: string
   for (let attempt = 1; ; attempt++) {
@@ -103,9 +101,9 @@ async function loadConfigBundle(path: string, options: LoadOptions): Promise<{ v
     throw new CronsError('CONFIG_EXPORT', `${shown}: no default export (found ${found}); expected ${EXPECTED_EXPORT}`)
   }
   const value = namespace.default
-  if (!isObject(value) || typeof (value as { then?: unknown }).then !== 'function') return { value, bundle }
+  if (!isObject(value) || typeof (value as { then?: unknown }).then !== 'function') return value
   try {
-    return { value: await value, bundle }
+    return await value
   } catch (error) {
     throw evaluationError(error, context)
   }
@@ -181,17 +179,10 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   const env = options.env ?? process.env
   const configPath = locateConfig(cwd, options.configFlag, env.CRONS_CONFIG)
   const file = displayPath(configPath, cwd)
-  const { value: raw, bundle } = await loadConfigBundle(configPath, { displayPath: file, cwd })
+  const raw = await loadConfigModule(configPath, { displayPath: file, cwd })
   const state = pick('--state', options.stateFlag, env.CRONS_STATE)
-  const [{ validateConfig }, parserCache] = await Promise.all([import('./validate.js'), import('./parser-cache.js')])
-  // Validation expands every cron schedule: with last run's expansions at hand, cron-parser stays unloaded.
-  const cache = parserCacheFile(bundle)
-  parserCache.recallParserResults(cache)
-  try {
-    return validateConfig(raw, { file, configPath, cwd, overrides: state ? { state } : {} })
-  } finally {
-    parserCache.storeParserResults(cache)
-  }
+  const { validateConfig } = await import('./validate.js')
+  return validateConfig(raw, { file, configPath, cwd, overrides: state ? { state } : {} })
 }
 
 /** The flag if given (an empty flag is a mistake), else a non-empty env var (an empty one counts as unset). */

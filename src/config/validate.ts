@@ -1,7 +1,7 @@
 import { dirname, resolve as resolvePath } from 'node:path'
 import { type BaseIssue, safeParse } from 'valibot'
 import { commandRun } from '../core/command.js'
-import { CronsError } from '../errors.js'
+import { CronsError, didYouMean } from '../errors.js'
 import { atSchedule, everySchedule, localZone, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
 import { describeLocation, parseStateLocation, type StateLocation, StateLocationError } from '../store/location.js'
@@ -79,7 +79,7 @@ function checkExportShape(raw: unknown, file: string): void {
   if (config.jobs === undefined) {
     const keys = Object.keys(config)
     const near = keys.find((key) => f.didYouMean(key, ['jobs']) !== '')
-    const found = near ? `found ${JSON.stringify(near)} — did you mean "jobs"?` : `keys: ${keys.join(', ') || 'none'}`
+    const found = near ? `found ${JSON.stringify(near)} — ${didYouMean('jobs')}` : `keys: ${keys.join(', ') || 'none'}`
     fail(`the config has no "jobs" array (${found})`)
   }
   if (!Array.isArray(config.jobs)) fail(`"jobs" is ${f.show(config.jobs)}, not an array`)

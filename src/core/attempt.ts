@@ -3,6 +3,8 @@
  * signal, the log and the hook context are built only when something uses them: starting a thousand
  * jobs on one instant must cost as little as possible per job.
  */
+
+import { formatDuration } from '../config/duration.js'
 import type {
   HookContext,
   Initiator,
@@ -251,7 +253,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
           () => {
-            const error = new Error(`timed out after ${timeoutMs / 1000}s`)
+            const error = new Error(`timed out after ${formatDuration(timeoutMs)}`)
             error.name = 'TimeoutError'
             withoutFrames(error)
             this.abort(error)

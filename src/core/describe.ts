@@ -2,6 +2,7 @@
  * Descriptions of what a job throws or returns, for its record: total functions (they never throw,
  * whatever the job handed over: throwing getters, Proxies, revoked Proxies, null prototypes).
  */
+import { fileURLToPath } from 'node:url'
 import { format } from 'node:util'
 
 /** What a description says of a value (or a part of one) that cannot be read. */
@@ -94,4 +95,24 @@ export function summarise(value: unknown): string | null {
   }
   if (text === undefined) return null
   return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
+}
+
+/** The engine's own folder (`dist/` or `src/`): frames in it say nothing about the job. */
+const ENGINE_DIR = fileURLToPath(new URL('..', import.meta.url))
+const ENGINE_URL = new URL('..', import.meta.url).href
+
+/**
+ * A job's error as its record keeps it: the frames of the engine that called the job (and Node's
+ * async_hooks under it) are left out, so the stack ends at the job's own code.
+ */
+export function withoutEngineFrames(error: { message: string; stack?: string }): { message: string; stack?: string } {
+  if (error.stack === undefined) return error
+  const lines = error.stack.split('\n')
+  const kept = lines.filter(
+    (line, i) =>
+      i === 0 ||
+      !/^\s+at /.test(line) ||
+      !(line.includes(ENGINE_DIR) || line.includes(ENGINE_URL) || line.includes('node:async_hooks')),
+  )
+  return kept.length === lines.length ? error : { ...error, stack: kept.join('\n') }
 }

@@ -9,7 +9,7 @@ import type { RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { describeError } from './describe.js'
+import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
 import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
@@ -295,7 +295,7 @@ export class Runner {
       decided = await begun.decide(active, request.timeoutMs ?? job.timeoutMs)
     }
     const finishedAt = clock.now()
-    const error = decided.error === undefined ? undefined : describeError(decided.error)
+    const error = decided.error === undefined ? undefined : withoutEngineFrames(describeError(decided.error))
     const { status } = decided
     const retryInMs = this.willRetry(job, status, attempt)
       ? retryDelayMs(job.retry, attempt, this.deps.random)

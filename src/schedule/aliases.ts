@@ -1,7 +1,7 @@
 /**
  * The `@` aliases (`@daily`, `@hourly`, …) and their replacement by the five fields they stand for.
  */
-import { closest, quote } from '../errors.js'
+import { quote, suggestClosest } from '../errors.js'
 import { invalid } from './field-grammar.js'
 
 export const ALIASES: Readonly<Record<string, string>> = {
@@ -27,7 +27,7 @@ export function expandAlias(parts: string[], expression: string): string[] {
     const names = Object.keys(ALIASES)
     throw invalid(
       `unknown alias ${quote(first)} in ${quote(expression)} (expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)})`,
-      closest(first, names),
+      suggestClosest(first, names),
     )
   }
   if (parts.length > 1) throw invalid(`alias ${quote(first)} must stand alone in ${quote(expression)}`)

@@ -4,6 +4,12 @@
  */
 import { maxDaysInMonth } from './calendar.js'
 
+/** `n#k` in day-of-week: the k-th weekday n (0 = Sunday) of the month. */
+export interface NthWeekday {
+  weekday: number
+  nth: number
+}
+
 /** The parsed, validated fields of a cron expression. All value lists are sorted and deduplicated. */
 export interface CronFields {
   /** True when the expression had 6 fields (a leading seconds field). */
@@ -20,8 +26,8 @@ export interface CronFields {
   daysOfWeek: number[]
   /** Weekdays written `nL`: the last such weekday of the month. */
   lastWeekdays: number[]
-  /** `n#k`: the k-th (1-5) weekday n of the month. */
-  nthWeekday: { weekday: number; nth: number } | null
+  /** `n#k` items: the k-th (1-5) weekday n of the month, sorted by weekday then k. */
+  nthWeekdays: NthWeekday[]
   /** Day-of-month text was not exactly `*` (the Vixie OR rule keys on this, not on the values). */
   dayOfMonthRestricted: boolean
   dayOfWeekRestricted: boolean

@@ -103,9 +103,7 @@ function daysPhrase(f: CronFields): string {
     ? [
         ...(f.daysOfWeek.length > 0 ? [listOf(f.daysOfWeek, (d) => WEEKDAYS[d] ?? String(d))] : []),
         ...f.lastWeekdays.map((d) => `the last ${WEEKDAYS[d]} of the month`),
-        ...(f.nthWeekday === null
-          ? []
-          : [`the ${ORDINALS[f.nthWeekday.nth]} ${WEEKDAYS[f.nthWeekday.weekday]} of the month`]),
+        ...f.nthWeekdays.map(({ weekday, nth }) => `the ${ORDINALS[nth]} ${WEEKDAYS[weekday]} of the month`),
       ]
     : []
   const parts: string[] = []

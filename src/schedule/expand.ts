@@ -3,21 +3,47 @@
  *
  * Only text that field-grammar.ts has accepted reaches here, so cron-parser's own messages are
  * normally never seen. Expressions cron-parser accepts are expanded one field (or the date part) at a
- * time, through parser-results.ts, and cached by parse.ts; `expand` is the uncached path for those it
- * refuses.
+ * time and cached by parse.ts; `expand` is the uncached path for those it refuses.
  */
+import { createRequire } from 'node:module'
 import { CronsError, quote } from '../errors.js'
-import type { CronFields } from './cron-fields.js'
+import type { CronFields, NthWeekday } from './cron-fields.js'
 import { DAY_OF_WEEK } from './field-grammar.js'
-import { parser, type RawValues, timeValues } from './parser-results.js'
+
+type CronParser = typeof import('cron-parser').CronExpressionParser
+
+/** One field's expanded values as cron-parser reports them: numbers, plus `'L'` / `'5L'` strings. */
+type RawValues = readonly (number | string)[]
+
+let cronParser: CronParser | undefined
+
+/**
+ * cron-parser, loaded on first use: a process that reads no cron schedule (`crons --version`, a config
+ * of intervals only) does not load it. Through `require`: it is CommonJS, and so is the luxon it
+ * loads, which cli/local-time.ts then shares.
+ */
+function parser(): CronParser {
+  cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
+  return cronParser
+}
+
+/**
+ * Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the k of
+ * a day-of-week that is one `n#k` (0 otherwise); throws if cron-parser refuses them.
+ */
+export function dateValues(key: string): [RawValues, RawValues, RawValues, number] {
+  const parsed = parser().parse(`0 0 0 ${key}`).fields
+  return [parsed.dayOfMonth.values, parsed.month.values, parsed.dayOfWeek.values, parsed.dayOfWeek.nthDay]
+}
 
 type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
 type ExpandedDates = Pick<
   CronFields,
-  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekday'
+  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekdays'
 >
 
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
+type TimeKey = 'second' | 'minute' | 'hour'
 
 /**
  * A seconds, minutes or hours text expanded by cron-parser on its own, or null if it refuses it. The
@@ -28,7 +54,9 @@ export function expandTimeField(upper: string, index: number): number[] | null {
   const template = ['0', '0', '0', '1', '1', '0']
   template[index] = upper
   try {
-    return Object.freeze(numbers(timeValues(index, upper, template.join(' ')))) as number[]
+    return Object.freeze(
+      numbers(parser().parse(template.join(' ')).fields[FIELD_KEYS[index] as TimeKey].values),
+    ) as number[]
   } catch {
     return null
   }
@@ -39,12 +67,17 @@ function numbers(values: RawValues): number[] {
   return [...new Set(values.filter((v): v is number => typeof v === 'number'))].sort((a, b) => a - b)
 }
 
-/** The date part of the fields from cron-parser's day-of-month, month and day-of-week values. */
+/**
+ * The date part of the fields from cron-parser's day-of-month, month and day-of-week values. `nth` is
+ * its `nthDay` for a day-of-week that is one `n#k` (then `dayOfWeek` is `[n]`); `nthWeekdays` the
+ * `n#k` items of a list, expanded one by one (cron-parser refuses `#` in a list).
+ */
 export function expandedDates(
   dayOfMonth: RawValues,
   month: RawValues,
   dayOfWeek: RawValues,
   nth: number,
+  nthWeekdays: NthWeekday[] = [],
 ): ExpandedDates {
   const plainDays = numbers(dayOfWeek.map((v) => (typeof v === 'number' ? v % 7 : v)))
   const lastWeekdays = dayOfWeek
@@ -56,20 +89,27 @@ export function expandedDates(
     months: numbers(month),
     daysOfWeek: nth > 0 ? [] : plainDays,
     lastWeekdays: numbers(lastWeekdays),
-    nthWeekday: nth > 0 && plainDays[0] !== undefined ? { weekday: plainDays[0], nth } : null,
+    nthWeekdays: sortedNth(nth > 0 && plainDays[0] !== undefined ? [{ weekday: plainDays[0], nth }] : nthWeekdays),
   }
+}
+
+function sortedNth(items: NthWeekday[]): NthWeekday[] {
+  const unique = new Map(items.map((item) => [item.weekday * 8 + item.nth, item]))
+  return [...unique.entries()].sort(([a], [b]) => a - b).map(([, item]) => item)
 }
 
 /**
  * Expand validated 6-field text into value sets with cron-parser, for an expression it refuses as a
  * whole: cron-parser refuses lists whose items overlap (`0,7`, `1-5,3`) and day/month pairs that
- * never occur (`31 2`); classic cron accepts the first and SEMANTICS §1 wants "never fires" for the
- * second, so each list item is expanded on its own and the results merged. (Expressions it accepts
+ * never occur (`31 2`), and `#` in a list (`5,2#3`); classic cron accepts the first, SEMANTICS §1
+ * wants "never fires" for the second and the third as the union of its items, so each list item is
+ * expanded on its own and the results merged. (Expressions it accepts
  * are expanded field by field and cached, in `resolveFields`.)
  */
 export function expand(fields: string[], expression: string): Expanded {
   const raw: RawValues[] = []
   let nth = 0
+  const nthWeekdays: NthWeekday[] = []
   try {
     const parsed = parser().parse(fields.join(' ')).fields
     for (const key of FIELD_KEYS) raw.push(parsed[key].values)
@@ -82,8 +122,10 @@ export function expand(fields: string[], expression: string): Expanded {
           const template = ['*', '*', '*', '*', '*', '*']
           template[index] = item
           const parsed = parser().parse(template.join(' ')).fields
-          for (const value of parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values) values.add(value)
-          if (index === DAY_OF_WEEK) nth = parsed.dayOfWeek.nthDay
+          const itemValues = parsed[FIELD_KEYS[index] as (typeof FIELD_KEYS)[number]].values
+          const itemNth = index === DAY_OF_WEEK ? parsed.dayOfWeek.nthDay : 0
+          if (itemNth > 0) nthWeekdays.push({ weekday: Number(itemValues[0]) % 7, nth: itemNth })
+          else for (const value of itemValues) values.add(value)
         }
         raw.push([...values])
       })
@@ -96,7 +138,7 @@ export function expand(fields: string[], expression: string): Expanded {
     }
   }
   const [second = [], minute = [], hour = [], dayOfMonth = [], month = [], dayOfWeek = []] = raw
-  const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth)
+  const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth, nthWeekdays)
   return {
     seconds: numbers(second),
     minutes: numbers(minute),
@@ -106,6 +148,6 @@ export function expand(fields: string[], expression: string): Expanded {
     months: dates.months,
     daysOfWeek: dates.daysOfWeek,
     lastWeekdays: dates.lastWeekdays,
-    nthWeekday: dates.nthWeekday,
+    nthWeekdays: dates.nthWeekdays,
   }
 }

@@ -6,7 +6,7 @@
  * allowed range, whole expression" messages come from here; cron-parser then only sees text that is
  * already known to be valid.
  */
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']
@@ -33,9 +33,9 @@ export const SPECS: FieldSpec[] = [
 export const DAY_OF_MONTH = 3
 export const DAY_OF_WEEK = 5
 
-/** A `SCHEDULE_INVALID` error with a one-line message and, if given, one suggestion. */
-export function invalid(message: string, suggestion?: string): CronsError {
-  return new CronsError('SCHEDULE_INVALID', message, suggestion === undefined ? {} : { suggestions: [suggestion] })
+/** A `SCHEDULE_INVALID` error with a one-line message and, if given, suggestions. */
+export function invalid(message: string, suggestions: string[] = []): CronsError {
+  return new CronsError('SCHEDULE_INVALID', message, { suggestions })
 }
 
 /**
@@ -48,6 +48,7 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
   const forms = (): string =>
     `${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`
   const items = text.split(',')
+  let upperText = text.toUpperCase()
   for (const item of items) {
     if (item === '') throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (expected ${forms()})`)
     const upper = item.toUpperCase()
@@ -59,9 +60,6 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
       checkValue(day, spec, expression)
       if (!/^[1-5]$/.test(nth)) {
         throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (the occurrence after # must be 1-5)`)
-      }
-      if (items.length > 1) {
-        throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (n#k cannot be combined with other days)`)
       }
       continue
     }
@@ -87,15 +85,30 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
     }
     const low = checkValue(bounds[0] as string, spec, expression)
     if (bounds.length === 2) {
-      const high = checkValue(bounds[1] as string, spec, expression)
+      let high = checkValue(bounds[1] as string, spec, expression)
+      if (index === DAY_OF_WEEK && high === 0 && low > 0 && /^SUN$/i.test(bounds[1] as string)) {
+        // `MON-SUN`, `SAT-SUN`: a range that ends on Sunday ends on day 7, as most readers mean it.
+        high = 7
+        upperText = upperText
+          .split(',')
+          .map((part) => (part === upper ? upper.replace(/-SUN\b/, '-7') : part))
+          .join(',')
+      }
       if (low > high) {
         throw invalid(
-          `${spec.name} range ${quote(range)} is not valid ${where()} (${low} is greater than ${high}; ranges do not wrap around, use a list such as ${low}-${spec.max},${spec.min}-${high})`,
+          `${spec.name} range ${quote(range)} is not valid ${where()} (${low} is greater than ${high}; ranges do not wrap around, use a list such as ${wrapped(low, high, spec, index)})`,
         )
       }
     }
   }
-  return text.toUpperCase()
+  return upperText
+}
+
+/** The list a wrapping range `low-high` means: `22-2` → `22-23,0-2`; in day-of-week `5-1` → `5-7,1` (7 is Sunday). */
+function wrapped(low: number, high: number, spec: FieldSpec, index: number): string {
+  const start = index === DAY_OF_WEEK ? 1 : spec.min
+  const tail = high < start ? '' : high === start ? `,${start}` : `,${start}-${high}`
+  return `${low}-${spec.max}${tail}`
 }
 
 /** A single number or name; returns its numeric value. */
@@ -109,9 +122,9 @@ function checkValue(token: string, spec: FieldSpec, expression: string): number 
   }
   const nameIndex = spec.names?.indexOf(token.toUpperCase()) ?? -1
   if (nameIndex >= 0) return nameIndex + spec.min
-  const suggestion = spec.names !== undefined && /^[a-z]+$/i.test(token) ? closest(token, spec.names) : undefined
+  const suggestions = spec.names !== undefined && /^[a-z]+$/i.test(token) ? suggestClosest(token, spec.names) : []
   throw invalid(
     `${spec.name} ${quote(token)} is not valid in ${quote(expression)} (expected ${spec.expected})`,
-    suggestion,
+    suggestions,
   )
 }

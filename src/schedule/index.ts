@@ -11,7 +11,7 @@ export { describeCron, describeInstant, describeInterval } from './describe.js'
 export { parseFields } from './parse.js'
 export { atSchedule, everySchedule } from './simple.js'
 export type { Schedule } from './types.js'
-export { isValidZone, localZone, unknownZone } from './zone.js'
+export { isValidZone, knownZones, localZone, unknownZone, unknownZoneMessage } from './zone.js'
 
 /**
  * The next `count` fires strictly after `from`, fewer if the schedule ends. For `crons next` and

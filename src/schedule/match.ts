@@ -71,8 +71,8 @@ export class WallMatcher {
   private readonly lastDayOfMonth: boolean
   private readonly daysOfWeek: Uint8Array
   private readonly lastWeekdays: Uint8Array
-  private readonly nthWeekday: number
-  private readonly nth: number
+  /** Per weekday, bit k set for each `n#k`. */
+  private readonly nthWeekdays: Uint8Array
   private readonly domRestricted: boolean
   private readonly dowRestricted: boolean
 
@@ -88,8 +88,8 @@ export class WallMatcher {
     this.lastDayOfMonth = fields.lastDayOfMonth
     this.daysOfWeek = flags(fields.daysOfWeek, 7)
     this.lastWeekdays = flags(fields.lastWeekdays, 7)
-    this.nthWeekday = fields.nthWeekday?.weekday ?? -1
-    this.nth = fields.nthWeekday?.nth ?? 0
+    this.nthWeekdays = new Uint8Array(7)
+    for (const { weekday, nth } of fields.nthWeekdays) (this.nthWeekdays[weekday] as number) |= 1 << nth
     this.domRestricted = fields.dayOfMonthRestricted
     this.dowRestricted = fields.dayOfWeekRestricted
   }
@@ -150,7 +150,7 @@ export class WallMatcher {
     return (
       this.daysOfWeek[weekday] === 1 ||
       (this.lastWeekdays[weekday] === 1 && civil.day + 7 > lastDay) ||
-      (weekday === this.nthWeekday && Math.ceil(civil.day / 7) === this.nth)
+      ((this.nthWeekdays[weekday] as number) & (1 << Math.ceil(civil.day / 7))) !== 0
     )
   }
 }

@@ -7,10 +7,9 @@
  */
 import { quote } from '../errors.js'
 import { expandAlias } from './aliases.js'
-import { type CronFields, neverFires } from './cron-fields.js'
-import { expand, expandedDates, expandTimeField } from './expand.js'
+import { type CronFields, type NthWeekday, neverFires } from './cron-fields.js'
+import { dateValues, expand, expandedDates, expandTimeField } from './expand.js'
 import { checkField, DAY_OF_MONTH, type FieldSpec, invalid, SPECS } from './field-grammar.js'
-import { dateValues } from './parser-results.js'
 
 /** Parse and validate `expression`; throws `SCHEDULE_INVALID` with a one-line message. */
 export function parseFields(expression: string): CronFields {
@@ -26,7 +25,7 @@ export function parseFields(expression: string): CronFields {
     months: f.months.slice(),
     daysOfWeek: f.daysOfWeek.slice(),
     lastWeekdays: f.lastWeekdays.slice(),
-    nthWeekday: f.nthWeekday === null ? null : { weekday: f.nthWeekday.weekday, nth: f.nthWeekday.nth },
+    nthWeekdays: f.nthWeekdays.map((item) => ({ weekday: item.weekday, nth: item.nth })),
     hasSeconds: f.hasSeconds,
     dayOfMonthRestricted: f.dayOfMonthRestricted,
     dayOfWeekRestricted: f.dayOfWeekRestricted,
@@ -71,7 +70,7 @@ interface DateEntry {
   readonly months: number[]
   readonly daysOfWeek: number[]
   readonly lastWeekdays: number[]
-  readonly nthWeekday: { weekday: number; nth: number } | null
+  readonly nthWeekdays: readonly NthWeekday[]
   readonly dayOfMonthRestricted: boolean
   readonly dayOfWeekRestricted: boolean
   readonly neverFires: boolean
@@ -130,7 +129,7 @@ export function resolveFields(expression: string): ResolvedFields {
         months: date.months,
         daysOfWeek: date.daysOfWeek,
         lastWeekdays: date.lastWeekdays,
-        nthWeekday: date.nthWeekday,
+        nthWeekdays: date.nthWeekdays as NthWeekday[],
         hasSeconds,
         dayOfMonthRestricted: date.dayOfMonthRestricted,
         dayOfWeekRestricted: date.dayOfWeekRestricted,
@@ -151,7 +150,7 @@ export function resolveFields(expression: string): ResolvedFields {
     months: e.months,
     daysOfWeek: e.daysOfWeek,
     lastWeekdays: e.lastWeekdays,
-    nthWeekday: e.nthWeekday,
+    nthWeekdays: e.nthWeekdays,
     hasSeconds,
     dayOfMonthRestricted: dayOfMonth.upper !== '*',
     dayOfWeekRestricted: dayOfWeek.upper !== '*',
@@ -198,7 +197,7 @@ function dateEntry(dayOfMonth: string, month: string, dayOfWeek: string): DateEn
         months: Object.freeze(e.months) as number[],
         daysOfWeek: Object.freeze(e.daysOfWeek) as number[],
         lastWeekdays: Object.freeze(e.lastWeekdays) as number[],
-        nthWeekday: e.nthWeekday === null ? null : Object.freeze(e.nthWeekday),
+        nthWeekdays: Object.freeze(e.nthWeekdays.map((item) => Object.freeze(item))),
         dayOfMonthRestricted: fields.dayOfMonthRestricted,
         dayOfWeekRestricted: fields.dayOfWeekRestricted,
         neverFires: neverFires(fields),

@@ -7,7 +7,7 @@
  * for the life of the process. After that, "which offset applies at t, since when and until when"
  * is a short scan of a handful of numbers, with no allocation.
  */
-import { CronsError, closest, quote } from '../errors.js'
+import { CronsError, quote, suggestClosest } from '../errors.js'
 import { type CivilDate, civilFromDays, DAY, daysFromCivil, SECOND } from './calendar.js'
 
 /**
@@ -216,11 +216,23 @@ export function localZone(): string {
   return local.zone
 }
 
-export function unknownZone(zone: string): CronsError {
-  const suggestion = closest(zone, [...Intl.supportedValuesOf('timeZone'), 'UTC'])
-  return new CronsError(
-    'ZONE_UNKNOWN',
-    `unknown time zone ${quote(zone)} (expected an IANA zone such as Europe/Berlin, America/New_York or UTC)`,
-    suggestion === undefined ? {} : { suggestions: [suggestion] },
-  )
+let zoneNames: string[] | undefined
+
+/** Every IANA zone this runtime knows, for "did you mean"; computed once, only when a zone is wrong. */
+export function knownZones(): string[] {
+  zoneNames ??= ['UTC', ...Intl.supportedValuesOf('timeZone')]
+  return zoneNames
+}
+
+/** The one unknown-zone message: `unknown time zone "Mars/Olympus" (expected an IANA zone name such as …)`. */
+export function unknownZoneMessage(zone: unknown): string {
+  return `unknown time zone ${quote(zone)} (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC")`
+}
+
+/** `ZONE_UNKNOWN`, after `where` (a flag) if given, with the closest known zone as a did-you-mean. */
+export function unknownZone(zone: string, where?: string): CronsError {
+  const prefix = where === undefined ? '' : `${where}: `
+  return new CronsError('ZONE_UNKNOWN', prefix + unknownZoneMessage(zone), {
+    suggestions: suggestClosest(zone, knownZones()),
+  })
 }

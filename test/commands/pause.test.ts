@@ -14,7 +14,7 @@ import { crons, ROOT } from './helpers.js'
 
 const T0 = Date.parse('2026-01-15T10:00:00Z')
 
-const CONFIG = `import { defineConfig } from 'crons'
+const CONFIG = `import { defineConfig } from 'cronsjs'
 
 export default defineConfig({
   timezone: 'UTC',

@@ -10,7 +10,7 @@ import { linesOf, processScope, readRuns, runCli, tempDir, useBuiltCli } from '.
 
 useBuiltCli()
 
-const CONFIG = `import { defineConfig } from 'crons'
+const CONFIG = `import { defineConfig } from 'cronsjs'
 
 console.log('loading the config')
 
@@ -75,7 +75,7 @@ describe.concurrent('run-job --json', () => {
       'backing up',
       'raw write',
       'job hook',
-      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in \d+ms \(run 2\)$/),
+      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in [\d.]+s \(run 2\)$/),
     ])
   })
 
@@ -112,7 +112,7 @@ describe.concurrent('run-job and signals', () => {
     await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
     proc.signal('SIGINT')
     const { code } = await proc.waitExit(15_000)
-    expect(proc.errLines()).toContain('SIGINT: waiting up to 20s for slow to finish (send again to stop it now)')
+    expect(proc.errLines()).toContain('SIGINT: stopping, waiting up to 20s for slow to finish (send again to stop now)')
     expect(proc.stdout).toMatch(
       /^loading the config\nconfig hook\nslow succeeded after 1 attempt\(s\) in \d+(\.\d+)?s \(run 1\)\n$/,
     )
@@ -124,15 +124,44 @@ describe.concurrent('run-job and signals', () => {
     const proc = processScope(onTestFinished).start(['run-job', 'slow'], { cwd })
     await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
     proc.signal('SIGINT')
-    await proc.waitFor(() => proc.stderr.includes('SIGINT: waiting'), 5_000, 'the waiting line')
+    await proc.waitFor(() => proc.stderr.includes('SIGINT: stopping, waiting'), 5_000, 'the waiting line')
     proc.signal('SIGTERM')
     const { code } = await proc.waitExit(15_000)
-    expect(proc.errLines()).toContain('SIGTERM: stopping slow now, the run is recorded interrupted')
+    expect(proc.errLines()).toContain('SIGTERM: stopping now, what is still running is recorded interrupted')
     const result = linesOf(proc.stdout).at(-1) ?? ''
-    expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in \d+(ms|s) \(run 1\): \w+/)
+    expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in [\d.]+s \(run 1\): \w+/)
     expect(result.match(/interrupted/g)).toHaveLength(1)
     expect(code).toBe(1)
     const [run] = await readRuns(path.join(cwd, 'state.db'))
     expect(run).toMatchObject({ job: 'slow', status: 'interrupted' })
+  })
+})
+
+describe('the stack of a failed run', () => {
+  it("points into crons.config.ts at the throwing line, without the engine's frames", async () => {
+    const cwd = tempDir({
+      'crons.config.ts': [
+        "import { defineConfig } from 'cronsjs'",
+        '',
+        'export default defineConfig({',
+        "  state: './state.db',",
+        '  jobs: [',
+        '    {',
+        "      name: 'broken',",
+        "      schedule: '@daily',",
+        '      run: () => {',
+        "        throw new Error('boom')",
+        '      },',
+        '    },',
+        '  ],',
+        '})',
+        '',
+      ].join('\n'),
+    })
+    expect((await runCli(['run-job', 'broken'], { cwd })).code).toBe(1)
+    const [run] = await readRuns(path.join(cwd, 'state.db'))
+    const frames = (run?.errorStack ?? '').split('\n').slice(1)
+    expect(frames).toHaveLength(1)
+    expect(frames[0]).toContain(`${path.join(cwd, 'crons.config.ts')}:10:`)
   })
 })

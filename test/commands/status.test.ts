@@ -16,7 +16,7 @@ const at = (iso: string) => Date.parse(iso)
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ANSI escapes is the point
 const ANSI = /\u001b\[/
 
-const CONFIG = `import { defineConfig } from 'crons'
+const CONFIG = `import { defineConfig } from 'cronsjs'
 
 export default defineConfig({
   timezone: 'Europe/Berlin',

@@ -9,7 +9,7 @@ import { ANSI, linesOf, runCli, tempDir, useBuiltCli } from './helpers.js'
 
 useBuiltCli()
 
-const FULL = `import { defineConfig } from 'crons'
+const FULL = `import { defineConfig } from 'cronsjs'
 
 export default defineConfig({
   state: './data/state.db',

@@ -20,6 +20,24 @@ describe('examples', () => {
     ])
   })
 
+  it('examples/commonjs-app loads the library with require() and runs a job', async () => {
+    const app = path.join(root, 'examples', 'commonjs-app')
+    const dir = tempDir()
+    for (const file of fs.readdirSync(app)) fs.copyFileSync(path.join(app, file), path.join(dir, file))
+    // What `npm install` does with its "cronsjs": "file:../.." dependency.
+    fs.mkdirSync(path.join(dir, 'node_modules'))
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'cronsjs'), 'dir')
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).type).toBe('commonjs')
+    const { stdout, stderr } = await run(process.execPath, ['app.js'], { cwd: dir })
+    expect(stdout.trim().split('\n')).toEqual([
+      'next send-digest at 08:00 UTC',
+      'send-digest (manual): succeeded',
+      'result: succeeded',
+      'refused: JOB_UNKNOWN',
+    ])
+    expect(stderr).toBe('')
+  })
+
   it('examples/crons.config.ts (the quick start) loads and validates', async () => {
     const { stdout } = await run(
       process.execPath,
@@ -65,7 +83,7 @@ describe('the published types', () => {
       }),
       'package.json': JSON.stringify({ type: 'module' }),
       'app.ts': `
-import { createScheduler, defineConfig, isCronsError, type RunFinishedEvent } from 'crons'
+import { createScheduler, defineConfig, isCronsError, type RunFinishedEvent } from 'cronsjs'
 const config = defineConfig({ state: ':memory:', jobs: [{ name: 'a', schedule: '* * * * *', run: (ctx) => ctx.attempt }] })
 const scheduler = createScheduler(config)
 scheduler.events.on('run:finished', (e) => {
@@ -90,7 +108,7 @@ try {
 `,
     })
     fs.mkdirSync(path.join(dir, 'node_modules'))
-    fs.symlinkSync(root, path.join(dir, 'node_modules', 'crons'), 'dir')
+    fs.symlinkSync(root, path.join(dir, 'node_modules', 'cronsjs'), 'dir')
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
     const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((error) => error)
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('')

@@ -78,27 +78,27 @@ const BAD_INPUTS: Array<[string, string[], string]> = [
   [
     'unknown zone',
     ['* * * * *', '--tz', 'America/New_Yrok'],
-    'error: --tz "America/New_Yrok" is not a known IANA time zone (expected a name such as America/New_York or UTC) (did you mean "America/New_York"?)',
+    'error: --tz: unknown time zone "America/New_Yrok" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "America/New_York"?)',
   ],
   [
     '--from without offset',
     ['* * * * *', '--from', '2025-03-08T12:00:00'],
-    'error: --from "2025-03-08T12:00:00" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+    `error: --from "2025-03-08T12:00:00" has no offset (expected "Z" or an offset such as "+01:00" at the end, so the instant does not depend on the machine's zone)`,
   ],
   [
     '--from on a day the month does not have',
     ['* * * * *', '--from', '2025-02-29T12:00:00Z'],
-    'error: --from "2025-02-29T12:00:00Z" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+    'error: --from "2025-02-29T12:00:00Z" is not a real date and time (expected an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00")',
   ],
   [
     '--from at an hour past 23',
     ['* * * * *', '--from', '2025-03-08T24:30:00+01:00'],
-    'error: --from "2025-03-08T24:30:00+01:00" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+    'error: --from "2025-03-08T24:30:00+01:00" is not a real date and time (expected an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00")',
   ],
   [
     '--from garbage',
     ['* * * * *', '--from', 'garbage'],
-    'error: --from "garbage" is not valid (expected an ISO-8601 instant with an offset or Z, such as 2025-03-09T06:00:00Z)',
+    'error: --from "garbage" is not an ISO instant (expected an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00")',
   ],
   [
     '--count -1',
@@ -174,7 +174,7 @@ describe.concurrent('crons next: one line even in a development shell', () => {
 })
 
 describe.concurrent('crons next --job', () => {
-  const config = `import { defineConfig } from 'crons'
+  const config = `import { defineConfig } from 'cronsjs'
 export default defineConfig({
   timezone: 'Europe/Berlin',
   jobs: [

@@ -38,7 +38,7 @@ function tempDir(files: Record<string, string> = {}): string {
   return dir
 }
 
-/** A config that needs nothing from 'crons', so precedence tests do not pay for loading the library. */
+/** A config that needs nothing from 'cronsjs', so precedence tests do not pay for loading the library. */
 function plainConfig(extra = ''): string {
   return `export default { ${extra} jobs: [{ name: 'plain', schedule: '@daily', run() {} }] }\n`
 }
@@ -280,7 +280,7 @@ describe('the compiled-config cache', () => {
   it('lets separate processes (plain Node, as bin/dev.js runs) race on one changed config', async () => {
     const dir = tempDir({
       'crons.config.ts':
-        "import { defineConfig } from 'crons'\nimport { name } from './name.js'\n" +
+        "import { defineConfig } from 'cronsjs'\nimport { name } from './name.js'\n" +
         "export default defineConfig({ state: 'race.db', jobs: [{ name, schedule: '@daily', run() {} }] })\n",
       'name.ts': "export const name: string = 'first'\n",
     })
@@ -308,7 +308,7 @@ describe('the compiled-config cache', () => {
 })
 
 describe('resolveConfig', () => {
-  it('loads a config outside any project, importing defineConfig from "crons"', async () => {
+  it('loads a config outside any project, importing defineConfig from "cronsjs"', async () => {
     const dir = tempDir()
     copyFileSync(join(FIXTURES, 'outside/crons.config.ts'), join(dir, 'crons.config.ts'))
     expect(existsSync(join(dir, 'node_modules'))).toBe(false)
@@ -318,6 +318,16 @@ describe('resolveConfig', () => {
     expect(config.jobs.map((job) => [job.name, job.scheduleText, job.zone])).toEqual([
       ['outside', '*/5 * * * *', 'UTC'],
     ])
+  })
+
+  it('still resolves the earlier package name "crons" to the running package', async () => {
+    const dir = tempDir({
+      'crons.config.ts':
+        "import { defineConfig } from 'crons'\n" +
+        "export default defineConfig({ jobs: [{ name: 'old', schedule: '@daily', run() {} }] })\n",
+    })
+    const config = await resolveConfig({ cwd: dir, env: {} })
+    expect(config.jobs.map((job) => job.name)).toEqual(['old'])
   })
 
   it('resolves the TypeScript fixture end to end', async () => {
@@ -340,7 +350,7 @@ describe('resolveConfig', () => {
       `${file}: job "report" (jobs[1]) name: duplicate job name "report" (already used by jobs[0]; names must be unique)`,
     )
     expect(error.details[2]).toBe(
-      `${file}: job "report" (jobs[1]) tz: unknown time zone "Europe/Pariss" (did you mean "Europe/Paris"?)`,
+      `${file}: job "report" (jobs[1]) tz: unknown time zone "Europe/Pariss" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "Europe/Paris"?)`,
     )
   })
 

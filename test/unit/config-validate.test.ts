@@ -68,7 +68,10 @@ describe('validateConfig: one line per problem', () => {
     [{ schedule: undefined }, `${JOB}: no schedule ${ONE_OF}`],
     [{ every: '5m' }, `${JOB}: both "schedule" and "every" are set ${ONE_OF}`],
     [{ every: '5m', at: '2030-01-01T00:00:00Z' }, `${JOB}: "schedule", "every" and "at" are all set ${ONE_OF}`],
-    [{ tz: 'Europe/Londn' }, `${JOB} tz: unknown time zone "Europe/Londn" (did you mean "Europe/London"?)`],
+    [
+      { tz: 'Europe/Londn' },
+      `${JOB} tz: unknown time zone "Europe/Londn" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "Europe/London"?)`,
+    ],
     [
       { tz: 'Mars/Olympus' },
       `${JOB} tz: unknown time zone "Mars/Olympus" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC")`,
@@ -177,7 +180,7 @@ describe('validateConfig: one line per problem', () => {
   it.each([
     [
       { timezone: 'America/New_Yrok' },
-      `${FILE}: timezone: unknown time zone "America/New_Yrok" (did you mean "America/New_York"?)`,
+      `${FILE}: timezone: unknown time zone "America/New_Yrok" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "America/New_York"?)`,
     ],
     [{ shutdownGrace: 'forever' }, `${FILE}: shutdownGrace: "forever" is not a duration (${DURATION_EXPECTED})`],
     [{ state: '' }, `${FILE}: state: expected a file path or ":memory:", got ""`],
@@ -207,7 +210,7 @@ describe('validateConfig: one line per problem', () => {
       ],
     })
     expect(lines).toEqual([
-      `${FILE}: timezone: unknown time zone "Europe/Berln" (did you mean "Europe/Berlin"?)`,
+      `${FILE}: timezone: unknown time zone "Europe/Berln" (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC") (did you mean "Europe/Berlin"?)`,
       `${FILE}: unknown key "extra" (expected one of: state, timezone, shutdownGrace, history, hooks, jobs)`,
       `${FILE}: job "backup" (jobs[0]) timeout: "5x" is not a duration (${DURATION_EXPECTED})`,
       `${FILE}: job "backup" (jobs[0]): unknown key "shedule" (did you mean "schedule"?)`,

@@ -51,7 +51,7 @@ describe('parse caches', () => {
       'months',
       'daysOfWeek',
       'lastWeekdays',
-      'nthWeekday',
+      'nthWeekdays',
       'hasSeconds',
       'dayOfMonthRestricted',
       'dayOfWeekRestricted',

@@ -182,6 +182,46 @@ describe('L, nL, n#k', () => {
   })
 })
 
+// Forms other schedulers accept, each accepted here on purpose (docs/scheduling.md, SEMANTICS §1).
+describe('forms other schedulers accept', () => {
+  const days = (expression: string, count: number) =>
+    fires(expression, '2025-01-01T00:00:00Z', count).map((t) => t.slice(5, 10))
+
+  test('a day-of-week range ending on SUN ends on day 7: MON-SUN is every day, SAT-SUN the weekend', () => {
+    expect(days('0 0 * * MON-SUN', 7)).toEqual(days('0 0 * * *', 7))
+    expect(days('0 0 * * SAT-SUN', 4)).toEqual(['01-04', '01-05', '01-11', '01-12'])
+    expect(days('0 0 * * MON-SUN/2', 4)).toEqual(['01-03', '01-05', '01-06', '01-08']) // 1,3,5,7
+    expect(days('0 0 * * SUN-SUN', 2)).toEqual(['01-05', '01-12']) // a range starting on Sunday keeps 0
+    expect(parseCron('0 0 * * mon-sun', 'UTC').fields.daysOfWeek).toEqual([0, 1, 2, 3, 4, 5, 6])
+  })
+
+  test('a range that wraps is still refused, with a list that means it', () => {
+    expect(errorOf('0 0 * * FRI-MON').message).toContain('use a list such as 5-7,1)')
+    expect(errorOf('0 0 * * 5-0').message).toContain('use a list such as 5-7)')
+    expect(errorOf('0 22-2 * * *').message).toContain('use a list such as 22-23,0-2)')
+  })
+
+  test('n#k inside a day-of-week list is one more day of the list', () => {
+    // Fridays, and the third Tuesday (2025-01-21).
+    expect(days('0 0 * * 5,2#3', 6)).toEqual(['01-03', '01-10', '01-17', '01-21', '01-24', '01-31'])
+    expect(days('0 0 * * 2#3,5', 6)).toEqual(days('0 0 * * FRI,TUE#3', 6))
+    // First and third Monday; the last Friday or the second Monday.
+    expect(days('0 0 * * 1#1,1#3', 4)).toEqual(['01-06', '01-20', '02-03', '02-17'])
+    expect(days('0 0 * * 5L,1#2', 4)).toEqual(['01-13', '01-31', '02-10', '02-28'])
+    expect(parseCron('0 0 * * 5,2#3', 'UTC').describe()).toBe('at 00:00 on Friday or the third Tuesday of the month')
+  })
+
+  test('a/n starts at a and steps to the end of the field: 5/5 in minutes is 5-59/5', () => {
+    expect(fires('5/5 * * * *', '2025-01-01T10:00:00Z', 13)).toEqual(
+      fires('5-59/5 * * * *', '2025-01-01T10:00:00Z', 13),
+    )
+    expect(fires('5/5 * * * *', '2025-01-01T10:50:00Z', 2)).toEqual(['2025-01-01T10:55:00Z', '2025-01-01T11:05:00Z'])
+    // Day-of-week ends at 7 (Sunday): 1/2 is Monday, Wednesday, Friday and Sunday.
+    expect(parseCron('0 0 * * 1/2', 'UTC').fields.daysOfWeek).toEqual([0, 1, 3, 5])
+    expect(parseCron('0 0 10/5 * *', 'UTC').fields.daysOfMonth).toEqual([10, 15, 20, 25, 30])
+  })
+})
+
 describe('day-of-month and day-of-week', () => {
   test('both restricted: either matches (Vixie OR)', () => {
     expect(fires('0 0 13 * 5', '2025-06-01T00:00:00Z', 8)).toEqual([
@@ -256,7 +296,7 @@ describe('error messages', () => {
     ['0 0 * foo *', 'month "foo" is not valid in "0 0 * foo *" (expected 1-12 or JAN-DEC)'],
     ['x * * * *', 'minute "x" is not valid in "x * * * *" (expected 0-59)'],
     ['0 0 * * MON#6', 'day-of-week "MON#6" is not valid in "0 0 * * MON#6" (the occurrence after # must be 1-5)'],
-    ['0 0 * * 1#2,3', 'day-of-week "1#2,3" is not valid in "0 0 * * 1#2,3" (n#k cannot be combined with other days)'],
+    ['0 0 * * 1#2,3#6', 'day-of-week "3#6" is not valid in "0 0 * * 1#2,3#6" (the occurrence after # must be 1-5)'],
     [
       '1,,2 * * * *',
       'minute "1,,2" is not valid in "1,,2 * * * *" (expected 0-59, a range a-b, a step */n or a-b/n, or a list)',
@@ -269,7 +309,7 @@ describe('error messages', () => {
     ],
     [
       '0 0 * * FRI-MON',
-      'day-of-week range "FRI-MON" is not valid in "0 0 * * FRI-MON" (5 is greater than 1; ranges do not wrap around, use a list such as 5-7,0-1)',
+      'day-of-week range "FRI-MON" is not valid in "0 0 * * FRI-MON" (5 is greater than 1; ranges do not wrap around, use a list such as 5-7,1)',
     ],
     [
       '@reboot',
@@ -284,11 +324,11 @@ describe('error messages', () => {
   })
 
   test('did you mean', () => {
-    expect(errorOf('@daly').suggestions).toEqual(['@daily'])
-    expect(errorOf('@hourli').suggestions).toEqual(['@hourly'])
+    expect(errorOf('@daly').suggestions).toEqual(['did you mean "@daily"?'])
+    expect(errorOf('@hourli').suggestions).toEqual(['did you mean "@hourly"?'])
     expect(errorOf('@reboot').suggestions).toEqual([])
-    expect(errorOf('0 0 * * MONN').suggestions).toEqual(['MON'])
-    expect(errorOf('0 0 * JANU *').suggestions).toEqual(['JAN'])
+    expect(errorOf('0 0 * * MONN').suggestions).toEqual(['did you mean "MON"?'])
+    expect(errorOf('0 0 * JANU *').suggestions).toEqual(['did you mean "JAN"?'])
   })
 
   test('unsupported forms are errors, not silently different schedules', () => {
@@ -305,7 +345,7 @@ describe('error messages', () => {
       expect(error).toBeInstanceOf(CronsError)
       expect((error as CronsError).code).toBe('ZONE_UNKNOWN')
       expect((error as CronsError).message).toContain('"Europe/Berln"')
-      expect((error as CronsError).suggestions).toEqual(['Europe/Berlin'])
+      expect((error as CronsError).suggestions).toEqual(['did you mean "Europe/Berlin"?'])
     }
   })
 })
