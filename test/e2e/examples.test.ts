@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +18,40 @@ describe('examples', () => {
       'refresh-cache attempt 2: succeeded',
       'result: succeeded after 2 attempts',
     ])
+  })
+
+  it('examples/express-app.ts serves a health check and a run-now route, and stops in order on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/express-app.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', CRONS_STATE: ':memory:' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+    })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    try {
+      const deadline = Date.now() + 30_000
+      while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const base = /listening on (http:\/\/\S+)/.exec(out)?.[1]
+      expect(base).toBeDefined()
+      const health = await fetch(`${base}/healthz`)
+      expect(await health.json()).toMatchObject({ ok: true })
+      const ran = await fetch(`${base}/jobs/send-digest/run`, { method: 'POST' })
+      expect(ran.status).toBe(200)
+      expect(await ran.json()).toMatchObject({ status: 'succeeded', attempts: 1 })
+      const unknown = await fetch(`${base}/jobs/nope/run`, { method: 'POST' })
+      expect(unknown.status).toBe(404)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(out).toContain('SIGTERM: stopping')
+      expect(out.trim().split('\n').at(-1)).toBe('stopped')
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 
   it('examples/commonjs-app loads the library with require() and runs a job', async () => {
