@@ -4,7 +4,7 @@
  * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
  */
 import { formatDuration } from '../config/duration.js'
-import type { AttemptDetail, AttemptView } from '../core/history.js'
+import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
   compactDuration,
   formatLocal,
@@ -96,34 +96,6 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     }
   }
   return lines.join('\n')
-}
-
-/** One attempt in full as `logs --run ID --json` prints it: stored JSON text parsed, not double-encoded. */
-export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detail'> {
-  /** The job's return value; still its JSON text if it was cut at 4 KiB (a cut value does not parse). */
-  result: unknown
-  /** The skip reason as text, or the missed-slots record as an object (also given, with ISO instants, as `missed`). */
-  detail: unknown
-}
-
-export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
-  return {
-    ...run,
-    result: parseStored(run.result),
-    // A skip reason is free text ("paused" must not become anything else); only a missed record (the
-    // view has recognised it as `missed`) is JSON.
-    detail: run.missed === null ? run.detail : parseStored(run.detail),
-  }
-}
-
-/** Stored JSON text as its value; text that does not parse (a value cut at 4 KiB) stays text. */
-function parseStored(text: string | null): unknown {
-  if (text === null) return null
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
 }
 
 function durationText(run: AttemptView): string {

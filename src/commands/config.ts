@@ -1,43 +1,11 @@
 import { BaseCommand } from '../cli/base.js'
 import { formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
 import { formatDuration } from '../config/duration.js'
-import type { ResolvedConfig, ResolvedJob, ValueSource } from '../config/types.js'
-
-interface Sourced<T> {
-  value: T
-  source: ValueSource
-}
-
-export interface JobView {
-  name: string
-  kind: ResolvedJob['kind']
-  schedule: string
-  /** The schedule in plain English. */
-  description: string
-  /** The job's own `description` from the config. */
-  about: string | null
-  zone: string
-  nextFire: string | null
-  timeoutMs: number
-  retry: ResolvedJob['retry']
-  overlap: ResolvedJob['overlap']
-  catchUp: boolean
-  misfireGraceMs: number
-  jitterMs: number
-  tags: string[]
-}
-
-export interface ConfigView {
-  configPath: string | null
-  state: Sourced<string>
-  timezone: Sourced<string>
-  shutdownGraceMs: Sourced<number>
-  history: Sourced<ResolvedConfig['history']>
-  jobs: JobView[]
-}
+import type { ResolvedJob, ValueSource } from '../config/types.js'
+import { type ConfigView, configView } from '../core/views.js'
 
 export default class Config extends BaseCommand {
-  static override summary = 'Show the resolved configuration: files, defaults, and every job with its next fire.'
+  static override summary = 'Show the resolved configuration: files, defaults, and every job with its next run.'
   static override description = `Each top-level value says where it came from: flag, env, file or default.
 Precedence is flag > env > file > default.`
 
@@ -78,12 +46,12 @@ Precedence is flag > env > file > default.`
     // The job's own description gets a column of its own: under the name it read as an unheaded column.
     const rows = view.jobs.map((job) => [
       job.name,
-      job.about || '-',
-      `${job.schedule}\n${p.dim(job.description)}`,
+      job.description ?? '-',
+      `${job.schedule}\n${p.dim(job.scheduleInWords)}`,
       job.zone,
-      job.nextFire === null
+      job.nextRun === null
         ? '-'
-        : `${formatLocal(Date.parse(job.nextFire), job.zone)}\n${relative(Date.parse(job.nextFire), now)}`,
+        : `${formatLocal(Date.parse(job.nextRun), job.zone)}\n${relative(Date.parse(job.nextRun), now)}`,
       job.timeoutMs === 0 ? 'none' : formatDuration(job.timeoutMs),
       retryText(job.retry),
       job.overlap,
@@ -92,39 +60,10 @@ Precedence is flag > env > file > default.`
     ])
     this.out(
       await renderTable(
-        ['job', 'description', 'schedule', 'zone', 'next fire', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
+        ['job', 'description', 'schedule', 'zone', 'next run', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
         rows,
       ),
     )
-  }
-}
-
-export function configView(config: ResolvedConfig, now: number): ConfigView {
-  return {
-    configPath: config.configPath ?? null,
-    state: { value: config.statePath, source: config.sources.state },
-    timezone: { value: config.timezone, source: config.sources.timezone },
-    shutdownGraceMs: { value: config.shutdownGraceMs, source: config.sources.shutdownGrace },
-    history: { value: config.history, source: config.sources.history },
-    jobs: config.jobs.map((job) => {
-      const next = job.schedule.next(now)
-      return {
-        name: job.name,
-        kind: job.kind,
-        schedule: job.scheduleText,
-        description: job.schedule.describe(),
-        about: job.description ?? null,
-        zone: job.zone,
-        nextFire: next === null ? null : formatUtc(next),
-        timeoutMs: job.timeoutMs,
-        retry: job.retry,
-        overlap: job.overlap,
-        catchUp: job.catchUp,
-        misfireGraceMs: job.misfireGraceMs,
-        jitterMs: job.jitterMs,
-        tags: job.tags,
-      }
-    }),
   }
 }
 

@@ -1,40 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import {
-  formatLocal,
-  formatUtc,
-  type Painter,
-  paint,
-  preparePaint,
-  relative,
-  renderTable,
-  statusColour,
-} from '../cli/output.js'
+import { formatLocal, type Painter, paint, preparePaint, relative, renderTable, statusColour } from '../cli/output.js'
 import { openStateForReading } from '../cli/state.js'
-import type { Trigger } from '../config/types.js'
 import { type JobSummary, jobSummaries } from '../core/inspect.js'
+import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
-import type { RunStatus } from '../store/types.js'
-
-/** A `JobSummary` with ISO instants: what `--json` prints. */
-export interface JobListEntry {
-  name: string
-  schedule: string | null
-  description: string | null
-  zone: string | null
-  nextRun: string | null
-  lastRun: {
-    id: number
-    status: RunStatus
-    trigger: Trigger
-    startedAt: string
-    finishedAt: string | null
-    durationMs: number | null
-  } | null
-  tags: string[]
-  paused: boolean
-  removed: boolean
-}
 
 export default class ListJobs extends BaseCommand {
   static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused.'
@@ -52,7 +22,7 @@ The state file is only read: listing never creates it.`
     tag: Flags.string({ char: 't', description: 'Only jobs with this tag (an unknown tag gives an empty list).' }),
   }
 
-  async run(): Promise<JobListEntry[]> {
+  async run(): Promise<JobView[]> {
     const { flags } = await this.parse(ListJobs)
     const config = await this.loadConfig(flags)
     const store = await openStateForReading(config)
@@ -63,39 +33,12 @@ The state file is only read: listing never creates it.`
     } finally {
       await store?.close()
     }
-    if (flags.tag !== undefined) jobs = filterByTag(jobs, flags.tag)
+    if (flags.tag !== undefined) jobs = withTag(jobs, flags.tag)
     if (!this.jsonEnabled()) {
       const options = { statePath: store ? undefined : config.statePath, ...(flags.tag ? { tag: flags.tag } : {}) }
       this.out(await renderJobList(jobs, now, options))
     }
-    return jobs.map(toEntry)
-  }
-}
-
-/** Removed jobs have no tags any more, so a tag filter never shows them. */
-export function filterByTag(jobs: JobSummary[], tag: string): JobSummary[] {
-  return jobs.filter((job) => job.tags.includes(tag))
-}
-
-export function toEntry(job: JobSummary): JobListEntry {
-  const last = job.lastRun
-  return {
-    name: job.name,
-    schedule: job.schedule,
-    description: job.description,
-    zone: job.zone,
-    nextRun: job.nextRun === null ? null : formatUtc(job.nextRun),
-    lastRun: last && {
-      id: last.id,
-      status: last.status,
-      trigger: last.trigger,
-      startedAt: formatUtc(last.startedAt),
-      finishedAt: last.finishedAt === null ? null : formatUtc(last.finishedAt),
-      durationMs: last.durationMs,
-    },
-    tags: job.tags,
-    paused: job.paused,
-    removed: job.removed,
+    return jobs.map(jobView)
   }
 }
 
@@ -120,7 +63,7 @@ export async function renderJobList(
   }
   const rows = jobs.map((job) => [
     job.name,
-    job.schedule === null ? p.dim('-') : `${job.schedule}\n${p.dim(job.description ?? '')}`,
+    job.schedule === null ? p.dim('-') : `${job.schedule}\n${p.dim(job.scheduleInWords ?? '')}`,
     job.zone ?? '-',
     job.nextRun === null || job.zone === null
       ? '-'

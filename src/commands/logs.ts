@@ -4,21 +4,11 @@ import { BaseCommand } from '../cli/base.js'
 import { parseIntegerFlag } from '../cli/flags.js'
 import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
-import {
-  type AttemptDetailJson,
-  attemptDetailJson,
-  type RunsContext,
-  renderAttemptDetail,
-  renderAttemptLine,
-  renderAttemptTable,
-} from '../cli/runs.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
 import { openStateForReading } from '../cli/state.js'
 import { displayPath } from '../config/loader.js'
 import type { ResolvedConfig } from '../config/types.js'
 import {
-  type AttemptView,
-  attemptDetail,
-  attemptView,
   checkJobName,
   findAttempt,
   type HistoryFilter,
@@ -26,6 +16,13 @@ import {
   RunFollower,
   TRIGGERS,
 } from '../core/history.js'
+import {
+  type AttemptDetailJson,
+  type AttemptView,
+  attemptDetail,
+  attemptDetailJson,
+  attemptView,
+} from '../core/views.js'
 import { CronsError } from '../errors.js'
 import { RUN_STATUSES, type RunRecord, type Store } from '../store/types.js'
 

@@ -6,16 +6,8 @@ import { compactDuration, divertStdout, paint, statusColour, withoutStatus } fro
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import type { RunJobView } from '../core/views.js'
 import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
-
-export interface RunJobResult {
-  job: string
-  runId: number
-  status: string
-  attempts: number
-  durationMs: number
-  error: { message: string; stack?: string } | null
-}
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run a job now, through the same pipeline as a scheduled run.'
@@ -43,7 +35,7 @@ Exit code 0 only if the run succeeded.`
     timeout: Flags.string({ description: "Timeout in seconds (or '90s', '5m'), instead of the job's own." }),
   }
 
-  async run(): Promise<RunJobResult> {
+  async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
     const timeoutMs = flags.timeout === undefined ? undefined : parseTimeoutFlag(flags.timeout)
     // With --json, stdout holds only the result: what the config, the job or its hooks print goes to stderr.
@@ -65,7 +57,7 @@ Exit code 0 only if the run succeeded.`
     name: string,
     flags: { force: boolean; config?: string; state?: string },
     timeoutMs: number | undefined,
-  ): Promise<RunJobResult> {
+  ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
     findJob(config, name)
     const scheduler = new Scheduler(config, { initiator: 'cli' })
@@ -83,6 +75,10 @@ Exit code 0 only if the run succeeded.`
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // The duration shown is the last attempt's, finished − started, as the progress line and `logs` show it.
+    const durations = new Map<number, number>()
+    const onFinished = (event: { runId: number; durationMs: number }) => durations.set(event.runId, event.durationMs)
+    scheduler.events.on('run:finished', onFinished)
     const started = Date.now()
     try {
       const result = await scheduler
@@ -92,12 +88,12 @@ Exit code 0 only if the run succeeded.`
           if (isCronsError(error) && error.code === 'JOB_RUNNING') error.suggestions.splice(0, Infinity, FORCE_HINT)
           throw error
         })
-      const outcome: RunJobResult = {
+      const outcome: RunJobView = {
         job: name,
         runId: result.runId,
         status: result.status,
         attempts: result.attempts,
-        durationMs: Date.now() - started,
+        durationMs: durations.get(result.runId) ?? Date.now() - started,
         error: result.error ?? null,
       }
       const p = paint()
@@ -109,6 +105,7 @@ Exit code 0 only if the run succeeded.`
       return outcome
     } finally {
       stopPrinting()
+      scheduler.events.off('run:finished', onFinished)
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       await scheduler.stop()

@@ -1,40 +1,10 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatBytes, formatLocal, formatUtc, paint, preparePaint, relative, renderTable } from '../cli/output.js'
+import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { openStateForReading } from '../cli/state.js'
-import type { Trigger } from '../config/types.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
+import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
-
-/** A `StatusReport` with ISO instants: what `--json` prints. */
-export interface StatusView {
-  healthy: boolean
-  instances: {
-    id: string
-    host: string
-    pid: number
-    startedAt: string
-    heartbeatAt: string
-    heartbeatAgeMs: number
-    stoppedAt: string | null
-    alive: boolean
-  }[]
-  running: {
-    job: string
-    runId: number
-    slot: string
-    trigger: Trigger
-    attempt: number
-    startedAt: string
-    status: RunStatus
-    instance: string
-    host: string | null
-    pid: number | null
-  }[]
-  last24h: { since: string; counts: Record<RunStatus, number> }
-  nextDue: { job: string; at: string; zone: string } | null
-  state: StatusReport['state']
-}
 
 export default class Status extends BaseCommand {
   static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
@@ -66,23 +36,7 @@ The state file is only read: a missing state file reports no instances.`
     if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone }))
     // Set, not thrown: the report (or its JSON) is still printed in full.
     if (!report.healthy) process.exitCode = EXIT.unhealthy
-    return toStatusView(report)
-  }
-}
-
-export function toStatusView(report: StatusReport): StatusView {
-  return {
-    healthy: report.healthy,
-    instances: report.instances.map((i) => ({
-      ...i,
-      startedAt: formatUtc(i.startedAt),
-      heartbeatAt: formatUtc(i.heartbeatAt),
-      stoppedAt: i.stoppedAt === null ? null : formatUtc(i.stoppedAt),
-    })),
-    running: report.running.map((r) => ({ ...r, slot: formatUtc(r.slot), startedAt: formatUtc(r.startedAt) })),
-    last24h: { since: formatUtc(report.last24h.since), counts: report.last24h.counts },
-    nextDue: report.nextDue && { ...report.nextDue, at: formatUtc(report.nextDue.at) },
-    state: report.state,
+    return statusView(report)
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * What the inspecting commands (`list-jobs`, `status`, `pause-job`) know, composed from the config
+ * What the inspecting commands (`list-jobs`, `status`) know, composed from the config
  * and the store. Kept here rather than in the commands so a library user (a health endpoint, a
  * dashboard) gets the same answers as the CLI, and so the answers are tested with a fixed `now`.
  *
@@ -14,25 +14,19 @@ const DAY_MS = 86_400_000
 /** The scheduler's default instance TTL: a heartbeat older than this means the process is gone. */
 export const DEFAULT_INSTANCE_TTL_MS = 30_000
 
-export interface LastRun {
-  id: number
-  status: RunStatus
-  trigger: RunRecord['trigger']
-  startedAt: number
-  finishedAt: number | null
-  durationMs: number | null
-}
-
 export interface JobSummary {
   name: string
   /** As written in the config; null for a job the config no longer lists. */
   schedule: string | null
+  /** The schedule in plain English; null for a job the config no longer lists. */
+  scheduleInWords: string | null
+  /** The job's own text from the config. */
   description: string | null
   zone: string | null
   /** The first fire after now; null when the schedule never fires again or the job was removed. */
   nextRun: number | null
   /** The latest finished attempt (skipped and missed count: they are what happened to the slot). */
-  lastRun: LastRun | null
+  lastRun: RunRecord | null
   tags: string[]
   paused: boolean
   /** In the state file but not in the config: its history is still there, nothing schedules it. */
@@ -52,10 +46,11 @@ export async function jobSummaries(
   const summaries: JobSummary[] = config.jobs.map((job) => ({
     name: job.name,
     schedule: job.scheduleText,
-    description: job.schedule.describe(),
+    scheduleInWords: job.schedule.describe(),
+    description: job.description ?? null,
     zone: job.zone,
     nextRun: job.schedule.next(now),
-    lastRun: toLastRun(lastRuns.get(job.name)),
+    lastRun: lastRuns.get(job.name) ?? null,
     tags: job.tags,
     paused: paused.get(job.name) ?? false,
     removed: false,
@@ -66,22 +61,17 @@ export async function jobSummaries(
     summaries.push({
       name,
       schedule: null,
+      scheduleInWords: null,
       description: null,
       zone: null,
       nextRun: null,
-      lastRun: toLastRun(lastRuns.get(name)),
+      lastRun: lastRuns.get(name) ?? null,
       tags: [],
       paused: paused.get(name) ?? false,
       removed: true,
     })
   }
   return summaries
-}
-
-function toLastRun(run: RunRecord | undefined): LastRun | null {
-  if (!run) return null
-  const { id, status, trigger, startedAt, finishedAt, durationMs } = run
-  return { id, status, trigger, startedAt, finishedAt, durationMs }
 }
 
 export interface InstanceStatus {
@@ -188,29 +178,4 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
     if (at !== null && (best === null || at < best.at)) best = { job: job.name, at, zone: job.zone }
   }
   return best
-}
-
-export interface PauseResult {
-  job: string
-  paused: boolean
-  /** False when the job already was in the asked state (the command is idempotent). */
-  changed: boolean
-}
-
-/**
- * Persist a job's paused flag. A running scheduler reads the flag inside each slot claim, so it
- * takes effect at the next slot without a restart. A configured job may have no row yet (no
- * scheduler has started since it was added), so one is made first; the caller has already checked
- * that a job the config does not list is at least known to the store.
- */
-export async function setJobPaused(
-  store: Store,
-  name: string,
-  paused: boolean,
-  options: { configured: boolean; now: number },
-): Promise<PauseResult> {
-  const states = options.configured ? await store.syncJobs([name], options.now) : await store.listJobs()
-  const before = states.find((s) => s.name === name)?.paused ?? false
-  if (before !== paused) await store.setPaused(name, paused)
-  return { job: name, paused, changed: before !== paused }
 }

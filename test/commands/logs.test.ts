@@ -5,15 +5,10 @@ import path from 'node:path'
 import { Chalk } from 'chalk'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags-history.js'
-import {
-  attemptDetailJson,
-  type RunsContext,
-  renderAttemptDetail,
-  renderAttemptLine,
-  renderAttemptTable,
-} from '../../src/cli/runs.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../../src/cli/runs.js'
 import type { Trigger } from '../../src/config/types.js'
-import { attemptDetail, attemptView, latestAttempts, RunFollower } from '../../src/core/history.js'
+import { latestAttempts, RunFollower } from '../../src/core/history.js'
+import { attemptDetail, attemptDetailJson, attemptView } from '../../src/core/views.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import { RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
@@ -370,6 +365,7 @@ describe('crons logs (spawned)', () => {
       startedAt: '2025-03-09T08:00:00.010Z',
       finishedAt: '2025-03-09T08:00:01.510Z',
       durationMs: 1500,
+      durationUntil: 'finish',
       error: { message: 'connect ECONNREFUSED 127.0.0.1:5432' },
       reason: null,
     })

@@ -2,10 +2,11 @@ import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { renderStatus, type StatusView, toStatusView } from '../../src/commands/status.js'
+import { renderStatus } from '../../src/commands/status.js'
 import { resolveConfig } from '../../src/config/loader.js'
 import type { ResolvedConfig } from '../../src/config/types.js'
 import { statusReport } from '../../src/core/inspect.js'
+import { type StatusView, statusView } from '../../src/core/views.js'
 import { EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
@@ -152,7 +153,7 @@ describe('status rendering (fixed now)', () => {
         'poll  6    1        schedule  sched-a   box-a pid 101  2m ago',
       ].join('\n'),
     )
-    const view = toStatusView(report)
+    const view = statusView(report)
     expect({ ...view, state: { ...view.state, sizeBytes: 0 } }).toEqual({
       healthy: true,
       instances: [
@@ -189,14 +190,14 @@ describe('status rendering (fixed now)', () => {
       ],
       running: [
         {
+          id: 6,
           job: 'poll',
-          runId: 6,
           slot: '2026-01-15T09:58:00.000Z',
           trigger: 'schedule',
           attempt: 1,
           startedAt: '2026-01-15T09:58:00.000Z',
           status: 'running',
-          instance: 'sched-a',
+          instanceId: 'sched-a',
           host: 'box-a',
           pid: 101,
         },
