@@ -1,5 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatLocal, formatUtc, paint, relative, renderTable } from '../cli/output.js'
+import { formatLocal, paint, relative, renderTable } from '../cli/output.js'
 import { formatDuration } from '../config/duration.js'
 import type { ResolvedJob, ValueSource } from '../config/types.js'
 import { type ConfigView, configView } from '../core/views.js'

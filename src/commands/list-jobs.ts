@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { formatLocal, type Painter, paint, preparePaint, relative, renderTable, statusColour } from '../cli/output.js'
-import { openStateForReading } from '../cli/state.js'
 import { type JobSummary, jobSummaries } from '../core/inspect.js'
 import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
@@ -24,18 +23,21 @@ The state file is only read: listing never creates it.`
 
   async run(): Promise<JobView[]> {
     const { flags } = await this.parse(ListJobs)
-    const config = await this.loadConfig(flags)
-    const store = await openStateForReading(config)
+    const { config, store, stateOnly } = await this.openForReading(flags)
     const now = Date.now()
     let jobs: JobSummary[]
     try {
-      jobs = await jobSummaries(config, store, now)
+      jobs = await jobSummaries(config, store, now, { stateOnly })
     } finally {
       await store?.close()
     }
     if (flags.tag !== undefined) jobs = withTag(jobs, flags.tag)
     if (!this.jsonEnabled()) {
-      const options = { statePath: store ? undefined : config.statePath, ...(flags.tag ? { tag: flags.tag } : {}) }
+      const options = {
+        statePath: store ? undefined : config.statePath,
+        stateOnly,
+        ...(flags.tag ? { tag: flags.tag } : {}),
+      }
       this.out(await renderJobList(jobs, now, options))
     }
     return jobs.map(jobView)
@@ -45,6 +47,8 @@ The state file is only read: listing never creates it.`
 export interface RenderJobListOptions {
   /** The filter that produced `jobs`, so an empty list can say why it is empty. */
   tag?: string
+  /** The jobs are the state's, read without a config: an empty list says so. */
+  stateOnly?: boolean
   /** Set when there is no state file yet: said once below the table, so "never ran" is not a mystery. */
   statePath?: string | undefined
   stream?: { isTTY?: boolean }
@@ -59,7 +63,8 @@ export async function renderJobList(
   await preparePaint(options.stream)
   const p = paint(options.stream)
   if (jobs.length === 0) {
-    return options.tag === undefined ? 'No jobs configured.' : `No jobs with tag ${quote(options.tag)}.`
+    if (options.tag !== undefined) return `No jobs with tag ${quote(options.tag)}.`
+    return options.stateOnly ? 'No jobs in the state file.' : 'No jobs configured.'
   }
   const rows = jobs.map((job) => [
     job.name,

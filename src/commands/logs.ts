@@ -105,8 +105,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       }
     }
 
-    const config = await this.loadConfig(flags)
-    const store = await openStateForReading(config)
+    const { config, store } = await this.openForReading(flags)
     try {
       if (flags.job !== undefined) {
         const stored = store === undefined ? [] : (await store.listJobs()).map((job) => job.name)

@@ -2,8 +2,10 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
+import { livePeers } from '../core/inspect.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import type { InstanceRecord } from '../store/types.js'
 
 export default class StartScheduler extends BaseCommand {
   static override summary = 'Run the scheduler in the foreground until SIGINT or SIGTERM.'
@@ -36,8 +38,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     const config = await this.loadConfig(flags)
     const scheduler = new Scheduler(config, { initiator: 'scheduler' })
     const write = (line: string) => process.stdout.write(`${line}\n`)
-    await scheduler.open()
-    this.summary(scheduler, format, write)
+    const store = await scheduler.open()
+    this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
@@ -70,7 +72,12 @@ Several schedulers may share one state file: every slot still fires exactly once
     this.exitWhenDone()
   }
 
-  private summary(scheduler: Scheduler, format: LogFormat, write: (line: string) => void): void {
+  private summary(
+    scheduler: Scheduler,
+    peers: InstanceRecord[],
+    format: LogFormat,
+    write: (line: string) => void,
+  ): void {
     const { config } = scheduler
     const fires = scheduler.nextFires()
     const now = Date.now()
@@ -82,13 +89,14 @@ Several schedulers may share one state file: every slot still fires exactly once
           config: config.configPath ?? null,
           state: config.statePath,
           instanceId: scheduler.instanceId,
+          peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduler.list().map((job) => {
             const next = fires.get(job.name)
             return {
               name: job.name,
               schedule: job.scheduleText,
               zone: job.zone,
-              nextFire: next ? new Date(next).toISOString() : null,
+              nextRun: next ? new Date(next).toISOString() : null,
             }
           }),
         }),
@@ -100,6 +108,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  config    ${config.configPath ?? '-'}`)
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
+    if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
     write(`  jobs      ${config.jobs.length}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
     for (const job of scheduler.list()) {
@@ -108,4 +117,11 @@ Several schedulers may share one state file: every slot still fires exactly once
       write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  next ${when}`)
     }
   }
+}
+
+/** "1 other scheduler shares this state (box-a pid 12): each slot runs once among the 2". */
+export function peersText(peers: readonly InstanceRecord[]): string {
+  const which = peers.map((i) => `${i.host} pid ${i.pid}`).join(', ')
+  const others = peers.length === 1 ? '1 other scheduler shares' : `${peers.length} other schedulers share`
+  return `${others} this state (${which}): each slot runs once among the ${peers.length + 1}`
 }

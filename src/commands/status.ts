@@ -1,6 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
 import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
-import { openStateForReading } from '../cli/state.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
 import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
@@ -24,8 +23,7 @@ The state file is only read: a missing state file reports no instances.`
 
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
-    const config = await this.loadConfig(flags)
-    const store = await openStateForReading(config)
+    const { config, store, stateOnly } = await this.openForReading(flags)
     const now = Date.now()
     let report: StatusReport
     try {
@@ -33,7 +31,7 @@ The state file is only read: a missing state file reports no instances.`
     } finally {
       await store?.close()
     }
-    if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone }))
+    if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly }))
     // Set, not thrown: the report (or its JSON) is still printed in full.
     if (!report.healthy) process.exitCode = EXIT.unhealthy
     return statusView(report)
@@ -43,6 +41,8 @@ The state file is only read: a missing state file reports no instances.`
 export interface RenderStatusOptions {
   /** Zone for instants that belong to no job (instance start times): the config's timezone. */
   zone: string
+  /** Read without the config: the next slot due is unknown, not "nothing scheduled". */
+  stateOnly?: boolean
   stream?: { isTTY?: boolean }
 }
 
@@ -59,8 +59,9 @@ export async function renderStatus(report: StatusReport, now: number, options: R
         ? p.green(`healthy: ${alive} of ${report.instances.length} instance(s) alive`)
         : p.red(`unhealthy: ${unhealthyReason(report, now)}`),
     ),
+    ...(alive > 1 ? [field('sharing', `${alive} schedulers share this state: each slot runs once among them`)] : []),
     field('state file', stateText(report.state)),
-    field('next due', nextDueText(report, now)),
+    field('next due', options.stateOnly ? 'unknown (read without a config)' : nextDueText(report, now)),
     field('last 24h', countsText(report.last24h.counts)),
   ]
   if (report.instances.length > 0) {

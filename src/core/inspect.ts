@@ -7,7 +7,7 @@
  * error for an inspection, it simply means nothing has run and no scheduler ever started.
  */
 import type { ResolvedConfig } from '../config/types.js'
-import { RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
 
 const DAY_MS = 86_400_000
 
@@ -33,11 +33,15 @@ export interface JobSummary {
   removed: boolean
 }
 
-/** Every configured job in config order, then jobs only the store still knows, by name. */
+/**
+ * Every configured job in config order, then jobs only the store still knows, by name. With
+ * `stateOnly` (the state read without its config) those are the state's jobs, not removed ones.
+ */
 export async function jobSummaries(
   config: ResolvedConfig,
   store: Store | undefined,
   now: number,
+  options: { stateOnly?: boolean } = {},
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
   const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
@@ -68,7 +72,7 @@ export async function jobSummaries(
       lastRun: lastRuns.get(name) ?? null,
       tags: [],
       paused: paused.get(name) ?? false,
-      removed: true,
+      removed: options.stateOnly !== true,
     })
   }
   return summaries
@@ -178,4 +182,21 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
     if (at !== null && (best === null || at < best.at)) best = { job: job.name, at, zone: job.zone }
   }
   return best
+}
+
+/**
+ * The schedulers alive in the store other than `selfId`: a scheduler that starts beside them is their
+ * peer (each slot runs once among all of them), not a replacement. Alive is the test peers use before
+ * reaping each other's runs: not stopped, and heartbeating within the TTL.
+ */
+export async function livePeers(
+  store: Store,
+  selfId: string,
+  now: number,
+  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+): Promise<InstanceRecord[]> {
+  const instances = await store.listInstances()
+  return instances.filter(
+    (i) => i.role === 'scheduler' && i.id !== selfId && i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
+  )
 }
