@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'STATE_LOCKED'
   | 'STATE_READONLY'
   | 'STATE_VERSION'
+  | 'STATE_GONE'
   | 'SCHEDULER_STOPPED'
   | 'INTERNAL'
 
@@ -58,6 +59,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   STATE_INVALID: EXIT.state,
   STATE_LOCKED: EXIT.state,
   STATE_READONLY: EXIT.state,
+  STATE_GONE: EXIT.state,
   STATE_VERSION: EXIT.state,
   SCHEDULER_STOPPED: EXIT.runFailed,
   INTERNAL: EXIT.runFailed,

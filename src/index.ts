@@ -5,15 +5,15 @@
 
 import type { CronsConfig, ResolvedConfig } from './config/types.js'
 import { validateConfig } from './config/validate.js'
-import { Scheduler, type SchedulerOptions } from './core/scheduler.js'
+import { type OpenStore, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './core/clock.js'
 export type * from './core/events.js'
 export { checkJobName, type HistoryFilter, latestAttempts, RunFollower } from './core/history.js'
+export { DEFAULT_INSTANCE_TTL_MS } from './core/housekeeping.js'
 export {
-  DEFAULT_INSTANCE_TTL_MS,
   type InstanceStatus,
   type JobSummary,
   jobSummaries,
@@ -31,6 +31,9 @@ export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
 export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
 
+/** The built-in stores, loaded when a scheduler first opens one (a config file imports this module). */
+const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)
+
 /**
  * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative
  * path is read from the current directory). Validation errors throw a `CronsError` listing every
@@ -38,5 +41,5 @@ export type { ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
  */
 export function createScheduler(config: CronsConfig, options: SchedulerOptions = {}): Scheduler {
   const resolved: ResolvedConfig = validateConfig(config, { file: 'createScheduler() config' })
-  return new Scheduler(resolved, options)
+  return new Scheduler(resolved, { openStore, ...options })
 }

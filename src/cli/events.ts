@@ -2,7 +2,7 @@
  * Turns engine events into the lines `start-scheduler` and `run-job` print: human lines (coloured
  * on a terminal) or, with `--log-format json`, one JSON object per line.
  */
-import { describeError } from '../core/attempt.js'
+import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import { compactDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
 

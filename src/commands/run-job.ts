@@ -8,6 +8,7 @@ import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import type { RunJobView } from '../core/views.js'
 import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
+import { openStore } from '../store/index.js'
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run a job now, through the same pipeline as a scheduled run.'
@@ -60,7 +61,7 @@ Exit code 0 only if the run succeeded.`
   ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
     findJob(config, name)
-    const scheduler = new Scheduler(config, { initiator: 'cli' })
+    const scheduler = new Scheduler(config, { initiator: 'cli', openStore })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
     // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is

@@ -5,6 +5,7 @@ import { formatLocal, paint, relative } from '../cli/output.js'
 import { livePeers } from '../core/inspect.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import { openStore } from '../store/index.js'
 import type { InstanceRecord } from '../store/types.js'
 
 export default class StartScheduler extends BaseCommand {
@@ -36,7 +37,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(config, { initiator: 'scheduler' })
+    const scheduler = new Scheduler(config, { initiator: 'scheduler', openStore, preciseStart: true })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     const store = await scheduler.open()
     this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)
@@ -44,7 +45,14 @@ Several schedulers may share one state file: every slot still fires exactly once
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
 
+    // The scheduler could not go on (its loop died, its state file vanished): it stops itself, and
+    // the process then exits non-zero so a supervisor restarts it.
+    let failed: string | undefined
+    scheduler.events.on('scheduler:failed', ({ message }) => {
+      failed = message
+    })
     const stopped = new Promise<void>((resolve) => {
+      scheduler.events.on('stopped', () => resolve())
       let signals = 0
       const onSignal = (signal: NodeJS.Signals) => {
         signals++
@@ -69,6 +77,10 @@ Several schedulers may share one state file: every slot still fires exactly once
         ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
         : 'scheduler stopped',
     )
+    if (failed !== undefined) {
+      process.exitCode = 1
+      process.stderr.write(`error: ${failed}\n`)
+    }
     this.exitWhenDone()
   }
 

@@ -103,6 +103,13 @@ export interface HookContext {
   finishedAt?: Date
   durationMs?: number
   status?: string
+  /** Set for `afterRun` and `onError`: another attempt follows this one (after its backoff). */
+  willRetry?: boolean
+  /**
+   * Set for `afterRun` and `onError`: this was the run's last attempt. An alert that should fire once
+   * per failed run checks `final`.
+   */
+  final?: boolean
   result?: unknown
   error?: unknown
   missed?: MissedSlots

@@ -3,7 +3,6 @@
  * signal, the log and the hook context are built only when something uses them: starting a thousand
  * jobs on one instant must cost as little as possible per job.
  */
-import { format } from 'node:util'
 import type {
   HookContext,
   Initiator,
@@ -15,8 +14,10 @@ import type {
 } from '../config/types.js'
 import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
+import { formatLog, summarise } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import { OutputBuffer } from './output.js'
+import { jobScope, type StrayTarget } from './stray.js'
 
 export interface RunRequest {
   job: ResolvedJob
@@ -50,6 +51,8 @@ export interface Pending {
   afterSettle: (() => void) | undefined
   /** Set here: decides the attempt as interrupted. */
   interrupt: (reason: string) => void
+  /** Set here: decides the attempt as failed (an error its code raised outside its call). */
+  fail: (error: unknown) => void
 }
 
 /** What every attempt of a runner shares. */
@@ -112,7 +115,7 @@ class Context implements JobContext {
   }
 }
 
-export class Attempt {
+export class Attempt implements StrayTarget {
   readonly ctx: JobContext
   /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
   done: Decided | undefined
@@ -128,6 +131,10 @@ export class Attempt {
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
+  /** The outcome last handed to the store for this attempt. */
+  recorded: RunOutcome | undefined
+  /** Where an error the job's code raised outside its call goes (set by the runner). */
+  onStray: ((error: unknown) => void) | undefined
   readonly #scheduledAt: Date
   readonly #missed: MissedSlots | undefined
 
@@ -147,9 +154,15 @@ export class Attempt {
     return this.#abort.signal
   }
 
+  /** Abort the job's signal; its listeners run in the job's scope, so what they throw is the job's. */
   abort(reason: unknown): void {
     this.#abort ??= new LazyAbort()
-    this.#abort.abort(reason)
+    const abort = this.#abort
+    jobScope.run(this, () => abort.abort(reason))
+  }
+
+  strayError(error: unknown): void {
+    this.onStray?.(error)
   }
 
   out(): OutputBuffer {
@@ -191,7 +204,9 @@ export class Attempt {
   call(): void {
     this.calledAt = this.env.clock.now()
     try {
-      const returned: unknown = this.request.job.run(this.ctx)
+      // In the job's scope: what its code leaves behind (timers, emitters, promises) stays its own.
+      const { job } = this.request
+      const returned: unknown = jobScope.run(this, () => job.run(this.ctx))
       if (isThenable(returned)) this.returned = returned
       else this.done = { status: 'succeeded', value: returned }
     } catch (error) {
@@ -213,6 +228,11 @@ export class Attempt {
         const error = new Error(reason)
         this.abort(error)
         resolve({ status: 'interrupted', error })
+      }
+      pending.fail = (error) => {
+        if (timer) clock.clearTimeout(timer)
+        this.abort(error)
+        resolve({ status: 'failed', error })
       }
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
@@ -295,95 +315,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function toMissed(missed: MissedInfo): MissedSlots {
   return { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
-}
-
-/** What a description says of a value (or a part of one) that cannot be read. */
-const UNREADABLE_ERROR = '<unreadable error>'
-const UNREADABLE_MESSAGE = '<unreadable message>'
-const UNREADABLE_VALUE = '<unreadable value>'
-const UNSERIALISABLE_RESULT = JSON.stringify('<unserialisable result>')
-
-/**
- * Message and stack of anything thrown, Error or not. Total: it never throws, whatever the job threw
- * (getters that throw, Proxies, revoked Proxies, objects whose toString or inspect throws, null
- * prototypes); what cannot be read is left out, or said to be unreadable. Its strings are plain
- * strings, safe to store and print.
- */
-export function describeError(error: unknown): { message: string; stack?: string } {
-  try {
-    return describe(error)
-  } catch {
-    // Nothing below should throw; this is the last line of defence, not a path.
-    return { message: UNREADABLE_ERROR }
-  }
-}
-
-function describe(error: unknown): { message: string; stack?: string } {
-  if (typeof error === 'string') return { message: error }
-  if (!isError(error)) return { message: `non-Error thrown: ${inspectSafely(error) ?? UNREADABLE_VALUE}` }
-  const message = readText(error, 'message')
-  const name = readText(error, 'name')
-  const stack = readText(error, 'stack')
-  const withStack = (text: string) => (stack ? { message: text, stack } : { message: text })
-  // As before: the message, else (an empty one) the name.
-  if (message !== undefined) return withStack(message || name || 'Error')
-  // The message cannot be read (a throwing getter; V8's stack then cannot be read either).
-  return name === undefined ? withStack(UNREADABLE_ERROR) : withStack(`${name || 'Error'}: ${UNREADABLE_MESSAGE}`)
-}
-
-/** `instanceof Error`, false where asking throws (a Proxy whose getPrototypeOf trap throws, a revoked one). */
-function isError(value: unknown): value is Error {
-  try {
-    return value instanceof Error
-  } catch {
-    return false
-  }
-}
-
-/** A property as text: '' when absent, undefined when it cannot be read or made text. */
-function readText(target: object, key: 'message' | 'name' | 'stack'): string | undefined {
-  let value: unknown
-  try {
-    value = (target as Record<string, unknown>)[key]
-  } catch {
-    return undefined
-  }
-  if (typeof value === 'string') return value
-  if (value === undefined || value === null) return ''
-  if (typeof value !== 'object' && typeof value !== 'function') return String(value)
-  return inspectSafely(value)
-}
-
-/** `util.format('%O')` of a value, or undefined if inspecting it throws (a custom inspect, a getter). */
-function inspectSafely(value: unknown): string | undefined {
-  try {
-    return format('%O', value)
-  } catch {
-    // Not even `String(value)`: it calls the value's own toString.
-    return undefined
-  }
-}
-
-/** A ctx.log line; arguments whose inspection throws are replaced rather than fail the job's call. */
-function formatLog(args: unknown[]): string {
-  try {
-    return format(...args)
-  } catch {
-    return args.map((arg) => (typeof arg === 'string' ? arg : (inspectSafely(arg) ?? UNREADABLE_VALUE))).join(' ')
-  }
-}
-
-/** JSON of a job's return value, bounded, for the run record. Never throws. */
-function summarise(value: unknown): string | null {
-  if (value === undefined) return null
-  let text: string | undefined
-  try {
-    text = JSON.stringify(value)
-  } catch {
-    // Cyclic, a BigInt, a toJSON or getter that throws: what inspection shows, else a marker.
-    const shown = inspectSafely(value)
-    return shown === undefined ? UNSERIALISABLE_RESULT : JSON.stringify(shown.slice(0, 4096))
-  }
-  if (text === undefined) return null
-  return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
 }

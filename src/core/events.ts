@@ -47,6 +47,11 @@ export interface EngineEvents {
   'hook:failed': [{ job: string; hook: string; runId: number; message: string }]
   /** Something inside the engine went wrong (store error); the engine keeps going. */
   'engine:error': [{ message: string; error: unknown }]
+  /**
+   * The scheduler cannot go on and is stopping itself: its loop stopped waking up, or its state file
+   * was deleted or replaced. `crons start-scheduler` exits non-zero on it.
+   */
+  'scheduler:failed': [{ message: string; error: unknown }]
   started: [{ instanceId: string }]
   stopped: [{ instanceId: string }]
 }
@@ -64,8 +69,29 @@ export interface TypedEmitter {
   off<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
   emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean
   listenerCount(event: keyof EngineEvents): number
+  rawListeners(event: keyof EngineEvents): unknown[]
   removeAllListeners(event?: keyof EngineEvents): this
 }
 
-/** Node's EventEmitter at run time, `TypedEmitter` in the types. */
-export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {}
+/**
+ * Node's EventEmitter at run time, `TypedEmitter` in the types, with one difference: a listener
+ * that throws never reaches the engine. Its error becomes one `engine:error` event (and an
+ * `engine:error` listener that throws is ignored), so no listener can stop the loop, fail a run or,
+ * from inside a timer, end the host process. Other listeners of the same event still run.
+ */
+export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
+  override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
+    const listeners = this.rawListeners(event) as ((...a: EngineEvents[K]) => void)[]
+    if (listeners.length === 0) return false
+    for (const listener of listeners) {
+      try {
+        // `rawListeners` keeps `once` wrappers, which remove themselves when called.
+        listener.apply(this, args)
+      } catch (error) {
+        if (event === 'engine:error') continue
+        this.emit('engine:error', { message: `a listener of "${event}" threw`, error })
+      }
+    }
+    return true
+  }
+}

@@ -3,8 +3,8 @@
  * hook that throws or hangs is recorded with the attempt and never breaks the run.
  */
 import type { HookContext, Hooks } from '../config/types.js'
-import { describeError } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
+import { describeError } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import type { OutputBuffer } from './output.js'
 

@@ -47,6 +47,7 @@ export class InFlight {
       afterSettle: undefined,
       recorded: false,
       interrupt: notDecidingYet,
+      fail: notDecidingYet,
     }
     this.active.set(runId, entry)
     this.activeByJob.set(job, (this.activeByJob.get(job) ?? 0) + 1)

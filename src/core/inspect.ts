@@ -8,11 +8,9 @@
  */
 import type { ResolvedConfig } from '../config/types.js'
 import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 
 const DAY_MS = 86_400_000
-
-/** The scheduler's default instance TTL: a heartbeat older than this means the process is gone. */
-export const DEFAULT_INSTANCE_TTL_MS = 30_000
 
 export interface JobSummary {
   name: string

@@ -1,18 +1,20 @@
 /**
  * Runs one logical run of a job: attempts with timeout and retry, hooks around each attempt, every
- * attempt recorded in the store. Nothing a job does (throw, reject, hang, throw a non-Error) can
- * escape into the scheduler.
+ * attempt recorded in the store through the one `Recorder`. Nothing a job does (throw, reject, hang,
+ * throw a non-Error, throw from a timer it left behind) can escape into the scheduler, and no error of
+ * the runner itself leaves a row `running`. The life of a run is told in docs/engine.md.
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
-import { keepShape } from '../shapes.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type AttemptEnv, type Decided, describeError, type RunRequest } from './attempt.js'
+import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
+import { describeError } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import { runHooks } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
 import type { OutputBuffer } from './output.js'
+import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
 
 export type { RunRequest } from './attempt.js'
@@ -36,7 +38,8 @@ export interface StagedRuns {
   readonly attempts: readonly (Attempt | undefined)[]
 }
 
-interface AttemptOutcome {
+/** What one attempt came to, as the run's loop needs it. */
+interface AttemptResult {
   status: RunStatus
   error?: { message: string; stack?: string }
   retryInMs?: number
@@ -44,30 +47,47 @@ interface AttemptOutcome {
 
 interface Deps {
   store: Store
+  recorder: Recorder
   clock: Clock
   events: EngineEmitter
-  instanceId: string
+  /** This process's current instance id (a new one after it lost its lease). */
+  instanceId: () => string
   hooks: Hooks
   random: () => number
 }
 
-/** The result of a run whose last attempt (row `runId`, number `attempt`) ended `outcome`. */
-function ended(runId: number, attempt: number, outcome: AttemptOutcome): RunResult {
-  return { runId, status: outcome.status, attempts: attempt, ...(outcome.error ? { error: outcome.error } : {}) }
+/** Where a run is, so that an internal error can still record the attempt it was on. */
+interface Progress {
+  runId: number
+  attempt: number
+  recorded: boolean
+  active: ActiveAttempt | undefined
 }
 
 export class Runner {
   private readonly inFlight = new InFlight()
   private readonly backoffs: RetryBackoffs
   private stopping = false
+  /** A second stop: nothing waits any more, hooks after an attempt included. */
+  private hurried = false
   private cutShort: (() => void) | undefined
-
-  /** One for all attempts, rather than an object per attempt. */
+  private readonly hurry: Promise<void>
+  private hurryNow!: () => void
   private readonly attemptEnv: AttemptEnv
 
   constructor(private readonly deps: Deps) {
     this.backoffs = new RetryBackoffs(deps.clock)
-    this.attemptEnv = { clock: deps.clock, events: deps.events, instanceId: deps.instanceId }
+    const instanceId = deps.instanceId
+    this.attemptEnv = {
+      clock: deps.clock,
+      events: deps.events,
+      get instanceId() {
+        return instanceId()
+      },
+    }
+    this.hurry = new Promise((resolve) => {
+      this.hurryNow = resolve
+    })
   }
 
   /** Attempts whose code is still executing in this process, by job name. */
@@ -77,23 +97,20 @@ export class Runner {
 
   /** Start a run in the background; the returned promise never rejects. */
   execute(request: RunRequest): Promise<RunResult> {
-    return this.track(request, undefined)
+    return this.run(request, undefined)
   }
 
   /**
-   * Start runs due on the same instant. Every job's code is called first, one after another, with
-   * nothing in between; the overlap guard, timeouts and promise handling are set up once all of them
-   * have started, so the last job of a big batch starts barely later than the first. Jobs with a
-   * `beforeRun` hook start after their hook, as in `execute`.
+   * Start runs due on the same instant: every job's code is called first, one after another, then
+   * each run follows its own course. Jobs with a `beforeRun` hook start after their hook.
    */
   executeAll(requests: readonly RunRequest[]): void {
     this.startStaged(this.stage(requests))
   }
 
   /**
-   * Build the attempts (contexts included) of runs to start later with `startStaged`: the scheduler
-   * does this when it claims slots ahead of their instant, so that on the instant nothing is left to
-   * allocate (and so nothing to set off a garbage collection) before the jobs' code runs.
+   * Build the attempts of runs to start later with `startStaged` (the scheduler does this for slots
+   * claimed ahead of their instant, so that on the instant only the calls are left).
    */
   stage(requests: readonly RunRequest[]): StagedRuns {
     const attempts: (Attempt | undefined)[] = new Array(requests.length)
@@ -107,153 +124,98 @@ export class Runner {
 
   /** Start runs built by `stage` (see `executeAll`). */
   startStaged({ requests, attempts }: StagedRuns): void {
-    let last: Attempt | undefined
     for (const attempt of attempts) {
       if (attempt === undefined) continue
       this.announce(attempt)
       attempt.call()
-      last = attempt
     }
-    keepShape('attempt', last)
-    const ended: Attempt[] = []
-    for (let i = 0; i < requests.length; i++) {
-      const attempt = attempts[i]
-      if (attempt !== undefined && this.endsInCall(attempt)) ended.push(attempt)
-      else void this.track(requests[i] as RunRequest, attempt)
-    }
-    if (ended.length > 0) this.recordEnded(ended)
+    for (let i = 0; i < requests.length; i++) void this.run(requests[i] as RunRequest, attempts[i])
   }
 
-  /** Decided within its call, with nothing to follow: no afterRun/onError hook, no retry. */
-  private endsInCall(begun: Attempt): boolean {
-    if (begun.done === undefined) return false
-    const { job } = begun.request
-    const { status } = begun.done
-    return !this.hasAfterHooks(job, status) && !this.willRetry(job, status, begun.attempt)
-  }
-
-  /** Whether an attempt that ended `status` is retried (one rule for both recording paths). */
-  private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
-    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
-  }
-
-  /** Whether hooks run after an attempt that ended `status`. */
-  private hasAfterHooks(job: ResolvedJob, status: RunStatus): boolean {
-    return this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
-  }
-
-  /**
-   * Record attempts that ended within their call without the per-run promise chain of `track`: each
-   * outcome joins the store's next write, and each distinct write promise (usually one for the whole
-   * batch) is tracked for shutdown and reported on. `run:finished` follows the write, as it does for
-   * every other attempt.
-   */
-  private recordEnded(attempts: readonly Attempt[]): void {
-    const { events, store } = this.deps
-    const writes = new Map<Promise<void>, { begun: Attempt; error: ReturnType<typeof describeError> | undefined }[]>()
-    for (const begun of attempts) {
-      const decided = begun.done as Decided
-      const error = decided.error === undefined ? undefined : describeError(decided.error)
-      let written: Promise<void>
-      try {
-        written = store.finishRun(begun.runId, begun.outcome(decided, begun.doneAt, error, true))
-      } catch (thrown) {
-        // A store that throws instead of rejecting must not stop the other jobs of the instant.
-        written = Promise.reject(thrown)
-      }
-      const group = writes.get(written)
-      if (group) group.push({ begun, error })
-      else writes.set(written, [{ begun, error }])
-    }
-    for (const [written, group] of writes) {
-      this.inFlight.runsBegan(group.length)
-      const done = () => {
-        if (events.listenerCount('run:finished') > 0) {
-          for (const { begun, error } of group) {
-            const { request, runId, attempt, startedAt, doneAt } = begun
-            this.emitFinished(request, runId, attempt, (begun.done as Decided).status, startedAt, doneAt, error)
-          }
-        }
-        this.inFlight.runsEnded(group.length)
-      }
-      written.then(done, (error: unknown) => {
-        for (const { begun } of group) this.recordFailed(begun.runId, error)
-        done()
-      })
-    }
-  }
-
-  private async track(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
+  /** A whole run: its attempts, retries and hooks. Never rejects. */
+  private async run(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
+    const progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined }
     this.inFlight.runsBegan(1)
     try {
-      return await this.attempts(request, first)
+      return await this.attempts(request, first, progress)
     } catch (error) {
+      // A bug of the engine, not of the job: the attempt it was on still gets an outcome, so no row
+      // is left `running` and the job is not held against its later slots.
+      const { message } = describeError(error)
       this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
-      return { runId: request.runId, status: 'failed', attempts: 1, error: describeError(error) }
+      if (progress.active) this.inFlight.removeActive(progress.active)
+      if (!progress.recorded) {
+        await this.deps.recorder.finish(progress.runId, {
+          status: 'failed',
+          finishedAt: this.deps.clock.now(),
+          errorMessage: `internal error of the scheduler: ${message}`,
+          settled: true,
+        })
+      }
+      return { runId: progress.runId, status: 'failed', attempts: progress.attempt, error: { message } }
     } finally {
       this.inFlight.runsEnded(1)
     }
   }
 
-  private async attempts(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
+  private async attempts(request: RunRequest, first: Attempt | undefined, progress: Progress): Promise<RunResult> {
     const { job } = request
-    let runId = request.runId
     for (let attempt = 1; ; attempt++) {
-      const outcome =
-        attempt === 1 && first !== undefined ? await this.follow(first) : await this.attempt(request, runId, attempt)
-      if (outcome.retryInMs === undefined || this.stopping) return ended(runId, attempt, outcome)
-      const waited = await this.backoffs.wait(outcome.retryInMs)
+      const begun = attempt === 1 && first !== undefined ? first : await this.begin(request, progress.runId, attempt)
+      const result = await this.afterCall(begun, progress)
+      const ended = { runId: progress.runId, status: result.status, attempts: attempt }
+      const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
+      if (result.retryInMs === undefined || this.stopping) return outcome
+      const waited = await this.backoffs.wait(result.retryInMs)
       const now = this.deps.clock.now()
       const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1 }
-      const { store, instanceId } = this.deps
+      const { store } = this.deps
       if (!waited) {
         // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
-        const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, instanceId, now)
+        const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
         if (cancelled.kind !== 'started') throw new Error('beginRun with overlap allow cannot be busy')
         const message = 'retry cancelled: the scheduler shut down during the backoff'
-        await store.finishRun(cancelled.runId, {
+        progress.runId = cancelled.runId
+        progress.recorded = false
+        await this.deps.recorder.finish(cancelled.runId, {
           status: 'interrupted',
           finishedAt: now,
           errorMessage: message,
           settled: true,
         })
+        progress.recorded = true
         this.emitFinished(request, cancelled.runId, attempt + 1, 'interrupted', now, now, { message })
-        return ended(cancelled.runId, attempt + 1, { status: 'interrupted', error: { message } })
+        return { runId: cancelled.runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
       }
       // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
       // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
       // its row active until its code settles).
       const overlap = request.overlap ?? job.overlap
-      const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, instanceId, now)
+      const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
       if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
       if (next.kind === 'skipped') {
-        // Recorded as a skipped attempt with the holder as the reason, in the same transaction.
         this.emitFinished(request, next.runId, retry.attempt, 'skipped', now, now, { message: next.reason })
         // The run ends here; its result stays the failure that asked for the retry (see RunResult).
-        return ended(runId, attempt, outcome)
+        return outcome
       }
-      runId = next.runId
+      progress.runId = next.runId
+      progress.attempt = attempt + 1
+      progress.recorded = false
     }
   }
 
-  /** One attempt: `beforeRun` hooks, the job's code, then everything after it. */
-  private async attempt(request: RunRequest, runId: number, attempt: number): Promise<AttemptOutcome> {
-    const begun = this.prepare(request, runId, attempt)
+  /** A retry's attempt: `beforeRun` hooks, then the job's code. */
+  private async begin(request: RunRequest, runId: number, attempt: number): Promise<Attempt> {
+    const begun = new Attempt(request, runId, attempt, this.attemptEnv)
+    this.announce(begun)
     if (this.hasHook('beforeRun', request.job)) {
       await this.hook('beforeRun', request.job, begun.hookContext(), runId, begun.out())
     }
     begun.call()
-    return this.follow(begun)
-  }
-
-  /** A new attempt, begun now (see `announce`). */
-  private prepare(request: RunRequest, runId: number, attempt: number): Attempt {
-    const begun = new Attempt(request, runId, attempt, this.attemptEnv)
-    this.announce(begun)
     return begun
   }
 
-  /** Begin the attempt and tell `run:started` listeners (if any), before its code runs. */
+  /** Begin the attempt and tell `run:started` listeners, before its code runs. */
   private announce(begun: Attempt): void {
     begun.begin()
     const { events } = this.deps
@@ -272,78 +234,106 @@ export class Runner {
 
   /**
    * Everything after the job's code was called: wait for its outcome (or its timeout, or shutdown),
-   * record it, keep the overlap guard until the code really stops, `afterRun`/`onError` hooks.
+   * record it, keep the overlap guard until the code really stops, then `afterRun`/`onError` hooks.
    */
-  private async follow(begun: Attempt): Promise<AttemptOutcome> {
+  private async afterCall(begun: Attempt, progress: Progress): Promise<AttemptResult> {
     const { request, runId, attempt, startedAt } = begun
     const { job } = request
-    const { clock, events, store } = this.deps
-    let entry: ActiveAttempt | undefined
-    let outcome = begun.done
-    if (outcome === undefined) {
-      entry = this.inFlight.addActive(job.name, runId)
-      outcome = await begun.decide(entry, request.timeoutMs ?? job.timeoutMs)
+    const { clock, recorder } = this.deps
+    let active: ActiveAttempt | undefined
+    let decided: Decided | undefined = begun.done
+    let recordedYet = false
+    begun.onStray = (error) => {
+      if (active && !active.codeDone && !recordedYet) active.fail(error)
+      else void this.attachStray(begun, error)
+    }
+    if (decided === undefined) {
+      active = this.inFlight.addActive(job.name, runId)
+      progress.active = active
+      decided = await begun.decide(active, request.timeoutMs ?? job.timeoutMs)
     }
     const finishedAt = clock.now()
-    const error = outcome.error === undefined ? undefined : describeError(outcome.error)
-    const settled = entry === undefined || entry.codeDone
-    const recordedHere = entry === undefined || !entry.recorded
-    const { status, value } = outcome
-    const decided = outcome
-    const record = (settledNow: boolean) => this.record(runId, begun.outcome(decided, finishedAt, error, settledNow))
-    if (recordedHere) {
-      if (entry) entry.recorded = true
-      await record(settled)
-    }
-    if (entry) {
-      const active = entry
-      if (settled) this.inFlight.removeActive(active)
-      else {
-        // The overlap guard keeps counting the job as running until its code really stops.
-        const release = () => {
-          this.inFlight.removeActive(active)
-          store
-            .settleRun(runId)
-            .catch((e: unknown) => events.emit('engine:error', { message: 'settleRun failed', error: e }))
-        }
-        if (active.codeDone) release()
-        else active.afterSettle = release
-      }
-    }
+    const error = decided.error === undefined ? undefined : describeError(decided.error)
+    const { status } = decided
     const retryInMs = this.willRetry(job, status, attempt)
       ? retryDelayMs(job.retry, attempt, this.deps.random)
       : undefined
+    const settledAtRecord = active === undefined || active.codeDone
+    const record = (settled: boolean) => begun.outcome(decided, finishedAt, error, settled)
+    begun.recorded = record(settledAtRecord)
+    recordedYet = true
+    if (active) active.recorded = true
+    const kept = await recorder.finish(runId, begun.recorded)
+    progress.recorded = true
+    if (!kept) begun.abort(new Error('this scheduler lost the run to another instance'))
+    if (active) {
+      const entry = active
+      progress.active = undefined
+      if (settledAtRecord) this.inFlight.removeActive(entry)
+      else {
+        // The overlap guard keeps counting the job as running until its code really stops.
+        const release = () => {
+          this.inFlight.removeActive(entry)
+          void recorder.settle(runId)
+        }
+        if (entry.codeDone) release()
+        else entry.afterSettle = release
+      }
+    }
     this.emitFinished(request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    let hookFailed = false
-    if (this.hasAfterHooks(job, status)) {
-      const finished = {
+    if (this.hasAfterHooks(job, status) && !this.hurried) {
+      const finished: HookContext = {
         ...begun.hookContext(),
         finishedAt: new Date(finishedAt),
         durationMs: finishedAt - startedAt,
         status,
-        ...(status === 'succeeded' ? { result: value } : { error: outcome.error }),
+        willRetry: retryInMs !== undefined,
+        final: retryInMs === undefined,
+        ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
       }
+      let hookFailed = false
       if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, begun.out())
       if (status !== 'succeeded' && this.hasHook('onError', job)) {
         hookFailed = (await this.hook('onError', job, finished, runId, begun.out())) || hookFailed
       }
+      // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
+      // hook's failure is added to the attempt's output afterwards.
+      if (hookFailed && kept) {
+        begun.recorded = record(active === undefined || active.codeDone)
+        await recorder.finish(runId, begun.recorded)
+      }
     }
-    // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
-    // hook's failure is added to the attempt's output afterwards.
-    if (hookFailed && recordedHere) await record(entry === undefined || entry.codeDone)
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
   }
 
-  private async record(runId: number, outcome: RunOutcome): Promise<void> {
-    try {
-      await this.deps.store.finishRun(runId, outcome)
-    } catch (error) {
-      this.recordFailed(runId, error)
+  /**
+   * An error the job's code raised outside its call after its outcome was recorded: kept in the
+   * attempt's output, and as its error when it has none, so the record says what happened.
+   */
+  private async attachStray(begun: Attempt, error: unknown): Promise<void> {
+    const { message, stack } = describeError(error)
+    const at = this.deps.clock.now()
+    begun.out().add('error', `uncaught error after the attempt ended: ${message}`, at)
+    const recorded = begun.recorded
+    if (recorded === undefined) return
+    const updated: RunOutcome = {
+      ...recorded,
+      output: begun.output?.toJSON() ?? null,
+      errorMessage: recorded.errorMessage ?? `uncaught error after the attempt ended: ${message}`,
+      errorStack: recorded.errorStack ?? stack ?? null,
     }
+    begun.recorded = updated
+    await this.deps.recorder.finish(begun.runId, updated)
   }
 
-  private recordFailed(runId: number, error: unknown): void {
-    this.deps.events.emit('engine:error', { message: `could not record the outcome of run ${runId}`, error })
+  /** Whether an attempt that ended `status` is retried. */
+  private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
+    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
+  }
+
+  /** Whether hooks run after an attempt that ended `status`. */
+  private hasAfterHooks(job: ResolvedJob, status: RunStatus): boolean {
+    return this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
   }
 
   private emitFinished(
@@ -377,15 +367,26 @@ export class Runner {
     return this.deps.hooks[name] !== undefined || job.hooks[name] !== undefined
   }
 
-  /** Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal. */
-  private hook(
+  /**
+   * Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal; a
+   * hurried stop does not wait for one (the outcome is already recorded).
+   */
+  private async hook(
     name: keyof Hooks,
     job: ResolvedJob,
     ctx: HookContext,
     runId: number,
     output: OutputBuffer,
   ): Promise<boolean> {
-    return runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, { ...this.deps, job: job.name, runId, output })
+    const { clock, events } = this.deps
+    const ran = runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, {
+      clock,
+      events,
+      job: job.name,
+      runId,
+      output,
+    })
+    return Promise.race([ran, this.hurry.then(() => false)])
   }
 
   /**
@@ -397,7 +398,7 @@ export class Runner {
     this.stopping = true
     this.backoffs.cancelAll()
     const all = this.inFlight.whenIdle()
-    if (graceMs > 0) {
+    if (graceMs > 0 && !this.hurried) {
       let timer: TimerHandle | undefined
       const graceOver = new Promise<void>((resolve) => {
         this.cutShort = resolve
@@ -410,8 +411,15 @@ export class Runner {
     await all
   }
 
-  /** A second signal: stop waiting for running jobs. */
+  /** A second signal: stop waiting for running jobs and for their hooks. */
   interruptNow(): void {
+    this.hurried = true
+    this.hurryNow()
     this.cutShort?.()
+  }
+
+  /** This process lost its lease: abort every running attempt (their outcomes would be refused). */
+  abortAll(reason: string): void {
+    this.inFlight.interruptUnrecorded(reason)
   }
 }

@@ -12,18 +12,11 @@ import type { EngineEmitter, EngineEvents } from './events.js'
 import type { Runner, RunRequest, StagedRuns } from './runner.js'
 
 /**
- * Runs claimed ahead are woken this long before their instant and, with a clock that can, wait out
- * the rest precisely: a timer alone starts them late, and only a wake-up before the instant can be
- * made precise. A Node timer fires ~0.5 ms late at the median, more than 2 ms late 0.2–0.7% of the
- * time, more than 4 ms 0.2%, more than 5 ms 0.1% (bench/micro/wait.mjs, shared 2-vCPU VM). The other
- * thing that delays a wake-up is a pause of the main thread just before it, and V8's major garbage
- * collections end with one of 3–5 ms, often right after the batch was staged (its allocation starts
- * the collection), i.e. a few milliseconds before the instant; once the wait has begun, nothing else
- * runs on the thread until the start. Woken 4 ms early, the batch after such a pause started ~4 ms
- * late in most of scenario A's runs; woken 8 ms early, in none. The system clock's wait sleeps rather
- * than spins, so waking earlier costs no CPU; it costs the event loop, blocked from the wake-up to the
- * instant (at most once per PRECISE_WAIT_SPACING_MS), so an embedding app's I/O waits that long. An
- * app that cannot afford that gives the scheduler a clock without `waitUntil`.
+ * Runs claimed ahead are woken this long before their instant and, when precise starts are on, wait
+ * out the rest with the clock's `waitUntil`: a Node timer fires a millisecond or more late, and a
+ * pause of the main thread (a garbage collection) just before the instant delays a wake-up that
+ * comes later. Why 8 ms, and what it costs, is measured in bench/FINDINGS.md (see docs/engine.md,
+ * "Precise starts").
  */
 const PRECISE_START_MS = 8
 /**
@@ -50,6 +43,12 @@ export interface StartsOptions {
   /** A start re-armed for an instant this far off or more sleeps this long and looks at the clock again. */
   maxSleepMs: number
   recordUnstarted: RecordUnstarted
+  /**
+   * Wait out the last milliseconds before an instant with the clock's blocking `waitUntil`. It
+   * blocks the event loop for up to PRECISE_WAIT_MAX_MS, so it is for `start-scheduler`, whose
+   * process does nothing else; an app embedding the scheduler gets plain timers unless it asks.
+   */
+  precise: boolean
 }
 
 interface Waiting {
@@ -216,9 +215,9 @@ export class Starts {
 
   private startAt(at: number, requests: RunRequest[]): void {
     const staged = this.runner().stage(requests)
-    const early = this.clock.waitUntil ? PRECISE_START_MS : 0
+    const waitUntil = this.options.precise ? this.clock.waitUntil : undefined
+    const early = waitUntil ? PRECISE_START_MS : 0
     const fire = () => {
-      const { waitUntil } = this.clock
       if (waitUntil !== undefined && (waiting.precise || this.clock.now() >= this.plainUntil)) {
         waiting.precise = true
         waitUntil.call(this.clock, at, PRECISE_WAIT_MAX_MS)

@@ -1,10 +1,24 @@
 /**
- * Errors a job's code raises outside its call: a `ctx.signal` listener that throws when the attempt
- * times out or the scheduler stops (Node rethrows listener errors on a later tick), a promise the
- * job started and nobody awaits that rejects. They reach the process, not the attempt, and by default
- * end a Node process, with every other job of the scheduler in it.
+ * Errors a job's code raises outside its call: a timer or emitter callback that throws, a promise the
+ * job started and nobody awaits that rejects, a `ctx.signal` listener that throws when the attempt
+ * times out. They reach the process, not the attempt, and by default end a Node process, with every
+ * other job of the scheduler in it.
+ *
+ * Each job's code runs inside an AsyncLocalStorage scope naming its attempt, and Node keeps that
+ * scope for everything the code schedules, so such an error is pinned on the attempt that caused it:
+ * it fails the attempt if it is still running, else it is added to its record. An error with no
+ * attempt in scope stays an `engine:error`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { EngineEmitter } from './events.js'
+
+/** What a stray error is reported to when it came from a job's code. */
+export interface StrayTarget {
+  strayError(error: unknown): void
+}
+
+/** The attempt whose code is running (or whose timers, emitters and promises are). */
+export const jobScope = new AsyncLocalStorage<StrayTarget>()
 
 /** What receives the process-wide events (the process, or a stand-in in tests). */
 export interface StrayErrorSource {
@@ -12,18 +26,20 @@ export interface StrayErrorSource {
   off(event: 'uncaughtException' | 'unhandledRejection', listener: (error: unknown) => void): unknown
 }
 
-export const STRAY_ERROR_MESSAGE =
-  'uncaught error outside any job call (such as a ctx.signal listener that threw, or a promise nothing awaited)'
+export const STRAY_ERROR_MESSAGE = 'uncaught error outside any job (such as a promise nothing awaited)'
 
 /**
- * Keep the process alive through stray errors and report each as an `engine:error` event instead.
- * Returns a function that removes the listeners. Having a listener for these events is what stops
- * Node from exiting, for every error of the process: an app embedding the scheduler decides whether
- * it wants that; `crons start-scheduler` and `crons run-job` do.
+ * Keep the process alive through stray errors: those of a job's code fail (or are added to) its
+ * attempt, the others become `engine:error` events. Returns a function that removes the listeners.
+ * Having a listener for these events is what stops Node from exiting, for every error of the
+ * process: an app embedding the scheduler decides whether it wants that; `crons start-scheduler` and
+ * `crons run-job` do.
  */
 export function reportStrayErrors(events: EngineEmitter, source: StrayErrorSource = process): () => void {
   const report = (error: unknown) => {
-    events.emit('engine:error', { message: STRAY_ERROR_MESSAGE, error })
+    const target = jobScope.getStore()
+    if (target) target.strayError(error)
+    else events.emit('engine:error', { message: STRAY_ERROR_MESSAGE, error })
   }
   source.on('uncaughtException', report)
   source.on('unhandledRejection', report)

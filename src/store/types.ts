@@ -67,6 +67,11 @@ export interface NewInstance {
   role: InstanceRole
   host: string
   pid: number
+  /**
+   * When the process started (epoch ms, as the OS reports it), so that a peer on the same host can
+   * tell the process is gone (or its pid reused) without waiting for the heartbeat to expire.
+   */
+  processStart?: number | null
   now: number
 }
 
@@ -79,6 +84,9 @@ export interface InstanceRecord {
   heartbeatAt: number
   /** Set when the instance shut down cleanly. */
   stoppedAt: number | null
+  processStart: number | null
+  /** Set when a peer found the instance dead and took its runs: its later writes are refused. */
+  reapedAt: number | null
 }
 
 export interface MissedInfo {
@@ -196,9 +204,16 @@ export interface ReapedRuns {
 export interface Store {
   readonly path: string
 
-  /** Register (or re-register, e.g. with another role) this process and its first heartbeat. */
+  /**
+   * Register (or re-register, e.g. with another role) this process and its first heartbeat. An
+   * instance once reaped is never revived: register under a new id.
+   */
   registerInstance(instance: NewInstance): Promise<void>
-  heartbeat(instanceId: string, now: number): Promise<void>
+  /**
+   * Renew the instance's lease. Resolves false when the instance was reaped (a peer found it dead and
+   * took its runs): it must stop writing about its runs and register again under a new id.
+   */
+  heartbeat(instanceId: string, now: number): Promise<boolean>
   /**
    * Mark the instance stopped (clean shutdown). Its runs that have an outcome but whose code never
    * settled (a timeout, or an interruption at shutdown) lose their overlap guard: nothing of a
@@ -207,11 +222,13 @@ export interface Store {
   stopInstance(instanceId: string, now: number): Promise<void>
   listInstances(): Promise<InstanceRecord[]>
   /**
-   * Runs left active by instances whose heartbeat is older than `now - ttlMs` (or that stopped)
-   * become `interrupted` (if still `running`) and inactive. Returns the runs changed: those it
-   * interrupted, and those that already had an outcome and only lost their overlap guard.
+   * Instances whose heartbeat is older than `now - ttlMs`, and those in `dead` (known gone: a process
+   * on this host that no longer exists), are reaped: marked so that their later writes are refused
+   * (fencing). Runs left active by reaped or stopped instances become `interrupted` (if still
+   * `running`, finished at the owner's last heartbeat) and inactive. Returns the runs changed: those
+   * it interrupted, and those that already had an outcome and only lost their overlap guard.
    */
-  reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns>
+  reapDeadInstances(now: number, ttlMs: number, dead?: readonly string[]): Promise<ReapedRuns>
 
   /**
    * Make sure a row exists for each job name; returns the state of every job the store knows. With
@@ -228,7 +245,13 @@ export interface Store {
   claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]>
   /** Start an attempt outside the slot table (manual runs, retries). */
   beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome>
-  finishRun(runId: number, outcome: RunOutcome): Promise<void>
+  /**
+   * Record an attempt's outcome. May be deferred and written together with other outcomes handed
+   * over in the same turn (one transaction); the promise settles once it is durable, and every later
+   * call on the store sees it (read-your-writes). Fenced: resolves false, changing nothing, when the
+   * run's owner instance was reaped — a late write of a run a peer already interrupted.
+   */
+  finishRun(runId: number, outcome: RunOutcome): Promise<boolean>
   /** The job's code finally settled after its outcome was recorded (late after a timeout). */
   settleRun(runId: number): Promise<void>
 
@@ -246,6 +269,14 @@ export interface Store {
    * claims and stopped instances. Returns the number of runs deleted.
    */
   prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number>
+
+  /**
+   * Check that the store is still the one this connection opened: for a file, that it was not deleted
+   * or replaced under the running process (which would go on writing into a file nobody sees).
+   * Rejects with a `STATE_GONE` CronsError saying what happened and where what this connection held
+   * was saved; nothing recorded is lost.
+   */
+  verify(): Promise<void>
 
   info(): Promise<StoreInfo>
   /**

@@ -357,12 +357,40 @@ export function claimContract(ctx: ContractContext): void {
       expect(reaped.released).toEqual([])
     })
 
-    it('keeps an outcome recorded after the reaper interrupted the run', async () => {
+    it('refuses a late outcome of a run the reaper interrupted (fencing), and says so', async () => {
       const id = await started('a', T0, 'A', T0)
       expect((await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)).interrupted.map((r) => r.id)).toEqual([id])
-      // The run's code did finish after all (its instance was only slow to heartbeat): the outcome wins.
-      await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true })
-      expect(await run(id)).toMatchObject({ status: 'succeeded', finishedAt: T0 + 101_000, active: false })
+      // The "dead" instance was only stalled; when it wakes, its write changes nothing.
+      expect(await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true })).toBe(
+        false,
+      )
+      expect(await run(id)).toMatchObject({ status: 'interrupted', active: false })
+      // It learns it lost its lease at its next heartbeat.
+      expect(await ctx.store.heartbeat('A', T0 + 102_000)).toBe(false)
+      const [a] = (await ctx.store.listInstances()).filter((i) => i.id === 'A')
+      expect(a?.reapedAt).toBe(T0 + 100_000)
+    })
+
+    it('reaps an instance named dead at once, whatever its heartbeat says', async () => {
+      const id = await started('a', T0, 'A', T0)
+      await ctx.store.heartbeat('A', T0 + 1_000)
+      const reaped = await ctx.store.reapDeadInstances(T0 + 2_000, 30_000, ['A'])
+      expect(reaped.interrupted.map((r) => r.id)).toEqual([id])
+      // Its duration runs to its owner's last sign of life.
+      expect(await run(id)).toMatchObject({ status: 'interrupted', finishedAt: T0 + 1_000, durationMs: 1_000 })
+    })
+
+    it('accepts outcomes of a live instance while another is fenced', async () => {
+      const lost = await started('a', T0, 'A', T0)
+      const kept = await started('b', T0, 'B', T0)
+      await ctx.store.heartbeat('B', T0 + 90_000)
+      await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      const [a, b] = await Promise.all([
+        ctx.store.finishRun(lost, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true }),
+        ctx.store.finishRun(kept, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true }),
+      ])
+      expect([a, b]).toEqual([false, true])
+      expect(await run(kept)).toMatchObject({ status: 'succeeded' })
     })
   })
 }

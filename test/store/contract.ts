@@ -37,6 +37,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           startedAt: T0,
           heartbeatAt: T0 + 5_000,
           stoppedAt: null,
+          processStart: null,
+          reapedAt: null,
         })
         expect(b).toMatchObject({ id: 'B', stoppedAt: T0 + 6_000 })
         // Re-registered as a runner (a run-job process reusing the id), then as a scheduler again.
@@ -52,6 +54,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           startedAt: T0 + 7_000,
           heartbeatAt: T0 + 7_000,
           stoppedAt: null,
+          processStart: null,
+          reapedAt: null,
         })
       })
     })

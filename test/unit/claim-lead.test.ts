@@ -71,6 +71,7 @@ describe('Starts', () => {
     const starts = new Starts(clock, new EngineEmitter(), () => runner, {
       maxSleepMs: 30_000,
       recordUnstarted: async () => {},
+      precise: false,
     })
     const config = validateConfig(
       { timezone: 'UTC', jobs: [{ name: 'a', schedule: '* * * * * *', run: () => {} }] },

@@ -6,10 +6,11 @@ import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CronsConfig, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { describeError } from '../../src/core/attempt.js'
 import { FakeClock } from '../../src/core/clock.js'
+import { describeError } from '../../src/core/describe.js'
 import type { RunFinishedEvent } from '../../src/core/events.js'
 import { EngineEmitter } from '../../src/core/events.js'
+import { Recorder } from '../../src/core/recorder.js'
 import { Runner } from '../../src/core/runner.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
@@ -591,7 +592,8 @@ describe("retries honour overlap 'skip'", () => {
       { file: 'test' },
     )
     const job = config.jobs[0] as (typeof config.jobs)[number]
-    const runner = new Runner({ store, clock, events, instanceId: 'here', hooks: {}, random: () => 0 })
+    const recorder = new Recorder(store, events)
+    const runner = new Runner({ store, recorder, clock, events, instanceId: () => 'here', hooks: {}, random: () => 0 })
     await store.registerInstance({ id: 'here', role: 'runner', host: 'h', pid: 1, now: T0 })
     const holder = await store.beginRun(
       { job: 'flaky', slot: T0, trigger: 'schedule', attempt: 1, overlap: 'allow' },

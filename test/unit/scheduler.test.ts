@@ -63,8 +63,8 @@ describe('firing', () => {
     }))
     const { clock, store, scheduler } = await harness(jobs)
     await scheduler.start()
-    // One wake-up timer plus the heartbeat, not one per job.
-    expect(clock.pending).toBeLessThanOrEqual(2)
+    // One wake-up timer plus the heartbeat and the pruning timer, not one per job.
+    expect(clock.pending).toBeLessThanOrEqual(3)
     await clock.advance(60_000)
     expect(seen).toEqual([10, 20, 30, 40, 50, 60].map((s) => iso(T0 + s * 1000)))
     const all = await runs(store)
@@ -242,7 +242,7 @@ describe('claiming ahead of the slot', () => {
       { timezone: 'UTC', jobs: [{ name: 'tick', schedule: '* * * * * *', run: () => void started.push(clock.now()) }] },
       { file: 'test' },
     )
-    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0, preciseStart: true })
     open.push({ clock, store, scheduler })
     await scheduler.start()
     await clock.advanceTo(T0 + 2000)
@@ -275,7 +275,7 @@ describe('claiming ahead of the slot', () => {
     })
     const jobs = [job('a', T0 + 1000), job('b', T0 + 1005), job('c', T0 + 1010), job('d', T0 + 1100)]
     const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
-    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 200, random: () => 0 })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 200, random: () => 0, preciseStart: true })
     open.push({ clock, store, scheduler })
     await scheduler.start()
     await clock.advanceTo(T0 + 2000)
@@ -447,14 +447,22 @@ describe('claiming ahead of the slot', () => {
       { timezone: 'UTC', jobs: [{ name: 'once', at: new Date(T0 + 1000), run: () => void started.push(clock.now()) }] },
       { file: 'test' },
     )
-    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, maxSleepMs: 30_000, random: () => 0 })
+    const scheduler = new Scheduler(config, {
+      clock,
+      store,
+      claimLeadMs: 100,
+      maxSleepMs: 30_000,
+      random: () => 0,
+      preciseStart: true,
+    })
     open.push({ clock, store, scheduler })
     await scheduler.start()
     // Woken 4 ms early, the wall clock steps back an hour during the wait: the hour passes in sleeps
     // of at most maxSleepMs, each ending with a look at the clock.
     await clock.advanceTo(T0 + 996)
     expect(started).toEqual([])
-    expect(Math.max(...clock.delays)).toBeLessThanOrEqual(30_000)
+    // (The first prune's timer, a minute after start, aside.)
+    expect(Math.max(...clock.delays.filter((d) => d !== 60_000))).toBeLessThanOrEqual(30_000)
     expect(clock.delays.filter((d) => d === 30_000).length).toBeGreaterThanOrEqual(100)
     await clock.advanceTo(T0 + 2000)
     expect(started).toEqual([T0 + 1000])
@@ -473,7 +481,7 @@ describe('claiming ahead of the slot', () => {
     })
     const jobs = [job('strict', {}), job('caught-up', { catchUp: true }), job('lenient', { misfireGrace: '10m' })]
     const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
-    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0 })
+    const scheduler = new Scheduler(config, { clock, store, claimLeadMs: 100, random: () => 0, preciseStart: true })
     open.push({ clock, store, scheduler })
     const missedEvents: unknown[] = []
     scheduler.events.on('slot:missed', (e) => missedEvents.push(e))
@@ -1035,7 +1043,70 @@ describe('starting many jobs on one instant', () => {
     const rows = new Map((await runs(store)).map((r) => [r.job, r]))
     expect(rows.get('fine')).toMatchObject({ status: 'succeeded', result: '"b"' })
     expect(rows.get('unlucky')?.status).toBe('running')
-    expect(errors).toEqual([`could not record the outcome of run ${rows.get('unlucky')?.id}: disk on fire`])
+    const id = rows.get('unlucky')?.id
+    expect(errors).toEqual([`could not record the outcome of run ${id}; it is kept and written again: disk on fire`])
+    // The store mends: the kept outcome is written at the next heartbeat, and the job is not held.
+    unlucky.clear()
+    await clock.advance(10_000)
+    expect(await store.getRun(id as number)).toMatchObject({ status: 'succeeded', result: '"a"', active: false })
+  })
+
+  it('one failed outcome write does not wedge the job: later slots run, none is skipped as still running', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const config = validateConfig(
+      { timezone: 'UTC', jobs: [{ name: 'tick', schedule: '* * * * * *', run: async () => 'ok' }] },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    const finishRun = store.finishRun.bind(store)
+    let failures = 1
+    store.finishRun = (runId, outcome) => {
+      if (failures-- > 0) return Promise.reject(new Error('database is locked'))
+      return finishRun(runId, outcome)
+    }
+    await scheduler.start()
+    await clock.advanceTo(T0 + 6_000)
+    const rows = await runs(store, 'tick')
+    expect(rows.map((r) => r.status)).toEqual(Array(rows.length).fill('succeeded'))
+    expect(rows.length).toBeGreaterThanOrEqual(5)
+    expect(await store.activeRuns()).toEqual([])
+  })
+
+  it('an internal error of the runner records the attempt instead of leaving it running', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const config = validateConfig(
+      {
+        timezone: 'UTC',
+        jobs: [
+          {
+            name: 'x',
+            schedule: '* * * * * *',
+            retry: { max: 1, initial: 1 },
+            run: () => {
+              throw new Error('job failed')
+            },
+          },
+        ],
+      },
+      { file: 'test' },
+    )
+    const scheduler = new Scheduler(config, { clock, store, random: () => 0 })
+    open.push({ clock, store, scheduler })
+    // The store breaks in a way the runner does not expect: beginRun for the retry throws.
+    store.beginRun = () => {
+      throw new Error('unexpected')
+    }
+    const errors: string[] = []
+    scheduler.events.on('engine:error', (e) => errors.push(e.message))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_500)
+    const rows = await runs(store, 'x')
+    expect(rows.length).toBeGreaterThan(0)
+    expect(rows.every((r) => r.status !== 'running')).toBe(true)
+    expect(errors).toContain('run of job "x" failed internally')
   })
 
   it('ctx.signal and ctx.log can be taken apart from the context', async () => {

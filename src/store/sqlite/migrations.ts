@@ -158,6 +158,14 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (role = 'scheduler' OR role = 'runner');
     `,
   },
+  {
+    description:
+      'instances.process_start (a dead process on this host is seen at once) and instances.reaped_at (fencing)',
+    sql: `
+      ALTER TABLE instances ADD COLUMN process_start INTEGER;
+      ALTER TABLE instances ADD COLUMN reaped_at INTEGER;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

@@ -47,6 +47,8 @@ export interface InstanceRow {
   started_at: number
   heartbeat_at: number
   stopped_at: number | null
+  process_start: number | null
+  reaped_at: number | null
 }
 
 /** Columns of `runs`, spelled once; `trigger` is an SQL keyword and must stay quoted. */
@@ -94,5 +96,7 @@ export function toInstance(row: InstanceRow): InstanceRecord {
     startedAt: row.started_at,
     heartbeatAt: row.heartbeat_at,
     stoppedAt: row.stopped_at,
+    processStart: row.process_start,
+    reapedAt: row.reaped_at,
   }
 }

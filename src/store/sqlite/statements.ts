@@ -94,18 +94,37 @@ export function prepareStatements(db: Database.Database) {
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
     registerInstance: prepare<[NewInstance]>(
-      `INSERT INTO instances (id, role, host, pid, started_at, heartbeat_at, stopped_at)
-       VALUES (@id, @role, @host, @pid, @now, @now, NULL)
+      `INSERT INTO instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at)
+       VALUES (@id, @role, @host, @pid, @processStart, @now, @now, NULL, NULL)
        ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
-         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
+         process_start = excluded.process_start, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+         stopped_at = NULL
+       WHERE instances.reaped_at IS NULL`,
     ),
-    heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ?'),
+    /** Refused (no row changed) once the instance was reaped: it lost its runs to a peer. */
+    heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ? AND reaped_at IS NULL'),
+    /** Instances found dead: their late writes about runs are refused from now on. */
+    markReaped: prepare<[now: number, ids: string]>(
+      `UPDATE instances SET reaped_at = ? FROM json_each(?) j
+       WHERE instances.id = j.value AND instances.stopped_at IS NULL AND instances.reaped_at IS NULL`,
+    ),
+    /** Of the runs `ids` (a JSON array), those whose owner was reaped: writes about them are refused. */
+    fencedRuns: column<[ids: string], number>(
+      `SELECT r.id FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN instances i ON i.id = r.instance_id
+       WHERE i.reaped_at IS NOT NULL`,
+    ),
+    anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
+    /** Live-looking instances whose heartbeat is older than the cutoff. */
+    expiredInstances: column<[cutoff: number], string>(
+      'SELECT id FROM instances WHERE stopped_at IS NULL AND reaped_at IS NULL AND heartbeat_at < ?',
+    ),
     stopInstance: prepare<[number, string]>('UPDATE instances SET stopped_at = ? WHERE id = ?'),
     listInstances: prepare<[], InstanceRow>('SELECT * FROM instances ORDER BY started_at, id'),
-    orphans: prepare<[number], OrphanRow>(
+    orphans: prepare<[cutoff: number, dead: string], OrphanRow>(
       `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
-       WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < ?)
+       WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL
+         OR i.heartbeat_at < ? OR i.id IN (SELECT value FROM json_each(?)))
        ORDER BY +r.id`,
     ),
     interrupt: prepare<[{ id: number; finishedAt: number; message: string }]>(

@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import nodePath from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
-import { keepShape } from '../../shapes.js'
+import { CronsError } from '../../errors.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -64,6 +64,8 @@ interface PendingBatch {
   readonly promise: Promise<void>
   resolve: () => void
   reject: (error: unknown) => void
+  /** Runs whose owner was reaped: their writes were refused (fencing). */
+  readonly refused: Set<number>
 }
 
 function newBatch(): PendingBatch {
@@ -73,7 +75,7 @@ function newBatch(): PendingBatch {
     resolve = res
     reject = rej
   })
-  return { promise, resolve, reject }
+  return { promise, resolve, reject, refused: new Set() }
 }
 
 export function interruptedMessage(instanceId: string): string {
@@ -88,6 +90,8 @@ export class SqliteStore implements Store {
   readonly #schemaVersion: number
   readonly #history: RunHistory
   #closed = false
+  /** The state file's device and inode when opened (none for `:memory:`): see `verify()`. */
+  #identity: { dev: number; ino: number } | undefined
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
 
@@ -114,6 +118,14 @@ export class SqliteStore implements Store {
     this.#schemaVersion = opened.schemaVersion
     this.#hadCompanions = opened.hadCompanions
     this.#s = prepareStatements(db)
+    if (context.path !== ':memory:') {
+      try {
+        const stat = fs.statSync(nodePath.resolve(this.#cwd, context.path))
+        this.#identity = { dev: stat.dev, ino: stat.ino }
+      } catch {
+        this.#identity = undefined
+      }
+    }
     this.#history = new RunHistory(db, this.#s)
     const writer = new RunWriter(this.#s)
     this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
@@ -122,7 +134,7 @@ export class SqliteStore implements Store {
     this.#beginTx = db.transaction((run: BeginRun, instanceId: string, now: number) =>
       writer.begin(run, instanceId, now),
     )
-    this.#reapTx = db.transaction((now: number, ttlMs: number) => this.#reap(now, ttlMs))
+    this.#reapTx = db.transaction((now: number, ttlMs: number, dead: readonly string[]) => this.#reap(now, ttlMs, dead))
     this.#writeTx = db.transaction((work: () => unknown) => work())
     const outcomes = new OutcomeWriter(this.#s)
     this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => outcomes.write(writes))
@@ -155,12 +167,12 @@ export class SqliteStore implements Store {
   // --- queued outcome writes --------------------------------------------------------------------
 
   /** Queue an outcome write; the promise settles when the transaction carrying it commits (or fails). */
-  #enqueue(write: PendingWrite): Promise<void> {
+  #enqueue(write: PendingWrite): Promise<PendingBatch> {
     if (this.#closed) {
       // Nothing will flush any more: fail the way a direct write on a closed connection fails.
       try {
         this.#write(() => this.#flushTx([write]))
-        return Promise.resolve()
+        return Promise.resolve(newBatch())
       } catch (error) {
         return Promise.reject(error)
       }
@@ -170,7 +182,8 @@ export class SqliteStore implements Store {
       this.#batch = newBatch()
       this.#flushTimer = nextTurn(this.#onNextTurn)
     }
-    return this.#batch.promise
+    const batch = this.#batch
+    return batch.promise.then(() => batch)
   }
 
   readonly #onNextTurn = (): void => {
@@ -189,14 +202,12 @@ export class SqliteStore implements Store {
     const writes = this.#pending
     this.#pending = []
     this.#batch = undefined
-    const last = writes[writes.length - 1]
-    keepShape('outcome write', typeof last === 'object' ? last : undefined)
     if (this.#flushTimer !== undefined) {
       cancelNextTurn(this.#flushTimer)
       this.#flushTimer = undefined
     }
     try {
-      this.#flushTx.immediate(writes)
+      this.#flushTx.immediate(this.#unfenced(writes, batch.refused))
     } catch (error) {
       batch.reject(fromSqliteError(error, this.#context))
       return
@@ -204,14 +215,26 @@ export class SqliteStore implements Store {
     batch.resolve()
   }
 
+  /**
+   * The writes whose run's owner was not reaped; the others go into `refused`. The common case (no
+   * instance of the file was ever reaped) costs one indexed count.
+   */
+  #unfenced(writes: readonly PendingWrite[], refused: Set<number>): readonly PendingWrite[] {
+    if (this.#s.anyReaped.get() === 0) return writes
+    const ids = writes.map((w) => (typeof w === 'number' ? w : w.id))
+    for (const id of this.#s.fencedRuns.all(JSON.stringify(ids))) refused.add(id)
+    if (refused.size === 0) return writes
+    return writes.filter((w) => !refused.has(typeof w === 'number' ? w : w.id))
+  }
+
   // --- instances ------------------------------------------------------------------------------
 
   async registerInstance(instance: NewInstance): Promise<void> {
-    this.#write(() => this.#s.registerInstance.run(instance))
+    this.#write(() => this.#s.registerInstance.run({ ...instance, processStart: instance.processStart ?? null }))
   }
 
-  async heartbeat(instanceId: string, now: number): Promise<void> {
-    this.#write(() => this.#s.heartbeat.run(now, instanceId))
+  async heartbeat(instanceId: string, now: number): Promise<boolean> {
+    return this.#write(() => this.#s.heartbeat.run(now, instanceId).changes > 0)
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
@@ -225,13 +248,15 @@ export class SqliteStore implements Store {
     return this.#read(() => this.#s.listInstances.all().map(toInstance))
   }
 
-  async reapDeadInstances(now: number, ttlMs: number): Promise<ReapedRuns> {
-    return this.#read(() => this.#reapTx.immediate(now, ttlMs))
+  async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
+    return this.#read(() => this.#reapTx.immediate(now, ttlMs, dead))
   }
 
-  #reap(now: number, ttlMs: number): ReapedRuns {
+  #reap(now: number, ttlMs: number, dead: readonly string[]): ReapedRuns {
     const reaped: ReapedRuns = { interrupted: [], released: [] }
-    for (const orphan of this.#s.orphans.all(now - ttlMs)) {
+    const gone = [...this.#s.expiredInstances.all(now - ttlMs), ...dead]
+    if (gone.length > 0) this.#s.markReaped.run(now, JSON.stringify(gone))
+    for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
       const interrupted = orphan.status === 'running'
       if (interrupted) {
         // The last instant the instance was alive is the best estimate of when the run died.
@@ -288,7 +313,7 @@ export class SqliteStore implements Store {
   }
 
   /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
-  finishRun(runId: number, outcome: RunOutcome): Promise<void> {
+  finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
     return this.#enqueue({
       id: runId,
       status: outcome.status,
@@ -299,12 +324,12 @@ export class SqliteStore implements Store {
       output: outcome.output ?? null,
       detail: outcome.detail ?? null,
       active: outcome.settled ? 0 : 1,
-    })
+    }).then((batch) => !batch.refused.has(runId))
   }
 
   /** Queued like `finishRun`, and written after any outcome queued before it. */
-  settleRun(runId: number): Promise<void> {
-    return this.#enqueue(runId)
+  async settleRun(runId: number): Promise<void> {
+    await this.#enqueue(runId)
   }
 
   // --- reading history --------------------------------------------------------------------------
@@ -337,6 +362,30 @@ export class SqliteStore implements Store {
   }
 
   // --- maintenance ------------------------------------------------------------------------------
+
+  async verify(): Promise<void> {
+    const identity = this.#identity
+    if (identity === undefined || this.#closed) return
+    const path = nodePath.resolve(this.#cwd, this.path)
+    let now: fs.Stats | undefined
+    try {
+      now = fs.statSync(path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return
+    }
+    if (now !== undefined && now.ino === identity.ino && now.dev === identity.dev) return
+    this.#flush()
+    // The file is gone or is another file now: this connection holds the only copy of what was
+    // written since. It goes back to the path if nothing took its place, else beside it.
+    const saveTo = now === undefined ? path : `${path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    await this.#db.backup(saveTo)
+    this.#identity = undefined
+    const what = now === undefined ? 'was deleted' : 'was replaced by another file'
+    const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
+    throw new CronsError('STATE_GONE', `state file ${this.path} ${what} while in use; ${where}`, {
+      suggestions: ['start the scheduler again'],
+    })
+  }
 
   /**
    * Deletes in batches of `PRUNE_BATCH`, each its own short transaction with a pause between, so a

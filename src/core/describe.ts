@@ -1,0 +1,96 @@
+/**
+ * Descriptions of what a job throws or returns, for its record: total functions (they never throw,
+ * whatever the job handed over: throwing getters, Proxies, revoked Proxies, null prototypes).
+ */
+import { format } from 'node:util'
+
+/** What a description says of a value (or a part of one) that cannot be read. */
+const UNREADABLE_ERROR = '<unreadable error>'
+const UNREADABLE_MESSAGE = '<unreadable message>'
+const UNREADABLE_VALUE = '<unreadable value>'
+const UNSERIALISABLE_RESULT = JSON.stringify('<unserialisable result>')
+
+/**
+ * Message and stack of anything thrown, Error or not. Total: it never throws, whatever the job threw
+ * (getters that throw, Proxies, revoked Proxies, objects whose toString or inspect throws, null
+ * prototypes); what cannot be read is left out, or said to be unreadable. Its strings are plain
+ * strings, safe to store and print.
+ */
+export function describeError(error: unknown): { message: string; stack?: string } {
+  try {
+    return describe(error)
+  } catch {
+    // Nothing below should throw; this is the last line of defence, not a path.
+    return { message: UNREADABLE_ERROR }
+  }
+}
+
+function describe(error: unknown): { message: string; stack?: string } {
+  if (typeof error === 'string') return { message: error }
+  if (!isError(error)) return { message: `non-Error thrown: ${inspectSafely(error) ?? UNREADABLE_VALUE}` }
+  const message = readText(error, 'message')
+  const name = readText(error, 'name')
+  const stack = readText(error, 'stack')
+  const withStack = (text: string) => (stack ? { message: text, stack } : { message: text })
+  // As before: the message, else (an empty one) the name.
+  if (message !== undefined) return withStack(message || name || 'Error')
+  // The message cannot be read (a throwing getter; V8's stack then cannot be read either).
+  return name === undefined ? withStack(UNREADABLE_ERROR) : withStack(`${name || 'Error'}: ${UNREADABLE_MESSAGE}`)
+}
+
+/** `instanceof Error`, false where asking throws (a Proxy whose getPrototypeOf trap throws, a revoked one). */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
+}
+
+/** A property as text: '' when absent, undefined when it cannot be read or made text. */
+function readText(target: object, key: 'message' | 'name' | 'stack'): string | undefined {
+  let value: unknown
+  try {
+    value = (target as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return ''
+  if (typeof value !== 'object' && typeof value !== 'function') return String(value)
+  return inspectSafely(value)
+}
+
+/** `util.format('%O')` of a value, or undefined if inspecting it throws (a custom inspect, a getter). */
+function inspectSafely(value: unknown): string | undefined {
+  try {
+    return format('%O', value)
+  } catch {
+    // Not even `String(value)`: it calls the value's own toString.
+    return undefined
+  }
+}
+
+/** A ctx.log line; arguments whose inspection throws are replaced rather than fail the job's call. */
+export function formatLog(args: unknown[]): string {
+  try {
+    return format(...args)
+  } catch {
+    return args.map((arg) => (typeof arg === 'string' ? arg : (inspectSafely(arg) ?? UNREADABLE_VALUE))).join(' ')
+  }
+}
+
+/** JSON of a job's return value, bounded, for the run record. Never throws. */
+export function summarise(value: unknown): string | null {
+  if (value === undefined) return null
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {
+    // Cyclic, a BigInt, a toJSON or getter that throws: what inspection shows, else a marker.
+    const shown = inspectSafely(value)
+    return shown === undefined ? UNSERIALISABLE_RESULT : JSON.stringify(shown.slice(0, 4096))
+  }
+  if (text === undefined) return null
+  return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
+}

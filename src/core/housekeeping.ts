@@ -1,0 +1,161 @@
+/**
+ * What a scheduler does besides serving slots, on two timers of its own so that neither can delay
+ * the other or a claim:
+ *
+ * - The heartbeat (every `heartbeatMs`): prove the claim loop is alive (a dead loop stops the
+ *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again), check
+ *   the store is still the one opened, renew this instance's lease (a lease lost to a peer that
+ *   thought this process dead is noticed here), write outcomes a failed write left behind, and reap
+ *   dead instances: at once for a process on this host that is gone, else when its heartbeat expired.
+ * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
+ *   steps with the event loop free between them.
+ *
+ * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long.
+ */
+import { hostname } from 'node:os'
+import type { ResolvedConfig } from '../config/types.js'
+import type { ReapedRuns, Store } from '../store/types.js'
+import type { Clock, TimerHandle } from './clock.js'
+import type { EngineEmitter } from './events.js'
+import type { ClaimLoop } from './loop.js'
+import { processGone } from './process-identity.js'
+import type { Recorder } from './recorder.js'
+
+/** An instance whose heartbeat is older than this is dead (unless told otherwise). */
+export const DEFAULT_INSTANCE_TTL_MS = 30_000
+export const DEFAULT_HEARTBEAT_MS = 10_000
+const PRUNE_EVERY_MS = 3_600_000
+/** The first prune waits this long after start, so start-up never waits for one. */
+const FIRST_PRUNE_AFTER_MS = 60_000
+/** Housekeeping does not start this close to a claim or a start... */
+const QUIET_MS = 50
+/** ... but waits for a quiet moment at most this long. */
+const MAX_DELAY_MS = 2000
+
+export interface HousekeepingDeps {
+  clock: Clock
+  events: EngineEmitter
+  store: () => Promise<Store>
+  recorder: () => Recorder | undefined
+  loop: ClaimLoop | undefined
+  instanceId: () => string
+  history: ResolvedConfig['history']
+  heartbeatMs: number
+  instanceTtlMs: number
+  /** The claim loop died, or the store is gone: the scheduler cannot go on. */
+  onFatal: (message: string, error: unknown) => void
+  /** A peer reaped this instance (it was stalled past its lease). */
+  onLeaseLost: () => Promise<void>
+}
+
+export class Housekeeping {
+  private heartbeatTimer: TimerHandle | undefined
+  private pruneTimer: TimerHandle | undefined
+  private stopped = false
+
+  constructor(private readonly deps: HousekeepingDeps) {}
+
+  /** Start the heartbeat (again: any earlier chain is cleared first), and pruning if `prune`. */
+  start(options: { prune: boolean }): void {
+    this.stopped = false
+    this.armHeartbeat(this.deps.heartbeatMs)
+    if (options.prune && this.pruneTimer === undefined) this.armPrune(FIRST_PRUNE_AFTER_MS)
+  }
+
+  get running(): boolean {
+    return this.heartbeatTimer !== undefined
+  }
+
+  stop(): void {
+    this.stopped = true
+    const { clock } = this.deps
+    if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
+    if (this.pruneTimer) clock.clearTimeout(this.pruneTimer)
+    this.heartbeatTimer = undefined
+    this.pruneTimer = undefined
+  }
+
+  /**
+   * Runs left active by dead instances become interrupted (whoever notices first). Instances on
+   * this host whose process is gone are dead at once; others when their heartbeat expired.
+   */
+  async reap(now: number): Promise<ReapedRuns> {
+    const store = await this.deps.store()
+    const self = this.deps.instanceId()
+    const here = hostname()
+    const dead = (await store.listInstances())
+      .filter((i) => i.id !== self && i.host === here && i.stoppedAt === null && i.reapedAt === null)
+      .filter((i) => i.pid !== process.pid && processGone(i.pid, i.processStart))
+      .map((i) => i.id)
+    const reaped = await store.reapDeadInstances(now, this.deps.instanceTtlMs, dead)
+    // Runs that already had an outcome (their code never settled) only lose their overlap guard.
+    if (reaped.interrupted.length > 0) {
+      this.deps.events.emit('runs:interrupted', { runIds: reaped.interrupted.map((r) => r.id) })
+    }
+    return reaped
+  }
+
+  private armHeartbeat(delayMs: number, plannedAt?: number): void {
+    const { clock } = this.deps
+    if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
+    this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
+  }
+
+  private async beat(plannedAt: number | undefined): Promise<void> {
+    const { clock, loop } = this.deps
+    const now = clock.now()
+    const planned = plannedAt ?? now
+    const busyFor = loop?.busyFor(now, QUIET_MS) ?? 0
+    if (busyFor > 0 && now - planned < MAX_DELAY_MS) {
+      this.armHeartbeat(busyFor, planned)
+      return
+    }
+    if (loop && !loop.alive(now)) {
+      this.heartbeatTimer = undefined
+      this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
+      return
+    }
+    try {
+      const store = await this.deps.store()
+      await store.verify()
+      const held = await store.heartbeat(this.deps.instanceId(), now)
+      if (!held) await this.deps.onLeaseLost()
+      await this.deps.recorder()?.retry()
+      await this.reap(now)
+    } catch (error) {
+      if (isGone(error)) {
+        this.heartbeatTimer = undefined
+        this.deps.onFatal((error as Error).message, error)
+        return
+      }
+      this.deps.events.emit('engine:error', { message: 'heartbeat failed', error })
+    }
+    if (!this.stopped) this.armHeartbeat(this.deps.heartbeatMs)
+  }
+
+  private armPrune(delayMs: number, plannedAt?: number): void {
+    this.pruneTimer = this.deps.clock.setTimeout(() => void this.prune(plannedAt), delayMs)
+  }
+
+  private async prune(plannedAt: number | undefined): Promise<void> {
+    const { clock, loop } = this.deps
+    const now = clock.now()
+    const planned = plannedAt ?? now
+    const busyFor = loop?.busyFor(now, QUIET_MS) ?? 0
+    if (busyFor > 0 && now - planned < MAX_DELAY_MS) {
+      this.armPrune(busyFor, planned)
+      return
+    }
+    try {
+      const store = await this.deps.store()
+      await store.prune(now, this.deps.history)
+    } catch (error) {
+      this.deps.events.emit('engine:error', { message: 'pruning history failed', error })
+    }
+    if (!this.stopped) this.armPrune(PRUNE_EVERY_MS)
+  }
+}
+
+function isGone(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STATE_GONE'
+}

@@ -1,0 +1,53 @@
+/**
+ * Telling whether a process on this host is still the one that registered an instance: its pid
+ * exists and, where the OS says when a process started (Linux's /proc), it started when the instance
+ * said it did — a pid reused by another process does not keep a dead instance alive. A dead instance
+ * on this host is reaped at once instead of after its heartbeat expires.
+ */
+import { readFileSync } from 'node:fs'
+
+/** Clock ticks per second of /proc's times: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100
+
+let bootTimeMs: number | null | undefined
+
+function bootTime(): number | null {
+  if (bootTimeMs !== undefined) return bootTimeMs
+  try {
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('btime '))
+    bootTimeMs = line ? Number(line.slice(6)) * 1000 : null
+  } catch {
+    bootTimeMs = null
+  }
+  return bootTimeMs
+}
+
+/** When process `pid` started (epoch ms, 10-ms resolution), or null where the OS does not say. */
+export function processStartOf(pid: number): number | null {
+  const boot = bootTime()
+  if (boot === null) return null
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[19])
+    return Number.isFinite(ticks) ? boot + (ticks * 1000) / CLOCK_TICKS : null
+  } catch {
+    return null
+  }
+}
+
+/** Whether the process that registered as (`pid`, `processStart`) on this host is gone. */
+export function processGone(pid: number, processStart: number | null): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+  if (processStart === null) return false
+  const now = processStartOf(pid)
+  return now !== null && now !== processStart
+}

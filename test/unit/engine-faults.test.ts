@@ -1,0 +1,299 @@
+/**
+ * The fault paths that must never wedge, stall or kill a scheduler (SEMANTICS §5, §7): a listener
+ * that throws, a dead loop, start and stop in any order, a hurried stop, stray errors of a job, the
+ * state file deleted under a running scheduler, a dead process on this host.
+ */
+import { spawnSync } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { JobDefinition } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock, settle } from '../../src/core/clock.js'
+import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
+import { reportStrayErrors, type StrayErrorSource } from '../../src/core/stray.js'
+import { openStore } from '../../src/store/index.js'
+import type { RunRecord, Store } from '../../src/store/types.js'
+
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setup(jobs: JobDefinition[], options: SchedulerOptions & { store?: Store } = {}) {
+  const clock = (options.clock as FakeClock | undefined) ?? new FakeClock(T0)
+  const store = options.store ?? (await openStore(':memory:'))
+  const config = validateConfig({ timezone: 'UTC', jobs }, { file: 'test' })
+  const scheduler = new Scheduler(config, { random: () => 0, ...options, clock, store })
+  const errors: string[] = []
+  scheduler.events.on('engine:error', (e) => errors.push(e.message))
+  cleanups.push(async () => {
+    await scheduler.stop({ graceMs: 0 }).catch(() => undefined)
+    await store.close().catch(() => undefined)
+  })
+  return { clock, store, scheduler, errors }
+}
+
+/** Advance fake time in steps until `done` settles (a stop waiting out its grace on the fake clock). */
+async function advanceUntil(clock: FakeClock, done: Promise<unknown>): Promise<void> {
+  let over = false
+  void done.then(() => {
+    over = true
+  })
+  for (let i = 0; i < 100 && !over; i++) await clock.advance(1_000)
+  await done
+}
+
+async function runs(store: Store, job: string): Promise<RunRecord[]> {
+  return (await store.listRuns({ job, limit: 1000 })).reverse()
+}
+
+describe('a listener that throws', () => {
+  it('a throwing timer:overdue listener is one engine:error; firing goes on and stop() closes cleanly', async () => {
+    const fired: number[] = []
+    const { clock, store, scheduler, errors } = await setup([
+      { name: 'tick', schedule: '* * * * * *', run: () => void fired.push(clock.now()) },
+    ])
+    scheduler.events.on('timer:overdue', () => {
+      throw new Error('listener bug')
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    // The loop wakes 5 s late (a blocked event loop, a suspend): overdue is reported.
+    clock.jump(5_000)
+    await clock.advance(1_000)
+    const before = fired.length
+    await clock.advance(5_000)
+    expect(fired.length).toBeGreaterThanOrEqual(before + 5)
+    expect(errors).toEqual(['a listener of "timer:overdue" threw'])
+    await scheduler.stop()
+    expect((await store.listInstances())[0]?.stoppedAt).not.toBeNull()
+  })
+
+  it('a throwing run:started listener on a run claimed ahead neither escapes nor fails the runs', async () => {
+    const { clock, store, scheduler, errors } = await setup(
+      [{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }],
+      { claimLeadMs: 100 },
+    )
+    scheduler.events.on('run:started', () => {
+      throw new Error('listener bug')
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_000)
+    const rows = await runs(store, 'tick')
+    expect(rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded'])
+    expect(errors).toEqual(Array(3).fill('a listener of "run:started" threw'))
+  })
+
+  it('a throwing engine:error listener is ignored', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }])
+    scheduler.events.on('engine:error', () => {
+      throw new Error('listener bug too')
+    })
+    scheduler.events.on('run:finished', () => {
+      throw new Error('listener bug')
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 2_000)
+    expect((await runs(store, 'tick')).map((r) => r.status)).toEqual(['succeeded', 'succeeded'])
+  })
+})
+
+describe('a dead loop does not report healthy', () => {
+  it('the heartbeat finds the loop no longer armed: the scheduler fails, stops and marks itself stopped', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => {} }])
+    const failed: string[] = []
+    scheduler.events.on('scheduler:failed', (e) => failed.push(e.message))
+    const stopped = new Promise<void>((resolve) => scheduler.events.on('stopped', () => resolve()))
+    await scheduler.start()
+    // Simulate a bug that leaves the loop without a timer.
+    ;(scheduler as unknown as { loop: { arm: () => void } }).loop.arm = () => {}
+    await clock.advanceTo(T0 + 1_000)
+    await advanceUntil(clock, stopped)
+    expect(failed).toEqual(['the scheduling loop stopped waking up; no more slots would fire'])
+    const [me] = await store.listInstances()
+    expect(me?.stoppedAt).not.toBeNull()
+  })
+})
+
+describe('start and stop in any order', () => {
+  it('stop() during start(): no started event after stopped, the instance is stopped, no timer left', async () => {
+    const clock = new FakeClock(T0)
+    const real = await openStore(':memory:')
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const syncJobs = real.syncJobs.bind(real)
+    real.syncJobs = async (...args) => {
+      await gate
+      return syncJobs(...args)
+    }
+    const { scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => {} }], {
+      clock,
+      store: real,
+    })
+    const events: string[] = []
+    scheduler.events.on('started', () => events.push('started'))
+    scheduler.events.on('stopped', () => events.push('stopped'))
+    const starting = scheduler.start()
+    await settle()
+    const stopping = scheduler.stop()
+    release()
+    await Promise.all([starting, stopping])
+    expect(events).toEqual(['stopped'])
+    expect((await real.listInstances())[0]?.stoppedAt).not.toBeNull()
+    expect(clock.pending).toBe(0)
+  })
+
+  it('start() twice, and runJob() then start(), keep one heartbeat chain that ends with stop()', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'job', schedule: '@daily', run: () => 'ok' }])
+    let beats = 0
+    const heartbeat = store.heartbeat.bind(store)
+    store.heartbeat = (...args) => {
+      beats++
+      return heartbeat(...args)
+    }
+    await scheduler.runJob('job')
+    await Promise.all([scheduler.start(), scheduler.start()])
+    await clock.advance(60_000)
+    expect(beats).toBe(6)
+    await scheduler.stop()
+    expect(clock.pending).toBe(0)
+  })
+})
+
+describe('a hurried stop', () => {
+  it('does not wait for a hanging onError hook after the second stop()', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'fails',
+        schedule: '* * * * * *',
+        run: () => {
+          throw new Error('boom')
+        },
+        hooks: { onError: () => new Promise(() => {}) },
+      },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    const first = scheduler.stop()
+    const second = scheduler.stop()
+    // No fake time passes: the stop must end on its own, without the hook's 10-s timeout.
+    await Promise.all([first, second])
+    expect((await runs(store, 'fails'))[0]).toMatchObject({ status: 'failed', errorMessage: 'boom' })
+  })
+})
+
+describe('stray errors are pinned on the job that caused them', () => {
+  /** A stand-in for `process`: errors reach it from inside the job's own async work. */
+  function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
+    const bus = new EventEmitter()
+    return {
+      on: (event, listener) => bus.on(event, listener),
+      off: (event, listener) => bus.off(event, listener),
+      raise: (error) => bus.emit('uncaughtException', error),
+    }
+  }
+
+  it('an error from a timer the job left running fails the attempt while it runs', async () => {
+    const bus = strayBus()
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'leaky',
+        schedule: '* * * * * *',
+        run: () =>
+          new Promise(() => {
+            setTimeout(() => bus.raise(new Error('thrown in a timer')), 1)
+          }),
+      },
+    ])
+    cleanups.push(reportStrayErrors(scheduler.events, bus))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await settle()
+    expect((await runs(store, 'leaky'))[0]).toMatchObject({ status: 'failed', errorMessage: 'thrown in a timer' })
+  })
+
+  it('an error from a timer after the job returned is attached to its record; one outside any job stays engine:error', async () => {
+    const bus = strayBus()
+    const { clock, store, scheduler, errors } = await setup([
+      {
+        name: 'returned',
+        schedule: '* * * * * *',
+        run: () => {
+          setTimeout(() => bus.raise(new Error('late timer')), 1)
+          return 'done'
+        },
+      },
+    ])
+    cleanups.push(reportStrayErrors(scheduler.events, bus))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await settle()
+    const [row] = await runs(store, 'returned')
+    expect(row).toMatchObject({
+      status: 'succeeded',
+      errorMessage: 'uncaught error after the attempt ended: late timer',
+    })
+    expect(row?.output).toContain('late timer')
+    bus.raise(new Error('nobody'))
+    expect(errors).toContain('uncaught error outside any job (such as a promise nothing awaited)')
+  })
+})
+
+describe('the state file deleted under a running scheduler', () => {
+  it('is noticed at the next heartbeat: restored from the open database (nothing lost), and the scheduler stops with one line', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-gone-'))
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const file = path.join(dir, 'crons.db')
+    const store = await openStore(file)
+    const { clock, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }], { store })
+    const failed: string[] = []
+    scheduler.events.on('scheduler:failed', (e) => failed.push(e.message))
+    const stopped = new Promise<void>((resolve) => scheduler.events.on('stopped', () => resolve()))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_000)
+    fs.rmSync(file)
+    for (const companion of ['-wal', '-shm']) fs.rmSync(file + companion, { force: true })
+    await advanceUntil(clock, stopped)
+    expect(failed).toEqual([`state file ${file} was deleted while in use; restored it from the open database`])
+    const reopened = await openStore(file, { readonly: true })
+    cleanups.push(() => reopened.close())
+    const rows = await runs(reopened, 'tick')
+    // Every run up to the heartbeat, those written after the deletion included.
+    expect(rows.length).toBeGreaterThanOrEqual(9)
+    expect(rows.every((r) => r.status === 'succeeded')).toBe(true)
+  })
+})
+
+describe('a dead process on this host', () => {
+  it('its running run is interrupted at once at start, without waiting for its heartbeat to expire', async () => {
+    const store = await openStore(':memory:')
+    // A pid that existed and is gone.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
+    const now = Date.now()
+    await store.registerInstance({ id: 'killed', role: 'scheduler', host: hostname(), pid: Number(gone), now })
+    const [outcome] = await store.claimSlots(
+      [{ job: 'backup', slot: now - 1_000, trigger: 'schedule', overlap: 'skip' }],
+      'killed',
+      now - 1_000,
+    )
+    const { scheduler } = await setup([{ name: 'backup', schedule: '@daily', run: () => {} }], {
+      store,
+      clock: new FakeClock(now + 500),
+    })
+    const interrupted: number[][] = []
+    scheduler.events.on('runs:interrupted', (e) => interrupted.push(e.runIds))
+    await scheduler.start()
+    const runId = outcome?.kind === 'started' ? outcome.runId : -1
+    expect(interrupted).toEqual([[runId]])
+    expect(await store.getRun(runId)).toMatchObject({ status: 'interrupted', active: false })
+  })
+})
