@@ -3,6 +3,7 @@
  * do not meet the one-line contract. Each function returns the parsed value or throws a one-line
  * `CronsError` that names the flag, the bad value and what was expected.
  */
+import { Flags } from '@oclif/core'
 import { CronsError, quote, suggestClosest } from '../errors.js'
 import { isValidZone } from '../schedule/index.js'
 
@@ -51,3 +52,9 @@ export function parseZoneFlag(name: string, raw: string): string {
     { suggestions: suggestClosest(raw, Intl.supportedValuesOf('timeZone')) },
   )
 }
+
+/** `--wide`, on every command that draws a table: cells whole instead of cut to the terminal's width. */
+export const wideFlag = Flags.boolean({
+  description: "Show every cell in full instead of fitting the table to the terminal's width.",
+  default: false,
+})

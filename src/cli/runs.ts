@@ -3,15 +3,14 @@
  * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
  * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
  */
-import { formatDuration } from '../config/duration.js'
 import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
-  compactDuration,
   formatLocal,
   formatLocalShort,
   type Painter,
   relative,
   renderTable,
+  runDuration,
   statusColour,
   withoutStatus,
 } from './output.js'
@@ -20,6 +19,8 @@ export interface RunsContext {
   /** The zone a job's slots are shown in: the configured job's zone, else UTC (a job no longer configured). */
   zoneOf: (job: string) => string
   now: number
+  /** Cells whole, whatever the terminal's width (`--wide`). */
+  wide?: boolean
 }
 
 /** Longest error/reason text in a table cell; the full text is one `--run ID` away. */
@@ -39,13 +40,14 @@ export async function renderAttemptTable(
     String(run.attempt),
     statusColour(run.status, p),
     relative(Date.parse(run.startedAt), context.now),
-    durationText(run),
+    runDuration(run),
     clip(noteText(run), NOTE_WIDTH),
   ])
   return renderTable(
     ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
     rows,
     stream,
+    { wide: context.wide === true },
   )
 }
 
@@ -55,7 +57,7 @@ export async function renderAttemptTable(
  */
 export function renderAttemptLine(run: AttemptView, context: RunsContext, p: Painter): string {
   const slot = formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job))
-  const took = run.durationMs === null ? '' : ` in ${formatDuration(run.durationMs)}`
+  const took = run.durationMs === null ? '' : ` in ${runDuration(run)}`
   const note = noteText(run)
   return (
     `${p.dim(run.startedAt)}  run ${run.id}  ${p.bold(run.job)}  slot ${slot}  ${run.trigger}  attempt ${run.attempt}  ` +
@@ -76,7 +78,7 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     field('attempt', String(run.attempt)),
     field('started', `${run.startedAt}  ${p.dim(`(${relative(started, context.now)})`)}`),
     field('finished', run.finishedAt ?? (run.status === 'running' ? 'still running' : '-')),
-    field('duration', run.durationMs === null ? '-' : formatDuration(run.durationMs)),
+    field('duration', runDuration(run)),
     field('instance', run.active ? `${run.instanceId} ${p.cyan('(code still executing)')}` : run.instanceId),
   ]
   if (run.reason !== null) lines.push(field('reason', indent(run.reason)))
@@ -98,11 +100,6 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   return lines.join('\n')
 }
 
-function durationText(run: AttemptView): string {
-  if (run.durationMs !== null) return compactDuration(run.durationMs)
-  return run.status === 'running' ? 'running' : '-'
-}
-
 /** The first line of the error (not repeating the status), else the skip/missed reason. */
 function noteText(run: AttemptView): string {
   const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
@@ -110,5 +107,5 @@ function noteText(run: AttemptView): string {
 }
 
 function clip(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 3)}...` : text
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text
 }

@@ -1,5 +1,6 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatLocal, paint, relative, renderTable } from '../cli/output.js'
+import { wideFlag } from '../cli/flags.js'
+import { formatLocalShort, paint, relative, renderTable } from '../cli/output.js'
 import { formatDuration } from '../config/duration.js'
 import type { ResolvedJob, ValueSource } from '../config/types.js'
 import { type ConfigView, configView } from '../core/views.js'
@@ -18,16 +19,18 @@ Precedence is flag > env > file > default.`
     { description: 'Override the state file', command: 'CRONS_STATE=/var/lib/crons.db <%= config.bin %> config' },
   ]
 
+  static override flags = { wide: wideFlag }
+
   async run(): Promise<ConfigView> {
     const { flags } = await this.parse(Config)
     const config = await this.loadConfig(flags)
     const now = Date.now()
     const view = configView(config, now)
-    if (!this.jsonEnabled()) await this.print(view, now)
+    if (!this.jsonEnabled()) await this.print(view, now, flags.wide)
     return view
   }
 
-  private async print(view: ConfigView, now: number): Promise<void> {
+  private async print(view: ConfigView, now: number, wide: boolean): Promise<void> {
     const p = paint()
     const from = (source: ValueSource) => p.dim(`(${source})`)
     this.out(`${p.bold('config file')}     ${view.configPath ?? '-'}`)
@@ -51,7 +54,7 @@ Precedence is flag > env > file > default.`
       job.zone,
       job.nextRun === null
         ? '-'
-        : `${formatLocal(Date.parse(job.nextRun), job.zone)}\n${relative(Date.parse(job.nextRun), now)}`,
+        : `${formatLocalShort(Date.parse(job.nextRun), job.zone)}\n${relative(Date.parse(job.nextRun), now)}`,
       job.timeoutMs === 0 ? 'none' : formatDuration(job.timeoutMs),
       retryText(job.retry),
       job.overlap,
@@ -62,6 +65,8 @@ Precedence is flag > env > file > default.`
       await renderTable(
         ['job', 'description', 'schedule', 'zone', 'next run', 'timeout', 'retry', 'overlap', 'catch-up', 'tags'],
         rows,
+        process.stdout,
+        { wide },
       ),
     )
   }

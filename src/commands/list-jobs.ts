@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { formatLocal, type Painter, paint, preparePaint, relative, renderTable, statusColour } from '../cli/output.js'
+import { wideFlag } from '../cli/flags.js'
+import { formatLocalShort, type Painter, paint, preparePaint, relative, renderTable, statusColour } from '../cli/output.js'
 import { type JobSummary, jobSummaries } from '../core/inspect.js'
 import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
@@ -19,6 +20,7 @@ The state file is only read: listing never creates it.`
 
   static override flags = {
     tag: Flags.string({ char: 't', description: 'Only jobs with this tag (an unknown tag gives an empty list).' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<JobView[]> {
@@ -36,6 +38,7 @@ The state file is only read: listing never creates it.`
       const options = {
         statePath: store ? undefined : config.statePath,
         stateOnly,
+        wide: flags.wide,
         ...(flags.tag ? { tag: flags.tag } : {}),
       }
       this.out(await renderJobList(jobs, now, options))
@@ -49,6 +52,8 @@ export interface RenderJobListOptions {
   tag?: string
   /** The jobs are the state's, read without a config: an empty list says so. */
   stateOnly?: boolean
+  /** Cells whole, whatever the terminal's width. */
+  wide?: boolean
   /** Set when there is no state file yet: said once below the table, so "never ran" is not a mystery. */
   statePath?: string | undefined
   stream?: { isTTY?: boolean }
@@ -72,7 +77,7 @@ export async function renderJobList(
     job.zone ?? '-',
     job.nextRun === null || job.zone === null
       ? '-'
-      : `${formatLocal(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
+      : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
     stateText(job, p),
@@ -81,6 +86,7 @@ export async function renderJobList(
     ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state'],
     rows,
     options.stream,
+    { wide: options.wide === true },
   )
   return options.statePath === undefined
     ? table

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseIntegerFlag } from '../cli/flags.js'
+import { parseIntegerFlag, wideFlag } from '../cli/flags.js'
 import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
 import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
@@ -78,6 +78,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       default: '50',
     }),
     run: Flags.string({ char: 'r', description: 'Show the attempt with this id in full.' }),
+    wide: wideFlag,
     follow: Flags.boolean({
       char: 'f',
       description: 'Keep printing attempts as their outcome is recorded, until Ctrl-C.',
@@ -116,7 +117,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
         )
         filter.job = flags.job
       }
-      const context: RunsContext = { zoneOf: zoneLookup(config), now }
+      const context: RunsContext = { zoneOf: zoneLookup(config), now, wide: flags.wide }
       if (runId !== undefined) return await this.showRun(store, runId, displayPath(config.statePath), context)
       if (flags.follow) {
         await this.follow(store, config, filter, limit, context)

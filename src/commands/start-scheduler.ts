@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { type LogFormat, printEvents } from '../cli/events.js'
-import { formatLocal, paint, relative } from '../cli/output.js'
+import { compactDuration, formatLocal, paint, relative } from '../cli/output.js'
 import { livePeers } from '../core/inspect.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
@@ -58,7 +58,7 @@ Several schedulers may share one state file: every slot still fires exactly once
         signals++
         const note =
           signals === 1
-            ? `${signal}: stopping, waiting up to ${config.shutdownGraceMs / 1000}s for running jobs (send again to stop now)`
+            ? `${signal}: stopping, waiting up to ${compactDuration(config.shutdownGraceMs)} for running jobs (send again to stop now)`
             : `${signal}: stopping now, running jobs are recorded interrupted`
         write(
           format === 'json'

@@ -1,4 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
+import { wideFlag } from '../cli/flags.js'
 import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
 import { type StatusView, statusView } from '../core/views.js'
@@ -21,6 +22,8 @@ The state file is only read: a missing state file reports no instances.`
     },
   ]
 
+  static override flags = { wide: wideFlag }
+
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
     const { config, store, stateOnly } = await this.openForReading(flags)
@@ -31,7 +34,8 @@ The state file is only read: a missing state file reports no instances.`
     } finally {
       await store?.close()
     }
-    if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly }))
+    if (!this.jsonEnabled())
+      this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide }))
     // Set, not thrown: the report (or its JSON) is still printed in full.
     if (!report.healthy) process.exitCode = EXIT.unhealthy
     return statusView(report)
@@ -43,6 +47,8 @@ export interface RenderStatusOptions {
   zone: string
   /** Read without the config: the next slot due is unknown, not "nothing scheduled". */
   stateOnly?: boolean
+  /** Cells whole, whatever the terminal's width. */
+  wide?: boolean
   stream?: { isTTY?: boolean }
 }
 
@@ -76,7 +82,9 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     lines.push(
       '',
       p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream),
+      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream, {
+        wide: options.wide === true,
+      }),
     )
   }
   lines.push('', p.bold('Running now'))
@@ -92,7 +100,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       relative(r.startedAt, now),
     ])
     const head = ['job', 'run', 'attempt', 'trigger', 'instance', 'where', 'started']
-    lines.push(await renderTable(head, rows, options.stream))
+    lines.push(await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   return lines.join('\n')
 }

@@ -78,7 +78,7 @@ describe('every command', () => {
       const id = ids[i]
       expect(result.code, id).toBe(0)
       expect(result.stdout, id).toContain('USAGE')
-      expect(result.stdout, id).toContain(`$ crons ${id}`)
+      expect(result.stdout, id).toContain(`$ crons ${(id ?? '').replaceAll(':', ' ')}`)
       expect(result.stdout, id).toContain('EXAMPLES')
       expect(result.stdout, id).not.toMatch(ANSI)
     })
@@ -109,7 +109,11 @@ describe('unknown commands', () => {
   })
 
   it('names the unknown command alone, whatever arguments follow it', async () => {
-    for (const args of [['nxt', '0 3 * * *'], ['nxt', '0 3 * * *', '--tz', 'UTC'], ['lsit-jobs', 'a', 'b:c']]) {
+    for (const args of [
+      ['nxt', '0 3 * * *'],
+      ['nxt', '0 3 * * *', '--tz', 'UTC'],
+      ['lsit-jobs', 'a', 'b:c'],
+    ]) {
       const result = await crons(args)
       expect(result.code).toBe(2)
       const [word] = args

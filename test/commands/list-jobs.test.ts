@@ -91,11 +91,11 @@ describe('list-jobs rendering (fixed now)', () => {
     const text = await renderJobList(jobs, NOW, { statePath: config.statePath })
     expect(text).toBe(
       [
-        'job      schedule                                          zone              next run                                      last run   tags         state',
-        'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 GMT+1 (+01:00) (in 16h)   never ran  nightly, db  active',
-        'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 EST (-05:00) (in 4h 30m)  never ran  reports      active',
-        'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (+00:00) (in 5m)      never ran               active',
-        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 GMT+1 (+01:00) (in 1h)    never ran  nightly      active',
+        'job      schedule                                          zone              next run                                     last run   tags         state',
+        'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 (UTC+01:00) (in 16h)     never ran  nightly, db  active',
+        'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 (UTC-05:00) (in 4h 30m)  never ran  reports      active',
+        'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (in 5m)              never ran               active',
+        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 (UTC+01:00) (in 1h)      never ran  nightly      active',
         `No state file at ${path.join(dir, 'crons.db')} yet: nothing has run.`,
       ].join('\n'),
     )
@@ -110,12 +110,12 @@ describe('list-jobs rendering (fixed now)', () => {
     await store.close()
     expect(await renderJobList(jobs, NOW)).toBe(
       [
-        'job      schedule                                          zone              next run                                      last run              tags         state',
-        'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 GMT+1 (+01:00) (in 16h)   failed 7h 59m ago     nightly, db  active',
-        'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 EST (-05:00) (in 4h 30m)  never ran             reports      active',
-        'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (+00:00) (in 5m)      succeeded 4m 59s ago               active',
-        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 GMT+1 (+01:00) (in 1h)    skipped 1h ago        nightly      paused',
-        'legacy   -                                                 -                 -                                             succeeded 5d 9h ago                removed',
+        'job      schedule                                          zone              next run                                     last run              tags         state',
+        'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 (UTC+01:00) (in 16h)     failed 7h 59m ago     nightly, db  active',
+        'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 (UTC-05:00) (in 4h 30m)  never ran             reports      active',
+        'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (in 5m)              succeeded 4m 59s ago               active',
+        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 (UTC+01:00) (in 1h)      skipped 1h ago        nightly      paused',
+        'legacy   -                                                 -                 -                                            succeeded 5d 9h ago                removed',
       ].join('\n'),
     )
     expect(jobs.map(jobView)).toEqual([
@@ -221,9 +221,9 @@ describe('list-jobs rendering (fixed now)', () => {
     expect(nightly.map((j) => j.name)).toEqual(['backup', 'cleanup'])
     expect(await renderJobList(nightly, NOW, { tag: 'nightly' })).toBe(
       [
-        'job      schedule                             zone           next run                                     last run           tags         state',
-        'backup   0 3 * * * (at 03:00 every day)       Europe/Berlin  2026-01-16 03:00:00 GMT+1 (+01:00) (in 16h)  failed 7h 59m ago  nightly, db  active',
-        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  2026-01-15 12:00:00 GMT+1 (+01:00) (in 1h)   skipped 1h ago     nightly      paused',
+        'job      schedule                             zone           next run                                  last run           tags         state',
+        'backup   0 3 * * * (at 03:00 every day)       Europe/Berlin  2026-01-16 03:00:00 (UTC+01:00) (in 16h)  failed 7h 59m ago  nightly, db  active',
+        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  2026-01-15 12:00:00 (UTC+01:00) (in 1h)   skipped 1h ago     nightly      paused',
       ].join('\n'),
     )
     expect(withTag(jobs, 'nope')).toEqual([])
@@ -260,7 +260,7 @@ describe('crons list-jobs (spawned)', () => {
     expect(result.stdout).not.toMatch(ANSI)
     expect(result.stdout.split('\n')[0]).toMatch(/^job +schedule +zone +next run +last run +tags +state$/)
     expect(result.stdout).toMatch(
-      /^backup +0 3 \* \* \* \(at 03:00 every day\) +Europe\/Berlin +\S+ \S+ \S+ \(\+0\d:00\) \(in [^)]+\) +never ran +nightly, db +active$/m,
+      /^backup +0 3 \* \* \* \(at 03:00 every day\) +Europe\/Berlin +\S+ \S+ \(UTC\+0\d:00\) \(in [^)]+\) +never ran +nightly, db +active$/m,
     )
     expect(fs.existsSync(path.join(dir, 'crons.db'))).toBe(false)
   })

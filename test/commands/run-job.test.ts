@@ -75,7 +75,7 @@ describe.concurrent('run-job --json', () => {
       'backing up',
       'raw write',
       'job hook',
-      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in \d+ms \(run 2\)$/),
+      expect.stringMatching(/^backup succeeded after 1 attempt\(s\) in \d+(\.\d+)?s \(run 2\)$/),
     ])
   })
 
@@ -129,7 +129,7 @@ describe.concurrent('run-job and signals', () => {
     const { code } = await proc.waitExit(15_000)
     expect(proc.errLines()).toContain('SIGTERM: stopping slow now, the run is recorded interrupted')
     const result = linesOf(proc.stdout).at(-1) ?? ''
-    expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in \d+(ms|s) \(run 1\): \w+/)
+    expect(result).toMatch(/^slow interrupted after 1 attempt\(s\) in \d+(\.\d+)?s \(run 1\): \w+/)
     expect(result.match(/interrupted/g)).toHaveLength(1)
     expect(code).toBe(1)
     const [run] = await readRuns(path.join(cwd, 'state.db'))

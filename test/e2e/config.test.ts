@@ -136,7 +136,7 @@ describe.concurrent('crons config', () => {
       /^job\s+description\s+schedule\s+zone\s+next run\s+timeout\s+retry\s+overlap\s+catch-up\s+tags$/,
     )
     expect(lines[6]).toMatch(
-      /^backup\s+Nightly backup of the database\s+0 3 \* \* \* \(at 03:00 every day\)\s+America\/New_York\s+\d{4}-\d\d-\d\d 03:00:00 E[SD]T \(-0[45]:00\) \(in [^)]+\)\s+10m\s+2× linear 5s\.\.1m\s+allow\s+yes\s+db, nightly$/,
+      /^backup\s+Nightly backup of the database\s+0 3 \* \* \* \(at 03:00 every day\)\s+America\/New_York\s+\d{4}-\d\d-\d\d 03:00:00 \(UTC-0[45]:00\) \(in [^)]+\)\s+10m\s+2× linear 5s\.\.1m\s+allow\s+yes\s+db, nightly$/,
     )
     expect(lines[6]?.indexOf('Nightly')).toBe(lines[5]?.indexOf('description'))
     expect(lines[7]).toMatch(

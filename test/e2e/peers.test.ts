@@ -29,7 +29,9 @@ describe('schedulers sharing one state file', () => {
 
     const second = procs.start(['start-scheduler'], { cwd })
     const peers = await second.waitForLine(/^ {2}peers {5}/, 30_000)
-    expect(peers).toMatch(/^ {2}peers {5}1 other scheduler shares this state \(\S+ pid \d+\): each slot runs once among the 2$/)
+    expect(peers).toMatch(
+      /^ {2}peers {5}1 other scheduler shares this state \(\S+ pid \d+\): each slot runs once among the 2$/,
+    )
 
     const third = procs.start(['start-scheduler', '--log-format', 'json'], { cwd })
     const banner = JSON.parse(await third.waitForLine(/"event":"started"/, 30_000)) as {

@@ -9,9 +9,13 @@ import { formatLocal, formatLocalShort } from '../../src/cli/local-time.js'
 
 const { DateTime } = createRequire(import.meta.url)('luxon') as typeof import('luxon')
 
+const UTC_NAMES = /^(?:utc|gmt)$/i
+const luxon = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss')
+const offset = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat('ZZ')
 const luxonLong = (ms: number, zone: string) =>
-  DateTime.fromMillis(ms, { zone }).toFormat("yyyy-MM-dd HH:mm:ss ZZZZ '('ZZ')'")
-const luxonShort = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
+  UTC_NAMES.test(zone) ? `${luxon(ms, zone)} UTC` : `${luxon(ms, zone)} ${zone} (UTC${offset(ms, zone)})`
+const luxonShort = (ms: number, zone: string) =>
+  UTC_NAMES.test(zone) ? `${luxon(ms, zone)} UTC` : `${luxon(ms, zone)} (UTC${offset(ms, zone)})`
 
 const ZONES = [
   'UTC',
@@ -26,7 +30,7 @@ const ZONES = [
   'Pacific/Apia',
 ]
 
-describe('formatLocal', () => {
+describe('formatLocal: the zone by name and offset, never an abbreviation such as GMT-3', () => {
   test('reads as luxon around DST transitions', () => {
     for (const zone of ZONES) {
       // Every 4 hours and a minute through 2025 (plus a second, so seconds vary): each transition day is visited at several hours.
@@ -39,9 +43,10 @@ describe('formatLocal', () => {
 
   test('the known shapes', () => {
     const ms = Date.parse('2025-03-09T07:00:00Z')
-    expect(formatLocal(ms, 'America/New_York')).toBe('2025-03-09 03:00:00 EDT (-04:00)')
-    expect(formatLocal(ms, 'UTC')).toBe('2025-03-09 07:00:00 UTC (+00:00)')
-    expect(formatLocalShort(ms, 'Europe/Berlin')).toBe('2025-03-09 08:00:00 GMT+1')
+    expect(formatLocal(ms, 'America/New_York')).toBe('2025-03-09 03:00:00 America/New_York (UTC-04:00)')
+    expect(formatLocal(ms, 'America/Sao_Paulo')).toBe('2025-03-09 04:00:00 America/Sao_Paulo (UTC-03:00)')
+    expect(formatLocal(ms, 'UTC')).toBe('2025-03-09 07:00:00 UTC')
+    expect(formatLocalShort(ms, 'Europe/Berlin')).toBe('2025-03-09 08:00:00 (UTC+01:00)')
   })
 
   test('cases handed to luxon still read as luxon', () => {
