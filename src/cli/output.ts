@@ -83,10 +83,12 @@ function visibleLength(text: string): number {
 export interface TableOptions {
   /** Show every cell in full, whatever the terminal's width (`--wide`). */
   wide?: boolean
+  /** Columns (by index) that never give way: short values such as a status, cut they would say nothing. */
+  fixed?: readonly number[]
 }
 
 /** Columns are never narrowed below this (or their own width, if smaller), however narrow the terminal. */
-const MIN_COLUMN = 8
+const MIN_COLUMN = 6
 
 /**
  * How wide a table may be: the terminal's width, or COLUMNS when output is piped and COLUMNS is set;
@@ -117,18 +119,23 @@ export async function renderTable(
   const natural = head.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => cellWidth(r[i] ?? ''))))
   const available = options.wide ? undefined : outputWidth(stream)
   const overhead = boxed ? 3 * head.length + 1 : 2 * (head.length - 1)
-  const widths = available === undefined ? natural : fitWidths(natural, available - overhead)
+  const widths = available === undefined ? natural : fitWidths(natural, available - overhead, options.fixed)
   const fitted = rows.map((row) => row.map((cell, i) => clipCell(cell, widths[i] ?? cellWidth(cell))))
   if (boxed) {
     const { default: Table } = await import('cli-table3')
     await preparePaint(stream)
     const p = paint(stream)
-    const multiLine = fitted.some((row) => row.some((cell) => cell.includes('\n')))
-    const chars = multiLine ? {} : { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' }
     const heads = head.map((h, i) => p.bold(clipCell(h, widths[i] ?? h.length)))
-    const table = new Table({ head: heads, chars, style: { head: [], border: [] } })
+    const table = new Table({ head: heads, style: { head: [], border: [] } })
     for (const row of fitted) table.push(row)
-    return table.toString()
+    const text = table.toString()
+    if (fitted.some((row) => row.some((cell) => cell.includes('\n')))) return text
+    // One line per row: the line under the header stays, the lines between rows go.
+    let separators = 0
+    return text
+      .split('\n')
+      .filter((line) => !stripAnsi(line).startsWith('├') || separators++ === 0)
+      .join('\n')
   }
   const line = (cells: string[]) =>
     cells
@@ -149,9 +156,9 @@ function cellWidth(cell: string): number {
  * Column widths that add up to at most `budget`: the widest column gives one character at a time,
  * down to MIN_COLUMN, so short columns (ids, statuses) stay whole and long text gives way.
  */
-export function fitWidths(natural: readonly number[], budget: number): number[] {
+export function fitWidths(natural: readonly number[], budget: number, fixed: readonly number[] = []): number[] {
   const widths = [...natural]
-  const floor = natural.map((w) => Math.min(w, MIN_COLUMN))
+  const floor = natural.map((w, i) => (fixed.includes(i) ? w : Math.min(w, MIN_COLUMN)))
   let total = widths.reduce((a, b) => a + b, 0)
   while (total > budget) {
     let widest = -1

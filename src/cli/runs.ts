@@ -23,9 +23,6 @@ export interface RunsContext {
   wide?: boolean
 }
 
-/** Longest error/reason text in a table cell; the full text is one `--run ID` away. */
-const NOTE_WIDTH = 60
-
 export async function renderAttemptTable(
   runs: readonly AttemptView[],
   context: RunsContext,
@@ -41,13 +38,14 @@ export async function renderAttemptTable(
     statusColour(run.status, p),
     relative(Date.parse(run.startedAt), context.now),
     runDuration(run),
-    clip(noteText(run), NOTE_WIDTH),
+    // Cut to the terminal's width by the table; the full text is one `--run ID` (or `--wide`) away.
+    noteText(run),
   ])
   return renderTable(
     ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
     rows,
     stream,
-    { wide: context.wide === true },
+    { wide: context.wide === true, fixed: [0, 4, 5, 6] },
   )
 }
 

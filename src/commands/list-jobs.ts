@@ -1,7 +1,15 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { wideFlag } from '../cli/flags.js'
-import { formatLocalShort, type Painter, paint, preparePaint, relative, renderTable, statusColour } from '../cli/output.js'
+import {
+  formatLocalShort,
+  type Painter,
+  paint,
+  preparePaint,
+  relative,
+  renderTable,
+  statusColour,
+} from '../cli/output.js'
 import { type JobSummary, jobSummaries } from '../core/inspect.js'
 import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
@@ -86,7 +94,7 @@ export async function renderJobList(
     ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state'],
     rows,
     options.stream,
-    { wide: options.wide === true },
+    { wide: options.wide === true, fixed: [6] },
   )
   return options.statePath === undefined
     ? table

@@ -160,10 +160,10 @@ describe('logs rendering (fixed now)', () => {
         '1   backup   2025-03-09 03:00:00 (UTC-04:00)  schedule  1        succeeded  23h ago     2.5s',
         '2   report   2025-03-09 09:00:00 (UTC+01:00)  schedule  1        failed     22h ago     1.5s      connect ECONNREFUSED 127.0.0.1:5432',
         '3   report   2025-03-09 09:00:00 (UTC+01:00)  schedule  2        timed_out  22h ago     1m        timed out after 1m',
-        '4   backup   2025-03-08 02:00:00 (UTC-05:00)  schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07:0…',
+        '4   backup   2025-03-08 02:00:00 (UTC-05:00)  schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07:00:00.000Z)',
         '5   old-job  2025-03-09 10:00:00 UTC          manual    1        succeeded  20h 1m ago  0.75s',
         '6   backup   2025-03-10 02:00:00 (UTC-04:00)  schedule  1        running    1m ago      running',
-        '7   backup   2025-03-10 02:00:30 (UTC-04:00)  schedule  1        skipped    30s ago     -         still running: run 6 on instance box-1-abc since 2025-03-10…',
+        '7   backup   2025-03-10 02:00:30 (UTC-04:00)  schedule  1        skipped    30s ago     -         still running: run 6 on instance box-1-abc since 2025-03-10T06:00:00.000Z',
       ].join('\n'),
     )
   })
