@@ -18,12 +18,15 @@ export default class ListJobs extends BaseCommand {
   static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused.'
   static override description = `Every job in the config is listed, whether or not it has run.
 Jobs the state file remembers but the config no longer lists are shown as removed.
-The state file is only read: listing never creates it.`
+The state file is only read: listing never creates it.
+
+Given --state and no config file (or a config that lists none of the state's jobs), the jobs are the state's own, without schedules: a config's jobs are never shown as the state's.`
 
   static override examples = [
     { description: 'All jobs', command: '<%= config.bin %> list-jobs' },
     { description: 'Only the jobs tagged "nightly"', command: '<%= config.bin %> list-jobs --tag nightly' },
     { description: 'As JSON, for scripts', command: '<%= config.bin %> list-jobs --json' },
+    { description: 'The jobs a state file knows, without a config', command: '<%= config.bin %> list-jobs --state /var/lib/crons/crons.db' },
   ]
 
   static override flags = {

@@ -11,7 +11,8 @@ export default class Status extends BaseCommand {
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
 A scheduler instance is alive when it has not stopped and has heartbeated in the last 30 s;
-run-job processes are not schedulers and are shown only by what they run.
+run-job processes are not schedulers and are shown only by what they run. When several schedulers
+share the state file, the report says so: each slot runs once among them.
 The state file is only read: a missing state file reports no instances.`
 
   static override examples = [
