@@ -26,7 +26,10 @@ Given --state and no config file (or a config that lists none of the state's job
     { description: 'All jobs', command: '<%= config.bin %> list-jobs' },
     { description: 'Only the jobs tagged "nightly"', command: '<%= config.bin %> list-jobs --tag nightly' },
     { description: 'As JSON, for scripts', command: '<%= config.bin %> list-jobs --json' },
-    { description: 'The jobs a state file knows, without a config', command: '<%= config.bin %> list-jobs --state /var/lib/crons/crons.db' },
+    {
+      description: 'The jobs a state file knows, without a config',
+      command: '<%= config.bin %> list-jobs --state /var/lib/crons/crons.db',
+    },
   ]
 
   static override flags = {

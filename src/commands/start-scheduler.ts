@@ -37,7 +37,12 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(config, { initiator: 'scheduler', openStore, preciseStart: true })
+    const scheduler = new Scheduler(config, {
+      initiator: 'scheduler',
+      openStore,
+      preciseStart: true,
+      echoConsole: false,
+    })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     const store = await scheduler.open()
     this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)

@@ -16,8 +16,9 @@ import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { formatLog, summarise } from './describe.js'
 import type { EngineEmitter } from './events.js'
+import type { ConsoleTarget } from './job-console.js'
+import { jobScope, type StrayTarget } from './job-scope.js'
 import { OutputBuffer } from './output.js'
-import { jobScope, type StrayTarget } from './stray.js'
 
 export interface RunRequest {
   job: ResolvedJob
@@ -60,6 +61,8 @@ export interface AttemptEnv {
   clock: Clock
   events: EngineEmitter
   instanceId: string
+  /** Whether a job's console calls also reach the process's console (see job-console.ts). */
+  echoConsole: boolean
 }
 
 /**
@@ -115,7 +118,7 @@ class Context implements JobContext {
   }
 }
 
-export class Attempt implements StrayTarget {
+export class Attempt implements StrayTarget, ConsoleTarget {
   readonly ctx: JobContext
   /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
   done: Decided | undefined
@@ -131,6 +134,8 @@ export class Attempt implements StrayTarget {
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
+  /** Whether the attempt's outcome is known (its code settled, it timed out, it was interrupted). */
+  decided = false
   /** The outcome last handed to the store for this attempt. */
   recorded: RunOutcome | undefined
   /** Where an error the job's code raised outside its call goes (set by the runner). */
@@ -163,6 +168,11 @@ export class Attempt implements StrayTarget {
 
   strayError(error: unknown): void {
     this.onStray?.(error)
+  }
+
+  consoleLine(level: 'info' | 'warn' | 'error', args: unknown[]): boolean {
+    this.logger()[level](...args)
+    return this.env.echoConsole
   }
 
   out(): OutputBuffer {
@@ -222,10 +232,14 @@ export class Attempt implements StrayTarget {
    */
   decide(pending: Pending, timeoutMs: number): Promise<Decided> {
     const { clock } = this.env
-    return new Promise<Decided>((resolve) => {
+    return new Promise<Decided>((resolveDecided) => {
       let timer: TimerHandle | undefined
+      const resolve = (decided: Decided) => {
+        this.decided = true
+        resolveDecided(decided)
+      }
       pending.interrupt = (reason) => {
-        const error = new Error(reason)
+        const error = withoutFrames(new Error(reason))
         this.abort(error)
         resolve({ status: 'interrupted', error })
       }
@@ -239,6 +253,7 @@ export class Attempt implements StrayTarget {
           () => {
             const error = new Error(`timed out after ${timeoutMs / 1000}s`)
             error.name = 'TimeoutError'
+            withoutFrames(error)
             this.abort(error)
             resolve({ status: 'timed_out', error })
           },
@@ -303,6 +318,15 @@ export class Attempt implements StrayTarget {
       }
     return { info: line('info'), warn: line('warn'), error: line('error') }
   }
+}
+
+/**
+ * An error the engine makes about a job (a timeout, an interrupt) says what happened; where in the
+ * engine it was made is of no use in the job's record.
+ */
+function withoutFrames(error: Error): Error {
+  error.stack = `${error.name}: ${error.message}`
+  return error
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -31,7 +31,8 @@ function describe(error: unknown): { message: string; stack?: string } {
   const message = readText(error, 'message')
   const name = readText(error, 'name')
   const stack = readText(error, 'stack')
-  const withStack = (text: string) => (stack ? { message: text, stack } : { message: text })
+  // A stack of one line (no frames, as the engine's own timeout errors have) says only the message.
+  const withStack = (text: string) => (stack?.includes('\n') ? { message: text, stack } : { message: text })
   // As before: the message, else (an empty one) the name.
   if (message !== undefined) return withStack(message || name || 'Error')
   // The message cannot be read (a throwing getter; V8's stack then cannot be read either).

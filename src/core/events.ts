@@ -2,7 +2,7 @@
  * Typed events of the engine, for observability (the CLI prints them) and for tests.
  */
 import { EventEmitter } from 'node:events'
-import type { Initiator, Trigger } from '../config/types.js'
+import type { Initiator, ResolvedJob, Trigger } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
 
 export interface RunEventBase {
@@ -94,4 +94,33 @@ export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
     }
     return true
   }
+}
+
+/** Tell `run:finished` listeners (if any) that attempt `attempt` (row `runId`) of a run ended. */
+export function emitRunFinished(
+  events: EngineEmitter,
+  request: { job: ResolvedJob; slot: number; trigger: Trigger; initiator: Initiator },
+  runId: number,
+  attempt: number,
+  status: RunStatus,
+  startedAt: number,
+  finishedAt: number,
+  error?: { message: string; stack?: string },
+  retryInMs?: number,
+): void {
+  if (events.listenerCount('run:finished') === 0) return
+  events.emit('run:finished', {
+    runId,
+    job: request.job.name,
+    slot: request.slot,
+    trigger: request.trigger,
+    initiator: request.initiator,
+    attempt,
+    status,
+    startedAt,
+    finishedAt,
+    durationMs: finishedAt - startedAt,
+    ...(error ? { error } : {}),
+    ...(retryInMs === undefined ? {} : { retryInMs }),
+  })
 }

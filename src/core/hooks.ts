@@ -2,7 +2,8 @@
  * Running `beforeRun` / `afterRun` / `onError` hooks: one after another, each bounded in time; a
  * hook that throws or hangs is recorded with the attempt and never breaks the run.
  */
-import type { HookContext, Hooks } from '../config/types.js'
+import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
+import type { RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError } from './describe.js'
 import type { EngineEmitter } from './events.js'
@@ -45,4 +46,50 @@ export async function runHooks(
     }
   }
   return failed
+}
+
+/** A run's hooks: the config's and the job's own, for the runner. */
+export class HookRunner {
+  constructor(
+    private readonly configHooks: Hooks,
+    private readonly clock: Clock,
+    private readonly events: EngineEmitter,
+    /** Resolves on a hurried stop: no hook is waited for after it. */
+    private readonly hurry: Promise<void>,
+  ) {}
+
+  has(name: keyof Hooks, job: ResolvedJob): boolean {
+    return this.configHooks[name] !== undefined || job.hooks[name] !== undefined
+  }
+
+  /** Whether hooks run after an attempt that ended `status`. */
+  hasAfter(job: ResolvedJob, status: RunStatus): boolean {
+    return this.has('afterRun', job) || (status !== 'succeeded' && this.has('onError', job))
+  }
+
+  /**
+   * Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal; a
+   * hurried stop does not wait for one (the outcome is already recorded). Resolves whether any failed.
+   */
+  run(name: keyof Hooks, job: ResolvedJob, ctx: HookContext, runId: number, output: OutputBuffer): Promise<boolean> {
+    const env = { clock: this.clock, events: this.events, job: job.name, runId, output }
+    const ran = runHooks(name, [this.configHooks[name], job.hooks[name]], ctx, env)
+    return Promise.race([ran, this.hurry.then(() => false)])
+  }
+
+  /** `afterRun`, then for a failure `onError`; resolves whether any failed. */
+  async runAfter(
+    job: ResolvedJob,
+    status: RunStatus,
+    ctx: HookContext,
+    runId: number,
+    output: OutputBuffer,
+  ): Promise<boolean> {
+    let failed = false
+    if (this.has('afterRun', job)) failed = await this.run('afterRun', job, ctx, runId, output)
+    if (status !== 'succeeded' && this.has('onError', job)) {
+      failed = (await this.run('onError', job, ctx, runId, output)) || failed
+    }
+    return failed
+  }
 }

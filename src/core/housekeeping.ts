@@ -10,7 +10,8 @@
  * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
  *   steps with the event loop free between them.
  *
- * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long.
+ * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long. See
+ * docs/engine.md, "Branches".
  */
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
@@ -46,6 +47,8 @@ export interface HousekeepingDeps {
   onFatal: (message: string, error: unknown) => void
   /** A peer reaped this instance (it was stalled past its lease). */
   onLeaseLost: () => Promise<void>
+  /** After each reaping: take over retries whose owner died. */
+  afterReap: () => Promise<void>
 }
 
 export class Housekeeping {
@@ -122,6 +125,7 @@ export class Housekeeping {
       if (!held) await this.deps.onLeaseLost()
       await this.deps.recorder()?.retry()
       await this.reap(now)
+      await this.deps.afterReap()
     } catch (error) {
       if (isGone(error)) {
         this.heartbeatTimer = undefined

@@ -4,6 +4,7 @@
  * at every heartbeat, so one failed write never leaves a row `running` — and so never leaves its job
  * held against later slots — for longer than the store stays unwritable. A write the store refuses
  * because this instance lost the run (a peer reaped it as dead: fencing) is reported and dropped.
+ * See docs/engine.md, "The recorder" and "Fencing".
  */
 import type { RunOutcome, Store } from '../store/types.js'
 import type { EngineEmitter } from './events.js'

@@ -10,10 +10,9 @@ import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attem
 import { RetryBackoffs } from './backoff.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError } from './describe.js'
-import type { EngineEmitter } from './events.js'
-import { runHooks } from './hooks.js'
+import { type EngineEmitter, emitRunFinished } from './events.js'
+import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
-import type { OutputBuffer } from './output.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
 
@@ -54,6 +53,7 @@ interface Deps {
   instanceId: () => string
   hooks: Hooks
   random: () => number
+  echoConsole: boolean
 }
 
 /** Where a run is, so that an internal error can still record the attempt it was on. */
@@ -62,6 +62,8 @@ interface Progress {
   attempt: number
   recorded: boolean
   active: ActiveAttempt | undefined
+  /** For a retry adopted from the store: when it is due (the attempt `attempt` failed). */
+  retryAt?: number
 }
 
 export class Runner {
@@ -71,7 +73,7 @@ export class Runner {
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private hurried = false
   private cutShort: (() => void) | undefined
-  private readonly hurry: Promise<void>
+  private readonly hooks: HookRunner
   private hurryNow!: () => void
   private readonly attemptEnv: AttemptEnv
 
@@ -84,10 +86,12 @@ export class Runner {
       get instanceId() {
         return instanceId()
       },
+      echoConsole: deps.echoConsole,
     }
-    this.hurry = new Promise((resolve) => {
+    const hurry = new Promise<void>((resolve) => {
       this.hurryNow = resolve
     })
+    this.hooks = new HookRunner(deps.hooks, deps.clock, deps.events, hurry)
   }
 
   /** Attempts whose code is still executing in this process, by job name. */
@@ -116,7 +120,7 @@ export class Runner {
     const attempts: (Attempt | undefined)[] = new Array(requests.length)
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i] as RunRequest
-      if (this.hasHook('beforeRun', request.job)) continue
+      if (this.hooks.has('beforeRun', request.job)) continue
       attempts[i] = new Attempt(request, request.runId, 1, this.attemptEnv)
     }
     return { requests, attempts }
@@ -132,9 +136,20 @@ export class Runner {
     for (let i = 0; i < requests.length; i++) void this.run(requests[i] as RunRequest, attempts[i])
   }
 
+  /**
+   * Continue a run whose failed attempt `attempt` (row `request.runId`) left a retry due at
+   * `retryAt`, adopted from the store after its owner died during the backoff. Never rejects.
+   */
+  resumeRetry(request: RunRequest, attempt: number, retryAt: number): Promise<RunResult> {
+    return this.run(request, undefined, { runId: request.runId, attempt, recorded: true, active: undefined, retryAt })
+  }
+
   /** A whole run: its attempts, retries and hooks. Never rejects. */
-  private async run(request: RunRequest, first: Attempt | undefined): Promise<RunResult> {
-    const progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined }
+  private async run(
+    request: RunRequest,
+    first: Attempt | undefined,
+    progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined },
+  ): Promise<RunResult> {
     this.inFlight.runsBegan(1)
     try {
       return await this.attempts(request, first, progress)
@@ -159,57 +174,85 @@ export class Runner {
   }
 
   private async attempts(request: RunRequest, first: Attempt | undefined, progress: Progress): Promise<RunResult> {
-    const { job } = request
-    for (let attempt = 1; ; attempt++) {
-      const begun = attempt === 1 && first !== undefined ? first : await this.begin(request, progress.runId, attempt)
-      const result = await this.afterCall(begun, progress)
+    let attempt = progress.attempt
+    let result: AttemptResult
+    if (progress.retryAt === undefined) {
+      const begun = first ?? (await this.begin(request, progress.runId, attempt))
+      result = await this.afterCall(begun, progress)
+    } else {
+      // A retry adopted from a store (its owner died during the backoff): it starts where it was.
+      result = { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
+    }
+    for (;;) {
       const ended = { runId: progress.runId, status: result.status, attempts: attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
-      if (result.retryInMs === undefined || this.stopping) return outcome
-      const waited = await this.backoffs.wait(result.retryInMs)
-      const now = this.deps.clock.now()
-      const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt: attempt + 1 }
-      const { store } = this.deps
-      if (!waited) {
-        // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
-        const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
-        if (cancelled.kind !== 'started') throw new Error('beginRun with overlap allow cannot be busy')
-        const message = 'retry cancelled: the scheduler shut down during the backoff'
-        progress.runId = cancelled.runId
-        progress.recorded = false
-        await this.deps.recorder.finish(cancelled.runId, {
-          status: 'interrupted',
-          finishedAt: now,
-          errorMessage: message,
-          settled: true,
-        })
-        progress.recorded = true
-        this.emitFinished(request, cancelled.runId, attempt + 1, 'interrupted', now, now, { message })
-        return { runId: cancelled.runId, status: 'interrupted', attempts: attempt + 1, error: { message } }
-      }
-      // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
-      // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
-      // its row active until its code settles).
-      const overlap = request.overlap ?? job.overlap
-      const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
-      if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
-      if (next.kind === 'skipped') {
-        this.emitFinished(request, next.runId, retry.attempt, 'skipped', now, now, { message: next.reason })
-        // The run ends here; its result stays the failure that asked for the retry (see RunResult).
-        return outcome
-      }
-      progress.runId = next.runId
-      progress.attempt = attempt + 1
-      progress.recorded = false
+      if (result.retryInMs === undefined) return outcome
+      const waited = !this.stopping && (await this.backoffs.wait(result.retryInMs))
+      const next = await this.beginRetry(request, progress, attempt + 1, waited)
+      if (next === undefined) return outcome
+      if (next.status !== undefined) return next.status
+      attempt++
+      progress.attempt = attempt
+      result = await this.afterCall(await this.begin(request, progress.runId, attempt), progress)
     }
+  }
+
+  /**
+   * Begin retry `attempt` of the run whose failed attempt is `progress.runId` (clearing that row's
+   * pending retry in the same transaction). Returns the run's end instead when the retry does not
+   * start: shutdown came during the backoff (recorded interrupted), or the overlap guard skipped it,
+   * or another process took it; undefined means the run ends with the failure before it.
+   */
+  private async beginRetry(
+    request: RunRequest,
+    progress: Progress,
+    attempt: number,
+    waited: boolean,
+  ): Promise<{ status?: RunResult } | undefined> {
+    const { job } = request
+    const { store } = this.deps
+    const now = this.deps.clock.now()
+    const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt, retryOf: progress.runId }
+    if (!waited) {
+      // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
+      const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
+      if (cancelled.kind !== 'started') return undefined
+      const message = 'retry cancelled: the scheduler shut down during the backoff'
+      progress.runId = cancelled.runId
+      progress.recorded = false
+      await this.deps.recorder.finish(cancelled.runId, {
+        status: 'interrupted',
+        finishedAt: now,
+        errorMessage: message,
+        settled: true,
+      })
+      progress.recorded = true
+      emitRunFinished(this.deps.events, request, cancelled.runId, attempt, 'interrupted', now, now, { message })
+      return { status: { runId: cancelled.runId, status: 'interrupted', attempts: attempt, error: { message } } }
+    }
+    // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
+    // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
+    // its row active until its code settles).
+    const overlap = request.overlap ?? job.overlap
+    const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
+    if (next.kind === 'taken') return undefined
+    if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
+    if (next.kind === 'skipped') {
+      emitRunFinished(this.deps.events, request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
+      // The run ends here; its result stays the failure that asked for the retry (see RunResult).
+      return undefined
+    }
+    progress.runId = next.runId
+    progress.recorded = false
+    return {}
   }
 
   /** A retry's attempt: `beforeRun` hooks, then the job's code. */
   private async begin(request: RunRequest, runId: number, attempt: number): Promise<Attempt> {
     const begun = new Attempt(request, runId, attempt, this.attemptEnv)
     this.announce(begun)
-    if (this.hasHook('beforeRun', request.job)) {
-      await this.hook('beforeRun', request.job, begun.hookContext(), runId, begun.out())
+    if (this.hooks.has('beforeRun', request.job)) {
+      await this.hooks.run('beforeRun', request.job, begun.hookContext(), runId, begun.out())
     }
     begun.call()
     return begun
@@ -242,9 +285,8 @@ export class Runner {
     const { clock, recorder } = this.deps
     let active: ActiveAttempt | undefined
     let decided: Decided | undefined = begun.done
-    let recordedYet = false
     begun.onStray = (error) => {
-      if (active && !active.codeDone && !recordedYet) active.fail(error)
+      if (active && !begun.decided) active.fail(error)
       else void this.attachStray(begun, error)
     }
     if (decided === undefined) {
@@ -259,9 +301,9 @@ export class Runner {
       ? retryDelayMs(job.retry, attempt, this.deps.random)
       : undefined
     const settledAtRecord = active === undefined || active.codeDone
-    const record = (settled: boolean) => begun.outcome(decided, finishedAt, error, settled)
+    const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
+    const record = (settled: boolean) => ({ ...begun.outcome(decided, finishedAt, error, settled), retryAt })
     begun.recorded = record(settledAtRecord)
-    recordedYet = true
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true
@@ -280,8 +322,8 @@ export class Runner {
         else entry.afterSettle = release
       }
     }
-    this.emitFinished(request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    if (this.hasAfterHooks(job, status) && !this.hurried) {
+    emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
+    if (this.hooks.hasAfter(job, status) && !this.hurried) {
       const finished: HookContext = {
         ...begun.hookContext(),
         finishedAt: new Date(finishedAt),
@@ -291,11 +333,7 @@ export class Runner {
         final: retryInMs === undefined,
         ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
       }
-      let hookFailed = false
-      if (this.hasHook('afterRun', job)) hookFailed = await this.hook('afterRun', job, finished, runId, begun.out())
-      if (status !== 'succeeded' && this.hasHook('onError', job)) {
-        hookFailed = (await this.hook('onError', job, finished, runId, begun.out())) || hookFailed
-      }
+      const hookFailed = await this.hooks.runAfter(job, status, finished, runId, begun.out())
       // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
       // hook's failure is added to the attempt's output afterwards.
       if (hookFailed && kept) {
@@ -329,64 +367,6 @@ export class Runner {
   /** Whether an attempt that ended `status` is retried. */
   private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
     return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
-  }
-
-  /** Whether hooks run after an attempt that ended `status`. */
-  private hasAfterHooks(job: ResolvedJob, status: RunStatus): boolean {
-    return this.hasHook('afterRun', job) || (status !== 'succeeded' && this.hasHook('onError', job))
-  }
-
-  private emitFinished(
-    request: RunRequest,
-    runId: number,
-    attempt: number,
-    status: RunStatus,
-    startedAt: number,
-    finishedAt: number,
-    error?: { message: string; stack?: string },
-    retryInMs?: number,
-  ): void {
-    if (this.deps.events.listenerCount('run:finished') === 0) return
-    this.deps.events.emit('run:finished', {
-      runId,
-      job: request.job.name,
-      slot: request.slot,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt,
-      status,
-      startedAt,
-      finishedAt,
-      durationMs: finishedAt - startedAt,
-      ...(error ? { error } : {}),
-      ...(retryInMs === undefined ? {} : { retryInMs }),
-    })
-  }
-
-  private hasHook(name: keyof Hooks, job: ResolvedJob): boolean {
-    return this.deps.hooks[name] !== undefined || job.hooks[name] !== undefined
-  }
-
-  /**
-   * Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal; a
-   * hurried stop does not wait for one (the outcome is already recorded).
-   */
-  private async hook(
-    name: keyof Hooks,
-    job: ResolvedJob,
-    ctx: HookContext,
-    runId: number,
-    output: OutputBuffer,
-  ): Promise<boolean> {
-    const { clock, events } = this.deps
-    const ran = runHooks(name, [this.deps.hooks[name], job.hooks[name]], ctx, {
-      clock,
-      events,
-      job: job.name,
-      runId,
-      output,
-    })
-    return Promise.race([ran, this.hurry.then(() => false)])
   }
 
   /**

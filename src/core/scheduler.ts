@@ -8,60 +8,25 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { InstanceRole, RunOutcome, Store } from '../store/types.js'
+import type { InstanceRole, Store } from '../store/types.js'
 import { type Clock, systemClock } from './clock.js'
 import { EngineEmitter } from './events.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
+import { captureJobConsole } from './job-console.js'
 import { ClaimLoop } from './loop.js'
+import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
 
-/** Opens the store a config's `state` names; the CLI and `createScheduler` pass the store registry. */
-export type OpenStore = (state: ResolvedConfig['statePath']) => Promise<Store>
-
-export interface SchedulerOptions {
-  clock?: Clock
-  /** A store to use instead of opening `config.statePath` (the caller then owns closing it). */
-  store?: Store
-  /** How to open the store when `store` is not given. @default the built-in stores */
-  openStore?: OpenStore
-  instanceId?: string
-  /** Who starts manual runs through `runJob` (the CLI says 'cli'). @default 'library' */
-  initiator?: Initiator
-  /** @default 30_000 */
-  maxSleepMs?: number
-  /** @default 10_000 */
-  heartbeatMs?: number
-  /** An instance whose heartbeat is older than this is dead. @default 30_000 */
-  instanceTtlMs?: number
-  random?: () => number
-  /**
-   * Claim slots this long before they are due and start them on the instant, so the claim
-   * transaction is off the critical path. @default adaptive: twice what the last claim and the building
-   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms
-   */
-  claimLeadMs?: number
-  /**
-   * Start jobs on their instant to the millisecond by blocking the event loop for the last few
-   * milliseconds before it (at most 16 ms, at most once per 80 ms). `crons start-scheduler` turns it
-   * on; an app embedding the scheduler keeps its event loop free unless it asks. @default false
-   */
-  preciseStart?: boolean
-}
-
-export interface RunJobOptions {
-  /** Run even when the job is running somewhere. */
-  force?: boolean
-  /** Overrides the job's timeout, in milliseconds. */
-  timeoutMs?: number
-}
+export type { OpenStore, RunJobOptions, SchedulerOptions }
 
 export class Scheduler {
   readonly events = new EngineEmitter()
   private currentId: string
   private readonly fixedId: string | undefined
+  private readonly echoConsole: boolean
   private readonly clock: Clock
   private readonly jobs = new Map<string, ResolvedJob>()
   private readonly options: {
@@ -82,6 +47,8 @@ export class Scheduler {
   private runner: Runner | undefined
   private recorder: Recorder | undefined
   private starting: Promise<void> | undefined
+  /** Failed attempts whose orphaned retry this process took over. */
+  private readonly adopted = new Set<number>()
   private started = false
   /** What this process registers as; see `open()`. */
   private role: InstanceRole = 'runner'
@@ -101,6 +68,7 @@ export class Scheduler {
     this.ownsStore = options.store === undefined
     this.openStore = options.openStore
     this.fixedId = options.instanceId
+    this.echoConsole = options.echoConsole ?? true
     this.currentId = options.instanceId ?? newInstanceId()
     this.options = {
       initiator: options.initiator ?? 'library',
@@ -111,7 +79,7 @@ export class Scheduler {
     }
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
-      recordUnstarted: (requests, outcome, what) => this.recordUnstarted(requests, outcome, what),
+      recorder: () => this.recorder,
       precise: options.preciseStart ?? false,
     })
     this.loop = new ClaimLoop({
@@ -138,6 +106,7 @@ export class Scheduler {
       instanceTtlMs: this.options.instanceTtlMs,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
+      afterReap: () => this.adoptRetries(),
     })
     for (const job of config.jobs) this.jobs.set(job.name, job)
   }
@@ -166,9 +135,10 @@ export class Scheduler {
     if (this.started) {
       this.loop.forget(resolved.name)
       const store = await this.open()
+      const served = (await store.listJobs()).some((j) => j.name === resolved.name && j.lastSlot !== null)
       const states = await store.syncJobs([resolved.name], this.clock.now(), { serving: true })
       const [state] = states.filter((j) => j.name === resolved.name)
-      this.loop.enqueue(resolved, state?.lastSlot ?? null)
+      this.loop.enqueue(resolved, served ? (state?.lastSlot ?? null) : firstSlotOf(resolved))
       this.loop.arm()
     }
     return resolved
@@ -194,15 +164,41 @@ export class Scheduler {
     const now = this.clock.now()
     await this.housekeeping.reap(now)
     if (this.stopping) return
+    const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
     // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
     const states = await store.syncJobs([...this.jobs.keys()], now, { serving: true })
     if (this.stopping) return
     const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
-    for (const job of this.jobs.values()) this.loop.enqueue(job, lastSlots.get(job.name) ?? null)
+    for (const job of this.jobs.values()) {
+      this.loop.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
+    }
     this.started = true
     this.events.emit('started', { instanceId: this.currentId })
+    await this.adoptRetries()
     this.housekeeping.start({ prune: true })
     await this.loop.run()
+  }
+
+  /**
+   * Retries whose owner died during their backoff are taken over by a live scheduler that has the
+   * job; the store lets only one process begin each.
+   */
+  private async adoptRetries(): Promise<void> {
+    if (!this.started || this.stopping) return
+    const store = await this.open()
+    for (const pending of await store.orphanedRetries()) {
+      const job = this.jobs.get(pending.job)
+      if (job === undefined || this.adopted.has(pending.runId)) continue
+      this.adopted.add(pending.runId)
+      const request: RunRequest = {
+        job,
+        runId: pending.runId,
+        slot: pending.slot,
+        trigger: pending.trigger,
+        initiator: 'scheduler',
+      }
+      void this.getRunner().resumeRetry(request, pending.attempt, pending.retryAt)
+    }
   }
 
   /** The next slot due per job (for start-up summaries). */
@@ -229,6 +225,7 @@ export class Scheduler {
       this.currentId,
       now,
     )
+    if (begun.kind === 'taken') throw new Error('beginRun without retryOf cannot be taken')
     if (begun.kind === 'busy') {
       const h = begun.holder
       const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''
@@ -282,8 +279,10 @@ export class Scheduler {
     await this.starting?.catch(() => undefined)
     const began = this.clock.now()
     const graceLeft = () => (this.graceCancelled ? 0 : Math.max(0, graceMs - (this.clock.now() - began)))
-    await this.startPendingWithin(graceLeft())
-    await this.cancelPendingStarts()
+    await this.starts.stop(graceLeft(), (end) => {
+      this.cancelGraceWait = end
+    })
+    this.cancelGraceWait = undefined
     const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
     await this.runner?.drain(graceLeft(), `${who} before the job finished`)
     await this.recorder?.retry()
@@ -362,7 +361,9 @@ export class Scheduler {
       instanceId: () => this.currentId,
       hooks: this.config.hooks,
       random: this.options.random,
+      echoConsole: this.echoConsole,
     })
+    captureJobConsole()
     return this.runner
   }
 
@@ -374,49 +375,14 @@ export class Scheduler {
     )
     return config.jobs[0] as ResolvedJob
   }
+}
 
-  /**
-   * Runs claimed ahead wait at most the claim lead for their instant, and their slots are this
-   * process's: no other can serve them. Stopping lets them start on their instant if it comes within
-   * the grace (their time then counts against it); a second stop() cuts the wait short.
-   */
-  private async startPendingWithin(graceMs: number): Promise<void> {
-    if (graceMs <= 0 || this.starts.soonest() === Number.POSITIVE_INFINITY) return
-    let timer: ReturnType<Clock['setTimeout']> | undefined
-    await new Promise<void>((resolve) => {
-      this.cancelGraceWait = resolve
-      timer = this.clock.setTimeout(resolve, graceMs)
-      void this.starts.whenStarted().then(resolve)
-    })
-    if (timer) this.clock.clearTimeout(timer)
-    this.cancelGraceWait = undefined
-  }
-
-  /** Runs claimed ahead whose instant has not come when the scheduler stops are recorded, not lost. */
-  private cancelPendingStarts(): Promise<void> {
-    const now = this.clock.now()
-    return this.recordUnstarted(
-      this.starts.cancel(),
-      () => ({
-        status: 'interrupted',
-        finishedAt: now,
-        errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-        settled: true,
-      }),
-      'a run cancelled by shutdown',
-    )
-  }
-
-  /** Record the outcome of claimed runs that were never started (through the one recorder). */
-  private async recordUnstarted(
-    requests: readonly RunRequest[],
-    outcome: (request: RunRequest) => RunOutcome,
-    _what: string,
-  ): Promise<void> {
-    const recorder = this.recorder
-    if (recorder === undefined) return
-    await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
-  }
+/**
+ * Where a job never served before starts: after now, except a one-off, whose instant may be now or
+ * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
+ */
+function firstSlotOf(job: ResolvedJob): number | null {
+  return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
 }
 
 function newInstanceId(): string {

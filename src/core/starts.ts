@@ -9,6 +9,7 @@ import type { ClaimOutcome, RunOutcome, SlotClaim } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { dueAt, missedSlot } from './due.js'
 import type { EngineEmitter, EngineEvents } from './events.js'
+import type { Recorder } from './recorder.js'
 import type { Runner, RunRequest, StagedRuns } from './runner.js'
 
 /**
@@ -32,17 +33,11 @@ const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
  */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
-/** Records the outcome of runs claimed but never started; `what` names them in an error event. */
-export type RecordUnstarted = (
-  requests: readonly RunRequest[],
-  outcome: (request: RunRequest) => RunOutcome,
-  what: string,
-) => Promise<void>
-
 export interface StartsOptions {
   /** A start re-armed for an instant this far off or more sleeps this long and looks at the clock again. */
   maxSleepMs: number
-  recordUnstarted: RecordUnstarted
+  /** Where the outcomes of runs claimed but never started are written. */
+  recorder: () => Recorder | undefined
   /**
    * Wait out the last milliseconds before an instant with the clock's blocking `waitUntil`. It
    * blocks the event loop for up to PRECISE_WAIT_MAX_MS, so it is for `start-scheduler`, whose
@@ -177,21 +172,30 @@ export class Starts {
         catchUp: false,
       })
     }
-    void this.options.recordUnstarted(
-      missed,
-      (request) => ({
-        status: 'missed',
-        finishedAt: now,
-        detail: JSON.stringify(missedSlot(request.slot)),
-        settled: true,
-      }),
-      'a run found too late for its instant',
-    )
+    void this.record(missed, (request) => ({
+      status: 'missed',
+      finishedAt: now,
+      detail: JSON.stringify(missedSlot(request.slot)),
+      settled: true,
+    }))
     return { requests, attempts }
   }
 
-  /** Take back every run still waiting for its instant (the scheduler is stopping). */
-  cancel(): RunRequest[] {
+  /**
+   * Stopping: runs claimed ahead wait at most the claim lead for their instant, and their slots are
+   * this process's (no other can serve them), so they start on it if it comes within `graceMs`.
+   * `cut` ends the wait early (a second stop). Those still waiting then are recorded interrupted.
+   */
+  async stop(graceMs: number, cut: (end: () => void) => void): Promise<void> {
+    if (graceMs > 0 && this.waiting.size > 0) {
+      let timer: TimerHandle | undefined
+      await new Promise<void>((resolve) => {
+        cut(resolve)
+        timer = this.clock.setTimeout(resolve, graceMs)
+        this.idle.push(resolve)
+      })
+      if (timer) this.clock.clearTimeout(timer)
+    }
     const requests: RunRequest[] = []
     for (const waiting of this.waiting) {
       this.clock.clearTimeout(waiting.timer)
@@ -199,13 +203,20 @@ export class Starts {
     }
     this.waiting.clear()
     this.settleIdle()
-    return requests
+    const now = this.clock.now()
+    await this.record(requests, () => ({
+      status: 'interrupted',
+      finishedAt: now,
+      errorMessage: 'interrupted: the scheduler stopped before the slot came due',
+      settled: true,
+    }))
   }
 
-  /** Resolves once no claimed run waits for its instant any more (all started, or cancelled). */
-  whenStarted(): Promise<void> {
-    if (this.waiting.size === 0) return Promise.resolve()
-    return new Promise((resolve) => this.idle.push(resolve))
+  /** Record the outcome of claimed runs that were never started. */
+  private async record(requests: readonly RunRequest[], outcome: (request: RunRequest) => RunOutcome): Promise<void> {
+    const recorder = this.options.recorder()
+    if (recorder === undefined) return
+    await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
   }
 
   private settleIdle(): void {

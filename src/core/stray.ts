@@ -9,16 +9,8 @@
  * it fails the attempt if it is still running, else it is added to its record. An error with no
  * attempt in scope stays an `engine:error`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { EngineEmitter } from './events.js'
-
-/** What a stray error is reported to when it came from a job's code. */
-export interface StrayTarget {
-  strayError(error: unknown): void
-}
-
-/** The attempt whose code is running (or whose timers, emitters and promises are). */
-export const jobScope = new AsyncLocalStorage<StrayTarget>()
+import { jobScope } from './job-scope.js'
 
 /** What receives the process-wide events (the process, or a stand-in in tests). */
 export interface StrayErrorSource {

@@ -135,6 +135,8 @@ export interface RunHolder {
 
 export type BeginOutcome =
   | { kind: 'started'; runId: number }
+  /** `retryOf` named a retry that was already begun (by another process that adopted it). */
+  | { kind: 'taken' }
   | { kind: 'busy'; holder: RunHolder }
   /** Busy, with `whenBusy: 'record'`: a `skipped` attempt row was inserted with the reason. */
   | { kind: 'skipped'; runId: number; reason: string; holder: RunHolder }
@@ -152,6 +154,22 @@ export interface BeginRun {
    */
   whenBusy?: 'refuse' | 'record'
   detail?: string | null
+  /**
+   * The failed attempt whose pending retry this is: its `retryAt` is cleared in the same
+   * transaction, and if it was already cleared the outcome is `taken` and nothing is inserted.
+   */
+  retryOf?: number
+}
+
+/** A failed attempt whose retry waits out its backoff (see `RunOutcome.retryAt`). */
+export interface PendingRetry {
+  /** The failed attempt. */
+  runId: number
+  job: string
+  slot: number
+  trigger: Trigger
+  attempt: number
+  retryAt: number
 }
 
 export interface RunOutcome {
@@ -166,6 +184,12 @@ export interface RunOutcome {
   output?: string | null
   /** False when the job's code is still executing (a timeout recorded at its deadline). */
   settled: boolean
+  /**
+   * A retry of this run is due at this instant. Kept with the row until a retry begins (`beginRun`
+   * with `retryOf`), so a crash during the backoff does not lose the retry: a live scheduler adopts
+   * it (`orphanedRetries`).
+   */
+  retryAt?: number | null
 }
 
 export interface RunFilter {
@@ -254,6 +278,9 @@ export interface Store {
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean>
   /** The job's code finally settled after its outcome was recorded (late after a timeout). */
   settleRun(runId: number): Promise<void>
+
+  /** Retries waiting out their backoff whose owner stopped or was reaped, soonest first. */
+  orphanedRetries(): Promise<PendingRetry[]>
 
   getRun(id: number): Promise<RunRecord | undefined>
   listRuns(filter: RunFilter): Promise<RunRecord[]>

@@ -53,21 +53,39 @@ export function claimContract(ctx: ContractContext): void {
       expect(await ctx.store.claimSlots([], 'A', T0)).toEqual([])
     })
 
-    it('records paused jobs as skipped with reason "paused"', async () => {
+    it('records a paused stretch as ONE skipped record that grows with each slot, then a new one after a run', async () => {
       await ctx.store.syncJobs(['a'], T0)
       await ctx.store.setPaused('a', true)
       const [outcome] = await ctx.store.claimSlots([claim('a', T0)], 'A', T0)
       expect(outcome).toMatchObject({ kind: 'paused' })
-      const record = await run((outcome as { runId: number }).runId)
-      expect(record).toMatchObject({
+      const id = (outcome as { runId: number }).runId
+      expect(await run(id)).toMatchObject({
         status: 'skipped',
-        detail: 'paused',
+        detail: JSON.stringify({ paused: true, count: 1, first: T0, last: T0 }),
         active: false,
         startedAt: T0,
         finishedAt: T0,
       })
-      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0)
+      const [second, third] = await ctx.store.claimSlots([claim('a', T0 + MIN), claim('a', T0 + 2 * MIN)], 'A', T0)
+      expect([second, third]).toEqual([
+        { kind: 'paused', runId: id },
+        { kind: 'paused', runId: id },
+      ])
+      expect(JSON.parse((await run(id)).detail ?? '')).toEqual({
+        paused: true,
+        count: 3,
+        first: T0,
+        last: T0 + 2 * MIN,
+      })
+      expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0 + 2 * MIN)
       expect(await ctx.store.activeRuns()).toEqual([])
+      // Resumed, a run; paused again: a new stretch.
+      await ctx.store.setPaused('a', false)
+      await ctx.store.claimSlots([claim('a', T0 + 3 * MIN)], 'A', T0 + 3 * MIN)
+      await ctx.store.setPaused('a', true)
+      const [again] = await ctx.store.claimSlots([claim('a', T0 + 4 * MIN)], 'A', T0 + 4 * MIN)
+      expect(again).toMatchObject({ kind: 'paused' })
+      expect((again as { runId: number }).runId).not.toBe(id)
     })
 
     it('skips a slot while the job runs on another instance (overlap skip)', async () => {
@@ -369,6 +387,32 @@ export function claimContract(ctx: ContractContext): void {
       expect(await ctx.store.heartbeat('A', T0 + 102_000)).toBe(false)
       const [a] = (await ctx.store.listInstances()).filter((i) => i.id === 'A')
       expect(a?.reapedAt).toBe(T0 + 100_000)
+    })
+
+    it('keeps a pending retry with its run until one process begins it (durable retries)', async () => {
+      const id = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_010, settled: true })
+      // Its owner is alive: nobody else may take the retry.
+      expect(await ctx.store.orphanedRetries()).toEqual([])
+      await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
+      expect(await ctx.store.orphanedRetries()).toEqual([
+        { runId: id, job: 'a', slot: T0, trigger: 'schedule', attempt: 1, retryAt: T0 + 60_010 },
+      ])
+      const retry = {
+        job: 'a',
+        slot: T0,
+        trigger: 'schedule' as const,
+        attempt: 2,
+        overlap: 'skip' as const,
+        retryOf: id,
+      }
+      const [one, two] = [
+        await ctx.store.beginRun(retry, 'B', T0 + 100_000),
+        await ctx.store.beginRun(retry, 'B', T0 + 100_000),
+      ]
+      expect(one.kind).toBe('started')
+      expect(two).toEqual({ kind: 'taken' })
+      expect(await ctx.store.orphanedRetries()).toEqual([])
     })
 
     it('reaps an instance named dead at once, whatever its heartbeat says', async () => {

@@ -115,7 +115,7 @@ describe('sqlite: claim batches written a group at a time', () => {
       last: T0 - 2 * MIN,
     })
     expect(byId.get(runId(outcomes[30]))?.detail).toBe(JSON.stringify(batch[30]?.missed))
-    expect(byId.get(runId(outcomes[3]))?.detail).toBe('paused')
+    expect(JSON.parse(byId.get(runId(outcomes[3]))?.detail as string)).toMatchObject({ paused: true, count: 1 })
 
     // Chains: every run links to its job's previous run; each job's head is its newest run.
     for (const row of runs) {

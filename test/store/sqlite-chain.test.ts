@@ -81,7 +81,7 @@ describe('sqlite: upgrading a version 1 file', () => {
     ])
     // Same columns and values, plus the link to the previous run of the same job.
     const after = allRuns(file)
-    expect(after.map(({ prev_id: _, ...row }) => row)).toEqual(before)
+    expect(after.map(({ prev_id: _, retry_at: __, ...row }) => row)).toEqual(before)
     for (const row of after) {
       const previous = before.find((r) => r.job === row.job && (r.id as number) < (row.id as number))
       expect(row.prev_id, `run ${row.id}`).toBe(previous?.id ?? null)
@@ -97,7 +97,12 @@ describe('sqlite: upgrading a version 1 file', () => {
     const indexes = raw
       .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL")
       .all() as { name: string; sql: string }[]
-    expect(indexes.map((i) => i.name).sort()).toEqual(['runs_active_job', 'runs_started_at', 'runs_status_id'])
+    expect(indexes.map((i) => i.name).sort()).toEqual([
+      'runs_active_job',
+      'runs_retry_at',
+      'runs_started_at',
+      'runs_status_id',
+    ])
     for (const { name } of indexes) {
       const first = raw.prepare(`SELECT name FROM pragma_index_info('${name}') WHERE seqno = 0`).pluck().get()
       if (name !== 'runs_active_job') expect(first, name).not.toBe('job')

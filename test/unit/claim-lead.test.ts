@@ -55,7 +55,7 @@ describe('the adaptive claim lead', () => {
 })
 
 describe('Starts', () => {
-  it('reports how long building the runs claimed ahead took, for the claim lead to cover', () => {
+  it('reports how long building the runs claimed ahead took, for the claim lead to cover', async () => {
     const clock = new FakeClock(T0)
     const staged: RunRequest[][] = []
     // Building these runs takes 7 ms on the clock; starting them is not part of this test.
@@ -70,7 +70,7 @@ describe('Starts', () => {
     } as unknown as Runner
     const starts = new Starts(clock, new EngineEmitter(), () => runner, {
       maxSleepMs: 30_000,
-      recordUnstarted: async () => {},
+      recorder: () => undefined,
       precise: false,
     })
     const config = validateConfig(
@@ -89,6 +89,6 @@ describe('Starts', () => {
     expect(stagingMs).toBe(7)
     // Nothing claimed ahead: nothing built, nothing to cover.
     expect(starts.dispatch([], [], [])).toBe(0)
-    starts.cancel()
+    await starts.stop(0, () => {})
   })
 })

@@ -297,3 +297,124 @@ describe('a dead process on this host', () => {
     expect(await store.getRun(runId)).toMatchObject({ status: 'interrupted', active: false })
   })
 })
+
+describe('durable retries', () => {
+  it('a retry waiting out its backoff when its scheduler dies is run by the next scheduler, once', async () => {
+    const store = await openStore(':memory:')
+    const attempts: number[] = []
+    const job: JobDefinition = {
+      name: 'flaky',
+      schedule: '0 * * * *',
+      retry: { max: 2, backoff: 'constant', initial: 60 },
+      run: (ctx) => {
+        attempts.push(ctx.attempt)
+        if (ctx.attempt === 1) throw new Error('first try fails')
+        return 'ok'
+      },
+    }
+    // The first scheduler fails attempt 1 and dies (its clock never moves again) during the backoff.
+    const first = await setup([job], { store, clock: new FakeClock(T0 + 3_599_000), instanceId: 'first' })
+    await first.scheduler.start()
+    await first.clock.advanceTo(T0 + 3_600_000)
+    expect(attempts).toEqual([1])
+    const [failed] = await runs(store, 'flaky')
+    expect(failed).toMatchObject({ status: 'failed', attempt: 1 })
+    // A second scheduler starts 40 s later: the first's heartbeat has expired.
+    const second = await setup([job], { store, clock: new FakeClock(T0 + 3_640_000), instanceId: 'second' })
+    await second.scheduler.start()
+    await second.clock.advanceTo(T0 + 3_659_000)
+    expect(attempts).toEqual([1])
+    await second.clock.advanceTo(T0 + 3_661_000)
+    expect(attempts).toEqual([1, 2])
+    const rows = await runs(store, 'flaky')
+    expect(rows.map((r) => [r.attempt, r.status, r.instanceId])).toEqual([
+      [1, 'failed', 'first'],
+      [2, 'succeeded', 'second'],
+    ])
+  })
+})
+
+describe('a one-off job whose instant is now or just past', () => {
+  it('runs once within its misfire grace, is recorded missed past it, and never runs twice', async () => {
+    const called: string[] = []
+    const jobs: JobDefinition[] = [
+      { name: 'now', at: new Date(T0), run: () => void called.push('now') },
+      { name: 'just-past', at: new Date(T0 - 10_000), run: () => void called.push('just-past') },
+      { name: 'long-past', at: new Date(T0 - 7_200_000), run: () => void called.push('long-past') },
+    ]
+    const { clock, store, scheduler } = await setup(jobs)
+    const missed: string[] = []
+    scheduler.events.on('slot:missed', (e) => missed.push(e.job))
+    await scheduler.start()
+    await clock.advance(1_000)
+    expect(called.sort()).toEqual(['just-past', 'now'])
+    expect(missed).toEqual(['long-past'])
+    expect((await runs(store, 'long-past')).map((r) => r.status)).toEqual(['missed'])
+    await scheduler.stop()
+    // Another scheduler on the same store: each one-off was served.
+    const again = await setup(jobs, { store, clock: new FakeClock(T0 + 5_000) })
+    await again.scheduler.start()
+    await again.clock.advance(60_000)
+    expect(called.sort()).toEqual(['just-past', 'now'])
+  })
+
+  it('added to a running scheduler with an instant just past, it runs at once', async () => {
+    const called: number[] = []
+    const { clock, scheduler } = await setup([{ name: 'tick', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await clock.advance(5_000)
+    await scheduler.add({ name: 'late', at: new Date(T0 + 1_000), run: () => void called.push(clock.now()) })
+    await clock.advance(100)
+    expect(called).toHaveLength(1)
+  })
+})
+
+describe("a job's console output", () => {
+  it('console.log and console.error in a job are kept with its attempt and sent as run:log, even from its timers', async () => {
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'chatty',
+          schedule: '* * * * * *',
+          run: async () => {
+            console.log('hello %s', 'there')
+            await new Promise<void>((resolve) =>
+              setTimeout(() => {
+                console.error('from a timer')
+                resolve()
+              }, 1),
+            )
+          },
+        },
+      ],
+      { echoConsole: false },
+    )
+    const lines: string[] = []
+    scheduler.events.on('run:log', (e) => lines.push(`${e.level} ${e.text}`))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await settle()
+    expect(lines).toEqual(['info hello there', 'error from a timer'])
+    const [row] = await runs(store, 'chatty')
+    expect(JSON.parse(row?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual([
+      'hello there',
+      'from a timer',
+    ])
+    // Outside any job, console output is the process's own: no run:log.
+    console.error('outside any job')
+    expect(lines).toHaveLength(2)
+  })
+})
+
+describe('a timeout', () => {
+  it('is recorded as "timed out after 0.5s" with no engine stack', async () => {
+    const { clock, store, scheduler } = await setup([
+      { name: 'slow', schedule: '* * * * * *', timeout: '500ms', run: () => new Promise(() => {}) },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_600)
+    const [row] = await runs(store, 'slow')
+    expect(row).toMatchObject({ status: 'timed_out', errorMessage: 'timed out after 0.5s', errorStack: null })
+  })
+})

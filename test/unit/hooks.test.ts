@@ -25,6 +25,38 @@ async function setup(jobs: JobDefinition[], hooks: Hooks = {}) {
 }
 
 describe('hooks', () => {
+  it('onError says willRetry / final, so an alert that checks final fires once per failed run', async () => {
+    const alerts: string[] = []
+    const seen: [number, boolean | undefined, boolean | undefined][] = []
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'flaky',
+          schedule: '0 * * * *',
+          retry: { max: 2, backoff: 'constant', initial: 1 },
+          run: () => {
+            throw new Error('down')
+          },
+        },
+      ],
+      {
+        onError: (ctx) => {
+          seen.push([ctx.attempt, ctx.willRetry, ctx.final])
+          if (ctx.final) alerts.push(`${ctx.job.name} failed after ${ctx.attempt} attempts`)
+        },
+      },
+    )
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 + 5_000)
+    expect(seen).toEqual([
+      [1, true, false],
+      [2, true, false],
+      [3, false, true],
+    ])
+    expect(alerts).toEqual(['flaky failed after 3 attempts'])
+    expect((await store.listRuns({ job: 'flaky' })).map((r) => r.status)).toEqual(['failed', 'failed', 'failed'])
+  })
+
   it('run config hooks before job hooks, in order beforeRun → job → afterRun → onError, with full context', async () => {
     const calls: string[] = []
     const contexts: Record<string, HookContext> = {}

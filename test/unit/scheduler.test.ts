@@ -620,15 +620,14 @@ describe('overlap', () => {
     gate.resolve()
   })
 
-  it('paused jobs record skipped slots with the reason', async () => {
+  it('a paused job records one skipped record for the paused stretch, not one per slot', async () => {
     const { clock, store, scheduler } = await harness([{ name: 'p', schedule: '* * * * * *', run: () => {} }])
     await scheduler.start()
     await store.setPaused('p', true)
-    await clock.advance(2000)
+    await clock.advance(3000)
     const rows = await runs(store, 'p')
-    expect(rows.map((r) => [r.status, r.detail])).toEqual([
-      ['skipped', 'paused'],
-      ['skipped', 'paused'],
+    expect(rows.map((r) => [r.status, JSON.parse(r.detail ?? '')])).toEqual([
+      ['skipped', { paused: true, count: 3, first: T0 + 1000, last: T0 + 3000 }],
     ])
   })
 })

@@ -77,6 +77,14 @@ export class RunWriter {
         round = []
         inRound.clear()
       }
+      // A pause is one record per paused stretch: a slot of a stretch already recorded extends it.
+      if (paused.has(claim.job) && claim.record !== 'missed') {
+        const extended = this.#extendPause(claim)
+        if (extended !== undefined) {
+          outcomes[i] = { kind: 'paused', runId: extended }
+          continue
+        }
+      }
       round.push(this.#decide(i, claim, paused, holders))
       inRound.add(claim.job)
     }
@@ -122,6 +130,22 @@ export class RunWriter {
     return won
   }
 
+  /** Extend the job's open pause record to `claim`'s slot; undefined when no stretch is open. */
+  #extendPause(claim: SlotClaim): number | undefined {
+    const open = this.#s.openPause.get(claim.job)
+    if (open === undefined) return undefined
+    const stretch = JSON.parse(open.detail) as { count: number; first: number; last: number }
+    const detail = JSON.stringify({
+      paused: true,
+      count: stretch.count + 1,
+      first: Math.min(stretch.first, claim.slot),
+      last: Math.max(stretch.last, claim.slot),
+    })
+    this.#s.extendPause.run({ id: open.id, detail, slot: claim.slot, job: claim.job })
+    this.#s.raiseLastSlot.run(claim.slot, claim.slot, claim.job)
+    return open.id
+  }
+
   #holders(): Map<string, Holder> {
     const holders = new Map<string, Holder>()
     for (const row of this.#s.activeHolders.all()) {
@@ -144,7 +168,10 @@ export class RunWriter {
       const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
       return { index, claim, kind: 'missed', status: 'missed', detail }
     }
-    if (paused.has(job)) return { index, claim, kind: 'paused', status: 'skipped', detail: 'paused' }
+    if (paused.has(job)) {
+      const detail = JSON.stringify({ paused: true, count: 1, first: slot, last: slot })
+      return { index, claim, kind: 'paused', status: 'skipped', detail }
+    }
     if (claim.overlap === 'skip') {
       const holder = holders === undefined ? this.#s.holder.get(job) : holders.get(job)
       if (holder !== undefined)
@@ -213,6 +240,8 @@ export class RunWriter {
 
   begin(run: BeginRun, instanceId: string, now: number): BeginOutcome {
     const { job, slot, trigger, attempt } = run
+    // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it).
+    if (run.retryOf !== undefined && this.#s.takeRetry.run(run.retryOf).changes === 0) return { kind: 'taken' }
     if (run.overlap === 'skip') {
       const row = this.#s.holder.get(job)
       if (row !== undefined) {

@@ -160,10 +160,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     description:
-      'instances.process_start (a dead process on this host is seen at once) and instances.reaped_at (fencing)',
+      'instances.process_start (a dead process on this host is seen at once), instances.reaped_at (fencing), ' +
+      'runs.retry_at (a retry waiting out its backoff survives a crash)',
     sql: `
       ALTER TABLE instances ADD COLUMN process_start INTEGER;
       ALTER TABLE instances ADD COLUMN reaped_at INTEGER;
+      -- A failed attempt whose retry waits out its backoff: when the retry is due (durable retries).
+      ALTER TABLE runs ADD COLUMN retry_at INTEGER;
+      CREATE INDEX runs_retry_at ON runs (retry_at) WHERE retry_at IS NOT NULL;
     `,
   },
 ]

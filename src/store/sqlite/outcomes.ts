@@ -20,8 +20,8 @@ const part = (value: string | null): string => (value === null ? ' -' : ` ${valu
 /** Writes with equal keys differ only in their run id. */
 function keyOf(write: PendingWrite): string {
   if (typeof write === 'number') return 'settle'
-  const { status, finishedAt, errorMessage, errorStack, result, output, detail, active } = write
-  return `${status} ${finishedAt} ${active}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
+  const { status, finishedAt, errorMessage, errorStack, result, output, detail, active, retryAt } = write
+  return `${status} ${finishedAt} ${active} ${retryAt}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
 }
 
 /** Whether two writes have equal keys (see `keyOf`) without building them. */
@@ -31,6 +31,7 @@ function sameOutcome(a: PendingWrite, b: PendingWrite): boolean {
     a.status === b.status &&
     a.finishedAt === b.finishedAt &&
     a.active === b.active &&
+    a.retryAt === b.retryAt &&
     a.errorMessage === b.errorMessage &&
     a.errorStack === b.errorStack &&
     a.result === b.result &&

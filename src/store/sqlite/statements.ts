@@ -44,6 +44,8 @@ export interface FinishedRun {
   /** Null keeps the run's detail. */
   detail: string | null
   active: 0 | 1
+  /** When the run's retry is due, if one follows. */
+  retryAt: number | null
 }
 
 /** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
@@ -112,6 +114,29 @@ export function prepareStatements(db: Database.Database) {
     fencedRuns: column<[ids: string], number>(
       `SELECT r.id FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN instances i ON i.id = r.instance_id
        WHERE i.reaped_at IS NOT NULL`,
+    ),
+    /** The job's latest run, if it is the record of a pause stretch still open (no run after it). */
+    openPause: prepare<[job: string], { id: number; detail: string }>(
+      `SELECT r.id, r.detail FROM jobs j JOIN runs r ON r.id = j.last_run_id
+       WHERE j.name = ? AND r.status = 'skipped' AND r.detail LIKE '{"paused":true,%'`,
+    ),
+    /** Extend a pause stretch's record to one more slot (and the job's last served slot with it). */
+    extendPause: prepare<[{ id: number; detail: string; slot: number; job: string }]>(
+      `UPDATE runs SET detail = @detail, finished_at = max(finished_at, @slot) WHERE id = @id`,
+    ),
+    raiseLastSlot: prepare<[slot: number, sameSlot: number, job: string]>(
+      'UPDATE jobs SET last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
+    ),
+    /** Take a run's pending retry: only one process begins it. */
+    takeRetry: prepare<[number]>('UPDATE runs SET retry_at = NULL WHERE id = ? AND retry_at IS NOT NULL'),
+    /** Retries waiting out their backoff whose owner is gone (stopped, reaped or unknown). */
+    orphanedRetries: prepare<
+      [],
+      { id: number; job: string; slot: number; trigger: string; attempt: number; retry_at: number }
+    >(
+      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
+       WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
+       ORDER BY r.retry_at`,
     ),
     anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
     /** Live-looking instances whose heartbeat is older than the cutoff. */
@@ -217,7 +242,7 @@ export function prepareStatements(db: Database.Database) {
     finishRun: prepare<[FinishedRun & { id: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        WHERE id = @id`,
     ),
 
@@ -225,7 +250,7 @@ export function prepareStatements(db: Database.Database) {
     finishRuns: prepare<[FinishedRun & { ids: string }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        FROM json_each(@ids) j WHERE runs.id = j.value`,
     ),
     /**
@@ -236,7 +261,7 @@ export function prepareStatements(db: Database.Database) {
     finishRange: prepare<[FinishedRun & { first: number; last: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
          error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active
+         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
        WHERE id >= @first AND id <= @last`,
     ),
     /** `deactivate` for several runs (a JSON array of ids). */

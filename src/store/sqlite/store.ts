@@ -8,7 +8,8 @@
  * one transaction, on the next turn of the event loop (a commit costs ~10× the update it carries, and
  * the runs of one due second finish in the same turn). Their promises resolve once that transaction
  * has committed. Every other method first writes the queued outcomes synchronously, so nothing read
- * or written through this store ever misses an outcome a caller has already handed over.
+ * or written through this store ever misses an outcome a caller has already handed over (docs/engine.md,
+ * "Outcome batching").
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
@@ -22,6 +23,7 @@ import type {
   InstanceRecord,
   JobState,
   NewInstance,
+  PendingRetry,
   ReapedRuns,
   RunFilter,
   RunOutcome,
@@ -324,12 +326,26 @@ export class SqliteStore implements Store {
       output: outcome.output ?? null,
       detail: outcome.detail ?? null,
       active: outcome.settled ? 0 : 1,
+      retryAt: outcome.retryAt ?? null,
     }).then((batch) => !batch.refused.has(runId))
   }
 
   /** Queued like `finishRun`, and written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
     await this.#enqueue(runId)
+  }
+
+  async orphanedRetries(): Promise<PendingRetry[]> {
+    return this.#read(() =>
+      this.#s.orphanedRetries.all().map((r) => ({
+        runId: r.id,
+        job: r.job,
+        slot: r.slot,
+        trigger: r.trigger as PendingRetry['trigger'],
+        attempt: r.attempt,
+        retryAt: r.retry_at,
+      })),
+    )
   }
 
   // --- reading history --------------------------------------------------------------------------

@@ -1,0 +1,18 @@
+/**
+ * The attempt whose code is running, or whose timers, emitters and promises are: Node carries an
+ * AsyncLocalStorage scope into everything the code schedules. See stray.ts.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+/** What a stray error is reported to when it came from a job's code. */
+export interface StrayTarget {
+  strayError(error: unknown): void
+}
+
+/** AsyncLocalStorage as the engine uses it, declared here so the package's types need no @types/node. */
+interface Scope<T> {
+  run<R>(store: T, fn: () => R): R
+  getStore(): T | undefined
+}
+
+export const jobScope: Scope<StrayTarget> = new AsyncLocalStorage<StrayTarget>()

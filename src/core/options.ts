@@ -1,0 +1,53 @@
+/**
+ * What a scheduler can be given (`createScheduler(config, options)`, `new Scheduler`) and what a
+ * manual run can be told.
+ */
+import type { Initiator, ResolvedConfig } from '../config/types.js'
+import type { Store } from '../store/types.js'
+import type { Clock } from './clock.js'
+
+/** Opens the store a config's `state` names; the CLI and `createScheduler` pass the store registry. */
+export type OpenStore = (state: ResolvedConfig['statePath']) => Promise<Store>
+
+export interface SchedulerOptions {
+  clock?: Clock
+  /** A store to use instead of opening `config.statePath` (the caller then owns closing it). */
+  store?: Store
+  /** How to open the store when `store` is not given. @default the built-in stores */
+  openStore?: OpenStore
+  instanceId?: string
+  /** Who starts manual runs through `runJob` (the CLI says 'cli'). @default 'library' */
+  initiator?: Initiator
+  /** @default 30_000 */
+  maxSleepMs?: number
+  /** @default 10_000 */
+  heartbeatMs?: number
+  /** An instance whose heartbeat is older than this is dead. @default 30_000 */
+  instanceTtlMs?: number
+  random?: () => number
+  /**
+   * Claim slots this long before they are due and start them on the instant, so the claim
+   * transaction is off the critical path. @default adaptive: twice what the last claim and the building
+   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms
+   */
+  claimLeadMs?: number
+  /**
+   * Start jobs on their instant to the millisecond by blocking the event loop for the last few
+   * milliseconds before it (at most 16 ms, at most once per 80 ms). `crons start-scheduler` turns it
+   * on; an app embedding the scheduler keeps its event loop free unless it asks. @default false
+   */
+  preciseStart?: boolean
+  /**
+   * `console.log` and friends in a job are kept with its attempt (like `ctx.log`) and sent to
+   * `run:log` listeners; with `echoConsole` they also still reach the process's console.
+   * `crons start-scheduler` prints them from its events instead. @default true
+   */
+  echoConsole?: boolean
+}
+
+export interface RunJobOptions {
+  /** Run even when the job is running somewhere. */
+  force?: boolean
+  /** Overrides the job's timeout, in milliseconds. */
+  timeoutMs?: number
+}
