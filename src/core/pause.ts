@@ -20,6 +20,8 @@ export interface PauseResult {
 export interface StateAccess {
   read(): Promise<Store | undefined>
   write(): Promise<Store>
+  /** Done with a store `read` or `write` gave. Default: close it; a store shared with a running scheduler is kept open instead. */
+  release?(store: Store): Promise<void>
 }
 
 /**
@@ -40,7 +42,7 @@ export async function changePaused(
   try {
     return await setJobPaused(store, name, paused, { configured, now })
   } finally {
-    await store.close()
+    await release(state, store)
   }
 }
 
@@ -50,13 +52,17 @@ async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, na
   try {
     stored = reading ? (await reading.listJobs()).map((j) => j.name) : []
   } finally {
-    await reading?.close()
+    if (reading) await release(state, reading)
   }
   if (stored.includes(name)) return
   const configured = config.jobs.map((j) => j.name)
   const error = unknownJob(name, configured, config.configPath)
   // Suggest among removed jobs too: they can be paused as well.
   throw new CronsError(error.code, error.message, { suggestions: suggestClosest(name, [...configured, ...stored]) })
+}
+
+function release(state: StateAccess, store: Store): Promise<void> {
+  return state.release ? state.release(store) : store.close()
 }
 
 /**

@@ -43,22 +43,16 @@ afterEach(async () => {
 async function access(): Promise<StateAccess & { store: Store; writes: number }> {
   const store = await openStore(':memory:')
   stores.push(store)
-  // The caller's close() must not end the shared in-memory store.
-  const keepOpen = new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'close') return async () => undefined
-      const value = Reflect.get(target, key, target) as unknown
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  // Shared, as a running scheduler's store would be: released, never closed.
   const state = {
     store,
     writes: 0,
-    read: async () => keepOpen,
+    read: async () => store,
     write: async () => {
       state.writes++
-      return keepOpen
+      return store
     },
+    release: async () => undefined,
   }
   return state
 }
