@@ -27,7 +27,7 @@ const value = (name) => {
 }
 
 const quick = flag('--quick')
-const only = (value('--only') ?? 'A,B,C,D,E').toUpperCase().split(',')
+const only = (value('--only') ?? 'A,B,C,D,E,F').toUpperCase().split(',')
 const repeat = Math.max(1, Number(value('--repeat') ?? 1))
 const profile = flag('--profile')
 const writeDocs = flag('--docs') || (!flag('--no-docs') && !quick && !value('--only') && !profile)
@@ -46,6 +46,9 @@ const PLAN = {
   },
   D: { reps: quick ? 5 : 15, runs: 1_000_000 },
   E: { jobs: 500, seconds: quick ? 8 : 30 },
+  // One hour of 1,000 per-second jobs beyond keepRuns (a quarter of it with --quick), pruned in
+  // 20 ms steps as the scheduler does; then the first prune of the 1M-run file of D.
+  F: { jobs: 1000, keepRuns: 1000, seconds: quick ? 900 : 3600, maxMs: 20, large: true },
 }
 
 const RESULTS = join(REPO, 'bench/results')
@@ -494,9 +497,60 @@ async function scenarioE() {
   })
 }
 
+// --- F -----------------------------------------------------------------------------------------
+
+async function scenarioF() {
+  const { jobs, keepRuns, seconds, maxMs } = PLAN.F
+  log(
+    `F: pruning ${jobs} jobs × ${seconds} runs beyond keepRuns ${keepRuns} in ${maxMs} ms steps, then the 1M-run file`,
+  )
+  const res = await runScenario('prune.mjs', PLAN.F, { timeoutMs: 1_800_000 })
+  raw.F = res
+  const cases = [
+    [`steady: ${jobs} jobs × (${keepRuns} kept + ${seconds} beyond), keepRuns ${keepRuns}`, res.steady],
+    ['first prune of the 1M-run file (keepDays 30, keepRuns 10,000)', res.large],
+  ].filter(([, r]) => r)
+  section(
+    'F. Pruning history',
+    `The store's prune in steps of ${maxMs} ms with a turn of the event loop between them, as the scheduler calls it. ` +
+      `The steady file holds ${keepRuns} + ${seconds} runs of each of ${jobs} per-second jobs, interleaved as a scheduler writes them ` +
+      `(built with direct inserts in ${fmt((res.steady?.buildMs ?? 0) / 1000)} s). Stall = the longest gap between 1 ms timer callbacks ` +
+      '(monitorEventLoopDelay max in brackets). "start()" is `createScheduler().start()` on a fresh copy of the 1M-run file: its first prune comes before the first tick.',
+    markdownTable(
+      ['case', 'rows', 'deleted', 'total s', 'rows/s', 'steps', 'longest step ms', 'worst stall ms'],
+      cases.map(([name, r]) => [
+        name,
+        fmt(r.rows),
+        fmt(r.deleted),
+        fmt(r.totalMs / 1000),
+        fmt(r.rowsPerS),
+        fmt(r.steps),
+        fmt(r.longestStepMs),
+        `${fmt(r.worstGapMs)} (${fmt(r.loopDelayMaxMs)})`,
+      ]),
+    ),
+    res.start
+      ? [`start() on the 1M-run file: ${fmt(res.start.startMs)} ms, worst stall ${fmt(res.start.worstGapMs)} ms.`]
+      : [],
+  )
+  for (const [name, r] of cases) {
+    const metric = `worst event-loop stall while pruning, ${name.split(':')[0].split(' (')[0]} (ms)`
+    targets.push({
+      scenario: 'F',
+      metric,
+      crons: fmt(r.worstGapMs),
+      peerName: '',
+      peer: '',
+      ratio: '',
+      target: '≤ 50 ms',
+      met: r.worstGapMs <= 50,
+    })
+  }
+}
+
 // --- main --------------------------------------------------------------------------------------
 
-const SCENARIOS = { A: scenarioA, B: scenarioB, C: scenarioC, D: scenarioD, E: scenarioE }
+const SCENARIOS = { A: scenarioA, B: scenarioB, C: scenarioC, D: scenarioD, E: scenarioE, F: scenarioF }
 
 /** --render: rebuild docs/performance.md from bench/results/latest.json (after editing bench/FINDINGS.md). */
 function renderOnly() {

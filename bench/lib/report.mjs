@@ -65,6 +65,7 @@ run with \`TZ=UTC\`, and the peers are used as their docs show (\`new Cron(expr,
 | C | next 1,000 fire times of \`*/5 * * * *\` in America/New_York, per call, cold and warm | ≤ croner per call |
 | D | CLI cold start: \`crons next\`, \`crons config\` and \`crons list-jobs\` with a 10-job config, \`crons logs\` and \`crons list-jobs\` on a state file with 1,000,000 runs, against \`node -e 0\` and a bare oclif CLI | ≤ 1.5× bare oclif; logs on 1M runs ≤ 2× |
 | E | two scheduler processes sharing one state file, 500 jobs every second each, 30 s | every (job, slot) exactly once; no SQLITE_BUSY; p99 lateness reported |
+| F | pruning history in 20 ms steps: one hour of 1,000 per-second jobs beyond keepRuns 1,000, and the first prune of the 1M-run file of D (and \`start()\` on it): total time, rows/s, longest step, worst event-loop stall | no event-loop stall over 50 ms |
 `
 
 export function renderDoc({ info, date, command, durationS, sections, targetText, failures }) {

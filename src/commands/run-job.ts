@@ -61,7 +61,7 @@ Exit code 0 only if the run succeeded.`
   ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
     findJob(config, name)
-    const scheduler = new Scheduler(config, { initiator: 'cli', openStore, echoConsole: false })
+    const scheduler = new Scheduler(config, { initiator: 'cli', openStore })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
     // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is

@@ -152,7 +152,10 @@ export class Housekeeping {
     }
     try {
       const store = await this.deps.store()
-      await store.prune(now, this.deps.history)
+      // Bounded steps with a turn of the event loop between them: claims and starts wait one step at most.
+      while (!(await store.prune(now, this.deps.history, { maxMs: 20 })).done && !this.stopped) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
     } catch (error) {
       this.deps.events.emit('engine:error', { message: 'pruning history failed', error })
     }

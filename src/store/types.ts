@@ -292,10 +292,27 @@ export interface Store {
   lastRuns(): Promise<Map<string, RunRecord>>
 
   /**
-   * Delete attempts older than keepDays and beyond keepRuns per job (never active ones), and old slot
-   * claims and stopped instances. Returns the number of runs deleted.
+   * One bounded step of pruning history. A pass deletes:
+   * - attempts started before `now - keepDays` days;
+   * - attempts beyond the newest `keepRuns` of their job (by id; 0 keeps none);
+   * - slot claims, and instances stopped or silent with no active run, older than keepDays or a
+   *   day, whichever is longer (a claim is what stops a slot from firing twice).
+   * It never deletes an active run (`active`), whatever its age or rank, and never one of the newest
+   * `keepRuns` of a job that is younger than keepDays. Runs that start during a pass are kept.
+   *
+   * Each call does about `budget.maxMs` of work (at least one batch of a few milliseconds; at most
+   * one more after the time is up), each batch in its own short write transaction, so a claim or a
+   * heartbeat sharing the store, or the thread, waits at most one batch. The next call with the same
+   * `now` and `history` carries on where this one stopped; other arguments start a new pass. Reads
+   * between steps see history partly pruned, never a kept run missing. Returns the runs deleted by
+   * this step (claims and instances are not counted) and `done` once the pass is over: calling
+   * again, with any arguments, starts a new pass.
    */
-  prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number>
+  prune(
+    now: number,
+    history: { keepDays: number; keepRuns: number },
+    budget: { maxMs: number },
+  ): Promise<{ deleted: number; done: boolean }>
 
   /**
    * Check that the store is still the one this connection opened: for a file, that it was not deleted

@@ -35,3 +35,29 @@ export function contractContext(current: () => Store): ContractContext {
     },
   }
 }
+
+export interface PruneHistory {
+  keepDays: number
+  keepRuns: number
+}
+
+/** A whole prune pass, step after step: the runs deleted, and how many steps it took. */
+export async function pruneAll(
+  store: Store,
+  now: number,
+  history: PruneHistory,
+  maxMs = 1_000,
+): Promise<{ deleted: number; steps: number }> {
+  let deleted = 0
+  for (let steps = 1; ; steps++) {
+    const step = await store.prune(now, history, { maxMs })
+    deleted += step.deleted
+    if (step.done) return { deleted, steps }
+    if (steps > 100_000) throw new Error('prune never done')
+  }
+}
+
+/** The runs a whole prune pass deletes. */
+export async function pruned(store: Store, now: number, history: PruneHistory): Promise<number> {
+  return (await pruneAll(store, now, history)).deleted
+}

@@ -9,8 +9,9 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { RunHistory } from '../../src/store/sqlite/history.js'
 import { openSqliteStore } from '../../src/store/sqlite/index.js'
-import { CHAIN_WALK_STEP } from '../../src/store/sqlite/store.js'
+import { CHAIN_WALK_STEP } from '../../src/store/sqlite/prune.js'
 import type { ClaimOutcome, SlotClaim } from '../../src/store/types.js'
+import { pruneAll, pruned } from './contract-kit.js'
 import { removeTempDirs, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
@@ -248,27 +249,7 @@ describe('sqlite: claim batches written a group at a time', () => {
     await store.close()
   })
 
-  it('prunes job by job with the event loop free in between', async () => {
-    const store = await openSqliteStore(':memory:')
-    for (let i = 0; i < 5; i++) {
-      const batch = Array.from({ length: 20 }, (_, j) => claim(`job-${j}`, T0 + i * MIN))
-      const outcomes = await store.claimSlots(batch, 'A', T0 + i * MIN)
-      const done = { status: 'succeeded', finishedAt: T0 + i * MIN, settled: true } as const
-      await Promise.all(outcomes.map((o) => store.finishRun((o as { runId: number }).runId, done)))
-    }
-    // A timer set when the prune begins runs before the prune of 20 jobs is over.
-    const order: string[] = []
-    setTimeout(() => order.push('timer'), 0)
-    const deleted = await store.prune(T0 + 5 * MIN, { keepDays: 30, keepRuns: 2 }).then((n) => {
-      order.push('pruned')
-      return n
-    })
-    expect(deleted).toBe(20 * 3)
-    expect(order).toEqual(['timer', 'pruned'])
-    await store.close()
-  })
-
-  it('walks a long chain to its keepRuns boundary a step at a time, with the event loop free in between', async () => {
+  it('walks a long chain to its keepRuns boundary one statement per step when out of time', async () => {
     const store = await openSqliteStore(':memory:')
     const keep = 2 * CHAIN_WALK_STEP + 1
     const total = keep + 49
@@ -277,33 +258,33 @@ describe('sqlite: claim batches written a group at a time', () => {
       const [outcome] = await store.claimSlots([claim('long', T0 + i * MIN)], 'A', T0 + i * MIN)
       await store.finishRun((outcome as { runId: number }).runId, { ...done, finishedAt: T0 + i * MIN })
     }
-    // The walk to the oldest run kept (keep - 1 = 2,000 links) takes two statements, and the event
-    // loop turns between them (counted by a chain of setImmediate callbacks while the prune runs).
-    let pruning = true
-    let turns = 0
-    const turn = () => {
-      if (!pruning) return
-      turns++
-      setImmediate(turn)
-    }
-    setImmediate(turn)
-    const steps: { n: number; turns: number }[] = []
+    // The walk to the oldest run kept (keep - 1 = 2,000 links) takes two statements; a step with no
+    // time left runs one of them, and the next step the other.
+    let step = 0
+    const steps: { n: number; step: number }[] = []
     const chainStep = RunHistory.prototype.chainStep
     const spy = vi.spyOn(RunHistory.prototype, 'chainStep').mockImplementation(function (this: RunHistory, from, n) {
-      steps.push({ n, turns })
+      steps.push({ n, step })
       return chainStep.call(this, from, n)
     })
-    const deleted = await store.prune(T0 + total * MIN, { keepDays: 3650, keepRuns: keep })
-    pruning = false
+    const history = { keepDays: 3650, keepRuns: keep }
+    let deleted = 0
+    for (;;) {
+      step++
+      const result = await store.prune(T0 + total * MIN, history, { maxMs: 0 })
+      deleted += result.deleted
+      if (result.done) break
+    }
     spy.mockRestore()
-    expect(steps.map((step) => step.n)).toEqual([CHAIN_WALK_STEP, CHAIN_WALK_STEP])
-    expect((steps[1] as { turns: number }).turns).toBeGreaterThan((steps[0] as { turns: number }).turns)
+    expect(steps.map((s) => s.n)).toEqual([CHAIN_WALK_STEP, CHAIN_WALK_STEP])
+    expect(steps[1]?.step).toBeGreaterThan(steps[0]?.step as number)
     expect(deleted).toBe(49)
     const left = await store.listRuns({ job: 'long', limit: total })
     expect(left).toHaveLength(keep)
     expect(left.at(-1)?.slot).toBe(T0 + 49 * MIN)
     // Fewer runs than keepRuns: nothing to delete, however long the walk.
-    expect(await store.prune(T0 + total * MIN, { keepDays: 3650, keepRuns: keep + 5 })).toBe(0)
+    expect(await pruned(store, T0 + total * MIN, { keepDays: 3650, keepRuns: keep + 5 })).toBe(0)
+    expect((await pruneAll(store, T0 + total * MIN, history)).deleted).toBe(0)
     await store.close()
   })
 })

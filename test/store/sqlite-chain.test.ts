@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { APPLICATION_ID, MIGRATIONS, openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import { RUN_STATUSES, type RunFilter, type RunRecord, type SlotClaim, type Store } from '../../src/store/types.js'
+import { pruned } from './contract-kit.js'
 import { removeTempDirs, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
@@ -234,7 +235,7 @@ describe('sqlite: chains of runs', () => {
       if (i !== 1) await store.finishRun(id, { status: 'succeeded', finishedAt: T0 + i * MIN + 5, settled: true })
     }
     const activeId = ids[1] as number
-    expect(await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(4 + 5)
+    expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(4 + 5)
     const kept = [ids[7], ids[6], ids[5], activeId]
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual(kept)
     expect((await store.listRuns({ job: 'a', status: 'running' })).map((r) => r.id)).toEqual([activeId])
@@ -250,11 +251,11 @@ describe('sqlite: chains of runs', () => {
     const [next] = await store.claimSlots([claim('a', T0 + 9 * MIN)], 'A', T0 + 9 * MIN)
     const nextId = (next as { runId: number }).runId
     await store.finishRun(nextId, { status: 'succeeded', finishedAt: T0 + 9 * MIN + 5, settled: true })
-    expect(await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
+    expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual([nextId, ids[7], ids[6], activeId])
     // Once it settles it is pruned like any other.
     await store.finishRun(activeId, { status: 'failed', finishedAt: T0 + DAY / 4, settled: true })
-    expect(await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
+    expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual([nextId, ids[7], ids[6]])
     await store.close()
   })
@@ -267,7 +268,7 @@ describe('sqlite: chains of runs', () => {
     await store.finishRun(old.runId, { status: 'succeeded', finishedAt: T0 + MIN + 5, settled: true })
     const now = T0 + 40 * DAY
     const recent = (await store.claimSlots([claim('a', now - DAY)], 'A', now - DAY))[0] as { runId: number }
-    expect(await store.prune(now, { keepDays: 30, keepRuns: 100 })).toBe(1)
+    expect(await pruned(store, now, { keepDays: 30, keepRuns: 100 })).toBe(1)
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual([recent.runId, hung.runId])
     await store.close()
   })
@@ -362,7 +363,7 @@ describe('sqlite: chains of runs', () => {
       const rows = before.filter((r) => r.job === job)
       return rows.filter((r, i) => i < keep || r.active === 1).map((r) => r.id)
     }
-    const deleted = await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: keep })
+    const deleted = await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: keep })
     expect(deleted).toBe(total - 2 * keep - 4)
     for (const job of ['a', 'b']) {
       expect((await store.listRuns({ job, limit: 1_000 })).map((r) => r.id)).toEqual(expected(job))
@@ -370,9 +371,9 @@ describe('sqlite: chains of runs', () => {
     expect(allRuns(file).map((r) => r.id)).toEqual(
       before.filter((r) => expected(r.job as string).includes(r.id)).map((r) => r.id),
     )
-    expect(await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: keep })).toBe(0)
+    expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: keep })).toBe(0)
 
-    expect(await store.prune(T0 + DAY / 2, { keepDays: 30, keepRuns: 0 })).toBe(2 * keep - 1)
+    expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 0 })).toBe(2 * keep - 1)
     const left = (await store.listRuns({ limit: 1_000 })).map((r) => r.id)
     expect((await store.activeRuns()).map((r) => r.id).reverse()).toEqual(left)
     const [next] = await store.claimSlots([claim('a', T0 + total * 1_000)], 'A', T0 + total * 1_000)

@@ -3,9 +3,10 @@
  * claim a write to a page of its own, see docs/storage.md); a job's runs are instead a chain from
  * `jobs.last_run_id` through `runs.prev_id`, newest first, and "the last 50 runs of a job" walks it.
  *
- * Ids are never reused, so a link never leads to another job's run. Pruning deletes from a chain's
- * old end: keepRuns pruning links the active runs it spares back into the chain; keepDays pruning
- * may leave active runs below a deleted row, which are found through the active index instead.
+ * Ids are never reused, so a link never leads to another job's run. Pruning (prune.ts) deletes from
+ * a chain's old end, and a reader may meet a link to a deleted row while it is under way: the chain
+ * ends there, and the only runs of the job that can be left below it are the active runs pruning
+ * spares, found through the active index. Once keepRuns pruning is over they are linked back in.
  *
  * Queries across jobs stay SQL, shaped so the planner picks the partial indexes.
  */
@@ -22,14 +23,6 @@ const INDEXED_STATUS = "status NOT IN ('running', 'succeeded')"
  * first by id is cheaper (the newest rows are the ones that match), so the planner's choice stands.
  */
 const SINCE_RANGE_MAX = 10_000
-
-/** Where a prune of one job's chain goes on: see `RunHistory.pruneChain`. */
-export interface PruneCursor {
-  readonly job: string
-  /** The last run kept (null: the jobs row, when no run is kept); it points at `start`. */
-  readonly keeper: number | null
-  readonly start: number
-}
 
 function isRunStatus(status: string): status is RunStatus {
   return (RUN_STATUSES as readonly string[]).includes(status)
@@ -180,63 +173,5 @@ export class RunHistory {
   /** The run `n` links down the chain from run `from` (0: `from`), or null where the chain ends first. */
   chainStep(from: number, n: number): number | null {
     return this.#s.chainStep.get({ start: from, n }) ?? null
-  }
-
-  /**
-   * Where pruning a job starts once the oldest run kept is known (`keeper`; null to keep none): the
-   * first run beyond it. Undefined when there is none.
-   */
-  pruneFrom(job: string, keeper: number | null): PruneCursor | undefined {
-    const start = keeper === null ? this.head(job) : (this.#s.prevOf.get(keeper) ?? null)
-    return start === null ? undefined : { job, keeper, start }
-  }
-
-  /**
-   * Delete up to `batch` runs down the chain from `cursor.start`, inside the caller's write
-   * transaction. Active runs are kept and linked in place of the deleted ones; the kept runs are
-   * then linked to the rest of the chain, so a prune that stops half way leaves a whole chain and
-   * the next one carries on. Returns the rows deleted and the cursor for the next batch, or null.
-   */
-  pruneChain(cursor: PruneCursor, batch: number): { deleted: number; next: PruneCursor | null } {
-    const s = this.#s
-    const { job } = cursor
-    let { keeper } = cursor
-    // Another process pruning the same job got here first: leave the rest to it.
-    if (keeper !== null && (s.prevOf.get(keeper) ?? null) !== cursor.start) return { deleted: 0, next: null }
-    const links = s.chainFrom.all({ start: cursor.start, limit: batch })
-    let target: number | null = cursor.start
-    let deleted = 0
-    for (const link of links) {
-      if (link.active === 0) {
-        deleted += s.deleteRun.run(link.id).changes
-        continue
-      }
-      if (target !== link.id) keeper = this.#relink(job, keeper, target, link.id)
-      keeper = link.id
-      target = link.prev_id
-    }
-    const last = links.at(-1)
-    const rest = last === undefined ? target : last.prev_id
-    if (target !== rest) keeper = this.#relink(job, keeper, target, rest)
-    const more = links.length === batch && rest !== null
-    return { deleted, next: more ? { job, keeper, start: rest } : null }
-  }
-
-  /** Point the kept run (or the job's head) that points at `from` to `to`; returns the run that now does. */
-  #relink(job: string, keeper: number | null, from: number | null, to: number | null): number | null {
-    const s = this.#s
-    if (keeper !== null) {
-      s.relinkRun.run(to, keeper)
-      return keeper
-    }
-    if (s.relinkJob.run(to, job, from).changes > 0) return null
-    // New runs came in on top since the walk began: relink the one of them that points at `from`.
-    for (const row of this.#chain(job)) {
-      if (row.prev_id === from) {
-        s.relinkRun.run(to, row.id)
-        return row.id
-      }
-    }
-    return null
   }
 }

@@ -56,13 +56,6 @@ export interface ClaimHolderRow {
   started_at: number
 }
 
-/** A step of a chain walk while pruning: enough to delete the row, or keep it and walk on. */
-export interface ChainLinkRow {
-  id: number
-  active: number
-  prev_id: number | null
-}
-
 /** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
 export type NewRun = Pick<
   RunRecord,
@@ -302,6 +295,7 @@ export function prepareStatements(db: Database.Database) {
       'SELECT name, last_run_id FROM jobs WHERE last_run_id IS NOT NULL ORDER BY name',
     ),
 
+    firstRunId: column<[], number | null>('SELECT min(id) FROM runs'),
     pruneOld: prepare<[number, number]>(
       'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND active = 0 LIMIT ?)',
     ),
@@ -314,23 +308,11 @@ export function prepareStatements(db: Database.Database) {
        )
        SELECT chain.id FROM chain JOIN runs ON runs.id = chain.id WHERE chain.n = @n`,
     ),
-    /** Up to `limit` runs down a chain from `start` (included), newest first; a missing row ends it. */
-    chainFrom: prepare<[{ start: number; limit: number }], ChainLinkRow>(
-      `WITH RECURSIVE chain(id, active, prev_id) AS (
-         SELECT id, active, prev_id FROM runs WHERE id = @start
-         UNION ALL
-         SELECT runs.id, runs.active, runs.prev_id FROM chain JOIN runs ON runs.id = chain.prev_id
-         LIMIT @limit
-       )
-       SELECT id, active, prev_id FROM chain`,
-    ),
-    prevOf: column<[number], number | null>('SELECT prev_id FROM runs WHERE id = ?'),
     relinkRun: prepare<[prevId: number | null, id: number]>('UPDATE runs SET prev_id = ? WHERE id = ?'),
     /** Moves a job's head only if it is still where the caller saw it (another process may insert). */
     relinkJob: prepare<[to: number | null, job: string, from: number | null]>(
       'UPDATE jobs SET last_run_id = ? WHERE name = ? AND last_run_id IS ?',
     ),
-    deleteRun: prepare<[number]>('DELETE FROM runs WHERE id = ?'),
     /** Claims are keyed by slot first, so the old ones are one range at the front of the table. */
     pruneClaims: prepare<[number, number]>(
       `DELETE FROM slot_claims

@@ -13,7 +13,6 @@
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
 import { CronsError } from '../../errors.js'
 import type {
@@ -37,22 +36,12 @@ import type {
 import { backupDatabase } from './backup.js'
 import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
-import { type PruneCursor, RunHistory } from './history.js'
+import { RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
 import { OutcomeWriter, type PendingWrite } from './outcomes.js'
+import { type PruneHistory, Pruner, type PruneStep } from './prune.js'
 import { toInstance, toJob, toRun } from './rows.js'
 import { prepareStatements, type Statements } from './statements.js'
-
-const DAY_MS = 86_400_000
-/** Rows deleted per prune transaction: small enough that a scheduler waiting to claim barely notices. */
-const PRUNE_BATCH = 5_000
-/** Links of a job's chain walked by one statement while pruning (a few milliseconds). */
-export const CHAIN_WALK_STEP = 1_000
-/**
- * Slot claims and instance rows are the scheduling state, not history: they outlive any
- * scheduler's view of "due now" and a live instance's heartbeat interval, whatever keepDays says.
- */
-const MIN_STATE_RETENTION_MS = DAY_MS
 
 /**
  * The real `setImmediate`, taken when this module loads: a test that installs fake timers later must
@@ -91,6 +80,7 @@ export class SqliteStore implements Store {
   readonly #context: FailureContext
   readonly #schemaVersion: number
   readonly #history: RunHistory
+  readonly #pruner: Pruner
   #closed = false
   /** The state file's device and inode when opened (none for `:memory:`): see `verify()`. */
   #identity: { dev: number; ino: number } | undefined
@@ -129,6 +119,10 @@ export class SqliteStore implements Store {
       }
     }
     this.#history = new RunHistory(db, this.#s)
+    this.#pruner = new Pruner(db, this.#s, this.#history, {
+      write: (work) => this.#write(work),
+      read: (work) => this.#read(work),
+    })
     const writer = new RunWriter(this.#s)
     this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
       writer.claimBatch(claims, instanceId, now),
@@ -404,65 +398,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes in batches of `PRUNE_BATCH`, each its own short transaction with a pause between, so a
-   * big first prune never holds the write lock long enough for a scheduler's claim to time out.
-   * Returns the number of runs deleted (slot claims and dead instances are not counted).
+   * One bounded step of a prune pass (see prune.ts): the pass is kept here between calls, so the
+   * next call with the same arguments carries on where this one stopped.
    */
-  async prune(now: number, history: { keepDays: number; keepRuns: number }): Promise<number> {
-    const runCutoff = now - history.keepDays * DAY_MS
-    const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)
-    const keepRuns = Math.max(0, Math.floor(history.keepRuns))
-    let deleted = 0
-
-    this.#flush()
-    deleted += await this.#inBatches(() => this.#s.pruneOld.run(runCutoff, PRUNE_BATCH).changes)
-    for (const job of this.#guard(() => this.#history.jobsWithRuns())) {
-      // One job at a time, with a turn of the event loop between, so the scheduler sharing this
-      // thread keeps claiming and starting on time during a prune of many jobs.
-      await sleep(0)
-      let cursor = (await this.#keepBoundary(job, keepRuns)) ?? null
-      while (cursor !== null) {
-        const from = cursor
-        const batch = this.#write(() => this.#history.pruneChain(from, PRUNE_BATCH))
-        deleted += batch.deleted
-        cursor = batch.next
-        if (cursor !== null) await sleep(5)
-      }
-    }
-    await this.#inBatches(() => this.#s.pruneClaims.run(stateCutoff, PRUNE_BATCH).changes)
-    this.#write(() => this.#s.pruneInstances.run(stateCutoff))
-    return deleted
-  }
-
-  /**
-   * Where pruning a job down to its newest `keep` runs starts. Finding the oldest run kept walks up
-   * to `keep` links down the chain (~2–3 µs each, 10,000 by default): CHAIN_WALK_STEP at a time, with
-   * a turn of the event loop between, so no walk blocks the thread for more than a few milliseconds.
-   */
-  async #keepBoundary(job: string, keep: number): Promise<PruneCursor | undefined> {
-    const history = this.#history
-    let keeper = keep === 0 ? null : this.#guard(() => history.head(job))
-    let left = keep - 1
-    while (keeper !== null && left > 0) {
-      const from = keeper
-      const step = Math.min(left, CHAIN_WALK_STEP)
-      keeper = this.#guard(() => history.chainStep(from, step))
-      left -= step
-      if (left > 0) await sleep(0)
-    }
-    if (keep > 0 && keeper === null) return undefined
-    return this.#guard(() => history.pruneFrom(job, keeper))
-  }
-
-  async #inBatches(deleteBatch: () => number): Promise<number> {
-    let total = 0
-    for (;;) {
-      const count = this.#write(deleteBatch)
-      total += count
-      if (count < PRUNE_BATCH) return total
-      // Let other processes waiting in their busy handler take the lock between batches.
-      await sleep(5)
-    }
+  async prune(now: number, history: PruneHistory, budget: { maxMs: number }): Promise<PruneStep> {
+    return this.#pruner.step(now, history, budget.maxMs)
   }
 
   async info(): Promise<StoreInfo> {
