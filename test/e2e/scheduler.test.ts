@@ -430,7 +430,9 @@ describe.concurrent('start-scheduler', () => {
       expect(i, `start line for ${slot}`).toBeGreaterThan(-1)
       expect(body[i + 1]).toMatch(new RegExp(`^${ISO.source} log {4}tick info hello from tick$`))
       expect(body[i + 2]).toMatch(
-        new RegExp(`^${ISO.source} finish tick slot ${slot.replace(/\./g, '\\.')} attempt 1 succeeded in \\d+(\\.\\d+)?s$`),
+        new RegExp(
+          `^${ISO.source} finish tick slot ${slot.replace(/\./g, '\\.')} attempt 1 succeeded in \\d+(\\.\\d+)?s$`,
+        ),
       )
       expect(run.instanceId).toBe(instance)
     }
