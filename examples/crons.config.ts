@@ -51,5 +51,21 @@ export default defineConfig({
       tags: ['reports'],
       run: (ctx) => ctx.log.info('report sent'),
     },
+    {
+      name: 'disk-usage',
+      description: 'A shell command: its output is kept with each run, a non-zero exit fails it',
+      every: '1m',
+      command: 'df -h . | tail -n 1',
+      timeout: '30s',
+      tags: ['demo'],
+    },
+    {
+      name: 'old-import',
+      description: 'Kept in the file but switched off: listed as disabled, never scheduled',
+      schedule: '0 4 * * *',
+      enabled: false,
+      command: ['node', 'scripts/import.js'],
+      env: { IMPORT_SOURCE: 'legacy' },
+    },
   ],
 })

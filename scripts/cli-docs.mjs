@@ -204,7 +204,9 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`lastRun\` | run or null | The latest attempt with an outcome, in the shape above. |
 | \`tags\` | string[] | The job's tags. |
 | \`paused\` | boolean | Paused with \`pause-job\`. |
+| \`disabled\` | boolean | \`enabled: false\` in the config: listed, never scheduled (\`nextRun\` is null). |
 | \`removed\` | boolean | In the state file but no longer in the config. |
+| \`command\` | string, string[] or null | A command job's command as written; null for a function job. |
 
 ### Status (\`status --json\`)
 
@@ -226,7 +228,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`timezone\` | sourced | The default time zone. |
 | \`shutdownGraceMs\` | sourced | How long a stop waits for running jobs. |
 | \`history\` | sourced | \`{ keepDays, keepRuns }\`. |
-| \`jobs\` | object[] | Per job: \`name\`, \`description\`, \`kind\` (\`cron\`, \`every\` or \`at\`), \`schedule\`, \`scheduleInWords\`, \`zone\`, \`nextRun\`, \`timeoutMs\`, \`retry\` (\`{ max, backoff, initialMs, maxDelayMs, jitter }\`), \`overlap\`, \`catchUp\`, \`misfireGraceMs\`, \`jitterMs\`, \`tags\`. |
+| \`jobs\` | object[] | Per job: \`name\`, \`description\`, \`kind\` (\`cron\`, \`every\` or \`at\`), \`schedule\`, \`scheduleInWords\`, \`zone\`, \`nextRun\`, \`timeoutMs\`, \`retry\` (\`{ max, backoff, initialMs, maxDelayMs, jitter }\`), \`overlap\`, \`catchUp\`, \`misfireGraceMs\`, \`jitterMs\`, \`tags\`, \`disabled\`, \`command\` (\`{ command, cwd, env, killGraceMs }\` with the names of the variables only, or null). |
 
 ### Other commands
 

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'FLAG_INVALID'
   | 'JOB_UNKNOWN'
   | 'JOB_RUNNING'
+  | 'JOB_DISABLED'
   | 'JOB_FAILED'
   | 'STATE_INVALID'
   | 'STATE_LOCKED'
@@ -55,6 +56,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   FLAG_INVALID: EXIT.usage,
   JOB_UNKNOWN: EXIT.usage,
   JOB_RUNNING: EXIT.busy,
+  JOB_DISABLED: EXIT.usage,
   JOB_FAILED: EXIT.runFailed,
   STATE_INVALID: EXIT.state,
   STATE_LOCKED: EXIT.state,

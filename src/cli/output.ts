@@ -3,6 +3,7 @@
  * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
  */
 
+import { commandText } from '../core/command.js'
 import type { AttemptView } from '../core/views.js'
 
 export { formatLocal, formatLocalShort } from './local-time.js'
@@ -269,4 +270,10 @@ export function formatBytes(bytes: number): string {
     unit++
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+/** A command job's command for a table cell: one line, `$ ` first, cut with `…` past `max` characters. */
+export function commandCell(command: string | readonly string[], max = 48): string {
+  const text = commandText(command).replace(/\s*\n\s*/g, ' ')
+  return `$ ${text.length > max ? `${text.slice(0, max - 1)}…` : text}`
 }

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../cli/base.js'
 import { wideFlag } from '../cli/flags.js'
-import { formatLocalShort, paint, relative, renderTable } from '../cli/output.js'
+import { commandCell, formatLocalShort, paint, relative, renderTable } from '../cli/output.js'
 import { formatDuration } from '../config/duration.js'
 import type { ResolvedJob, ValueSource } from '../config/types.js'
 import { type ConfigView, configView } from '../core/views.js'
@@ -8,6 +8,7 @@ import { type ConfigView, configView } from '../core/views.js'
 export default class Config extends BaseCommand {
   static override summary = 'Show the resolved configuration: files, defaults, and every job with its next run.'
   static override description = `Each top-level value says where it came from: flag, env, file or default.
+A command job shows its command; a job with enabled: false shows "disabled" instead of a next run.
 Precedence is flag > env > file > default.`
 
   static override examples = [
@@ -48,13 +49,15 @@ Precedence is flag > env > file > default.`
     }
     // The job's own description gets a column of its own: under the name it read as an unheaded column.
     const rows = view.jobs.map((job) => [
-      job.name,
+      job.command === null ? job.name : `${job.name}\n${p.dim(commandCell(job.command.command))}`,
       job.description ?? '-',
       `${job.schedule}\n${p.dim(job.scheduleInWords)}`,
       job.zone,
-      job.nextRun === null
-        ? '-'
-        : `${formatLocalShort(Date.parse(job.nextRun), job.zone)}\n${relative(Date.parse(job.nextRun), now)}`,
+      job.disabled
+        ? p.dim('disabled')
+        : job.nextRun === null
+          ? '-'
+          : `${formatLocalShort(Date.parse(job.nextRun), job.zone)}\n${relative(Date.parse(job.nextRun), now)}`,
       job.timeoutMs === 0 ? 'none' : formatDuration(job.timeoutMs),
       retryText(job.retry),
       job.overlap,

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { wideFlag } from '../cli/flags.js'
 import {
+  commandCell,
   formatLocalShort,
   type Painter,
   paint,
@@ -15,8 +16,10 @@ import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
 
 export default class ListJobs extends BaseCommand {
-  static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused.'
-  static override description = `Every job in the config is listed, whether or not it has run.
+  static override summary = 'List every job: schedule, next run, last run, tags, and whether it is paused or disabled.'
+  static override description =
+    `Every job in the config is listed, whether or not it has run; a command job with its command.
+Jobs with enabled: false in the config are shown as disabled: they are never scheduled.
 Jobs the state file remembers but the config no longer lists are shown as removed.
 The state file is only read: listing never creates it.
 
@@ -86,12 +89,14 @@ export async function renderJobList(
     return options.stateOnly ? 'No jobs in the state file.' : 'No jobs configured.'
   }
   const rows = jobs.map((job) => [
-    job.name,
+    job.command === null ? job.name : `${job.name}\n${p.dim(commandCell(job.command))}`,
     job.schedule === null ? p.dim('-') : `${job.schedule}\n${p.dim(job.scheduleInWords ?? '')}`,
     job.zone ?? '-',
-    job.nextRun === null || job.zone === null
-      ? '-'
-      : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
+    job.disabled
+      ? p.dim('disabled')
+      : job.nextRun === null || job.zone === null
+        ? '-'
+        : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
     stateText(job, p),
@@ -115,5 +120,6 @@ function lastRunText(job: JobSummary, now: number, p: Painter): string {
 
 function stateText(job: JobSummary, p: Painter): string {
   if (job.removed) return p.dim(job.paused ? 'removed, paused' : 'removed')
+  if (job.disabled) return p.dim(job.paused ? 'disabled, paused' : 'disabled')
   return job.paused ? p.yellow('paused') : 'active'
 }

@@ -1,9 +1,11 @@
+import { basename } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
 import { findJob } from '../cli/jobs.js'
 import { compactDuration, divertStdout, paint, statusColour, withoutStatus } from '../cli/output.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
+import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import type { RunJobView } from '../core/views.js'
@@ -14,7 +16,8 @@ export default class RunJob extends BaseCommand {
   static override summary = 'Run a job now, through the same pipeline as a scheduled run.'
   static override description =
     `Timeout, retries, hooks and a history row (trigger "manual") work as for a scheduled run.
-Refused while the job is running in any process sharing the state file, unless --force.
+Refused while the job is running in any process sharing the state file, or when it is disabled in the
+config (enabled: false), unless --force. A command job's output is printed as it comes.
 On SIGINT/SIGTERM it waits up to the config's shutdownGrace for the job; a second signal stops it
 (recorded interrupted). With --json, what the job and its hooks print goes to stderr.
 Exit code 0 only if the run succeeded.`
@@ -32,7 +35,10 @@ Exit code 0 only if the run succeeded.`
   }
 
   static override flags = {
-    force: Flags.boolean({ description: 'Run even if the job is running elsewhere.', default: false }),
+    force: Flags.boolean({
+      description: 'Run even if the job is running elsewhere, or disabled in the config (enabled: false).',
+      default: false,
+    }),
     timeout: Flags.string({ description: "Timeout in seconds (or '90s', '5m'), instead of the job's own." }),
   }
 
@@ -60,8 +66,10 @@ Exit code 0 only if the run succeeded.`
     timeoutMs: number | undefined,
   ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
-    findJob(config, name)
-    const scheduler = new Scheduler(config, { initiator: 'cli', openStore })
+    const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), {
+      initiator: 'cli',
+      openStore,
+    })
     // Progress goes to stderr so stdout holds only the result (or its JSON).
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
     // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is
@@ -113,6 +121,21 @@ Exit code 0 only if the run succeeded.`
       this.exitWhenDone()
     }
   }
+}
+
+/**
+ * The config the run needs: a disabled job (`enabled: false`) is refused, or with --force enabled for
+ * this run only, so the engine, which serves only enabled jobs, runs it as any other.
+ */
+function runnableConfig(config: ResolvedConfig, job: ResolvedJob, force: boolean): ResolvedConfig {
+  if (job.enabled) return config
+  if (!force) {
+    const where = config.configPath === undefined ? 'the config' : basename(config.configPath)
+    throw new CronsError('JOB_DISABLED', `job ${quote(job.name)} is disabled (enabled: false in ${where})`, {
+      suggestions: [FORCE_HINT],
+    })
+  }
+  return { ...config, jobs: config.jobs.map((j) => (j === job ? { ...j, enabled: true } : j)) }
 }
 
 /** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */

@@ -126,7 +126,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
-    write(`  jobs      ${config.jobs.length}`)
+    const disabled = config.jobs.length - scheduler.list().length
+    write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
     for (const job of scheduler.list()) {
       const next = fires.get(job.name)

@@ -11,9 +11,11 @@ export interface Defaults {
   readonly shutdownGraceMs: number
   readonly history: Readonly<Required<HistoryOptions>>
   readonly job: Readonly<
-    Pick<ResolvedJob, 'timeoutMs' | 'overlap' | 'catchUp' | 'misfireGraceMs' | 'jitterMs'> & {
+    Pick<ResolvedJob, 'timeoutMs' | 'overlap' | 'catchUp' | 'misfireGraceMs' | 'jitterMs' | 'enabled'> & {
       retry: Readonly<ResolvedJob['retry']>
       tags: readonly string[]
+      /** A command job's SIGTERM-to-SIGKILL grace. */
+      killGraceMs: number
     }
   >
 }
@@ -31,5 +33,7 @@ export const DEFAULTS: Defaults = Object.freeze({
     misfireGraceMs: 60_000,
     jitterMs: 0,
     tags: Object.freeze([]) as readonly string[],
+    enabled: true,
+    killGraceMs: 5_000,
   }),
 })

@@ -1,7 +1,7 @@
 import { CronsError, closest, quote } from '../errors.js'
 import { isValidZone } from '../schedule/index.js'
 import { parseDuration } from './duration.js'
-import type { BackoffKind } from './types.js'
+import type { BackoffKind, JobContext } from './types.js'
 
 /**
  * One parser per kind of config value. Each returns the resolved value or throws a `CronsError` whose
@@ -71,6 +71,41 @@ const JOB_NAME_RULE = 'a job name of letters, digits, ".", "_", "-" or ":"'
 export function jobName(value: unknown): string {
   if (typeof value === 'string' && JOB_NAME.test(value)) return value
   return problem(expected(value === '' ? `a non-empty name (${JOB_NAME_RULE})` : JOB_NAME_RULE, value))
+}
+
+/** A job's `run`; a string there is almost always a command line meant for `command`. */
+export function runFunction(value: unknown): (ctx: JobContext) => unknown {
+  if (typeof value === 'function') return value as (ctx: JobContext) => unknown
+  const hint = typeof value === 'string' || Array.isArray(value) ? ' (a command to run goes in "command")' : ''
+  return problem(expected('a function', value) + hint)
+}
+
+const COMMAND_EXPECTED =
+  'a command line such as "pg_dump mydb > db.sql", or an argv array such as ["node", "script.js"]'
+
+/** A shell command line (non-blank), or an argv: a non-empty array of strings whose first names the program. */
+export function command(value: unknown): string | readonly string[] {
+  if (typeof value === 'string') return value.trim() !== '' ? value : problem(expected(COMMAND_EXPECTED, value))
+  if (!Array.isArray(value)) return problem(expected(COMMAND_EXPECTED, value))
+  if (value.length === 0)
+    return problem(`an empty argv array (expected the program and its arguments, such as ["node", "script.js"])`)
+  const index = value.findIndex((arg) => typeof arg !== 'string')
+  if (index >= 0) return problem(`argv[${index}] is ${show(value[index])} (expected every argument to be a string)`)
+  if ((value[0] as string).trim() === '') return problem('argv[0] is empty (expected the program to run)')
+  return [...(value as string[])]
+}
+
+/** Environment variables: names to string values (the environment holds only text). */
+export function envVars(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return problem(expected('an object of variable names to strings, such as { PGHOST: "db" }', value))
+  }
+  for (const [name, text] of Object.entries(value)) {
+    if (typeof text !== 'string') {
+      return problem(`${JSON.stringify(name)} is ${show(text)} (expected a string: environment variables are text)`)
+    }
+  }
+  return { ...(value as Record<string, string>) }
 }
 
 /** Any duration (0 allowed, meaning "none" for timeout and jitter). */

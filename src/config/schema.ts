@@ -1,14 +1,15 @@
 import * as v from 'valibot'
 import { CronsError } from '../errors.js'
 import * as f from './fields.js'
-import type { BackoffKind, HookContext, JobContext } from './types.js'
+import type { BackoffKind, HookContext } from './types.js'
 
 /**
  * The config's shape as valibot schemas. valibot contributes what it is good at — strict objects (so a
  * typo such as `shedule` is reported instead of ignored), paths, and collecting every issue in one
  * pass — while each leaf is one of our parsers from `fields.ts`, so the wording of every message is
- * ours. Rules that span fields (exactly one of schedule/every/at, unique names, parsing the cron in the
- * job's zone) live in `validate.ts`, which runs them even when this pass found problems.
+ * ours. Rules that span fields (exactly one of schedule/every/at, exactly one of run/command, unique
+ * names, parsing the cron in the job's zone) live in `validate.ts`, which runs them even when this pass
+ * found problems.
  *
  * valibot rather than zod: it loads in a fraction of the time, and every command that reads the config
  * pays for it at start-up. Parse with `abortEarly` and `abortPipeEarly` off (the default), or only the
@@ -142,7 +143,12 @@ const jobObject = fields({
   tags: v.optional(v.array(required(f.aString('a non-empty string')), wrongKind('an array of strings'))),
   description: optional(f.aString('a string')),
   hooks: hooksSchema,
-  run: required(f.aFunction<(ctx: JobContext) => unknown>('a function')),
+  run: optional(f.runFunction),
+  command: optional(f.command),
+  cwd: optional(f.aString('a folder path')),
+  env: optional(f.envVars),
+  killGrace: optional(f.duration),
+  enabled: optional(f.aBoolean),
 })
 export const jobSchema = strictObject(jobObject, 'a job object such as { name, schedule, run }')
 

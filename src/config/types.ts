@@ -124,9 +124,16 @@ export interface Hooks {
   onError?: (ctx: HookContext) => unknown
 }
 
-export interface JobDefinition {
+/** What every job has, whether its work is a function (`run`) or a command (`command`). */
+export interface JobOptions {
   /** Unique name: letters, digits, `.`, `_`, `-`, `:`. */
   name: string
+  /**
+   * `false` keeps the job in the config but off: never scheduled, shown as disabled, and run by
+   * `crons run-job` only with `--force`. Unlike a pause (`crons pause-job`), it lives in the file.
+   * @default true
+   */
+  enabled?: boolean
   /** A cron expression (5 fields, or 6 with leading seconds) or an alias such as `@daily`. Exactly one of `schedule`, `every`, `at`. */
   schedule?: string
   /** Run at a fixed interval, aligned to the Unix epoch (`'5m'` fires at :00, :05, ...). */
@@ -170,8 +177,42 @@ export interface JobDefinition {
   description?: string
   /** Hooks for this job, run after the config's hooks. */
   hooks?: Hooks
-  run: (ctx: JobContext) => unknown
 }
+
+/** A job whose work is a function. */
+export interface FunctionJobDefinition extends JobOptions {
+  /** The job's work. Exactly one of `run` and `command`. */
+  run: (ctx: JobContext) => unknown
+  command?: never
+  cwd?: never
+  env?: never
+  killGrace?: never
+}
+
+/** A job whose work is a command: exit code 0 succeeds, anything else fails the attempt. */
+export interface CommandJobDefinition extends JobOptions {
+  run?: never
+  /**
+   * A command line run by `/bin/sh -c` (`'pg_dump mydb > /backups/db.sql'`), or an argv array run
+   * without a shell (`['node', 'scripts/report.js']`). Its stdout and stderr lines are kept with the
+   * attempt like `ctx.log` lines (stdout as info, stderr as error). Exactly one of `run` and `command`.
+   */
+  command: string | readonly string[]
+  /**
+   * The folder the command runs in, relative to the config file's folder.
+   * @default the config file's folder
+   */
+  cwd?: string
+  /** Environment variables set for the command, over those of the crons process. @default {} */
+  env?: Record<string, string>
+  /**
+   * At the timeout (or shutdown), the command's process group gets SIGTERM, then SIGKILL after this long.
+   * @default 5 (seconds)
+   */
+  killGrace?: Duration
+}
+
+export type JobDefinition = FunctionJobDefinition | CommandJobDefinition
 
 export interface CronsConfig {
   /**
@@ -224,7 +265,22 @@ export interface ResolvedJob {
   tags: string[]
   description?: string
   hooks: Hooks
+  /** The job's work; for a command job, made from `command` (`src/core/command.ts`). */
   run: (ctx: JobContext) => unknown
+  /** Set for a command job: what it runs, where, and with which environment. */
+  command?: ResolvedCommand
+  /** `false` for a job kept in the config but never scheduled (`enabled: false`). */
+  enabled: boolean
+}
+
+export interface ResolvedCommand {
+  /** As written: a shell command line (run by `/bin/sh -c`) or an argv array (run without a shell). */
+  command: string | readonly string[]
+  /** Absolute folder the command runs in. */
+  cwd: string
+  /** Variables set over the crons process's environment. */
+  env: Readonly<Record<string, string>>
+  killGraceMs: number
 }
 
 export interface ResolvedConfig {
@@ -236,6 +292,7 @@ export interface ResolvedConfig {
   shutdownGraceMs: number
   history: Required<HistoryOptions>
   hooks: Hooks
+  /** Every job of the config in its order, disabled ones (`enabled: false`) included: check `enabled`. */
   jobs: ResolvedJob[]
   sources: { state: ValueSource; timezone: ValueSource; shutdownGrace: ValueSource; history: ValueSource }
 }

@@ -1,5 +1,6 @@
 import { dirname, resolve as resolvePath } from 'node:path'
 import { type BaseIssue, safeParse } from 'valibot'
+import { commandRun } from '../core/command.js'
 import { CronsError } from '../errors.js'
 import { atSchedule, everySchedule, localZone, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
@@ -8,7 +9,7 @@ import { EXPECTED_EXPORT } from './define.js'
 import { formatDuration } from './duration.js'
 import * as f from './fields.js'
 import { configSchema, isUnknownKey, KNOWN_KEYS, type ParsedConfig, type ParsedJob } from './schema.js'
-import type { ResolvedConfig, ResolvedJob, ValueSource } from './types.js'
+import type { ResolvedCommand, ResolvedConfig, ResolvedJob, ValueSource } from './types.js'
 
 /**
  * From what the user exported to what the engine runs: check everything, report every problem in one
@@ -39,6 +40,9 @@ interface Problem {
 }
 
 const SCHEDULE_KINDS = ['schedule', 'every', 'at'] as const
+const WORK_KINDS = ['run', 'command'] as const
+/** Fields that only mean something for a command. */
+const COMMAND_FIELDS = ['cwd', 'env', 'killGrace'] as const
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -139,6 +143,7 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
       (key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, SCHEDULE_KINDS) !== '',
     )
     if (kinds.length !== 1 && !(kinds.length === 0 && misspelt)) add(index, undefined, scheduleCountProblem(kinds))
+    checkWork(job, (field, message) => add(index, field, message))
     const zone = job.tz === undefined ? configZone : attempt(() => f.zone(job.tz))
     for (const kind of kinds) {
       const built = attempt(() => buildSchedule(kind, job[kind], zone.ok ? zone.value : 'UTC'))
@@ -150,6 +155,20 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
     }
   })
   return schedules
+}
+
+/** Exactly one of `run` and `command`; a command's own fields only with a command. */
+function checkWork(job: Record<string, unknown>, add: (field: string | undefined, message: string) => void): void {
+  const kinds = WORK_KINDS.filter((kind) => job[kind] !== undefined)
+  // As for the schedule: a misspelt `comand` is reported once, as an unknown key with "did you mean".
+  const misspelt = Object.keys(job).some((key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, WORK_KINDS) !== '')
+  const expected = 'expected exactly one of "run" (a function) or "command" (a command line or an argv array)'
+  if (kinds.length === 2) add(undefined, `both "run" and "command" are set (${expected})`)
+  else if (kinds.length === 0 && !misspelt) add(undefined, `no "run" or "command" (${expected})`)
+  if (job.command !== undefined) return
+  for (const field of COMMAND_FIELDS) {
+    if (job[field] !== undefined) add(field, `only a command job takes "${field}" (this job has no "command")`)
+  }
 }
 
 function scheduleCountProblem(kinds: readonly string[]): string {
@@ -258,7 +277,7 @@ function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, opti
     shutdownGraceMs: config.shutdownGrace ?? DEFAULTS.shutdownGraceMs,
     history: { ...DEFAULTS.history, ...definedOnly(config.history ?? {}) },
     hooks: definedOnly(config.hooks ?? {}),
-    jobs: config.jobs.map((job, index) => resolveJob(job, schedules.get(index) as JobSchedule, timezone)),
+    jobs: config.jobs.map((job, index) => resolveJob(job, schedules.get(index) as JobSchedule, timezone, configDir)),
     sources: {
       state: stateSource,
       timezone: config.timezone === undefined ? 'default' : 'file',
@@ -270,9 +289,19 @@ function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, opti
   return resolved
 }
 
-function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string): ResolvedJob {
+function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string, configDir: string): ResolvedJob {
   const d = DEFAULTS.job
   const retry = job.retry
+  // Validated: exactly one of `run` and `command` is set.
+  const command: ResolvedCommand | undefined =
+    job.command === undefined
+      ? undefined
+      : {
+          command: job.command,
+          cwd: resolvePath(configDir, job.cwd ?? '.'),
+          env: job.env ?? {},
+          killGraceMs: job.killGrace ?? d.killGraceMs,
+        }
   const resolved: ResolvedJob = {
     name: job.name,
     schedule: built.schedule,
@@ -293,8 +322,10 @@ function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string): Res
     jitterMs: job.jitter ?? d.jitterMs,
     tags: [...(job.tags ?? d.tags)],
     hooks: definedOnly(job.hooks ?? {}),
-    run: job.run,
+    run: command ? commandRun(command) : (job.run as ResolvedJob['run']),
+    enabled: job.enabled ?? d.enabled,
   }
+  if (command) resolved.command = command
   if (job.description !== undefined) resolved.description = job.description
   return resolved
 }

@@ -21,14 +21,18 @@ export interface JobSummary {
   /** The job's own text from the config. */
   description: string | null
   zone: string | null
-  /** The first fire after now; null when the schedule never fires again or the job was removed. */
+  /** The first fire after now; null when the schedule never fires again, or the job is disabled or removed. */
   nextRun: number | null
   /** The latest finished attempt (skipped and missed count: they are what happened to the slot). */
   lastRun: RunRecord | null
   tags: string[]
   paused: boolean
+  /** `enabled: false` in the config: listed, never scheduled. */
+  disabled: boolean
   /** In the state file but not in the config: its history is still there, nothing schedules it. */
   removed: boolean
+  /** A command job's command as written (a shell line or an argv); null for a function job. */
+  command: string | readonly string[] | null
 }
 
 /**
@@ -51,11 +55,13 @@ export async function jobSummaries(
     scheduleInWords: job.schedule.describe(),
     description: job.description ?? null,
     zone: job.zone,
-    nextRun: job.schedule.next(now),
+    nextRun: job.enabled ? job.schedule.next(now) : null,
     lastRun: lastRuns.get(job.name) ?? null,
     tags: job.tags,
     paused: paused.get(job.name) ?? false,
+    disabled: !job.enabled,
     removed: false,
+    command: job.command?.command ?? null,
   }))
   // A job row is written when a config lists the job; a run row alone (an old manual run) counts too.
   const removed = new Set([...states.map((s) => s.name), ...lastRuns.keys()].filter((n) => !configured.has(n)))
@@ -70,7 +76,9 @@ export async function jobSummaries(
       lastRun: lastRuns.get(name) ?? null,
       tags: [],
       paused: paused.get(name) ?? false,
+      disabled: false,
       removed: options.stateOnly !== true,
+      command: null,
     })
   }
   return summaries
@@ -110,7 +118,7 @@ export interface StatusReport {
   running: RunningNow[]
   /** Attempts started in the last 24 hours, every status present (zero when none). */
   last24h: { since: number; counts: Record<RunStatus, number> }
-  /** The earliest next fire among configured jobs that are not paused, with the job's zone. */
+  /** The earliest next fire among configured jobs that are neither paused nor disabled, with the job's zone. */
   nextDue: { job: string; at: number; zone: string } | null
   state: { path: string; exists: boolean; sizeBytes: number | null; schemaVersion: number | null }
 }
@@ -175,7 +183,7 @@ export async function statusReport(
 function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: number): StatusReport['nextDue'] {
   let best: StatusReport['nextDue'] = null
   for (const job of config.jobs) {
-    if (paused.has(job.name)) continue
+    if (paused.has(job.name) || !job.enabled) continue
     const at = job.schedule.next(now)
     if (at !== null && (best === null || at < best.at)) best = { job: job.name, at, zone: job.zone }
   }

@@ -108,7 +108,8 @@ export class Scheduler {
       onLeaseLost: () => this.leaseLost(),
       afterReap: () => this.adoptRetries(),
     })
-    for (const job of config.jobs) this.jobs.set(job.name, job)
+    // A job with `enabled: false` stays in the config but is not this scheduler's to run.
+    for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
   }
 
   /** This process's id in the store (a new one after it lost its lease to a peer). */
@@ -131,6 +132,11 @@ export class Scheduler {
       )
     }
     const resolved = isResolved(job) ? job : await this.resolve(job)
+    if (resolved.enabled === false) {
+      // Kept in the config, not scheduled: a job added disabled replaces (and so stops) one of its name.
+      this.remove(resolved.name)
+      return resolved
+    }
     this.jobs.set(resolved.name, resolved)
     if (this.started) {
       this.loop.forget(resolved.name)
@@ -142,6 +148,16 @@ export class Scheduler {
       this.loop.arm()
     }
     return resolved
+  }
+
+  /**
+   * Stop scheduling a job; its history stays in the store, and a run of it in progress goes on.
+   * Returns whether this scheduler had the job.
+   */
+  remove(name: string): boolean {
+    this.assertNotStopped('remove a job')
+    this.loop.forget(name)
+    return this.jobs.delete(name)
   }
 
   /**
@@ -213,7 +229,13 @@ export class Scheduler {
    */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
     this.assertNotStopped('run a job')
-    const job = this.jobs.get(name)
+    const disabled = this.config.jobs.find((j) => j.name === name && j.enabled === false)
+    const job = this.jobs.get(name) ?? (options.force ? disabled : undefined)
+    if (disabled && !job) {
+      throw new CronsError('JOB_DISABLED', `job ${quote(name)} is disabled (enabled: false)`, {
+        suggestions: ['pass { force: true } to run it anyway'],
+      })
+    }
     if (!job) throw unknownJob(name, [...this.jobs.keys()])
     const store = await this.open()
     const now = this.clock.now()

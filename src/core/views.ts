@@ -190,8 +190,12 @@ export interface JobView {
   lastRun: AttemptView | null
   tags: string[]
   paused: boolean
+  /** `enabled: false` in the config: listed, never scheduled (`nextRun` is null). */
+  disabled: boolean
   /** In the state file but not in the config: its history is still there, nothing schedules it. */
   removed: boolean
+  /** A command job's command as written (a shell line or an argv); null for a function job. */
+  command: string | readonly string[] | null
 }
 
 export function jobView(job: JobSummary): JobView {
@@ -205,7 +209,9 @@ export function jobView(job: JobSummary): JobView {
     lastRun: job.lastRun && attemptView(job.lastRun),
     tags: job.tags,
     paused: job.paused,
+    disabled: job.disabled,
     removed: job.removed,
+    command: job.command,
   }
 }
 
@@ -298,6 +304,13 @@ export interface JobConfigView {
   misfireGraceMs: number
   jitterMs: number
   tags: string[]
+  /** `enabled: false`: kept in the config, never scheduled (`nextRun` is null). */
+  disabled: boolean
+  /**
+   * A command job's command as written, its folder, the names of the variables it sets (not their
+   * values: they may be secrets) and its SIGTERM-to-SIGKILL grace; null for a function job.
+   */
+  command: { command: string | readonly string[]; cwd: string; env: string[]; killGraceMs: number } | null
 }
 
 /** What `crons config --json` prints. */
@@ -324,7 +337,7 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
       schedule: job.scheduleText,
       scheduleInWords: job.schedule.describe(),
       zone: job.zone,
-      nextRun: isoOrNull(job.schedule.next(now)),
+      nextRun: job.enabled ? isoOrNull(job.schedule.next(now)) : null,
       timeoutMs: job.timeoutMs,
       retry: job.retry,
       overlap: job.overlap,
@@ -332,6 +345,8 @@ export function configView(config: ResolvedConfig, now: number): ConfigView {
       misfireGraceMs: job.misfireGraceMs,
       jitterMs: job.jitterMs,
       tags: job.tags,
+      disabled: !job.enabled,
+      command: job.command ? { ...job.command, env: Object.keys(job.command.env) } : null,
     })),
   }
 }

@@ -136,7 +136,9 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: ['nightly', 'db'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'report',
@@ -148,7 +150,9 @@ describe('list-jobs rendering (fixed now)', () => {
         lastRun: null,
         tags: ['reports'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'poll',
@@ -167,7 +171,9 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'cleanup',
@@ -186,7 +192,9 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: ['nightly'],
         paused: true,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'legacy',
@@ -205,7 +213,9 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: [],
         paused: false,
+        disabled: false,
         removed: true,
+        command: null,
       },
     ])
   })
@@ -292,7 +302,9 @@ describe('crons list-jobs (spawned)', () => {
         lastRun: expect.objectContaining({ status: 'succeeded', startedAt: '2026-01-10T00:00:00.000Z' }),
         tags: [],
         paused: false,
+        disabled: false,
         removed: true,
+        command: null,
       })
     })
   })

@@ -77,6 +77,8 @@ describe.concurrent('crons config', () => {
           misfireGraceMs: 120_000,
           jitterMs: 0,
           tags: ['db', 'nightly'],
+          disabled: false,
+          command: null,
         },
         {
           name: 'poll',
@@ -93,6 +95,8 @@ describe.concurrent('crons config', () => {
           misfireGraceMs: 60_000,
           jitterMs: 0,
           tags: [],
+          disabled: false,
+          command: null,
         },
       ],
     })

@@ -34,12 +34,16 @@ describe('examples', () => {
       'flaky-sync',
       'backup',
       'weekly-report',
+      'disk-usage',
+      'old-import',
     ])
     expect(config.jobs[2]).toMatchObject({
       schedule: '0 3 * * *',
       zone: 'America/Argentina/Buenos_Aires',
       catchUp: true,
     })
+    expect(config.jobs[4]).toMatchObject({ command: { command: 'df -h . | tail -n 1' }, disabled: false })
+    expect(config.jobs[5]).toMatchObject({ disabled: true, nextFire: null })
   })
 })
 
@@ -73,6 +77,11 @@ scheduler.events.on('run:finished', (e) => {
 scheduler.events.on('run:finish', () => {})
 // @ts-expect-error: not a key of a job
 defineConfig({ jobs: [{ name: 'b', schedul: '* * * * *', run: () => {} }] })
+defineConfig({ jobs: [{ name: 'c', every: '1h', command: ['node', 'x.js'], cwd: 'scripts', env: { A: '1' }, enabled: false }] })
+// @ts-expect-error: a job's work is a function or a command, not both
+defineConfig({ jobs: [{ name: 'd', every: '1h', command: 'true', run: () => {} }] })
+// @ts-expect-error: cwd is for a command
+defineConfig({ jobs: [{ name: 'e', every: '1h', cwd: 'scripts', run: () => {} }] })
 try {
   await scheduler.runJob('a')
 } catch (error) {

@@ -55,8 +55,14 @@ describe('validateConfig: one line per problem', () => {
       `${FILE}: jobs[0] name: missing (expected a job name of letters, digits, ".", "_", "-" or ":")`,
     ],
     [{ name: 7 }, `${FILE}: jobs[0] name: expected a job name of letters, digits, ".", "_", "-" or ":", got 7`],
-    [{ run: 'node backup.js' }, `${JOB} run: expected a function, got "node backup.js"`],
-    [{ run: undefined }, `${JOB} run: missing (expected a function)`],
+    [
+      { run: 'node backup.js' },
+      `${JOB} run: expected a function, got "node backup.js" (a command to run goes in "command")`,
+    ],
+    [
+      { run: undefined },
+      `${JOB}: no "run" or "command" (expected exactly one of "run" (a function) or "command" (a command line or an argv array))`,
+    ],
     [{ schedule: 5 }, `${JOB} schedule: expected a cron expression such as "0 3 * * *" or "@daily", got 5`],
     [{ schedule: '  ' }, `${JOB} schedule: expected a cron expression such as "0 3 * * *" or "@daily", got "  "`],
     [{ schedule: undefined }, `${JOB}: no schedule ${ONE_OF}`],
@@ -102,7 +108,7 @@ describe('validateConfig: one line per problem', () => {
     [{ retry: { maxx: 3 } }, `${JOB} retry: unknown key "maxx" (did you mean "max"?)`],
     [
       { owner: 'ops' },
-      `${JOB}: unknown key "owner" (expected one of: name, schedule, every, at, tz, timeout, retry, overlap, catchUp, misfireGrace, jitter, tags, description, hooks, run)`,
+      `${JOB}: unknown key "owner" (expected one of: name, schedule, every, at, tz, timeout, retry, overlap, catchUp, misfireGrace, jitter, tags, description, hooks, run, command, cwd, env, killGrace, enabled)`,
     ],
   ])('%j', (overrides, line) => {
     expect(jobProblems(overrides)).toEqual([line])
@@ -208,7 +214,7 @@ describe('validateConfig: one line per problem', () => {
       `${FILE}: job "backup" (jobs[1]) name: duplicate job name "backup" (already used by jobs[0]; names must be unique)`,
       `${FILE}: job "backup" (jobs[1]) schedule: ${cronMessage('60 * * * *')}`,
       `${FILE}: job "backup" (jobs[1]) retry.max: expected a whole number of retries, 0 or more, got -1`,
-      `${FILE}: job "backup" (jobs[1]) run: expected a function, got "x"`,
+      `${FILE}: job "backup" (jobs[1]) run: expected a function, got "x" (a command to run goes in "command")`,
       `${FILE}: job "report" (jobs[2]): both "schedule" and "every" are set ${ONE_OF}`,
       `${FILE}: job "report" (jobs[2]) every: 0 is not a positive interval (expected a duration greater than 0, such as "5m")`,
       `${FILE}: job "report" (jobs[2]) overlap: expected "skip" or "allow", got "queue"`,

@@ -422,3 +422,32 @@ describe('a timeout', () => {
     expect(row).toMatchObject({ status: 'timed_out', errorMessage: 'timed out after 0.5s', errorStack: null })
   })
 })
+
+describe('adding and removing jobs at run time', () => {
+  it('remove() stops a job being scheduled; add() of a disabled job does not schedule it', async () => {
+    const fired: string[] = []
+    const { clock, scheduler } = await setup([
+      { name: 'a', schedule: '* * * * * *', run: () => void fired.push('a') },
+      { name: 'b', schedule: '* * * * * *', run: () => void fired.push('b') },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    expect(fired.sort()).toEqual(['a', 'b'])
+    expect(scheduler.remove('a')).toBe(true)
+    expect(scheduler.remove('nope')).toBe(false)
+    await scheduler.add({ name: 'b', schedule: '* * * * * *', enabled: false, run: () => void fired.push('b2') })
+    await scheduler.add({ name: 'c', schedule: '* * * * * *', enabled: false, run: () => void fired.push('c') })
+    fired.length = 0
+    await clock.advance(3_000)
+    expect(fired).toEqual([])
+    expect(scheduler.list().map((j) => j.name)).toEqual([])
+  })
+})
+
+describe('a disabled job', () => {
+  it('runJob() refuses it with JOB_DISABLED unless forced', async () => {
+    const { scheduler } = await setup([{ name: 'off', schedule: '@daily', enabled: false, run: () => 'ran' }])
+    await expect(scheduler.runJob('off')).rejects.toMatchObject({ code: 'JOB_DISABLED' })
+    expect(await scheduler.runJob('off', { force: true })).toMatchObject({ status: 'succeeded' })
+  })
+})

@@ -56,7 +56,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: ['nightly'],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'report',
@@ -68,7 +70,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
       {
         name: 'poll',
@@ -80,7 +84,9 @@ describe('jobSummaries', () => {
         lastRun: null,
         tags: [],
         paused: false,
+        disabled: false,
         removed: false,
+        command: null,
       },
     ])
   })

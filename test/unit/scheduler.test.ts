@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CronsConfig, JobDefinition } from '../../src/config/types.js'
+import type { CronsConfig, FunctionJobDefinition, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock, settle } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
@@ -473,7 +473,7 @@ describe('claiming ahead of the slot', () => {
     const clock = new SteppingClock(T0, 5 * 60_000)
     const store = await openStore(':memory:')
     const called: string[] = []
-    const job = (name: string, extra: Partial<JobDefinition>): JobDefinition => ({
+    const job = (name: string, extra: Partial<FunctionJobDefinition>): JobDefinition => ({
       name,
       at: new Date(T0 + 1000),
       run: () => void called.push(name),

@@ -79,7 +79,9 @@ describe('views from the library', () => {
       lastRun: expect.objectContaining({ id: 1, status: 'succeeded', durationMs: 500, durationUntil: 'finish' }),
       tags: ['db'],
       paused: false,
+      disabled: false,
       removed: false,
+      command: null,
     })
     expect(withTag(await jobSummaries(config, store, NOW), 'db').map((j) => j.name)).toEqual(['backup'])
     const run = await store.getRun(1)
