@@ -156,7 +156,106 @@ function exitCodes(exit) {
   ]
 }
 
-const HAND_WRITTEN = `## Errors
+const HAND_WRITTEN = `## JSON output
+
+\`--json\` prints the command's result as one JSON document on stdout (\`logs --follow --json\`: one object per
+line). Every shape uses one vocabulary, the same an app gets from the library's views (\`jobView\`, \`attemptView\`,
+\`statusView\`, \`configView\`):
+
+- instants are ISO-8601 strings in UTC (\`2026-01-15T10:00:00.000Z\`): \`…At\`, \`slot\` (the scheduled instant a run
+  serves), \`nextRun\` (a job's next scheduled instant);
+- durations are whole milliseconds, named \`…Ms\`;
+- \`description\` is always the job's own text from the config, \`scheduleInWords\` its schedule in plain English;
+- a run (one attempt, or one skipped or missed record) has an \`id\`; other objects name it \`runId\`, and a process
+  \`instanceId\`;
+- a field with no value is \`null\`, never missing.
+
+### Run (\`logs --json\`, one per attempt; a job's \`lastRun\`)
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+| \`id\` | number | The run's id (\`logs --run ID\`). |
+| \`job\` | string | The job's name. |
+| \`slot\` | instant | The scheduled instant this attempt serves (the moment of the request, for a manual run). |
+| \`trigger\` | string | \`schedule\`, \`catch-up\` or \`manual\`. |
+| \`attempt\` | number | 1 for the first attempt, 2 for the first retry… |
+| \`status\` | string | \`running\`, \`succeeded\`, \`failed\`, \`timed_out\`, \`interrupted\`, \`skipped\` or \`missed\`. |
+| \`startedAt\` | instant | When the attempt started. |
+| \`finishedAt\` | instant or null | When its outcome was recorded; null while running. |
+| \`durationMs\` | number or null | \`finishedAt\` − \`startedAt\`; null while running. |
+| \`durationUntil\` | string or null | \`finish\`, or \`last-heartbeat\` for a run whose process died: it ended at that process's last heartbeat (it ran at least that long). Text output marks it \`(until last heartbeat)\`. |
+| \`error\` | object or null | \`{ message }\`, the first line of what went wrong. |
+| \`reason\` | string or null | Why a slot was skipped, or which slots a \`missed\` record or \`catch-up\` run stands for. |
+
+\`logs --run ID --json\` adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's code is still executing),
+\`result\` (the job's return value), \`output\` (\`[{ at, level, text }]\`, what it wrote with \`ctx.log\`), \`detail\` and
+\`missed\` (\`{ count, first, last }\` or null).
+
+### Job (\`list-jobs --json\`, one per job)
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+| \`name\` | string | The job's name. |
+| \`description\` | string or null | The job's own \`description\` from the config. |
+| \`schedule\` | string or null | The schedule as written; null for a job only the state file knows. |
+| \`scheduleInWords\` | string or null | The schedule in plain English. |
+| \`zone\` | string or null | The IANA time zone the schedule is read in. |
+| \`nextRun\` | instant or null | The next scheduled instant; null when it never fires again or is not configured. |
+| \`lastRun\` | run or null | The latest attempt with an outcome, in the shape above. |
+| \`tags\` | string[] | The job's tags. |
+| \`paused\` | boolean | Paused with \`pause-job\`. |
+| \`disabled\` | boolean | \`enabled: false\` in the config: listed, never scheduled (\`nextRun\` is null). |
+| \`removed\` | boolean | In the state file but no longer in the config. |
+| \`command\` | string, string[] or null | A command job's command as written; null for a function job. |
+
+### Status (\`status --json\`)
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+| \`healthy\` | boolean | At least one scheduler is alive (the exit code says the same). |
+| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive }\`. Each slot runs once among the alive ones. |
+| \`running\` | object[] | Attempts executing now: \`{ id, job, slot, trigger, attempt, status, startedAt, instanceId, host, pid }\`. |
+| \`last24h\` | object | \`{ since, counts }\`: attempts started in the last 24 hours, by status. |
+| \`nextDue\` | object or null | \`{ job, at, zone }\`: the next slot of a job that is not paused. |
+| \`state\` | object | \`{ path, exists, sizeBytes, schemaVersion }\`. |
+
+### Config (\`config --json\`)
+
+| Field | Type | Meaning |
+| --- | --- | --- |
+| \`configPath\` | string or null | The config file read. |
+| \`state\` | sourced | \`{ value, source }\`: the state file, and where the value came from (\`flag\`, \`env\`, \`file\` or \`default\`). |
+| \`timezone\` | sourced | The default time zone. |
+| \`shutdownGraceMs\` | sourced | How long a stop waits for running jobs. |
+| \`history\` | sourced | \`{ keepDays, keepRuns }\`. |
+| \`jobs\` | object[] | Per job: \`name\`, \`description\`, \`kind\` (\`cron\`, \`every\` or \`at\`), \`schedule\`, \`scheduleInWords\`, \`zone\`, \`nextRun\`, \`timeoutMs\`, \`retry\` (\`{ max, backoff, initialMs, maxDelayMs, jitter }\`), \`overlap\`, \`catchUp\`, \`misfireGraceMs\`, \`jitterMs\`, \`tags\`, \`disabled\`, \`command\` (\`{ command, cwd, env, killGraceMs }\` with the names of the variables only, or null). |
+
+### Other commands
+
+| Command | Shape |
+| --- | --- |
+| \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt; \`durationMs\` is that attempt's, as \`logs\` shows it. |
+| \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed }\`. |
+| \`next --json\` | An array of instants. |
+| \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
+| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`). |
+
+## Reading a state file
+
+\`list-jobs\`, \`status\`, \`logs\` and \`state backup\` only read the state file, and the jobs they show are always the
+state's own:
+
+- With the config whose state it is (its \`state\` setting, or the default \`crons.db\` beside it), the config adds
+  schedules, zones and next runs; jobs the state knows and the config no longer lists are shown as removed.
+- With \`--state\` (or \`CRONS_STATE\`) and no config file found, the state is read alone: its jobs, their runs and
+  paused flags, without schedules (\`schedule\`, \`zone\` and \`nextRun\` are null, \`removed\` is false).
+- With \`--state\` (or \`CRONS_STATE\`) and a config that lists none of the jobs the state knows, the two belong to
+  different projects: the state is read alone, as above, and a note on stderr says so. A config's jobs are never
+  reported as the state's, and the state's jobs are never marked removed because of another project's config.
+
+\`${BIN} state backup FILE\` copies a state file safely while schedulers run (see docs/storage.md).
+
+## Errors
 
 Every error is one line on stderr: \`error: <what is wrong, where, what was expected>\`, with the next step or a
 "did you mean" in parentheses, and the exit code above. Config validation prints one more indented line per
@@ -169,6 +268,14 @@ tables are plain, space-aligned columns without ANSI escape codes, so \`grep\`, 
 Set \`NO_COLOR\` (to any non-empty value) to turn colour off on a terminal too, or \`FORCE_COLOR=1\` to keep it in a
 pipe. \`--json\` output never contains colour.
 
+Tables fit the terminal: when a table is wider than the terminal, its widest columns give way first and long
+cells end in \`…\`; \`--wide\` shows every cell in full. A pipe has no width (every cell is whole) unless
+\`COLUMNS\` is set. Rows are separated by a line only when a cell spans several lines.
+
+Durations read the same everywhere: seconds under a minute (\`0.2s\`, \`12.3s\`), then two units (\`1m 30s\`,
+\`2h 13m\`). Local times name their zone and its offset at that instant (\`2025-03-09 03:00:00 America/New_York
+(UTC-04:00)\`, or \`2025-03-09 03:00:00 (UTC-04:00)\` beside a zone column), never an abbreviation such as \`GMT-3\`.
+
 ## Environment variables
 
 | Variable | Effect |
@@ -176,6 +283,7 @@ pipe. \`--json\` output never contains colour.
 | \`CRONS_CONFIG\` | Config file (or folder to search) when \`--config\` is not given. |
 | \`CRONS_STATE\` | State file when \`--state\` is not given; overrides the config's \`state\`. |
 | \`NO_COLOR\` | Non-empty: no colour, plain tables. |
+| \`COLUMNS\` | The width tables fit when output is piped (a terminal's own width is used otherwise). |
 | \`FORCE_COLOR\` | Non-empty and not \`0\`: colour even when piped. |
 | \`DEBUG\` | Any value: errors also print their stack trace (and the cause's). \`DEBUG=*\` adds oclif's own debug output. |
 
@@ -203,7 +311,11 @@ with exit code 2:
 \`\`\`
 $ ${BIN} lgos
 error: "lgos" is not a ${BIN} command (did you mean "logs"? run \`${BIN} help\` for the list)
+$ ${BIN} nxt "0 3 * * *"
+error: "nxt" is not a ${BIN} command (did you mean "next"? run \`${BIN} help\` for the list)
 \`\`\`
+
+The unknown command is named alone, whatever arguments follow it.
 
 Unknown job names (such as \`run-job NAME\` or \`logs --job NAME\`) and unknown flag values (such
 as \`logs --status\`) get a "did you mean" in the error line, with exit code 2.

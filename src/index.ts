@@ -11,9 +11,21 @@ export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './core/clock.js'
 export type * from './core/events.js'
+export { checkJobName, type HistoryFilter, latestAttempts, RunFollower } from './core/history.js'
+export { DEFAULT_INSTANCE_TTL_MS } from './core/housekeeping.js'
+export {
+  type InstanceStatus,
+  type JobSummary,
+  jobSummaries,
+  type RunningNow,
+  type StatusReport,
+  statusReport,
+} from './core/inspect.js'
+export { changePaused, type PauseResult, type StateAccess, setJobPaused } from './core/pause.js'
 export type { RunResult } from './core/runner.js'
 export { type RunJobOptions, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 export { reportStrayErrors } from './core/stray.js'
+export * from './core/views.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'

@@ -7,6 +7,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, isCronsError, quote, suggestClosest } from '../errors.js'
 import { divertStdout, paint, preparePaint, stripAnsi } from './output.js'
+import type { Reading } from './reading.js'
 
 /** What oclif's parser returns for flags and arguments (its own `FlagOutput` is not exported). */
 type Output = { [name: string]: unknown }
@@ -73,6 +74,18 @@ export abstract class BaseCommand extends Command {
     } finally {
       restoreStdout?.()
     }
+  }
+
+  /**
+   * The config and its state, read-only, for a command that only reads: without a config when only
+   * the state is given, and never mixing a config's jobs with a state of another world (reading.ts).
+   * Why the state is read alone goes to stderr, so stdout (and its JSON) stays the same.
+   */
+  protected async openForReading(flags: { config?: string; state?: string }): Promise<Reading> {
+    const { openForReading } = await import('./reading.js')
+    const reading = await openForReading(() => this.loadConfig(flags), { flags, env: process.env, cwd: process.cwd() })
+    if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
+    return reading
   }
 
   /**

@@ -3,6 +3,7 @@
  * do not meet the one-line contract. Each function returns the parsed value or throws a one-line
  * `CronsError` that names the flag, the bad value and what was expected.
  */
+import { Flags } from '@oclif/core'
 import { CronsError, quote } from '../errors.js'
 import { isValidZone, unknownZone } from '../schedule/index.js'
 import { parseInstant } from '../schedule/instant.js'
@@ -30,3 +31,9 @@ export function parseZoneFlag(name: string, raw: string): string {
   if (isValidZone(raw)) return raw
   throw unknownZone(raw, `--${name}`)
 }
+
+/** `--wide`, on every command that draws a table: cells whole instead of cut to the terminal's width. */
+export const wideFlag = Flags.boolean({
+  description: "Show every cell in full instead of fitting the table to the terminal's width.",
+  default: false,
+})

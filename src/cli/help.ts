@@ -1,8 +1,10 @@
 /**
- * oclif's help with an EXAMPLES section on the root page (`crons --help`), like every command's:
- * the commands a new user reaches for first.
+ * oclif's help, with an EXAMPLES section on the root page (`crons --help`), like every command's:
+ * the commands a new user reaches for first. A command's description is written as paragraphs whose
+ * lines break where the source wraps; it is shown once (the summary above it is not repeated) and
+ * wrapped once, to the terminal's width.
  */
-import { Help } from '@oclif/core'
+import { CommandHelp, Help } from '@oclif/core'
 
 const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [
   ['Run the scheduler on ./crons.config.ts (Ctrl-C drains and stops it)', 'start-scheduler'],
@@ -12,7 +14,29 @@ const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [
   ['The next fire times of an expression in a time zone', 'next "30 2 * * *" --tz America/New_York'],
 ]
 
+/** Paragraphs (separated by a blank line) with their source line breaks turned into spaces. */
+export function reflow(text: string): string {
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map((paragraph) =>
+      paragraph
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .join(' '),
+    )
+    .join('\n\n')
+}
+
+class CronsCommandHelp extends CommandHelp {
+  protected override description(): string | undefined {
+    const text = this.command.description
+    return text ? this.wrap(reflow(text)) : undefined
+  }
+}
+
 export default class CronsHelp extends Help {
+  protected override CommandHelpClass = CronsCommandHelp
+
   protected override async showRootHelp(): Promise<void> {
     await super.showRootHelp()
     const body = ROOT_EXAMPLES.map(([what, args]) => `${what}\n\n  $ ${this.config.bin} ${args}`).join('\n\n')

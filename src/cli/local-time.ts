@@ -14,12 +14,26 @@ function dateTime(): DateTimeClass {
   return luxon
 }
 
-/** "2025-03-09 03:00:00 EDT (-04:00)". */
+/**
+ * "2025-03-09 03:00:00 America/New_York (UTC-04:00)": the zone by its name and its offset at that
+ * instant, never an abbreviation such as "GMT-3" that names neither. UTC is just "UTC".
+ */
 export function formatLocal(ms: number, zone: string): string {
-  return dateTime().fromMillis(ms, { zone }).toFormat("yyyy-MM-dd HH:mm:ss ZZZZ '('ZZ')'")
+  const { text, offset } = wallOf(ms, zone)
+  return isUtc(zone, offset) ? `${text} UTC` : `${text} ${zone} (UTC${offset})`
 }
 
-/** "2025-03-09 03:00:00 EDT". */
+/** "2025-03-09 03:00:00 (UTC-04:00)", for a cell whose zone is named beside it. UTC is just "UTC". */
 export function formatLocalShort(ms: number, zone: string): string {
-  return dateTime().fromMillis(ms, { zone }).toFormat('yyyy-MM-dd HH:mm:ss ZZZZ')
+  const { text, offset } = wallOf(ms, zone)
+  return isUtc(zone, offset) ? `${text} UTC` : `${text} (UTC${offset})`
+}
+
+function wallOf(ms: number, zone: string): { text: string; offset: string } {
+  const time = dateTime().fromMillis(ms, { zone })
+  return { text: time.toFormat('yyyy-MM-dd HH:mm:ss'), offset: time.toFormat('ZZ') }
+}
+
+function isUtc(zone: string, offset: string): boolean {
+  return offset === '+00:00' && /^(?:etc\/)?(?:utc|gmt|zulu|uct)$/i.test(zone)
 }

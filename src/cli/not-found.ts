@@ -6,14 +6,38 @@ import type { Hook } from '@oclif/core'
 import { closest, didYouMean, EXIT, quote } from '../errors.js'
 import { paint, preparePaint } from './output.js'
 
+/**
+ * The words of `id` that name the unknown command. With spaces between topic and command, oclif hands
+ * over the command and everything after it joined by ":" (`nxt:0 3 * * *`): what counts is the
+ * known topics it starts with (`state`), then the first word that is none of them.
+ */
+export function unknownCommand(id: string, commandIds: readonly string[]): string {
+  const words = id.split(':')
+  const topics = new Set(
+    commandIds.flatMap((c) =>
+      c
+        .split(':')
+        .slice(0, -1)
+        .map((_, i, all) => all.slice(0, i + 1).join(':')),
+    ),
+  )
+  let end = 1
+  while (end < words.length && topics.has(words.slice(0, end).join(':'))) end++
+  return words.slice(0, end).join(' ')
+}
+
 const hook: Hook.CommandNotFound = async ({ id, config }) => {
   const visible = config.commands.filter((c) => !c.hidden).map((c) => c.id)
-  const guess = closest(id, visible)
+  const unknown = unknownCommand(id, visible)
+  const guess = closest(
+    unknown,
+    visible.map((c) => c.replaceAll(':', ' ')),
+  )
   const hint = guess ? `${didYouMean(guess)} ` : ''
   await preparePaint(process.stderr)
   const p = paint(process.stderr)
   process.stderr.write(
-    `${p.red('error')}: ${quote(id)} is not a ${config.bin} command (${hint}run \`${config.bin} help\` for the list)\n`,
+    `${p.red('error')}: ${quote(unknown)} is not a ${config.bin} command (${hint}run \`${config.bin} help\` for the list)\n`,
   )
   process.exitCode = EXIT.usage
 }

@@ -4,10 +4,12 @@
  */
 
 import { stripVTControlCharacters } from 'node:util'
+import { formatDuration } from '../config/duration.js'
 import { commandText } from '../core/command.js'
+import type { AttemptView } from '../core/views.js'
 
-export { formatDuration } from '../config/duration.js'
 export { formatLocal, formatLocalShort } from './local-time.js'
+export { formatDuration }
 
 type Stream = { isTTY?: boolean }
 
@@ -79,29 +81,108 @@ function visibleLength(text: string): number {
   return stripAnsi(text).length
 }
 
+export interface TableOptions {
+  /** Show every cell in full, whatever the terminal's width (`--wide`). */
+  wide?: boolean
+  /** Columns (by index) that never give way: short values such as a status, cut they would say nothing. */
+  fixed?: readonly number[]
+}
+
+/** Columns are never narrowed below this (or their own width, if smaller), however narrow the terminal. */
+const MIN_COLUMN = 6
+
 /**
- * A table: with box drawing on a terminal, plain space-aligned columns otherwise. cli-table3 is
- * loaded only when a box table is drawn.
+ * How wide a table may be: the terminal's width, or COLUMNS when output is piped and COLUMNS is set;
+ * undefined (no limit) otherwise, so a file or a pipe gets every cell whole.
  */
-export async function renderTable(head: string[], rows: string[][], stream: Stream = process.stdout): Promise<string> {
-  if (isDecorated(stream)) {
+export function outputWidth(stream: Stream & { columns?: number } = process.stdout): number | undefined {
+  if (stream.isTTY === true && typeof stream.columns === 'number' && stream.columns > 0) return stream.columns
+  const columns = Number(process.env.COLUMNS)
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined
+}
+
+/**
+ * A table that fits the terminal: with box drawing on a terminal, plain space-aligned columns
+ * otherwise. When it is wider than the terminal the widest columns give way first and their long
+ * cells end in "…" (`--wide` shows them whole). Rows are separated by a line only when a cell spans
+ * several lines. cli-table3 is loaded only when a box table is drawn.
+ */
+export async function renderTable(
+  head: string[],
+  rows: string[][],
+  stream: Stream & { columns?: number } = process.stdout,
+  options: TableOptions = {},
+): Promise<string> {
+  const boxed = isDecorated(stream)
+  // A cell's further lines (a schedule's wording, "in 5m") follow its first in parentheses in plain
+  // text, so they do not read as columns of their own.
+  if (!boxed) rows = rows.map((row) => row.map(oneLine))
+  const natural = head.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => cellWidth(r[i] ?? ''))))
+  const available = options.wide ? undefined : outputWidth(stream)
+  const overhead = boxed ? 3 * head.length + 1 : 2 * (head.length - 1)
+  const widths = available === undefined ? natural : fitWidths(natural, available - overhead, options.fixed)
+  const fitted = rows.map((row) => row.map((cell, i) => clipCell(cell, widths[i] ?? cellWidth(cell))))
+  if (boxed) {
     const { default: Table } = await import('cli-table3')
     await preparePaint(stream)
     const p = paint(stream)
-    const table = new Table({ head: head.map((h) => p.bold(h)), style: { head: [], border: [] } })
-    for (const row of rows) table.push(row)
-    return table.toString()
+    const heads = head.map((h, i) => p.bold(clipCell(h, widths[i] ?? h.length)))
+    const table = new Table({ head: heads, style: { head: [], border: [] } })
+    for (const row of fitted) table.push(row)
+    const text = table.toString()
+    if (fitted.some((row) => row.some((cell) => cell.includes('\n')))) return text
+    // One line per row: the line under the header stays, the lines between rows go.
+    let separators = 0
+    return text
+      .split('\n')
+      .filter((line) => !stripAnsi(line).startsWith('├') || separators++ === 0)
+      .join('\n')
   }
-  // A cell's further lines (a schedule's wording, "in 5m") follow its first in parentheses, so they
-  // do not read as columns of their own.
-  rows = rows.map((row) => row.map(oneLine))
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))))
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))))
+      .map((cell, i) =>
+        i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(cell))),
+      )
       .join('  ')
       .trimEnd()
-  return [line(head), ...rows.map(line)].join('\n')
+  return [line(head.map((h, i) => clipCell(h, widths[i] ?? h.length))), ...fitted.map(line)].join('\n')
+}
+
+/** The widest line of a cell. */
+function cellWidth(cell: string): number {
+  return Math.max(0, ...cell.split('\n').map(visibleLength))
+}
+
+/**
+ * Column widths that add up to at most `budget`: the widest column gives one character at a time,
+ * down to MIN_COLUMN, so short columns (ids, statuses) stay whole and long text gives way.
+ */
+export function fitWidths(natural: readonly number[], budget: number, fixed: readonly number[] = []): number[] {
+  const widths = [...natural]
+  const floor = natural.map((w, i) => (fixed.includes(i) ? w : Math.min(w, MIN_COLUMN)))
+  let total = widths.reduce((a, b) => a + b, 0)
+  while (total > budget) {
+    let widest = -1
+    for (let i = 0; i < widths.length; i++) {
+      if ((widths[i] ?? 0) > (floor[i] ?? 0) && (widest < 0 || (widths[i] ?? 0) > (widths[widest] ?? 0))) widest = i
+    }
+    if (widest < 0) break
+    widths[widest] = (widths[widest] ?? 0) - 1
+    total--
+  }
+  return widths
+}
+
+/** Each line of `cell` cut to `width` visible characters, ending in "…" when cut (colour is dropped from a cut line). */
+export function clipCell(cell: string, width: number): string {
+  return cell
+    .split('\n')
+    .map((line) => {
+      if (visibleLength(line) <= width) return line
+      const plain = stripAnsi(line)
+      return width <= 1 ? '…'.slice(0, width) : `${plain.slice(0, width - 1).trimEnd()}…`
+    })
+    .join('\n')
 }
 
 function oneLine(cell: string): string {
@@ -133,7 +214,7 @@ export function divertStdout(): () => void {
   }
 }
 
-/** "in 2h 13m", "3m 5s ago", "now". */
+/** "in 2h 13m", "3m 5s ago", "now": to the second, since it is read against a clock. */
 export function relative(targetMs: number, nowMs: number): string {
   const delta = targetMs - nowMs
   const abs = Math.abs(delta)
@@ -154,12 +235,21 @@ function roughly(ms: number): string {
     ['s', 1000],
   ]
   const i = units.findIndex(([, size]) => ms >= size)
-  const first = units[i]
-  if (!first) return `${Math.round(ms)}ms`
-  const n1 = Math.floor(ms / first[1])
+  const [name, size] = units[i] as [string, number]
+  const n1 = Math.floor(ms / size)
   const second = units[i + 1]
-  const n2 = second ? Math.floor((ms - n1 * first[1]) / second[1]) : 0
-  return second && n2 > 0 ? `${n1}${first[0]} ${n2}${second[0]}` : `${n1}${first[0]}`
+  const n2 = second ? Math.floor((ms - n1 * size) / second[1]) : 0
+  return second && n2 > 0 ? `${n1}${name} ${n2}${second[0]}` : `${n1}${name}`
+}
+
+/**
+ * A run's duration, finished − started, the same in every listing. A run whose process died ends
+ * at that process's last heartbeat, and says so: it ran at least that long.
+ */
+export function runDuration(run: Pick<AttemptView, 'status' | 'durationMs' | 'durationUntil'>): string {
+  if (run.durationMs === null) return run.status === 'running' ? 'running' : '-'
+  const text = formatDuration(run.durationMs)
+  return run.durationUntil === 'last-heartbeat' ? `${text} (until last heartbeat)` : text
 }
 
 /** An instant in UTC, ISO-8601 with Z. */

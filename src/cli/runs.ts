@@ -3,14 +3,14 @@
  * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
  * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
  */
-import type { AttemptDetail, AttemptView } from '../core/history.js'
+import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
-  formatDuration,
   formatLocal,
   formatLocalShort,
   type Painter,
   relative,
   renderTable,
+  runDuration,
   statusColour,
   withoutStatus,
 } from './output.js'
@@ -19,10 +19,9 @@ export interface RunsContext {
   /** The zone a job's slots are shown in: the configured job's zone, else UTC (a job no longer configured). */
   zoneOf: (job: string) => string
   now: number
+  /** Cells whole, whatever the terminal's width (`--wide`). */
+  wide?: boolean
 }
-
-/** Longest error/reason text in a table cell; the full text is one `--run ID` away. */
-const NOTE_WIDTH = 60
 
 export async function renderAttemptTable(
   runs: readonly AttemptView[],
@@ -38,13 +37,15 @@ export async function renderAttemptTable(
     String(run.attempt),
     statusColour(run.status, p),
     relative(Date.parse(run.startedAt), context.now),
-    durationText(run),
-    clip(noteText(run), NOTE_WIDTH),
+    runDuration(run),
+    // Cut to the terminal's width by the table; the full text is one `--run ID` (or `--wide`) away.
+    noteText(run),
   ])
   return renderTable(
     ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
     rows,
     stream,
+    { wide: context.wide === true, fixed: [0, 4, 5, 6] },
   )
 }
 
@@ -54,7 +55,7 @@ export async function renderAttemptTable(
  */
 export function renderAttemptLine(run: AttemptView, context: RunsContext, p: Painter): string {
   const slot = formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job))
-  const took = run.durationMs === null ? '' : ` in ${formatDuration(run.durationMs)}`
+  const took = run.durationMs === null ? '' : ` in ${runDuration(run)}`
   const note = noteText(run)
   return (
     `${p.dim(run.startedAt)}  run ${run.id}  ${p.bold(run.job)}  slot ${slot}  ${run.trigger}  attempt ${run.attempt}  ` +
@@ -75,7 +76,7 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     field('attempt', String(run.attempt)),
     field('started', `${run.startedAt}  ${p.dim(`(${relative(started, context.now)})`)}`),
     field('finished', run.finishedAt ?? (run.status === 'running' ? 'still running' : '-')),
-    field('duration', run.durationMs === null ? '-' : formatDuration(run.durationMs)),
+    field('duration', runDuration(run)),
     field('instance', run.active ? `${run.instanceId} ${p.cyan('(code still executing)')}` : run.instanceId),
   ]
   if (run.reason !== null) lines.push(field('reason', indent(run.reason)))
@@ -97,39 +98,6 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   return lines.join('\n')
 }
 
-/** One attempt in full as `logs --run ID --json` prints it: stored JSON text parsed, not double-encoded. */
-export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detail'> {
-  /** The job's return value; still its JSON text if it was cut at 4 KiB (a cut value does not parse). */
-  result: unknown
-  /** The skip reason as text, or the missed-slots record as an object (also given, with ISO instants, as `missed`). */
-  detail: unknown
-}
-
-export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
-  return {
-    ...run,
-    result: parseStored(run.result),
-    // A skip reason is free text ("paused" must not become anything else); only a missed record (the
-    // view has recognised it as `missed`) is JSON.
-    detail: run.missed === null ? run.detail : parseStored(run.detail),
-  }
-}
-
-/** Stored JSON text as its value; text that does not parse (a value cut at 4 KiB) stays text. */
-function parseStored(text: string | null): unknown {
-  if (text === null) return null
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
-}
-
-function durationText(run: AttemptView): string {
-  if (run.durationMs !== null) return formatDuration(run.durationMs)
-  return run.status === 'running' ? 'running' : '-'
-}
-
 /** The first line of the error (not repeating the status), else the skip/missed reason. */
 function noteText(run: AttemptView): string {
   const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
@@ -137,5 +105,5 @@ function noteText(run: AttemptView): string {
 }
 
 function clip(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 3)}...` : text
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text
 }

@@ -2,14 +2,21 @@
  * How commands open the state. Inspecting commands open it read-only and never create it: a state
  * file (or Postgres schema) that does not exist yet simply means nothing has run.
  */
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import type { ResolvedConfig } from '../config/types.js'
+import { CronsError, isCronsError } from '../errors.js'
 import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 
 /** The store, read-only; `undefined` when no state exists there yet. */
 export async function openStateForReading(config: ResolvedConfig): Promise<Store | undefined> {
   const { openExistingStore } = await import('../store/index.js')
-  return openExistingStore(config.state)
+  try {
+    return await openExistingStore(config.state)
+  } catch (error) {
+    if (config.state.kind !== 'file' || !isCronsError(error) || error.code !== 'STATE_INVALID') throw error
+    throw emptyDatabase(config.state.path) ?? error
+  }
 }
 
 /** The store, read-write (created and migrated if needed). */
@@ -21,4 +28,30 @@ export async function openStateForWriting(config: ResolvedConfig): Promise<Store
 export async function openStateStore(location: StateLocation): Promise<Store> {
   const { openStore } = await import('../store/index.js')
   return openStore(location)
+}
+
+/**
+ * A file that exists is never "no state file yet": a SQLite database with no schema at all (4 KB,
+ * typically `crons.db` copied without its `-wal` file, where everything was) is said to be empty.
+ */
+function emptyDatabase(path: string): CronsError | undefined {
+  const header = Buffer.alloc(100)
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    if (readSync(fd, header, 0, 100, 0) < 100) return undefined
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+  // Bytes 0-15: the SQLite magic; 60-63: the schema version (user_version); 68-71: the application id.
+  const sqlite = header.subarray(0, 16).toString('latin1') === 'SQLite format 3\0'
+  if (!sqlite || header.readUInt32BE(60) !== 0 || header.readUInt32BE(68) !== 0) return undefined
+  const size = statSync(path).size
+  return new CronsError(
+    'STATE_INVALID',
+    `${path}: exists (${size} bytes) but holds no crons state: an empty SQLite database (a copy of crons.db made without its -wal file can be empty)`,
+    { suggestions: ['copy a state file with `crons state backup FILE`, which includes what is in its -wal file'] },
+  )
 }

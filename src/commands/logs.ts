@@ -1,24 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseIntegerFlag } from '../cli/flags.js'
+import { parseIntegerFlag, wideFlag } from '../cli/flags.js'
 import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
-import {
-  type AttemptDetailJson,
-  attemptDetailJson,
-  type RunsContext,
-  renderAttemptDetail,
-  renderAttemptLine,
-  renderAttemptTable,
-} from '../cli/runs.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
 import { openStateForReading } from '../cli/state.js'
 import { displayPath } from '../config/loader.js'
 import type { ResolvedConfig } from '../config/types.js'
 import {
-  type AttemptView,
-  attemptDetail,
-  attemptView,
   checkJobName,
   findAttempt,
   type HistoryFilter,
@@ -26,6 +16,13 @@ import {
   RunFollower,
   TRIGGERS,
 } from '../core/history.js'
+import {
+  type AttemptDetailJson,
+  type AttemptView,
+  attemptDetail,
+  attemptDetailJson,
+  attemptView,
+} from '../core/views.js'
 import { CronsError } from '../errors.js'
 import { RUN_STATUSES, type RunRecord, type Store } from '../store/types.js'
 
@@ -81,6 +78,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       default: '50',
     }),
     run: Flags.string({ char: 'r', description: 'Show the attempt with this id in full.' }),
+    wide: wideFlag,
     follow: Flags.boolean({
       char: 'f',
       description: 'Keep printing attempts as their outcome is recorded, until Ctrl-C.',
@@ -108,8 +106,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       }
     }
 
-    const config = await this.loadConfig(flags)
-    const store = await openStateForReading(config)
+    const { config, store } = await this.openForReading(flags)
     try {
       if (flags.job !== undefined) {
         const stored = store === undefined ? [] : (await store.listJobs()).map((job) => job.name)
@@ -120,7 +117,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
         )
         filter.job = flags.job
       }
-      const context: RunsContext = { zoneOf: zoneLookup(config), now }
+      const context: RunsContext = { zoneOf: zoneLookup(config), now, wide: flags.wide }
       if (runId !== undefined) return await this.showRun(store, runId, displayPath(config.statePath), context)
       if (flags.follow) {
         await this.follow(store, config, filter, limit, context)

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseInstantFlag, parseIntegerFlag, parseZoneFlag } from '../cli/flags.js'
+import { parseInstantFlag, parseIntegerFlag, parseZoneFlag, wideFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
-import { formatLocal, formatUtc, relative, renderTable } from '../cli/output.js'
+import { formatLocalShort, formatUtc, relative, renderTable } from '../cli/output.js'
 import { CronsError, quote } from '../errors.js'
 import { localZone, nextFires, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
@@ -37,6 +37,7 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
     }),
     from: Flags.string({ description: 'Start after this instant (ISO-8601 with offset or Z). [default: now]' }),
     count: Flags.string({ char: 'n', description: 'How many fire times (1-10000). [default: 5]' }),
+    wide: wideFlag,
   }
 
   async run(): Promise<string[]> {
@@ -55,10 +56,14 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
         const rows = fires.map((ms, i) => [
           String(i + 1),
           formatUtc(ms),
-          formatLocal(ms, schedule.zone),
+          formatLocalShort(ms, schedule.zone),
           relative(ms, now),
         ])
-        this.out(await renderTable(['#', 'UTC', `Local (${schedule.zone})`, 'When'], rows))
+        this.out(
+          await renderTable(['#', 'UTC', `Local (${schedule.zone})`, 'When'], rows, process.stdout, {
+            wide: flags.wide,
+          }),
+        )
       }
     }
     return iso

@@ -1,11 +1,9 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { findJob } from '../cli/jobs.js'
 import { paint } from '../cli/output.js'
 import { openStateForReading, openStateForWriting } from '../cli/state.js'
 import type { ResolvedConfig } from '../config/types.js'
-import { type PauseResult, setJobPaused } from '../core/inspect.js'
-import { CronsError, isCronsError, suggestClosest } from '../errors.js'
+import { changePaused, type PauseResult, type StateAccess } from '../core/pause.js'
 
 export default class PauseJob extends BaseCommand {
   static override summary = 'Pause a job: its slots are recorded as skipped until it is resumed.'
@@ -24,50 +22,16 @@ Pausing a paused job changes nothing and says so.`
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(PauseJob)
-    const result = await changePaused(await this.loadConfig(flags), args.name, true, Date.now())
+    const config = await this.loadConfig(flags)
+    const result = await changePaused(config, stateAccess(config), args.name, true, Date.now())
     this.out(pauseMessage(result))
     return result
   }
 }
 
-/**
- * Check the name, then persist the flag. A job the config no longer lists may still be paused if
- * the store knows it (its slots would be skipped should it come back). The name is checked before
- * the state file is opened for writing, so a typo never creates or touches the file.
- */
-export async function changePaused(
-  config: ResolvedConfig,
-  name: string,
-  paused: boolean,
-  now: number,
-): Promise<PauseResult> {
-  const configured = config.jobs.some((j) => j.name === name)
-  if (!configured) await assertKnownToStore(config, name)
-  const store = await openStateForWriting(config)
-  try {
-    return await setJobPaused(store, name, paused, { configured, now })
-  } finally {
-    await store.close()
-  }
-}
-
-async function assertKnownToStore(config: ResolvedConfig, name: string): Promise<void> {
-  const reading = await openStateForReading(config)
-  let stored: string[] = []
-  try {
-    stored = reading ? (await reading.listJobs()).map((j) => j.name) : []
-  } finally {
-    await reading?.close()
-  }
-  if (stored.includes(name)) return
-  try {
-    findJob(config, name)
-  } catch (error) {
-    if (!isCronsError(error)) throw error
-    // Suggest among removed jobs too: they can be paused as well.
-    const suggestions = suggestClosest(name, [...config.jobs.map((j) => j.name), ...stored])
-    throw new CronsError(error.code, error.message, { suggestions })
-  }
+/** The state file the config names: read-only to check a name, read-write to change the flag. */
+export function stateAccess(config: ResolvedConfig): StateAccess {
+  return { read: () => openStateForReading(config), write: () => openStateForWriting(config) }
 }
 
 /** One line for people; the JSON says the same with `changed`. */

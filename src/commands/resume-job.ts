@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import type { PauseResult } from '../core/inspect.js'
-import { changePaused, pauseMessage } from './pause-job.js'
+import { changePaused, type PauseResult } from '../core/pause.js'
+import { pauseMessage, stateAccess } from './pause-job.js'
 
 export default class ResumeJob extends BaseCommand {
   static override summary = 'Resume a paused job: its next slot runs as scheduled.'
@@ -20,7 +20,8 @@ Resuming a job that is not paused changes nothing and says so.`
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(ResumeJob)
-    const result = await changePaused(await this.loadConfig(flags), args.name, false, Date.now())
+    const config = await this.loadConfig(flags)
+    const result = await changePaused(config, stateAccess(config), args.name, false, Date.now())
     this.out(pauseMessage(result))
     return result
   }

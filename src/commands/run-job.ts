@@ -9,17 +9,9 @@ import { parseDuration } from '../config/duration.js'
 import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
+import type { RunJobView } from '../core/views.js'
 import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
 import { openStore } from '../store/index.js'
-
-export interface RunJobResult {
-  job: string
-  runId: number
-  status: string
-  attempts: number
-  durationMs: number
-  error: { message: string; stack?: string } | null
-}
 
 export default class RunJob extends BaseCommand {
   static override summary = 'Run a job now, through the same pipeline as a scheduled run.'
@@ -51,7 +43,7 @@ Exit code 0 only if the run succeeded.`
     timeout: Flags.string({ description: "Timeout in seconds (or '90s', '5m'), instead of the job's own." }),
   }
 
-  async run(): Promise<RunJobResult> {
+  async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
     const timeoutMs = flags.timeout === undefined ? undefined : parseTimeoutFlag(flags.timeout)
     // With --json, stdout holds only the result: what the config, the job or its hooks print goes to stderr.
@@ -73,7 +65,7 @@ Exit code 0 only if the run succeeded.`
     name: string,
     flags: { force: boolean; config?: string; state?: string },
     timeoutMs: number | undefined,
-  ): Promise<RunJobResult> {
+  ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
     const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), {
       initiator: 'cli',
@@ -91,6 +83,10 @@ Exit code 0 only if the run succeeded.`
       graceMs: config.shutdownGraceMs,
       announce: (note) => process.stderr.write(`${note}\n`),
     })
+    // The duration shown is the last attempt's, finished − started, as the progress line and `logs` show it.
+    const durations = new Map<number, number>()
+    const onFinished = (event: { runId: number; durationMs: number }) => durations.set(event.runId, event.durationMs)
+    scheduler.events.on('run:finished', onFinished)
     const started = Date.now()
     try {
       const result = await scheduler
@@ -100,12 +96,12 @@ Exit code 0 only if the run succeeded.`
           if (isCronsError(error) && error.code === 'JOB_RUNNING') error.suggestions.splice(0, Infinity, FORCE_HINT)
           throw error
         })
-      const outcome: RunJobResult = {
+      const outcome: RunJobView = {
         job: name,
         runId: result.runId,
         status: result.status,
         attempts: result.attempts,
-        durationMs: Date.now() - started,
+        durationMs: durations.get(result.runId) ?? Date.now() - started,
         error: result.error ?? null,
       }
       const p = paint()
@@ -117,6 +113,7 @@ Exit code 0 only if the run succeeded.`
       return outcome
     } finally {
       stopPrinting()
+      scheduler.events.off('run:finished', onFinished)
       signals.dispose()
       await scheduler.stop()
       this.exitWhenDone()

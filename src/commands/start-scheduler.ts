@@ -5,10 +5,12 @@ import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS } from '../core/housekeeping.js'
+import { livePeers } from '../core/inspect.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import { CronsError, quote } from '../errors.js'
 import { openStore } from '../store/index.js'
+import type { InstanceRecord } from '../store/types.js'
 
 export default class StartScheduler extends BaseCommand {
   static override summary = 'Run the scheduler in the foreground until SIGINT or SIGTERM.'
@@ -54,8 +56,8 @@ Several schedulers may share one state file: every slot still fires exactly once
       ...leaseOptions(flags.heartbeat, flags['instance-ttl']),
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
-    await scheduler.open()
-    this.summary(scheduler, format, write)
+    const store = await scheduler.open()
+    this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
@@ -92,7 +94,12 @@ Several schedulers may share one state file: every slot still fires exactly once
     this.exitWhenDone()
   }
 
-  private summary(scheduler: Scheduler, format: LogFormat, write: (line: string) => void): void {
+  private summary(
+    scheduler: Scheduler,
+    peers: InstanceRecord[],
+    format: LogFormat,
+    write: (line: string) => void,
+  ): void {
     const { config } = scheduler
     const fires = scheduler.nextFires()
     const now = Date.now()
@@ -104,13 +111,14 @@ Several schedulers may share one state file: every slot still fires exactly once
           config: config.configPath ?? null,
           state: config.statePath,
           instanceId: scheduler.instanceId,
+          peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduler.list().map((job) => {
             const next = fires.get(job.name)
             return {
               name: job.name,
               schedule: job.scheduleText,
               zone: job.zone,
-              nextFire: next ? new Date(next).toISOString() : null,
+              nextRun: next ? new Date(next).toISOString() : null,
             }
           }),
         }),
@@ -122,6 +130,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  config    ${config.configPath ?? '-'}`)
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
+    if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
     const disabled = config.jobs.length - scheduler.list().length
     write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
@@ -162,4 +171,11 @@ function leaseOptions(heartbeat?: string, ttl?: string): { heartbeatMs?: number;
     )
   }
   return options
+}
+
+/** "1 other scheduler shares this state (box-a pid 12): each slot runs once among the 2". */
+export function peersText(peers: readonly InstanceRecord[]): string {
+  const which = peers.map((i) => `${i.host} pid ${i.pid}`).join(', ')
+  const others = peers.length === 1 ? '1 other scheduler shares' : `${peers.length} other schedulers share`
+  return `${others} this state (${which}): each slot runs once among the ${peers.length + 1}`
 }

@@ -1,47 +1,18 @@
 import { BaseCommand } from '../cli/base.js'
-import { formatBytes, formatLocal, formatUtc, paint, preparePaint, relative, renderTable } from '../cli/output.js'
-import { openStateForReading } from '../cli/state.js'
-import type { Trigger } from '../config/types.js'
+import { wideFlag } from '../cli/flags.js'
+import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
+import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
-
-/** A `StatusReport` with ISO instants: what `--json` prints. */
-export interface StatusView {
-  healthy: boolean
-  instances: {
-    id: string
-    host: string
-    pid: number
-    startedAt: string
-    heartbeatAt: string
-    heartbeatAgeMs: number
-    stoppedAt: string | null
-    alive: boolean
-  }[]
-  running: {
-    job: string
-    runId: number
-    slot: string
-    trigger: Trigger
-    attempt: number
-    startedAt: string
-    status: RunStatus
-    instance: string
-    host: string | null
-    pid: number | null
-  }[]
-  last24h: { since: string; counts: Record<RunStatus, number> }
-  nextDue: { job: string; at: string; zone: string } | null
-  state: StatusReport['state']
-}
 
 export default class Status extends BaseCommand {
   static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
 A scheduler instance is alive when it has not stopped and has heartbeated in the last 30 s;
-run-job processes are not schedulers and are shown only by what they run.
+run-job processes are not schedulers and are shown only by what they run. When several schedulers
+share the state file, the report says so: each slot runs once among them.
 The state file is only read: a missing state file reports no instances.`
 
   static override examples = [
@@ -52,10 +23,11 @@ The state file is only read: a missing state file reports no instances.`
     },
   ]
 
+  static override flags = { wide: wideFlag }
+
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
-    const config = await this.loadConfig(flags)
-    const store = await openStateForReading(config)
+    const { config, store, stateOnly } = await this.openForReading(flags)
     const now = Date.now()
     let report: StatusReport
     try {
@@ -63,32 +35,21 @@ The state file is only read: a missing state file reports no instances.`
     } finally {
       await store?.close()
     }
-    if (!this.jsonEnabled()) this.out(await renderStatus(report, now, { zone: config.timezone }))
+    if (!this.jsonEnabled())
+      this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide }))
     // Set, not thrown: the report (or its JSON) is still printed in full.
     if (!report.healthy) process.exitCode = EXIT.unhealthy
-    return toStatusView(report)
-  }
-}
-
-export function toStatusView(report: StatusReport): StatusView {
-  return {
-    healthy: report.healthy,
-    instances: report.instances.map((i) => ({
-      ...i,
-      startedAt: formatUtc(i.startedAt),
-      heartbeatAt: formatUtc(i.heartbeatAt),
-      stoppedAt: i.stoppedAt === null ? null : formatUtc(i.stoppedAt),
-    })),
-    running: report.running.map((r) => ({ ...r, slot: formatUtc(r.slot), startedAt: formatUtc(r.startedAt) })),
-    last24h: { since: formatUtc(report.last24h.since), counts: report.last24h.counts },
-    nextDue: report.nextDue && { ...report.nextDue, at: formatUtc(report.nextDue.at) },
-    state: report.state,
+    return statusView(report)
   }
 }
 
 export interface RenderStatusOptions {
   /** Zone for instants that belong to no job (instance start times): the config's timezone. */
   zone: string
+  /** Read without the config: the next slot due is unknown, not "nothing scheduled". */
+  stateOnly?: boolean
+  /** Cells whole, whatever the terminal's width. */
+  wide?: boolean
   stream?: { isTTY?: boolean }
 }
 
@@ -105,8 +66,9 @@ export async function renderStatus(report: StatusReport, now: number, options: R
         ? p.green(`healthy: ${alive} of ${report.instances.length} instance(s) alive`)
         : p.red(`unhealthy: ${unhealthyReason(report, now)}`),
     ),
+    ...(alive > 1 ? [field('sharing', `${alive} schedulers share this state: each slot runs once among them`)] : []),
     field('state file', stateText(report.state)),
-    field('next due', nextDueText(report, now)),
+    field('next due', options.stateOnly ? 'unknown (read without a config)' : nextDueText(report, now)),
     field('last 24h', countsText(report.last24h.counts)),
   ]
   if (report.instances.length > 0) {
@@ -121,7 +83,9 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     lines.push(
       '',
       p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream),
+      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream, {
+        wide: options.wide === true,
+      }),
     )
   }
   lines.push('', p.bold('Running now'))
@@ -137,7 +101,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       relative(r.startedAt, now),
     ])
     const head = ['job', 'run', 'attempt', 'trigger', 'instance', 'where', 'started']
-    lines.push(await renderTable(head, rows, options.stream))
+    lines.push(await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   return lines.join('\n')
 }

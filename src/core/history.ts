@@ -1,12 +1,10 @@
 /**
- * Run history as `crons logs` shows it: which attempts a filter selects, the JSON shapes they are
- * printed as, and following new attempts as a scheduler records them. No terminal concerns here:
- * the CLI renders these shapes, and `--json` prints them as they are.
+ * Run history as `crons logs` shows it: which attempts a filter selects, and following new attempts
+ * as a scheduler records them. The shapes they are printed as are in views.ts.
  */
 import type { Trigger } from '../config/types.js'
 import { CronsError, quote, suggestClosest } from '../errors.js'
-import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
-import type { OutputLine } from './output.js'
+import type { RunRecord, RunStatus, Store } from '../store/types.js'
 
 export const TRIGGERS = ['schedule', 'catch-up', 'manual'] as const satisfies readonly Trigger[]
 
@@ -17,115 +15,6 @@ export interface HistoryFilter {
   trigger?: Trigger
   /** Attempts started at or after this instant. */
   since?: number
-}
-
-/** One attempt in a list (`crons logs --json`). Instants are ISO-8601 UTC. */
-export interface AttemptView {
-  id: number
-  job: string
-  slot: string
-  trigger: Trigger
-  attempt: number
-  status: RunStatus
-  startedAt: string
-  finishedAt: string | null
-  durationMs: number | null
-  error: { message: string } | null
-  /** Why a slot was skipped, or which slots a `missed` record or `catch-up` run stands for. */
-  reason: string | null
-}
-
-/** One attempt in full (`crons logs --run ID`; its JSON form is the CLI's `AttemptDetailJson`). */
-export interface AttemptDetail extends Omit<AttemptView, 'error'> {
-  error: { message: string; stack: string | null } | null
-  instanceId: string
-  /** True while the job's code is still executing (also after a timeout was recorded). */
-  active: boolean
-  /** JSON text of the job's return value, cut at 4 KiB: kept as text because a cut value does not parse. */
-  result: string | null
-  /** What the job wrote with ctx.log, in order (bounded, see core/output.ts). */
-  output: { at: string; level: OutputLine['level']; text: string }[]
-  /** The stored detail text, unparsed: the skip reason or the missed-slots JSON. */
-  detail: string | null
-  missed: { count: number; first: string; last: string } | null
-}
-
-const iso = (ms: number) => new Date(ms).toISOString()
-
-export function attemptView(run: RunRecord): AttemptView {
-  return {
-    id: run.id,
-    job: run.job,
-    slot: iso(run.slot),
-    trigger: run.trigger,
-    attempt: run.attempt,
-    status: run.status,
-    startedAt: iso(run.startedAt),
-    finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
-    durationMs: run.durationMs,
-    error: run.errorMessage === null ? null : { message: run.errorMessage },
-    reason: reasonOf(run),
-  }
-}
-
-export function attemptDetail(run: RunRecord): AttemptDetail {
-  const missed = missedOf(run)
-  return {
-    ...attemptView(run),
-    error: run.errorMessage === null ? null : { message: run.errorMessage, stack: run.errorStack },
-    instanceId: run.instanceId,
-    active: run.active,
-    result: run.result,
-    output: outputOf(run).map((line) => ({ at: iso(line.at), level: line.level, text: line.text })),
-    detail: run.detail,
-    missed: missed === null ? null : { count: missed.count, first: iso(missed.first), last: iso(missed.last) },
-  }
-}
-
-/** `detail` holds missed-slot JSON for `missed` rows and catch-up runs, and plain text for skips. */
-function missedOf(run: RunRecord): MissedInfo | null {
-  if (run.detail === null || !run.detail.startsWith('{')) return null
-  try {
-    const value = JSON.parse(run.detail) as Partial<MissedInfo>
-    const { count, first, last } = value
-    return typeof count === 'number' && typeof first === 'number' && typeof last === 'number'
-      ? { count, first, last }
-      : null
-  } catch {
-    return null
-  }
-}
-
-function reasonOf(run: RunRecord): string | null {
-  const missed = missedOf(run)
-  if (missed !== null) {
-    return missed.count === 1
-      ? `1 missed slot (${iso(missed.first)})`
-      : `${missed.count} missed slots (${iso(missed.first)} to ${iso(missed.last)})`
-  }
-  return run.detail
-}
-
-/** The captured lines; a damaged value yields none rather than failing the whole listing. */
-function outputOf(run: RunRecord): OutputLine[] {
-  if (run.output === null) return []
-  try {
-    const lines: unknown = JSON.parse(run.output)
-    return Array.isArray(lines) ? lines.filter(isOutputLine) : []
-  } catch {
-    return []
-  }
-}
-
-function isOutputLine(value: unknown): value is OutputLine {
-  const line = value as Partial<OutputLine> | null
-  return (
-    typeof line === 'object' &&
-    line !== null &&
-    typeof line.at === 'number' &&
-    typeof line.text === 'string' &&
-    (line.level === 'info' || line.level === 'warn' || line.level === 'error')
-  )
 }
 
 /**

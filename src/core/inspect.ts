@@ -1,5 +1,5 @@
 /**
- * What the inspecting commands (`list-jobs`, `status`, `pause-job`) know, composed from the config
+ * What the inspecting commands (`list-jobs`, `status`) know, composed from the config
  * and the store. Kept here rather than in the commands so a library user (a health endpoint, a
  * dashboard) gets the same answers as the CLI, and so the answers are tested with a fixed `now`.
  *
@@ -7,32 +7,24 @@
  * error for an inspection, it simply means nothing has run and no scheduler ever started.
  */
 import type { ResolvedConfig } from '../config/types.js'
-import { RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 
 const DAY_MS = 86_400_000
-
-/** The scheduler's default instance TTL: a heartbeat older than this means the process is gone. */
-export const DEFAULT_INSTANCE_TTL_MS = 30_000
-
-export interface LastRun {
-  id: number
-  status: RunStatus
-  trigger: RunRecord['trigger']
-  startedAt: number
-  finishedAt: number | null
-  durationMs: number | null
-}
 
 export interface JobSummary {
   name: string
   /** As written in the config; null for a job the config no longer lists. */
   schedule: string | null
+  /** The schedule in plain English; null for a job the config no longer lists. */
+  scheduleInWords: string | null
+  /** The job's own text from the config. */
   description: string | null
   zone: string | null
   /** The first fire after now; null when the schedule never fires again, or the job is disabled or removed. */
   nextRun: number | null
   /** The latest finished attempt (skipped and missed count: they are what happened to the slot). */
-  lastRun: LastRun | null
+  lastRun: RunRecord | null
   tags: string[]
   paused: boolean
   /** `enabled: false` in the config: listed, never scheduled. */
@@ -43,11 +35,15 @@ export interface JobSummary {
   command: string | readonly string[] | null
 }
 
-/** Every configured job in config order, then jobs only the store still knows, by name. */
+/**
+ * Every configured job in config order, then jobs only the store still knows, by name. With
+ * `stateOnly` (the state read without its config) those are the state's jobs, not removed ones.
+ */
 export async function jobSummaries(
   config: ResolvedConfig,
   store: Store | undefined,
   now: number,
+  options: { stateOnly?: boolean } = {},
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
   const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
@@ -56,10 +52,11 @@ export async function jobSummaries(
   const summaries: JobSummary[] = config.jobs.map((job) => ({
     name: job.name,
     schedule: job.scheduleText,
-    description: job.schedule.describe(),
+    scheduleInWords: job.schedule.describe(),
+    description: job.description ?? null,
     zone: job.zone,
     nextRun: job.enabled ? job.schedule.next(now) : null,
-    lastRun: toLastRun(lastRuns.get(job.name)),
+    lastRun: lastRuns.get(job.name) ?? null,
     tags: job.tags,
     paused: paused.get(job.name) ?? false,
     disabled: !job.enabled,
@@ -72,24 +69,19 @@ export async function jobSummaries(
     summaries.push({
       name,
       schedule: null,
+      scheduleInWords: null,
       description: null,
       zone: null,
       nextRun: null,
-      lastRun: toLastRun(lastRuns.get(name)),
+      lastRun: lastRuns.get(name) ?? null,
       tags: [],
       paused: paused.get(name) ?? false,
       disabled: false,
-      removed: true,
+      removed: options.stateOnly !== true,
       command: null,
     })
   }
   return summaries
-}
-
-function toLastRun(run: RunRecord | undefined): LastRun | null {
-  if (!run) return null
-  const { id, status, trigger, startedAt, finishedAt, durationMs } = run
-  return { id, status, trigger, startedAt, finishedAt, durationMs }
 }
 
 export interface InstanceStatus {
@@ -198,27 +190,19 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
   return best
 }
 
-export interface PauseResult {
-  job: string
-  paused: boolean
-  /** False when the job already was in the asked state (the command is idempotent). */
-  changed: boolean
-}
-
 /**
- * Persist a job's paused flag. A running scheduler reads the flag inside each slot claim, so it
- * takes effect at the next slot without a restart. A configured job may have no row yet (no
- * scheduler has started since it was added), so one is made first; the caller has already checked
- * that a job the config does not list is at least known to the store.
+ * The schedulers alive in the store other than `selfId`: a scheduler that starts beside them is their
+ * peer (each slot runs once among all of them), not a replacement. Alive is the test peers use before
+ * reaping each other's runs: not stopped, and heartbeating within the TTL.
  */
-export async function setJobPaused(
+export async function livePeers(
   store: Store,
-  name: string,
-  paused: boolean,
-  options: { configured: boolean; now: number },
-): Promise<PauseResult> {
-  const states = options.configured ? await store.syncJobs([name], options.now) : await store.listJobs()
-  const before = states.find((s) => s.name === name)?.paused ?? false
-  if (before !== paused) await store.setPaused(name, paused)
-  return { job: name, paused, changed: before !== paused }
+  selfId: string,
+  now: number,
+  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+): Promise<InstanceRecord[]> {
+  const instances = await store.listInstances()
+  return instances.filter(
+    (i) => i.role === 'scheduler' && i.id !== selfId && i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
+  )
 }

@@ -222,6 +222,13 @@ export interface StoreInfo {
   sizeBytes: number | null
 }
 
+/** A copy of the state made by `Store.backup`. */
+export interface StateBackup {
+  /** Absolute path of the copy. */
+  file: string
+  sizeBytes: number
+}
+
 /** What `reapDeadInstances` changed. */
 export interface ReapedRuns {
   /** Runs still `running` when their instance died, now `interrupted`. */
@@ -338,5 +345,11 @@ export interface Store {
   verify(): Promise<void>
 
   info(): Promise<StoreInfo>
+  /**
+   * Optional: copy the whole state, consistently, into the file `file` while other processes keep
+   * using it (`replace`: an existing file is replaced). A store that keeps its state in a file has it;
+   * a database server's store leaves it out, since the server's own tools (pg_dump) do this.
+   */
+  backup?(file: string, options?: { replace?: boolean }): Promise<StateBackup>
   close(): Promise<void>
 }

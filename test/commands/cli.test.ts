@@ -78,7 +78,7 @@ describe('every command', () => {
       const id = ids[i]
       expect(result.code, id).toBe(0)
       expect(result.stdout, id).toContain('USAGE')
-      expect(result.stdout, id).toContain(`$ crons ${id?.replaceAll(':', ' ')}`)
+      expect(result.stdout, id).toContain(`$ crons ${(id ?? '').replaceAll(':', ' ')}`)
       expect(result.stdout, id).toContain('EXAMPLES')
       expect(result.stdout, id).not.toMatch(ANSI)
     })
@@ -105,6 +105,30 @@ describe('unknown commands', () => {
     expect(result.stdout).toBe('')
     expect(result.stderr).toBe(
       'error: "lgos" is not a crons command (did you mean "logs"? run `crons help` for the list)\n',
+    )
+  })
+
+  it('names the unknown command alone, whatever arguments follow it', async () => {
+    for (const args of [
+      ['nxt', '0 3 * * *'],
+      ['nxt', '0 3 * * *', '--tz', 'UTC'],
+      ['lsit-jobs', 'a', 'b:c'],
+    ]) {
+      const result = await crons(args)
+      expect(result.code).toBe(2)
+      const [word] = args
+      const guess = word === 'nxt' ? 'next' : 'list-jobs'
+      expect(result.stderr).toBe(
+        `error: "${word}" is not a crons command (did you mean "${guess}"? run \`crons help\` for the list)\n`,
+      )
+    }
+  })
+
+  it('a subcommand typed wrong under a known topic is named with its topic', async () => {
+    const result = await crons(['state', 'bakup', 'copy.db'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe(
+      'error: "state bakup" is not a crons command (did you mean "state backup"? run `crons help` for the list)\n',
     )
   })
 

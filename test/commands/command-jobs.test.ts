@@ -115,7 +115,7 @@ describe.concurrent('command jobs from the CLI', () => {
         killGraceMs: 5000,
       },
     })
-    expect(config.jobs[2]).toMatchObject({ name: 'off', disabled: true, nextFire: null })
+    expect(config.jobs[2]).toMatchObject({ name: 'off', disabled: true, nextRun: null })
     const text = await runCli(['config'], { cwd })
     expect(linesOf(text.stdout).find((l) => l.startsWith('off'))).toMatch(/UTC\s+disabled\s/)
   })
@@ -169,9 +169,9 @@ export default defineConfig({
       ['later', false, Date.parse('2026-01-15T12:00:00Z'), ['node', 'report.js']],
     ])
     expect(linesOf(await renderJobList(jobs, NOW))).toEqual([
-      'job                       schedule                         zone  next run                                  last run   tags  state',
-      'soon                      */5 * * * * (every 5 minutes)    UTC   disabled                                  never ran        disabled',
-      'later ($ node report.js)  0 12 * * * (at 12:00 every day)  UTC   2026-01-15 12:00:00 UTC (+00:00) (in 2h)  never ran        active',
+      'job                       schedule                         zone  next run                         last run   tags  state',
+      'soon                      */5 * * * * (every 5 minutes)    UTC   disabled                         never ran        disabled',
+      'later ($ node report.js)  0 12 * * * (at 12:00 every day)  UTC   2026-01-15 12:00:00 UTC (in 2h)  never ran        active',
     ])
     const report = await statusReport(config, undefined, NOW)
     expect(report.nextDue).toEqual({ job: 'later', at: Date.parse('2026-01-15T12:00:00Z'), zone: 'UTC' })

@@ -5,15 +5,10 @@ import path from 'node:path'
 import { Chalk } from 'chalk'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags-history.js'
-import {
-  attemptDetailJson,
-  type RunsContext,
-  renderAttemptDetail,
-  renderAttemptLine,
-  renderAttemptTable,
-} from '../../src/cli/runs.js'
+import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../../src/cli/runs.js'
 import type { Trigger } from '../../src/config/types.js'
-import { attemptDetail, attemptView, latestAttempts, RunFollower } from '../../src/core/history.js'
+import { latestAttempts, RunFollower } from '../../src/core/history.js'
+import { attemptDetail, attemptDetailJson, attemptView } from '../../src/core/views.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import { RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
@@ -161,14 +156,14 @@ describe('logs rendering (fixed now)', () => {
     const runs = (await latestAttempts(store, {}, 50)).map(attemptView)
     expect(await renderAttemptTable(runs, context, plain, { isTTY: false })).toBe(
       [
-        'id  job      slot                       trigger   attempt  status     started     duration  error / reason',
-        '1   backup   2025-03-09 03:00:00 EDT    schedule  1        succeeded  23h ago     2.5s',
-        '2   report   2025-03-09 09:00:00 GMT+1  schedule  1        failed     22h ago     1.5s      connect ECONNREFUSED 127.0.0.1:5432',
-        '3   report   2025-03-09 09:00:00 GMT+1  schedule  2        timed_out  22h ago     1m        timed out after 1m',
-        '4   backup   2025-03-08 02:00:00 EST    schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07...',
-        '5   old-job  2025-03-09 10:00:00 UTC    manual    1        succeeded  20h 1m ago  0.75s',
-        '6   backup   2025-03-10 02:00:00 EDT    schedule  1        running    1m ago      running',
-        '7   backup   2025-03-10 02:00:30 EDT    schedule  1        skipped    30s ago     -         still running: run 6 on instance box-1-abc since 2025-03-...',
+        'id  job      slot                             trigger   attempt  status     started     duration  error / reason',
+        '1   backup   2025-03-09 03:00:00 (UTC-04:00)  schedule  1        succeeded  23h ago     2.5s',
+        '2   report   2025-03-09 09:00:00 (UTC+01:00)  schedule  1        failed     22h ago     1.5s      connect ECONNREFUSED 127.0.0.1:5432',
+        '3   report   2025-03-09 09:00:00 (UTC+01:00)  schedule  2        timed_out  22h ago     1m        timed out after 1m',
+        '4   backup   2025-03-08 02:00:00 (UTC-05:00)  schedule  1        missed     21h 1m ago  -         3 missed slots (2025-03-06T07:00:00.000Z to 2025-03-08T07:00:00.000Z)',
+        '5   old-job  2025-03-09 10:00:00 UTC          manual    1        succeeded  20h 1m ago  0.75s',
+        '6   backup   2025-03-10 02:00:00 (UTC-04:00)  schedule  1        running    1m ago      running',
+        '7   backup   2025-03-10 02:00:30 (UTC-04:00)  schedule  1        skipped    30s ago     -         still running: run 6 on instance box-1-abc since 2025-03-10T06:00:00.000Z',
       ].join('\n'),
     )
   })
@@ -177,7 +172,7 @@ describe('logs rendering (fixed now)', () => {
     expect(renderAttemptDetail(attemptDetail(await run(2)), context, plain)).toBe(
       [
         'run 2  report  failed',
-        'slot       2025-03-09 09:00:00 GMT+1 (+01:00)  2025-03-09T08:00:00.000Z',
+        'slot       2025-03-09 09:00:00 Europe/Berlin (UTC+01:00)  2025-03-09T08:00:00.000Z',
         'trigger    schedule',
         'attempt    1',
         'started    2025-03-09T08:00:00.010Z  (22h ago)',
@@ -200,7 +195,7 @@ describe('logs rendering (fixed now)', () => {
     expect(renderAttemptDetail(attemptDetail(await run(1)), context, plain)).toBe(
       [
         'run 1  backup  succeeded',
-        'slot       2025-03-09 03:00:00 EDT (-04:00)  2025-03-09T07:00:00.000Z',
+        'slot       2025-03-09 03:00:00 America/New_York (UTC-04:00)  2025-03-09T07:00:00.000Z',
         'trigger    schedule',
         'attempt    1',
         'started    2025-03-09T07:00:00.120Z  (23h ago)',
@@ -247,16 +242,24 @@ describe('logs rendering (fixed now)', () => {
       errorMessage: 'interrupted: scheduler instance box-1-abc stopped heartbeating',
     }
     expect(renderAttemptLine(attemptView(interrupted), context, plain)).toMatch(
-      / attempt 2 {2}interrupted in 1m: scheduler instance box-1-abc stopped heartbeating$/,
+      / attempt 2 {2}interrupted in 1m \(until last heartbeat\): scheduler instance box-1-abc stopped heartbeating$/,
     )
     const table = await renderAttemptTable([attemptView(interrupted)], context, plain, { isTTY: false })
     expect(table).toMatch(/ {2}scheduler instance box-1-abc stopped heartbeating$/)
     expect(table).not.toContain('interrupted:')
+    expect(table).toMatch(/ {2}1m \(until last heartbeat\) {2}/)
+    expect(renderAttemptDetail(attemptDetail(interrupted), context, plain)).toMatch(
+      /^duration {3}1m \(until last heartbeat\)$/m,
+    )
+    // An interruption recorded by the run's own process (a shutdown) ends when it was recorded.
+    const stopped = { ...interrupted, errorMessage: 'interrupted: the scheduler shut down before the job finished' }
+    expect(attemptView(stopped)).toMatchObject({ durationMs: 60_000, durationUntil: 'finish' })
+    expect(attemptView(interrupted)).toMatchObject({ durationMs: 60_000, durationUntil: 'last-heartbeat' })
     expect(renderAttemptLine(attemptView(await run(2)), context, plain)).toBe(
-      '2025-03-09T08:00:00.010Z  run 2  report  slot 2025-03-09 09:00:00 GMT+1  schedule  attempt 1  failed in 1.5s: connect ECONNREFUSED 127.0.0.1:5432',
+      '2025-03-09T08:00:00.010Z  run 2  report  slot 2025-03-09 09:00:00 (UTC+01:00)  schedule  attempt 1  failed in 1.5s: connect ECONNREFUSED 127.0.0.1:5432',
     )
     expect(renderAttemptLine(attemptView(await run(7)), context, plain)).toBe(
-      '2025-03-10T06:00:30.000Z  run 7  backup  slot 2025-03-10 02:00:30 EDT  schedule  attempt 1  skipped: still running: run 6 on instance box-1-abc since 2025-03-10T06:00:00.000Z',
+      '2025-03-10T06:00:30.000Z  run 7  backup  slot 2025-03-10 02:00:30 (UTC-04:00)  schedule  attempt 1  skipped: still running: run 6 on instance box-1-abc since 2025-03-10T06:00:00.000Z',
     )
   })
 })
@@ -356,7 +359,7 @@ describe('crons logs (spawned)', () => {
     const header = text.stdout.split('\n')[0]?.split(/ {2,}/).join('|')
     expect(header).toBe('id|job|slot|trigger|attempt|status|started|duration|error / reason')
     expect(text.stdout.split('\n')[2]).toMatch(
-      /^2 +report +2025-03-09 09:00:00 GMT\+1 +schedule +1 +failed +\d+d( \d+h)? ago +1\.5s +connect/,
+      /^2 +report +2025-03-09 09:00:00 \(UTC\+01:00\) +schedule +1 +failed +\d+d( \d+h)? ago +1\.5s +connect/,
     )
     expect(text.stdout).not.toMatch(ANSI)
     expect(ids(json(dir, ['logs']))).toEqual([1, 2, 3, 4, 5, 6, 7])
@@ -370,6 +373,7 @@ describe('crons logs (spawned)', () => {
       startedAt: '2025-03-09T08:00:00.010Z',
       finishedAt: '2025-03-09T08:00:01.510Z',
       durationMs: 1500,
+      durationUntil: 'finish',
       error: { message: 'connect ECONNREFUSED 127.0.0.1:5432' },
       reason: null,
     })

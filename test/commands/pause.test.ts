@@ -2,10 +2,11 @@ import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { changePaused, pauseMessage } from '../../src/commands/pause-job.js'
+import { pauseMessage, stateAccess } from '../../src/commands/pause-job.js'
 import type { JobContext } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock } from '../../src/core/clock.js'
+import { changePaused } from '../../src/core/pause.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
@@ -106,9 +107,13 @@ describe('changePaused (in process)', () => {
     await store.syncJobs(['legacy'], T0)
     await store.close()
     const config = validateConfig({ state: statePath, timezone: 'UTC', jobs: [] }, { file: 'test' })
-    expect(await changePaused(config, 'legacy', true, T0)).toEqual({ job: 'legacy', paused: true, changed: true })
+    expect(await changePaused(config, stateAccess(config), 'legacy', true, T0)).toEqual({
+      job: 'legacy',
+      paused: true,
+      changed: true,
+    })
     expect(await pausedFlags(statePath)).toEqual({ legacy: true })
-    const error = await changePaused(config, 'legasy', true, T0).catch((e: unknown) => e)
+    const error = await changePaused(config, stateAccess(config), 'legasy', true, T0).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CronsError)
     expect(error).toMatchObject({
       code: 'JOB_UNKNOWN',
@@ -163,9 +168,9 @@ describe('a running scheduler honours pause and resume without a restart', () =>
     await scheduler.start()
 
     await clock.advance(30_000)
-    expect(await changePaused(config, 'tick', true, clock.now())).toMatchObject({ changed: true })
+    expect(await changePaused(config, stateAccess(config), 'tick', true, clock.now())).toMatchObject({ changed: true })
     await clock.advance(30_000)
-    expect(await changePaused(config, 'tick', false, clock.now())).toMatchObject({ changed: true })
+    expect(await changePaused(config, stateAccess(config), 'tick', false, clock.now())).toMatchObject({ changed: true })
     await clock.advance(20_000)
 
     const slot = (s: number) => new Date(T0 + s * 1000).toISOString()

@@ -2,10 +2,11 @@ import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { renderStatus, type StatusView, toStatusView } from '../../src/commands/status.js'
+import { renderStatus } from '../../src/commands/status.js'
 import { resolveConfig } from '../../src/config/loader.js'
 import type { ResolvedConfig } from '../../src/config/types.js'
 import { statusReport } from '../../src/core/inspect.js'
+import { type StatusView, statusView } from '../../src/core/views.js'
 import { EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
@@ -118,7 +119,7 @@ describe('status rendering (fixed now)', () => {
       [
         'scheduler   unhealthy: no scheduler alive (no state file yet)',
         `state file  ${path.join(dir, 'crons.db')} (not created yet)`,
-        'next due    poll at 2026-01-15 10:05:00 UTC (+00:00), in 5m',
+        'next due    poll at 2026-01-15 10:05:00 UTC, in 5m',
         'last 24h    no runs',
         '',
         'Running now',
@@ -138,21 +139,21 @@ describe('status rendering (fixed now)', () => {
       [
         'scheduler   healthy: 1 of 3 instance(s) alive',
         `state file  ${path.join(dir, 'crons.db')} (SIZE, schema version ${report.state.schemaVersion})`,
-        'next due    poll at 2026-01-15 10:05:00 UTC (+00:00), in 5m',
+        'next due    poll at 2026-01-15 10:05:00 UTC, in 5m',
         'last 24h    1 running, 3 succeeded, 1 failed',
         '',
         'Instances',
-        'id       host   pid  state    since                               heartbeat',
-        'sched-b  box-b  202  dead     2026-01-14 09:00:00 GMT+1 (+01:00)  20m ago',
-        'sched-a  box-a  101  alive    2026-01-15 10:00:00 GMT+1 (+01:00)  5s ago',
-        'sched-c  box-c  303  stopped  2026-01-15 10:30:00 GMT+1 (+01:00)  30m ago',
+        'id       host   pid  state    since                                          heartbeat',
+        'sched-b  box-b  202  dead     2026-01-14 09:00:00 Europe/Berlin (UTC+01:00)  20m ago',
+        'sched-a  box-a  101  alive    2026-01-15 10:00:00 Europe/Berlin (UTC+01:00)  5s ago',
+        'sched-c  box-c  303  stopped  2026-01-15 10:30:00 Europe/Berlin (UTC+01:00)  30m ago',
         '',
         'Running now',
         'job   run  attempt  trigger   instance  where          started',
         'poll  6    1        schedule  sched-a   box-a pid 101  2m ago',
       ].join('\n'),
     )
-    const view = toStatusView(report)
+    const view = statusView(report)
     expect({ ...view, state: { ...view.state, sizeBytes: 0 } }).toEqual({
       healthy: true,
       instances: [
@@ -189,14 +190,14 @@ describe('status rendering (fixed now)', () => {
       ],
       running: [
         {
+          id: 6,
           job: 'poll',
-          runId: 6,
           slot: '2026-01-15T09:58:00.000Z',
           trigger: 'schedule',
           attempt: 1,
           startedAt: '2026-01-15T09:58:00.000Z',
           status: 'running',
-          instance: 'sched-a',
+          instanceId: 'sched-a',
           host: 'box-a',
           pid: 101,
         },
@@ -305,7 +306,7 @@ describe('crons status (spawned)', () => {
     expect(result.stdout).not.toMatch(ANSI)
     expect(result.stdout).toMatch(/^scheduler {3}healthy: 1 of 1 instance\(s\) alive$/m)
     expect(result.stdout).toMatch(
-      /^live +box +7 +alive +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \(\+\d\d:\d\d\) +(now|\ds ago)$/m,
+      /^live +box +7 +alive +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Europe\/Berlin \(UTC\+\d\d:\d\d\) +(now|\ds ago)$/m,
     )
     expect(result.stdout).toMatch(/^backup +\d+ +1 +schedule +live +box pid 7 +(now|\ds ago)$/m)
     expect(result.stdout).toMatch(/^last 24h {4}1 running$/m)

@@ -66,10 +66,10 @@ describe.concurrent('crons config', () => {
           name: 'backup',
           kind: 'cron',
           schedule: '0 3 * * *',
-          description: 'at 03:00 every day',
-          about: 'Nightly backup of the database',
+          description: 'Nightly backup of the database',
+          scheduleInWords: 'at 03:00 every day',
           zone: 'America/New_York',
-          nextFire: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T0[78]:00:00\.000Z$/),
+          nextRun: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T0[78]:00:00\.000Z$/),
           timeoutMs: 600_000,
           retry: { max: 2, backoff: 'linear', initialMs: 5000, maxDelayMs: 60_000, jitter: 0.5 },
           overlap: 'allow',
@@ -84,10 +84,10 @@ describe.concurrent('crons config', () => {
           name: 'poll',
           kind: 'every',
           schedule: 'every 5m',
-          description: 'every 5 minutes',
-          about: null,
+          description: null,
+          scheduleInWords: 'every 5 minutes',
           zone: 'Europe/Berlin',
-          nextFire: expect.any(String),
+          nextRun: expect.any(String),
           timeoutMs: 0,
           retry: { max: 0, backoff: 'exponential', initialMs: 1000, maxDelayMs: 300_000, jitter: 0 },
           overlap: 'skip',
@@ -101,10 +101,10 @@ describe.concurrent('crons config', () => {
       ],
     })
     // Next fires are real: in the future, at most one period away.
-    const backupNext = Date.parse(view.jobs[0].nextFire)
+    const backupNext = Date.parse(view.jobs[0].nextRun)
     expect(backupNext).toBeGreaterThan(before)
     expect(backupNext).toBeLessThanOrEqual(after + 25 * 3_600_000)
-    const pollNext = Date.parse(view.jobs[1].nextFire)
+    const pollNext = Date.parse(view.jobs[1].nextRun)
     expect(pollNext % 300_000).toBe(0)
     expect(pollNext).toBeGreaterThan(before)
     expect(pollNext).toBeLessThanOrEqual(after + 300_000)
@@ -137,10 +137,10 @@ describe.concurrent('crons config', () => {
     ])
     // The job's own description has a column of its own ("-" when there is none), not an unheaded cell.
     expect(lines[5]).toMatch(
-      /^job\s+description\s+schedule\s+zone\s+next fire\s+timeout\s+retry\s+overlap\s+catch-up\s+tags$/,
+      /^job\s+description\s+schedule\s+zone\s+next run\s+timeout\s+retry\s+overlap\s+catch-up\s+tags$/,
     )
     expect(lines[6]).toMatch(
-      /^backup\s+Nightly backup of the database\s+0 3 \* \* \* \(at 03:00 every day\)\s+America\/New_York\s+\d{4}-\d\d-\d\d 03:00:00 E[SD]T \(-0[45]:00\) \(in [^)]+\)\s+10m\s+2× linear 5s\.\.1m\s+allow\s+yes\s+db, nightly$/,
+      /^backup\s+Nightly backup of the database\s+0 3 \* \* \* \(at 03:00 every day\)\s+America\/New_York\s+\d{4}-\d\d-\d\d 03:00:00 \(UTC-0[45]:00\) \(in [^)]+\)\s+10m\s+2× linear 5s\.\.1m\s+allow\s+yes\s+db, nightly$/,
     )
     expect(lines[6]?.indexOf('Nightly')).toBe(lines[5]?.indexOf('description'))
     expect(lines[7]).toMatch(

@@ -95,7 +95,7 @@ describe('examples', () => {
       catchUp: true,
     })
     expect(config.jobs[4]).toMatchObject({ command: { command: 'df -h . | tail -n 1' }, disabled: false })
-    expect(config.jobs[5]).toMatchObject({ disabled: true, nextFire: null })
+    expect(config.jobs[5]).toMatchObject({ disabled: true, nextRun: null })
   })
 })
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { jobSummaries, setJobPaused, statusReport } from '../../src/core/inspect.js'
+import { jobSummaries, statusReport } from '../../src/core/inspect.js'
+import { setJobPaused } from '../../src/core/pause.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
 
@@ -48,7 +49,8 @@ describe('jobSummaries', () => {
       {
         name: 'backup',
         schedule: '0 3 * * *',
-        description: 'at 03:00 every day',
+        description: null,
+        scheduleInWords: 'at 03:00 every day',
         zone: 'Europe/Berlin',
         nextRun: at('2026-01-16T02:00:00Z'),
         lastRun: null,
@@ -61,7 +63,8 @@ describe('jobSummaries', () => {
       {
         name: 'report',
         schedule: '30 9 * * 1-5',
-        description: expect.any(String),
+        description: null,
+        scheduleInWords: expect.any(String),
         zone: 'America/New_York',
         nextRun: at('2026-01-15T14:30:00Z'),
         lastRun: null,
@@ -74,7 +77,8 @@ describe('jobSummaries', () => {
       {
         name: 'poll',
         schedule: 'every 5m',
-        description: 'every 5 minutes',
+        description: null,
+        scheduleInWords: 'every 5 minutes',
         zone: 'UTC',
         nextRun: at('2026-01-15T10:05:00Z'),
         lastRun: null,
@@ -108,7 +112,7 @@ describe('jobSummaries', () => {
       ['poll', null, true, false],
       ['legacy', 'succeeded', true, true],
     ])
-    expect(jobs[0]?.lastRun).toEqual({
+    expect(jobs[0]?.lastRun).toMatchObject({
       id: failed,
       status: 'failed',
       trigger: 'schedule',

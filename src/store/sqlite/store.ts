@@ -30,9 +30,11 @@ import type {
   RunRecord,
   RunStatus,
   SlotClaim,
+  StateBackup,
   Store,
   StoreInfo,
 } from '../types.js'
+import { backupDatabase } from './backup.js'
 import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { RunHistory } from './history.js'
@@ -421,6 +423,11 @@ export class SqliteStore implements Store {
     // Recent writes live in the -wal file until a checkpoint; both together are what the state costs on disk.
     const file = nodePath.resolve(this.#cwd, this.#path)
     return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
+  }
+
+  async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
+    this.#flush()
+    return backupDatabase(this.#db, this.#path, file, options.replace === true)
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,100 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../../cli/base.js'
+import { formatBytes, paint } from '../../cli/output.js'
+import { CronsError, quote } from '../../errors.js'
+
+/** What `crons state backup --json` prints. */
+export interface StateBackupView {
+  /** The state file copied. */
+  state: string
+  /** The copy, an absolute path. */
+  file: string
+  sizeBytes: number
+}
+
+export default class StateBackup extends BaseCommand {
+  static override summary = 'Copy the state file safely, while schedulers keep running.'
+  static override description =
+    `Copying crons.db with cp can lose history: recent writes live in its -wal file until SQLite folds them in.
+This uses SQLite's online backup: one consistent snapshot of everything, whichever file it is in, written to FILE as a complete state file of its own (restore it by pointing --state at it, or by moving it into place while no scheduler runs).
+
+FILE must not exist unless --force is given; the copy is written under a temporary name beside it and renamed into place, so a failed backup leaves nothing behind.`
+
+  static override examples = [
+    {
+      description: 'Back up the state of the config here',
+      command: '<%= config.bin %> state backup ./backups/crons.db',
+    },
+    {
+      description: "A state file on its own, replacing last night's copy, as JSON",
+      command: '<%= config.bin %> state backup /backups/crons.db --state /var/lib/crons/crons.db --force --json',
+    },
+  ]
+
+  static override args = {
+    file: Args.string({ description: 'Where to write the copy.', required: true }),
+  }
+
+  static override flags = {
+    force: Flags.boolean({ description: 'Replace FILE if it exists.', default: false }),
+  }
+
+  async run(): Promise<StateBackupView> {
+    const { args, flags } = await this.parse(StateBackup)
+    const target = path.resolve(args.file)
+    checkTarget(args.file, target, flags.force)
+    const { config, store } = await this.openForReading(flags)
+    if (store === undefined) {
+      throw new CronsError('STATE_INVALID', `${config.statePath}: no state file yet, nothing to back up`, {
+        suggestions: ['start the scheduler once to create it'],
+      })
+    }
+    try {
+      if (store.backup === undefined) {
+        throw new CronsError(
+          'STATE_INVALID',
+          `${store.location}: this state is kept in a database server; back it up with the server's own tools (for PostgreSQL, pg_dump)`,
+        )
+      }
+      if (config.statePath !== ':memory:' && path.resolve(config.statePath) === target) {
+        throw new CronsError('FLAG_INVALID', `${quote(args.file)} is the state file itself (expected another file)`)
+      }
+      const copy = await store.backup(target, { replace: flags.force })
+      const view = { state: config.statePath, file: copy.file, sizeBytes: copy.sizeBytes }
+      const p = paint()
+      this.out(`Backed up ${view.state} to ${p.bold(view.file)} (${formatBytes(view.sizeBytes)}).`)
+      return view
+    } finally {
+      await store.close()
+    }
+  }
+}
+
+/** Refuse before the state is opened: the destination exists, or its folder does not. */
+function checkTarget(given: string, target: string, force: boolean): void {
+  const dir = path.dirname(target)
+  const folder = fs.statSync(dir, { throwIfNoEntry: false })
+  if (folder === undefined || !folder.isDirectory()) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `${quote(given)}: folder ${dir} does not exist (expected an existing folder)`,
+      {
+        suggestions: [`create it with: mkdir -p ${dir}`],
+      },
+    )
+  }
+  const existing = fs.statSync(target, { throwIfNoEntry: false })
+  if (existing?.isDirectory()) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `${quote(given)} is a folder (expected a file name, such as ${path.join(given, 'crons.db')})`,
+    )
+  }
+  if (existing !== undefined && !force) {
+    throw new CronsError('FLAG_INVALID', `${quote(given)} already exists (expected a new file name)`, {
+      suggestions: ['pass --force to replace it'],
+    })
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `crons state backup FILE`: a complete copy of a state file (what is still in its -wal file
+ * included) while it is open for writing, one-line refusals, and --json. A state file that exists is
+ * never called missing.
+ */
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store/index.js'
+import type { Store } from '../../src/store/types.js'
+import { crons } from './helpers.js'
+
+const dirs: string[] = []
+function folder(): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(tmpdir(), 'crons-backup-')))
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** A state file held open for writing, with its runs still in the -wal file (never checkpointed). */
+async function liveState(dir: string, runs: number): Promise<{ state: string; store: Store }> {
+  const state = path.join(dir, 'crons.db')
+  const store = await openStore(state)
+  await store.syncJobs(['backup'], Date.now())
+  for (let i = 0; i < runs; i++) {
+    const slot = Date.UTC(2026, 0, 1, 0, i)
+    const [claim] = await store.claimSlots(
+      [{ job: 'backup', slot, trigger: 'schedule', overlap: 'skip' }],
+      'sched',
+      slot,
+    )
+    if (claim?.kind === 'started') {
+      await store.finishRun(claim.runId, { status: 'succeeded', finishedAt: slot + 1500, settled: true })
+    }
+  }
+  await store.listRuns({ limit: 1 })
+  return { state, store }
+}
+
+describe('crons state backup', () => {
+  it('copies everything, -wal included, while the state is open; the copy reads on its own', async () => {
+    const dir = folder()
+    const { state, store } = await liveState(dir, 5)
+    try {
+      expect(fs.statSync(`${state}-wal`).size).toBeGreaterThan(0)
+      const result = crons(dir, ['state', 'backup', 'copy.db', '--state', state])
+      expect(result.stderr).toBe(`note: no config file in ${dir}: reading ${state} alone\n`)
+      expect(result.status).toBe(0)
+      expect(result.stdout).toMatch(/^Backed up .*crons\.db to .*copy\.db \(\d+\.\d KB\)\.\n$/)
+      const logs = JSON.parse(crons(dir, ['logs', '--state', 'copy.db', '--json']).stdout) as unknown[]
+      expect(logs).toHaveLength(5)
+      // A plain copy of the main file alone has lost them: said as such, not "no state file yet".
+      fs.copyFileSync(state, path.join(dir, 'alone.db'))
+      const alone = crons(dir, ['logs', '--state', 'alone.db'])
+      expect(alone.status).toBe(4)
+      expect(alone.stderr).toMatch(/alone\.db: exists \(\d+ bytes\) but holds no crons state: an empty SQLite database/)
+      expect(alone.stderr).not.toMatch(/no state file yet/)
+      expect(alone.stderr.trim().split('\n')).toHaveLength(1)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('--json; an existing FILE is refused without --force and replaced with it; no temporary file is left', async () => {
+    const dir = folder()
+    const { state, store } = await liveState(dir, 2)
+    try {
+      const target = path.join(dir, 'nightly.db')
+      fs.writeFileSync(target, 'old')
+      fs.writeFileSync(`${target}-wal`, 'stale')
+      const refused = crons(dir, ['state', 'backup', 'nightly.db', '--state', state])
+      expect(refused.status).toBe(2)
+      expect(refused.stderr).toMatch(
+        /^(note: .*\n)?error: "nightly\.db" already exists \(expected a new file name\) \(pass --force to replace it\)\n$/,
+      )
+      const done = crons(dir, ['state', 'backup', 'nightly.db', '--state', state, '--force', '--json'])
+      expect(done.status).toBe(0)
+      expect(JSON.parse(done.stdout)).toEqual({ state, file: target, sizeBytes: fs.statSync(target).size })
+      expect(fs.existsSync(`${target}-wal`)).toBe(false)
+      const db = new Database(target, { readonly: true })
+      expect(db.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 2 })
+      db.close()
+      expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('one-line refusals: a missing folder, the state file itself, no state yet', () => {
+    const dir = folder()
+    const missing = crons(dir, ['state', 'backup', 'no/such/dir/copy.db', '--state', 'crons.db'])
+    expect(missing.status).toBe(2)
+    expect(missing.stderr).toMatch(
+      /^error: "no\/such\/dir\/copy\.db": folder .* does not exist \(expected an existing folder\)/,
+    )
+    const none = crons(dir, ['state', 'backup', 'copy.db', '--state', 'crons.db'])
+    expect(none.status).toBe(4)
+    expect(none.stderr).toMatch(/crons\.db: no state file yet, nothing to back up/)
+    for (const result of [missing, none])
+      expect(result.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1)
+  })
+
+  it('the state file itself is refused', async () => {
+    const dir = folder()
+    const { state, store } = await liveState(dir, 1)
+    await store.close()
+    const result = crons(dir, ['state', 'backup', state, '--state', state, '--force'])
+    expect(result.status).toBe(2)
+    expect(result.stderr).toMatch(/is the state file itself \(expected another file\)\n$/)
+  })
+})
