@@ -132,9 +132,15 @@ function parseStored(text: string | null): unknown {
 
 /** `detail` holds missed-slot JSON for `missed` rows and catch-up runs, and plain text for skips. */
 function missedOf(run: RunRecord): MissedInfo | null {
+  return slotsOf(run, false)
+}
+
+/** The slots a `missed` record, or (`paused`) a paused stretch's `skipped` record, stands for. */
+function slotsOf(run: RunRecord, paused: boolean): MissedInfo | null {
   if (run.detail === null || !run.detail.startsWith('{')) return null
   try {
-    const value = JSON.parse(run.detail) as Partial<MissedInfo>
+    const value = JSON.parse(run.detail) as Partial<MissedInfo> & { paused?: unknown }
+    if ((value.paused === true) !== paused) return null
     const { count, first, last } = value
     return typeof count === 'number' && typeof first === 'number' && typeof last === 'number'
       ? { count, first, last }
@@ -145,6 +151,12 @@ function missedOf(run: RunRecord): MissedInfo | null {
 }
 
 function reasonOf(run: RunRecord): string | null {
+  const paused = slotsOf(run, true)
+  if (paused !== null) {
+    return paused.count === 1
+      ? `paused (1 slot: ${iso(paused.first)})`
+      : `paused (${paused.count} slots: ${iso(paused.first)} to ${iso(paused.last)})`
+  }
   const missed = missedOf(run)
   if (missed !== null) {
     return missed.count === 1

@@ -451,3 +451,18 @@ describe('a disabled job', () => {
     expect(await scheduler.runJob('off', { force: true })).toMatchObject({ status: 'succeeded' })
   })
 })
+
+describe('a paused stretch as the views show it', () => {
+  it('is one skipped entry whose reason says paused and how many slots, not missed slots', async () => {
+    const { attemptView } = await import('../../src/core/views.js')
+    const { clock, store, scheduler } = await setup([{ name: 'p', schedule: '* * * * * *', run: () => {} }])
+    await scheduler.start()
+    await store.setPaused('p', true)
+    await clock.advance(3_000)
+    const [row] = await runs(store, 'p')
+    expect(attemptView(row as RunRecord)).toMatchObject({
+      status: 'skipped',
+      reason: `paused (3 slots: ${new Date(T0 + 1_000).toISOString()} to ${new Date(T0 + 3_000).toISOString()})`,
+    })
+  })
+})
