@@ -14,8 +14,8 @@ async function main() {
   scheduler.events.on('run:finished', (e) => console.log(`${e.job} (${e.trigger}): ${e.status}`))
 
   await scheduler.start()
-  const next = scheduler.nextFires().get('send-digest')
-  if (next != null) console.log(`next send-digest at ${new Date(next).toISOString().slice(11, 16)} UTC`)
+  const next = scheduler.nextFires().find((f) => f.job === 'send-digest')?.nextRun
+  if (next) console.log(`next send-digest at ${next.slice(11, 16)} UTC`)
   const result = await scheduler.runJob('send-digest')
   console.log(`result: ${result.status}`)
   try {

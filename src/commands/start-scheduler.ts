@@ -101,7 +101,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     write: (line: string) => void,
   ): void {
     const { config } = scheduler
-    const fires = scheduler.nextFires()
+    const fires = new Map(scheduler.nextFires().map((f) => [f.job, f.nextRun]))
     const now = Date.now()
     if (format === 'json') {
       write(
@@ -113,13 +113,7 @@ Several schedulers may share one state file: every slot still fires exactly once
           instanceId: scheduler.instanceId,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduler.list().map((job) => {
-            const next = fires.get(job.name)
-            return {
-              name: job.name,
-              schedule: job.scheduleText,
-              zone: job.zone,
-              nextRun: next ? new Date(next).toISOString() : null,
-            }
+            return { name: job.name, schedule: job.scheduleText, zone: job.zone, nextRun: fires.get(job.name) ?? null }
           }),
         }),
       )
@@ -135,7 +129,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
     for (const job of scheduler.list()) {
-      const next = fires.get(job.name)
+      const nextRun = fires.get(job.name)
+      const next = nextRun ? Date.parse(nextRun) : undefined
       const when = next ? `${formatLocal(next, job.zone)} (${relative(next, now)})` : 'never again'
       write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  next ${when}`)
     }

@@ -8,17 +8,20 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
-import type { InstanceRole, Store } from '../store/types.js'
+import type { InstanceRole, RunStatus, Store } from '../store/types.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { EngineEmitter } from './events.js'
+import { latestAttempts } from './history.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
 import { captureJobConsole } from './job-console.js'
 import { ClaimLoop } from './loop.js'
 import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
+import { changePaused, type PauseResult } from './pause.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
+import { type AttemptDetail, type AttemptView, attemptDetail, attemptView } from './views.js'
 
 export type { OpenStore, RunJobOptions, SchedulerOptions }
 
@@ -217,10 +220,48 @@ export class Scheduler {
     }
   }
 
-  /** The next slot due per job (for start-up summaries). */
-  nextFires(): Map<string, number | null> {
+  /** Each job's next run, as `list-jobs --json` names it: plain data, ISO instants. */
+  nextFires(): { job: string; nextRun: string | null }[] {
     const now = this.clock.now()
-    return new Map([...this.jobs.values()].map((job) => [job.name, job.schedule.next(now)]))
+    return [...this.jobs.values()].map((job) => {
+      const next = job.schedule.next(now)
+      return { job: job.name, nextRun: next === null ? null : new Date(next).toISOString() }
+    })
+  }
+
+  /** Pause a job (in every process sharing the store), as `crons pause-job` does. */
+  pause(name: string): Promise<PauseResult> {
+    return this.setPaused(name, true)
+  }
+
+  /** Resume a paused job, as `crons resume-job` does. */
+  resume(name: string): Promise<PauseResult> {
+    return this.setPaused(name, false)
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<PauseResult> {
+    this.assertNotStopped(paused ? 'pause a job' : 'resume a job')
+    const store = await this.open()
+    const shared = { read: async () => store, write: async () => store, release: async () => {} }
+    return changePaused(this.config, shared, name, paused, this.clock.now())
+  }
+
+  /** Attempts, newest last, in the shape of `crons logs --json` (default: the latest 50). */
+  async runs(filter: { job?: string; status?: RunStatus; since?: Date; limit?: number } = {}): Promise<AttemptView[]> {
+    const store = await this.open()
+    const { job, status, since, limit = 50 } = filter
+    const selected = {
+      ...(job ? { job } : {}),
+      ...(status ? { status } : {}),
+      ...(since ? { since: since.getTime() } : {}),
+    }
+    return (await latestAttempts(store, selected, limit)).map(attemptView)
+  }
+
+  /** One attempt in full, in the shape of `crons logs --run ID --json`; undefined if there is none. */
+  async run(id: number): Promise<AttemptDetail | undefined> {
+    const record = await (await this.open()).getRun(id)
+    return record === undefined ? undefined : attemptDetail(record)
   }
 
   /**

@@ -466,3 +466,23 @@ describe('a paused stretch as the views show it', () => {
     })
   })
 })
+
+describe('the library answers as the CLI does', () => {
+  it('pause(), resume(), runs(), run() and nextFires() give the --json shapes', async () => {
+    const { clock, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 2_000)
+    expect(await scheduler.pause('tick')).toEqual({ job: 'tick', paused: true, changed: true })
+    await clock.advance(2_000)
+    expect(await scheduler.resume('tick')).toEqual({ job: 'tick', paused: false, changed: true })
+    await expect(scheduler.pause('tock')).rejects.toMatchObject({ code: 'JOB_UNKNOWN' })
+    const listed = await scheduler.runs({ job: 'tick' })
+    expect(listed.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'skipped'])
+    expect(listed[0]).toMatchObject({ job: 'tick', slot: new Date(T0 + 1_000).toISOString(), trigger: 'schedule' })
+    expect(await scheduler.run(listed[0]?.id as number)).toMatchObject({ id: listed[0]?.id, result: '"ok"' })
+    expect(await scheduler.run(999)).toBeUndefined()
+    expect(JSON.parse(JSON.stringify(scheduler.nextFires()))).toEqual([
+      { job: 'tick', nextRun: new Date(T0 + 5_000).toISOString() },
+    ])
+  })
+})
