@@ -104,15 +104,26 @@ export class Housekeeping {
     this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
   }
 
+  /**
+   * Whether work planned for `plannedAt` should wait for a quiet moment: then `later(delay, planned)`
+   * is called, and the caller returns.
+   */
+  private postponed(
+    now: number,
+    plannedAt: number | undefined,
+    later: (delayMs: number, planned: number) => void,
+  ): boolean {
+    const planned = plannedAt ?? now
+    const busyFor = this.deps.loop?.busyFor(now, QUIET_MS) ?? 0
+    if (busyFor === 0 || now - planned >= MAX_DELAY_MS) return false
+    later(busyFor, planned)
+    return true
+  }
+
   private async beat(plannedAt: number | undefined): Promise<void> {
     const { clock, loop } = this.deps
     const now = clock.now()
-    const planned = plannedAt ?? now
-    const busyFor = loop?.busyFor(now, QUIET_MS) ?? 0
-    if (busyFor > 0 && now - planned < MAX_DELAY_MS) {
-      this.armHeartbeat(busyFor, planned)
-      return
-    }
+    if (this.postponed(now, plannedAt, (delay, planned) => this.armHeartbeat(delay, planned))) return
     if (loop && !loop.alive(now)) {
       this.heartbeatTimer = undefined
       this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
@@ -142,14 +153,8 @@ export class Housekeeping {
   }
 
   private async prune(plannedAt: number | undefined): Promise<void> {
-    const { clock, loop } = this.deps
-    const now = clock.now()
-    const planned = plannedAt ?? now
-    const busyFor = loop?.busyFor(now, QUIET_MS) ?? 0
-    if (busyFor > 0 && now - planned < MAX_DELAY_MS) {
-      this.armPrune(busyFor, planned)
-      return
-    }
+    const now = this.deps.clock.now()
+    if (this.postponed(now, plannedAt, (delay, planned) => this.armPrune(delay, planned))) return
     try {
       const store = await this.deps.store()
       // Bounded steps with a turn of the event loop between them: claims and starts wait one step at most.
