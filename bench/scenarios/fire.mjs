@@ -106,7 +106,8 @@ const adapters = {
         },
       })
     }
-    const scheduler = createScheduler({ state: options.stateFile, jobs: defs })
+    // As `crons start-scheduler` runs it: precise starts on (an embedding app leaves them off).
+    const scheduler = createScheduler({ state: options.stateFile, jobs: defs }, { preciseStart: true })
     scheduler.events.on('engine:error', (e) => onError(`${e.message}: ${e.error?.message ?? e.error}`))
     await scheduler.start()
     return () => scheduler.stop()
