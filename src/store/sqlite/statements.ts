@@ -177,7 +177,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     /**
      * `claimSlots` when no job of the slot has a claim yet (`slotClaimed`), so that every job listed
-     * wins: no RETURNING, which costs SQLite about as much again as the insert (0.9 µs per row).
+     * wins: no RETURNING, which costs SQLite about as much again as the insert (bench/FINDINGS.md).
      */
     claimFreeSlot: prepare<[{ slot: number; jobs: string }]>(
       'INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs)',
@@ -249,7 +249,7 @@ export function prepareStatements(db: Database.Database) {
     /**
      * `finishRun` for the runs `first`..`last`, every id between them included: the runs of one
      * instant have consecutive ids, so their outcomes mostly come as one range. A rowid range costs
-     * SQLite less than a join with a JSON array of the same ids (2.6 against 4.1 µs per row).
+     * SQLite less than a join with a JSON array of the same ids (bench/FINDINGS.md).
      */
     finishRange: prepare<[FinishedRun & { first: number; last: number }]>(
       `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
