@@ -4,10 +4,9 @@
  * - Attempts whose code is still executing (the job returned a promise that has not settled), with a
  *   count per job: the overlap guard asks whether a job is still running here, which must not walk
  *   every running attempt; shutdown walks them once, to interrupt those not yet recorded.
- * - Runs not yet finished, counted rather than kept: a run started by `track` (all its attempts,
- *   retries and hooks), and each attempt of the batch path that ended within its call and is recorded
- *   without the per-run promise chain, until its store write settles. Shutdown waits for the count to
- *   reach zero, so no outcome is still being written when the store closes.
+ * - Runs not yet finished, counted rather than kept: a run (all its attempts, retries and hooks)
+ *   until its last outcome is written. Shutdown waits for the count to reach zero, so no outcome is
+ *   still being written when the store closes.
  *
  * Both sit on the path of every job start, so nothing here allocates per run beyond the one entry of
  * an attempt that keeps running after its call.
@@ -69,13 +68,13 @@ export class InFlight {
     }
   }
 
-  /** `count` runs begin; each must be matched by a `runsEnded`. */
-  runsBegan(count: number): void {
-    this.runs += count
+  /** A run begins; each must be matched by a `runEnded`. */
+  runBegan(): void {
+    this.runs++
   }
 
-  runsEnded(count: number): void {
-    this.runs -= count
+  runEnded(): void {
+    this.runs--
     if (this.runs === 0 && this.idle) {
       this.idle.resolve()
       this.idle = undefined

@@ -150,7 +150,7 @@ export class Runner {
     first: Attempt | undefined,
     progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined },
   ): Promise<RunResult> {
-    this.inFlight.runsBegan(1)
+    this.inFlight.runBegan()
     try {
       return await this.attempts(request, first, progress)
     } catch (error) {
@@ -169,7 +169,7 @@ export class Runner {
       }
       return { runId: progress.runId, status: 'failed', attempts: progress.attempt, error: { message } }
     } finally {
-      this.inFlight.runsEnded(1)
+      this.inFlight.runEnded()
     }
   }
 
