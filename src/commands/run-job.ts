@@ -1,4 +1,3 @@
-import { basename } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
@@ -6,7 +5,6 @@ import { findJob } from '../cli/jobs.js'
 import { divertStdout, formatDuration, paint, statusColour, withoutStatus } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { parseDuration } from '../config/duration.js'
-import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import type { RunJobView } from '../core/views.js'
@@ -67,7 +65,8 @@ Exit code 0 only if the run succeeded.`
     timeoutMs: number | undefined,
   ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
-    const scheduler = new Scheduler(runnableConfig(config, findJob(config, name), flags.force), {
+    findJob(config, name)
+    const scheduler = new Scheduler(config, {
       initiator: 'cli',
       openStore,
     })
@@ -93,7 +92,9 @@ Exit code 0 only if the run succeeded.`
         .runJob(name, { force: flags.force, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
         .catch((error: unknown) => {
           // The engine words the way out for its callers; here it is a flag.
-          if (isCronsError(error) && error.code === 'JOB_RUNNING') error.suggestions.splice(0, Infinity, FORCE_HINT)
+          if (isCronsError(error) && (error.code === 'JOB_RUNNING' || error.code === 'JOB_DISABLED')) {
+            error.suggestions.splice(0, Infinity, FORCE_HINT)
+          }
           throw error
         })
       const outcome: RunJobView = {
@@ -119,21 +120,6 @@ Exit code 0 only if the run succeeded.`
       this.exitWhenDone()
     }
   }
-}
-
-/**
- * The config the run needs: a disabled job (`enabled: false`) is refused, or with --force enabled for
- * this run only, so the engine, which serves only enabled jobs, runs it as any other.
- */
-function runnableConfig(config: ResolvedConfig, job: ResolvedJob, force: boolean): ResolvedConfig {
-  if (job.enabled) return config
-  if (!force) {
-    const where = config.configPath === undefined ? 'the config' : basename(config.configPath)
-    throw new CronsError('JOB_DISABLED', `job ${quote(job.name)} is disabled (enabled: false in ${where})`, {
-      suggestions: [FORCE_HINT],
-    })
-  }
-  return { ...config, jobs: config.jobs.map((j) => (j === job ? { ...j, enabled: true } : j)) }
 }
 
 /** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */

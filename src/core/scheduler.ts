@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { basename } from 'node:path'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
@@ -273,7 +274,8 @@ export class Scheduler {
     const disabled = this.config.jobs.find((j) => j.name === name && j.enabled === false)
     const job = this.jobs.get(name) ?? (options.force ? disabled : undefined)
     if (disabled && !job) {
-      throw new CronsError('JOB_DISABLED', `job ${quote(name)} is disabled (enabled: false)`, {
+      const where = this.config.configPath === undefined ? 'the config' : basename(this.config.configPath)
+      throw new CronsError('JOB_DISABLED', `job ${quote(name)} is disabled (enabled: false in ${where})`, {
         suggestions: ['pass { force: true } to run it anyway'],
       })
     }

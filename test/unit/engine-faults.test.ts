@@ -268,12 +268,14 @@ describe('the state file deleted under a running scheduler', () => {
     for (const companion of ['-wal', '-shm']) fs.rmSync(file + companion, { force: true })
     await advanceUntil(clock, stopped)
     expect(failed).toEqual([`state file ${file} was deleted while in use; restored it from the open database`])
+    // Closing the store (the test's: it passed it in) adds what the stop wrote after the restore.
+    await store.close()
     const reopened = await openStore(file, { readonly: true })
     cleanups.push(() => reopened.close())
     const rows = await runs(reopened, 'tick')
     // Every run up to the heartbeat, those written after the deletion included.
     expect(rows.length).toBeGreaterThanOrEqual(9)
-    expect(rows.every((r) => r.status === 'succeeded')).toBe(true)
+    expect(rows.filter((r) => r.status !== 'succeeded')).toEqual([])
   })
 })
 

@@ -83,6 +83,8 @@ export class SqliteStore implements Store {
   #closed = false
   /** The state file's device and inode when opened (none for `:memory:`): see `verify()`. */
   #identity: { dev: number; ino: number } | undefined
+  /** The copy `verify()` put back where the deleted file was, as it was left (see `close()`). */
+  #restored: { path: string; ino: number; mtimeMs: number; size: number } | undefined
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
 
@@ -395,6 +397,10 @@ export class SqliteStore implements Store {
     const saveTo = now === undefined ? path : `${path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
     await this.#db.backup(saveTo)
     this.#identity = undefined
+    if (now === undefined) {
+      const copy = fs.statSync(saveTo)
+      this.#restored = { path: saveTo, ino: copy.ino, mtimeMs: copy.mtimeMs, size: copy.size }
+    }
     const what = now === undefined ? 'was deleted' : 'was replaced by another file'
     const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
     throw new CronsError('STATE_GONE', `state file ${this.#path} ${what} while in use; ${where}`, {
@@ -430,10 +436,31 @@ export class SqliteStore implements Store {
     return backupDatabase(this.#db, this.#path, file, options.replace === true)
   }
 
+  /**
+   * What was written after `verify()` restored a deleted file (the outcomes of runs in flight as the
+   * scheduler stopped, its stopped mark) goes into the restored copy too, unless someone has opened
+   * or changed that copy since: then it is theirs, and the copy stays as restored.
+   */
+  async #refreshRestored(): Promise<void> {
+    const restored = this.#restored
+    if (restored === undefined) return
+    this.#restored = undefined
+    try {
+      const stat = fs.statSync(restored.path)
+      const untouched = stat.ino === restored.ino && stat.mtimeMs === restored.mtimeMs && stat.size === restored.size
+      if (untouched && !fs.existsSync(`${restored.path}-wal`)) {
+        await backupDatabase(this.#db, this.#path, restored.path, true)
+      }
+    } catch {
+      // The restored copy stays as it was: complete up to the moment the deletion was noticed.
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     // Queued outcomes first: their callers are waiting for the commit.
     this.#flush()
+    await this.#refreshRestored()
     this.#closed = true
     try {
       // Cheap when nothing changed; keeps query plans good as history grows (SQLite's advice on close).
