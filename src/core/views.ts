@@ -246,18 +246,11 @@ export interface StatusView {
     stoppedAt: string | null
     alive: boolean
   }[]
-  running: {
-    id: number
-    job: string
-    slot: string
-    trigger: Trigger
-    attempt: number
-    status: RunStatus
-    startedAt: string
+  running: (Pick<AttemptView, 'id' | 'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt'> & {
     instanceId: string
     host: string | null
     pid: number | null
-  }[]
+  })[]
   last24h: { since: string; counts: Record<RunStatus, number> }
   nextDue: { job: string; at: string; zone: string } | null
   state: StatusReport['state']
