@@ -204,6 +204,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`lastRun\` | run or null | The latest attempt with an outcome, in the shape above. |
 | \`tags\` | string[] | The job's tags. |
 | \`paused\` | boolean | Paused with \`pause-job\`. |
+| \`pausedAt\` | instant or null | Since when it is paused; null when it is not, or was paused before crons recorded it (schema version 4 and older). |
 | \`disabled\` | boolean | \`enabled: false\` in the config: listed, never scheduled (\`nextRun\` is null). |
 | \`removed\` | boolean | In the state file but no longer in the config. |
 | \`command\` | string, string[] or null | A command job's command as written; null for a function job. |
