@@ -25,7 +25,7 @@ const EXIT_MEANINGS = {
   usage: 'A flag or argument is wrong: bad value, unknown job name, unknown run id, bad cron expression or time zone.',
   config: 'The config file is missing, does not load (syntax error, throws) or does not validate.',
   state: 'The state file cannot be opened, read or written: missing folder, read-only, locked, corrupt, too new.',
-  busy: '`run-job`: the job is running in another process sharing the state file, and `--force` was not given.',
+  busy: '`run-job`: the job is running in another process sharing the state file, and `--force` was not given. `cancel`: the process running the attempt has not acted on the request within `--wait` (the request stands).',
   unhealthy: '`status`: no scheduler instance is alive.',
 }
 
