@@ -237,6 +237,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | --- | --- |
 | \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt; \`durationMs\` is that attempt's, as \`logs\` shows it. |
 | \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed }\`. |
+| \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
 | \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`). |
