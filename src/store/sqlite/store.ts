@@ -19,7 +19,9 @@ import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
+  CancelRequest,
   ClaimOutcome,
+  InstanceFacts,
   InstanceRecord,
   JobState,
   NewInstance,
@@ -233,7 +235,25 @@ export class SqliteStore implements Store {
   // --- instances ------------------------------------------------------------------------------
 
   async registerInstance(instance: NewInstance): Promise<void> {
-    this.#write(() => this.#s.registerInstance.run({ ...instance, processStart: instance.processStart ?? null }))
+    this.#write(() =>
+      this.#s.registerInstance.run({
+        ...instance,
+        processStart: instance.processStart ?? null,
+        configHash: instance.configHash ?? null,
+      }),
+    )
+  }
+
+  async updateInstance(instanceId: string, facts: InstanceFacts): Promise<void> {
+    this.#write(() =>
+      this.#s.updateInstance.run({
+        id: instanceId,
+        setConfigHash: facts.configHash !== undefined ? 1 : 0,
+        configHash: facts.configHash ?? null,
+        setClockOffset: facts.clockOffsetMs !== undefined ? 1 : 0,
+        clockOffsetMs: facts.clockOffsetMs ?? null,
+      }),
+    )
   }
 
   async heartbeat(instanceId: string, now: number): Promise<boolean> {
@@ -290,8 +310,8 @@ export class SqliteStore implements Store {
     return this.#read(() => this.#s.listJobs.all().map(toJob))
   }
 
-  async setPaused(job: string, paused: boolean): Promise<boolean> {
-    return this.#write(() => this.#s.setPaused.run(paused ? 1 : 0, job).changes > 0)
+  async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
+    return this.#write(() => this.#s.setPaused.run({ name: job, paused: paused ? 1 : 0, now }).changes > 0)
   }
 
   // --- slots and attempts -----------------------------------------------------------------------
@@ -360,6 +380,20 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     return this.#read(() => this.#history.list(filter))
+  }
+
+  async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
+    return this.#write(() => {
+      this.#s.requestCancel.run(message, runId)
+      const row = this.#s.getRun.get(runId)
+      return row === undefined ? undefined : toRun(row)
+    })
+  }
+
+  async cancelRequests(instanceId: string): Promise<CancelRequest[]> {
+    return this.#read(() =>
+      this.#s.cancelRequests.all(instanceId).map((row) => ({ runId: row.id, message: row.cancel_request })),
+    )
   }
 
   async activeRuns(): Promise<RunRecord[]> {
