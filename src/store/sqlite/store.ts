@@ -14,7 +14,6 @@
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import type Database from 'better-sqlite3'
-import { CronsError } from '../../errors.js'
 import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
@@ -39,6 +38,7 @@ import type {
 import { backupDatabase } from './backup.js'
 import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
+import { StateFileWatch } from './file-watch.js'
 import { RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
 import { OutcomeWriter, type PendingWrite } from './outcomes.js'
@@ -83,10 +83,8 @@ export class SqliteStore implements Store {
   readonly #history: RunHistory
   readonly #pruner: Pruner
   #closed = false
-  /** The state file's device and inode when opened (none for `:memory:`): see `verify()`. */
-  #identity: { dev: number; ino: number } | undefined
-  /** The copy `verify()` put back where the deleted file was, as it was left (see `close()`). */
-  #restored: { path: string; ino: number; mtimeMs: number; size: number } | undefined
+  /** Whether the file is still the one opened: see `verify()`. */
+  readonly #file: StateFileWatch
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
 
@@ -114,14 +112,7 @@ export class SqliteStore implements Store {
     this.#schemaVersion = opened.schemaVersion
     this.#hadCompanions = opened.hadCompanions
     this.#s = prepareStatements(db)
-    if (context.path !== ':memory:') {
-      try {
-        const stat = fs.statSync(nodePath.resolve(this.#cwd, context.path))
-        this.#identity = { dev: stat.dev, ino: stat.ino }
-      } catch {
-        this.#identity = undefined
-      }
-    }
+    this.#file = new StateFileWatch(context.path, this.#cwd)
     this.#history = new RunHistory(db, this.#s)
     this.#pruner = new Pruner(db, this.#s, this.#history, {
       write: (work) => this.#write(work),
@@ -415,31 +406,7 @@ export class SqliteStore implements Store {
   // --- maintenance ------------------------------------------------------------------------------
 
   async verify(): Promise<void> {
-    const identity = this.#identity
-    if (identity === undefined || this.#closed) return
-    const path = nodePath.resolve(this.#cwd, this.#path)
-    let now: fs.Stats | undefined
-    try {
-      now = fs.statSync(path)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return
-    }
-    if (now !== undefined && now.ino === identity.ino && now.dev === identity.dev) return
-    this.#flush()
-    // The file is gone or is another file now: this connection holds the only copy of what was
-    // written since. It goes back to the path if nothing took its place, else beside it.
-    const saveTo = now === undefined ? path : `${path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
-    await this.#db.backup(saveTo)
-    this.#identity = undefined
-    if (now === undefined) {
-      const copy = fs.statSync(saveTo)
-      this.#restored = { path: saveTo, ino: copy.ino, mtimeMs: copy.mtimeMs, size: copy.size }
-    }
-    const what = now === undefined ? 'was deleted' : 'was replaced by another file'
-    const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
-    throw new CronsError('STATE_GONE', `state file ${this.#path} ${what} while in use; ${where}`, {
-      suggestions: ['start the scheduler again'],
-    })
+    if (!this.#closed) await this.#file.check(this.#db, () => this.#flush())
   }
 
   /**
@@ -470,31 +437,11 @@ export class SqliteStore implements Store {
     return backupDatabase(this.#db, this.#path, file, options.replace === true)
   }
 
-  /**
-   * What was written after `verify()` restored a deleted file (the outcomes of runs in flight as the
-   * scheduler stopped, its stopped mark) goes into the restored copy too, unless someone has opened
-   * or changed that copy since: then it is theirs, and the copy stays as restored.
-   */
-  async #refreshRestored(): Promise<void> {
-    const restored = this.#restored
-    if (restored === undefined) return
-    this.#restored = undefined
-    try {
-      const stat = fs.statSync(restored.path)
-      const untouched = stat.ino === restored.ino && stat.mtimeMs === restored.mtimeMs && stat.size === restored.size
-      if (untouched && !fs.existsSync(`${restored.path}-wal`)) {
-        await backupDatabase(this.#db, this.#path, restored.path, true)
-      }
-    } catch {
-      // The restored copy stays as it was: complete up to the moment the deletion was noticed.
-    }
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return
     // Queued outcomes first: their callers are waiting for the commit.
     this.#flush()
-    await this.#refreshRestored()
+    await this.#file.refresh(this.#db)
     this.#closed = true
     try {
       // Cheap when nothing changed; keeps query plans good as history grows (SQLite's advice on close).
