@@ -201,11 +201,22 @@ export class Scheduler {
         },
         next,
       )
+      await this.recordConfigHash()
       this.events.emit('config:reloaded', result)
       return result
     })
     this.reloading = reloaded.catch(() => undefined)
     return reloaded
+  }
+
+  /** The instance row says which config runs here (`list-jobs` and `status` compare it with the file). */
+  private async recordConfigHash(): Promise<void> {
+    if (this.registeredAs === undefined || this.store === undefined) return
+    try {
+      await this.store.updateInstance(this.currentId, { configHash: this.current.configHash ?? null })
+    } catch (error) {
+      this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
+    }
   }
 
   /**
@@ -457,6 +468,7 @@ export class Scheduler {
       host: hostname(),
       pid: process.pid,
       processStart: processStartOf(process.pid),
+      configHash: this.current.configHash ?? null,
       now: this.clock.now(),
     })
     this.registeredAs = role

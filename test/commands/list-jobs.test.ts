@@ -138,6 +138,7 @@ describe('list-jobs rendering (fixed now)', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -152,6 +153,7 @@ describe('list-jobs rendering (fixed now)', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -173,6 +175,7 @@ describe('list-jobs rendering (fixed now)', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -194,6 +197,7 @@ describe('list-jobs rendering (fixed now)', () => {
         paused: true,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -215,6 +219,7 @@ describe('list-jobs rendering (fixed now)', () => {
         paused: false,
         disabled: false,
         removed: true,
+        configDiffers: false,
         command: null,
       },
     ])
@@ -304,6 +309,7 @@ describe('crons list-jobs (spawned)', () => {
         paused: false,
         disabled: false,
         removed: true,
+        configDiffers: false,
         command: null,
       })
     })

@@ -58,6 +58,7 @@ describe('jobSummaries', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -72,6 +73,7 @@ describe('jobSummaries', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -86,6 +88,7 @@ describe('jobSummaries', () => {
         paused: false,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
     ])

@@ -81,6 +81,7 @@ describe('views from the library', () => {
       paused: false,
       disabled: false,
       removed: false,
+      configDiffers: false,
       command: null,
     })
     expect(withTag(await jobSummaries(config, store, NOW), 'db').map((j) => j.name)).toEqual(['backup'])
