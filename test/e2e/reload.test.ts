@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { type CliProcess, ISO, processScope, tempDir, useBuiltCli } from './helpers.js'
+import { type CliProcess, ISO, processScope, runCli, tempDir, useBuiltCli } from './helpers.js'
 
 useBuiltCli()
 
@@ -113,5 +113,59 @@ describe.concurrent('start-scheduler follows its config', () => {
     proc.signal('SIGTERM')
     expect((await proc.waitExit(20_000)).code).toBe(0)
     expect(fs.existsSync(path.join(cwd, 'other.db'))).toBe(false)
+  })
+
+  it('list-jobs and status say when the live scheduler runs another version of the config, until it reloads', async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({ 'crons.config.ts': config(`[${every('first')}]`) })
+    const proc = procs.start(['start-scheduler'], { cwd })
+    await finishOf(proc, 'first', 0)
+    const cli = async (args: string[]) => {
+      const result = await runCli(args, { cwd })
+      expect(result.stderr).toBe('')
+      return result.stdout
+    }
+    const jobsJson = async () =>
+      JSON.parse(await cli(['list-jobs', '--json'])) as { name: string; configDiffers: boolean }[]
+    const instances = async () =>
+      (
+        JSON.parse(await cli(['status', '--json'])) as {
+          instances: { pid: number; configHash: string; configDiffers: boolean }[]
+        }
+      ).instances
+    const NOTE = new RegExp(
+      `^Note: the scheduler \\S+ pid ${proc.pid} runs another version of crons\\.config\\.ts than the file: send it SIGHUP to reload \\(or start with --watch\\)\\.$`,
+      'm',
+    )
+
+    expect(await cli(['list-jobs'])).not.toMatch(/another version/)
+    expect((await jobsJson()).map((j) => j.configDiffers)).toEqual([false])
+    const [before] = await instances()
+    expect(before).toMatchObject({ pid: proc.pid, configDiffers: false })
+    expect(before?.configHash).toMatch(/^[0-9a-f]{16}$/)
+
+    fs.writeFileSync(path.join(cwd, 'crons.config.ts'), config(`[${every('first')}, ${every('second')}]`))
+    expect(await cli(['list-jobs'])).toMatch(NOTE)
+    expect((await jobsJson()).map((j) => [j.name, j.configDiffers])).toEqual([
+      ['first', true],
+      ['second', true],
+    ])
+    expect(await instances()).toMatchObject([{ pid: proc.pid, configHash: before?.configHash, configDiffers: true }])
+    expect(await cli(['status'])).toMatch(
+      /^config {6}the scheduler \S+ pid \d+ runs another version of crons\.config\.ts/m,
+    )
+
+    proc.signal('SIGHUP')
+    await lineIndex(proc, /config reloaded: 1 added \(second\)$/)
+    expect(await cli(['list-jobs'])).not.toMatch(/another version/)
+    const [after] = await instances()
+    expect(after).toMatchObject({ configDiffers: false })
+    expect(after?.configHash).not.toBe(before?.configHash)
+    expect(await cli(['status'])).not.toMatch(/^config /m)
+
+    proc.signal('SIGTERM')
+    expect((await proc.waitExit(20_000)).code).toBe(0)
   })
 })
