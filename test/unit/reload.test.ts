@@ -270,6 +270,21 @@ describe('reload', () => {
     expect(fired).toEqual(['b', 'b'])
   })
 
+  it('records the fingerprint of the config it runs in its instance row, and the new one after a reload', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const scheduler = new Scheduler({ ...configOf([]), configHash: 'aaaaaaaaaaaaaaaa' }, { clock, store })
+    running.push(scheduler)
+    await scheduler.start()
+    const hashes = async () => (await store.listInstances()).map((i) => i.configHash)
+    expect(await hashes()).toEqual(['aaaaaaaaaaaaaaaa'])
+    const result = await scheduler.reload({ ...configOf([]), configHash: 'bbbbbbbbbbbbbbbb' })
+    expect(result.configHash).toBe('bbbbbbbbbbbbbbbb')
+    expect(await hashes()).toEqual(['bbbbbbbbbbbbbbbb'])
+    await scheduler.reload({ jobs: [] })
+    expect(await hashes()).toEqual([null])
+  })
+
   it('a stopped scheduler refuses to reload', async () => {
     const { scheduler } = await harness([])
     await scheduler.stop()
