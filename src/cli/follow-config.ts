@@ -123,8 +123,9 @@ class SourceWatcher {
   /** Watch the files the config is made from now (a reload may have added or dropped imports). */
   update(): void {
     if (this.closed) return
-    const files = this.sources()?.files
-    if (files === undefined) return
+    const sources = this.sources()
+    if (sources === undefined) return
+    const files = [...sources.files, ...sources.pending]
     const names = new Map<string, Set<string>>()
     for (const file of files) {
       const dir = dirname(file)

@@ -71,7 +71,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     const store = await scheduler.open()
-    this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)
+    const peers = await livePeers(store, scheduler.instanceId, Date.now())
+    this.summary(scheduler, peers, format, write, flags.watch)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
@@ -133,6 +134,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     peers: InstanceRecord[],
     format: LogFormat,
     write: (line: string) => void,
+    watch: boolean,
   ): void {
     const { config } = scheduler
     const fires = new Map(scheduler.nextFires().map((f) => [f.job, f.nextRun]))
@@ -144,6 +146,7 @@ Several schedulers may share one state file: every slot still fires exactly once
           event: 'started',
           config: config.configPath ?? null,
           configHash: config.configHash ?? null,
+          watch,
           state: config.statePath,
           instanceId: scheduler.instanceId,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
@@ -156,7 +159,9 @@ Several schedulers may share one state file: every slot still fires exactly once
     }
     const p = paint()
     write(`${p.bold('crons')} scheduler started`)
-    write(`  config    ${config.configPath ?? '-'}`)
+    write(
+      `  config    ${config.configPath ?? '-'}${watch ? ' (watched: reloaded when it or a file it imports is saved)' : ''}`,
+    )
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)

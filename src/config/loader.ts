@@ -61,6 +61,8 @@ export interface LoadOptions {
 
 /** The bundle each config file was last loaded from, by its absolute path. */
 const loadedBundles = new Map<string, string>()
+/** The file the last build of a config failed in, if it failed (a file it has just started to import). */
+const failedIn = new Map<string, string>()
 
 /**
  * The files the config at `configPath` was last loaded from in this process, and their fingerprint
@@ -73,7 +75,9 @@ export function configSources(configPath: string): ConfigSources | undefined {
   if (inputs === undefined) return undefined
   const crons = dirname(packageEntry().path) + sep
   const files = inputs.filter((file) => !file.startsWith(crons) && !file.split(sep).includes('node_modules'))
-  return { files, hash: fingerprintOf(dirname(absolute), files) }
+  const failed = failedIn.get(absolute)
+  const pending = failed === undefined || files.includes(failed) ? [] : [failed]
+  return { files, hash: fingerprintOf(dirname(absolute), files), pending }
 }
 
 /** Makes every load a new module instance: a process that reloads its config must see it evaluated again. */
@@ -101,7 +105,10 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
   for (let attempt = 1; ; attempt++) {
     try {
       bundle = await compileConfig(absolute, packageEntry())
+      failedIn.delete(absolute)
     } catch (error) {
+      const location = buildMessages(error)?.[0]?.location
+      if (location) failedIn.set(absolute, resolve(dirname(absolute), location.file))
       throw compileError(error, context)
     }
     // Known before it runs: a config that throws is still watched through the files it imports.

@@ -12,6 +12,11 @@ export interface ConfigSources {
   files: string[]
   /** The fingerprint of those files, see {@link fingerprintOf}. */
   hash: string
+  /**
+   * A file the last build failed in that is not among `files` (a file the config has just started to
+   * import, with a syntax error): watched until a build succeeds, not part of the fingerprint.
+   */
+  pending: string[]
 }
 
 /**

@@ -115,6 +115,33 @@ describe.concurrent('start-scheduler follows its config', () => {
     expect(fs.existsSync(path.join(cwd, 'other.db'))).toBe(false)
   })
 
+  it('--watch follows a file the config starts to import even when its first save does not compile', async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({ 'crons.config.ts': config(`[${every('one')}]`) })
+    const proc = procs.start(['start-scheduler', '--watch'], { cwd })
+    await proc.waitForLine(/^ {2}config {4}\S+ \(watched: /)
+    await finishOf(proc, 'one', 0)
+    fs.writeFileSync(
+      path.join(cwd, 'more.ts'),
+      'export const more = [{ name: "two", schedule: "* * * * * *", run: () => {} ]\n',
+    )
+    fs.writeFileSync(
+      path.join(cwd, 'crons.config.ts'),
+      config(`[${every('one')}, ...more]`, "import { more } from './more'"),
+    )
+    const refused = await lineIndex(proc, /config not reloaded, the running config is kept: more\.ts:1:\d+: /)
+    fs.writeFileSync(
+      path.join(cwd, 'more.ts'),
+      'export const more = [{ name: "two", schedule: "* * * * * *", run: () => {} }]\n',
+    )
+    const reloaded = await lineIndex(proc, /config reloaded: 1 added \(two\)$/, refused)
+    await finishOf(proc, 'two', reloaded)
+    proc.signal('SIGTERM')
+    expect((await proc.waitExit(20_000)).code).toBe(0)
+  })
+
   it('list-jobs and status say when the live scheduler runs another version of the config, until it reloads', async ({
     onTestFinished,
   }) => {
