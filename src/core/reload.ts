@@ -49,7 +49,7 @@ export interface ReloadTarget {
 
 /**
  * The config a reload applies: a resolved one as given, or an object as `defineConfig` takes it,
- * validated like `createScheduler`'s. A config given in code without `state` keeps the running one.
+ * validated as `defineConfig` objects are. A config given in code without `state` keeps the running one.
  */
 export async function resolveForReload(
   current: ResolvedConfig,

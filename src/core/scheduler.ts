@@ -176,7 +176,7 @@ export class Scheduler {
   /**
    * Run another config from now on: jobs it adds are scheduled, jobs it drops stop being scheduled,
    * changed ones are replaced; runs in progress finish under the definition they started with. Takes
-   * a config as `createScheduler` does (without `state`, the running one is kept) or a resolved one;
+   * a config as `defineConfig` does (without `state`, the running one is kept) or a resolved one;
    * a new `state` is not applied (the store stays open). Emits `config:reloaded` and returns the same.
    * Reloads apply one at a time, in order.
    */
