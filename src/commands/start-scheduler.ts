@@ -47,14 +47,14 @@ Several schedulers may share one state file: every slot still fires exactly once
     heartbeat: Flags.string({
       description: 'How often this scheduler renews its lease in the state (a duration such as "2s"). Default: 10s.',
     }),
+    'instance-ttl': Flags.string({
+      description:
+        'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s; keep it several heartbeats long.',
+    }),
     watch: Flags.boolean({
       description:
         'Reload the config when the config file or a local file it imports changes (SIGHUP always reloads it).',
       default: false,
-    }),
-    'instance-ttl': Flags.string({
-      description:
-        'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s; keep it several heartbeats long.',
     }),
   }
 
