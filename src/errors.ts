@@ -19,6 +19,9 @@ export type ErrorCode =
   | 'JOB_RUNNING'
   | 'JOB_DISABLED'
   | 'JOB_FAILED'
+  | 'RUN_UNKNOWN'
+  | 'RUN_FINISHED'
+  | 'CANCEL_PENDING'
   | 'STATE_INVALID'
   | 'STATE_LOCKED'
   | 'STATE_READONLY'
@@ -30,7 +33,7 @@ export type ErrorCode =
 /** Exit codes, by class of failure. Documented in docs/cli.md. */
 export const EXIT = {
   ok: 0,
-  /** A job run failed, timed out or was interrupted. */
+  /** A job run failed, timed out, was interrupted or was cancelled. */
   runFailed: 1,
   /** A flag or argument is wrong. */
   usage: 2,
@@ -58,6 +61,9 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   JOB_RUNNING: EXIT.busy,
   JOB_DISABLED: EXIT.usage,
   JOB_FAILED: EXIT.runFailed,
+  RUN_UNKNOWN: EXIT.usage,
+  RUN_FINISHED: EXIT.usage,
+  CANCEL_PENDING: EXIT.busy,
   STATE_INVALID: EXIT.state,
   STATE_LOCKED: EXIT.state,
   STATE_READONLY: EXIT.state,

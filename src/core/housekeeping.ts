@@ -5,8 +5,9 @@
  * - The heartbeat (every `heartbeatMs`): prove the claim loop is alive (a dead loop stops the
  *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again), check
  *   the store is still the one opened, renew this instance's lease (a lease lost to a peer that
- *   thought this process dead is noticed here), write outcomes a failed write left behind, and reap
- *   dead instances: at once for a process on this host that is gone, else when its heartbeat expired.
+ *   thought this process dead is noticed here), write outcomes a failed write left behind, act on
+ *   requests of other processes to cancel runs of this one, and reap dead instances: at once for a
+ *   process on this host that is gone, else when its heartbeat expired.
  * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
  *   steps with the event loop free between them.
  *
@@ -15,7 +16,7 @@
  */
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
-import type { ReapedRuns, Store } from '../store/types.js'
+import type { CancelRequest, ReapedRuns, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { EngineEmitter } from './events.js'
 import type { ClaimLoop } from './loop.js'
@@ -50,6 +51,8 @@ export interface HousekeepingDeps {
   onLeaseLost: () => Promise<void>
   /** After each reaping: take over retries whose owner died. */
   afterReap: () => Promise<void>
+  /** Runs of this instance another process asked to cancel (see core/cancel.ts). */
+  onCancelRequests: (requests: CancelRequest[]) => void
 }
 
 export class Housekeeping {
@@ -136,6 +139,8 @@ export class Housekeeping {
       const held = await store.heartbeat(this.deps.instanceId(), now)
       if (!held) await this.deps.onLeaseLost()
       await this.deps.recorder()?.retry()
+      const asked = await store.cancelRequests(this.deps.instanceId())
+      if (asked.length > 0) this.deps.onCancelRequests(asked)
       await this.reap(now)
       await this.deps.afterReap()
     } catch (error) {
