@@ -16,6 +16,7 @@ import type { RunRecord, RunStatus, Store } from '../store/types.js'
 import type { Clock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import type { InFlight } from './inflight.js'
+import type { StateAccess } from './pause.js'
 
 /**
  * How long a cancel waits for another process to act on its request: a live instance heartbeats
@@ -103,6 +104,37 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
       ],
     },
   )
+}
+
+/**
+ * `cancelRun` from a process that runs nothing itself (`crons cancel`): the state is read first, so
+ * an unknown id neither creates the state nor waits for a write lock.
+ */
+export async function cancelInState(
+  state: StateAccess,
+  clock: Clock,
+  runId: number,
+  options: CancelOptions = {},
+): Promise<RunRecord> {
+  const reading = await state.read()
+  if (reading === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId}: nothing has run yet (no state)`)
+  try {
+    if ((await reading.getRun(runId)) === undefined) {
+      throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${reading.location}`)
+    }
+  } finally {
+    await release(state, reading)
+  }
+  const store = await state.write()
+  try {
+    return await cancelRun({ store, clock, cancelActive: undefined }, runId, options)
+  } finally {
+    await release(state, store)
+  }
+}
+
+function release(state: StateAccess, store: Store): Promise<void> {
+  return state.release ? state.release(store) : store.close()
 }
 
 async function latest(store: Store, run: RunRecord): Promise<RunRecord> {
