@@ -208,13 +208,14 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`disabled\` | boolean | \`enabled: false\` in the config: listed, never scheduled (\`nextRun\` is null). |
 | \`removed\` | boolean | In the state file but no longer in the config. |
 | \`command\` | string, string[] or null | A command job's command as written; null for a function job. |
+| \`configDiffers\` | boolean | A live scheduler runs another version of the config than the file read (its \`configHash\` differs, see \`status\`): what it runs may differ from what is listed. The text output says so below the table. |
 
 ### Status (\`status --json\`)
 
 | Field | Type | Meaning |
 | --- | --- | --- |
 | \`healthy\` | boolean | At least one scheduler is alive (the exit code says the same). |
-| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive }\`. Each slot runs once among the alive ones. |
+| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive, configHash, configDiffers }\`. Each slot runs once among the alive ones. \`configHash\` is the fingerprint of the config the scheduler runs (null if it recorded none); \`configDiffers\` is true when an alive one runs another version than the file read, null when that cannot be told (not alive, no fingerprint). The text output has a \`config\` line then. |
 | \`running\` | object[] | Attempts executing now: \`{ id, job, slot, trigger, attempt, status, startedAt, instanceId, host, pid }\`. |
 | \`last24h\` | object | \`{ since, counts }\`: attempts started in the last 24 hours, by status. |
 | \`nextDue\` | object or null | \`{ job, at, zone }\`: the next slot of a job that is not paused. |
@@ -240,7 +241,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
-| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`). |
+| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`, job names and one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept). |
 
 ## Reading a state file
 

@@ -23,6 +23,7 @@ export {
   statusReport,
 } from './core/inspect.js'
 export { changePaused, type PauseResult, type StateAccess, setJobPaused } from './core/pause.js'
+export type { ReloadResult } from './core/reload.js'
 export type { RunResult } from './core/runner.js'
 export { type RunJobOptions, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 export { reportStrayErrors } from './core/stray.js'

@@ -60,7 +60,10 @@ export abstract class BaseCommand extends Command {
   }
 
   /** Load and validate the config the global flags point at (flag > env > file > default). */
-  protected async loadConfig(flags: { config?: string; state?: string }): Promise<ResolvedConfig> {
+  protected async loadConfig(
+    flags: { config?: string; state?: string },
+    options: { hash?: boolean } = {},
+  ): Promise<ResolvedConfig> {
     const { resolveConfig } = await import('../config/loader.js')
     // The config is user code: with --json, what it prints as it loads must not land before the JSON.
     const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
@@ -70,6 +73,7 @@ export abstract class BaseCommand extends Command {
         stateFlag: flags.state,
         env: process.env,
         cwd: process.cwd(),
+        hash: options.hash ?? false,
       })
     } finally {
       restoreStdout?.()
@@ -81,9 +85,16 @@ export abstract class BaseCommand extends Command {
    * the state is given, and never mixing a config's jobs with a state of another world (reading.ts).
    * Why the state is read alone goes to stderr, so stdout (and its JSON) stays the same.
    */
-  protected async openForReading(flags: { config?: string; state?: string }): Promise<Reading> {
+  protected async openForReading(
+    flags: { config?: string; state?: string },
+    options: { hash?: boolean } = {},
+  ): Promise<Reading> {
     const { openForReading } = await import('./reading.js')
-    const reading = await openForReading(() => this.loadConfig(flags), { flags, env: process.env, cwd: process.cwd() })
+    const reading = await openForReading(() => this.loadConfig(flags, options), {
+      flags,
+      env: process.env,
+      cwd: process.cwd(),
+    })
     if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
     return reading
   }

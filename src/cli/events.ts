@@ -4,6 +4,7 @@
  */
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
+import type { ReloadResult } from '../core/reload.js'
 import { formatDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
 export type LogFormat = 'text' | 'json'
@@ -18,6 +19,7 @@ const PRINTED = [
   'runs:interrupted',
   'hook:failed',
   'engine:error',
+  'config:reloaded',
 ] as const satisfies readonly (keyof EngineEvents)[]
 
 /** Print every engine event worth a line to `write`. Returns a function that stops printing. */
@@ -78,9 +80,36 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
+  'config:reloaded': (e, p) => `${p.cyan('reload')} ${reloadedText(e)}`,
   // describeError never throws, whatever was thrown.
   'engine:error': (e, p) =>
     `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
+}
+
+/** "config reloaded: 1 added (x), 1 removed (y), 2 changed (a, b)", and what was not applied. */
+export function reloadedText(result: ReloadResult): string {
+  const part = (names: string[], what: string) =>
+    names.length === 0 ? [] : [`${names.length} ${what} (${listed(names)})`]
+  const parts = [...part(result.added, 'added'), ...part(result.removed, 'removed'), ...part(result.changed, 'changed')]
+  const what = parts.length === 0 ? 'no job added, removed or changed' : parts.join(', ')
+  return `config reloaded: ${what}${result.notApplied.map((note) => `; ${note}`).join('')}`
+}
+
+/** Names, the first few of a long list. */
+function listed(names: string[]): string {
+  const shown = 5
+  return names.length <= shown
+    ? names.join(', ')
+    : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`
+}
+
+/** The line for a config that could not be reloaded (it does not load or validate): the running one is kept. */
+export function reloadRefusedLine(message: string, format: LogFormat): string {
+  const note = 'config not reloaded, the running config is kept'
+  if (format === 'json')
+    return JSON.stringify({ time: new Date().toISOString(), event: 'config:rejected', note, message })
+  const p = paint()
+  return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${message}`
 }
 
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {

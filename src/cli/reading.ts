@@ -54,8 +54,10 @@ export async function openForReading(load: () => Promise<ResolvedConfig>, option
   const shared = config.jobs.some((job) => stored.includes(job.name))
   if (stored.length === 0 || shared) return { config, store, stateOnly: false, note: undefined }
   const shown = config.configPath ? path.relative(cwd, config.configPath) || config.configPath : 'the config'
+  // Not this state's config: nor is its fingerprint to compare with the state's schedulers.
+  const { configHash: _, ...another } = config
   return {
-    config: { ...config, jobs: [] },
+    config: { ...another, jobs: [] },
     store,
     stateOnly: true,
     note: `${shown} lists none of the ${stored.length} job(s) in ${state}: reading the state alone (pass --config to read it with its own config)`,

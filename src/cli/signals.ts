@@ -2,7 +2,8 @@
  * SIGINT and SIGTERM for the two commands that run jobs, `start-scheduler` and `run-job`
  * (SEMANTICS §7): the first signal stops gracefully, running jobs getting the shutdown grace; a
  * second one stops at once (the engine's second `stop()` no longer waits) and what is still running
- * is recorded interrupted. Each signal is announced in the same words by both commands.
+ * is recorded interrupted. Each signal is announced in the same words by both commands. SIGHUP
+ * reloads the config of `start-scheduler`, as daemons do.
  */
 import { formatDuration } from '../config/duration.js'
 
@@ -19,7 +20,8 @@ export interface StopOnSignalsOptions {
   announce: (note: string, signal: NodeJS.Signals, count: number) => void
   /** What the first signal waits for: "running jobs", or a job's name. */
   waitingFor: string
-  graceMs: number
+  /** The shutdown grace, read when a signal comes (a config reload may have changed it). */
+  graceMs: number | (() => number)
   /** @default process */
   source?: SignalSource
 }
@@ -46,7 +48,8 @@ export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise
   })
   const onSignal = (signal: NodeJS.Signals) => {
     count++
-    options.announce(signalNote(signal, count, options.waitingFor, options.graceMs), signal, count)
+    const graceMs = typeof options.graceMs === 'function' ? options.graceMs() : options.graceMs
+    options.announce(signalNote(signal, count, options.waitingFor, graceMs), signal, count)
     void options.stop().then(resolveStopped, resolveStopped)
   }
   for (const signal of SIGNALS) source.on(signal, onSignal)
@@ -55,5 +58,17 @@ export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise
     dispose: () => {
       for (const signal of SIGNALS) source.off(signal, onSignal)
     },
+  }
+}
+
+/**
+ * Call `reload` on each SIGHUP until the returned function is called. (Node ends a process on SIGHUP
+ * when nothing listens for it.)
+ */
+export function reloadOnSignal(reload: () => void, source: SignalSource = process): () => void {
+  const onSignal = () => reload()
+  source.on('SIGHUP', onSignal)
+  return () => {
+    source.off('SIGHUP', onSignal)
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { configDriftNotice } from '../cli/config-drift.js'
 import { wideFlag } from '../cli/flags.js'
 import {
   commandCell,
@@ -11,7 +12,7 @@ import {
   renderTable,
   statusColour,
 } from '../cli/output.js'
-import { type JobSummary, jobSummaries } from '../core/inspect.js'
+import { type JobSummary, jobSummaries, otherConfig } from '../core/inspect.js'
 import { type JobView, jobView, withTag } from '../core/views.js'
 import { quote } from '../errors.js'
 
@@ -43,11 +44,14 @@ Given --state and no config file (or a config that lists none of the state's job
 
   async run(): Promise<JobView[]> {
     const { flags } = await this.parse(ListJobs)
-    const { config, store, stateOnly } = await this.openForReading(flags)
+    const { config, store, stateOnly } = await this.openForReading(flags, { hash: true })
     const now = Date.now()
     let jobs: JobSummary[]
+    let drift: string | undefined
     try {
       jobs = await jobSummaries(config, store, now, { stateOnly })
+      drift =
+        store && !this.jsonEnabled() ? configDriftNotice(await otherConfig(config, store, now), config) : undefined
     } finally {
       await store?.close()
     }
@@ -57,6 +61,7 @@ Given --state and no config file (or a config that lists none of the state's job
         statePath: store ? undefined : config.statePath,
         stateOnly,
         wide: flags.wide,
+        drift,
         ...(flags.tag ? { tag: flags.tag } : {}),
       }
       this.out(await renderJobList(jobs, now, options))
@@ -74,6 +79,8 @@ export interface RenderJobListOptions {
   wide?: boolean
   /** Set when there is no state file yet: said once below the table, so "never ran" is not a mystery. */
   statePath?: string | undefined
+  /** A live scheduler runs another version of the config: said below the table (config-drift.ts). */
+  drift?: string | undefined
   stream?: { isTTY?: boolean }
 }
 
@@ -108,9 +115,11 @@ export async function renderJobList(
     options.stream,
     { wide: options.wide === true, fixed: [6] },
   )
-  return options.statePath === undefined
-    ? table
-    : `${table}\n${p.dim(`No state file at ${options.statePath} yet: nothing has run.`)}`
+  const notes = [
+    ...(options.statePath === undefined ? [] : [p.dim(`No state file at ${options.statePath} yet: nothing has run.`)]),
+    ...(options.drift === undefined ? [] : [p.yellow(`Note: ${options.drift}.`)]),
+  ]
+  return [table, ...notes].join('\n')
 }
 
 function lastRunText(job: JobSummary, now: number, p: Painter): string {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { type LogFormat, printEvents } from '../cli/events.js'
+import { type LogFormat, printEvents, reloadRefusedLine } from '../cli/events.js'
+import { followConfig } from '../cli/follow-config.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
@@ -17,10 +18,18 @@ export default class StartScheduler extends BaseCommand {
   static override description = `Prints a start-up summary, then one line per attempt start and finish.
 On SIGINT/SIGTERM it stops claiming slots, waits up to the config's shutdownGrace for running jobs,
 records the outcome of each and exits 0. A second signal stops waiting (runs are recorded interrupted).
+On SIGHUP (and with --watch, when the config file or a local file it imports changes) it loads the
+config again: new jobs are scheduled, removed ones stop, changed ones are replaced, and runs in
+progress finish as they started. A config that does not load or validate is reported in one line and
+the running one is kept; a changed state is not applied (restart for that).
 Several schedulers may share one state file: every slot still fires exactly once.`
 
   static override examples = [
     { description: 'Run the config in the current directory', command: '<%= config.bin %> start-scheduler' },
+    {
+      description: 'Reload the config whenever it is saved',
+      command: '<%= config.bin %> start-scheduler --watch',
+    },
     {
       description: 'Machine-readable lines for a log shipper',
       command: '<%= config.bin %> start-scheduler --config ./crons.config.ts --log-format json',
@@ -42,12 +51,17 @@ Several schedulers may share one state file: every slot still fires exactly once
       description:
         'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s; keep it several heartbeats long.',
     }),
+    watch: Flags.boolean({
+      description:
+        'Reload the config when the config file or a local file it imports changes (SIGHUP always reloads it).',
+      default: false,
+    }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
-    const config = await this.loadConfig(flags)
+    const config = await this.loadConfig(flags, { hash: true })
     const scheduler = new Scheduler(config, {
       initiator: 'scheduler',
       openStore,
@@ -57,7 +71,8 @@ Several schedulers may share one state file: every slot still fires exactly once
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     const store = await scheduler.open()
-    this.summary(scheduler, await livePeers(store, scheduler.instanceId, Date.now()), format, write)
+    const peers = await livePeers(store, scheduler.instanceId, Date.now())
+    this.summary(scheduler, peers, format, write, flags.watch)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
@@ -72,7 +87,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     const signals = stopOnSignals({
       stop: () => scheduler.stop(),
       waitingFor: 'running jobs',
-      graceMs: config.shutdownGraceMs,
+      graceMs: () => scheduler.config.shutdownGraceMs,
       announce: (note, signal) =>
         write(
           format === 'json'
@@ -80,8 +95,11 @@ Several schedulers may share one state file: every slot still fires exactly once
             : note,
         ),
     })
+    // Listening before the start: a SIGHUP that comes during it must not end the process.
+    const follower = await this.follow(scheduler, flags, format, write)
     await scheduler.start()
     await Promise.race([signals.stopped, stoppedItself])
+    follower.dispose()
     write(
       format === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
@@ -94,11 +112,29 @@ Several schedulers may share one state file: every slot still fires exactly once
     this.exitWhenDone()
   }
 
+  /** SIGHUP, and with --watch a change of the config's files, reload the config (cli/follow-config.ts). */
+  private async follow(
+    scheduler: Scheduler,
+    flags: { config?: string; state?: string; watch: boolean },
+    format: LogFormat,
+    write: (line: string) => void,
+  ) {
+    const { configSources } = await import('../config/loader.js')
+    const configPath = scheduler.config.configPath
+    return followConfig({
+      scheduler,
+      load: () => this.loadConfig(flags, { hash: true }),
+      refused: (message) => write(reloadRefusedLine(message, format)),
+      ...(flags.watch && configPath !== undefined ? { sources: () => configSources(configPath) } : {}),
+    })
+  }
+
   private summary(
     scheduler: Scheduler,
     peers: InstanceRecord[],
     format: LogFormat,
     write: (line: string) => void,
+    watch: boolean,
   ): void {
     const { config } = scheduler
     const fires = new Map(scheduler.nextFires().map((f) => [f.job, f.nextRun]))
@@ -109,6 +145,8 @@ Several schedulers may share one state file: every slot still fires exactly once
           time: new Date(now).toISOString(),
           event: 'started',
           config: config.configPath ?? null,
+          configHash: config.configHash ?? null,
+          watch,
           state: config.statePath,
           instanceId: scheduler.instanceId,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
@@ -121,7 +159,9 @@ Several schedulers may share one state file: every slot still fires exactly once
     }
     const p = paint()
     write(`${p.bold('crons')} scheduler started`)
-    write(`  config    ${config.configPath ?? '-'}`)
+    write(
+      `  config    ${config.configPath ?? '-'}${watch ? ' (watched: reloaded when it or a file it imports is saved)' : ''}`,
+    )
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)

@@ -1,4 +1,5 @@
 import { BaseCommand } from '../cli/base.js'
+import { configDriftNotice } from '../cli/config-drift.js'
 import { wideFlag } from '../cli/flags.js'
 import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
@@ -27,7 +28,7 @@ The state file is only read: a missing state file reports no instances.`
 
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
-    const { config, store, stateOnly } = await this.openForReading(flags)
+    const { config, store, stateOnly } = await this.openForReading(flags, { hash: true })
     const now = Date.now()
     let report: StatusReport
     try {
@@ -35,8 +36,13 @@ The state file is only read: a missing state file reports no instances.`
     } finally {
       await store?.close()
     }
-    if (!this.jsonEnabled())
-      this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide }))
+    if (!this.jsonEnabled()) {
+      const drift = configDriftNotice(
+        report.instances.filter((i) => i.configDiffers === true),
+        config,
+      )
+      this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide, drift }))
+    }
     // Set, not thrown: the report (or its JSON) is still printed in full.
     if (!report.healthy) process.exitCode = EXIT.unhealthy
     return statusView(report)
@@ -50,6 +56,8 @@ export interface RenderStatusOptions {
   stateOnly?: boolean
   /** Cells whole, whatever the terminal's width. */
   wide?: boolean
+  /** A live scheduler runs another version of the config (config-drift.ts). */
+  drift?: string | undefined
   stream?: { isTTY?: boolean }
 }
 
@@ -67,6 +75,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
         : p.red(`unhealthy: ${unhealthyReason(report, now)}`),
     ),
     ...(alive > 1 ? [field('sharing', `${alive} schedulers share this state: each slot runs once among them`)] : []),
+    ...(options.drift === undefined ? [] : [field('config', p.yellow(options.drift))]),
     field('state file', stateText(report.state)),
     field('next due', options.stateOnly ? 'unknown (read without a config)' : nextDueText(report, now)),
     field('last 24h', countsText(report.last24h.counts)),

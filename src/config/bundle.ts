@@ -35,6 +35,18 @@ export interface CronsEntry {
   version: string
 }
 
+/** The files each bundle returned by `compileConfig` was made from, by bundle path. */
+const bundleInputs = new Map<string, readonly string[]>()
+
+/**
+ * The files a bundle `compileConfig` returned was made from: the config, the files it imports (crons's
+ * own sources too, when they are bundled in) and the tsconfig.json that applied; undefined for a path
+ * it did not return.
+ */
+export function inputsOf(bundle: string): readonly string[] | undefined {
+  return bundleInputs.get(bundle)
+}
+
 /** Counters, so tests can tell a cache hit (no esbuild) from a build. */
 export const configCacheStats = { hits: 0, builds: 0 }
 
@@ -79,22 +91,34 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
   const primary = primaryCacheDir(dirname(config))
   const fallback = fallbackCacheDir()
   for (const dir of primary === fallback ? [primary] : [primary, fallback]) {
-    const bundle = freshBundle(dir, key, config, crons)
-    if (bundle !== undefined) {
+    const fresh = freshBundle(dir, key, config, crons)
+    if (fresh !== undefined) {
       configCacheStats.hits++
-      return bundle
+      bundleInputs.set(fresh.bundle, fresh.inputs)
+      return fresh.bundle
     }
   }
   configCacheStats.builds++
   const built = await build(config, crons, { dir: primary, absoluteImports: false })
+  let bundle: string | undefined
+  let inputs = built.inputs
   try {
-    return writeCache(primary, key, config, crons, built)
+    bundle = writeCache(primary, key, config, crons, built)
   } catch (error) {
     if (primary === fallback) throw error
   }
   // node_modules is read-only (a container image, a shared install): cache in the temp dir instead,
   // where bare imports cannot be resolved by walking up, so the bundle imports packages by file URL.
-  return writeCache(fallback, key, config, crons, await build(config, crons, { dir: fallback, absoluteImports: true }))
+  if (bundle === undefined) {
+    const again = await build(config, crons, { dir: fallback, absoluteImports: true })
+    bundle = writeCache(fallback, key, config, crons, again)
+    inputs = again.inputs
+  }
+  bundleInputs.set(
+    bundle,
+    inputs.map((input) => input.path),
+  )
+  return bundle
 }
 
 /** esbuild's messages, if `error` is a build failure. */
@@ -123,7 +147,12 @@ function fallbackCacheDir(): string {
   return join(tmpdir(), uid === undefined ? 'crons-config-cache' : `crons-config-cache-${uid}`)
 }
 
-function freshBundle(dir: string, key: string, config: string, crons: CronsEntry): string | undefined {
+function freshBundle(
+  dir: string,
+  key: string,
+  config: string,
+  crons: CronsEntry,
+): { bundle: string; inputs: string[] } | undefined {
   let manifest: Manifest
   try {
     manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
@@ -139,7 +168,8 @@ function freshBundle(dir: string, key: string, config: string, crons: CronsEntry
       manifest.inputs.every(unchanged) &&
       trusted(dir)
     const bundle = join(dir, manifest.bundle)
-    return valid && basename(bundle) === manifest.bundle && isFile(bundle) ? bundle : undefined
+    if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
+    return { bundle, inputs: manifest.inputs.map((input) => input.path) }
   } catch {
     return undefined // a manifest of the wrong shape: rebuild
   }

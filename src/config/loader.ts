@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CronsError, quote } from '../errors.js'
-import { buildMessages, type CronsEntry, compileConfig } from './bundle.js'
+import { buildMessages, type CronsEntry, compileConfig, inputsOf } from './bundle.js'
 import { EXPECTED_EXPORT } from './define.js'
+import { type ConfigSources, fingerprintOf } from './sources.js'
 import type { ResolvedConfig } from './types.js'
 
 /**
@@ -58,6 +59,27 @@ export interface LoadOptions {
   cwd?: string
 }
 
+/** The bundle each config file was last loaded from, by its absolute path. */
+const loadedBundles = new Map<string, string>()
+/** The file the last build of a config failed in, if it failed (a file it has just started to import). */
+const failedIn = new Map<string, string>()
+
+/**
+ * The files the config at `configPath` was last loaded from in this process, and their fingerprint
+ * (sources.ts); undefined if it was not loaded. Packages and crons itself are not its sources.
+ */
+export function configSources(configPath: string): ConfigSources | undefined {
+  const absolute = resolve(configPath)
+  const bundle = loadedBundles.get(absolute)
+  const inputs = bundle === undefined ? undefined : inputsOf(bundle)
+  if (inputs === undefined) return undefined
+  const crons = dirname(packageEntry().path) + sep
+  const files = inputs.filter((file) => !file.startsWith(crons) && !file.split(sep).includes('node_modules'))
+  const failed = failedIn.get(absolute)
+  const pending = failed === undefined || files.includes(failed) ? [] : [failed]
+  return { files, hash: fingerprintOf(dirname(absolute), files), pending }
+}
+
 /** Makes every load a new module instance: a process that reloads its config must see it evaluated again. */
 const loadStamp = `${Date.now().toString(36)}-`
 let loads = 0
@@ -83,9 +105,14 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
   for (let attempt = 1; ; attempt++) {
     try {
       bundle = await compileConfig(absolute, packageEntry())
+      failedIn.delete(absolute)
     } catch (error) {
+      const location = buildMessages(error)?.[0]?.location
+      if (location) failedIn.set(absolute, resolve(dirname(absolute), location.file))
       throw compileError(error, context)
     }
+    // Known before it runs: a config that throws is still watched through the files it imports.
+    loadedBundles.set(absolute, bundle)
     try {
       namespace = await import(`${pathToFileURL(bundle).href}?v=${loadStamp}${++loads}`)
       break
@@ -171,6 +198,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv
   /** Where to search, and what relative flag/env paths are relative to. @default process.cwd() */
   cwd?: string
+  /** Set `configHash`, the config's fingerprint (sources.ts). @default false: it costs a hash of every source */
+  hash?: boolean
 }
 
 /** Find, load and validate the config. Precedence: flag > env (CRONS_CONFIG, CRONS_STATE) > file > default. */
@@ -182,7 +211,10 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   const raw = await loadConfigModule(configPath, { displayPath: file, cwd })
   const state = pick('--state', options.stateFlag, env.CRONS_STATE)
   const { validateConfig } = await import('./validate.js')
-  return validateConfig(raw, { file, configPath, cwd, overrides: state ? { state } : {} })
+  const config = validateConfig(raw, { file, configPath, cwd, overrides: state ? { state } : {} })
+  const hash = options.hash ? configSources(configPath)?.hash : undefined
+  if (hash !== undefined) config.configHash = hash
+  return config
 }
 
 /** The flag if given (an empty flag is a mistake), else a non-empty env var (an empty one counts as unset). */

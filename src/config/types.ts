@@ -289,6 +289,12 @@ export interface ResolvedCommand {
 export interface ResolvedConfig {
   /** Absolute path of the config file, or undefined for a config given in code. */
   configPath?: string
+  /**
+   * The config file's fingerprint, when it was loaded from a file and asked for: a hash of the config
+   * and of the local files it imports, as bundled (docs/configuration.md, "Reloading"). A running
+   * scheduler records it, so that `list-jobs` and `status` can tell when it runs another version.
+   */
+  configHash?: string
   /** Where the state lives, parsed once from `state`, `--state` or `CRONS_STATE`. */
   state: StateLocation
   /**

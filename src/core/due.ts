@@ -15,6 +15,14 @@ export function dueAt(job: ResolvedJob, slot: number): number {
 }
 
 /**
+ * Where a job never served before starts: after now, except a one-off, whose instant may be now or
+ * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
+ */
+export function firstSlotOf(job: ResolvedJob): number | null {
+  return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
+}
+
+/**
  * The claims for one job's due slots, appended to `claims` (and the job to `claimed`, one per claim).
  * Of the slots already due, only the latest runs, and only within the misfire grace: a scheduler
  * behind by several slots (an outage, a suspend, a blocked event loop) runs a job once, never its

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events'
 import type { Initiator, ResolvedJob, Trigger } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
+import type { ReloadResult } from './reload.js'
 
 export interface RunEventBase {
   runId: number
@@ -52,6 +53,8 @@ export interface EngineEvents {
    * was deleted or replaced. `crons start-scheduler` exits non-zero on it.
    */
   'scheduler:failed': [{ message: string; error: unknown }]
+  /** `reload()` applied a new config: the jobs it added, removed and changed, and what it could not apply. */
+  'config:reloaded': [ReloadResult]
   started: [{ instanceId: string }]
   stopped: [{ instanceId: string }]
 }

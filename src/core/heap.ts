@@ -58,6 +58,19 @@ export class MinHeap<T> {
     for (const item of kept) this.push(item.key, item.value)
   }
 
+  /**
+   * Map every entry in one pass: `fn` gives an entry its new key and value, or undefined to drop it.
+   * O(n); used when a config reload replaces many jobs at once.
+   */
+  rebuild(fn: (key: number, value: T) => { key: number; value: T } | undefined): void {
+    const items = this.items
+    this.items = []
+    for (const item of items) {
+      const next = fn(item.key, item.value)
+      if (next !== undefined) this.push(next.key, next.value)
+    }
+  }
+
   private swap(a: number, b: number): void {
     const items = this.items
     const t = items[a]!

@@ -51,7 +51,8 @@ export async function runHooks(
 /** A run's hooks: the config's and the job's own, for the runner. */
 export class HookRunner {
   constructor(
-    private readonly configHooks: Hooks,
+    /** The config's hooks as they are now: a reload may replace them. */
+    private readonly configHooks: () => Hooks,
     private readonly clock: Clock,
     private readonly events: EngineEmitter,
     /** Resolves on a hurried stop: no hook is waited for after it. */
@@ -59,7 +60,7 @@ export class HookRunner {
   ) {}
 
   has(name: keyof Hooks, job: ResolvedJob): boolean {
-    return this.configHooks[name] !== undefined || job.hooks[name] !== undefined
+    return this.configHooks()[name] !== undefined || job.hooks[name] !== undefined
   }
 
   /** Whether hooks run after an attempt that ended `status`. */
@@ -73,7 +74,7 @@ export class HookRunner {
    */
   run(name: keyof Hooks, job: ResolvedJob, ctx: HookContext, runId: number, output: OutputBuffer): Promise<boolean> {
     const env = { clock: this.clock, events: this.events, job: job.name, runId, output }
-    const ran = runHooks(name, [this.configHooks[name], job.hooks[name]], ctx, env)
+    const ran = runHooks(name, [this.configHooks()[name], job.hooks[name]], ctx, env)
     return Promise.race([ran, this.hurry.then(() => false)])
   }
 

@@ -41,7 +41,8 @@ export interface HousekeepingDeps {
   recorder: () => Recorder | undefined
   loop: ClaimLoop | undefined
   instanceId: () => string
-  history: ResolvedConfig['history']
+  /** The config's history limits as they are now: a reload may change them. */
+  history: () => ResolvedConfig['history']
   heartbeatMs: number
   instanceTtlMs: number
   /** The claim loop died, or the store is gone: the scheduler cannot go on. */
@@ -163,7 +164,7 @@ export class Housekeeping {
     try {
       const store = await this.deps.store()
       // Bounded steps with a turn of the event loop between them: claims and starts wait one step at most.
-      while (!(await store.prune(now, this.deps.history, { maxMs: 20 })).done && !this.stopped) {
+      while (!(await store.prune(now, this.deps.history(), { maxMs: 20 })).done && !this.stopped) {
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } catch (error) {

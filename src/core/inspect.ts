@@ -35,6 +35,11 @@ export interface JobSummary {
   removed: boolean
   /** A command job's command as written (a shell line or an argv); null for a function job. */
   command: string | readonly string[] | null
+  /**
+   * A live scheduler runs another version of the config than the one read (see `otherConfig`): what
+   * it runs for this job may differ from what is shown.
+   */
+  configDiffers: boolean
 }
 
 /**
@@ -49,6 +54,7 @@ export async function jobSummaries(
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
   const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
+  const configDiffers = store ? (await otherConfig(config, store, now)).length > 0 : false
   const byName = new Map(states.map((s) => [s.name, s]))
   const pausing = (name: string) => {
     const state = byName.get(name)
@@ -68,6 +74,7 @@ export async function jobSummaries(
     disabled: !job.enabled,
     removed: false,
     command: job.command?.command ?? null,
+    configDiffers,
   }))
   // A job row is written when a config lists the job; a run row alone (an old manual run) counts too.
   const removed = new Set([...states.map((s) => s.name), ...lastRuns.keys()].filter((n) => !configured.has(n)))
@@ -85,6 +92,7 @@ export async function jobSummaries(
       disabled: false,
       removed: options.stateOnly !== true,
       command: null,
+      configDiffers,
     })
   }
   return summaries
@@ -100,6 +108,13 @@ export interface InstanceStatus {
   stoppedAt: number | null
   /** Not stopped and heartbeating within the TTL: the same test peers use before reaping its runs. */
   alive: boolean
+  /** The fingerprint of the config it runs (`ResolvedConfig.configHash`); null if it recorded none. */
+  configHash: string | null
+  /**
+   * Alive and running another version of the config than the one read; null when that cannot be
+   * told (not alive, no fingerprint on either side).
+   */
+  configDiffers: boolean | null
 }
 
 export interface RunningNow {
@@ -156,7 +171,9 @@ export async function statusReport(
     heartbeatAt: i.heartbeatAt,
     heartbeatAgeMs: Math.max(0, now - i.heartbeatAt),
     stoppedAt: i.stoppedAt,
-    alive: i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
+    alive: isAlive(i, now, ttlMs),
+    configHash: i.configHash,
+    configDiffers: isAlive(i, now, ttlMs) ? differs(config, i) : null,
   }))
   // Runs name any instance; health is about the schedulers (run-job processes register as runners).
   const byId = new Map(all.map((i) => [i.id, i]))
@@ -194,6 +211,31 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
     if (at !== null && (best === null || at < best.at)) best = { job: job.name, at, zone: job.zone }
   }
   return best
+}
+
+/**
+ * The schedulers alive in the store that run another version of the config than `config`: their
+ * recorded fingerprint differs from `config.configHash`. None when either side has no fingerprint (a
+ * config given in code or read without its file; a scheduler of an older crons).
+ */
+export async function otherConfig(
+  config: ResolvedConfig,
+  store: Store,
+  now: number,
+  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+): Promise<InstanceRecord[]> {
+  if (config.configHash === undefined) return []
+  const instances = await store.listInstances()
+  return instances.filter((i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true)
+}
+
+function isAlive(instance: InstanceRecord, now: number, ttlMs: number): boolean {
+  return instance.stoppedAt === null && now - instance.heartbeatAt <= ttlMs
+}
+
+function differs(config: ResolvedConfig, instance: InstanceRecord): boolean | null {
+  if (config.configHash === undefined || instance.configHash === null) return null
+  return config.configHash !== instance.configHash
 }
 
 /**

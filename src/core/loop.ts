@@ -70,6 +70,20 @@ export class ClaimLoop {
     this.heap.remove((entry) => entry.job.name === name)
   }
 
+  /**
+   * Point queued slots at new definitions of their jobs, in one pass (a config reload): a job mapped
+   * to a definition keeps its queued slot, due by the new definition's jitter; one mapped to null
+   * loses it. Jobs not in `next` are left as they are.
+   */
+  requeue(next: ReadonlyMap<string, ResolvedJob | null>): void {
+    this.heap.rebuild((key, entry) => {
+      const job = next.get(entry.job.name)
+      if (job === undefined) return { key, value: entry }
+      if (job === null) return undefined
+      return { key: dueAt(job, entry.slot), value: { job, slot: entry.slot } }
+    })
+  }
+
   /** Serve what is due now, then keep going. */
   run(): Promise<void> {
     return this.tick()

@@ -52,7 +52,8 @@ interface Deps {
   events: EngineEmitter
   /** This process's current instance id (a new one after it lost its lease). */
   instanceId: () => string
-  hooks: Hooks
+  /** The config's hooks (a reload may replace them). */
+  hooks: () => Hooks
   random: () => number
   echoConsole: boolean
 }

@@ -7,11 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { basename } from 'node:path'
-import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
+import type { CronsConfig, Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
+import { firstSlotOf } from './due.js'
 import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
@@ -21,6 +22,7 @@ import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
+import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
 import { type AttemptDetail, type AttemptView, attemptDetail, attemptView } from './views.js'
@@ -64,10 +66,13 @@ export class Scheduler {
   /** Ends the wait of a stop for runs claimed ahead (a second stop()). */
   private cancelGraceWait: (() => void) | undefined
 
-  constructor(
-    readonly config: ResolvedConfig,
-    options: SchedulerOptions = {},
-  ) {
+  /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
+  private current: ResolvedConfig
+  /** Reloads one at a time, in the order they were asked for. */
+  private reloading: Promise<unknown> = Promise.resolve()
+
+  constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
+    this.current = config
     this.clock = new StoreTimeClock(options.clock ?? systemClock)
     this.store = options.store
     this.ownsStore = options.store === undefined
@@ -106,7 +111,7 @@ export class Scheduler {
       recorder: () => this.recorder,
       loop: this.loop,
       instanceId: () => this.currentId,
-      history: config.history,
+      history: () => this.current.history,
       heartbeatMs: this.options.heartbeatMs,
       instanceTtlMs: this.options.instanceTtlMs,
       onFatal: (message, error) => this.fail(message, error),
@@ -123,6 +128,11 @@ export class Scheduler {
   /** This process's id in the store (a new one after it lost its lease to a peer). */
   get instanceId(): string {
     return this.currentId
+  }
+
+  /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
+  get config(): ResolvedConfig {
+    return this.current
   }
 
   /** The jobs this scheduler runs. */
@@ -166,6 +176,52 @@ export class Scheduler {
     this.assertNotStopped('remove a job')
     this.loop.forget(name)
     return this.jobs.delete(name)
+  }
+
+  /**
+   * Run another config from now on: jobs it adds are scheduled, jobs it drops stop being scheduled,
+   * changed ones are replaced; runs in progress finish under the definition they started with. Takes
+   * a config as `defineConfig` does (without `state`, the running one is kept) or a resolved one;
+   * a new `state` is not applied (the store stays open). Emits `config:reloaded` and returns the same.
+   * Reloads apply one at a time, in order.
+   */
+  reload(config: CronsConfig | ResolvedConfig): Promise<ReloadResult> {
+    const reloaded = this.reloading.then(async () => {
+      this.assertNotStopped('reload the config')
+      // A start in progress first queues the jobs it has; the reload then replaces them.
+      if (!this.started) await this.starting?.catch(() => undefined)
+      const next = await resolveForReload(this.current, config)
+      const result = await applyReload(
+        {
+          current: this.current,
+          jobs: this.jobs,
+          started: this.started,
+          loop: this.loop,
+          now: () => this.clock.now(),
+          store: () => this.open(),
+          setConfig: (applied) => {
+            this.current = applied
+          },
+          onError: (message, error) => this.events.emit('engine:error', { message, error }),
+        },
+        next,
+      )
+      await this.recordConfigHash()
+      this.events.emit('config:reloaded', result)
+      return result
+    })
+    this.reloading = reloaded.catch(() => undefined)
+    return reloaded
+  }
+
+  /** The instance row says which config runs here (`list-jobs` and `status` compare it with the file). */
+  private async recordConfigHash(): Promise<void> {
+    if (this.registeredAs === undefined || this.store === undefined) return
+    try {
+      await this.store.updateInstance(this.currentId, { configHash: this.current.configHash ?? null })
+    } catch (error) {
+      this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
+    }
   }
 
   /**
@@ -433,6 +489,7 @@ export class Scheduler {
       host: hostname(),
       pid: process.pid,
       processStart: processStartOf(process.pid),
+      configHash: this.current.configHash ?? null,
       now: this.clock.now(),
     })
     this.registeredAs = role
@@ -445,7 +502,7 @@ export class Scheduler {
       clock: this.clock,
       events: this.events,
       instanceId: () => this.currentId,
-      hooks: this.config.hooks,
+      hooks: () => this.current.hooks,
       random: this.options.random,
       echoConsole: this.echoConsole,
     })
@@ -461,14 +518,6 @@ export class Scheduler {
     )
     return config.jobs[0] as ResolvedJob
   }
-}
-
-/**
- * Where a job never served before starts: after now, except a one-off, whose instant may be now or
- * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
- */
-function firstSlotOf(job: ResolvedJob): number | null {
-  return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
 }
 
 function newInstanceId(): string {

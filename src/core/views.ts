@@ -210,6 +210,8 @@ export interface JobView {
   removed: boolean
   /** A command job's command as written (a shell line or an argv); null for a function job. */
   command: string | readonly string[] | null
+  /** A live scheduler runs another version of the config than the file read: it may run this job otherwise. */
+  configDiffers: boolean
 }
 
 export function jobView(job: JobSummary): JobView {
@@ -227,6 +229,7 @@ export function jobView(job: JobSummary): JobView {
     disabled: job.disabled,
     removed: job.removed,
     command: job.command,
+    configDiffers: job.configDiffers,
   }
 }
 
@@ -248,6 +251,8 @@ export interface StatusView {
     heartbeatAgeMs: number
     stoppedAt: string | null
     alive: boolean
+    configHash: string | null
+    configDiffers: boolean | null
   }[]
   running: (Pick<AttemptView, 'id' | 'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt'> & {
     instanceId: string
@@ -271,6 +276,8 @@ export function statusView(report: StatusReport): StatusView {
       heartbeatAgeMs: i.heartbeatAgeMs,
       stoppedAt: isoOrNull(i.stoppedAt),
       alive: i.alive,
+      configHash: i.configHash,
+      configDiffers: i.configDiffers,
     })),
     running: report.running.map((r) => ({
       id: r.runId,

@@ -139,6 +139,7 @@ describe('list-jobs rendering (fixed now)', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -154,6 +155,7 @@ describe('list-jobs rendering (fixed now)', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -176,6 +178,7 @@ describe('list-jobs rendering (fixed now)', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -198,6 +201,7 @@ describe('list-jobs rendering (fixed now)', () => {
         pausedAt: '2026-01-15T08:00:00.000Z',
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -220,6 +224,7 @@ describe('list-jobs rendering (fixed now)', () => {
         pausedAt: null,
         disabled: false,
         removed: true,
+        configDiffers: false,
         command: null,
       },
     ])
@@ -310,6 +315,7 @@ describe('crons list-jobs (spawned)', () => {
         pausedAt: null,
         disabled: false,
         removed: true,
+        configDiffers: false,
         command: null,
       })
     })

@@ -166,6 +166,8 @@ describe('status rendering (fixed now)', () => {
           heartbeatAgeMs: 1_200_000,
           stoppedAt: null,
           alive: false,
+          configHash: null,
+          configDiffers: null,
         },
         {
           id: 'sched-a',
@@ -176,6 +178,8 @@ describe('status rendering (fixed now)', () => {
           heartbeatAgeMs: 5000,
           stoppedAt: null,
           alive: true,
+          configHash: null,
+          configDiffers: null,
         },
         {
           id: 'sched-c',
@@ -186,6 +190,8 @@ describe('status rendering (fixed now)', () => {
           heartbeatAgeMs: 1_800_000,
           stoppedAt: '2026-01-15T09:45:00.000Z',
           alive: false,
+          configHash: null,
+          configDiffers: null,
         },
       ],
       running: [

@@ -543,6 +543,8 @@ describe.concurrent('start-scheduler', () => {
       time: expect.any(String),
       event: 'started',
       config: path.join(cwd, 'crons.config.ts'),
+      configHash: expect.stringMatching(/^[0-9a-f]{16}$/),
+      watch: false,
       state: path.join(cwd, 'state.db'),
       instanceId: expect.any(String),
       peers: [],

@@ -59,6 +59,7 @@ describe('jobSummaries', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -74,6 +75,7 @@ describe('jobSummaries', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
       {
@@ -89,6 +91,7 @@ describe('jobSummaries', () => {
         pausedAt: null,
         disabled: false,
         removed: false,
+        configDiffers: false,
         command: null,
       },
     ])

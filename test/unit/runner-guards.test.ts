@@ -599,7 +599,7 @@ describe("retries honour overlap 'skip'", () => {
       clock,
       events,
       instanceId: () => 'here',
-      hooks: {},
+      hooks: () => ({}),
       random: () => 0,
       echoConsole: true,
     })

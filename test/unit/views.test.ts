@@ -82,6 +82,7 @@ describe('views from the library', () => {
       pausedAt: null,
       disabled: false,
       removed: false,
+      configDiffers: false,
       command: null,
     })
     expect(withTag(await jobSummaries(config, store, NOW), 'db').map((j) => j.name)).toEqual(['backup'])

@@ -1,0 +1,175 @@
+/**
+ * `start-scheduler` following its config file: on SIGHUP, and with `--watch` when the config or a
+ * local file it imports changes on disk, the config is loaded again through the usual loader and
+ * validator and handed to the engine's `reload()`. A config that does not load or validate is
+ * reported in one line and the running one is kept. Reloads never overlap: a change during a reload
+ * is picked up by one more reload after it.
+ */
+import { type FSWatcher, watch } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import type { ConfigSources } from '../config/sources.js'
+import type { ResolvedConfig } from '../config/types.js'
+import type { Scheduler } from '../core/scheduler.js'
+import { toCronsError } from './base.js'
+import { reloadOnSignal, type SignalSource } from './signals.js'
+
+/** Editors save in several steps (a temp file, a rename, a truncate then a write): wait for quiet. */
+export const WATCH_DEBOUNCE_MS = 300
+
+export interface FollowConfigOptions {
+  scheduler: Scheduler
+  /** Loads and validates the config again, as at start (same flags and environment), with its `configHash`. */
+  load: () => Promise<ResolvedConfig>
+  /** Reports a reload that was refused (the running config is kept): one line. */
+  refused: (message: string) => void
+  /** With `--watch`: the files the config is made from now, and their fingerprint. */
+  sources?: () => ConfigSources | undefined
+  debounceMs?: number
+  /** @default process */
+  signals?: SignalSource
+}
+
+export interface ConfigFollower {
+  /** Reload now (what SIGHUP does). Resolves when this reload, and any asked for meanwhile, are over. */
+  reload(): Promise<void>
+  /** Stop listening and watching. */
+  dispose(): void
+}
+
+export function followConfig(options: FollowConfigOptions): ConfigFollower {
+  const { scheduler } = options
+  const debounceMs = options.debounceMs ?? WATCH_DEBOUNCE_MS
+  let disposed = false
+  let reloading: Promise<void> | undefined
+  let again = false
+
+  const once = async (): Promise<void> => {
+    let config: ResolvedConfig
+    try {
+      config = await options.load()
+    } catch (error) {
+      if (!disposed) options.refused(oneLine(error))
+      return
+    }
+    try {
+      await scheduler.reload(config)
+    } catch (error) {
+      if (!disposed) options.refused(oneLine(error))
+    }
+  }
+
+  const reload = (): Promise<void> => {
+    if (disposed) return Promise.resolve()
+    if (reloading) {
+      again = true
+      return reloading
+    }
+    reloading = (async () => {
+      do {
+        again = false
+        await once()
+        watcher?.update()
+      } while (again && !disposed)
+    })().finally(() => {
+      reloading = undefined
+    })
+    return reloading
+  }
+
+  const watcher = options.sources
+    ? new SourceWatcher(options.sources, debounceMs, () => {
+        // Touched or saved unchanged: nothing to reload.
+        const now = options.sources?.()
+        if (now !== undefined && now.hash === scheduler.config.configHash) return
+        void reload()
+      })
+    : undefined
+  watcher?.update()
+  const stopSignals = reloadOnSignal(() => void reload(), options.signals)
+
+  return {
+    reload,
+    dispose: () => {
+      disposed = true
+      stopSignals()
+      watcher?.close()
+    },
+  }
+}
+
+/** An error as one line: its message, and a validation error's problems after it. */
+function oneLine(error: unknown): string {
+  const crons = toCronsError(error)
+  return [crons.message, ...crons.details.map((detail) => detail.trim())].join('; ')
+}
+
+/**
+ * Watches the folders of the config's files (editors replace a file by renaming another onto it,
+ * which a watch on the file itself would not follow), reacting to the names of those files only, and
+ * calls `changed` once things are quiet for `debounceMs`.
+ */
+class SourceWatcher {
+  private readonly watchers = new Map<string, FSWatcher>()
+  private names = new Map<string, Set<string>>()
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    private readonly sources: () => ConfigSources | undefined,
+    private readonly debounceMs: number,
+    private readonly changed: () => void,
+  ) {}
+
+  /** Watch the files the config is made from now (a reload may have added or dropped imports). */
+  update(): void {
+    if (this.closed) return
+    const sources = this.sources()
+    if (sources === undefined) return
+    const files = [...sources.files, ...sources.pending]
+    const names = new Map<string, Set<string>>()
+    for (const file of files) {
+      const dir = dirname(file)
+      const set = names.get(dir) ?? new Set<string>()
+      set.add(basename(file))
+      names.set(dir, set)
+    }
+    this.names = names
+    for (const [dir, watcher] of this.watchers) {
+      if (names.has(dir)) continue
+      watcher.close()
+      this.watchers.delete(dir)
+    }
+    for (const dir of names.keys()) {
+      if (this.watchers.has(dir)) continue
+      try {
+        const watcher = watch(dir, { persistent: false }, (_event, name) => this.onEvent(dir, name))
+        // A folder deleted or unreadable stops its watch; the other files are still watched.
+        watcher.on('error', () => {
+          watcher.close()
+          this.watchers.delete(dir)
+        })
+        this.watchers.set(dir, watcher)
+      } catch {
+        // The folder is gone: nothing there to follow.
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    for (const watcher of this.watchers.values()) watcher.close()
+    this.watchers.clear()
+  }
+
+  private onEvent(dir: string, name: string | Buffer | null): void {
+    // Some platforms give no name: then any change in the folder counts.
+    if (name !== null && !this.names.get(dir)?.has(name.toString())) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (!this.closed) this.changed()
+    }, this.debounceMs)
+    this.timer.unref()
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * start-scheduler's config follower (cli/follow-config.ts): SIGHUP loads the config again and hands it
+ * to the engine; a config that does not load is reported in one line and the running one kept;
+ * SIGHUPs during a reload give one more reload, not one each.
+ */
+import { EventEmitter } from 'node:events'
+import { afterEach, describe, expect, it } from 'vitest'
+import { followConfig } from '../../src/cli/follow-config.js'
+import type { SignalSource } from '../../src/cli/signals.js'
+import type { JobDefinition, ResolvedConfig } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock } from '../../src/core/clock.js'
+import { Scheduler } from '../../src/core/scheduler.js'
+import { openStore } from '../../src/store/index.js'
+
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const schedulers: Scheduler[] = []
+
+afterEach(async () => {
+  for (const scheduler of schedulers.splice(0)) await scheduler.stop({ graceMs: 0 })
+})
+
+const job = (name: string): JobDefinition => ({ name, schedule: '@hourly', run: () => {} })
+const configOf = (...names: string[]) =>
+  validateConfig({ timezone: 'UTC', jobs: names.map(job) }, { file: 'crons.config.ts' })
+
+async function started(config: ResolvedConfig): Promise<Scheduler> {
+  const scheduler = new Scheduler(config, { clock: new FakeClock(T0), store: await openStore(':memory:') })
+  schedulers.push(scheduler)
+  await scheduler.start()
+  return scheduler
+}
+
+function signals(): SignalSource & { hup: () => void; listeners: () => number } {
+  const emitter = new EventEmitter()
+  return {
+    on: (event, listener) => emitter.on(event, listener),
+    off: (event, listener) => emitter.off(event, listener),
+    hup: () => void emitter.emit('SIGHUP', 'SIGHUP'),
+    listeners: () => emitter.listenerCount('SIGHUP'),
+  }
+}
+
+describe('followConfig', () => {
+  it('SIGHUP applies the config loaded again; one that does not validate is refused in one line', async () => {
+    const scheduler = await started(configOf('a'))
+    const source = signals()
+    const refused: string[] = []
+    let next: () => ResolvedConfig = () => configOf('a', 'b')
+    const follower = followConfig({
+      scheduler,
+      load: async () => next(),
+      refused: (message) => void refused.push(message),
+      signals: source,
+    })
+    source.hup()
+    await follower.reload()
+    expect(scheduler.list().map((j) => j.name)).toEqual(['a', 'b'])
+
+    next = () =>
+      validateConfig({ jobs: [{ name: 'c', schedule: '61 * * * *', run: () => {} }] }, { file: 'crons.config.ts' })
+    await follower.reload()
+    expect(refused).toEqual([
+      'crons.config.ts: 1 problem in the config; crons.config.ts: job "c" (jobs[0]) schedule: minute 61 is out of range 0-59 in "61 * * * *"',
+    ])
+    expect(scheduler.list().map((j) => j.name)).toEqual(['a', 'b'])
+    follower.dispose()
+    expect(source.listeners()).toBe(0)
+  })
+
+  it('signals during a reload give one more reload after it, with the config as it is then', async () => {
+    const scheduler = await started(configOf('a'))
+    const source = signals()
+    let loads = 0
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const follower = followConfig({
+      scheduler,
+      load: async () => {
+        loads++
+        if (loads === 1) await gate
+        return configOf('a', `v${loads}`)
+      },
+      refused: () => {},
+      signals: source,
+    })
+    const first = follower.reload()
+    source.hup()
+    source.hup()
+    source.hup()
+    release()
+    await first
+    expect(loads).toBe(2)
+    expect(scheduler.list().map((j) => j.name)).toEqual(['a', 'v2'])
+    follower.dispose()
+  })
+
+  it('after dispose, SIGHUP does nothing', async () => {
+    const scheduler = await started(configOf('a'))
+    const source = signals()
+    let loads = 0
+    const follower = followConfig({
+      scheduler,
+      load: async () => {
+        loads++
+        return configOf('b')
+      },
+      refused: () => {},
+      signals: source,
+    })
+    follower.dispose()
+    source.hup()
+    await follower.reload()
+    expect(loads).toBe(0)
+    expect(scheduler.list().map((j) => j.name)).toEqual(['a'])
+  })
+})
