@@ -17,6 +17,9 @@ const PRINTED = [
   'timer:overdue',
   'runs:interrupted',
   'hook:failed',
+  'clock:skew',
+  'store:unreachable',
+  'store:reachable',
   'engine:error',
 ] as const satisfies readonly (keyof EngineEvents)[]
 
@@ -78,6 +81,13 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
+  'clock:skew': (e, p) =>
+    e.skewed
+      ? `${p.yellow('clock ')} this host's clock is ${formatDuration(Math.abs(e.offsetMs))} ${e.offsetMs > 0 ? 'behind' : 'ahead of'} the state's (the database server's); scheduling on the server's time`
+      : `${p.dim('clock ')} this host's clock is back within 1s of the state's (offset ${e.offsetMs} ms)`,
+  'store:unreachable': (e, p) =>
+    `${p.red('state ')} ${e.message}: ${describeError(e.error).message}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
+  'store:reachable': (e, p) => `${p.green('state ')} reachable again after ${formatDuration(e.downMs)}`,
   // describeError never throws, whatever was thrown.
   'engine:error': (e, p) =>
     `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,

@@ -2,6 +2,7 @@ import { BaseCommand } from '../cli/base.js'
 import { wideFlag } from '../cli/flags.js'
 import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
+import { defaultLease } from '../core/lease.js'
 import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
@@ -10,7 +11,8 @@ export default class Status extends BaseCommand {
   static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
-A scheduler instance is alive when it has not stopped and has heartbeated in the last 30 s;
+A scheduler instance is alive when it has not stopped and has heartbeated within its lease (30 s for
+a state file, 10 s on PostgreSQL);
 run-job processes are not schedulers and are shown only by what they run. When several schedulers
 share the state file, the report says so: each slot runs once among them.
 The state file is only read: a missing state file reports no instances.`
@@ -28,10 +30,12 @@ The state file is only read: a missing state file reports no instances.`
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
     const { config, store, stateOnly } = await this.openForReading(flags)
-    const now = Date.now()
+    let now = Date.now()
     let report: StatusReport
     try {
-      report = await statusReport(config, store, now)
+      // Heartbeats are on the state's clock (the database server's): ages are read on it too.
+      if (store) now += await store.clockOffset()
+      report = await statusReport(config, store, now, defaultLease(config.state).instanceTtlMs)
     } finally {
       await store?.close()
     }

@@ -10,12 +10,15 @@ import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../c
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
 import { StoreTimeClock, systemClock } from './clock.js'
+import { ClockSync } from './clock-sync.js'
 import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
+import { Housekeeping } from './housekeeping.js'
 import { captureJobConsole } from './job-console.js'
+import { defaultLease } from './lease.js'
 import { ClaimLoop } from './loop.js'
 import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
+import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
@@ -41,6 +44,10 @@ export class Scheduler {
   }
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
+  /** The store out of reach: said once, retried (outage.ts). */
+  private readonly outage: Outage
+  /** The offset from the store's clock, measured again when due (clock-sync.ts). */
+  private readonly clockSync: ClockSync
   /** Runs claimed ahead of their slot, waiting for the instant. */
   private readonly starts: Starts
   private store: Store | undefined
@@ -73,13 +80,17 @@ export class Scheduler {
     this.fixedId = options.instanceId
     this.echoConsole = options.echoConsole ?? true
     this.currentId = options.instanceId ?? newInstanceId()
+    // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
+    const lease = defaultLease(config.state)
     this.options = {
       initiator: options.initiator ?? 'library',
       maxSleepMs: options.maxSleepMs ?? 30_000,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-      instanceTtlMs: options.instanceTtlMs ?? DEFAULT_INSTANCE_TTL_MS,
+      heartbeatMs: options.heartbeatMs ?? lease.heartbeatMs,
+      instanceTtlMs: options.instanceTtlMs ?? lease.instanceTtlMs,
       random: options.random ?? Math.random,
     }
+    this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
+    this.clockSync = new ClockSync({ clock: this.clock, events: this.events })
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
       recorder: () => this.recorder,
@@ -96,6 +107,12 @@ export class Scheduler {
       activeCount: (job) => this.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,
+      outage: this.outage,
+      clockStepped: (plannedAt) => this.clockSync.noteTimer(plannedAt),
+      resyncClock: async () => {
+        await this.clockSync.measure(await this.open())
+      },
+      beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
       clock: this.clock,
@@ -107,6 +124,8 @@ export class Scheduler {
       history: config.history,
       heartbeatMs: this.options.heartbeatMs,
       instanceTtlMs: this.options.instanceTtlMs,
+      clockSync: this.clockSync,
+      outage: this.outage,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
       afterReap: () => this.adoptRetries(),
@@ -118,6 +137,11 @@ export class Scheduler {
   /** This process's id in the store (a new one after it lost its lease to a peer). */
   get instanceId(): string {
     return this.currentId
+  }
+
+  /** The time on the store's clock (the database server's for Postgres), as this scheduler reads it. */
+  now(): number {
+    return this.clock.now()
   }
 
   /** The jobs this scheduler runs. */
@@ -396,8 +420,8 @@ export class Scheduler {
         this.store = await this.openStore(this.config.state)
       }
       // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
-      this.clock.offsetMs = await this.store.clockOffset(() => this.clock.base.now())
-      this.recorder = new Recorder(this.store, this.events)
+      await this.clockSync.measure(this.store)
+      this.recorder = new Recorder(this.store, this.events, this.outage)
       await this.register(this.store)
       return this.store
     })()

@@ -28,6 +28,12 @@ export interface PostgresStoreOptions {
  */
 const IDLE_TIMEOUT_MS = 30_000
 const CONNECT_TIMEOUT_MS = 10_000
+/**
+ * A statement without an answer this long fails (and its connection is dropped): a network that
+ * silently drops packets would otherwise leave it, and the heartbeat or claim waiting on it, hanging
+ * until the kernel gives up on the socket, many minutes later. Every statement of the store is short.
+ */
+const QUERY_TIMEOUT_MS = 15_000
 /** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
 const INT8_OID = 20
 
@@ -111,6 +117,9 @@ function createPool(driver: PgModule, location: PostgresLocation, options: Postg
     max: Math.max(1, Math.floor(options.poolSize ?? 5)),
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    // Dead peers of idle connections are found by the operating system, not only by the next query.
+    keepAlive: true,
     application_name: 'crons',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

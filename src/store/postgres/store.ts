@@ -120,12 +120,17 @@ export class PostgresStore implements Store {
         await client.query('COMMIT')
         return result
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
+        const failure = fromPgError(error, this.#target)
+        // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
+        if (failure.code === 'STATE_UNREACHABLE') broken = true
+        else {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true
+          })
+        }
         const code = (error as { code?: string }).code
         if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
-        throw fromPgError(error, this.#target)
+        throw failure
       } finally {
         client.release(broken)
       }
