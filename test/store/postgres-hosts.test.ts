@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
-import { accountedSlots, allRuns, slotsBetween, World } from '../postgres/hosts.js'
+import { accountedSlots, allRuns, type Host, slotsBetween, World } from '../postgres/hosts.js'
 import { freshSchema, stateUrl } from '../postgres/schemas.js'
 
 const T0 = Date.parse('2026-01-05T00:00:00Z')
@@ -165,5 +165,63 @@ describe('daylight-saving days across two hosts', () => {
     expect(one.filter((r) => r.startsWith('two-thirty'))).toEqual(['two-thirty 2026-11-01T07:30:00.000Z'])
     // Both passes of the repeated hour: 12 half-hours in 6 real hours.
     expect(one.filter((r) => r.startsWith('half-hourly'))).toHaveLength(12)
+  })
+})
+
+describe('a lease lost while the event loop is blocked', () => {
+  it('a peer reaps the host; its late write is refused, its job aborted, and it goes on under a new id without claiming on the lost lease', async () => {
+    const w = world()
+    const url = stateUrl(freshSchema())
+    let blocked: Host | undefined
+    let aborted = false
+    const blockerAt = T0 + 30_500
+    const a = await w.start('a', url, [
+      { name: 'tens', schedule: '*/10 * * * * *', run: () => 'ok' },
+      // Only this host has it: after the block nobody but this host can serve it.
+      { name: 'solo', schedule: '* * * * * *', run: () => 'ok' },
+      {
+        name: 'blocker',
+        at: new Date(blockerAt).toISOString(),
+        run: (ctx) => {
+          // Synchronous work for 20 s, past the 10-s lease: no heartbeat, no timer of this host fires.
+          blocked?.clock.block(20_000)
+          return new Promise((resolve) => {
+            ctx.signal.addEventListener('abort', () => {
+              aborted = true
+              resolve('finished late')
+            })
+          })
+        },
+      },
+    ])
+    blocked = a
+    const b = await w.start('b', url, [{ name: 'tens', schedule: '*/10 * * * * *', run: () => 'ok' }])
+    await w.run(T0 + 70_000)
+
+    const runs = await allRuns(b.store)
+    const blocker = runs.find((r) => r.job === 'blocker')
+    // The peer found it dead and interrupted its run; the outcome the host wrote late changed nothing.
+    expect(blocker).toMatchObject({ status: 'interrupted', instanceId: 'a', result: null })
+    expect(blocker?.errorMessage).toBe('interrupted: scheduler instance a stopped heartbeating')
+    expect(b.events).toContainEqual({ name: 'runs:interrupted', payload: { runIds: [blocker?.id] } })
+    expect(aborted).toBe(true)
+    const renamed = a.scheduler.instanceId
+    expect(renamed).toMatch(/^a-/)
+    expect(a.errors).toEqual(
+      expect.arrayContaining([
+        `instance a was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${renamed}`,
+        `run ${blocker?.id} was taken over by another instance (this one was thought dead); its outcome here was not recorded`,
+      ]),
+    )
+    // Self-fencing: after the block, nothing was claimed on the lost lease; the slots it blocked are
+    // one missed record, and the host serves the job again under its new id.
+    const solo = runs.filter((r) => r.job === 'solo' && r.slot > blockerAt)
+    expect(solo.filter((r) => r.instanceId === 'a')).toEqual([])
+    expect(solo.filter((r) => r.status !== 'succeeded').map((r) => r.status)).toEqual(['missed'])
+    expect(solo.filter((r) => r.status === 'succeeded').length).toBeGreaterThan(10)
+    expect(new Set(solo.map((r) => r.instanceId))).toEqual(new Set([renamed]))
+    expect(accountedSlots(runs, 'solo', 1000)).toEqual(slotsBetween(T0, T0 + 70_000, 1000))
+    expect(accountedSlots(runs, 'tens', 10_000)).toEqual(slotsBetween(T0, T0 + 70_000, 10_000))
+    expect((await b.store.listInstances()).find((i) => i.id === renamed)).toMatchObject({ reapedAt: null })
   })
 })
