@@ -234,7 +234,7 @@ export class Housekeeping {
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } catch (error) {
-      this.deps.events.emit('engine:error', { message: 'pruning history failed', error })
+      this.deps.outage.failed('pruning history failed', error)
     }
     if (!this.stopped) this.armPrune(PRUNE_EVERY_MS)
   }

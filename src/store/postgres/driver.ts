@@ -117,3 +117,32 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
   }
   return fail(doing === undefined ? text : `${doing}: ${text}${code === undefined ? '' : ` (SQLSTATE ${code})`}`)
 }
+
+/** A connection checked out of the pool, to be given back with `release` (dropped when broken). */
+export interface CheckedOut {
+  client: pg.PoolClient
+  release(destroy?: boolean): void
+}
+
+/**
+ * Check a connection out of the pool. While a connection is checked out the pool no longer listens
+ * for its `error` event, and a connection lost then (a server restart, a network cut) emits one that
+ * nobody would handle: an uncaught exception, ending the process. Here the loss is noted instead; the
+ * statement in progress, or the next, fails and says so, and `release` drops the connection rather
+ * than pooling it.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  const client = await pool.connect()
+  let lost = false
+  const onError = () => {
+    lost = true
+  }
+  client.on('error', onError)
+  return {
+    client,
+    release: (destroy = false) => {
+      client.off('error', onError)
+      client.release(destroy || lost)
+    },
+  }
+}

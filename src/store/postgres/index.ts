@@ -6,8 +6,17 @@ import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import { fromPgError, loadDriver, type PgModule, type PgTarget, type PostgresLocation, targetOf } from './driver.js'
+import {
+  checkOut,
+  fromPgError,
+  loadDriver,
+  type PgModule,
+  type PgTarget,
+  type PostgresLocation,
+  targetOf,
+} from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
+import type { Queryable } from './sql.js'
 import { PostgresStore } from './store.js'
 
 export { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js'
@@ -71,7 +80,7 @@ export async function openPostgresStore(
         )
       }
     } else {
-      await migrate(() => pool.connect(), target, shown)
+      await migrate(() => connection(pool), target, shown)
       version = PG_SCHEMA_VERSION
     }
     return new PostgresStore(pool, target, shown, version)
@@ -93,11 +102,17 @@ export async function migratePostgres(
   const shown = describeLocation(location)
   const pool = createPool(driver, location, { poolSize: 1 })
   try {
-    const from = await migrate(() => pool.connect(), target, shown)
+    const from = await migrate(() => connection(pool), target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
   } finally {
     await pool.end().catch(() => undefined)
   }
+}
+
+/** A checked-out connection in the shape `migrate` takes. */
+async function connection(pool: pg.Pool): Promise<Queryable & { release(): void }> {
+  const { client, release } = await checkOut(pool)
+  return { query: client.query.bind(client) as Queryable['query'], release: () => release() }
 }
 
 async function readVersion(pool: pg.Pool, target: PgTarget, shown: string): Promise<number> {

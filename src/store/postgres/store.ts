@@ -29,7 +29,7 @@ import type {
   StoreInfo,
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
-import { fromPgError, type PgTarget } from './driver.js'
+import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
 import {
   type InstanceRow,
   type JobRow,
@@ -107,12 +107,13 @@ export class PostgresStore implements Store {
   async #transaction<T>(work: (db: Queryable) => Promise<T>, waitForOutcomes = true): Promise<T> {
     if (waitForOutcomes) await this.#settled()
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient
+      let held: CheckedOut
       try {
-        client = await this.#pool.connect()
+        held = await checkOut(this.#pool)
       } catch (error) {
         throw fromPgError(error, this.#target)
       }
+      const { client } = held
       let broken = false
       try {
         await client.query('BEGIN')
@@ -132,7 +133,7 @@ export class PostgresStore implements Store {
         if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
         throw failure
       } finally {
-        client.release(broken)
+        held.release(broken)
       }
     }
   }
