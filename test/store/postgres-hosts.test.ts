@@ -225,3 +225,33 @@ describe('a lease lost while the event loop is blocked', () => {
     expect((await b.store.listInstances()).find((i) => i.id === renamed)).toMatchObject({ reapedAt: null })
   })
 })
+
+describe('default lease on PostgreSQL', () => {
+  it('a host gone silent has its running attempt interrupted by a peer within 12 s (2-s heartbeat, dead after 10 s)', async () => {
+    const w = world()
+    const url = stateUrl(freshSchema())
+    let silent: Host | undefined
+    let wentSilentAt = 0
+    const a = await w.start('a', url, [
+      {
+        name: 'last-words',
+        at: new Date(T0 + 20_500).toISOString(),
+        run: (ctx) => {
+          // As good as killed: from here on nothing of this host runs (no heartbeat, no timer).
+          wentSilentAt = w.time.now()
+          silent?.clock.block(60_000)
+          return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('never recorded')))
+        },
+      },
+    ])
+    silent = a
+    const b = await w.start('b', url, [])
+    await w.run(T0 + 20_600)
+    expect(wentSilentAt).toBe(T0 + 20_500)
+    const [run] = await b.store.listRuns({ job: 'last-words' })
+    expect(run?.status).toBe('running')
+
+    await w.run(wentSilentAt + 12_000)
+    expect(await b.store.getRun(run?.id as number)).toMatchObject({ status: 'interrupted', active: false })
+  })
+})
