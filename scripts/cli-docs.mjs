@@ -21,7 +21,7 @@ export const DOCS_FILE = path.join(ROOT, 'docs', 'cli.md')
 const EXIT_MEANINGS = {
   ok: 'Success.',
   runFailed:
-    '`run-job`: the run failed, timed out or was interrupted. Also an unexpected internal error (run again with `DEBUG=1`).',
+    '`run-job`: the run failed, timed out, was interrupted or was cancelled. Also an unexpected internal error (run again with `DEBUG=1`).',
   usage: 'A flag or argument is wrong: bad value, unknown job name, unknown run id, bad cron expression or time zone.',
   config: 'The config file is missing, does not load (syntax error, throws) or does not validate.',
   state: 'The state file cannot be opened, read or written: missing folder, read-only, locked, corrupt, too new.',
@@ -179,7 +179,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`slot\` | instant | The scheduled instant this attempt serves (the moment of the request, for a manual run). |
 | \`trigger\` | string | \`schedule\`, \`catch-up\` or \`manual\`. |
 | \`attempt\` | number | 1 for the first attempt, 2 for the first retry… |
-| \`status\` | string | \`running\`, \`succeeded\`, \`failed\`, \`timed_out\`, \`interrupted\`, \`skipped\` or \`missed\`. |
+| \`status\` | string | \`running\`, \`succeeded\`, \`failed\`, \`timed_out\`, \`interrupted\`, \`cancelled\`, \`skipped\` or \`missed\`. |
 | \`startedAt\` | instant | When the attempt started. |
 | \`finishedAt\` | instant or null | When its outcome was recorded; null while running. |
 | \`durationMs\` | number or null | \`finishedAt\` − \`startedAt\`; null while running. |

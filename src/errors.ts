@@ -19,6 +19,9 @@ export type ErrorCode =
   | 'JOB_RUNNING'
   | 'JOB_DISABLED'
   | 'JOB_FAILED'
+  | 'RUN_UNKNOWN'
+  | 'RUN_FINISHED'
+  | 'RUN_NOT_HERE'
   | 'STATE_INVALID'
   | 'STATE_LOCKED'
   | 'STATE_READONLY'
@@ -31,7 +34,7 @@ export type ErrorCode =
 /** Exit codes, by class of failure. Documented in docs/cli.md. */
 export const EXIT = {
   ok: 0,
-  /** A job run failed, timed out or was interrupted. */
+  /** A job run failed, timed out, was interrupted or was cancelled. */
   runFailed: 1,
   /** A flag or argument is wrong. */
   usage: 2,
@@ -59,6 +62,9 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   JOB_RUNNING: EXIT.busy,
   JOB_DISABLED: EXIT.usage,
   JOB_FAILED: EXIT.runFailed,
+  RUN_UNKNOWN: EXIT.usage,
+  RUN_FINISHED: EXIT.usage,
+  RUN_NOT_HERE: EXIT.busy,
   STATE_INVALID: EXIT.state,
   STATE_LOCKED: EXIT.state,
   STATE_READONLY: EXIT.state,

@@ -66,6 +66,7 @@ export function statusColour(status: string, p: Painter): string {
       return p.cyan(status)
     case 'skipped':
     case 'missed':
+    case 'cancelled':
       return p.yellow(status)
     default:
       return status

@@ -41,7 +41,7 @@ export default class Logs extends BaseCommand {
 --run ID shows one attempt in full: error and stack, result, the lines the job logged with ctx.log.
 
 --follow prints the latest attempts, then each new attempt once, when its outcome is known
-(succeeded, failed, timed_out, interrupted, skipped or missed), until Ctrl-C. An attempt that is
+(succeeded, failed, timed_out, interrupted, cancelled, skipped or missed), until Ctrl-C. An attempt that is
 running is printed when it finishes; with --status running, attempts are printed as they start
 instead. With --json, --follow prints one JSON object per line (NDJSON).`
 

@@ -77,7 +77,7 @@ export interface MissedSlots {
 
 /** What a job's `run` receives. */
 export interface JobContext {
-  /** Aborted at the timeout, or when the scheduler shuts down past its grace period. */
+  /** Aborted at the timeout, when the run is cancelled, or when the scheduler shuts down past its grace period. */
   signal: AbortSignal
   /** 1 for the first attempt, 2 for the first retry, ... */
   attempt: number
@@ -121,7 +121,7 @@ export interface Hooks {
   beforeRun?: (ctx: HookContext) => unknown
   /** After each attempt, whatever its outcome. */
   afterRun?: (ctx: HookContext) => unknown
-  /** After each attempt that failed or timed out. */
+  /** After each attempt that failed, timed out or was interrupted (not one that was cancelled). */
   onError?: (ctx: HookContext) => unknown
 }
 

@@ -39,7 +39,7 @@ export interface RunRequest {
   overlap?: 'skip' | 'allow'
 }
 
-/** What an attempt came to: the job's code settled, it timed out, or shutdown interrupted it. */
+/** What an attempt came to: the job's code settled, it timed out, it was cancelled, or shutdown interrupted it. */
 export interface Decided {
   status: RunStatus
   value?: unknown
@@ -56,6 +56,8 @@ export interface Pending {
   interrupt: (reason: string) => void
   /** Set here: decides the attempt as failed (an error its code raised outside its call). */
   fail: (error: unknown) => void
+  /** Set here: decides the attempt as cancelled (`Scheduler.cancel`), its signal aborted with `error`. */
+  cancel: (error: Error) => void
 }
 
 /** What every attempt of a runner shares. */
@@ -136,7 +138,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
-  /** Whether the attempt's outcome is known (its code settled, it timed out, it was interrupted). */
+  /** Whether the attempt's outcome is known (its code settled, it timed out, was cancelled or interrupted). */
   decided = false
   /** The outcome last handed to the store for this attempt. */
   recorded: RunOutcome | undefined
@@ -249,6 +251,11 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         if (timer) clock.clearTimeout(timer)
         this.abort(error)
         resolve({ status: 'failed', error })
+      }
+      pending.cancel = (error) => {
+        if (timer) clock.clearTimeout(timer)
+        this.abort(error)
+        resolve({ status: 'cancelled', error })
       }
       if (timeoutMs > 0) {
         timer = clock.setTimeout(

@@ -58,7 +58,7 @@ const FOLLOW_BATCH = 500
 
 /**
  * Follows the history as it grows. Each attempt is reported ONCE, when its outcome is known
- * (succeeded, failed, timed_out, interrupted, skipped or missed): a line per attempt is what a log
+ * (succeeded, failed, timed_out, interrupted, cancelled, skipped or missed): a line per attempt is what a log
  * shipper or `jq` wants, and a `running` line would need a second line for the same id later. An
  * attempt still running is remembered and reported when it finishes. With `status: 'running'` the
  * filter asks for starts, so attempts are reported as they are seen running instead.

@@ -64,7 +64,7 @@ export class HookRunner {
 
   /** Whether hooks run after an attempt that ended `status`. */
   hasAfter(job: ResolvedJob, status: RunStatus): boolean {
-    return this.has('afterRun', job) || (status !== 'succeeded' && this.has('onError', job))
+    return this.has('afterRun', job) || (isError(status) && this.has('onError', job))
   }
 
   /**
@@ -77,7 +77,7 @@ export class HookRunner {
     return Promise.race([ran, this.hurry.then(() => false)])
   }
 
-  /** `afterRun`, then for a failure `onError`; resolves whether any failed. */
+  /** `afterRun`, then for a failure `onError` (not for a cancel); resolves whether any failed. */
   async runAfter(
     job: ResolvedJob,
     status: RunStatus,
@@ -87,9 +87,14 @@ export class HookRunner {
   ): Promise<boolean> {
     let failed = false
     if (this.has('afterRun', job)) failed = await this.run('afterRun', job, ctx, runId, output)
-    if (status !== 'succeeded' && this.has('onError', job)) {
+    if (isError(status) && this.has('onError', job)) {
       failed = (await this.run('onError', job, ctx, runId, output)) || failed
     }
     return failed
   }
+}
+
+/** An outcome `onError` hooks hear about: anything but success and a cancel (asked for, not a failure). */
+function isError(status: RunStatus): boolean {
+  return status !== 'succeeded' && status !== 'cancelled'
 }

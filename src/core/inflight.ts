@@ -11,6 +11,7 @@
  * Both sit on the path of every job start, so nothing here allocates per run beyond the one entry of
  * an attempt that keeps running after its call.
  */
+import type { RunStatus } from '../store/types.js'
 import type { Pending } from './attempt.js'
 
 /** An attempt whose code is still executing (it returned a promise that has not settled). */
@@ -19,6 +20,8 @@ export interface ActiveAttempt extends Pending {
   runId: number
   /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
   recorded: boolean
+  /** Called once the outcome was handed to the store and written (or kept to be written again). */
+  onRecorded: ((status: RunStatus) => void) | undefined
 }
 
 /** Replaced by `Attempt.decide` before anything can call it. */
@@ -45,8 +48,10 @@ export class InFlight {
       codeDone: false,
       afterSettle: undefined,
       recorded: false,
+      onRecorded: undefined,
       interrupt: notDecidingYet,
       fail: notDecidingYet,
+      cancel: notDecidingYet,
     }
     this.active.set(runId, entry)
     this.activeByJob.set(job, (this.activeByJob.get(job) ?? 0) + 1)
@@ -59,6 +64,11 @@ export class InFlight {
     const left = (this.activeByJob.get(entry.job) ?? 1) - 1
     if (left > 0) this.activeByJob.set(entry.job, left)
     else this.activeByJob.delete(entry.job)
+  }
+
+  /** The executing attempt of this run, if its code is still running here. */
+  activeAttempt(runId: number): ActiveAttempt | undefined {
+    return this.active.get(runId)
   }
 
   /** Shutdown: decide every executing attempt whose outcome is not yet in the store as interrupted. */

@@ -79,6 +79,6 @@ export async function setJobPaused(
 ): Promise<PauseResult> {
   const states = options.configured ? await store.syncJobs([name], options.now) : await store.listJobs()
   const before = states.find((s) => s.name === name)?.paused ?? false
-  if (before !== paused) await store.setPaused(name, paused)
+  if (before !== paused) await store.setPaused(name, paused, options.now)
   return { job: name, paused, changed: before !== paused }
 }

@@ -8,6 +8,7 @@ import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
+import { cancelActive } from './cancel.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
@@ -158,7 +159,8 @@ export class Runner {
       // is left `running` and the job is not held against its later slots.
       const { message } = describeError(error)
       this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
-      if (progress.active) this.inFlight.removeActive(progress.active)
+      const active = progress.active
+      if (active) this.inFlight.removeActive(active)
       if (!progress.recorded) {
         await this.deps.recorder.finish(progress.runId, {
           status: 'failed',
@@ -166,6 +168,7 @@ export class Runner {
           errorMessage: `internal error of the scheduler: ${message}`,
           settled: true,
         })
+        active?.onRecorded?.('failed')
       }
       return { runId: progress.runId, status: 'failed', attempts: progress.attempt, error: { message } }
     } finally {
@@ -307,6 +310,7 @@ export class Runner {
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true
+    active?.onRecorded?.(status)
     if (!kept) begun.abort(new Error('this scheduler lost the run to another instance'))
     if (active) {
       const entry = active
@@ -396,6 +400,11 @@ export class Runner {
     this.hurried = true
     this.hurryNow()
     this.cutShort?.()
+  }
+
+  /** Cancel run `runId`'s attempt if its code executes here (see cancel.ts); resolves once recorded. */
+  cancel(runId: number, error: Error): Promise<RunStatus | undefined> {
+    return cancelActive(this.inFlight, runId, error)
   }
 
   /** This process lost its lease: abort every running attempt (their outcomes would be refused). */

@@ -9,6 +9,7 @@ import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
+import { cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
 import { EngineEmitter } from './events.js'
@@ -286,6 +287,23 @@ export class Scheduler {
   async run(id: number): Promise<AttemptDetail | undefined> {
     const record = await (await this.open()).getRun(id)
     return record === undefined ? undefined : attemptDetail(record)
+  }
+
+  /**
+   * Cancel a run whose attempt executes in this process: its `ctx.signal` is aborted and it is
+   * recorded `cancelled`, with no retry. Resolves with the attempt once recorded, in the shape of
+   * `run(id)`; rejects for an unknown run, one not running, or one running elsewhere (see cancel.ts).
+   */
+  async cancel(runId: number, options: { reason?: string } = {}): Promise<AttemptDetail> {
+    this.assertNotStopped('cancel a run')
+    const store = await this.open()
+    const runner = this.runner
+    const env = {
+      store,
+      instanceId: this.currentId,
+      cancelActive: runner && ((id: number, error: Error) => runner.cancel(id, error)),
+    }
+    return attemptDetail(await cancelRun(env, runId, options.reason))
   }
 
   /**

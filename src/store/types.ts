@@ -17,7 +17,15 @@
  */
 import type { Trigger } from '../config/types.js'
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'interrupted' | 'skipped' | 'missed'
+export type RunStatus =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'interrupted'
+  | 'cancelled'
+  | 'skipped'
+  | 'missed'
 
 export const RUN_STATUSES: readonly RunStatus[] = [
   'running',
@@ -25,6 +33,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'failed',
   'timed_out',
   'interrupted',
+  'cancelled',
   'skipped',
   'missed',
 ]
@@ -59,6 +68,11 @@ export interface JobState {
   /** The latest slot served (claimed, skipped or recorded missed). */
   lastSlot: number | null
   paused: boolean
+  /**
+   * Since when the job is paused (epoch ms), null when it is not. Also null for a job paused before
+   * the state recorded it (schema version 4 and older): it is paused, since an unknown instant.
+   */
+  pausedAt: number | null
   /** When this job was first seen in a config. */
   createdAt: number
   /** When a config last listed this job. */
@@ -82,6 +96,8 @@ export interface NewInstance {
    * tell the process is gone (or its pid reused) without waiting for the heartbeat to expire.
    */
   processStart?: number | null
+  /** A fingerprint of the config the process runs, if it has one. */
+  configHash?: string | null
   now: number
 }
 
@@ -97,6 +113,16 @@ export interface InstanceRecord {
   processStart: number | null
   /** Set when a peer found the instance dead and took its runs: its later writes are refused. */
   reapedAt: number | null
+  /** A fingerprint of the config the instance runs (see `NewInstance.configHash`), null if unknown. */
+  configHash: string | null
+  /** The instance's last measured offset to the store's clock (see `Store.clockOffset`), null if unknown. */
+  clockOffsetMs: number | null
+}
+
+/** What `Store.updateInstance` records about an instance; a key left out keeps its value. */
+export interface InstanceFacts {
+  configHash?: string | null
+  clockOffsetMs?: number | null
 }
 
 export interface MissedInfo {
@@ -275,6 +301,12 @@ export interface Store {
    * it interrupted, and those that already had an outcome and only lost their overlap guard.
    */
   reapDeadInstances(now: number, ttlMs: number, dead?: readonly string[]): Promise<ReapedRuns>
+  /**
+   * Record facts about a live instance; only the keys given change. Registering the instance again
+   * starts from the facts its registration gives (a config hash, no clock offset). An unknown or
+   * reaped instance is left alone.
+   */
+  updateInstance(instanceId: string, facts: InstanceFacts): Promise<void>
 
   /**
    * Make sure a row exists for each job name; returns the state of every job the store knows. With
@@ -284,8 +316,12 @@ export interface Store {
    */
   syncJobs(names: readonly string[], now: number, options?: { serving?: boolean }): Promise<JobState[]>
   listJobs(): Promise<JobState[]>
-  /** Returns false when no such job is known. */
-  setPaused(job: string, paused: boolean): Promise<boolean>
+  /**
+   * Pause or resume a job. Pausing a job that is not paused records `now` as its `pausedAt`; pausing
+   * a paused job keeps the instant it was paused; resuming clears it. Returns false when no such job
+   * is known.
+   */
+  setPaused(job: string, paused: boolean, now: number): Promise<boolean>
 
   /** Serve several slots atomically, in one transaction, in the given order. */
   claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]>

@@ -67,7 +67,7 @@ async function seed(dir: string): Promise<void> {
       status: 'succeeded',
       finishedAt: at('2026-01-15T09:55:01Z'),
     })
-    await store.setPaused('cleanup', true)
+    await store.setPaused('cleanup', true, at('2026-01-15T08:00:00Z'))
     await finished(store, 'cleanup', at('2026-01-15T09:00:00Z'), { status: 'succeeded', finishedAt: 0 })
     await finished(store, 'legacy', at('2026-01-10T00:00:00Z'), {
       status: 'succeeded',

@@ -280,7 +280,7 @@ describe('flag parsing', () => {
     expect(() => parseChoiceFlag('status', 'faild', RUN_STATUSES)).toThrow(
       expect.objectContaining({
         message:
-          '--status "faild" is not valid (expected one of running, succeeded, failed, timed_out, interrupted, skipped, missed)',
+          '--status "faild" is not valid (expected one of running, succeeded, failed, timed_out, interrupted, cancelled, skipped, missed)',
         suggestions: ['did you mean "failed"?'],
       }),
     )
@@ -444,7 +444,7 @@ describe('crons logs (spawned)', () => {
   const BAD: [string, string][] = [
     [
       '--status bad',
-      `--status "bad" ${expected('one of running, succeeded, failed, timed_out, interrupted, skipped, missed')}`,
+      `--status "bad" ${expected('one of running, succeeded, failed, timed_out, interrupted, cancelled, skipped, missed')}`,
     ],
     ['--trigger cron', `--trigger "cron" ${expected('one of schedule, catch-up, manual')}`],
     [

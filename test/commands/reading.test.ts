@@ -38,7 +38,7 @@ beforeAll(async () => {
   try {
     const now = Date.now()
     await store.syncJobs(['backup', 'cleanup'], now - 3_600_000)
-    await store.setPaused('cleanup', true)
+    await store.setPaused('cleanup', true, now)
     await store.registerInstance({ id: 'sched-x', role: 'scheduler', host: 'box', pid: 9, now })
     const [run] = await store.claimSlots(
       [{ job: 'backup', slot: now - 60_000, trigger: 'schedule', overlap: 'skip' }],

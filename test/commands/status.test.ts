@@ -204,7 +204,16 @@ describe('status rendering (fixed now)', () => {
       ],
       last24h: {
         since: '2026-01-14T10:00:00.000Z',
-        counts: { running: 1, succeeded: 3, failed: 1, timed_out: 0, interrupted: 0, skipped: 0, missed: 0 },
+        counts: {
+          running: 1,
+          succeeded: 3,
+          failed: 1,
+          timed_out: 0,
+          interrupted: 0,
+          cancelled: 0,
+          skipped: 0,
+          missed: 0,
+        },
       },
       nextDue: { job: 'poll', at: '2026-01-15T10:05:00.000Z', zone: 'UTC' },
       state: {

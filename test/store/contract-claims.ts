@@ -55,7 +55,7 @@ export function claimContract(ctx: ContractContext): void {
 
     it('records a paused stretch as ONE skipped record that grows with each slot, then a new one after a run', async () => {
       await ctx.store.syncJobs(['a'], T0)
-      await ctx.store.setPaused('a', true)
+      await ctx.store.setPaused('a', true, T0)
       const [outcome] = await ctx.store.claimSlots([claim('a', T0)], 'A', T0)
       expect(outcome).toMatchObject({ kind: 'paused' })
       const id = (outcome as { runId: number }).runId
@@ -80,9 +80,9 @@ export function claimContract(ctx: ContractContext): void {
       expect((await ctx.store.listJobs())[0]?.lastSlot).toBe(T0 + 2 * MIN)
       expect(await ctx.store.activeRuns()).toEqual([])
       // Resumed, a run; paused again: a new stretch.
-      await ctx.store.setPaused('a', false)
+      await ctx.store.setPaused('a', false, T0 + 3 * MIN)
       await ctx.store.claimSlots([claim('a', T0 + 3 * MIN)], 'A', T0 + 3 * MIN)
-      await ctx.store.setPaused('a', true)
+      await ctx.store.setPaused('a', true, T0 + 3 * MIN)
       const [again] = await ctx.store.claimSlots([claim('a', T0 + 4 * MIN)], 'A', T0 + 4 * MIN)
       expect(again).toMatchObject({ kind: 'paused' })
       expect((again as { runId: number }).runId).not.toBe(id)
@@ -254,6 +254,24 @@ export function claimContract(ctx: ContractContext): void {
       await ctx.store.settleRun(id)
       expect(await run(id)).toMatchObject({ status: 'timed_out', active: false })
       expect((await ctx.store.beginRun(manual, 'B', T0 + 50_000)).kind).toBe('started')
+    })
+
+    it('records a cancelled run, final and listed as such, holding its job until its code settles', async () => {
+      const id = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(id, {
+        status: 'cancelled',
+        finishedAt: T0 + 4_000,
+        errorMessage: 'cancelled',
+        settled: false,
+      })
+      expect(await run(id)).toMatchObject({ status: 'cancelled', durationMs: 4_000, active: true })
+      expect((await ctx.store.beginRun(manual, 'B', T0 + 5_000)).kind).toBe('busy')
+      await ctx.store.settleRun(id)
+      expect(await run(id)).toMatchObject({ status: 'cancelled', active: false })
+      expect((await ctx.store.listRuns({ status: 'cancelled' })).map((r) => r.id)).toEqual([id])
+      expect(await ctx.store.countByStatus(0)).toEqual({ cancelled: 1 })
+      expect((await ctx.store.lastRuns()).get('a')).toMatchObject({ id, status: 'cancelled' })
+      expect(await ctx.store.orphanedRetries()).toEqual([])
     })
 
     it('records outcomes handed over in the same turn, in call order, and reads see them before they resolve', async () => {

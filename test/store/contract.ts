@@ -47,6 +47,8 @@ export function storeContract(name: string, { open, openSecond }: StoreFactory):
           stoppedAt: null,
           processStart: null,
           reapedAt: null,
+          configHash: null,
+          clockOffsetMs: null,
         })
         expect(b).toMatchObject({ id: 'B', stoppedAt: T0 + 6_000 })
         // Re-registered as a runner (a run-job process reusing the id), then as a scheduler again.
@@ -64,6 +66,44 @@ export function storeContract(name: string, { open, openSecond }: StoreFactory):
           stoppedAt: null,
           processStart: null,
           reapedAt: null,
+          configHash: null,
+          clockOffsetMs: null,
+        })
+      })
+
+      it('records the facts an instance reports, changing only the keys given', async () => {
+        const instance = async (id: string) => (await store.listInstances()).find((i) => i.id === id)
+        await store.registerInstance({ id: 'C', role: 'scheduler', host: 'h', pid: 3, configHash: 'abc', now: T0 })
+        expect(await instance('C')).toMatchObject({ configHash: 'abc', clockOffsetMs: null })
+        await store.updateInstance('C', { clockOffsetMs: -1_250 })
+        expect(await instance('C')).toMatchObject({ configHash: 'abc', clockOffsetMs: -1_250 })
+        await store.updateInstance('C', { configHash: 'def' })
+        expect(await instance('C')).toMatchObject({ configHash: 'def', clockOffsetMs: -1_250 })
+        await store.updateInstance('C', {})
+        expect(await instance('C')).toMatchObject({ configHash: 'def', clockOffsetMs: -1_250 })
+        // An offset beyond 32 bits (a host clock a month off) is kept as it was measured.
+        await store.updateInstance('C', { configHash: null, clockOffsetMs: 31 * 86_400_000 })
+        expect(await instance('C')).toMatchObject({ configHash: null, clockOffsetMs: 31 * 86_400_000 })
+        await store.updateInstance('C', { configHash: 'ghi', clockOffsetMs: null })
+        expect(await instance('C')).toMatchObject({ configHash: 'ghi', clockOffsetMs: null })
+        // Other instances are untouched; an unknown one is no error and creates nothing.
+        expect(await instance('A')).toMatchObject({ configHash: null, clockOffsetMs: null })
+        await store.updateInstance('nobody', { configHash: 'x' })
+        expect(await instance('nobody')).toBeUndefined()
+        // Registering again starts from the registration's facts.
+        await store.updateInstance('C', { clockOffsetMs: 40 })
+        await store.registerInstance({ id: 'C', role: 'scheduler', host: 'h', pid: 3, now: T0 + 1_000 })
+        expect(await instance('C')).toMatchObject({ configHash: null, clockOffsetMs: null })
+      })
+
+      it('leaves the facts of a reaped instance alone', async () => {
+        await store.updateInstance('B', { configHash: 'before' })
+        await store.reapDeadInstances(T0 + 60_000, 30_000, ['B'])
+        await store.updateInstance('B', { configHash: 'after', clockOffsetMs: 7 })
+        expect((await store.listInstances()).find((i) => i.id === 'B')).toMatchObject({
+          configHash: 'before',
+          clockOffsetMs: null,
+          reapedAt: T0 + 60_000,
         })
       })
     })
@@ -92,8 +132,8 @@ export function storeContract(name: string, { open, openSecond }: StoreFactory):
       it('syncJobs creates rows once and refreshes seenAt', async () => {
         const first = await store.syncJobs(['b', 'a'], T0)
         expect(first).toEqual([
-          { name: 'a', lastSlot: null, paused: false, createdAt: T0, seenAt: T0 },
-          { name: 'b', lastSlot: null, paused: false, createdAt: T0, seenAt: T0 },
+          { name: 'a', lastSlot: null, paused: false, pausedAt: null, createdAt: T0, seenAt: T0 },
+          { name: 'b', lastSlot: null, paused: false, pausedAt: null, createdAt: T0, seenAt: T0 },
         ])
         const second = await store.syncJobs(['a'], T0 + MIN)
         expect(second.map((j) => [j.name, j.createdAt, j.seenAt])).toEqual([
@@ -105,11 +145,32 @@ export function storeContract(name: string, { open, openSecond }: StoreFactory):
 
       it('setPaused toggles known jobs and reports unknown ones', async () => {
         await store.syncJobs(['a'], T0)
-        expect(await store.setPaused('a', true)).toBe(true)
+        expect(await store.setPaused('a', true, T0)).toBe(true)
         expect((await store.listJobs())[0]?.paused).toBe(true)
-        expect(await store.setPaused('a', false)).toBe(true)
+        expect(await store.setPaused('a', false, T0)).toBe(true)
         expect((await store.listJobs())[0]?.paused).toBe(false)
-        expect(await store.setPaused('nope', true)).toBe(false)
+        expect(await store.setPaused('nope', true, T0)).toBe(false)
+      })
+
+      it('setPaused records since when a job is paused: kept while paused, cleared on resume', async () => {
+        await store.syncJobs(['a', 'b'], T0)
+        const state = async (name: string) => (await store.listJobs()).find((j) => j.name === name)
+        expect(await state('a')).toMatchObject({ paused: false, pausedAt: null })
+        await store.setPaused('a', true, T0 + MIN)
+        expect(await state('a')).toMatchObject({ paused: true, pausedAt: T0 + MIN })
+        // Pausing a paused job keeps when its pause began.
+        await store.setPaused('a', true, T0 + 5 * MIN)
+        expect(await state('a')).toMatchObject({ paused: true, pausedAt: T0 + MIN })
+        expect(await state('b')).toMatchObject({ paused: false, pausedAt: null })
+        await store.setPaused('a', false, T0 + 6 * MIN)
+        expect(await state('a')).toMatchObject({ paused: false, pausedAt: null })
+        // A new pause is a new instant; resuming a job that is not paused leaves it unpaused.
+        await store.setPaused('a', true, T0 + 7 * MIN)
+        expect(await state('a')).toMatchObject({ paused: true, pausedAt: T0 + 7 * MIN })
+        await store.setPaused('b', false, T0 + 8 * MIN)
+        expect(await state('b')).toMatchObject({ paused: false, pausedAt: null })
+        // syncJobs returns the same states as listJobs.
+        expect(await store.syncJobs(['a'], T0 + 9 * MIN)).toEqual(await store.listJobs())
       })
     })
 

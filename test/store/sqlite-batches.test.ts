@@ -53,7 +53,7 @@ describe('sqlite: claim batches written a group at a time', () => {
     await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const known = Array.from({ length: 20 }, (_, i) => `known-${i}`)
     await store.syncJobs(known, T0)
-    await store.setPaused('known-3', true)
+    await store.setPaused('known-3', true, T0)
     // Held by an earlier run (overlap skip), and already served by another process.
     const [holder] = await store.claimSlots([claim('known-5', T0 - MIN)], 'B', T0 - MIN)
     await store.claimSlots([claim('known-7', T0)], 'B', T0)

@@ -89,11 +89,19 @@ describe('sqlite: upgrading a version 1 file', () => {
     }
     const jobs = raw.prepare('SELECT * FROM jobs ORDER BY name').all()
     expect(jobs).toEqual([
-      { name: 'a', last_slot: T0 + 20 * MIN, paused: 0, created_at: T0, seen_at: T0, last_run_id: 31 },
-      { name: 'b', last_slot: T0 + 20 * MIN, paused: 1, created_at: T0, seen_at: T0, last_run_id: 29 },
+      { name: 'a', last_slot: T0 + 20 * MIN, paused: 0, created_at: T0, seen_at: T0, last_run_id: 31, paused_at: null },
+      { name: 'b', last_slot: T0 + 20 * MIN, paused: 1, created_at: T0, seen_at: T0, last_run_id: 29, paused_at: null },
       // Created from its runs: first and last start.
-      { name: 'c', last_slot: null, paused: 0, created_at: T0 + 2 * MIN, seen_at: T0 + 29 * MIN, last_run_id: 30 },
-      { name: 'idle', last_slot: null, paused: 0, created_at: T0, seen_at: T0, last_run_id: null },
+      {
+        name: 'c',
+        last_slot: null,
+        paused: 0,
+        created_at: T0 + 2 * MIN,
+        seen_at: T0 + 29 * MIN,
+        last_run_id: 30,
+        paused_at: null,
+      },
+      { name: 'idle', last_slot: null, paused: 0, created_at: T0, seen_at: T0, last_run_id: null, paused_at: null },
     ])
     const indexes = raw
       .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL")
@@ -285,8 +293,8 @@ describe('sqlite: chains of runs', () => {
     expect(outcome?.kind).toBe('started')
     expect(begun.kind).toBe('started')
     expect(await store.listJobs()).toEqual([
-      { name: 'manual-only', lastSlot: null, paused: false, createdAt: T0 + 4, seenAt: T0 + 4 },
-      { name: 'new', lastSlot: T0, paused: false, createdAt: T0 + 3, seenAt: T0 + 3 },
+      { name: 'manual-only', lastSlot: null, paused: false, pausedAt: null, createdAt: T0 + 4, seenAt: T0 + 4 },
+      { name: 'new', lastSlot: T0, paused: false, pausedAt: null, createdAt: T0 + 3, seenAt: T0 + 3 },
     ])
     expect((await store.listRuns({ job: 'new' })).map((r) => r.id)).toEqual([(outcome as { runId: number }).runId])
     expect((await store.listRuns({ job: 'manual-only' })).map((r) => r.id)).toEqual([

@@ -63,7 +63,7 @@ describe('sqlite: two connections on one file', () => {
 
     const [skipped] = await b.claimSlots([claim('j', T0 + 9, 'skip')], 'B', T0 + 9)
     expect(skipped?.kind).toBe('skipped')
-    expect(await b.setPaused('j', true)).toBe(true)
+    expect(await b.setPaused('j', true, T0 + 9)).toBe(true)
     expect((await a.claimSlots([claim('j', T0 + 10)], 'A', T0 + 10))[0]?.kind).toBe('paused')
     await a.close()
     await b.close()
@@ -328,7 +328,7 @@ describe('sqlite: read-only opening', () => {
     expect((await reader.listJobs()).map((j) => j.name)).toEqual(['a'])
     await writer.syncJobs(['b'], T0)
     expect((await reader.listJobs()).map((j) => j.name)).toEqual(['a', 'b'])
-    await expect(reader.setPaused('a', true)).rejects.toMatchObject({
+    await expect(reader.setPaused('a', true, T0)).rejects.toMatchObject({
       code: 'STATE_READONLY',
       message: `${file}: state file was opened read-only, cannot change it`,
     })

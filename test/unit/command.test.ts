@@ -275,6 +275,25 @@ describe('a command job in the scheduler', () => {
     await waitFor(() => fs.existsSync(marker), 3_000)
   })
 
+  it('cancelled: recorded cancelled at once, the command stopped with SIGTERM, no retry', async () => {
+    const marker = path.join(tempDir(), 'got-term')
+    const { s, store } = await scheduler({
+      command: `trap 'touch ${marker}; exit 0' TERM; echo ready; sleep 10 & wait`,
+      retry: { max: 2, initial: '10ms' },
+    })
+    // Cancelled once the shell has set its trap and said so.
+    const ready = new Promise<number>((resolve) =>
+      s.events.on('run:log', (e) => e.text === 'ready' && resolve(e.runId)),
+    )
+    const result = s.runJob('cmd')
+    const runId = await ready
+    const view = await s.cancel(runId)
+    expect(view).toMatchObject({ status: 'cancelled', error: { message: 'cancelled by request' } })
+    expect(await result).toMatchObject({ status: 'cancelled', attempts: 1 })
+    await waitFor(() => fs.existsSync(marker), 3_000)
+    expect((await store.listRuns({ limit: 10 })).map((r) => r.status)).toEqual(['cancelled'])
+  })
+
   it('bounds the output kept with the attempt like ctx.log output', async () => {
     const { s, output } = await scheduler({ command: `i=0; while [ $i -lt 250 ]; do echo "line $i"; i=$((i+1)); done` })
     const result = await s.runJob('cmd')

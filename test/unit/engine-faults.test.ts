@@ -457,7 +457,7 @@ describe('a paused stretch as the views show it', () => {
     const { attemptView } = await import('../../src/core/views.js')
     const { clock, store, scheduler } = await setup([{ name: 'p', schedule: '* * * * * *', run: () => {} }])
     await scheduler.start()
-    await store.setPaused('p', true)
+    await store.setPaused('p', true, clock.now())
     await clock.advance(3_000)
     const [row] = await runs(store, 'p')
     expect(attemptView(row as RunRecord)).toMatchObject({

@@ -100,8 +100,8 @@ describe('jobSummaries', () => {
       status: 'succeeded',
       finishedAt: at('2026-01-10T00:00:01Z'),
     })
-    await store.setPaused('poll', true)
-    await store.setPaused('legacy', true)
+    await store.setPaused('poll', true, at('2026-01-15T08:00:00Z'))
+    await store.setPaused('legacy', true, at('2026-01-15T08:00:00Z'))
     // A run still going is not the "last run": it has no outcome yet.
     await seedRun(store, 'report', at('2026-01-15T09:59:00Z'))
 
@@ -133,7 +133,16 @@ describe('statusReport', () => {
       running: [],
       last24h: {
         since: NOW - 86_400_000,
-        counts: { running: 0, succeeded: 0, failed: 0, timed_out: 0, interrupted: 0, skipped: 0, missed: 0 },
+        counts: {
+          running: 0,
+          succeeded: 0,
+          failed: 0,
+          timed_out: 0,
+          interrupted: 0,
+          cancelled: 0,
+          skipped: 0,
+          missed: 0,
+        },
       },
       nextDue: { job: 'poll', at: at('2026-01-15T10:05:00Z'), zone: 'UTC' },
       state: { path: ':memory:', exists: false, sizeBytes: null, schemaVersion: null },
@@ -172,7 +181,7 @@ describe('statusReport', () => {
       finishedAt: at('2026-01-15T09:50:01Z'),
     })
     const running = await seedRun(store, 'poll', at('2026-01-15T09:55:00Z'))
-    await store.setPaused('poll', true)
+    await store.setPaused('poll', true, at('2026-01-15T09:58:00Z'))
 
     const report = await statusReport(config, store, NOW)
     expect(report.running).toEqual([
@@ -195,6 +204,7 @@ describe('statusReport', () => {
       failed: 1,
       timed_out: 0,
       interrupted: 0,
+      cancelled: 0,
       skipped: 0,
       missed: 0,
     })

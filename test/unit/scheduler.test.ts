@@ -623,7 +623,7 @@ describe('overlap', () => {
   it('a paused job records one skipped record for the paused stretch, not one per slot', async () => {
     const { clock, store, scheduler } = await harness([{ name: 'p', schedule: '* * * * * *', run: () => {} }])
     await scheduler.start()
-    await store.setPaused('p', true)
+    await store.setPaused('p', true, clock.now())
     await clock.advance(3000)
     const rows = await runs(store, 'p')
     expect(rows.map((r) => [r.status, JSON.parse(r.detail ?? '')])).toEqual([

@@ -87,6 +87,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    description:
+      "runs.status 'cancelled', jobs.paused_at (since when a job is paused), " +
+      'instances.config_hash and instances.clock_offset_ms (facts a live instance reports)',
+    // The status CHECK was declared on the column, so Postgres named it runs_status_check. Jobs paused
+    // before this version keep paused_at NULL: when they were paused is not known.
+    sql: (S) => `
+      ALTER TABLE ${S}.runs DROP CONSTRAINT runs_status_check;
+      ALTER TABLE ${S}.runs ADD CONSTRAINT runs_status_check
+        CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'interrupted', 'cancelled', 'skipped', 'missed'));
+      ALTER TABLE ${S}.jobs ADD COLUMN paused_at bigint;
+      ALTER TABLE ${S}.instances ADD COLUMN config_hash text, ADD COLUMN clock_offset_ms bigint;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

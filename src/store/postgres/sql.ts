@@ -36,6 +36,7 @@ export interface JobRow {
   name: string
   last_slot: number | null
   paused: boolean
+  paused_at: number | null
   created_at: number
   seen_at: number
 }
@@ -50,6 +51,8 @@ export interface InstanceRow {
   stopped_at: number | null
   process_start: number | null
   reaped_at: number | null
+  config_hash: string | null
+  clock_offset_ms: number | null
 }
 
 /** Columns of `runs`, spelled once; `trigger` is an SQL keyword and must stay quoted. */
@@ -83,6 +86,7 @@ export function toJob(row: JobRow): JobState {
     name: row.name,
     lastSlot: row.last_slot,
     paused: row.paused,
+    pausedAt: row.paused_at,
     createdAt: row.created_at,
     seenAt: row.seen_at,
   }
@@ -99,6 +103,8 @@ export function toInstance(row: InstanceRow): InstanceRecord {
     stoppedAt: row.stopped_at,
     processStart: row.process_start,
     reapedAt: row.reaped_at,
+    configHash: row.config_hash,
+    clockOffsetMs: row.clock_offset_ms,
   }
 }
 

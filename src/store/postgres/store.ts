@@ -15,6 +15,7 @@ import type {
   BeginOutcome,
   BeginRun,
   ClaimOutcome,
+  InstanceFacts,
   InstanceRecord,
   JobState,
   NewInstance,
@@ -253,13 +254,36 @@ export class PostgresStore implements Store {
   /** An instance once reaped is never revived: re-registering it changes nothing. */
   async registerInstance(instance: NewInstance): Promise<void> {
     await this.#query(
-      `INSERT INTO ${this.#S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, NULL)
+      `INSERT INTO ${this.#S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at,
+         reaped_at, config_hash, clock_offset_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, NULL, $7, NULL)
        ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
          process_start = excluded.process_start, started_at = excluded.started_at,
-         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL
+         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, config_hash = excluded.config_hash,
+         clock_offset_ms = NULL
        WHERE instances.reaped_at IS NULL`,
-      [instance.id, instance.role, instance.host, instance.pid, instance.processStart ?? null, instance.now],
+      [
+        instance.id,
+        instance.role,
+        instance.host,
+        instance.pid,
+        instance.processStart ?? null,
+        instance.now,
+        instance.configHash ?? null,
+      ],
+    )
+  }
+
+  async updateInstance(instanceId: string, facts: InstanceFacts): Promise<void> {
+    const setHash = facts.configHash !== undefined
+    const setOffset = facts.clockOffsetMs !== undefined
+    if (!setHash && !setOffset) return
+    await this.#query(
+      `UPDATE ${this.#S}.instances SET
+         config_hash = CASE WHEN $2::boolean THEN $3::text ELSE config_hash END,
+         clock_offset_ms = CASE WHEN $4::boolean THEN $5::bigint ELSE clock_offset_ms END
+       WHERE id = $1 AND reaped_at IS NULL`,
+      [instanceId, setHash, facts.configHash ?? null, setOffset, facts.clockOffsetMs ?? null],
     )
   }
 
@@ -374,10 +398,16 @@ export class PostgresStore implements Store {
     return rows.map(toJob)
   }
 
-  async setPaused(job: string, paused: boolean): Promise<boolean> {
+  async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
     const S = this.#S
     return this.#transaction(async (db) => {
-      const { rowCount } = await db.query(`UPDATE ${S}.jobs SET paused = $1 WHERE name = $2`, [paused, job])
+      // Pausing keeps the instant of a pause already under way; resuming clears it.
+      const { rowCount } = await db.query(
+        `UPDATE ${S}.jobs SET paused = $1,
+           paused_at = CASE WHEN NOT $1 THEN NULL WHEN paused THEN paused_at ELSE $3::bigint END
+         WHERE name = $2`,
+        [paused, job, now],
+      )
       return (rowCount ?? 0) > 0
     })
   }

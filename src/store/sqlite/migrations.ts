@@ -170,6 +170,59 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_retry_at ON runs (retry_at) WHERE retry_at IS NOT NULL;
     `,
   },
+  {
+    description:
+      "runs.status 'cancelled', jobs.paused_at (since when a job is paused), " +
+      'instances.config_hash and instances.clock_offset_ms (facts a live instance reports)',
+    // SQLite cannot change a CHECK in place: the runs table is rebuilt as in version 2 (new table,
+    // copy, drop, rename, indexes), keeping ids, the id sequence and each run's link to its job's
+    // previous run. Jobs paused before this version keep paused_at NULL: when they were paused is
+    // not known.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN paused_at INTEGER;
+      ALTER TABLE instances ADD COLUMN config_hash TEXT;
+      ALTER TABLE instances ADD COLUMN clock_offset_ms INTEGER;
+
+      CREATE TABLE runs_v5 (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        job           TEXT NOT NULL,
+        slot          INTEGER NOT NULL,
+        "trigger"     TEXT NOT NULL CHECK ("trigger" = 'schedule' OR "trigger" = 'catch-up' OR "trigger" = 'manual'),
+        attempt       INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status = 'running' OR status = 'succeeded' OR status = 'failed'
+                        OR status = 'timed_out' OR status = 'interrupted' OR status = 'cancelled'
+                        OR status = 'skipped' OR status = 'missed'),
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        duration_ms   INTEGER,
+        error_message TEXT,
+        error_stack   TEXT,
+        result        TEXT,
+        output        TEXT,
+        detail        TEXT,
+        instance_id   TEXT NOT NULL,
+        active        INTEGER NOT NULL DEFAULT 0,
+        -- The job's previous run (NULL for its first): see version 2.
+        prev_id       INTEGER,
+        -- A failed attempt whose retry waits out its backoff: when the retry is due (durable retries).
+        retry_at      INTEGER
+      );
+      -- Ids are never reused (a prev_id must not come to name another job's run): carry the sequence.
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'runs_v5', seq FROM sqlite_sequence WHERE name = 'runs';
+      INSERT INTO runs_v5 (id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms,
+        error_message, error_stack, result, output, detail, instance_id, active, prev_id, retry_at)
+      SELECT id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms,
+        error_message, error_stack, result, output, detail, instance_id, active, prev_id, retry_at
+      FROM runs ORDER BY id;
+      DROP TABLE runs;
+      ALTER TABLE runs_v5 RENAME TO runs;
+      -- The indexes of versions 2 and 4, as they were.
+      CREATE INDEX runs_started_at ON runs (started_at);
+      CREATE INDEX runs_active_job ON runs (job) WHERE active = 1;
+      CREATE INDEX runs_status_id ON runs (status, id) WHERE status NOT IN ('running', 'succeeded');
+      CREATE INDEX runs_retry_at ON runs (retry_at) WHERE retry_at IS NOT NULL;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

@@ -88,13 +88,31 @@ export function prepareStatements(db: Database.Database) {
   /** For single-column queries: rows are the column's values. */
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
-    registerInstance: prepare<[NewInstance]>(
-      `INSERT INTO instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at)
-       VALUES (@id, @role, @host, @pid, @processStart, @now, @now, NULL, NULL)
+    registerInstance: prepare<[NewInstance & { processStart: number | null; configHash: string | null }]>(
+      `INSERT INTO instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at,
+         config_hash, clock_offset_ms)
+       VALUES (@id, @role, @host, @pid, @processStart, @now, @now, NULL, NULL, @configHash, NULL)
        ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
          process_start = excluded.process_start, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-         stopped_at = NULL
+         stopped_at = NULL, config_hash = excluded.config_hash, clock_offset_ms = NULL
        WHERE instances.reaped_at IS NULL`,
+    ),
+    /** `setConfigHash`, `setClockOffset`: 1 in the `set` flag changes the column, 0 keeps it. */
+    updateInstance: prepare<
+      [
+        {
+          id: string
+          setConfigHash: 0 | 1
+          configHash: string | null
+          setClockOffset: 0 | 1
+          clockOffsetMs: number | null
+        },
+      ]
+    >(
+      `UPDATE instances SET
+         config_hash = CASE WHEN @setConfigHash = 1 THEN @configHash ELSE config_hash END,
+         clock_offset_ms = CASE WHEN @setClockOffset = 1 THEN @clockOffsetMs ELSE clock_offset_ms END
+       WHERE id = @id AND reaped_at IS NULL`,
     ),
     /** Refused (no row changed) once the instance was reaped: it lost its runs to a peer. */
     heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ? AND reaped_at IS NULL'),
@@ -165,7 +183,12 @@ export function prepareStatements(db: Database.Database) {
     serveFrom: prepare<[{ names: string; from: number }]>(
       'UPDATE jobs SET last_slot = @from FROM json_each(@names) j WHERE jobs.name = j.value AND last_slot IS NULL',
     ),
-    setPaused: prepare<[number, string]>('UPDATE jobs SET paused = ? WHERE name = ?'),
+    /** Pausing keeps the instant of a pause already under way; resuming clears it. */
+    setPaused: prepare<[{ name: string; paused: 0 | 1; now: number }]>(
+      `UPDATE jobs SET paused = @paused,
+         paused_at = CASE WHEN @paused = 0 THEN NULL WHEN paused = 1 THEN paused_at ELSE @now END
+       WHERE name = @name`,
+    ),
 
     claimSlot: prepare<[slot: number, job: string]>('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
     /**

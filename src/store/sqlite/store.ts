@@ -20,6 +20,7 @@ import type {
   BeginOutcome,
   BeginRun,
   ClaimOutcome,
+  InstanceFacts,
   InstanceRecord,
   JobState,
   NewInstance,
@@ -231,7 +232,25 @@ export class SqliteStore implements Store {
   // --- instances ------------------------------------------------------------------------------
 
   async registerInstance(instance: NewInstance): Promise<void> {
-    this.#write(() => this.#s.registerInstance.run({ ...instance, processStart: instance.processStart ?? null }))
+    this.#write(() =>
+      this.#s.registerInstance.run({
+        ...instance,
+        processStart: instance.processStart ?? null,
+        configHash: instance.configHash ?? null,
+      }),
+    )
+  }
+
+  async updateInstance(instanceId: string, facts: InstanceFacts): Promise<void> {
+    this.#write(() =>
+      this.#s.updateInstance.run({
+        id: instanceId,
+        setConfigHash: facts.configHash !== undefined ? 1 : 0,
+        configHash: facts.configHash ?? null,
+        setClockOffset: facts.clockOffsetMs !== undefined ? 1 : 0,
+        clockOffsetMs: facts.clockOffsetMs ?? null,
+      }),
+    )
   }
 
   async heartbeat(instanceId: string, now: number): Promise<boolean> {
@@ -288,8 +307,8 @@ export class SqliteStore implements Store {
     return this.#read(() => this.#s.listJobs.all().map(toJob))
   }
 
-  async setPaused(job: string, paused: boolean): Promise<boolean> {
-    return this.#write(() => this.#s.setPaused.run(paused ? 1 : 0, job).changes > 0)
+  async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
+    return this.#write(() => this.#s.setPaused.run({ name: job, paused: paused ? 1 : 0, now }).changes > 0)
   }
 
   // --- slots and attempts -----------------------------------------------------------------------

@@ -1,0 +1,214 @@
+/**
+ * `scheduler.cancel(runId)`: the attempt's signal aborted with a reason saying it was cancelled, the
+ * row recorded `cancelled` through the one recording path, no retry, hooks told it was final, the
+ * overlap guard held until the code settles; and one-line refusals for everything it cannot cancel.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
+import { validateConfig } from '../../src/config/validate.js'
+import { FakeClock, settle } from '../../src/core/clock.js'
+import { Scheduler } from '../../src/core/scheduler.js'
+import { CronsError } from '../../src/errors.js'
+import { openStore } from '../../src/store/index.js'
+import type { RunRecord, Store } from '../../src/store/types.js'
+
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+const schedulers: Scheduler[] = []
+
+afterEach(async () => {
+  for (const s of schedulers.splice(0)) await s.stop({ graceMs: 0 })
+})
+
+async function setup(
+  jobs: JobDefinition[],
+  options: { hooks?: Hooks; store?: Store; clock?: FakeClock; id?: string } = {},
+) {
+  const clock = options.clock ?? new FakeClock(T0)
+  const store = options.store ?? (await openStore(':memory:'))
+  const config = validateConfig({ timezone: 'UTC', hooks: options.hooks ?? {}, jobs }, { file: 'test' })
+  const scheduler = new Scheduler(config, { clock, store, instanceId: options.id ?? 'here', random: () => 0 })
+  schedulers.push(scheduler)
+  return { clock, store, scheduler }
+}
+
+function deferred() {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+async function runsOf(store: Store, job: string): Promise<RunRecord[]> {
+  return (await store.listRuns({ job, limit: 100 })).reverse()
+}
+
+/** The rejection of `promise`, which must be a one-line CronsError. */
+async function refusal(promise: Promise<unknown>): Promise<CronsError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  )
+  expect(error).toBeInstanceOf(CronsError)
+  expect((error as CronsError).message).not.toContain('\n')
+  return error as CronsError
+}
+
+describe('cancelling a run', () => {
+  it('aborts the signal, records cancelled with no retry, holds the job until its code settles, then later slots run', async () => {
+    const gate = deferred()
+    const reasons: unknown[] = []
+    let calls = 0
+    const finished: string[] = []
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'slow',
+        schedule: '*/10 * * * * *',
+        retry: { max: 3, backoff: 'constant', initial: 1 },
+        run: (ctx) => {
+          calls++
+          if (calls > 1) return undefined
+          // Ignores its signal: the attempt is recorded cancelled all the same.
+          ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason))
+          return gate.promise
+        },
+      },
+    ])
+    scheduler.events.on('run:finished', (e) => void finished.push(`${e.attempt} ${e.status}`))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 12_000)
+    const [running] = await store.activeRuns()
+    expect(running).toMatchObject({ job: 'slow', status: 'running' })
+    const id = (running as RunRecord).id
+
+    const cancelled = await scheduler.cancel(id)
+    expect(cancelled).toMatchObject({ id, job: 'slow', status: 'cancelled', active: true })
+    expect(cancelled.error?.message).toBe('cancelled by request')
+    expect(reasons).toHaveLength(1)
+    expect(reasons[0]).toBeInstanceOf(Error)
+    expect((reasons[0] as Error).name).toBe('AbortError')
+    expect((reasons[0] as Error).message).toBe('cancelled by request')
+    expect(finished).toEqual(['1 cancelled'])
+
+    // No retry, however long the backoff; the next slot is skipped: the code has not stopped.
+    await clock.advanceTo(T0 + 25_000)
+    let rows = await runsOf(store, 'slow')
+    expect(rows.map((r) => [r.slot - T0, r.attempt, r.status])).toEqual([
+      [10_000, 1, 'cancelled'],
+      [20_000, 1, 'skipped'],
+    ])
+
+    // Its code settles: the guard is released, the row stays cancelled, the next slot runs.
+    gate.resolve()
+    await settle()
+    expect(await store.getRun(id)).toMatchObject({ status: 'cancelled', active: false })
+    await clock.advanceTo(T0 + 31_000)
+    rows = await runsOf(store, 'slow')
+    expect(rows.map((r) => [r.slot - T0, r.status])).toEqual([
+      [10_000, 'cancelled'],
+      [20_000, 'skipped'],
+      [30_000, 'succeeded'],
+    ])
+    expect(calls).toBe(2)
+  })
+
+  it('a job that honours its signal settles at once; the reason given is in the record', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'polite',
+        schedule: '@yearly',
+        retry: { max: 2, backoff: 'constant', initial: 1 },
+        run: (ctx) =>
+          new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      },
+    ])
+    const result = scheduler.runJob('polite')
+    await settle()
+    const [running] = await store.activeRuns()
+    const view = await scheduler.cancel((running as RunRecord).id, { reason: 'deploy in progress' })
+    expect(view).toMatchObject({ status: 'cancelled', error: { message: 'cancelled: deploy in progress' } })
+    await settle()
+    expect(await result).toMatchObject({ status: 'cancelled', attempts: 1 })
+    expect(await store.getRun((running as RunRecord).id)).toMatchObject({ status: 'cancelled', active: false })
+    await clock.advance(10_000)
+    expect((await runsOf(store, 'polite')).map((r) => r.status)).toEqual(['cancelled'])
+  })
+
+  it('hooks see a cancel as final: afterRun runs, onError does not', async () => {
+    const after: Partial<HookContext>[] = []
+    const errors: number[] = []
+    const { store, scheduler } = await setup(
+      [
+        {
+          name: 'hooked',
+          schedule: '@yearly',
+          retry: { max: 1, backoff: 'constant', initial: 1 },
+          run: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+        },
+      ],
+      {
+        hooks: {
+          afterRun: (ctx) => void after.push({ status: ctx.status, willRetry: ctx.willRetry, final: ctx.final }),
+          onError: (ctx) => void errors.push(ctx.attempt),
+        },
+      },
+    )
+    const result = scheduler.runJob('hooked')
+    await settle()
+    const [running] = await store.activeRuns()
+    await scheduler.cancel((running as RunRecord).id)
+    await result
+    expect(after).toEqual([{ status: 'cancelled', willRetry: false, final: true }])
+    expect(errors).toEqual([])
+  })
+
+  it('refuses an unknown run, a finished one, and one running in another process, in one line each', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const gate = deferred()
+    const job: JobDefinition = { name: 'held', schedule: '@yearly', run: () => gate.promise }
+    const here = await setup([job], { clock, store, id: 'here' })
+    const there = await setup([job], { clock, store, id: 'there' })
+
+    const unknown = await refusal(here.scheduler.cancel(999))
+    expect(unknown.code).toBe('RUN_UNKNOWN')
+    expect(unknown.message).toBe('no run 999 in :memory:')
+
+    const elsewhere = there.scheduler.runJob('held')
+    await settle()
+    const [running] = await store.activeRuns()
+    const id = (running as RunRecord).id
+    const notHere = await refusal(here.scheduler.cancel(id))
+    expect(notHere.code).toBe('RUN_NOT_HERE')
+    expect(notHere.message).toMatch(
+      new RegExp(
+        `^run ${id} of job "held" runs on instance there \\(host .+, pid ${process.pid}\\), not in this process`,
+      ),
+    )
+    expect(await store.getRun(id)).toMatchObject({ status: 'running', active: true })
+
+    gate.resolve()
+    expect(await elsewhere).toMatchObject({ status: 'succeeded' })
+    const done = await refusal(there.scheduler.cancel(id))
+    expect(done.code).toBe('RUN_FINISHED')
+    expect(done.message).toBe(`run ${id} of job "held" is not running: it ended succeeded`)
+
+    await there.scheduler.stop({ graceMs: 0 })
+    expect((await refusal(there.scheduler.cancel(id))).code).toBe('SCHEDULER_STOPPED')
+  })
+
+  it('a timed-out attempt whose code still runs is no longer running: refused', async () => {
+    const gate = deferred()
+    const { clock, store, scheduler } = await setup([
+      { name: 'late', schedule: '@yearly', timeout: 1, run: () => gate.promise },
+    ])
+    const result = scheduler.runJob('late')
+    await clock.advance(1_000)
+    expect(await result).toMatchObject({ status: 'timed_out' })
+    const [row] = await store.activeRuns()
+    const error = await refusal(scheduler.cancel((row as RunRecord).id))
+    expect(error.code).toBe('RUN_FINISHED')
+    expect(error.message).toMatch(/is not running: it ended timed_out$/)
+    gate.resolve()
+  })
+})
