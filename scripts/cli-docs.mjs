@@ -213,7 +213,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | Field | Type | Meaning |
 | --- | --- | --- |
 | \`healthy\` | boolean | At least one scheduler is alive (the exit code says the same). |
-| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive }\`. Each slot runs once among the alive ones. |
+| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive, clockOffsetMs }\`. Each slot runs once among the alive ones. \`clockOffsetMs\`: the database server's clock minus the instance's host clock, as last measured (null if unknown). |
 | \`running\` | object[] | Attempts executing now: \`{ id, job, slot, trigger, attempt, status, startedAt, instanceId, host, pid }\`. |
 | \`last24h\` | object | \`{ since, counts }\`: attempts started in the last 24 hours, by status. |
 | \`nextDue\` | object or null | \`{ job, at, zone }\`: the next slot of a job that is not paused. |

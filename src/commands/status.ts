@@ -1,6 +1,16 @@
 import { BaseCommand } from '../cli/base.js'
 import { wideFlag } from '../cli/flags.js'
-import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
+import {
+  formatBytes,
+  formatDuration,
+  formatLocal,
+  type Painter,
+  paint,
+  preparePaint,
+  relative,
+  renderTable,
+} from '../cli/output.js'
+import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
 import { defaultLease } from '../core/lease.js'
 import { type StatusView, statusView } from '../core/views.js'
@@ -83,11 +93,12 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       i.alive ? p.green('alive') : i.stoppedAt !== null ? p.dim('stopped') : p.red('dead'),
       formatLocal(i.startedAt, options.zone),
       relative(i.heartbeatAt, now),
+      offsetText(i.clockOffsetMs, p),
     ])
     lines.push(
       '',
       p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream, {
+      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock'], rows, options.stream, {
         wide: options.wide === true,
       }),
     )
@@ -108,6 +119,17 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     lines.push(await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   return lines.join('\n')
+}
+
+/**
+ * The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second (the
+ * scheduler then warns; it schedules on the server's time all the same).
+ */
+function offsetText(offsetMs: number | null, p: Painter): string {
+  if (offsetMs === null) return '-'
+  if (Math.abs(offsetMs) <= SKEW_WARN_MS)
+    return `${offsetMs >= 0 ? '+' : '-'}${(Math.abs(offsetMs) / 1000).toFixed(3)}s`
+  return p.yellow(`${formatDuration(Math.abs(offsetMs))} ${offsetMs > 0 ? 'behind' : 'ahead'}`)
 }
 
 function unhealthyReason(report: StatusReport, now: number): string {

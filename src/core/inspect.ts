@@ -94,6 +94,11 @@ export interface InstanceStatus {
   stoppedAt: number | null
   /** Not stopped and heartbeating within the TTL: the same test peers use before reaping its runs. */
   alive: boolean
+  /**
+   * The instance's last measured offset to the state's clock (the database server's minus the
+   * host's, in ms), null when not recorded.
+   */
+  clockOffsetMs: number | null
 }
 
 export interface RunningNow {
@@ -151,6 +156,7 @@ export async function statusReport(
     heartbeatAgeMs: Math.max(0, now - i.heartbeatAt),
     stoppedAt: i.stoppedAt,
     alive: i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
+    clockOffsetMs: i.clockOffsetMs,
   }))
   // Runs name any instance; health is about the schedulers (run-job processes register as runners).
   const byId = new Map(all.map((i) => [i.id, i]))

@@ -91,7 +91,14 @@ export class Scheduler {
       random: options.random ?? Math.random,
     }
     this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
-    this.clockSync = new ClockSync({ clock: this.clock, events: this.events })
+    // Each measurement is recorded with the instance, for `crons status`.
+    this.clockSync = new ClockSync({
+      clock: this.clock,
+      events: this.events,
+      measured: async (clockOffsetMs) => {
+        if (this.store && this.registeredAs) await this.store.updateInstance(this.currentId, { clockOffsetMs })
+      },
+    })
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
       recorder: () => this.recorder,
@@ -456,6 +463,8 @@ export class Scheduler {
       processStart: processStartOf(process.pid),
       now: this.clock.now(),
     })
+    // The offset measured when the store opened (a registration starts without one).
+    await store.updateInstance(this.currentId, { clockOffsetMs: this.clock.offsetMs })
     this.registeredAs = role
   }
 

@@ -245,6 +245,8 @@ export interface StatusView {
     heartbeatAgeMs: number
     stoppedAt: string | null
     alive: boolean
+    /** The database server's clock minus the instance's host clock, in ms, as last measured; null if unknown. */
+    clockOffsetMs: number | null
   }[]
   running: {
     id: number
@@ -275,6 +277,7 @@ export function statusView(report: StatusReport): StatusView {
       heartbeatAgeMs: i.heartbeatAgeMs,
       stoppedAt: isoOrNull(i.stoppedAt),
       alive: i.alive,
+      clockOffsetMs: i.clockOffsetMs,
     })),
     running: report.running.map((r) => ({
       id: r.runId,

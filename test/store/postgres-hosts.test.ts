@@ -59,6 +59,11 @@ describe('a host minutes off the database server clock', () => {
     // Heartbeats are on the server's clock, whatever the host's says.
     const instances = await b.store.listInstances()
     for (const instance of instances) expect(Math.abs(instance.heartbeatAt - w.serverNow())).toBeLessThan(3_000)
+    // Each instance's offset is recorded with it, for `crons status`.
+    expect(instances.map((i) => [i.id, i.clockOffsetMs])).toEqual([
+      ['a', -skew],
+      ['b', 0],
+    ])
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 })
@@ -84,6 +89,7 @@ describe('clocks that step', () => {
       { offsetMs: -5 * MINUTE, skewed: true },
       { offsetMs: 0, skewed: false },
     ])
+    expect((await a.store.listInstances()).find((i) => i.id === 'a')?.clockOffsetMs).toBe(0)
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 
