@@ -193,17 +193,17 @@ export class Housekeeping {
     const { clock, loop } = this.deps
     let now = clock.now()
     if (this.postponed(now, plannedAt, (delay, planned) => this.armHeartbeat(delay, planned))) return
-    if (loop && !loop.alive(now)) {
+    // A timer firing far from when it was due means the clock stepped, and every age read on it is
+    // wrong until the offset is measured again: the loop's liveness is then judged at the next beat.
+    const stepped = this.deps.clockSync.noteTimer(this.beatDueAt)
+    if (!stepped && loop && !loop.alive(now)) {
       this.heartbeatTimer = undefined
       this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
       return
     }
-    // Planned for `plannedAt` when postponed, else for when its timer was due.
-    const due = plannedAt ?? this.beatDueAt
     try {
       const store = await this.deps.store()
       await store.verify()
-      this.deps.clockSync.noteTimer(due)
       if (await this.deps.clockSync.check(store)) now = clock.now()
       await this.renew(store, now)
       await this.deps.recorder()?.retry()
