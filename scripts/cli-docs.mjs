@@ -25,7 +25,7 @@ const EXIT_MEANINGS = {
   usage: 'A flag or argument is wrong: bad value, unknown job name, unknown run id, bad cron expression or time zone.',
   config: 'The config file is missing, does not load (syntax error, throws) or does not validate.',
   state: 'The state file cannot be opened, read or written: missing folder, read-only, locked, corrupt, too new.',
-  busy: '`run-job`: the job is running in another process sharing the state file, and `--force` was not given.',
+  busy: '`run-job`: the job is running in another process sharing the state file, and `--force` was not given. `cancel`: the process running the attempt has not acted on the request within `--wait` (the request stands).',
   unhealthy: '`status`: no scheduler instance is alive.',
 }
 
@@ -204,6 +204,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`lastRun\` | run or null | The latest attempt with an outcome, in the shape above. |
 | \`tags\` | string[] | The job's tags. |
 | \`paused\` | boolean | Paused with \`pause-job\`. |
+| \`pausedAt\` | instant or null | Since when it is paused; null when it is not, or was paused before crons recorded it (schema version 4 and older). |
 | \`disabled\` | boolean | \`enabled: false\` in the config: listed, never scheduled (\`nextRun\` is null). |
 | \`removed\` | boolean | In the state file but no longer in the config. |
 | \`command\` | string, string[] or null | A command job's command as written; null for a function job. |
@@ -236,6 +237,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | --- | --- |
 | \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt; \`durationMs\` is that attempt's, as \`logs\` shows it. |
 | \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed }\`. |
+| \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
 | \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`). |

@@ -21,7 +21,7 @@ export type ErrorCode =
   | 'JOB_FAILED'
   | 'RUN_UNKNOWN'
   | 'RUN_FINISHED'
-  | 'RUN_NOT_HERE'
+  | 'CANCEL_PENDING'
   | 'STATE_INVALID'
   | 'STATE_LOCKED'
   | 'STATE_READONLY'
@@ -64,7 +64,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   JOB_FAILED: EXIT.runFailed,
   RUN_UNKNOWN: EXIT.usage,
   RUN_FINISHED: EXIT.usage,
-  RUN_NOT_HERE: EXIT.busy,
+  CANCEL_PENDING: EXIT.busy,
   STATE_INVALID: EXIT.state,
   STATE_LOCKED: EXIT.state,
   STATE_READONLY: EXIT.state,

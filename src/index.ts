@@ -9,6 +9,7 @@ import { type OpenStore, Scheduler, type SchedulerOptions } from './core/schedul
 
 export { defineConfig } from './config/define.js'
 export type * from './config/types.js'
+export { type CancelOptions, cancelInState, DEFAULT_CANCEL_WAIT_MS } from './core/cancel.js'
 export { type Clock, FakeClock, systemClock, type TimerHandle } from './core/clock.js'
 export type * from './core/events.js'
 export { checkJobName, type HistoryFilter, latestAttempts, RunFollower } from './core/history.js'

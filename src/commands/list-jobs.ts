@@ -20,6 +20,7 @@ export default class ListJobs extends BaseCommand {
   static override description =
     `Every job in the config is listed, whether or not it has run; a command job with its command.
 Jobs with enabled: false in the config are shown as disabled: they are never scheduled.
+A paused job shows since when it is paused, in its time zone (--json: pausedAt).
 Jobs the state file remembers but the config no longer lists are shown as removed.
 The state file is only read: listing never creates it.
 
@@ -99,7 +100,7 @@ export async function renderJobList(
         : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
-    stateText(job, p),
+    stateText(job, now, p),
   ])
   const table = await renderTable(
     ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state'],
@@ -118,8 +119,14 @@ function lastRunText(job: JobSummary, now: number, p: Painter): string {
   return `${statusColour(last.status, p)} ${relative(last.finishedAt ?? last.startedAt, now)}`
 }
 
-function stateText(job: JobSummary, p: Painter): string {
-  if (job.removed) return p.dim(job.paused ? 'removed, paused' : 'removed')
-  if (job.disabled) return p.dim(job.paused ? 'disabled, paused' : 'disabled')
-  return job.paused ? p.yellow('paused') : 'active'
+function stateText(job: JobSummary, now: number, p: Painter): string {
+  if (job.removed) return p.dim(job.paused ? `removed, ${pausedText(job, now)}` : 'removed')
+  if (job.disabled) return p.dim(job.paused ? `disabled, ${pausedText(job, now)}` : 'disabled')
+  return job.paused ? p.yellow(pausedText(job, now)) : 'active'
+}
+
+/** "paused since <local time>" and how long ago, in the job's zone; just "paused" for a pause of unknown start. */
+function pausedText(job: JobSummary, now: number): string {
+  if (job.pausedAt === null) return 'paused'
+  return `paused since ${formatLocalShort(job.pausedAt, job.zone ?? 'UTC')}\n${relative(job.pausedAt, now)}`
 }

@@ -1,21 +1,39 @@
 /**
- * Cancelling a run (`Scheduler.cancel`): the attempt's `ctx.signal` is aborted with an error saying it
- * was cancelled (a command job's process group gets SIGTERM, then SIGKILL after its grace, as at a
- * timeout), and the attempt is recorded `cancelled` at once through the runner's one recording path.
- * A cancel is final: no retry follows, and hooks see `final: true` (`afterRun` runs; `onError` does
- * not, a cancel being asked for rather than a failure). As after a timeout, the overlap guard keeps
- * the job held until its code really stops.
+ * Cancelling a run (`Scheduler.cancel`, `crons cancel`): the attempt's `ctx.signal` is aborted with
+ * an error saying it was cancelled (a command job's process group gets SIGTERM, then SIGKILL after its
+ * grace, as at a timeout), and the attempt is recorded `cancelled` through the runner's one recording
+ * path. A cancel is final: no retry follows, and hooks see `final: true` (`afterRun` runs; `onError`
+ * does not, a cancel being asked for rather than a failure). As after a timeout, the overlap guard
+ * keeps the job held until its code really stops.
  *
- * Only the process running the attempt can stop its code, so only attempts executing in this process
- * are cancelled; any other run is refused with a one-line error naming the run and where it runs.
+ * Only the process running an attempt can stop its code. An attempt executing in this process is
+ * cancelled at once. Any other running attempt (in another process, or here but with its code not
+ * called yet) gets a request kept with its row (`Store.requestCancel`), which its owner acts on at
+ * its next heartbeat (`Housekeeping`); the caller waits for the outcome up to `waitMs`.
  */
 import { CronsError, quote } from '../errors.js'
 import type { RunRecord, RunStatus, Store } from '../store/types.js'
+import type { Clock } from './clock.js'
+import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import type { InFlight } from './inflight.js'
+import type { StateAccess } from './pause.js'
 
-/** The error a cancelled attempt's signal is aborted with; its message is the record's error. */
-export function cancelledError(reason?: string): Error {
-  const error = new Error(reason ? `cancelled: ${reason}` : 'cancelled by request')
+/**
+ * How long a cancel waits for another process to act on its request: a live instance heartbeats
+ * within the instance TTL, by definition of live.
+ */
+export const DEFAULT_CANCEL_WAIT_MS = DEFAULT_INSTANCE_TTL_MS
+/** How often the waiting caller reads the run again. */
+const POLL_MS = 250
+
+/** What a cancelled attempt's record and its signal's reason say. */
+export function cancelMessage(reason?: string): string {
+  return reason ? `cancelled: ${reason}` : 'cancelled by request'
+}
+
+/** The error a cancelled attempt's signal is aborted with. */
+export function cancelledError(message: string): Error {
+  const error = new Error(message)
   // As an aborted fetch names it; the engine's frames say nothing about the job.
   error.name = 'AbortError'
   error.stack = `${error.name}: ${error.message}`
@@ -40,45 +58,107 @@ export function cancelActive(inFlight: InFlight, runId: number, error: Error): P
   })
 }
 
-/** What `cancelRun` needs of the scheduler. */
+/** What `cancelRun` needs of the caller. */
 export interface CancelEnv {
   store: Store
-  /** This process's instance id. */
-  instanceId: string
-  /** `cancelActive` on this process's runner (undefined when it has none: nothing runs here). */
+  clock: Clock
+  /** `cancelActive` on this process's runner; undefined when it has none (nothing runs here). */
   cancelActive: ((runId: number, error: Error) => Promise<RunStatus | undefined>) | undefined
 }
 
+export interface CancelOptions {
+  /** Said in the record: "cancelled: <reason>" (default "cancelled by request"). */
+  reason?: string
+  /** How long to wait for another process to act on the request. @default 30_000 */
+  waitMs?: number
+}
+
 /**
- * Cancel run `runId` if its attempt executes in this process; resolves with its record once the
- * outcome is written. Rejects with `RUN_UNKNOWN` (no such run), `RUN_FINISHED` (it is not running)
- * or `RUN_NOT_HERE` (it runs in another process, or its code has not been called yet).
+ * Cancel run `runId`; resolves with its record once it is recorded `cancelled`. Rejects with
+ * `RUN_UNKNOWN` (no such run), `RUN_FINISHED` (it is not running, or ended otherwise before the
+ * cancel took effect) or `CANCEL_PENDING` (its process has not acted on the request within `waitMs`;
+ * the request stands).
  */
-export async function cancelRun(env: CancelEnv, runId: number, reason?: string): Promise<RunRecord> {
+export async function cancelRun(env: CancelEnv, runId: number, options: CancelOptions = {}): Promise<RunRecord> {
   const { store } = env
   const found = await store.getRun(runId)
   if (found === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${store.location}`)
   if (found.status !== 'running') throw finished(found)
-  const status = await env.cancelActive?.(runId, cancelledError(reason))
-  const now = (await store.getRun(runId)) ?? found
-  if (status === 'cancelled') return now
-  if (status !== undefined) {
-    throw new CronsError('RUN_FINISHED', `${describeRun(found)} ended ${status} before it could be cancelled`)
-  }
-  if (now.status !== 'running') throw finished(now)
-  if (now.instanceId === env.instanceId) {
-    throw new CronsError(
-      'RUN_NOT_HERE',
-      `${describeRun(now)} has not called its code yet (claimed ahead of its instant, or in a beforeRun hook): nothing to cancel yet`,
-      { suggestions: ['cancel it again once it runs'] },
-    )
-  }
-  const owner = (await store.listInstances()).find((i) => i.id === now.instanceId)
+  const message = cancelMessage(options.reason)
+  const here = await env.cancelActive?.(runId, cancelledError(message))
+  if (here !== undefined) return settledAs(await latest(store, found), here)
+  // Not executing here: ask the process running it, and wait for its answer.
+  const asked = (await store.requestCancel(runId, message)) ?? found
+  if (asked.status !== 'running') throw finished(asked)
+  const ended = await waitForEnd(env, runId, options.waitMs ?? DEFAULT_CANCEL_WAIT_MS)
+  if (ended !== undefined) return settledAs(ended, ended.status)
+  const owner = (await store.listInstances()).find((i) => i.id === found.instanceId)
   const where = owner ? ` (host ${owner.host}, pid ${owner.pid})` : ''
+  const waited = options.waitMs ?? DEFAULT_CANCEL_WAIT_MS
   throw new CronsError(
-    'RUN_NOT_HERE',
-    `${describeRun(now)} runs on instance ${now.instanceId}${where}, not in this process: only the process running it can cancel it`,
+    'CANCEL_PENDING',
+    `${describeRun(found)} runs on instance ${found.instanceId}${where}, which has not acted on the cancel within ${waited / 1000}s; the request stands`,
+    {
+      suggestions: [
+        'a live scheduler acts on it at its next heartbeat; a dead one has its runs marked interrupted instead',
+      ],
+    },
   )
+}
+
+/**
+ * `cancelRun` from a process that runs nothing itself (`crons cancel`): the state is read first, so
+ * an unknown id neither creates the state nor waits for a write lock.
+ */
+export async function cancelInState(
+  state: StateAccess,
+  clock: Clock,
+  runId: number,
+  options: CancelOptions = {},
+): Promise<RunRecord> {
+  const reading = await state.read()
+  if (reading === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId}: nothing has run yet (no state)`)
+  try {
+    if ((await reading.getRun(runId)) === undefined) {
+      throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${reading.location}`)
+    }
+  } finally {
+    await release(state, reading)
+  }
+  const store = await state.write()
+  try {
+    return await cancelRun({ store, clock, cancelActive: undefined }, runId, options)
+  } finally {
+    await release(state, store)
+  }
+}
+
+function release(state: StateAccess, store: Store): Promise<void> {
+  return state.release ? state.release(store) : store.close()
+}
+
+async function latest(store: Store, run: RunRecord): Promise<RunRecord> {
+  return (await store.getRun(run.id)) ?? run
+}
+
+/** The run, if the cancel took effect; else why not. */
+function settledAs(run: RunRecord, status: RunStatus): RunRecord {
+  if (status === 'cancelled') return run
+  throw new CronsError('RUN_FINISHED', `${describeRun(run)} ended ${status} before it could be cancelled`)
+}
+
+/** The run once it is no longer `running`, or undefined after `waitMs`. */
+async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promise<RunRecord | undefined> {
+  const { clock, store } = env
+  const deadline = clock.now() + waitMs
+  for (;;) {
+    const run = await store.getRun(runId)
+    if (run === undefined) throw new CronsError('RUN_UNKNOWN', `run ${runId} was deleted from ${store.location}`)
+    if (run.status !== 'running') return run
+    const left = deadline - clock.now()
+    if (left <= 0) return undefined
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(POLL_MS, left)))
+  }
 }
 
 function describeRun(run: RunRecord): string {

@@ -6,8 +6,9 @@
  *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again), check
  *   the store is still the one opened, measure the clock offset again when due (clock-sync.ts),
  *   renew this instance's lease (a lease lost to a peer that thought this process dead is noticed
- *   here), write outcomes a failed write left behind, and reap dead instances: at once for a process
- *   on this host that is gone, else when its heartbeat expired.
+ *   here), write outcomes a failed write left behind, act on requests of other processes to cancel
+ *   runs of this one, and reap dead instances: at once for a process on this host that is gone, else
+ *   when its heartbeat expired.
  * - Self-fencing: the claim loop asks `renewIfStale` before claiming; a lease not renewed for most of
  *   its length is renewed first, so no slot is claimed under a lease a peer may have found expired.
  * - After an outage of the store, every host was as blind as this one: their heartbeats are as old
@@ -21,7 +22,7 @@
  */
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
-import type { ReapedRuns, Store } from '../store/types.js'
+import type { CancelRequest, ReapedRuns, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
 import type { EngineEmitter } from './events.js'
@@ -60,6 +61,8 @@ export interface HousekeepingDeps {
   onLeaseLost: () => Promise<void>
   /** After each reaping: take over retries whose owner died. */
   afterReap: () => Promise<void>
+  /** Runs of this instance another process asked to cancel (see core/cancel.ts). */
+  onCancelRequests: (requests: CancelRequest[]) => void
 }
 
 export class Housekeeping {
@@ -207,6 +210,8 @@ export class Housekeeping {
       if (await this.deps.clockSync.check(store)) now = clock.now()
       await this.renew(store, now)
       await this.deps.recorder()?.retry()
+      const asked = await store.cancelRequests(this.deps.instanceId())
+      if (asked.length > 0) this.deps.onCancelRequests(asked)
       await this.reap(now)
       await this.deps.afterReap()
     } catch (error) {

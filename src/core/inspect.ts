@@ -27,6 +27,8 @@ export interface JobSummary {
   lastRun: RunRecord | null
   tags: string[]
   paused: boolean
+  /** Since when the job is paused; null when it is not, or was paused before the state recorded it. */
+  pausedAt: number | null
   /** `enabled: false` in the config: listed, never scheduled. */
   disabled: boolean
   /** In the state file but not in the config: its history is still there, nothing schedules it. */
@@ -47,7 +49,11 @@ export async function jobSummaries(
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
   const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
-  const paused = new Map(states.map((s) => [s.name, s.paused]))
+  const byName = new Map(states.map((s) => [s.name, s]))
+  const pausing = (name: string) => {
+    const state = byName.get(name)
+    return { paused: state?.paused ?? false, pausedAt: state?.paused ? state.pausedAt : null }
+  }
   const configured = new Set(config.jobs.map((j) => j.name))
   const summaries: JobSummary[] = config.jobs.map((job) => ({
     name: job.name,
@@ -58,7 +64,7 @@ export async function jobSummaries(
     nextRun: job.enabled ? job.schedule.next(now) : null,
     lastRun: lastRuns.get(job.name) ?? null,
     tags: job.tags,
-    paused: paused.get(job.name) ?? false,
+    ...pausing(job.name),
     disabled: !job.enabled,
     removed: false,
     command: job.command?.command ?? null,
@@ -75,7 +81,7 @@ export async function jobSummaries(
       nextRun: null,
       lastRun: lastRuns.get(name) ?? null,
       tags: [],
-      paused: paused.get(name) ?? false,
+      ...pausing(name),
       disabled: false,
       removed: options.stateOnly !== true,
       command: null,

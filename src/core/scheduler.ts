@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import type { Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
-import { cancelRun } from './cancel.js'
+import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
 import { EngineEmitter } from './events.js'
@@ -137,6 +137,9 @@ export class Scheduler {
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
       afterReap: () => this.adoptRetries(),
+      onCancelRequests: (requests) => {
+        for (const { runId, message } of requests) void this.runner?.cancel(runId, cancelledError(message))
+      },
     })
     // A job with `enabled: false` stays in the config but is not this scheduler's to run.
     for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
@@ -297,20 +300,18 @@ export class Scheduler {
   }
 
   /**
-   * Cancel a run whose attempt executes in this process: its `ctx.signal` is aborted and it is
-   * recorded `cancelled`, with no retry. Resolves with the attempt once recorded, in the shape of
-   * `run(id)`; rejects for an unknown run, one not running, or one running elsewhere (see cancel.ts).
+   * Cancel a running attempt: its `ctx.signal` is aborted and it is recorded `cancelled`, with no
+   * retry. One executing here is cancelled at once; any other is asked of its process, which acts at
+   * its next heartbeat (waited for up to `waitMs`). Resolves with the attempt once recorded, in the
+   * shape of `run(id)`; rejects for an unknown run, one not running, or a request not acted on in
+   * time (see cancel.ts).
    */
-  async cancel(runId: number, options: { reason?: string } = {}): Promise<AttemptDetail> {
+  async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetail> {
     this.assertNotStopped('cancel a run')
     const store = await this.open()
     const runner = this.runner
-    const env = {
-      store,
-      instanceId: this.currentId,
-      cancelActive: runner && ((id: number, error: Error) => runner.cancel(id, error)),
-    }
-    return attemptDetail(await cancelRun(env, runId, options.reason))
+    const cancelActive = runner && ((id: number, error: Error) => runner.cancel(id, error))
+    return attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options))
   }
 
   /**

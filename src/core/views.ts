@@ -202,6 +202,8 @@ export interface JobView {
   lastRun: AttemptView | null
   tags: string[]
   paused: boolean
+  /** Since when the job is paused; null when it is not (or was paused before the state recorded it). */
+  pausedAt: string | null
   /** `enabled: false` in the config: listed, never scheduled (`nextRun` is null). */
   disabled: boolean
   /** In the state file but not in the config: its history is still there, nothing schedules it. */
@@ -221,6 +223,7 @@ export function jobView(job: JobSummary): JobView {
     lastRun: job.lastRun && attemptView(job.lastRun),
     tags: job.tags,
     paused: job.paused,
+    pausedAt: isoOrNull(job.pausedAt),
     disabled: job.disabled,
     removed: job.removed,
     command: job.command,

@@ -119,6 +119,13 @@ export interface InstanceRecord {
   clockOffsetMs: number | null
 }
 
+/** A cancel asked for by another process (`Store.requestCancel`). */
+export interface CancelRequest {
+  runId: number
+  /** What the attempt's signal is aborted with and its record says. */
+  message: string
+}
+
 /** What `Store.updateInstance` records about an instance; a key left out keeps its value. */
 export interface InstanceFacts {
   configHash?: string | null
@@ -342,6 +349,14 @@ export interface Store {
 
   getRun(id: number): Promise<RunRecord | undefined>
   listRuns(filter: RunFilter): Promise<RunRecord[]>
+  /**
+   * Ask the process running run `runId` to cancel it: `message` is kept with the run while it is
+   * `running`, and its owner acts on it at its next heartbeat (`cancelRequests`). A run that is not
+   * running is left as it is. Returns the run as it is after the call; undefined for an unknown id.
+   */
+  requestCancel(runId: number, message: string): Promise<RunRecord | undefined>
+  /** This instance's runs still `running` that another process asked to cancel, oldest first. */
+  cancelRequests(instanceId: string): Promise<CancelRequest[]>
   /** Attempts currently executing (active), across all instances. */
   activeRuns(): Promise<RunRecord[]>
   /** Per-status counts of attempts started at or after `since`. */

@@ -51,7 +51,7 @@ async function finished(store: Store, job: string, slot: number, outcome: Omit<R
 }
 
 /**
- * backup failed at 02:00Z, report never ran, poll succeeded at 09:55Z, cleanup is paused (its
+ * backup failed at 02:00Z, report never ran, poll succeeded at 09:55Z, cleanup is paused since 08:00Z (its
  * 09:00Z slot recorded skipped), and "legacy" ran last week but is no longer in the config.
  */
 async function seed(dir: string): Promise<void> {
@@ -114,7 +114,7 @@ describe('list-jobs rendering (fixed now)', () => {
         'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 (UTC+01:00) (in 16h)     failed 7h 59m ago     nightly, db  active',
         'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 (UTC-05:00) (in 4h 30m)  never ran             reports      active',
         'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (in 5m)              succeeded 4m 59s ago               active',
-        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 (UTC+01:00) (in 1h)      skipped 1h ago        nightly      paused',
+        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 (UTC+01:00) (in 1h)      skipped 1h ago        nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
         'legacy   -                                                 -                 -                                            succeeded 5d 9h ago                removed',
       ].join('\n'),
     )
@@ -136,6 +136,7 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: ['nightly', 'db'],
         paused: false,
+        pausedAt: null,
         disabled: false,
         removed: false,
         command: null,
@@ -150,6 +151,7 @@ describe('list-jobs rendering (fixed now)', () => {
         lastRun: null,
         tags: ['reports'],
         paused: false,
+        pausedAt: null,
         disabled: false,
         removed: false,
         command: null,
@@ -171,6 +173,7 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: [],
         paused: false,
+        pausedAt: null,
         disabled: false,
         removed: false,
         command: null,
@@ -192,6 +195,7 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: ['nightly'],
         paused: true,
+        pausedAt: '2026-01-15T08:00:00.000Z',
         disabled: false,
         removed: false,
         command: null,
@@ -213,6 +217,7 @@ describe('list-jobs rendering (fixed now)', () => {
         }),
         tags: [],
         paused: false,
+        pausedAt: null,
         disabled: false,
         removed: true,
         command: null,
@@ -233,7 +238,7 @@ describe('list-jobs rendering (fixed now)', () => {
       [
         'job      schedule                             zone           next run                                  last run           tags         state',
         'backup   0 3 * * * (at 03:00 every day)       Europe/Berlin  2026-01-16 03:00:00 (UTC+01:00) (in 16h)  failed 7h 59m ago  nightly, db  active',
-        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  2026-01-15 12:00:00 (UTC+01:00) (in 1h)   skipped 1h ago     nightly      paused',
+        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  2026-01-15 12:00:00 (UTC+01:00) (in 1h)   skipped 1h ago     nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
       ].join('\n'),
     )
     expect(withTag(jobs, 'nope')).toEqual([])
@@ -302,6 +307,7 @@ describe('crons list-jobs (spawned)', () => {
         lastRun: expect.objectContaining({ status: 'succeeded', startedAt: '2026-01-10T00:00:00.000Z' }),
         tags: [],
         paused: false,
+        pausedAt: null,
         disabled: false,
         removed: true,
         command: null,

@@ -89,6 +89,34 @@ describe('crons pause-job / resume-job (spawned)', () => {
     expect(await pausedFlags(path.join(dir, 'crons.db'))).toEqual({ backup: false })
   })
 
+  it('list-jobs says since when a job is paused; pausing again keeps it, resuming clears it', () => {
+    const dir = projectDir()
+    type Listed = { name: string; paused: boolean; pausedAt: string | null }
+    const listed = () => JSON.parse(crons(dir, ['list-jobs', '--json']).stdout) as Listed[]
+    const before = Date.now()
+    expect(crons(dir, ['pause-job', 'poll']).status).toBe(0)
+    const after = Date.now()
+    const [backup, poll] = listed()
+    expect(backup).toMatchObject({ name: 'backup', paused: false, pausedAt: null })
+    expect(poll).toMatchObject({ name: 'poll', paused: true })
+    const since = Date.parse(poll?.pausedAt ?? '')
+    expect(since).toBeGreaterThanOrEqual(before)
+    expect(since).toBeLessThanOrEqual(after)
+    expect(poll?.pausedAt).toBe(new Date(since).toISOString())
+
+    // The table says it in the job's zone, with how long ago.
+    const table = crons(dir, ['list-jobs']).stdout
+    const local = `${poll?.pausedAt?.slice(0, 10)} ${poll?.pausedAt?.slice(11, 19)} UTC`
+    expect(table).toMatch(new RegExp(`^poll .* paused since ${local} \\((now|\\d+s ago)\\)$`, 'm'))
+    expect(table).toMatch(/^backup .* active$/m)
+
+    expect(crons(dir, ['pause-job', 'poll']).status).toBe(0)
+    expect(listed()[1]?.pausedAt).toBe(poll?.pausedAt)
+    expect(crons(dir, ['resume-job', 'poll']).status).toBe(0)
+    expect(listed()[1]).toMatchObject({ paused: false, pausedAt: null })
+    expect(crons(dir, ['list-jobs']).stdout).toMatch(/^poll .* active$/m)
+  })
+
   it('--help shows examples', () => {
     for (const command of ['pause-job', 'resume-job']) {
       const result = crons(projectDir(), [command, '--help'])

@@ -30,13 +30,15 @@ afterAll(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
 })
 
-/** A state file of another project: jobs "backup" (a failed run) and "cleanup" (paused). */
+/** A state file of another project: jobs "backup" (a failed run) and "cleanup" (paused, at `pausedAt`). */
 let state: string
+let pausedAt: string
 beforeAll(async () => {
   state = path.join(folder(), 'other.db')
   const store = await openStore(state)
   try {
     const now = Date.now()
+    pausedAt = new Date(now).toISOString()
     await store.syncJobs(['backup', 'cleanup'], now - 3_600_000)
     await store.setPaused('cleanup', true, now)
     await store.registerInstance({ id: 'sched-x', role: 'scheduler', host: 'box', pid: 9, now })
@@ -63,6 +65,7 @@ interface Job {
   schedule: string | null
   nextRun: string | null
   paused: boolean
+  pausedAt: string | null
   removed: boolean
 }
 
@@ -79,9 +82,14 @@ describe('with --state and no config', () => {
       ['backup', null, null, false, false],
       ['cleanup', null, null, true, false],
     ])
+    expect(jobs.map((j) => j.pausedAt)).toEqual([null, pausedAt])
     const listed = crons(cwd, ['list-jobs', '--state', state])
     expect(listed.stdout).not.toContain('removed')
-    expect(listed.stdout).toMatch(/^cleanup +- +- +- +never ran +paused$/m)
+    // Without a config a job has no zone: the instant is shown in UTC.
+    const since = `${pausedAt.slice(0, 10)} ${pausedAt.slice(11, 19)} UTC`
+    expect(listed.stdout).toMatch(
+      new RegExp(`^cleanup +- +- +- +never ran +paused since ${since} \\((now|.+ ago)\\)$`, 'm'),
+    )
 
     const status = crons(cwd, ['status', '--state', state])
     expect(status.status).toBe(0)

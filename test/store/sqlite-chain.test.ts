@@ -82,7 +82,7 @@ describe('sqlite: upgrading a version 1 file', () => {
     ])
     // Same columns and values, plus the link to the previous run of the same job.
     const after = allRuns(file)
-    expect(after.map(({ prev_id: _, retry_at: __, ...row }) => row)).toEqual(before)
+    expect(after.map(({ prev_id: _, retry_at: __, cancel_request: ___, ...row }) => row)).toEqual(before)
     for (const row of after) {
       const previous = before.find((r) => r.job === row.job && (r.id as number) < (row.id as number))
       expect(row.prev_id, `run ${row.id}`).toBe(previous?.id ?? null)

@@ -1,7 +1,8 @@
 /**
  * `scheduler.cancel(runId)`: the attempt's signal aborted with a reason saying it was cancelled, the
  * row recorded `cancelled` through the one recording path, no retry, hooks told it was final, the
- * overlap guard held until the code settles; and one-line refusals for everything it cannot cancel.
+ * overlap guard held until the code settles; a run of another process (or not started here yet)
+ * cancelled through a request its owner acts on at its heartbeat; one-line refusals otherwise.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
@@ -21,12 +22,18 @@ afterEach(async () => {
 
 async function setup(
   jobs: JobDefinition[],
-  options: { hooks?: Hooks; store?: Store; clock?: FakeClock; id?: string } = {},
+  options: { hooks?: Hooks; store?: Store; clock?: FakeClock; id?: string; heartbeatMs?: number } = {},
 ) {
   const clock = options.clock ?? new FakeClock(T0)
   const store = options.store ?? (await openStore(':memory:'))
   const config = validateConfig({ timezone: 'UTC', hooks: options.hooks ?? {}, jobs }, { file: 'test' })
-  const scheduler = new Scheduler(config, { clock, store, instanceId: options.id ?? 'here', random: () => 0 })
+  const scheduler = new Scheduler(config, {
+    clock,
+    store,
+    instanceId: options.id ?? 'here',
+    random: () => 0,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+  })
   schedulers.push(scheduler)
   return { clock, store, scheduler }
 }
@@ -162,39 +169,99 @@ describe('cancelling a run', () => {
     expect(errors).toEqual([])
   })
 
-  it('refuses an unknown run, a finished one, and one running in another process, in one line each', async () => {
+  it('refuses an unknown run and a finished one, in one line each', async () => {
+    const { store, scheduler } = await setup([{ name: 'quick', schedule: '@yearly', run: () => 1 }])
+    const unknown = await refusal(scheduler.cancel(999))
+    expect(unknown.code).toBe('RUN_UNKNOWN')
+    expect(unknown.message).toBe('no run 999 in :memory:')
+    const { runId } = await scheduler.runJob('quick')
+    const done = await refusal(scheduler.cancel(runId))
+    expect(done.code).toBe('RUN_FINISHED')
+    expect(done.message).toBe(`run ${runId} of job "quick" is not running: it ended succeeded`)
+    expect(await store.getRun(runId)).toMatchObject({ status: 'succeeded' })
+    await scheduler.stop({ graceMs: 0 })
+    expect((await refusal(scheduler.cancel(runId))).code).toBe('SCHEDULER_STOPPED')
+  })
+
+  it('a run of another process: asked of its owner, which cancels it at its next heartbeat', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    const job: JobDefinition = {
+      name: 'held',
+      schedule: '@yearly',
+      run: (ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve())),
+    }
+    const here = await setup([job], { clock, store, id: 'here' })
+    const there = await setup([job], { clock, store, id: 'there' })
+    const elsewhere = there.scheduler.runJob('held')
+    await settle()
+    const [running] = await store.activeRuns()
+    const id = (running as RunRecord).id
+    expect(running?.instanceId).toBe('there')
+
+    const asked = here.scheduler.cancel(id, { reason: 'asked from here' })
+    await settle()
+    // Nothing happens before the owner's heartbeat (every 10 s).
+    expect(await store.getRun(id)).toMatchObject({ status: 'running' })
+    await clock.advance(10_000)
+    expect(await asked).toMatchObject({ id, status: 'cancelled', error: { message: 'cancelled: asked from here' } })
+    expect(await elsewhere).toMatchObject({ status: 'cancelled', attempts: 1 })
+  })
+
+  it('a request its owner does not act on in time: one line naming the owner; the request stands', async () => {
     const clock = new FakeClock(T0)
     const store = await openStore(':memory:')
     const gate = deferred()
     const job: JobDefinition = { name: 'held', schedule: '@yearly', run: () => gate.promise }
     const here = await setup([job], { clock, store, id: 'here' })
-    const there = await setup([job], { clock, store, id: 'there' })
-
-    const unknown = await refusal(here.scheduler.cancel(999))
-    expect(unknown.code).toBe('RUN_UNKNOWN')
-    expect(unknown.message).toBe('no run 999 in :memory:')
-
+    const there = await setup([job], { clock, store, id: 'there', heartbeatMs: 60_000 })
     const elsewhere = there.scheduler.runJob('held')
     await settle()
-    const [running] = await store.activeRuns()
-    const id = (running as RunRecord).id
-    const notHere = await refusal(here.scheduler.cancel(id))
-    expect(notHere.code).toBe('RUN_NOT_HERE')
-    expect(notHere.message).toMatch(
+    const id = ((await store.activeRuns())[0] as RunRecord).id
+    const waiting = refusal(here.scheduler.cancel(id, { waitMs: 5_000 }))
+    await clock.advance(5_000)
+    const pending = await waiting
+    expect(pending.code).toBe('CANCEL_PENDING')
+    expect(pending.message).toMatch(
       new RegExp(
-        `^run ${id} of job "held" runs on instance there \\(host .+, pid ${process.pid}\\), not in this process`,
+        `^run ${id} of job "held" runs on instance there \\(host .+, pid ${process.pid}\\), which has not acted on the cancel within 5s; the request stands$`,
       ),
     )
-    expect(await store.getRun(id)).toMatchObject({ status: 'running', active: true })
-
+    expect(await store.getRun(id)).toMatchObject({ status: 'running' })
+    // At its heartbeat the owner cancels it, although nobody waits any more.
+    await clock.advanceTo(T0 + 60_000)
+    expect(await elsewhere).toMatchObject({ status: 'cancelled' })
+    expect(await store.getRun(id)).toMatchObject({ status: 'cancelled', errorMessage: 'cancelled by request' })
     gate.resolve()
-    expect(await elsewhere).toMatchObject({ status: 'succeeded' })
-    const done = await refusal(there.scheduler.cancel(id))
-    expect(done.code).toBe('RUN_FINISHED')
-    expect(done.message).toBe(`run ${id} of job "held" is not running: it ended succeeded`)
+  })
 
-    await there.scheduler.stop({ graceMs: 0 })
-    expect((await refusal(there.scheduler.cancel(id))).code).toBe('SCHEDULER_STOPPED')
+  it('a run of this process whose code is not called yet (in its beforeRun hook) is cancelled once it runs', async () => {
+    const hook = deferred()
+    const called: string[] = []
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'hooked',
+          schedule: '@yearly',
+          run: (ctx) => {
+            called.push('run')
+            return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
+          },
+        },
+      ],
+      { hooks: { beforeRun: () => hook.promise } },
+    )
+    const result = scheduler.runJob('hooked')
+    await settle()
+    const id = ((await store.activeRuns())[0] as RunRecord).id
+    const asked = scheduler.cancel(id)
+    await settle()
+    hook.resolve()
+    await settle()
+    expect(called).toEqual(['run'])
+    await clock.advance(10_000)
+    expect(await asked).toMatchObject({ id, status: 'cancelled' })
+    expect(await result).toMatchObject({ status: 'cancelled' })
   })
 
   it('a timed-out attempt whose code still runs is no longer running: refused', async () => {

@@ -79,6 +79,7 @@ describe('views from the library', () => {
       lastRun: expect.objectContaining({ id: 1, status: 'succeeded', durationMs: 500, durationUntil: 'finish' }),
       tags: ['db'],
       paused: false,
+      pausedAt: null,
       disabled: false,
       removed: false,
       command: null,

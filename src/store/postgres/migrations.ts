@@ -101,6 +101,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ${S}.instances ADD COLUMN config_hash text, ADD COLUMN clock_offset_ms bigint;
     `,
   },
+  {
+    description: 'runs.cancel_request: another process asked the owner of a running attempt to cancel it',
+    sql: (S) => `
+      -- The message the owner aborts the attempt with; it acts on it at its next heartbeat.
+      ALTER TABLE ${S}.runs ADD COLUMN cancel_request text;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

@@ -14,6 +14,7 @@ import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
+  CancelRequest,
   ClaimOutcome,
   InstanceFacts,
   InstanceRecord,
@@ -505,6 +506,23 @@ export class PostgresStore implements Store {
       values,
     )
     return rows.map(toRun)
+  }
+
+  async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
+    await this.#result(`UPDATE ${this.#S}.runs SET cancel_request = $1 WHERE id = $2 AND status = 'running'`, [
+      message,
+      runId,
+    ])
+    return this.getRun(runId)
+  }
+
+  async cancelRequests(instanceId: string): Promise<CancelRequest[]> {
+    const rows = await this.#query<{ id: number; cancel_request: string }>(
+      `SELECT id, cancel_request FROM ${this.#S}.runs
+       WHERE active AND instance_id = $1 AND status = 'running' AND cancel_request IS NOT NULL ORDER BY id`,
+      [instanceId],
+    )
+    return rows.map((row) => ({ runId: row.id, message: row.cancel_request }))
   }
 
   async activeRuns(): Promise<RunRecord[]> {

@@ -223,6 +223,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_retry_at ON runs (retry_at) WHERE retry_at IS NOT NULL;
     `,
   },
+  {
+    description: 'runs.cancel_request: another process asked the owner of a running attempt to cancel it',
+    sql: `
+      -- The message the owner aborts the attempt with; it acts on it at its next heartbeat.
+      ALTER TABLE runs ADD COLUMN cancel_request TEXT;
+    `,
+  },
 ]
 
 /** The schema version this build writes and understands. */

@@ -284,6 +284,13 @@ export function prepareStatements(db: Database.Database) {
     deactivateRuns: prepare<[ids: string]>('UPDATE runs SET active = 0 FROM json_each(?) j WHERE runs.id = j.value'),
 
     getRun: prepare<[number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    requestCancel: prepare<[message: string, id: number]>(
+      "UPDATE runs SET cancel_request = ? WHERE id = ? AND status = 'running'",
+    ),
+    cancelRequests: prepare<[instanceId: string], { id: number; cancel_request: string }>(
+      `SELECT id, cancel_request FROM runs
+       WHERE active = 1 AND instance_id = ? AND status = 'running' AND cancel_request IS NOT NULL ORDER BY +id`,
+    ),
     activeRuns: prepare<[], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE active = 1 ORDER BY +id`),
     countByStatus: prepare<[number], { status: string; n: number }>(
       'SELECT status, count(*) AS n FROM runs WHERE started_at >= ? GROUP BY +status',

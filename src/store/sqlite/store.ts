@@ -19,6 +19,7 @@ import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
+  CancelRequest,
   ClaimOutcome,
   InstanceFacts,
   InstanceRecord,
@@ -377,6 +378,20 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
     return this.#read(() => this.#history.list(filter))
+  }
+
+  async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
+    return this.#write(() => {
+      this.#s.requestCancel.run(message, runId)
+      const row = this.#s.getRun.get(runId)
+      return row === undefined ? undefined : toRun(row)
+    })
+  }
+
+  async cancelRequests(instanceId: string): Promise<CancelRequest[]> {
+    return this.#read(() =>
+      this.#s.cancelRequests.all(instanceId).map((row) => ({ runId: row.id, message: row.cancel_request })),
+    )
   }
 
   async activeRuns(): Promise<RunRecord[]> {

@@ -1,0 +1,82 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../cli/base.js'
+import { formatDuration, paint } from '../cli/output.js'
+import { parseDuration } from '../config/duration.js'
+import { cancelInState } from '../core/cancel.js'
+import { systemClock } from '../core/clock.js'
+import { type AttemptView, attemptView } from '../core/views.js'
+import { CronsError, quote } from '../errors.js'
+import { stateAccess } from './pause-job.js'
+
+export default class Cancel extends BaseCommand {
+  static override summary = 'Cancel a running attempt: its job is stopped and the attempt recorded cancelled.'
+  static override description =
+    `The process running the attempt (a scheduler or a run-job, on any host sharing the state) acts on the
+request at its next heartbeat: it aborts the job's ctx.signal (a command job gets SIGTERM, then SIGKILL
+after its kill grace) and records the attempt "cancelled". A cancel is final: no retry follows; afterRun
+hooks run, onError hooks do not.
+Waits until the attempt is recorded cancelled (--wait, default 30s) and exits 0 then. An attempt that is
+not running, or ends otherwise first, is an error; so is a request its process has not acted on within
+the wait (the request stands: a live scheduler acts on it at its next heartbeat).`
+
+  static override examples = [
+    { description: 'Cancel run 42 (ids are listed by crons logs)', command: '<%= config.bin %> cancel 42' },
+    {
+      description: 'Say why, in the record',
+      command: `<%= config.bin %> cancel 42 --reason "deploy in progress"`,
+    },
+  ]
+
+  static override args = {
+    id: Args.string({ description: 'The run id, as listed by crons logs.', required: true }),
+  }
+
+  static override flags = {
+    reason: Flags.string({ description: 'Why: kept in the record as "cancelled: <reason>".' }),
+    wait: Flags.string({
+      description: "How long to wait for the attempt to be recorded cancelled, in seconds (or '90s', '2m').",
+      default: '30',
+    }),
+  }
+
+  async run(): Promise<AttemptView> {
+    const { args, flags } = await this.parse(Cancel)
+    const runId = parseRunId(args.id)
+    const waitMs = parseWait(flags.wait)
+    const config = await this.loadConfig(flags)
+    const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
+    const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
+    const p = paint()
+    const took = view.durationMs === null ? '' : ` after ${formatDuration(view.durationMs)}`
+    this.out(`Cancelled run ${view.id} of ${p.bold(view.job)}${took}.`)
+    return view
+  }
+}
+
+function parseRunId(raw: string): number {
+  const id = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : 0
+  if (id < 1) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `run id ${quote(raw)} is not valid (expected a whole number such as 42, as listed by crons logs)`,
+    )
+  }
+  return id
+}
+
+function parseWait(raw: string): number {
+  const text = raw.trim()
+  let ms: number
+  try {
+    ms = parseDuration(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text)
+  } catch {
+    ms = Number.NaN
+  }
+  if (!(ms >= 0)) {
+    throw new CronsError(
+      'FLAG_INVALID',
+      `--wait ${quote(raw)} is not valid (expected seconds, or a duration such as "90s" or "2m")`,
+    )
+  }
+  return ms
+}

@@ -1,0 +1,114 @@
+/**
+ * Rows of `runs`, `jobs` and `instances` as a driver returns them (snake_case columns), and their
+ * conversion to the store's records. Both stores have the same columns; what differs is spelled out
+ * here rather than in two near-copies:
+ *
+ * - Booleans: SQLite has none and returns the 0/1 it stores; Postgres returns `true`/`false`. Each
+ *   store reads its rows with `rowReader` given how its flags come back.
+ * - Ids and instants are JavaScript numbers in both: SQLite returns its integers as numbers, and the
+ *   Postgres store parses `bigint` (int8) as a number (postgres/index.ts), since epoch milliseconds
+ *   and run ids fit a double.
+ *
+ * Columns a store keeps for itself stay in its own row types (SQLite's chain links `prev_id` and
+ * `last_run_id`).
+ */
+import type { Trigger } from '../config/types.js'
+import type { InstanceRecord, InstanceRole, JobState, RunRecord, RunStatus } from './types.js'
+
+export interface RunRow<Flag> {
+  id: number
+  job: string
+  slot: number
+  trigger: Trigger
+  attempt: number
+  status: RunStatus
+  started_at: number
+  finished_at: number | null
+  duration_ms: number | null
+  error_message: string | null
+  error_stack: string | null
+  result: string | null
+  output: string | null
+  detail: string | null
+  instance_id: string
+  active: Flag
+}
+
+export interface JobRow<Flag> {
+  name: string
+  last_slot: number | null
+  paused: Flag
+  paused_at: number | null
+  created_at: number
+  seen_at: number
+}
+
+export interface InstanceRow {
+  id: string
+  role: InstanceRole
+  host: string
+  pid: number
+  started_at: number
+  heartbeat_at: number
+  stopped_at: number | null
+  process_start: number | null
+  reaped_at: number | null
+  config_hash: string | null
+  clock_offset_ms: number | null
+}
+
+/** Columns of `runs` read into a `RunRow`, spelled once; `trigger` is an SQL keyword and must stay quoted. */
+export const RUN_COLUMNS =
+  'id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms, error_message, error_stack, ' +
+  'result, output, detail, instance_id, active'
+
+export interface RowReader<Flag> {
+  toRun(row: RunRow<Flag>): RunRecord
+  toJob(row: JobRow<Flag>): JobState
+  toInstance(row: InstanceRow): InstanceRecord
+}
+
+/** The conversions for a store whose driver returns boolean columns as `Flag`, read by `isSet`. */
+export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag> {
+  return {
+    toRun: (row) => ({
+      id: row.id,
+      job: row.job,
+      slot: row.slot,
+      trigger: row.trigger,
+      attempt: row.attempt,
+      status: row.status,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      durationMs: row.duration_ms,
+      errorMessage: row.error_message,
+      errorStack: row.error_stack,
+      result: row.result,
+      output: row.output,
+      detail: row.detail,
+      instanceId: row.instance_id,
+      active: isSet(row.active),
+    }),
+    toJob: (row) => ({
+      name: row.name,
+      lastSlot: row.last_slot,
+      paused: isSet(row.paused),
+      pausedAt: row.paused_at,
+      createdAt: row.created_at,
+      seenAt: row.seen_at,
+    }),
+    toInstance: (row) => ({
+      id: row.id,
+      role: row.role,
+      host: row.host,
+      pid: row.pid,
+      startedAt: row.started_at,
+      heartbeatAt: row.heartbeat_at,
+      stoppedAt: row.stopped_at,
+      processStart: row.process_start,
+      reapedAt: row.reaped_at,
+      configHash: row.config_hash,
+      clockOffsetMs: row.clock_offset_ms,
+    }),
+  }
+}
