@@ -83,7 +83,7 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
   'clock:skew': (e, p) =>
     e.skewed
-      ? `${p.yellow('clock ')} this host's clock is ${formatDuration(Math.abs(e.offsetMs))} ${e.offsetMs > 0 ? 'behind' : 'ahead of'} the state's (the database server's); scheduling on the server's time`
+      ? `${p.yellow('clock ')} ${skewText(e.offsetMs)}`
       : `${p.dim('clock ')} this host's clock is back within 1s of the state's (offset ${e.offsetMs} ms)`,
   'store:unreachable': (e, p) =>
     `${p.red('state ')} ${e.message}: ${describeError(e.error).message}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
@@ -91,6 +91,12 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   // describeError never throws, whatever was thrown.
   'engine:error': (e, p) =>
     `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
+}
+
+/** A host clock more than a second off the state's, in words (offset: the state's clock minus this host's). */
+export function skewText(offsetMs: number): string {
+  const how = offsetMs > 0 ? 'behind' : 'ahead of'
+  return `this host's clock is ${formatDuration(Math.abs(offsetMs))} ${how} the state's (the database server's); scheduling on the server's time`
 }
 
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { type LogFormat, printEvents } from '../cli/events.js'
+import { type LogFormat, printEvents, skewText } from '../cli/events.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
+import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { livePeers } from '../core/inspect.js'
 import { defaultLease, type Lease } from '../core/lease.js'
 import { Scheduler } from '../core/scheduler.js'
@@ -114,6 +115,7 @@ Several schedulers may share one state file: every slot still fires exactly once
           config: config.configPath ?? null,
           state: config.statePath,
           instanceId: scheduler.instanceId,
+          clockOffsetMs: scheduler.clockOffsetMs,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduler.list().map((job) => {
             return { name: job.name, schedule: job.scheduleText, zone: job.zone, nextRun: fires.get(job.name) ?? null }
@@ -127,6 +129,9 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  config    ${config.configPath ?? '-'}`)
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
+    // Measured when the store opened, before these lines: a skew is said here, later changes as events.
+    if (Math.abs(scheduler.clockOffsetMs) > SKEW_WARN_MS)
+      write(`  clock     ${p.yellow(skewText(scheduler.clockOffsetMs))}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
     const disabled = config.jobs.length - scheduler.list().length
     write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)

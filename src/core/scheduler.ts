@@ -155,6 +155,11 @@ export class Scheduler {
     return this.clock.now()
   }
 
+  /** The store's clock minus this host's, as last measured (0 for a state file). */
+  get clockOffsetMs(): number {
+    return this.clock.offsetMs
+  }
+
   /** The jobs this scheduler runs. */
   list(): ResolvedJob[] {
     return [...this.jobs.values()]
