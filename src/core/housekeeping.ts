@@ -154,9 +154,11 @@ export class Housekeeping {
 
   /** Renew the lease; a lease lost to a peer makes the scheduler carry on under a new id. */
   private async renew(store: Store, now: number): Promise<void> {
-    const held = await store.heartbeat(this.deps.instanceId(), now)
+    const id = this.deps.instanceId()
+    const held = await store.heartbeat(id, now)
     this.renewed(now)
-    if (!held) await this.deps.onLeaseLost()
+    // The heartbeat and a claim may both have found the lease lost: the instance moves on once.
+    if (!held && id === this.deps.instanceId()) await this.deps.onLeaseLost()
   }
 
   /** The store took a renewal at `now`: after an outage, reaping by expiry waits a lease. */
