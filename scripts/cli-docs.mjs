@@ -215,7 +215,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | Field | Type | Meaning |
 | --- | --- | --- |
 | \`healthy\` | boolean | At least one scheduler is alive (the exit code says the same). |
-| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive, configHash, configDiffers }\`. Each slot runs once among the alive ones. \`configHash\` is the fingerprint of the config the scheduler runs (null if it recorded none); \`configDiffers\` is true when an alive one runs another version than the file read, null when that cannot be told (not alive, no fingerprint). The text output has a \`config\` line then. |
+| \`instances\` | object[] | Every scheduler sharing the state: \`{ id, host, pid, startedAt, heartbeatAt, heartbeatAgeMs, stoppedAt, alive, configHash, configDiffers, clockOffsetMs }\`. Each slot runs once among the alive ones. \`configHash\` is the fingerprint of the config the scheduler runs (null if it recorded none); \`configDiffers\` is true when an alive one runs another version than the file read, null when that cannot be told (not alive, no fingerprint); the text output has a \`config\` line then. \`clockOffsetMs\`: the database server's clock minus the instance's host clock, as last measured (null if unknown). |
 | \`running\` | object[] | Attempts executing now: \`{ id, job, slot, trigger, attempt, status, startedAt, instanceId, host, pid }\`. |
 | \`last24h\` | object | \`{ since, counts }\`: attempts started in the last 24 hours, by status. |
 | \`nextDue\` | object or null | \`{ job, at, zone }\`: the next slot of a job that is not paused. |

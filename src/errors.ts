@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'STATE_READONLY'
   | 'STATE_VERSION'
   | 'STATE_GONE'
+  | 'STATE_UNREACHABLE'
   | 'SCHEDULER_STOPPED'
   | 'INTERNAL'
 
@@ -69,6 +70,7 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   STATE_READONLY: EXIT.state,
   STATE_GONE: EXIT.state,
   STATE_VERSION: EXIT.state,
+  STATE_UNREACHABLE: EXIT.state,
   SCHEDULER_STOPPED: EXIT.runFailed,
   INTERNAL: EXIT.runFailed,
 }

@@ -18,6 +18,9 @@ const PRINTED = [
   'timer:overdue',
   'runs:interrupted',
   'hook:failed',
+  'clock:skew',
+  'store:unreachable',
+  'store:reachable',
   'engine:error',
   'config:reloaded',
 ] as const satisfies readonly (keyof EngineEvents)[]
@@ -81,6 +84,13 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
   'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
   'config:reloaded': (e, p) => `${p.cyan('reload')} ${reloadedText(e)}`,
+  'clock:skew': (e, p) =>
+    e.skewed
+      ? `${p.yellow('clock ')} ${skewText(e.offsetMs)}`
+      : `${p.dim('clock ')} this host's clock is back within 1s of the state's (offset ${e.offsetMs} ms)`,
+  'store:unreachable': (e, p) =>
+    `${p.red('state ')} ${e.message}: ${describeError(e.error).message}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
+  'store:reachable': (e, p) => `${p.green('state ')} reachable again after ${formatDuration(e.downMs)}`,
   // describeError never throws, whatever was thrown.
   'engine:error': (e, p) =>
     `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
@@ -110,6 +120,12 @@ export function reloadRefusedLine(message: string, format: LogFormat): string {
     return JSON.stringify({ time: new Date().toISOString(), event: 'config:rejected', note, message })
   const p = paint()
   return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${message}`
+}
+
+/** A host clock more than a second off the state's, in words (offset: the state's clock minus this host's). */
+export function skewText(offsetMs: number): string {
+  const how = offsetMs > 0 ? 'behind' : 'ahead of'
+  return `this host's clock is ${formatDuration(Math.abs(offsetMs))} ${how} the state's (the database server's); scheduling on the server's time`
 }
 
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {

@@ -1,12 +1,13 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { type LogFormat, printEvents, reloadRefusedLine } from '../cli/events.js'
+import { type LogFormat, printEvents, reloadRefusedLine, skewText } from '../cli/events.js'
 import { followConfig } from '../cli/follow-config.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS } from '../core/housekeeping.js'
+import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { livePeers } from '../core/inspect.js'
+import { defaultLease, type Lease } from '../core/lease.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import { CronsError, quote } from '../errors.js'
@@ -45,11 +46,12 @@ Several schedulers may share one state file: every slot still fires exactly once
       description: 'Lines as text, or one JSON object per line.',
     })(),
     heartbeat: Flags.string({
-      description: 'How often this scheduler renews its lease in the state (a duration such as "2s"). Default: 10s.',
+      description:
+        'How often this scheduler renews its lease in the state (a duration such as "2s"). Default: 10s for a state file, 2s on PostgreSQL.',
     }),
     'instance-ttl': Flags.string({
       description:
-        'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s; keep it several heartbeats long.',
+        'A scheduler silent this long is dead: a peer interrupts its runs and refuses its late writes. Default: 30s for a state file, 10s on PostgreSQL; keep it several heartbeats long.',
     }),
     watch: Flags.boolean({
       description:
@@ -62,16 +64,17 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags, { hash: true })
+    const lease = { ...defaultLease(config.state), ...leaseOptions(defaultLease(config.state), flags) }
     const scheduler = new Scheduler(config, {
       initiator: 'scheduler',
       openStore,
       preciseStart: true,
       echoConsole: false,
-      ...leaseOptions(flags.heartbeat, flags['instance-ttl']),
+      ...lease,
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
     const store = await scheduler.open()
-    const peers = await livePeers(store, scheduler.instanceId, Date.now())
+    const peers = await livePeers(store, scheduler.instanceId, scheduler.now(), lease.instanceTtlMs)
     this.summary(scheduler, peers, format, write, flags.watch)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
@@ -149,6 +152,7 @@ Several schedulers may share one state file: every slot still fires exactly once
           watch,
           state: config.statePath,
           instanceId: scheduler.instanceId,
+          clockOffsetMs: scheduler.clockOffsetMs,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduler.list().map((job) => {
             return { name: job.name, schedule: job.scheduleText, zone: job.zone, nextRun: fires.get(job.name) ?? null }
@@ -164,6 +168,9 @@ Several schedulers may share one state file: every slot still fires exactly once
     )
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
+    // Measured when the store opened, before these lines: a skew is said here, later changes as events.
+    if (Math.abs(scheduler.clockOffsetMs) > SKEW_WARN_MS)
+      write(`  clock     ${p.yellow(skewText(scheduler.clockOffsetMs))}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
     const disabled = config.jobs.length - scheduler.list().length
     write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
@@ -178,7 +185,10 @@ Several schedulers may share one state file: every slot still fires exactly once
 }
 
 /** `--heartbeat` and `--instance-ttl`, checked together: a lease shorter than a heartbeat would expire between two. */
-function leaseOptions(heartbeat?: string, ttl?: string): { heartbeatMs?: number; instanceTtlMs?: number } {
+function leaseOptions(
+  defaults: Readonly<Lease>,
+  { heartbeat, 'instance-ttl': ttl }: { heartbeat?: string | undefined; 'instance-ttl'?: string | undefined },
+): { heartbeatMs?: number; instanceTtlMs?: number } {
   const parse = (flag: string, raw: string): number => {
     let ms = Number.NaN
     try {
@@ -197,8 +207,8 @@ function leaseOptions(heartbeat?: string, ttl?: string): { heartbeatMs?: number;
   const options: { heartbeatMs?: number; instanceTtlMs?: number } = {}
   if (heartbeat !== undefined) options.heartbeatMs = parse('--heartbeat', heartbeat)
   if (ttl !== undefined) options.instanceTtlMs = parse('--instance-ttl', ttl)
-  const beat = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
-  const lease = options.instanceTtlMs ?? DEFAULT_INSTANCE_TTL_MS
+  const beat = options.heartbeatMs ?? defaults.heartbeatMs
+  const lease = options.instanceTtlMs ?? defaults.instanceTtlMs
   if (lease < 2 * beat) {
     throw new CronsError(
       'FLAG_INVALID',

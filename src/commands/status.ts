@@ -1,8 +1,19 @@
 import { BaseCommand } from '../cli/base.js'
 import { configDriftNotice } from '../cli/config-drift.js'
 import { wideFlag } from '../cli/flags.js'
-import { formatBytes, formatLocal, paint, preparePaint, relative, renderTable } from '../cli/output.js'
+import {
+  formatBytes,
+  formatDuration,
+  formatLocal,
+  type Painter,
+  paint,
+  preparePaint,
+  relative,
+  renderTable,
+} from '../cli/output.js'
+import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
+import { defaultLease } from '../core/lease.js'
 import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
@@ -11,7 +22,8 @@ export default class Status extends BaseCommand {
   static override summary = 'Show scheduler health: live instances, running jobs, the last 24 h, the next slot due.'
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
-A scheduler instance is alive when it has not stopped and has heartbeated in the last 30 s;
+A scheduler instance is alive when it has not stopped and has heartbeated within its lease (30 s for
+a state file, 10 s on PostgreSQL);
 run-job processes are not schedulers and are shown only by what they run. When several schedulers
 share the state file, the report says so: each slot runs once among them.
 The state file is only read: a missing state file reports no instances.`
@@ -29,10 +41,12 @@ The state file is only read: a missing state file reports no instances.`
   async run(): Promise<StatusView> {
     const { flags } = await this.parse(Status)
     const { config, store, stateOnly } = await this.openForReading(flags, { hash: true })
-    const now = Date.now()
+    let now = Date.now()
     let report: StatusReport
     try {
-      report = await statusReport(config, store, now)
+      // Heartbeats are on the state's clock (the database server's): ages are read on it too.
+      if (store) now += await store.clockOffset()
+      report = await statusReport(config, store, now, defaultLease(config.state).instanceTtlMs)
     } finally {
       await store?.close()
     }
@@ -88,11 +102,12 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       i.alive ? p.green('alive') : i.stoppedAt !== null ? p.dim('stopped') : p.red('dead'),
       formatLocal(i.startedAt, options.zone),
       relative(i.heartbeatAt, now),
+      offsetText(i.clockOffsetMs, p),
     ])
     lines.push(
       '',
       p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat'], rows, options.stream, {
+      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock'], rows, options.stream, {
         wide: options.wide === true,
       }),
     )
@@ -113,6 +128,17 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     lines.push(await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   return lines.join('\n')
+}
+
+/**
+ * The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second (the
+ * scheduler then warns; it schedules on the server's time all the same).
+ */
+function offsetText(offsetMs: number | null, p: Painter): string {
+  if (offsetMs === null) return '-'
+  if (Math.abs(offsetMs) <= SKEW_WARN_MS)
+    return `${offsetMs >= 0 ? '+' : '-'}${(Math.abs(offsetMs) / 1000).toFixed(3)}s`
+  return p.yellow(`${formatDuration(Math.abs(offsetMs))} ${offsetMs > 0 ? 'behind' : 'ahead'}`)
 }
 
 function unhealthyReason(report: StatusReport, now: number): string {

@@ -164,6 +164,13 @@ export class FakeClock implements Clock {
     return this.timers.length
   }
 
+  /** When the earliest waiting timer is due; undefined when none is waiting. */
+  nextTimerAt(): number | undefined {
+    let next: number | undefined
+    for (const timer of this.timers) if (next === undefined || timer.at < next) next = timer.at
+    return next
+  }
+
   /** Move time forward by `ms`, firing due timers in order. */
   async advance(ms: number): Promise<void> {
     await this.advanceTo(this.current + ms)
@@ -199,8 +206,9 @@ export async function settle(rounds = 5): Promise<void> {
 /**
  * A clock shifted onto the store's time: hosts sharing a Postgres store agree on due-ness, leases
  * and heartbeats through the database server's clock, whatever their own says. The offset is
- * measured when the store opens (`Store.clockOffset`); until then, and for a store on this host, it
- * is 0 and this clock is the one it wraps.
+ * measured when the store opens (`Store.clockOffset`) and again while the scheduler runs
+ * (clock-sync.ts); until then, and for a store on this host, it is 0 and this clock is the one it
+ * wraps.
  */
 export class StoreTimeClock implements Clock {
   offsetMs = 0

@@ -46,6 +46,19 @@ export interface EngineEvents {
   'runs:interrupted': [{ runIds: number[] }]
   /** A hook threw or timed out; the run went on. */
   'hook:failed': [{ job: string; hook: string; runId: number; message: string }]
+  /**
+   * This host's clock is more than a second from the store's (the database server's), or (`skewed`
+   * false) is back within a second. Scheduling is on the store's time either way; sent when the skew
+   * appears, changes by more than a second, or goes away.
+   */
+  'clock:skew': [{ offsetMs: number; skewed: boolean }]
+  /**
+   * The store cannot be reached (the database server restarting, the network down): once per
+   * outage. Claims, heartbeats and writes are retried; slots not served meanwhile are recorded missed.
+   */
+  'store:unreachable': [{ message: string; error: unknown }]
+  /** The store answers again after `store:unreachable`. */
+  'store:reachable': [{ downMs: number }]
   /** Something inside the engine went wrong (store error); the engine keeps going. */
   'engine:error': [{ message: string; error: unknown }]
   /**

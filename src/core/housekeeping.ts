@@ -4,10 +4,16 @@
  *
  * - The heartbeat (every `heartbeatMs`): prove the claim loop is alive (a dead loop stops the
  *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again), check
- *   the store is still the one opened, renew this instance's lease (a lease lost to a peer that
- *   thought this process dead is noticed here), write outcomes a failed write left behind, act on
- *   requests of other processes to cancel runs of this one, and reap dead instances: at once for a
- *   process on this host that is gone, else when its heartbeat expired.
+ *   the store is still the one opened, measure the clock offset again when due (clock-sync.ts),
+ *   renew this instance's lease (a lease lost to a peer that thought this process dead is noticed
+ *   here), write outcomes a failed write left behind, act on requests of other processes to cancel
+ *   runs of this one, and reap dead instances: at once for a process on this host that is gone, else
+ *   when its heartbeat expired.
+ * - Self-fencing: the claim loop asks `renewIfStale` before claiming; a lease not renewed for most of
+ *   its length is renewed first, so no slot is claimed under a lease a peer may have found expired.
+ * - After an outage of the store, every host was as blind as this one: their heartbeats are as old
+ *   as its own. For one lease after the store answers again, only instances already silent for a
+ *   lease before it went away are dead; the others get the time to renew (no host reaps them all).
  * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
  *   steps with the event loop free between them.
  *
@@ -18,14 +24,17 @@ import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
 import type { CancelRequest, ReapedRuns, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
+import type { ClockSync } from './clock-sync.js'
 import type { EngineEmitter } from './events.js'
+import { FILE_LEASE, selfFenceAfterMs } from './lease.js'
 import type { ClaimLoop } from './loop.js'
+import type { Outage } from './outage.js'
 import { processGone } from './process-identity.js'
 import type { Recorder } from './recorder.js'
 
-/** An instance whose heartbeat is older than this is dead (unless told otherwise). */
-export const DEFAULT_INSTANCE_TTL_MS = 30_000
-export const DEFAULT_HEARTBEAT_MS = 10_000
+/** An instance whose heartbeat is older than this is dead (unless told otherwise; a state file's default). */
+export const DEFAULT_INSTANCE_TTL_MS = FILE_LEASE.instanceTtlMs
+export const DEFAULT_HEARTBEAT_MS = FILE_LEASE.heartbeatMs
 const PRUNE_EVERY_MS = 3_600_000
 /** The first prune waits this long after start, so start-up never waits for one. */
 const FIRST_PRUNE_AFTER_MS = 60_000
@@ -45,6 +54,8 @@ export interface HousekeepingDeps {
   history: () => ResolvedConfig['history']
   heartbeatMs: number
   instanceTtlMs: number
+  clockSync: ClockSync
+  outage: Outage
   /** The claim loop died, or the store is gone: the scheduler cannot go on. */
   onFatal: (message: string, error: unknown) => void
   /** A peer reaped this instance (it was stalled past its lease). */
@@ -59,12 +70,22 @@ export class Housekeeping {
   private heartbeatTimer: TimerHandle | undefined
   private pruneTimer: TimerHandle | undefined
   private stopped = false
+  /** When the next heartbeat is planned (store time), to notice a step of this host's clock. */
+  private beatDueAt: number | undefined
+  /** When this instance last renewed its lease (store time). */
+  private renewedAt: number | undefined
+  /** The last renewal before the store went out of reach, while it is (or was, within a lease). */
+  private blindFrom: number | undefined
+  /** Until when reaping by expiry counts only instances silent since before `blindFrom`. */
+  private blindGraceUntil: number | undefined
 
   constructor(private readonly deps: HousekeepingDeps) {}
 
   /** Start the heartbeat (again: any earlier chain is cleared first), and pruning if `prune`. */
   start(options: { prune: boolean }): void {
     this.stopped = false
+    // Registering wrote the first heartbeat.
+    this.renewedAt ??= this.deps.clock.now()
     this.armHeartbeat(this.deps.heartbeatMs)
     if (options.prune && this.pruneTimer === undefined) this.armPrune(FIRST_PRUNE_AFTER_MS)
   }
@@ -94,7 +115,7 @@ export class Housekeeping {
       .filter((i) => i.id !== self && i.host === here && i.stoppedAt === null && i.reapedAt === null)
       .filter((i) => i.pid !== process.pid && processGone(i.pid, i.processStart))
       .map((i) => i.id)
-    const reaped = await store.reapDeadInstances(now, this.deps.instanceTtlMs, dead)
+    const reaped = await store.reapDeadInstances(now, this.reapTtl(now), dead)
     // Runs that already had an outcome (their code never settled) only lose their overlap guard.
     if (reaped.interrupted.length > 0) {
       this.deps.events.emit('runs:interrupted', { runIds: reaped.interrupted.map((r) => r.id) })
@@ -102,9 +123,59 @@ export class Housekeeping {
     return reaped
   }
 
+  /**
+   * The TTL to reap by. Within a lease after an outage, an instance silent since before this host
+   * lost the store may be dead; one that went silent during the outage may only have been as cut off
+   * as this host, and is given the lease from then to renew.
+   */
+  private reapTtl(now: number): number {
+    const ttl = this.deps.instanceTtlMs
+    if (this.blindFrom === undefined || this.blindGraceUntil === undefined) return ttl
+    if (now >= this.blindGraceUntil) {
+      this.blindFrom = undefined
+      this.blindGraceUntil = undefined
+      return ttl
+    }
+    return Math.max(ttl, now - this.blindFrom + ttl)
+  }
+
+  /**
+   * Self-fencing, before a claim: a lease last renewed longer ago than most of its length (an event
+   * loop blocked, heartbeats failing) is renewed now; a failure rejects, and the caller must not
+   * claim. Undefined when the lease is fresh (nothing to wait for).
+   */
+  renewIfStale(now: number): Promise<void> | undefined {
+    const lease = { heartbeatMs: this.deps.heartbeatMs, instanceTtlMs: this.deps.instanceTtlMs }
+    if (this.renewedAt !== undefined && Math.abs(now - this.renewedAt) < selfFenceAfterMs(lease)) return undefined
+    return (async () => {
+      const store = await this.deps.store()
+      await this.renew(store, now)
+    })()
+  }
+
+  /** Renew the lease; a lease lost to a peer makes the scheduler carry on under a new id. */
+  private async renew(store: Store, now: number): Promise<void> {
+    const id = this.deps.instanceId()
+    const held = await store.heartbeat(id, now)
+    this.renewed(now)
+    // The heartbeat and a claim may both have found the lease lost: the instance moves on once.
+    if (!held && id === this.deps.instanceId()) await this.deps.onLeaseLost()
+  }
+
+  /** The store took a renewal at `now`: after an outage, reaping by expiry waits a lease. */
+  private renewed(now: number): void {
+    if (this.deps.outage.down) {
+      this.blindFrom = Math.min(this.blindFrom ?? Number.POSITIVE_INFINITY, this.renewedAt ?? now)
+      this.blindGraceUntil = now + this.deps.instanceTtlMs
+    }
+    this.renewedAt = now
+    this.deps.outage.answered()
+  }
+
   private armHeartbeat(delayMs: number, plannedAt?: number): void {
     const { clock } = this.deps
     if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
+    this.beatDueAt = clock.now() + delayMs
     this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
   }
 
@@ -126,9 +197,12 @@ export class Housekeeping {
 
   private async beat(plannedAt: number | undefined): Promise<void> {
     const { clock, loop } = this.deps
-    const now = clock.now()
+    let now = clock.now()
     if (this.postponed(now, plannedAt, (delay, planned) => this.armHeartbeat(delay, planned))) return
-    if (loop && !loop.alive(now)) {
+    // A timer firing far from when it was due means the clock stepped, and every age read on it is
+    // wrong until the offset is measured again: the loop's liveness is then judged at the next beat.
+    const stepped = this.deps.clockSync.noteTimer(this.beatDueAt)
+    if (!stepped && loop && !loop.alive(now)) {
       this.heartbeatTimer = undefined
       this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
       return
@@ -136,8 +210,8 @@ export class Housekeeping {
     try {
       const store = await this.deps.store()
       await store.verify()
-      const held = await store.heartbeat(this.deps.instanceId(), now)
-      if (!held) await this.deps.onLeaseLost()
+      if (await this.deps.clockSync.check(store)) now = clock.now()
+      await this.renew(store, now)
       await this.deps.recorder()?.retry()
       const asked = await store.cancelRequests(this.deps.instanceId())
       if (asked.length > 0) this.deps.onCancelRequests(asked)
@@ -149,7 +223,7 @@ export class Housekeeping {
         this.deps.onFatal((error as Error).message, error)
         return
       }
-      this.deps.events.emit('engine:error', { message: 'heartbeat failed', error })
+      this.deps.outage.failed('heartbeat failed', error)
     }
     if (!this.stopped) this.armHeartbeat(this.deps.heartbeatMs)
   }
@@ -168,7 +242,7 @@ export class Housekeeping {
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } catch (error) {
-      this.deps.events.emit('engine:error', { message: 'pruning history failed', error })
+      this.deps.outage.failed('pruning history failed', error)
     }
     if (!this.stopped) this.armPrune(PRUNE_EVERY_MS)
   }

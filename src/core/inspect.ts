@@ -115,6 +115,11 @@ export interface InstanceStatus {
    * told (not alive, no fingerprint on either side).
    */
   configDiffers: boolean | null
+  /**
+   * The instance's last measured offset to the state's clock (the database server's minus the
+   * host's, in ms), null when not recorded.
+   */
+  clockOffsetMs: number | null
 }
 
 export interface RunningNow {
@@ -174,6 +179,7 @@ export async function statusReport(
     alive: isAlive(i, now, ttlMs),
     configHash: i.configHash,
     configDiffers: isAlive(i, now, ttlMs) ? differs(config, i) : null,
+    clockOffsetMs: i.clockOffsetMs,
   }))
   // Runs name any instance; health is about the schedulers (run-job processes register as runners).
   const byId = new Map(all.map((i) => [i.id, i]))

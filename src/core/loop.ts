@@ -6,7 +6,9 @@
  * ahead and started on their instant by `Starts` (docs/engine.md, "Claim-ahead").
  *
  * The loop cannot die of an error: a wake-up that throws is reported and the loop re-arms. Whether
- * it is alive is what the heartbeat proves (`alive()`).
+ * it is alive is what the heartbeat proves (`alive()`). A store out of reach is retried with a
+ * growing delay (1 s, 2 s, 4 s… at most 16 s) and reported once (outage.ts); its slots go back on the
+ * heap as they were, so when the store answers those past their misfire grace are recorded missed.
  */
 import type { ResolvedJob } from '../config/types.js'
 import type { ClaimOutcome, SlotClaim, Store } from '../store/types.js'
@@ -15,13 +17,16 @@ import { describeError } from './describe.js'
 import { collectDue, dueAt } from './due.js'
 import type { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
+import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import type { Starts } from './starts.js'
 
 /** A wake-up later than this past its plan is reported as overdue. */
 const OVERDUE_MS = 1000
-/** After a failed claim (or a wake-up that threw), wait this long before trying again. */
+/** After a failed claim (or a wake-up that threw), wait this long before trying again... */
 const RETRY_MS = 1000
+/** ... doubled after each failure in a row, up to this. */
+const MAX_RETRY_MS = 16_000
 /** The adaptive claim lead never exceeds this. */
 const MAX_CLAIM_LEAD_MS = 250
 
@@ -44,6 +49,16 @@ export interface ClaimLoopDeps {
   maxSleepMs: number
   /** A fixed claim lead, or undefined for the adaptive one. */
   claimLeadMs: number | undefined
+  /** Reports a store out of reach once per outage, and anything else as it happens. */
+  outage: Outage
+  /**
+   * The timer planned for `plannedAt` fired: whether the clock must be measured again before it is
+   * read (`resyncClock`), because the host's clock stepped.
+   */
+  clockStepped?: (plannedAt: number | undefined) => boolean
+  resyncClock?: () => Promise<void>
+  /** Before claiming: undefined when this instance's lease is fresh, else its renewal (self-fencing). */
+  beforeClaim?: (now: number) => Promise<void> | undefined
 }
 
 export class ClaimLoop {
@@ -54,6 +69,8 @@ export class ClaimLoop {
   private ticking: Promise<void> | undefined
   private tickStartedAt = 0
   private stopped = false
+  /** Claims that failed in a row (the store out of reach): the next try waits longer. */
+  private failedClaims = 0
 
   constructor(private readonly deps: ClaimLoopDeps) {
     this.claimLeadMs = deps.claimLeadMs ?? 0
@@ -120,6 +137,13 @@ export class ClaimLoop {
     return Math.max(0, soonest - now) + quietMs
   }
 
+  /** The store answers again: try what is due at once rather than at the end of the back-off. */
+  wake(): void {
+    if (this.failedClaims === 0) return
+    this.failedClaims = 0
+    this.arm()
+  }
+
   /** Sleep until the earliest due slot (less the claim lead), at most `maxSleepMs`. */
   arm(minDelayMs = 0): void {
     if (this.stopped || this.ticking) return
@@ -159,6 +183,14 @@ export class ClaimLoop {
    */
   private async serveDueSlots(): Promise<number> {
     const { clock, events } = this.deps
+    // A host clock that stepped is measured against the store's before anything is taken for due.
+    if (this.deps.clockStepped?.(this.plannedAt) && this.deps.resyncClock) {
+      try {
+        await this.deps.resyncClock()
+      } catch (error) {
+        return this.claimFailed('could not measure the clock against the store', error)
+      }
+    }
     const now = clock.now()
     if (this.plannedAt !== undefined && now - this.plannedAt > OVERDUE_MS) {
       events.emit('timer:overdue', { plannedAt: this.plannedAt, wokeAt: now, lateMs: now - this.plannedAt })
@@ -189,21 +221,24 @@ export class ClaimLoop {
     if (claims.length === 0) return waitForDeferred
     let outcomes: ClaimOutcome[]
     try {
+      // Self-fencing: no claim under a lease a peer may have found expired.
+      await this.deps.beforeClaim?.(now)
       // Outcomes a failed write left behind go first: a claim must not find their jobs still running.
       await this.deps.recorder()?.retry()
       const store = await this.deps.store()
       outcomes = await store.claimSlots(claims, this.deps.instanceId(), now)
     } catch (error) {
-      // The store failed (locked past its busy timeout, disk full): put the slots back, retry soon.
-      // Each popped entry goes back as it was, unless its job was replaced meanwhile (add()).
-      events.emit('engine:error', { message: `could not claim ${claims.length} slot(s)`, error })
+      // The store failed (out of reach, locked past its busy timeout, disk full): put the slots back,
+      // retry soon. Each popped entry goes back as it was, unless its job was replaced meanwhile (add()).
       const jobs = new Set(popped.map((p) => p.job))
       this.heap.remove((e) => jobs.has(e.job))
       for (const entry of popped) {
         if (this.deps.isCurrent(entry.job)) this.heap.push(dueAt(entry.job, entry.slot), entry)
       }
-      return RETRY_MS
+      return this.claimFailed(`could not claim ${claims.length} slot(s)`, error)
     }
+    this.failedClaims = 0
+    this.deps.outage.answered()
     const claimMs = clock.now() - now
     try {
       this.adaptLead(claimMs + this.deps.starts.dispatch(claims, claimed, outcomes))
@@ -225,6 +260,13 @@ export class ClaimLoop {
       }
     }
     return waitForDeferred
+  }
+
+  /** Report a failed claim (once per outage when the store is out of reach); the delay before the next try. */
+  private claimFailed(message: string, error: unknown): number {
+    this.deps.outage.failed(message, error)
+    this.failedClaims++
+    return Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (this.failedClaims - 1))
   }
 
   /**

@@ -21,9 +21,9 @@ export interface SchedulerOptions {
   initiator?: Initiator
   /** @default 30_000 */
   maxSleepMs?: number
-  /** @default 10_000 */
+  /** How often the instance renews its lease. @default 10_000 for a state file, 2_000 on Postgres */
   heartbeatMs?: number
-  /** An instance whose heartbeat is older than this is dead. @default 30_000 */
+  /** An instance whose heartbeat is older than this is dead. @default 30_000 for a state file, 10_000 on Postgres */
   instanceTtlMs?: number
   random?: () => number
   /**

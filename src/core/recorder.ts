@@ -8,6 +8,7 @@
  */
 import type { RunOutcome, Store } from '../store/types.js'
 import type { EngineEmitter } from './events.js'
+import type { Outage } from './outage.js'
 
 export class Recorder {
   /** Outcomes the store failed to take, by run id: the latest outcome of each run wins. */
@@ -19,6 +20,8 @@ export class Recorder {
   constructor(
     private readonly store: Store,
     private readonly events: EngineEmitter,
+    /** With it, failures of a store out of reach are reported once per outage, not once per run. */
+    private readonly outage?: Outage,
   ) {}
 
   /** Outcomes and releases still to be written. */
@@ -36,10 +39,7 @@ export class Recorder {
       return applied
     } catch (error) {
       this.unwritten.set(runId, outcome)
-      this.events.emit('engine:error', {
-        message: `could not record the outcome of run ${runId}; it is kept and written again`,
-        error,
-      })
+      this.report(`could not record the outcome of run ${runId}; it is kept and written again`, error)
       return true
     }
   }
@@ -56,9 +56,7 @@ export class Recorder {
       await this.store.settleRun(runId)
       this.unsettled.delete(runId)
     } catch (error) {
-      if (!this.unsettled.has(runId)) {
-        this.events.emit('engine:error', { message: `could not release run ${runId}; it is written again`, error })
-      }
+      if (!this.unsettled.has(runId)) this.report(`could not release run ${runId}; it is written again`, error)
       this.unsettled.add(runId)
     }
   }
@@ -91,6 +89,11 @@ export class Recorder {
         return
       }
     }
+  }
+
+  private report(message: string, error: unknown): void {
+    if (this.outage) this.outage.failed(message, error)
+    else this.events.emit('engine:error', { message, error })
   }
 
   private refused(runId: number): void {

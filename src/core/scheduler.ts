@@ -12,13 +12,16 @@ import { CronsError, quote, unknownJob } from '../errors.js'
 import type { InstanceRole, RunStatus, Store } from '../store/types.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
+import { ClockSync } from './clock-sync.js'
 import { firstSlotOf } from './due.js'
 import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_INSTANCE_TTL_MS, Housekeeping } from './housekeeping.js'
+import { Housekeeping } from './housekeeping.js'
 import { captureJobConsole } from './job-console.js'
+import { defaultLease } from './lease.js'
 import { ClaimLoop } from './loop.js'
 import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
+import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
@@ -45,6 +48,10 @@ export class Scheduler {
   }
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
+  /** The store out of reach: said once, retried (outage.ts). */
+  private readonly outage: Outage
+  /** The offset from the store's clock, measured again when due (clock-sync.ts). */
+  private readonly clockSync: ClockSync
   /** Runs claimed ahead of their slot, waiting for the instant. */
   private readonly starts: Starts
   private store: Store | undefined
@@ -80,13 +87,24 @@ export class Scheduler {
     this.fixedId = options.instanceId
     this.echoConsole = options.echoConsole ?? true
     this.currentId = options.instanceId ?? newInstanceId()
+    // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
+    const lease = defaultLease(config.state)
     this.options = {
       initiator: options.initiator ?? 'library',
       maxSleepMs: options.maxSleepMs ?? 30_000,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-      instanceTtlMs: options.instanceTtlMs ?? DEFAULT_INSTANCE_TTL_MS,
+      heartbeatMs: options.heartbeatMs ?? lease.heartbeatMs,
+      instanceTtlMs: options.instanceTtlMs ?? lease.instanceTtlMs,
       random: options.random ?? Math.random,
     }
+    this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
+    // Each measurement is recorded with the instance, for `crons status`.
+    this.clockSync = new ClockSync({
+      clock: this.clock,
+      events: this.events,
+      measured: async (clockOffsetMs) => {
+        if (this.store && this.registeredAs) await this.store.updateInstance(this.currentId, { clockOffsetMs })
+      },
+    })
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
       recorder: () => this.recorder,
@@ -103,6 +121,12 @@ export class Scheduler {
       activeCount: (job) => this.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,
+      outage: this.outage,
+      clockStepped: (plannedAt) => this.clockSync.noteTimer(plannedAt),
+      resyncClock: async () => {
+        await this.clockSync.measure(await this.open())
+      },
+      beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
       clock: this.clock,
@@ -114,6 +138,8 @@ export class Scheduler {
       history: () => this.current.history,
       heartbeatMs: this.options.heartbeatMs,
       instanceTtlMs: this.options.instanceTtlMs,
+      clockSync: this.clockSync,
+      outage: this.outage,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
       afterReap: () => this.adoptRetries(),
@@ -133,6 +159,16 @@ export class Scheduler {
   /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
   get config(): ResolvedConfig {
     return this.current
+  }
+
+  /** The time on the store's clock (the database server's for Postgres), as this scheduler reads it. */
+  now(): number {
+    return this.clock.now()
+  }
+
+  /** The store's clock minus this host's, as last measured (0 for a state file). */
+  get clockOffsetMs(): number {
+    return this.clock.offsetMs
   }
 
   /** The jobs this scheduler runs. */
@@ -473,8 +509,8 @@ export class Scheduler {
         this.store = await this.openStore(this.config.state)
       }
       // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
-      this.clock.offsetMs = await this.store.clockOffset(() => this.clock.base.now())
-      this.recorder = new Recorder(this.store, this.events)
+      await this.clockSync.measure(this.store)
+      this.recorder = new Recorder(this.store, this.events, this.outage)
       await this.register(this.store)
       return this.store
     })()
@@ -492,6 +528,8 @@ export class Scheduler {
       configHash: this.current.configHash ?? null,
       now: this.clock.now(),
     })
+    // The offset measured when the store opened (a registration starts without one).
+    await store.updateInstance(this.currentId, { clockOffsetMs: this.clock.offsetMs })
     this.registeredAs = role
   }
 

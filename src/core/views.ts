@@ -253,6 +253,8 @@ export interface StatusView {
     alive: boolean
     configHash: string | null
     configDiffers: boolean | null
+    /** The database server's clock minus the instance's host clock, in ms, as last measured; null if unknown. */
+    clockOffsetMs: number | null
   }[]
   running: (Pick<AttemptView, 'id' | 'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt'> & {
     instanceId: string
@@ -278,6 +280,7 @@ export function statusView(report: StatusReport): StatusView {
       alive: i.alive,
       configHash: i.configHash,
       configDiffers: i.configDiffers,
+      clockOffsetMs: i.clockOffsetMs,
     })),
     running: report.running.map((r) => ({
       id: r.runId,

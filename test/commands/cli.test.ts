@@ -189,6 +189,20 @@ const PARSE_ERRORS: [string[], string][] = [
 ]
 
 describe('bad flags and arguments', () => {
+  it('--heartbeat is checked against the lease of the kind of state: 10 s on PostgreSQL, 30 s for a file', async () => {
+    // Refused before anything connects: the URL names a port nothing listens on.
+    const pg = await crons(['start-scheduler', '--heartbeat', '8s', '--state', 'postgres://crons@127.0.0.1:1/app'])
+    expect({ code: pg.code, stdout: pg.stdout, stderr: pg.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'error: --instance-ttl 10s is shorter than two heartbeats (8s each); expected at least 16s\n',
+    })
+    const file = await crons(['start-scheduler', '--heartbeat', '20s'])
+    expect(file.stderr).toBe(
+      'error: --instance-ttl 30s is shorter than two heartbeats (20s each); expected at least 40s\n',
+    )
+  })
+
   it.each(PARSE_ERRORS)('crons %j: one line on stderr, exit 2', async (args, line) => {
     const result = await crons(args)
     expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({

@@ -71,6 +71,8 @@ async function seedBusy(store: Store): Promise<void> {
     now: at('2026-01-14T08:00:00Z'),
   })
   await store.heartbeat('sched-b', at('2026-01-15T09:40:00Z'))
+  // Its host's clock was 5 minutes ahead of the database server's.
+  await store.updateInstance('sched-b', { clockOffsetMs: -300_000 })
   await store.registerInstance({
     id: 'sched-a',
     role: 'scheduler',
@@ -79,6 +81,7 @@ async function seedBusy(store: Store): Promise<void> {
     now: at('2026-01-15T09:00:00Z'),
   })
   await store.heartbeat('sched-a', at('2026-01-15T09:59:55Z'))
+  await store.updateInstance('sched-a', { clockOffsetMs: 4 })
   await store.registerInstance({
     id: 'sched-c',
     role: 'scheduler',
@@ -143,10 +146,10 @@ describe('status rendering (fixed now)', () => {
         'last 24h    1 running, 3 succeeded, 1 failed',
         '',
         'Instances',
-        'id       host   pid  state    since                                          heartbeat',
-        'sched-b  box-b  202  dead     2026-01-14 09:00:00 Europe/Berlin (UTC+01:00)  20m ago',
-        'sched-a  box-a  101  alive    2026-01-15 10:00:00 Europe/Berlin (UTC+01:00)  5s ago',
-        'sched-c  box-c  303  stopped  2026-01-15 10:30:00 Europe/Berlin (UTC+01:00)  30m ago',
+        'id       host   pid  state    since                                          heartbeat  clock',
+        'sched-b  box-b  202  dead     2026-01-14 09:00:00 Europe/Berlin (UTC+01:00)  20m ago    5m ahead',
+        'sched-a  box-a  101  alive    2026-01-15 10:00:00 Europe/Berlin (UTC+01:00)  5s ago     +0.004s',
+        'sched-c  box-c  303  stopped  2026-01-15 10:30:00 Europe/Berlin (UTC+01:00)  30m ago    -',
         '',
         'Running now',
         'job   run  attempt  trigger   instance  where          started',
@@ -168,6 +171,7 @@ describe('status rendering (fixed now)', () => {
           alive: false,
           configHash: null,
           configDiffers: null,
+          clockOffsetMs: -300_000,
         },
         {
           id: 'sched-a',
@@ -180,6 +184,7 @@ describe('status rendering (fixed now)', () => {
           alive: true,
           configHash: null,
           configDiffers: null,
+          clockOffsetMs: 4,
         },
         {
           id: 'sched-c',
@@ -192,6 +197,7 @@ describe('status rendering (fixed now)', () => {
           alive: false,
           configHash: null,
           configDiffers: null,
+          clockOffsetMs: null,
         },
       ],
       running: [
@@ -321,7 +327,7 @@ describe('crons status (spawned)', () => {
     expect(result.stdout).not.toMatch(ANSI)
     expect(result.stdout).toMatch(/^scheduler {3}healthy: 1 of 1 instance\(s\) alive$/m)
     expect(result.stdout).toMatch(
-      /^live +box +7 +alive +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Europe\/Berlin \(UTC\+\d\d:\d\d\) +(now|\ds ago)$/m,
+      /^live +box +7 +alive +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Europe\/Berlin \(UTC\+\d\d:\d\d\) +(now|\ds ago) +-$/m,
     )
     expect(result.stdout).toMatch(/^backup +\d+ +1 +schedule +live +box pid 7 +(now|\ds ago)$/m)
     expect(result.stdout).toMatch(/^last 24h {4}1 running$/m)

@@ -547,6 +547,8 @@ describe.concurrent('start-scheduler', () => {
       watch: false,
       state: path.join(cwd, 'state.db'),
       instanceId: expect.any(String),
+      // A state file is on this host's clock.
+      clockOffsetMs: 0,
       peers: [],
       jobs: [
         { name: 'tick', schedule: '*/2 * * * * *', zone: 'UTC', nextRun: expect.stringMatching(ISO) },

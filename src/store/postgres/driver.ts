@@ -62,6 +62,9 @@ export function scrub(text: string, target: PgTarget): string {
 
 /** Postgres error codes (SQLSTATE) and Node socket errors that have their own message. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+/** A connection that was open and broke: the server went away, or the network between. */
+const BROKEN_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+const BROKEN_TEXT = /Connection terminated|connection error and is not queryable|Query read timeout|socket hang up/i
 
 /** A driver or server failure as one line: where (host, database, schema), what, and what to do. */
 export function fromPgError(error: unknown, target: PgTarget, doing?: string): CronsError {
@@ -69,19 +72,24 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
   const where = `postgres ${target.host}:${target.port} database "${target.database}"`
   const { code, message } = error as { code?: string; message?: string }
   const text = scrub(message ?? String(error), target)
-  const fail = (what: string, suggestion?: string) =>
-    new CronsError('STATE_INVALID', `${where}: ${what}`, {
+  const fail = (what: string, suggestion?: string, kind: 'STATE_INVALID' | 'STATE_UNREACHABLE' = 'STATE_INVALID') =>
+    new CronsError(kind, `${where}: ${what}`, {
       cause: error,
       ...(suggestion === undefined ? {} : { suggestions: [suggestion] }),
     })
+  // Failures to reach the server are their own code: a running scheduler waits them out and retries.
+  const unreachable = (what: string, suggestion: string) => fail(what, suggestion, 'STATE_UNREACHABLE')
   if (code !== undefined && NETWORK_CODES.has(code)) {
-    return fail(
+    return unreachable(
       `cannot connect (${code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'unknown host' : text})`,
       'Check the host and port in the URL, and that PostgreSQL is running and reachable from here',
     )
   }
   if (/timeout expired|Connection terminated due to connection timeout/i.test(text)) {
-    return fail('cannot connect (timed out)', 'Check the host and port in the URL, and any firewall in between')
+    return unreachable('cannot connect (timed out)', 'Check the host and port in the URL, and any firewall in between')
+  }
+  if ((code !== undefined && (BROKEN_CODES.has(code) || code.startsWith('08'))) || BROKEN_TEXT.test(text)) {
+    return unreachable(`the connection was lost (${text})`, 'Check that PostgreSQL is running and reachable from here')
   }
   switch (code) {
     case '28P01':
@@ -103,9 +111,38 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
     case '57P01':
     case '57P02':
     case '57P03':
-      return fail(`the server is shutting down or starting up (${text})`, 'Try again in a moment')
+      return unreachable(`the server is shutting down or starting up (${text})`, 'Try again in a moment')
     case '53300':
       return fail(`too many connections (${text})`, 'Lower the pool size or raise max_connections on the server')
   }
   return fail(doing === undefined ? text : `${doing}: ${text}${code === undefined ? '' : ` (SQLSTATE ${code})`}`)
+}
+
+/** A connection checked out of the pool, to be given back with `release` (dropped when broken). */
+export interface CheckedOut {
+  client: pg.PoolClient
+  release(destroy?: boolean): void
+}
+
+/**
+ * Check a connection out of the pool. While a connection is checked out the pool no longer listens
+ * for its `error` event, and a connection lost then (a server restart, a network cut) emits one that
+ * nobody would handle: an uncaught exception, ending the process. Here the loss is noted instead; the
+ * statement in progress, or the next, fails and says so, and `release` drops the connection rather
+ * than pooling it.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  const client = await pool.connect()
+  let lost = false
+  const onError = () => {
+    lost = true
+  }
+  client.on('error', onError)
+  return {
+    client,
+    release: (destroy = false) => {
+      client.off('error', onError)
+      client.release(destroy || lost)
+    },
+  }
 }

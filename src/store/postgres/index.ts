@@ -6,8 +6,17 @@ import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import { fromPgError, loadDriver, type PgModule, type PgTarget, type PostgresLocation, targetOf } from './driver.js'
+import {
+  checkOut,
+  fromPgError,
+  loadDriver,
+  type PgModule,
+  type PgTarget,
+  type PostgresLocation,
+  targetOf,
+} from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
+import type { Queryable } from './sql.js'
 import { PostgresStore } from './store.js'
 
 export { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js'
@@ -28,6 +37,12 @@ export interface PostgresStoreOptions {
  */
 const IDLE_TIMEOUT_MS = 30_000
 const CONNECT_TIMEOUT_MS = 10_000
+/**
+ * A statement without an answer this long fails (and its connection is dropped): a network that
+ * silently drops packets would otherwise leave it, and the heartbeat or claim waiting on it, hanging
+ * until the kernel gives up on the socket, many minutes later. Every statement of the store is short.
+ */
+const QUERY_TIMEOUT_MS = 15_000
 /** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
 const INT8_OID = 20
 
@@ -65,7 +80,7 @@ export async function openPostgresStore(
         )
       }
     } else {
-      await migrate(() => pool.connect(), target, shown)
+      await migrate(() => connection(pool), target, shown)
       version = PG_SCHEMA_VERSION
     }
     return new PostgresStore(pool, target, shown, version)
@@ -87,11 +102,17 @@ export async function migratePostgres(
   const shown = describeLocation(location)
   const pool = createPool(driver, location, { poolSize: 1 })
   try {
-    const from = await migrate(() => pool.connect(), target, shown)
+    const from = await migrate(() => connection(pool), target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
   } finally {
     await pool.end().catch(() => undefined)
   }
+}
+
+/** A checked-out connection in the shape `migrate` takes. */
+async function connection(pool: pg.Pool): Promise<Queryable & { release(): void }> {
+  const { client, release } = await checkOut(pool)
+  return { query: client.query.bind(client) as Queryable['query'], release: () => release() }
 }
 
 async function readVersion(pool: pg.Pool, target: PgTarget, shown: string): Promise<number> {
@@ -111,6 +132,9 @@ function createPool(driver: PgModule, location: PostgresLocation, options: Postg
     max: Math.max(1, Math.floor(options.poolSize ?? 5)),
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    // Dead peers of idle connections are found by the operating system, not only by the next query.
+    keepAlive: true,
     application_name: 'crons',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -31,7 +31,7 @@ import type {
   StoreInfo,
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
-import { fromPgError, type PgTarget } from './driver.js'
+import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
 import {
   type InstanceRow,
   type JobRow,
@@ -109,12 +109,13 @@ export class PostgresStore implements Store {
   async #transaction<T>(work: (db: Queryable) => Promise<T>, waitForOutcomes = true): Promise<T> {
     if (waitForOutcomes) await this.#settled()
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient
+      let held: CheckedOut
       try {
-        client = await this.#pool.connect()
+        held = await checkOut(this.#pool)
       } catch (error) {
         throw fromPgError(error, this.#target)
       }
+      const { client } = held
       let broken = false
       try {
         await client.query('BEGIN')
@@ -122,14 +123,19 @@ export class PostgresStore implements Store {
         await client.query('COMMIT')
         return result
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true
-        })
+        const failure = fromPgError(error, this.#target)
+        // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
+        if (failure.code === 'STATE_UNREACHABLE') broken = true
+        else {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true
+          })
+        }
         const code = (error as { code?: string }).code
         if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
-        throw fromPgError(error, this.#target)
+        throw failure
       } finally {
-        client.release(broken)
+        held.release(broken)
       }
     }
   }
