@@ -1,10 +1,19 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { tmpdir } from 'node:os'
-import { basename, dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
+import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BuildOptions, Loader, Message, Plugin } from 'esbuild'
-import { crypto, pathHash, sha256 } from './hash.js'
+import {
+  type Built,
+  cacheKey,
+  fallbackCacheDir,
+  freshBundle,
+  type Input,
+  inputOf,
+  isFile,
+  primaryCacheDir,
+  writeCache,
+} from './bundle-cache.js'
 
 /**
  * Compiling a config file into one ES module that Node imports natively, cached on disk.
@@ -14,6 +23,9 @@ import { crypto, pathHash, sha256 } from './hash.js'
  * files the bundle was made from, and returns the cached bundle: no esbuild, no transpiler at all.
  * The cache lives in the config's nearest node_modules (node_modules/.cache/crons/), so the bundle's
  * bare imports resolve from there exactly as they would from the config itself.
+ *
+ * This file is the build: esbuild, its options and its plugins. The cache (where it lives, the
+ * manifest, the freshness check, writing and cleaning up) is bundle-cache.ts.
  */
 
 /**
@@ -50,12 +62,6 @@ export function inputsOf(bundle: string): readonly string[] | undefined {
 /** Counters, so tests can tell a cache hit (no esbuild) from a build. */
 export const configCacheStats = { hits: 0, builds: 0 }
 
-/** Bump when the bundle's shape changes, so bundles written by an older loader are rebuilt. */
-const CACHE_FORMAT = 2
-/** Files changed this close to a build are "racy": an edit in the same mtime tick is only visible in the content. */
-const RACY_MS = 2000
-/** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
-const STALE_BUNDLE_MS = 60_000
 const META_GLOBAL = '__crons_import_meta'
 const META_USE = /\bimport\.meta\.(?:url|dirname|filename)\b|\b__dirname\b|\b__filename\b/
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
@@ -64,23 +70,6 @@ const BARE = /^[^./]/
 const RELATIVE = /^\.\.?\//
 /** A metafile input from a plugin namespace (`ns:path`), not a file; two letters or more, so not `C:`. */
 const NAMESPACED = /^[\w-]{2,}:/
-
-interface Input {
-  path: string
-  mtimeMs: number
-  size: number
-  /** Only for racy files: compared when mtime and size match. */
-  sha256?: string
-}
-
-interface Manifest {
-  format: number
-  config: string
-  crons: { entry: string; version: string }
-  bundle: string
-  builtAt: number
-  inputs: Input[]
-}
 
 /**
  * The path of a bundle of `config` that is up to date, building and caching it if needed. Build
@@ -125,73 +114,6 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
 export function buildMessages(error: unknown): Message[] | undefined {
   const errors = (error as { errors?: unknown } | null)?.errors
   return Array.isArray(errors) && errors.length > 0 ? (errors as Message[]) : undefined
-}
-
-/** One file per config (and per crons entry, so tests from src and the CLI from dist do not thrash). */
-function cacheKey(config: string, crons: CronsEntry): string {
-  return `${basename(config)}-${pathHash(`${config}\0${crons.path}`)}`
-}
-
-/** `<nearest node_modules above the config>/.cache/crons`, else the per-user temp dir. */
-function primaryCacheDir(configDir: string): string {
-  for (let dir = configDir; ; dir = dirname(dir)) {
-    const modules = basename(dir) === 'node_modules' ? dir : join(dir, 'node_modules')
-    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return join(modules, '.cache', 'crons')
-    if (dirname(dir) === dir) return fallbackCacheDir()
-  }
-}
-
-/** Per user, so one user never imports a bundle another user planted in the shared temp dir. */
-function fallbackCacheDir(): string {
-  const uid = process.getuid?.()
-  return join(tmpdir(), uid === undefined ? 'crons-config-cache' : `crons-config-cache-${uid}`)
-}
-
-function freshBundle(
-  dir: string,
-  key: string,
-  config: string,
-  crons: CronsEntry,
-): { bundle: string; inputs: string[] } | undefined {
-  let manifest: Manifest
-  try {
-    manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
-  } catch {
-    return undefined
-  }
-  try {
-    const valid =
-      manifest.format === CACHE_FORMAT &&
-      manifest.config === config &&
-      manifest.crons.entry === crons.path &&
-      manifest.crons.version === crons.version &&
-      manifest.inputs.every(unchanged) &&
-      trusted(dir)
-    const bundle = join(dir, manifest.bundle)
-    if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
-    return { bundle, inputs: manifest.inputs.map((input) => input.path) }
-  } catch {
-    return undefined // a manifest of the wrong shape: rebuild
-  }
-}
-
-function unchanged(input: Input): boolean {
-  const stat = statSync(input.path, { throwIfNoEntry: false })
-  if (stat === undefined || stat.mtimeMs !== input.mtimeMs || stat.size !== input.size) return false
-  return input.sha256 === undefined || input.sha256 === sha256(readFileSync(input.path))
-}
-
-/** The temp dir is shared: only trust a cache dir that is ours and that nobody else can write to. */
-function trusted(dir: string): boolean {
-  if (dir !== fallbackCacheDir() || process.getuid === undefined) return true
-  const stat = statSync(dir)
-  return stat.uid === process.getuid() && (stat.mode & 0o022) === 0
-}
-
-interface Built {
-  code: string
-  inputs: Input[]
-  builtAt: number
 }
 
 interface BuildSettings {
@@ -257,12 +179,6 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   const tsconfig = nearestTsconfig(dirname(config))
   if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
   return { code, inputs, builtAt }
-}
-
-function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync(path)): Input {
-  const input: Input = { path, mtimeMs: stat.mtimeMs, size: stat.size }
-  if (stat.mtimeMs >= builtAt - RACY_MS) input.sha256 = sha256(content)
-  return input
 }
 
 /**
@@ -374,73 +290,4 @@ function nearestTsconfig(from: string): string | undefined {
     if (isFile(file)) return file
     if (dirname(dir) === dir) return undefined
   }
-}
-
-function writeCache(dir: string, key: string, config: string, crons: CronsEntry, built: Built): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  if (!trusted(dir)) throw new Error(`${dir} is not private to this user`)
-  const name = `${key}.${sha256(built.code).slice(0, 12)}.mjs`
-  const bundle = join(dir, name)
-  // Content-addressed: an existing file is complete (written by rename) and identical.
-  if (!isFile(bundle)) writeAtomic(bundle, built.code)
-  const manifest: Manifest = {
-    format: CACHE_FORMAT,
-    config,
-    crons: { entry: crons.path, version: crons.version },
-    bundle: name,
-    builtAt: built.builtAt,
-    inputs: built.inputs,
-  }
-  writeAtomic(join(dir, `${key}.json`), `${JSON.stringify(manifest, null, 2)}\n`)
-  removeStale(dir, key, name)
-  return bundle
-}
-
-/** Temp file + rename: a concurrent reader sees the old file or the new one, never half of one. */
-function writeAtomic(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}.tmp`
-  try {
-    writeFileSync(temp, text, { mode: 0o600 })
-    renameSync(temp, path)
-  } catch (error) {
-    rmSync(temp, { force: true })
-    throw error
-  }
-}
-
-/**
- * Best effort, on a cache miss only: this config's superseded bundles (and temp files a crashed
- * process left), and every entry whose config file no longer exists (a deleted project or temp dir).
- */
-function removeStale(dir: string, key: string, keep: string): void {
-  const before = Date.now() - STALE_BUNDLE_MS
-  const remove = (name: string) => {
-    const path = join(dir, name)
-    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? before) < before) rmSync(path, { force: true })
-  }
-  try {
-    const names = readdirSync(dir)
-    const gone = names
-      .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
-      .map((name) => name.slice(0, -'json'.length))
-    for (const name of names) {
-      if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) {
-        remove(name)
-      } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
-    }
-  } catch {
-    // another process may be cleaning up too
-  }
-}
-
-function configExists(manifest: string): boolean {
-  try {
-    return isFile((JSON.parse(readFileSync(manifest, 'utf8')) as Manifest).config)
-  } catch {
-    return true // unreadable or being written: leave it
-  }
-}
-
-function isFile(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false
 }

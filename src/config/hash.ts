@@ -1,5 +1,5 @@
 /**
- * Hashes for the config cache (bundle.ts). node:crypto is loaded on first use: a cache hit usually
+ * Hashes for the config cache (bundle-cache.ts). node:crypto is loaded on first use: a cache hit usually
  * hashes nothing (only files changed just before a build are compared by content), and loading it
  * costs a few milliseconds per command.
  */

@@ -16,6 +16,7 @@ import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
+import { beginRetry } from './retry-start.js'
 
 export type { RunRequest } from './attempt.js'
 
@@ -59,7 +60,7 @@ interface Deps {
 }
 
 /** Where a run is, so that an internal error can still record the attempt it was on. */
-interface Progress {
+export interface Progress {
   runId: number
   attempt: number
   recorded: boolean
@@ -192,63 +193,13 @@ export class Runner {
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
       const waited = !this.stopping && (await this.backoffs.wait(result.retryInMs))
-      const next = await this.beginRetry(request, progress, attempt + 1, waited)
+      const next = await beginRetry(this.deps, request, progress, attempt + 1, waited)
       if (next === undefined) return outcome
       if (next.status !== undefined) return next.status
       attempt++
       progress.attempt = attempt
       result = await this.afterCall(await this.begin(request, progress.runId, attempt), progress)
     }
-  }
-
-  /**
-   * Begin retry `attempt` of the run whose failed attempt is `progress.runId` (clearing that row's
-   * pending retry in the same transaction). Returns the run's end instead when the retry does not
-   * start: shutdown came during the backoff (recorded interrupted), or the overlap guard skipped it,
-   * or another process took it; undefined means the run ends with the failure before it.
-   */
-  private async beginRetry(
-    request: RunRequest,
-    progress: Progress,
-    attempt: number,
-    waited: boolean,
-  ): Promise<{ status?: RunResult } | undefined> {
-    const { job } = request
-    const { store } = this.deps
-    const now = this.deps.clock.now()
-    const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt, retryOf: progress.runId }
-    if (!waited) {
-      // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
-      const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, this.deps.instanceId(), now)
-      if (cancelled.kind !== 'started') return undefined
-      const message = 'retry cancelled: the scheduler shut down during the backoff'
-      progress.runId = cancelled.runId
-      progress.recorded = false
-      await this.deps.recorder.finish(cancelled.runId, {
-        status: 'interrupted',
-        finishedAt: now,
-        errorMessage: message,
-        settled: true,
-      })
-      progress.recorded = true
-      emitRunFinished(this.deps.events, request, cancelled.runId, attempt, 'interrupted', now, now, { message })
-      return { status: { runId: cancelled.runId, status: 'interrupted', attempts: attempt, error: { message } } }
-    }
-    // A retry is guarded like a slot (SEMANTICS §6): with overlap 'skip' it does not start while
-    // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
-    // its row active until its code settles).
-    const overlap = request.overlap ?? job.overlap
-    const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, this.deps.instanceId(), now)
-    if (next.kind === 'taken') return undefined
-    if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
-    if (next.kind === 'skipped') {
-      emitRunFinished(this.deps.events, request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
-      // The run ends here; its result stays the failure that asked for the retry (see RunResult).
-      return undefined
-    }
-    progress.runId = next.runId
-    progress.recorded = false
-    return {}
   }
 
   /** A retry's attempt: `beforeRun` hooks, then the job's code. */

@@ -9,7 +9,7 @@
  * the runs of one due second finish in the same turn). Their promises resolve once that transaction
  * has committed. Every other method first writes the queued outcomes synchronously, so nothing read
  * or written through this store ever misses an outcome a caller has already handed over (docs/engine.md,
- * "Outcome batching").
+ * "Outcome batching"). The queue is outcome-queue.ts.
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
@@ -41,36 +41,10 @@ import { type FailureContext, fromSqliteError } from './failures.js'
 import { StateFileWatch } from './file-watch.js'
 import { RunHistory } from './history.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
-import { OutcomeWriter, type PendingWrite } from './outcomes.js'
+import { OutcomeQueue } from './outcome-queue.js'
 import { type PruneHistory, Pruner, type PruneStep } from './prune.js'
 import { toInstance, toJob, toRun } from './rows.js'
 import { prepareStatements, type Statements } from './statements.js'
-
-/**
- * The real `setImmediate`, taken when this module loads: a test that installs fake timers later must
- * not stop outcomes from being written (the promises of `finishRun` would never settle).
- */
-const nextTurn = globalThis.setImmediate
-const cancelNextTurn = globalThis.clearImmediate
-
-/** The callers waiting for one flush of queued outcomes: they share its promise. */
-interface PendingBatch {
-  readonly promise: Promise<void>
-  resolve: () => void
-  reject: (error: unknown) => void
-  /** Runs whose owner was reaped: their writes were refused (fencing). */
-  readonly refused: Set<number>
-}
-
-function newBatch(): PendingBatch {
-  let resolve!: () => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject, refused: new Set() }
-}
 
 export class SqliteStore implements Store {
   readonly location: string
@@ -93,12 +67,9 @@ export class SqliteStore implements Store {
   readonly #beginTx
   readonly #reapTx
   readonly #writeTx
-  readonly #flushTx
 
-  /** Outcome writes queued since the last flush, in call order, and the callers waiting for them. */
-  #pending: PendingWrite[] = []
-  #batch: PendingBatch | undefined
-  #flushTimer: NodeJS.Immediate | undefined
+  /** Outcome writes, queued and written together (see the class comment). */
+  readonly #outcomes: OutcomeQueue
 
   /** Read-only stores only: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
@@ -127,8 +98,7 @@ export class SqliteStore implements Store {
     )
     this.#reapTx = db.transaction((now: number, ttlMs: number, dead: readonly string[]) => this.#reap(now, ttlMs, dead))
     this.#writeTx = db.transaction((work: () => unknown) => work())
-    const outcomes = new OutcomeWriter(this.#s)
-    this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => outcomes.write(writes))
+    this.#outcomes = new OutcomeQueue(db, this.#s, context, () => this.#closed)
   }
 
   /** Run synchronous driver work, turning driver errors into one-line `CronsError`s naming the file. */
@@ -141,7 +111,7 @@ export class SqliteStore implements Store {
   }
 
   #write<T>(work: () => T): T {
-    this.#flush()
+    this.#outcomes.flush()
     try {
       return this.#writeTx.immediate(work) as T
     } catch (error) {
@@ -151,71 +121,8 @@ export class SqliteStore implements Store {
 
   /** Reads: queued outcomes first, so a read sees every outcome already handed to the store. */
   #read<T>(work: () => T): T {
-    this.#flush()
+    this.#outcomes.flush()
     return this.#guard(work)
-  }
-
-  // --- queued outcome writes --------------------------------------------------------------------
-
-  /** Queue an outcome write; the promise settles when the transaction carrying it commits (or fails). */
-  #enqueue(write: PendingWrite): Promise<PendingBatch> {
-    if (this.#closed) {
-      // Nothing will flush any more: fail the way a direct write on a closed connection fails.
-      try {
-        this.#write(() => this.#flushTx([write]))
-        return Promise.resolve(newBatch())
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    }
-    this.#pending.push(write)
-    if (this.#batch === undefined) {
-      this.#batch = newBatch()
-      this.#flushTimer = nextTurn(this.#onNextTurn)
-    }
-    const batch = this.#batch
-    return batch.promise.then(() => batch)
-  }
-
-  readonly #onNextTurn = (): void => {
-    this.#flushTimer = undefined
-    this.#flush()
-  }
-
-  /**
-   * Write every queued outcome in one immediate transaction, then settle the waiting callers: all
-   * resolve, or all reject with the same error (the transaction is all or nothing). Called on the
-   * next turn, and synchronously at the start of every other method.
-   */
-  #flush(): void {
-    const batch = this.#batch
-    if (batch === undefined) return
-    const writes = this.#pending
-    this.#pending = []
-    this.#batch = undefined
-    if (this.#flushTimer !== undefined) {
-      cancelNextTurn(this.#flushTimer)
-      this.#flushTimer = undefined
-    }
-    try {
-      this.#flushTx.immediate(this.#unfenced(writes, batch.refused))
-    } catch (error) {
-      batch.reject(fromSqliteError(error, this.#context))
-      return
-    }
-    batch.resolve()
-  }
-
-  /**
-   * The writes whose run's owner was not reaped; the others go into `refused`. The common case (no
-   * instance of the file was ever reaped) costs one indexed count.
-   */
-  #unfenced(writes: readonly PendingWrite[], refused: Set<number>): readonly PendingWrite[] {
-    if (this.#s.anyReaped.get() === 0) return writes
-    const ids = writes.map((w) => (typeof w === 'number' ? w : w.id))
-    for (const id of this.#s.fencedRuns.all(JSON.stringify(ids))) refused.add(id)
-    if (refused.size === 0) return writes
-    return writes.filter((w) => !refused.has(typeof w === 'number' ? w : w.id))
   }
 
   /** The file is on this host: its clock is ours. */
@@ -308,7 +215,7 @@ export class SqliteStore implements Store {
   // --- slots and attempts -----------------------------------------------------------------------
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
-    this.#flush()
+    this.#outcomes.flush()
     if (claims.length === 0) return []
     try {
       return this.#claimTx.immediate(claims, instanceId, now)
@@ -318,7 +225,7 @@ export class SqliteStore implements Store {
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    this.#flush()
+    this.#outcomes.flush()
     try {
       return this.#beginTx.immediate(run, instanceId, now)
     } catch (error) {
@@ -328,23 +235,25 @@ export class SqliteStore implements Store {
 
   /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
-    return this.#enqueue({
-      id: runId,
-      status: outcome.status,
-      finishedAt: outcome.finishedAt,
-      errorMessage: outcome.errorMessage ?? null,
-      errorStack: outcome.errorStack ?? null,
-      result: outcome.result ?? null,
-      output: outcome.output ?? null,
-      detail: outcome.detail ?? null,
-      active: outcome.settled ? 0 : 1,
-      retryAt: outcome.retryAt ?? null,
-    }).then((batch) => !batch.refused.has(runId))
+    return this.#outcomes
+      .enqueue({
+        id: runId,
+        status: outcome.status,
+        finishedAt: outcome.finishedAt,
+        errorMessage: outcome.errorMessage ?? null,
+        errorStack: outcome.errorStack ?? null,
+        result: outcome.result ?? null,
+        output: outcome.output ?? null,
+        detail: outcome.detail ?? null,
+        active: outcome.settled ? 0 : 1,
+        retryAt: outcome.retryAt ?? null,
+      })
+      .then((refused) => !refused.has(runId))
   }
 
   /** Queued like `finishRun`, and written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
-    await this.#enqueue(runId)
+    await this.#outcomes.enqueue(runId)
   }
 
   async orphanedRetries(): Promise<PendingRetry[]> {
@@ -406,7 +315,7 @@ export class SqliteStore implements Store {
   // --- maintenance ------------------------------------------------------------------------------
 
   async verify(): Promise<void> {
-    if (!this.#closed) await this.#file.check(this.#db, () => this.#flush())
+    if (!this.#closed) await this.#file.check(this.#db, () => this.#outcomes.flush())
   }
 
   /**
@@ -418,7 +327,7 @@ export class SqliteStore implements Store {
   }
 
   async info(): Promise<StoreInfo> {
-    this.#flush()
+    this.#outcomes.flush()
     if (this.#db.memory) return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
     const size = (file: string) => {
       try {
@@ -433,14 +342,14 @@ export class SqliteStore implements Store {
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
-    this.#flush()
+    this.#outcomes.flush()
     return backupDatabase(this.#db, this.#path, file, options.replace === true)
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     // Queued outcomes first: their callers are waiting for the commit.
-    this.#flush()
+    this.#outcomes.flush()
     await this.#file.refresh(this.#db)
     this.#closed = true
     try {
