@@ -4,12 +4,9 @@
  * heartbeat, reaping and pruning housekeeping's (housekeeping.ts). docs/engine.md follows one slot
  * through all of them.
  */
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
-import { basename } from 'node:path'
 import type { CronsConfig, Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
-import { CronsError, quote, unknownJob } from '../errors.js'
-import type { InstanceRole, RunStatus, Store } from '../store/types.js'
+import { CronsError } from '../errors.js'
+import type { RunStatus, Store } from '../store/types.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
@@ -17,13 +14,14 @@ import { firstSlotOf } from './due.js'
 import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
 import { Housekeeping } from './housekeeping.js'
+import { Instance } from './instance.js'
 import { captureJobConsole } from './job-console.js'
 import { defaultLease } from './lease.js'
 import { ClaimLoop } from './loop.js'
+import { beginManualRun, manualJob } from './manual-run.js'
 import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
-import { processStartOf } from './process-identity.js'
 import { Recorder } from './recorder.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
 import { Runner, type RunRequest, type RunResult } from './runner.js'
@@ -34,8 +32,8 @@ export type { OpenStore, RunJobOptions, SchedulerOptions }
 
 export class Scheduler {
   readonly events = new EngineEmitter()
-  private currentId: string
-  private readonly fixedId: string | undefined
+  /** Who this process is in the store (instance.ts). */
+  private readonly instance: Instance
   private readonly echoConsole: boolean
   private readonly clock: StoreTimeClock
   private readonly jobs = new Map<string, ResolvedJob>()
@@ -64,9 +62,6 @@ export class Scheduler {
   /** Failed attempts whose orphaned retry this process took over. */
   private readonly adopted = new Set<number>()
   private started = false
-  /** What this process registers as; see `open()`. */
-  private role: InstanceRole = 'runner'
-  private registeredAs: InstanceRole | undefined
   private stopping: Promise<void> | undefined
   /** A second stop() came: no step of the stop waits any more. */
   private graceCancelled = false
@@ -84,9 +79,8 @@ export class Scheduler {
     this.store = options.store
     this.ownsStore = options.store === undefined
     this.openStore = options.openStore
-    this.fixedId = options.instanceId
     this.echoConsole = options.echoConsole ?? true
-    this.currentId = options.instanceId ?? newInstanceId()
+    this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
     // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
     const lease = defaultLease(config.state)
     this.options = {
@@ -102,7 +96,7 @@ export class Scheduler {
       clock: this.clock,
       events: this.events,
       measured: async (clockOffsetMs) => {
-        if (this.store && this.registeredAs) await this.store.updateInstance(this.currentId, { clockOffsetMs })
+        await this.instance.update(this.store, { clockOffsetMs })
       },
     })
     this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
@@ -116,7 +110,7 @@ export class Scheduler {
       starts: this.starts,
       store: () => this.open(),
       recorder: () => this.recorder,
-      instanceId: () => this.currentId,
+      instanceId: () => this.instance.id,
       isCurrent: (job) => this.jobs.get(job.name) === job,
       activeCount: (job) => this.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
@@ -134,7 +128,7 @@ export class Scheduler {
       store: () => this.open(),
       recorder: () => this.recorder,
       loop: this.loop,
-      instanceId: () => this.currentId,
+      instanceId: () => this.instance.id,
       history: () => this.current.history,
       heartbeatMs: this.options.heartbeatMs,
       instanceTtlMs: this.options.instanceTtlMs,
@@ -153,7 +147,7 @@ export class Scheduler {
 
   /** This process's id in the store (a new one after it lost its lease to a peer). */
   get instanceId(): string {
-    return this.currentId
+    return this.instance.id
   }
 
   /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
@@ -252,9 +246,8 @@ export class Scheduler {
 
   /** The instance row says which config runs here (`list-jobs` and `status` compare it with the file). */
   private async recordConfigHash(): Promise<void> {
-    if (this.registeredAs === undefined || this.store === undefined) return
     try {
-      await this.store.updateInstance(this.currentId, { configHash: this.current.configHash ?? null })
+      await this.instance.update(this.store, { configHash: this.current.configHash ?? null })
     } catch (error) {
       this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
     }
@@ -271,11 +264,11 @@ export class Scheduler {
   }
 
   private async startOnce(): Promise<void> {
-    this.role = 'scheduler'
+    this.instance.role = 'scheduler'
     const store = await this.open()
     if (this.stopping) return
     // Opened earlier for a manual run: registered as a runner then.
-    if (this.registeredAs !== 'scheduler') await this.register(store)
+    if (this.instance.registeredAs !== 'scheduler') await this.instance.register(store)
     if (this.stopping) return
     const now = this.clock.now()
     await this.housekeeping.reap(now)
@@ -289,7 +282,7 @@ export class Scheduler {
       this.loop.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
     }
     this.started = true
-    this.events.emit('started', { instanceId: this.currentId })
+    this.events.emit('started', { instanceId: this.instance.id })
     await this.adoptRetries()
     this.housekeeping.start({ prune: true })
     await this.loop.run()
@@ -382,45 +375,14 @@ export class Scheduler {
    */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
     this.assertNotStopped('run a job')
-    const disabled = this.config.jobs.find((j) => j.name === name && j.enabled === false)
-    const job = this.jobs.get(name) ?? (options.force ? disabled : undefined)
-    if (disabled && !job) {
-      const where = this.config.configPath === undefined ? 'the config' : basename(this.config.configPath)
-      throw new CronsError('JOB_DISABLED', `job ${quote(name)} is disabled (enabled: false in ${where})`, {
-        suggestions: ['pass { force: true } to run it anyway'],
-      })
-    }
-    if (!job) throw unknownJob(name, [...this.jobs.keys()])
+    const job = manualJob(this.config, this.jobs, name, options.force === true)
     const store = await this.open()
     const now = this.clock.now()
     await this.housekeeping.reap(now)
     await store.syncJobs([name], now)
     if (!this.housekeeping.running) this.housekeeping.start({ prune: false })
-    const begun = await store.beginRun(
-      { job: name, slot: now, trigger: 'manual', attempt: 1, overlap: options.force ? 'allow' : 'skip' },
-      this.currentId,
-      now,
-    )
-    if (begun.kind === 'taken') throw new Error('beginRun without retryOf cannot be taken')
-    if (begun.kind === 'busy') {
-      const h = begun.holder
-      const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''
-      throw new CronsError(
-        'JOB_RUNNING',
-        `job ${quote(name)} is already running: run ${h.runId} on instance ${h.instanceId}${where} since ${new Date(h.startedAt).toISOString()}`,
-        { suggestions: ['pass { force: true } to run it anyway'] },
-      )
-    }
-    return this.getRunner().execute({
-      job,
-      runId: begun.runId,
-      slot: now,
-      trigger: 'manual',
-      initiator: this.options.initiator,
-      // A forced run's retries are forced too.
-      ...(options.force ? { overlap: 'allow' as const } : {}),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    })
+    const at = { now, instanceId: this.instance.id, initiator: this.options.initiator }
+    return this.getRunner().execute(await beginManualRun(store, job, options, at))
   }
 
   /** A stopped scheduler has closed its store and released its timers: it cannot be started again. */
@@ -459,19 +421,19 @@ export class Scheduler {
       this.cancelGraceWait = end
     })
     this.cancelGraceWait = undefined
-    const who = this.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
+    const who = this.instance.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
     await this.runner?.drain(graceLeft(), `${who} before the job finished`)
     await this.recorder?.retry()
     const store = this.store ?? (await this.opening?.catch(() => undefined))
     if (store) {
       try {
-        await store.stopInstance(this.currentId, this.clock.now())
+        await store.stopInstance(this.instance.id, this.clock.now())
       } catch (error) {
         this.events.emit('engine:error', { message: 'could not mark this instance stopped', error })
       }
       if (this.ownsStore) await store.close()
     }
-    this.events.emit('stopped', { instanceId: this.currentId })
+    this.events.emit('stopped', { instanceId: this.instance.id })
   }
 
   /** The scheduler cannot go on (its loop died, its state file is gone): report it and stop. */
@@ -486,14 +448,13 @@ export class Scheduler {
    * instance id.
    */
   private async leaseLost(): Promise<void> {
-    const lost = this.currentId
     this.runner?.abortAll('interrupted: this scheduler was stalled past its lease and a peer took over its runs')
-    this.currentId = this.fixedId === undefined ? newInstanceId() : `${this.fixedId}-${Date.now().toString(36)}`
+    const lost = this.instance.renew()
     this.events.emit('engine:error', {
-      message: `instance ${lost} was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${this.currentId}`,
+      message: `instance ${lost} was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${this.instance.id}`,
       error: undefined,
     })
-    if (this.store) await this.register(this.store)
+    if (this.store) await this.instance.register(this.store)
   }
 
   /**
@@ -511,26 +472,10 @@ export class Scheduler {
       // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
       await this.clockSync.measure(this.store)
       this.recorder = new Recorder(this.store, this.events, this.outage)
-      await this.register(this.store)
+      await this.instance.register(this.store)
       return this.store
     })()
     return this.opening
-  }
-
-  private async register(store: Store): Promise<void> {
-    const role = this.role
-    await store.registerInstance({
-      id: this.currentId,
-      role,
-      host: hostname(),
-      pid: process.pid,
-      processStart: processStartOf(process.pid),
-      configHash: this.current.configHash ?? null,
-      now: this.clock.now(),
-    })
-    // The offset measured when the store opened (a registration starts without one).
-    await store.updateInstance(this.currentId, { clockOffsetMs: this.clock.offsetMs })
-    this.registeredAs = role
   }
 
   private getRunner(): Runner {
@@ -539,7 +484,7 @@ export class Scheduler {
       recorder: this.recorder as Recorder,
       clock: this.clock,
       events: this.events,
-      instanceId: () => this.currentId,
+      instanceId: () => this.instance.id,
       hooks: () => this.current.hooks,
       random: this.options.random,
       echoConsole: this.echoConsole,
@@ -556,10 +501,6 @@ export class Scheduler {
     )
     return config.jobs[0] as ResolvedJob
   }
-}
-
-function newInstanceId(): string {
-  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 
 function isResolved(job: JobDefinition | ResolvedJob): job is ResolvedJob {
