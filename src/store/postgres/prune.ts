@@ -1,0 +1,97 @@
+/**
+ * Pruning the Postgres store's history in bounded steps: batches of PRUNE_BATCH rows, each its own
+ * statement, so a claim waiting on a row lock waits one batch at most. The pass under way is kept
+ * between calls (see `Store.prune` in ../types.ts).
+ */
+const DAY_MS = 86_400_000
+/** Rows deleted per prune statement: short enough that claims waiting on a lock barely notice. */
+const PRUNE_BATCH = 1_000
+/** Old runs, runs beyond keepRuns, old slot claims, stopped instances. */
+const PRUNE_PHASES = 4
+/** Slot claims and instance rows are scheduling state; they outlive history kept for fewer days. */
+const MIN_STATE_RETENTION_MS = DAY_MS
+
+export class PgPruner {
+  /** The prune pass under way: its arguments and the phase it is in. */
+  #pass: { key: string; phase: number } | undefined
+  readonly #S: string
+  /** Runs one statement; resolves to the rows it deleted. */
+  readonly #count: (sql: string, values: unknown[]) => Promise<number>
+
+  /** `schema`: the quoted schema name. */
+  constructor(schema: string, count: (sql: string, values: unknown[]) => Promise<number>) {
+    this.#S = schema
+    this.#count = count
+  }
+
+  /**
+   * One step of a prune pass: batches of `PRUNE_BATCH` rows, each its own statement, until the
+   * budget is spent (at least one batch). A pass goes through four phases: runs older than keepDays,
+   * runs beyond the newest keepRuns of their job (ranked at each batch, so a run that starts during
+   * the pass is counted among the newest), old slot claims, stopped instances; never an active run.
+   * The next call with the same arguments carries on; other arguments start a new pass.
+   */
+  async step(
+    now: number,
+    history: { keepDays: number; keepRuns: number },
+    budget: { maxMs: number },
+  ): Promise<{ deleted: number; done: boolean }> {
+    const key = JSON.stringify([now, history.keepDays, history.keepRuns])
+    if (this.#pass?.key !== key) this.#pass = { key, phase: 0 }
+    const pass = this.#pass
+    const started = Date.now()
+    let deleted = 0
+    for (;;) {
+      const [sql, values, counted] = this.#batch(pass.phase, now, history)
+      const count = await this.#count(sql, [...values, PRUNE_BATCH])
+      if (counted) deleted += count
+      if (count < PRUNE_BATCH) pass.phase++
+      if (pass.phase >= PRUNE_PHASES) {
+        this.#pass = undefined
+        return { deleted, done: true }
+      }
+      if (Date.now() - started >= budget.maxMs) return { deleted, done: false }
+    }
+  }
+
+  /** The statement of one batch of a prune phase, its values (the batch size follows), and whether it deletes runs. */
+  #batch(
+    phase: number,
+    now: number,
+    history: { keepDays: number; keepRuns: number },
+  ): [sql: string, values: unknown[], countsRuns: boolean] {
+    const S = this.#S
+    const runCutoff = now - history.keepDays * DAY_MS
+    const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)
+    switch (phase) {
+      case 0:
+        return [
+          `DELETE FROM ${S}.runs WHERE id IN (SELECT id FROM ${S}.runs WHERE started_at < $1 AND NOT active LIMIT $2)`,
+          [runCutoff],
+          true,
+        ]
+      case 1:
+        return [
+          `DELETE FROM ${S}.runs WHERE id IN (
+             SELECT id FROM (SELECT id, active, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS n FROM ${S}.runs) r
+             WHERE r.n > $1 AND NOT r.active LIMIT $2)`,
+          [Math.max(0, Math.floor(history.keepRuns))],
+          true,
+        ]
+      case 2:
+        return [
+          `DELETE FROM ${S}.slot_claims WHERE (slot, job) IN (SELECT slot, job FROM ${S}.slot_claims WHERE slot < $1 LIMIT $2)`,
+          [stateCutoff],
+          false,
+        ]
+      default:
+        return [
+          `DELETE FROM ${S}.instances WHERE id IN (
+             SELECT i.id FROM ${S}.instances i WHERE coalesce(i.stopped_at, i.heartbeat_at) < $1
+             AND NOT EXISTS (SELECT 1 FROM ${S}.runs r WHERE r.active AND r.instance_id = i.id) LIMIT $2)`,
+          [stateCutoff],
+          false,
+        ]
+    }
+  }
+}
