@@ -1,0 +1,90 @@
+/**
+ * Writing queued outcomes (`finishRun`, `settleRun`) on Postgres, inside the store's flush
+ * transaction: consecutive writes of the same kind and of distinct runs go in one statement.
+ */
+import type { Queryable } from './sql.js'
+
+/** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
+export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
+
+export interface FinishedRun {
+  status: string
+  finishedAt: number
+  errorMessage: string | null
+  errorStack: string | null
+  result: string | null
+  output: string | null
+  detail: string | null
+  active: boolean
+  retryAt: number | null
+}
+
+/**
+ * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of
+ * distinct runs go in one statement; a second write of a run starts the next statement.
+ *
+ * Fenced: writes about runs whose owner instance was reaped are refused (returned, not written).
+ * The owners' rows are read `FOR SHARE` first, so a reaper marking one of them waits for this
+ * transaction, or this one sees the mark once the reaper commits: never a late write over an
+ * interruption.
+ */
+export async function writeOutcomes(
+  db: Queryable,
+  S: string,
+  all: readonly PendingWrite[],
+): Promise<ReadonlySet<number>> {
+  const groups: PendingWrite[][] = []
+  let group: PendingWrite[] = []
+  let ids = new Set<number>()
+  for (const write of all) {
+    const first = group[0]
+    if (first !== undefined && (first.settle !== write.settle || ids.has(write.id))) {
+      groups.push(group)
+      group = []
+      ids = new Set()
+    }
+    group.push(write)
+    ids.add(write.id)
+  }
+  if (group.length > 0) groups.push(group)
+  const { rows: fenced } = await db.query<{ id: number }>(
+    `SELECT r.id FROM ${S}.runs r JOIN ${S}.instances i ON i.id = r.instance_id
+     WHERE r.id = ANY($1::bigint[]) AND i.reaped_at IS NOT NULL
+     FOR SHARE OF i`,
+    [[...new Set(all.map((w) => w.id))]],
+  )
+  const refused = new Set(fenced.map((row) => row.id))
+  for (const whole of groups) {
+    const batch = refused.size === 0 ? whole : whole.filter((w) => !refused.has(w.id))
+    if (batch.length === 0) continue
+    if ((batch[0] as PendingWrite).settle) {
+      await db.query(`UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[])`, [batch.map((w) => w.id)])
+      continue
+    }
+    const rows = batch as Extract<PendingWrite, { settle: false }>[]
+    const col = <K extends keyof FinishedRun>(key: K) => rows.map((row) => row[key])
+    await db.query(
+      `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
+         duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.error_message,
+         error_stack = o.error_stack, result = o.result, output = o.output,
+         detail = coalesce(o.detail, r.detail), active = o.active, retry_at = o.retry_at
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::text[], $9::boolean[], $10::bigint[])
+         AS o(id, status, finished_at, error_message, error_stack, result, output, detail, active, retry_at)
+       WHERE r.id = o.id`,
+      [
+        rows.map((row) => row.id),
+        col('status'),
+        col('finishedAt'),
+        col('errorMessage'),
+        col('errorStack'),
+        col('result'),
+        col('output'),
+        col('detail'),
+        col('active'),
+        col('retryAt'),
+      ],
+    )
+  }
+  return refused
+}
