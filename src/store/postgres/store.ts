@@ -50,6 +50,16 @@ const PRUNE_PHASES = 4
 const MIN_STATE_RETENTION_MS = DAY_MS
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
+/**
+ * Every transaction asks the server to end it if this process goes quiet in the middle of it for
+ * this long (a frozen VM, SIGSTOP, an event loop blocked by a job). Otherwise the rows and slot keys
+ * it holds stay locked until the process wakes, and every peer claiming those slots waits that long;
+ * and a claim that wakes after its instance was reaped would commit runs nobody may finish. Shorter
+ * than a lease less a heartbeat, so the server ends such a transaction before a peer reaps its
+ * owner. `SET LOCAL`, in the same round trip as BEGIN: nothing outlives the transaction, so it works
+ * through PgBouncer in transaction mode.
+ */
+const BEGIN = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'"
 
 /** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
 type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
@@ -114,8 +124,17 @@ export class PostgresStore implements Store {
         throw fromPgError(error, this.#target)
       }
       let broken = false
+      // The connection may fail between two statements (the server ended the transaction, or
+      // restarted): the driver then emits 'error' on the client, which, checked out of the pool,
+      // has no other listener, and an unheard 'error' would end the process. The failure is kept
+      // and reported by the statement that finds the connection unusable.
+      let lost: unknown
+      const onLost = (error: unknown) => {
+        lost ??= error
+      }
+      client.on('error', onLost)
       try {
-        await client.query('BEGIN')
+        await client.query(BEGIN)
         const result = await work(client)
         await client.query('COMMIT')
         return result
@@ -124,10 +143,11 @@ export class PostgresStore implements Store {
           broken = true
         })
         const code = (error as { code?: string }).code
-        if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
-        throw fromPgError(error, this.#target)
+        if (lost === undefined && code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
+        throw fromPgError(lost ?? error, this.#target)
       } finally {
-        client.release(broken)
+        client.off('error', onLost)
+        client.release(broken || lost !== undefined)
       }
     }
   }
