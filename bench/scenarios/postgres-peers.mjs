@@ -230,6 +230,26 @@ async function starter(library) {
     }
   }
   const { default: PgBoss } = await peer('pg-boss')
+  // pg-boss's scheduled jobs do not say which minute they were sent for, and they may start a minute
+  // or more after it: its cron check (which decides that a schedule is due) is patched to add the
+  // minute it sends for to the job's data. Measurement only; what pg-boss does is unchanged.
+  const { default: Timekeeper } = await peer('pg-boss/src/timekeeper.js')
+  const cron = Timekeeper.prototype.cron
+  Timekeeper.prototype.cron = async function sendWithSlot(...args) {
+    const insert = this.manager.insert
+    const slot = Math.floor((Date.now() + this.clockSkew) / MINUTE) * MINUTE
+    this.manager.insert = (jobs, ...rest) =>
+      insert.call(
+        this.manager,
+        jobs.map((job) => ({ ...job, data: { ...job.data, data: { ...job.data.data, slot } } })),
+        ...rest,
+      )
+    try {
+      return await cron.apply(this, args)
+    } finally {
+      this.manager.insert = insert
+    }
+  }
   return {
     pg,
     start: async ({ url, jobs, id, ran }) => {
@@ -246,8 +266,7 @@ async function starter(library) {
         }
       }
       for (const [i, name] of names.entries()) {
-        // The slot is the minute the job was sent for: pg-boss's scheduled jobs do not carry it.
-        await boss.work(name, async () => ran(i, Math.floor(Date.now() / MINUTE) * MINUTE))
+        await boss.work(name, async ([job]) => ran(i, job.data.slot))
       }
       return () => boss.stop({ graceful: true, wait: true })
     },

@@ -9,7 +9,9 @@ const OUTAGE_MARGIN_MS = 2000
 /** Slots this close to the start or the end of the window are not required (processes starting, stopping). */
 const EDGE_MS = 3000
 /** A slot claimed later than this after its instant, while a process was stalled, is late. */
-const LATE_MS = 5000
+const LATE_MS = 2000
+/** The server ends a transaction left idle this long (the store's idle_in_transaction_session_timeout), plus 1 s. */
+const FROZEN_TX_END_MS = 6000
 
 export async function checkInvariants({ query, from, to, faults, downWindows, reapWithinMs, problems }) {
   const rows = await query(
@@ -158,13 +160,16 @@ export async function checkInvariants({ query, from, to, faults, downWindows, re
     stalls.length === 0 ? 'no stall happened (run longer)' : stallDetails.join('; '),
   )
 
-  // 5b. While a process is stalled, its peers serve on time: a slot due after the stalled process
-  //     was reaped and before it woke is claimed within LATE_MS of its instant.
+  // 5b. While a process is stalled, its peers serve on time: a slot due once the server has ended a
+  //     transaction the stalled process left open, and before it woke, is claimed within LATE_MS.
   const lateDetails = []
   for (const stall of stalls.filter((s) => s.reapedAt !== undefined)) {
     const due = rows.filter(
       (row) =>
-        row.attempt === 1 && row.trigger === 'schedule' && row.slot >= stall.reapedAt && row.slot <= stall.resumedAt,
+        row.attempt === 1 &&
+        row.trigger === 'schedule' &&
+        row.slot >= stall.at + FROZEN_TX_END_MS &&
+        row.slot <= stall.resumedAt,
     )
     const late = due.filter((row) => row.status === 'missed' || row.started_at - row.slot > LATE_MS)
     const worst = Math.max(0, ...due.map((row) => row.started_at - row.slot))
@@ -181,7 +186,9 @@ export async function checkInvariants({ query, from, to, faults, downWindows, re
   const retrying = new Map(SOAK_JOBS.filter((job) => job.retries).map((job) => [job.name, job.retries]))
   const chains = new Map()
   for (const row of rows) {
-    if (!retrying.has(row.job) || row.status === 'missed' || row.status === 'skipped') continue
+    // A retry the overlap guard skipped (the job was running again by then) is a skipped row of
+    // attempt 2 or more: the run's last word. A skipped first attempt is a slot's, not a run's.
+    if (!retrying.has(row.job) || row.status === 'missed' || (row.status === 'skipped' && row.attempt === 1)) continue
     const key = `${row.job} ${row.slot} ${row.trigger}`
     const chain = chains.get(key) ?? []
     chain.push(row)
@@ -198,7 +205,12 @@ export async function checkInvariants({ query, from, to, faults, downWindows, re
     retried += chain.length - 1
     const last = chain.reduce((a, b) => (b.attempt > a.attempt ? b : a))
     if ((last.status === 'failed' || last.status === 'timed_out') && last.attempt <= max) {
-      retryProblems.push(`${key}: attempt ${last.attempt} ${last.status}, never retried`)
+      const all = rows.filter((row) => `${row.job} ${row.slot} ${row.trigger}` === key)
+      const history = all.map(
+        (row) =>
+          `#${row.id} a${row.attempt} ${row.status} ${row.instance_id} ${(row.error_message ?? row.detail ?? '').slice(0, 90)}`,
+      )
+      retryProblems.push(`${key}: attempt ${last.attempt} ${last.status}, never retried [${history.join(' | ')}]`)
     }
     const ending = `${chain[0].job} ${last.status} at attempt ${last.attempt}`
     endings[ending] = (endings[ending] ?? 0) + 1

@@ -342,6 +342,9 @@ try {
   }
   fs.mkdirSync(RESULTS, { recursive: true })
   fs.writeFileSync(path.join(RESULTS, 'soak.json'), `${JSON.stringify(report, null, 2)}\n`)
+  // Every row, for a post-mortem of a failed check (the server is removed at the end).
+  fs.writeFileSync(path.join(logDir, 'runs.json'), JSON.stringify(await query('SELECT * FROM runs ORDER BY id')))
+  fs.writeFileSync(path.join(logDir, 'instances.json'), JSON.stringify(await query('SELECT * FROM instances')))
   process.stdout.write(report.text)
   exitCode = report.ok ? 0 : 1
 } catch (error) {
