@@ -116,6 +116,9 @@ async function measure(library, url, jobs, processes, log) {
   log(`  warm-up instant ${new Date(warm).toISOString()}, measured ${new Date(measured).toISOString()}`)
   for (const child of workers) child.send({ type: 'window', warm, measured, drainMs: DRAIN_MS[library] })
   const done = await Promise.all(workers.map((child) => reply(child, 'done')))
+  // No process of this library may outlive its turn (and poll the next library's server).
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  for (const child of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   const runs = done.flatMap((d) => d.runs)
   const at = (slot) => runs.filter((r) => r.slot === slot)
   const count = (list) => {
@@ -181,6 +184,8 @@ async function worker({ library, url, jobs, id }) {
       idleStatementsPerSecond,
     })
     process.disconnect()
+    // pg-boss leaves timers behind after stop(): a process that does not end by itself is ended.
+    setTimeout(() => process.exit(0), 2000).unref()
   })
 }
 
