@@ -27,7 +27,7 @@ const value = (name) => {
 }
 
 const quick = flag('--quick')
-const only = (value('--only') ?? 'A,B,C,D,E,F').toUpperCase().split(',')
+const only = (value('--only') ?? 'A,B,C,D,E,F,G').toUpperCase().split(',')
 const repeat = Math.max(1, Number(value('--repeat') ?? 1))
 const profile = flag('--profile')
 const writeDocs = flag('--docs') || (!flag('--no-docs') && !quick && !value('--only') && !profile)
@@ -49,6 +49,8 @@ const PLAN = {
   // One hour of 1,000 per-second jobs beyond keepRuns (a quarter of it with --quick), pruned in
   // 20 ms steps as the scheduler does; then the first prune of the 1M-run file of D.
   F: { jobs: 1000, keepRuns: 1000, seconds: quick ? 900 : 3600, maxMs: 20, large: true },
+  // Minute instants (graphile-worker's crontab has no seconds): about 7 minutes for the three libraries.
+  G: { jobs: 1000, processes: 4 },
 }
 
 const RESULTS = join(REPO, 'bench/results')
@@ -548,9 +550,94 @@ async function scenarioF() {
   }
 }
 
+// --- G -----------------------------------------------------------------------------------------
+
+async function scenarioG() {
+  const { jobs, processes } = PLAN.G
+  log(`G: ${jobs} jobs every minute on PostgreSQL, ${processes} processes each of crons, graphile-worker, pg-boss`)
+  const res = await runScenario('postgres-peers.mjs', PLAN.G, { timeoutMs: 1_200_000 })
+  raw.G = res
+  const names = Object.keys(res.results)
+  const row = (name) => {
+    const r = res.results[name]
+    const version = name === 'crons' ? '' : ` ${res.versions[name]}`
+    return [
+      `${name}${version}`,
+      `${fmt(r.runs)} / ${fmt(jobs)}`,
+      fmt(r.duplicates),
+      fmt(r.missed),
+      fmt(r.startDelayMs.p50),
+      fmt(r.startDelayMs.p99),
+      fmt(r.startDelayMs.max),
+      `${fmt(r.firstInstantAfterStart.p50)} / ${fmt(r.firstInstantAfterStart.p99)}`,
+      fmt(r.statementsPerJob),
+      fmt(r.idleStatementsPerSecond),
+      `${r.loadAverage.before[0]} → ${r.loadAverage.after[0]}`,
+    ]
+  }
+  section(
+    `G. Many hosts on PostgreSQL: ${jobs} jobs every minute, ${processes} processes`,
+    `Each library in turn runs ${processes} processes on one PostgreSQL (its own schema), with the same ${jobs} jobs due ` +
+      'every minute: crons with `createScheduler`, graphile-worker with a crontab line per job (`run()`, default concurrency), ' +
+      'pg-boss with a queue and a `schedule()` per job and a `work()` per queue in each process (defaults). The first minute ' +
+      'after all processes serve warms up; the next is measured. Start delay = job start − the minute instant. ' +
+      'Statements: every `pg` query of every process, from 1 s before the instant until its runs are over, per job run; ' +
+      'idle: per process and second in the 39 s before the instant. The peers are installed on demand into bench/peers.',
+    markdownTable(
+      [
+        'library',
+        'runs',
+        'dup',
+        'missed',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'first minute p50 / p99 ms',
+        'statements per job',
+        'idle statements/s',
+        'load (1 min)',
+      ],
+      names.map(row),
+    ),
+  )
+  const crons = res.results.crons
+  if (!crons) return
+  check(
+    'G',
+    'duplicated or missed (job, minute), 4 processes',
+    crons.duplicates === 0 && crons.missed === 0 && (crons.duplicateRowsInStore ?? 0) === 0,
+    `${crons.duplicates} dup, ${crons.missed} missed; store ${crons.duplicateRowsInStore ?? 0} dup`,
+  )
+  targets.push({
+    scenario: 'G',
+    metric: 'p99 start delay (ms)',
+    crons: fmt(crons.startDelayMs.p99),
+    peerName: '',
+    peer: '',
+    ratio: '',
+    target: '≤ 250 ms',
+    met: crons.startDelayMs.p99 <= 250,
+  })
+  const peers = names.filter((name) => name !== 'crons')
+  if (peers.length > 0) {
+    const best = peers.reduce((a, b) => (res.results[b].startDelayMs.p99 < res.results[a].startDelayMs.p99 ? b : a))
+    target('G', 'p99 start delay (ms)', crons.startDelayMs.p99, best, res.results[best].startDelayMs.p99, 0.1)
+  }
+  targets.push({
+    scenario: 'G',
+    metric: 'idle statements per second per process',
+    crons: fmt(crons.idleStatementsPerSecond),
+    peerName: '',
+    peer: '',
+    ratio: '',
+    target: '≤ 1',
+    met: crons.idleStatementsPerSecond <= 1,
+  })
+}
+
 // --- main --------------------------------------------------------------------------------------
 
-const SCENARIOS = { A: scenarioA, B: scenarioB, C: scenarioC, D: scenarioD, E: scenarioE, F: scenarioF }
+const SCENARIOS = { A: scenarioA, B: scenarioB, C: scenarioC, D: scenarioD, E: scenarioE, F: scenarioF, G: scenarioG }
 
 /** --render: rebuild docs/performance.md from bench/results/latest.json (after editing bench/FINDINGS.md). */
 function renderOnly() {

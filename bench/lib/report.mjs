@@ -32,18 +32,22 @@ export function targetsTable(targets) {
 const INTRO = `# Performance
 
 How \`crons\` compares with the schedulers people would otherwise pick (croner, node-cron, cron,
-toad-scheduler) and with cron-parser, on the things a scheduler spends time on: firing many jobs on
-time, holding many jobs while idle, computing fire times, and starting the CLI.
+toad-scheduler; graphile-worker and pg-boss on PostgreSQL) and with cron-parser, on the things a
+scheduler spends time on: firing many jobs on time, holding many jobs while idle, computing fire
+times, starting the CLI, and serving one PostgreSQL from several processes.
 
 ## Reproduce
 
 \`\`\`sh
-npm run bench                        # build, then every scenario (8–10 minutes)
+npm run bench                        # build, then every scenario (15–17 minutes)
 node bench/run.mjs --quick           # shorter windows and fewer rounds (4–5 minutes)
 node bench/run.mjs --only A,C        # some scenarios only
 node bench/run.mjs --repeat 3        # A, C: median of three runs of each library
 node bench/run.mjs --only B --profile  # also CPU-profile crons (bench/results/profiles/*.cpuprofile)
 node bench/run.mjs --render          # rewrite this file from the last results (bench/results/latest.json)
+node bench/run.mjs --only G --no-docs  # PostgreSQL: crons against graphile-worker and pg-boss (7 minutes)
+node bench/scenarios/postgres.mjs    # PostgreSQL: crons alone, 1,000 jobs every 5 s (30 s)
+npm run soak -- --store postgres     # PostgreSQL chaos soak, 10 minutes (not a benchmark: invariants)
 \`\`\`
 
 \`node bench/run.mjs\` measures the existing build (\`npm run build\` first). Only a full run (no
@@ -66,6 +70,7 @@ run with \`TZ=UTC\`, and the peers are used as their docs show (\`new Cron(expr,
 | D | CLI cold start: \`crons next\`, \`crons config\` and \`crons list-jobs\` with a 10-job config, \`crons logs\` and \`crons list-jobs\` on a state file with 1,000,000 runs, against \`node -e 0\` and a bare oclif CLI | ≤ 1.6× bare oclif; logs on 1M runs ≤ 2× |
 | E | two scheduler processes sharing one state file, 500 jobs every second each, 30 s | every (job, slot) exactly once; no SQLITE_BUSY; p99 lateness reported |
 | F | pruning history in 20 ms steps: one hour of 1,000 per-second jobs beyond keepRuns 1,000, and the first prune of the 1M-run file of D (and \`start()\` on it): total time, rows/s, longest step, worst event-loop stall | no event-loop stall over 50 ms |
+| G | PostgreSQL: 1,000 jobs due every minute, 4 processes of each library on one server (crons, graphile-worker's crontab, pg-boss's \`schedule()\`; the peers installed on demand into \`bench/peers\`): start delay after the minute p50/p99, duplicates and misses, statements per job, idle statements per second | no duplicate; p99 ≤ 250 ms and ≤ 0.1× the better peer; idle ≤ 1 statement/s per process |
 `
 
 export function renderDoc({ info, date, command, durationS, sections, targetText, failures }) {

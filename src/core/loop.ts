@@ -66,6 +66,8 @@ export class ClaimLoop {
   private timer: TimerHandle | undefined
   private plannedAt: number | undefined
   private claimLeadMs: number
+  /** Whether a claim batch has been measured yet (the adaptive lead starts at its most until then). */
+  private leadMeasured = false
   private ticking: Promise<void> | undefined
   private tickStartedAt = 0
   private stopped = false
@@ -73,7 +75,9 @@ export class ClaimLoop {
   private failedClaims = 0
 
   constructor(private readonly deps: ClaimLoopDeps) {
-    this.claimLeadMs = deps.claimLeadMs ?? 0
+    // Before any claim is measured, the first slot after a start is claimed as early as any: a first
+    // claim is the slowest (cold connections, every process of a cluster starting together).
+    this.claimLeadMs = deps.claimLeadMs ?? MAX_CLAIM_LEAD_MS
   }
 
   /** Queue the job's first slot after the last one served (or after now for a new job). */
@@ -271,11 +275,14 @@ export class ClaimLoop {
 
   /**
    * Claim the next batch early by twice what this one took (the claim and the staging of its runs),
-   * plus a little, decaying slowly (2% a batch) after a slow one.
+   * plus a little, decaying slowly (2% a batch) after a slow one. The first measured batch replaces
+   * the starting guess outright.
    */
   private adaptLead(preparedMs: number): void {
     if (this.deps.claimLeadMs !== undefined) return
     const wanted = Math.ceil(preparedMs * 2) + 2
-    this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, Math.floor(this.claimLeadMs * 0.98)))
+    const floor = this.leadMeasured ? Math.floor(this.claimLeadMs * 0.98) : 0
+    this.leadMeasured = true
+    this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, floor))
   }
 }

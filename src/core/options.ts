@@ -29,7 +29,7 @@ export interface SchedulerOptions {
   /**
    * Claim slots this long before they are due and start them on the instant, so the claim
    * transaction is off the critical path. @default adaptive: twice what the last claim and the building
-   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms
+   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms (and 250 ms until a claim is measured)
    */
   claimLeadMs?: number
   /**

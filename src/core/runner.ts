@@ -320,9 +320,12 @@ export class Runner {
     await this.deps.recorder.finish(begun.runId, updated)
   }
 
-  /** Whether an attempt that ended `status` is retried. */
+  /**
+   * Whether an attempt that ended `status` is retried. During a shutdown too: the retry is then
+   * recorded cancelled (`beginRetry`), as one whose backoff a shutdown cut short.
+   */
   private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
-    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max && !this.stopping
+    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * The adaptive claim lead: slots are claimed ahead of their instant by twice what the last batch took
  * to prepare (the claim, and building its runs), so the jobs start on the instant even when
- * preparing is slow.
+ * preparing is slow; before any batch is measured, the longest lead.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { validateConfig } from '../../src/config/validate.js'
@@ -48,9 +48,11 @@ describe('the adaptive claim lead', () => {
     stops.push(() => scheduler.stop({ graceMs: 0 }))
     await scheduler.start()
     await clock.advanceTo(T0 + 4000)
-    // The first claim had no lead and started its job late; every later one is 22 ms ahead.
-    expect(claimedAt).toEqual([T0 + 1000, T0 + 1978, T0 + 2978, T0 + 3978])
-    expect(started).toEqual([T0 + 1010, T0 + 2000, T0 + 3000, T0 + 4000])
+    // Nothing measured yet: the first slot after the start is claimed the longest lead ahead (250 ms).
+    // That claim's 10 ms then sets the lead outright: every later one is 22 ms ahead. Every job starts
+    // on its instant, the first included.
+    expect(claimedAt).toEqual([T0 + 750, T0 + 1978, T0 + 2978, T0 + 3978])
+    expect(started).toEqual([T0 + 1000, T0 + 2000, T0 + 3000, T0 + 4000])
   })
 })
 

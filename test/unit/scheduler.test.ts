@@ -1295,4 +1295,43 @@ describe('crashes and shutdown', () => {
     const [instance] = await store.listInstances()
     expect(instance?.stoppedAt).not.toBeNull()
   })
+
+  it('an attempt that fails or times out during the shutdown grace has its retry recorded cancelled', async () => {
+    const { clock, store, scheduler } = await harness(
+      [
+        {
+          name: 'fails-late',
+          schedule: '0 * * * *',
+          retry: { max: 2, initial: 1 },
+          run: () => new Promise((_, reject) => clock.setTimeout(() => reject(new Error('nope')), 2000)),
+        },
+        {
+          name: 'times-out',
+          schedule: '0 * * * *',
+          timeout: 3,
+          retry: { max: 2, initial: 1 },
+          run: () => new Promise(() => {}),
+        },
+      ],
+      { config: { shutdownGrace: 10 } },
+    )
+    await scheduler.start()
+    await clock.advance(3_600_000)
+    const stopped = scheduler.stop()
+    await clock.advance(10_000)
+    await stopped
+    for (const [job, first] of [
+      ['fails-late', 'failed'],
+      ['times-out', 'timed_out'],
+    ] as const) {
+      const attempts = await runs(store, job)
+      expect(attempts.map((r) => [r.attempt, r.status])).toEqual([
+        [1, first],
+        [2, 'interrupted'],
+      ])
+      expect(attempts[1]?.errorMessage).toMatch(/retry cancelled/)
+    }
+    // No retry left pending for a peer to adopt.
+    expect(await store.orphanedRetries()).toEqual([])
+  })
 })

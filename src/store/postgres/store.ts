@@ -47,6 +47,16 @@ import {
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
+/**
+ * Every transaction asks the server to end it if this process goes quiet in the middle of it for
+ * this long (a frozen VM, SIGSTOP, an event loop blocked by a job). Otherwise the rows and slot keys
+ * it holds stay locked until the process wakes, and every peer claiming those slots waits that long;
+ * and a claim that wakes after its instance was reaped would commit runs nobody may finish. Shorter
+ * than a lease less a heartbeat, so the server ends such a transaction before a peer reaps its
+ * owner. `SET LOCAL`, in the same round trip as BEGIN: nothing outlives the transaction, so it works
+ * through PgBouncer in transaction mode.
+ */
+const BEGIN = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'"
 
 export class PostgresStore implements Store {
   readonly location: string
@@ -98,7 +108,7 @@ export class PostgresStore implements Store {
       const { client } = held
       let broken = false
       try {
-        await client.query('BEGIN')
+        await client.query(BEGIN)
         const result = await work(client)
         await client.query('COMMIT')
         return result
