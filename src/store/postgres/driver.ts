@@ -121,28 +121,34 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
 /** A connection checked out of the pool, to be given back with `release` (dropped when broken). */
 export interface CheckedOut {
   client: pg.PoolClient
+  /** Why the connection was lost while checked out (the server ended the session, say), if it was. */
+  readonly lost: unknown
   release(destroy?: boolean): void
 }
 
 /**
  * Check a connection out of the pool. While a connection is checked out the pool no longer listens
  * for its `error` event, and a connection lost then (a server restart, a network cut) emits one that
- * nobody would handle: an uncaught exception, ending the process. Here the loss is noted instead; the
- * statement in progress, or the next, fails and says so, and `release` drops the connection rather
- * than pooling it.
+ * nobody would handle: an uncaught exception, ending the process. Here the loss is kept instead
+ * (`lost`: the server's own reason, which the failing statement's error no longer carries); the
+ * statement in progress, or the next, fails, and `release` drops the connection rather than
+ * pooling it.
  */
 export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
   const client = await pool.connect()
-  let lost = false
-  const onError = () => {
-    lost = true
+  let lost: unknown
+  const onError = (error: unknown) => {
+    lost ??= error
   }
   client.on('error', onError)
   return {
     client,
+    get lost() {
+      return lost
+    },
     release: (destroy = false) => {
       client.off('error', onError)
-      client.release(destroy || lost)
+      client.release(destroy || lost !== undefined)
     },
   }
 }

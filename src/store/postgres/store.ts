@@ -113,7 +113,7 @@ export class PostgresStore implements Store {
         await client.query('COMMIT')
         return result
       } catch (error) {
-        const failure = fromPgError(error, this.#target)
+        const failure = fromPgError(held.lost ?? error, this.#target)
         // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
         if (failure.code === 'STATE_UNREACHABLE') broken = true
         else {
@@ -122,7 +122,7 @@ export class PostgresStore implements Store {
           })
         }
         const code = (error as { code?: string }).code
-        if (code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
+        if (held.lost === undefined && code !== undefined && RETRIED_CODES.has(code) && attempt < 3) continue
         throw failure
       } finally {
         held.release(broken)
