@@ -15,12 +15,15 @@ export default class Cancel extends BaseCommand {
 request at its next heartbeat: it aborts the job's ctx.signal (a command job gets SIGTERM, then SIGKILL
 after its kill grace) and records the attempt "cancelled". A cancel is final: no retry follows; afterRun
 hooks run, onError hooks do not.
+
 Waits until the attempt is recorded cancelled (--wait, default 30s) and exits 0 then. An attempt that is
 not running, or ends otherwise first, is an error; so is a request its process has not acted on within
-the wait (the request stands: a live scheduler acts on it at its next heartbeat).`
+the wait (the request stands: a live scheduler acts on it at its next heartbeat). A run whose process is
+gone (it stopped, or exited on this host) cannot be cancelled: it is recorded interrupted at once.`
 
   static override examples = [
-    { description: 'Cancel run 42 (ids are listed by crons logs)', command: '<%= config.bin %> cancel 42' },
+    { description: 'The attempts running now, with their run ids', command: '<%= config.bin %> logs --status running' },
+    { description: 'Cancel run 42', command: '<%= config.bin %> cancel 42' },
     {
       description: 'Say why, in the record',
       command: `<%= config.bin %> cancel 42 --reason "deploy in progress"`,
