@@ -257,6 +257,8 @@ state's own:
   reported as the state's, and the state's jobs are never marked removed because of another project's config.
 
 \`${BIN} state backup FILE\` copies a state file safely while schedulers run (see docs/storage.md).
+\`${BIN} cancel RUN_ID\` needs only the state too: with \`--state\` (or \`CRONS_STATE\`) and no config file found, it
+uses the state given.
 
 ## Errors
 
