@@ -241,7 +241,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
-| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`, job names and one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept). |
+| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`: \`added\`, \`removed\` and \`changed\` list job names, \`unchanged\` counts the other jobs, \`notApplied\` has one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept); with \`--watch\`, \`config:restored\` (\`{ note }\`) says a rejected config's files were saved back to the version running. |
 
 ## Reading a state file
 
@@ -257,6 +257,8 @@ state's own:
   reported as the state's, and the state's jobs are never marked removed because of another project's config.
 
 \`${BIN} state backup FILE\` copies a state file safely while schedulers run (see docs/storage.md).
+\`${BIN} cancel RUN_ID\` needs only the state too: with \`--state\` (or \`CRONS_STATE\`) and no config file found, it
+uses the state given.
 
 ## Errors
 

@@ -128,6 +128,14 @@ export function skewText(offsetMs: number): string {
   return `this host's clock is ${formatDuration(Math.abs(offsetMs))} ${how} the state's (the database server's); scheduling on the server's time`
 }
 
+/** After a refused reload, the config's files are back to the version running (`--watch`). */
+export function configRestoredLine(format: LogFormat): string {
+  const note = 'the config is back to the version running: nothing to reload'
+  if (format === 'json') return JSON.stringify({ time: new Date().toISOString(), event: 'config:restored', note })
+  const p = paint()
+  return `${p.dim(new Date().toISOString())} ${p.cyan('reload')} ${note}`
+}
+
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {
   return `${p.dim(new Date().toISOString())} ${TEXT[event](payload, p)}`
 }

@@ -22,6 +22,11 @@ export interface FollowConfigOptions {
   load: () => Promise<ResolvedConfig>
   /** Reports a reload that was refused (the running config is kept): one line. */
   refused: (message: string) => void
+  /**
+   * With `--watch`: after a refused reload, the files were saved back to the running version, so
+   * there is nothing to reload; said once, or the last thing heard would be the refusal.
+   */
+  restored?: () => void
   /** With `--watch`: the files the config is made from now, and their fingerprint. */
   sources?: () => ConfigSources | undefined
   debounceMs?: number
@@ -42,18 +47,23 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
   let disposed = false
   let reloading: Promise<void> | undefined
   let again = false
+  // The last reload was refused, and the files have not been back to the running version since.
+  let refusedLast = false
 
   const once = async (): Promise<void> => {
     let config: ResolvedConfig
     try {
       config = await options.load()
     } catch (error) {
+      refusedLast = true
       if (!disposed) options.refused(oneLine(error))
       return
     }
     try {
       await scheduler.reload(config)
+      refusedLast = false
     } catch (error) {
+      refusedLast = true
       if (!disposed) options.refused(oneLine(error))
     }
   }
@@ -80,7 +90,13 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
     ? new SourceWatcher(options.sources, debounceMs, () => {
         // Touched or saved unchanged: nothing to reload.
         const now = options.sources?.()
-        if (now !== undefined && now.hash === scheduler.config.configHash) return
+        if (now !== undefined && now.hash === scheduler.config.configHash) {
+          if (refusedLast && !reloading) {
+            refusedLast = false
+            options.restored?.()
+          }
+          return
+        }
         void reload()
       })
     : undefined

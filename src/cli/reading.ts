@@ -35,18 +35,14 @@ export interface ReadingOptions {
 
 /** Load the config (or do without one, see above) and open its state read-only. */
 export async function openForReading(load: () => Promise<ResolvedConfig>, options: ReadingOptions): Promise<Reading> {
-  const { flags, env, cwd } = options
-  const state = flags.state ?? (env.CRONS_STATE || undefined)
-  const configGiven = flags.config !== undefined || Boolean(env.CRONS_CONFIG)
-  let config: ResolvedConfig
-  try {
-    config = await load()
-  } catch (error) {
-    if (!(isCronsError(error) && error.code === 'CONFIG_NOT_FOUND' && state !== undefined && !configGiven)) throw error
-    const alone = await stateOnlyConfig(state, flags.state !== undefined ? 'flag' : 'env', cwd)
-    const store = await openStateForReading(alone)
-    return { config: alone, store, stateOnly: true, note: `no config file in ${cwd}: reading ${state} alone` }
+  const { cwd } = options
+  const loaded = await configOrStateAlone(load, options)
+  if (loaded.stateOnly) {
+    const store = await openStateForReading(loaded.config)
+    return { ...loaded, store }
   }
+  const { config } = loaded
+  const state = options.flags.state ?? (options.env.CRONS_STATE || undefined)
   const store = await openStateForReading(config)
   const apart = config.sources.state === 'flag' || config.sources.state === 'env'
   if (store === undefined || !apart) return { config, store, stateOnly: false, note: undefined }
@@ -61,6 +57,26 @@ export async function openForReading(load: () => Promise<ResolvedConfig>, option
     store,
     stateOnly: true,
     note: `${shown} lists none of the ${stored.length} job(s) in ${state}: reading the state alone (pass --config to read it with its own config)`,
+  }
+}
+
+/**
+ * The config, or, when none is found and a state is given (`--state`, `CRONS_STATE`), a config with
+ * no jobs naming that state: for commands that need the state only (`crons cancel`).
+ */
+export async function configOrStateAlone(
+  load: () => Promise<ResolvedConfig>,
+  options: ReadingOptions,
+): Promise<{ config: ResolvedConfig; stateOnly: boolean; note: string | undefined }> {
+  const { flags, env, cwd } = options
+  const state = flags.state ?? (env.CRONS_STATE || undefined)
+  const configGiven = flags.config !== undefined || Boolean(env.CRONS_CONFIG)
+  try {
+    return { config: await load(), stateOnly: false, note: undefined }
+  } catch (error) {
+    if (!(isCronsError(error) && error.code === 'CONFIG_NOT_FOUND' && state !== undefined && !configGiven)) throw error
+    const alone = await stateOnlyConfig(state, flags.state !== undefined ? 'flag' : 'env', cwd)
+    return { config: alone, stateOnly: true, note: `no config file in ${cwd}: reading ${state} alone` }
   }
 }
 

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { formatDuration, paint } from '../cli/output.js'
+import { configOrStateAlone } from '../cli/reading.js'
 import { parseDuration } from '../config/duration.js'
 import { cancelInState } from '../core/cancel.js'
 import { systemClock } from '../core/clock.js'
@@ -15,15 +16,23 @@ export default class Cancel extends BaseCommand {
 request at its next heartbeat: it aborts the job's ctx.signal (a command job gets SIGTERM, then SIGKILL
 after its kill grace) and records the attempt "cancelled". A cancel is final: no retry follows; afterRun
 hooks run, onError hooks do not.
+
 Waits until the attempt is recorded cancelled (--wait, default 30s) and exits 0 then. An attempt that is
 not running, or ends otherwise first, is an error; so is a request its process has not acted on within
-the wait (the request stands: a live scheduler acts on it at its next heartbeat).`
+the wait (the request stands: a live scheduler acts on it at its next heartbeat). A run whose process is
+gone (it stopped, or exited on this host) cannot be cancelled: it is recorded interrupted at once.
+Only the state is needed: with --state (or CRONS_STATE) and no config file, the state given is used.`
 
   static override examples = [
-    { description: 'Cancel run 42 (ids are listed by crons logs)', command: '<%= config.bin %> cancel 42' },
+    { description: 'The attempts running now, with their run ids', command: '<%= config.bin %> logs --status running' },
+    { description: 'Cancel run 42', command: '<%= config.bin %> cancel 42' },
     {
       description: 'Say why, in the record',
       command: `<%= config.bin %> cancel 42 --reason "deploy in progress"`,
+    },
+    {
+      description: 'On a host with the state but not the config',
+      command: '<%= config.bin %> cancel 42 --state postgres://crons@db/crons',
     },
   ]
 
@@ -43,7 +52,12 @@ the wait (the request stands: a live scheduler acts on it at its next heartbeat)
     const { args, flags } = await this.parse(Cancel)
     const runId = parseRunId(args.id)
     const waitMs = parseWait(flags.wait)
-    const config = await this.loadConfig(flags)
+    // The run id is the state's: with --state (or CRONS_STATE) and no config file, the state alone will do.
+    const { config } = await configOrStateAlone(() => this.loadConfig(flags), {
+      flags,
+      env: process.env,
+      cwd: process.cwd(),
+    })
     const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
     const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
     const p = paint()

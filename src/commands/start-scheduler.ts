@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { type LogFormat, printEvents, reloadRefusedLine, skewText } from '../cli/events.js'
+import { configRestoredLine, type LogFormat, printEvents, reloadRefusedLine, skewText } from '../cli/events.js'
 import { followConfig } from '../cli/follow-config.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
@@ -128,6 +128,7 @@ Several schedulers may share one state file: every slot still fires exactly once
       scheduler,
       load: () => this.loadConfig(flags, { hash: true }),
       refused: (message) => write(reloadRefusedLine(message, format)),
+      restored: () => write(configRestoredLine(format)),
       ...(flags.watch && configPath !== undefined ? { sources: () => configSources(configPath) } : {}),
     })
   }

@@ -29,6 +29,8 @@ export interface ValidateOptions {
   cwd?: string
   /** Values that beat the file (flag > env > file > default). */
   overrides?: { state?: { value: string; source: 'flag' | 'env' } }
+  /** What a config of the wrong shape should have been, in its message. @default a file's `export default defineConfig(…)` */
+  expected?: string
 }
 
 type Path = ReadonlyArray<PropertyKey>
@@ -52,7 +54,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Validate and resolve a config value (what a config file exports, or an object built in code). */
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): ResolvedConfig {
   const file = options.file ?? 'config'
-  checkExportShape(raw, file)
+  checkExportShape(raw, file, options.expected ?? EXPECTED_EXPORT)
   const rawJobs = (raw as { jobs: unknown[] }).jobs
   const problems: Problem[] = []
   // Every issue in one pass: never stop at the first (valibot's default; explicit against a global config).
@@ -68,9 +70,9 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Res
 }
 
 /** Not an object, or no `jobs` array: almost always the wrong file or a missing `export default`. */
-function checkExportShape(raw: unknown, file: string): void {
+function checkExportShape(raw: unknown, file: string, expected: string): void {
   const fail = (found: string): never => {
-    throw new CronsError('CONFIG_EXPORT', `${file}: ${found}; expected ${EXPECTED_EXPORT}`)
+    throw new CronsError('CONFIG_EXPORT', `${file}: ${found}; expected ${expected}`)
   }
   if (!isRecord(raw) || raw instanceof Date) {
     fail(`the config is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : f.show(raw)}, not an object`)

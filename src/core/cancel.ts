@@ -11,12 +11,14 @@
  * called yet) gets a request kept with its row (`Store.requestCancel`), which its owner acts on at
  * its next heartbeat (`Housekeeping`); the caller waits for the outcome up to `waitMs`.
  */
+import { hostname } from 'node:os'
 import { CronsError, quote } from '../errors.js'
-import type { RunRecord, RunStatus, Store } from '../store/types.js'
+import type { InstanceRecord, RunRecord, RunStatus, Store } from '../store/types.js'
 import type { Clock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import type { InFlight } from './inflight.js'
 import type { StateAccess } from './pause.js'
+import { processGone } from './process-identity.js'
 
 /**
  * How long a cancel waits for another process to act on its request: a live instance heartbeats
@@ -87,6 +89,18 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
   const message = cancelMessage(options.reason)
   const here = await env.cancelActive?.(runId, cancelledError(message))
   if (here !== undefined) return settledAs(await latest(store, found), here)
+  // An owner known to be gone acts on nothing: its run is interrupted now, as a live peer would.
+  const gone = await deadOwner(store, found)
+  if (gone !== undefined) {
+    await store.reapDeadInstances(env.clock.now(), NO_EXPIRY, [gone.id])
+    const after = await latest(store, found)
+    if (after.status !== 'running') {
+      throw new CronsError(
+        'RUN_FINISHED',
+        `${describeRun(after)} is not running: its process (host ${gone.host}, pid ${gone.pid}) is gone, so it is now recorded ${after.status}`,
+      )
+    }
+  }
   // Not executing here: ask the process running it, and wait for its answer.
   const asked = (await store.requestCancel(runId, message)) ?? found
   if (asked.status !== 'running') throw finished(asked)
@@ -159,6 +173,22 @@ async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promis
     if (left <= 0) return undefined
     await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(POLL_MS, left)))
   }
+}
+
+/** A TTL no heartbeat outlives: reaping with it reaps only the instances named. */
+const NO_EXPIRY = Number.MAX_SAFE_INTEGER
+
+/**
+ * The instance a running attempt belongs to, when it cannot act on a request: it stopped or was
+ * reaped, or it ran on this host and its process is gone. An instance elsewhere that merely went
+ * quiet is left to its peers, who know its lease.
+ */
+async function deadOwner(store: Store, run: RunRecord): Promise<InstanceRecord | undefined> {
+  const owner = (await store.listInstances()).find((i) => i.id === run.instanceId)
+  if (owner === undefined) return undefined
+  if (owner.stoppedAt !== null || owner.reapedAt !== null) return owner
+  if (owner.host !== hostname() || owner.pid === process.pid) return undefined
+  return processGone(owner.pid, owner.processStart) ? owner : undefined
 }
 
 function describeRun(run: RunRecord): string {

@@ -58,7 +58,11 @@ export async function resolveForReload(
   if (isResolvedConfig(config)) return config
   const { validateConfig } = await import('../config/validate.js')
   const configDir = current.configPath === undefined ? process.cwd() : dirname(current.configPath)
-  const resolved = validateConfig(config, { file: 'reload() config', configDir })
+  const resolved = validateConfig(config, {
+    file: 'reload() config',
+    configDir,
+    expected: 'an object as defineConfig takes it, such as reload({ jobs: [...] })',
+  })
   const given = typeof config === 'object' && config !== null && (config as { state?: unknown }).state !== undefined
   if (given) return resolved
   return {

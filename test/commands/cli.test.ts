@@ -96,6 +96,14 @@ describe('every command', () => {
       expect(result.stdout).not.toMatch(ANSI)
     }
   })
+
+  it('the state topic is described as a whole, not by the summary of one of its commands', async () => {
+    const result = await crons(['--help'])
+    const topics = result.stdout.slice(result.stdout.indexOf('TOPICS'), result.stdout.indexOf('COMMANDS'))
+    expect(topics.replace(/\s+/g, ' ')).toContain('state Look after the state file: back it up while schedulers run')
+    const backup = await crons(['state', 'backup', '--help'])
+    expect(topics).not.toContain(backup.stdout.split('\n')[0]?.slice(0, 30))
+  })
 })
 
 describe('unknown commands', () => {

@@ -73,4 +73,21 @@ describe.concurrent('crons cancel', () => {
     expect(none.stderr).toBe('error: no run 7: nothing has run yet (no state)\n')
     expect(fs.existsSync(path.join(cwd, 'state.db'))).toBe(false)
   }, 30_000)
+
+  it('needs only the state: --state without a config file finds the run', async () => {
+    const cwd = tempDir({
+      'crons.config.ts': `import { defineConfig } from 'cronsjs'
+export default defineConfig({ state: './state.db', jobs: [{ name: 'quick', schedule: '@yearly', run: () => {} }] })
+`,
+    })
+    const ran = await runCli(['run-job', 'quick'], { cwd })
+    expect(ran.code).toBe(0)
+    const elsewhere = tempDir({})
+    const state = path.join(cwd, 'state.db')
+    const done = await runCli(['cancel', '1', '--state', state], { cwd: elsewhere })
+    expect(done.stderr).toBe('error: run 1 of job "quick" is not running: it ended succeeded\n')
+    expect(done.code).toBe(2)
+    const none = await runCli(['cancel', '9', '--state', state], { cwd: elsewhere })
+    expect(none.stderr).toBe(`error: no run 9 in ${state}\n`)
+  }, 30_000)
 })

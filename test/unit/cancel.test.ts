@@ -4,9 +4,12 @@
  * overlap guard held until the code settles; a run of another process (or not started here yet)
  * cancelled through a request its owner acts on at its heartbeat; one-line refusals otherwise.
  */
+import { spawnSync } from 'node:child_process'
+import { hostname } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
+import { cancelRun } from '../../src/core/cancel.js'
 import { FakeClock, settle } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
@@ -277,5 +280,29 @@ describe('cancelling a run', () => {
     expect(error.code).toBe('RUN_FINISHED')
     expect(error.message).toMatch(/is not running: it ended timed_out$/)
     gate.resolve()
+  })
+
+  it('a run whose process on this host is gone is recorded interrupted at once, not waited for', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    // A pid that existed and has exited.
+    const pid = spawnSync(process.execPath, ['-e', '']).pid as number
+    await store.registerInstance({ id: 'gone', role: 'runner', host: hostname(), pid, now: T0 })
+    await store.syncJobs(['held'], T0)
+    const begun = await store.beginRun(
+      { job: 'held', slot: T0, trigger: 'manual', attempt: 1, overlap: 'skip' },
+      'gone',
+      T0,
+    )
+    const id = (begun as { runId: number }).runId
+    // No wait at all: without noticing the owner is gone this would be CANCEL_PENDING.
+    const error = await refusal(cancelRun({ store, clock, cancelActive: undefined }, id, { waitMs: 0 }))
+    expect(error.code).toBe('RUN_FINISHED')
+    expect(error.message).toBe(
+      `run ${id} of job "held" is not running: its process (host ${hostname()}, pid ${pid}) is gone, so it is now recorded interrupted`,
+    )
+    expect(await store.getRun(id)).toMatchObject({ status: 'interrupted' })
+    expect(await store.activeRuns()).toEqual([])
+    await store.close()
   })
 })

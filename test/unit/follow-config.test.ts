@@ -4,6 +4,9 @@
  * SIGHUPs during a reload give one more reload, not one each.
  */
 import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { followConfig } from '../../src/cli/follow-config.js'
 import type { SignalSource } from '../../src/cli/signals.js'
@@ -11,6 +14,7 @@ import type { JobDefinition, ResolvedConfig } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
+import { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
@@ -115,5 +119,46 @@ describe('followConfig', () => {
     await follower.reload()
     expect(loads).toBe(0)
     expect(scheduler.list().map((j) => j.name)).toEqual(['a'])
+  })
+
+  it('--watch: after a refused reload, saving the running version back says so once (nothing to reload)', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-follow-'))
+    const file = path.join(dir, 'crons.config.ts')
+    fs.writeFileSync(file, 'v1')
+    const scheduler = await started({ ...configOf('a'), configHash: 'v1' })
+    const said: string[] = []
+    let restored!: () => void
+    const restoredOnce = new Promise<void>((resolve) => {
+      restored = resolve
+    })
+    const follower = followConfig({
+      scheduler,
+      load: async () => {
+        throw new CronsError('CONFIG_SYNTAX', 'crons.config.ts:1:1: Unexpected "oops"')
+      },
+      refused: (message) => void said.push(`refused: ${message}`),
+      restored: () => {
+        said.push('restored')
+        restored()
+      },
+      sources: () => ({ files: [file], hash: fs.readFileSync(file, 'utf8'), pending: [] }),
+      debounceMs: 10,
+      signals: signals(),
+    })
+    try {
+      fs.writeFileSync(file, 'oops')
+      await follower.reload()
+      expect(said).toEqual(['refused: crons.config.ts:1:1: Unexpected "oops"'])
+      fs.writeFileSync(file, 'v1')
+      await Promise.race([
+        restoredOnce,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no restored notice')), 5000)),
+      ])
+      expect(said).toEqual(['refused: crons.config.ts:1:1: Unexpected "oops"', 'restored'])
+      expect(scheduler.list().map((j) => j.name)).toEqual(['a'])
+    } finally {
+      follower.dispose()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -218,6 +218,18 @@ describe('reload', () => {
     expect(scheduler.list().map((j) => j.name)).toEqual(['ok'])
   })
 
+  it('a config without jobs is refused in terms of reload(), not of a config file', async () => {
+    const { scheduler } = await harness([{ name: 'ok', schedule: '* * * * * *', run: () => {} }])
+    await scheduler.start()
+    const refused = scheduler.reload({ shutdownGrace: 5 } as unknown as Parameters<typeof scheduler.reload>[0])
+    await expect(refused).rejects.toMatchObject({
+      code: 'CONFIG_EXPORT',
+      message:
+        'reload() config: the config has no "jobs" array (keys: shutdownGrace); expected an object as defineConfig takes it, such as reload({ jobs: [...] })',
+    })
+    expect(scheduler.list().map((j) => j.name)).toEqual(['ok'])
+  })
+
   it('a changed state is not applied: the scheduler keeps its store and says so', async () => {
     const { clock, store, scheduler } = await harness([{ name: 'a', schedule: '* * * * * *', run: () => {} }])
     await scheduler.start()
