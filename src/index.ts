@@ -27,7 +27,26 @@ export type { ReloadResult } from './core/reload.js'
 export type { RunResult } from './core/runner.js'
 export { type RunJobOptions, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 export { reportStrayErrors } from './core/stray.js'
-export * from './core/views.js'
+// Named, not `export *`: a config that imports `defineConfig` from a built crons is bundled keeping
+// only the modules it uses (config/bundle.ts), which a star re-export would defeat.
+export {
+  type AttemptDetail,
+  type AttemptDetailJson,
+  type AttemptView,
+  attemptDetail,
+  attemptDetailJson,
+  attemptView,
+  type ConfigView,
+  configView,
+  type DurationEnd,
+  type JobConfigView,
+  type JobView,
+  jobView,
+  type RunJobView,
+  type StatusView,
+  statusView,
+  withTag,
+} from './core/views.js'
 export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
