@@ -4,6 +4,7 @@
  * `CronsError` that names the flag, the bad value and what was expected.
  */
 import { Flags } from '@oclif/core'
+import { parseDuration } from '../config/duration.js'
 import { CronsError, quote } from '../errors.js'
 import { isValidZone, unknownZone } from '../schedule/index.js'
 import { parseInstant } from '../schedule/instant.js'
@@ -17,6 +18,28 @@ export function parseIntegerFlag(name: string, raw: string, min: number, max: nu
     )
   }
   return Number(raw)
+}
+
+/**
+ * A duration, read as a config's are (`90s`, `5m`, `1h 30m`), or with `seconds` also a bare number
+ * of seconds. Less than `minMs` is refused, saying what was `expected`.
+ */
+export function parseDurationFlag(
+  name: string,
+  raw: string,
+  rule: { minMs: number; seconds: boolean; expected: string },
+): number {
+  const text = raw.trim()
+  let ms = Number.NaN
+  try {
+    ms = parseDuration(rule.seconds && /^\d+(\.\d+)?$/.test(text) ? Number(text) : text)
+  } catch {
+    // Reported below, naming the flag.
+  }
+  if (!(ms >= rule.minMs)) {
+    throw new CronsError('FLAG_INVALID', `--${name} ${quote(raw)} is not valid (expected ${rule.expected})`)
+  }
+  return ms
 }
 
 /** An ISO-8601 instant that carries an offset or Z, read as a job's `at:` is (schedule/instant.ts). */

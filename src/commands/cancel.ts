@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
+import { parseDurationFlag } from '../cli/flags.js'
 import { formatDuration, paint } from '../cli/output.js'
 import { configOrStateAlone } from '../cli/reading.js'
-import { parseDuration } from '../config/duration.js'
 import { cancelInState } from '../core/cancel.js'
 import { systemClock } from '../core/clock.js'
 import { type AttemptView, attemptView } from '../core/views.js'
@@ -51,7 +51,11 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
   async run(): Promise<AttemptView> {
     const { args, flags } = await this.parse(Cancel)
     const runId = parseRunId(args.id)
-    const waitMs = parseWait(flags.wait)
+    const waitMs = parseDurationFlag('wait', flags.wait, {
+      minMs: 0,
+      seconds: true,
+      expected: 'seconds, or a duration such as "90s" or "2m"',
+    })
     // The run id is the state's: with --state (or CRONS_STATE) and no config file, the state alone will do.
     const { config } = await configOrStateAlone(() => this.loadConfig(flags), {
       flags,
@@ -76,21 +80,4 @@ function parseRunId(raw: string): number {
     )
   }
   return id
-}
-
-function parseWait(raw: string): number {
-  const text = raw.trim()
-  let ms: number
-  try {
-    ms = parseDuration(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text)
-  } catch {
-    ms = Number.NaN
-  }
-  if (!(ms >= 0)) {
-    throw new CronsError(
-      'FLAG_INVALID',
-      `--wait ${quote(raw)} is not valid (expected seconds, or a duration such as "90s" or "2m")`,
-    )
-  }
-  return ms
 }

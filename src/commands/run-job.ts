@@ -1,14 +1,14 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
+import { parseDurationFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
 import { divertStdout, formatDuration, paint, statusColour, withoutStatus } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
-import { parseDuration } from '../config/duration.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import type { RunJobView } from '../core/views.js'
-import { CronsError, EXIT, isCronsError, quote } from '../errors.js'
+import { EXIT, isCronsError } from '../errors.js'
 import { openStore } from '../store/index.js'
 
 export default class RunJob extends BaseCommand {
@@ -43,7 +43,14 @@ Exit code 0 only if the run succeeded.`
 
   async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
-    const timeoutMs = flags.timeout === undefined ? undefined : parseTimeoutFlag(flags.timeout)
+    const timeoutMs =
+      flags.timeout === undefined
+        ? undefined
+        : parseDurationFlag('timeout', flags.timeout, {
+            minMs: 1,
+            seconds: true,
+            expected: 'seconds greater than 0, or a duration such as "90s" or "5m"',
+          })
     // With --json, stdout holds only the result: what the config, the job or its hooks print goes to stderr.
     const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
     try {
@@ -124,20 +131,3 @@ Exit code 0 only if the run succeeded.`
 
 /** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */
 const FORCE_HINT = 'pass --force to run it anyway'
-
-function parseTimeoutFlag(raw: string): number {
-  const text = raw.trim()
-  let ms: number
-  try {
-    ms = parseDuration(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text)
-  } catch {
-    ms = Number.NaN
-  }
-  if (!(ms > 0)) {
-    throw new CronsError(
-      'FLAG_INVALID',
-      `--timeout ${quote(raw)} is not valid (expected seconds greater than 0, or a duration such as "90s" or "5m")`,
-    )
-  }
-  return ms
-}

@@ -1,16 +1,17 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { configRestoredLine, type LogFormat, printEvents, reloadRefusedLine, skewText } from '../cli/events.js'
+import { parseDurationFlag } from '../cli/flags.js'
 import { followConfig } from '../cli/follow-config.js'
 import { formatLocal, paint, relative } from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
-import { formatDuration, parseDuration } from '../config/duration.js'
+import { formatDuration } from '../config/duration.js'
 import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { livePeers } from '../core/inspect.js'
 import { defaultLease, type Lease } from '../core/lease.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
-import { CronsError, quote } from '../errors.js'
+import { CronsError } from '../errors.js'
 import { openStore } from '../store/index.js'
 import type { InstanceRecord } from '../store/types.js'
 
@@ -190,24 +191,11 @@ function leaseOptions(
   defaults: Readonly<Lease>,
   { heartbeat, 'instance-ttl': ttl }: { heartbeat?: string | undefined; 'instance-ttl'?: string | undefined },
 ): { heartbeatMs?: number; instanceTtlMs?: number } {
-  const parse = (flag: string, raw: string): number => {
-    let ms = Number.NaN
-    try {
-      ms = parseDuration(raw.trim())
-    } catch {
-      // Reported below, naming the flag.
-    }
-    if (!(ms >= 100)) {
-      throw new CronsError(
-        'FLAG_INVALID',
-        `${flag} ${quote(raw)} is not valid (expected a duration of at least 100ms, such as "2s")`,
-      )
-    }
-    return ms
-  }
+  const parse = (flag: string, raw: string): number =>
+    parseDurationFlag(flag, raw, { minMs: 100, seconds: false, expected: 'a duration of at least 100ms, such as "2s"' })
   const options: { heartbeatMs?: number; instanceTtlMs?: number } = {}
-  if (heartbeat !== undefined) options.heartbeatMs = parse('--heartbeat', heartbeat)
-  if (ttl !== undefined) options.instanceTtlMs = parse('--instance-ttl', ttl)
+  if (heartbeat !== undefined) options.heartbeatMs = parse('heartbeat', heartbeat)
+  if (ttl !== undefined) options.instanceTtlMs = parse('instance-ttl', ttl)
   const beat = options.heartbeatMs ?? defaults.heartbeatMs
   const lease = options.instanceTtlMs ?? defaults.instanceTtlMs
   if (lease < 2 * beat) {
