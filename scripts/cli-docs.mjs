@@ -237,7 +237,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | Command | Shape |
 | --- | --- |
 | \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt; \`durationMs\` is that attempt's, as \`logs\` shows it. |
-| \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed }\`. |
+| \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed, pausedAt }\`: \`pausedAt\` as in \`list-jobs --json\` (null once resumed). |
 | \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |

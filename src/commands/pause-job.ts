@@ -35,7 +35,10 @@ export function stateAccess(config: ResolvedConfig): StateAccess {
 }
 
 /** One line for people; the JSON says the same with `changed`. */
-export function pauseMessage(result: PauseResult, stream?: { isTTY?: boolean }): string {
+export function pauseMessage(
+  result: Pick<PauseResult, 'job' | 'paused' | 'changed'>,
+  stream?: { isTTY?: boolean },
+): string {
   const p = paint(stream)
   const job = p.bold(result.job)
   if (result.paused) {

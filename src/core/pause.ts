@@ -11,6 +11,11 @@ export interface PauseResult {
   paused: boolean
   /** False when the job already was in the asked state (the command is idempotent). */
   changed: boolean
+  /**
+   * Since when it is paused (ISO instant), as `list-jobs --json` says it; null once resumed, or for a
+   * pause recorded before crons kept its time.
+   */
+  pausedAt: string | null
 }
 
 /**
@@ -78,7 +83,14 @@ export async function setJobPaused(
   options: { configured: boolean; now: number },
 ): Promise<PauseResult> {
   const states = options.configured ? await store.syncJobs([name], options.now) : await store.listJobs()
-  const before = states.find((s) => s.name === name)?.paused ?? false
+  const state = states.find((s) => s.name === name)
+  const before = state?.paused ?? false
   if (before !== paused) await store.setPaused(name, paused, options.now)
-  return { job: name, paused, changed: before !== paused }
+  const since = !paused ? null : before ? (state?.pausedAt ?? null) : options.now
+  return {
+    job: name,
+    paused,
+    changed: before !== paused,
+    pausedAt: since === null ? null : new Date(since).toISOString(),
+  }
 }

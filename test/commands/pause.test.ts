@@ -73,8 +73,15 @@ describe('crons pause-job / resume-job (spawned)', () => {
       return JSON.parse(result.stdout)
     }
     // A job that never ran has no row until a scheduler starts: pausing creates it.
-    expect(json(['pause-job', 'backup'])).toEqual({ job: 'backup', paused: true, changed: true })
-    expect(json(['pause-job', 'backup'])).toEqual({ job: 'backup', paused: true, changed: false })
+    const first = json(['pause-job', 'backup'])
+    expect(first).toEqual({ job: 'backup', paused: true, changed: true, pausedAt: expect.any(String) })
+    // Pausing again changes nothing: the same pausedAt.
+    expect(json(['pause-job', 'backup'])).toEqual({
+      job: 'backup',
+      paused: true,
+      changed: false,
+      pausedAt: first.pausedAt,
+    })
     expect(await pausedFlags(path.join(dir, 'crons.db'))).toEqual({ backup: true })
     expect(crons(dir, ['pause-job', 'backup'])).toMatchObject({
       status: 0,
@@ -85,7 +92,7 @@ describe('crons pause-job / resume-job (spawned)', () => {
       status: 0,
       stdout: 'Resumed backup: its next slot runs as scheduled.\n',
     })
-    expect(json(['resume-job', 'backup'])).toEqual({ job: 'backup', paused: false, changed: false })
+    expect(json(['resume-job', 'backup'])).toEqual({ job: 'backup', paused: false, changed: false, pausedAt: null })
     expect(await pausedFlags(path.join(dir, 'crons.db'))).toEqual({ backup: false })
   })
 
@@ -139,6 +146,7 @@ describe('changePaused (in process)', () => {
       job: 'legacy',
       paused: true,
       changed: true,
+      pausedAt: new Date(T0).toISOString(),
     })
     expect(await pausedFlags(statePath)).toEqual({ legacy: true })
     const error = await changePaused(config, stateAccess(config), 'legasy', true, T0).catch((e: unknown) => e)

@@ -474,9 +474,14 @@ describe('the library answers as the CLI does', () => {
     const { clock, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }])
     await scheduler.start()
     await clock.advanceTo(T0 + 2_000)
-    expect(await scheduler.pause('tick')).toEqual({ job: 'tick', paused: true, changed: true })
+    expect(await scheduler.pause('tick')).toEqual({
+      job: 'tick',
+      paused: true,
+      changed: true,
+      pausedAt: new Date(T0 + 2_000).toISOString(),
+    })
     await clock.advance(2_000)
-    expect(await scheduler.resume('tick')).toEqual({ job: 'tick', paused: false, changed: true })
+    expect(await scheduler.resume('tick')).toEqual({ job: 'tick', paused: false, changed: true, pausedAt: null })
     await expect(scheduler.pause('tock')).rejects.toMatchObject({ code: 'JOB_UNKNOWN' })
     const listed = await scheduler.runs({ job: 'tick' })
     expect(listed.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'skipped'])

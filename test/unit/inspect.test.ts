@@ -224,14 +224,31 @@ describe('setJobPaused', () => {
   it('creates the row of a configured job that never ran, and is idempotent', async () => {
     const store = await memoryStore()
     const options = { configured: true, now: NOW }
-    expect(await setJobPaused(store, 'backup', true, options)).toEqual({ job: 'backup', paused: true, changed: true })
-    expect(await setJobPaused(store, 'backup', true, options)).toEqual({ job: 'backup', paused: true, changed: false })
+    const pausedAt = new Date(NOW).toISOString()
+    expect(await setJobPaused(store, 'backup', true, options)).toEqual({
+      job: 'backup',
+      paused: true,
+      changed: true,
+      pausedAt,
+    })
+    expect(await setJobPaused(store, 'backup', true, options)).toEqual({
+      job: 'backup',
+      paused: true,
+      changed: false,
+      pausedAt,
+    })
     expect((await store.listJobs()).find((j) => j.name === 'backup')?.paused).toBe(true)
-    expect(await setJobPaused(store, 'backup', false, options)).toEqual({ job: 'backup', paused: false, changed: true })
+    expect(await setJobPaused(store, 'backup', false, options)).toEqual({
+      job: 'backup',
+      paused: false,
+      changed: true,
+      pausedAt: null,
+    })
     expect(await setJobPaused(store, 'backup', false, options)).toEqual({
       job: 'backup',
       paused: false,
       changed: false,
+      pausedAt: null,
     })
   })
 
@@ -242,6 +259,7 @@ describe('setJobPaused', () => {
       job: 'legacy',
       paused: true,
       changed: true,
+      pausedAt: new Date(NOW).toISOString(),
     })
     expect((await store.listJobs())[0]).toMatchObject({ name: 'legacy', paused: true, seenAt: NOW - 1000 })
   })

@@ -108,20 +108,24 @@ describe('views from the library', () => {
 describe('changePaused (the rules of pause-job, with the store handed in)', () => {
   it('pauses a configured job, and is idempotent', async () => {
     const state = await access()
+    const pausedAt = new Date(NOW).toISOString()
     expect(await changePaused(config, state, 'backup', true, NOW)).toEqual({
       job: 'backup',
       paused: true,
       changed: true,
+      pausedAt,
     })
-    expect(await changePaused(config, state, 'backup', true, NOW)).toEqual({
+    expect(await changePaused(config, state, 'backup', true, NOW + 1000)).toEqual({
       job: 'backup',
       paused: true,
       changed: false,
+      pausedAt,
     })
     expect(await changePaused(config, state, 'backup', false, NOW)).toEqual({
       job: 'backup',
       paused: false,
       changed: true,
+      pausedAt: null,
     })
   })
 
