@@ -45,13 +45,16 @@ Given --state and no config file (or a config that lists none of the state's job
   async run(): Promise<JobView[]> {
     const { flags } = await this.parse(ListJobs)
     const { config, store, stateOnly } = await this.openForReading(flags, { hash: true })
-    const now = Date.now()
+    let now = Date.now()
     let jobs: JobSummary[]
     let drift: string | undefined
     try {
-      jobs = await jobSummaries(config, store, now, { stateOnly })
-      drift =
-        store && !this.jsonEnabled() ? configDriftNotice(await otherConfig(config, store, now), config) : undefined
+      // Heartbeats are on the state's clock (the database server's): liveness is judged on it too.
+      if (store) now += await store.clockOffset()
+      // Read once: the per-job flag and the notice under the table come from the same schedulers.
+      const others = store ? await otherConfig(config, store, now) : []
+      jobs = await jobSummaries(config, store, now, { stateOnly, otherConfig: others })
+      drift = store && !this.jsonEnabled() ? configDriftNotice(others, config) : undefined
     } finally {
       await store?.close()
     }

@@ -9,6 +9,7 @@
 import type { ResolvedConfig } from '../config/types.js'
 import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
+import { defaultLease } from './lease.js'
 
 const DAY_MS = 86_400_000
 
@@ -45,16 +46,18 @@ export interface JobSummary {
 /**
  * Every configured job in config order, then jobs only the store still knows, by name. With
  * `stateOnly` (the state read without its config) those are the state's jobs, not removed ones.
+ * `otherConfig`: the schedulers running another version of the config, if the caller has read them.
  */
 export async function jobSummaries(
   config: ResolvedConfig,
   store: Store | undefined,
   now: number,
-  options: { stateOnly?: boolean } = {},
+  options: { stateOnly?: boolean; otherConfig?: readonly InstanceRecord[] } = {},
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
   const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
-  const configDiffers = store ? (await otherConfig(config, store, now)).length > 0 : false
+  const others = options.otherConfig ?? (store ? await otherConfig(config, store, now) : [])
+  const configDiffers = others.length > 0
   const byName = new Map(states.map((s) => [s.name, s]))
   const pausing = (name: string) => {
     const state = byName.get(name)
@@ -153,7 +156,7 @@ export async function statusReport(
   config: ResolvedConfig,
   store: Store | undefined,
   now: number,
-  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+  ttlMs: number = defaultLease(config.state).instanceTtlMs,
 ): Promise<StatusReport> {
   const since = now - DAY_MS
   const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>
@@ -228,7 +231,7 @@ export async function otherConfig(
   config: ResolvedConfig,
   store: Store,
   now: number,
-  ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
+  ttlMs: number = defaultLease(config.state).instanceTtlMs,
 ): Promise<InstanceRecord[]> {
   if (config.configHash === undefined) return []
   const instances = await store.listInstances()
@@ -256,7 +259,5 @@ export async function livePeers(
   ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
 ): Promise<InstanceRecord[]> {
   const instances = await store.listInstances()
-  return instances.filter(
-    (i) => i.role === 'scheduler' && i.id !== selfId && i.stoppedAt === null && now - i.heartbeatAt <= ttlMs,
-  )
+  return instances.filter((i) => i.role === 'scheduler' && i.id !== selfId && isAlive(i, now, ttlMs))
 }

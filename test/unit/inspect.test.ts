@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { jobSummaries, statusReport } from '../../src/core/inspect.js'
+import { jobSummaries, otherConfig, statusReport } from '../../src/core/inspect.js'
 import { setJobPaused } from '../../src/core/pause.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunOutcome, Store } from '../../src/store/types.js'
@@ -262,5 +262,28 @@ describe('setJobPaused', () => {
       pausedAt: new Date(NOW).toISOString(),
     })
     expect((await store.listJobs())[0]).toMatchObject({ name: 'legacy', paused: true, seenAt: NOW - 1000 })
+  })
+})
+
+describe('otherConfig', () => {
+  it('judges a scheduler alive by the lease of the kind of state: 30 s for a file, 10 s on PostgreSQL', async () => {
+    const store = await memoryStore()
+    // A scheduler running another version of the config, silent for 20 s.
+    await store.registerInstance({
+      id: 'peer',
+      role: 'scheduler',
+      host: 'h',
+      pid: 1,
+      configHash: 'theirs',
+      now: NOW - 20_000,
+    })
+    const file = { ...config, configHash: 'ours' }
+    const shared = {
+      ...validateConfig({ timezone: 'UTC', state: 'postgres://crons@db.example/app', jobs: JOBS }, { file: 'test' }),
+      configHash: 'ours',
+    }
+    expect((await otherConfig(file, store, NOW)).map((i) => i.id)).toEqual(['peer'])
+    // Dead on PostgreSQL after 10 s: not a scheduler running another config any more.
+    expect(await otherConfig(shared, store, NOW)).toEqual([])
   })
 })
