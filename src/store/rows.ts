@@ -15,6 +15,21 @@
 import type { Trigger } from '../config/types.js'
 import type { InstanceRecord, InstanceRole, JobState, RunRecord, RunStatus } from './types.js'
 
+/** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added. */
+export interface FinishedRun<Flag> {
+  status: string
+  finishedAt: number
+  errorMessage: string | null
+  errorStack: string | null
+  result: string | null
+  output: string | null
+  /** Null keeps the run's detail. */
+  detail: string | null
+  active: Flag
+  /** When the run's retry is due, if one follows. */
+  retryAt: number | null
+}
+
 export interface RunRow<Flag> {
   id: number
   job: string

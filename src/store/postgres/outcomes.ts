@@ -2,22 +2,13 @@
  * Writing queued outcomes (`finishRun`, `settleRun`) on Postgres, inside the store's flush
  * transaction: consecutive writes of the same kind and of distinct runs go in one statement.
  */
+import type { FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
 
 /** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
 export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
 
-export interface FinishedRun {
-  status: string
-  finishedAt: number
-  errorMessage: string | null
-  errorStack: string | null
-  result: string | null
-  output: string | null
-  detail: string | null
-  active: boolean
-  retryAt: number | null
-}
+export type FinishedRun = SharedFinishedRun<boolean>
 
 /**
  * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of

@@ -4,6 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
+import type { FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { NewInstance, RunRecord } from '../types.js'
 import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
@@ -34,19 +35,7 @@ export interface OrphanRow {
 }
 
 /** An outcome as the `runs` row keeps it: `finishRun` adds the run's `id`, `finishRuns` a JSON array `ids`. */
-export interface FinishedRun {
-  status: string
-  finishedAt: number
-  errorMessage: string | null
-  errorStack: string | null
-  result: string | null
-  output: string | null
-  /** Null keeps the run's detail. */
-  detail: string | null
-  active: 0 | 1
-  /** When the run's retry is due, if one follows. */
-  retryAt: number | null
-}
+export type FinishedRun = SharedFinishedRun<0 | 1>
 
 /** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
 export interface ClaimHolderRow {
