@@ -13,7 +13,7 @@
  * `last_run_id`).
  */
 import type { Trigger } from '../config/types.js'
-import type { InstanceRecord, InstanceRole, JobState, RunRecord, RunStatus } from './types.js'
+import type { InstanceRecord, InstanceRole, JobState, RunHolder, RunRecord, RunStatus } from './types.js'
 
 /** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added. */
 export interface FinishedRun<Flag> {
@@ -28,6 +28,19 @@ export interface FinishedRun<Flag> {
   active: Flag
   /** When the run's retry is due, if one follows. */
   retryAt: number | null
+}
+
+/** The run holding a job (overlap), as both stores read it: the run and its instance's host and pid. */
+export interface HolderRow {
+  id: number
+  instance_id: string
+  started_at: number
+  host: string | null
+  pid: number | null
+}
+
+export function toHolder(row: HolderRow): RunHolder {
+  return { runId: row.id, instanceId: row.instance_id, host: row.host, pid: row.pid, startedAt: row.started_at }
 }
 
 export interface RunRow<Flag> {

@@ -12,7 +12,8 @@
  * the first's run once it commits. The same lock serialises `beginRun` with claims.
  */
 import { stillRunning } from '../messages.js'
-import type { BeginOutcome, BeginRun, ClaimOutcome, RunHolder, RunStatus, SlotClaim } from '../types.js'
+import { toHolder } from '../rows.js'
+import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
 import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
@@ -242,13 +243,7 @@ export class PgRunWriter {
     if (run.overlap === 'skip') {
       const row = (await this.#holders(db, [job])).get(job)
       if (row !== undefined) {
-        const holder: RunHolder = {
-          runId: row.id,
-          instanceId: row.instance_id,
-          host: row.host,
-          pid: row.pid,
-          startedAt: row.started_at,
-        }
+        const holder = toHolder(row)
         if (run.whenBusy !== 'record') return { kind: 'busy', holder }
         const reason = stillRunning(row)
         const [id] = (await newRunIds(db, S, this.lockKey, 1)) as [number]

@@ -7,6 +7,7 @@
  * Runs inside the caller's transaction; nothing here opens or commits one.
  */
 import { stillRunning } from '../messages.js'
+import { toHolder } from '../rows.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
 import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
@@ -246,13 +247,7 @@ export class RunWriter {
     if (run.overlap === 'skip') {
       const row = this.#s.holder.get(job)
       if (row !== undefined) {
-        const holder = {
-          runId: row.id,
-          instanceId: row.instance_id,
-          host: row.host,
-          pid: row.pid,
-          startedAt: row.started_at,
-        }
+        const holder = toHolder(row)
         if (run.whenBusy !== 'record') return { kind: 'busy', holder }
         const reason = stillRunning(row)
         const skipped = { job, slot, trigger, attempt, status: 'skipped', startedAt: now, finishedAt: now } as const
