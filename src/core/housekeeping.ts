@@ -3,12 +3,13 @@
  * the other or a claim:
  *
  * - The heartbeat (every `heartbeatMs`): prove the claim loop is alive (a dead loop stops the
- *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again), check
- *   the store is still the one opened, measure the clock offset again when due (clock-sync.ts),
- *   renew this instance's lease (a lease lost to a peer that thought this process dead is noticed
- *   here), write outcomes a failed write left behind, act on requests of other processes to cancel
- *   runs of this one, and reap dead instances: at once for a process on this host that is gone, else
- *   when its heartbeat expired.
+ *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again),
+ *   measure the clock offset again when due (clock-sync.ts), renew this instance's lease (a lease
+ *   lost to a peer that thought this process dead is noticed here; a store no longer the one opened
+ *   fails the scheduler), write outcomes a failed write left behind, act on requests of other
+ *   processes to cancel runs of this one, and reap dead instances: at once for a process on this
+ *   host that is gone, else when its heartbeat expired. The renewal brings back what the rest needs
+ *   to know (the live peers, whether anything is orphaned), so an idle beat is one statement.
  * - Self-fencing: the claim loop asks `renewIfStale` before claiming; a lease not renewed for most of
  *   its length is renewed first, so no slot is claimed under a lease a peer may have found expired.
  * - After an outage of the store, every host was as blind as this one: their heartbeats are as old
@@ -22,7 +23,7 @@
  */
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
-import type { CancelRequest, ReapedRuns, Store } from '../store/types.js'
+import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
 import type { EngineEmitter } from './events.js'
@@ -60,8 +61,8 @@ export interface HousekeepingDeps {
   onFatal: (message: string, error: unknown) => void
   /** A peer reaped this instance (it was stalled past its lease). */
   onLeaseLost: () => Promise<void>
-  /** After each reaping: take over retries whose owner died. */
-  afterReap: () => Promise<void>
+  /** Take over retries whose owner died: those given, or after a reaping, those the store has. */
+  adoptRetries: (pending?: PendingRetry[]) => Promise<void>
   /** Runs of this instance another process asked to cancel (see core/cancel.ts). */
   onCancelRequests: (requests: CancelRequest[]) => void
 }
@@ -107,14 +108,12 @@ export class Housekeeping {
    * Runs left active by dead instances become interrupted (whoever notices first). Instances on
    * this host whose process is gone are dead at once; others when their heartbeat expired.
    */
-  async reap(now: number): Promise<ReapedRuns> {
+  async reap(now: number, dead?: readonly string[]): Promise<ReapedRuns> {
     const store = await this.deps.store()
     const self = this.deps.instanceId()
-    const here = hostname()
-    const dead = (await store.listInstances())
-      .filter((i) => i.id !== self && i.host === here && i.stoppedAt === null && i.reapedAt === null)
-      .filter((i) => i.pid !== process.pid && processGone(i.pid, i.processStart))
-      .map((i) => i.id)
+    dead ??= goneHere(
+      (await store.listInstances()).filter((i) => i.id !== self && i.stoppedAt === null && i.reapedAt === null),
+    )
     const reaped = await store.reapDeadInstances(now, this.reapTtl(now), dead)
     // Runs that already had an outcome (their code never settled) only lose their overlap guard.
     if (reaped.interrupted.length > 0) {
@@ -153,13 +152,18 @@ export class Housekeeping {
     })()
   }
 
-  /** Renew the lease; a lease lost to a peer makes the scheduler carry on under a new id. */
-  private async renew(store: Store, now: number): Promise<void> {
+  /**
+   * Renew the lease, and act on the cancel requests it brings; a lease lost to a peer makes the
+   * scheduler carry on under a new id.
+   */
+  private async renew(store: Store, now: number): Promise<Heartbeat> {
     const id = this.deps.instanceId()
-    const held = await store.heartbeat(id, now)
+    const beat = await store.heartbeat(id, now)
     this.renewed(now)
+    if (beat.held && beat.cancelRequests.length > 0) this.deps.onCancelRequests(beat.cancelRequests)
     // The heartbeat and a claim may both have found the lease lost: the instance moves on once.
-    if (!held && id === this.deps.instanceId()) await this.deps.onLeaseLost()
+    if (!beat.held && id === this.deps.instanceId()) await this.deps.onLeaseLost()
+    return beat
   }
 
   /** The store took a renewal at `now`: after an outage, reaping by expiry waits a lease. */
@@ -209,14 +213,18 @@ export class Housekeeping {
     }
     try {
       const store = await this.deps.store()
-      await store.verify()
       if (await this.deps.clockSync.check(store)) now = clock.now()
-      await this.renew(store, now)
+      const beat = await this.renew(store, now)
       await this.deps.recorder()?.retry()
-      const asked = await store.cancelRequests(this.deps.instanceId())
-      if (asked.length > 0) this.deps.onCancelRequests(asked)
-      await this.reap(now)
-      await this.deps.afterReap()
+      // Reaping is a transaction of several statements: only when the renewal showed work for it.
+      const dead = goneHere(beat.peers)
+      const cutoff = now - this.reapTtl(now)
+      if (beat.orphanedRuns || dead.length > 0 || beat.peers.some((peer) => peer.heartbeatAt < cutoff)) {
+        await this.reap(now, dead)
+        await this.deps.adoptRetries()
+      } else if (beat.orphanedRetries.length > 0) {
+        await this.deps.adoptRetries(beat.orphanedRetries)
+      }
     } catch (error) {
       if (isGone(error)) {
         this.heartbeatTimer = undefined
@@ -246,6 +254,14 @@ export class Housekeeping {
     }
     if (!this.stopped) this.armPrune(PRUNE_EVERY_MS)
   }
+}
+
+/** Of `instances`, those on this host whose process is gone: dead without waiting for their lease. */
+function goneHere(instances: readonly InstanceRecord[]): string[] {
+  const here = hostname()
+  return instances
+    .filter((i) => i.host === here && i.pid !== process.pid && processGone(i.pid, i.processStart))
+    .map((i) => i.id)
 }
 
 function isGone(error: unknown): boolean {

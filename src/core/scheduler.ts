@@ -6,7 +6,7 @@
  */
 import type { CronsConfig, Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
-import type { RunStatus, Store } from '../store/types.js'
+import type { PendingRetry, RunStatus, Store } from '../store/types.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
@@ -136,7 +136,7 @@ export class Scheduler {
       outage: this.outage,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
-      afterReap: () => this.adoptRetries(),
+      adoptRetries: (pending) => this.adoptRetries(pending),
       onCancelRequests: (requests) => {
         for (const { runId, message } of requests) void this.runner?.cancel(runId, cancelledError(message))
       },
@@ -292,10 +292,9 @@ export class Scheduler {
    * Retries whose owner died during their backoff are taken over by a live scheduler that has the
    * job; the store lets only one process begin each.
    */
-  private async adoptRetries(): Promise<void> {
+  private async adoptRetries(orphaned?: PendingRetry[]): Promise<void> {
     if (!this.started || this.stopping) return
-    const store = await this.open()
-    for (const pending of await store.orphanedRetries()) {
+    for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
       const job = this.jobs.get(pending.job)
       if (job === undefined || this.adopted.has(pending.runId)) continue
       this.adopted.add(pending.runId)

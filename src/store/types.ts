@@ -262,6 +262,29 @@ export interface StateBackup {
   sizeBytes: number
 }
 
+/**
+ * What an instance learns when it renews its lease: enough to decide whether anything else needs
+ * the store before the next heartbeat, so an idle host sends one statement per heartbeat.
+ */
+export interface Heartbeat {
+  /**
+   * False when the instance was reaped (a peer found it dead and took its runs): it must stop
+   * writing about its runs and register again under a new id.
+   */
+  held: boolean
+  /** This instance's runs still `running` that another process asked to cancel, oldest first. */
+  cancelRequests: CancelRequest[]
+  /** The other instances neither stopped nor reaped, for the caller to judge which are dead. */
+  peers: InstanceRecord[]
+  /**
+   * Whether runs are left active by instances that stopped or were reaped (or are unknown): work for
+   * `reapDeadInstances` even if no peer is dead.
+   */
+  orphanedRuns: boolean
+  /** As `orphanedRetries()` returns them. */
+  orphanedRetries: PendingRetry[]
+}
+
 /** What `reapDeadInstances` changed. */
 export interface ReapedRuns {
   /** Runs still `running` when their instance died, now `interrupted`. */
@@ -289,10 +312,13 @@ export interface Store {
    */
   registerInstance(instance: NewInstance): Promise<void>
   /**
-   * Renew the instance's lease. Resolves false when the instance was reaped (a peer found it dead and
-   * took its runs): it must stop writing about its runs and register again under a new id.
+   * Renew the instance's lease and learn, in the same round trip, what the instance must act on (see
+   * `Heartbeat`). Rejects with a `STATE_GONE` CronsError when the store is no longer the one opened:
+   * a state file deleted or replaced under the running process (which would go on writing into a
+   * file nobody sees; the error says where what this connection held was saved, nothing recorded is
+   * lost), a schema dropped.
    */
-  heartbeat(instanceId: string, now: number): Promise<boolean>
+  heartbeat(instanceId: string, now: number): Promise<Heartbeat>
   /**
    * Mark the instance stopped (clean shutdown). Its runs that have an outcome but whose code never
    * settled (a timeout, or an interruption at shutdown) lose their overlap guard: nothing of a
@@ -351,12 +377,10 @@ export interface Store {
   listRuns(filter: RunFilter): Promise<RunRecord[]>
   /**
    * Ask the process running run `runId` to cancel it: `message` is kept with the run while it is
-   * `running`, and its owner acts on it at its next heartbeat (`cancelRequests`). A run that is not
+   * `running`, and its owner acts on it at its next heartbeat (`Heartbeat.cancelRequests`). A run that is not
    * running is left as it is. Returns the run as it is after the call; undefined for an unknown id.
    */
   requestCancel(runId: number, message: string): Promise<RunRecord | undefined>
-  /** This instance's runs still `running` that another process asked to cancel, oldest first. */
-  cancelRequests(instanceId: string): Promise<CancelRequest[]>
   /** Attempts currently executing (active), across all instances. */
   activeRuns(): Promise<RunRecord[]>
   /** Per-status counts of attempts started at or after `since`. */
@@ -386,14 +410,6 @@ export interface Store {
     history: { keepDays: number; keepRuns: number },
     budget: { maxMs: number },
   ): Promise<{ deleted: number; done: boolean }>
-
-  /**
-   * Check that the store is still the one this connection opened: for a file, that it was not deleted
-   * or replaced under the running process (which would go on writing into a file nobody sees).
-   * Rejects with a `STATE_GONE` CronsError saying what happened and where what this connection held
-   * was saved; nothing recorded is lost.
-   */
-  verify(): Promise<void>
 
   info(): Promise<StoreInfo>
   /**

@@ -316,6 +316,55 @@ export function claimContract(ctx: ContractContext): void {
     })
   })
 
+  describe('heartbeat', () => {
+    it('renews the lease and says, in the same call, what the instance must act on', async () => {
+      const quiet = await ctx.store.heartbeat('A', T0 + 1_000)
+      expect(quiet).toEqual({
+        held: true,
+        cancelRequests: [],
+        peers: [expect.objectContaining({ id: 'B', host: 'host-b', pid: 202, heartbeatAt: T0 })],
+        orphanedRuns: false,
+        orphanedRetries: [],
+      })
+      expect((await ctx.store.listInstances()).find((i) => i.id === 'A')?.heartbeatAt).toBe(T0 + 1_000)
+
+      // Cancel requests for A's running runs, oldest first; none for B's.
+      const first = await started('a', T0, 'A', T0)
+      const second = await started('b', T0, 'A', T0)
+      const others = await started('c', T0, 'B', T0)
+      await ctx.store.requestCancel(second, 'cancelled: second')
+      await ctx.store.requestCancel(first, 'cancelled: first')
+      await ctx.store.requestCancel(others, 'cancelled: others')
+      expect((await ctx.store.heartbeat('A', T0 + 2_000)).cancelRequests).toEqual([
+        { runId: first, message: 'cancelled: first' },
+        { runId: second, message: 'cancelled: second' },
+      ])
+
+      // B stops with a running run and a retry waiting: A learns both are orphaned.
+      const failed = await started('d', T0, 'B', T0)
+      await ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_000, settled: true })
+      await ctx.store.stopInstance('B', T0 + 3_000)
+      const after = await ctx.store.heartbeat('A', T0 + 4_000)
+      expect(after.peers).toEqual([])
+      expect(after.orphanedRuns).toBe(true)
+      expect(after.orphanedRetries).toEqual([
+        { runId: failed, job: 'd', slot: T0, trigger: 'schedule', attempt: 1, retryAt: T0 + 60_000 },
+      ])
+      await ctx.store.reapDeadInstances(T0 + 5_000, 30_000)
+      expect((await ctx.store.heartbeat('A', T0 + 6_000)).orphanedRuns).toBe(false)
+    })
+
+    it('tells a reaped instance it lost its lease, and renews nothing', async () => {
+      await ctx.store.reapDeadInstances(T0 + 100_000, 30_000, ['A'])
+      const beat = await ctx.store.heartbeat('A', T0 + 101_000)
+      expect(beat.held).toBe(false)
+      expect((await ctx.store.listInstances()).find((i) => i.id === 'A')).toMatchObject({
+        heartbeatAt: T0,
+        reapedAt: T0 + 100_000,
+      })
+    })
+  })
+
   describe('reapDeadInstances', () => {
     it('interrupts running runs of instances whose heartbeat expired, stopped or unknown', async () => {
       const ttl = 30_000
@@ -402,7 +451,7 @@ export function claimContract(ctx: ContractContext): void {
       )
       expect(await run(id)).toMatchObject({ status: 'interrupted', active: false })
       // It learns it lost its lease at its next heartbeat.
-      expect(await ctx.store.heartbeat('A', T0 + 102_000)).toBe(false)
+      expect((await ctx.store.heartbeat('A', T0 + 102_000)).held).toBe(false)
       const [a] = (await ctx.store.listInstances()).filter((i) => i.id === 'A')
       expect(a?.reapedAt).toBe(T0 + 100_000)
     })

@@ -16,6 +16,7 @@ import type {
   BeginRun,
   CancelRequest,
   ClaimOutcome,
+  Heartbeat,
   InstanceFacts,
   InstanceRecord,
   JobState,
@@ -214,13 +215,45 @@ export class PostgresStore implements Store {
     )
   }
 
-  /** False once the instance was reaped: a peer took its runs, and its lease is gone for good. */
-  async heartbeat(instanceId: string, now: number): Promise<boolean> {
-    const { rowCount } = await this.#result(
-      `UPDATE ${this.#S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL`,
-      [now, instanceId],
-    )
-    return (rowCount ?? 0) > 0
+  /**
+   * One statement: the renewal and what the instance must know besides (see `Heartbeat`). The
+   * sub-selects read the snapshot before the renewal, which changes nothing they read. A schema
+   * dropped under a running scheduler is said, not written into.
+   */
+  async heartbeat(instanceId: string, now: number): Promise<Heartbeat> {
+    const S = this.#S
+    let row: BeatRow | undefined
+    try {
+      ;[row] = await this.#query<BeatRow>(
+        `WITH renewed AS (
+           UPDATE ${S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL RETURNING id
+         )
+         SELECT EXISTS (SELECT 1 FROM renewed) AS held,
+           coalesce((SELECT json_agg(json_build_object('runId', id, 'message', cancel_request) ORDER BY id)
+             FROM ${S}.runs WHERE active AND instance_id = $2 AND status = 'running' AND cancel_request IS NOT NULL),
+             '[]') AS cancels,
+           coalesce((SELECT json_agg(i ORDER BY started_at, id) FROM ${S}.instances i
+             WHERE id <> $2 AND stopped_at IS NULL AND reaped_at IS NULL), '[]') AS peers,
+           EXISTS (SELECT 1 FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
+             WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)) AS orphaned_runs,
+           coalesce((SELECT json_agg(json_build_object('runId', r.id, 'job', r.job, 'slot', r.slot,
+               'trigger', r."trigger", 'attempt', r.attempt, 'retryAt', r.retry_at) ORDER BY r.retry_at, r.id)
+             FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
+             WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)),
+             '[]') AS orphaned_retries`,
+        [now, instanceId],
+      )
+    } catch (error) {
+      throw this.#closed || !isSchemaGone(error) ? error : this.#gone()
+    }
+    if (row === undefined) throw new Error('the heartbeat returned no row')
+    return {
+      held: row.held,
+      cancelRequests: row.cancels,
+      peers: row.peers.map(toInstance),
+      orphanedRuns: row.orphaned_runs,
+      orphanedRetries: row.orphaned_retries,
+    }
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
@@ -442,15 +475,6 @@ export class PostgresStore implements Store {
     return this.getRun(runId)
   }
 
-  async cancelRequests(instanceId: string): Promise<CancelRequest[]> {
-    const rows = await this.#query<{ id: number; cancel_request: string }>(
-      `SELECT id, cancel_request FROM ${this.#S}.runs
-       WHERE active AND instance_id = $1 AND status = 'running' AND cancel_request IS NOT NULL ORDER BY id`,
-      [instanceId],
-    )
-    return rows.map((row) => ({ runId: row.id, message: row.cancel_request }))
-  }
-
   async activeRuns(): Promise<RunRecord[]> {
     const rows = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE active ORDER BY id`)
     return rows.map(toRun)
@@ -497,14 +521,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The schema must still be there: one dropped under a running scheduler is said, not written into. */
-  async verify(): Promise<void> {
-    if (this.#closed) return
-    const [row] = await this.#query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
-      `${this.#S}.runs`,
-    ])
-    if (row?.present) return
-    throw new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
+  #gone(): CronsError {
+    return new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
       suggestions: ['start the scheduler again to create it anew'],
     })
   }
@@ -535,4 +553,18 @@ function lockKeyOf(schema: string): number {
   let hash = 0
   for (const char of schema) hash = (Math.imul(hash, 31) + (char.codePointAt(0) ?? 0)) | 0
   return hash
+}
+
+/** A relation or the schema itself is missing (undefined_table, invalid_schema_name). */
+function isSchemaGone(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
+  return code === '42P01' || code === '3F000'
+}
+
+interface BeatRow {
+  held: boolean
+  cancels: CancelRequest[]
+  peers: InstanceRow[]
+  orphaned_runs: boolean
+  orphaned_retries: PendingRetry[]
 }

@@ -138,6 +138,15 @@ export function prepareStatements(db: Database.Database) {
        WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
        ORDER BY r.retry_at`,
     ),
+    /** Instances other than the one given that are neither stopped nor reaped. */
+    peers: prepare<[instanceId: string], InstanceRow>(
+      'SELECT * FROM instances WHERE id <> ? AND stopped_at IS NULL AND reaped_at IS NULL ORDER BY started_at, id',
+    ),
+    /** 1 when runs are active whose owner stopped, was reaped or is unknown. */
+    anyOrphanedRuns: column<[], number>(
+      `SELECT EXISTS (SELECT 1 FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
+         WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL))`,
+    ),
     anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
     /** Live-looking instances whose heartbeat is older than the cutoff. */
     expiredInstances: column<[cutoff: number], string>(

@@ -18,8 +18,8 @@ import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
-  CancelRequest,
   ClaimOutcome,
+  Heartbeat,
   InstanceFacts,
   InstanceRecord,
   JobState,
@@ -154,8 +154,18 @@ export class SqliteStore implements Store {
     )
   }
 
-  async heartbeat(instanceId: string, now: number): Promise<boolean> {
-    return this.#write(() => this.#s.heartbeat.run(now, instanceId).changes > 0)
+  /** First checks the file is still the one opened (file-watch.ts): a state file gone is never written into. */
+  async heartbeat(instanceId: string, now: number): Promise<Heartbeat> {
+    if (!this.#closed) await this.#file.check(this.#db, () => this.#outcomes.flush())
+    return this.#write(() => ({
+      held: this.#s.heartbeat.run(now, instanceId).changes > 0,
+      cancelRequests: this.#s.cancelRequests
+        .all(instanceId)
+        .map((row) => ({ runId: row.id, message: row.cancel_request })),
+      peers: this.#s.peers.all(instanceId).map(toInstance),
+      orphanedRuns: this.#s.anyOrphanedRuns.get() === 1,
+      orphanedRetries: this.#orphanedRetries(),
+    }))
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
@@ -257,16 +267,18 @@ export class SqliteStore implements Store {
   }
 
   async orphanedRetries(): Promise<PendingRetry[]> {
-    return this.#read(() =>
-      this.#s.orphanedRetries.all().map((r) => ({
-        runId: r.id,
-        job: r.job,
-        slot: r.slot,
-        trigger: r.trigger as PendingRetry['trigger'],
-        attempt: r.attempt,
-        retryAt: r.retry_at,
-      })),
-    )
+    return this.#read(() => this.#orphanedRetries())
+  }
+
+  #orphanedRetries(): PendingRetry[] {
+    return this.#s.orphanedRetries.all().map((r) => ({
+      runId: r.id,
+      job: r.job,
+      slot: r.slot,
+      trigger: r.trigger as PendingRetry['trigger'],
+      attempt: r.attempt,
+      retryAt: r.retry_at,
+    }))
   }
 
   // --- reading history --------------------------------------------------------------------------
@@ -290,12 +302,6 @@ export class SqliteStore implements Store {
     })
   }
 
-  async cancelRequests(instanceId: string): Promise<CancelRequest[]> {
-    return this.#read(() =>
-      this.#s.cancelRequests.all(instanceId).map((row) => ({ runId: row.id, message: row.cancel_request })),
-    )
-  }
-
   async activeRuns(): Promise<RunRecord[]> {
     return this.#read(() => this.#s.activeRuns.all().map(toRun))
   }
@@ -313,10 +319,6 @@ export class SqliteStore implements Store {
   }
 
   // --- maintenance ------------------------------------------------------------------------------
-
-  async verify(): Promise<void> {
-    if (!this.#closed) await this.#file.check(this.#db, () => this.#outcomes.flush())
-  }
 
   /**
    * One bounded step of a prune pass (see prune.ts): the pass is kept here between calls, so the
