@@ -14,7 +14,7 @@ import type { ResolvedJob } from '../config/types.js'
 import type { ClaimOutcome, SlotClaim, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError } from './describe.js'
-import { collectDue, dueAt } from './due.js'
+import { collectDue, dueAt, firstSlotOf } from './due.js'
 import type { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
 import type { Outage } from './outage.js'
@@ -78,6 +78,26 @@ export class ClaimLoop {
     // Before any claim is measured, the first slot after a start is claimed as early as any: a first
     // claim is the slowest (cold connections, every process of a cluster starting together).
     this.claimLeadMs = deps.claimLeadMs ?? MAX_CLAIM_LEAD_MS
+  }
+
+  /**
+   * Take charge of `jobs` at `now` (a start, or a job added to a running scheduler): each resumes
+   * after the last slot served under its name, so slots of a downtime follow the misfire rules; a job
+   * never served starts from `firstSlotOf`, and is recorded as served from now, so an outage before
+   * its first slot is missed rather than unknown.
+   */
+  async serve(jobs: readonly ResolvedJob[], now: number): Promise<void> {
+    const store = await this.deps.store()
+    const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
+    const states = await store.syncJobs(
+      jobs.map((job) => job.name),
+      now,
+      { serving: true },
+    )
+    const lastSlots = new Map(states.map((state) => [state.name, state.lastSlot]))
+    for (const job of jobs) {
+      this.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
+    }
   }
 
   /** Queue the job's first slot after the last one served (or after now for a new job). */

@@ -6,6 +6,7 @@ import type { Initiator } from '../config/types.js'
 import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 import type { Clock } from './clock.js'
+import { defaultLease } from './lease.js'
 
 /** Opens the store a config's `state` names; the CLI and `createScheduler` pass the store registry. */
 export type OpenStore = (state: StateLocation) => Promise<Store>
@@ -51,4 +52,25 @@ export interface RunJobOptions {
   force?: boolean
   /** Overrides the job's timeout, in milliseconds. */
   timeoutMs?: number
+}
+
+/** The options a scheduler reads after construction, with their defaults applied. */
+export interface ResolvedOptions {
+  initiator: Initiator
+  maxSleepMs: number
+  heartbeatMs: number
+  instanceTtlMs: number
+  random: () => number
+}
+
+export function resolveOptions(state: StateLocation, options: SchedulerOptions): ResolvedOptions {
+  // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
+  const lease = defaultLease(state)
+  return {
+    initiator: options.initiator ?? 'library',
+    maxSleepMs: options.maxSleepMs ?? 30_000,
+    heartbeatMs: options.heartbeatMs ?? lease.heartbeatMs,
+    instanceTtlMs: options.instanceTtlMs ?? lease.instanceTtlMs,
+    random: options.random ?? Math.random,
+  }
 }

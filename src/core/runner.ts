@@ -5,7 +5,7 @@
  * the runner itself leaves a row `running`. The life of a run is told in docs/engine.md.
  */
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
-import type { RunOutcome, RunStatus, Store } from '../store/types.js'
+import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
 import { RetryBackoffs } from './backoff.js'
 import { cancelActive } from './cancel.js'
@@ -71,6 +71,8 @@ export interface Progress {
 
 export class Runner {
   private readonly inFlight = new InFlight()
+  /** Failed attempts whose orphaned retry this process took over. */
+  private readonly adopted = new Set<number>()
   private readonly backoffs: RetryBackoffs
   private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
@@ -140,11 +142,16 @@ export class Runner {
   }
 
   /**
-   * Continue a run whose failed attempt `attempt` (row `request.runId`) left a retry due at
-   * `retryAt`, adopted from the store after its owner died during the backoff. Never rejects.
+   * Take over a retry whose owner stopped or died during its backoff (`Store.orphanedRetries`): the
+   * run goes on here from its failed attempt, the retry due at its stored instant. A retry already
+   * taken over by this process is left alone; the store lets only one process begin each.
    */
-  resumeRetry(request: RunRequest, attempt: number, retryAt: number): Promise<RunResult> {
-    return this.run(request, undefined, { runId: request.runId, attempt, recorded: true, active: undefined, retryAt })
+  adoptRetry(job: ResolvedJob, pending: PendingRetry): void {
+    if (this.adopted.has(pending.runId)) return
+    this.adopted.add(pending.runId)
+    const { runId, slot, trigger, attempt, retryAt } = pending
+    const request: RunRequest = { job, runId, slot, trigger, initiator: 'scheduler' }
+    void this.run(request, undefined, { runId, attempt, recorded: true, active: undefined, retryAt })
   }
 
   /** A whole run: its attempts, retries and hooks. Never rejects. */

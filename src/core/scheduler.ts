@@ -4,27 +4,32 @@
  * heartbeat, reaping and pruning housekeeping's (housekeeping.ts). docs/engine.md follows one slot
  * through all of them.
  */
-import type { CronsConfig, Initiator, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
+import type { CronsConfig, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
 import type { PendingRetry, RunStatus, Store } from '../store/types.js'
+import { resolveAddedJob } from './added-job.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
-import { firstSlotOf } from './due.js'
 import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
 import { Housekeeping } from './housekeeping.js'
 import { Instance } from './instance.js'
 import { captureJobConsole } from './job-console.js'
-import { defaultLease } from './lease.js'
 import { ClaimLoop } from './loop.js'
 import { beginManualRun, manualJob } from './manual-run.js'
-import type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
+import {
+  type OpenStore,
+  type ResolvedOptions,
+  type RunJobOptions,
+  resolveOptions,
+  type SchedulerOptions,
+} from './options.js'
 import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { Recorder } from './recorder.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
-import { Runner, type RunRequest, type RunResult } from './runner.js'
+import { Runner, type RunResult } from './runner.js'
 import { Starts } from './starts.js'
 import { type AttemptDetail, type AttemptView, attemptDetail, attemptView } from './views.js'
 
@@ -37,13 +42,7 @@ export class Scheduler {
   private readonly echoConsole: boolean
   private readonly clock: StoreTimeClock
   private readonly jobs = new Map<string, ResolvedJob>()
-  private readonly options: {
-    initiator: Initiator
-    maxSleepMs: number
-    heartbeatMs: number
-    instanceTtlMs: number
-    random: () => number
-  }
+  private readonly options: ResolvedOptions
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
   /** The store out of reach: said once, retried (outage.ts). */
@@ -59,8 +58,6 @@ export class Scheduler {
   private runner: Runner | undefined
   private recorder: Recorder | undefined
   private starting: Promise<void> | undefined
-  /** Failed attempts whose orphaned retry this process took over. */
-  private readonly adopted = new Set<number>()
   private started = false
   private stopping: Promise<void> | undefined
   /** A second stop() came: no step of the stop waits any more. */
@@ -81,15 +78,7 @@ export class Scheduler {
     this.openStore = options.openStore
     this.echoConsole = options.echoConsole ?? true
     this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
-    // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
-    const lease = defaultLease(config.state)
-    this.options = {
-      initiator: options.initiator ?? 'library',
-      maxSleepMs: options.maxSleepMs ?? 30_000,
-      heartbeatMs: options.heartbeatMs ?? lease.heartbeatMs,
-      instanceTtlMs: options.instanceTtlMs ?? lease.instanceTtlMs,
-      random: options.random ?? Math.random,
-    }
+    this.options = resolveOptions(config.state, options)
     this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
     // Each measurement is recorded with the instance, for `crons status`.
     this.clockSync = new ClockSync({
@@ -173,13 +162,7 @@ export class Scheduler {
   /** Add (or replace) a job; a running scheduler picks it up at once. */
   async add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
     this.assertNotStopped('add a job')
-    if (typeof job !== 'object' || job === null) {
-      throw new CronsError(
-        'CONFIG_INVALID',
-        `add() takes a job definition object, got ${job === null ? 'null' : typeof job}`,
-      )
-    }
-    const resolved = isResolved(job) ? job : await this.resolve(job)
+    const resolved = await resolveAddedJob(job, this.config.timezone)
     if (resolved.enabled === false) {
       // Kept in the config, not scheduled: a job added disabled replaces (and so stops) one of its name.
       this.remove(resolved.name)
@@ -188,11 +171,7 @@ export class Scheduler {
     this.jobs.set(resolved.name, resolved)
     if (this.started) {
       this.loop.forget(resolved.name)
-      const store = await this.open()
-      const served = (await store.listJobs()).some((j) => j.name === resolved.name && j.lastSlot !== null)
-      const states = await store.syncJobs([resolved.name], this.clock.now(), { serving: true })
-      const [state] = states.filter((j) => j.name === resolved.name)
-      this.loop.enqueue(resolved, served ? (state?.lastSlot ?? null) : firstSlotOf(resolved))
+      await this.loop.serve([resolved], this.clock.now())
       this.loop.arm()
     }
     return resolved
@@ -273,14 +252,8 @@ export class Scheduler {
     const now = this.clock.now()
     await this.housekeeping.reap(now)
     if (this.stopping) return
-    const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
-    // Jobs never served are this scheduler's from now: an outage before their first slot is missed.
-    const states = await store.syncJobs([...this.jobs.keys()], now, { serving: true })
+    await this.loop.serve([...this.jobs.values()], now)
     if (this.stopping) return
-    const lastSlots = new Map(states.map((s) => [s.name, s.lastSlot]))
-    for (const job of this.jobs.values()) {
-      this.loop.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
-    }
     this.started = true
     this.events.emit('started', { instanceId: this.instance.id })
     await this.adoptRetries()
@@ -288,24 +261,12 @@ export class Scheduler {
     await this.loop.run()
   }
 
-  /**
-   * Retries whose owner died during their backoff are taken over by a live scheduler that has the
-   * job; the store lets only one process begin each.
-   */
+  /** Retries whose owner died during their backoff are taken over by a live scheduler that has the job. */
   private async adoptRetries(orphaned?: PendingRetry[]): Promise<void> {
     if (!this.started || this.stopping) return
     for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
       const job = this.jobs.get(pending.job)
-      if (job === undefined || this.adopted.has(pending.runId)) continue
-      this.adopted.add(pending.runId)
-      const request: RunRequest = {
-        job,
-        runId: pending.runId,
-        slot: pending.slot,
-        trigger: pending.trigger,
-        initiator: 'scheduler',
-      }
-      void this.getRunner().resumeRetry(request, pending.attempt, pending.retryAt)
+      if (job !== undefined) this.getRunner().adoptRetry(job, pending)
     }
   }
 
@@ -491,17 +452,4 @@ export class Scheduler {
     captureJobConsole()
     return this.runner
   }
-
-  private async resolve(job: JobDefinition): Promise<ResolvedJob> {
-    const { validateConfig } = await import('../config/validate.js')
-    const config = validateConfig(
-      { timezone: this.config.timezone, jobs: [job] },
-      { file: 'scheduler.add()', configDir: process.cwd() },
-    )
-    return config.jobs[0] as ResolvedJob
-  }
-}
-
-function isResolved(job: JobDefinition | ResolvedJob): job is ResolvedJob {
-  return typeof job.schedule === 'object' && 'kind' in job
 }

@@ -85,6 +85,12 @@ export interface InstanceRow {
   clock_offset_ms: number | null
 }
 
+/**
+ * SQL (both stores): the owner `i` of run `r` (joined on `r.instance_id`) will never finish it:
+ * stopped, reaped, or unknown.
+ */
+export const OWNER_GONE = '(i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)'
+
 /** Columns of `runs` read into a `RunRow`, spelled once; `trigger` is an SQL keyword and must stay quoted. */
 export const RUN_COLUMNS =
   'id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms, error_message, error_stack, ' +

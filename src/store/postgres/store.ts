@@ -10,11 +10,9 @@
  */
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
-import { interruptedMessage } from '../messages.js'
 import type {
   BeginOutcome,
   BeginRun,
-  CancelRequest,
   ClaimOutcome,
   Heartbeat,
   InstanceFacts,
@@ -33,18 +31,18 @@ import type {
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
 import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
+import {
+  heartbeat,
+  listInstances,
+  orphanedRetries,
+  reapDeadInstances,
+  registerInstance,
+  stopInstance,
+  updateInstance,
+} from './instances.js'
 import { type PendingWrite, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
-import {
-  type InstanceRow,
-  type JobRow,
-  type Queryable,
-  RUN_COLUMNS,
-  type RunRow,
-  toInstance,
-  toJob,
-  toRun,
-} from './sql.js'
+import { type JobRow, type Queryable, RUN_COLUMNS, type RunRow, toJob, toRun } from './sql.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
@@ -88,12 +86,19 @@ export class PostgresStore implements Store {
   // --- plumbing ---------------------------------------------------------------------------------
 
   async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
-    await this.#settled()
-    try {
-      return (await this.#pool.query<R>(text, values)).rows
-    } catch (error) {
-      throw fromPgError(error, this.#target)
-    }
+    return (await this.#db.query<R>(text, values)).rows
+  }
+
+  /** Single statements on the pool, after the queued outcomes, with the store's errors. */
+  readonly #db: Queryable = {
+    query: async (text, values) => {
+      await this.#settled()
+      try {
+        return await this.#pool.query(text, values)
+      } catch (error) {
+        throw fromPgError(error, this.#target)
+      }
+    },
   }
 
   /** `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization failure. */
@@ -177,154 +182,39 @@ export class PostgresStore implements Store {
     return Math.round(second.offset)
   }
 
-  // --- instances ----------------------------------------------------------------------------------
+  // --- instances (instances.ts) ------------------------------------------------------------------
 
-  /** An instance once reaped is never revived: re-registering it changes nothing. */
   async registerInstance(instance: NewInstance): Promise<void> {
-    await this.#query(
-      `INSERT INTO ${this.#S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at,
-         reaped_at, config_hash, clock_offset_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, NULL, $7, NULL)
-       ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
-         process_start = excluded.process_start, started_at = excluded.started_at,
-         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, config_hash = excluded.config_hash,
-         clock_offset_ms = NULL
-       WHERE instances.reaped_at IS NULL`,
-      [
-        instance.id,
-        instance.role,
-        instance.host,
-        instance.pid,
-        instance.processStart ?? null,
-        instance.now,
-        instance.configHash ?? null,
-      ],
-    )
+    await registerInstance(this.#db, this.#S, instance)
   }
 
   async updateInstance(instanceId: string, facts: InstanceFacts): Promise<void> {
-    const setHash = facts.configHash !== undefined
-    const setOffset = facts.clockOffsetMs !== undefined
-    if (!setHash && !setOffset) return
-    await this.#query(
-      `UPDATE ${this.#S}.instances SET
-         config_hash = CASE WHEN $2::boolean THEN $3::text ELSE config_hash END,
-         clock_offset_ms = CASE WHEN $4::boolean THEN $5::bigint ELSE clock_offset_ms END
-       WHERE id = $1 AND reaped_at IS NULL`,
-      [instanceId, setHash, facts.configHash ?? null, setOffset, facts.clockOffsetMs ?? null],
-    )
+    await updateInstance(this.#db, this.#S, instanceId, facts)
   }
 
-  /**
-   * One statement: the renewal and what the instance must know besides (see `Heartbeat`). The
-   * sub-selects read the snapshot before the renewal, which changes nothing they read. A schema
-   * dropped under a running scheduler is said, not written into.
-   */
+  /** A schema dropped under a running scheduler is said, not written into. */
   async heartbeat(instanceId: string, now: number): Promise<Heartbeat> {
-    const S = this.#S
-    let row: BeatRow | undefined
     try {
-      ;[row] = await this.#query<BeatRow>(
-        `WITH renewed AS (
-           UPDATE ${S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL RETURNING id
-         )
-         SELECT EXISTS (SELECT 1 FROM renewed) AS held,
-           coalesce((SELECT json_agg(json_build_object('runId', id, 'message', cancel_request) ORDER BY id)
-             FROM ${S}.runs WHERE active AND instance_id = $2 AND status = 'running' AND cancel_request IS NOT NULL),
-             '[]') AS cancels,
-           coalesce((SELECT json_agg(i ORDER BY started_at, id) FROM ${S}.instances i
-             WHERE id <> $2 AND stopped_at IS NULL AND reaped_at IS NULL), '[]') AS peers,
-           EXISTS (SELECT 1 FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-             WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)) AS orphaned_runs,
-           coalesce((SELECT json_agg(json_build_object('runId', r.id, 'job', r.job, 'slot', r.slot,
-               'trigger', r."trigger", 'attempt', r.attempt, 'retryAt', r.retry_at) ORDER BY r.retry_at, r.id)
-             FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-             WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)),
-             '[]') AS orphaned_retries`,
-        [now, instanceId],
-      )
+      return await heartbeat(this.#db, this.#S, instanceId, now)
     } catch (error) {
       throw this.#closed || !isSchemaGone(error) ? error : this.#gone()
-    }
-    if (row === undefined) throw new Error('the heartbeat returned no row')
-    return {
-      held: row.held,
-      cancelRequests: row.cancels,
-      peers: row.peers.map(toInstance),
-      orphanedRuns: row.orphaned_runs,
-      orphanedRetries: row.orphaned_retries,
     }
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
-    const S = this.#S
-    await this.#transaction(async (db) => {
-      await db.query(`UPDATE ${S}.instances SET stopped_at = $1 WHERE id = $2`, [now, instanceId])
-      await db.query(`UPDATE ${S}.runs SET active = false WHERE active AND instance_id = $1 AND status <> 'running'`, [
-        instanceId,
-      ])
-    })
+    await this.#transaction((db) => stopInstance(db, this.#S, instanceId, now))
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
-    const rows = await this.#query<InstanceRow>(`SELECT * FROM ${this.#S}.instances ORDER BY started_at, id`)
-    return rows.map(toInstance)
+    return listInstances(this.#db, this.#S)
   }
 
-  /**
-   * One transaction: the orphaned runs are locked (`FOR UPDATE`), so two hosts reaping at once
-   * change each run once; the second finds it inactive and leaves it.
-   */
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    const S = this.#S
-    const cutoff = now - ttlMs
-    return this.#transaction(async (db) => {
-      // Marked first (fencing): from this commit on, their writes about runs are refused.
-      await db.query(
-        `UPDATE ${S}.instances SET reaped_at = $1
-         WHERE stopped_at IS NULL AND reaped_at IS NULL AND (heartbeat_at < $2 OR id = ANY($3::text[]))`,
-        [now, cutoff, dead],
-      )
-      const { rows: orphans } = await db.query<{
-        id: number
-        status: string
-        started_at: number
-        instance_id: string
-        last_seen: number | null
-      }>(
-        `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
-         FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.active AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL
-           OR i.heartbeat_at < $1 OR i.id = ANY($2::text[]))
-         ORDER BY r.id FOR UPDATE OF r`,
-        [cutoff, dead],
-      )
-      const running = orphans.filter((o) => o.status === 'running')
-      const settled = orphans.filter((o) => o.status !== 'running')
-      const interrupted: RunRow[] = []
-      if (running.length > 0) {
-        // The last instant the instance was alive is the best estimate of when the run died.
-        const finishedAt = running.map((o) => Math.min(now, Math.max(o.started_at, o.last_seen ?? now)))
-        const { rows } = await db.query<RunRow>(
-          `UPDATE ${S}.runs r SET status = 'interrupted', finished_at = o.finished_at,
-             duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.message, active = false
-           FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS o(id, finished_at, message)
-           WHERE r.id = o.id RETURNING ${prefixed('r')}`,
-          [running.map((o) => o.id), finishedAt, running.map((o) => interruptedMessage(o.instance_id))],
-        )
-        interrupted.push(...rows)
-      }
-      const released: RunRow[] = []
-      if (settled.length > 0) {
-        const { rows } = await db.query<RunRow>(
-          `UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[]) RETURNING ${RUN_COLUMNS}`,
-          [settled.map((o) => o.id)],
-        )
-        released.push(...rows)
-      }
-      const byId = (a: RunRow, b: RunRow) => a.id - b.id
-      return { interrupted: interrupted.sort(byId).map(toRun), released: released.sort(byId).map(toRun) }
-    })
+    return this.#transaction((db) => reapDeadInstances(db, this.#S, now, ttlMs, dead))
+  }
+
+  async orphanedRetries(): Promise<PendingRetry[]> {
+    return orphanedRetries(this.#db, this.#S)
   }
 
   // --- jobs ---------------------------------------------------------------------------------------
@@ -412,30 +302,6 @@ export class PostgresStore implements Store {
     await this.#enqueue({ id: runId, settle: true })
   }
 
-  async orphanedRetries(): Promise<PendingRetry[]> {
-    const rows = await this.#query<{
-      id: number
-      job: string
-      slot: number
-      trigger: PendingRetry['trigger']
-      attempt: number
-      retry_at: number
-    }>(
-      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at
-       FROM ${this.#S}.runs r LEFT JOIN ${this.#S}.instances i ON i.id = r.instance_id
-       WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
-       ORDER BY r.retry_at, r.id`,
-    )
-    return rows.map((r) => ({
-      runId: r.id,
-      job: r.job,
-      slot: r.slot,
-      trigger: r.trigger,
-      attempt: r.attempt,
-      retryAt: r.retry_at,
-    }))
-  }
-
   // --- reading history ----------------------------------------------------------------------------
 
   async getRun(id: number): Promise<RunRecord | undefined> {
@@ -468,7 +334,7 @@ export class PostgresStore implements Store {
   }
 
   async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
-    await this.#result(`UPDATE ${this.#S}.runs SET cancel_request = $1 WHERE id = $2 AND status = 'running'`, [
+    await this.#db.query(`UPDATE ${this.#S}.runs SET cancel_request = $1 WHERE id = $2 AND status = 'running'`, [
       message,
       runId,
     ])
@@ -509,16 +375,7 @@ export class PostgresStore implements Store {
   }
 
   async #count(sql: string, values: unknown[]): Promise<number> {
-    return (await this.#result(sql, values)).rowCount ?? 0
-  }
-
-  async #result(sql: string, values: unknown[]): Promise<{ rowCount: number | null }> {
-    await this.#settled()
-    try {
-      return await this.#pool.query(sql, values)
-    } catch (error) {
-      throw fromPgError(error, this.#target)
-    }
+    return (await this.#db.query(sql, values)).rowCount ?? 0
   }
 
   #gone(): CronsError {
@@ -541,13 +398,6 @@ export class PostgresStore implements Store {
   }
 }
 
-/** The run columns of an UPDATE … FROM, qualified (the joined table has columns of the same names). */
-function prefixed(alias: string): string {
-  return RUN_COLUMNS.split(', ')
-    .map((column) => `${alias}.${column}`)
-    .join(', ')
-}
-
 /** A 32-bit key for this schema's transaction locks, so stores in other schemas never wait on them. */
 function lockKeyOf(schema: string): number {
   let hash = 0
@@ -559,12 +409,4 @@ function lockKeyOf(schema: string): number {
 function isSchemaGone(error: unknown): boolean {
   const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
   return code === '42P01' || code === '3F000'
-}
-
-interface BeatRow {
-  held: boolean
-  cancels: CancelRequest[]
-  peers: InstanceRow[]
-  orphaned_runs: boolean
-  orphaned_retries: PendingRetry[]
 }

@@ -4,7 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
-import type { FinishedRun as SharedFinishedRun } from '../rows.js'
+import { OWNER_GONE, type FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { NewInstance, RunRecord } from '../types.js'
 import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
@@ -135,7 +135,7 @@ export function prepareStatements(db: Database.Database) {
       { id: number; job: string; slot: number; trigger: string; attempt: number; retry_at: number }
     >(
       `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
-       WHERE r.retry_at IS NOT NULL AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)
+       WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}
        ORDER BY r.retry_at`,
     ),
     /** Instances other than the one given that are neither stopped nor reaped. */
@@ -145,7 +145,7 @@ export function prepareStatements(db: Database.Database) {
     /** 1 when runs are active whose owner stopped, was reaped or is unknown. */
     anyOrphanedRuns: column<[], number>(
       `SELECT EXISTS (SELECT 1 FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
-         WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL))`,
+         WHERE r.active = 1 AND ${OWNER_GONE})`,
     ),
     anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
     /** Live-looking instances whose heartbeat is older than the cutoff. */
@@ -157,7 +157,7 @@ export function prepareStatements(db: Database.Database) {
     orphans: prepare<[cutoff: number, dead: string], OrphanRow>(
       `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
-       WHERE r.active = 1 AND (i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL
+       WHERE r.active = 1 AND (${OWNER_GONE}
          OR i.heartbeat_at < ? OR i.id IN (SELECT value FROM json_each(?)))
        ORDER BY +r.id`,
     ),
