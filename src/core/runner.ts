@@ -46,7 +46,7 @@ interface AttemptResult {
   retryInMs?: number
 }
 
-interface Deps {
+export interface RunnerDeps {
   store: Store
   recorder: Recorder
   clock: Clock
@@ -82,7 +82,7 @@ export class Runner {
   private hurryNow!: () => void
   private readonly attemptEnv: AttemptEnv
 
-  constructor(private readonly deps: Deps) {
+  constructor(private readonly deps: RunnerDeps) {
     this.backoffs = new RetryBackoffs(deps.clock)
     const instanceId = deps.instanceId
     this.attemptEnv = {

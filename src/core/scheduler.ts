@@ -15,7 +15,6 @@ import { EngineEmitter } from './events.js'
 import { latestAttempts } from './history.js'
 import { Housekeeping } from './housekeeping.js'
 import { Instance } from './instance.js'
-import { captureJobConsole } from './job-console.js'
 import { ClaimLoop } from './loop.js'
 import { beginManualRun, manualJob } from './manual-run.js'
 import {
@@ -27,9 +26,9 @@ import {
 } from './options.js'
 import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
-import { Recorder } from './recorder.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
-import { Runner, type RunResult } from './runner.js'
+import type { RunResult } from './runner.js'
+import { StoreSession } from './session.js'
 import { Starts } from './starts.js'
 import { type AttemptDetail, type AttemptView, attemptDetail, attemptView } from './views.js'
 
@@ -39,7 +38,6 @@ export class Scheduler {
   readonly events = new EngineEmitter()
   /** Who this process is in the store (instance.ts). */
   private readonly instance: Instance
-  private readonly echoConsole: boolean
   private readonly clock: StoreTimeClock
   private readonly jobs = new Map<string, ResolvedJob>()
   private readonly options: ResolvedOptions
@@ -51,12 +49,8 @@ export class Scheduler {
   private readonly clockSync: ClockSync
   /** Runs claimed ahead of their slot, waiting for the instant. */
   private readonly starts: Starts
-  private store: Store | undefined
-  private readonly ownsStore: boolean
-  private readonly openStore: OpenStore | undefined
-  private opening: Promise<Store> | undefined
-  private runner: Runner | undefined
-  private recorder: Recorder | undefined
+  /** The store, and the recorder and runner that write to it (session.ts). */
+  private readonly session: StoreSession
   private starting: Promise<void> | undefined
   private started = false
   private stopping: Promise<void> | undefined
@@ -73,10 +67,6 @@ export class Scheduler {
   constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
     this.current = config
     this.clock = new StoreTimeClock(options.clock ?? systemClock)
-    this.store = options.store
-    this.ownsStore = options.store === undefined
-    this.openStore = options.openStore
-    this.echoConsole = options.echoConsole ?? true
     this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
     this.options = resolveOptions(config.state, options)
     this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
@@ -85,12 +75,29 @@ export class Scheduler {
       clock: this.clock,
       events: this.events,
       measured: async (clockOffsetMs) => {
-        await this.instance.update(this.store, { clockOffsetMs })
+        await this.instance.update(this.session.store, { clockOffsetMs })
       },
     })
-    this.starts = new Starts(this.clock, this.events, () => this.getRunner(), {
+    this.session = new StoreSession({
+      store: options.store,
+      openStore: options.openStore,
+      state: () => this.current.state,
+      clockSync: this.clockSync,
+      instance: this.instance,
+      events: this.events,
+      outage: this.outage,
+      runner: {
+        clock: this.clock,
+        events: this.events,
+        instanceId: () => this.instance.id,
+        hooks: () => this.current.hooks,
+        random: this.options.random,
+        echoConsole: options.echoConsole ?? true,
+      },
+    })
+    this.starts = new Starts(this.clock, this.events, () => this.session.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
-      recorder: () => this.recorder,
+      recorder: () => this.session.recorder,
       precise: options.preciseStart ?? false,
     })
     this.loop = new ClaimLoop({
@@ -98,10 +105,10 @@ export class Scheduler {
       events: this.events,
       starts: this.starts,
       store: () => this.open(),
-      recorder: () => this.recorder,
+      recorder: () => this.session.recorder,
       instanceId: () => this.instance.id,
       isCurrent: (job) => this.jobs.get(job.name) === job,
-      activeCount: (job) => this.runner?.activeCount(job) ?? 0,
+      activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,
       outage: this.outage,
@@ -115,7 +122,7 @@ export class Scheduler {
       clock: this.clock,
       events: this.events,
       store: () => this.open(),
-      recorder: () => this.recorder,
+      recorder: () => this.session.recorder,
       loop: this.loop,
       instanceId: () => this.instance.id,
       history: () => this.current.history,
@@ -127,7 +134,7 @@ export class Scheduler {
       onLeaseLost: () => this.leaseLost(),
       adoptRetries: (pending) => this.adoptRetries(pending),
       onCancelRequests: (requests) => {
-        for (const { runId, message } of requests) void this.runner?.cancel(runId, cancelledError(message))
+        for (const { runId, message } of requests) void this.session.runner?.cancel(runId, cancelledError(message))
       },
     })
     // A job with `enabled: false` stays in the config but is not this scheduler's to run.
@@ -226,7 +233,7 @@ export class Scheduler {
   /** The instance row says which config runs here (`list-jobs` and `status` compare it with the file). */
   private async recordConfigHash(): Promise<void> {
     try {
-      await this.instance.update(this.store, { configHash: this.current.configHash ?? null })
+      await this.instance.update(this.session.store, { configHash: this.current.configHash ?? null })
     } catch (error) {
       this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
     }
@@ -266,7 +273,7 @@ export class Scheduler {
     if (!this.started || this.stopping) return
     for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
       const job = this.jobs.get(pending.job)
-      if (job !== undefined) this.getRunner().adoptRetry(job, pending)
+      if (job !== undefined) this.session.getRunner().adoptRetry(job, pending)
     }
   }
 
@@ -324,7 +331,7 @@ export class Scheduler {
   async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetail> {
     this.assertNotStopped('cancel a run')
     const store = await this.open()
-    const runner = this.runner
+    const runner = this.session.runner
     const cancelActive = runner && ((id: number, error: Error) => runner.cancel(id, error))
     return attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options))
   }
@@ -342,7 +349,7 @@ export class Scheduler {
     await store.syncJobs([name], now)
     if (!this.housekeeping.running) this.housekeeping.start({ prune: false })
     const at = { now, instanceId: this.instance.id, initiator: this.options.initiator }
-    return this.getRunner().execute(await beginManualRun(store, job, options, at))
+    return this.session.getRunner().execute(await beginManualRun(store, job, options, at))
   }
 
   /** A stopped scheduler has closed its store and released its timers: it cannot be started again. */
@@ -362,7 +369,7 @@ export class Scheduler {
     if (this.stopping) {
       this.graceCancelled = true
       this.cancelGraceWait?.()
-      this.runner?.interruptNow()
+      this.session.runner?.interruptNow()
       return this.stopping
     }
     this.stopping = this.stopOnce(options.graceMs ?? this.config.shutdownGraceMs)
@@ -382,17 +389,8 @@ export class Scheduler {
     })
     this.cancelGraceWait = undefined
     const who = this.instance.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
-    await this.runner?.drain(graceLeft(), `${who} before the job finished`)
-    await this.recorder?.retry()
-    const store = this.store ?? (await this.opening?.catch(() => undefined))
-    if (store) {
-      try {
-        await store.stopInstance(this.instance.id, this.clock.now())
-      } catch (error) {
-        this.events.emit('engine:error', { message: 'could not mark this instance stopped', error })
-      }
-      if (this.ownsStore) await store.close()
-    }
+    await this.session.runner?.drain(graceLeft(), `${who} before the job finished`)
+    await this.session.close(() => this.clock.now())
     this.events.emit('stopped', { instanceId: this.instance.id })
   }
 
@@ -408,48 +406,22 @@ export class Scheduler {
    * instance id.
    */
   private async leaseLost(): Promise<void> {
-    this.runner?.abortAll('interrupted: this scheduler was stalled past its lease and a peer took over its runs')
+    this.session.runner?.abortAll(
+      'interrupted: this scheduler was stalled past its lease and a peer took over its runs',
+    )
     const lost = this.instance.renew()
     this.events.emit('engine:error', {
       message: `instance ${lost} was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${this.instance.id}`,
       error: undefined,
     })
-    if (this.store) await this.instance.register(this.store)
+    if (this.session.store) await this.instance.register(this.session.store)
   }
 
   /**
    * The store, opened on first use, with this process registered as an instance: a `runner` until
    * `start()` makes it a `scheduler` (status counts only schedulers as serving slots).
    */
-  async open(): Promise<Store> {
-    this.opening ??= (async () => {
-      if (!this.store) {
-        if (!this.openStore) {
-          throw new CronsError('INTERNAL', 'no store: pass `store` or `openStore` in the scheduler options')
-        }
-        this.store = await this.openStore(this.config.state)
-      }
-      // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
-      await this.clockSync.measure(this.store)
-      this.recorder = new Recorder(this.store, this.events, this.outage)
-      await this.instance.register(this.store)
-      return this.store
-    })()
-    return this.opening
-  }
-
-  private getRunner(): Runner {
-    this.runner ??= new Runner({
-      store: this.store as Store,
-      recorder: this.recorder as Recorder,
-      clock: this.clock,
-      events: this.events,
-      instanceId: () => this.instance.id,
-      hooks: () => this.current.hooks,
-      random: this.options.random,
-      echoConsole: this.echoConsole,
-    })
-    captureJobConsole()
-    return this.runner
+  open(): Promise<Store> {
+    return this.session.open()
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * A scheduler's hold on its store: the store opened on first use (or the one given), the offset from
+ * its clock measured and this process registered before anything else uses it; the recorder and the
+ * runner that write to it, built on it. Closed once, at the end of a stop.
+ */
+
+import { CronsError } from '../errors.js'
+import type { StateLocation } from '../store/location.js'
+import type { Store } from '../store/types.js'
+import type { ClockSync } from './clock-sync.js'
+import type { EngineEmitter } from './events.js'
+import type { Instance } from './instance.js'
+import { captureJobConsole } from './job-console.js'
+import type { OpenStore } from './options.js'
+import type { Outage } from './outage.js'
+import { Recorder } from './recorder.js'
+import { Runner, type RunnerDeps } from './runner.js'
+
+export interface StoreSessionDeps {
+  /** A store to use instead of opening one (the caller then owns closing it). */
+  store: Store | undefined
+  openStore: OpenStore | undefined
+  /** The state the config names, opened when no store was given. */
+  state: () => StateLocation
+  clockSync: ClockSync
+  instance: Instance
+  events: EngineEmitter
+  outage: Outage
+  /** What the runner needs besides the store and the recorder. */
+  runner: Omit<RunnerDeps, 'store' | 'recorder'>
+}
+
+export class StoreSession {
+  #store: Store | undefined
+  #opening: Promise<Store> | undefined
+  #recorder: Recorder | undefined
+  #runner: Runner | undefined
+  readonly #owned: boolean
+
+  constructor(private readonly deps: StoreSessionDeps) {
+    this.#store = deps.store
+    this.#owned = deps.store === undefined
+  }
+
+  /** The store once open (or given). */
+  get store(): Store | undefined {
+    return this.#store
+  }
+
+  /** Undefined until the store is open. */
+  get recorder(): Recorder | undefined {
+    return this.#recorder
+  }
+
+  /** Undefined until a run was started or adopted. */
+  get runner(): Runner | undefined {
+    return this.#runner
+  }
+
+  /**
+   * The store, opened on first use, with this process registered as an instance (a `runner` until
+   * `start()` makes it a `scheduler`: status counts only schedulers as serving slots).
+   */
+  open(): Promise<Store> {
+    this.#opening ??= (async () => {
+      const { deps } = this
+      if (!this.#store) {
+        if (!deps.openStore) {
+          throw new CronsError('INTERNAL', 'no store: pass `store` or `openStore` in the scheduler options')
+        }
+        this.#store = await deps.openStore(deps.state())
+      }
+      // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
+      await deps.clockSync.measure(this.#store)
+      this.#recorder = new Recorder(this.#store, deps.events, deps.outage)
+      await deps.instance.register(this.#store)
+      return this.#store
+    })()
+    return this.#opening
+  }
+
+  /** The runner, built on first use; only once the store is open. */
+  getRunner(): Runner {
+    if (this.#store === undefined || this.#recorder === undefined) {
+      throw new CronsError('INTERNAL', 'the runner was asked for before the store was open')
+    }
+    this.#runner ??= new Runner({ ...this.deps.runner, store: this.#store, recorder: this.#recorder })
+    captureJobConsole()
+    return this.#runner
+  }
+
+  /**
+   * After a stop's runs are drained: write what is left to write, mark this instance stopped, and
+   * close the store if it was opened here. An open still in progress is waited for.
+   */
+  async close(now: () => number): Promise<void> {
+    await this.#recorder?.retry()
+    const store = this.#store ?? (await this.#opening?.catch(() => undefined))
+    if (!store) return
+    try {
+      await store.stopInstance(this.deps.instance.id, now())
+    } catch (error) {
+      this.deps.events.emit('engine:error', { message: 'could not mark this instance stopped', error })
+    }
+    if (this.#owned) await store.close()
+  }
+}
