@@ -1,5 +1,5 @@
 /**
- * What the runner has in flight, counted two ways because two different questions are asked of it.
+ * What the runner has in flight, tracked three ways because three different questions are asked of it.
  *
  * - Attempts whose code is still executing (the job returned a promise that has not settled), with a
  *   count per job: the overlap guard asks whether a job is still running here, which must not walk
@@ -7,12 +7,18 @@
  * - Runs not yet finished, counted rather than kept: a run (all its attempts, retries and hooks)
  *   until its last outcome is written. Shutdown waits for the count to reach zero, so no outcome is
  *   still being written when the store closes.
+ * - The waits between a failed attempt and its retry: shutdown ends them all at once, and a retry
+ *   that has not started by then never starts (the runner records it as interrupted instead).
  *
- * Both sit on the path of every job start, so nothing here allocates per run beyond the one entry of
- * an attempt that keeps running after its call.
+ * Runs claimed ahead and not yet started are the scheduler's (starts.ts), not the runner's: they
+ * have no attempt yet.
+ *
+ * All of it sits on the path of every job start, so nothing here allocates per run beyond the one
+ * entry of an attempt that keeps running after its call.
  */
 import type { RunStatus } from '../store/types.js'
 import type { Pending } from './attempt.js'
+import type { Clock, TimerHandle } from './clock.js'
 
 /** An attempt whose code is still executing (it returned a promise that has not settled). */
 export interface ActiveAttempt extends Pending {
@@ -34,6 +40,10 @@ export class InFlight {
   private runs = 0
   /** Who waits for there to be no run in flight. */
   private idle: { promise: Promise<void>; resolve: () => void } | undefined
+  private readonly backoffs = new Set<{ timer: TimerHandle; cancel: () => void }>()
+  private backoffsEnded = false
+
+  constructor(private readonly clock: Clock) {}
 
   /** Attempts whose code is still executing in this process, by job name. */
   activeCount(job: string): number {
@@ -102,5 +112,30 @@ export class InFlight {
       this.idle = { promise, resolve }
     }
     return this.idle.promise
+  }
+
+  /** Wait `ms` before a retry; resolves false if `endBackoffs` cut the wait (or came before it). */
+  backoff(ms: number): Promise<boolean> {
+    if (this.backoffsEnded) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const entry = {
+        timer: this.clock.setTimeout(() => {
+          this.backoffs.delete(entry)
+          resolve(true)
+        }, ms),
+        cancel: () => resolve(false),
+      }
+      this.backoffs.add(entry)
+    })
+  }
+
+  /** Shutdown: end every backoff now (each resolves false), and every later one at once. */
+  endBackoffs(): void {
+    this.backoffsEnded = true
+    for (const entry of this.backoffs) {
+      this.clock.clearTimeout(entry.timer)
+      entry.cancel()
+    }
+    this.backoffs.clear()
   }
 }

@@ -7,7 +7,6 @@
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
-import { RetryBackoffs } from './backoff.js'
 import { cancelActive } from './cancel.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, withoutEngineFrames } from './describe.js'
@@ -70,10 +69,9 @@ export interface Progress {
 }
 
 export class Runner {
-  private readonly inFlight = new InFlight()
+  private readonly inFlight: InFlight
   /** Failed attempts whose orphaned retry this process took over. */
   private readonly adopted = new Set<number>()
-  private readonly backoffs: RetryBackoffs
   private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private hurried = false
@@ -83,7 +81,7 @@ export class Runner {
   private readonly attemptEnv: AttemptEnv
 
   constructor(private readonly deps: RunnerDeps) {
-    this.backoffs = new RetryBackoffs(deps.clock)
+    this.inFlight = new InFlight(deps.clock)
     const instanceId = deps.instanceId
     this.attemptEnv = {
       clock: deps.clock,
@@ -199,7 +197,7 @@ export class Runner {
       const ended = { runId: progress.runId, status: result.status, attempts: attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
-      const waited = !this.stopping && (await this.backoffs.wait(result.retryInMs))
+      const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
       const next = await beginRetry(this.deps, request, progress, attempt + 1, waited)
       if (next === undefined) return outcome
       if (next.status !== undefined) return next.status
@@ -342,7 +340,7 @@ export class Runner {
    */
   async drain(graceMs: number, reason: string): Promise<void> {
     this.stopping = true
-    this.backoffs.cancelAll()
+    this.inFlight.endBackoffs()
     const all = this.inFlight.whenIdle()
     if (graceMs > 0 && !this.hurried) {
       let timer: TimerHandle | undefined
