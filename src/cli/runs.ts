@@ -86,7 +86,8 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   }
   if (run.result !== null) lines.push(field('result', indent(run.result)))
   if (run.output.length === 0) {
-    lines.push(field('output', p.dim('none')))
+    // Captured lines are stored with the attempt's outcome: a running attempt has none to show yet.
+    lines.push(field('output', p.dim(run.status === 'running' ? 'none yet: stored when the attempt ends' : 'none')))
   } else {
     lines.push(field('output', `${run.output.length} line(s)`))
     for (const line of run.output) {

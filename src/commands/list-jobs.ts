@@ -21,7 +21,8 @@ export default class ListJobs extends BaseCommand {
   static override description =
     `Every job in the config is listed, whether or not it has run; a command job with its command.
 Jobs with enabled: false in the config are shown as disabled: they are never scheduled.
-A paused job shows since when it is paused, in its time zone (--json: pausedAt).
+A paused job shows since when it is paused, in its time zone (--json: pausedAt), and no next run
+(--json keeps nextRun: the slot it would run at once resumed).
 Jobs the state file remembers but the config no longer lists are shown as removed.
 The state file is only read: listing never creates it.
 
@@ -105,9 +106,11 @@ export async function renderJobList(
     job.zone ?? '-',
     job.disabled
       ? p.dim('disabled')
-      : job.nextRun === null || job.zone === null
-        ? '-'
-        : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
+      : job.paused
+        ? p.dim('none while paused')
+        : job.nextRun === null || job.zone === null
+          ? '-'
+          : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
     stateText(job, now, p),

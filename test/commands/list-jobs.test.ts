@@ -114,7 +114,7 @@ describe('list-jobs rendering (fixed now)', () => {
         'backup   0 3 * * * (at 03:00 every day)                    Europe/Berlin     2026-01-16 03:00:00 (UTC+01:00) (in 16h)     failed 7h 59m ago     nightly, db  active',
         'report   30 9 * * 1-5 (at 09:30 on Monday through Friday)  America/New_York  2026-01-15 09:30:00 (UTC-05:00) (in 4h 30m)  never ran             reports      active',
         'poll     every 5m (every 5 minutes)                        UTC               2026-01-15 10:05:00 UTC (in 5m)              succeeded 4m 59s ago               active',
-        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     2026-01-15 12:00:00 (UTC+01:00) (in 1h)      skipped 1h ago        nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
+        'cleanup  @hourly (at minute 0 of every hour)               Europe/Berlin     none while paused                            skipped 1h ago        nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
         'legacy   -                                                 -                 -                                            succeeded 5d 9h ago                removed',
       ].join('\n'),
     )
@@ -243,7 +243,7 @@ describe('list-jobs rendering (fixed now)', () => {
       [
         'job      schedule                             zone           next run                                  last run           tags         state',
         'backup   0 3 * * * (at 03:00 every day)       Europe/Berlin  2026-01-16 03:00:00 (UTC+01:00) (in 16h)  failed 7h 59m ago  nightly, db  active',
-        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  2026-01-15 12:00:00 (UTC+01:00) (in 1h)   skipped 1h ago     nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
+        'cleanup  @hourly (at minute 0 of every hour)  Europe/Berlin  none while paused                         skipped 1h ago     nightly      paused since 2026-01-15 09:00:00 (UTC+01:00) (2h ago)',
       ].join('\n'),
     )
     expect(withTag(jobs, 'nope')).toEqual([])

@@ -212,6 +212,14 @@ describe('logs rendering (fixed now)', () => {
     )
   })
 
+  it('--run: a running attempt says it is still running and that its output comes when it ends', async () => {
+    const running = await run(6)
+    expect(running.status).toBe('running')
+    const text = renderAttemptDetail(attemptDetail(running), context, plain)
+    expect(text).toContain('finished   still running')
+    expect(text).toContain('output     none yet: stored when the attempt ends')
+  })
+
   it('--run --json: the stored JSON text (result, missed record) as values, not strings of JSON', async () => {
     const success = await run(1)
     expect(attemptDetailJson(attemptDetail(success))).toMatchObject({ result: { files: 12 }, detail: null })
