@@ -14,7 +14,7 @@
 import { hostname } from 'node:os'
 import { CronsError, quote } from '../errors.js'
 import type { InstanceRecord, RunRecord, RunStatus, Store } from '../store/types.js'
-import type { Clock } from './clock.js'
+import { type Clock, StoreTimeClock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import type { InFlight } from './inflight.js'
 import type { StateAccess } from './pause.js'
@@ -141,7 +141,10 @@ export async function cancelInState(
   }
   const store = await state.write()
   try {
-    return await cancelRun({ store, clock, cancelActive: undefined }, runId, options)
+    // What it records (a dead owner reaped) is stamped on the store's clock, as a scheduler's would be.
+    const storeTime = new StoreTimeClock(clock)
+    storeTime.offsetMs = await store.clockOffset(() => clock.now())
+    return await cancelRun({ store, clock: storeTime, cancelActive: undefined }, runId, options)
   } finally {
     await release(state, store)
   }

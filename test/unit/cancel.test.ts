@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { cancelRun } from '../../src/core/cancel.js'
+import { cancelInState, cancelRun } from '../../src/core/cancel.js'
 import { FakeClock, settle } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
@@ -304,5 +304,35 @@ describe('cancelling a run', () => {
     expect(await store.getRun(id)).toMatchObject({ status: 'interrupted' })
     expect(await store.activeRuns()).toEqual([])
     await store.close()
+  })
+
+  it('from a process that runs nothing (crons cancel): what it records is on the store clock', async () => {
+    const clock = new FakeClock(T0)
+    const real = await openStore(':memory:')
+    // A store whose clock is 5 minutes ahead of this host's (a database server's).
+    const ahead = 300_000
+    const store = new Proxy(real, {
+      get(target, key) {
+        if (key === 'clockOffset') return async () => ahead
+        const value = Reflect.get(target, key, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const pid = spawnSync(process.execPath, ['-e', '']).pid as number
+    await real.registerInstance({ id: 'gone', role: 'runner', host: hostname(), pid, now: T0 + ahead })
+    await real.syncJobs(['held'], T0 + ahead)
+    const begun = await real.beginRun(
+      { job: 'held', slot: T0 + ahead, trigger: 'manual', attempt: 1, overlap: 'skip' },
+      'gone',
+      T0 + ahead,
+    )
+    const id = (begun as { runId: number }).runId
+    await clock.advance(2_000)
+    const state = { read: async () => store, write: async () => store, release: async () => {} }
+    const error = await refusal(cancelInState(state, clock, id, { waitMs: 0 }))
+    expect(error.code).toBe('RUN_FINISHED')
+    const [owner] = await real.listInstances()
+    expect(owner?.reapedAt).toBe(T0 + ahead + 2_000)
+    await real.close()
   })
 })
