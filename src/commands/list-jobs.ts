@@ -106,10 +106,10 @@ export async function renderJobList(
     job.zone ?? '-',
     job.disabled
       ? p.dim('disabled')
-      : job.paused
-        ? p.dim('none while paused')
-        : job.nextRun === null || job.zone === null
-          ? '-'
+      : job.nextRun === null || job.zone === null
+        ? '-'
+        : job.paused
+          ? p.dim('none while paused')
           : `${formatLocalShort(job.nextRun, job.zone)}\n${relative(job.nextRun, now)}`,
     lastRunText(job, now, p),
     job.tags.join(', '),
