@@ -1,19 +1,32 @@
 /**
- * A TCP proxy between a test's stores and the test PostgreSQL, to take the database away: `cut()`
- * drops every connection through it and refuses new ones (a server restart, a network drop) until
- * `restore()`.
+ * A TCP proxy between a test's stores and the test PostgreSQL, to take the database away:
+ *
+ * - `cut()` drops every connection through it and refuses new ones (a server restart, a network
+ *   drop that resets connections) until `restore()`.
+ * - `silence()` drops packets silently (a blackhole: a firewall or NAT that lost its state, a cable
+ *   pulled between two switches): open connections stay open but nothing passes them in either
+ *   direction, not even their closing, and new connections are accepted but never get through. After
+ *   `restore()` new connections work again; the ones that were stalled stay dead, as flows a
+ *   firewall forgot do.
  */
 import net from 'node:net'
+
+type Mode = 'open' | 'refusing' | 'silent'
 
 export class TcpProxy {
   private readonly server: net.Server
   private readonly sockets = new Set<net.Socket>()
-  private refusing = false
+  /** Sockets of connections that pass nothing any more: each is forgotten when it closes, alone. */
+  private readonly stalled = new WeakSet<net.Socket>()
+  private mode: Mode = 'open'
   /** Connections refused since the last cut. */
   refused = 0
+  /** Connections accepted and left without an answer since the last silence. */
+  held = 0
 
   private constructor(private readonly target: { host: string; port: number }) {
-    this.server = net.createServer((client) => this.accept(client))
+    // Half-open: a client's FIN is passed on (or, silenced, lost), never answered by the proxy itself.
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client))
   }
 
   /** A proxy to the server of `url`, listening on a free loopback port. */
@@ -34,14 +47,21 @@ export class TcpProxy {
 
   /** Drop every connection, and refuse new ones until `restore()`. */
   cut(): void {
-    this.refusing = true
+    this.mode = 'refusing'
     this.refused = 0
     for (const socket of this.sockets) socket.destroy()
     this.sockets.clear()
   }
 
+  /** Pass nothing through any connection, open or new, until `restore()` (and the open ones never again). */
+  silence(): void {
+    this.mode = 'silent'
+    this.held = 0
+    for (const socket of this.sockets) this.stall(socket)
+  }
+
   restore(): void {
-    this.refusing = false
+    this.mode = 'open'
   }
 
   async close(): Promise<void> {
@@ -50,19 +70,24 @@ export class TcpProxy {
   }
 
   private accept(client: net.Socket): void {
-    if (this.refusing) {
+    if (this.mode === 'refusing') {
       this.refused++
       client.destroy()
       return
     }
+    this.track(client)
+    if (this.mode === 'silent') {
+      this.held++
+      this.stall(client)
+      return
+    }
     const upstream = net.connect(this.target.port, this.target.host)
-    this.sockets.add(client)
-    this.sockets.add(upstream)
+    this.track(upstream)
     const end = () => {
+      // A stalled connection's end reaches nobody: its other side stays as it was.
+      if (this.stalled.has(client)) return
       client.destroy()
       upstream.destroy()
-      this.sockets.delete(client)
-      this.sockets.delete(upstream)
     }
     for (const socket of [client, upstream]) {
       socket.on('error', end)
@@ -70,5 +95,21 @@ export class TcpProxy {
     }
     client.pipe(upstream)
     upstream.pipe(client)
+  }
+
+  /** Remember `socket` until it closes. */
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket)
+    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('error', () => undefined)
+  }
+
+  /** From now on, whatever arrives on `socket` is lost, and nothing is sent on it. */
+  private stall(socket: net.Socket): void {
+    this.stalled.add(socket)
+    socket.unpipe()
+    socket.removeAllListeners('data')
+    socket.on('data', () => undefined)
+    socket.resume()
   }
 }
