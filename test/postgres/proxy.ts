@@ -19,6 +19,8 @@ export class TcpProxy {
   /** Sockets of connections that pass nothing any more: each is forgotten when it closes, alone. */
   private readonly stalled = new WeakSet<net.Socket>()
   private mode: Mode = 'open'
+  /** With `silenceAfter`: what clients' messages must contain, and how many of them each has sent. */
+  private trigger: { texts: Buffer[]; seen: WeakMap<net.Socket, number> } | undefined
   /** Connections refused since the last cut. */
   refused = 0
   /** Connections accepted and left without an answer since the last silence. */
@@ -45,6 +47,13 @@ export class TcpProxy {
     return parsed.toString()
   }
 
+  /** Connections passing through now (not counting stalled ones). */
+  get open(): number {
+    let sockets = 0
+    for (const socket of this.sockets) if (!this.stalled.has(socket)) sockets++
+    return sockets / 2
+  }
+
   /** Drop every connection, and refuse new ones until `restore()`. */
   cut(): void {
     this.mode = 'refusing'
@@ -60,8 +69,18 @@ export class TcpProxy {
     for (const socket of this.sockets) this.stall(socket)
   }
 
+  /**
+   * Go silent right after passing on a client's message that contains the last of `texts`, on a
+   * connection that sent the others before it, in order (say `runs_id_seq` then `COMMIT`: a
+   * transaction that begins a run): the server acts on that message, and its answer is lost.
+   */
+  silenceAfter(...texts: string[]): void {
+    this.trigger = { texts: texts.map((text) => Buffer.from(text)), seen: new WeakMap() }
+  }
+
   restore(): void {
     this.mode = 'open'
+    this.trigger = undefined
   }
 
   async close(): Promise<void> {
@@ -93,8 +112,26 @@ export class TcpProxy {
       socket.on('error', end)
       socket.on('close', end)
     }
-    client.pipe(upstream)
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk)
+      this.watch(client, chunk)
+    })
+    client.on('end', () => upstream.end())
     upstream.pipe(client)
+  }
+
+  /** A client's message passed on: the one `silenceAfter` waits for silences everything. */
+  private watch(client: net.Socket, chunk: Buffer): void {
+    const trigger = this.trigger
+    if (trigger === undefined) return
+    const seen = trigger.seen.get(client) ?? 0
+    if (!chunk.includes(trigger.texts[seen] as Buffer)) return
+    if (seen + 1 < trigger.texts.length) {
+      trigger.seen.set(client, seen + 1)
+      return
+    }
+    this.trigger = undefined
+    this.silence()
   }
 
   /** Remember `socket` until it closes. */
@@ -109,6 +146,7 @@ export class TcpProxy {
     this.stalled.add(socket)
     socket.unpipe()
     socket.removeAllListeners('data')
+    socket.removeAllListeners('end')
     socket.on('data', () => undefined)
     socket.resume()
   }

@@ -45,6 +45,7 @@ import {
   toJob,
   toRun,
 } from './sql.js'
+import { UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
@@ -69,6 +70,8 @@ export class PostgresStore implements Store {
   #closed = false
 
   readonly #pruner: PgPruner
+  /** Runs begun by a transaction whose COMMIT went unanswered: recorded interrupted once the store answers. */
+  readonly #unanswered: UnansweredStarts
 
   #pending: PendingWrite[] = []
   #flushing: Promise<unknown> = Promise.resolve()
@@ -83,6 +86,7 @@ export class PostgresStore implements Store {
     this.#schemaVersion = schemaVersion
     this.#writer = new PgRunWriter(this.#S, lockKeyOf(target.schema))
     this.#pruner = new PgPruner(this.#S, (sql, values) => this.#count(sql, values))
+    this.#unanswered = new UnansweredStarts(this.#S)
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
@@ -96,8 +100,16 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization failure. */
-  async #transaction<T>(work: (db: Queryable) => Promise<T>, waitForOutcomes = true): Promise<T> {
+  /**
+   * `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization
+   * failure. `unanswered` is told what `work` returned when its COMMIT went unanswered (it may have
+   * committed, while the caller is told the call failed).
+   */
+  async #transaction<T>(
+    work: (db: Queryable) => Promise<T>,
+    waitForOutcomes = true,
+    unanswered?: (result: T) => void,
+  ): Promise<T> {
     if (waitForOutcomes) await this.#settled()
     for (let attempt = 1; ; attempt++) {
       let held: CheckedOut
@@ -108,13 +120,16 @@ export class PostgresStore implements Store {
       }
       const { client } = held
       let broken = false
+      let committing: { result: T } | undefined
       try {
         await client.query(BEGIN)
         const result = await work(client)
+        committing = { result }
         await client.query('COMMIT')
         return result
       } catch (error) {
         const failure = fromPgError(held.lost ?? error, this.#target)
+        if (committing !== undefined && failure.code === 'STATE_UNREACHABLE') unanswered?.(committing.result)
         // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
         if (failure.code === 'STATE_UNREACHABLE') broken = true
         else {
@@ -135,6 +150,7 @@ export class PostgresStore implements Store {
   async #settled(): Promise<void> {
     if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
     await this.#flushing.catch(() => undefined)
+    await this.#unanswered.resolve(this.#pool)
   }
 
   #enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
@@ -379,11 +395,19 @@ export class PostgresStore implements Store {
       await this.#settled()
       return []
     }
-    return this.#transaction((db) => this.#writer.claimBatch(db, claims, instanceId, now))
+    return this.#transaction(
+      (db) => this.#writer.claimBatch(db, claims, instanceId, now),
+      true,
+      (outcomes) => this.#unanswered.add(startedIds(outcomes), instanceId, now),
+    )
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    return this.#transaction((db) => this.#writer.begin(db, run, instanceId, now))
+    return this.#transaction(
+      (db) => this.#writer.begin(db, run, instanceId, now),
+      true,
+      (outcome) => this.#unanswered.add(startedIds([outcome]), instanceId, now),
+    )
   }
 
   /**
@@ -539,6 +563,11 @@ export class PostgresStore implements Store {
     await this.#settled()
     await this.#pool.end()
   }
+}
+
+/** The runs that `outcomes` started (those a caller would go on to run). */
+function startedIds(outcomes: readonly (ClaimOutcome | BeginOutcome)[]): number[] {
+  return outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
 }
 
 /** The run columns of an UPDATE … FROM, qualified (the joined table has columns of the same names). */
