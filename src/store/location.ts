@@ -120,9 +120,13 @@ function parsePostgresUrl(value: string): StateLocation {
   }
 }
 
-/** The driver's timeouts, when set in the URL, lie within these (milliseconds). */
+/**
+ * The driver's timeouts, when set in the URL, lie within these (milliseconds). At most 30 s: a
+ * scheduler whose claim waits on the store longer than twice its longest sleep (60 s) takes its
+ * loop for stuck, and a claim may wait on a connection and then on a statement.
+ */
 const MIN_TIMEOUT_MS = 100
-const MAX_TIMEOUT_MS = 3_600_000
+const MAX_TIMEOUT_MS = 30_000
 
 /** The whole number the URL's parameter `name` gives, taken out of the URL; undefined when absent. */
 function wholeNumber(url: URL, name: string, min: number, max: number, shown: string): number | undefined {

@@ -17,13 +17,13 @@ describe('state locations', () => {
       poolSize: 3,
     })
     expect(
-      parseStateLocation('postgres://u@db/app?connect_timeout_ms=2500&query_timeout_ms=60000&sslmode=require', '/x'),
+      parseStateLocation('postgres://u@db/app?connect_timeout_ms=2500&query_timeout_ms=30000&sslmode=require', '/x'),
     ).toEqual({
       kind: 'postgres',
       url: 'postgres://u@db/app?sslmode=require',
       schema: 'crons',
       connectTimeoutMs: 2500,
-      queryTimeoutMs: 60_000,
+      queryTimeoutMs: 30_000,
     })
   })
 
@@ -44,11 +44,11 @@ describe('state locations', () => {
       ['postgres://u:pw@db/app?pool=2&pool=3', '"pool" is given 2 times'],
       [
         'postgres://u:pw@db/app?query_timeout_ms=15s',
-        'query_timeout_ms "15s" is not valid; expected a whole number from 100 to 3600000',
+        'query_timeout_ms "15s" is not valid; expected a whole number from 100 to 30000',
       ],
       [
         'postgres://u:pw@db/app?connect_timeout_ms=50',
-        'connect_timeout_ms "50" is not valid; expected a whole number from 100 to 3600000',
+        'connect_timeout_ms "50" is not valid; expected a whole number from 100 to 30000',
       ],
       ['postgres://u:pw@db/app?connect_timeout_ms=', 'connect_timeout_ms "" is not valid'],
       ['redis://u:pw@db/0', 'unsupported URL scheme "redis://"'],
