@@ -92,7 +92,7 @@ export class PostgresStore implements Store {
   // --- plumbing ---------------------------------------------------------------------------------
 
   async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
-    await this.#settled()
+    await this.#ready()
     try {
       return (await this.#pool.query<R>(text, values)).rows
     } catch (error) {
@@ -110,7 +110,7 @@ export class PostgresStore implements Store {
     waitForOutcomes = true,
     unanswered?: (result: T) => void,
   ): Promise<T> {
-    if (waitForOutcomes) await this.#settled()
+    if (waitForOutcomes) await this.#ready()
     for (let attempt = 1; ; attempt++) {
       let held: CheckedOut
       try {
@@ -150,7 +150,20 @@ export class PostgresStore implements Store {
   async #settled(): Promise<void> {
     if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
     await this.#flushing.catch(() => undefined)
-    await this.#unanswered.resolve(this.#pool)
+  }
+
+  /**
+   * Before a statement: the outcomes handed over are settled, and runs left by an unanswered COMMIT
+   * recorded interrupted (a claim must not find its job held by one). Failing that, the call fails
+   * as that did: on a network still silent, after one timeout rather than two.
+   */
+  async #ready(): Promise<void> {
+    await this.#settled()
+    try {
+      await this.#unanswered.resolve(this.#pool)
+    } catch (error) {
+      throw fromPgError(error, this.#target)
+    }
   }
 
   #enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
@@ -392,7 +405,7 @@ export class PostgresStore implements Store {
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
     if (claims.length === 0) {
-      await this.#settled()
+      await this.#ready()
       return []
     }
     return this.#transaction(
@@ -537,7 +550,7 @@ export class PostgresStore implements Store {
   }
 
   async #result(sql: string, values: unknown[]): Promise<{ rowCount: number | null }> {
-    await this.#settled()
+    await this.#ready()
     try {
       return await this.#pool.query(sql, values)
     } catch (error) {

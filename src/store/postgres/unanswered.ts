@@ -38,8 +38,8 @@ export class UnansweredStarts {
   }
 
   /**
-   * Record the kept runs interrupted, with `db` (one statement each). A failure keeps them for the
-   * next time and is not the caller's: the call it precedes says for itself whether the store answers.
+   * Record the kept runs interrupted, with `db` (one statement each). A failure keeps those not yet
+   * recorded for the next time, and rejects.
    */
   resolve(db: Queryable): Promise<void> {
     if (this.#pending.length === 0) return Promise.resolve()
@@ -52,16 +52,12 @@ export class UnansweredStarts {
   async #write(db: Queryable): Promise<void> {
     while (this.#pending.length > 0) {
       const next = this.#pending[0] as Unanswered
-      try {
-        await db.query(
-          `UPDATE ${this.S}.runs SET status = 'interrupted', finished_at = greatest(started_at, $3::bigint),
-             error_message = $4, active = false
-           WHERE id = ANY($1::bigint[]) AND instance_id = $2 AND status = 'running' AND active`,
-          [next.ids, next.instanceId, next.at, UNANSWERED_MESSAGE],
-        )
-      } catch {
-        return
-      }
+      await db.query(
+        `UPDATE ${this.S}.runs SET status = 'interrupted', finished_at = greatest(started_at, $3::bigint),
+           error_message = $4, active = false
+         WHERE id = ANY($1::bigint[]) AND instance_id = $2 AND status = 'running' AND active`,
+        [next.ids, next.instanceId, next.at, UNANSWERED_MESSAGE],
+      )
       this.#pending.shift()
     }
   }
