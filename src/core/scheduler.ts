@@ -487,6 +487,7 @@ export class Scheduler {
       hooks: () => this.current.hooks,
       random: this.options.random,
       echoConsole: this.echoConsole,
+      outage: this.outage,
     })
     captureJobConsole()
     return this.runner

@@ -182,4 +182,40 @@ describe('the database behind a network that drops packets silently', () => {
     expect(await again).toMatchObject({ status: 'succeeded' })
     expect(faults).toEqual([])
   })
+
+  it('a retry due while nothing gets through starts once the database answers, instead of being dropped', async () => {
+    const { proxy, url, w, faults } = await setUp()
+    let calls = 0
+    const a = await w.start('a', url, [
+      {
+        name: 'flaky',
+        schedule: '*/30 * * * * *',
+        retry: { max: 2, initial: '5s' },
+        run: () => {
+          calls++
+          if (calls === 1) throw new Error('first attempt fails')
+          return 'ok'
+        },
+      },
+    ])
+    await w.run(T0 + 31_000)
+    // The first attempt failed at 30 s; its retry is due at 35 s, in the silence.
+    proxy.silence()
+    await w.run(T0 + 39_000)
+    expect(calls).toBe(1)
+    proxy.restore()
+    await w.run(T0 + 70_000)
+
+    expect(a.events.map((e) => e.name)).toEqual(['store:unreachable', 'store:reachable'])
+    expect(a.errors).toEqual([])
+    const runs = await allRuns(a.store)
+    expect(runs.map((r) => [(r.slot - T0) / 1000, r.attempt, r.status])).toEqual([
+      [30, 1, 'failed'],
+      [30, 2, 'succeeded'],
+      [60, 1, 'succeeded'],
+    ])
+    // Started once the database answered, late rather than never.
+    expect(runs[1]?.startedAt).toBeGreaterThanOrEqual(T0 + 39_000)
+    expect(faults).toEqual([])
+  })
 })
