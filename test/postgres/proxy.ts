@@ -113,10 +113,13 @@ export class TcpProxy {
       socket.on('close', end)
     }
     client.on('data', (chunk: Buffer) => {
+      if (this.stalled.has(client)) return
       upstream.write(chunk)
       this.watch(client, chunk)
     })
-    client.on('end', () => upstream.end())
+    client.on('end', () => {
+      if (!this.stalled.has(client)) upstream.end()
+    })
     upstream.pipe(client)
   }
 
@@ -145,8 +148,6 @@ export class TcpProxy {
   private stall(socket: net.Socket): void {
     this.stalled.add(socket)
     socket.unpipe()
-    socket.removeAllListeners('data')
-    socket.removeAllListeners('end')
     socket.on('data', () => undefined)
     socket.resume()
   }
