@@ -3,11 +3,15 @@
  * `retryOf` (which clears the failed attempt's pending retry in the same transaction), recorded
  * interrupted when shutdown cut the backoff, or skipped by the overlap guard. The runner (runner.ts)
  * calls it between attempts; it uses none of the runner's own state, only the store and the recorder.
+ *
+ * A store out of reach when the retry is due is waited out as the claim loop does (1 s, 2 s, 4 s… at
+ * most 16 s, said once per outage): the retry starts once the store answers, late rather than never.
  */
 import type { Store } from '../store/types.js'
 import type { RunRequest } from './attempt.js'
 import type { Clock } from './clock.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
+import { isUnreachable, type Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import type { Progress, RunResult } from './runner.js'
 
@@ -18,7 +22,13 @@ export interface RetryStartDeps {
   events: EngineEmitter
   /** This process's current instance id. */
   instanceId: () => string
+  /** Reports a store out of reach once per outage. */
+  outage?: Outage
 }
+
+/** Waiting for the store to answer again: the first wait, doubled after each failure, up to the most. */
+const UNREACHABLE_RETRY_MS = 1000
+const UNREACHABLE_MAX_RETRY_MS = 16_000
 
 /**
  * Begin retry `attempt` of the run whose failed attempt is `progress.runId` (clearing that row's
@@ -32,6 +42,8 @@ export async function beginRetry(
   progress: Progress,
   attempt: number,
   waited: boolean,
+  /** Waits `ms` like the backoff: false when shutdown cut it short. */
+  wait: (ms: number) => Promise<boolean>,
 ): Promise<{ status?: RunResult } | undefined> {
   const { job } = request
   const { store } = deps
@@ -58,15 +70,44 @@ export async function beginRetry(
   // the job runs anywhere, the previous attempt of this run included (a timed-out attempt keeps
   // its row active until its code settles).
   const overlap = request.overlap ?? job.overlap
-  const next = await store.beginRun({ ...retry, overlap, whenBusy: 'record' }, deps.instanceId(), now)
+  let begunAt = now
+  const next = await whenReachable(deps, wait, () => {
+    begunAt = deps.clock.now()
+    return store.beginRun({ ...retry, overlap, whenBusy: 'record' }, deps.instanceId(), begunAt)
+  })
+  // Shutdown came while the store was out of reach: the failed attempt's pending retry stays in the
+  // store, to be adopted once this instance is stopped.
+  if (next === undefined) return undefined
   if (next.kind === 'taken') return undefined
   if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
   if (next.kind === 'skipped') {
-    emitRunFinished(deps.events, request, next.runId, attempt, 'skipped', now, now, { message: next.reason })
+    emitRunFinished(deps.events, request, next.runId, attempt, 'skipped', begunAt, begunAt, { message: next.reason })
     // The run ends here; its result stays the failure that asked for the retry (see RunResult).
     return undefined
   }
   progress.runId = next.runId
   progress.recorded = false
   return {}
+}
+
+/**
+ * `begin` once the store answers: a store out of reach is tried again after a growing wait, until
+ * shutdown cuts a wait short (undefined). Any other failure is the caller's.
+ */
+async function whenReachable<T>(
+  deps: RetryStartDeps,
+  wait: (ms: number) => Promise<boolean>,
+  begin: () => Promise<T>,
+): Promise<T | undefined> {
+  for (let failures = 0; ; failures++) {
+    try {
+      const begun = await begin()
+      if (failures > 0) deps.outage?.answered()
+      return begun
+    } catch (error) {
+      if (!isUnreachable(error)) throw error
+      deps.outage?.failed('could not start a retry', error)
+      if (!(await wait(Math.min(UNREACHABLE_MAX_RETRY_MS, UNREACHABLE_RETRY_MS * 2 ** failures)))) return undefined
+    }
+  }
 }

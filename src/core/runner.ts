@@ -13,6 +13,7 @@ import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
 import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
+import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
 import { beginRetry } from './retry-start.js'
@@ -56,6 +57,8 @@ export interface RunnerDeps {
   hooks: () => Hooks
   random: () => number
   echoConsole: boolean
+  /** Reports a store out of reach once per outage (a retry due meanwhile waits it out). */
+  outage?: Outage
 }
 
 /** Where a run is, so that an internal error can still record the attempt it was on. */
@@ -198,7 +201,9 @@ export class Runner {
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
       const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
-      const next = await beginRetry(this.deps, request, progress, attempt + 1, waited)
+      const next = await beginRetry(this.deps, request, progress, attempt + 1, waited, (ms) =>
+        this.inFlight.backoff(ms),
+      )
       if (next === undefined) return outcome
       if (next.status !== undefined) return next.status
       attempt++

@@ -93,6 +93,7 @@ export class Scheduler {
         hooks: () => this.current.hooks,
         random: this.options.random,
         echoConsole: options.echoConsole ?? true,
+        outage: this.outage,
       },
     })
     this.starts = new Starts(this.clock, this.events, () => this.session.getRunner(), {

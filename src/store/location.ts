@@ -13,9 +13,18 @@ export type StateLocation =
   | { kind: 'memory' }
   /**
    * `url` is the connection URL without the parameters crons reads itself: `schema` (where the
-   * tables live) and `pool` (most connections per process, when given).
+   * tables live), `pool` (most connections per process), `connect_timeout_ms` (how long a new
+   * connection may take) and `query_timeout_ms` (how long a statement may go unanswered), the last
+   * three when given.
    */
-  | { kind: 'postgres'; url: string; schema: string; poolSize?: number }
+  | {
+      kind: 'postgres'
+      url: string
+      schema: string
+      poolSize?: number
+      connectTimeoutMs?: number
+      queryTimeoutMs?: number
+    }
 
 /** The schema a Postgres URL without `?schema=` uses. */
 export const DEFAULT_PG_SCHEMA = 'crons'
@@ -98,14 +107,39 @@ function parsePostgresUrl(value: string): StateLocation {
     )
   }
   url.searchParams.delete('schema')
-  const pool = url.searchParams.get('pool')
-  url.searchParams.delete('pool')
-  if (pool === null) return { kind: 'postgres', url: url.toString(), schema }
-  const poolSize = Number(pool)
-  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 100) {
+  const poolSize = wholeNumber(url, 'pool', 1, 100, shown)
+  const connectTimeoutMs = wholeNumber(url, 'connect_timeout_ms', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
+  const queryTimeoutMs = wholeNumber(url, 'query_timeout_ms', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
+  return {
+    kind: 'postgres',
+    url: url.toString(),
+    schema,
+    ...(poolSize === undefined ? {} : { poolSize }),
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    ...(queryTimeoutMs === undefined ? {} : { queryTimeoutMs }),
+  }
+}
+
+/**
+ * The driver's timeouts, when set in the URL, lie within these (milliseconds). At most 30 s: a
+ * scheduler whose claim waits on the store longer than twice its longest sleep (60 s) takes its
+ * loop for stuck, and a claim may wait on a connection and then on a statement.
+ */
+const MIN_TIMEOUT_MS = 100
+const MAX_TIMEOUT_MS = 30_000
+
+/** The whole number the URL's parameter `name` gives, taken out of the URL; undefined when absent. */
+function wholeNumber(url: URL, name: string, min: number, max: number, shown: string): number | undefined {
+  const values = url.searchParams.getAll(name)
+  url.searchParams.delete(name)
+  if (values.length === 0) return undefined
+  if (values.length > 1) throw new StateLocationError(`${shown}: "${name}" is given ${values.length} times`)
+  const value = values[0] as string
+  const number = Number(value)
+  if (value.trim() === '' || !Number.isInteger(number) || number < min || number > max) {
     throw new StateLocationError(
-      `${shown}: pool ${JSON.stringify(pool)} is not valid; expected a whole number from 1 to 100`,
+      `${shown}: ${name} ${JSON.stringify(value)} is not valid; expected a whole number from ${min} to ${max}`,
     )
   }
-  return { kind: 'postgres', url: url.toString(), schema, poolSize }
+  return number
 }

@@ -16,6 +16,15 @@ describe('state locations', () => {
       schema: 'jobs',
       poolSize: 3,
     })
+    expect(
+      parseStateLocation('postgres://u@db/app?connect_timeout_ms=2500&query_timeout_ms=30000&sslmode=require', '/x'),
+    ).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db/app?sslmode=require',
+      schema: 'crons',
+      connectTimeoutMs: 2500,
+      queryTimeoutMs: 30_000,
+    })
   })
 
   it('shows a Postgres location without its password, with a schema that is not the default', () => {
@@ -32,6 +41,16 @@ describe('state locations', () => {
       ['postgres://u:pw@db/app?schema=a-b', 'schema "a-b" is not a plain name'],
       ['postgres://u:pw@db/app?pool=0', 'pool "0" is not valid; expected a whole number from 1 to 100'],
       ['postgres://u:pw@db/app?schema=a&schema=b', '"schema" is given 2 times'],
+      ['postgres://u:pw@db/app?pool=2&pool=3', '"pool" is given 2 times'],
+      [
+        'postgres://u:pw@db/app?query_timeout_ms=15s',
+        'query_timeout_ms "15s" is not valid; expected a whole number from 100 to 30000',
+      ],
+      [
+        'postgres://u:pw@db/app?connect_timeout_ms=50',
+        'connect_timeout_ms "50" is not valid; expected a whole number from 100 to 30000',
+      ],
+      ['postgres://u:pw@db/app?connect_timeout_ms=', 'connect_timeout_ms "" is not valid'],
       ['redis://u:pw@db/0', 'unsupported URL scheme "redis://"'],
     ] as const) {
       const attempt = () => parseStateLocation(value, '/')

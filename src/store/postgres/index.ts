@@ -36,11 +36,17 @@ export interface PostgresStoreOptions {
  * keeps the one connection its heartbeat uses instead of connecting anew each time.
  */
 const IDLE_TIMEOUT_MS = 30_000
+/**
+ * A new connection not ready this long fails (as does waiting this long for a free one): a server
+ * behind a network that drops packets silently never answers the connect. `connect_timeout_ms` in the
+ * URL changes it.
+ */
 const CONNECT_TIMEOUT_MS = 10_000
 /**
  * A statement without an answer this long fails (and its connection is dropped): a network that
  * silently drops packets would otherwise leave it, and the heartbeat or claim waiting on it, hanging
  * until the kernel gives up on the socket, many minutes later. Every statement of the store is short.
+ * `query_timeout_ms` in the URL changes it.
  */
 const QUERY_TIMEOUT_MS = 15_000
 /** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
@@ -131,8 +137,8 @@ function createPool(driver: PgModule, location: PostgresLocation, options: Postg
     connectionString: location.url,
     max: Math.max(1, Math.floor(options.poolSize ?? 5)),
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    query_timeout: QUERY_TIMEOUT_MS,
+    connectionTimeoutMillis: location.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    query_timeout: location.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
     // Dead peers of idle connections are found by the operating system, not only by the next query.
     keepAlive: true,
     application_name: 'crons',

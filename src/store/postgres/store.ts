@@ -43,6 +43,7 @@ import {
 import { type PendingWrite, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
 import { type JobRow, type Queryable, RUN_COLUMNS, type RunRow, toJob, toRun } from './sql.js'
+import { UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
@@ -67,6 +68,8 @@ export class PostgresStore implements Store {
   #closed = false
 
   readonly #pruner: PgPruner
+  /** Runs begun by a transaction whose COMMIT went unanswered: recorded interrupted once the store answers. */
+  readonly #unanswered: UnansweredStarts
 
   #pending: PendingWrite[] = []
   #flushing: Promise<unknown> = Promise.resolve()
@@ -81,6 +84,7 @@ export class PostgresStore implements Store {
     this.#schemaVersion = schemaVersion
     this.#writer = new PgRunWriter(this.#S, lockKeyOf(target.schema))
     this.#pruner = new PgPruner(this.#S, (sql, values) => this.#count(sql, values))
+    this.#unanswered = new UnansweredStarts(this.#S)
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
@@ -92,7 +96,7 @@ export class PostgresStore implements Store {
   /** Single statements on the pool, after the queued outcomes, with the store's errors. */
   readonly #db: Queryable = {
     query: async (text, values) => {
-      await this.#settled()
+      await this.#ready()
       try {
         return await this.#pool.query(text, values)
       } catch (error) {
@@ -101,9 +105,17 @@ export class PostgresStore implements Store {
     },
   }
 
-  /** `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization failure. */
-  async #transaction<T>(work: (db: Queryable) => Promise<T>, waitForOutcomes = true): Promise<T> {
-    if (waitForOutcomes) await this.#settled()
+  /**
+   * `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization
+   * failure. `unanswered` is told what `work` returned when its COMMIT went unanswered (it may have
+   * committed, while the caller is told the call failed).
+   */
+  async #transaction<T>(
+    work: (db: Queryable) => Promise<T>,
+    waitForOutcomes = true,
+    unanswered?: (result: T) => void,
+  ): Promise<T> {
+    if (waitForOutcomes) await this.#ready()
     for (let attempt = 1; ; attempt++) {
       let held: CheckedOut
       try {
@@ -113,13 +125,16 @@ export class PostgresStore implements Store {
       }
       const { client } = held
       let broken = false
+      let committing: { result: T } | undefined
       try {
         await client.query(BEGIN)
         const result = await work(client)
+        committing = { result }
         await client.query('COMMIT')
         return result
       } catch (error) {
         const failure = fromPgError(held.lost ?? error, this.#target)
+        if (committing !== undefined && failure.code === 'STATE_UNREACHABLE') unanswered?.(committing.result)
         // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
         if (failure.code === 'STATE_UNREACHABLE') broken = true
         else {
@@ -140,6 +155,20 @@ export class PostgresStore implements Store {
   async #settled(): Promise<void> {
     if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
     await this.#flushing.catch(() => undefined)
+  }
+
+  /**
+   * Before a statement: the outcomes handed over are settled, and runs left by an unanswered COMMIT
+   * recorded interrupted (a claim must not find its job held by one). Failing that, the call fails
+   * as that did: on a network still silent, after one timeout rather than two.
+   */
+  async #ready(): Promise<void> {
+    await this.#settled()
+    try {
+      await this.#unanswered.resolve(this.#pool)
+    } catch (error) {
+      throw fromPgError(error, this.#target)
+    }
   }
 
   #enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
@@ -266,14 +295,22 @@ export class PostgresStore implements Store {
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
     if (claims.length === 0) {
-      await this.#settled()
+      await this.#ready()
       return []
     }
-    return this.#transaction((db) => this.#writer.claimBatch(db, claims, instanceId, now))
+    return this.#transaction(
+      (db) => this.#writer.claimBatch(db, claims, instanceId, now),
+      true,
+      (outcomes) => this.#unanswered.add(startedIds(outcomes), instanceId, now),
+    )
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    return this.#transaction((db) => this.#writer.begin(db, run, instanceId, now))
+    return this.#transaction(
+      (db) => this.#writer.begin(db, run, instanceId, now),
+      true,
+      (outcome) => this.#unanswered.add(startedIds([outcome]), instanceId, now),
+    )
   }
 
   /**
@@ -396,6 +433,11 @@ export class PostgresStore implements Store {
     await this.#settled()
     await this.#pool.end()
   }
+}
+
+/** The runs that `outcomes` started (those a caller would go on to run). */
+function startedIds(outcomes: readonly (ClaimOutcome | BeginOutcome)[]): number[] {
+  return outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
 }
 
 /** A 32-bit key for this schema's transaction locks, so stores in other schemas never wait on them. */
