@@ -1,6 +1,6 @@
 /**
- * Writing queued outcomes (`finishRun`, `settleRun`) on Postgres, inside the store's flush
- * transaction: consecutive writes of the same kind and of distinct runs go in one statement.
+ * Queued outcomes (`finishRun`, `settleRun`) on Postgres: batched a turn at a time, and written in
+ * one transaction a batch, consecutive writes of the same kind and of distinct runs in one statement.
  */
 import type { FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
@@ -78,4 +78,37 @@ export async function writeOutcomes(
     )
   }
   return refused
+}
+
+/**
+ * Outcomes handed over in one turn of the event loop, written together (in call order) by `write`,
+ * one flush after another so that a run's later outcome never lands before its earlier one.
+ */
+export class OutcomeBatches {
+  #pending: PendingWrite[] = []
+  #flushing: Promise<unknown> = Promise.resolve()
+  /** The next flush: resolves to the runs whose writes were refused (their owner was reaped). */
+  #scheduled: Promise<ReadonlySet<number>> | undefined
+
+  constructor(private readonly write: (writes: readonly PendingWrite[]) => Promise<ReadonlySet<number>>) {}
+
+  /** Queue `write`; resolves once its batch is committed, to the runs of the batch that were refused. */
+  enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
+    this.#pending.push(write)
+    this.#scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#scheduled = undefined
+      const writes = this.#pending
+      this.#pending = []
+      const flushed = this.#flushing.catch(() => undefined).then(() => this.write(writes))
+      this.#flushing = flushed
+      return flushed
+    })
+    return this.#scheduled
+  }
+
+  /** Resolves once every outcome handed over so far is committed (or failed). */
+  async settled(): Promise<void> {
+    if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
+    await this.#flushing.catch(() => undefined)
+  }
 }

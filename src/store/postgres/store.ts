@@ -40,7 +40,7 @@ import {
   stopInstance,
   updateInstance,
 } from './instances.js'
-import { type PendingWrite, writeOutcomes } from './outcomes.js'
+import { OutcomeBatches, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
 import { type JobRow, type Queryable, RUN_COLUMNS, type RunRow, toJob, toRun } from './sql.js'
 import { UnansweredStarts } from './unanswered.js'
@@ -71,10 +71,10 @@ export class PostgresStore implements Store {
   /** Runs begun by a transaction whose COMMIT went unanswered: recorded interrupted once the store answers. */
   readonly #unanswered: UnansweredStarts
 
-  #pending: PendingWrite[] = []
-  #flushing: Promise<unknown> = Promise.resolve()
-  /** The next flush: resolves to the runs whose writes were refused (their owner was reaped). */
-  #scheduled: Promise<ReadonlySet<number>> | undefined
+  /** Outcomes queued and written together, a transaction a turn (see the class comment). */
+  readonly #outcomes = new OutcomeBatches((writes) =>
+    this.#transaction((db) => writeOutcomes(db, this.#S, writes), false),
+  )
 
   constructor(pool: pg.Pool, target: PgTarget, location: string, schemaVersion: number) {
     this.#pool = pool
@@ -152,9 +152,8 @@ export class PostgresStore implements Store {
   }
 
   /** Resolves once every outcome handed over so far is committed (or failed). */
-  async #settled(): Promise<void> {
-    if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
-    await this.#flushing.catch(() => undefined)
+  #settled(): Promise<void> {
+    return this.#outcomes.settled()
   }
 
   /**
@@ -169,25 +168,6 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw fromPgError(error, this.#target)
     }
-  }
-
-  #enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
-    this.#pending.push(write)
-    this.#scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.#scheduled = undefined
-      const writes = this.#pending
-      this.#pending = []
-      // Flushes follow each other: a run's later outcome never lands before its earlier one.
-      const flushed = this.#flushing.catch(() => undefined).then(() => this.#writeOutcomes(writes))
-      this.#flushing = flushed
-      return flushed
-    })
-    return this.#scheduled
-  }
-
-  /** Queued outcomes in one transaction (outcomes.ts); resolves to the runs whose writes were refused. */
-  async #writeOutcomes(writes: readonly PendingWrite[]): Promise<ReadonlySet<number>> {
-    return this.#transaction((db) => writeOutcomes(db, this.#S, writes), false)
   }
 
   // --- clock --------------------------------------------------------------------------------------
@@ -318,7 +298,7 @@ export class PostgresStore implements Store {
    * False when refused: the run's owner was reaped.
    */
   async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
-    const refused = await this.#enqueue({
+    const refused = await this.#outcomes.enqueue({
       id: runId,
       settle: false,
       status: outcome.status,
@@ -336,7 +316,7 @@ export class PostgresStore implements Store {
 
   /** Queued like `finishRun` (and fenced like it), written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
-    await this.#enqueue({ id: runId, settle: true })
+    await this.#outcomes.enqueue({ id: runId, settle: true })
   }
 
   // --- reading history ----------------------------------------------------------------------------
