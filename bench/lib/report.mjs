@@ -39,7 +39,7 @@ times, starting the CLI, and serving one PostgreSQL from several processes.
 ## Reproduce
 
 \`\`\`sh
-npm run bench                        # build, then every scenario (15–17 minutes)
+npm run bench                        # build, then every scenario (about 25 minutes, G included)
 node bench/run.mjs --quick           # shorter windows and fewer rounds (4–5 minutes)
 node bench/run.mjs --only A,C        # some scenarios only
 node bench/run.mjs --repeat 3        # A, C: median of three runs of each library

@@ -23,6 +23,7 @@ import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { runAsChild } from '../lib/fork.mjs'
 import { serverUrl, withClient } from '../lib/pg-server.mjs'
 import { max, median, quantile } from '../lib/stats.mjs'
 
@@ -43,8 +44,10 @@ const IDLE_MS = 39_000
 
 if (argv[0] === '--worker') await worker(JSON.parse(argv[1]))
 else if (argv[0]?.startsWith('{')) {
-  // Forked by bench/run.mjs (scenario G): options as JSON, the report back over IPC.
-  process.send(await main(JSON.parse(argv[0])))
+  // Forked by bench/run.mjs (scenario G): options as JSON, the report back over IPC, then exit (the
+  // server's and the peers' handles would keep the process alive until the scenario's timeout).
+  const options = JSON.parse(argv[0])
+  runAsChild(() => main(options))
 } else {
   const only = option('--only', LIBRARIES.join(',')).split(',')
   await main({ jobs: Number(option('--jobs', 1000)), processes: Number(option('--processes', 4)), only })
