@@ -6,13 +6,12 @@
  */
 import type { CronsConfig, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
-import type { PendingRetry, RunStatus, Store } from '../store/types.js'
+import type { PendingRetry, Store } from '../store/types.js'
 import { resolveAddedJob } from './added-job.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
 import { EngineEmitter } from './events.js'
-import { latestAttempts } from './history.js'
 import { Housekeeping } from './housekeeping.js'
 import { Instance } from './instance.js'
 import { ClaimLoop } from './loop.js'
@@ -30,7 +29,7 @@ import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
 import type { RunResult } from './runner.js'
 import { StoreSession } from './session.js'
 import { Starts } from './starts.js'
-import { type AttemptDetail, type AttemptView, attemptDetail, attemptView } from './views.js'
+import { type AttemptDetail, type AttemptFilter, type AttemptView, attemptDetail, attemptViews } from './views.js'
 
 export type { OpenStore, RunJobOptions, SchedulerOptions }
 
@@ -305,15 +304,8 @@ export class Scheduler {
   }
 
   /** Attempts, newest last, in the shape of `crons logs --json` (default: the latest 50). */
-  async runs(filter: { job?: string; status?: RunStatus; since?: Date; limit?: number } = {}): Promise<AttemptView[]> {
-    const store = await this.open()
-    const { job, status, since, limit = 50 } = filter
-    const selected = {
-      ...(job ? { job } : {}),
-      ...(status ? { status } : {}),
-      ...(since ? { since: since.getTime() } : {}),
-    }
-    return (await latestAttempts(store, selected, limit)).map(attemptView)
+  async runs(filter: AttemptFilter = {}): Promise<AttemptView[]> {
+    return attemptViews(await this.open(), filter)
   }
 
   /** One attempt in full, in the shape of `crons logs --run ID --json`; undefined if there is none. */

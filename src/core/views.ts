@@ -14,7 +14,8 @@
  * No terminal concerns here: the CLI renders these shapes, and docs/cli.md lists them.
  */
 import type { ResolvedConfig, ResolvedJob, Trigger, ValueSource } from '../config/types.js'
-import type { MissedInfo, RunRecord, RunStatus } from '../store/types.js'
+import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
+import { latestAttempts } from './history.js'
 import type { JobSummary, StatusReport } from './inspect.js'
 import type { OutputLine } from './output.js'
 
@@ -378,4 +379,24 @@ export interface RunJobView {
   /** The last attempt's finishedAt − startedAt, as `logs` shows it. */
   durationMs: number
   error: { message: string; stack?: string } | null
+}
+
+/** What `Scheduler.runs()` selects, as `crons logs` flags do (`since` as a Date). */
+export interface AttemptFilter {
+  job?: string
+  status?: RunStatus
+  since?: Date
+  /** @default 50 */
+  limit?: number
+}
+
+/** The latest attempts `filter` selects, newest last, in the shape of `crons logs --json`. */
+export async function attemptViews(store: Store, filter: AttemptFilter = {}): Promise<AttemptView[]> {
+  const { job, status, since, limit = 50 } = filter
+  const selected = {
+    ...(job ? { job } : {}),
+    ...(status ? { status } : {}),
+    ...(since ? { since: since.getTime() } : {}),
+  }
+  return (await latestAttempts(store, selected, limit)).map(attemptView)
 }

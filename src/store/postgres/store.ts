@@ -40,9 +40,10 @@ import {
   stopInstance,
   updateInstance,
 } from './instances.js'
+import { listJobs, setPaused, syncJobs } from './jobs.js'
 import { OutcomeBatches, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
-import { type JobRow, type Queryable, RUN_COLUMNS, type RunRow, toJob, toRun } from './sql.js'
+import { type Queryable, RUN_COLUMNS, type RunRow, toRun } from './sql.js'
 import { UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
@@ -226,49 +227,18 @@ export class PostgresStore implements Store {
     return orphanedRetries(this.#db, this.#S)
   }
 
-  // --- jobs ---------------------------------------------------------------------------------------
+  // --- jobs (jobs.ts) ----------------------------------------------------------------------------
 
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
-    const S = this.#S
-    // Each name once (an upsert may not touch a row twice), in order, as every locker of jobs rows.
-    const sorted = [...new Set(names)].sort()
-    return this.#transaction(async (db) => {
-      if (sorted.length > 0) {
-        await db.query(
-          `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at)
-           SELECT name, NULL, false, $2, $2 FROM unnest($1::text[]) AS t(name)
-           ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
-          [sorted, now],
-        )
-        if (options.serving) {
-          await db.query(`UPDATE ${S}.jobs SET last_slot = $2 WHERE name = ANY($1::text[]) AND last_slot IS NULL`, [
-            sorted,
-            now,
-          ])
-        }
-      }
-      const { rows } = await db.query<JobRow>(`SELECT * FROM ${S}.jobs ORDER BY name COLLATE "C"`)
-      return rows.map(toJob)
-    })
+    return this.#transaction((db) => syncJobs(db, this.#S, names, now, options))
   }
 
   async listJobs(): Promise<JobState[]> {
-    const rows = await this.#query<JobRow>(`SELECT * FROM ${this.#S}.jobs ORDER BY name COLLATE "C"`)
-    return rows.map(toJob)
+    return listJobs(this.#db, this.#S)
   }
 
   async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
-    const S = this.#S
-    return this.#transaction(async (db) => {
-      // Pausing keeps the instant of a pause already under way; resuming clears it.
-      const { rowCount } = await db.query(
-        `UPDATE ${S}.jobs SET paused = $1,
-           paused_at = CASE WHEN NOT $1 THEN NULL WHEN paused THEN paused_at ELSE $3::bigint END
-         WHERE name = $2`,
-        [paused, job, now],
-      )
-      return (rowCount ?? 0) > 0
-    })
+    return setPaused(this.#db, this.#S, job, paused, now)
   }
 
   // --- slots and attempts -------------------------------------------------------------------------
