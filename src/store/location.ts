@@ -108,8 +108,8 @@ function parsePostgresUrl(value: string): StateLocation {
   }
   url.searchParams.delete('schema')
   const poolSize = wholeNumber(url, 'pool', 1, 100, shown)
-  const connectTimeoutMs = wholeNumber(url, 'connect_timeout_ms', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
-  const queryTimeoutMs = wholeNumber(url, 'query_timeout_ms', MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
+  const connectTimeoutMs = timeoutMs(url, shown, 'connect_timeout_ms', 'connect_timeout', 1000)
+  const queryTimeoutMs = timeoutMs(url, shown, 'query_timeout_ms', 'query_timeout', 1)
   return {
     kind: 'postgres',
     url: url.toString(),
@@ -127,6 +127,21 @@ function parsePostgresUrl(value: string): StateLocation {
  */
 const MIN_TIMEOUT_MS = 100
 const MAX_TIMEOUT_MS = 30_000
+
+/**
+ * A driver timeout in milliseconds, taken out of the URL: crons' parameter `name`, or the one other
+ * tools read from the same URL, `alias` in its own unit (libpq's `connect_timeout` in seconds,
+ * node-postgres's `query_timeout` in milliseconds), so a URL copied from them means what it meant.
+ */
+function timeoutMs(url: URL, shown: string, name: string, alias: string, aliasUnitMs: number): number | undefined {
+  const own = wholeNumber(url, name, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
+  const min = Math.ceil(MIN_TIMEOUT_MS / aliasUnitMs)
+  const other = wholeNumber(url, alias, min, MAX_TIMEOUT_MS / aliasUnitMs, shown)
+  if (own !== undefined && other !== undefined) {
+    throw new StateLocationError(`${shown}: both ${name} and ${alias} are given; keep one`)
+  }
+  return own ?? (other === undefined ? undefined : other * aliasUnitMs)
+}
 
 /** The whole number the URL's parameter `name` gives, taken out of the URL; undefined when absent. */
 function wholeNumber(url: URL, name: string, min: number, max: number, shown: string): number | undefined {

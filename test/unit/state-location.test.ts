@@ -25,6 +25,14 @@ describe('state locations', () => {
       connectTimeoutMs: 2500,
       queryTimeoutMs: 30_000,
     })
+    // The names libpq (connect_timeout, seconds) and node-postgres (query_timeout, ms) read mean the same here.
+    expect(parseStateLocation('postgres://u@db/app?connect_timeout=5&query_timeout=8000', '/x')).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db/app',
+      schema: 'crons',
+      connectTimeoutMs: 5000,
+      queryTimeoutMs: 8000,
+    })
   })
 
   it('shows a Postgres location without its password, with a schema that is not the default', () => {
@@ -51,6 +59,14 @@ describe('state locations', () => {
         'connect_timeout_ms "50" is not valid; expected a whole number from 100 to 30000',
       ],
       ['postgres://u:pw@db/app?connect_timeout_ms=', 'connect_timeout_ms "" is not valid'],
+      [
+        'postgres://u:pw@db/app?connect_timeout=0',
+        'connect_timeout "0" is not valid; expected a whole number from 1 to 30',
+      ],
+      [
+        'postgres://u:pw@db/app?query_timeout=5000&query_timeout_ms=6000',
+        'both query_timeout_ms and query_timeout are given; keep one',
+      ],
       ['redis://u:pw@db/0', 'unsupported URL scheme "redis://"'],
     ] as const) {
       const attempt = () => parseStateLocation(value, '/')
