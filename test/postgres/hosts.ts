@@ -11,13 +11,14 @@
  * `run(until)` fires the world's timers one instant at a time and, between instants, lets every
  * store call in flight finish: each host sees the others' writes in the order real time would give.
  */
+import { expect } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { type Clock, FakeClock, type TimerHandle } from '../../src/core/clock.js'
 import type { EngineEvents } from '../../src/core/events.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { InstanceRecord, RunRecord, Store } from '../../src/store/types.js'
 
 /** A host's wall clock: true time plus `skewMs`; its timers wait on true time, and not while it is blocked. */
 export class HostClock implements Clock {
@@ -224,4 +225,21 @@ export function slotsBetween(from: number, to: number, stepMs: number): number[]
   const slots: number[] = []
   for (let slot = Math.floor(from / stepMs) * stepMs + stepMs; slot <= to; slot += stepMs) slots.push(slot)
   return slots
+}
+
+/**
+ * After an outage every host shared: each said it once each way, none failed or reported an error,
+ * and none took another for dead (they were equally cut off). Returns the instances as stored.
+ */
+export async function expectRecoveredTogether(hosts: readonly Host[]): Promise<InstanceRecord[]> {
+  for (const host of hosts) {
+    const said = host.events.map((e) => e.name).filter((name) => name.startsWith('store:'))
+    expect(said).toEqual(['store:unreachable', 'store:reachable'])
+    expect(host.errors).toEqual([])
+    expect(host.events.filter((e) => e.name === 'scheduler:failed')).toEqual([])
+  }
+  expect(hosts.map((host) => host.scheduler.instanceId)).toEqual(hosts.map((host) => host.name))
+  const instances = await (hosts[0] as Host).store.listInstances()
+  expect(instances.map((i) => [i.id, i.reapedAt])).toEqual(hosts.map((host) => [host.name, null]))
+  return instances
 }
