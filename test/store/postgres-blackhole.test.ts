@@ -171,6 +171,42 @@ describe('the database behind a network that drops packets silently', () => {
     expect(faults).toEqual([])
   })
 
+  it('a scheduler stopped while nothing gets through still stops; a peer that can reach the database interrupts its run', async () => {
+    const { proxy, url, w, faults } = await setUp()
+    // The peer reaches the same schema directly, not through the proxy that goes silent.
+    const direct = new URL(url)
+    const target = new URL(stateUrl('unused'))
+    direct.host = target.host
+    const a = await w.start('a', url, [
+      { name: 'stuck', at: new Date(T0 + 5_000).toISOString(), run: () => new Promise<never>(() => undefined) },
+    ])
+    const b = await w.start('b', direct.toString(), [{ name: 'tens', schedule: '*/10 * * * * *', run: () => 'ok' }])
+    await w.run(T0 + 8_000)
+    const [stuck] = (await allRuns(b.store)).filter((r) => r.job === 'stuck')
+    expect(stuck).toMatchObject({ status: 'running' })
+
+    proxy.silence()
+    let stopped = false
+    const stopping = a.scheduler.stop({ graceMs: 0 }).then(() => {
+      stopped = true
+    })
+    for (let i = 0; i < 60 && !stopped; i++) await w.run(w.time.now() + 1_000)
+    await stopping
+    // The stop could write nothing: one line says so, and nothing else went wrong.
+    expect(a.errors).toEqual(['could not mark this instance stopped'])
+    expect(a.events.filter((e) => e.name === 'scheduler:failed')).toEqual([])
+
+    // Its lease runs out: the peer interrupts the run nobody will finish.
+    await w.run(w.time.now() + 15_000)
+    expect(await b.store.getRun(stuck?.id ?? 0)).toMatchObject({
+      status: 'interrupted',
+      active: false,
+      errorMessage: 'interrupted: scheduler instance a stopped heartbeating',
+    })
+    expect(b.errors).toEqual([])
+    expect(faults).toEqual([])
+  })
+
   it('a retry due while nothing gets through starts once the database answers, instead of being dropped', async () => {
     const { proxy, url, w, faults } = await setUp()
     let calls = 0
