@@ -13,7 +13,7 @@
  * `last_run_id`).
  */
 import type { Trigger } from '../config/types.js'
-import type { InstanceRecord, InstanceRole, JobState, RunHolder, RunRecord, RunStatus } from './types.js'
+import type { InstanceRecord, InstanceRole, JobState, RunHolder, RunOutcome, RunRecord, RunStatus } from './types.js'
 
 /** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added. */
 export interface FinishedRun<Flag> {
@@ -28,6 +28,21 @@ export interface FinishedRun<Flag> {
   active: Flag
   /** When the run's retry is due, if one follows. */
   retryAt: number | null
+}
+
+/** An outcome as both stores write it: `RunOutcome` with nulls for what it leaves out, `active` as `flag` says. */
+export function finishedRun<Flag>(outcome: RunOutcome, flag: (set: boolean) => Flag): FinishedRun<Flag> {
+  return {
+    status: outcome.status,
+    finishedAt: outcome.finishedAt,
+    errorMessage: outcome.errorMessage ?? null,
+    errorStack: outcome.errorStack ?? null,
+    result: outcome.result ?? null,
+    output: outcome.output ?? null,
+    detail: outcome.detail ?? null,
+    active: flag(!outcome.settled),
+    retryAt: outcome.retryAt ?? null,
+  }
 }
 
 /** The run holding a job (overlap), as both stores read it: the run and its instance's host and pid. */

@@ -10,6 +10,7 @@
  */
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
+import { finishedRun } from '../rows.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -268,19 +269,7 @@ export class PostgresStore implements Store {
    * False when refused: the run's owner was reaped.
    */
   async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
-    const refused = await this.#outcomes.enqueue({
-      id: runId,
-      settle: false,
-      status: outcome.status,
-      finishedAt: outcome.finishedAt,
-      errorMessage: outcome.errorMessage ?? null,
-      errorStack: outcome.errorStack ?? null,
-      result: outcome.result ?? null,
-      output: outcome.output ?? null,
-      detail: outcome.detail ?? null,
-      active: !outcome.settled,
-      retryAt: outcome.retryAt ?? null,
-    })
+    const refused = await this.#outcomes.enqueue({ id: runId, settle: false, ...finishedRun(outcome, (set) => set) })
     return !refused.has(runId)
   }
 

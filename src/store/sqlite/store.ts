@@ -15,6 +15,7 @@ import fs from 'node:fs'
 import nodePath from 'node:path'
 import type Database from 'better-sqlite3'
 import { interruptedMessage } from '../messages.js'
+import { finishedRun } from '../rows.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -246,18 +247,7 @@ export class SqliteStore implements Store {
   /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
     return this.#outcomes
-      .enqueue({
-        id: runId,
-        status: outcome.status,
-        finishedAt: outcome.finishedAt,
-        errorMessage: outcome.errorMessage ?? null,
-        errorStack: outcome.errorStack ?? null,
-        result: outcome.result ?? null,
-        output: outcome.output ?? null,
-        detail: outcome.detail ?? null,
-        active: outcome.settled ? 0 : 1,
-        retryAt: outcome.retryAt ?? null,
-      })
+      .enqueue({ id: runId, ...finishedRun(outcome, (set) => (set ? 1 : 0)) })
       .then((refused) => !refused.has(runId))
   }
 
