@@ -23,7 +23,7 @@ Pausing a paused job changes nothing and says so.`
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(PauseJob)
     const config = await this.loadConfig(flags)
-    const result = await changePaused(config, stateAccess(config), args.name, true, Date.now())
+    const result = await changePaused(config, stateAccess(config), args.name, true, Date.now)
     this.out(pauseMessage(result))
     return result
   }

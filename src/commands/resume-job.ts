@@ -21,7 +21,7 @@ Resuming a job that is not paused changes nothing and says so.`
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(ResumeJob)
     const config = await this.loadConfig(flags)
-    const result = await changePaused(config, stateAccess(config), args.name, false, Date.now())
+    const result = await changePaused(config, stateAccess(config), args.name, false, Date.now)
     this.out(pauseMessage(result))
     return result
   }

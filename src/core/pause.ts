@@ -39,12 +39,14 @@ export async function changePaused(
   state: StateAccess,
   name: string,
   paused: boolean,
-  now: number,
+  /** This host's clock: since when a job is paused is recorded on the store's (the database server's). */
+  hostNow: () => number,
 ): Promise<PauseResult> {
   const configured = config.jobs.some((j) => j.name === name)
   if (!configured) await assertKnownToStore(config, state, name)
   const store = await state.write()
   try {
+    const now = hostNow() + (await store.clockOffset(hostNow))
     return await setJobPaused(store, name, paused, { configured, now })
   } finally {
     await release(state, store)

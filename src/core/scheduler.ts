@@ -300,7 +300,7 @@ export class Scheduler {
     this.assertNotStopped(paused ? 'pause a job' : 'resume a job')
     const store = await this.open()
     const shared = { read: async () => store, write: async () => store, release: async () => {} }
-    return changePaused(this.config, shared, name, paused, this.clock.now())
+    return changePaused(this.config, shared, name, paused, () => this.clock.base.now())
   }
 
   /** Attempts, newest last, in the shape of `crons logs --json` (default: the latest 50). */

@@ -142,14 +142,14 @@ describe('changePaused (in process)', () => {
     await store.syncJobs(['legacy'], T0)
     await store.close()
     const config = validateConfig({ state: statePath, timezone: 'UTC', jobs: [] }, { file: 'test' })
-    expect(await changePaused(config, stateAccess(config), 'legacy', true, T0)).toEqual({
+    expect(await changePaused(config, stateAccess(config), 'legacy', true, () => T0)).toEqual({
       job: 'legacy',
       paused: true,
       changed: true,
       pausedAt: new Date(T0).toISOString(),
     })
     expect(await pausedFlags(statePath)).toEqual({ legacy: true })
-    const error = await changePaused(config, stateAccess(config), 'legasy', true, T0).catch((e: unknown) => e)
+    const error = await changePaused(config, stateAccess(config), 'legasy', true, () => T0).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CronsError)
     expect(error).toMatchObject({
       code: 'JOB_UNKNOWN',
@@ -204,9 +204,13 @@ describe('a running scheduler honours pause and resume without a restart', () =>
     await scheduler.start()
 
     await clock.advance(30_000)
-    expect(await changePaused(config, stateAccess(config), 'tick', true, clock.now())).toMatchObject({ changed: true })
+    expect(await changePaused(config, stateAccess(config), 'tick', true, () => clock.now())).toMatchObject({
+      changed: true,
+    })
     await clock.advance(30_000)
-    expect(await changePaused(config, stateAccess(config), 'tick', false, clock.now())).toMatchObject({ changed: true })
+    expect(await changePaused(config, stateAccess(config), 'tick', false, () => clock.now())).toMatchObject({
+      changed: true,
+    })
     await clock.advance(20_000)
 
     const slot = (s: number) => new Date(T0 + s * 1000).toISOString()

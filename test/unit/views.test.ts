@@ -109,19 +109,19 @@ describe('changePaused (the rules of pause-job, with the store handed in)', () =
   it('pauses a configured job, and is idempotent', async () => {
     const state = await access()
     const pausedAt = new Date(NOW).toISOString()
-    expect(await changePaused(config, state, 'backup', true, NOW)).toEqual({
+    expect(await changePaused(config, state, 'backup', true, () => NOW)).toEqual({
       job: 'backup',
       paused: true,
       changed: true,
       pausedAt,
     })
-    expect(await changePaused(config, state, 'backup', true, NOW + 1000)).toEqual({
+    expect(await changePaused(config, state, 'backup', true, () => NOW + 1000)).toEqual({
       job: 'backup',
       paused: true,
       changed: false,
       pausedAt,
     })
-    expect(await changePaused(config, state, 'backup', false, NOW)).toEqual({
+    expect(await changePaused(config, state, 'backup', false, () => NOW)).toEqual({
       job: 'backup',
       paused: false,
       changed: true,
@@ -132,12 +132,29 @@ describe('changePaused (the rules of pause-job, with the store handed in)', () =
   it('a job only the state knows may be paused; a typo is refused before anything is written', async () => {
     const state = await access()
     await state.store.syncJobs(['legacy'], NOW)
-    expect(await changePaused(config, state, 'legacy', true, NOW)).toMatchObject({ paused: true, changed: true })
+    expect(await changePaused(config, state, 'legacy', true, () => NOW)).toMatchObject({ paused: true, changed: true })
     const writes = state.writes
-    const error = (await changePaused(config, state, 'legasy', true, NOW).catch((e: unknown) => e)) as CronsError
+    const error = (await changePaused(config, state, 'legasy', true, () => NOW).catch((e: unknown) => e)) as CronsError
     expect(error.code).toBe('JOB_UNKNOWN')
     expect(error.message).toBe('no job named "legasy" (known jobs: backup, poll)')
     expect(error.suggestions).toEqual(['did you mean "legacy"?'])
     expect(state.writes).toBe(writes)
+  })
+
+  it("records since when a job is paused on the store's clock (a database server's), not this host's", async () => {
+    const state = await access()
+    const ahead = 300_000
+    const real = state.store
+    const store = new Proxy(real, {
+      get(target, key) {
+        if (key === 'clockOffset') return async () => ahead
+        const value = Reflect.get(target, key, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const skewed = { ...state, read: async () => store, write: async () => store }
+    const pausedAt = new Date(NOW + ahead).toISOString()
+    expect(await changePaused(config, skewed, 'backup', true, () => NOW)).toMatchObject({ pausedAt })
+    expect((await real.listJobs()).find((j) => j.name === 'backup')?.pausedAt).toBe(NOW + ahead)
   })
 })
