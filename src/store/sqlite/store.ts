@@ -58,7 +58,7 @@ export class SqliteStore implements Store {
   readonly #history: RunHistory
   readonly #pruner: Pruner
   #closed = false
-  /** Whether the file is still the one opened: see `verify()`. */
+  /** Whether the file is still the one opened: see `heartbeat()`. */
   readonly #file: StateFileWatch
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
