@@ -12,20 +12,14 @@
  * the first's run once it commits. The same lock serialises `beginRun` with claims.
  */
 import { stillRunning } from '../messages.js'
-import { toHolder } from '../rows.js'
+import { type HolderRow, toHolder } from '../rows.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
 import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
 
-interface HolderRow {
-  job: string
-  id: number
-  instance_id: string
-  started_at: number
-  host: string | null
-  pid: number | null
-}
+/** A job's first active run, with its instance's host and pid. */
+type JobHolderRow = HolderRow & { job: string }
 
 /** A pause stretch's record: its row when this batch inserts it, else the id of the stored one. */
 interface OpenPause {
@@ -90,7 +84,7 @@ export class PgRunWriter {
       const claim = claims[i] as SlotClaim
       return claim.overlap === 'skip' && claim.record !== 'missed'
     })
-    const holders = needsHolders ? await this.#holders(db, names) : new Map<string, HolderRow>()
+    const holders = needsHolders ? await this.#holders(db, names) : new Map<string, JobHolderRow>()
     const pauses = paused.size > 0 ? await this.#openPauses(db, [...paused]) : new Map<string, OpenPause>()
     /** Pause records of earlier rows that later claims of a stretch extend. */
     const extended = new Map<number, OpenPause>()
@@ -212,8 +206,8 @@ export class PgRunWriter {
   }
 
   /** The oldest active run of each job, with what is known of its instance. */
-  async #holders(db: Queryable, jobs: readonly string[]): Promise<Map<string, HolderRow>> {
-    const { rows } = await db.query<HolderRow>(
+  async #holders(db: Queryable, jobs: readonly string[]): Promise<Map<string, JobHolderRow>> {
+    const { rows } = await db.query<JobHolderRow>(
       `SELECT DISTINCT ON (r.job) r.job, r.id, r.instance_id, r.started_at, i.host, i.pid
        FROM ${this.S}.runs r LEFT JOIN ${this.S}.instances i ON i.id = r.instance_id
        WHERE r.active AND r.job = ANY($1::text[]) ORDER BY r.job, r.id`,
@@ -258,7 +252,12 @@ export class PgRunWriter {
   }
 }
 
-function decide(claim: SlotClaim, paused: ReadonlySet<string>, holders: Map<string, HolderRow>, now: number): Decided {
+function decide(
+  claim: SlotClaim,
+  paused: ReadonlySet<string>,
+  holders: Map<string, JobHolderRow>,
+  now: number,
+): Decided {
   const { job, slot } = claim
   const startedAt = claim.startAt ?? now
   const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)

@@ -4,7 +4,7 @@
  * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
  */
 import type Database from 'better-sqlite3'
-import { OWNER_GONE, type FinishedRun as SharedFinishedRun } from '../rows.js'
+import { type HolderRow, OWNER_GONE, type FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { NewInstance, RunRecord } from '../types.js'
 import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
 import { RUN_COLUMNS } from './rows.js'
@@ -14,15 +14,6 @@ import { RUN_COLUMNS } from './rows.js'
  * GROUP BY order and filter every row. The unary `+` stops that, so the partial index on active
  * runs (a handful of rows) or the started_at range is searched instead of millions of rows.
  */
-
-/** An active run of a job joined with what we know of the instance running it. */
-export interface HolderRow {
-  id: number
-  instance_id: string
-  started_at: number
-  host: string | null
-  pid: number | null
-}
 
 /** An active run whose instance is dead (or unknown), for reaping. */
 export interface OrphanRow {
