@@ -1,24 +1,15 @@
-/**
- * A job handed to `Scheduler.add()`: one already resolved is taken as it is; a definition is
- * validated as a config's jobs are, in the scheduler's time zone (the validator is loaded only when
- * an app adds a job this way).
- */
+// A job handed to `Scheduler.add()`: a resolved one as it is, a definition validated as a config's
+// jobs are (the validator is loaded only then).
 import type { JobDefinition, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
 
 export async function resolveAddedJob(job: JobDefinition | ResolvedJob, timezone: string): Promise<ResolvedJob> {
   if (typeof job !== 'object' || job === null) {
-    throw new CronsError(
-      'CONFIG_INVALID',
-      `add() takes a job definition object, got ${job === null ? 'null' : typeof job}`,
-    )
+    const got = job === null ? 'null' : typeof job
+    throw new CronsError('CONFIG_INVALID', `add() takes a job definition object, got ${got}`)
   }
-  if (isResolved(job)) return job
+  if (typeof job.schedule === 'object' && 'kind' in job) return job
   const { validateConfig } = await import('../config/validate.js')
   const config = validateConfig({ timezone, jobs: [job] }, { file: 'scheduler.add()', configDir: process.cwd() })
   return config.jobs[0] as ResolvedJob
-}
-
-function isResolved(job: JobDefinition | ResolvedJob): job is ResolvedJob {
-  return typeof job.schedule === 'object' && 'kind' in job
 }

@@ -1,7 +1,4 @@
-/**
- * Time, injected. The engine never calls Date.now() or setTimeout directly, so tests drive the real
- * scheduler with `FakeClock` instead of sleeping, and a jump of the wall clock can be simulated.
- */
+// Time, injected: the engine never calls Date.now() or setTimeout directly, so tests drive it with `FakeClock`.
 
 /** Opaque: whatever the clock needs to cancel its timer. */
 export type TimerHandle = object
@@ -11,11 +8,7 @@ export interface Clock {
   now(): number
   setTimeout(callback: () => void, delayMs: number): TimerHandle
   clearTimeout(handle: TimerHandle): void
-  /**
-   * Optional: block until `now() >= at`, for at most `maxMs`. A timer fires up to a millisecond or
-   * two after its due time; a clock that can wait out the last stretch precisely lets the scheduler
-   * wake just before an instant and start its jobs on it. Clocks without it get plain timers.
-   */
+  /** Optional: block until `now() >= at`, for at most `maxMs`, so jobs start on their instant (`preciseStart`). */
   waitUntil?(at: number, maxMs: number): void
 }
 
@@ -31,14 +24,10 @@ export const systemClock: Clock = {
   waitUntil: preciseWait(),
 }
 
-/**
- * The longest delay a Node timer holds: 2^31 − 1 ms, about 24.8 days. A longer one fires after 1 ms
- * (with a TimeoutOverflowWarning), which would end a `timeout: '30d'` attempt or a 30-day retry
- * backoff at once.
- */
+/** The longest delay a Node timer holds (~24.8 days); a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/** A delay longer than a Node timer holds, as a chain of the longest timers. */
+/** A delay longer than a Node timer holds (a `timeout: '30d'`), as a chain of the longest timers. */
 class LongTimer {
   private timer: NodeJS.Timeout
 
@@ -63,34 +52,17 @@ class LongTimer {
   }
 }
 
-/**
- * The last stretch before an instant that is spun rather than slept: a sleep of the thread
- * (`Atomics.wait`) ends after its timeout, by Linux's 50 µs timer slack and, in a VM, ~0.15 ms.
- */
+/** Spun rather than slept: `Atomics.wait` overshoots by Linux's 50 µs timer slack, ~0.15 ms in a VM. */
 const SPIN_MS = 0.2
-/**
- * How fast the wall clock may move apart from the monotonic one: 100 ppm, 0.1 ms a second. On Linux
- * NTP slews both alike (no drift); elsewhere the monotonic clock may run free of the slew.
- */
+/** How fast the wall clock may drift from the monotonic one: 100 ppm. */
 const MAX_DRIFT = 1e-4
 
 /**
- * `systemClock.waitUntil`: sleep without CPU until just before `at`, then spin the rest.
- *
- * Date.now() moves in whole milliseconds, so on its own it cannot say how far into the current one we
- * are. `hires` (performance.timeOrigin + performance.now()) is sub-millisecond and monotonic, but not
- * the wall clock; their offset (true wall time − hires) is learnt from readings. Date.now() floors the
- * true time, so a reading `wall` taken just after `h = hires()` proves offset < wall + 1 − h; the
- * reading just before Date.now() ticks makes that bound tight to a microsecond, and the spin at the end
- * of each wait sees a tick, so the bound is refreshed by every wait.
- *
- * The bound only decides how long to sleep: the wait ends when Date.now() >= at itself, or when `maxMs`
- * of monotonic time has passed, so a wall clock step can neither end it early claiming the instant came
- * nor stretch it. A bound too high (the clock stepped back) is lowered by the next reading and only
- * lengthens a spin. One too low would make the sleep overshoot: a bound is let loosen by MAX_DRIFT as it
- * ages, and one the wall clock has left behind (a step forward, a suspend, faster drift) is contradicted
- * by a reading (wall − h ≥ bound) before it is a millisecond off, so it can make one wake-up late by
- * less than that.
+ * `systemClock.waitUntil`: sleep without CPU until just before `at`, then spin. A reading `wall` just
+ * after `h = hires()` proves (wall time − hires) < wall + 1 − h, tight when Date.now() has just ticked
+ * (every spin sees a tick). That bound only sets the sleep: the wait ends on Date.now() >= at or `maxMs`
+ * of monotonic time. A bound too high lengthens a spin; one the wall clock left behind is contradicted
+ * by a reading (wall − h ≥ bound) before it is a millisecond off. docs/engine.md: "Precise starts".
  */
 function preciseWait(): (at: number, maxMs: number) => void {
   // Private and never notified: Atomics.wait on it is a sleep with a fractional-millisecond timeout.
@@ -132,10 +104,7 @@ interface FakeTimer {
   callback: () => void
 }
 
-/**
- * A clock for tests: time moves only when told. `advance` fires every timer that comes due, in
- * order, letting promises settle between them, so async engine code runs as it would for real.
- */
+/** A clock for tests: time moves only when told; `advance` fires due timers in order, settling promises between. */
 export class FakeClock implements Clock {
   private current: number
   private timers: FakeTimer[] = []
@@ -159,19 +128,17 @@ export class FakeClock implements Clock {
     this.timers = this.timers.filter((t) => t !== handle)
   }
 
-  /** Timers waiting to fire. */
   get pending(): number {
     return this.timers.length
   }
 
-  /** When the earliest waiting timer is due; undefined when none is waiting. */
+  /** When the earliest waiting timer is due. */
   nextTimerAt(): number | undefined {
     let next: number | undefined
     for (const timer of this.timers) if (next === undefined || timer.at < next) next = timer.at
     return next
   }
 
-  /** Move time forward by `ms`, firing due timers in order. */
   async advance(ms: number): Promise<void> {
     await this.advanceTo(this.current + ms)
   }
@@ -203,13 +170,7 @@ export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
-/**
- * A clock shifted onto the store's time: hosts sharing a Postgres store agree on due-ness, leases
- * and heartbeats through the database server's clock, whatever their own says. The offset is
- * measured when the store opens (`Store.clockOffset`) and again while the scheduler runs
- * (clock-sync.ts); until then, and for a store on this host, it is 0 and this clock is the one it
- * wraps.
- */
+/** A clock shifted onto the store's time by the offset clock-sync.ts measures (0 for a store on this host). */
 export class StoreTimeClock implements Clock {
   offsetMs = 0
   readonly waitUntil?: (at: number, maxMs: number) => void

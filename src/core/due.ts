@@ -1,36 +1,26 @@
-/**
- * Which claims one job's due slots make, at one wake-up of the scheduler: pure, given the job, its
- * first unserved slot and the clock reading.
- */
+// Which claims one job's due slots make at one wake-up (pure). docs/engine.md: "One slot", step 2.
 import type { ResolvedJob } from '../config/types.js'
 import type { MissedInfo, SlotClaim } from '../store/types.js'
 import { slotJitterMs } from './retry.js'
 
-/** Past this many missed slots of one job in one outage, counting stops (the count is a lower bound). */
+/** Past this many missed slots in one outage, counting stops (the count is a lower bound). */
 const MAX_MISSED_COUNT = 100_000
 
-/** When a slot of `job` is due: the slot plus the job's jitter for it (the same in every process). */
+/** The slot plus the job's jitter for it (the same in every process). */
 export function dueAt(job: ResolvedJob, slot: number): number {
   return slot + slotJitterMs(job.name, slot, job.jitterMs)
 }
 
-/**
- * Where a job never served before starts: after now, except a one-off, whose instant may be now or
- * just past (it then runs once within its misfire grace, or is recorded missed — never dropped).
- */
+/** Where a job never served starts: after now, except a one-off, whose instant may be just past (never dropped). */
 export function firstSlotOf(job: ResolvedJob): number | null {
   return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
 }
 
 /**
- * The claims for one job's due slots, appended to `claims` (and the job to `claimed`, one per claim).
- * Of the slots already due, only the latest runs, and only within the misfire grace: a scheduler
- * behind by several slots (an outage, a suspend, a blocked event loop) runs a job once, never its
- * slots back to back. The others are missed: one record, or with catchUp ONE run for the latest slot
- * that carries them (the slots it missed, not itself when it is within the grace). Slots due after
- * now (up to `horizon`) are claimed ahead, except that a job with overlap 'skip' gets one run a
- * batch: a second slot claimed with it would find that run as its holder and be recorded skipped,
- * although the run may well end before the slot comes. Returns the job's next slot not claimed.
+ * Appends the claims for one job's due slots to `claims` (and the job to `claimed`, one per claim);
+ * returns its next slot not claimed. Only the latest due slot runs, within the grace; the others are
+ * one missed record, or with catchUp one run carrying them. Slots up to `horizon` are claimed ahead,
+ * one a batch for overlap 'skip' (a second would be skipped against a run that may end in time).
  */
 export function collectDue(
   job: ResolvedJob,
@@ -44,11 +34,7 @@ export function collectDue(
   let missed: MissedInfo | undefined
   /** The latest slot already due that is within the grace. */
   let late: number | undefined
-  /**
-   * Slots due after now, and when each is due: the first in locals, the rest (only a job with a
-   * second slot within the horizon has any) in arrays made then. A wake-up makes these for every
-   * due job, so the usual case allocates nothing.
-   */
+  // Slots due after now: the first in locals, the rest in arrays made only then (the usual case allocates nothing).
   let ahead: number | undefined
   let aheadAt = 0
   let further: { slots: number[]; at: number[] } | undefined
@@ -67,7 +53,7 @@ export function collectDue(
     } else if (now - at > job.misfireGraceMs) {
       missed = widen(missed, slot)
       if (missed.count >= MAX_MISSED_COUNT) {
-        // Far too many to count one by one: skip to the slots around now.
+        // Too many to count one by one: skip to the slots around now.
         slot = job.schedule.next(Math.max(slot, now - job.misfireGraceMs - 1))
         continue
       }
@@ -99,12 +85,10 @@ export function collectDue(
   return (runsNow ? ahead : further?.slots[0]) ?? slot
 }
 
-/** One missed slot. */
 export function missedSlot(slot: number): MissedInfo {
   return { count: 1, first: slot, last: slot }
 }
 
-/** `missed` with one more slot. */
 function widen(missed: MissedInfo | undefined, slot: number): MissedInfo {
   if (missed === undefined) return missedSlot(slot)
   return { count: missed.count + 1, first: Math.min(missed.first, slot), last: Math.max(missed.last, slot) }

@@ -1,6 +1,4 @@
-/**
- * Typed events of the engine, for observability (the CLI prints them) and for tests.
- */
+// The engine's typed events (the CLI prints them). docs/engine.md: "Guarded emits".
 import { EventEmitter } from 'node:events'
 import type { Initiator, ResolvedJob, Trigger } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
@@ -47,24 +45,17 @@ export interface EngineEvents {
   /** A hook threw or timed out; the run went on. */
   'hook:failed': [{ job: string; hook: string; runId: number; message: string }]
   /**
-   * This host's clock is more than a second from the store's (the database server's), or (`skewed`
-   * false) is back within a second. Scheduling is on the store's time either way; sent when the skew
-   * appears, changes by more than a second, or goes away.
+   * This host's clock is more than a second from the store's, or (`skewed` false) back within it;
+   * sent when the skew appears, changes by more than a second, or goes away.
    */
   'clock:skew': [{ offsetMs: number; skewed: boolean }]
-  /**
-   * The store cannot be reached (the database server restarting, the network down): once per
-   * outage. Claims, heartbeats and writes are retried; slots not served meanwhile are recorded missed.
-   */
+  /** The store cannot be reached: once per outage; everything is retried, slots not served are missed. */
   'store:unreachable': [{ message: string; error: unknown }]
   /** The store answers again after `store:unreachable`. */
   'store:reachable': [{ downMs: number }]
   /** Something inside the engine went wrong (store error); the engine keeps going. */
   'engine:error': [{ message: string; error: unknown }]
-  /**
-   * The scheduler cannot go on and is stopping itself: its loop stopped waking up, or its state file
-   * was deleted or replaced. `crons start-scheduler` exits non-zero on it.
-   */
+  /** The scheduler is stopping itself: its loop stopped waking up, or its state file was deleted or replaced. */
   'scheduler:failed': [{ message: string; error: unknown }]
   /** `reload()` applied a new config: the jobs it added, removed and changed, and what it could not apply. */
   'config:reloaded': [ReloadResult]
@@ -75,10 +66,7 @@ export interface EngineEvents {
 /** A listener of event `K`. */
 export type EngineListener<K extends keyof EngineEvents> = (...args: EngineEvents[K]) => void
 
-/**
- * What the engine's emitter offers, typed by event. Declared here rather than taken from Node's
- * `EventEmitter` type so that the package's types do not need `@types/node` in the user's project.
- */
+/** The emitter's API, typed by event; declared here so the package's types need no `@types/node`. */
 export interface TypedEmitter {
   on<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
   once<K extends keyof EngineEvents>(event: K, listener: EngineListener<K>): this
@@ -90,10 +78,8 @@ export interface TypedEmitter {
 }
 
 /**
- * Node's EventEmitter at run time, `TypedEmitter` in the types, with one difference: a listener
- * that throws never reaches the engine. Its error becomes one `engine:error` event (and an
- * `engine:error` listener that throws is ignored), so no listener can stop the loop, fail a run or,
- * from inside a timer, end the host process. Other listeners of the same event still run.
+ * Node's EventEmitter, except that a listener that throws becomes one `engine:error` (one of
+ * `engine:error` is ignored) and the other listeners still run.
  */
 export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
   override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
@@ -112,7 +98,6 @@ export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
   }
 }
 
-/** Tell `run:finished` listeners (if any) that attempt `attempt` (row `runId`) of a run ended. */
 export function emitRunFinished(
   events: EngineEmitter,
   request: { job: ResolvedJob; slot: number; trigger: Trigger; initiator: Initiator },

@@ -1,7 +1,4 @@
-/**
- * A binary min-heap keyed by a number: the scheduler keeps one entry per job keyed by when its
- * next slot is due, so the single timer always knows the earliest due job in O(log n).
- */
+// A binary min-heap keyed by a number: the claim loop's next slot per job, keyed by when it is due.
 interface Entry<T> {
   key: number
   value: T
@@ -51,17 +48,14 @@ export class MinHeap<T> {
     return top.value
   }
 
-  /** Remove every entry whose value matches. O(n); used when a job is replaced. */
+  /** O(n): for a job replaced or removed. */
   remove(predicate: (value: T) => boolean): void {
     const kept = this.items.filter((item) => !predicate(item.value))
     this.items = []
     for (const item of kept) this.push(item.key, item.value)
   }
 
-  /**
-   * Map every entry in one pass: `fn` gives an entry its new key and value, or undefined to drop it.
-   * O(n); used when a config reload replaces many jobs at once.
-   */
+  /** Map every entry in one pass (undefined drops it). O(n): for a reload replacing many jobs. */
   rebuild(fn: (key: number, value: T) => { key: number; value: T } | undefined): void {
     const items = this.items
     this.items = []

@@ -1,26 +1,5 @@
-/**
- * What a scheduler does besides serving slots, on two timers of its own so that neither can delay
- * the other or a claim:
- *
- * - The heartbeat (every `heartbeatMs`): prove the claim loop is alive (a dead loop stops the
- *   heartbeat and fails the scheduler, so nothing reports healthy that will never fire again),
- *   measure the clock offset again when due (clock-sync.ts), renew this instance's lease (a lease
- *   lost to a peer that thought this process dead is noticed here; a store no longer the one opened
- *   fails the scheduler), write outcomes a failed write left behind, act on requests of other
- *   processes to cancel runs of this one, and reap dead instances: at once for a process on this
- *   host that is gone, else when its heartbeat expired. The renewal brings back what the rest needs
- *   to know (the live peers, whether anything is orphaned), so an idle beat is one statement.
- * - Self-fencing: the claim loop asks `renewIfStale` before claiming; a lease not renewed for most of
- *   its length is renewed first, so no slot is claimed under a lease a peer may have found expired.
- * - After an outage of the store, every host was as blind as this one: their heartbeats are as old
- *   as its own. For one lease after the store answers again, only instances already silent for a
- *   lease before it went away are dead; the others get the time to renew (no host reaps them all).
- * - Pruning (hourly, first a minute after start): history beyond `keepDays`/`keepRuns`, in bounded
- *   steps with the event loop free between them.
- *
- * Both wait for a quiet moment (no claim or start due within QUIET_MS), but never for long. See
- * docs/engine.md, "Branches".
- */
+// A scheduler's heartbeat (liveness, lease, clock, reaping, cancel requests) and pruning, on timers of
+// their own. docs/engine.md: "Crash", "Self-fencing", "One statement per idle heartbeat", "Housekeeping".
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
 import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
@@ -33,15 +12,12 @@ import type { Outage } from './outage.js'
 import { processGone } from './process-identity.js'
 import type { Recorder } from './recorder.js'
 
-/** An instance whose heartbeat is older than this is dead (unless told otherwise; a state file's default). */
+/** An instance whose heartbeat is older than this is dead (a state file's default). */
 export const DEFAULT_INSTANCE_TTL_MS = FILE_LEASE.instanceTtlMs
-export const DEFAULT_HEARTBEAT_MS = FILE_LEASE.heartbeatMs
 const PRUNE_EVERY_MS = 3_600_000
-/** The first prune waits this long after start, so start-up never waits for one. */
 const FIRST_PRUNE_AFTER_MS = 60_000
-/** Housekeeping does not start this close to a claim or a start... */
+/** Housekeeping does not start this close to a claim or a start, but waits at most MAX_DELAY_MS. */
 const QUIET_MS = 50
-/** ... but waits for a quiet moment at most this long. */
 const MAX_DELAY_MS = 2000
 
 export interface HousekeepingDeps {
@@ -49,21 +25,19 @@ export interface HousekeepingDeps {
   events: EngineEmitter
   store: () => Promise<Store>
   recorder: () => Recorder | undefined
-  loop: ClaimLoop | undefined
+  loop: ClaimLoop
   instanceId: () => string
-  /** The config's history limits as they are now: a reload may change them. */
+  /** As they are now: a reload may change them. */
   history: () => ResolvedConfig['history']
   heartbeatMs: number
   instanceTtlMs: number
   clockSync: ClockSync
   outage: Outage
-  /** The claim loop died, or the store is gone: the scheduler cannot go on. */
+  /** The claim loop died, or the store is gone. */
   onFatal: (message: string, error: unknown) => void
-  /** A peer reaped this instance (it was stalled past its lease). */
   onLeaseLost: () => Promise<void>
-  /** Take over retries whose owner died: those given, or after a reaping, those the store has. */
+  /** Those given, or (after a reaping) those the store has. */
   adoptRetries: (pending?: PendingRetry[]) => Promise<void>
-  /** Runs of this instance another process asked to cancel (see core/cancel.ts). */
   onCancelRequests: (requests: CancelRequest[]) => void
 }
 
@@ -71,9 +45,8 @@ export class Housekeeping {
   private heartbeatTimer: TimerHandle | undefined
   private pruneTimer: TimerHandle | undefined
   private stopped = false
-  /** When the next heartbeat is planned (store time), to notice a step of this host's clock. */
+  /** When the next heartbeat is planned, to notice a step of this host's clock. */
   private beatDueAt: number | undefined
-  /** When this instance last renewed its lease (store time). */
   private renewedAt: number | undefined
   /** The last renewal before the store went out of reach, while it is (or was, within a lease). */
   private blindFrom: number | undefined
@@ -82,7 +55,7 @@ export class Housekeeping {
 
   constructor(private readonly deps: HousekeepingDeps) {}
 
-  /** Start the heartbeat (again: any earlier chain is cleared first), and pruning if `prune`. */
+  /** Start the heartbeat (again: an earlier chain is cleared), and pruning if `prune`. */
   start(options: { prune: boolean }): void {
     this.stopped = false
     // Registering wrote the first heartbeat.
@@ -104,10 +77,7 @@ export class Housekeeping {
     this.pruneTimer = undefined
   }
 
-  /**
-   * Runs left active by dead instances become interrupted (whoever notices first). Instances on
-   * this host whose process is gone are dead at once; others when their heartbeat expired.
-   */
+  /** Interrupt the runs of dead instances: gone from this host at once, others when their heartbeat expired. */
   async reap(now: number, dead?: readonly string[]): Promise<ReapedRuns> {
     const store = await this.deps.store()
     const self = this.deps.instanceId()
@@ -122,11 +92,7 @@ export class Housekeeping {
     return reaped
   }
 
-  /**
-   * The TTL to reap by. Within a lease after an outage, an instance silent since before this host
-   * lost the store may be dead; one that went silent during the outage may only have been as cut off
-   * as this host, and is given the lease from then to renew.
-   */
+  /** Within a lease after an outage, an instance silent only since it began (as cut off as this one) gets a lease. */
   private reapTtl(now: number): number {
     const ttl = this.deps.instanceTtlMs
     if (this.blindFrom === undefined || this.blindGraceUntil === undefined) return ttl
@@ -138,24 +104,14 @@ export class Housekeeping {
     return Math.max(ttl, now - this.blindFrom + ttl)
   }
 
-  /**
-   * Self-fencing, before a claim: a lease last renewed longer ago than most of its length (an event
-   * loop blocked, heartbeats failing) is renewed now; a failure rejects, and the caller must not
-   * claim. Undefined when the lease is fresh (nothing to wait for).
-   */
-  renewIfStale(now: number): Promise<void> | undefined {
+  /** Self-fencing: a stale lease is renewed before a claim (a rejection forbids the claim); undefined if fresh. */
+  renewIfStale(now: number): Promise<unknown> | undefined {
     const lease = { heartbeatMs: this.deps.heartbeatMs, instanceTtlMs: this.deps.instanceTtlMs }
     if (this.renewedAt !== undefined && Math.abs(now - this.renewedAt) < selfFenceAfterMs(lease)) return undefined
-    return (async () => {
-      const store = await this.deps.store()
-      await this.renew(store, now)
-    })()
+    return this.deps.store().then((store) => this.renew(store, now))
   }
 
-  /**
-   * Renew the lease, and act on the cancel requests it brings; a lease lost to a peer makes the
-   * scheduler carry on under a new id.
-   */
+  /** Renew the lease and act on the cancel requests it brings. */
   private async renew(store: Store, now: number): Promise<Heartbeat> {
     const id = this.deps.instanceId()
     const beat = await store.heartbeat(id, now)
@@ -183,17 +139,14 @@ export class Housekeeping {
     this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
   }
 
-  /**
-   * Whether work planned for `plannedAt` should wait for a quiet moment: then `later(delay, planned)`
-   * is called, and the caller returns.
-   */
+  /** Whether work planned for `plannedAt` waits for a quiet moment: then `later` is called, and the caller returns. */
   private postponed(
     now: number,
     plannedAt: number | undefined,
     later: (delayMs: number, planned: number) => void,
   ): boolean {
     const planned = plannedAt ?? now
-    const busyFor = this.deps.loop?.busyFor(now, QUIET_MS) ?? 0
+    const busyFor = this.deps.loop.busyFor(now, QUIET_MS)
     if (busyFor === 0 || now - planned >= MAX_DELAY_MS) return false
     later(busyFor, planned)
     return true
@@ -203,10 +156,9 @@ export class Housekeeping {
     const { clock, loop } = this.deps
     let now = clock.now()
     if (this.postponed(now, plannedAt, (delay, planned) => this.armHeartbeat(delay, planned))) return
-    // A timer firing far from when it was due means the clock stepped, and every age read on it is
-    // wrong until the offset is measured again: the loop's liveness is then judged at the next beat.
+    // After a clock step every age read is wrong until measured again: liveness waits for the next beat.
     const stepped = this.deps.clockSync.noteTimer(this.beatDueAt)
-    if (!stepped && loop && !loop.alive(now)) {
+    if (!stepped && !loop.alive(now)) {
       this.heartbeatTimer = undefined
       this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
       return
@@ -216,7 +168,7 @@ export class Housekeeping {
       if (await this.deps.clockSync.check(store)) now = clock.now()
       const beat = await this.renew(store, now)
       await this.deps.recorder()?.retry()
-      // Reaping is a transaction of several statements: only when the renewal showed work for it.
+      // Reaping is a transaction of several statements: only when the renewal shows work for it.
       const dead = goneHere(beat.peers)
       const cutoff = now - this.reapTtl(now)
       if (beat.orphanedRuns || dead.length > 0 || beat.peers.some((peer) => peer.heartbeatAt < cutoff)) {
@@ -245,7 +197,7 @@ export class Housekeeping {
     if (this.postponed(now, plannedAt, (delay, planned) => this.armPrune(delay, planned))) return
     try {
       const store = await this.deps.store()
-      // Bounded steps with a turn of the event loop between them: claims and starts wait one step at most.
+      // Bounded steps, a turn of the event loop between them: claims and starts wait one step at most.
       while (!(await store.prune(now, this.deps.history(), { maxMs: 20 })).done && !this.stopped) {
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
@@ -256,7 +208,7 @@ export class Housekeeping {
   }
 }
 
-/** Of `instances`, those on this host whose process is gone: dead without waiting for their lease. */
+/** Of `instances`, those on this host whose process is gone. */
 function goneHere(instances: readonly InstanceRecord[]): string[] {
   const here = hostname()
   return instances

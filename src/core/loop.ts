@@ -1,15 +1,5 @@
-/**
- * The claim loop. One timer for the earliest due slot of all jobs (a heap keyed by due time), never
- * a timer or a poll per job; the sleep is capped so suspend and clock jumps are noticed. All slots
- * due at one wake-up are claimed in ONE store transaction, which is also what makes every slot fire
- * exactly once across processes sharing the store. Slots due within the claim lead are claimed
- * ahead and started on their instant by `Starts` (docs/engine.md, "Claim-ahead").
- *
- * The loop cannot die of an error: a wake-up that throws is reported and the loop re-arms. Whether
- * it is alive is what the heartbeat proves (`alive()`). A store out of reach is retried with a
- * growing delay (1 s, 2 s, 4 s… at most 16 s) and reported once (outage.ts); its slots go back on the
- * heap as they were, so when the store answers those past their misfire grace are recorded missed.
- */
+// The claim loop: one timer over a heap of each job's next slot, one claim transaction per wake-up.
+// docs/engine.md: "One slot, start to end", "Claim-ahead", "The store out of reach".
 import type { ResolvedJob } from '../config/types.js'
 import type { ClaimOutcome, SlotClaim, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -21,13 +11,10 @@ import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import type { Starts } from './starts.js'
 
-/** A wake-up later than this past its plan is reported as overdue. */
 const OVERDUE_MS = 1000
-/** After a failed claim (or a wake-up that threw), wait this long before trying again... */
+/** After a failed claim (or a wake-up that threw); doubled after each failure in a row, up to MAX_RETRY_MS. */
 const RETRY_MS = 1000
-/** ... doubled after each failure in a row, up to this. */
 const MAX_RETRY_MS = 16_000
-/** The adaptive claim lead never exceeds this. */
 const MAX_CLAIM_LEAD_MS = 250
 
 interface Entry {
@@ -44,21 +31,17 @@ export interface ClaimLoopDeps {
   instanceId: () => string
   /** Whether the job is still the one of its name (not replaced or removed meanwhile). */
   isCurrent: (job: ResolvedJob) => boolean
-  /** Attempts of a job still executing in this process (the overlap guard for claims ahead). */
+  /** Attempts of a job executing in this process (the overlap guard for claims ahead). */
   activeCount: (job: string) => number
   maxSleepMs: number
-  /** A fixed claim lead, or undefined for the adaptive one. */
+  /** Undefined: adaptive. */
   claimLeadMs: number | undefined
-  /** Reports a store out of reach once per outage, and anything else as it happens. */
   outage: Outage
-  /**
-   * The timer planned for `plannedAt` fired: whether the clock must be measured again before it is
-   * read (`resyncClock`), because the host's clock stepped.
-   */
+  /** Whether the host's clock stepped, so it must be measured again (`resyncClock`) before it is read. */
   clockStepped?: (plannedAt: number | undefined) => boolean
-  resyncClock?: () => Promise<void>
-  /** Before claiming: undefined when this instance's lease is fresh, else its renewal (self-fencing). */
-  beforeClaim?: (now: number) => Promise<void> | undefined
+  resyncClock?: () => Promise<unknown>
+  /** Self-fencing: undefined while the lease is fresh, else its renewal. */
+  beforeClaim?: (now: number) => Promise<unknown> | undefined
 }
 
 export class ClaimLoop {
@@ -66,25 +49,21 @@ export class ClaimLoop {
   private timer: TimerHandle | undefined
   private plannedAt: number | undefined
   private claimLeadMs: number
-  /** Whether a claim batch has been measured yet (the adaptive lead starts at its most until then). */
   private leadMeasured = false
   private ticking: Promise<void> | undefined
   private tickStartedAt = 0
   private stopped = false
-  /** Claims that failed in a row (the store out of reach): the next try waits longer. */
   private failedClaims = 0
 
   constructor(private readonly deps: ClaimLoopDeps) {
-    // Before any claim is measured, the first slot after a start is claimed as early as any: a first
-    // claim is the slowest (cold connections, every process of a cluster starting together).
+    // A first claim is the slowest (cold connections, a whole cluster starting): the most lead until measured.
     this.claimLeadMs = deps.claimLeadMs ?? MAX_CLAIM_LEAD_MS
   }
 
   /**
-   * Take charge of `jobs` at `now` (a start, or a job added to a running scheduler): each resumes
-   * after the last slot served under its name, so slots of a downtime follow the misfire rules; a job
-   * never served starts from `firstSlotOf`, and is recorded as served from now, so an outage before
-   * its first slot is missed rather than unknown.
+   * Take charge of `jobs` (a start, or an add()): each resumes after the last slot served under its
+   * name (a downtime's slots follow the misfire rules); one never served starts from `firstSlotOf`
+   * and is recorded served from now, so an outage before its first slot is missed, not unknown.
    */
   async serve(jobs: readonly ResolvedJob[], now: number): Promise<void> {
     const store = await this.deps.store()
@@ -106,16 +85,11 @@ export class ClaimLoop {
     if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
   }
 
-  /** Forget a job's queued slot (it was replaced or removed). */
   forget(name: string): void {
     this.heap.remove((entry) => entry.job.name === name)
   }
 
-  /**
-   * Point queued slots at new definitions of their jobs, in one pass (a config reload): a job mapped
-   * to a definition keeps its queued slot, due by the new definition's jitter; one mapped to null
-   * loses it. Jobs not in `next` are left as they are.
-   */
+  /** A reload, in one pass: a job mapped to a definition keeps its slot (due by the new jitter); to null, loses it. */
   requeue(next: ReadonlyMap<string, ResolvedJob | null>): void {
     this.heap.rebuild((key, entry) => {
       const job = next.get(entry.job.name)
@@ -125,7 +99,6 @@ export class ClaimLoop {
     })
   }
 
-  /** Serve what is due now, then keep going. */
   run(): Promise<void> {
     return this.tick()
   }
@@ -138,20 +111,14 @@ export class ClaimLoop {
     await this.ticking
   }
 
-  /**
-   * Whether the loop will wake up again: a wake-up is in progress (and not stuck for longer than
-   * twice the longest sleep), or a timer is armed, or there is nothing left to fire.
-   */
+  /** Whether the loop will wake again: a wake-up not stuck past twice `maxSleepMs`, a timer, or nothing to fire. */
   alive(now: number): boolean {
     if (this.stopped) return true
     if (this.ticking) return now - this.tickStartedAt <= 2 * this.deps.maxSleepMs
     return this.timer !== undefined || this.heap.size === 0
   }
 
-  /**
-   * How long until a claim or a start due within `quietMs` is over (0 when nothing is), so that
-   * housekeeping writes keep out of its way.
-   */
+  /** How long until a claim or start due within `quietMs` is over (0 if none): housekeeping keeps out of its way. */
   busyFor(now: number, quietMs: number): number {
     let soonest = Number.POSITIVE_INFINITY
     const next = this.heap.peekKey()
@@ -161,7 +128,7 @@ export class ClaimLoop {
     return Math.max(0, soonest - now) + quietMs
   }
 
-  /** The store answers again: try what is due at once rather than at the end of the back-off. */
+  /** The store answers again: try at once rather than at the end of the back-off. */
   wake(): void {
     if (this.failedClaims === 0) return
     this.failedClaims = 0
@@ -184,7 +151,7 @@ export class ClaimLoop {
     this.timer = clock.setTimeout(() => void this.tick(), delay)
   }
 
-  /** Serve every slot due by now, then sleep until the next. A wake-up that throws re-arms. */
+  /** A wake-up that throws is reported and re-arms: the loop cannot die of an error. */
   private tick(): Promise<void> {
     if (this.stopped || this.ticking) return this.ticking ?? Promise.resolve()
     this.timer = undefined
@@ -201,13 +168,10 @@ export class ClaimLoop {
     return this.ticking
   }
 
-  /**
-   * Returns a minimum delay before the next wake-up: non-zero after a store failure, or until a
-   * slot that could not be claimed ahead comes due.
-   */
+  /** Returns the least delay before the next wake-up (after a store failure, or until a deferred slot). */
   private async serveDueSlots(): Promise<number> {
     const { clock, events } = this.deps
-    // A host clock that stepped is measured against the store's before anything is taken for due.
+    // A stepped host clock is measured again before anything is taken for due.
     if (this.deps.clockStepped?.(this.plannedAt) && this.deps.resyncClock) {
       try {
         await this.deps.resyncClock()
@@ -219,8 +183,7 @@ export class ClaimLoop {
     if (this.plannedAt !== undefined && now - this.plannedAt > OVERDUE_MS) {
       events.emit('timer:overdue', { plannedAt: this.plannedAt, wokeAt: now, lateMs: now - this.plannedAt })
     }
-    // Slots due within the lead are claimed now and started on their instant. A job still running
-    // here with overlap 'skip' waits for its instant instead, so it is not skipped early.
+    // A job still running here with overlap 'skip' is not claimed ahead, so it is not skipped early.
     const horizon = now + this.claimLeadMs
     const claims: SlotClaim[] = []
     const claimed: ResolvedJob[] = []
@@ -245,15 +208,13 @@ export class ClaimLoop {
     if (claims.length === 0) return waitForDeferred
     let outcomes: ClaimOutcome[]
     try {
-      // Self-fencing: no claim under a lease a peer may have found expired.
       await this.deps.beforeClaim?.(now)
       // Outcomes a failed write left behind go first: a claim must not find their jobs still running.
       await this.deps.recorder()?.retry()
       const store = await this.deps.store()
       outcomes = await store.claimSlots(claims, this.deps.instanceId(), now)
     } catch (error) {
-      // The store failed (out of reach, locked past its busy timeout, disk full): put the slots back,
-      // retry soon. Each popped entry goes back as it was, unless its job was replaced meanwhile (add()).
+      // Each popped slot goes back as it was, unless its job was replaced meanwhile (add()).
       const jobs = new Set(popped.map((p) => p.job))
       this.heap.remove((e) => jobs.has(e.job))
       for (const entry of popped) {
@@ -267,37 +228,27 @@ export class ClaimLoop {
     try {
       this.adaptLead(claimMs + this.deps.starts.dispatch(claims, claimed, outcomes))
     } catch (error) {
-      // Not a store failure: the slots are claimed (putting them back would only find them taken).
-      // The runs not started are recorded interrupted so that none holds its job for good.
+      // The slots are claimed: the runs not started are recorded interrupted so none holds its job for good.
       events.emit('engine:error', { message: `could not start the runs of ${claims.length} claimed slot(s)`, error })
-      const message = `interrupted: the run could not be started (${describeError(error).message})`
+      const errorMessage = `interrupted: the run could not be started (${describeError(error).message})`
       const finishedAt = clock.now()
       const recorder = this.deps.recorder()
       for (const outcome of outcomes) {
         if (outcome.kind !== 'started') continue
-        await recorder?.finish(outcome.runId, {
-          status: 'interrupted',
-          finishedAt,
-          errorMessage: message,
-          settled: true,
-        })
+        await recorder?.finish(outcome.runId, { status: 'interrupted', finishedAt, errorMessage, settled: true })
       }
     }
     return waitForDeferred
   }
 
-  /** Report a failed claim (once per outage when the store is out of reach); the delay before the next try. */
+  /** Report a failed claim; the delay before the next try. */
   private claimFailed(message: string, error: unknown): number {
     this.deps.outage.failed(message, error)
     this.failedClaims++
     return Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (this.failedClaims - 1))
   }
 
-  /**
-   * Claim the next batch early by twice what this one took (the claim and the staging of its runs),
-   * plus a little, decaying slowly (2% a batch) after a slow one. The first measured batch replaces
-   * the starting guess outright.
-   */
+  /** Twice what this batch's claim and staging took, plus 2 ms, decaying 2% a batch; the first replaces the guess. */
   private adaptLead(preparedMs: number): void {
     if (this.deps.claimLeadMs !== undefined) return
     const wanted = Math.ceil(preparedMs * 2) + 2

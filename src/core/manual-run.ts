@@ -1,8 +1,5 @@
-/**
- * A manual run (`Scheduler.runJob`, `crons run-job`): which job it may be (a disabled one only when
- * forced), and its first attempt begun outside the slot table — refused while the job runs in any
- * process unless forced — as a request the runner executes like a scheduled run's.
- */
+// A manual run (`Scheduler.runJob`, `crons run-job`): which job (a disabled one only when forced),
+// and its first attempt begun outside the slot table, refused while the job runs unless forced.
 import { basename } from 'node:path'
 import type { Initiator, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError, quote, unknownJob } from '../errors.js'
@@ -13,7 +10,6 @@ import type { RunRequest } from './runner.js'
 /** What the library says for the way past a refusal (the CLI words it as its flag). */
 const FORCE_HINT = 'pass { force: true } to run it anyway'
 
-/** The job `name` names among the scheduled ones, or a disabled one when forced. */
 export function manualJob(
   config: ResolvedConfig,
   jobs: ReadonlyMap<string, ResolvedJob>,
@@ -23,8 +19,8 @@ export function manualJob(
   const scheduled = jobs.get(name)
   if (scheduled) return scheduled
   const disabled = config.jobs.find((j) => j.name === name && j.enabled === false)
-  if (disabled && force) return disabled
   if (disabled) {
+    if (force) return disabled
     const where = config.configPath === undefined ? 'the config' : basename(config.configPath)
     throw new CronsError('JOB_DISABLED', `job ${quote(name)} is disabled (enabled: false in ${where})`, {
       suggestions: [FORCE_HINT],
@@ -33,7 +29,7 @@ export function manualJob(
   throw unknownJob(name, [...jobs.keys()])
 }
 
-/** Begin the run's first attempt; a refusal names the run holding the job. */
+/** A refusal names the run holding the job. */
 export async function beginManualRun(
   store: Store,
   job: ResolvedJob,

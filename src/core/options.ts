@@ -1,7 +1,4 @@
-/**
- * What a scheduler can be given (`createScheduler(config, options)`, `new Scheduler`) and what a
- * manual run can be told.
- */
+// What a scheduler (`createScheduler(config, options)`) and a manual run can be given.
 import type { Initiator } from '../config/types.js'
 import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
@@ -54,7 +51,6 @@ export interface RunJobOptions {
   timeoutMs?: number
 }
 
-/** The options a scheduler reads after construction, with their defaults applied. */
 export interface ResolvedOptions {
   initiator: Initiator
   maxSleepMs: number
@@ -64,7 +60,6 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(state: StateLocation, options: SchedulerOptions): ResolvedOptions {
-  // Defaults follow the kind of state: a database shared by hosts detects a dead one sooner.
   const lease = defaultLease(state)
   return {
     initiator: options.initiator ?? 'library',

@@ -1,29 +1,19 @@
-/**
- * The store out of reach (the database server restarting, the network between down): one line when
- * it starts, one when it ends, and nothing for each of the failed claims, heartbeats and writes in
- * between. Those are retried by their owners (the claim loop with a growing delay, the heartbeat on
- * its interval, the recorder before each claim and at each heartbeat); what could not be served
- * meanwhile is recorded missed by the claim loop once the store answers (the misfire rules).
- *
- * Any other store failure is reported as it happens (`engine:error`): it is not the store being
- * away, and saying it once per outage could hide a second, different one.
- */
+// The store out of reach: one event when it starts, one when it ends, none for the failures between
+// (their owners retry them). docs/engine.md: "The store out of reach".
 import type { Clock } from './clock.js'
 import type { EngineEmitter } from './events.js'
 
 export class Outage {
-  /** When the store was first found out of reach (the caller's clock); undefined while it answers. */
+  /** Undefined while the store answers. */
   private since: number | undefined
   private failures = 0
 
   constructor(
     private readonly clock: Clock,
     private readonly events: EngineEmitter,
-    /** Called when the store answers again, e.g. to wake the claim loop from its back-off. */
     private readonly onBack: () => void = () => {},
   ) {}
 
-  /** Whether the store is out of reach as far as anything here knows. */
   get down(): boolean {
     return this.since !== undefined
   }
@@ -33,10 +23,7 @@ export class Outage {
     return this.failures
   }
 
-  /**
-   * A store call failed: `message` says what failed. Out of reach: reported once per outage.
-   * Anything else: reported now, as an `engine:error`.
-   */
+  /** A store call failed. Any failure but the store out of reach is reported each time: one could hide another. */
   failed(message: string, error: unknown): void {
     if (!isUnreachable(error)) {
       this.events.emit('engine:error', { message, error })
@@ -48,7 +35,7 @@ export class Outage {
     this.events.emit('store:unreachable', { message, error })
   }
 
-  /** A store call succeeded: an outage, if any, is over. */
+  /** A store call succeeded. */
   answered(): void {
     if (this.since === undefined) return
     const downMs = Math.max(0, this.clock.now() - this.since)

@@ -1,9 +1,5 @@
-/**
- * Telling whether a process on this host is still the one that registered an instance: its pid
- * exists and, where the OS says when a process started (Linux's /proc), it started when the instance
- * said it did — a pid reused by another process does not keep a dead instance alive. A dead instance
- * on this host is reaped at once instead of after its heartbeat expires.
- */
+// Whether a process on this host is still the one that registered an instance: its pid exists and
+// (where /proc says) it started when the instance said, so a reused pid does not keep it alive.
 import { readFileSync } from 'node:fs'
 
 /** Clock ticks per second of /proc's times: 100 on every Linux architecture Node runs on. */

@@ -1,9 +1,5 @@
-/**
- * The scheduler: its lifecycle (start, stop, in whatever order calls come), its jobs, and manual
- * runs. Serving slots is the claim loop's (loop.ts), running them the runner's (runner.ts), the
- * heartbeat, reaping and pruning housekeeping's (housekeeping.ts). docs/engine.md follows one slot
- * through all of them.
- */
+// The scheduler: its lifecycle (start, stop, in any order), its jobs, and manual runs; it wires the
+// claim loop, starts, runner and housekeeping together. docs/engine.md: "One slot, start to end".
 import type { CronsConfig, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
 import type { PendingRetry, Store } from '../store/types.js'
@@ -35,32 +31,25 @@ export type { OpenStore, RunJobOptions, SchedulerOptions }
 
 export class Scheduler {
   readonly events = new EngineEmitter()
-  /** Who this process is in the store (instance.ts). */
   private readonly instance: Instance
   private readonly clock: StoreTimeClock
   private readonly jobs = new Map<string, ResolvedJob>()
   private readonly options: ResolvedOptions
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
-  /** The store out of reach: said once, retried (outage.ts). */
   private readonly outage: Outage
-  /** The offset from the store's clock, measured again when due (clock-sync.ts). */
   private readonly clockSync: ClockSync
-  /** Runs claimed ahead of their slot, waiting for the instant. */
   private readonly starts: Starts
-  /** The store, and the recorder and runner that write to it (session.ts). */
   private readonly session: StoreSession
   private starting: Promise<void> | undefined
   private started = false
   private stopping: Promise<void> | undefined
   /** A second stop() came: no step of the stop waits any more. */
   private graceCancelled = false
-  /** Ends the wait of a stop for runs claimed ahead (a second stop()). */
+  /** Ends a stop's wait for runs claimed ahead (a second stop()). */
   private cancelGraceWait: (() => void) | undefined
-
-  /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
   private current: ResolvedConfig
-  /** Reloads one at a time, in the order they were asked for. */
+  /** Reloads apply one at a time, in order. */
   private reloading: Promise<unknown> = Promise.resolve()
 
   constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
@@ -73,9 +62,7 @@ export class Scheduler {
     this.clockSync = new ClockSync({
       clock: this.clock,
       events: this.events,
-      measured: async (clockOffsetMs) => {
-        await this.instance.update(this.session.store, { clockOffsetMs })
-      },
+      measured: (clockOffsetMs) => this.instance.update(this.session.store, { clockOffsetMs }),
     })
     this.session = new StoreSession({
       store: options.store,
@@ -113,9 +100,7 @@ export class Scheduler {
       claimLeadMs: options.claimLeadMs,
       outage: this.outage,
       clockStepped: (plannedAt) => this.clockSync.noteTimer(plannedAt),
-      resyncClock: async () => {
-        await this.clockSync.measure(await this.open())
-      },
+      resyncClock: async () => this.clockSync.measure(await this.open()),
       beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
@@ -141,7 +126,7 @@ export class Scheduler {
     for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
   }
 
-  /** This process's id in the store (a new one after it lost its lease to a peer). */
+  /** This process's id in the store (a new one after a peer took over its lease). */
   get instanceId(): string {
     return this.instance.id
   }
@@ -161,7 +146,6 @@ export class Scheduler {
     return this.clock.offsetMs
   }
 
-  /** The jobs this scheduler runs. */
   list(): ResolvedJob[] {
     return [...this.jobs.values()]
   }
@@ -184,23 +168,14 @@ export class Scheduler {
     return resolved
   }
 
-  /**
-   * Stop scheduling a job; its history stays in the store, and a run of it in progress goes on.
-   * Returns whether this scheduler had the job.
-   */
+  /** Stop scheduling a job (its history stays, a run in progress goes on); whether it was scheduled here. */
   remove(name: string): boolean {
     this.assertNotStopped('remove a job')
     this.loop.forget(name)
     return this.jobs.delete(name)
   }
 
-  /**
-   * Run another config from now on: jobs it adds are scheduled, jobs it drops stop being scheduled,
-   * changed ones are replaced; runs in progress finish under the definition they started with. Takes
-   * a config as `defineConfig` does (without `state`, the running one is kept) or a resolved one;
-   * a new `state` is not applied (the store stays open). Emits `config:reloaded` and returns the same.
-   * Reloads apply one at a time, in order.
-   */
+  /** Run another config from now on (docs/library.md); emits `config:reloaded` with what it returns. */
   reload(config: CronsConfig | ResolvedConfig): Promise<ReloadResult> {
     const reloaded = this.reloading.then(async () => {
       this.assertNotStopped('reload the config')
@@ -230,7 +205,7 @@ export class Scheduler {
     return reloaded
   }
 
-  /** The instance row says which config runs here (`list-jobs` and `status` compare it with the file). */
+  /** `list-jobs` and `status` compare the instance row's config hash with the file. */
   private async recordConfigHash(): Promise<void> {
     try {
       await this.instance.update(this.session.store, { configHash: this.current.configHash ?? null })
@@ -239,10 +214,7 @@ export class Scheduler {
     }
   }
 
-  /**
-   * Open the store, recover from dead peers, and start firing slots. Calling it again (before or
-   * after it finished) returns the same start; a stop() during it ends it at the next step.
-   */
+  /** Open the store, reap dead peers, start firing slots; calling again returns the same start. */
   async start(): Promise<void> {
     this.assertNotStopped('start')
     this.starting ??= this.startOnce()
@@ -253,7 +225,7 @@ export class Scheduler {
     this.instance.role = 'scheduler'
     const store = await this.open()
     if (this.stopping) return
-    // Opened earlier for a manual run: registered as a runner then.
+    // Opened earlier for a manual run, it registered as a runner.
     if (this.instance.registeredAs !== 'scheduler') await this.instance.register(store)
     if (this.stopping) return
     const now = this.clock.now()
@@ -268,7 +240,7 @@ export class Scheduler {
     await this.loop.run()
   }
 
-  /** Retries whose owner died during their backoff are taken over by a live scheduler that has the job. */
+  /** Retries whose owner died during their backoff go to a live scheduler that has the job. */
   private async adoptRetries(orphaned?: PendingRetry[]): Promise<void> {
     if (!this.started || this.stopping) return
     for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
@@ -277,7 +249,7 @@ export class Scheduler {
     }
   }
 
-  /** Each job's next run, as `list-jobs --json` names it: plain data, ISO instants. */
+  /** Each job's next run, as `list-jobs --json` names it. */
   nextFires(): { job: string; nextRun: string | null }[] {
     const now = this.clock.now()
     return [...this.jobs.values()].map((job) => {
@@ -286,7 +258,7 @@ export class Scheduler {
     })
   }
 
-  /** Pause a job (in every process sharing the store), as `crons pause-job` does. */
+  /** Pause a job in every process sharing the store, as `crons pause-job` does. */
   pause(name: string): Promise<PauseResult> {
     return this.setPaused(name, true)
   }
@@ -314,13 +286,7 @@ export class Scheduler {
     return record === undefined ? undefined : attemptDetail(record)
   }
 
-  /**
-   * Cancel a running attempt: its `ctx.signal` is aborted and it is recorded `cancelled`, with no
-   * retry. One executing here is cancelled at once; any other is asked of its process, which acts at
-   * its next heartbeat (waited for up to `waitMs`). Resolves with the attempt once recorded, in the
-   * shape of `run(id)`; rejects for an unknown run, one not running, or a request not acted on in
-   * time (see cancel.ts).
-   */
+  /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts). */
   async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetail> {
     this.assertNotStopped('cancel a run')
     const store = await this.open()
@@ -329,10 +295,7 @@ export class Scheduler {
     return attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options))
   }
 
-  /**
-   * Run a job now through the same pipeline as a scheduled run (timeout, retry, hooks, history row
-   * with trigger `manual`). Refuses while the job runs anywhere unless `force`.
-   */
+  /** Run a job now as a scheduled run would (trigger `manual`); refused while it runs anywhere unless `force`. */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
     this.assertNotStopped('run a job')
     const job = manualJob(this.config, this.jobs, name, options.force === true)
@@ -345,7 +308,7 @@ export class Scheduler {
     return this.session.getRunner().execute(await beginManualRun(store, job, options, at))
   }
 
-  /** A stopped scheduler has closed its store and released its timers: it cannot be started again. */
+  /** A stopped scheduler has closed its store and released its timers. */
   private assertNotStopped(what: string): void {
     if (this.stopping === undefined) return
     throw new CronsError('SCHEDULER_STOPPED', `cannot ${what}: this scheduler was stopped`, {
@@ -353,11 +316,7 @@ export class Scheduler {
     })
   }
 
-  /**
-   * Stop claiming slots, give running jobs `graceMs` to finish, then abort and record them
-   * interrupted; mark this instance stopped and close the store. A second call cuts the grace short
-   * and waits for nothing more (hooks included).
-   */
+  /** Stop claiming, give running jobs `graceMs`, then interrupt them; a second call cuts the grace short. */
   stop(options: { graceMs?: number } = {}): Promise<void> {
     if (this.stopping) {
       this.graceCancelled = true
@@ -387,17 +346,13 @@ export class Scheduler {
     this.events.emit('stopped', { instanceId: this.instance.id })
   }
 
-  /** The scheduler cannot go on (its loop died, its state file is gone): report it and stop. */
+  /** Its loop died or its state file is gone: report it and stop. */
   private fail(message: string, error: unknown): void {
     this.events.emit('scheduler:failed', { message, error })
     if (!this.stopping) void this.stop()
   }
 
-  /**
-   * A peer found this process dead (it was stalled past its lease) and took its runs: their outcomes
-   * here would be refused, so their jobs are told to stop, and this process carries on under a new
-   * instance id.
-   */
+  /** A peer reaped this stalled process: its runs' outcomes would be refused; abort them, go on under a new id. */
   private async leaseLost(): Promise<void> {
     this.session.runner?.abortAll(
       'interrupted: this scheduler was stalled past its lease and a peer took over its runs',
@@ -410,10 +365,7 @@ export class Scheduler {
     if (this.session.store) await this.instance.register(this.session.store)
   }
 
-  /**
-   * The store, opened on first use, with this process registered as an instance: a `runner` until
-   * `start()` makes it a `scheduler` (status counts only schedulers as serving slots).
-   */
+  /** The store, opened on first use, with this process registered as an instance. */
   open(): Promise<Store> {
     return this.session.open()
   }

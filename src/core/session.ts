@@ -1,9 +1,5 @@
-/**
- * A scheduler's hold on its store: the store opened on first use (or the one given), the offset from
- * its clock measured and this process registered before anything else uses it; the recorder and the
- * runner that write to it, built on it. Closed once, at the end of a stop.
- */
-
+// A scheduler's hold on its store: opened on first use (or given), clock measured and process
+// registered before anything else uses it; the recorder and runner built on it; closed once.
 import { CronsError } from '../errors.js'
 import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
@@ -17,16 +13,14 @@ import { Recorder } from './recorder.js'
 import { Runner, type RunnerDeps } from './runner.js'
 
 export interface StoreSessionDeps {
-  /** A store to use instead of opening one (the caller then owns closing it). */
+  /** Given by the caller, who then owns closing it. */
   store: Store | undefined
   openStore: OpenStore | undefined
-  /** The state the config names, opened when no store was given. */
   state: () => StateLocation
   clockSync: ClockSync
   instance: Instance
   events: EngineEmitter
   outage: Outage
-  /** What the runner needs besides the store and the recorder. */
   runner: Omit<RunnerDeps, 'store' | 'recorder'>
 }
 
@@ -42,7 +36,6 @@ export class StoreSession {
     this.#owned = deps.store === undefined
   }
 
-  /** The store once open (or given). */
   get store(): Store | undefined {
     return this.#store
   }
@@ -57,10 +50,7 @@ export class StoreSession {
     return this.#runner
   }
 
-  /**
-   * The store, opened on first use, with this process registered as an instance (a `runner` until
-   * `start()` makes it a `scheduler`: status counts only schedulers as serving slots).
-   */
+  /** The store, opened on first use, with this process registered as an instance. */
   open(): Promise<Store> {
     this.#opening ??= (async () => {
       const { deps } = this
@@ -70,7 +60,7 @@ export class StoreSession {
         }
         this.#store = await deps.openStore(deps.state())
       }
-      // Schedule on the store's time: the database server's for Postgres (0 for SQLite).
+      // Schedule on the store's time: the database server's for Postgres.
       await deps.clockSync.measure(this.#store)
       this.#recorder = new Recorder(this.#store, deps.events, deps.outage)
       await deps.instance.register(this.#store)
@@ -79,7 +69,7 @@ export class StoreSession {
     return this.#opening
   }
 
-  /** The runner, built on first use; only once the store is open. */
+  /** Built on first use, once the store is open. */
   getRunner(): Runner {
     if (this.#store === undefined || this.#recorder === undefined) {
       throw new CronsError('INTERNAL', 'the runner was asked for before the store was open')
@@ -89,10 +79,7 @@ export class StoreSession {
     return this.#runner
   }
 
-  /**
-   * After a stop's runs are drained: write what is left to write, mark this instance stopped, and
-   * close the store if it was opened here. An open still in progress is waited for.
-   */
+  /** After a stop's runs are drained: write what is left, mark this instance stopped, close a store opened here. */
   async close(now: () => number): Promise<void> {
     await this.#recorder?.retry()
     const store = this.#store ?? (await this.#opening?.catch(() => undefined))

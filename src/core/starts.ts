@@ -1,9 +1,5 @@
-/**
- * What the scheduler does with the outcome of a claim batch: runs whose instant has come start at
- * once; runs claimed ahead are staged (their attempts built) and started on their instant; skipped,
- * paused and missed slots are reported. Runs still waiting when the scheduler stops are handed back
- * so they can be recorded, not lost.
- */
+// A claim batch's outcomes: runs due now start at once, runs claimed ahead are staged and started on
+// their instant, skipped and missed slots are reported. docs/engine.md: "Claim-ahead", "Precise starts".
 import type { ResolvedJob } from '../config/types.js'
 import type { ClaimOutcome, RunOutcome, SlotClaim } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -12,37 +8,18 @@ import type { EngineEmitter, EngineEvents } from './events.js'
 import type { Recorder } from './recorder.js'
 import type { Runner, RunRequest, StagedRuns } from './runner.js'
 
-/**
- * Runs claimed ahead are woken this long before their instant and, when precise starts are on, wait
- * out the rest with the clock's `waitUntil`: a Node timer fires a millisecond or more late, and a
- * pause of the main thread (a garbage collection) just before the instant delays a wake-up that
- * comes later. Why 8 ms, and what it costs, is measured in bench/FINDINGS.md (see docs/engine.md,
- * "Precise starts").
- */
+/** With precise starts, woken this early and the rest waited out with `waitUntil` (why 8: bench/FINDINGS.md). */
 const PRECISE_START_MS = 8
-/**
- * The wait gives up after this long (then the start re-arms a timer): the lead, plus as much again
- * for a timer that fires early or a wall clock stepped back; it bounds how long one wait blocks.
- */
+/** A wait gives up after this long (the lead, plus as much for an early timer): it bounds the blocking. */
 const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
-/**
- * After a start that waited precisely, batches due within this long get plain timers (a millisecond
- * or two late at worst): jittered jobs or `at` instants can put a batch on every millisecond, and
- * back-to-back waits would block the event loop for as long as they keep coming. This bounds the
- * blocking to about a tenth of the time (8 ms in 80 at most; once a second for jobs every second).
- */
+/** After a precise wait, batches due within this long get plain timers: blocking stays under a tenth of the time. */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
 export interface StartsOptions {
-  /** A start re-armed for an instant this far off or more sleeps this long and looks at the clock again. */
   maxSleepMs: number
   /** Where the outcomes of runs claimed but never started are written. */
   recorder: () => Recorder | undefined
-  /**
-   * Wait out the last milliseconds before an instant with the clock's blocking `waitUntil`. It
-   * blocks the event loop for up to PRECISE_WAIT_MAX_MS, so it is for `start-scheduler`, whose
-   * process does nothing else; an app embedding the scheduler gets plain timers unless it asks.
-   */
+  /** Wait out the last milliseconds with the clock's blocking `waitUntil` (`preciseStart`). */
   precise: boolean
 }
 
@@ -50,13 +27,13 @@ interface Waiting {
   at: number
   timer: TimerHandle
   requests: RunRequest[]
-  /** This batch waits for its instant precisely (once granted, also after a wait cut short). */
+  /** Once granted, also after a wait cut short. */
   precise: boolean
 }
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
-  /** Callers of `whenStarted()` waiting for `waiting` to empty. */
+  /** Waiting for `waiting` to empty. */
   private idle: (() => void)[] = []
   /** No batch starts a precise wait before this instant (see PRECISE_WAIT_SPACING_MS). */
   private plainUntil = Number.NEGATIVE_INFINITY
@@ -75,11 +52,7 @@ export class Starts {
     return soonest
   }
 
-  /**
-   * Act on a claim batch's outcomes (one per claim, in order). Returns how long building the runs
-   * claimed ahead took (their attempts and contexts): work done before their start timer is armed,
-   * which the claim lead must cover as well as the claim.
-   */
+  /** Act on a batch's outcomes (one per claim); returns how long staging the runs ahead took, for the claim lead. */
   dispatch(claims: readonly SlotClaim[], jobs: readonly ResolvedJob[], outcomes: readonly ClaimOutcome[]): number {
     const now = this.clock.now()
     const startNow: RunRequest[] = []
@@ -91,19 +64,14 @@ export class Starts {
       const job = jobs[i] as ResolvedJob
       switch (outcome.kind) {
         case 'started': {
-          const request: RunRequest = {
-            job,
-            runId: outcome.runId,
-            slot: claim.slot,
-            trigger: claim.trigger,
-            initiator: 'scheduler',
-          }
+          const { slot, trigger } = claim
+          const request: RunRequest = { job, runId: outcome.runId, slot, trigger, initiator: 'scheduler' }
           if (claim.missed) {
             request.missed = claim.missed
             caughtUp.push({ job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: true })
           }
           // collectDue says when each run starts; computed again only for a claim made without it.
-          const at = claim.startAt ?? dueAt(job, claim.slot)
+          const at = claim.startAt ?? dueAt(job, slot)
           if (at <= now) startNow.push(request)
           else {
             const batch = later.get(at)
@@ -113,27 +81,16 @@ export class Starts {
           break
         }
         case 'skipped':
-          this.events.emit('slot:skipped', {
-            job: job.name,
-            slot: claim.slot,
-            runId: outcome.runId,
-            reason: outcome.reason,
-          })
+        case 'paused': {
+          const reason = outcome.kind === 'paused' ? 'paused' : outcome.reason
+          this.events.emit('slot:skipped', { job: job.name, slot: claim.slot, runId: outcome.runId, reason })
           break
-        case 'paused':
-          this.events.emit('slot:skipped', { job: job.name, slot: claim.slot, runId: outcome.runId, reason: 'paused' })
-          break
+        }
         case 'missed':
           if (claim.missed) {
-            this.events.emit('slot:missed', {
-              job: job.name,
-              runId: outcome.runId,
-              missed: claim.missed,
-              catchUp: false,
-            })
+            const event = { job: job.name, runId: outcome.runId, missed: claim.missed, catchUp: false }
+            this.events.emit('slot:missed', event)
           }
-          break
-        case 'taken':
           break
       }
     }
@@ -145,11 +102,7 @@ export class Starts {
     return this.clock.now() - staging
   }
 
-  /**
-   * A start woken later than a job's misfire grace after its instant (the machine was suspended, or
-   * the event loop blocked, between the claim and the instant) is recorded as missed, not run late.
-   * A job with catchUp runs anyway, as a catch-up of that one slot would.
-   */
+  /** A start woken past a job's misfire grace is recorded missed, not run late (unless the job has catchUp). */
   private withoutMisfired(staged: StagedRuns, at: number, now: number): StagedRuns {
     const late = now - at
     const misfired = (request: RunRequest) => late > request.job.misfireGraceMs && !request.job.catchUp
@@ -158,20 +111,15 @@ export class Starts {
     const attempts: StagedRuns['attempts'][number][] = []
     const missed: RunRequest[] = []
     staged.requests.forEach((request, i) => {
-      if (misfired(request)) missed.push(request)
-      else {
+      if (misfired(request)) {
+        missed.push(request)
+        const event = { job: request.job.name, runId: request.runId, missed: missedSlot(request.slot), catchUp: false }
+        this.events.emit('slot:missed', event)
+      } else {
         requests.push(request)
         attempts.push(staged.attempts[i])
       }
     })
-    for (const request of missed) {
-      this.events.emit('slot:missed', {
-        job: request.job.name,
-        runId: request.runId,
-        missed: missedSlot(request.slot),
-        catchUp: false,
-      })
-    }
     void this.record(missed, (request) => ({
       status: 'missed',
       finishedAt: now,
@@ -182,9 +130,8 @@ export class Starts {
   }
 
   /**
-   * Stopping: runs claimed ahead wait at most the claim lead for their instant, and their slots are
-   * this process's (no other can serve them), so they start on it if it comes within `graceMs`.
-   * `cut` ends the wait early (a second stop). Those still waiting then are recorded interrupted.
+   * Stopping: runs claimed ahead (no other process can serve their slots) start if their instant comes
+   * within `graceMs`, or `cut` ends the wait; those still waiting are recorded interrupted.
    */
   async stop(graceMs: number, cut: (end: () => void) => void): Promise<void> {
     if (graceMs > 0 && this.waiting.size > 0) {
@@ -212,7 +159,6 @@ export class Starts {
     }))
   }
 
-  /** Record the outcome of claimed runs that were never started. */
   private async record(requests: readonly RunRequest[], outcome: (request: RunRequest) => RunOutcome): Promise<void> {
     const recorder = this.options.recorder()
     if (recorder === undefined) return
@@ -233,8 +179,7 @@ export class Starts {
         waiting.precise = true
         waitUntil.call(this.clock, at, PRECISE_WAIT_MAX_MS)
       }
-      // Never before the instant: a timer that fires early (or a wait cut short, or a wall clock
-      // stepped back) waits again, looking at the clock at least every maxSleepMs meanwhile.
+      // Never before the instant: an early timer (a wait cut short, a clock stepped back) waits again.
       const now = this.clock.now()
       if (at > now) {
         waiting.timer = this.clock.setTimeout(fire, Math.min(at - now, this.options.maxSleepMs))
