@@ -13,14 +13,12 @@ const STEP_MS = 1000
 export interface ClockSyncDeps {
   clock: StoreTimeClock
   events: EngineEmitter
-  /** Called with each new measurement. */
   measured?: (offsetMs: number) => Promise<unknown>
 }
 
 export class ClockSync {
   /** On the host's clock. */
   private measuredAt: number | undefined
-  /** Seen since the last measurement. */
   private stepped = false
   /** The offset last reported by `clock:skew` while skewed; undefined while within the limit. */
   private reported: number | undefined

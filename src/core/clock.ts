@@ -1,5 +1,4 @@
 // Time, injected: the engine never calls Date.now() or setTimeout directly, so tests drive it with `FakeClock`.
-
 /** Opaque: whatever the clock needs to cancel its timer. */
 export type TimerHandle = object
 
@@ -98,16 +97,10 @@ function preciseWait(): (at: number, maxMs: number) => void {
   }
 }
 
-interface FakeTimer {
-  id: number
-  at: number
-  callback: () => void
-}
-
 /** A clock for tests: time moves only when told; `advance` fires due timers in order, settling promises between. */
 export class FakeClock implements Clock {
   private current: number
-  private timers: FakeTimer[] = []
+  private timers: { id: number; at: number; callback: () => void }[] = []
   private nextId = 1
 
   constructor(start: number | Date | string) {
@@ -132,7 +125,6 @@ export class FakeClock implements Clock {
     return this.timers.length
   }
 
-  /** When the earliest waiting timer is due. */
   nextTimerAt(): number | undefined {
     let next: number | undefined
     for (const timer of this.timers) if (next === undefined || timer.at < next) next = timer.at
@@ -143,7 +135,6 @@ export class FakeClock implements Clock {
     await this.advanceTo(this.current + ms)
   }
 
-  /** Move time forward to `target`, firing due timers in order. */
   async advanceTo(target: number | Date | string): Promise<void> {
     const end = typeof target === 'number' ? target : new Date(target).getTime()
     await settle()

@@ -6,7 +6,7 @@ import { slotJitterMs } from './retry.js'
 /** Past this many missed slots in one outage, counting stops (the count is a lower bound). */
 const MAX_MISSED_COUNT = 100_000
 
-/** The slot plus the job's jitter for it (the same in every process). */
+/** The job's jitter for a slot is the same in every process. */
 export function dueAt(job: ResolvedJob, slot: number): number {
   return slot + slotJitterMs(job.name, slot, job.jitterMs)
 }

@@ -63,7 +63,6 @@ export interface EngineEvents {
   stopped: [{ instanceId: string }]
 }
 
-/** A listener of event `K`. */
 export type EngineListener<K extends keyof EngineEvents> = (...args: EngineEvents[K]) => void
 
 /** The emitter's API, typed by event; declared here so the package's types need no `@types/node`. */

@@ -50,9 +50,7 @@ export class MinHeap<T> {
 
   /** O(n): for a job replaced or removed. */
   remove(predicate: (value: T) => boolean): void {
-    const kept = this.items.filter((item) => !predicate(item.value))
-    this.items = []
-    for (const item of kept) this.push(item.key, item.value)
+    this.rebuild((key, value) => (predicate(value) ? undefined : { key, value }))
   }
 
   /** Map every entry in one pass (undefined drops it). O(n): for a reload replacing many jobs. */

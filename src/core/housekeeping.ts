@@ -6,7 +6,7 @@ import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns
 import type { Clock, TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
 import type { EngineEmitter } from './events.js'
-import { FILE_LEASE, selfFenceAfterMs } from './lease.js'
+import { FILE_LEASE, type Lease, selfFenceAfterMs } from './lease.js'
 import type { ClaimLoop } from './loop.js'
 import type { Outage } from './outage.js'
 import { processGone } from './process-identity.js'
@@ -29,8 +29,7 @@ export interface HousekeepingDeps {
   instanceId: () => string
   /** As they are now: a reload may change them. */
   history: () => ResolvedConfig['history']
-  heartbeatMs: number
-  instanceTtlMs: number
+  lease: Lease
   clockSync: ClockSync
   outage: Outage
   /** The claim loop died, or the store is gone. */
@@ -55,12 +54,11 @@ export class Housekeeping {
 
   constructor(private readonly deps: HousekeepingDeps) {}
 
-  /** Start the heartbeat (again: an earlier chain is cleared), and pruning if `prune`. */
   start(options: { prune: boolean }): void {
     this.stopped = false
     // Registering wrote the first heartbeat.
     this.renewedAt ??= this.deps.clock.now()
-    this.armHeartbeat(this.deps.heartbeatMs)
+    this.armHeartbeat(this.deps.lease.heartbeatMs)
     if (options.prune && this.pruneTimer === undefined) this.armPrune(FIRST_PRUNE_AFTER_MS)
   }
 
@@ -81,11 +79,9 @@ export class Housekeeping {
   async reap(now: number, dead?: readonly string[]): Promise<ReapedRuns> {
     const store = await this.deps.store()
     const self = this.deps.instanceId()
-    dead ??= goneHere(
-      (await store.listInstances()).filter((i) => i.id !== self && i.stoppedAt === null && i.reapedAt === null),
-    )
+    const live = (i: InstanceRecord) => i.id !== self && i.stoppedAt === null && i.reapedAt === null
+    dead ??= goneHere((await store.listInstances()).filter(live))
     const reaped = await store.reapDeadInstances(now, this.reapTtl(now), dead)
-    // Runs that already had an outcome (their code never settled) only lose their overlap guard.
     if (reaped.interrupted.length > 0) {
       this.deps.events.emit('runs:interrupted', { runIds: reaped.interrupted.map((r) => r.id) })
     }
@@ -94,7 +90,7 @@ export class Housekeeping {
 
   /** Within a lease after an outage, an instance silent only since it began (as cut off as this one) gets a lease. */
   private reapTtl(now: number): number {
-    const ttl = this.deps.instanceTtlMs
+    const ttl = this.deps.lease.instanceTtlMs
     if (this.blindFrom === undefined || this.blindGraceUntil === undefined) return ttl
     if (now >= this.blindGraceUntil) {
       this.blindFrom = undefined
@@ -106,12 +102,10 @@ export class Housekeeping {
 
   /** Self-fencing: a stale lease is renewed before a claim (a rejection forbids the claim); undefined if fresh. */
   renewIfStale(now: number): Promise<unknown> | undefined {
-    const lease = { heartbeatMs: this.deps.heartbeatMs, instanceTtlMs: this.deps.instanceTtlMs }
-    if (this.renewedAt !== undefined && Math.abs(now - this.renewedAt) < selfFenceAfterMs(lease)) return undefined
+    if (this.renewedAt !== undefined && Math.abs(now - this.renewedAt) < selfFenceAfterMs(this.deps.lease)) return
     return this.deps.store().then((store) => this.renew(store, now))
   }
 
-  /** Renew the lease and act on the cancel requests it brings. */
   private async renew(store: Store, now: number): Promise<Heartbeat> {
     const id = this.deps.instanceId()
     const beat = await store.heartbeat(id, now)
@@ -126,7 +120,7 @@ export class Housekeeping {
   private renewed(now: number): void {
     if (this.deps.outage.down) {
       this.blindFrom = Math.min(this.blindFrom ?? Number.POSITIVE_INFINITY, this.renewedAt ?? now)
-      this.blindGraceUntil = now + this.deps.instanceTtlMs
+      this.blindGraceUntil = now + this.deps.lease.instanceTtlMs
     }
     this.renewedAt = now
     this.deps.outage.answered()
@@ -139,23 +133,17 @@ export class Housekeeping {
     this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
   }
 
-  /** Whether work planned for `plannedAt` waits for a quiet moment: then `later` is called, and the caller returns. */
-  private postponed(
-    now: number,
-    plannedAt: number | undefined,
-    later: (delayMs: number, planned: number) => void,
-  ): boolean {
-    const planned = plannedAt ?? now
+  /** How long work planned for `planned` waits for a quiet moment (0: none). */
+  private postponeBy(now: number, planned: number): number {
     const busyFor = this.deps.loop.busyFor(now, QUIET_MS)
-    if (busyFor === 0 || now - planned >= MAX_DELAY_MS) return false
-    later(busyFor, planned)
-    return true
+    return now - planned >= MAX_DELAY_MS ? 0 : busyFor
   }
 
   private async beat(plannedAt: number | undefined): Promise<void> {
     const { clock, loop } = this.deps
     let now = clock.now()
-    if (this.postponed(now, plannedAt, (delay, planned) => this.armHeartbeat(delay, planned))) return
+    const postponeBy = this.postponeBy(now, plannedAt ?? now)
+    if (postponeBy > 0) return this.armHeartbeat(postponeBy, plannedAt ?? now)
     // After a clock step every age read is wrong until measured again: liveness waits for the next beat.
     const stepped = this.deps.clockSync.noteTimer(this.beatDueAt)
     if (!stepped && !loop.alive(now)) {
@@ -185,7 +173,7 @@ export class Housekeeping {
       }
       this.deps.outage.failed('heartbeat failed', error)
     }
-    if (!this.stopped) this.armHeartbeat(this.deps.heartbeatMs)
+    if (!this.stopped) this.armHeartbeat(this.deps.lease.heartbeatMs)
   }
 
   private armPrune(delayMs: number, plannedAt?: number): void {
@@ -194,7 +182,8 @@ export class Housekeeping {
 
   private async prune(plannedAt: number | undefined): Promise<void> {
     const now = this.deps.clock.now()
-    if (this.postponed(now, plannedAt, (delay, planned) => this.armPrune(delay, planned))) return
+    const postponeBy = this.postponeBy(now, plannedAt ?? now)
+    if (postponeBy > 0) return this.armPrune(postponeBy, plannedAt ?? now)
     try {
       const store = await this.deps.store()
       // Bounded steps, a turn of the event loop between them: claims and starts wait one step at most.

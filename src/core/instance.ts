@@ -9,11 +9,9 @@ import { processStartOf } from './process-identity.js'
 export class Instance {
   id: string
   role: InstanceRole = 'runner'
-  /** Undefined until registered. */
   registeredAs: InstanceRole | undefined
 
   constructor(
-    /** `SchedulerOptions.instanceId`. */
     private readonly fixedId: string | undefined,
     private readonly clock: StoreTimeClock,
     private readonly configHash: () => string | null,
@@ -33,12 +31,12 @@ export class Instance {
       configHash: this.configHash(),
       now: this.clock.now(),
     })
-    // The offset measured when the store opened (a registration starts without one).
+    // A registration starts without the offset measured when the store opened.
     await store.updateInstance(this.id, { clockOffsetMs: this.clock.offsetMs })
     this.registeredAs = role
   }
 
-  /** Before it is registered there is no row to hold the facts. */
+  /** Before registering there is no row to hold the facts. */
   async update(store: Store | undefined, facts: InstanceFacts): Promise<void> {
     if (store !== undefined && this.registeredAs !== undefined) await store.updateInstance(this.id, facts)
   }

@@ -3,15 +3,12 @@
 import type { StateLocation } from '../store/location.js'
 
 export interface Lease {
-  /** How often the instance renews its lease. */
   heartbeatMs: number
   /** An instance whose heartbeat is older than this is dead: a peer interrupts its runs. */
   instanceTtlMs: number
 }
 
-/** A state file (or memory): 10 s heartbeats, dead after 30 s. */
 export const FILE_LEASE: Readonly<Lease> = Object.freeze({ heartbeatMs: 10_000, instanceTtlMs: 30_000 })
-/** A database server shared by many hosts: 2 s heartbeats, dead after 10 s. */
 export const SHARED_LEASE: Readonly<Lease> = Object.freeze({ heartbeatMs: 2_000, instanceTtlMs: 10_000 })
 
 export function defaultLease(state: StateLocation | undefined): Readonly<Lease> {

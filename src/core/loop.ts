@@ -29,15 +29,14 @@ export interface ClaimLoopDeps {
   store: () => Promise<Store>
   recorder: () => Recorder | undefined
   instanceId: () => string
-  /** Whether the job is still the one of its name (not replaced or removed meanwhile). */
   isCurrent: (job: ResolvedJob) => boolean
-  /** Attempts of a job executing in this process (the overlap guard for claims ahead). */
+  /** Attempts of a job executing here (the overlap guard for claims ahead). */
   activeCount: (job: string) => number
   maxSleepMs: number
   /** Undefined: adaptive. */
   claimLeadMs: number | undefined
   outage: Outage
-  /** Whether the host's clock stepped, so it must be measured again (`resyncClock`) before it is read. */
+  /** Whether the host's clock stepped, so it must be measured again before it is read. */
   clockStepped?: (plannedAt: number | undefined) => boolean
   resyncClock?: () => Promise<unknown>
   /** Self-fencing: undefined while the lease is fresh, else its renewal. */
@@ -68,18 +67,15 @@ export class ClaimLoop {
   async serve(jobs: readonly ResolvedJob[], now: number): Promise<void> {
     const store = await this.deps.store()
     const served = new Set((await store.listJobs()).filter((j) => j.lastSlot !== null).map((j) => j.name))
-    const states = await store.syncJobs(
-      jobs.map((job) => job.name),
-      now,
-      { serving: true },
-    )
+    const names = jobs.map((job) => job.name)
+    const states = await store.syncJobs(names, now, { serving: true })
     const lastSlots = new Map(states.map((state) => [state.name, state.lastSlot]))
     for (const job of jobs) {
       this.enqueue(job, served.has(job.name) ? (lastSlots.get(job.name) ?? null) : firstSlotOf(job))
     }
   }
 
-  /** Queue the job's first slot after the last one served (or after now for a new job). */
+  /** Queue the job's first slot after `lastSlot` (null: after now). */
   enqueue(job: ResolvedJob, lastSlot: number | null): void {
     const slot = job.schedule.next(lastSlot ?? this.deps.clock.now())
     if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
@@ -99,11 +95,7 @@ export class ClaimLoop {
     })
   }
 
-  run(): Promise<void> {
-    return this.tick()
-  }
-
-  /** Stop waking up; resolves once a wake-up in progress is over (its runs are started). */
+  /** Resolves once a wake-up in progress is over (its runs are started). */
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) this.deps.clock.clearTimeout(this.timer)
@@ -120,10 +112,8 @@ export class ClaimLoop {
 
   /** How long until a claim or start due within `quietMs` is over (0 if none): housekeeping keeps out of its way. */
   busyFor(now: number, quietMs: number): number {
-    let soonest = Number.POSITIVE_INFINITY
-    const next = this.heap.peekKey()
-    if (next !== undefined) soonest = next - this.claimLeadMs
-    soonest = Math.min(soonest, this.deps.starts.soonest())
+    const nextClaim = (this.heap.peekKey() ?? Number.POSITIVE_INFINITY) - this.claimLeadMs
+    const soonest = Math.min(nextClaim, this.deps.starts.soonest())
     if (soonest - now > quietMs) return 0
     return Math.max(0, soonest - now) + quietMs
   }
@@ -135,24 +125,21 @@ export class ClaimLoop {
     this.arm()
   }
 
-  /** Sleep until the earliest due slot (less the claim lead), at most `maxSleepMs`. */
   arm(minDelayMs = 0): void {
     if (this.stopped || this.ticking) return
     const { clock } = this.deps
     if (this.timer) clock.clearTimeout(this.timer)
+    this.timer = undefined
     const earliest = this.heap.peekKey()
-    if (earliest === undefined) {
-      this.timer = undefined
-      return
-    }
+    if (earliest === undefined) return
     const now = clock.now()
     const delay = Math.max(minDelayMs, Math.min(earliest - this.claimLeadMs - now, this.deps.maxSleepMs))
     this.plannedAt = now + delay
-    this.timer = clock.setTimeout(() => void this.tick(), delay)
+    this.timer = clock.setTimeout(() => void this.run(), delay)
   }
 
-  /** A wake-up that throws is reported and re-arms: the loop cannot die of an error. */
-  private tick(): Promise<void> {
+  /** Serve what is due, then re-arm; a wake-up that throws is reported and re-arms: the loop cannot die of one. */
+  run(): Promise<void> {
     if (this.stopped || this.ticking) return this.ticking ?? Promise.resolve()
     this.timer = undefined
     this.tickStartedAt = this.deps.clock.now()
@@ -241,7 +228,7 @@ export class ClaimLoop {
     return waitForDeferred
   }
 
-  /** Report a failed claim; the delay before the next try. */
+  /** The delay before the next try. */
   private claimFailed(message: string, error: unknown): number {
     this.deps.outage.failed(message, error)
     this.failedClaims++

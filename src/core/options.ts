@@ -25,21 +25,18 @@ export interface SchedulerOptions {
   instanceTtlMs?: number
   random?: () => number
   /**
-   * Claim slots this long before they are due and start them on the instant, so the claim
-   * transaction is off the critical path. @default adaptive: twice what the last claim and the building
-   * of its runs took, plus 2 ms, decaying 2% a batch, at most 250 ms (and 250 ms until a claim is measured)
+   * Claim slots this long before they are due and start them on the instant. @default adaptive:
+   * twice what the last claim and staging took, plus 2 ms, decaying 2% a batch, at most 250 ms
    */
   claimLeadMs?: number
   /**
    * Start jobs on their instant to the millisecond by blocking the event loop for the last few
-   * milliseconds before it (at most 16 ms, at most once per 80 ms). `crons start-scheduler` turns it
-   * on; an app embedding the scheduler keeps its event loop free unless it asks. @default false
+   * milliseconds (at most 16 ms, at most once per 80 ms); `crons start-scheduler` turns it on. @default false
    */
   preciseStart?: boolean
   /**
-   * `console.log` and friends in a job are kept with its attempt (like `ctx.log`) and sent to
-   * `run:log` listeners; with `echoConsole` they also still reach the process's console.
-   * `crons start-scheduler` prints them from its events instead. @default true
+   * A job's `console.log` and friends are kept with its attempt and sent to `run:log` listeners;
+   * with `echoConsole` they also still reach the process's console. @default true
    */
   echoConsole?: boolean
 }
@@ -51,15 +48,9 @@ export interface RunJobOptions {
   timeoutMs?: number
 }
 
-export interface ResolvedOptions {
-  initiator: Initiator
-  maxSleepMs: number
-  heartbeatMs: number
-  instanceTtlMs: number
-  random: () => number
-}
+export type ResolvedOptions = ReturnType<typeof resolveOptions>
 
-export function resolveOptions(state: StateLocation, options: SchedulerOptions): ResolvedOptions {
+export function resolveOptions(state: StateLocation, options: SchedulerOptions) {
   const lease = defaultLease(state)
   return {
     initiator: options.initiator ?? 'library',

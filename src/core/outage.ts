@@ -4,7 +4,6 @@ import type { Clock } from './clock.js'
 import type { EngineEmitter } from './events.js'
 
 export class Outage {
-  /** Undefined while the store answers. */
   private since: number | undefined
   private failures = 0
 
@@ -18,7 +17,6 @@ export class Outage {
     return this.since !== undefined
   }
 
-  /** Failed calls since the store went out of reach (0 while it answers). */
   get failureCount(): number {
     return this.failures
   }
@@ -35,7 +33,6 @@ export class Outage {
     this.events.emit('store:unreachable', { message, error })
   }
 
-  /** A store call succeeded. */
   answered(): void {
     if (this.since === undefined) return
     const downMs = Math.max(0, this.clock.now() - this.since)
@@ -46,7 +43,7 @@ export class Outage {
   }
 }
 
-/** The store said it cannot be reached (as opposed to refusing or failing a statement). */
+/** As opposed to the store refusing or failing a statement. */
 export function isUnreachable(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STATE_UNREACHABLE'
 }

@@ -10,10 +10,8 @@ let bootTimeMs: number | null | undefined
 function bootTime(): number | null {
   if (bootTimeMs !== undefined) return bootTimeMs
   try {
-    const line = readFileSync('/proc/stat', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('btime '))
-    bootTimeMs = line ? Number(line.slice(6)) * 1000 : null
+    const btime = /^btime (.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))
+    bootTimeMs = btime ? Number(btime[1]) * 1000 : null
   } catch {
     bootTimeMs = null
   }

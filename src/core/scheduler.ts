@@ -12,13 +12,7 @@ import { Housekeeping } from './housekeeping.js'
 import { Instance } from './instance.js'
 import { ClaimLoop } from './loop.js'
 import { beginManualRun, manualJob } from './manual-run.js'
-import {
-  type OpenStore,
-  type ResolvedOptions,
-  type RunJobOptions,
-  resolveOptions,
-  type SchedulerOptions,
-} from './options.js'
+import { type ResolvedOptions, type RunJobOptions, resolveOptions, type SchedulerOptions } from './options.js'
 import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
@@ -27,7 +21,7 @@ import { StoreSession } from './session.js'
 import { Starts } from './starts.js'
 import { type AttemptDetail, type AttemptFilter, type AttemptView, attemptDetail, attemptViews } from './views.js'
 
-export type { OpenStore, RunJobOptions, SchedulerOptions }
+export type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 
 export class Scheduler {
   readonly events = new EngineEmitter()
@@ -37,8 +31,6 @@ export class Scheduler {
   private readonly options: ResolvedOptions
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
-  private readonly outage: Outage
-  private readonly clockSync: ClockSync
   private readonly starts: Starts
   private readonly session: StoreSession
   private starting: Promise<void> | undefined
@@ -46,10 +38,8 @@ export class Scheduler {
   private stopping: Promise<void> | undefined
   /** A second stop() came: no step of the stop waits any more. */
   private graceCancelled = false
-  /** Ends a stop's wait for runs claimed ahead (a second stop()). */
   private cancelGraceWait: (() => void) | undefined
   private current: ResolvedConfig
-  /** Reloads apply one at a time, in order. */
   private reloading: Promise<unknown> = Promise.resolve()
 
   constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
@@ -57,9 +47,9 @@ export class Scheduler {
     this.clock = new StoreTimeClock(options.clock ?? systemClock)
     this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
     this.options = resolveOptions(config.state, options)
-    this.outage = new Outage(this.clock, this.events, () => this.loop.wake())
-    // Each measurement is recorded with the instance, for `crons status`.
-    this.clockSync = new ClockSync({
+    const outage = new Outage(this.clock, this.events, () => this.loop.wake())
+    const shared = { clock: this.clock, events: this.events, outage }
+    const clockSync = new ClockSync({
       clock: this.clock,
       events: this.events,
       measured: (clockOffsetMs) => this.instance.update(this.session.store, { clockOffsetMs }),
@@ -68,18 +58,16 @@ export class Scheduler {
       store: options.store,
       openStore: options.openStore,
       state: () => this.current.state,
-      clockSync: this.clockSync,
+      clockSync,
       instance: this.instance,
       events: this.events,
-      outage: this.outage,
+      outage,
       runner: {
-        clock: this.clock,
-        events: this.events,
+        ...shared,
         instanceId: () => this.instance.id,
         hooks: () => this.current.hooks,
         random: this.options.random,
         echoConsole: options.echoConsole ?? true,
-        outage: this.outage,
       },
     })
     this.starts = new Starts(this.clock, this.events, () => this.session.getRunner(), {
@@ -88,8 +76,7 @@ export class Scheduler {
       precise: options.preciseStart ?? false,
     })
     this.loop = new ClaimLoop({
-      clock: this.clock,
-      events: this.events,
+      ...shared,
       starts: this.starts,
       store: () => this.open(),
       recorder: () => this.session.recorder,
@@ -98,23 +85,19 @@ export class Scheduler {
       activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,
-      outage: this.outage,
-      clockStepped: (plannedAt) => this.clockSync.noteTimer(plannedAt),
-      resyncClock: async () => this.clockSync.measure(await this.open()),
+      clockStepped: (plannedAt) => clockSync.noteTimer(plannedAt),
+      resyncClock: async () => clockSync.measure(await this.open()),
       beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
-      clock: this.clock,
-      events: this.events,
+      ...shared,
       store: () => this.open(),
       recorder: () => this.session.recorder,
       loop: this.loop,
       instanceId: () => this.instance.id,
       history: () => this.current.history,
-      heartbeatMs: this.options.heartbeatMs,
-      instanceTtlMs: this.options.instanceTtlMs,
-      clockSync: this.clockSync,
-      outage: this.outage,
+      lease: { heartbeatMs: this.options.heartbeatMs, instanceTtlMs: this.options.instanceTtlMs },
+      clockSync,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
       adoptRetries: (pending) => this.adoptRetries(pending),
@@ -131,12 +114,12 @@ export class Scheduler {
     return this.instance.id
   }
 
-  /** The config this scheduler runs: the one it was created with, or the last one `reload()` applied. */
+  /** The one it was created with, or the last one `reload()` applied. */
   get config(): ResolvedConfig {
     return this.current
   }
 
-  /** The time on the store's clock (the database server's for Postgres), as this scheduler reads it. */
+  /** The time on the store's clock (the database server's for Postgres). */
   now(): number {
     return this.clock.now()
   }
@@ -155,7 +138,7 @@ export class Scheduler {
     this.assertNotStopped('add a job')
     const resolved = await resolveAddedJob(job, this.config.timezone)
     if (resolved.enabled === false) {
-      // Kept in the config, not scheduled: a job added disabled replaces (and so stops) one of its name.
+      // A job added disabled replaces (and so stops) one of its name.
       this.remove(resolved.name)
       return resolved
     }
@@ -205,7 +188,6 @@ export class Scheduler {
     return reloaded
   }
 
-  /** `list-jobs` and `status` compare the instance row's config hash with the file. */
   private async recordConfigHash(): Promise<void> {
     try {
       await this.instance.update(this.session.store, { configHash: this.current.configHash ?? null })
@@ -225,7 +207,6 @@ export class Scheduler {
     this.instance.role = 'scheduler'
     const store = await this.open()
     if (this.stopping) return
-    // Opened earlier for a manual run, it registered as a runner.
     if (this.instance.registeredAs !== 'scheduler') await this.instance.register(store)
     if (this.stopping) return
     const now = this.clock.now()
@@ -308,7 +289,6 @@ export class Scheduler {
     return this.session.getRunner().execute(await beginManualRun(store, job, options, at))
   }
 
-  /** A stopped scheduler has closed its store and released its timers. */
   private assertNotStopped(what: string): void {
     if (this.stopping === undefined) return
     throw new CronsError('SCHEDULER_STOPPED', `cannot ${what}: this scheduler was stopped`, {
@@ -330,8 +310,7 @@ export class Scheduler {
 
   private async stopOnce(graceMs: number): Promise<void> {
     this.housekeeping.stop()
-    // A start in progress ends at its next step; a wake-up claiming slots finishes first, so the
-    // runs it starts are drained too.
+    // A start in progress ends at its next step; a wake-up claiming finishes first, so its runs are drained too.
     await this.loop.stop()
     await this.starting?.catch(() => undefined)
     const began = this.clock.now()
@@ -346,7 +325,6 @@ export class Scheduler {
     this.events.emit('stopped', { instanceId: this.instance.id })
   }
 
-  /** Its loop died or its state file is gone: report it and stop. */
   private fail(message: string, error: unknown): void {
     this.events.emit('scheduler:failed', { message, error })
     if (!this.stopping) void this.stop()
@@ -365,7 +343,7 @@ export class Scheduler {
     if (this.session.store) await this.instance.register(this.session.store)
   }
 
-  /** The store, opened on first use, with this process registered as an instance. */
+  /** The store, opened on first use, with this process registered as an instance (a `runner` until `start()`). */
   open(): Promise<Store> {
     return this.session.open()
   }

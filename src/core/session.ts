@@ -40,7 +40,6 @@ export class StoreSession {
     return this.#store
   }
 
-  /** Undefined until the store is open. */
   get recorder(): Recorder | undefined {
     return this.#recorder
   }
@@ -60,7 +59,6 @@ export class StoreSession {
         }
         this.#store = await deps.openStore(deps.state())
       }
-      // Schedule on the store's time: the database server's for Postgres.
       await deps.clockSync.measure(this.#store)
       this.#recorder = new Recorder(this.#store, deps.events, deps.outage)
       await deps.instance.register(this.#store)
@@ -69,7 +67,6 @@ export class StoreSession {
     return this.#opening
   }
 
-  /** Built on first use, once the store is open. */
   getRunner(): Runner {
     if (this.#store === undefined || this.#recorder === undefined) {
       throw new CronsError('INTERNAL', 'the runner was asked for before the store was open')

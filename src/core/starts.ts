@@ -19,7 +19,7 @@ export interface StartsOptions {
   maxSleepMs: number
   /** Where the outcomes of runs claimed but never started are written. */
   recorder: () => Recorder | undefined
-  /** Wait out the last milliseconds with the clock's blocking `waitUntil` (`preciseStart`). */
+  /** `preciseStart`. */
   precise: boolean
 }
 
@@ -45,11 +45,8 @@ export class Starts {
     private readonly options: StartsOptions,
   ) {}
 
-  /** The earliest instant a claimed run waits for, or +Infinity. */
   soonest(): number {
-    let soonest = Number.POSITIVE_INFINITY
-    for (const waiting of this.waiting) soonest = Math.min(soonest, waiting.at)
-    return soonest
+    return Math.min(...[...this.waiting].map((waiting) => waiting.at))
   }
 
   /** Act on a batch's outcomes (one per claim); returns how long staging the runs ahead took, for the claim lead. */
