@@ -30,20 +30,16 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 class LongTimer {
   private timer: NodeJS.Timeout
 
-  constructor(
-    private readonly callback: () => void,
-    private remainingMs: number,
-  ) {
-    this.timer = this.arm()
-  }
-
-  private arm(): NodeJS.Timeout {
-    const step = Math.min(this.remainingMs, MAX_TIMER_MS)
-    this.remainingMs -= step
-    return setTimeout(() => {
-      if (this.remainingMs > 0) this.timer = this.arm()
-      else this.callback()
-    }, step)
+  constructor(callback: () => void, remainingMs: number) {
+    const arm = (): NodeJS.Timeout => {
+      const step = Math.min(remainingMs, MAX_TIMER_MS)
+      remainingMs -= step
+      return setTimeout(() => {
+        if (remainingMs > 0) this.timer = arm()
+        else callback()
+      }, step)
+    }
+    this.timer = arm()
   }
 
   clear(): void {

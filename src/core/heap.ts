@@ -1,8 +1,5 @@
 // A binary min-heap keyed by a number: the claim loop's next slot per job, keyed by when it is due.
-interface Entry<T> {
-  key: number
-  value: T
-}
+type Entry<T> = { key: number; value: T }
 
 export class MinHeap<T> {
   private items: Entry<T>[] = []

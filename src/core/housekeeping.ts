@@ -32,7 +32,6 @@ export interface HousekeepingDeps {
   lease: Lease
   clockSync: ClockSync
   outage: Outage
-  /** The claim loop died, or the store is gone. */
   onFatal: (message: string, error: unknown) => void
   onLeaseLost: () => Promise<void>
   /** Those given, or (after a reaping) those the store has. */
@@ -197,7 +196,6 @@ export class Housekeeping {
   }
 }
 
-/** Of `instances`, those on this host whose process is gone. */
 function goneHere(instances: readonly InstanceRecord[]): string[] {
   const here = hostname()
   return instances

@@ -17,10 +17,7 @@ const RETRY_MS = 1000
 const MAX_RETRY_MS = 16_000
 const MAX_CLAIM_LEAD_MS = 250
 
-interface Entry {
-  job: ResolvedJob
-  slot: number
-}
+type Entry = { job: ResolvedJob; slot: number }
 
 export interface ClaimLoopDeps {
   clock: Clock
@@ -60,9 +57,8 @@ export class ClaimLoop {
   }
 
   /**
-   * Take charge of `jobs` (a start, or an add()): each resumes after the last slot served under its
-   * name (a downtime's slots follow the misfire rules); one never served starts from `firstSlotOf`
-   * and is recorded served from now, so an outage before its first slot is missed, not unknown.
+   * Each job resumes after the last slot served under its name; one never served starts from
+   * `firstSlotOf` and is recorded served from now, so an outage before its first slot is missed.
    */
   async serve(jobs: readonly ResolvedJob[], now: number): Promise<void> {
     const store = await this.deps.store()
@@ -75,7 +71,6 @@ export class ClaimLoop {
     }
   }
 
-  /** Queue the job's first slot after `lastSlot` (null: after now). */
   enqueue(job: ResolvedJob, lastSlot: number | null): void {
     const slot = job.schedule.next(lastSlot ?? this.deps.clock.now())
     if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
@@ -95,7 +90,6 @@ export class ClaimLoop {
     })
   }
 
-  /** Resolves once a wake-up in progress is over (its runs are started). */
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) this.deps.clock.clearTimeout(this.timer)
@@ -114,8 +108,7 @@ export class ClaimLoop {
   busyFor(now: number, quietMs: number): number {
     const nextClaim = (this.heap.peekKey() ?? Number.POSITIVE_INFINITY) - this.claimLeadMs
     const soonest = Math.min(nextClaim, this.deps.starts.soonest())
-    if (soonest - now > quietMs) return 0
-    return Math.max(0, soonest - now) + quietMs
+    return soonest - now > quietMs ? 0 : Math.max(0, soonest - now) + quietMs
   }
 
   /** The store answers again: try at once rather than at the end of the back-off. */
@@ -158,7 +151,6 @@ export class ClaimLoop {
   /** Returns the least delay before the next wake-up (after a store failure, or until a deferred slot). */
   private async serveDueSlots(): Promise<number> {
     const { clock, events } = this.deps
-    // A stepped host clock is measured again before anything is taken for due.
     if (this.deps.clockStepped?.(this.plannedAt) && this.deps.resyncClock) {
       try {
         await this.deps.resyncClock()
@@ -204,9 +196,7 @@ export class ClaimLoop {
       // Each popped slot goes back as it was, unless its job was replaced meanwhile (add()).
       const jobs = new Set(popped.map((p) => p.job))
       this.heap.remove((e) => jobs.has(e.job))
-      for (const entry of popped) {
-        if (this.deps.isCurrent(entry.job)) this.heap.push(dueAt(entry.job, entry.slot), entry)
-      }
+      for (const p of popped) if (this.deps.isCurrent(p.job)) this.heap.push(dueAt(p.job, p.slot), p)
       return this.claimFailed(`could not claim ${claims.length} slot(s)`, error)
     }
     this.failedClaims = 0
@@ -228,14 +218,13 @@ export class ClaimLoop {
     return waitForDeferred
   }
 
-  /** The delay before the next try. */
   private claimFailed(message: string, error: unknown): number {
     this.deps.outage.failed(message, error)
     this.failedClaims++
     return Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (this.failedClaims - 1))
   }
 
-  /** Twice what this batch's claim and staging took, plus 2 ms, decaying 2% a batch; the first replaces the guess. */
+  /** docs/engine.md, "Claim-ahead": the first measured batch replaces the starting guess. */
   private adaptLead(preparedMs: number): void {
     if (this.deps.claimLeadMs !== undefined) return
     const wanted = Math.ceil(preparedMs * 2) + 2

@@ -29,7 +29,6 @@ export function manualJob(
   throw unknownJob(name, [...jobs.keys()])
 }
 
-/** A refusal names the run holding the job. */
 export async function beginManualRun(
   store: Store,
   job: ResolvedJob,

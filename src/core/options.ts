@@ -24,20 +24,11 @@ export interface SchedulerOptions {
   /** An instance whose heartbeat is older than this is dead. @default 30_000 for a state file, 10_000 on Postgres */
   instanceTtlMs?: number
   random?: () => number
-  /**
-   * Claim slots this long before they are due and start them on the instant. @default adaptive:
-   * twice what the last claim and staging took, plus 2 ms, decaying 2% a batch, at most 250 ms
-   */
+  /** Claim slots this long before they are due and start them on the instant. @default adaptive, at most 250 ms */
   claimLeadMs?: number
-  /**
-   * Start jobs on their instant to the millisecond by blocking the event loop for the last few
-   * milliseconds (at most 16 ms, at most once per 80 ms); `crons start-scheduler` turns it on. @default false
-   */
+  /** Block the event loop for the last milliseconds (at most 16 ms in 80) to start on the instant. @default false */
   preciseStart?: boolean
-  /**
-   * A job's `console.log` and friends are kept with its attempt and sent to `run:log` listeners;
-   * with `echoConsole` they also still reach the process's console. @default true
-   */
+  /** A job's `console.log` output, kept with its attempt, also reaches the process's console. @default true */
   echoConsole?: boolean
 }
 

@@ -36,7 +36,6 @@ export class Scheduler {
   private starting: Promise<void> | undefined
   private started = false
   private stopping: Promise<void> | undefined
-  /** A second stop() came: no step of the stop waits any more. */
   private graceCancelled = false
   private cancelGraceWait: (() => void) | undefined
   private current: ResolvedConfig
@@ -48,7 +47,7 @@ export class Scheduler {
     this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
     this.options = resolveOptions(config.state, options)
     const outage = new Outage(this.clock, this.events, () => this.loop.wake())
-    const shared = { clock: this.clock, events: this.events, outage }
+    const shared = { clock: this.clock, events: this.events, outage, instanceId: () => this.instance.id }
     const clockSync = new ClockSync({
       clock: this.clock,
       events: this.events,
@@ -64,7 +63,6 @@ export class Scheduler {
       outage,
       runner: {
         ...shared,
-        instanceId: () => this.instance.id,
         hooks: () => this.current.hooks,
         random: this.options.random,
         echoConsole: options.echoConsole ?? true,
@@ -80,7 +78,6 @@ export class Scheduler {
       starts: this.starts,
       store: () => this.open(),
       recorder: () => this.session.recorder,
-      instanceId: () => this.instance.id,
       isCurrent: (job) => this.jobs.get(job.name) === job,
       activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
@@ -94,7 +91,6 @@ export class Scheduler {
       store: () => this.open(),
       recorder: () => this.session.recorder,
       loop: this.loop,
-      instanceId: () => this.instance.id,
       history: () => this.current.history,
       lease: { heartbeatMs: this.options.heartbeatMs, instanceTtlMs: this.options.instanceTtlMs },
       clockSync,
@@ -105,7 +101,6 @@ export class Scheduler {
         for (const { runId, message } of requests) void this.session.runner?.cancel(runId, cancelledError(message))
       },
     })
-    // A job with `enabled: false` stays in the config but is not this scheduler's to run.
     for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
   }
 
@@ -221,7 +216,6 @@ export class Scheduler {
     await this.loop.run()
   }
 
-  /** Retries whose owner died during their backoff go to a live scheduler that has the job. */
   private async adoptRetries(orphaned?: PendingRetry[]): Promise<void> {
     if (!this.started || this.stopping) return
     for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
@@ -336,10 +330,8 @@ export class Scheduler {
       'interrupted: this scheduler was stalled past its lease and a peer took over its runs',
     )
     const lost = this.instance.renew()
-    this.events.emit('engine:error', {
-      message: `instance ${lost} was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${this.instance.id}`,
-      error: undefined,
-    })
+    const message = `instance ${lost} was found dead by a peer (stalled past its lease); its runs were taken over, continuing as ${this.instance.id}`
+    this.events.emit('engine:error', { message, error: undefined })
     if (this.session.store) await this.instance.register(this.session.store)
   }
 

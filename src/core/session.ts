@@ -44,12 +44,10 @@ export class StoreSession {
     return this.#recorder
   }
 
-  /** Undefined until a run was started or adopted. */
   get runner(): Runner | undefined {
     return this.#runner
   }
 
-  /** The store, opened on first use, with this process registered as an instance. */
   open(): Promise<Store> {
     this.#opening ??= (async () => {
       const { deps } = this
@@ -76,7 +74,7 @@ export class StoreSession {
     return this.#runner
   }
 
-  /** After a stop's runs are drained: write what is left, mark this instance stopped, close a store opened here. */
+  /** After a stop's runs are drained. */
   async close(now: () => number): Promise<void> {
     await this.#recorder?.retry()
     const store = this.#store ?? (await this.#opening?.catch(() => undefined))

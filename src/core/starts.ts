@@ -15,25 +15,13 @@ const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
 /** After a precise wait, batches due within this long get plain timers: blocking stays under a tenth of the time. */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
-export interface StartsOptions {
-  maxSleepMs: number
-  /** Where the outcomes of runs claimed but never started are written. */
-  recorder: () => Recorder | undefined
-  /** `preciseStart`. */
-  precise: boolean
-}
+export type StartsOptions = { maxSleepMs: number; recorder: () => Recorder | undefined; precise: boolean }
 
-interface Waiting {
-  at: number
-  timer: TimerHandle
-  requests: RunRequest[]
-  /** Once granted, also after a wait cut short. */
-  precise: boolean
-}
+/** `precise`, once granted, holds also after a wait cut short. */
+type Waiting = { at: number; timer: TimerHandle; requests: RunRequest[]; precise: boolean }
 
 export class Starts {
   private readonly waiting = new Set<Waiting>()
-  /** Waiting for `waiting` to empty. */
   private idle: (() => void)[] = []
   /** No batch starts a precise wait before this instant (see PRECISE_WAIT_SPACING_MS). */
   private plainUntil = Number.NEGATIVE_INFINITY
@@ -126,10 +114,7 @@ export class Starts {
     return { requests, attempts }
   }
 
-  /**
-   * Stopping: runs claimed ahead (no other process can serve their slots) start if their instant comes
-   * within `graceMs`, or `cut` ends the wait; those still waiting are recorded interrupted.
-   */
+  /** Runs claimed ahead (no other process can serve their slots) start if their instant comes within `graceMs`. */
   async stop(graceMs: number, cut: (end: () => void) => void): Promise<void> {
     if (graceMs > 0 && this.waiting.size > 0) {
       let timer: TimerHandle | undefined
@@ -148,12 +133,8 @@ export class Starts {
     this.waiting.clear()
     this.settleIdle()
     const now = this.clock.now()
-    await this.record(requests, () => ({
-      status: 'interrupted',
-      finishedAt: now,
-      errorMessage: 'interrupted: the scheduler stopped before the slot came due',
-      settled: true,
-    }))
+    const errorMessage = 'interrupted: the scheduler stopped before the slot came due'
+    await this.record(requests, () => ({ status: 'interrupted', finishedAt: now, errorMessage, settled: true }))
   }
 
   private async record(requests: readonly RunRequest[], outcome: (request: RunRequest) => RunOutcome): Promise<void> {
@@ -188,12 +169,8 @@ export class Starts {
       this.settleIdle()
     }
     // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
-    const waiting: Waiting = {
-      at,
-      requests,
-      timer: this.clock.setTimeout(fire, at - this.clock.now() - early),
-      precise: false,
-    }
+    const timer = this.clock.setTimeout(fire, at - this.clock.now() - early)
+    const waiting: Waiting = { at, requests, timer, precise: false }
     this.waiting.add(waiting)
   }
 }
