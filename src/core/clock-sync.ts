@@ -25,7 +25,6 @@ export class ClockSync {
 
   constructor(private readonly deps: ClockSyncDeps) {}
 
-  /** Whether the offset must be measured before the clock is trusted again. */
   get stale(): boolean {
     return this.stepped
   }

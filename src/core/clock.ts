@@ -67,7 +67,7 @@ function preciseWait(): (at: number, maxMs: number) => void {
   let bound = Number.POSITIVE_INFINITY // offset < bound, as of hires time `boundTime`
   let boundTime = 0
 
-  /** Fold a reading into the bound; the bound that holds at `h`. */
+  /** Fold a reading into the bound; returns the bound that holds at `h`. */
   const offsetBound = (h: number, wall: number): number => {
     const held = bound + (h - boundTime) * MAX_DRIFT
     const seen = wall + 1 - h

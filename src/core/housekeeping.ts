@@ -3,14 +3,11 @@
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
 import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
-import type { Clock, TimerHandle } from './clock.js'
+import type { TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
-import type { EngineEmitter } from './events.js'
 import { FILE_LEASE, type Lease, selfFenceAfterMs } from './lease.js'
-import type { ClaimLoop } from './loop.js'
-import type { Outage } from './outage.js'
+import type { ClaimLoop, StoreDeps } from './loop.js'
 import { processGone } from './process-identity.js'
-import type { Recorder } from './recorder.js'
 
 /** An instance whose heartbeat is older than this is dead (a state file's default). */
 export const DEFAULT_INSTANCE_TTL_MS = FILE_LEASE.instanceTtlMs
@@ -20,18 +17,12 @@ const FIRST_PRUNE_AFTER_MS = 60_000
 const QUIET_MS = 50
 const MAX_DELAY_MS = 2000
 
-export interface HousekeepingDeps {
-  clock: Clock
-  events: EngineEmitter
-  store: () => Promise<Store>
-  recorder: () => Recorder | undefined
+export interface HousekeepingDeps extends StoreDeps {
   loop: ClaimLoop
-  instanceId: () => string
   /** As they are now: a reload may change them. */
   history: () => ResolvedConfig['history']
   lease: Lease
   clockSync: ClockSync
-  outage: Outage
   onFatal: (message: string, error: unknown) => void
   onLeaseLost: () => Promise<void>
   /** Those given, or (after a reaping) those the store has. */
@@ -46,10 +37,8 @@ export class Housekeeping {
   /** When the next heartbeat is planned, to notice a step of this host's clock. */
   private beatDueAt: number | undefined
   private renewedAt: number | undefined
-  /** The last renewal before the store went out of reach, while it is (or was, within a lease). */
-  private blindFrom: number | undefined
-  /** Until when reaping by expiry counts only instances silent since before `blindFrom`. */
-  private blindGraceUntil: number | undefined
+  /** After an outage: the last renewal before it; until `graceUntil`, those silent only since are not reaped. */
+  private blind: { from: number; graceUntil: number } | undefined
 
   constructor(private readonly deps: HousekeepingDeps) {}
 
@@ -90,13 +79,8 @@ export class Housekeeping {
   /** Within a lease after an outage, an instance silent only since it began (as cut off as this one) gets a lease. */
   private reapTtl(now: number): number {
     const ttl = this.deps.lease.instanceTtlMs
-    if (this.blindFrom === undefined || this.blindGraceUntil === undefined) return ttl
-    if (now >= this.blindGraceUntil) {
-      this.blindFrom = undefined
-      this.blindGraceUntil = undefined
-      return ttl
-    }
-    return Math.max(ttl, now - this.blindFrom + ttl)
+    if (this.blind !== undefined && now >= this.blind.graceUntil) this.blind = undefined
+    return this.blind === undefined ? ttl : Math.max(ttl, now - this.blind.from + ttl)
   }
 
   /** Self-fencing: a stale lease is renewed before a claim (a rejection forbids the claim); undefined if fresh. */
@@ -115,11 +99,10 @@ export class Housekeeping {
     return beat
   }
 
-  /** The store took a renewal at `now`: after an outage, reaping by expiry waits a lease. */
   private renewed(now: number): void {
     if (this.deps.outage.down) {
-      this.blindFrom = Math.min(this.blindFrom ?? Number.POSITIVE_INFINITY, this.renewedAt ?? now)
-      this.blindGraceUntil = now + this.deps.lease.instanceTtlMs
+      const from = Math.min(this.blind?.from ?? Number.POSITIVE_INFINITY, this.renewedAt ?? now)
+      this.blind = { from, graceUntil: now + this.deps.lease.instanceTtlMs }
     }
     this.renewedAt = now
     this.deps.outage.answered()

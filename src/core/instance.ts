@@ -19,7 +19,7 @@ export class Instance {
     this.id = fixedId ?? newInstanceId()
   }
 
-  /** Register (again: with another role, or under a new id), with the first heartbeat and the clock offset. */
+  /** Again: with another role, or under a new id. */
   async register(store: Store): Promise<void> {
     const role = this.role
     await store.registerInstance({

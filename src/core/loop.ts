@@ -19,20 +19,24 @@ const MAX_CLAIM_LEAD_MS = 250
 
 type Entry = { job: ResolvedJob; slot: number }
 
-export interface ClaimLoopDeps {
+/** What the claim loop and housekeeping both use. */
+export interface StoreDeps {
   clock: Clock
   events: EngineEmitter
-  starts: Starts
+  outage: Outage
   store: () => Promise<Store>
   recorder: () => Recorder | undefined
   instanceId: () => string
+}
+
+export interface ClaimLoopDeps extends StoreDeps {
+  starts: Starts
   isCurrent: (job: ResolvedJob) => boolean
   /** Attempts of a job executing here (the overlap guard for claims ahead). */
   activeCount: (job: string) => number
   maxSleepMs: number
   /** Undefined: adaptive. */
   claimLeadMs: number | undefined
-  outage: Outage
   /** Whether the host's clock stepped, so it must be measured again before it is read. */
   clockStepped?: (plannedAt: number | undefined) => boolean
   resyncClock?: () => Promise<unknown>
@@ -224,7 +228,6 @@ export class ClaimLoop {
     return Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (this.failedClaims - 1))
   }
 
-  /** docs/engine.md, "Claim-ahead": the first measured batch replaces the starting guess. */
   private adaptLead(preparedMs: number): void {
     if (this.deps.claimLeadMs !== undefined) return
     const wanted = Math.ceil(preparedMs * 2) + 2

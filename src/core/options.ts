@@ -1,5 +1,6 @@
-// What a scheduler (`createScheduler(config, options)`) and a manual run can be given.
-import type { Initiator } from '../config/types.js'
+// What a scheduler (`createScheduler(config, options)`), `add()` and a manual run can be given.
+import type { Initiator, JobDefinition, ResolvedJob } from '../config/types.js'
+import { CronsError } from '../errors.js'
 import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 import type { Clock } from './clock.js'
@@ -50,4 +51,16 @@ export function resolveOptions(state: StateLocation, options: SchedulerOptions) 
     instanceTtlMs: options.instanceTtlMs ?? lease.instanceTtlMs,
     random: options.random ?? Math.random,
   }
+}
+
+/** One already resolved is taken as it is; a definition is validated as a config's jobs are (loaded only then). */
+export async function resolveAddedJob(job: JobDefinition | ResolvedJob, timezone: string): Promise<ResolvedJob> {
+  if (typeof job !== 'object' || job === null) {
+    const got = job === null ? 'null' : typeof job
+    throw new CronsError('CONFIG_INVALID', `add() takes a job definition object, got ${got}`)
+  }
+  if (typeof job.schedule === 'object' && 'kind' in job) return job
+  const { validateConfig } = await import('../config/validate.js')
+  const config = validateConfig({ timezone, jobs: [job] }, { file: 'scheduler.add()', configDir: process.cwd() })
+  return config.jobs[0] as ResolvedJob
 }

@@ -3,7 +3,6 @@
 import type { CronsConfig, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
 import type { PendingRetry, Store } from '../store/types.js'
-import { resolveAddedJob } from './added-job.js'
 import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
@@ -12,7 +11,13 @@ import { Housekeeping } from './housekeeping.js'
 import { Instance } from './instance.js'
 import { ClaimLoop } from './loop.js'
 import { beginManualRun, manualJob } from './manual-run.js'
-import { type ResolvedOptions, type RunJobOptions, resolveOptions, type SchedulerOptions } from './options.js'
+import {
+  type ResolvedOptions,
+  type RunJobOptions,
+  resolveAddedJob,
+  resolveOptions,
+  type SchedulerOptions,
+} from './options.js'
 import { Outage } from './outage.js'
 import { changePaused, type PauseResult } from './pause.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
@@ -48,6 +53,7 @@ export class Scheduler {
     this.options = resolveOptions(config.state, options)
     const outage = new Outage(this.clock, this.events, () => this.loop.wake())
     const shared = { clock: this.clock, events: this.events, outage, instanceId: () => this.instance.id }
+    const storeDeps = { ...shared, store: () => this.open(), recorder: () => this.session.recorder }
     const clockSync = new ClockSync({
       clock: this.clock,
       events: this.events,
@@ -74,10 +80,8 @@ export class Scheduler {
       precise: options.preciseStart ?? false,
     })
     this.loop = new ClaimLoop({
-      ...shared,
+      ...storeDeps,
       starts: this.starts,
-      store: () => this.open(),
-      recorder: () => this.session.recorder,
       isCurrent: (job) => this.jobs.get(job.name) === job,
       activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
@@ -87,9 +91,7 @@ export class Scheduler {
       beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
-      ...shared,
-      store: () => this.open(),
-      recorder: () => this.session.recorder,
+      ...storeDeps,
       loop: this.loop,
       history: () => this.current.history,
       lease: { heartbeatMs: this.options.heartbeatMs, instanceTtlMs: this.options.instanceTtlMs },
