@@ -1,9 +1,5 @@
-/**
- * One attempt of a run: its state, the context the job's code receives, and the call itself. The
- * signal, the log and the hook context are built only when something uses them: starting a thousand
- * jobs on one instant must cost as little as possible per job.
- */
-
+// One attempt of a run: its state, the job's `ctx`, the call. The signal, log and hook context are
+// built only when used: starting a thousand jobs on one instant must cost little per job.
 import { formatDuration } from '../config/duration.js'
 import type {
   HookContext,
@@ -24,7 +20,7 @@ import { OutputBuffer } from './output.js'
 
 export interface RunRequest {
   job: ResolvedJob
-  /** The first attempt's row, already inserted as `running` (by a slot claim or `beginRun`). */
+  /** The first attempt's row, already inserted `running`. */
   runId: number
   slot: number
   trigger: Trigger
@@ -32,47 +28,37 @@ export interface RunRequest {
   missed?: MissedInfo
   /** Overrides the job's timeout (run-job --timeout). */
   timeoutMs?: number
-  /**
-   * Overrides the job's overlap rule for this run's retries: a run started regardless of the job
-   * running elsewhere (run-job --force) passes `'allow'`, so its retries go ahead regardless too.
-   */
+  /** Overrides the job's overlap rule for this run's retries (run-job --force passes 'allow'). */
   overlap?: 'skip' | 'allow'
 }
 
-/** What an attempt came to: the job's code settled, it timed out, it was cancelled, or shutdown interrupted it. */
 export interface Decided {
   status: RunStatus
   value?: unknown
   error?: unknown
 }
 
-/** What `decide` needs of the runner's record of a running attempt. */
+/** The runner's record of a running attempt; `decide` sets the three ways to decide it. */
 export interface Pending {
   /** Whether the job's code has settled (not merely whether the outcome was recorded). */
   codeDone: boolean
   /** Called once when the code settles after its outcome was decided otherwise (a timeout, an interrupt). */
   afterSettle: (() => void) | undefined
-  /** Set here: decides the attempt as interrupted. */
   interrupt: (reason: string) => void
-  /** Set here: decides the attempt as failed (an error its code raised outside its call). */
+  /** An error its code raised outside its call. */
   fail: (error: unknown) => void
-  /** Set here: decides the attempt as cancelled (`Scheduler.cancel`), its signal aborted with `error`. */
   cancel: (error: Error) => void
 }
 
-/** What every attempt of a runner shares. */
 export interface AttemptEnv {
   clock: Clock
   events: EngineEmitter
   instanceId: string
-  /** Whether a job's console calls also reach the process's console (see job-console.ts). */
+  /** Whether a job's console calls also reach the process's console. */
   echoConsole: boolean
 }
 
-/**
- * An AbortController made only when a job reads `ctx.signal` (creating one per attempt is a
- * measurable share of starting a job); aborting before that is remembered and applied on creation.
- */
+/** An AbortController made only when `ctx.signal` is read (one per attempt costs measurably). */
 class LazyAbort {
   private controller: AbortController | undefined
   private reason: unknown
@@ -94,7 +80,7 @@ class LazyAbort {
   }
 }
 
-/** The `ctx` a job receives. `signal` and `log` are getters, so they cost nothing until read. */
+/** `signal` and `log` are getters, so they cost nothing until read. */
 class Context implements JobContext {
   readonly attempt: number
   readonly scheduledAt: Date
@@ -126,11 +112,10 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   readonly ctx: JobContext
   /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
   done: Decided | undefined
-  /** Set when the job's code returned a promise (or any thenable). */
   returned: PromiseLike<unknown> | undefined
-  /** When the attempt began (before its `beforeRun` hooks, if any); set by `begin()`. */
+  /** Before its `beforeRun` hooks, if any. */
   startedAt = 0
-  /** When the job's code was called (its timeout counts from here). */
+  /** The timeout counts from here. */
   calledAt = 0
   /** When the call returned, for an attempt decided within it (`done`). */
   doneAt = 0
@@ -138,11 +123,9 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   #abort: LazyAbort | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
-  /** Whether the attempt's outcome is known (its code settled, it timed out, was cancelled or interrupted). */
   decided = false
-  /** The outcome last handed to the store for this attempt. */
+  /** The outcome last handed to the store. */
   recorded: RunOutcome | undefined
-  /** Where an error the job's code raised outside its call goes (set by the runner). */
   onStray: ((error: unknown) => void) | undefined
   readonly #scheduledAt: Date
   readonly #missed: MissedSlots | undefined
@@ -189,7 +172,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     return this.#logger
   }
 
-  /** What hooks receive (before the outcome is known). */
   hookContext(): HookContext {
     const { request } = this
     const { job } = request
@@ -206,15 +188,12 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     return this.#hookContext
   }
 
-  /** Mark the attempt begun now. Built ahead of its instant, an attempt begins when it is started. */
+  /** Built ahead of its instant, an attempt begins when it is started. */
   begin(): void {
     this.startedAt = this.env.clock.now()
   }
 
-  /**
-   * Call the job's code. A synchronous outcome (a value, a throw) is kept in `done`, a thenable in
-   * `returned`; nothing the job does escapes from here.
-   */
+  /** Call the job's code; nothing the job does escapes from here. */
   call(): void {
     this.calledAt = this.env.clock.now()
     try {
@@ -229,11 +208,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     if (this.done) this.doneAt = this.env.clock.now()
   }
 
-  /**
-   * For an attempt whose code returned a promise: the first of the promise settling, the timeout
-   * (counted from the call) and `pending.interrupt`. The code may go on after a timeout or an
-   * interrupt; `pending` says when it settles.
-   */
+  /** The first of the promise settling, the timeout and `pending`'s calls; `pending` says when the code settles. */
   decide(pending: Pending, timeoutMs: number): Promise<Decided> {
     const { clock } = this.env
     return new Promise<Decided>((resolveDecided) => {
@@ -247,16 +222,13 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         this.abort(error)
         resolve({ status: 'interrupted', error })
       }
-      pending.fail = (error) => {
+      const end = (status: 'failed' | 'cancelled') => (error: unknown) => {
         if (timer) clock.clearTimeout(timer)
         this.abort(error)
-        resolve({ status: 'failed', error })
+        resolve({ status, error })
       }
-      pending.cancel = (error) => {
-        if (timer) clock.clearTimeout(timer)
-        this.abort(error)
-        resolve({ status: 'cancelled', error })
-      }
+      pending.fail = end('failed')
+      pending.cancel = end('cancelled')
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
           () => {
@@ -280,9 +252,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       const succeeded = (value: unknown) => settle({ status: 'succeeded', value })
       const failed = (error: unknown) => settle({ status: 'failed', error })
       try {
-        // A native promise is used as is (no extra allocation or tick), so whatever the job put on it
-        // runs here: a `constructor` getter (read by Promise.resolve), an own `then`. Either may
-        // throw; that fails the attempt, as if the promise had rejected.
+        // A `constructor` getter or an own `then` the job put on its promise runs here and may throw.
         Promise.resolve(this.returned).then(succeeded, failed)
       } catch (error) {
         failed(error)
@@ -290,7 +260,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     })
   }
 
-  /** The store update recording `decided` (its error already described, so callers describe it once). */
+  /** `error` is `decided.error` already described, so callers describe it once. */
   outcome(
     decided: Decided,
     finishedAt: number,
@@ -329,10 +299,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 }
 
-/**
- * An error the engine makes about a job (a timeout, an interrupt) says what happened; where in the
- * engine it was made is of no use in the job's record.
- */
+/** Where in the engine an error about a job (a timeout, an interrupt) was made is of no use in its record. */
 function withoutFrames(error: Error): Error {
   error.stack = `${error.name}: ${error.message}`
   return error

@@ -1,7 +1,5 @@
-/**
- * Running `beforeRun` / `afterRun` / `onError` hooks: one after another, each bounded in time; a
- * hook that throws or hangs is recorded with the attempt and never breaks the run.
- */
+// `beforeRun` / `afterRun` / `onError` hooks: one after another, each bounded in time; a hook that
+// throws or hangs is recorded with the attempt and never breaks the run.
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -9,49 +7,13 @@ import { describeError } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import type { OutputBuffer } from './output.js'
 
-/** A hook that takes longer than this is abandoned (and recorded) so it cannot stall a run. */
 export const HOOK_TIMEOUT_MS = 10_000
 
 type Hook = NonNullable<Hooks[keyof Hooks]>
 
-/** Run `fns` in order (config hooks first, then the job's own); resolves whether any failed. */
-export async function runHooks(
-  name: keyof Hooks,
-  fns: readonly (Hook | undefined)[],
-  ctx: HookContext,
-  env: { clock: Clock; events: EngineEmitter; job: string; runId: number; output: OutputBuffer },
-): Promise<boolean> {
-  const { clock, events, job, runId, output } = env
-  let failed = false
-  for (const fn of fns) {
-    if (!fn) continue
-    let timer: TimerHandle | undefined
-    try {
-      await Promise.race([
-        Promise.resolve().then(() => fn(ctx)),
-        new Promise((_, reject) => {
-          timer = clock.setTimeout(
-            () => reject(new Error(`did not finish within ${HOOK_TIMEOUT_MS / 1000}s`)),
-            HOOK_TIMEOUT_MS,
-          )
-        }),
-      ])
-    } catch (error) {
-      failed = true
-      const message = describeError(error).message
-      output.add('error', `hook ${name} failed: ${message}`, clock.now())
-      events.emit('hook:failed', { job, hook: name, runId, message })
-    } finally {
-      if (timer) clock.clearTimeout(timer)
-    }
-  }
-  return failed
-}
-
-/** A run's hooks: the config's and the job's own, for the runner. */
 export class HookRunner {
   constructor(
-    /** The config's hooks as they are now: a reload may replace them. */
+    /** A reload may replace them. */
     private readonly configHooks: () => Hooks,
     private readonly clock: Clock,
     private readonly events: EngineEmitter,
@@ -63,18 +25,13 @@ export class HookRunner {
     return this.configHooks()[name] !== undefined || job.hooks[name] !== undefined
   }
 
-  /** Whether hooks run after an attempt that ended `status`. */
   hasAfter(job: ResolvedJob, status: RunStatus): boolean {
     return this.has('afterRun', job) || (isError(status) && this.has('onError', job))
   }
 
-  /**
-   * Config hooks first, then the job's own. A failing or hanging hook is recorded, never fatal; a
-   * hurried stop does not wait for one (the outcome is already recorded). Resolves whether any failed.
-   */
+  /** Config hooks first, then the job's own; a hurried stop waits for none. Resolves whether any failed. */
   run(name: keyof Hooks, job: ResolvedJob, ctx: HookContext, runId: number, output: OutputBuffer): Promise<boolean> {
-    const env = { clock: this.clock, events: this.events, job: job.name, runId, output }
-    const ran = runHooks(name, [this.configHooks()[name], job.hooks[name]], ctx, env)
+    const ran = this.runEach(name, [this.configHooks()[name], job.hooks[name]], ctx, job.name, runId, output)
     return Promise.race([ran, this.hurry.then(() => false)])
   }
 
@@ -93,9 +50,44 @@ export class HookRunner {
     }
     return failed
   }
+
+  private async runEach(
+    name: keyof Hooks,
+    fns: readonly (Hook | undefined)[],
+    ctx: HookContext,
+    job: string,
+    runId: number,
+    output: OutputBuffer,
+  ): Promise<boolean> {
+    const { clock, events } = this
+    let failed = false
+    for (const fn of fns) {
+      if (!fn) continue
+      let timer: TimerHandle | undefined
+      try {
+        await Promise.race([
+          Promise.resolve().then(() => fn(ctx)),
+          new Promise((_, reject) => {
+            timer = clock.setTimeout(
+              () => reject(new Error(`did not finish within ${HOOK_TIMEOUT_MS / 1000}s`)),
+              HOOK_TIMEOUT_MS,
+            )
+          }),
+        ])
+      } catch (error) {
+        failed = true
+        const message = describeError(error).message
+        output.add('error', `hook ${name} failed: ${message}`, clock.now())
+        events.emit('hook:failed', { job, hook: name, runId, message })
+      } finally {
+        if (timer) clock.clearTimeout(timer)
+      }
+    }
+    return failed
+  }
 }
 
-/** An outcome `onError` hooks hear about: anything but success and a cancel (asked for, not a failure). */
+/** `onError` hears of anything but success and a cancel (asked for, not a failure). */
 function isError(status: RunStatus): boolean {
   return status !== 'succeeded' && status !== 'cancelled'
 }
