@@ -58,28 +58,6 @@ export interface AttemptEnv {
   echoConsole: boolean
 }
 
-/** An AbortController made only when `ctx.signal` is read (one per attempt costs measurably). */
-class LazyAbort {
-  private controller: AbortController | undefined
-  private reason: unknown
-  private aborted = false
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController()
-      if (this.aborted) this.controller.abort(this.reason)
-    }
-    return this.controller.signal
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return
-    this.aborted = true
-    this.reason = reason
-    this.controller?.abort(reason)
-  }
-}
-
 /** `signal` and `log` are getters, so they cost nothing until read. */
 class Context implements JobContext {
   readonly attempt: number
@@ -120,7 +98,8 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   /** When the call returned, for an attempt decided within it (`done`). */
   doneAt = 0
   output: OutputBuffer | undefined
-  #abort: LazyAbort | undefined
+  #controller: AbortController | undefined
+  #aborted: { reason: unknown } | undefined
   #logger: JobLogger | undefined
   #hookContext: HookContext | undefined
   decided = false
@@ -137,20 +116,28 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     private readonly env: AttemptEnv,
   ) {
     this.#scheduledAt = new Date(request.slot)
-    this.#missed = request.missed ? toMissed(request.missed) : undefined
+    const { missed } = request
+    this.#missed = missed
+      ? { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
+      : undefined
     this.ctx = new Context(this, this.#scheduledAt, this.#missed)
   }
 
+  /** Its AbortController is made only when read (one per attempt costs measurably); an abort waits for it. */
   get signal(): AbortSignal {
-    this.#abort ??= new LazyAbort()
-    return this.#abort.signal
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#aborted.reason)
+    }
+    return this.#controller.signal
   }
 
-  /** Abort the job's signal; its listeners run in the job's scope, so what they throw is the job's. */
+  /** The signal's listeners run in the job's scope, so what they throw is the job's. */
   abort(reason: unknown): void {
-    this.#abort ??= new LazyAbort()
-    const abort = this.#abort
-    jobScope.run(this, () => abort.abort(reason))
+    if (this.#aborted) return
+    this.#aborted = { reason }
+    const controller = this.#controller
+    if (controller) jobScope.run(this, () => controller.abort(reason))
   }
 
   strayError(error: unknown): void {
@@ -188,9 +175,21 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     return this.#hookContext
   }
 
-  /** Built ahead of its instant, an attempt begins when it is started. */
+  /** Built ahead of its instant, an attempt begins when it is started; `run:started` is told before its code runs. */
   begin(): void {
-    this.startedAt = this.env.clock.now()
+    const { clock, events } = this.env
+    this.startedAt = clock.now()
+    if (events.listenerCount('run:started') === 0) return
+    const { request } = this
+    events.emit('run:started', {
+      runId: this.runId,
+      job: request.job.name,
+      slot: request.slot,
+      trigger: request.trigger,
+      initiator: request.initiator,
+      attempt: this.attempt,
+      startedAt: this.startedAt,
+    })
   }
 
   /** Call the job's code; nothing the job does escapes from here. */
@@ -234,8 +233,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
           () => {
             const error = new Error(`timed out after ${formatDuration(timeoutMs)}`)
             error.name = 'TimeoutError'
-            withoutFrames(error)
-            this.abort(error)
+            this.abort(withoutFrames(error))
             resolve({ status: 'timed_out', error })
           },
           timeoutMs - (clock.now() - this.calledAt),
@@ -280,20 +278,15 @@ export class Attempt implements StrayTarget, ConsoleTarget {
 
   private makeLogger(): JobLogger {
     const { clock, events } = this.env
+    const { runId, attempt } = this
+    const job = this.request.job.name
     const line =
       (level: 'info' | 'warn' | 'error') =>
       (...args: unknown[]) => {
         const text = formatLog(args)
         const at = clock.now()
         this.out().add(level, text, at)
-        events.emit('run:log', {
-          runId: this.runId,
-          job: this.request.job.name,
-          attempt: this.attempt,
-          level,
-          text,
-          at,
-        })
+        events.emit('run:log', { runId, job, attempt, level, text, at })
       }
     return { info: line('info'), warn: line('warn'), error: line('error') }
   }
@@ -311,8 +304,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   )
-}
-
-function toMissed(missed: MissedInfo): MissedSlots {
-  return { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
 }

@@ -2,14 +2,12 @@
 // throws or hangs is recorded with the attempt and never breaks the run.
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { RunStatus } from '../store/types.js'
+import type { Attempt } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError } from './describe.js'
 import type { EngineEmitter } from './events.js'
-import type { OutputBuffer } from './output.js'
 
 export const HOOK_TIMEOUT_MS = 10_000
-
-type Hook = NonNullable<Hooks[keyof Hooks]>
 
 export class HookRunner {
   constructor(
@@ -30,38 +28,23 @@ export class HookRunner {
   }
 
   /** Config hooks first, then the job's own; a hurried stop waits for none. Resolves whether any failed. */
-  run(name: keyof Hooks, job: ResolvedJob, ctx: HookContext, runId: number, output: OutputBuffer): Promise<boolean> {
-    const ran = this.runEach(name, [this.configHooks()[name], job.hooks[name]], ctx, job.name, runId, output)
-    return Promise.race([ran, this.hurry.then(() => false)])
+  run(name: keyof Hooks, begun: Attempt, ctx: HookContext = begun.hookContext()): Promise<boolean> {
+    return Promise.race([this.runEach(name, begun, ctx), this.hurry.then(() => false)])
   }
 
   /** `afterRun`, then for a failure `onError` (not for a cancel); resolves whether any failed. */
-  async runAfter(
-    job: ResolvedJob,
-    status: RunStatus,
-    ctx: HookContext,
-    runId: number,
-    output: OutputBuffer,
-  ): Promise<boolean> {
+  async runAfter(begun: Attempt, status: RunStatus, ctx: HookContext): Promise<boolean> {
+    const { job } = begun.request
     let failed = false
-    if (this.has('afterRun', job)) failed = await this.run('afterRun', job, ctx, runId, output)
-    if (isError(status) && this.has('onError', job)) {
-      failed = (await this.run('onError', job, ctx, runId, output)) || failed
-    }
+    if (this.has('afterRun', job)) failed = await this.run('afterRun', begun, ctx)
+    if (isError(status) && this.has('onError', job)) failed = (await this.run('onError', begun, ctx)) || failed
     return failed
   }
 
-  private async runEach(
-    name: keyof Hooks,
-    fns: readonly (Hook | undefined)[],
-    ctx: HookContext,
-    job: string,
-    runId: number,
-    output: OutputBuffer,
-  ): Promise<boolean> {
+  private async runEach(name: keyof Hooks, begun: Attempt, ctx: HookContext): Promise<boolean> {
     const { clock, events } = this
     let failed = false
-    for (const fn of fns) {
+    for (const fn of [this.configHooks()[name], begun.request.job.hooks[name]]) {
       if (!fn) continue
       let timer: TimerHandle | undefined
       try {
@@ -76,9 +59,9 @@ export class HookRunner {
         ])
       } catch (error) {
         failed = true
-        const message = describeError(error).message
-        output.add('error', `hook ${name} failed: ${message}`, clock.now())
-        events.emit('hook:failed', { job, hook: name, runId, message })
+        const { message } = describeError(error)
+        begun.out().add('error', `hook ${name} failed: ${message}`, clock.now())
+        events.emit('hook:failed', { job: begun.request.job.name, hook: name, runId: begun.runId, message })
       } finally {
         if (timer) clock.clearTimeout(timer)
       }

@@ -13,20 +13,20 @@ const UNREACHABLE_RETRY_MS = 1000
 const UNREACHABLE_MAX_RETRY_MS = 16_000
 
 /**
- * Begin retry `attempt` of the run whose failed attempt is `progress.runId`. Returns the run's end
- * when the retry is recorded interrupted; undefined when the run ends with the failure before it.
+ * Begin the retry of `progress`'s failed attempt. Returns the run's end when the retry is recorded
+ * interrupted; undefined when the run ends with the failure before it.
  */
 export async function beginRetry(
   deps: RetryStartDeps,
   request: RunRequest,
   progress: Progress,
-  attempt: number,
   waited: boolean,
   /** Waits `ms` like the backoff: false when shutdown cut it short. */
   wait: (ms: number) => Promise<boolean>,
 ): Promise<{ status?: RunResult } | undefined> {
   const { job } = request
   const { store } = deps
+  const attempt = progress.attempt + 1
   const now = deps.clock.now()
   const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt, retryOf: progress.runId }
   if (!waited) {

@@ -70,12 +70,11 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.inFlight = new InFlight(deps.clock)
-    const instanceId = deps.instanceId
     this.attemptEnv = {
       clock: deps.clock,
       events: deps.events,
       get instanceId() {
-        return instanceId()
+        return deps.instanceId()
       },
       echoConsole: deps.echoConsole,
     }
@@ -113,7 +112,7 @@ export class Runner {
   startStaged({ requests, attempts }: StagedRuns): void {
     for (const attempt of attempts) {
       if (attempt === undefined) continue
-      this.announce(attempt)
+      attempt.begin()
       attempt.call()
     }
     for (let i = 0; i < requests.length; i++) void this.run(requests[i] as RunRequest, attempts[i])
@@ -159,54 +158,29 @@ export class Runner {
   }
 
   private async attempts(request: RunRequest, first: Attempt | undefined, progress: Progress): Promise<RunResult> {
-    let attempt = progress.attempt
-    let result: AttemptResult
-    if (progress.retryAt === undefined) {
-      const begun = first ?? (await this.begin(request, progress.runId, attempt))
-      result = await this.afterCall(begun, progress)
-    } else {
-      result = { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
-    }
+    let result: AttemptResult =
+      progress.retryAt === undefined
+        ? await this.afterCall(first ?? (await this.begin(request, progress)), progress)
+        : { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
     for (;;) {
-      const ended = { runId: progress.runId, status: result.status, attempts: attempt }
+      const ended = { runId: progress.runId, status: result.status, attempts: progress.attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
       const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
-      const next = await beginRetry(this.deps, request, progress, attempt + 1, waited, (ms) =>
-        this.inFlight.backoff(ms),
-      )
+      const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
       if (next.status !== undefined) return next.status
-      attempt++
-      progress.attempt = attempt
-      result = await this.afterCall(await this.begin(request, progress.runId, attempt), progress)
+      progress.attempt++
+      result = await this.afterCall(await this.begin(request, progress), progress)
     }
   }
 
-  private async begin(request: RunRequest, runId: number, attempt: number): Promise<Attempt> {
+  private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
     const begun = new Attempt(request, runId, attempt, this.attemptEnv)
-    this.announce(begun)
-    if (this.hooks.has('beforeRun', request.job)) {
-      await this.hooks.run('beforeRun', request.job, begun.hookContext(), runId, begun.out())
-    }
+    begun.begin()
+    if (this.hooks.has('beforeRun', request.job)) await this.hooks.run('beforeRun', begun)
     begun.call()
     return begun
-  }
-
-  private announce(begun: Attempt): void {
-    begun.begin()
-    const { events } = this.deps
-    if (events.listenerCount('run:started') === 0) return
-    const { request } = begun
-    events.emit('run:started', {
-      runId: begun.runId,
-      job: request.job.name,
-      slot: request.slot,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt: begun.attempt,
-      startedAt: begun.startedAt,
-    })
   }
 
   /** Wait for the outcome, record it, hold the overlap guard until the code stops, then after-hooks. */
@@ -264,7 +238,7 @@ export class Runner {
         final: retryInMs === undefined,
         ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
       }
-      const hookFailed = await this.hooks.runAfter(job, status, finished, runId, begun.out())
+      const hookFailed = await this.hooks.runAfter(begun, status, finished)
       // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
       if (hookFailed && kept) {
         begun.recorded = record(active === undefined || active.codeDone)
