@@ -67,14 +67,15 @@ class Context implements JobContext {
   declare readonly missed?: MissedSlots
   readonly #owner: Attempt
 
-  constructor(owner: Attempt, scheduledAt: Date, missed: MissedSlots | undefined) {
+  constructor(owner: Attempt) {
     const { request } = owner
+    const { missed } = request
     this.#owner = owner
     this.attempt = owner.attempt
-    this.scheduledAt = scheduledAt
+    this.scheduledAt = new Date(request.slot)
     this.trigger = request.trigger
     this.job = { name: request.job.name, tags: request.job.tags }
-    if (missed) this.missed = missed
+    if (missed) this.missed = { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
   }
 
   get signal(): AbortSignal {
@@ -106,8 +107,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   /** The outcome last handed to the store. */
   recorded: RunOutcome | undefined
   onStray: ((error: unknown) => void) | undefined
-  readonly #scheduledAt: Date
-  readonly #missed: MissedSlots | undefined
 
   constructor(
     readonly request: RunRequest,
@@ -115,12 +114,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     readonly attempt: number,
     private readonly env: AttemptEnv,
   ) {
-    this.#scheduledAt = new Date(request.slot)
-    const { missed } = request
-    this.#missed = missed
-      ? { count: missed.count, first: new Date(missed.first), last: new Date(missed.last) }
-      : undefined
-    this.ctx = new Context(this, this.#scheduledAt, this.#missed)
+    this.ctx = new Context(this)
   }
 
   /** Its AbortController is made only when read (one per attempt costs measurably); an abort waits for it. */
@@ -160,17 +154,17 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 
   hookContext(): HookContext {
-    const { request } = this
+    const { request, ctx } = this
     const { job } = request
     this.#hookContext ??= {
       job: { name: job.name, tags: job.tags, schedule: job.scheduleText, zone: job.zone },
-      scheduledAt: this.#scheduledAt,
+      scheduledAt: ctx.scheduledAt,
       trigger: request.trigger,
       initiator: request.initiator,
       attempt: this.attempt,
       instanceId: this.env.instanceId,
       startedAt: new Date(this.startedAt),
-      ...(this.#missed ? { missed: this.#missed } : {}),
+      ...(ctx.missed ? { missed: ctx.missed } : {}),
     }
     return this.#hookContext
   }

@@ -12,7 +12,6 @@ import { processGone } from './process-identity.js'
 
 /** A live instance heartbeats within the instance TTL, by definition of live. */
 export const DEFAULT_CANCEL_WAIT_MS = DEFAULT_INSTANCE_TTL_MS
-/** How often the waiting caller reads the run again. */
 const POLL_MS = 250
 /** A TTL no heartbeat outlives: reaping with it reaps only the instances named. */
 const NO_EXPIRY = Number.MAX_SAFE_INTEGER
@@ -26,10 +25,7 @@ export function cancelledError(message: string): Error {
   return error
 }
 
-/**
- * Decide run `runId`'s executing attempt as cancelled. Resolves with the status recorded (what its code
- * came to first, if anything), or undefined when no attempt of that run is executing here unrecorded.
- */
+/** Resolves with the status recorded (what its code came to first, if anything); undefined if not executing here. */
 export function cancelActive(inFlight: InFlight, runId: number, error: Error): Promise<RunStatus | undefined> {
   const entry = inFlight.activeAttempt(runId)
   if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
@@ -57,10 +53,7 @@ export interface CancelOptions {
   waitMs?: number
 }
 
-/**
- * Resolves with the run's record once it is recorded `cancelled`. Rejects with `RUN_UNKNOWN`,
- * `RUN_FINISHED` (it ended otherwise) or `CANCEL_PENDING` (not acted on within `waitMs`; the request stands).
- */
+/** Resolves once the run is recorded `cancelled`; rejects `RUN_UNKNOWN`, `RUN_FINISHED` or `CANCEL_PENDING`. */
 export async function cancelRun(env: CancelEnv, runId: number, options: CancelOptions = {}): Promise<RunRecord> {
   const { store } = env
   const found = await store.getRun(runId)

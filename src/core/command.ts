@@ -18,7 +18,6 @@ const TAIL_LINE_CHARS = 200
 /** How long output may still arrive after the exit: a background process may hold the pipes open. */
 const DRAIN_MS = 250
 
-/** `clock` times the kill grace and the drain. */
 export function commandRun(
   spec: ResolvedCommand,
   clock: Clock = systemClock,

@@ -22,7 +22,8 @@ export class InFlight {
   private readonly active = new Map<number, ActiveAttempt>()
   private readonly activeByJob = new Map<string, number>()
   private runs = 0
-  private idle: { promise: Promise<void>; resolve: () => void } | undefined
+  private idle: Promise<void> | undefined
+  private becameIdle: (() => void) | undefined
   private readonly backoffs = new Set<{ timer: TimerHandle; cancel: () => void }>()
   private backoffsEnded = false
 
@@ -67,7 +68,6 @@ export class InFlight {
     }
   }
 
-  /** Each must be matched by a `runEnded`. */
   runBegan(): void {
     this.runs++
   }
@@ -75,21 +75,17 @@ export class InFlight {
   runEnded(): void {
     this.runs--
     if (this.runs === 0 && this.idle) {
-      this.idle.resolve()
+      this.becameIdle?.()
       this.idle = undefined
     }
   }
 
   whenIdle(): Promise<void> {
     if (this.runs === 0) return Promise.resolve()
-    if (!this.idle) {
-      let resolve!: () => void
-      const promise = new Promise<void>((r) => {
-        resolve = r
-      })
-      this.idle = { promise, resolve }
-    }
-    return this.idle.promise
+    this.idle ??= new Promise<void>((resolve) => {
+      this.becameIdle = resolve
+    })
+    return this.idle
   }
 
   /** Wait `ms` before a retry; resolves false if `endBackoffs` cut the wait (or came before it). */

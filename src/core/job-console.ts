@@ -14,7 +14,6 @@ const LEVELS = { log: 'info', info: 'info', debug: 'info', warn: 'warn', error: 
 
 let installed = false
 
-/** Idempotent. */
 export function captureJobConsole(): void {
   if (installed) return
   installed = true

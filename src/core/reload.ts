@@ -94,10 +94,7 @@ export async function applyReload(target: ReloadTarget, next: ResolvedConfig): P
   return result
 }
 
-/**
- * Queue new and rescheduled jobs after now and after the last slot the store served under their name
- * (a peer may be ahead); earlier slots were never the new schedule's. A one-off starts from its instant.
- */
+/** Queue after now and after the last slot the store served under the name (a peer may be ahead). */
 async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: ResolvedJob[]): Promise<void> {
   const { loop } = target
   let lastSlots = new Map<string, number | null>()

@@ -12,10 +12,7 @@ export type RetryStartDeps = Pick<RunnerDeps, 'store' | 'recorder' | 'clock' | '
 const UNREACHABLE_RETRY_MS = 1000
 const UNREACHABLE_MAX_RETRY_MS = 16_000
 
-/**
- * Begin the retry of `progress`'s failed attempt. Returns the run's end when the retry is recorded
- * interrupted; undefined when the run ends with the failure before it.
- */
+/** Begin the retry of `progress`'s failed attempt: the run's end if recorded interrupted, undefined if it ends before. */
 export async function beginRetry(
   deps: RetryStartDeps,
   request: RunRequest,
@@ -33,18 +30,14 @@ export async function beginRetry(
     // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
     const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, deps.instanceId(), now)
     if (cancelled.kind !== 'started') return undefined
+    const { runId } = cancelled
     const message = 'retry cancelled: the scheduler shut down during the backoff'
-    progress.runId = cancelled.runId
+    progress.runId = runId
     progress.recorded = false
-    await deps.recorder.finish(cancelled.runId, {
-      status: 'interrupted',
-      finishedAt: now,
-      errorMessage: message,
-      settled: true,
-    })
+    await deps.recorder.finish(runId, { status: 'interrupted', finishedAt: now, errorMessage: message, settled: true })
     progress.recorded = true
-    emitRunFinished(deps.events, request, cancelled.runId, attempt, 'interrupted', now, now, { message })
-    return { status: { runId: cancelled.runId, status: 'interrupted', attempts: attempt, error: { message } } }
+    emitRunFinished(deps.events, request, runId, attempt, 'interrupted', now, now, { message })
+    return { status: { runId, status: 'interrupted', attempts: attempt, error: { message } } }
   }
   // Guarded like a slot (SEMANTICS §6), the previous attempt of this run included: a timed-out
   // attempt keeps its row active until its code settles.

@@ -127,7 +127,6 @@ export class Runner {
     void this.run(request, undefined, { runId, attempt, recorded: true, active: undefined, retryAt })
   }
 
-  /** Never rejects. */
   private async run(
     request: RunRequest,
     first: Attempt | undefined,
