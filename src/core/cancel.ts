@@ -6,7 +6,6 @@ import { CronsError, quote } from '../errors.js'
 import type { InstanceRecord, RunRecord, RunStatus, Store } from '../store/types.js'
 import { type Clock, StoreTimeClock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
-import type { InFlight } from './inflight.js'
 import { release, type StateAccess } from './pause.js'
 import { processGone } from './process-identity.js'
 
@@ -25,24 +24,10 @@ export function cancelledError(message: string): Error {
   return error
 }
 
-/** Resolves with the status recorded (what its code came to first, if anything); undefined if not executing here. */
-export function cancelActive(inFlight: InFlight, runId: number, error: Error): Promise<RunStatus | undefined> {
-  const entry = inFlight.activeAttempt(runId)
-  if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
-  return new Promise((resolve) => {
-    const earlier = entry.onRecorded
-    entry.onRecorded = (status) => {
-      earlier?.(status)
-      resolve(status)
-    }
-    entry.cancel(error)
-  })
-}
-
 export interface CancelEnv {
   store: Store
   clock: Clock
-  /** `cancelActive` on this process's runner; undefined when nothing runs here. */
+  /** `Runner.cancel` of this process; undefined when nothing runs here. */
   cancelActive: ((runId: number, error: Error) => Promise<RunStatus | undefined>) | undefined
 }
 

@@ -12,7 +12,7 @@ export type RetryStartDeps = Pick<RunnerDeps, 'store' | 'recorder' | 'clock' | '
 const UNREACHABLE_RETRY_MS = 1000
 const UNREACHABLE_MAX_RETRY_MS = 16_000
 
-/** Begin the retry of `progress`'s failed attempt: the run's end if recorded interrupted, undefined if it ends before. */
+/** Begin the retry of `progress`'s failed attempt; undefined when the run ends on that failure instead. */
 export async function beginRetry(
   deps: RetryStartDeps,
   request: RunRequest,

@@ -3,7 +3,6 @@
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
-import { cancelActive } from './cancel.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
@@ -289,9 +288,18 @@ export class Runner {
     this.cutShort?.()
   }
 
-  /** Cancel run `runId`'s attempt if its code executes here; resolves once recorded. */
+  /** Cancel run `runId`'s attempt if its code executes here; resolves with the status recorded, or undefined. */
   cancel(runId: number, error: Error): Promise<RunStatus | undefined> {
-    return cancelActive(this.inFlight, runId, error)
+    const entry = this.inFlight.activeAttempt(runId)
+    if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
+    return new Promise((resolve) => {
+      const earlier = entry.onRecorded
+      entry.onRecorded = (status) => {
+        earlier?.(status)
+        resolve(status)
+      }
+      entry.cancel(error)
+    })
   }
 
   /** The lease was lost: abort every running attempt (their outcomes would be refused). */
