@@ -229,8 +229,7 @@ class Group {
     const { pid } = this.child
     if (pid === undefined) return false
     try {
-      process.kill(-pid, 0)
-      return true
+      return process.kill(-pid, 0)
     } catch {
       return false
     }
