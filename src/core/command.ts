@@ -1,34 +1,23 @@
-/**
- * Command jobs: a shell command line or an argv made into a job's `run`. It needs nothing of the
- * engine but `ctx`, so a command goes through the same pipeline as any job (timeout, retry, overlap,
- * history, hooks): exit code 0 succeeds; any other code, or death by a signal, fails the attempt;
- * `ctx.signal` aborting (the timeout, shutdown) stops the command's whole process group, SIGTERM
- * first and SIGKILL after the grace; each stdout/stderr line goes to `ctx.log` (stdout as info,
- * stderr as error), so it is streamed as `run:log` events and kept with the attempt, bounded like
- * any job's log.
- */
+// Command jobs: a shell line or an argv made into a job's `run`, so it goes through the same pipeline
+// as any job. Exit 0 succeeds; `ctx.signal` aborting stops the whole process group (SIGTERM, then
+// SIGKILL after the grace); stdout lines go to `ctx.log` as info, stderr lines as error.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { JobContext, ResolvedCommand } from '../config/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { MAX_LINE_CHARS } from './output.js'
 
-/** What a command job's successful attempt returns (kept as the run's result). */
 export interface CommandResult {
   exitCode: 0
 }
 
-/** How many of the last stderr lines a failure's message quotes, and how long each may be. */
+/** The last stderr lines a failure's message quotes. */
 const TAIL_LINES = 3
 const TAIL_LINE_CHARS = 200
 
-/**
- * After the command exits, how long its output may still take to arrive. A background process it
- * started may hold the pipes open for as long as it lives; the run does not wait for it.
- */
+/** How long output may still arrive after the exit: a background process may hold the pipes open. */
 const DRAIN_MS = 250
 
-/** The job's `run` for a command. `clock` times the kill grace and the drain. */
 export function commandRun(
   spec: ResolvedCommand,
   clock: Clock = systemClock,
@@ -36,7 +25,7 @@ export function commandRun(
   return (ctx) => runCommand(spec, ctx, clock)
 }
 
-/** The command as one line for people: a shell line as written, an argv with its arguments quoted as a shell would need. */
+/** The command as one line for people: an argv's arguments quoted as a shell would need. */
 export function commandText(command: string | readonly string[]): string {
   if (typeof command === 'string') return command
   return command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)).join(' ')
@@ -60,7 +49,7 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
         detached: true,
       })
     } catch (error) {
-      // Arguments Node refuses before starting anything, such as a NUL byte.
+      // Arguments Node refuses, such as a NUL byte.
       reject(commandError(`command could not be started: ${(error as Error).message}`))
       return
     }
@@ -78,7 +67,7 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
     const group = new Group(child, clock)
     const onAbort = () => group.stop(spec.killGraceMs)
     signal.addEventListener('abort', onAbort, { once: true })
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
+    let exited: Exit | undefined
     let drain: TimerHandle | undefined
     let settled = false
     const settle = (error: Error | undefined) => {
@@ -111,14 +100,15 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
   })
 }
 
-/** The failure for a non-zero exit or a death by signal, with the last stderr lines: usually the why. */
-function exitError(exited: { code: number | null; signal: NodeJS.Signals | null }, tail: string[]): Error {
+type Exit = { code: number | null; signal: NodeJS.Signals | null }
+
+/** With the last stderr lines: usually the why. */
+function exitError(exited: Exit, tail: string[]): Error {
   const how =
     exited.code !== null ? `command exited with code ${exited.code}` : `command was killed by ${exited.signal}`
   return commandError(tail.length === 0 ? how : `${how}: ${tail.join(' | ')}`)
 }
 
-/** Why the command could not start: the program, or the folder it was to run in, is not there or not runnable. */
 function startError(error: NodeJS.ErrnoException, file: string, cwd: string): Error {
   if (!existsSync(cwd))
     return commandError(`command could not be started: its cwd ${JSON.stringify(cwd)} does not exist`)
@@ -140,10 +130,7 @@ function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason)
 }
 
-/**
- * Splits a stream's text into lines. A line longer than a log line may be is cut (with `...`) as it
- * arrives, so a command printing megabytes without a newline cannot fill the memory.
- */
+/** A stream's text as lines, each cut as it arrives so megabytes without a newline cannot fill the memory. */
 class Lines {
   #pending = ''
   #cut = false
@@ -160,7 +147,7 @@ class Lines {
     this.#append(last)
   }
 
-  /** The stream ended: a last line without a newline still counts. */
+  /** A last line without a newline still counts. */
   end(): void {
     if (this.#pending !== '' || this.#cut) this.#flush()
   }
@@ -185,10 +172,8 @@ class Lines {
 /** How often a stopped group whose command has exited is checked for being gone. */
 const GONE_POLL_MS = 50
 
-/** Groups still running, for the process's exit (see `onProcessExit`). */
 const running = new Set<Group>()
 
-/** A command's process group: stopped with SIGTERM, then SIGKILL after the grace. */
 class Group {
   #killTimer: TimerHandle | undefined
   #poll: TimerHandle | undefined
@@ -202,7 +187,6 @@ class Group {
     running.add(this)
   }
 
-  /** SIGTERM now, SIGKILL after `graceMs` to whatever of the group is still there. */
   stop(graceMs: number): void {
     if (this.#stopping) return
     this.#stopping = true
@@ -215,15 +199,11 @@ class Group {
     }, graceMs)
   }
 
-  /**
-   * The command is over. A stopped group keeps its SIGKILL timer while any of it is left: the shell
-   * may be gone while something it started ignores SIGTERM. Otherwise nothing is left to wait for.
-   */
+  /** A stopped group keeps its SIGKILL timer while any of it is left (a child may ignore SIGTERM). */
   done(): void {
     this.#poll = undefined
     if (this.#killTimer !== undefined) {
-      // Processes that died are members until reaped: look again shortly rather than hold the
-      // process open for the whole grace.
+      // Dead processes are members until reaped: look again shortly rather than wait the whole grace.
       if (this.alive()) {
         this.#poll = this.clock.setTimeout(() => this.done(), GONE_POLL_MS)
         return
@@ -234,7 +214,7 @@ class Group {
     this.forget()
   }
 
-  /** At the process's exit (no time for a grace): SIGKILL if SIGTERM was already sent, else SIGTERM. */
+  /** No time for a grace at the process's exit. */
   exit(): void {
     this.signal(this.#stopping ? 'SIGKILL' : 'SIGTERM')
   }
@@ -244,13 +224,12 @@ class Group {
     if (running.size === 0) process.off('exit', onProcessExit)
   }
 
-  /** Whether any process of the group is left (signal 0 only checks). */
+  /** Signal 0 only checks. */
   private alive(): boolean {
     const { pid } = this.child
     if (pid === undefined) return false
     try {
-      process.kill(-pid, 0)
-      return true
+      return process.kill(-pid, 0)
     } catch {
       return false
     }
@@ -268,10 +247,7 @@ class Group {
   }
 }
 
-/**
- * The process is exiting (a second Ctrl-C, the end of a shutdown): commands still running would
- * outlive it in their own process groups, so they are signalled on the way out.
- */
+/** Commands still running would outlive the process in their own process groups. */
 function onProcessExit(): void {
   for (const group of running) group.exit()
   running.clear()

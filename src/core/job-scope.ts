@@ -1,10 +1,7 @@
-/**
- * The attempt whose code is running, or whose timers, emitters and promises are: Node carries an
- * AsyncLocalStorage scope into everything the code schedules. See stray.ts.
- */
+// The attempt whose code is running, or whose timers, emitters and promises are: Node carries an
+// AsyncLocalStorage scope into everything the code schedules. See stray.ts.
 import { AsyncLocalStorage } from 'node:async_hooks'
 
-/** What a stray error is reported to when it came from a job's code. */
 export interface StrayTarget {
   strayError(error: unknown): void
 }

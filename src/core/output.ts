@@ -1,8 +1,5 @@
-/**
- * Lines a job writes with ctx.log, kept with its attempt. Bounded so a chatty job cannot bloat the
- * state file: at most MAX_LINES lines of at most MAX_LINE_CHARS characters, and MAX_TOTAL_CHARS in
- * all; past that, lines are counted, not kept, and a last line says how many were dropped.
- */
+// Lines a job writes with ctx.log, kept with its attempt; bounded so a chatty job cannot bloat the
+// state: past the bounds lines are counted, not kept, and a last line says how many were dropped.
 export const MAX_LINES = 200
 export const MAX_LINE_CHARS = 2000
 export const MAX_TOTAL_CHARS = 64 * 1024
@@ -31,15 +28,9 @@ export class OutputBuffer {
   /** JSON for the run record, or null when the job wrote nothing. */
   toJSON(): string | null {
     if (this.lines.length === 0 && this.dropped === 0) return null
-    const all = [...this.lines]
-    if (this.dropped > 0) {
-      const at = this.lines.at(-1)?.at ?? 0
-      all.push({
-        at,
-        level: 'warn',
-        text: `[${this.dropped} more line(s) dropped: output is kept up to ${MAX_LINES} lines]`,
-      })
-    }
-    return JSON.stringify(all)
+    if (this.dropped === 0) return JSON.stringify(this.lines)
+    const at = this.lines.at(-1)?.at ?? 0
+    const text = `[${this.dropped} more line(s) dropped: output is kept up to ${MAX_LINES} lines]`
+    return JSON.stringify([...this.lines, { at, level: 'warn', text }])
   }
 }

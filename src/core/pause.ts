@@ -1,7 +1,5 @@
-/**
- * Pausing and resuming a job: which names may be paused, and the write. The CLI's `pause-job` and
- * `resume-job`, and an app or HTTP server, go through `changePaused` so they accept the same names.
- */
+// Pausing and resuming a job: which names may be paused, and the write. The CLI, an app or an HTTP
+// server all go through `changePaused`, so they accept the same names.
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, suggestClosest, unknownJob } from '../errors.js'
 import type { Store } from '../store/types.js'
@@ -9,37 +7,31 @@ import type { Store } from '../store/types.js'
 export interface PauseResult {
   job: string
   paused: boolean
-  /** False when the job already was in the asked state (the command is idempotent). */
+  /** False when the job already was in the asked state. */
   changed: boolean
-  /**
-   * Since when it is paused (ISO instant), as `list-jobs --json` says it; null once resumed, or for a
-   * pause recorded before crons kept its time.
-   */
+  /** Since when it is paused (ISO instant); null once resumed, or for a pause recorded before crons kept its time. */
   pausedAt: string | null
 }
 
-/**
- * How the caller reaches the state: read-only (undefined when there is no state yet) and, only once
- * the name is known to be good, read-write. The engine never picks a store itself.
- */
+/** How the caller reaches the state; the engine never picks a store itself. */
 export interface StateAccess {
+  /** Undefined when there is no state yet. */
   read(): Promise<Store | undefined>
   write(): Promise<Store>
-  /** Done with a store `read` or `write` gave. Default: close it; a store shared with a running scheduler is kept open instead. */
+  /** Done with a store `read` or `write` gave. Default: close it (a store shared with a scheduler stays open). */
   release?(store: Store): Promise<void>
 }
 
 /**
- * Check the name, then persist the flag. A job the config no longer lists may still be paused if
- * the store knows it (its slots would be skipped should it come back). The name is checked before
- * the state is opened for writing, so a typo never creates or touches the state file.
+ * Check the name, then persist the flag. A job the config no longer lists may be paused if the store
+ * knows it. A typo never opens the state for writing.
  */
 export async function changePaused(
   config: ResolvedConfig,
   state: StateAccess,
   name: string,
   paused: boolean,
-  /** This host's clock: since when a job is paused is recorded on the store's (the database server's). */
+  /** This host's clock: the pause is stamped on the store's. */
   hostNow: () => number,
 ): Promise<PauseResult> {
   const configured = config.jobs.some((j) => j.name === name)
@@ -64,19 +56,17 @@ async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, na
   if (stored.includes(name)) return
   const configured = config.jobs.map((j) => j.name)
   const error = unknownJob(name, configured, config.configPath)
-  // Suggest among removed jobs too: they can be paused as well.
+  // Removed jobs can be paused too.
   throw new CronsError(error.code, error.message, { suggestions: suggestClosest(name, [...configured, ...stored]) })
 }
 
-function release(state: StateAccess, store: Store): Promise<void> {
+export function release(state: StateAccess, store: Store): Promise<void> {
   return state.release ? state.release(store) : store.close()
 }
 
 /**
- * Persist a job's paused flag. A running scheduler reads the flag inside each slot claim, so it
- * takes effect at the next slot without a restart. A configured job may have no row yet (no
- * scheduler has started since it was added), so one is made first; the caller has already checked
- * that a job the config does not list is at least known to the store.
+ * Persist a job's paused flag; a running scheduler reads it in each slot claim. A configured job may
+ * have no row yet, so one is made first.
  */
 export async function setJobPaused(
   store: Store,

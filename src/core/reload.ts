@@ -1,11 +1,5 @@
-/**
- * Applying a new config to a running scheduler (`Scheduler.reload`): which jobs were added, removed
- * or changed, and how each is scheduled from now on. Runs in progress are not touched: a run keeps
- * the definition it started with (its timeout, retries and code) to its end, retries included; the
- * overlap guard goes by the job's name, so a slot of the new definition is still skipped while a run
- * of the old one goes on. The `state` cannot change under a running scheduler: its store stays open
- * and the new value is reported as not applied.
- */
+// Applying a new config to a running scheduler (`Scheduler.reload`): which jobs were added, removed or
+// changed, and how each is queued from now on. docs/engine.md: "Branches", Reload.
 import { dirname } from 'node:path'
 import type { CronsConfig, Hooks, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import type { Store } from '../store/types.js'
@@ -18,10 +12,7 @@ export interface ReloadResult {
   added: string[]
   /** Jobs the old config listed and the new one does not: no longer scheduled (their history stays). */
   removed: string[]
-  /**
-   * Jobs in both whose definition differs: schedule, zone, timeout, retry, overlap, catch-up, misfire
-   * grace, jitter, tags, description, `enabled`, hooks, or the text of their `run` or their command.
-   */
+  /** Jobs in both whose definition differs (any setting, hooks, or the text of their `run` or command). */
   changed: string[]
   /** How many jobs are defined as before (they still run the new config's code from now on). */
   unchanged: number
@@ -31,12 +22,12 @@ export interface ReloadResult {
   configHash: string | null
 }
 
-/** What `applyReload` works on: the scheduler's own state, handed over by `Scheduler.reload`. */
+/** The scheduler's own state, handed over by `Scheduler.reload`. */
 export interface ReloadTarget {
   current: ResolvedConfig
   /** The jobs being scheduled, by name; changed in place. */
   jobs: Map<string, ResolvedJob>
-  /** Whether the claim loop has its jobs queued (after `start()`). */
+  /** After `start()`: the claim loop has its jobs queued. */
   started: boolean
   loop: ClaimLoop
   now: () => number
@@ -47,10 +38,7 @@ export interface ReloadTarget {
   onError: (message: string, error: unknown) => void
 }
 
-/**
- * The config a reload applies: a resolved one as given, or an object as `defineConfig` takes it,
- * validated as `defineConfig` objects are. A config given in code without `state` keeps the running one.
- */
+/** A resolved config as given, or one validated as `defineConfig` does; without `state` it keeps the running one. */
 export async function resolveForReload(
   current: ResolvedConfig,
   config: CronsConfig | ResolvedConfig,
@@ -64,16 +52,10 @@ export async function resolveForReload(
     expected: 'an object as defineConfig takes it, such as reload({ jobs: [...] })',
   })
   const given = typeof config === 'object' && config !== null && (config as { state?: unknown }).state !== undefined
-  if (given) return resolved
-  return {
-    ...resolved,
-    state: current.state,
-    statePath: current.statePath,
-    sources: { ...resolved.sources, state: current.sources.state },
-  }
+  return given ? resolved : withStateOf(current, resolved)
 }
 
-/** Apply `next` to the scheduler described by `target`; see the top of this file. */
+/** A run in progress keeps its definition to its end; a new `state` is reported, not applied. */
 export async function applyReload(target: ReloadTarget, next: ResolvedConfig): Promise<ReloadResult> {
   const { current, jobs, loop } = target
   const result = diffJobs(current, jobs, next)
@@ -82,12 +64,7 @@ export async function applyReload(target: ReloadTarget, next: ResolvedConfig): P
     result.notApplied.push(
       `state ${next.statePath} not applied: a running scheduler keeps ${current.statePath} (restart it to change the state)`,
     )
-    applied = {
-      ...next,
-      state: current.state,
-      statePath: current.statePath,
-      sources: { ...next.sources, state: current.sources.state },
-    }
+    applied = withStateOf(current, next)
   }
   result.configHash = applied.configHash ?? null
 
@@ -117,26 +94,16 @@ export async function applyReload(target: ReloadTarget, next: ResolvedConfig): P
   return result
 }
 
-/**
- * Queue the first slot of each new job and each job whose schedule changed: after now, and after the
- * last slot the store has served under its name (another scheduler on the store may be ahead). The
- * slots a new schedule would have had before the reload are not missed: they were never its. A
- * one-off starts from its instant, which runs once within its misfire grace or is recorded missed —
- * never dropped — and is not run again if it was already served.
- */
+/** Queue after now and after the last slot the store served under the name (a peer may be ahead). */
 async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: ResolvedJob[]): Promise<void> {
   const { loop } = target
   let lastSlots = new Map<string, number | null>()
   try {
     const store = await target.store()
     lastSlots = new Map((await store.listJobs()).map((j) => [j.name, j.lastSlot]))
-    // Jobs never served are this scheduler's from now, as at start(): a later outage counts as missed.
-    if (fresh.length > 0)
-      await store.syncJobs(
-        fresh.map((job) => job.name),
-        target.now(),
-        { serving: true },
-      )
+    // Served from now, as at start(): a later outage counts as missed.
+    const names = fresh.map((job) => job.name)
+    if (names.length > 0) await store.syncJobs(names, target.now(), { serving: true })
   } catch (error) {
     // Scheduled anyway, from now: a job left unqueued would silently never run.
     target.onError('could not read the jobs of the reloaded config from the store; new schedules start from now', error)
@@ -148,7 +115,6 @@ async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: 
   }
 }
 
-/** Added, removed and changed jobs between what the scheduler runs and `next`. */
 function diffJobs(
   current: ResolvedConfig,
   scheduled: ReadonlyMap<string, ResolvedJob>,
@@ -175,7 +141,7 @@ function sameSchedule(a: ResolvedJob, b: ResolvedJob): boolean {
   return a.kind === b.kind && a.scheduleText === b.scheduleText && a.zone === b.zone
 }
 
-/** Everything a job's definition says, as text; functions by their source. */
+/** Functions by their source. */
 function signature(job: ResolvedJob): string {
   const hooks = (hooks: Hooks) => Object.fromEntries(Object.entries(hooks).map(([name, fn]) => [name, String(fn)]))
   return JSON.stringify({
@@ -194,6 +160,15 @@ function signature(job: ResolvedJob): string {
     hooks: hooks(job.hooks),
     work: job.command === undefined ? String(job.run) : job.command,
   })
+}
+
+function withStateOf(current: ResolvedConfig, next: ResolvedConfig): ResolvedConfig {
+  return {
+    ...next,
+    state: current.state,
+    statePath: current.statePath,
+    sources: { ...next.sources, state: current.sources.state },
+  }
 }
 
 function isResolvedConfig(config: CronsConfig | ResolvedConfig): config is ResolvedConfig {

@@ -1,13 +1,8 @@
-/**
- * Runs one logical run of a job: attempts with timeout and retry, hooks around each attempt, every
- * attempt recorded in the store through the one `Recorder`. Nothing a job does (throw, reject, hang,
- * throw a non-Error, throw from a timer it left behind) can escape into the scheduler, and no error of
- * the runner itself leaves a row `running`. The life of a run is told in docs/engine.md.
- */
+// One run of a job: attempts with timeout, retries and hooks, each recorded through the one Recorder;
+// nothing a job does escapes into the scheduler. docs/engine.md: "One slot, start to end".
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
-import { cancelActive } from './cancel.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
@@ -21,11 +16,7 @@ import { beginRetry } from './retry-start.js'
 export type { RunRequest } from './attempt.js'
 
 export interface RunResult {
-  /**
-   * The last attempt's row id and status. A retry the overlap guard skipped (the job was still
-   * running) is recorded as a `skipped` attempt but is not the result: the run's result stays the
-   * failure before it (that attempt's row, status and error), which is what the job's code did.
-   */
+  /** The last attempt's row and status; a retry the overlap guard skipped leaves the failure before it. */
   runId: number
   status: RunStatus
   /** Attempts whose code was called (or, for a retry cancelled by shutdown, recorded). */
@@ -39,25 +30,19 @@ export interface StagedRuns {
   readonly attempts: readonly (Attempt | undefined)[]
 }
 
-/** What one attempt came to, as the run's loop needs it. */
-interface AttemptResult {
-  status: RunStatus
-  error?: { message: string; stack?: string }
-  retryInMs?: number
-}
+type AttemptResult = Pick<RunResult, 'status' | 'error'> & { retryInMs?: number }
 
 export interface RunnerDeps {
   store: Store
   recorder: Recorder
   clock: Clock
   events: EngineEmitter
-  /** This process's current instance id (a new one after it lost its lease). */
+  /** Current instance id (a new one after the lease was lost). */
   instanceId: () => string
-  /** The config's hooks (a reload may replace them). */
+  /** A reload may replace them. */
   hooks: () => Hooks
   random: () => number
   echoConsole: boolean
-  /** Reports a store out of reach once per outage (a retry due meanwhile waits it out). */
   outage?: Outage
 }
 
@@ -67,13 +52,12 @@ export interface Progress {
   attempt: number
   recorded: boolean
   active: ActiveAttempt | undefined
-  /** For a retry adopted from the store: when it is due (the attempt `attempt` failed). */
+  /** For a retry adopted from the store: when it is due. */
   retryAt?: number
 }
 
 export class Runner {
   private readonly inFlight: InFlight
-  /** Failed attempts whose orphaned retry this process took over. */
   private readonly adopted = new Set<number>()
   private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
@@ -85,12 +69,11 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {
     this.inFlight = new InFlight(deps.clock)
-    const instanceId = deps.instanceId
     this.attemptEnv = {
       clock: deps.clock,
       events: deps.events,
       get instanceId() {
-        return instanceId()
+        return deps.instanceId()
       },
       echoConsole: deps.echoConsole,
     }
@@ -100,7 +83,6 @@ export class Runner {
     this.hooks = new HookRunner(deps.hooks, deps.clock, deps.events, hurry)
   }
 
-  /** Attempts whose code is still executing in this process, by job name. */
   activeCount(job: string): number {
     return this.inFlight.activeCount(job)
   }
@@ -110,18 +92,12 @@ export class Runner {
     return this.run(request, undefined)
   }
 
-  /**
-   * Start runs due on the same instant: every job's code is called first, one after another, then
-   * each run follows its own course. Jobs with a `beforeRun` hook start after their hook.
-   */
+  /** Runs due on one instant: every job's code is called first, then each run follows its course. */
   executeAll(requests: readonly RunRequest[]): void {
     this.startStaged(this.stage(requests))
   }
 
-  /**
-   * Build the attempts of runs to start later with `startStaged` (the scheduler does this for slots
-   * claimed ahead of their instant, so that on the instant only the calls are left).
-   */
+  /** Build attempts ahead of their instant (claim-ahead), so that on it only the calls are left. */
   stage(requests: readonly RunRequest[]): StagedRuns {
     const attempts: (Attempt | undefined)[] = new Array(requests.length)
     for (let i = 0; i < requests.length; i++) {
@@ -132,21 +108,16 @@ export class Runner {
     return { requests, attempts }
   }
 
-  /** Start runs built by `stage` (see `executeAll`). */
   startStaged({ requests, attempts }: StagedRuns): void {
     for (const attempt of attempts) {
       if (attempt === undefined) continue
-      this.announce(attempt)
+      attempt.begin()
       attempt.call()
     }
     for (let i = 0; i < requests.length; i++) void this.run(requests[i] as RunRequest, attempts[i])
   }
 
-  /**
-   * Take over a retry whose owner stopped or died during its backoff (`Store.orphanedRetries`): the
-   * run goes on here from its failed attempt, the retry due at its stored instant. A retry already
-   * taken over by this process is left alone; the store lets only one process begin each.
-   */
+  /** Go on with a run whose owner stopped or died during its backoff; the store lets one process begin it. */
   adoptRetry(job: ResolvedJob, pending: PendingRetry): void {
     if (this.adopted.has(pending.runId)) return
     this.adopted.add(pending.runId)
@@ -155,7 +126,6 @@ export class Runner {
     void this.run(request, undefined, { runId, attempt, recorded: true, active: undefined, retryAt })
   }
 
-  /** A whole run: its attempts, retries and hooks. Never rejects. */
   private async run(
     request: RunRequest,
     first: Attempt | undefined,
@@ -165,11 +135,10 @@ export class Runner {
     try {
       return await this.attempts(request, first, progress)
     } catch (error) {
-      // A bug of the engine, not of the job: the attempt it was on still gets an outcome, so no row
-      // is left `running` and the job is not held against its later slots.
+      // A bug of the engine: the attempt still gets an outcome, so its row does not hold the job.
       const { message } = describeError(error)
       this.deps.events.emit('engine:error', { message: `run of job "${request.job.name}" failed internally`, error })
-      const active = progress.active
+      const { active } = progress
       if (active) this.inFlight.removeActive(active)
       if (!progress.recorded) {
         await this.deps.recorder.finish(progress.runId, {
@@ -187,63 +156,32 @@ export class Runner {
   }
 
   private async attempts(request: RunRequest, first: Attempt | undefined, progress: Progress): Promise<RunResult> {
-    let attempt = progress.attempt
-    let result: AttemptResult
-    if (progress.retryAt === undefined) {
-      const begun = first ?? (await this.begin(request, progress.runId, attempt))
-      result = await this.afterCall(begun, progress)
-    } else {
-      // A retry adopted from a store (its owner died during the backoff): it starts where it was.
-      result = { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
-    }
+    let result: AttemptResult =
+      progress.retryAt === undefined
+        ? await this.afterCall(first ?? (await this.begin(request, progress)), progress)
+        : { status: 'failed', retryInMs: Math.max(0, progress.retryAt - this.deps.clock.now()) }
     for (;;) {
-      const ended = { runId: progress.runId, status: result.status, attempts: attempt }
+      const ended = { runId: progress.runId, status: result.status, attempts: progress.attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
       const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
-      const next = await beginRetry(this.deps, request, progress, attempt + 1, waited, (ms) =>
-        this.inFlight.backoff(ms),
-      )
+      const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
       if (next.status !== undefined) return next.status
-      attempt++
-      progress.attempt = attempt
-      result = await this.afterCall(await this.begin(request, progress.runId, attempt), progress)
+      progress.attempt++
+      result = await this.afterCall(await this.begin(request, progress), progress)
     }
   }
 
-  /** A retry's attempt: `beforeRun` hooks, then the job's code. */
-  private async begin(request: RunRequest, runId: number, attempt: number): Promise<Attempt> {
+  private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
     const begun = new Attempt(request, runId, attempt, this.attemptEnv)
-    this.announce(begun)
-    if (this.hooks.has('beforeRun', request.job)) {
-      await this.hooks.run('beforeRun', request.job, begun.hookContext(), runId, begun.out())
-    }
+    begun.begin()
+    if (this.hooks.has('beforeRun', request.job)) await this.hooks.run('beforeRun', begun)
     begun.call()
     return begun
   }
 
-  /** Begin the attempt and tell `run:started` listeners, before its code runs. */
-  private announce(begun: Attempt): void {
-    begun.begin()
-    const { events } = this.deps
-    if (events.listenerCount('run:started') === 0) return
-    const { request } = begun
-    events.emit('run:started', {
-      runId: begun.runId,
-      job: request.job.name,
-      slot: request.slot,
-      trigger: request.trigger,
-      initiator: request.initiator,
-      attempt: begun.attempt,
-      startedAt: begun.startedAt,
-    })
-  }
-
-  /**
-   * Everything after the job's code was called: wait for its outcome (or its timeout, or shutdown),
-   * record it, keep the overlap guard until the code really stops, then `afterRun`/`onError` hooks.
-   */
+  /** Wait for the outcome, record it, hold the overlap guard until the code stops, then after-hooks. */
   private async afterCall(begun: Attempt, progress: Progress): Promise<AttemptResult> {
     const { request, runId, attempt, startedAt } = begun
     const { job } = request
@@ -262,9 +200,9 @@ export class Runner {
     const finishedAt = clock.now()
     const error = decided.error === undefined ? undefined : withoutEngineFrames(describeError(decided.error))
     const { status } = decided
-    const retryInMs = this.willRetry(job, status, attempt)
-      ? retryDelayMs(job.retry, attempt, this.deps.random)
-      : undefined
+    // Retried during a shutdown too: `beginRetry` then records the retry interrupted.
+    const retries = (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max
+    const retryInMs = retries ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
     const settledAtRecord = active === undefined || active.codeDone
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
     const record = (settled: boolean) => ({ ...begun.outcome(decided, finishedAt, error, settled), retryAt })
@@ -279,7 +217,6 @@ export class Runner {
       progress.active = undefined
       if (settledAtRecord) this.inFlight.removeActive(entry)
       else {
-        // The overlap guard keeps counting the job as running until its code really stops.
         const release = () => {
           this.inFlight.removeActive(entry)
           void recorder.settle(runId)
@@ -299,9 +236,8 @@ export class Runner {
         final: retryInMs === undefined,
         ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
       }
-      const hookFailed = await this.hooks.runAfter(job, status, finished, runId, begun.out())
-      // The outcome was recorded before these hooks ran (a timeout is recorded at its deadline); a
-      // hook's failure is added to the attempt's output afterwards.
+      const hookFailed = await this.hooks.runAfter(begun, status, finished)
+      // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
       if (hookFailed && kept) {
         begun.recorded = record(active === undefined || active.codeDone)
         await recorder.finish(runId, begun.recorded)
@@ -310,39 +246,24 @@ export class Runner {
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
   }
 
-  /**
-   * An error the job's code raised outside its call after its outcome was recorded: kept in the
-   * attempt's output, and as its error when it has none, so the record says what happened.
-   */
+  /** An error the job's code raised after its outcome was recorded: added to its output (and error). */
   private async attachStray(begun: Attempt, error: unknown): Promise<void> {
     const { message, stack } = describeError(error)
-    const at = this.deps.clock.now()
-    begun.out().add('error', `uncaught error after the attempt ended: ${message}`, at)
-    const recorded = begun.recorded
+    const line = `uncaught error after the attempt ended: ${message}`
+    begun.out().add('error', line, this.deps.clock.now())
+    const { recorded } = begun
     if (recorded === undefined) return
     const updated: RunOutcome = {
       ...recorded,
       output: begun.output?.toJSON() ?? null,
-      errorMessage: recorded.errorMessage ?? `uncaught error after the attempt ended: ${message}`,
+      errorMessage: recorded.errorMessage ?? line,
       errorStack: recorded.errorStack ?? stack ?? null,
     }
     begun.recorded = updated
     await this.deps.recorder.finish(begun.runId, updated)
   }
 
-  /**
-   * Whether an attempt that ended `status` is retried. During a shutdown too: the retry is then
-   * recorded cancelled (`beginRetry`), as one whose backoff a shutdown cut short.
-   */
-  private willRetry(job: ResolvedJob, status: RunStatus, attempt: number): boolean {
-    return (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max
-  }
-
-  /**
-   * Stop starting attempts: cancel pending retries, let running attempts finish for up to `graceMs`,
-   * then abort their signals and record them interrupted (`reason` says why). `interruptNow()` cuts
-   * the wait short.
-   */
+  /** Cancel pending retries, give running attempts `graceMs`, then record them interrupted. */
   async drain(graceMs: number, reason: string): Promise<void> {
     this.stopping = true
     this.inFlight.endBackoffs()
@@ -367,12 +288,21 @@ export class Runner {
     this.cutShort?.()
   }
 
-  /** Cancel run `runId`'s attempt if its code executes here (see cancel.ts); resolves once recorded. */
+  /** Cancel run `runId`'s attempt if its code executes here; resolves with the status recorded, or undefined. */
   cancel(runId: number, error: Error): Promise<RunStatus | undefined> {
-    return cancelActive(this.inFlight, runId, error)
+    const entry = this.inFlight.activeAttempt(runId)
+    if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
+    return new Promise((resolve) => {
+      const earlier = entry.onRecorded
+      entry.onRecorded = (status) => {
+        earlier?.(status)
+        resolve(status)
+      }
+      entry.cancel(error)
+    })
   }
 
-  /** This process lost its lease: abort every running attempt (their outcomes would be refused). */
+  /** The lease was lost: abort every running attempt (their outcomes would be refused). */
   abortAll(reason: string): void {
     this.inFlight.interruptUnrecorded(reason)
   }
