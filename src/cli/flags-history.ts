@@ -1,8 +1,4 @@
-/**
- * Flag parsers for the history commands, in the style of flags.ts: each returns the value or throws
- * a one-line `CronsError` naming the flag, the bad value and what was expected. Validated here and
- * not with oclif's `options`, whose error is worded differently from every other flag error.
- */
+/** Flag parsers for the history commands, as in flags.ts (not oclif's `options`, worded otherwise). */
 import { parseDuration } from '../config/duration.js'
 import { CronsError, quote, suggestClosest } from '../errors.js'
 import { parseInstantFlag } from './flags.js'
@@ -17,9 +13,8 @@ export function parseChoiceFlag<T extends string>(name: string, raw: string, cho
 }
 
 /**
- * A start instant: a duration back from `now` (`90m`, `2h`, `1d`, `1h 30m`; the same forms a config
- * accepts) or an ISO instant with an offset, read as a job's `at:` is. Anything that starts like a date is read as an
- * instant, so `2025-03-09T06:00` without an offset gets the instant error, which says what is missing.
+ * A start instant: a duration back from `now` (`90m`, `1h 30m`) or an ISO instant with an offset.
+ * What starts like a date is an instant, so `2025-03-09T06:00` gets the error that says what is missing.
  */
 export function parseSinceFlag(name: string, raw: string, now: number): number {
   const text = raw.trim()

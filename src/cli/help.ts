@@ -1,8 +1,6 @@
 /**
- * oclif's help, with an EXAMPLES section on the root page (`crons --help`), like every command's:
- * the commands a new user reaches for first. A command's description is written as paragraphs whose
- * lines break where the source wraps; it is shown once (the summary above it is not repeated) and
- * wrapped once, to the terminal's width.
+ * oclif's help, with EXAMPLES on the root page too. A command's description (paragraphs broken where
+ * the source wraps) is shown once and wrapped once, to the terminal's width.
  */
 import { CommandHelp, Help } from '@oclif/core'
 

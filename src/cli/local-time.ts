@@ -1,7 +1,6 @@
 /**
- * Instants as wall time in a job's zone, by luxon. Through `require`: cron-parser (CommonJS) requires
- * luxon too, and an ESM import would load a second copy of it. Loaded on first use, so commands that
- * show no local time (`--version`, `status`) never load it.
+ * Instants as wall time in a zone, by luxon, loaded on first use through `require`: cron-parser
+ * (CommonJS) requires it too, and an ESM import would load a second copy.
  */
 import { createRequire } from 'node:module'
 
@@ -14,10 +13,7 @@ function dateTime(): DateTimeClass {
   return luxon
 }
 
-/**
- * "2025-03-09 03:00:00 America/New_York (UTC-04:00)": the zone by its name and its offset at that
- * instant, never an abbreviation such as "GMT-3" that names neither. UTC is just "UTC".
- */
+/** "2025-03-09 03:00:00 America/New_York (UTC-04:00)", never an abbreviation such as "GMT-3". */
 export function formatLocal(ms: number, zone: string): string {
   const { text, offset } = wallOf(ms, zone)
   return isUtc(zone, offset) ? `${text} UTC` : `${text} ${zone} (UTC${offset})`

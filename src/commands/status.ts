@@ -44,7 +44,7 @@ The state file is only read: a missing state file reports no instances.`
     let now = Date.now()
     let report: StatusReport
     try {
-      // Heartbeats are on the state's clock (the database server's): ages are read on it too.
+      // Heartbeat ages are read on the state's clock (the database server's), as they are written.
       if (store) now += await store.clockOffset()
       report = await statusReport(config, store, now, defaultLease(config.state).instanceTtlMs)
     } finally {
@@ -64,18 +64,17 @@ The state file is only read: a missing state file reports no instances.`
 }
 
 export interface RenderStatusOptions {
-  /** Zone for instants that belong to no job (instance start times): the config's timezone. */
+  /** Zone for instants that belong to no job (instance start times). */
   zone: string
   /** Read without the config: the next slot due is unknown, not "nothing scheduled". */
   stateOnly?: boolean
-  /** Cells whole, whatever the terminal's width. */
   wide?: boolean
   /** A live scheduler runs another version of the config (config-drift.ts). */
   drift?: string | undefined
   stream?: { isTTY?: boolean }
 }
 
-/** The human report, with `now` passed in so relative times are testable. */
+/** The human report; `now` passed in so relative times are testable. */
 export async function renderStatus(report: StatusReport, now: number, options: RenderStatusOptions): Promise<string> {
   await preparePaint(options.stream)
   const p = paint(options.stream)
@@ -130,10 +129,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
   return lines.join('\n')
 }
 
-/**
- * The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second (the
- * scheduler then warns; it schedules on the server's time all the same).
- */
+/** The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second. */
 function offsetText(offsetMs: number | null, p: Painter): string {
   if (offsetMs === null) return '-'
   if (Math.abs(offsetMs) <= SKEW_WARN_MS)
