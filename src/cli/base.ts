@@ -81,11 +81,8 @@ export abstract class BaseCommand extends Command {
     options: { hash?: boolean } = {},
   ): Promise<Reading> {
     const { openForReading } = await import('./reading.js')
-    const reading = await openForReading(() => this.loadConfig(flags, options), {
-      flags,
-      env: process.env,
-      cwd: process.cwd(),
-    })
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const reading = await openForReading(() => this.loadConfig(flags, options), context)
     if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
     return reading
   }
@@ -106,7 +103,7 @@ export abstract class BaseCommand extends Command {
       process.exitCode = error.oclif.exit
       return
     }
-    // Else oclif adds an "UnparsedCommand" warning under NODE_ENV=development/test: two lines.
+    // Parsing did start: else oclif adds an "UnparsedCommand" warning (NODE_ENV=development/test).
     this.parsed = true
     const crons =
       'parse' in error && !isCronsError(error) ? parseError(error, this.parseContext()) : toCronsError(error)
@@ -150,10 +147,7 @@ interface ParseContext {
   flags: string[]
 }
 
-interface Reworded {
-  message: string
-  suggestions?: string[]
-}
+type Reworded = { message: string; suggestions?: string[] }
 
 type ParserError = Error & { args?: unknown; flags?: unknown }
 

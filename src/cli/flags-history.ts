@@ -34,13 +34,13 @@ export function parseSinceFlag(name: string, raw: string, now: number): number {
   return now - ms
 }
 
-/** A run id as `crons logs` prints it. */
-export function parseRunIdFlag(name: string, raw: string): number {
+/** A run id as `crons logs` lists it; `what` names the flag or argument, `expected` what it is. */
+export function parseRunId(raw: string, what: string, expected: string): number {
   const id = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : 0
   if (id < 1) {
     throw new CronsError(
       'FLAG_INVALID',
-      `--${name} ${quote(raw)} is not valid (expected a run id: a whole number such as 42, as listed by crons logs)`,
+      `${what} ${quote(raw)} is not valid (expected ${expected} such as 42, as listed by crons logs)`,
     )
   }
   return id

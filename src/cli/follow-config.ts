@@ -45,16 +45,8 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
   let refusedLast = false
 
   const once = async (): Promise<void> => {
-    let config: ResolvedConfig
     try {
-      config = await options.load()
-    } catch (error) {
-      refusedLast = true
-      if (!disposed) options.refused(oneLine(error))
-      return
-    }
-    try {
-      await scheduler.reload(config)
+      await scheduler.reload(await options.load())
       refusedLast = false
     } catch (error) {
       refusedLast = true
@@ -134,13 +126,10 @@ class SourceWatcher {
     if (this.closed) return
     const sources = this.sources()
     if (sources === undefined) return
-    const files = [...sources.files, ...sources.pending]
     const names = new Map<string, Set<string>>()
-    for (const file of files) {
+    for (const file of [...sources.files, ...sources.pending]) {
       const dir = dirname(file)
-      const set = names.get(dir) ?? new Set<string>()
-      set.add(basename(file))
-      names.set(dir, set)
+      names.set(dir, (names.get(dir) ?? new Set<string>()).add(basename(file)))
     }
     this.names = names
     for (const [dir, watcher] of this.watchers) {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseIntegerFlag, wideFlag } from '../cli/flags.js'
-import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
+import { parseChoiceFlag, parseRunId, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
 import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
 import { openStateForReading } from '../cli/state.js'
@@ -58,14 +58,8 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
   ]
 
   static override flags = {
-    job: Flags.string({
-      char: 'j',
-      description: 'Only this job (configured, or remembered by the state file).',
-    }),
-    status: Flags.string({
-      char: 's',
-      description: `Only attempts with this status: ${RUN_STATUSES.join(', ')}.`,
-    }),
+    job: Flags.string({ char: 'j', description: 'Only this job (configured, or remembered by the state file).' }),
+    status: Flags.string({ char: 's', description: `Only attempts with this status: ${RUN_STATUSES.join(', ')}.` }),
     trigger: Flags.string({ description: `Only attempts with this trigger: ${TRIGGERS.join(', ')}.` }),
     since: Flags.string({
       description:
@@ -94,7 +88,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     if (flags.trigger !== undefined) filter.trigger = parseChoiceFlag('trigger', flags.trigger, TRIGGERS)
     if (flags.since !== undefined) filter.since = parseSinceFlag('since', flags.since, now)
     const limit = parseIntegerFlag('limit', flags.limit, 1, 10_000)
-    const runId = flags.run === undefined ? undefined : parseRunIdFlag('run', flags.run)
+    const runId = flags.run === undefined ? undefined : parseRunId(flags.run, '--run', 'a run id: a whole number')
     if (runId !== undefined) {
       const others = (['job', 'status', 'trigger', 'since', 'follow'] as const).filter(
         (name) => flags[name] !== undefined && flags[name] !== false,

@@ -39,9 +39,7 @@ export function checkJobName(name: string, configured: readonly string[], stored
   throw new CronsError(
     'JOB_UNKNOWN',
     `--job ${quote(name)}: no such job in the config or the state file (${expected})`,
-    {
-      suggestions: suggestClosest(name, known),
-    },
+    { suggestions: suggestClosest(name, known) },
   )
 }
 

@@ -222,8 +222,9 @@ export async function otherConfig(
   ttlMs: number = defaultLease(config.state).instanceTtlMs,
 ): Promise<InstanceRecord[]> {
   if (config.configHash === undefined) return []
-  const instances = await store.listInstances()
-  return instances.filter((i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true)
+  return (await store.listInstances()).filter(
+    (i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true,
+  )
 }
 
 function isAlive(instance: InstanceRecord, now: number, ttlMs: number): boolean {
@@ -242,6 +243,7 @@ export async function livePeers(
   now: number,
   ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
 ): Promise<InstanceRecord[]> {
-  const instances = await store.listInstances()
-  return instances.filter((i) => i.role === 'scheduler' && i.id !== selfId && isAlive(i, now, ttlMs))
+  return (await store.listInstances()).filter(
+    (i) => i.role === 'scheduler' && i.id !== selfId && isAlive(i, now, ttlMs),
+  )
 }

@@ -230,10 +230,7 @@ export function statusView(report: StatusReport): StatusView {
 }
 
 /** A value and where it came from: flag, env, file or default. */
-interface Sourced<T> {
-  value: T
-  source: ValueSource
-}
+type Sourced<T> = { value: T; source: ValueSource }
 
 /** One job as `crons config --json` prints it. */
 export interface JobConfigView {
