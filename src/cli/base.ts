@@ -215,10 +215,7 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
   ],
 ]
 
-/**
- * One of oclif's parser errors (multi-line, or a bare `CLIError` that would read as internal) as a
- * one-line usage error (exit 2) pointing to the command's help; an unknown shape keeps its first line.
- */
+/** One of oclif's parser errors as a one-line usage error (exit 2); an unknown shape keeps its first line. */
 export function parseError(error: ParserError, context: ParseContext): CronsError {
   const first = stripAnsi(error.message).split('\n')[0]?.trim() ?? ''
   let reworded: Reworded = { message: first }

@@ -105,10 +105,7 @@ function oneLine(error: unknown): string {
   return [crons.message, ...crons.details.map((detail) => detail.trim())].join('; ')
 }
 
-/**
- * Watches the folders of the config's files (an editor's rename onto a file escapes a watch on the
- * file), for those names only, and calls `changed` once quiet for `debounceMs`.
- */
+/** Watches the config files' folders (an editor's rename escapes a watch on a file); `changed` once quiet. */
 class SourceWatcher {
   private readonly watchers = new Map<string, FSWatcher>()
   private names = new Map<string, Set<string>>()

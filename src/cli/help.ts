@@ -1,7 +1,4 @@
-/**
- * oclif's help, with EXAMPLES on the root page too. A command's description (paragraphs broken where
- * the source wraps) is shown once and wrapped once, to the terminal's width.
- */
+/** oclif's help, with EXAMPLES on the root page too, and descriptions wrapped once, to the terminal's width. */
 import { CommandHelp, Help } from '@oclif/core'
 
 const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [

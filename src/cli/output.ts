@@ -73,10 +73,7 @@ export function outputWidth(stream: Stream & { columns?: number } = process.stdo
   return Number.isInteger(columns) && columns > 0 ? columns : undefined
 }
 
-/**
- * A table that fits the terminal, boxed on a terminal, else space-aligned: the widest columns give way
- * first, cut cells ending in "…". Rows are separated only when a cell spans several lines.
- */
+/** A table, boxed on a terminal, else space-aligned; too wide, the widest columns give way first ("…"). */
 export async function renderTable(
   head: string[],
   rows: string[][],

@@ -29,12 +29,11 @@ export async function openForReading(load: () => Promise<ResolvedConfig>, option
   const store = await openStateForReading(loaded.config)
   if (loaded.stateOnly) return { ...loaded, store }
   const { config } = loaded
-  const state = options.flags.state ?? (options.env.CRONS_STATE || undefined)
   const apart = config.sources.state === 'flag' || config.sources.state === 'env'
-  if (store === undefined || !apart) return { config, store, stateOnly: false, note: undefined }
-  const stored = (await store.listJobs()).map((job) => job.name)
+  const stored = store && apart ? (await store.listJobs()).map((job) => job.name) : []
   const shared = config.jobs.some((job) => stored.includes(job.name))
   if (stored.length === 0 || shared) return { config, store, stateOnly: false, note: undefined }
+  const state = options.flags.state ?? (options.env.CRONS_STATE || undefined)
   const shown = config.configPath ? path.relative(options.cwd, config.configPath) || config.configPath : 'the config'
   // Not this state's config: nor is its fingerprint to compare with the state's schedulers.
   const { configHash: _, ...another } = config

@@ -1,7 +1,4 @@
-/**
- * How `crons logs` draws attempts: a table, one line each for `--follow`, a block for `--run ID`.
- * Slots are shown in their job's zone: the time the user wrote in the schedule.
- */
+/** How `crons logs` draws attempts (a table, `--follow` lines, a `--run ID` block), slots in their job's zone. */
 import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
   clip,
@@ -39,12 +36,8 @@ export async function renderAttemptTable(
     runDuration(run),
     noteText(run),
   ])
-  return renderTable(
-    ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
-    rows,
-    stream,
-    { wide: context.wide === true, fixed: [0, 4, 5, 6] },
-  )
+  const head = ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason']
+  return renderTable(head, rows, stream, { wide: context.wide === true, fixed: [0, 4, 5, 6] })
 }
 
 /** One attempt as a line for `--follow`: absolute start times, since "3s ago" goes stale as it scrolls up. */

@@ -46,17 +46,11 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
   async run(): Promise<AttemptView> {
     const { args, flags } = await this.parse(Cancel)
     const runId = parseRunId(args.id, 'run id', 'a whole number')
-    const waitMs = parseDurationFlag('wait', flags.wait, {
-      minMs: 0,
-      seconds: true,
-      expected: 'seconds, or a duration such as "90s" or "2m"',
-    })
+    const rule = { minMs: 0, seconds: true, expected: 'seconds, or a duration such as "90s" or "2m"' }
+    const waitMs = parseDurationFlag('wait', flags.wait, rule)
     // The run id is the state's: with --state (or CRONS_STATE) and no config file, the state alone will do.
-    const { config } = await configOrStateAlone(() => this.loadConfig(flags), {
-      flags,
-      env: process.env,
-      cwd: process.cwd(),
-    })
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
     const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
     const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
     const p = paint()

@@ -113,12 +113,8 @@ export async function renderJobList(
     job.tags.join(', '),
     stateText(job, now, p),
   ])
-  const table = await renderTable(
-    ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state'],
-    rows,
-    options.stream,
-    { wide: options.wide === true, fixed: [6] },
-  )
+  const head = ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state']
+  const table = await renderTable(head, rows, options.stream, { wide: options.wide === true, fixed: [6] })
   const notes = [
     ...(options.statePath === undefined ? [] : [p.dim(`No state file at ${options.statePath} yet: nothing has run.`)]),
     ...(options.drift === undefined ? [] : [p.yellow(`Note: ${options.drift}.`)]),

@@ -41,14 +41,8 @@ Exit code 0 only if the run succeeded.`
 
   async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
-    const timeoutMs =
-      flags.timeout === undefined
-        ? undefined
-        : parseDurationFlag('timeout', flags.timeout, {
-            minMs: 1,
-            seconds: true,
-            expected: 'seconds greater than 0, or a duration such as "90s" or "5m"',
-          })
+    const rule = { minMs: 1, seconds: true, expected: 'seconds greater than 0, or a duration such as "90s" or "5m"' }
+    const timeoutMs = flags.timeout === undefined ? undefined : parseDurationFlag('timeout', flags.timeout, rule)
     // With --json, what the config, the job or its hooks print goes to stderr.
     const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
     try {

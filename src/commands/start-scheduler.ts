@@ -71,6 +71,8 @@ Several schedulers may share one state file: every slot still fires exactly once
       ...lease,
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
+    const say = (event: Record<string, unknown>, text: string) =>
+      write(format === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...event }) : text)
     const store = await scheduler.open()
     const peers = await livePeers(store, scheduler.instanceId, scheduler.now(), lease.instanceTtlMs)
     this.summary(scheduler, peers, format, write, flags.watch)
@@ -88,23 +90,14 @@ Several schedulers may share one state file: every slot still fires exactly once
       stop: () => scheduler.stop(),
       waitingFor: 'running jobs',
       graceMs: () => scheduler.config.shutdownGraceMs,
-      announce: (note, signal) =>
-        write(
-          format === 'json'
-            ? JSON.stringify({ time: new Date().toISOString(), event: 'stopping', signal, note })
-            : note,
-        ),
+      announce: (note, signal) => say({ event: 'stopping', signal, note }, note),
     })
     // Listening before the start: a SIGHUP that comes during it must not end the process.
     const follower = await this.follow(scheduler, flags, format, write)
     await scheduler.start()
     await Promise.race([signals.stopped, stoppedItself])
     follower.dispose()
-    write(
-      format === 'json'
-        ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
-        : 'scheduler stopped',
-    )
+    say({ event: 'stopped', instanceId: scheduler.instanceId }, 'scheduler stopped')
     if (failed !== undefined) {
       process.exitCode = 1
       process.stderr.write(`error: ${failed}\n`)

@@ -13,7 +13,6 @@ import {
 } from '../cli/output.js'
 import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
-import { defaultLease } from '../core/lease.js'
 import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
@@ -46,15 +45,13 @@ The state file is only read: a missing state file reports no instances.`
     try {
       // Heartbeat ages are read on the state's clock (the database server's), as they are written.
       if (store) now += await store.clockOffset()
-      report = await statusReport(config, store, now, defaultLease(config.state).instanceTtlMs)
+      report = await statusReport(config, store, now)
     } finally {
       await store?.close()
     }
     if (!this.jsonEnabled()) {
-      const drift = configDriftNotice(
-        report.instances.filter((i) => i.configDiffers === true),
-        config,
-      )
+      const differing = report.instances.filter((i) => i.configDiffers === true)
+      const drift = configDriftNotice(differing, config)
       this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide, drift }))
     }
     // Set, not thrown: the report (or its JSON) is still printed in full.
@@ -103,13 +100,8 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       relative(i.heartbeatAt, now),
       offsetText(i.clockOffsetMs, p),
     ])
-    lines.push(
-      '',
-      p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock'], rows, options.stream, {
-        wide: options.wide === true,
-      }),
-    )
+    const head = ['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock']
+    lines.push('', p.bold('Instances'), await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   lines.push('', p.bold('Running now'))
   if (report.running.length === 0) lines.push(p.dim('nothing is running'))

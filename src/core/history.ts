@@ -14,10 +14,7 @@ export interface HistoryFilter {
   since?: number
 }
 
-/**
- * The latest `limit` attempts the filter selects, oldest first (the newest right above the prompt).
- * The store answers newest first along an index, so this stays an index walk on a million rows.
- */
+/** The latest `limit` attempts the filter selects, oldest first; the store walks an index newest first. */
 export async function latestAttempts(store: Store, filter: HistoryFilter, limit: number): Promise<RunRecord[]> {
   return (await store.listRuns({ ...filter, limit })).reverse()
 }

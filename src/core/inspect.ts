@@ -38,9 +38,8 @@ export interface JobSummary {
 }
 
 /**
- * Every configured job in config order, then jobs only the store still knows, by name. With
- * `stateOnly` (the state read without its config) those are the state's jobs, not removed ones.
- * `otherConfig`: the schedulers running another version of the config, if the caller has read them.
+ * Configured jobs in config order, then jobs only the store knows, by name: removed ones, or with
+ * `stateOnly` the state's own. `otherConfig`: the schedulers running another config, if already read.
  */
 export async function jobSummaries(
   config: ResolvedConfig,
@@ -211,10 +210,7 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
   return best
 }
 
-/**
- * The schedulers alive in the store whose recorded config fingerprint differs from `config.configHash`;
- * none when either side has none (a config given in code, a scheduler of an older crons).
- */
+/** The live schedulers whose config fingerprint differs from `config.configHash` (none when either has none). */
 export async function otherConfig(
   config: ResolvedConfig,
   store: Store,
@@ -236,7 +232,7 @@ function differs(config: ResolvedConfig, instance: InstanceRecord): boolean | nu
   return config.configHash !== instance.configHash
 }
 
-/** The schedulers alive in the store other than `selfId`: one starting beside them is their peer, not a replacement. */
+/** The live schedulers other than `selfId`: one starting beside them is their peer, not a replacement. */
 export async function livePeers(
   store: Store,
   selfId: string,
