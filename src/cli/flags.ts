@@ -29,7 +29,9 @@ export function parseDurationFlag(
   let ms = Number.NaN
   try {
     ms = parseDuration(rule.seconds && /^\d+(\.\d+)?$/.test(text) ? Number(text) : text)
-  } catch {}
+  } catch {
+    // Reported below, naming the flag.
+  }
   if (!(ms >= rule.minMs)) {
     throw new CronsError('FLAG_INVALID', `--${name} ${quote(raw)} is not valid (expected ${rule.expected})`)
   }

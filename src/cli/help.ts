@@ -11,14 +11,10 @@ const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [
 
 /** Paragraphs (separated by a blank line) with their source line breaks turned into spaces. */
 export function reflow(text: string): string {
+  const lines = (paragraph: string) => paragraph.split(/\r?\n/).map((line) => line.trim())
   return text
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) =>
-      paragraph
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .join(' '),
-    )
+    .map((paragraph) => lines(paragraph).join(' '))
     .join('\n\n')
 }
 

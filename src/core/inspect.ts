@@ -218,9 +218,8 @@ export async function otherConfig(
   ttlMs: number = defaultLease(config.state).instanceTtlMs,
 ): Promise<InstanceRecord[]> {
   if (config.configHash === undefined) return []
-  return (await store.listInstances()).filter(
-    (i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true,
-  )
+  const instances = await store.listInstances()
+  return instances.filter((i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true)
 }
 
 function isAlive(instance: InstanceRecord, now: number, ttlMs: number): boolean {
@@ -239,7 +238,6 @@ export async function livePeers(
   now: number,
   ttlMs: number = DEFAULT_INSTANCE_TTL_MS,
 ): Promise<InstanceRecord[]> {
-  return (await store.listInstances()).filter(
-    (i) => i.role === 'scheduler' && i.id !== selfId && isAlive(i, now, ttlMs),
-  )
+  const instances = await store.listInstances()
+  return instances.filter((i) => i.role === 'scheduler' && i.id !== selfId && isAlive(i, now, ttlMs))
 }
