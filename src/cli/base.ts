@@ -1,7 +1,6 @@
 /**
- * The shared base of every command: the global flags (--config, --state), `--json`, and the one way
- * errors reach the user — a single line on stderr (plus one line per problem for config validation,
- * and the next step), a stable exit code, and a stack trace only when DEBUG is set.
+ * The base of every command: the global flags, `--json`, and the one way errors reach the user — one
+ * line on stderr (plus one per validation problem), a stable exit code, a stack only with DEBUG.
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import type { ResolvedConfig } from '../config/types.js'
@@ -34,10 +33,7 @@ export abstract class BaseCommand extends Command {
     await Promise.all([preparePaint(process.stdout), preparePaint(process.stderr)])
   }
 
-  /**
-   * oclif's parser, with every error it throws (unknown flag, flag without a value, value not among
-   * the options, missing or extra argument) turned into one usage error worded like the others.
-   */
+  /** oclif's parser, with each of its errors turned into one usage error worded like the others. */
   protected override async parse<F extends Output, B extends Output, A extends Output>(
     options?: Interfaces.Input<F, B, A>,
     argv?: string[],
@@ -45,7 +41,6 @@ export abstract class BaseCommand extends Command {
     try {
       return await super.parse(options, argv)
     } catch (error) {
-      // The parser throws oclif's CLIError (or a subclass) for bad input; anything else is a bug.
       throw error instanceof Errors.CLIError ? parseError(error, this.parseContext()) : error
     }
   }
@@ -59,7 +54,7 @@ export abstract class BaseCommand extends Command {
     }
   }
 
-  /** Load and validate the config the global flags point at (flag > env > file > default). */
+  /** The config the global flags point at (flag > env > file > default), validated. */
   protected async loadConfig(
     flags: { config?: string; state?: string },
     options: { hash?: boolean } = {},
@@ -80,53 +75,40 @@ export abstract class BaseCommand extends Command {
     }
   }
 
-  /**
-   * The config and its state, read-only, for a command that only reads: without a config when only
-   * the state is given, and never mixing a config's jobs with a state of another world (reading.ts).
-   * Why the state is read alone goes to stderr, so stdout (and its JSON) stays the same.
-   */
+  /** The config and its state, read-only (reading.ts); why the state is read alone goes to stderr. */
   protected async openForReading(
     flags: { config?: string; state?: string },
     options: { hash?: boolean } = {},
   ): Promise<Reading> {
     const { openForReading } = await import('./reading.js')
-    const reading = await openForReading(() => this.loadConfig(flags, options), {
-      flags,
-      env: process.env,
-      cwd: process.cwd(),
-    })
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const reading = await openForReading(() => this.loadConfig(flags, options), context)
     if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
     return reading
   }
 
-  /**
-   * Exit once oclif has printed the result, even if a job's code still holds the event loop (a
-   * timed-out or interrupted job that ignores its signal): its outcome is already recorded.
-   */
+  /** Exit once oclif has printed the result, even if a job that ignored its signal holds the event loop. */
   protected exitWhenDone(): void {
     setTimeout(() => process.exit(), 100).unref()
   }
 
-  /** Write one line to stdout, unless --json is on (then only the returned data is printed). */
+  /** One line to stdout, unless --json is on (then only the returned data is printed). */
   protected out(line = ''): void {
     if (!this.jsonEnabled()) process.stdout.write(`${line}\n`)
   }
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    // oclif's own exit() (e.g. from --help or --version) is not a failure to report.
+    // oclif's own exit() (--help, --version) is not a failure.
     if (error.oclif?.exit !== undefined && error.message.startsWith('EEXIT')) {
       process.exitCode = error.oclif.exit
       return
     }
-    // A flag error means parsing did start; without this oclif adds an "UnparsedCommand" warning
-    // under NODE_ENV=development/test, breaking the one-line contract.
+    // Parsing did start: else oclif adds an "UnparsedCommand" warning (NODE_ENV=development/test).
     this.parsed = true
-    // oclif's parser errors are reworded in parse(); one thrown by a parse outside it still reads the same.
     const crons =
       'parse' in error && !isCronsError(error) ? parseError(error, this.parseContext()) : toCronsError(error)
     const p = paint(process.stderr)
-    // Suggestions stay on the error's line, so a single bad input always gives a single line.
-    // A question ends its own phrase: `(did you mean "json"? see ...)`, else `(use ...; see ...)`.
+    // Suggestions stay on the error's line: `(did you mean "json"? see ...)`, else `(use ...; see ...)`.
     const hint = crons.suggestions
       .map((s) => asSuggestion(crons, s))
       .reduce((text, s) => (text === '' ? s : `${text}${text.endsWith('?') ? ' ' : '; '}${s}`), '')
@@ -141,10 +123,7 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-/**
- * The schedule module suggests a bare candidate ("@daily", "MON", "Europe/Berlin"), leaving the
- * wording to its caller; everything else suggests a whole phrase. Candidates read as a did-you-mean.
- */
+/** The schedule module suggests bare candidates ("@daily", "Europe/Berlin"): they read as a did-you-mean. */
 function asSuggestion(error: CronsError, suggestion: string): string {
   const candidate = (error.code === 'SCHEDULE_INVALID' || error.code === 'ZONE_UNKNOWN') && !/\s/.test(suggestion)
   return candidate ? `did you mean ${quote(suggestion)}?` : suggestion
@@ -163,28 +142,22 @@ export function toCronsError(error: unknown): CronsError {
 
 interface ParseContext {
   bin: string
-  /** The command id, for "see `crons logs --help`". */
   id: string
   /** Every flag the command accepts, for "did you mean". */
   flags: string[]
 }
 
-interface Reworded {
-  message: string
-  suggestions?: string[]
-}
+type Reworded = { message: string; suggestions?: string[] }
 
 type ParserError = Error & { args?: unknown; flags?: unknown }
 
-/**
- * oclif's parser messages (first line) and how each is reworded: lower case, the flag or argument
- * by name, what was expected. The first pattern that matches wins.
- */
+/** oclif's parser messages (first line), each reworded to name the flag and what was expected; first match wins. */
 const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context: ParseContext) => Reworded][] = [
   [
     /^Missing \d+ required args?\b/,
     (_, error) => {
-      const names = listOf(error.args).map((arg) => ((arg as { name?: string }).name ?? '').toUpperCase())
+      const args = Array.isArray(error.args) ? error.args : []
+      const names = args.map((arg) => ((arg as { name?: string }).name ?? '').toUpperCase())
       return { message: `missing argument${names.length === 1 ? '' : 's'} ${names.join(', ')}` }
     },
   ],
@@ -242,16 +215,7 @@ const REWORDINGS: [RegExp, (match: RegExpExecArray, error: ParserError, context:
   ],
 ]
 
-function listOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : []
-}
-
-/**
- * One of oclif's parser errors as a one-line usage error (exit 2) that names the flag or argument,
- * says what was expected and points to the command's help. oclif words these over several lines,
- * or throws a bare `CLIError` for a flag without a value (which then read as an internal error), so
- * each known shape is reworded; anything else keeps its first line.
- */
+/** One of oclif's parser errors as a one-line usage error (exit 2); an unknown shape keeps its first line. */
 export function parseError(error: ParserError, context: ParseContext): CronsError {
   const first = stripAnsi(error.message).split('\n')[0]?.trim() ?? ''
   let reworded: Reworded = { message: first }

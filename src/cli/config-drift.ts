@@ -1,7 +1,4 @@
-/**
- * The notice `list-jobs` and `status` give when a live scheduler runs another version of the config
- * than the file they read (its recorded fingerprint differs: core/inspect.ts, `otherConfig`).
- */
+/** The notice `list-jobs` and `status` give when a live scheduler runs another version of the config (inspect.ts). */
 import { basename } from 'node:path'
 import type { ResolvedConfig } from '../config/types.js'
 

@@ -1,7 +1,4 @@
-/**
- * Turns engine events into the lines `start-scheduler` and `run-job` print: human lines (coloured
- * on a terminal) or, with `--log-format json`, one JSON object per line.
- */
+/** Engine events as the lines `start-scheduler` and `run-job` print: text, or one JSON object per line. */
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import type { ReloadResult } from '../core/reload.js'
@@ -9,26 +6,10 @@ import { formatDuration, type Painter, paint, statusColour, withoutStatus } from
 
 export type LogFormat = 'text' | 'json'
 
-const PRINTED = [
-  'run:started',
-  'run:finished',
-  'run:log',
-  'slot:skipped',
-  'slot:missed',
-  'timer:overdue',
-  'runs:interrupted',
-  'hook:failed',
-  'clock:skew',
-  'store:unreachable',
-  'store:reachable',
-  'engine:error',
-  'config:reloaded',
-] as const satisfies readonly (keyof EngineEvents)[]
-
-/** Print every engine event worth a line to `write`. Returns a function that stops printing. */
+/** Print every engine event worth a line to `write`, until the returned function is called. */
 export function printEvents(events: EngineEmitter, format: LogFormat, write: (line: string) => void): () => void {
   const p = paint()
-  const offs = PRINTED.map((name) => {
+  const offs = (Object.keys(TEXT) as Printed[]).map((name) => {
     const listener = (payload: Payload<typeof name>) =>
       write(format === 'json' ? jsonLine(name, payload) : textLine(name, payload, p))
     events.on(name, listener as never)
@@ -45,7 +26,7 @@ function jsonLine(event: string, payload: unknown): string {
   )
 }
 
-/** Instants as ISO strings in JSON lines, so every consumer reads them the same. */
+/** Instants as ISO strings in JSON lines. */
 function toJson(payload: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
@@ -55,12 +36,13 @@ function toJson(payload: unknown): Record<string, unknown> {
   return out
 }
 
-type Printed = (typeof PRINTED)[number]
 type Payload<K extends keyof EngineEvents> = EngineEvents[K][0]
+type Printers = { [K in keyof EngineEvents]?: (e: Payload<K>, p: Painter) => string }
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
+/** The engine events worth a line, and that line as text. */
+const TEXT = {
   'run:started': (e, p) =>
     `${p.cyan('start ')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
@@ -91,10 +73,10 @@ const TEXT: { [K in Printed]: (e: Payload<K>, p: Painter) => string } = {
   'store:unreachable': (e, p) =>
     `${p.red('state ')} ${e.message}: ${describeError(e.error).message}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
   'store:reachable': (e, p) => `${p.green('state ')} reachable again after ${formatDuration(e.downMs)}`,
-  // describeError never throws, whatever was thrown.
   'engine:error': (e, p) =>
     `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
-}
+} satisfies Printers
+type Printed = keyof typeof TEXT
 
 /** "config reloaded: 1 added (x), 1 removed (y), 2 changed (a, b)", and what was not applied. */
 export function reloadedText(result: ReloadResult): string {
@@ -105,7 +87,6 @@ export function reloadedText(result: ReloadResult): string {
   return `config reloaded: ${what}${result.notApplied.map((note) => `; ${note}`).join('')}`
 }
 
-/** Names, the first few of a long list. */
 function listed(names: string[]): string {
   const shown = 5
   return names.length <= shown
@@ -113,7 +94,7 @@ function listed(names: string[]): string {
     : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`
 }
 
-/** The line for a config that could not be reloaded (it does not load or validate): the running one is kept. */
+/** A config that did not load or validate on reload: the running one is kept. */
 export function reloadRefusedLine(message: string, format: LogFormat): string {
   const note = 'config not reloaded, the running config is kept'
   if (format === 'json')
@@ -122,7 +103,7 @@ export function reloadRefusedLine(message: string, format: LogFormat): string {
   return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${message}`
 }
 
-/** A host clock more than a second off the state's, in words (offset: the state's clock minus this host's). */
+/** A host clock more than a second off the state's (offset: the state's clock minus this host's). */
 export function skewText(offsetMs: number): string {
   const how = offsetMs > 0 ? 'behind' : 'ahead of'
   return `this host's clock is ${formatDuration(Math.abs(offsetMs))} ${how} the state's (the database server's); scheduling on the server's time`
@@ -137,5 +118,5 @@ export function configRestoredLine(format: LogFormat): string {
 }
 
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {
-  return `${p.dim(new Date().toISOString())} ${TEXT[event](payload, p)}`
+  return `${p.dim(new Date().toISOString())} ${(TEXT as Printers)[event]!(payload, p)}`
 }

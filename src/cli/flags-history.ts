@@ -1,8 +1,4 @@
-/**
- * Flag parsers for the history commands, in the style of flags.ts: each returns the value or throws
- * a one-line `CronsError` naming the flag, the bad value and what was expected. Validated here and
- * not with oclif's `options`, whose error is worded differently from every other flag error.
- */
+/** Flag parsers for the history commands, as in flags.ts (not oclif's `options`, worded otherwise). */
 import { parseDuration } from '../config/duration.js'
 import { CronsError, quote, suggestClosest } from '../errors.js'
 import { parseInstantFlag } from './flags.js'
@@ -17,9 +13,8 @@ export function parseChoiceFlag<T extends string>(name: string, raw: string, cho
 }
 
 /**
- * A start instant: a duration back from `now` (`90m`, `2h`, `1d`, `1h 30m`; the same forms a config
- * accepts) or an ISO instant with an offset, read as a job's `at:` is. Anything that starts like a date is read as an
- * instant, so `2025-03-09T06:00` without an offset gets the instant error, which says what is missing.
+ * A start instant: a duration back from `now` (`90m`, `1h 30m`) or an ISO instant with an offset.
+ * What starts like a date is an instant, so `2025-03-09T06:00` gets the error that says what is missing.
  */
 export function parseSinceFlag(name: string, raw: string, now: number): number {
   const text = raw.trim()
@@ -39,13 +34,13 @@ export function parseSinceFlag(name: string, raw: string, now: number): number {
   return now - ms
 }
 
-/** A run id as `crons logs` prints it. */
-export function parseRunIdFlag(name: string, raw: string): number {
+/** A run id as `crons logs` lists it; `what` names the flag or argument, `expected` what it is. */
+export function parseRunId(raw: string, what: string, expected: string): number {
   const id = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : 0
   if (id < 1) {
     throw new CronsError(
       'FLAG_INVALID',
-      `--${name} ${quote(raw)} is not valid (expected a run id: a whole number such as 42, as listed by crons logs)`,
+      `${what} ${quote(raw)} is not valid (expected ${expected} such as 42, as listed by crons logs)`,
     )
   }
   return id

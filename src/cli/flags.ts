@@ -1,7 +1,6 @@
 /**
- * Flag values are validated here rather than by oclif's built-in parsers, whose multi-line errors
- * do not meet the one-line contract. Each function returns the parsed value or throws a one-line
- * `CronsError` that names the flag, the bad value and what was expected.
+ * Flag values, validated here rather than by oclif (its errors are multi-line): each returns the value
+ * or throws a one-line `CronsError` naming the flag, the bad value and what was expected.
  */
 import { Flags } from '@oclif/core'
 import { parseDuration } from '../config/duration.js'
@@ -20,10 +19,7 @@ export function parseIntegerFlag(name: string, raw: string, min: number, max: nu
   return Number(raw)
 }
 
-/**
- * A duration, read as a config's are (`90s`, `5m`, `1h 30m`), or with `seconds` also a bare number
- * of seconds. Less than `minMs` is refused, saying what was `expected`.
- */
+/** A duration as a config's (`90s`, `1h 30m`), or with `seconds` a bare number of seconds; at least `minMs`. */
 export function parseDurationFlag(
   name: string,
   raw: string,
@@ -55,7 +51,7 @@ export function parseZoneFlag(name: string, raw: string): string {
   throw unknownZone(raw, `--${name}`)
 }
 
-/** `--wide`, on every command that draws a table: cells whole instead of cut to the terminal's width. */
+/** `--wide`, on every command that draws a table. */
 export const wideFlag = Flags.boolean({
   description: "Show every cell in full instead of fitting the table to the terminal's width.",
   default: false,

@@ -1,9 +1,7 @@
 /**
- * `start-scheduler` following its config file: on SIGHUP, and with `--watch` when the config or a
- * local file it imports changes on disk, the config is loaded again through the usual loader and
- * validator and handed to the engine's `reload()`. A config that does not load or validate is
- * reported in one line and the running one is kept. Reloads never overlap: a change during a reload
- * is picked up by one more reload after it.
+ * `start-scheduler` following its config: on SIGHUP (and with `--watch` when its files change) it is
+ * loaded again and handed to `reload()`; a bad one is reported in one line. Reloads never overlap:
+ * a change during one is picked up by one more after it.
  */
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
@@ -18,14 +16,11 @@ export const WATCH_DEBOUNCE_MS = 300
 
 export interface FollowConfigOptions {
   scheduler: Scheduler
-  /** Loads and validates the config again, as at start (same flags and environment), with its `configHash`. */
+  /** Loads and validates the config again, as at start, with its `configHash`. */
   load: () => Promise<ResolvedConfig>
-  /** Reports a reload that was refused (the running config is kept): one line. */
+  /** Reports a refused reload (the running config is kept). */
   refused: (message: string) => void
-  /**
-   * With `--watch`: after a refused reload, the files were saved back to the running version, so
-   * there is nothing to reload; said once, or the last thing heard would be the refusal.
-   */
+  /** With `--watch`: the files are back to the running version after a refusal (else the refusal is the last word). */
   restored?: () => void
   /** With `--watch`: the files the config is made from now, and their fingerprint. */
   sources?: () => ConfigSources | undefined
@@ -37,7 +32,6 @@ export interface FollowConfigOptions {
 export interface ConfigFollower {
   /** Reload now (what SIGHUP does). Resolves when this reload, and any asked for meanwhile, are over. */
   reload(): Promise<void>
-  /** Stop listening and watching. */
   dispose(): void
 }
 
@@ -51,16 +45,8 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
   let refusedLast = false
 
   const once = async (): Promise<void> => {
-    let config: ResolvedConfig
     try {
-      config = await options.load()
-    } catch (error) {
-      refusedLast = true
-      if (!disposed) options.refused(oneLine(error))
-      return
-    }
-    try {
-      await scheduler.reload(config)
+      await scheduler.reload(await options.load())
       refusedLast = false
     } catch (error) {
       refusedLast = true
@@ -119,11 +105,7 @@ function oneLine(error: unknown): string {
   return [crons.message, ...crons.details.map((detail) => detail.trim())].join('; ')
 }
 
-/**
- * Watches the folders of the config's files (editors replace a file by renaming another onto it,
- * which a watch on the file itself would not follow), reacting to the names of those files only, and
- * calls `changed` once things are quiet for `debounceMs`.
- */
+/** Watches the config files' folders (an editor's rename escapes a watch on a file); `changed` once quiet. */
 class SourceWatcher {
   private readonly watchers = new Map<string, FSWatcher>()
   private names = new Map<string, Set<string>>()
@@ -136,18 +118,15 @@ class SourceWatcher {
     private readonly changed: () => void,
   ) {}
 
-  /** Watch the files the config is made from now (a reload may have added or dropped imports). */
+  /** Watch the files the config is made from now (a reload may add or drop imports). */
   update(): void {
     if (this.closed) return
     const sources = this.sources()
     if (sources === undefined) return
-    const files = [...sources.files, ...sources.pending]
     const names = new Map<string, Set<string>>()
-    for (const file of files) {
+    for (const file of [...sources.files, ...sources.pending]) {
       const dir = dirname(file)
-      const set = names.get(dir) ?? new Set<string>()
-      set.add(basename(file))
-      names.set(dir, set)
+      names.set(dir, (names.get(dir) ?? new Set<string>()).add(basename(file)))
     }
     this.names = names
     for (const [dir, watcher] of this.watchers) {
@@ -166,7 +145,7 @@ class SourceWatcher {
         })
         this.watchers.set(dir, watcher)
       } catch {
-        // The folder is gone: nothing there to follow.
+        // The folder is gone: nothing to follow.
       }
     }
   }

@@ -1,9 +1,4 @@
-/**
- * oclif's help, with an EXAMPLES section on the root page (`crons --help`), like every command's:
- * the commands a new user reaches for first. A command's description is written as paragraphs whose
- * lines break where the source wraps; it is shown once (the summary above it is not repeated) and
- * wrapped once, to the terminal's width.
- */
+/** oclif's help, with EXAMPLES on the root page too, and descriptions wrapped once, to the terminal's width. */
 import { CommandHelp, Help } from '@oclif/core'
 
 const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [
@@ -16,14 +11,10 @@ const ROOT_EXAMPLES: readonly (readonly [string, string])[] = [
 
 /** Paragraphs (separated by a blank line) with their source line breaks turned into spaces. */
 export function reflow(text: string): string {
+  const lines = (paragraph: string) => paragraph.split(/\r?\n/).map((line) => line.trim())
   return text
     .split(/\r?\n\s*\r?\n/)
-    .map((paragraph) =>
-      paragraph
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .join(' '),
-    )
+    .map((paragraph) => lines(paragraph).join(' '))
     .join('\n\n')
 }
 

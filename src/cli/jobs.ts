@@ -5,9 +5,6 @@ import { unknownJob } from '../errors.js'
 export function findJob(config: ResolvedConfig, name: string): ResolvedJob {
   const job = config.jobs.find((j) => j.name === name)
   if (job) return job
-  throw unknownJob(
-    name,
-    config.jobs.map((j) => j.name),
-    config.configPath,
-  )
+  const names = config.jobs.map((j) => j.name)
+  throw unknownJob(name, names, config.configPath)
 }

@@ -1,15 +1,11 @@
-/**
- * oclif's command_not_found hook. An unknown command is a usage error like any other: one line on
- * stderr with the closest command, exit code 2, the same on a terminal and in a script (no prompt).
- */
+/** oclif's command_not_found hook: a usage error like any other (one line, exit 2, no prompt). */
 import type { Hook } from '@oclif/core'
 import { closest, didYouMean, EXIT, quote } from '../errors.js'
 import { paint, preparePaint } from './output.js'
 
 /**
- * The words of `id` that name the unknown command. With spaces between topic and command, oclif hands
- * over the command and everything after it joined by ":" (`nxt:0 3 * * *`): what counts is the
- * known topics it starts with (`state`), then the first word that is none of them.
+ * The words of `id` that name the unknown command: oclif joins it and what follows with ":"
+ * (`nxt:0 3 * * *`); what counts is the known topics it starts with, then the next word.
  */
 export function unknownCommand(id: string, commandIds: readonly string[]): string {
   const words = id.split(':')

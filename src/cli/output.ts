@@ -1,26 +1,22 @@
-/**
- * The only module that draws tables and colours. Colour and box tables only on a terminal; plain,
- * aligned text when piped or when NO_COLOR is set, so output stays greppable and diffable.
- */
-
-import { stripVTControlCharacters } from 'node:util'
+/** The only module that draws tables and colours: only on a terminal; plain aligned text when piped or NO_COLOR. */
+import { stripVTControlCharacters as stripAnsi } from 'node:util'
 import { formatDuration } from '../config/duration.js'
 import { commandText } from '../core/command.js'
 import type { AttemptView } from '../core/views.js'
 
 export { formatLocal, formatLocalShort } from './local-time.js'
-export { formatDuration }
+export { formatDuration, stripAnsi }
 
 type Stream = { isTTY?: boolean }
 
-/** Whether decorations (colour, box drawing) are wanted on this stream. */
+/** Whether colour and box drawing are wanted on this stream. */
 export function isDecorated(stream: Stream = process.stdout): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
   if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true
   return stream.isTTY === true && process.env.TERM !== 'dumb'
 }
 
-/** The styles the CLI uses. A `ChalkInstance` is one; so is the colourless painter below. */
+/** The styles the CLI uses: a `ChalkInstance`, or the colourless PLAIN. */
 export interface Painter {
   bold(text: string): string
   dim(text: string): string
@@ -31,16 +27,11 @@ export interface Painter {
 }
 
 const same = (text: string): string => text
-/** What chalk at level 0 does: every style returns its text unchanged. */
 const PLAIN: Painter = { bold: same, dim: same, red: same, green: same, yellow: same, cyan: same }
 
 let colours: Painter | undefined
 
-/**
- * Load chalk if `stream` is to be decorated. It is imported only then: piped and NO_COLOR output, the
- * common case in scripts, never pays for it. Commands call this in `init()` for stdout and stderr;
- * exported renderers that colour call it themselves.
- */
+/** Load chalk if `stream` is decorated, only then (scripts never pay for it); before `paint`. */
 export async function preparePaint(stream: Stream = process.stdout): Promise<void> {
   if (colours === undefined && isDecorated(stream)) {
     const { Chalk } = await import('chalk')
@@ -48,34 +39,17 @@ export async function preparePaint(stream: Stream = process.stdout): Promise<voi
   }
 }
 
-/** Colours for `stream` when it is decorated (after `preparePaint`), else the colourless painter. */
+/** Colours for `stream` when it is decorated (after `preparePaint`), else PLAIN. */
 export function paint(stream: Stream = process.stdout): Painter {
   return isDecorated(stream) ? (colours ?? PLAIN) : PLAIN
 }
 
-/** Colour for a run status. */
 export function statusColour(status: string, p: Painter): string {
-  switch (status) {
-    case 'succeeded':
-      return p.green(status)
-    case 'failed':
-    case 'timed_out':
-    case 'interrupted':
-      return p.red(status)
-    case 'running':
-      return p.cyan(status)
-    case 'skipped':
-    case 'missed':
-    case 'cancelled':
-      return p.yellow(status)
-    default:
-      return status
-  }
-}
-
-/** `text` without its ANSI colour (and other terminal control) codes. */
-export function stripAnsi(text: string): string {
-  return stripVTControlCharacters(text)
+  if (status === 'succeeded') return p.green(status)
+  if (status === 'running') return p.cyan(status)
+  if (['failed', 'timed_out', 'interrupted'].includes(status)) return p.red(status)
+  if (['skipped', 'missed', 'cancelled'].includes(status)) return p.yellow(status)
+  return status
 }
 
 function visibleLength(text: string): number {
@@ -83,31 +57,23 @@ function visibleLength(text: string): number {
 }
 
 export interface TableOptions {
-  /** Show every cell in full, whatever the terminal's width (`--wide`). */
+  /** Every cell in full, whatever the terminal's width (`--wide`). */
   wide?: boolean
-  /** Columns (by index) that never give way: short values such as a status, cut they would say nothing. */
+  /** Columns (by index) that never give way: short values such as a status. */
   fixed?: readonly number[]
 }
 
-/** Columns are never narrowed below this (or their own width, if smaller), however narrow the terminal. */
+/** Columns are never narrowed below this (or their own width, if smaller). */
 const MIN_COLUMN = 6
 
-/**
- * How wide a table may be: the terminal's width, or COLUMNS when output is piped and COLUMNS is set;
- * undefined (no limit) otherwise, so a file or a pipe gets every cell whole.
- */
+/** How wide a table may be: the terminal's width, else COLUMNS, else no limit (a pipe gets cells whole). */
 export function outputWidth(stream: Stream & { columns?: number } = process.stdout): number | undefined {
   if (stream.isTTY === true && typeof stream.columns === 'number' && stream.columns > 0) return stream.columns
   const columns = Number(process.env.COLUMNS)
   return Number.isInteger(columns) && columns > 0 ? columns : undefined
 }
 
-/**
- * A table that fits the terminal: with box drawing on a terminal, plain space-aligned columns
- * otherwise. When it is wider than the terminal the widest columns give way first and their long
- * cells end in "…" (`--wide` shows them whole). Rows are separated by a line only when a cell spans
- * several lines. cli-table3 is loaded only when a box table is drawn.
- */
+/** A table, boxed on a terminal, else space-aligned; too wide, the widest columns give way first ("…"). */
 export async function renderTable(
   head: string[],
   rows: string[][],
@@ -115,8 +81,7 @@ export async function renderTable(
   options: TableOptions = {},
 ): Promise<string> {
   const boxed = isDecorated(stream)
-  // A cell's further lines (a schedule's wording, "in 5m") follow its first in parentheses in plain
-  // text, so they do not read as columns of their own.
+  // In plain text a cell's further lines follow its first in parentheses, not as columns of their own.
   if (!boxed) rows = rows.map((row) => row.map(oneLine))
   const natural = head.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => cellWidth(r[i] ?? ''))))
   const available = options.wide ? undefined : outputWidth(stream)
@@ -132,7 +97,7 @@ export async function renderTable(
     for (const row of fitted) table.push(row)
     const text = table.toString()
     if (fitted.some((row) => row.some((cell) => cell.includes('\n')))) return text
-    // One line per row: the line under the header stays, the lines between rows go.
+    // The line under the header stays, the lines between rows go.
     let separators = 0
     return text
       .split('\n')
@@ -149,15 +114,11 @@ export async function renderTable(
   return [line(head.map((h, i) => clipCell(h, widths[i] ?? h.length))), ...fitted.map(line)].join('\n')
 }
 
-/** The widest line of a cell. */
 function cellWidth(cell: string): number {
   return Math.max(0, ...cell.split('\n').map(visibleLength))
 }
 
-/**
- * Column widths that add up to at most `budget`: the widest column gives one character at a time,
- * down to MIN_COLUMN, so short columns (ids, statuses) stay whole and long text gives way.
- */
+/** Widths within `budget`: the widest column gives one character at a time, down to MIN_COLUMN. */
 export function fitWidths(natural: readonly number[], budget: number, fixed: readonly number[] = []): number[] {
   const widths = [...natural]
   const floor = natural.map((w, i) => (fixed.includes(i) ? w : Math.min(w, MIN_COLUMN)))
@@ -174,7 +135,7 @@ export function fitWidths(natural: readonly number[], budget: number, fixed: rea
   return widths
 }
 
-/** Each line of `cell` cut to `width` visible characters, ending in "…" when cut (colour is dropped from a cut line). */
+/** Each line of `cell` cut to `width` visible characters, ending in "…" (colour is dropped from a cut line). */
 export function clipCell(cell: string, width: number): string {
   return cell
     .split('\n')
@@ -192,20 +153,13 @@ function oneLine(cell: string): string {
   return more.length === 0 ? first : `${first} (${more.join(', ')})`
 }
 
-/**
- * An error message shown after its status, without saying the status twice: the engine words an
- * interruption "interrupted: the scheduler shut down…", which follows the status "interrupted".
- */
+/** An error message after its status, not repeating it (the engine words one "interrupted: the scheduler…"). */
 export function withoutStatus(status: string, message: string): string {
   const prefix = `${status}: `
   return message.startsWith(prefix) ? message.slice(prefix.length) : message
 }
 
-/**
- * Send everything written to process.stdout to stderr instead, until the returned function is
- * called: with `--json`, stdout must hold only the JSON document, whatever a job prints.
- * (`console.log` looks up `process.stdout.write` on every call, so it follows too.)
- */
+/** Send stdout (`console.log` too) to stderr until the returned function is called: `--json` keeps stdout clean. */
 export function divertStdout(): () => void {
   const original = process.stdout.write
   process.stdout.write = ((...args: Parameters<typeof process.stderr.write>) =>
@@ -215,7 +169,7 @@ export function divertStdout(): () => void {
   }
 }
 
-/** "in 2h 13m", "3m 5s ago", "now": to the second, since it is read against a clock. */
+/** "in 2h 13m", "3m 5s ago", "now". */
 export function relative(targetMs: number, nowMs: number): string {
   const delta = targetMs - nowMs
   const abs = Math.abs(delta)
@@ -224,10 +178,7 @@ export function relative(targetMs: number, nowMs: number): string {
   return delta > 0 ? `in ${text}` : `${text} ago`
 }
 
-/**
- * How far away an instant is, to the two most significant units ("2h 13m", "3d 4h", "45s"): a
- * countdown, not a duration (durations are `formatDuration`, exact).
- */
+/** A countdown to its two most significant units ("2h 13m", "45s"); durations are `formatDuration`, exact. */
 function roughly(ms: number): string {
   const units: [string, number][] = [
     ['d', 86_400_000],
@@ -243,17 +194,13 @@ function roughly(ms: number): string {
   return second && n2 > 0 ? `${n1}${name} ${n2}${second[0]}` : `${n1}${name}`
 }
 
-/**
- * A run's duration, finished − started, the same in every listing. A run whose process died ends
- * at that process's last heartbeat, and says so: it ran at least that long.
- */
+/** A run's duration in every listing; one ending at a dead process's last heartbeat says so. */
 export function runDuration(run: Pick<AttemptView, 'status' | 'durationMs' | 'durationUntil'>): string {
   if (run.durationMs === null) return run.status === 'running' ? 'running' : '-'
   const text = formatDuration(run.durationMs)
   return run.durationUntil === 'last-heartbeat' ? `${text} (until last heartbeat)` : text
 }
 
-/** An instant in UTC, ISO-8601 with Z. */
 export function formatUtc(ms: number): string {
   return new Date(ms).toISOString()
 }
@@ -270,8 +217,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`
 }
 
-/** A command job's command for a table cell: one line, `$ ` first, cut with `…` past `max` characters. */
+/** A command job's command for a table cell: one line, `$ ` first, cut past `max` characters. */
 export function commandCell(command: string | readonly string[], max = 48): string {
-  const text = commandText(command).replace(/\s*\n\s*/g, ' ')
-  return `$ ${text.length > max ? `${text.slice(0, max - 1)}…` : text}`
+  return `$ ${clip(commandText(command).replace(/\s*\n\s*/g, ' '), max)}`
+}
+
+/** `text` cut to `max` characters, ending in "…". */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }

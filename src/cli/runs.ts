@@ -1,10 +1,7 @@
-/**
- * How `crons logs` draws attempts: a table for a listing, one line per attempt for `--follow`, and a
- * labelled block for `--run ID`. Every function takes `now` and the zones, so tests get exact text.
- * Slots are shown in their job's zone because that is the time the user wrote in the schedule.
- */
+/** How `crons logs` draws attempts (a table, `--follow` lines, a `--run ID` block), slots in their job's zone. */
 import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
+  clip,
   formatLocal,
   formatLocalShort,
   type Painter,
@@ -19,7 +16,6 @@ export interface RunsContext {
   /** The zone a job's slots are shown in: the configured job's zone, else UTC (a job no longer configured). */
   zoneOf: (job: string) => string
   now: number
-  /** Cells whole, whatever the terminal's width (`--wide`). */
   wide?: boolean
 }
 
@@ -38,21 +34,13 @@ export async function renderAttemptTable(
     statusColour(run.status, p),
     relative(Date.parse(run.startedAt), context.now),
     runDuration(run),
-    // Cut to the terminal's width by the table; the full text is one `--run ID` (or `--wide`) away.
     noteText(run),
   ])
-  return renderTable(
-    ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason'],
-    rows,
-    stream,
-    { wide: context.wide === true, fixed: [0, 4, 5, 6] },
-  )
+  const head = ['id', 'job', 'slot', 'trigger', 'attempt', 'status', 'started', 'duration', 'error / reason']
+  return renderTable(head, rows, stream, { wide: context.wide === true, fixed: [0, 4, 5, 6] })
 }
 
-/**
- * One attempt as a line for `--follow`. Absolute start times, since "3s ago" goes stale as soon as
- * it scrolls up.
- */
+/** One attempt as a line for `--follow`: absolute start times, since "3s ago" goes stale as it scrolls up. */
 export function renderAttemptLine(run: AttemptView, context: RunsContext, p: Painter): string {
   const slot = formatLocalShort(Date.parse(run.slot), context.zoneOf(run.job))
   const took = run.durationMs === null ? '' : ` in ${runDuration(run)}`
@@ -86,7 +74,6 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   }
   if (run.result !== null) lines.push(field('result', indent(run.result)))
   if (run.output.length === 0) {
-    // Captured lines are stored with the attempt's outcome: a running attempt has none to show yet.
     lines.push(field('output', p.dim(run.status === 'running' ? 'none yet: stored when the attempt ends' : 'none')))
   } else {
     lines.push(field('output', `${run.output.length} line(s)`))
@@ -103,8 +90,4 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
 function noteText(run: AttemptView): string {
   const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
   return text.split('\n')[0] ?? ''
-}
-
-function clip(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text
 }

@@ -1,9 +1,6 @@
 /**
- * SIGINT and SIGTERM for the two commands that run jobs, `start-scheduler` and `run-job`
- * (SEMANTICS §7): the first signal stops gracefully, running jobs getting the shutdown grace; a
- * second one stops at once (the engine's second `stop()` no longer waits) and what is still running
- * is recorded interrupted. Each signal is announced in the same words by both commands. SIGHUP
- * reloads the config of `start-scheduler`, as daemons do.
+ * Signals for `start-scheduler` and `run-job` (SEMANTICS §7): the first SIGINT/SIGTERM stops within
+ * the shutdown grace, a second at once (what runs is recorded interrupted). SIGHUP reloads the config.
  */
 import { formatDuration } from '../config/duration.js'
 
@@ -16,11 +13,10 @@ export interface SignalSource {
 export interface StopOnSignalsOptions {
   /** Stops the engine; called on every signal (the second call hurries the first). */
   stop: () => Promise<void>
-  /** Receives each signal's one-line announcement. */
   announce: (note: string, signal: NodeJS.Signals, count: number) => void
-  /** What the first signal waits for: "running jobs", or a job's name. */
+  /** "running jobs", or a job's name. */
   waitingFor: string
-  /** The shutdown grace, read when a signal comes (a config reload may have changed it). */
+  /** Read when a signal comes (a config reload may have changed it). */
   graceMs: number | (() => number)
   /** @default process */
   source?: SignalSource
@@ -28,17 +24,13 @@ export interface StopOnSignalsOptions {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 
-/** The announcement of the `count`th signal. */
 export function signalNote(signal: NodeJS.Signals, count: number, waitingFor: string, graceMs: number): string {
   return count === 1
     ? `${signal}: stopping, waiting up to ${formatDuration(graceMs)} for ${waitingFor} to finish (send again to stop now)`
     : `${signal}: stopping now, what is still running is recorded interrupted`
 }
 
-/**
- * Listen for SIGINT and SIGTERM until the returned function is called. `stopped` settles when the
- * first stop it started has finished.
- */
+/** Listen for SIGINT and SIGTERM until disposed; `stopped` settles when the first stop has finished. */
 export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise<void>; dispose: () => void } {
   const source = options.source ?? process
   let count = 0
@@ -61,10 +53,7 @@ export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise
   }
 }
 
-/**
- * Call `reload` on each SIGHUP until the returned function is called. (Node ends a process on SIGHUP
- * when nothing listens for it.)
- */
+/** Call `reload` on each SIGHUP until the returned function is called. */
 export function reloadOnSignal(reload: () => void, source: SignalSource = process): () => void {
   const onSignal = () => reload()
   source.on('SIGHUP', onSignal)

@@ -1,11 +1,7 @@
-/**
- * How commands open the state. Inspecting commands open it read-only and never create it: a state
- * file (or Postgres schema) that does not exist yet simply means nothing has run.
- */
+/** How commands open the state: inspecting ones read-only, never creating it (none yet means nothing has run). */
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, isCronsError } from '../errors.js'
-import type { StateLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 
 /** The store, read-only; `undefined` when no state exists there yet. */
@@ -21,19 +17,11 @@ export async function openStateForReading(config: ResolvedConfig): Promise<Store
 
 /** The store, read-write (created and migrated if needed). */
 export async function openStateForWriting(config: ResolvedConfig): Promise<Store> {
-  return openStateStore(config.state)
-}
-
-/** The store registry as the engine takes it (`SchedulerOptions.openStore`), loaded on first use. */
-export async function openStateStore(location: StateLocation): Promise<Store> {
   const { openStore } = await import('../store/index.js')
-  return openStore(location)
+  return openStore(config.state)
 }
 
-/**
- * A file that exists is never "no state file yet": a SQLite database with no schema at all (4 KB,
- * typically `crons.db` copied without its `-wal` file, where everything was) is said to be empty.
- */
+/** A SQLite file with no schema at all (typically copied without its -wal file) is empty, not missing. */
 function emptyDatabase(path: string): CronsError | undefined {
   const header = Buffer.alloc(100)
   let fd: number | undefined

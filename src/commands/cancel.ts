@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseDurationFlag } from '../cli/flags.js'
+import { parseRunId } from '../cli/flags-history.js'
 import { formatDuration, paint } from '../cli/output.js'
 import { configOrStateAlone } from '../cli/reading.js'
 import { cancelInState } from '../core/cancel.js'
 import { systemClock } from '../core/clock.js'
 import { type AttemptView, attemptView } from '../core/views.js'
-import { CronsError, quote } from '../errors.js'
 import { stateAccess } from './pause-job.js'
 
 export default class Cancel extends BaseCommand {
@@ -26,19 +26,14 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
   static override examples = [
     { description: 'The attempts running now, with their run ids', command: '<%= config.bin %> logs --status running' },
     { description: 'Cancel run 42', command: '<%= config.bin %> cancel 42' },
-    {
-      description: 'Say why, in the record',
-      command: `<%= config.bin %> cancel 42 --reason "deploy in progress"`,
-    },
+    { description: 'Say why, in the record', command: `<%= config.bin %> cancel 42 --reason "deploy in progress"` },
     {
       description: 'On a host with the state but not the config',
       command: '<%= config.bin %> cancel 42 --state postgres://crons@db/crons',
     },
   ]
 
-  static override args = {
-    id: Args.string({ description: 'The run id, as listed by crons logs.', required: true }),
-  }
+  static override args = { id: Args.string({ description: 'The run id, as listed by crons logs.', required: true }) }
 
   static override flags = {
     reason: Flags.string({ description: 'Why: kept in the record as "cancelled: <reason>".' }),
@@ -50,18 +45,12 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
 
   async run(): Promise<AttemptView> {
     const { args, flags } = await this.parse(Cancel)
-    const runId = parseRunId(args.id)
-    const waitMs = parseDurationFlag('wait', flags.wait, {
-      minMs: 0,
-      seconds: true,
-      expected: 'seconds, or a duration such as "90s" or "2m"',
-    })
+    const runId = parseRunId(args.id, 'run id', 'a whole number')
+    const rule = { minMs: 0, seconds: true, expected: 'seconds, or a duration such as "90s" or "2m"' }
+    const waitMs = parseDurationFlag('wait', flags.wait, rule)
     // The run id is the state's: with --state (or CRONS_STATE) and no config file, the state alone will do.
-    const { config } = await configOrStateAlone(() => this.loadConfig(flags), {
-      flags,
-      env: process.env,
-      cwd: process.cwd(),
-    })
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
     const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
     const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
     const p = paint()
@@ -69,15 +58,4 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
     this.out(`Cancelled run ${view.id} of ${p.bold(view.job)}${took}.`)
     return view
   }
-}
-
-function parseRunId(raw: string): number {
-  const id = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : 0
-  if (id < 1) {
-    throw new CronsError(
-      'FLAG_INVALID',
-      `run id ${quote(raw)} is not valid (expected a whole number such as 42, as listed by crons logs)`,
-    )
-  }
-  return id
 }

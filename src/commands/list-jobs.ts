@@ -50,9 +50,9 @@ Given --state and no config file (or a config that lists none of the state's job
     let jobs: JobSummary[]
     let drift: string | undefined
     try {
-      // Heartbeats are on the state's clock (the database server's): liveness is judged on it too.
+      // Liveness is judged on the state's clock (the database server's), as heartbeats are written.
       if (store) now += await store.clockOffset()
-      // Read once: the per-job flag and the notice under the table come from the same schedulers.
+      // Read once: the per-job flag and the notice below the table agree.
       const others = store ? await otherConfig(config, store, now) : []
       jobs = await jobSummaries(config, store, now, { stateOnly, otherConfig: others })
       drift = store && !this.jsonEnabled() ? configDriftNotice(others, config) : undefined
@@ -77,18 +77,16 @@ Given --state and no config file (or a config that lists none of the state's job
 export interface RenderJobListOptions {
   /** The filter that produced `jobs`, so an empty list can say why it is empty. */
   tag?: string
-  /** The jobs are the state's, read without a config: an empty list says so. */
   stateOnly?: boolean
-  /** Cells whole, whatever the terminal's width. */
   wide?: boolean
-  /** Set when there is no state file yet: said once below the table, so "never ran" is not a mystery. */
+  /** Set when there is no state file yet: said below the table, so "never ran" is not a mystery. */
   statePath?: string | undefined
-  /** A live scheduler runs another version of the config: said below the table (config-drift.ts). */
+  /** A live scheduler runs another version of the config (config-drift.ts). */
   drift?: string | undefined
   stream?: { isTTY?: boolean }
 }
 
-/** The human listing, with `now` passed in so relative times are testable. */
+/** The human listing; `now` passed in so relative times are testable. */
 export async function renderJobList(
   jobs: JobSummary[],
   now: number,
@@ -115,12 +113,8 @@ export async function renderJobList(
     job.tags.join(', '),
     stateText(job, now, p),
   ])
-  const table = await renderTable(
-    ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state'],
-    rows,
-    options.stream,
-    { wide: options.wide === true, fixed: [6] },
-  )
+  const head = ['job', 'schedule', 'zone', 'next run', 'last run', 'tags', 'state']
+  const table = await renderTable(head, rows, options.stream, { wide: options.wide === true, fixed: [6] })
   const notes = [
     ...(options.statePath === undefined ? [] : [p.dim(`No state file at ${options.statePath} yet: nothing has run.`)]),
     ...(options.drift === undefined ? [] : [p.yellow(`Note: ${options.drift}.`)]),
@@ -140,7 +134,7 @@ function stateText(job: JobSummary, now: number, p: Painter): string {
   return job.paused ? p.yellow(pausedText(job, now)) : 'active'
 }
 
-/** "paused since <local time>" and how long ago, in the job's zone; just "paused" for a pause of unknown start. */
+/** "paused since <local time>" and how long ago; just "paused" for a pause of unknown start. */
 function pausedText(job: JobSummary, now: number): string {
   if (job.pausedAt === null) return 'paused'
   return `paused since ${formatLocalShort(job.pausedAt, job.zone ?? 'UTC')}\n${relative(job.pausedAt, now)}`

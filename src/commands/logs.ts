@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseIntegerFlag, wideFlag } from '../cli/flags.js'
-import { parseChoiceFlag, parseRunIdFlag, parseSinceFlag } from '../cli/flags-history.js'
+import { parseChoiceFlag, parseRunId, parseSinceFlag } from '../cli/flags-history.js'
 import { isDecorated, paint } from '../cli/output.js'
 import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../cli/runs.js'
 import { openStateForReading } from '../cli/state.js'
@@ -26,7 +26,6 @@ import {
 import { CronsError } from '../errors.js'
 import { RUN_STATUSES, type RunRecord, type Store } from '../store/types.js'
 
-/** How often `--follow` reads the state file: new attempts show within about this long. */
 const FOLLOW_POLL_MS = 500
 /** Failed opens of a state file that has just appeared before the failure is reported (about 5 s). */
 const OPEN_ATTEMPTS = 10
@@ -59,14 +58,8 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
   ]
 
   static override flags = {
-    job: Flags.string({
-      char: 'j',
-      description: 'Only this job (configured, or remembered by the state file).',
-    }),
-    status: Flags.string({
-      char: 's',
-      description: `Only attempts with this status: ${RUN_STATUSES.join(', ')}.`,
-    }),
+    job: Flags.string({ char: 'j', description: 'Only this job (configured, or remembered by the state file).' }),
+    status: Flags.string({ char: 's', description: `Only attempts with this status: ${RUN_STATUSES.join(', ')}.` }),
     trigger: Flags.string({ description: `Only attempts with this trigger: ${TRIGGERS.join(', ')}.` }),
     since: Flags.string({
       description:
@@ -95,7 +88,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     if (flags.trigger !== undefined) filter.trigger = parseChoiceFlag('trigger', flags.trigger, TRIGGERS)
     if (flags.since !== undefined) filter.since = parseSinceFlag('since', flags.since, now)
     const limit = parseIntegerFlag('limit', flags.limit, 1, 10_000)
-    const runId = flags.run === undefined ? undefined : parseRunIdFlag('run', flags.run)
+    const runId = flags.run === undefined ? undefined : parseRunId(flags.run, '--run', 'a run id: a whole number')
     if (runId !== undefined) {
       const others = (['job', 'status', 'trigger', 'since', 'follow'] as const).filter(
         (name) => flags[name] !== undefined && flags[name] !== false,
@@ -110,15 +103,16 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     try {
       if (flags.job !== undefined) {
         const stored = store === undefined ? [] : (await store.listJobs()).map((job) => job.name)
-        checkJobName(
-          flags.job,
-          config.jobs.map((job) => job.name),
-          stored,
-        )
+        const configured = config.jobs.map((job) => job.name)
+        checkJobName(flags.job, configured, stored)
         filter.job = flags.job
       }
       const context: RunsContext = { zoneOf: zoneLookup(config), now, wide: flags.wide }
-      if (runId !== undefined) return await this.showRun(store, runId, displayPath(config.statePath), context)
+      if (runId !== undefined) {
+        const detail = attemptDetail(await findAttempt(store, runId, displayPath(config.statePath)))
+        if (!this.jsonEnabled()) this.out(renderAttemptDetail(detail, context, paint()))
+        return attemptDetailJson(detail)
+      }
       if (flags.follow) {
         await this.follow(store, config, filter, limit, context)
         return undefined
@@ -144,27 +138,13 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       this.out(filtered ? 'No runs match these filters.' : 'No runs recorded yet.')
     } else {
       this.out(await renderAttemptTable(views, context, p))
-      // A hint for people; a pipe gets only the table, so awk and diff see no stray line.
+      // A pipe gets only the table: awk and diff see no stray line.
       if (views.length === limit && isDecorated()) this.out(p.dim(`(the latest ${limit}; --limit N for more)`))
     }
     return views
   }
 
-  private async showRun(
-    store: Store | undefined,
-    id: number,
-    statePath: string,
-    context: RunsContext,
-  ): Promise<AttemptDetailJson> {
-    const detail = attemptDetail(await findAttempt(store, id, statePath))
-    if (!this.jsonEnabled()) this.out(renderAttemptDetail(detail, context, paint()))
-    return attemptDetailJson(detail)
-  }
-
-  /**
-   * Runs until SIGINT/SIGTERM (or the reader closes the pipe). A state file that does not exist yet
-   * is waited for, not an error: the scheduler being followed may simply not have started.
-   */
+  /** Until SIGINT/SIGTERM or a closed pipe; a state file not there yet is waited for, not an error. */
   private async follow(
     opened: Store | undefined,
     config: ResolvedConfig,
@@ -175,12 +155,11 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     const json = this.jsonEnabled()
     const p = paint()
     const stop = new AbortController()
-    const onSignal = () => stop.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    // `crons logs -f | head` closes the pipe: that ends following, it is not a crash.
-    const onPipeError = () => stop.abort()
-    process.stdout.on('error', onPipeError)
+    // `crons logs -f | head` closing the pipe ends following too: it is not a crash.
+    const onStop = () => stop.abort()
+    process.once('SIGINT', onStop)
+    process.once('SIGTERM', onStop)
+    process.stdout.on('error', onStop)
     const print = (runs: readonly RunRecord[]) => {
       for (const run of runs) {
         const view = attemptView(run)
@@ -208,9 +187,9 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
       }
     } finally {
       if (store !== opened) await store?.close()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-      process.stdout.off('error', onPipeError)
+      process.off('SIGINT', onStop)
+      process.off('SIGTERM', onStop)
+      process.stdout.off('error', onStop)
     }
   }
 }

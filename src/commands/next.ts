@@ -47,25 +47,21 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
     const count = flags.count === undefined ? 5 : parseIntegerFlag('count', flags.count, 1, 10_000)
     const fires = nextFires(schedule, from, count)
     const iso = fires.map(formatUtc)
-    if (!this.jsonEnabled()) {
-      if (fires.length === 0) {
-        this.out(`${quote(schedule.text)} does not fire after ${formatUtc(from)}.`)
-      } else {
-        this.out(`${schedule.text} (${schedule.describe()}) in ${schedule.zone}`)
-        const now = Date.now()
-        const rows = fires.map((ms, i) => [
-          String(i + 1),
-          formatUtc(ms),
-          formatLocalShort(ms, schedule.zone),
-          relative(ms, now),
-        ])
-        this.out(
-          await renderTable(['#', 'UTC', `Local (${schedule.zone})`, 'When'], rows, process.stdout, {
-            wide: flags.wide,
-          }),
-        )
-      }
+    if (this.jsonEnabled()) return iso
+    if (fires.length === 0) {
+      this.out(`${quote(schedule.text)} does not fire after ${formatUtc(from)}.`)
+      return iso
     }
+    this.out(`${schedule.text} (${schedule.describe()}) in ${schedule.zone}`)
+    const now = Date.now()
+    const rows = fires.map((ms, i) => [
+      String(i + 1),
+      formatUtc(ms),
+      formatLocalShort(ms, schedule.zone),
+      relative(ms, now),
+    ])
+    const head = ['#', 'UTC', `Local (${schedule.zone})`, 'When']
+    this.out(await renderTable(head, rows, process.stdout, { wide: flags.wide }))
     return iso
   }
 
@@ -92,10 +88,7 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
   }
 }
 
-/**
- * `--tz` on a job: a cron schedule is read again in that zone (its fire times move); an interval or
- * a one-off fires at the same instants whatever the zone, which are then shown in that zone.
- */
+/** `--tz` on a job: a cron schedule is read in that zone; other schedules keep their instants, shown in it. */
 function inZone(schedule: Schedule, zone: string): Schedule {
   if (schedule.kind === 'cron') return parseCron(schedule.text, zone)
   return {

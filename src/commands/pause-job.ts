@@ -16,9 +16,7 @@ Pausing a paused job changes nothing and says so.`
     { description: 'As JSON: {"job","paused","changed"}', command: '<%= config.bin %> pause-job backup --json' },
   ]
 
-  static override args = {
-    name: Args.string({ description: 'The job to pause.', required: true }),
-  }
+  static override args = { name: Args.string({ description: 'The job to pause.', required: true }) }
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(PauseJob)

@@ -14,9 +14,7 @@ Resuming a job that is not paused changes nothing and says so.`
     { description: 'As JSON: {"job","paused","changed"}', command: '<%= config.bin %> resume-job backup --json' },
   ]
 
-  static override args = {
-    name: Args.string({ description: 'The job to resume.', required: true }),
-  }
+  static override args = { name: Args.string({ description: 'The job to resume.', required: true }) }
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(ResumeJob)

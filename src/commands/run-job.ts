@@ -29,9 +29,7 @@ Exit code 0 only if the run succeeded.`
     },
   ]
 
-  static override args = {
-    name: Args.string({ description: 'The job to run.', required: true }),
-  }
+  static override args = { name: Args.string({ description: 'The job to run.', required: true }) }
 
   static override flags = {
     force: Flags.boolean({
@@ -43,15 +41,9 @@ Exit code 0 only if the run succeeded.`
 
   async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
-    const timeoutMs =
-      flags.timeout === undefined
-        ? undefined
-        : parseDurationFlag('timeout', flags.timeout, {
-            minMs: 1,
-            seconds: true,
-            expected: 'seconds greater than 0, or a duration such as "90s" or "5m"',
-          })
-    // With --json, stdout holds only the result: what the config, the job or its hooks print goes to stderr.
+    const rule = { minMs: 1, seconds: true, expected: 'seconds greater than 0, or a duration such as "90s" or "5m"' }
+    const timeoutMs = flags.timeout === undefined ? undefined : parseDurationFlag('timeout', flags.timeout, rule)
+    // With --json, what the config, the job or its hooks print goes to stderr.
     const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined
     try {
       return await this.runJob(args.name, flags, timeoutMs)
@@ -73,15 +65,10 @@ Exit code 0 only if the run succeeded.`
   ): Promise<RunJobView> {
     const config = await this.loadConfig(flags)
     findJob(config, name)
-    const scheduler = new Scheduler(config, {
-      initiator: 'cli',
-      openStore,
-    })
-    // Progress goes to stderr so stdout holds only the result (or its JSON).
+    const scheduler = new Scheduler(config, { initiator: 'cli', openStore })
+    // Progress goes to stderr: stdout holds only the result.
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
-    // A stray error of the job's (a throwing ctx.signal listener, a rejection nothing awaits) is
-    // reported and the run still gets its outcome. Never removed: one coming after the result (the
-    // job may outlive its run) must not turn a recorded result into a crash on the way out.
+    // Never removed: a stray error after the result (the job may outlive its run) must not crash the exit.
     reportStrayErrors(scheduler.events)
     const signals = stopOnSignals({
       stop: () => scheduler.stop(),
@@ -89,7 +76,7 @@ Exit code 0 only if the run succeeded.`
       graceMs: config.shutdownGraceMs,
       announce: (note) => process.stderr.write(`${note}\n`),
     })
-    // The duration shown is the last attempt's, finished − started, as the progress line and `logs` show it.
+    // The last attempt's duration, as the progress line and `logs` show it.
     const durations = new Map<number, number>()
     const onFinished = (event: { runId: number; durationMs: number }) => durations.set(event.runId, event.durationMs)
     scheduler.events.on('run:finished', onFinished)

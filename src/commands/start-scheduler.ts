@@ -28,10 +28,7 @@ Several schedulers may share one state file: every slot still fires exactly once
 
   static override examples = [
     { description: 'Run the config in the current directory', command: '<%= config.bin %> start-scheduler' },
-    {
-      description: 'Reload the config whenever it is saved',
-      command: '<%= config.bin %> start-scheduler --watch',
-    },
+    { description: 'Reload the config whenever it is saved', command: '<%= config.bin %> start-scheduler --watch' },
     {
       description: 'Machine-readable lines for a log shipper',
       command: '<%= config.bin %> start-scheduler --config ./crons.config.ts --log-format json',
@@ -74,6 +71,8 @@ Several schedulers may share one state file: every slot still fires exactly once
       ...lease,
     })
     const write = (line: string) => process.stdout.write(`${line}\n`)
+    const say = (event: Record<string, unknown>, text: string) =>
+      write(format === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...event }) : text)
     const store = await scheduler.open()
     const peers = await livePeers(store, scheduler.instanceId, scheduler.now(), lease.instanceTtlMs)
     this.summary(scheduler, peers, format, write, flags.watch)
@@ -81,8 +80,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
 
-    // The scheduler could not go on (its loop died, its state file vanished): it stops itself, and
-    // the process then exits non-zero so a supervisor restarts it.
+    // A scheduler that could not go on stops itself; the process exits non-zero for a supervisor to restart it.
     let failed: string | undefined
     scheduler.events.on('scheduler:failed', ({ message }) => {
       failed = message
@@ -92,23 +90,14 @@ Several schedulers may share one state file: every slot still fires exactly once
       stop: () => scheduler.stop(),
       waitingFor: 'running jobs',
       graceMs: () => scheduler.config.shutdownGraceMs,
-      announce: (note, signal) =>
-        write(
-          format === 'json'
-            ? JSON.stringify({ time: new Date().toISOString(), event: 'stopping', signal, note })
-            : note,
-        ),
+      announce: (note, signal) => say({ event: 'stopping', signal, note }, note),
     })
     // Listening before the start: a SIGHUP that comes during it must not end the process.
     const follower = await this.follow(scheduler, flags, format, write)
     await scheduler.start()
     await Promise.race([signals.stopped, stoppedItself])
     follower.dispose()
-    write(
-      format === 'json'
-        ? JSON.stringify({ time: new Date().toISOString(), event: 'stopped', instanceId: scheduler.instanceId })
-        : 'scheduler stopped',
-    )
+    say({ event: 'stopped', instanceId: scheduler.instanceId }, 'scheduler stopped')
     if (failed !== undefined) {
       process.exitCode = 1
       process.stderr.write(`error: ${failed}\n`)
@@ -170,7 +159,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     )
     write(`  state     ${config.statePath}`)
     write(`  instance  ${scheduler.instanceId}`)
-    // Measured when the store opened, before these lines: a skew is said here, later changes as events.
+    // Measured when the store opened: a skew is said here, later changes as events.
     if (Math.abs(scheduler.clockOffsetMs) > SKEW_WARN_MS)
       write(`  clock     ${p.yellow(skewText(scheduler.clockOffsetMs))}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
@@ -186,7 +175,7 @@ Several schedulers may share one state file: every slot still fires exactly once
   }
 }
 
-/** `--heartbeat` and `--instance-ttl`, checked together: a lease shorter than a heartbeat would expire between two. */
+/** `--heartbeat` and `--instance-ttl`, checked together: a lease must outlast two heartbeats. */
 function leaseOptions(
   defaults: Readonly<Lease>,
   { heartbeat, 'instance-ttl': ttl }: { heartbeat?: string | undefined; 'instance-ttl'?: string | undefined },

@@ -13,7 +13,6 @@ import {
 } from '../cli/output.js'
 import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { type StatusReport, statusReport } from '../core/inspect.js'
-import { defaultLease } from '../core/lease.js'
 import { type StatusView, statusView } from '../core/views.js'
 import { EXIT } from '../errors.js'
 import { RUN_STATUSES, type RunStatus } from '../store/types.js'
@@ -44,17 +43,15 @@ The state file is only read: a missing state file reports no instances.`
     let now = Date.now()
     let report: StatusReport
     try {
-      // Heartbeats are on the state's clock (the database server's): ages are read on it too.
+      // Heartbeat ages are read on the state's clock (the database server's), as they are written.
       if (store) now += await store.clockOffset()
-      report = await statusReport(config, store, now, defaultLease(config.state).instanceTtlMs)
+      report = await statusReport(config, store, now)
     } finally {
       await store?.close()
     }
     if (!this.jsonEnabled()) {
-      const drift = configDriftNotice(
-        report.instances.filter((i) => i.configDiffers === true),
-        config,
-      )
+      const differing = report.instances.filter((i) => i.configDiffers === true)
+      const drift = configDriftNotice(differing, config)
       this.out(await renderStatus(report, now, { zone: config.timezone, stateOnly, wide: flags.wide, drift }))
     }
     // Set, not thrown: the report (or its JSON) is still printed in full.
@@ -64,18 +61,17 @@ The state file is only read: a missing state file reports no instances.`
 }
 
 export interface RenderStatusOptions {
-  /** Zone for instants that belong to no job (instance start times): the config's timezone. */
+  /** Zone for instants that belong to no job (instance start times). */
   zone: string
   /** Read without the config: the next slot due is unknown, not "nothing scheduled". */
   stateOnly?: boolean
-  /** Cells whole, whatever the terminal's width. */
   wide?: boolean
   /** A live scheduler runs another version of the config (config-drift.ts). */
   drift?: string | undefined
   stream?: { isTTY?: boolean }
 }
 
-/** The human report, with `now` passed in so relative times are testable. */
+/** The human report; `now` passed in so relative times are testable. */
 export async function renderStatus(report: StatusReport, now: number, options: RenderStatusOptions): Promise<string> {
   await preparePaint(options.stream)
   const p = paint(options.stream)
@@ -104,13 +100,8 @@ export async function renderStatus(report: StatusReport, now: number, options: R
       relative(i.heartbeatAt, now),
       offsetText(i.clockOffsetMs, p),
     ])
-    lines.push(
-      '',
-      p.bold('Instances'),
-      await renderTable(['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock'], rows, options.stream, {
-        wide: options.wide === true,
-      }),
-    )
+    const head = ['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock']
+    lines.push('', p.bold('Instances'), await renderTable(head, rows, options.stream, { wide: options.wide === true }))
   }
   lines.push('', p.bold('Running now'))
   if (report.running.length === 0) lines.push(p.dim('nothing is running'))
@@ -130,10 +121,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
   return lines.join('\n')
 }
 
-/**
- * The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second (the
- * scheduler then warns; it schedules on the server's time all the same).
- */
+/** The host's clock against the state's: "+0.004s", or "5m behind" in yellow past a second. */
 function offsetText(offsetMs: number | null, p: Painter): string {
   if (offsetMs === null) return '-'
   if (Math.abs(offsetMs) <= SKEW_WARN_MS)

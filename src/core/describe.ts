@@ -1,27 +1,20 @@
 /**
- * Descriptions of what a job throws or returns, for its record: total functions (they never throw,
- * whatever the job handed over: throwing getters, Proxies, revoked Proxies, null prototypes).
+ * What a job throws or returns, described for its record. Every function here is total: it never
+ * throws, whatever the job handed over (throwing getters, revoked Proxies, null prototypes).
  */
 import { fileURLToPath } from 'node:url'
 import { format } from 'node:util'
 
-/** What a description says of a value (or a part of one) that cannot be read. */
 const UNREADABLE_ERROR = '<unreadable error>'
 const UNREADABLE_MESSAGE = '<unreadable message>'
 const UNREADABLE_VALUE = '<unreadable value>'
 const UNSERIALISABLE_RESULT = JSON.stringify('<unserialisable result>')
 
-/**
- * Message and stack of anything thrown, Error or not. Total: it never throws, whatever the job threw
- * (getters that throw, Proxies, revoked Proxies, objects whose toString or inspect throws, null
- * prototypes); what cannot be read is left out, or said to be unreadable. Its strings are plain
- * strings, safe to store and print.
- */
+/** Message and stack of anything thrown, Error or not; what cannot be read is left out or said unreadable. */
 export function describeError(error: unknown): { message: string; stack?: string } {
   try {
     return describe(error)
   } catch {
-    // Nothing below should throw; this is the last line of defence, not a path.
     return { message: UNREADABLE_ERROR }
   }
 }
@@ -34,13 +27,12 @@ function describe(error: unknown): { message: string; stack?: string } {
   const stack = readText(error, 'stack')
   // A stack of one line (no frames, as the engine's own timeout errors have) says only the message.
   const withStack = (text: string) => (stack?.includes('\n') ? { message: text, stack } : { message: text })
-  // As before: the message, else (an empty one) the name.
   if (message !== undefined) return withStack(message || name || 'Error')
   // The message cannot be read (a throwing getter; V8's stack then cannot be read either).
   return name === undefined ? withStack(UNREADABLE_ERROR) : withStack(`${name || 'Error'}: ${UNREADABLE_MESSAGE}`)
 }
 
-/** `instanceof Error`, false where asking throws (a Proxy whose getPrototypeOf trap throws, a revoked one). */
+/** `instanceof Error`, false where asking throws (a revoked Proxy, a throwing getPrototypeOf trap). */
 function isError(value: unknown): value is Error {
   try {
     return value instanceof Error
@@ -82,7 +74,7 @@ export function formatLog(args: unknown[]): string {
   }
 }
 
-/** JSON of a job's return value, bounded, for the run record. Never throws. */
+/** JSON of a job's return value, bounded, for the run record. */
 export function summarise(value: unknown): string | null {
   if (value === undefined) return null
   let text: string | undefined
@@ -97,14 +89,11 @@ export function summarise(value: unknown): string | null {
   return text.length > 4096 ? `${text.slice(0, 4093)}...` : text
 }
 
-/** The engine's own folder (`dist/` or `src/`): frames in it say nothing about the job. */
+/** The engine's own folder (`dist/` or `src/`): its frames say nothing about the job. */
 const ENGINE_DIR = fileURLToPath(new URL('..', import.meta.url))
 const ENGINE_URL = new URL('..', import.meta.url).href
 
-/**
- * A job's error as its record keeps it: the frames of the engine that called the job (and Node's
- * async_hooks under it) are left out, so the stack ends at the job's own code.
- */
+/** A job's error without the engine's (and node:async_hooks') frames: the stack ends at the job's code. */
 export function withoutEngineFrames(error: { message: string; stack?: string }): { message: string; stack?: string } {
   if (error.stack === undefined) return error
   const lines = error.stack.split('\n')

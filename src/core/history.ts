@@ -1,7 +1,4 @@
-/**
- * Run history as `crons logs` shows it: which attempts a filter selects, and following new attempts
- * as a scheduler records them. The shapes they are printed as are in views.ts.
- */
+/** Run history as `crons logs` reads it: the attempts a filter selects, and following new ones (shapes: views.ts). */
 import type { Trigger } from '../config/types.js'
 import { CronsError, quote, suggestClosest } from '../errors.js'
 import type { RunRecord, RunStatus, Store } from '../store/types.js'
@@ -17,14 +14,9 @@ export interface HistoryFilter {
   since?: number
 }
 
-/**
- * The latest `limit` attempts the filter selects, oldest first: the newest ends up last, right above
- * the prompt, and `--follow` continues where the listing stops. The store answers newest first from
- * its (job, id), (status, id) or rowid order, so this stays an index walk on a million rows.
- */
+/** The latest `limit` attempts the filter selects, oldest first; the store walks an index newest first. */
 export async function latestAttempts(store: Store, filter: HistoryFilter, limit: number): Promise<RunRecord[]> {
-  const runs = await store.listRuns({ ...filter, limit })
-  return runs.reverse()
+  return (await store.listRuns({ ...filter, limit })).reverse()
 }
 
 /** One attempt by id, or a one-line usage error that says which ids exist. */
@@ -36,10 +28,7 @@ export async function findAttempt(store: Store | undefined, id: number, statePat
   throw new CronsError('FLAG_INVALID', `--run ${id}: no run with this id in ${statePath} (${known})`)
 }
 
-/**
- * `--job` may name a job the config no longer has, as long as the state file remembers it (its history
- * is still worth reading). A name neither knows is a typo until proven otherwise.
- */
+/** `--job` may name a job only the state file remembers (its history is worth reading); else it is a typo. */
 export function checkJobName(name: string, configured: readonly string[], stored: readonly string[]): void {
   if (configured.includes(name) || stored.includes(name)) return
   const known = [...new Set([...configured, ...stored])].sort()
@@ -47,9 +36,7 @@ export function checkJobName(name: string, configured: readonly string[], stored
   throw new CronsError(
     'JOB_UNKNOWN',
     `--job ${quote(name)}: no such job in the config or the state file (${expected})`,
-    {
-      suggestions: suggestClosest(name, known),
-    },
+    { suggestions: suggestClosest(name, known) },
   )
 }
 
@@ -57,14 +44,9 @@ export function checkJobName(name: string, configured: readonly string[], stored
 const FOLLOW_BATCH = 500
 
 /**
- * Follows the history as it grows. Each attempt is reported ONCE, when its outcome is known
- * (succeeded, failed, timed_out, interrupted, cancelled, skipped or missed): a line per attempt is what a log
- * shipper or `jq` wants, and a `running` line would need a second line for the same id later. An
- * attempt still running is remembered and reported when it finishes. With `status: 'running'` the
- * filter asks for starts, so attempts are reported as they are seen running instead.
- *
- * Polling with an id cursor (`afterId`) walks only new rows; there is no timer in here, the caller
- * decides how often to `poll`.
+ * Follows the history: each attempt is reported once, when its outcome is known (one line per id, as
+ * a log shipper or `jq` wants); a running one is remembered until then. With `status: 'running'`
+ * attempts are reported as they start instead. The caller decides how often to `poll`.
  */
 export class RunFollower {
   #cursor = 0
@@ -76,10 +58,7 @@ export class RunFollower {
     private readonly filter: HistoryFilter,
   ) {}
 
-  /**
-   * The backlog: up to `limit` of the latest attempts with a known outcome, oldest first. Everything
-   * newer than the backlog, and the outcome of anything running now, comes from `poll`.
-   */
+  /** The backlog: up to `limit` of the latest attempts with a known outcome; anything newer comes from `poll`. */
   async start(limit: number): Promise<RunRecord[]> {
     // The cursor is fixed first: rows inserted while the backlog is read belong to the first poll.
     this.#cursor = (await this.store.listRuns({ limit: 1 }))[0]?.id ?? 0

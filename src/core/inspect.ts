@@ -1,10 +1,6 @@
 /**
- * What the inspecting commands (`list-jobs`, `status`) know, composed from the config
- * and the store. Kept here rather than in the commands so a library user (a health endpoint, a
- * dashboard) gets the same answers as the CLI, and so the answers are tested with a fixed `now`.
- *
- * Every function takes the store as `undefined` when no state file exists yet: that is not an
- * error for an inspection, it simply means nothing has run and no scheduler ever started.
+ * What `list-jobs` and `status` know, from the config and the store; here so a library user gets the
+ * CLI's answers. A store of `undefined` means no state file yet: nothing has run, no scheduler started.
  */
 import type { ResolvedConfig } from '../config/types.js'
 import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
@@ -13,14 +9,15 @@ import { defaultLease } from './lease.js'
 
 const DAY_MS = 86_400_000
 
+/** One job; its fields are in the order `list-jobs --json` prints them (views.ts). */
 export interface JobSummary {
   name: string
+  /** The job's own text from the config. */
+  description: string | null
   /** As written in the config; null for a job the config no longer lists. */
   schedule: string | null
   /** The schedule in plain English; null for a job the config no longer lists. */
   scheduleInWords: string | null
-  /** The job's own text from the config. */
-  description: string | null
   zone: string | null
   /** The first fire after now; null when the schedule never fires again, or the job is disabled or removed. */
   nextRun: number | null
@@ -36,17 +33,13 @@ export interface JobSummary {
   removed: boolean
   /** A command job's command as written (a shell line or an argv); null for a function job. */
   command: string | readonly string[] | null
-  /**
-   * A live scheduler runs another version of the config than the one read (see `otherConfig`): what
-   * it runs for this job may differ from what is shown.
-   */
+  /** A live scheduler runs another version of the config than the one read: it may run this job otherwise. */
   configDiffers: boolean
 }
 
 /**
- * Every configured job in config order, then jobs only the store still knows, by name. With
- * `stateOnly` (the state read without its config) those are the state's jobs, not removed ones.
- * `otherConfig`: the schedulers running another version of the config, if the caller has read them.
+ * Configured jobs in config order, then jobs only the store knows, by name: removed ones, or with
+ * `stateOnly` the state's own. `otherConfig`: the schedulers running another config, if already read.
  */
 export async function jobSummaries(
   config: ResolvedConfig,
@@ -66,9 +59,9 @@ export async function jobSummaries(
   const configured = new Set(config.jobs.map((j) => j.name))
   const summaries: JobSummary[] = config.jobs.map((job) => ({
     name: job.name,
+    description: job.description ?? null,
     schedule: job.scheduleText,
     scheduleInWords: job.schedule.describe(),
-    description: job.description ?? null,
     zone: job.zone,
     nextRun: job.enabled ? job.schedule.next(now) : null,
     lastRun: lastRuns.get(job.name) ?? null,
@@ -84,9 +77,9 @@ export async function jobSummaries(
   for (const name of [...removed].sort()) {
     summaries.push({
       name,
+      description: null,
       schedule: null,
       scheduleInWords: null,
-      description: null,
       zone: null,
       nextRun: null,
       lastRun: lastRuns.get(name) ?? null,
@@ -101,6 +94,7 @@ export async function jobSummaries(
   return summaries
 }
 
+/** One scheduler instance; its fields are in the order `status --json` prints them (views.ts). */
 export interface InstanceStatus {
   id: string
   host: string
@@ -113,15 +107,9 @@ export interface InstanceStatus {
   alive: boolean
   /** The fingerprint of the config it runs (`ResolvedConfig.configHash`); null if it recorded none. */
   configHash: string | null
-  /**
-   * Alive and running another version of the config than the one read; null when that cannot be
-   * told (not alive, no fingerprint on either side).
-   */
+  /** Alive and running another version of the config than the one read; null when that cannot be told. */
   configDiffers: boolean | null
-  /**
-   * The instance's last measured offset to the state's clock (the database server's minus the
-   * host's, in ms), null when not recorded.
-   */
+  /** Its last measured offset to the state's clock (the database server's minus the host's, ms); null if unknown. */
   clockOffsetMs: number | null
 }
 
@@ -132,7 +120,7 @@ export interface RunningNow {
   trigger: RunRecord['trigger']
   attempt: number
   startedAt: number
-  /** Still executing after its outcome was recorded (a timeout the job's code ignored). */
+  /** Not `running` when still executing after its outcome was recorded (a timeout the job ignored). */
   status: RunStatus
   instance: string
   /** Where it runs, when the instance row is still there. */
@@ -222,11 +210,7 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
   return best
 }
 
-/**
- * The schedulers alive in the store that run another version of the config than `config`: their
- * recorded fingerprint differs from `config.configHash`. None when either side has no fingerprint (a
- * config given in code or read without its file; a scheduler of an older crons).
- */
+/** The live schedulers whose config fingerprint differs from `config.configHash` (none when either has none). */
 export async function otherConfig(
   config: ResolvedConfig,
   store: Store,
@@ -247,11 +231,7 @@ function differs(config: ResolvedConfig, instance: InstanceRecord): boolean | nu
   return config.configHash !== instance.configHash
 }
 
-/**
- * The schedulers alive in the store other than `selfId`: a scheduler that starts beside them is their
- * peer (each slot runs once among all of them), not a replacement. Alive is the test peers use before
- * reaping each other's runs: not stopped, and heartbeating within the TTL.
- */
+/** The live schedulers other than `selfId`: one starting beside them is their peer, not a replacement. */
 export async function livePeers(
   store: Store,
   selfId: string,

@@ -1,31 +1,17 @@
 /**
- * The JSON shapes of jobs, runs, status and config: what every `--json` prints, and what an HTTP
- * server or an app embedding the engine returns. One vocabulary for all of them, so a field means
- * the same wherever it appears:
- *
- * - instants are ISO-8601 UTC strings (`2026-01-15T10:00:00.000Z`), named `…At`, or `slot` for a
- *   scheduled instant and `nextRun` for the next one;
- * - durations are whole milliseconds named `…Ms`;
- * - a job's `description` is the job's own text from the config, and `scheduleInWords` is its
- *   schedule in plain English;
- * - a run is one attempt (or one skipped or missed record) with its `id`; other objects refer to it
- *   as `runId`, and to a process as `instanceId`.
- *
- * No terminal concerns here: the CLI renders these shapes, and docs/cli.md lists them.
+ * The JSON shapes every `--json` prints (and an embedding app returns): instants are ISO-8601 UTC
+ * strings named `…At` (`slot`, `nextRun`), durations whole ms named `…Ms`. docs/cli.md lists them.
  */
 import type { ResolvedConfig, ResolvedJob, Trigger, ValueSource } from '../config/types.js'
 import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
 import { latestAttempts } from './history.js'
-import type { JobSummary, StatusReport } from './inspect.js'
+import type { InstanceStatus, JobSummary, StatusReport } from './inspect.js'
 import type { OutputLine } from './output.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms))
 
-/**
- * Where a run's `durationMs` ends: at its recorded finish, or, for a run whose process died, at that
- * process's last heartbeat (the run lasted at least that long; when it really stopped is unknown).
- */
+/** Where `durationMs` ends: the recorded finish, or the last heartbeat of a process that died. */
 export type DurationEnd = 'finish' | 'last-heartbeat'
 
 /** One attempt in a list (`crons logs --json`, a job's `lastRun`). */
@@ -40,33 +26,30 @@ export interface AttemptView {
   finishedAt: string | null
   /** finishedAt − startedAt; null while running. */
   durationMs: number | null
-  /** What `durationMs` runs up to; null when there is no duration yet. */
   durationUntil: DurationEnd | null
   error: { message: string } | null
   /** Why a slot was skipped, or which slots a `missed` record or `catch-up` run stands for. */
   reason: string | null
 }
 
-/** One attempt in full, as the CLI renders it (`crons logs --run ID`). */
+/** One attempt in full (`crons logs --run ID`). */
 export interface AttemptDetail extends Omit<AttemptView, 'error'> {
   error: { message: string; stack: string | null } | null
   instanceId: string
   /** True while the job's code is still executing (also after a timeout was recorded). */
   active: boolean
-  /** JSON text of the job's return value, cut at 4 KiB: kept as text because a cut value does not parse. */
+  /** JSON text of the return value, cut at 4 KiB (so kept as text: a cut value does not parse). */
   result: string | null
-  /** What the job wrote with ctx.log, in order (bounded, see core/output.ts). */
   output: { at: string; level: OutputLine['level']; text: string }[]
   /** The stored detail text, unparsed: the skip reason or the missed-slots JSON. */
   detail: string | null
   missed: { count: number; first: string; last: string } | null
 }
 
-/** One attempt in full as `logs --run ID --json` prints it: stored JSON text parsed, not double-encoded. */
+/** `logs --run ID --json`: the stored JSON texts parsed (a cut `result` stays text). */
 export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detail'> {
-  /** The job's return value; still its JSON text if it was cut at 4 KiB (a cut value does not parse). */
   result: unknown
-  /** The skip reason as text, or the missed-slots record as an object (also given, with ISO instants, as `missed`). */
+  /** The skip reason as text, or the missed-slots record as an object. */
   detail: unknown
 }
 
@@ -87,18 +70,14 @@ export function attemptView(run: RunRecord): AttemptView {
   }
 }
 
-/**
- * A run found `running` after its process died is recorded `interrupted` at that process's last
- * heartbeat, by whichever process noticed. The notice names the dead process; an interruption its own
- * process recorded (a shutdown) ends when it was recorded.
- */
+/** A run reaped after its process died is recorded at that process's last heartbeat; the notice says so. */
 function durationEnd(run: RunRecord): DurationEnd {
   const reaped = run.status === 'interrupted' && /heartbeat|process (is )?gone|died/i.test(run.errorMessage ?? '')
   return reaped ? 'last-heartbeat' : 'finish'
 }
 
 export function attemptDetail(run: RunRecord): AttemptDetail {
-  const missed = missedOf(run)
+  const missed = slotsOf(run, false)
   return {
     ...attemptView(run),
     error: run.errorMessage === null ? null : { message: run.errorMessage, stack: run.errorStack },
@@ -115,13 +94,11 @@ export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
   return {
     ...run,
     result: parseStored(run.result),
-    // A skip reason is free text ("paused" must not become anything else); only a missed record (the
-    // view has recognised it as `missed`) is JSON.
+    // A skip reason is free text ("paused" must stay text); only a missed record is JSON.
     detail: run.missed === null ? run.detail : parseStored(run.detail),
   }
 }
 
-/** Stored JSON text as its value; text that does not parse (a value cut at 4 KiB) stays text. */
 function parseStored(text: string | null): unknown {
   if (text === null) return null
   try {
@@ -131,12 +108,7 @@ function parseStored(text: string | null): unknown {
   }
 }
 
-/** `detail` holds missed-slot JSON for `missed` rows and catch-up runs, and plain text for skips. */
-function missedOf(run: RunRecord): MissedInfo | null {
-  return slotsOf(run, false)
-}
-
-/** The slots a `missed` record, or (`paused`) a paused stretch's `skipped` record, stands for. */
+/** The slots a `missed` record or catch-up run, or (`paused`) a paused stretch's `skipped` record, stands for. */
 function slotsOf(run: RunRecord, paused: boolean): MissedInfo | null {
   if (run.detail === null || !run.detail.startsWith('{')) return null
   try {
@@ -158,7 +130,7 @@ function reasonOf(run: RunRecord): string | null {
       ? `paused (1 slot: ${iso(paused.first)})`
       : `paused (${paused.count} slots: ${iso(paused.first)} to ${iso(paused.last)})`
   }
-  const missed = missedOf(run)
+  const missed = slotsOf(run, false)
   if (missed !== null) {
     return missed.count === 1
       ? `1 missed slot (${iso(missed.first)})`
@@ -167,7 +139,7 @@ function reasonOf(run: RunRecord): string | null {
   return run.detail
 }
 
-/** The captured lines; a damaged value yields none rather than failing the whole listing. */
+/** A damaged value yields no lines rather than failing the whole listing. */
 function outputOf(run: RunRecord): OutputLine[] {
   if (run.output === null) return []
   try {
@@ -189,48 +161,20 @@ function isOutputLine(value: unknown): value is OutputLine {
   )
 }
 
-/** One job as `list-jobs --json` prints it. */
-export interface JobView {
-  name: string
-  /** The job's own text from the config; null when it has none (or the config does not list it). */
-  description: string | null
-  /** As written in the config; null for a job only the state file knows. */
-  schedule: string | null
-  scheduleInWords: string | null
-  zone: string | null
+/** One job as `list-jobs --json` prints it: a `JobSummary` with ISO instants. */
+export interface JobView extends Omit<JobSummary, 'nextRun' | 'lastRun' | 'pausedAt'> {
   nextRun: string | null
-  /** The latest finished attempt, in the shape `logs --json` prints. */
   lastRun: AttemptView | null
-  tags: string[]
-  paused: boolean
-  /** Since when the job is paused; null when it is not (or was paused before the state recorded it). */
   pausedAt: string | null
-  /** `enabled: false` in the config: listed, never scheduled (`nextRun` is null). */
-  disabled: boolean
-  /** In the state file but not in the config: its history is still there, nothing schedules it. */
-  removed: boolean
-  /** A command job's command as written (a shell line or an argv); null for a function job. */
-  command: string | readonly string[] | null
-  /** A live scheduler runs another version of the config than the file read: it may run this job otherwise. */
-  configDiffers: boolean
 }
 
 export function jobView(job: JobSummary): JobView {
+  // JobSummary lists its fields in the view's order: only the instants and the last run change.
   return {
-    name: job.name,
-    description: job.description,
-    schedule: job.schedule,
-    scheduleInWords: job.scheduleInWords,
-    zone: job.zone,
+    ...job,
     nextRun: isoOrNull(job.nextRun),
     lastRun: job.lastRun && attemptView(job.lastRun),
-    tags: job.tags,
-    paused: job.paused,
     pausedAt: isoOrNull(job.pausedAt),
-    disabled: job.disabled,
-    removed: job.removed,
-    command: job.command,
-    configDiffers: job.configDiffers,
   }
 }
 
@@ -239,24 +183,14 @@ export function withTag(jobs: JobSummary[], tag: string): JobSummary[] {
   return jobs.filter((job) => job.tags.includes(tag))
 }
 
-/** What `crons status --json` prints. */
+/** What `crons status --json` prints (the fields are `StatusReport`'s). */
 export interface StatusView {
   healthy: boolean
-  /** Schedulers sharing the state file, alive or not; each slot runs once among the alive ones. */
-  instances: {
-    id: string
-    host: string
-    pid: number
+  instances: (Omit<InstanceStatus, 'startedAt' | 'heartbeatAt' | 'stoppedAt'> & {
     startedAt: string
     heartbeatAt: string
-    heartbeatAgeMs: number
     stoppedAt: string | null
-    alive: boolean
-    configHash: string | null
-    configDiffers: boolean | null
-    /** The database server's clock minus the instance's host clock, in ms, as last measured; null if unknown. */
-    clockOffsetMs: number | null
-  }[]
+  })[]
   running: (Pick<AttemptView, 'id' | 'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt'> & {
     instanceId: string
     host: string | null
@@ -270,18 +204,12 @@ export interface StatusView {
 export function statusView(report: StatusReport): StatusView {
   return {
     healthy: report.healthy,
+    // InstanceStatus lists its fields in the view's order: only the instants change.
     instances: report.instances.map((i) => ({
-      id: i.id,
-      host: i.host,
-      pid: i.pid,
+      ...i,
       startedAt: iso(i.startedAt),
       heartbeatAt: iso(i.heartbeatAt),
-      heartbeatAgeMs: i.heartbeatAgeMs,
       stoppedAt: isoOrNull(i.stoppedAt),
-      alive: i.alive,
-      configHash: i.configHash,
-      configDiffers: i.configDiffers,
-      clockOffsetMs: i.clockOffsetMs,
     })),
     running: report.running.map((r) => ({
       id: r.runId,
@@ -301,13 +229,10 @@ export function statusView(report: StatusReport): StatusView {
   }
 }
 
-interface Sourced<T> {
-  value: T
-  /** Where the value came from: flag, env, file or default. */
-  source: ValueSource
-}
+/** A value and where it came from: flag, env, file or default. */
+type Sourced<T> = { value: T; source: ValueSource }
 
-/** One job as `crons config --json` prints it: a `JobView`'s fields that the config decides, and the rest of its settings. */
+/** One job as `crons config --json` prints it. */
 export interface JobConfigView {
   name: string
   description: string | null
@@ -325,10 +250,7 @@ export interface JobConfigView {
   tags: string[]
   /** `enabled: false`: kept in the config, never scheduled (`nextRun` is null). */
   disabled: boolean
-  /**
-   * A command job's command as written, its folder, the names of the variables it sets (not their
-   * values: they may be secrets) and its SIGTERM-to-SIGKILL grace; null for a function job.
-   */
+  /** A command job's command, folder, variable names (not values: they may be secrets) and kill grace. */
   command: { command: string | readonly string[]; cwd: string; env: string[]; killGraceMs: number } | null
 }
 
@@ -381,7 +303,7 @@ export interface RunJobView {
   error: { message: string; stack?: string } | null
 }
 
-/** What `Scheduler.runs()` selects, as `crons logs` flags do (`since` as a Date). */
+/** What `Scheduler.runs()` selects, as `crons logs` flags do. */
 export interface AttemptFilter {
   job?: string
   status?: RunStatus

@@ -33,13 +33,9 @@ FILE must not exist unless --force is given; the copy is written under a tempora
     },
   ]
 
-  static override args = {
-    file: Args.string({ description: 'Where to write the copy.', required: true }),
-  }
+  static override args = { file: Args.string({ description: 'Where to write the copy.', required: true }) }
 
-  static override flags = {
-    force: Flags.boolean({ description: 'Replace FILE if it exists.', default: false }),
-  }
+  static override flags = { force: Flags.boolean({ description: 'Replace FILE if it exists.', default: false }) }
 
   async run(): Promise<StateBackupView> {
     const { args, flags } = await this.parse(StateBackup)
@@ -80,9 +76,7 @@ function checkTarget(given: string, target: string, force: boolean): void {
     throw new CronsError(
       'FLAG_INVALID',
       `${quote(given)}: folder ${dir} does not exist (expected an existing folder)`,
-      {
-        suggestions: [`create it with: mkdir -p ${dir}`],
-      },
+      { suggestions: [`create it with: mkdir -p ${dir}`] },
     )
   }
   const existing = fs.statSync(target, { throwIfNoEntry: false })
