@@ -1,7 +1,6 @@
 /**
- * The one place for errors. Every failure a user can cause or meet is a `CronsError` with a stable
- * `code`, a one-line message that says where, what and what was expected, optional suggestions
- * (the next step, "did you mean"), and the process exit code the CLI uses for it.
+ * Every failure a user can cause or meet is a `CronsError`: a stable `code`, a one-line message (where,
+ * what, what was expected), optional suggestions, and the exit code the CLI uses for it.
  */
 
 /** Stable error codes. Documented in docs/errors.md; never renamed once released. */

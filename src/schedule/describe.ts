@@ -1,9 +1,6 @@
 /**
- * Plain-English descriptions for `crons list` and `crons next`.
- *
- * Built from the expanded value sets rather than the text, so `0 9 * * MON-FRI`, `0 9 * * 1-5` and
- * `0 9 * * 1,2,3,4,5` all read "at 09:00 on Monday through Friday". Small on purpose: a library such
- * as cronstrue covers more phrasing but would be loaded by every CLI start for one line of output.
+ * Plain English for `crons list` and `crons next`, from the value sets (so `MON-FRI` and `1,2,3,4,5` read
+ * alike). Small on purpose: cronstrue would be loaded by every CLI start for one line of output.
  */
 import { formatWall } from './calendar.js'
 import type { CronFields } from './cron-fields.js'

@@ -1,10 +1,6 @@
 /**
- * The grammar of one cron field (SEMANTICS §1) and the `SCHEDULE_INVALID` messages that go with it.
- *
- * cron-parser's own messages ("Constraint error, got value 60 expected range 0-59") name neither the
- * field nor the expression, so every field is checked here first, and the one-line "field, value,
- * allowed range, whole expression" messages come from here; cron-parser then only sees text that is
- * already known to be valid.
+ * The grammar of one cron field (docs/scheduling.md) and its `SCHEDULE_INVALID` messages, checked before
+ * cron-parser, whose own messages name neither the field nor the expression.
  */
 import { CronsError, quote, suggestClosest } from '../errors.js'
 
@@ -38,11 +34,7 @@ export function invalid(message: string, suggestions: string[] = []): CronsError
   return new CronsError('SCHEDULE_INVALID', message, { suggestions })
 }
 
-/**
- * Validate one field and return it upper-cased for cron-parser. Throws the first problem found,
- * naming the field, the offending part and what was expected. The message parts are only built
- * when throwing.
- */
+/** Validate one field and return it upper-cased for cron-parser, or throw its first problem. */
 export function checkField(text: string, spec: FieldSpec, index: number, expression: string): string {
   const where = (): string => `in ${quote(expression)}`
   const forms = (): string =>

@@ -1,17 +1,12 @@
-/**
- * Interval (`every: '5m'`) and one-off (`at: instant`) schedules. They are separate options rather
- * than cron syntax (SEMANTICS §1), but answer the same `next(after)` question so the scheduler
- * treats every job alike.
- */
+/** Interval (`every: '5m'`) and one-off (`at: instant`) schedules, answering the same `next(after)`. */
 import { CronsError, quote } from '../errors.js'
 import { describeInstant, describeInterval } from './describe.js'
 import type { Schedule } from './types.js'
 import { zoneOffsets } from './zone.js'
 
 /**
- * Fires at every multiple of `intervalMs` since the Unix epoch. Slots come from the wall clock, not
- * from "last run + interval", so they never drift and every process computes the same slots (which
- * is what lets the store deduplicate them). The zone only matters for display.
+ * Fires at every multiple of `intervalMs` since the epoch, not "last run + interval": no drift, and every
+ * process computes the same slots for the store to deduplicate. The zone is only for display.
  */
 export function everySchedule(intervalMs: number, zone: string, text: string): Schedule {
   if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
