@@ -67,9 +67,8 @@ export type SchedulerConfig = Omit<CronsConfig, 'jobs'> & {
 }
 
 /**
- * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative
- * path is read from the current directory). Validation errors throw a `CronsError` listing every
- * problem. Nothing runs until `start()`; `stop()` drains like SIGTERM.
+ * A scheduler for the object `defineConfig` takes (`state` may be `':memory:'`; a relative path is from
+ * the cwd). Throws a `CronsError` listing every problem. Nothing runs until `start()`; `stop()` drains.
  */
 export function createScheduler(config: SchedulerConfig, options: SchedulerOptions = {}): Scheduler {
   const withJobs = isRecord(config) && config.jobs === undefined ? { ...config, jobs: [] } : config

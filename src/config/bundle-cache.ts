@@ -139,10 +139,7 @@ function writeAtomic(path: string, text: string): void {
   }
 }
 
-/**
- * Best effort, on a cache miss only: this config's superseded bundles (and temp files a crashed
- * process left), and every entry whose config file no longer exists (a deleted project or temp dir).
- */
+/** Best effort, on a miss: this config's superseded bundles and temp files, and entries whose config is gone. */
 function removeStale(dir: string, key: string, keep: string): void {
   const before = Date.now() - STALE_BUNDLE_MS
   const remove = (name: string) => {

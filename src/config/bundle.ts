@@ -34,10 +34,7 @@ export interface CronsEntry {
 
 const bundleInputs = new Map<string, readonly string[]>()
 
-/**
- * The files a bundle `compileConfig` returned was made from: the config, the files it imports (crons's
- * sources too, when bundled in) and the tsconfig.json that applied.
- */
+/** What a bundle `compileConfig` returned was made from: the config, the files it imports, the tsconfig.json. */
 export function inputsOf(bundle: string): readonly string[] | undefined {
   return bundleInputs.get(bundle)
 }
@@ -156,9 +153,8 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
 }
 
 /**
- * `cronsjs` is the running package. From dist, its entry is bundled and the modules it re-exports are
- * imported by file URL, free of side effects, so a config that imports `defineConfig` loads define.js,
- * not the scheduler, runner and store. From the sources, crons is bundled in.
+ * From dist, crons's entry is bundled and the modules it re-exports imported by URL, free of side effects:
+ * a config that imports `defineConfig` loads define.js, not the scheduler. From the sources, all is bundled.
  */
 function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
   const sources = dirname(crons.path) + sep

@@ -1,7 +1,7 @@
 import type { CronsConfig } from './types.js'
 
 /**
- * Identity at runtime: gives a config file type checking and completion, `export default defineConfig({ jobs: [...] })`.
+ * Identity at runtime, for type checking and completion: `export default defineConfig({ jobs: [...] })`.
  * Validation happens when the config is loaded, reporting every problem at once with the file's name.
  */
 export function defineConfig(config: CronsConfig): CronsConfig {

@@ -60,10 +60,7 @@ const UNITS: ReadonlyArray<readonly [string, number]> = [
   ['m', 60_000],
 ]
 
-/**
- * The one display form of a duration: `0s`, `0.2s`, `1m 30s`, `1d 2h 3m 4s`. Exact to the millisecond
- * (`0.003s`, `1m 30.5s`); `parseDuration` reads it back.
- */
+/** The one display form of a duration, exact to the millisecond: `0.003s`, `1m 30.5s`, `1d 2h 3m 4s`. */
 export function formatDuration(milliseconds: number): string {
   if (!Number.isFinite(milliseconds)) return String(milliseconds)
   const sign = milliseconds < 0 ? '-' : ''

@@ -1,14 +1,12 @@
+/**
+ * One parser per kind of config value: the resolved value, or a `CronsError` with the field's problem
+ * (`expected X, got Y`) that schema.ts puts at its path. Input is `unknown`: the types are a wish.
+ */
 import { CronsError, closest, didYouMean as guessWording, quote } from '../errors.js'
 import { isValidZone, knownZones, unknownZoneMessage } from '../schedule/index.js'
 import { INSTANT_EXPECTED, parseInstant } from '../schedule/instant.js'
 import { parseDuration } from './duration.js'
 import type { BackoffKind, JobContext } from './types.js'
-
-/**
- * One parser per kind of config value: returns the resolved value or throws a `CronsError` whose message
- * is the field's problem (`expected X, got Y`); schema.ts puts it at the field's path. Input is `unknown`:
- * the config is user code, its types are a wish.
- */
 
 /** How a value is shown inside a message: numbers as written (`NaN`, not `null`), Dates as instants. */
 export function show(value: unknown): string {
@@ -32,7 +30,7 @@ export function expected(what: string, value: unknown): string {
   return value === undefined ? `missing (expected ${what})` : `expected ${what}, got ${show(value)}`
 }
 
-/** `"a", "b" or "c"` — for messages listing allowed literals. */
+/** `"a", "b" or "c"`. */
 export function orList(values: readonly string[]): string {
   const quoted = values.map((value) => JSON.stringify(value))
   return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`

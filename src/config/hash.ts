@@ -1,7 +1,4 @@
-/**
- * Hashes for the config cache. node:crypto is loaded on first use: it costs milliseconds per command,
- * and a cache hit usually hashes nothing.
- */
+/** Hashes for the config cache; node:crypto, which costs milliseconds to load, only when a hit must hash. */
 import { createRequire } from 'node:module'
 
 export function crypto(): typeof import('node:crypto') {

@@ -49,9 +49,8 @@ function missingKey(entries: v.ObjectEntries) {
 }
 
 /**
- * A non-array object whose fields are checked while every other key is reported, all in one pass. Not
- * valibot's `strictObject` (stops at the first unknown key) nor `objectWithRest` (skips inherited keys
- * and `constructor`, `prototype`, `__proto__`).
+ * A non-array object whose fields are checked while every other key is reported, in one pass (valibot's
+ * `strictObject` stops at the first; `objectWithRest` skips inherited keys and `constructor`, `__proto__`…).
  */
 function strictObject<const E extends v.ObjectEntries>(
   object: v.ObjectSchema<E, v.ErrorMessage<v.ObjectIssue>>,

@@ -10,7 +10,7 @@ export interface ConfigSources {
   /** The config and the local files it imports, and the tsconfig.json that applied; no package, not crons. */
   files: string[]
   hash: string
-  /** A file the last build failed in, not among `files` (one just imported, with a syntax error): watched, not hashed. */
+  /** A file the last build failed in, not among `files` (just imported, with a syntax error): watched, not hashed. */
   pending: string[]
 }
 

@@ -127,12 +127,9 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
         )
     }
     const kinds = SCHEDULE_KINDS.filter((kind) => job[kind] !== undefined)
-    // A misspelt `shedule` is already reported as an unknown key with "did you mean"; saying
-    // "no schedule" as well would be two lines for one typo.
-    const misspelt = Object.keys(job).some(
-      (key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, SCHEDULE_KINDS) !== '',
-    )
-    if (kinds.length !== 1 && !(kinds.length === 0 && misspelt)) add(index, undefined, scheduleCountProblem(kinds))
+    if (kinds.length > 1 || (kinds.length === 0 && !misspelt(job, SCHEDULE_KINDS))) {
+      add(index, undefined, scheduleCountProblem(kinds))
+    }
     checkWork(job, (field, message) => add(index, field, message))
     const zone = job.tz === undefined ? configZone : attempt(() => f.zone(job.tz))
     for (const kind of kinds) {
@@ -150,15 +147,18 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
 /** Exactly one of `run` and `command`; a command's own fields only with a command. */
 function checkWork(job: Record<string, unknown>, add: (field: string | undefined, message: string) => void): void {
   const kinds = WORK_KINDS.filter((kind) => job[kind] !== undefined)
-  // As for the schedule: a misspelt `comand` is reported once, as an unknown key with "did you mean".
-  const misspelt = Object.keys(job).some((key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, WORK_KINDS) !== '')
   const expected = 'expected exactly one of "run" (a function) or "command" (a command line or an argv array)'
   if (kinds.length === 2) add(undefined, `both "run" and "command" are set (${expected})`)
-  else if (kinds.length === 0 && !misspelt) add(undefined, `no "run" or "command" (${expected})`)
+  else if (kinds.length === 0 && !misspelt(job, WORK_KINDS)) add(undefined, `no "run" or "command" (${expected})`)
   if (job.command !== undefined) return
   for (const field of COMMAND_FIELDS) {
     if (job[field] !== undefined) add(field, `only a command job takes "${field}" (this job has no "command")`)
   }
+}
+
+/** A misspelt `shedule` is already reported as an unknown key with "did you mean": "no schedule" would repeat it. */
+function misspelt(job: Record<string, unknown>, kinds: readonly string[]): boolean {
+  return Object.keys(job).some((key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, kinds) !== '')
 }
 
 function scheduleCountProblem(kinds: readonly string[]): string {

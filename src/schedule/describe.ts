@@ -29,9 +29,7 @@ function listOf(values: readonly number[], label: (v: number) => string = String
   for (let i = 0; i < values.length; ) {
     let j = i
     while (j + 1 < values.length && (values[j + 1] as number) === (values[j] as number) + 1) j++
-    const from = values[i] as number
-    const to = values[j] as number
-    if (j - i >= 2) parts.push(`${label(from)} through ${label(to)}`)
+    if (j - i >= 2) parts.push(`${label(values[i] as number)} through ${label(values[j] as number)}`)
     else for (let k = i; k <= j; k++) parts.push(label(values[k] as number))
     i = j + 1
   }

@@ -20,10 +20,7 @@ function parser(): CronParser {
   return cronParser
 }
 
-/**
- * Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the k of
- * a day-of-week that is one `n#k` (0 otherwise); throws if cron-parser refuses them.
- */
+/** The values for `"<dom> <month> <dow>"` (upper-cased), and the k of a day-of-week `n#k` (else 0); may throw. */
 export function dateValues(key: string): [RawValues, RawValues, RawValues, number] {
   const parsed = parser().parse(`0 0 0 ${key}`).fields
   return [parsed.dayOfMonth.values, parsed.month.values, parsed.dayOfWeek.values, parsed.dayOfWeek.nthDay]

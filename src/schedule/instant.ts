@@ -10,10 +10,7 @@ const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
 const NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
 
-/**
- * `text` as epoch ms (`Z` or a `±hh:mm` offset, a real date and time, a year from 1970), or what is wrong
- * with it, to follow the quoted value in a message; `expected` words what the caller accepts.
- */
+/** `text` as epoch ms (with `Z` or `±hh:mm`, a real date, from 1970), or what is wrong, to follow the quoted value. */
 export function parseInstant(text: string, expected = INSTANT_EXPECTED): { ms: number } | { wrong: string } {
   const trimmed = text.trim()
   const match = ISO_INSTANT.exec(trimmed)

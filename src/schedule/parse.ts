@@ -29,10 +29,7 @@ export function parseFields(expression: string): CronFields {
   }
 }
 
-/**
- * Fields whose value lists may be shared with other expressions (frozen: never modify them). Two
- * expressions with the same `key` match the same wall times; `key` is null for fields not from the caches.
- */
+/** Fields whose lists may be shared (frozen); the same `key` matches the same wall times, null if not cached. */
 export interface ResolvedFields {
   readonly fields: CronFields
   readonly key: string | null

@@ -4,10 +4,7 @@ import { describeInstant, describeInterval } from './describe.js'
 import type { Schedule } from './types.js'
 import { zoneOffsets } from './zone.js'
 
-/**
- * Fires at every multiple of `intervalMs` since the epoch, not "last run + interval": no drift, and every
- * process computes the same slots for the store to deduplicate. The zone is only for display.
- */
+/** Every multiple of `intervalMs` since the epoch: no drift, and every process computes the same slots. */
 export function everySchedule(intervalMs: number, zone: string, text: string): Schedule {
   if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
     throw new CronsError(

@@ -40,7 +40,6 @@ export function newSegment(): Segment {
 const UTC = 'UTC'
 
 export class ZoneOffsets {
-  readonly name: string
   /** null for UTC. */
   private readonly format: Intl.DateTimeFormat | null
   /** By `year * 12 + month - 1`. */
@@ -48,12 +47,9 @@ export class ZoneOffsets {
   private last: ZoneMonth | undefined
   private readonly civil: CivilDate = { year: 0, month: 0, day: 0 }
 
+  /** `name` must be valid (`isValidZone`): `zoneOffsets` checks. */
   constructor(name: string) {
-    this.name = name
-    this.format =
-      name === UTC
-        ? null
-        : (offsetFormatter(name) ?? new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' }))
+    this.format = name === UTC ? null : offsetFormatter(name)
   }
 
   /** Offset (ms, wall minus UTC) at `instant`, straight from Intl: slow. */
@@ -71,10 +67,7 @@ export class ZoneOffsets {
 
   /** Offset (ms) at `instant`, from the cached tables. */
   offsetAt(instant: number): number {
-    const zy = this.monthFor(instant)
-    let offset = zy.initial
-    for (let i = 0; i < zy.at.length && (zy.at[i] as number) <= instant; i++) offset = zy.offsets[i] as number
-    return offset
+    return this.segment(instant, newSegment()).offset
   }
 
   /** The segment containing `instant`, written into `out`; it never crosses the start of a UTC month. */
@@ -104,10 +97,7 @@ export class ZoneOffsets {
     return zm
   }
 
-  /**
-   * Probe once a day and bisect where the offset changed: catches short-lived rules (Morocco's Ramadan),
-   * misses two transitions that cancel out within one UTC day (an accepted blind spot).
-   */
+  /** Probe daily (catches short-lived rules; misses two that cancel out within a UTC day), bisect any change. */
   private buildMonth(year: number, month: number): ZoneMonth {
     const start = daysFromCivil(year, month, 1) * DAY
     const end = (month === 12 ? daysFromCivil(year + 1, 1, 1) : daysFromCivil(year, month + 1, 1)) * DAY
