@@ -15,7 +15,6 @@ const RACY_MS = 2000
 /** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
 const STALE_BUNDLE_MS = 60_000
 
-/** One file a bundle was made from, as it was read for the build. */
 export interface Input {
   path: string
   mtimeMs: number

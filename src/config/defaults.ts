@@ -1,21 +1,6 @@
-/** The one copy of every default, in resolved units (ms): validation, `crons validate`, docs and `--help` read it. */
-import type { HistoryOptions, ResolvedJob } from './types.js'
-
-export interface Defaults {
+/** The one copy of every default, in resolved units (milliseconds). Frozen: callers copy before merging. */
+export const DEFAULTS = Object.freeze({
   /** Relative to the config file's directory. */
-  readonly state: string
-  readonly shutdownGraceMs: number
-  readonly history: Readonly<Required<HistoryOptions>>
-  readonly job: Readonly<
-    Pick<ResolvedJob, 'timeoutMs' | 'overlap' | 'catchUp' | 'misfireGraceMs' | 'jitterMs' | 'enabled'> & {
-      retry: Readonly<ResolvedJob['retry']>
-      tags: readonly string[]
-      killGraceMs: number
-    }
-  >
-}
-
-export const DEFAULTS: Defaults = Object.freeze({
   state: './crons.db',
   shutdownGraceMs: 30_000,
   history: Object.freeze({ keepDays: 30, keepRuns: 10_000 }),

@@ -78,7 +78,6 @@ function noOtherKeys(entries: v.ObjectEntries) {
   )
 }
 
-/** An unknown key, from `noOtherKeys`. */
 export function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
   return issue.type === 'raw_check' && issue.expected === 'never'
 }

@@ -41,7 +41,6 @@ interface Problem {
 
 const SCHEDULE_KINDS = ['schedule', 'every', 'at'] as const
 const WORK_KINDS = ['run', 'command'] as const
-/** Fields that only mean something for a command. */
 const COMMAND_FIELDS = ['cwd', 'env', 'killGrace'] as const
 
 /** Validate and resolve a config value (what a config file exports, or an object built in code). */

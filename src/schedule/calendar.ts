@@ -41,7 +41,6 @@ export function civilFromDays(days: number, out: CivilDate): CivilDate {
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-/** Days in `month` (1-12) of `year`. */
 export function daysInMonth(year: number, month: number): number {
   if (month !== 2) return MONTH_DAYS[month - 1] ?? 31
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28

@@ -9,7 +9,6 @@ export interface NthWeekday {
 
 /** All value lists are sorted and deduplicated. */
 export interface CronFields {
-  /** True when the expression had 6 fields (a leading seconds field). */
   hasSeconds: boolean
   seconds: number[]
   minutes: number[]

@@ -29,30 +29,28 @@ export const SPECS: FieldSpec[] = [
 export const DAY_OF_MONTH = 3
 export const DAY_OF_WEEK = 5
 
-/** A `SCHEDULE_INVALID` error with a one-line message and, if given, suggestions. */
 export function invalid(message: string, suggestions: string[] = []): CronsError {
   return new CronsError('SCHEDULE_INVALID', message, { suggestions })
 }
 
 /** Validate one field and return it upper-cased for cron-parser, or throw its first problem. */
 export function checkField(text: string, spec: FieldSpec, index: number, expression: string): string {
-  const where = (): string => `in ${quote(expression)}`
-  const forms = (): string =>
-    `${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`
-  const items = text.split(',')
+  const notValid = (what: string, why: string) =>
+    invalid(`${spec.name} ${what} is not valid in ${quote(expression)} (${why})`)
+  const malformed = (part: string) =>
+    notValid(
+      quote(part),
+      `expected ${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`,
+    )
   let upperText = text.toUpperCase()
-  for (const item of items) {
-    if (item === '') throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (expected ${forms()})`)
+  for (const item of text.split(',')) {
+    if (item === '') throw malformed(text)
     const upper = item.toUpperCase()
     if (index === DAY_OF_MONTH && upper === 'L') continue
     const hash = upper.indexOf('#')
     if (index === DAY_OF_WEEK && hash > 0) {
-      const day = upper.slice(0, hash)
-      const nth = upper.slice(hash + 1)
-      checkValue(day, spec, expression)
-      if (!/^[1-5]$/.test(nth)) {
-        throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (the occurrence after # must be 1-5)`)
-      }
+      checkValue(upper.slice(0, hash), spec, expression)
+      if (!/^[1-5]$/.test(upper.slice(hash + 1))) throw notValid(quote(item), 'the occurrence after # must be 1-5')
       continue
     }
     if (index === DAY_OF_WEEK && upper.length > 1 && upper.endsWith('L') && !upper.includes('/')) {
@@ -60,21 +58,14 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
       continue
     }
     const slash = item.split('/')
-    if (slash.length > 2) throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
+    if (slash.length > 2) throw malformed(item)
     const [range = '', step] = slash
-    if (step !== undefined) {
-      const size = Number(step)
-      if (!/^\d+$/.test(step) || size < 1 || size > spec.max) {
-        throw invalid(
-          `${spec.name} step ${quote(item)} is not valid ${where()} (expected a whole number from 1 to ${spec.max} after /)`,
-        )
-      }
+    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) < 1 || Number(step) > spec.max)) {
+      throw notValid(`step ${quote(item)}`, `expected a whole number from 1 to ${spec.max} after /`)
     }
     if (range === '*') continue
     const bounds = range.split('-')
-    if (bounds.length > 2 || bounds.some((bound) => bound === '')) {
-      throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
-    }
+    if (bounds.length > 2 || bounds.some((bound) => bound === '')) throw malformed(item)
     const low = checkValue(bounds[0] as string, spec, expression)
     if (bounds.length === 2) {
       let high = checkValue(bounds[1] as string, spec, expression)
@@ -87,8 +78,10 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
           .join(',')
       }
       if (low > high) {
-        throw invalid(
-          `${spec.name} range ${quote(range)} is not valid ${where()} (${low} is greater than ${high}; ranges do not wrap around, use a list such as ${wrapped(low, high, spec, index)})`,
+        const list = wrapped(low, high, spec, index)
+        throw notValid(
+          `range ${quote(range)}`,
+          `${low} is greater than ${high}; ranges do not wrap around, use a list such as ${list}`,
         )
       }
     }

@@ -65,7 +65,6 @@ export class ZoneOffsets {
     return sign * (hours * 3600 + minutes * 60 + seconds) * SECOND
   }
 
-  /** Offset (ms) at `instant`, from the cached tables. */
   offsetAt(instant: number): number {
     return this.segment(instant, newSegment()).offset
   }
