@@ -65,13 +65,8 @@ export function freshBundle(
   config: string,
   crons: CronsEntry,
 ): { bundle: string; inputs: string[] } | undefined {
-  let manifest: Manifest
   try {
-    manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
-  } catch {
-    return undefined
-  }
-  try {
+    const manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
     const valid =
       manifest.format === CACHE_FORMAT &&
       manifest.config === config &&
@@ -83,7 +78,7 @@ export function freshBundle(
     if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
     return { bundle, inputs: manifest.inputs.map((input) => input.path) }
   } catch {
-    return undefined // a manifest of the wrong shape: rebuild
+    return undefined // no manifest, or one of the wrong shape: rebuild
   }
 }
 

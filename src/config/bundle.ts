@@ -51,7 +51,7 @@ const RELATIVE = /^\.\.?\//
 /** A metafile input from a plugin namespace (`ns:path`), not a file; two letters or more, so not `C:`. */
 const NAMESPACED = /^[\w-]{2,}:/
 
-/** The path of an up-to-date bundle of `config`, built and cached if needed; a build failure rejects with esbuild's error. */
+/** An up-to-date bundle of `config`, built and cached if needed; a failed build rejects with esbuild's error. */
 export async function compileConfig(config: string, crons: CronsEntry): Promise<string> {
   const key = cacheKey(config, crons)
   const primary = primaryCacheDir(dirname(config))

@@ -9,7 +9,7 @@ export function sha256(content: string | Buffer): string {
   return crypto().createHash('sha256').update(content).digest('hex')
 }
 
-/** 64-bit FNV-1a as 16 hex digits, naming a cache entry; a collision only costs a rebuild (the manifest has the paths). */
+/** 64-bit FNV-1a, naming a cache entry: a collision only costs a rebuild (the manifest has the paths). */
 export function pathHash(text: string): string {
   let hash = 0xcbf29ce484222325n
   for (let i = 0; i < text.length; i++) {

@@ -135,7 +135,7 @@ interface ErrorContext {
   cwd: string | undefined
 }
 
-/** esbuild's first error, as `file:line:col: message` (maybe of a file the config imports); a missing import as Node words it. */
+/** esbuild's first error as `file:line:col: message` (maybe in an imported file); a missing import as Node words it. */
 function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorContext): CronsError {
   const first = buildMessages(error)?.[0]
   if (first === undefined) {

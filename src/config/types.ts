@@ -106,11 +106,7 @@ export interface Hooks {
 export interface JobOptions {
   /** Unique name: letters, digits, `.`, `_`, `-`, `:`. */
   name: string
-  /**
-   * `false` keeps the job in the config but off: never scheduled, shown as disabled, and run by
-   * `crons run-job` only with `--force`. Unlike a pause (`crons pause-job`), it lives in the file.
-   * @default true
-   */
+  /** `false` keeps the job in the file but off: never scheduled, `crons run-job` needs `--force`. @default true */
   enabled?: boolean
   /** A cron expression (5 fields, or 6 with leading seconds) or an alias such as `@daily`. Exactly one of `schedule`, `every`, `at`. */
   schedule?: string
@@ -153,16 +149,15 @@ export interface FunctionJobDefinition extends JobOptions {
 export interface CommandJobDefinition extends JobOptions {
   run?: never
   /**
-   * A command line run by `/bin/sh -c` (`'pg_dump mydb > /backups/db.sql'`), or an argv array run
-   * without a shell (`['node', 'scripts/report.js']`). Its stdout and stderr lines are kept with the
-   * attempt like `ctx.log` lines (stdout as info, stderr as error). Exactly one of `run` and `command`.
+   * A command line run by `/bin/sh -c` (`'pg_dump mydb > db.sql'`), or an argv array run without a shell
+   * (`['node', 'report.js']`). Its stdout and stderr are kept like `ctx.log` lines. Exactly one of `run` and `command`.
    */
   command: string | readonly string[]
   /** The folder the command runs in, relative to the config file's folder. @default the config file's folder */
   cwd?: string
   /** Environment variables set for the command, over those of the crons process. @default {} */
   env?: Record<string, string>
-  /** At the timeout (or shutdown) the command's process group gets SIGTERM, then SIGKILL after this. @default 5 (seconds) */
+  /** At the timeout (or shutdown) the command's processes get SIGTERM, then SIGKILL after this. @default 5 (seconds) */
   killGrace?: Duration
 }
 
@@ -170,10 +165,9 @@ export type JobDefinition = FunctionJobDefinition | CommandJobDefinition
 
 export interface CronsConfig {
   /**
-   * Where runs are recorded: a SQLite state file, relative to the config file; `':memory:'` for a
-   * private in-memory store; or `postgres://user:password@host:5432/database` (also `postgresql://`,
-   * with `?schema=NAME`, default `crons`) to share one schedule between hosts.
-   * @default './crons.db'
+   * Where runs are recorded: a SQLite file, relative to the config file; `':memory:'`; or
+   * `postgres://user:password@host:5432/database` (also `postgresql://`, `?schema=NAME`, default `crons`) to share
+   * one schedule between hosts. @default './crons.db'
    */
   state?: string
   /** Default IANA zone for jobs without `tz`. @default the process's local zone */
@@ -236,10 +230,7 @@ export interface ResolvedCommand {
 export interface ResolvedConfig {
   /** Absolute path of the config file, or undefined for a config given in code. */
   configPath?: string
-  /**
-   * The config file's fingerprint (a hash of it and the local files it imports), when loaded from a
-   * file and asked for; recorded by a running scheduler so `list-jobs` and `status` see a newer file.
-   */
+  /** A hash of the config file and the local files it imports, if asked for (`list-jobs` and `status` compare it). */
   configHash?: string
   /** Where the state lives, parsed once from `state`, `--state` or `CRONS_STATE`. */
   state: StateLocation

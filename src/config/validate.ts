@@ -225,7 +225,7 @@ function formatPath(path: Path): string {
     .join('')
 }
 
-/** `crons.config.ts: job "backup" (jobs[0]) retry.max: expected …`: by name AND index, as names can repeat or be wrong. */
+/** `crons.config.ts: job "backup" (jobs[0]) retry.max: expected …`: name AND index (names can repeat or be wrong). */
 function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): string {
   let where = formatPath(problem.path)
   const [head, index] = problem.path

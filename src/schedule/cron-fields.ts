@@ -29,7 +29,7 @@ export interface CronFields {
   dayOfWeekRestricted: boolean
 }
 
-/** Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`): any weekday term matches some day. */
+/** Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`): weekdays always match some day. */
 export function neverFires(
   fields: Pick<
     CronFields,

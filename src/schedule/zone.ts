@@ -143,7 +143,7 @@ export function zoneOffsets(zone: string): ZoneOffsets {
   return offsets
 }
 
-/** By zone name, null for a zone Intl does not know: the formatter that proves a zone valid is the one its tables use. */
+/** By zone name (null: unknown to Intl); the formatter that proves a zone valid is the one its tables use. */
 const formatters = new Map<string, Intl.DateTimeFormat | null>()
 
 function offsetFormatter(zone: string): Intl.DateTimeFormat | null {
