@@ -125,7 +125,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     },
     plugins: [
       cronsPlugin(crons, options.absoluteImports),
-      sourcePlugin({ loaded, builtAt, injected: injectMeta ? injected : undefined }),
+      sourcePlugin(loaded, builtAt, injectMeta ? injected : undefined),
       ...(options.absoluteImports ? [absoluteImportsPlugin()] : []),
     ],
   })
@@ -194,14 +194,9 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
 /**
  * Reads every source file once: records what was bundled (mtime, size, a hash if racy) and gives files
  * using `import.meta.url`, `__dirname`… their own location, in a `var` on their first line (see `define`).
+ * `injected` counts those files; undefined: inject nothing.
  */
-function sourcePlugin(options: {
-  loaded: Map<string, Input>
-  builtAt: number
-  /** Counts the files that got their location injected; undefined: inject nothing. */
-  injected: { count: number } | undefined
-}): Plugin {
-  const { loaded, builtAt, injected } = options
+function sourcePlugin(loaded: Map<string, Input>, builtAt: number, injected: { count: number } | undefined): Plugin {
   return {
     name: 'crons-sources',
     setup(build) {

@@ -47,7 +47,7 @@ function packageEntry(): CronsEntry {
 export interface LoadOptions {
   /** How the file is named in messages. @default the path as given */
   displayPath?: string
-  /** Other files named in messages (a broken module the config imports) are shown relative to this. @default process.cwd() */
+  /** Other files named in messages (an imported module) are shown relative to this. @default process.cwd() */
   cwd?: string
 }
 
@@ -176,9 +176,8 @@ function evaluationError(error: unknown, { shown }: ErrorContext, bundle?: strin
 export interface ResolveOptions {
   /** `--config PATH` (a file, or a directory to search). */
   configFlag?: string
-  /** `--state PATH`. */
   stateFlag?: string
-  /** Reads CRONS_CONFIG and CRONS_STATE. @default process.env */
+  /** For CRONS_CONFIG and CRONS_STATE. @default process.env */
   env?: NodeJS.ProcessEnv
   /** Where to search, and what relative flag/env paths are relative to. @default process.cwd() */
   cwd?: string

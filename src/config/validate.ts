@@ -18,15 +18,15 @@ import type { ResolvedCommand, ResolvedConfig, ResolvedJob, ValueSource } from '
 export interface ValidateOptions {
   /** How the config is named in messages, e.g. `crons.config.ts`. @default 'config' */
   file?: string
-  /** Absolute path of the config file; becomes `ResolvedConfig.configPath`. */
+  /** Absolute. */
   configPath?: string
   /** The file's `state` (and the default state file) are relative to this. @default dirname(configPath), else cwd */
   configDir?: string
-  /** Flag and env values are relative to this, as a shell user expects. @default process.cwd() */
+  /** Flag and env values are relative to this. @default process.cwd() */
   cwd?: string
   /** Values that beat the file (flag > env > file > default). */
   overrides?: { state?: { value: string; source: 'flag' | 'env' } }
-  /** What a config of the wrong shape should have been, in its message. @default a file's `export default defineConfig(…)` */
+  /** What a config of the wrong shape should have been. @default a file's `export default defineConfig(…)` */
   expected?: string
 }
 

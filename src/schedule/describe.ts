@@ -86,24 +86,22 @@ function timePhrase(f: CronFields): { text: string; timeOfDay: boolean } {
 }
 
 function daysPhrase(f: CronFields): string {
-  const monthDay = f.dayOfMonthRestricted
-    ? [
-        ...(f.daysOfMonth.length > 0
-          ? [`${f.daysOfMonth.length === 1 ? 'day' : 'days'} ${listOf(f.daysOfMonth)}`]
-          : []),
-        ...(f.lastDayOfMonth ? ['the last day'] : []),
-      ]
-    : []
-  const weekDay = f.dayOfWeekRestricted
-    ? [
-        ...(f.daysOfWeek.length > 0 ? [listOf(f.daysOfWeek, (d) => WEEKDAYS[d] ?? String(d))] : []),
-        ...f.lastWeekdays.map((d) => `the last ${WEEKDAYS[d]} of the month`),
-        ...f.nthWeekdays.map(({ weekday, nth }) => `the ${ORDINALS[nth]} ${WEEKDAYS[weekday]} of the month`),
-      ]
-    : []
+  const monthDays: string[] = []
+  const weekDays: string[] = []
+  if (f.dayOfMonthRestricted) {
+    if (f.daysOfMonth.length > 0) monthDays.push(`day${f.daysOfMonth.length === 1 ? '' : 's'} ${listOf(f.daysOfMonth)}`)
+    if (f.lastDayOfMonth) monthDays.push('the last day')
+  }
+  if (f.dayOfWeekRestricted) {
+    if (f.daysOfWeek.length > 0) weekDays.push(listOf(f.daysOfWeek, (d) => WEEKDAYS[d] ?? String(d)))
+    for (const d of f.lastWeekdays) weekDays.push(`the last ${WEEKDAYS[d]} of the month`)
+    for (const { weekday, nth } of f.nthWeekdays) {
+      weekDays.push(`the ${ORDINALS[nth]} ${WEEKDAYS[weekday]} of the month`)
+    }
+  }
   const parts: string[] = []
-  if (monthDay.length > 0) parts.push(`on ${joinAnd(monthDay)} of the month`)
-  if (weekDay.length > 0) parts.push(`on ${weekDay.join(' or ')}`)
+  if (monthDays.length > 0) parts.push(`on ${joinAnd(monthDays)} of the month`)
+  if (weekDays.length > 0) parts.push(`on ${weekDays.join(' or ')}`)
   return parts.join(' or ')
 }
 

@@ -16,11 +16,9 @@ interface ZoneMonth {
   /** The UTC month [start, end) this table answers for. */
   start: number
   end: number
-  /** Offset (ms) in effect before the first listed transition. */
+  /** The offset before `at[0]`; `offsets[i]` applies from `at[i]` (ascending transition instants). */
   initial: number
-  /** Transition instants (the first instant with the new offset), ascending. */
   at: number[]
-  /** `offsets[i]` applies from `at[i]`. */
   offsets: number[]
 }
 
