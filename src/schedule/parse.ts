@@ -11,22 +11,8 @@ import { checkField, DAY_OF_MONTH, type FieldSpec, invalid, SPECS } from './fiel
 
 /** Parse and validate `expression`; throws `SCHEDULE_INVALID` with a one-line message. */
 export function parseFields(expression: string): CronFields {
-  const f = resolveFields(expression).fields
-  // Copies of the shared lists, in one literal with the key order parseFields has always had.
-  return {
-    seconds: f.seconds.slice(),
-    minutes: f.minutes.slice(),
-    hours: f.hours.slice(),
-    daysOfMonth: f.daysOfMonth.slice(),
-    lastDayOfMonth: f.lastDayOfMonth,
-    months: f.months.slice(),
-    daysOfWeek: f.daysOfWeek.slice(),
-    lastWeekdays: f.lastWeekdays.slice(),
-    nthWeekdays: f.nthWeekdays.map((item) => ({ weekday: item.weekday, nth: item.nth })),
-    hasSeconds: f.hasSeconds,
-    dayOfMonthRestricted: f.dayOfMonthRestricted,
-    dayOfWeekRestricted: f.dayOfWeekRestricted,
-  }
+  // A copy: the lists are shared with other schedules.
+  return structuredClone(resolveFields(expression).fields)
 }
 
 /** Fields whose lists may be shared (frozen); the same `key` matches the same wall times, null if not cached. */
