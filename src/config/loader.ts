@@ -12,7 +12,6 @@ import { EXPECTED_EXPORT } from './define.js'
 import { type ConfigSources, fingerprintOf } from './sources.js'
 import type { ResolvedConfig } from './types.js'
 
-/** Searched in this order. */
 export const CONFIG_FILE_NAMES = ['crons.config.ts', 'crons.config.mts', 'crons.config.js', 'crons.config.mjs'] as const
 
 /** The first config file in `cwd` (only `cwd`: walking up could silently pick another project's jobs). */

@@ -2,9 +2,9 @@
  * Cron schedules: wall-time matching walked one offset segment at a time, plus the DST rules of
  * docs/scheduling.md (docs/engine.md: "Schedules").
  */
-import { CronsError } from '../errors.js'
 import type { CronFields } from './cron-fields.js'
 import { describeCron } from './describe.js'
+import { invalid } from './field-grammar.js'
 import { WallMatcher } from './match.js'
 import { parseFields, resolveFields } from './parse.js'
 import type { Schedule } from './types.js'
@@ -89,10 +89,7 @@ export class CronSchedule implements Schedule {
 /** Parse a cron expression (5 or 6 fields, or an alias) read in `zone`. Throws `SCHEDULE_INVALID`. */
 export function parseCron(expression: string, zone: string): CronSchedule {
   if (typeof expression !== 'string') {
-    throw new CronsError(
-      'SCHEDULE_INVALID',
-      'schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)',
-    )
+    throw invalid('schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)')
   }
   const { fields, key } = resolveFields(expression)
   return new CronSchedule(expression.trim(), zone, fields, matcherFor(fields, key))

@@ -25,7 +25,6 @@ export function everySchedule(intervalMs: number, zone: string, text: string): S
   }
 }
 
-/** Fires once, at `instantMs`. */
 export function atSchedule(instantMs: number, zone: string): Schedule {
   if (!Number.isFinite(instantMs)) {
     throw new CronsError('SCHEDULE_INVALID', `one-off time ${quote(instantMs)} is not a valid instant`)
