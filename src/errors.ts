@@ -1,35 +1,7 @@
 /**
- * The one place for errors. Every failure a user can cause or meet is a `CronsError` with a stable
- * `code`, a one-line message that says where, what and what was expected, optional suggestions
- * (the next step, "did you mean"), and the process exit code the CLI uses for it.
+ * Every failure a user can cause or meet is a `CronsError`: a stable `code`, a one-line message (where,
+ * what, what was expected), optional suggestions, and the exit code the CLI uses for it.
  */
-
-/** Stable error codes. Documented in docs/errors.md; never renamed once released. */
-export type ErrorCode =
-  | 'CONFIG_NOT_FOUND'
-  | 'CONFIG_SYNTAX'
-  | 'CONFIG_LOAD'
-  | 'CONFIG_EXPORT'
-  | 'CONFIG_INVALID'
-  | 'SCHEDULE_INVALID'
-  | 'ZONE_UNKNOWN'
-  | 'DURATION_INVALID'
-  | 'FLAG_INVALID'
-  | 'JOB_UNKNOWN'
-  | 'JOB_RUNNING'
-  | 'JOB_DISABLED'
-  | 'JOB_FAILED'
-  | 'RUN_UNKNOWN'
-  | 'RUN_FINISHED'
-  | 'CANCEL_PENDING'
-  | 'STATE_INVALID'
-  | 'STATE_LOCKED'
-  | 'STATE_READONLY'
-  | 'STATE_VERSION'
-  | 'STATE_GONE'
-  | 'STATE_UNREACHABLE'
-  | 'SCHEDULER_STOPPED'
-  | 'INTERNAL'
 
 /** Exit codes, by class of failure. Documented in docs/cli.md. */
 export const EXIT = {
@@ -48,7 +20,8 @@ export const EXIT = {
   unhealthy: 6,
 } as const
 
-const EXIT_BY_CODE: Record<ErrorCode, number> = {
+/** Stable error codes (docs/errors.md; never renamed once released), each with its exit code. */
+const EXIT_BY_CODE = {
   CONFIG_NOT_FOUND: EXIT.config,
   CONFIG_SYNTAX: EXIT.config,
   CONFIG_LOAD: EXIT.config,
@@ -73,7 +46,9 @@ const EXIT_BY_CODE: Record<ErrorCode, number> = {
   STATE_UNREACHABLE: EXIT.state,
   SCHEDULER_STOPPED: EXIT.runFailed,
   INTERNAL: EXIT.runFailed,
-}
+} as const satisfies Record<string, number>
+
+export type ErrorCode = keyof typeof EXIT_BY_CODE
 
 export interface CronsErrorOptions {
   /** The next steps or "did you mean" candidates, shown after the message. */

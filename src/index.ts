@@ -3,7 +3,8 @@
  * engine the CLI runs, inside any Node process (an Express, Fastify or Nest app).
  */
 
-import type { CronsConfig, JobDefinition, ResolvedConfig } from './config/types.js'
+import { isRecord } from './config/fields.js'
+import type { CronsConfig, JobDefinition } from './config/types.js'
 import { validateConfig } from './config/validate.js'
 import { type OpenStore, Scheduler, type SchedulerOptions } from './core/scheduler.js'
 
@@ -57,9 +58,8 @@ export type { Heartbeat, ReapedRuns, RunRecord, RunStatus, Store } from './store
 const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)
 
 /**
- * What `createScheduler` takes: the object `defineConfig` takes, except that `jobs` may be left out
- * by an app that adds its jobs later with `scheduler.add()`. (A config file must list its jobs: one
- * without them is almost always the wrong file.)
+ * What `createScheduler` takes: the object `defineConfig` takes, except that `jobs` may be left out by an
+ * app that adds its jobs later with `scheduler.add()` (a config file without them is likely the wrong file).
  */
 export type SchedulerConfig = Omit<CronsConfig, 'jobs'> & {
   /** @default [] */
@@ -67,16 +67,10 @@ export type SchedulerConfig = Omit<CronsConfig, 'jobs'> & {
 }
 
 /**
- * A scheduler for the same object `defineConfig` takes (`state` may be `':memory:'`; a relative
- * path is read from the current directory). Validation errors throw a `CronsError` listing every
- * problem. Nothing runs until `start()`; `stop()` drains like SIGTERM.
+ * A scheduler for the object `defineConfig` takes (`state` may be `':memory:'`; a relative path is from
+ * the cwd). Throws a `CronsError` listing every problem. Nothing runs until `start()`; `stop()` drains.
  */
 export function createScheduler(config: SchedulerConfig, options: SchedulerOptions = {}): Scheduler {
-  const withJobs = isPlainObject(config) && config.jobs === undefined ? { ...config, jobs: [] } : config
-  const resolved: ResolvedConfig = validateConfig(withJobs, { file: 'createScheduler() config' })
-  return new Scheduler(resolved, { openStore, ...options })
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+  const withJobs = isRecord(config) && config.jobs === undefined ? { ...config, jobs: [] } : config
+  return new Scheduler(validateConfig(withJobs, { file: 'createScheduler() config' }), { openStore, ...options })
 }

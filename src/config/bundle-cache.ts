@@ -1,27 +1,20 @@
+/**
+ * The on-disk cache of config bundles: where it lives, the manifest of what each was made from, whether
+ * it is still fresh (a hit stats its inputs: no esbuild), writing it and removing the ones it supersedes.
+ */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import type { CronsEntry } from './bundle.js'
 import { crypto, pathHash, sha256 } from './hash.js'
 
-/**
- * The on-disk cache of config bundles (bundle.ts builds them): where it lives, the manifest that
- * records what a bundle was made from, the check that a cached bundle is still fresh, and writing a
- * new one and removing the ones it supersedes.
- *
- * A hit reads the manifest and stats the files it names: no esbuild, no transpiler at all. Files that
- * changed just before a build ("racy") are also recorded by hash, so an edit within the same mtime
- * tick still shows.
- */
-
-/** Bump when the bundle's shape changes, so bundles written by an older loader are rebuilt. */
+/** Bump when the bundle's shape changes. */
 const CACHE_FORMAT = 2
 /** Files changed this close to a build are "racy": an edit in the same mtime tick is only visible in the content. */
 const RACY_MS = 2000
 /** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
 const STALE_BUNDLE_MS = 60_000
 
-/** One file a bundle was made from, as it was when it was read for the build. */
 export interface Input {
   path: string
   mtimeMs: number
@@ -39,7 +32,6 @@ interface Manifest {
   inputs: Input[]
 }
 
-/** A build's output, to be cached: the bundle's code and the files it was made from. */
 export interface Built {
   code: string
   inputs: Input[]
@@ -51,7 +43,7 @@ export function cacheKey(config: string, crons: CronsEntry): string {
   return `${basename(config)}-${pathHash(`${config}\0${crons.path}`)}`
 }
 
-/** `<nearest node_modules above the config>/.cache/crons`, else the per-user temp dir. */
+/** `<nearest node_modules>/.cache/crons`, so bare imports resolve as from the config; else the temp dir. */
 export function primaryCacheDir(configDir: string): string {
   for (let dir = configDir; ; dir = dirname(dir)) {
     const modules = basename(dir) === 'node_modules' ? dir : join(dir, 'node_modules')
@@ -73,13 +65,8 @@ export function freshBundle(
   config: string,
   crons: CronsEntry,
 ): { bundle: string; inputs: string[] } | undefined {
-  let manifest: Manifest
   try {
-    manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
-  } catch {
-    return undefined
-  }
-  try {
+    const manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
     const valid =
       manifest.format === CACHE_FORMAT &&
       manifest.config === config &&
@@ -91,7 +78,7 @@ export function freshBundle(
     if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
     return { bundle, inputs: manifest.inputs.map((input) => input.path) }
   } catch {
-    return undefined // a manifest of the wrong shape: rebuild
+    return undefined // no manifest, or one of the wrong shape: rebuild
   }
 }
 
@@ -146,10 +133,7 @@ function writeAtomic(path: string, text: string): void {
   }
 }
 
-/**
- * Best effort, on a cache miss only: this config's superseded bundles (and temp files a crashed
- * process left), and every entry whose config file no longer exists (a deleted project or temp dir).
- */
+/** Best effort, on a miss: this config's superseded bundles and temp files, and entries whose config is gone. */
 function removeStale(dir: string, key: string, keep: string): void {
   const before = Date.now() - STALE_BUNDLE_MS
   const remove = (name: string) => {

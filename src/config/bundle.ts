@@ -1,3 +1,7 @@
+/**
+ * Compiling a config file and the local files it imports into one ES module with esbuild (bare imports
+ * stay imports, `cronsjs` is the running package). The on-disk cache is bundle-cache.ts.
+ */
 import { readFileSync, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
@@ -15,46 +19,22 @@ import {
   writeCache,
 } from './bundle-cache.js'
 
-/**
- * Compiling a config file into one ES module that Node imports natively, cached on disk.
- *
- * A cache miss bundles the config and the local files it imports with esbuild (bare package imports
- * stay imports, `cronsjs` points at the running package). A hit reads a small manifest, stats the
- * files the bundle was made from, and returns the cached bundle: no esbuild, no transpiler at all.
- * The cache lives in the config's nearest node_modules (node_modules/.cache/crons/), so the bundle's
- * bare imports resolve from there exactly as they would from the config itself.
- *
- * This file is the build: esbuild, its options and its plugins. The cache (where it lives, the
- * manifest, the freshness check, writing and cleaning up) is bundle-cache.ts.
- */
-
-/**
- * The package names a config imports crons by: `cronsjs`, and `crons`, its earlier name, so configs
- * written with that name still load. Both always mean the running package.
- */
+/** `cronsjs`, and `crons`, its earlier name: both mean the running package. */
 const PACKAGE_NAMES = /^(?:cronsjs|crons)$/
 
 /** What `import … from 'cronsjs'` means inside a config. */
 export interface CronsEntry {
   /** The running package's entry: dist/index.js, or src/index.ts when running from the sources. */
   path: string
-  /**
-   * Sources (tests, bin/dev.js) are bundled into each config; from a built dist/index.js only what the
-   * config uses is kept, each module imported by URL.
-   */
+  /** Sources (tests, bin/dev.js) are bundled into each config; from dist, the modules used are imported by URL. */
   bundled: boolean
   /** The running package's version: a cache written by another version is rebuilt. */
   version: string
 }
 
-/** The files each bundle returned by `compileConfig` was made from, by bundle path. */
 const bundleInputs = new Map<string, readonly string[]>()
 
-/**
- * The files a bundle `compileConfig` returned was made from: the config, the files it imports (crons's
- * own sources too, when they are bundled in) and the tsconfig.json that applied; undefined for a path
- * it did not return.
- */
+/** What a bundle `compileConfig` returned was made from: the config, the files it imports, the tsconfig.json. */
 export function inputsOf(bundle: string): readonly string[] | undefined {
   return bundleInputs.get(bundle)
 }
@@ -71,10 +51,7 @@ const RELATIVE = /^\.\.?\//
 /** A metafile input from a plugin namespace (`ns:path`), not a file; two letters or more, so not `C:`. */
 const NAMESPACED = /^[\w-]{2,}:/
 
-/**
- * The path of a bundle of `config` that is up to date, building and caching it if needed. Build
- * failures reject with esbuild's error (`errors: Message[]`); see {@link buildMessages}.
- */
+/** An up-to-date bundle of `config`, built and cached if needed; a failed build rejects with esbuild's error. */
 export async function compileConfig(config: string, crons: CronsEntry): Promise<string> {
   const key = cacheKey(config, crons)
   const primary = primaryCacheDir(dirname(config))
@@ -88,9 +65,8 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
     }
   }
   configCacheStats.builds++
-  const built = await build(config, crons, { dir: primary, absoluteImports: false })
+  let built = await build(config, crons, { dir: primary, absoluteImports: false })
   let bundle: string | undefined
-  let inputs = built.inputs
   try {
     bundle = writeCache(primary, key, config, crons, built)
   } catch (error) {
@@ -99,14 +75,11 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
   // node_modules is read-only (a container image, a shared install): cache in the temp dir instead,
   // where bare imports cannot be resolved by walking up, so the bundle imports packages by file URL.
   if (bundle === undefined) {
-    const again = await build(config, crons, { dir: fallback, absoluteImports: true })
-    bundle = writeCache(fallback, key, config, crons, again)
-    inputs = again.inputs
+    built = await build(config, crons, { dir: fallback, absoluteImports: true })
+    bundle = writeCache(fallback, key, config, crons, built)
   }
-  bundleInputs.set(
-    bundle,
-    inputs.map((input) => input.path),
-  )
+  const paths = built.inputs.map((input) => input.path)
+  bundleInputs.set(bundle, paths)
   return bundle
 }
 
@@ -152,7 +125,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     },
     plugins: [
       cronsPlugin(crons, options.absoluteImports),
-      sourcePlugin({ loaded, builtAt, injected: injectMeta ? injected : undefined }),
+      sourcePlugin(loaded, builtAt, injectMeta ? injected : undefined),
       ...(options.absoluteImports ? [absoluteImportsPlugin()] : []),
     ],
   })
@@ -160,8 +133,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   try {
     result = await esbuild.build(buildOptions(true))
   } catch (error) {
-    // The injected text shifts columns on its line: build again as written, so that file:line:col
-    // points at the user's text.
+    // The injected text shifts columns on its line: build again as written, for the user's file:line:col.
     if (!buildMessages(error) || injected.count === 0) throw error
     await esbuild.build(buildOptions(false))
     throw error
@@ -171,8 +143,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   const inputs = names.map((name) => {
     const path = resolve(dirname(config), name)
     const input = loaded.get(path) ?? inputOf(path, readFileSync(path), builtAt)
-    // crons's own entry is written by a build, not edited by hand: its mtime and size are enough,
-    // and a cache hit then hashes nothing, even just after an install or a rebuild.
+    // crons's own entry is built, not edited: mtime and size suffice, so a hit hashes nothing after a rebuild.
     if (path === crons.path) delete input.sha256
     return input
   })
@@ -182,10 +153,8 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
 }
 
 /**
- * `cronsjs` is the running package. From dist, its entry is bundled (it only re-exports, plus
- * `createScheduler`) while the modules it re-exports from are imported by file URL, marked free of
- * side effects so esbuild keeps only those the config uses: a config that imports `defineConfig`
- * loads define.js, not the scheduler, runner and store. From the sources, crons is bundled in.
+ * From dist, crons's entry is bundled and the modules it re-exports imported by URL, free of side effects:
+ * a config that imports `defineConfig` loads define.js, not the scheduler. From the sources, all is bundled.
  */
 function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
   const sources = dirname(crons.path) + sep
@@ -223,17 +192,11 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
 }
 
 /**
- * Reads every source file once: records exactly what was bundled (mtime, size and, for racy files,
- * a hash) and gives files that use `import.meta.url`, `__dirname`… their own location, not the
- * bundle's: each gets a `var` holding it on its first line, which the `define`s above point at.
+ * Reads every source file once: records what was bundled (mtime, size, a hash if racy) and gives files
+ * using `import.meta.url`, `__dirname`… their own location, in a `var` on their first line (see `define`).
+ * `injected` counts those files; undefined: inject nothing.
  */
-function sourcePlugin(options: {
-  loaded: Map<string, Input>
-  builtAt: number
-  /** Counts the files that got their location injected; undefined: inject nothing. */
-  injected: { count: number } | undefined
-}): Plugin {
-  const { loaded, builtAt, injected } = options
+function sourcePlugin(loaded: Map<string, Input>, builtAt: number, injected: { count: number } | undefined): Plugin {
   return {
     name: 'crons-sources',
     setup(build) {
@@ -255,8 +218,7 @@ function sourcePlugin(options: {
 function withMeta(text: string, path: string): string {
   const meta = { url: pathToFileURL(path).href, dirname: dirname(path), filename: path }
   const line = `var ${META_GLOBAL} = ${JSON.stringify(meta)};`
-  // On the first line, so line numbers (and source-mapped stack traces) stay right; but after a
-  // #! line, which must come first.
+  // On the first line, so line numbers stay right; but after a #! line, which must come first.
   if (!text.startsWith('#!')) return line + text
   const end = text.indexOf('\n')
   return end === -1 ? `${text}\n${line}` : text.slice(0, end + 1) + line + text.slice(end + 1)

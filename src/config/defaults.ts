@@ -1,31 +1,10 @@
-import type { HistoryOptions, ResolvedJob } from './types.js'
-
-/**
- * The one copy of every default, already in resolved units (milliseconds). Validation, `crons
- * validate`, docs and `--help` all read from here, so a default can never differ between what the
- * engine does and what a user is told. Frozen: callers copy before merging user values in.
- */
-export interface Defaults {
+/** The one copy of every default, in resolved units (milliseconds). Frozen: callers copy before merging. */
+export const DEFAULTS = Object.freeze({
   /** Relative to the config file's directory. */
-  readonly state: string
-  readonly shutdownGraceMs: number
-  readonly history: Readonly<Required<HistoryOptions>>
-  readonly job: Readonly<
-    Pick<ResolvedJob, 'timeoutMs' | 'overlap' | 'catchUp' | 'misfireGraceMs' | 'jitterMs' | 'enabled'> & {
-      retry: Readonly<ResolvedJob['retry']>
-      tags: readonly string[]
-      /** A command job's SIGTERM-to-SIGKILL grace. */
-      killGraceMs: number
-    }
-  >
-}
-
-export const DEFAULTS: Defaults = Object.freeze({
   state: './crons.db',
   shutdownGraceMs: 30_000,
   history: Object.freeze({ keepDays: 30, keepRuns: 10_000 }),
   job: Object.freeze({
-    /** 0 = no timeout. */
     timeoutMs: 0,
     retry: Object.freeze({ max: 0, backoff: 'exponential' as const, initialMs: 1_000, maxDelayMs: 300_000, jitter: 0 }),
     overlap: 'skip' as const,

@@ -1,9 +1,8 @@
 import type { CronsConfig } from './types.js'
 
 /**
- * Identity at runtime; exists so a config file gets type checking and editor completion without
- * annotating anything: `export default defineConfig({ jobs: [...] })`. Validation happens when the
- * config is loaded, not here, so that every problem can be reported at once with the file's name.
+ * Identity at runtime, for type checking and completion: `export default defineConfig({ jobs: [...] })`.
+ * Validation happens when the config is loaded, reporting every problem at once with the file's name.
  */
 export function defineConfig(config: CronsConfig): CronsConfig {
   return config

@@ -1,18 +1,16 @@
+/**
+ * Durations as users write them: a number is SECONDS (as cron users and `--timeout SECONDS` mean); a
+ * string goes through `ms` (`'90s'`, `'2 weeks'`, compounds such as `'1m 30s'`), except that a bare
+ * number string is seconds too: `ms` would make `timeout: '90'` 1000 times shorter than `timeout: 90`.
+ */
 import ms from 'ms'
 import { CronsError, quote } from '../errors.js'
 
-/**
- * Durations as users write them. A number is SECONDS, because that is what cron users and the CLI's
- * `--timeout SECONDS` mean; a string goes through `ms` (`'500ms'`, `'90s'`, `'5m'`, `'1.5h'`, `'1d'`,
- * `'2 weeks'`, and compounds such as `'1m 30s'`). A string that is only a number (`'90'`) is also seconds — `ms` alone would read it
- * as milliseconds, which would make `timeout: '90'` silently 1000 times shorter than `timeout: 90`.
- */
-
-/** The tail of every duration error, so all of them teach the same accepted forms. */
+/** The tail of every duration error. */
 export const DURATION_EXPECTED = 'expected seconds as a number, or a string such as "500ms", "90s", "5m", "1h", "1d"'
 
 const PLAIN_NUMBER = /^\d*\.?\d+$/
-/** `1m 30s`, `1h30m`: what `formatDuration` prints must be accepted back. */
+/** `1m 30s`, `1h30m`: what `formatDuration` prints is accepted back. */
 const COMPOUND = /^(?:\d*\.?\d+\s*[a-z]+\s*)+$/i
 const COMPOUND_PART = /(\d*\.?\d+\s*[a-z]+)/gi
 
@@ -37,11 +35,7 @@ function show(value: unknown): string {
   return typeof value === 'number' ? String(value) : quote(value)
 }
 
-/**
- * Parse a duration to whole milliseconds (rounded), or throw `DURATION_INVALID` with a one-line message
- * that quotes the value and lists the accepted forms. Zero is allowed here; callers that need a positive
- * interval (`every`) check that themselves, since "0 means none" is meaningful for `timeout` and `jitter`.
- */
+/** A duration in whole milliseconds, or `DURATION_INVALID`. Zero is allowed ("none" for `timeout` and `jitter`). */
 export function parseDuration(value: unknown): number {
   let result: number | undefined
   if (typeof value === 'number') {
@@ -66,11 +60,7 @@ const UNITS: ReadonlyArray<readonly [string, number]> = [
   ['m', 60_000],
 ]
 
-/**
- * The one display form of a duration, in every command and view: `0s`, `0.2s`, `1.5s`, `1m 30s`,
- * `2h`, `1d 2h 3m 4s`. Exact to the millisecond (seconds carry the decimals: `0.003s`, `1m 30.5s`),
- * so a run's duration reads the same wherever it is shown, and `parseDuration` reads it back.
- */
+/** The one display form of a duration, exact to the millisecond: `0.003s`, `1m 30.5s`, `1d 2h 3m 4s`. */
 export function formatDuration(milliseconds: number): string {
   if (!Number.isFinite(milliseconds)) return String(milliseconds)
   const sign = milliseconds < 0 ? '-' : ''

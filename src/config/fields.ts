@@ -1,15 +1,12 @@
+/**
+ * One parser per kind of config value: the resolved value, or a `CronsError` with the field's problem
+ * (`expected X, got Y`) that schema.ts puts at its path. Input is `unknown`: the types are a wish.
+ */
 import { CronsError, closest, didYouMean as guessWording, quote } from '../errors.js'
 import { isValidZone, knownZones, unknownZoneMessage } from '../schedule/index.js'
 import { INSTANT_EXPECTED, parseInstant } from '../schedule/instant.js'
 import { parseDuration } from './duration.js'
 import type { BackoffKind, JobContext } from './types.js'
-
-/**
- * One parser per kind of config value. Each returns the resolved value or throws a `CronsError` whose
- * message is the problem text for that field (`expected X, got Y`); `schema.ts` turns the throw into a
- * valibot issue at the field's path, so the path and the wording live in different places and each
- * message is written once. Parsers receive `unknown`: the config is user code, its types are a wish.
- */
 
 /** How a value is shown inside a message: numbers as written (`NaN`, not `null`), Dates as instants. */
 export function show(value: unknown): string {
@@ -20,7 +17,10 @@ export function show(value: unknown): string {
   return quote(value)
 }
 
-/** Throw the problem for the field being parsed. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 export function problem(message: string): never {
   throw new CronsError('CONFIG_INVALID', message)
 }
@@ -30,7 +30,7 @@ export function expected(what: string, value: unknown): string {
   return value === undefined ? `missing (expected ${what})` : `expected ${what}, got ${show(value)}`
 }
 
-/** `"a", "b" or "c"` — for messages listing allowed literals. */
+/** `"a", "b" or "c"`. */
 export function orList(values: readonly string[]): string {
   const quoted = values.map((value) => JSON.stringify(value))
   return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
@@ -84,7 +84,7 @@ export function runFunction(value: unknown): (ctx: JobContext) => unknown {
 const COMMAND_EXPECTED =
   'a command line such as "pg_dump mydb > db.sql", or an argv array such as ["node", "script.js"]'
 
-/** A shell command line (non-blank), or an argv: a non-empty array of strings whose first names the program. */
+/** A non-blank shell command line, or an argv: a non-empty array of strings, the first naming the program. */
 export function command(value: unknown): string | readonly string[] {
   if (typeof value === 'string') return value.trim() !== '' ? value : problem(expected(COMMAND_EXPECTED, value))
   if (!Array.isArray(value)) return problem(expected(COMMAND_EXPECTED, value))
@@ -96,9 +96,8 @@ export function command(value: unknown): string | readonly string[] {
   return [...(value as string[])]
 }
 
-/** Environment variables: names to string values (the environment holds only text). */
 export function envVars(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isRecord(value)) {
     return problem(expected('an object of variable names to strings, such as { PGHOST: "db" }', value))
   }
   for (const [name, text] of Object.entries(value)) {

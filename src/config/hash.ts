@@ -1,8 +1,4 @@
-/**
- * Hashes for the config cache (bundle-cache.ts). node:crypto is loaded on first use: a cache hit usually
- * hashes nothing (only files changed just before a build are compared by content), and loading it
- * costs a few milliseconds per command.
- */
+/** Hashes for the config cache; node:crypto, which costs milliseconds to load, only when a hit must hash. */
 import { createRequire } from 'node:module'
 
 export function crypto(): typeof import('node:crypto') {
@@ -13,11 +9,7 @@ export function sha256(content: string | Buffer): string {
   return crypto().createHash('sha256').update(content).digest('hex')
 }
 
-/**
- * 64 bits of FNV-1a, as 16 hex digits: names a cache entry after the paths it is for. Not
- * cryptographic and need not be: the manifest records both paths and is checked on every load, so a
- * collision could only cost a rebuild.
- */
+/** 64-bit FNV-1a, naming a cache entry: a collision only costs a rebuild (the manifest has the paths). */
 export function pathHash(text: string): string {
   let hash = 0xcbf29ce484222325n
   for (let i = 0; i < text.length; i++) {

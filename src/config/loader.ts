@@ -1,24 +1,18 @@
+/**
+ * Finding and loading `crons.config.ts`: compiled once into a cached ES module (bundle.ts) that Node
+ * imports natively; validation is imported only when a command reads a config.
+ */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CronsError, quote } from '../errors.js'
 import { buildMessages, type CronsEntry, compileConfig, inputsOf } from './bundle.js'
+import { isFile } from './bundle-cache.js'
 import { EXPECTED_EXPORT } from './define.js'
 import { type ConfigSources, fingerprintOf } from './sources.js'
 import type { ResolvedConfig } from './types.js'
 
-/**
- * Finding and loading `crons.config.ts`. The config is compiled once into a cached ES module
- * (bundle.ts) that Node imports natively; esbuild is only loaded when the config or a file it
- * imports changed, and validation (imported lazily) only when a command reads a config.
- */
-
-/** Searched in this order; the first one that exists wins. */
 export const CONFIG_FILE_NAMES = ['crons.config.ts', 'crons.config.mts', 'crons.config.js', 'crons.config.mjs'] as const
-
-function isFile(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false
-}
 
 /** The first config file in `cwd` (only `cwd`: walking up could silently pick another project's jobs). */
 export function findConfigFile(cwd: string): string | undefined {
@@ -34,11 +28,8 @@ export function displayPath(path: string, cwd: string = process.cwd()): string {
 let cronsEntry: CronsEntry | undefined
 
 /**
- * The running package's public entry, so `import { defineConfig } from 'cronsjs'` works from a config in
- * any directory, with or without node_modules, and always means the crons that is loading it (not
- * another copy a project happens to have installed). From dist/config/loader.js that is dist/index.js,
- * whose modules the bundle imports by URL; from src/config/loader.ts (tests, bin/dev.js) it is
- * src/index.ts, which plain Node cannot import, so it is bundled into the config.
+ * What `'cronsjs'` means in a config: always the crons loading it, from any directory. From dist that is
+ * dist/index.js; from the sources (tests, bin/dev.js) src/index.ts, which is bundled into the config.
  */
 function packageEntry(): CronsEntry {
   if (cronsEntry === undefined) {
@@ -55,19 +46,15 @@ function packageEntry(): CronsEntry {
 export interface LoadOptions {
   /** How the file is named in messages. @default the path as given */
   displayPath?: string
-  /** Other files named in messages (a broken module the config imports) are shown relative to this. @default process.cwd() */
+  /** Other files named in messages (an imported module) are shown relative to this. @default process.cwd() */
   cwd?: string
 }
 
-/** The bundle each config file was last loaded from, by its absolute path. */
+/** By the config's absolute path: the bundle it was last loaded from, and the file its last build failed in. */
 const loadedBundles = new Map<string, string>()
-/** The file the last build of a config failed in, if it failed (a file it has just started to import). */
 const failedIn = new Map<string, string>()
 
-/**
- * The files the config at `configPath` was last loaded from in this process, and their fingerprint
- * (sources.ts); undefined if it was not loaded. Packages and crons itself are not its sources.
- */
+/** The files (not packages, not crons) the config was last loaded from in this process; undefined if not loaded. */
 export function configSources(configPath: string): ConfigSources | undefined {
   const absolute = resolve(configPath)
   const bundle = loadedBundles.get(absolute)
@@ -97,8 +84,7 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
     )
   }
   const context: ErrorContext = { absolute, real: realpathSync(absolute), shown, cwd: options.cwd }
-  // The bundle carries a source map: stack traces of the config's code (a job that throws) then name
-  // the lines of crons.config.ts, not of the cached bundle.
+  // So that stack traces of the config's code name the lines of crons.config.ts, not of the bundle.
   process.setSourceMapsEnabled(true)
   let namespace: unknown
   let bundle: string
@@ -148,10 +134,7 @@ interface ErrorContext {
   cwd: string | undefined
 }
 
-/**
- * esbuild's first error, as `file:line:col: message`. The file is not always the config: it can be a
- * module the config imports. An import that cannot be resolved is a load error, worded as Node words it.
- */
+/** esbuild's first error as `file:line:col: message` (maybe in an imported file); a missing import as Node words it. */
 function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorContext): CronsError {
   const first = buildMessages(error)?.[0]
   if (first === undefined) {
@@ -192,9 +175,8 @@ function evaluationError(error: unknown, { shown }: ErrorContext, bundle?: strin
 export interface ResolveOptions {
   /** `--config PATH` (a file, or a directory to search). */
   configFlag?: string
-  /** `--state PATH`. */
   stateFlag?: string
-  /** Reads CRONS_CONFIG and CRONS_STATE. @default process.env */
+  /** For CRONS_CONFIG and CRONS_STATE. @default process.env */
   env?: NodeJS.ProcessEnv
   /** Where to search, and what relative flag/env paths are relative to. @default process.cwd() */
   cwd?: string

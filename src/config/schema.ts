@@ -4,27 +4,16 @@ import * as f from './fields.js'
 import type { BackoffKind, HookContext } from './types.js'
 
 /**
- * The config's shape as valibot schemas. valibot contributes what it is good at — strict objects (so a
- * typo such as `shedule` is reported instead of ignored), paths, and collecting every issue in one
- * pass — while each leaf is one of our parsers from `fields.ts`, so the wording of every message is
- * ours. Rules that span fields (exactly one of schedule/every/at, exactly one of run/command, unique
- * names, parsing the cron in the job's zone) live in `validate.ts`, which runs them even when this pass
- * found problems.
- *
- * valibot rather than zod: it loads in a fraction of the time, and every command that reads the config
- * pays for it at start-up. Parse with `abortEarly` and `abortPipeEarly` off (the default), or only the
- * first problem is reported.
+ * The config's shape as valibot schemas (unknown keys, paths, every issue in one pass); each leaf is a
+ * parser from fields.ts, so every message is ours. Rules that span fields live in validate.ts.
+ * valibot rather than zod: it loads in a fraction of the time, which every command reading a config pays.
  */
 
-/** Wrap a parser as an optional field: `undefined` means "not set", anything else must parse. */
 function optional<T>(parse: (value: unknown) => T) {
   return v.optional(required(parse))
 }
 
-/**
- * Wrap a parser as a required field: the parser's `CronsError` message becomes the issue's message. A
- * missing key is reported by the parser too ("missing (expected …)"), see `missingKey`.
- */
+/** A field whose parser's `CronsError` message becomes the issue's message. */
 function required<T>(parse: (value: unknown) => T) {
   return v.pipe(
     v.unknown(),
@@ -45,18 +34,12 @@ function wrongKind(what: string) {
   return (issue: { input: unknown }) => f.expected(what, issue.input)
 }
 
-/**
- * An object's fields, each entry's issues at `path + key`; its `entries` are the known keys (KNOWN_KEYS).
- * Unknown keys pass here: `strictObject` reports them, and makes it a field.
- */
+/** An object's known keys (unknown ones pass here: `strictObject` reports them). */
 function fields<const E extends v.ObjectEntries>(entries: E) {
   return v.object(entries, missingKey(entries))
 }
 
-/**
- * A key that is absent (rather than set to `undefined`) is not run through its schema by valibot, which
- * reports "Invalid key" instead; word it as the field's own parser words a missing value.
- */
+/** valibot reports an absent key as "Invalid key" without running its schema: word it as the field's parser would. */
 function missingKey(entries: v.ObjectEntries) {
   return (issue: v.BaseIssue<unknown>): string => {
     const key = issue.path?.at(-1)?.key
@@ -65,26 +48,20 @@ function missingKey(entries: v.ObjectEntries) {
   }
 }
 
-const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
-
 /**
- * A strict object as the config means it: anything but a non-null, non-array object is refused with
- * `what` in the message (valibot's objects take arrays); then the fields are checked AND, alongside,
- * every other key is reported, so one pass lists all of them. Not valibot's `strictObject`, which
- * stops at the first unknown key, nor `objectWithRest`, which skips inherited keys and keys named
- * `constructor`, `prototype` or `__proto__`.
+ * A non-array object whose fields are checked while every other key is reported, in one pass (valibot's
+ * `strictObject` stops at the first; `objectWithRest` skips inherited keys and `constructor`, `__proto__`…).
  */
 function strictObject<const E extends v.ObjectEntries>(
   object: v.ObjectSchema<E, v.ErrorMessage<v.ObjectIssue>>,
   what: string,
 ) {
-  return v.pipe(v.custom<unknown>(isObject, wrongKind(what)), v.intersect([object, noOtherKeys(object.entries)]))
+  return v.pipe(v.custom<unknown>(f.isRecord, wrongKind(what)), v.intersect([object, noOtherKeys(object.entries)]))
 }
 
 /**
- * One issue per key (enumerable, own or inherited, as `for…in` sees them) that is not an entry. The
- * issue looks like valibot's own for an unknown key (`expected: 'never'`, the key last in its path);
- * validate.ts words it, with "did you mean". Outputs `{}`, which the intersection merges away.
+ * One issue per key `for…in` sees that is not an entry, shaped like valibot's own (`expected: 'never'`,
+ * the key last in its path) for validate.ts to word. Outputs `{}`, which the intersection merges away.
  */
 function noOtherKeys(entries: v.ObjectEntries) {
   return v.pipe(
@@ -101,7 +78,6 @@ function noOtherKeys(entries: v.ObjectEntries) {
   )
 }
 
-/** Is this issue an unknown key, from `noOtherKeys` (the key is last in its path)? */
 export function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
   return issue.type === 'raw_check' && issue.expected === 'never'
 }

@@ -1,7 +1,6 @@
 /**
- * What a config loaded from a file was made from: the files a scheduler following its config watches
- * (`start-scheduler --watch`), and the config's fingerprint, which a scheduler records so that
- * `list-jobs` and `status` can tell when it runs another version of the file than the one on disk.
+ * What a config was made from: the files `start-scheduler --watch` watches, and the fingerprint a
+ * scheduler records so `list-jobs` and `status` can tell it runs another version than the one on disk.
  */
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
@@ -10,20 +9,14 @@ import { sha256 } from './hash.js'
 export interface ConfigSources {
   /** The config and the local files it imports, and the tsconfig.json that applied; no package, not crons. */
   files: string[]
-  /** The fingerprint of those files, see {@link fingerprintOf}. */
   hash: string
-  /**
-   * A file the last build failed in that is not among `files` (a file the config has just started to
-   * import, with a syntax error): watched until a build succeeds, not part of the fingerprint.
-   */
+  /** A file the last build failed in, not among `files` (just imported, with a syntax error): watched, not hashed. */
   pending: string[]
 }
 
 /**
- * 16 hex digits of a SHA-256 over each source file's path (relative to the config's folder) and
- * content, in path order. Two processes loading the same files agree, whichever crons installation or
- * cache folder they use; any edit of one of them changes it (a comment too: the notice it causes
- * ends with the next reload). A file that is gone counts as gone, not as an error.
+ * 16 hex digits of a SHA-256 over each file's path (relative to the config's folder, so processes agree
+ * whatever their install or cache) and content. A file that is gone counts as gone, not as an error.
  */
 export function fingerprintOf(configDir: string, files: readonly string[]): string {
   const lines = files

@@ -1,10 +1,9 @@
-import type { Schedule } from '../schedule/types.js'
-import type { StateLocation } from '../store/location.js'
-
 /**
  * The shape of `crons.config.ts`. `defineConfig` takes a `CronsConfig`; validation turns it into a
  * `ResolvedConfig` (durations in milliseconds, zones and schedules checked) that the engine consumes.
  */
+import type { Schedule } from '../schedule/types.js'
+import type { StateLocation } from '../store/location.js'
 
 /** A duration: a number is seconds; a string is a number with a unit, `'500ms'`, `'90s'`, `'5m'`, `'1h'`, `'1d'`. */
 export type Duration = number | string
@@ -18,43 +17,25 @@ export type Initiator = 'scheduler' | 'cli' | 'library'
 export type BackoffKind = 'exponential' | 'linear' | 'constant'
 
 export interface RetryOptions {
-  /**
-   * Number of RETRIES after the first attempt (total attempts = max + 1).
-   * @default 0
-   */
+  /** Number of RETRIES after the first attempt (total attempts = max + 1). @default 0 */
   max?: number
   /**
    * Delay before retry k (1-based): exponential `initial·2^(k-1)`, linear `initial·k`, constant `initial`.
    * @default 'exponential'
    */
   backoff?: BackoffKind
-  /**
-   * The first delay.
-   * @default 1 (second)
-   */
+  /** The first delay. @default 1 (second) */
   initial?: Duration
-  /**
-   * No delay is longer than this.
-   * @default 300 (seconds)
-   */
+  /** No delay is longer than this. @default 300 (seconds) */
   maxDelay?: Duration
-  /**
-   * Randomise each delay by up to this fraction (0–1): the delay becomes `delay·(1 − jitter·random)`.
-   * @default 0
-   */
+  /** Randomise each delay by up to this fraction (0–1): it becomes `delay·(1 − jitter·random)`. @default 0 */
   jitter?: number
 }
 
 export interface HistoryOptions {
-  /**
-   * Attempts older than this many days are pruned.
-   * @default 30
-   */
+  /** Attempts older than this many days are pruned. @default 30 */
   keepDays?: number
-  /**
-   * At most this many attempts are kept per job (the newest).
-   * @default 10000
-   */
+  /** At most this many attempts are kept per job (the newest). @default 10000 */
   keepRuns?: number
 }
 
@@ -69,7 +50,6 @@ export interface JobLogger {
 export interface MissedSlots {
   /** How many slots were missed in total. */
   count: number
-  /** The first missed slot. */
   first: Date
   /** The last missed slot (the one this catch-up run is for). */
   last: Date
@@ -106,10 +86,7 @@ export interface HookContext {
   status?: string
   /** Set for `afterRun` and `onError`: another attempt follows this one (after its backoff). */
   willRetry?: boolean
-  /**
-   * Set for `afterRun` and `onError`: this was the run's last attempt. An alert that should fire once
-   * per failed run checks `final`.
-   */
+  /** Set for `afterRun` and `onError`: the run's last attempt (an alert that fires once per failed run checks it). */
   final?: boolean
   result?: unknown
   error?: unknown
@@ -129,11 +106,7 @@ export interface Hooks {
 export interface JobOptions {
   /** Unique name: letters, digits, `.`, `_`, `-`, `:`. */
   name: string
-  /**
-   * `false` keeps the job in the config but off: never scheduled, shown as disabled, and run by
-   * `crons run-job` only with `--force`. Unlike a pause (`crons pause-job`), it lives in the file.
-   * @default true
-   */
+  /** `false` keeps the job in the file but off: never scheduled, `crons run-job` needs `--force`. @default true */
   enabled?: boolean
   /** A cron expression (5 fields, or 6 with leading seconds) or an alias such as `@daily`. Exactly one of `schedule`, `every`, `at`. */
   schedule?: string
@@ -141,37 +114,19 @@ export interface JobOptions {
   every?: Duration
   /** Run once at this instant (ISO-8601 with an offset or `Z`). */
   at?: string | Date
-  /**
-   * IANA time zone the schedule is read in.
-   * @default the config's `timezone`
-   */
+  /** IANA time zone the schedule is read in. @default the config's `timezone` */
   tz?: string
-  /**
-   * Abort the attempt's signal and record it `timed_out` after this long. `0` means no timeout.
-   * @default 0 (no timeout)
-   */
+  /** Abort the attempt's signal and record it `timed_out` after this long. @default 0 (no timeout) */
   timeout?: Duration
   /** Retries after a failed or timed-out attempt. @default no retries */
   retry?: RetryOptions
-  /**
-   * What to do when a slot comes due while the job still runs (in any process).
-   * @default 'skip'
-   */
+  /** What to do when a slot comes due while the job still runs (in any process). @default 'skip' */
   overlap?: 'skip' | 'allow'
-  /**
-   * After downtime: `true` runs ONCE for the latest missed slot; `false` records the slots as missed.
-   * @default false
-   */
+  /** After downtime: `true` runs ONCE for the latest missed slot; `false` records them as missed. @default false */
   catchUp?: boolean
-  /**
-   * A slot found later than this counts as missed.
-   * @default 60 (seconds)
-   */
+  /** A slot found later than this counts as missed. @default 60 (seconds) */
   misfireGrace?: Duration
-  /**
-   * Delay each scheduled start by a random amount up to this, to spread load.
-   * @default 0
-   */
+  /** Delay each scheduled start by a random amount up to this, to spread load. @default 0 */
   jitter?: Duration
   /** @default [] */
   tags?: string[]
@@ -194,22 +149,15 @@ export interface FunctionJobDefinition extends JobOptions {
 export interface CommandJobDefinition extends JobOptions {
   run?: never
   /**
-   * A command line run by `/bin/sh -c` (`'pg_dump mydb > /backups/db.sql'`), or an argv array run
-   * without a shell (`['node', 'scripts/report.js']`). Its stdout and stderr lines are kept with the
-   * attempt like `ctx.log` lines (stdout as info, stderr as error). Exactly one of `run` and `command`.
+   * A command line run by `/bin/sh -c` (`'pg_dump mydb > db.sql'`), or an argv array run without a shell
+   * (`['node', 'report.js']`). Its stdout and stderr are kept like `ctx.log` lines. Exactly one of `run` and `command`.
    */
   command: string | readonly string[]
-  /**
-   * The folder the command runs in, relative to the config file's folder.
-   * @default the config file's folder
-   */
+  /** The folder the command runs in, relative to the config file's folder. @default the config file's folder */
   cwd?: string
   /** Environment variables set for the command, over those of the crons process. @default {} */
   env?: Record<string, string>
-  /**
-   * At the timeout (or shutdown), the command's process group gets SIGTERM, then SIGKILL after this long.
-   * @default 5 (seconds)
-   */
+  /** At the timeout (or shutdown) the command's processes get SIGTERM, then SIGKILL after this. @default 5 (seconds) */
   killGrace?: Duration
 }
 
@@ -217,21 +165,14 @@ export type JobDefinition = FunctionJobDefinition | CommandJobDefinition
 
 export interface CronsConfig {
   /**
-   * Where runs are recorded: a SQLite state file, relative to the config file; `':memory:'` for a
-   * private in-memory store; or `postgres://user:password@host:5432/database` (also `postgresql://`,
-   * with `?schema=NAME`, default `crons`) to share one schedule between hosts.
-   * @default './crons.db'
+   * Where runs are recorded: a SQLite file, relative to the config file; `':memory:'`; or
+   * `postgres://user:password@host:5432/database` (also `postgresql://`, `?schema=NAME`, default `crons`) to share
+   * one schedule between hosts. @default './crons.db'
    */
   state?: string
-  /**
-   * Default IANA zone for jobs without `tz`.
-   * @default the process's local zone
-   */
+  /** Default IANA zone for jobs without `tz`. @default the process's local zone */
   timezone?: string
-  /**
-   * On SIGINT/SIGTERM, how long running jobs may take to finish before their signals are aborted.
-   * @default 30 (seconds)
-   */
+  /** On SIGINT/SIGTERM, how long running jobs may take to finish before their signals abort. @default 30 (seconds) */
   shutdownGrace?: Duration
   /** @default { keepDays: 30, keepRuns: 10000 } */
   history?: HistoryOptions
@@ -270,7 +211,7 @@ export interface ResolvedJob {
   hooks: Hooks
   /** The job's work; for a command job, made from `command` (`src/core/command.ts`). */
   run: (ctx: JobContext) => unknown
-  /** Set for a command job: what it runs, where, and with which environment. */
+  /** Set for a command job. */
   command?: ResolvedCommand
   /** `false` for a job kept in the config but never scheduled (`enabled: false`). */
   enabled: boolean
@@ -289,18 +230,11 @@ export interface ResolvedCommand {
 export interface ResolvedConfig {
   /** Absolute path of the config file, or undefined for a config given in code. */
   configPath?: string
-  /**
-   * The config file's fingerprint, when it was loaded from a file and asked for: a hash of the config
-   * and of the local files it imports, as bundled (docs/configuration.md, "Reloading"). A running
-   * scheduler records it, so that `list-jobs` and `status` can tell when it runs another version.
-   */
+  /** A hash of the config file and the local files it imports, if asked for (`list-jobs` and `status` compare it). */
   configHash?: string
   /** Where the state lives, parsed once from `state`, `--state` or `CRONS_STATE`. */
   state: StateLocation
-  /**
-   * The state as shown to people: the absolute path of the state file, `':memory:'`, or a Postgres
-   * URL with its password masked.
-   */
+  /** The state as shown to people: the state file's absolute path, `':memory:'`, or a Postgres URL, password masked. */
   statePath: string
   timezone: string
   shutdownGraceMs: number

@@ -12,24 +12,21 @@ import * as f from './fields.js'
 import { configSchema, isUnknownKey, KNOWN_KEYS, type ParsedConfig, type ParsedJob } from './schema.js'
 import type { ResolvedCommand, ResolvedConfig, ResolvedJob, ValueSource } from './types.js'
 
-/**
- * From what the user exported to what the engine runs: check everything, report every problem in one
- * error (a user fixing a config should not have to re-run once per typo), then fill in defaults and
- * parse each schedule once, in its zone.
- */
+// From what the user exported to what the engine runs: every problem reported in one error (no re-run
+// per typo), then defaults filled in and each schedule parsed once, in its zone.
 
 export interface ValidateOptions {
   /** How the config is named in messages, e.g. `crons.config.ts`. @default 'config' */
   file?: string
-  /** Absolute path of the config file; becomes `ResolvedConfig.configPath`. */
+  /** Absolute. */
   configPath?: string
   /** The file's `state` (and the default state file) are relative to this. @default dirname(configPath), else cwd */
   configDir?: string
-  /** Flag and env values are relative to this, as a shell user expects. @default process.cwd() */
+  /** Flag and env values are relative to this. @default process.cwd() */
   cwd?: string
   /** Values that beat the file (flag > env > file > default). */
   overrides?: { state?: { value: string; source: 'flag' | 'env' } }
-  /** What a config of the wrong shape should have been, in its message. @default a file's `export default defineConfig(…)` */
+  /** What a config of the wrong shape should have been. @default a file's `export default defineConfig(…)` */
   expected?: string
 }
 
@@ -44,12 +41,7 @@ interface Problem {
 
 const SCHEDULE_KINDS = ['schedule', 'every', 'at'] as const
 const WORK_KINDS = ['run', 'command'] as const
-/** Fields that only mean something for a command. */
 const COMMAND_FIELDS = ['cwd', 'env', 'killGrace'] as const
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 /** Validate and resolve a config value (what a config file exports, or an object built in code). */
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): ResolvedConfig {
@@ -57,7 +49,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Res
   checkExportShape(raw, file, options.expected ?? EXPECTED_EXPORT)
   const rawJobs = (raw as { jobs: unknown[] }).jobs
   const problems: Problem[] = []
-  // Every issue in one pass: never stop at the first (valibot's default; explicit against a global config).
+  // Explicit, against a global valibot config that would stop at the first issue.
   const parsed = safeParse(configSchema, raw, { abortEarly: false, abortPipeEarly: false })
   if (!parsed.success) problems.push(...issuesToProblems(parsed.issues))
   const schedules = checkJobs(rawJobs, (raw as Record<string, unknown>).timezone, problems)
@@ -74,7 +66,7 @@ function checkExportShape(raw: unknown, file: string, expected: string): void {
   const fail = (found: string): never => {
     throw new CronsError('CONFIG_EXPORT', `${file}: ${found}; expected ${expected}`)
   }
-  if (!isRecord(raw) || raw instanceof Date) {
+  if (!f.isRecord(raw) || raw instanceof Date) {
     fail(`the config is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : f.show(raw)}, not an object`)
   }
   const config = raw as Record<string, unknown>
@@ -113,21 +105,15 @@ interface JobSchedule {
   text: string
 }
 
-/**
- * The rules the schema cannot express per field. They read the raw jobs, so they still run (and report) when
- * some other field of the same job is wrong.
- */
+/** The rules that span fields. They read the raw jobs, so they still report when another field of the job is wrong. */
 function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]): Map<number, JobSchedule> {
   const schedules = new Map<number, JobSchedule>()
   const firstIndexByName = new Map<string, number>()
   const configZone = rawTimezone === undefined ? attempt(localZone) : attempt(() => f.zone(rawTimezone))
   const add = (index: number, field: string | undefined, message: string) =>
-    problems.push({
-      path: field === undefined ? ['jobs', index] : ['jobs', index, field],
-      message,
-    })
+    problems.push({ path: field === undefined ? ['jobs', index] : ['jobs', index, field], message })
   rawJobs.forEach((job, index) => {
-    if (!isRecord(job)) return
+    if (!f.isRecord(job)) return
     const name = attempt(() => f.jobName(job.name))
     if (name.ok) {
       const first = firstIndexByName.get(name.value)
@@ -140,12 +126,9 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
         )
     }
     const kinds = SCHEDULE_KINDS.filter((kind) => job[kind] !== undefined)
-    // A misspelt `shedule` is already reported as an unknown key with "did you mean"; saying
-    // "no schedule" as well would be two lines for one typo.
-    const misspelt = Object.keys(job).some(
-      (key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, SCHEDULE_KINDS) !== '',
-    )
-    if (kinds.length !== 1 && !(kinds.length === 0 && misspelt)) add(index, undefined, scheduleCountProblem(kinds))
+    if (kinds.length > 1 || (kinds.length === 0 && !misspelt(job, SCHEDULE_KINDS))) {
+      add(index, undefined, scheduleCountProblem(kinds))
+    }
     checkWork(job, (field, message) => add(index, field, message))
     const zone = job.tz === undefined ? configZone : attempt(() => f.zone(job.tz))
     for (const kind of kinds) {
@@ -163,15 +146,18 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
 /** Exactly one of `run` and `command`; a command's own fields only with a command. */
 function checkWork(job: Record<string, unknown>, add: (field: string | undefined, message: string) => void): void {
   const kinds = WORK_KINDS.filter((kind) => job[kind] !== undefined)
-  // As for the schedule: a misspelt `comand` is reported once, as an unknown key with "did you mean".
-  const misspelt = Object.keys(job).some((key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, WORK_KINDS) !== '')
   const expected = 'expected exactly one of "run" (a function) or "command" (a command line or an argv array)'
   if (kinds.length === 2) add(undefined, `both "run" and "command" are set (${expected})`)
-  else if (kinds.length === 0 && !misspelt) add(undefined, `no "run" or "command" (${expected})`)
+  else if (kinds.length === 0 && !misspelt(job, WORK_KINDS)) add(undefined, `no "run" or "command" (${expected})`)
   if (job.command !== undefined) return
   for (const field of COMMAND_FIELDS) {
     if (job[field] !== undefined) add(field, `only a command job takes "${field}" (this job has no "command")`)
   }
+}
+
+/** A misspelt `shedule` is already reported as an unknown key with "did you mean": "no schedule" would repeat it. */
+function misspelt(job: Record<string, unknown>, kinds: readonly string[]): boolean {
+  return Object.keys(job).some((key) => !KNOWN_KEYS.job.includes(key) && f.didYouMean(key, kinds) !== '')
 }
 
 function scheduleCountProblem(kinds: readonly string[]): string {
@@ -186,10 +172,7 @@ function scheduleCountProblem(kinds: readonly string[]): string {
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error?: string }
 
-/**
- * Run a parser and keep its message. A field parser's own failure (`CONFIG_INVALID`) is already
- * reported by the schema pass, so only the schedule module's messages are kept to be reported here.
- */
+/** Run a parser; keep its message unless it is a field parser's (`CONFIG_INVALID`), which the schema pass reports. */
 function attempt<T>(parse: () => T): Attempt<T> {
   try {
     return { ok: true, value: parse() }
@@ -199,10 +182,7 @@ function attempt<T>(parse: () => T): Attempt<T> {
   }
 }
 
-/**
- * Parse the job's schedule in its zone. With an unknown zone the caller passes `UTC`, so a broken cron
- * expression is still reported alongside the zone problem; the result is then discarded.
- */
+/** The job's schedule in its zone (`UTC` for an unknown zone, so a broken cron is still reported alongside). */
 function buildSchedule(kind: (typeof SCHEDULE_KINDS)[number], value: unknown, zone: string): JobSchedule {
   if (kind === 'schedule') {
     const text = f.aString('a cron expression')(value).trim()
@@ -245,13 +225,13 @@ function formatPath(path: Path): string {
     .join('')
 }
 
-/** `crons.config.ts: job "backup" (jobs[0]) retry.max: expected …` — the job by name AND index, since names can repeat or be the problem. */
+/** `crons.config.ts: job "backup" (jobs[0]) retry.max: expected …`: name AND index (names can repeat or be wrong). */
 function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): string {
   let where = formatPath(problem.path)
   const [head, index] = problem.path
   if (head === 'jobs' && typeof index === 'number') {
     const job = rawJobs[index]
-    const name = isRecord(job) && typeof job.name === 'string' && job.name.trim() !== '' ? job.name : undefined
+    const name = f.isRecord(job) && typeof job.name === 'string' && job.name.trim() !== '' ? job.name : undefined
     const label = name === undefined ? `jobs[${index}]` : `job ${JSON.stringify(name)} (jobs[${index}])`
     const rest = formatPath(problem.path.slice(2))
     where = rest === '' ? label : `${label} ${rest}`
@@ -259,10 +239,7 @@ function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): stri
   return where === '' ? `${file}: ${problem.message}` : `${file}: ${where}: ${problem.message}`
 }
 
-/**
- * Parse a `state` value once into a location. Relative paths in the file are relative to the file, so
- * `crons -c other/dir/crons.config.ts` finds the right state; a flag's or env's, to the shell's cwd.
- */
+/** A `state` value as a location; relative to the config file's folder, or for a flag or env var to the cwd. */
 function stateFrom(base: string, state: string, where: string): StateLocation {
   try {
     return parseStateLocation(state, base)
@@ -306,7 +283,6 @@ function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, opti
 function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string, configDir: string): ResolvedJob {
   const d = DEFAULTS.job
   const retry = job.retry
-  // Validated: exactly one of `run` and `command` is set.
   const command: ResolvedCommand | undefined =
     job.command === undefined
       ? undefined

@@ -1,6 +1,4 @@
-/**
- * The `@` aliases (`@daily`, `@hourly`, …) and their replacement by the five fields they stand for.
- */
+/** The `@` aliases (`@daily`, `@hourly`, …) and the five fields they stand for. */
 import { quote, suggestClosest } from '../errors.js'
 import { invalid } from './field-grammar.js'
 
@@ -14,11 +12,7 @@ export const ALIASES: Readonly<Record<string, string>> = {
   '@hourly': '0 * * * *',
 }
 
-/**
- * `parts` (the whitespace-separated words of `expression`, at least one) with an alias replaced by its
- * fields; any other words are returned as they are. Throws `SCHEDULE_INVALID` for an unknown alias or
- * one that does not stand alone.
- */
+/** `parts` (the words of `expression`, at least one) with an alias replaced by its fields. */
 export function expandAlias(parts: string[], expression: string): string[] {
   const first = parts[0] as string
   if (!first.startsWith('@')) return parts

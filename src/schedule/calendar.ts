@@ -1,11 +1,6 @@
 /**
- * Proleptic Gregorian calendar arithmetic on plain numbers.
- *
- * The schedule searches "wall time" (the local date and clock reading) as if it were UTC: a wall time
- * is the epoch-ms number whose UTC fields equal the local fields. These helpers convert between day
- * numbers and civil dates without allocating `Date` objects, because `next()` runs on the scheduler's
- * hot path and `Date` also silently maps years 0-99 to 1900-1999.
- *
+ * Proleptic Gregorian arithmetic on plain numbers, without `Date` (it allocates, and maps years 0-99 to
+ * 1900-1999). A wall time is the epoch-ms number whose UTC fields equal the local date and clock reading.
  * Algorithms from Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms".
  */
 
@@ -24,16 +19,13 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146097 + doe - 719468
 }
 
-/**
- * Civil date of a day number, written into a caller-owned object so the search loop does not
- * allocate a tuple per day.
- */
 export interface CivilDate {
   year: number
   month: number
   day: number
 }
 
+/** Civil date of a day number, written into `out` so the search loop allocates nothing. */
 export function civilFromDays(days: number, out: CivilDate): CivilDate {
   const z = days + 719468
   const era = Math.floor(z / 146097)
@@ -47,15 +39,11 @@ export function civilFromDays(days: number, out: CivilDate): CivilDate {
   return out
 }
 
-export function isLeapYear(year: number): boolean {
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-}
-
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-/** Days in `month` (1-12) of `year`. */
 export function daysInMonth(year: number, month: number): number {
-  return month === 2 && isLeapYear(year) ? 29 : (MONTH_DAYS[month - 1] ?? 31)
+  if (month !== 2) return MONTH_DAYS[month - 1] ?? 31
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
 }
 
 /** The most days `month` can ever have (February counts its leap day). */

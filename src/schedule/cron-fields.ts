@@ -1,7 +1,4 @@
-/**
- * The parsed form of a cron expression: the value sets every other schedule module reads, and the
- * one thing that can be said of them before any search, whether they can ever fire.
- */
+/** The parsed form of a cron expression, and whether it can ever fire. */
 import { maxDaysInMonth } from './calendar.js'
 
 /** `n#k` in day-of-week: the k-th weekday n (0 = Sunday) of the month. */
@@ -10,9 +7,8 @@ export interface NthWeekday {
   nth: number
 }
 
-/** The parsed, validated fields of a cron expression. All value lists are sorted and deduplicated. */
+/** All value lists are sorted and deduplicated. */
 export interface CronFields {
-  /** True when the expression had 6 fields (a leading seconds field). */
   hasSeconds: boolean
   seconds: number[]
   minutes: number[]
@@ -33,11 +29,7 @@ export interface CronFields {
   dayOfWeekRestricted: boolean
 }
 
-/**
- * Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`); any
- * day-of-week term matches some day of every month sooner or later (a fifth Friday in February
- * included, in leap years), and under the OR rule that is enough.
- */
+/** Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`): weekdays always match some day. */
 export function neverFires(
   fields: Pick<
     CronFields,

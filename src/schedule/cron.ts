@@ -1,40 +1,22 @@
 /**
- * Cron schedules: wall-time matching plus the DST rules of SEMANTICS §2.
- *
- * Time is walked one offset segment at a time (zone.ts), in instant order. Inside a segment the
- * offset is constant, so instant ↔ wall time is a plain subtraction and the first matching wall time
- * gives the first fire. That keeps results strictly increasing even where wall time runs backwards
- * (a fall-back), which a search in wall order cannot promise. The rules live at segment starts:
- *
- * - after a spring-forward the wall times in [start + previousOffset, start + offset) never happen.
- *   A fixed-hour job with a slot there runs once, at `start` (the first instant after the gap); an
- *   hour-wildcard job just continues its cadence.
- * - after a fall-back the wall times in [start + offset, start + previousOffset) happen a second
- *   time. An hour-wildcard job runs again (they are new real instants); a fixed-hour job already ran
- *   on the first pass and skips them. Because the skip is decided by the segment, an `after` that
- *   lies between the two passes correctly sees that slot as served.
+ * Cron schedules: wall-time matching walked one offset segment at a time, plus the DST rules of
+ * docs/scheduling.md (docs/engine.md: "Schedules").
  */
-import { CronsError } from '../errors.js'
 import type { CronFields } from './cron-fields.js'
 import { describeCron } from './describe.js'
+import { invalid } from './field-grammar.js'
 import { WallMatcher } from './match.js'
 import { parseFields, resolveFields } from './parse.js'
 import type { Schedule } from './types.js'
 import { MAX_INSTANT, newSegment, type ZoneOffsets, zoneOffsets } from './zone.js'
 
-/** How far ahead a search may look before concluding the schedule never fires again. */
+/** How far ahead a search looks before concluding the schedule never fires again. */
 const SEARCH_LIMIT = 500 * 366 * 86_400_000
 
-/**
- * Scratch segment for `next()`, shared by all schedules: a search runs to completion without calling
- * out, so no two searches ever use it at once.
- */
+/** Scratch segment shared by all schedules: a search runs to completion without calling out. */
 const segment = newSegment()
 
-/**
- * Matchers by `resolveFields` key: schedules with the same fields share one (matchers are
- * immutable). Emptied when it grows past MATCHER_LIMIT; matchers already handed out stay valid.
- */
+/** Immutable matchers by `resolveFields` key, shared by schedules with the same fields; emptied past the limit. */
 const MATCHER_LIMIT = 4096
 const matchers = new Map<string, WallMatcher>()
 
@@ -53,18 +35,12 @@ export class CronSchedule implements Schedule {
   readonly kind = 'cron' as const
   readonly text: string
   readonly zone: string
-  /**
-   * The hour field matches all 24 hours, so the job is a cadence rather than a time of day. Decides
-   * how DST gaps and repeats are handled.
-   */
+  /** The hour field matches all 24 hours: a cadence rather than a time of day, for DST gaps and repeats. */
   readonly isHourWildcard: boolean
   private readonly matcher: WallMatcher
   private readonly offsets: ZoneOffsets
 
-  /**
-   * `fields` must be the fields of `text` (`parseFields(text)`): they are not kept, and `fields` and
-   * `describe()` derive them from `text` again when asked. `matcher`, if given, must be built from them.
-   */
+  /** `fields` must be `parseFields(text)` (not kept: derived again when asked), and `matcher` built from them. */
   constructor(text: string, zone: string, fields: CronFields, matcher: WallMatcher = new WallMatcher(fields)) {
     this.text = text
     this.zone = zone
@@ -73,7 +49,7 @@ export class CronSchedule implements Schedule {
     this.offsets = zoneOffsets(zone)
   }
 
-  /** The parsed fields, derived from `text` on each call (a fresh copy; cheap, from the parse caches). */
+  /** A fresh copy on each call (cheap, from the parse caches). */
   get fields(): CronFields {
     return parseFields(this.text)
   }
@@ -87,11 +63,13 @@ export class CronSchedule implements Schedule {
     const seg = segment
     while (cursor < limit) {
       this.offsets.segment(cursor, seg)
+      // Spring-forward: a fixed-hour slot in the skipped wall times runs once, at the gap's end.
       if (fixedHour && seg.start >= cursor && seg.previousOffset < seg.offset) {
         const skipped = this.matcher.next(seg.start + seg.previousOffset, seg.start + seg.offset)
         if (skipped !== null) return seg.start
       }
       let low = cursor + seg.offset
+      // Fall-back: a fixed-hour job ran on the first pass of the repeated wall times.
       if (fixedHour && seg.previousOffset > seg.offset) low = Math.max(low, seg.start + seg.previousOffset)
       const high = seg.end + seg.offset
       if (low < high) {
@@ -111,10 +89,7 @@ export class CronSchedule implements Schedule {
 /** Parse a cron expression (5 or 6 fields, or an alias) read in `zone`. Throws `SCHEDULE_INVALID`. */
 export function parseCron(expression: string, zone: string): CronSchedule {
   if (typeof expression !== 'string') {
-    throw new CronsError(
-      'SCHEDULE_INVALID',
-      'schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)',
-    )
+    throw invalid('schedule must be a string (expected 5 or 6 fields, or an alias such as @daily)')
   }
   const { fields, key } = resolveFields(expression)
   return new CronSchedule(expression.trim(), zone, fields, matcherFor(fields, key))

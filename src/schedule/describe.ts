@@ -1,9 +1,6 @@
 /**
- * Plain-English descriptions for `crons list` and `crons next`.
- *
- * Built from the expanded value sets rather than the text, so `0 9 * * MON-FRI`, `0 9 * * 1-5` and
- * `0 9 * * 1,2,3,4,5` all read "at 09:00 on Monday through Friday". Small on purpose: a library such
- * as cronstrue covers more phrasing but would be loaded by every CLI start for one line of output.
+ * Plain English for `crons list` and `crons next`, from the value sets (so `MON-FRI` and `1,2,3,4,5` read
+ * alike). Small on purpose: cronstrue would be loaded by every CLI start for one line of output.
  */
 import { formatWall } from './calendar.js'
 import type { CronFields } from './cron-fields.js'
@@ -32,9 +29,7 @@ function listOf(values: readonly number[], label: (v: number) => string = String
   for (let i = 0; i < values.length; ) {
     let j = i
     while (j + 1 < values.length && (values[j + 1] as number) === (values[j] as number) + 1) j++
-    const from = values[i] as number
-    const to = values[j] as number
-    if (j - i >= 2) parts.push(`${label(from)} through ${label(to)}`)
+    if (j - i >= 2) parts.push(`${label(values[i] as number)} through ${label(values[j] as number)}`)
     else for (let k = i; k <= j; k++) parts.push(label(values[k] as number))
     i = j + 1
   }
@@ -91,24 +86,22 @@ function timePhrase(f: CronFields): { text: string; timeOfDay: boolean } {
 }
 
 function daysPhrase(f: CronFields): string {
-  const monthDay = f.dayOfMonthRestricted
-    ? [
-        ...(f.daysOfMonth.length > 0
-          ? [`${f.daysOfMonth.length === 1 ? 'day' : 'days'} ${listOf(f.daysOfMonth)}`]
-          : []),
-        ...(f.lastDayOfMonth ? ['the last day'] : []),
-      ]
-    : []
-  const weekDay = f.dayOfWeekRestricted
-    ? [
-        ...(f.daysOfWeek.length > 0 ? [listOf(f.daysOfWeek, (d) => WEEKDAYS[d] ?? String(d))] : []),
-        ...f.lastWeekdays.map((d) => `the last ${WEEKDAYS[d]} of the month`),
-        ...f.nthWeekdays.map(({ weekday, nth }) => `the ${ORDINALS[nth]} ${WEEKDAYS[weekday]} of the month`),
-      ]
-    : []
+  const monthDays: string[] = []
+  const weekDays: string[] = []
+  if (f.dayOfMonthRestricted) {
+    if (f.daysOfMonth.length > 0) monthDays.push(`day${f.daysOfMonth.length === 1 ? '' : 's'} ${listOf(f.daysOfMonth)}`)
+    if (f.lastDayOfMonth) monthDays.push('the last day')
+  }
+  if (f.dayOfWeekRestricted) {
+    if (f.daysOfWeek.length > 0) weekDays.push(listOf(f.daysOfWeek, (d) => WEEKDAYS[d] ?? String(d)))
+    for (const d of f.lastWeekdays) weekDays.push(`the last ${WEEKDAYS[d]} of the month`)
+    for (const { weekday, nth } of f.nthWeekdays) {
+      weekDays.push(`the ${ORDINALS[nth]} ${WEEKDAYS[weekday]} of the month`)
+    }
+  }
   const parts: string[] = []
-  if (monthDay.length > 0) parts.push(`on ${joinAnd(monthDay)} of the month`)
-  if (weekDay.length > 0) parts.push(`on ${weekDay.join(' or ')}`)
+  if (monthDays.length > 0) parts.push(`on ${joinAnd(monthDays)} of the month`)
+  if (weekDays.length > 0) parts.push(`on ${weekDays.join(' or ')}`)
   return parts.join(' or ')
 }
 

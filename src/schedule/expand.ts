@@ -1,9 +1,6 @@
 /**
- * Validated field text → value sets, by cron-parser (ranges, steps, names, `L`, `nL`, `n#k`).
- *
- * Only text that field-grammar.ts has accepted reaches here, so cron-parser's own messages are
- * normally never seen. Expressions cron-parser accepts are expanded one field (or the date part) at a
- * time and cached by parse.ts; `expand` is the uncached path for those it refuses.
+ * Validated field text → value sets, by cron-parser (ranges, steps, names, `L`, `nL`, `n#k`): one field
+ * (or the date part) at a time, cached by parse.ts; `expand` is the path for expressions it refuses.
  */
 import { createRequire } from 'node:module'
 import { CronsError, quote } from '../errors.js'
@@ -17,27 +14,20 @@ type RawValues = readonly (number | string)[]
 
 let cronParser: CronParser | undefined
 
-/**
- * cron-parser, loaded on first use: a process that reads no cron schedule (`crons --version`, a config
- * of intervals only) does not load it. Through `require`: it is CommonJS, and so is the luxon it
- * loads, which cli/local-time.ts then shares.
- */
+/** Loaded on first use, through `require`: it is CommonJS, like the luxon it loads that cli/local-time.ts shares. */
 function parser(): CronParser {
   cronParser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser')).CronExpressionParser
   return cronParser
 }
 
-/**
- * Day-of-month, month and day-of-week values for `"<dom> <month> <dow>"` (upper-cased), and the k of
- * a day-of-week that is one `n#k` (0 otherwise); throws if cron-parser refuses them.
- */
+/** The values for `"<dom> <month> <dow>"` (upper-cased), and the k of a day-of-week `n#k` (else 0); may throw. */
 export function dateValues(key: string): [RawValues, RawValues, RawValues, number] {
   const parsed = parser().parse(`0 0 0 ${key}`).fields
   return [parsed.dayOfMonth.values, parsed.month.values, parsed.dayOfWeek.values, parsed.dayOfWeek.nthDay]
 }
 
 type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
-type ExpandedDates = Pick<
+export type ExpandedDates = Pick<
   CronFields,
   'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekdays'
 >
@@ -45,11 +35,7 @@ type ExpandedDates = Pick<
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
 type TimeKey = 'second' | 'minute' | 'hour'
 
-/**
- * A seconds, minutes or hours text expanded by cron-parser on its own, or null if it refuses it. The
- * other fields are single values, which cron-parser expands faster than `*` and which cannot make it
- * refuse the expression.
- */
+/** A seconds, minutes or hours text expanded by cron-parser on its own (the other fields single values), or null. */
 export function expandTimeField(upper: string, index: number): number[] | null {
   const template = ['0', '0', '0', '1', '1', '0']
   template[index] = upper
@@ -68,9 +54,8 @@ function numbers(values: RawValues): number[] {
 }
 
 /**
- * The date part of the fields from cron-parser's day-of-month, month and day-of-week values. `nth` is
- * its `nthDay` for a day-of-week that is one `n#k` (then `dayOfWeek` is `[n]`); `nthWeekdays` the
- * `n#k` items of a list, expanded one by one (cron-parser refuses `#` in a list).
+ * The date fields from cron-parser's values. `nth` is its `nthDay` for a day-of-week that is one `n#k`
+ * (then `dayOfWeek` is `[n]`); `nthWeekdays` the `n#k` items of a list (cron-parser refuses `#` there).
  */
 export function expandedDates(
   dayOfMonth: RawValues,
@@ -99,12 +84,9 @@ function sortedNth(items: NthWeekday[]): NthWeekday[] {
 }
 
 /**
- * Expand validated 6-field text into value sets with cron-parser, for an expression it refuses as a
- * whole: cron-parser refuses lists whose items overlap (`0,7`, `1-5,3`) and day/month pairs that
- * never occur (`31 2`), and `#` in a list (`5,2#3`); classic cron accepts the first, SEMANTICS §1
- * wants "never fires" for the second and the third as the union of its items, so each list item is
- * expanded on its own and the results merged. (Expressions it accepts
- * are expanded field by field and cached, in `resolveFields`.)
+ * Validated 6-field text → value sets, for an expression cron-parser may refuse as a whole: overlapping
+ * list items (`0,7`), a day no month has (`31 2`, "never fires" for us), `#` in a list (`5,2#3`). Then
+ * each list item is expanded on its own and the results merged.
  */
 export function expand(fields: string[], expression: string): Expanded {
   const raw: RawValues[] = []
@@ -139,15 +121,5 @@ export function expand(fields: string[], expression: string): Expanded {
   }
   const [second = [], minute = [], hour = [], dayOfMonth = [], month = [], dayOfWeek = []] = raw
   const dates = expandedDates(dayOfMonth, month, dayOfWeek, nth, nthWeekdays)
-  return {
-    seconds: numbers(second),
-    minutes: numbers(minute),
-    hours: numbers(hour),
-    daysOfMonth: dates.daysOfMonth,
-    lastDayOfMonth: dates.lastDayOfMonth,
-    months: dates.months,
-    daysOfWeek: dates.daysOfWeek,
-    lastWeekdays: dates.lastWeekdays,
-    nthWeekdays: dates.nthWeekdays,
-  }
+  return { seconds: numbers(second), minutes: numbers(minute), hours: numbers(hour), ...dates }
 }

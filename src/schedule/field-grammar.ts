@@ -1,10 +1,6 @@
 /**
- * The grammar of one cron field (SEMANTICS §1) and the `SCHEDULE_INVALID` messages that go with it.
- *
- * cron-parser's own messages ("Constraint error, got value 60 expected range 0-59") name neither the
- * field nor the expression, so every field is checked here first, and the one-line "field, value,
- * allowed range, whole expression" messages come from here; cron-parser then only sees text that is
- * already known to be valid.
+ * The grammar of one cron field (docs/scheduling.md) and its `SCHEDULE_INVALID` messages, checked before
+ * cron-parser, whose own messages name neither the field nor the expression.
  */
 import { CronsError, quote, suggestClosest } from '../errors.js'
 
@@ -33,34 +29,28 @@ export const SPECS: FieldSpec[] = [
 export const DAY_OF_MONTH = 3
 export const DAY_OF_WEEK = 5
 
-/** A `SCHEDULE_INVALID` error with a one-line message and, if given, suggestions. */
 export function invalid(message: string, suggestions: string[] = []): CronsError {
   return new CronsError('SCHEDULE_INVALID', message, { suggestions })
 }
 
-/**
- * Validate one field and return it upper-cased for cron-parser. Throws the first problem found,
- * naming the field, the offending part and what was expected. The message parts are only built
- * when throwing.
- */
+/** Validate one field and return it upper-cased for cron-parser, or throw its first problem. */
 export function checkField(text: string, spec: FieldSpec, index: number, expression: string): string {
-  const where = (): string => `in ${quote(expression)}`
-  const forms = (): string =>
-    `${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`
-  const items = text.split(',')
+  const notValid = (what: string, why: string) =>
+    invalid(`${spec.name} ${what} is not valid in ${quote(expression)} (${why})`)
+  const malformed = (part: string) =>
+    notValid(
+      quote(part),
+      `expected ${spec.expected}, a range a-b, a step */n or a-b/n, or a list${index === DAY_OF_WEEK ? ', nL or n#k' : ''}`,
+    )
   let upperText = text.toUpperCase()
-  for (const item of items) {
-    if (item === '') throw invalid(`${spec.name} ${quote(text)} is not valid ${where()} (expected ${forms()})`)
+  for (const item of text.split(',')) {
+    if (item === '') throw malformed(text)
     const upper = item.toUpperCase()
     if (index === DAY_OF_MONTH && upper === 'L') continue
     const hash = upper.indexOf('#')
     if (index === DAY_OF_WEEK && hash > 0) {
-      const day = upper.slice(0, hash)
-      const nth = upper.slice(hash + 1)
-      checkValue(day, spec, expression)
-      if (!/^[1-5]$/.test(nth)) {
-        throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (the occurrence after # must be 1-5)`)
-      }
+      checkValue(upper.slice(0, hash), spec, expression)
+      if (!/^[1-5]$/.test(upper.slice(hash + 1))) throw notValid(quote(item), 'the occurrence after # must be 1-5')
       continue
     }
     if (index === DAY_OF_WEEK && upper.length > 1 && upper.endsWith('L') && !upper.includes('/')) {
@@ -68,21 +58,14 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
       continue
     }
     const slash = item.split('/')
-    if (slash.length > 2) throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
+    if (slash.length > 2) throw malformed(item)
     const [range = '', step] = slash
-    if (step !== undefined) {
-      const size = Number(step)
-      if (!/^\d+$/.test(step) || size < 1 || size > spec.max) {
-        throw invalid(
-          `${spec.name} step ${quote(item)} is not valid ${where()} (expected a whole number from 1 to ${spec.max} after /)`,
-        )
-      }
+    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) < 1 || Number(step) > spec.max)) {
+      throw notValid(`step ${quote(item)}`, `expected a whole number from 1 to ${spec.max} after /`)
     }
     if (range === '*') continue
     const bounds = range.split('-')
-    if (bounds.length > 2 || bounds.some((bound) => bound === '')) {
-      throw invalid(`${spec.name} ${quote(item)} is not valid ${where()} (expected ${forms()})`)
-    }
+    if (bounds.length > 2 || bounds.some((bound) => bound === '')) throw malformed(item)
     const low = checkValue(bounds[0] as string, spec, expression)
     if (bounds.length === 2) {
       let high = checkValue(bounds[1] as string, spec, expression)
@@ -95,8 +78,10 @@ export function checkField(text: string, spec: FieldSpec, index: number, express
           .join(',')
       }
       if (low > high) {
-        throw invalid(
-          `${spec.name} range ${quote(range)} is not valid ${where()} (${low} is greater than ${high}; ranges do not wrap around, use a list such as ${wrapped(low, high, spec, index)})`,
+        const list = wrapped(low, high, spec, index)
+        throw notValid(
+          `range ${quote(range)}`,
+          `${low} is greater than ${high}; ranges do not wrap around, use a list such as ${list}`,
         )
       }
     }

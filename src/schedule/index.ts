@@ -1,7 +1,4 @@
-/**
- * Pure time maths: parse an expression once, then ask `next(after)`. No I/O, no clock; every
- * function takes the instant it reasons from, so callers (and tests) control time.
- */
+/** Pure time maths: parse once, then ask `next(after)`. No I/O, no clock: callers (and tests) control time. */
 import type { Schedule } from './types.js'
 
 export { ALIASES } from './aliases.js'
@@ -13,10 +10,7 @@ export { atSchedule, everySchedule } from './simple.js'
 export type { Schedule } from './types.js'
 export { isValidZone, knownZones, localZone, unknownZone, unknownZoneMessage } from './zone.js'
 
-/**
- * The next `count` fires strictly after `from`, fewer if the schedule ends. For `crons next` and
- * previews; the scheduler itself only ever needs one.
- */
+/** The next `count` fires strictly after `from`, fewer if the schedule ends. */
 export function nextFires(schedule: Schedule, from: number, count: number): number[] {
   const fires: number[] = []
   let after = from

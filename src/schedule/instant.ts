@@ -1,10 +1,8 @@
 /**
- * The one reader of ISO-8601 instants, for a job's `at:` and for the CLI's `--from` / `--since`.
- * Parsed by hand rather than with `Date.parse`, which reads an offset-less string as local time (so
- * the instant would depend on the machine) and quietly rolls `02-30` over into March.
+ * The one reader of ISO-8601 instants (`at:`, `--from`, `--since`). Not `Date.parse`, which reads an
+ * offset-less string as local time and rolls `02-30` over into March.
  */
 
-/** What an instant must look like, for "expected …" in messages. */
 export const INSTANT_EXPECTED =
   'an ISO instant with an offset such as "2026-01-01T03:00:00Z" or "2026-01-01T03:00:00+01:00"'
 
@@ -12,11 +10,7 @@ const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
 const NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
 
-/**
- * `text` (trimmed) as epoch ms, or what is wrong with it: a phrase that follows the quoted value in a
- * message (`"2030-01-01T03:00:00" has no offset (…)`). The instant needs `Z` or a `±hh:mm` offset,
- * a real calendar date and time, and a year from 1970. `expected` words what the caller accepts.
- */
+/** `text` as epoch ms (with `Z` or `±hh:mm`, a real date, from 1970), or what is wrong, to follow the quoted value. */
 export function parseInstant(text: string, expected = INSTANT_EXPECTED): { ms: number } | { wrong: string } {
   const trimmed = text.trim()
   const match = ISO_INSTANT.exec(trimmed)

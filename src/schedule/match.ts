@@ -1,20 +1,11 @@
 /**
- * Search for the next matching wall time on a naive calendar.
- *
- * Wall times are epoch-ms numbers read as if the zone were UTC (see calendar.ts), so this module
- * knows nothing about offsets or DST: it answers "first matching local reading in [low, high)".
- * cron.ts maps readings to instants. Whole non-matching months and days are skipped in one step,
- * and the time of day is found with precomputed "next allowed value" tables, so a search costs a
- * few dozen arithmetic operations and allocates nothing.
+ * The first matching wall time (calendar.ts) in [low, high), knowing nothing of offsets: whole months
+ * and days skipped in one step, the time of day from "next allowed value" tables; no allocation.
  */
 import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
 import type { CronFields } from './cron-fields.js'
 
-/**
- * The lookup tables are immutable and most schedules share them (every minute, the same month and
- * weekday lists, second 0), so each distinct table is built once and shared. The cache is emptied
- * when it grows past TABLE_LIMIT; tables already handed out stay valid.
- */
+/** Immutable tables, most shared between schedules (every minute, second 0…): built once; emptied past the limit. */
 const TABLE_LIMIT = 4096
 const tables = new Map<string, Int8Array | Uint8Array>()
 
@@ -49,16 +40,10 @@ function flags(values: readonly number[], size: number): Uint8Array {
   })
 }
 
-/**
- * Scratch date for `next()`. One for all matchers: a search runs to completion without calling out,
- * so no two searches ever use it at once, and matchers hold no mutable state (they can be shared).
- */
+/** Scratch date for all matchers: a search runs to completion without calling out. */
 const civil: CivilDate = { year: 0, month: 0, day: 0 }
 
-/**
- * Immutable, so schedules with the same fields can share one (see `resolveFields`' `key`). Its tables
- * are shared too.
- */
+/** Immutable, so schedules with the same fields share one (see `resolveFields`' `key`). */
 export class WallMatcher {
   private readonly nextSecond: Int8Array
   private readonly nextMinute: Int8Array

@@ -1,18 +1,10 @@
-/**
- * Interval (`every: '5m'`) and one-off (`at: instant`) schedules. They are separate options rather
- * than cron syntax (SEMANTICS §1), but answer the same `next(after)` question so the scheduler
- * treats every job alike.
- */
+/** Interval (`every: '5m'`) and one-off (`at: instant`) schedules, answering the same `next(after)`. */
 import { CronsError, quote } from '../errors.js'
 import { describeInstant, describeInterval } from './describe.js'
 import type { Schedule } from './types.js'
 import { zoneOffsets } from './zone.js'
 
-/**
- * Fires at every multiple of `intervalMs` since the Unix epoch. Slots come from the wall clock, not
- * from "last run + interval", so they never drift and every process computes the same slots (which
- * is what lets the store deduplicate them). The zone only matters for display.
- */
+/** Every multiple of `intervalMs` since the epoch: no drift, and every process computes the same slots. */
 export function everySchedule(intervalMs: number, zone: string, text: string): Schedule {
   if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
     throw new CronsError(
@@ -33,7 +25,6 @@ export function everySchedule(intervalMs: number, zone: string, text: string): S
   }
 }
 
-/** Fires once, at `instantMs`. */
 export function atSchedule(instantMs: number, zone: string): Schedule {
   if (!Number.isFinite(instantMs)) {
     throw new CronsError('SCHEDULE_INVALID', `one-off time ${quote(instantMs)} is not a valid instant`)

@@ -1,7 +1,4 @@
-/**
- * A schedule answers one question, purely: what is the first fire strictly after a given instant?
- * Instants are epoch milliseconds (numbers, not Dates) so the hot path allocates nothing.
- */
+/** A schedule's one question: the first fire strictly after an instant (epoch ms, so nothing is allocated). */
 export interface Schedule {
   readonly kind: 'cron' | 'every' | 'at'
   /** The schedule as written: `'0 3 * * *'`, `'every 5m'`, `'at 2026-01-01T00:00:00.000Z'`. */

@@ -1,46 +1,28 @@
 /**
- * UTC offsets of IANA zones, as piecewise-constant segments between transitions.
- *
- * `Intl` is the only offset source Node ships, and one lookup costs microseconds, so a schedule
- * cannot ask it per candidate minute. Instead each zone's transitions are found once per UTC month
- * (a probe per day, then bisection to the second inside any day whose offset changes) and cached
- * for the life of the process. After that, "which offset applies at t, since when and until when"
- * is a short scan of a handful of numbers, with no allocation.
+ * UTC offsets of IANA zones as constant segments between transitions, found from `Intl` once per zone
+ * and UTC month and cached (docs/engine.md: "Schedules").
  */
 import { CronsError, quote, suggestClosest } from '../errors.js'
 import { type CivilDate, civilFromDays, DAY, daysFromCivil, SECOND } from './calendar.js'
 
-/**
- * Each month's table also lists transitions from this long before the month starts, so a segment that
- * begins just before the month still knows the offset it replaced (needed to recognise repeated
- * wall times right after a fall-back).
- */
+/** Each month's table starts this long before the month, so a segment there knows the offset it replaced. */
 const LOOKBACK = 2 * DAY
 
 /** Largest instant `Intl` accepts (the ECMAScript time value limit). */
 export const MAX_INSTANT = 8.64e15
 
-/**
- * A month rather than a year: a command that asks for the next fire in a few zones probes about 33
- * days per zone instead of 367, and a long-running scheduler builds each month once all the same.
- */
+/** A month rather than a year: a command asking for a next fire probes ~33 days per zone, not 367. */
 interface ZoneMonth {
-  /** First instant of the UTC month this table answers for. */
+  /** The UTC month [start, end) this table answers for. */
   start: number
-  /** First instant of the next UTC month. */
   end: number
-  /** Offset (ms) in effect before the first listed transition. */
+  /** The offset before `at[0]`; `offsets[i]` applies from `at[i]` (ascending transition instants). */
   initial: number
-  /** Transition instants (the first instant with the new offset), ascending. */
   at: number[]
-  /** `offsets[i]` applies from `at[i]`. */
   offsets: number[]
 }
 
-/**
- * A stretch of time with one offset. `previousOffset` is the offset before `start`; it equals
- * `offset` when `start` is not a real transition (a month boundary of the cache).
- */
+/** A stretch of time with one offset; `previousOffset` equals `offset` when `start` is no real transition. */
 export interface Segment {
   start: number
   end: number
@@ -52,14 +34,10 @@ export function newSegment(): Segment {
   return { start: 0, end: 0, offset: 0, previousOffset: 0 }
 }
 
-/**
- * UTC has no transitions and no offset, so it needs neither a formatter nor probing. Jobs default
- * to it often, and creating the first `Intl.DateTimeFormat` of a process costs tens of milliseconds.
- */
+/** Needs no formatter: jobs often use it, and a process's first `Intl.DateTimeFormat` costs tens of milliseconds. */
 const UTC = 'UTC'
 
 export class ZoneOffsets {
-  readonly name: string
   /** null for UTC. */
   private readonly format: Intl.DateTimeFormat | null
   /** By `year * 12 + month - 1`. */
@@ -67,15 +45,12 @@ export class ZoneOffsets {
   private last: ZoneMonth | undefined
   private readonly civil: CivilDate = { year: 0, month: 0, day: 0 }
 
+  /** `name` must be valid (`isValidZone`): `zoneOffsets` checks. */
   constructor(name: string) {
-    this.name = name
-    this.format =
-      name === UTC
-        ? null
-        : (offsetFormatter(name) ?? new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' }))
+    this.format = name === UTC ? null : offsetFormatter(name)
   }
 
-  /** Offset (ms, wall minus UTC) at `instant`, straight from Intl. Slow; the tables are built from it. */
+  /** Offset (ms, wall minus UTC) at `instant`, straight from Intl: slow. */
   probe(instant: number): number {
     if (this.format === null) return 0
     const text = this.format.format(instant)
@@ -88,15 +63,11 @@ export class ZoneOffsets {
     return sign * (hours * 3600 + minutes * 60 + seconds) * SECOND
   }
 
-  /** Offset (ms) at `instant`, from the cached tables. */
   offsetAt(instant: number): number {
-    const zy = this.monthFor(instant)
-    let offset = zy.initial
-    for (let i = 0; i < zy.at.length && (zy.at[i] as number) <= instant; i++) offset = zy.offsets[i] as number
-    return offset
+    return this.segment(instant, newSegment()).offset
   }
 
-  /** The segment containing `instant`, written into `out`. The segment never crosses the start of a UTC month. */
+  /** The segment containing `instant`, written into `out`; it never crosses the start of a UTC month. */
   segment(instant: number, out: Segment): Segment {
     const zy = this.monthFor(instant)
     const at = zy.at
@@ -123,11 +94,7 @@ export class ZoneOffsets {
     return zm
   }
 
-  /**
-   * Probe once a day and bisect where the offset changed. Two transitions that cancel out within
-   * one UTC day would be missed (an accepted blind spot); a daily probe still catches short-lived
-   * rules (Morocco's Ramadan suspension, one-off shifts) that a coarser probe would step over.
-   */
+  /** Probe daily (catches short-lived rules; misses two that cancel out within a UTC day), bisect any change. */
   private buildMonth(year: number, month: number): ZoneMonth {
     const start = daysFromCivil(year, month, 1) * DAY
     const end = (month === 12 ? daysFromCivil(year + 1, 1, 1) : daysFromCivil(year, month + 1, 1)) * DAY
@@ -174,14 +141,10 @@ export function zoneOffsets(zone: string): ZoneOffsets {
   return offsets
 }
 
-/**
- * Offset formatters by zone name. Creating one costs ICU work per zone, so the formatter that proves
- * a zone valid is the one its offset tables use.
- */
+/** By zone name (null: unknown to Intl); the formatter that proves a zone valid is the one its tables use. */
 const formatters = new Map<string, Intl.DateTimeFormat | null>()
 
-/** An offset formatter for `zone`, or null when Intl does not know the zone. */
-export function offsetFormatter(zone: string): Intl.DateTimeFormat | null {
+function offsetFormatter(zone: string): Intl.DateTimeFormat | null {
   let format = formatters.get(zone)
   if (format === undefined) {
     try {
@@ -201,13 +164,9 @@ export function isValidZone(zone: string): boolean {
   return offsetFormatter(zone) !== null
 }
 
-/** `localZone()`'s last answer and the `TZ` it was computed under. */
 let local: { tz: string | undefined; zone: string } | undefined
 
-/**
- * The process's zone, as classic cron uses it (honours `TZ`). Memoised: Intl is asked again only
- * when `process.env.TZ` has changed since the last call.
- */
+/** The process's zone, as classic cron uses it (honours `TZ`); Intl is asked again only when `TZ` changed. */
 export function localZone(): string {
   const tz = process.env.TZ
   if (local === undefined || local.tz !== tz) {
@@ -224,7 +183,7 @@ export function knownZones(): string[] {
   return zoneNames
 }
 
-/** The one unknown-zone message: `unknown time zone "Mars/Olympus" (expected an IANA zone name such as …)`. */
+/** The one unknown-zone message. */
 export function unknownZoneMessage(zone: unknown): string {
   return `unknown time zone ${quote(zone)} (expected an IANA zone name such as "Europe/Berlin", "America/New_York" or "UTC")`
 }
