@@ -1,17 +1,6 @@
-/**
- * Turns everything that can go wrong with a state file into one-line `CronsError`s that name the
- * file. Driver errors (`SqliteError` with codes like `SQLITE_BUSY`) never reach the user as such:
- * "database is locked" without a path does not tell anyone which of their files is the problem.
- */
+/** Everything that can go wrong with a state file, as a one-line `CronsError` naming the file. */
 import { CronsError } from '../../errors.js'
 import { SCHEMA_VERSION } from './migrations.js'
-
-const RESTORE_HINT = 'Restore it from a backup, or move it away to start with an empty state file'
-
-/** `5000` → `5s`, `250` → `0.25s`: the busy timeout as people say it. */
-function seconds(ms: number): string {
-  return `${Math.round(ms) / 1000}s`
-}
 
 export const stateFailure = {
   emptyPath: () => new CronsError('STATE_INVALID', 'state file path is empty'),
@@ -87,21 +76,21 @@ export const stateFailure = {
   locked: (path: string, busyTimeoutMs: number, cause?: unknown) =>
     new CronsError(
       'STATE_LOCKED',
-      `${path}: state file is locked by another program (waited ${seconds(busyTimeoutMs)})`,
+      `${path}: state file is locked by another program (waited ${Math.round(busyTimeoutMs) / 1000}s)`,
       { cause, suggestions: ['Close the program holding it (a SQLite browser with an open transaction?) and retry'] },
     ),
 
   corrupt: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: state file is corrupt (${what})`, {
       cause,
-      suggestions: [RESTORE_HINT],
+      suggestions: ['Restore it from a backup, or move it away to start with an empty state file'],
     }),
 
   io: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: cannot use state file (${what})`, { cause }),
 }
 
-/** The `code` of a better-sqlite3 `SqliteError` (or a Node errno error), if any. */
+/** The `code` of a better-sqlite3 `SqliteError` or a Node errno error. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const code = (error as { code?: unknown }).code
@@ -114,10 +103,7 @@ export interface FailureContext {
   readonly: boolean
 }
 
-/**
- * Map a driver error to a `CronsError`, or return the error unchanged when it is a bug of ours (a
- * constraint or SQL error) that no user action can fix and whose stack we want to keep.
- */
+/** A driver error as a `CronsError`; a bug of ours (a constraint or SQL error) is returned unchanged, with its stack. */
 export function fromSqliteError(error: unknown, context: FailureContext): unknown {
   if (error instanceof CronsError) return error
   const code = errorCode(error)

@@ -1,19 +1,14 @@
-/**
- * Row shapes as SQLite returns them: the shared rows (../rows.ts) with 0/1 for booleans, plus the
- * columns that chain each job's runs. Kept apart from the queries so the column list lives in one place.
- */
+/** Row shapes as SQLite returns them: the shared rows (../rows.ts) with 0/1 flags, plus the chain links. */
 import {
-  type InstanceRow,
-  RUN_COLUMNS,
   rowReader,
+  type FinishedRun as SharedFinishedRun,
   type JobRow as SharedJobRow,
   type RunRow as SharedRunRow,
 } from '../rows.js'
 
-export type { InstanceRow }
-export { RUN_COLUMNS }
-
 export type RunRow = SharedRunRow<number>
+/** An outcome as `finishRun` writes it. */
+export type FinishedRun = SharedFinishedRun<0 | 1>
 
 /** A run with the link to the job's previous run, as chain walks read it. */
 export interface ChainRow extends RunRow {
@@ -25,5 +20,4 @@ export interface JobRow extends SharedJobRow<number> {
   last_run_id: number | null
 }
 
-/** SQLite has no boolean type: flags are the integers 0 and 1. */
 export const { toRun, toJob, toInstance } = rowReader<number>((value) => value === 1)

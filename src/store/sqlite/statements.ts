@@ -1,8 +1,8 @@
 /** Every fixed query of the SQLite store, prepared once per connection: the hot path only binds and steps. */
 import type Database from 'better-sqlite3'
-import { type HolderRow, OWNER_GONE, type FinishedRun as SharedFinishedRun } from '../rows.js'
-import type { NewInstance, RunRecord } from '../types.js'
-import { type ChainRow, type InstanceRow, type JobRow, RUN_COLUMNS, type RunRow } from './rows.js'
+import { type HolderRow, type InstanceRow, OWNER_GONE, RUN_COLUMNS } from '../rows.js'
+import type { CancelRequest, NewInstance, PendingRetry, RunRecord } from '../types.js'
+import type { ChainRow, FinishedRun, JobRow, RunRow } from './rows.js'
 
 /*
  * `ORDER BY +column`: without ANALYZE statistics SQLite likes to walk an index in ORDER BY or GROUP BY
@@ -19,14 +19,7 @@ interface OrphanRow {
   last_seen: number | null
 }
 
-export type FinishedRun = SharedFinishedRun<0 | 1>
-
-export interface ClaimHolderRow {
-  job: string
-  id: number
-  instance_id: string
-  started_at: number
-}
+export type ClaimHolderRow = Pick<HolderRow, 'id' | 'instance_id' | 'started_at'> & { job: string }
 
 /** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
 export type NewRun = Pick<
@@ -112,11 +105,9 @@ export function prepareStatements(db: Database.Database) {
       'UPDATE jobs SET last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
     ),
     takeRetry: prepare<[number]>('UPDATE runs SET retry_at = NULL WHERE id = ? AND retry_at IS NOT NULL'),
-    orphanedRetries: prepare<
-      [],
-      { id: number; job: string; slot: number; trigger: string; attempt: number; retry_at: number }
-    >(
-      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
+    orphanedRetries: prepare<[], PendingRetry>(
+      `SELECT r.id AS runId, r.job, r.slot, r."trigger", r.attempt, r.retry_at AS retryAt
+       FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}
        ORDER BY r.retry_at`,
     ),
@@ -227,8 +218,8 @@ export function prepareStatements(db: Database.Database) {
     requestCancel: prepare<[message: string, id: number]>(
       "UPDATE runs SET cancel_request = ? WHERE id = ? AND status = 'running'",
     ),
-    cancelRequests: prepare<[instanceId: string], { id: number; cancel_request: string }>(
-      `SELECT id, cancel_request FROM runs
+    cancelRequests: prepare<[instanceId: string], CancelRequest>(
+      `SELECT id AS runId, cancel_request AS message FROM runs
        WHERE active = 1 AND instance_id = ? AND status = 'running' AND cancel_request IS NOT NULL ORDER BY +id`,
     ),
     activeRuns: prepare<[], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE active = 1 ORDER BY +id`),

@@ -133,12 +133,10 @@ export class SqliteStore implements Store {
     if (!this.#closed) await this.#file.check(this.#db, () => this.#outcomes.flush())
     return this.#write(() => ({
       held: this.#s.heartbeat.run(now, instanceId).changes > 0,
-      cancelRequests: this.#s.cancelRequests
-        .all(instanceId)
-        .map((row) => ({ runId: row.id, message: row.cancel_request })),
+      cancelRequests: this.#s.cancelRequests.all(instanceId),
       peers: this.#s.peers.all(instanceId).map(toInstance),
       orphanedRuns: this.#s.anyOrphanedRuns.get() === 1,
-      orphanedRetries: this.#orphanedRetries(),
+      orphanedRetries: this.#s.orphanedRetries.all(),
     }))
   }
 
@@ -171,8 +169,8 @@ export class SqliteStore implements Store {
         // Already has its outcome (a timeout); only the overlap guard is stale.
         this.#s.deactivate.run(orphan.id)
       }
-      const row = this.#s.getRun.get(orphan.id)
-      if (row !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(toRun(row))
+      const run = this.#runById(orphan.id)
+      if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
     }
     return reaped
   }
@@ -212,25 +210,16 @@ export class SqliteStore implements Store {
   }
 
   async orphanedRetries(): Promise<PendingRetry[]> {
-    return this.#call(() => this.#orphanedRetries())
-  }
-
-  #orphanedRetries(): PendingRetry[] {
-    return this.#s.orphanedRetries.all().map((r) => ({
-      runId: r.id,
-      job: r.job,
-      slot: r.slot,
-      trigger: r.trigger as PendingRetry['trigger'],
-      attempt: r.attempt,
-      retryAt: r.retry_at,
-    }))
+    return this.#call(() => this.#s.orphanedRetries.all())
   }
 
   async getRun(id: number): Promise<RunRecord | undefined> {
-    return this.#call(() => {
-      const row = this.#s.getRun.get(id)
-      return row === undefined ? undefined : toRun(row)
-    })
+    return this.#call(() => this.#runById(id))
+  }
+
+  #runById(id: number): RunRecord | undefined {
+    const row = this.#s.getRun.get(id)
+    return row === undefined ? undefined : toRun(row)
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
@@ -240,8 +229,7 @@ export class SqliteStore implements Store {
   async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
     return this.#write(() => {
       this.#s.requestCancel.run(message, runId)
-      const row = this.#s.getRun.get(runId)
-      return row === undefined ? undefined : toRun(row)
+      return this.#runById(runId)
     })
   }
 
