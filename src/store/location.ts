@@ -55,7 +55,7 @@ export function describeLocation(location: StateLocation): string {
 /** A `state` value that is not a usable location; the message is one line without the password. */
 export class StateLocationError extends Error {}
 
-/** A relative path is resolved against `base`; a URL scheme other than postgres(ql):// is refused, not taken as a file name. */
+/** A relative path is resolved against `base`; a URL scheme other than postgres(ql):// is refused. */
 export function parseStateLocation(value: string, base: string): StateLocation {
   if (value === ':memory:') return { kind: 'memory' }
   if (value === '') throw new StateLocationError('state file path is empty')

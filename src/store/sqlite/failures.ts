@@ -103,7 +103,7 @@ export interface FailureContext {
   readonly: boolean
 }
 
-/** A driver error as a `CronsError`; a bug of ours (a constraint or SQL error) is returned unchanged, with its stack. */
+/** A driver error as a `CronsError`; a bug of ours (constraint, SQL) is returned unchanged, with its stack. */
 export function fromSqliteError(error: unknown, context: FailureContext): unknown {
   if (error instanceof CronsError) return error
   const code = errorCode(error)

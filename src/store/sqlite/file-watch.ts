@@ -1,9 +1,7 @@
 /**
- * Whether the state file is still the one this connection opened. A file deleted or replaced under
- * a running process leaves the connection writing into an inode nobody can see any more: everything
- * written from then on would vanish when it closes. `check()` notices it (the path's device and
- * inode changed, or nothing is there) and saves the open database, which holds the only copy of what
- * was written since: back to the path if nothing took its place, else beside it.
+ * Whether the state file is still the one this connection opened: one deleted or replaced under a
+ * running process leaves it writing into an inode nobody sees. `check()` then saves the open database
+ * (the only copy of what was written) back to the path if nothing took its place, else beside it.
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
@@ -19,15 +17,14 @@ interface Copy {
 }
 
 export class StateFileWatch {
-  /** The file's device and inode when opened; undefined for `:memory:` or once the file was lost. */
+  /** Undefined for `:memory:` or once the file was lost. */
   #identity: { dev: number; ino: number } | undefined
-  /** The copy `check()` put back where the deleted file was, as it was left (see `refresh()`). */
+  /** The copy `check()` put back where the deleted file was, as it was left. */
   #restored: Copy | undefined
   readonly #path: string
-  /** What the path was given as, for messages. */
   readonly #shown: string
 
-  /** `file` as given when opening, resolved against `cwd` (where SQLite resolved it). */
+  /** `cwd`: where SQLite resolved `file`. */
   constructor(file: string, cwd: string) {
     this.#shown = file
     this.#path = nodePath.resolve(cwd, file)
@@ -40,10 +37,7 @@ export class StateFileWatch {
     }
   }
 
-  /**
-   * Rejects with a `STATE_GONE` error once the file is gone or replaced, after saving `db` (whose
-   * queued writes the caller has flushed: `flush`) to the path or beside it. Later calls do nothing.
-   */
+  /** Rejects with `STATE_GONE` once the file is gone or replaced, after `flush` and saving `db`; then never again. */
   async check(db: Database.Database, flush: () => void): Promise<void> {
     const identity = this.#identity
     if (identity === undefined) return
@@ -71,9 +65,8 @@ export class StateFileWatch {
   }
 
   /**
-   * At close: what was written after `check()` restored a deleted file (the outcomes of runs in
-   * flight as the scheduler stopped, its stopped mark) goes into the restored copy too, unless
-   * someone has opened or changed that copy since: then it is theirs, and it stays as restored.
+   * At close: what was written since `check()` restored a deleted file goes into the restored copy too,
+   * unless someone has opened or changed that copy since (then it is theirs).
    */
   async refresh(db: Database.Database): Promise<void> {
     const restored = this.#restored

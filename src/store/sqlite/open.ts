@@ -9,16 +9,9 @@ import { errorCode, type FailureContext, fromSqliteError, stateFailure } from '.
 import { isOurs, migrate, probeSchema, SCHEMA_VERSION, type SchemaProbe } from './migrations.js'
 
 export interface SqliteStoreOptions {
-  /**
-   * Open for reading only (inspect commands): the file must exist and is never created, migrated or
-   * written. SQLite may still create the `-wal`/`-shm` companions next to a WAL file.
-   * @default false
-   */
+  /** Inspect commands: the file must exist and is never created, migrated or written. @default false */
   readonly?: boolean
-  /**
-   * How long to wait for another process's write lock before failing with `STATE_LOCKED`.
-   * @default 5000
-   */
+  /** How long to wait for another process's write lock before failing with `STATE_LOCKED`. @default 5000 */
   busyTimeoutMs?: number
 }
 
@@ -53,7 +46,6 @@ function statOrUndefined(target: string, path: string): fs.Stats | undefined {
   }
 }
 
-/** The first 20 bytes: the magic string and the fields up to the format versions. */
 function readHeader(target: string, path: string): Buffer {
   const header = Buffer.alloc(WAL_VERSION_OFFSET + 2)
   let fd: number | undefined
@@ -103,7 +95,6 @@ function checkStateFile(path: string, readonly: boolean): boolean {
   return true
 }
 
-/** Refuse files that are not ours or too new for this build, before any write. */
 function assertUsable(path: string, probe: SchemaProbe, readonly: boolean): void {
   if (!isOurs(probe)) {
     if (probe.tables.length > 0) throw stateFailure.foreignTables(path, probe.tables)

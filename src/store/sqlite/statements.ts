@@ -37,9 +37,9 @@ interface ChainFilter {
 }
 
 /** The update of `finishRun` and its forms for several runs, before their WHERE. */
-const FINISH = `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt`
+const FINISH = `UPDATE runs SET status = @status, finished_at = @finishedAt,
+  duration_ms = max(0, @finishedAt - started_at), error_message = @errorMessage, error_stack = @errorStack,
+  result = @result, output = @output, detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt`
 
 /** Whether run `r` matches a `ChainFilter` (1 or 0). */
 const CHAIN_MATCH =
