@@ -293,7 +293,7 @@ export interface Store {
    * transaction, so whatever shares the store or the thread waits at most one batch. The next call with
    * the same `now` and `history` carries on; other arguments start a new pass. Reads between steps never
    * miss a kept run. Returns the runs deleted by this step (claims and instances not counted) and
-   * `done` once the pass is over.
+   * `done` once the pass is over (a further call starts a new one).
    */
   prune(
     now: number,

@@ -4,40 +4,31 @@ import { SCHEMA_VERSION } from './migrations.js'
 
 export const stateFailure = {
   emptyPath: () => new CronsError('STATE_INVALID', 'state file path is empty'),
-
   folderMissing: (path: string, dir: string) =>
     new CronsError('STATE_INVALID', `${path}: folder ${dir} does not exist`, {
       suggestions: [`Create it with: mkdir -p ${dir}`],
     }),
-
   notAFolder: (path: string, dir: string) => new CronsError('STATE_INVALID', `${path}: ${dir} is not a folder`),
-
   isFolder: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: is a folder, not a state file`, {
       suggestions: ['Point the state option at a file inside it, for example crons.db'],
     }),
-
   notAFile: (path: string) => new CronsError('STATE_INVALID', `${path}: not a regular file, cannot hold crons state`),
-
   unreadable: (path: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: cannot read state file (permission denied)`, { cause }),
-
   missing: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: no state file yet (nothing has run with this state file)`, {
       suggestions: ['Start the scheduler once to create it'],
     }),
-
   notSqlite: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: not a crons state file (file is not a SQLite database)`, {
       suggestions: ['Point the state option at a new file name, or remove this file if it is not needed'],
     }),
-
   foreignApplication: (path: string, what: string) =>
     new CronsError(
       'STATE_INVALID',
       `${path}: not a crons state file (SQLite database of another application, ${what})`,
     ),
-
   foreignTables: (path: string, tables: readonly string[]) => {
     const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')}, ...` : tables.join(', ')
     return new CronsError(
@@ -46,46 +37,38 @@ export const stateFailure = {
       { suggestions: ['Use a separate file for crons state, for example crons.db'] },
     )
   },
-
   tooNew: (path: string, version: number) =>
     new CronsError(
       'STATE_VERSION',
       `${path}: state file has schema version ${version}, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`,
     ),
-
   needsUpgrade: (path: string, version: number) =>
     new CronsError(
       'STATE_VERSION',
       `${path}: state file has schema version ${version}, this crons needs ${SCHEMA_VERSION} and cannot upgrade it read-only`,
       { suggestions: ['Start the scheduler once (it upgrades the file), then retry'] },
     ),
-
   readOnlyFile: (path: string, target: string) =>
     new CronsError('STATE_READONLY', `${path}: state file is read-only (need write access to ${target})`),
-
   folderNeededToRead: (path: string, dir: string) =>
     new CronsError(
       'STATE_READONLY',
       `${path}: cannot read the state file without write access to its folder ${dir} (SQLite creates its -shm index there while no scheduler has the file open)`,
       { suggestions: ['Run this as a user who can write to that folder, or while a scheduler is running on the file'] },
     ),
-
   openedReadOnly: (path: string) =>
     new CronsError('STATE_READONLY', `${path}: state file was opened read-only, cannot change it`),
-
   locked: (path: string, busyTimeoutMs: number, cause?: unknown) =>
     new CronsError(
       'STATE_LOCKED',
       `${path}: state file is locked by another program (waited ${Math.round(busyTimeoutMs) / 1000}s)`,
       { cause, suggestions: ['Close the program holding it (a SQLite browser with an open transaction?) and retry'] },
     ),
-
   corrupt: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: state file is corrupt (${what})`, {
       cause,
       suggestions: ['Restore it from a backup, or move it away to start with an empty state file'],
     }),
-
   io: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: cannot use state file (${what})`, { cause }),
 }

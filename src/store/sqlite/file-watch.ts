@@ -9,18 +9,11 @@ import type Database from 'better-sqlite3'
 import { CronsError } from '../../errors.js'
 import { backupDatabase } from './backup.js'
 
-interface Copy {
-  path: string
-  ino: number
-  mtimeMs: number
-  size: number
-}
-
 export class StateFileWatch {
   /** Undefined for `:memory:` or once the file was lost. */
-  #identity: { dev: number; ino: number } | undefined
+  #identity: fs.Stats | undefined
   /** The copy `check()` put back where the deleted file was, as it was left. */
-  #restored: Copy | undefined
+  #restored: { path: string; stat: fs.Stats } | undefined
   readonly #path: string
   readonly #shown: string
 
@@ -30,10 +23,9 @@ export class StateFileWatch {
     this.#path = nodePath.resolve(cwd, file)
     if (file === ':memory:') return
     try {
-      const stat = fs.statSync(this.#path)
-      this.#identity = { dev: stat.dev, ino: stat.ino }
+      this.#identity = fs.statSync(this.#path)
     } catch {
-      this.#identity = undefined
+      // Nothing there to watch.
     }
   }
 
@@ -49,14 +41,11 @@ export class StateFileWatch {
     }
     if (now !== undefined && now.ino === identity.ino && now.dev === identity.dev) return
     flush()
-    const path = this.#path
-    const saveTo = now === undefined ? path : `${path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    const saveTo =
+      now === undefined ? this.#path : `${this.#path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
     await db.backup(saveTo)
     this.#identity = undefined
-    if (now === undefined) {
-      const copy = fs.statSync(saveTo)
-      this.#restored = { path: saveTo, ino: copy.ino, mtimeMs: copy.mtimeMs, size: copy.size }
-    }
+    if (now === undefined) this.#restored = { path: saveTo, stat: fs.statSync(saveTo) }
     const what = now === undefined ? 'was deleted' : 'was replaced by another file'
     const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
     throw new CronsError('STATE_GONE', `state file ${this.#shown} ${what} while in use; ${where}`, {
@@ -74,7 +63,8 @@ export class StateFileWatch {
     this.#restored = undefined
     try {
       const stat = fs.statSync(restored.path)
-      const untouched = stat.ino === restored.ino && stat.mtimeMs === restored.mtimeMs && stat.size === restored.size
+      const then = restored.stat
+      const untouched = stat.ino === then.ino && stat.mtimeMs === then.mtimeMs && stat.size === then.size
       if (untouched && !fs.existsSync(`${restored.path}-wal`)) {
         await backupDatabase(db, this.#shown, restored.path, true)
       }

@@ -144,14 +144,6 @@ export class RunHistory {
     }) as Map<string, RunRecord>
   }
 
-  jobsWithRuns(): string[] {
-    return this.#s.jobHeads.all().map((head) => head.name)
-  }
-
-  head(job: string): number | null {
-    return this.#s.jobHead.get(job) ?? null
-  }
-
   /** The run `n` links down the chain from run `from` (0: `from`), or null where the chain ends first. */
   chainStep(from: number, n: number): number | null {
     return this.#s.chainStep.get({ start: from, n }) ?? null

@@ -109,7 +109,7 @@ export class Pruner {
         const deleted = this.#access.write(() => s.pruneOld.run(pass.runCutoff, PRUNE_BATCH).changes)
         if (deleted < PRUNE_BATCH) {
           pass.phase = 'bounds'
-          pass.jobs = this.#access.read(() => this.#history.jobsWithRuns()).reverse()
+          pass.jobs = this.#access.read(() => s.jobHeads.all().map((head) => head.name)).reverse()
         }
         return deleted
       }
@@ -151,7 +151,7 @@ export class Pruner {
     if (pass.walk === undefined) {
       const job = pass.jobs.pop()
       if (job === undefined) return
-      const head = this.#access.read(() => history.head(job))
+      const head = this.#access.read(() => this.#s.jobHead.get(job) ?? null)
       if (head === null) return
       if (pass.keepRuns === 0) {
         pass.bounds.set(job, head + 1)
