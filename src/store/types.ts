@@ -189,7 +189,6 @@ export interface RunFilter {
 }
 
 export interface StoreInfo {
-  /** As shown to people (a file path, `:memory:`, a URL without its password). */
   location: string
   schemaVersion: number
   /** What the state costs on disk, where a store can tell (a SQLite file); null otherwise. */
@@ -283,17 +282,14 @@ export interface Store {
   lastRuns(): Promise<Map<string, RunRecord>>
 
   /**
-   * One bounded step of pruning history. A pass deletes attempts started before `now - keepDays` days
-   * or beyond the newest `keepRuns` of their job (by id; 0 keeps none), and slot claims and instances
-   * stopped or silent with no active run, older than keepDays or a day, whichever is longer (a claim
-   * is what stops a slot from firing twice). It never deletes an active run, nor one of the newest
-   * `keepRuns` of a job that is younger than keepDays, nor runs started during the pass.
-   *
-   * Each call does about `budget.maxMs` of work in batches of a few milliseconds, each its own write
-   * transaction, so whatever shares the store or the thread waits at most one batch. The next call with
-   * the same `now` and `history` carries on; other arguments start a new pass. Reads between steps never
-   * miss a kept run. Returns the runs deleted by this step (claims and instances not counted) and
-   * `done` once the pass is over (a further call starts a new one).
+   * One bounded step of pruning. A pass deletes attempts started before `now - keepDays` days or beyond
+   * the newest `keepRuns` of their job (by id; 0 keeps none), and slot claims and instances stopped or
+   * silent with no active run, older than keepDays or a day, whichever is longer (a claim is what stops
+   * a slot from firing twice). Never an active run, one of the newest `keepRuns` younger than keepDays,
+   * or a run started during the pass. Each call works about `budget.maxMs`, in batches of a few ms each
+   * its own write transaction (others wait at most one batch); the next call with the same `now` and
+   * `history` carries on, others start a new pass. Reads between steps never miss a kept run. Returns
+   * the runs deleted (not claims or instances), and `done` once the pass is over.
    */
   prune(
     now: number,

@@ -27,6 +27,15 @@ export type NewRun = Pick<
   'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt' | 'finishedAt' | 'detail' | 'instanceId'
 > & { active: 0 | 1 }
 
+/** A `set…` flag of 0 keeps its column. */
+interface InstanceUpdate {
+  id: string
+  setConfigHash: 0 | 1
+  configHash: string | null
+  setClockOffset: 0 | 1
+  clockOffsetMs: number | null
+}
+
 /** A `listRuns` filter for a chain walk; null matches anything. */
 interface ChainFilter {
   job: string
@@ -65,18 +74,7 @@ export function prepareStatements(db: Database.Database) {
          stopped_at = NULL, config_hash = excluded.config_hash, clock_offset_ms = NULL
        WHERE instances.reaped_at IS NULL`,
     ),
-    /** A `set…` flag of 0 keeps its column. */
-    updateInstance: prepare<
-      [
-        {
-          id: string
-          setConfigHash: 0 | 1
-          configHash: string | null
-          setClockOffset: 0 | 1
-          clockOffsetMs: number | null
-        },
-      ]
-    >(
+    updateInstance: prepare<[InstanceUpdate]>(
       `UPDATE instances SET
          config_hash = CASE WHEN @setConfigHash = 1 THEN @configHash ELSE config_hash END,
          clock_offset_ms = CASE WHEN @setClockOffset = 1 THEN @clockOffsetMs ELSE clock_offset_ms END
