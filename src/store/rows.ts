@@ -98,16 +98,10 @@ export const RUN_COLUMNS =
   'id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms, error_message, error_stack, ' +
   'result, output, detail, instance_id, active'
 
-export interface RowReader<Flag> {
-  toRun(row: RunRow<Flag>): RunRecord
-  toJob(row: JobRow<Flag>): JobState
-  toInstance(row: InstanceRow): InstanceRecord
-}
-
 /** The conversions for a driver that returns boolean columns as `Flag`. */
-export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag> {
+export function rowReader<Flag>(isSet: (value: Flag) => boolean) {
   return {
-    toRun: (row) => ({
+    toRun: (row: RunRow<Flag>): RunRecord => ({
       id: row.id,
       job: row.job,
       slot: row.slot,
@@ -125,7 +119,7 @@ export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag
       instanceId: row.instance_id,
       active: isSet(row.active),
     }),
-    toJob: (row) => ({
+    toJob: (row: JobRow<Flag>): JobState => ({
       name: row.name,
       lastSlot: row.last_slot,
       paused: isSet(row.paused),
@@ -133,7 +127,7 @@ export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag
       createdAt: row.created_at,
       seenAt: row.seen_at,
     }),
-    toInstance: (row) => ({
+    toInstance: (row: InstanceRow): InstanceRecord => ({
       id: row.id,
       role: row.role,
       host: row.host,

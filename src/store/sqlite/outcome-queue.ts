@@ -71,10 +71,7 @@ export class OutcomeQueue {
     return batch.promise.then(() => batch.refused)
   }
 
-  readonly #onNextTurn = (): void => {
-    this.#flushTimer = undefined
-    this.flush()
-  }
+  readonly #onNextTurn = (): void => this.flush()
 
   /** Write every queued outcome in one transaction; its callers all resolve, or all reject with its error. */
   flush(): void {

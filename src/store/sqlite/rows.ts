@@ -1,21 +1,17 @@
 /** Row shapes as SQLite returns them: the shared rows (../rows.ts) with 0/1 flags, plus the chain links. */
-import {
-  rowReader,
-  type FinishedRun as SharedFinishedRun,
-  type JobRow as SharedJobRow,
-  type RunRow as SharedRunRow,
-} from '../rows.js'
+import type * as Shared from '../rows.js'
+import { rowReader } from '../rows.js'
 
-export type RunRow = SharedRunRow<number>
+export type RunRow = Shared.RunRow<number>
 /** An outcome as `finishRun` writes it. */
-export type FinishedRun = SharedFinishedRun<0 | 1>
+export type FinishedRun = Shared.FinishedRun<0 | 1>
 
 /** A run with the link to the job's previous run, as chain walks read it. */
 export interface ChainRow extends RunRow {
   prev_id: number | null
 }
 
-export interface JobRow extends SharedJobRow<number> {
+export interface JobRow extends Shared.JobRow<number> {
   /** The job's newest run: where its chain of runs starts. */
   last_run_id: number | null
 }
