@@ -1,21 +1,14 @@
 /**
- * Stores: the `Store` contract and the backends behind it. Callers open a store from the parsed
- * `state` location and never import a driver themselves; the Postgres backend (and its `pg` driver)
- * is loaded only when a Postgres location is opened, so SQLite users pay nothing for it.
+ * Opening a store from a `state` location. The Postgres backend (and its `pg` driver) is loaded only
+ * when a Postgres location is opened, so SQLite users pay nothing for it.
  */
 import { CronsError } from '../errors.js'
 import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
 import type { Store } from './types.js'
 
-export {
-  DEFAULT_PG_SCHEMA,
-  describeLocation,
-  maskUrl,
-  parseStateLocation,
-  type StateLocation,
-} from './location.js'
-export { openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions } from './sqlite/index.js'
+export { parseStateLocation, type StateLocation } from './location.js'
+export { SCHEMA_VERSION } from './sqlite/index.js'
 export * from './types.js'
 
 export interface OpenStoreOptions extends SqliteStoreOptions {
@@ -24,9 +17,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
 }
 
 /**
- * Open the store a location names (or a `state` string, parsed against the current directory): a
- * SQLite file or `:memory:`, created and migrated if needed, or a Postgres schema. `readonly`
- * (inspecting commands) never creates or migrates anything.
+ * Open the store a location (or a `state` string, against the current directory) names, created and
+ * migrated if needed; `readonly` (inspecting commands) never creates or migrates anything.
  */
 export async function openStore(location: StateLocation | string, options: OpenStoreOptions = {}): Promise<Store> {
   const where = typeof location === 'string' ? parseState(location) : location
@@ -43,9 +35,8 @@ export async function openStore(location: StateLocation | string, options: OpenS
 }
 
 /**
- * Open the store only if state exists there (inspecting commands: no state yet means nothing has
- * run). A missing SQLite file or an empty one, or a Postgres database without the schema, is
- * `undefined`; anything else is opened read-only, so that what is wrong with it is said.
+ * Open the store read-only only if state exists there: a missing or empty SQLite file, or a Postgres
+ * database without the schema, is `undefined` (nothing has run); anything else opens, so what is wrong is said.
  */
 export async function openExistingStore(location: StateLocation): Promise<Store | undefined> {
   switch (location.kind) {
@@ -81,10 +72,7 @@ export interface MigrateResult {
   to: number
 }
 
-/**
- * Create or migrate the state and touch nothing else (`crons state migrate`), for teams that migrate
- * before deploying. Safe while schedulers run.
- */
+/** Create or migrate the state and nothing else (`crons state migrate`); safe while schedulers run. */
 export async function migrateState(location: StateLocation): Promise<MigrateResult> {
   if (location.kind === 'postgres') {
     const { migratePostgres } = await import('./postgres/index.js')

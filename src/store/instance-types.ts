@@ -1,13 +1,9 @@
-/**
- * The store contract's types about instances: the processes sharing a state, their leases, and what
- * reaping a dead one changes. Re-exported by types.ts, where the `Store` interface uses them.
- */
+/** The store contract's types about instances: the processes sharing a state, their leases, reaping. */
 import type { PendingRetry, RunRecord } from './types.js'
 
 /**
- * What a process does with the state file: a `scheduler` serves slots (`start-scheduler`, or
- * `start()` in an app); a `runner` only starts manual runs (`run-job`) and registers so that its runs
- * can name it and be reaped if it dies. Health is about schedulers.
+ * A `scheduler` serves slots (`start-scheduler`, `start()`); a `runner` only starts manual runs
+ * (`run-job`) and registers so its runs can name it and be reaped if it dies. Health is about schedulers.
  */
 export type InstanceRole = 'scheduler' | 'runner'
 
@@ -16,10 +12,7 @@ export interface NewInstance {
   role: InstanceRole
   host: string
   pid: number
-  /**
-   * When the process started (epoch ms, as the OS reports it), so that a peer on the same host can
-   * tell the process is gone (or its pid reused) without waiting for the heartbeat to expire.
-   */
+  /** When the process started, as the OS reports it: a peer on the same host can tell it is gone at once. */
   processStart?: number | null
   /** A fingerprint of the config the process runs, if it has one. */
   configHash?: string | null
@@ -38,16 +31,14 @@ export interface InstanceRecord {
   processStart: number | null
   /** Set when a peer found the instance dead and took its runs: its later writes are refused. */
   reapedAt: number | null
-  /** A fingerprint of the config the instance runs (see `NewInstance.configHash`), null if unknown. */
   configHash: string | null
-  /** The instance's last measured offset to the store's clock (see `Store.clockOffset`), null if unknown. */
+  /** The instance's last measured offset to the store's clock (see `Store.clockOffset`). */
   clockOffsetMs: number | null
 }
 
-/** A cancel asked for by another process (`Store.requestCancel`). */
+/** A cancel asked for by another process (`Store.requestCancel`), with the message the attempt aborts with. */
 export interface CancelRequest {
   runId: number
-  /** What the attempt's signal is aborted with and its record says. */
   message: string
 }
 
@@ -57,26 +48,16 @@ export interface InstanceFacts {
   clockOffsetMs?: number | null
 }
 
-/**
- * What an instance learns when it renews its lease: enough to decide whether anything else needs
- * the store before the next heartbeat, so an idle host sends one statement per heartbeat.
- */
+/** What renewing a lease returns: enough that an idle host sends one statement per heartbeat. */
 export interface Heartbeat {
-  /**
-   * False when the instance was reaped (a peer found it dead and took its runs): it must stop
-   * writing about its runs and register again under a new id.
-   */
+  /** False when the instance was reaped: it must stop writing about its runs and register under a new id. */
   held: boolean
-  /** This instance's runs still `running` that another process asked to cancel, oldest first. */
+  /** This instance's `running` runs that another process asked to cancel, oldest first. */
   cancelRequests: CancelRequest[]
   /** The other instances neither stopped nor reaped, for the caller to judge which are dead. */
   peers: InstanceRecord[]
-  /**
-   * Whether runs are left active by instances that stopped or were reaped (or are unknown): work for
-   * `reapDeadInstances` even if no peer is dead.
-   */
+  /** Whether instances that stopped, were reaped or are unknown left runs active: work for `reapDeadInstances`. */
   orphanedRuns: boolean
-  /** As `orphanedRetries()` returns them. */
   orphanedRetries: PendingRetry[]
 }
 

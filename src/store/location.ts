@@ -1,22 +1,14 @@
 /**
- * Where the state lives, parsed once from the `state` setting (config file, `--state` or
- * `CRONS_STATE`): a SQLite file, a private in-memory database, or a PostgreSQL database and schema.
- * No driver is imported here; `openStore` picks the backend from the parsed location.
- *
- * A Postgres URL may carry a password. Every message and display of a location goes through
- * `describeLocation`/`maskUrl`, so the password never reaches output, errors or logs.
+ * Where the state lives, parsed from the `state` setting: a SQLite file, `:memory:`, or a PostgreSQL
+ * database and schema. Every display of a location goes through `describeLocation`/`maskUrl`, so a
+ * URL's password never reaches output, errors or logs.
  */
 import { resolve as resolvePath } from 'node:path'
 
 export type StateLocation =
   | { kind: 'file'; path: string }
   | { kind: 'memory' }
-  /**
-   * `url` is the connection URL without the parameters crons reads itself: `schema` (where the
-   * tables live), `pool` (most connections per process), `connect_timeout_ms` (how long a new
-   * connection may take) and `query_timeout_ms` (how long a statement may go unanswered), the last
-   * three when given.
-   */
+  /** `url` without the parameters crons reads itself: `schema`, `pool`, `connect_timeout_ms`, `query_timeout_ms`. */
   | {
       kind: 'postgres'
       url: string
@@ -26,15 +18,14 @@ export type StateLocation =
       queryTimeoutMs?: number
     }
 
-/** The schema a Postgres URL without `?schema=` uses. */
 export const DEFAULT_PG_SCHEMA = 'crons'
 
-/** An unquoted Postgres identifier (≤ 63 bytes): schema names are used in SQL, so only these pass. */
+/** An unquoted Postgres identifier: schema names are spliced into SQL, so only these pass. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 const PG_SCHEMES = new Set(['postgres:', 'postgresql:'])
 
-/** The password of a URL-like string replaced by `***` (the whole user info when it cannot be parsed). */
+/** A URL-like string with its password (the whole user info when it cannot be parsed) replaced by `***`. */
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url)
@@ -42,12 +33,10 @@ export function maskUrl(url: string): string {
     parsed.password = '***'
     return parsed.toString()
   } catch {
-    // Not parseable: hide everything between "//" and "@" that could be user:password.
     return url.replace(/\/\/[^/@]*@/, '//***@')
   }
 }
 
-/** How a location is shown to people: the file path, `:memory:`, or the URL without its password. */
 export function describeLocation(location: StateLocation): string {
   switch (location.kind) {
     case 'file':
@@ -66,10 +55,7 @@ export function describeLocation(location: StateLocation): string {
 /** A `state` value that is not a usable location; the message is one line without the password. */
 export class StateLocationError extends Error {}
 
-/**
- * Parse a `state` value. A relative file path is resolved against `base`. A value with a URL scheme
- * other than postgres:// or postgresql:// is refused rather than taken as a strange file name.
- */
+/** A relative path is resolved against `base`; a URL scheme other than postgres(ql):// is refused. */
 export function parseStateLocation(value: string, base: string): StateLocation {
   if (value === ':memory:') return { kind: 'memory' }
   if (value === '') throw new StateLocationError('state file path is empty')
@@ -120,18 +106,13 @@ function parsePostgresUrl(value: string): StateLocation {
   }
 }
 
-/**
- * The driver's timeouts, when set in the URL, lie within these (milliseconds). At most 30 s: a
- * scheduler whose claim waits on the store longer than twice its longest sleep (60 s) takes its
- * loop for stuck, and a claim may wait on a connection and then on a statement.
- */
+/** At most 30 s: a claim may wait on a connection then a statement, and 60 s of waiting reads as a stuck loop. */
 const MIN_TIMEOUT_MS = 100
 const MAX_TIMEOUT_MS = 30_000
 
 /**
- * A driver timeout in milliseconds, taken out of the URL: crons' parameter `name`, or the one other
- * tools read from the same URL, `alias` in its own unit (libpq's `connect_timeout` in seconds,
- * node-postgres's `query_timeout` in milliseconds), so a URL copied from them means what it meant.
+ * A driver timeout in ms, taken out of the URL: crons' `name`, or `alias` as other tools read it in its
+ * own unit (libpq's `connect_timeout` in seconds, node-postgres's `query_timeout` in ms).
  */
 function timeoutMs(url: URL, shown: string, name: string, alias: string, aliasUnitMs: number): number | undefined {
   const own = wholeNumber(url, name, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, shown)
@@ -143,7 +124,7 @@ function timeoutMs(url: URL, shown: string, name: string, alias: string, aliasUn
   return own ?? (other === undefined ? undefined : other * aliasUnitMs)
 }
 
-/** The whole number the URL's parameter `name` gives, taken out of the URL; undefined when absent. */
+/** The URL's parameter `name` as a whole number, taken out of the URL; undefined when absent. */
 function wholeNumber(url: URL, name: string, min: number, max: number, shown: string): number | undefined {
   const values = url.searchParams.getAll(name)
   url.searchParams.delete(name)

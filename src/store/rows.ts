@@ -1,16 +1,7 @@
 /**
- * Rows of `runs`, `jobs` and `instances` as a driver returns them (snake_case columns), and their
- * conversion to the store's records. Both stores have the same columns; what differs is spelled out
- * here rather than in two near-copies:
- *
- * - Booleans: SQLite has none and returns the 0/1 it stores; Postgres returns `true`/`false`. Each
- *   store reads its rows with `rowReader` given how its flags come back.
- * - Ids and instants are JavaScript numbers in both: SQLite returns its integers as numbers, and the
- *   Postgres store parses `bigint` (int8) as a number (postgres/index.ts), since epoch milliseconds
- *   and run ids fit a double.
- *
- * Columns a store keeps for itself stay in its own row types (SQLite's chain links `prev_id` and
- * `last_run_id`).
+ * Rows of `runs`, `jobs` and `instances` as both drivers return them (snake_case), and their records.
+ * Booleans differ: SQLite returns 0/1, Postgres true/false, so each store builds `rowReader` for its
+ * flags. Ids and instants are numbers in both (Postgres parses int8 as a number, postgres/index.ts).
  */
 import type { Trigger } from '../config/types.js'
 import type { InstanceRecord, InstanceRole, JobState, RunHolder, RunOutcome, RunRecord, RunStatus } from './types.js'
@@ -26,11 +17,10 @@ export interface FinishedRun<Flag> {
   /** Null keeps the run's detail. */
   detail: string | null
   active: Flag
-  /** When the run's retry is due, if one follows. */
   retryAt: number | null
 }
 
-/** An outcome as both stores write it: `RunOutcome` with nulls for what it leaves out, `active` as `flag` says. */
+/** `RunOutcome` with nulls for what it leaves out, `active` as `flag` spells it. */
 export function finishedRun<Flag>(outcome: RunOutcome, flag: (set: boolean) => Flag): FinishedRun<Flag> {
   return {
     status: outcome.status,
@@ -45,7 +35,7 @@ export function finishedRun<Flag>(outcome: RunOutcome, flag: (set: boolean) => F
   }
 }
 
-/** The run holding a job (overlap), as both stores read it: the run and its instance's host and pid. */
+/** The run holding a job (overlap), with its instance's host and pid. */
 export interface HolderRow {
   id: number
   instance_id: string
@@ -100,27 +90,18 @@ export interface InstanceRow {
   clock_offset_ms: number | null
 }
 
-/**
- * SQL (both stores): the owner `i` of run `r` (joined on `r.instance_id`) will never finish it:
- * stopped, reaped, or unknown.
- */
+/** SQL: the owner `i` of run `r` (joined on `r.instance_id`) will never finish it: stopped, reaped, or unknown. */
 export const OWNER_GONE = '(i.id IS NULL OR i.stopped_at IS NOT NULL OR i.reaped_at IS NOT NULL)'
 
-/** Columns of `runs` read into a `RunRow`, spelled once; `trigger` is an SQL keyword and must stay quoted. */
+/** Columns of `runs` read into a `RunRow`; `trigger` is an SQL keyword and must stay quoted. */
 export const RUN_COLUMNS =
   'id, job, slot, "trigger", attempt, status, started_at, finished_at, duration_ms, error_message, error_stack, ' +
   'result, output, detail, instance_id, active'
 
-export interface RowReader<Flag> {
-  toRun(row: RunRow<Flag>): RunRecord
-  toJob(row: JobRow<Flag>): JobState
-  toInstance(row: InstanceRow): InstanceRecord
-}
-
-/** The conversions for a store whose driver returns boolean columns as `Flag`, read by `isSet`. */
-export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag> {
+/** The conversions for a driver that returns boolean columns as `Flag`. */
+export function rowReader<Flag>(isSet: (value: Flag) => boolean) {
   return {
-    toRun: (row) => ({
+    toRun: (row: RunRow<Flag>): RunRecord => ({
       id: row.id,
       job: row.job,
       slot: row.slot,
@@ -138,7 +119,7 @@ export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag
       instanceId: row.instance_id,
       active: isSet(row.active),
     }),
-    toJob: (row) => ({
+    toJob: (row: JobRow<Flag>): JobState => ({
       name: row.name,
       lastSlot: row.last_slot,
       paused: isSet(row.paused),
@@ -146,7 +127,7 @@ export function rowReader<Flag>(isSet: (value: Flag) => boolean): RowReader<Flag
       createdAt: row.created_at,
       seenAt: row.seen_at,
     }),
-    toInstance: (row) => ({
+    toInstance: (row: InstanceRow): InstanceRecord => ({
       id: row.id,
       role: row.role,
       host: row.host,

@@ -1,19 +1,14 @@
 /**
- * The store contract. Every method is async so a networked store (Postgres) fits behind the same
- * interface; the SQLite store answers synchronously inside. All instants are epoch milliseconds.
- *
- * Exactly-once lives here: `claimSlots` inserts (job, slot) into a table with a unique key inside
- * one write transaction, so of several schedulers sharing a store exactly one wins each slot.
- *
- * What every store guarantees besides:
- * - Read-your-writes: once a method's promise resolves, every later call on any connection to the
- *   same state sees its effect (outcome writes may be batched, but their promises resolve only once
- *   committed).
- * - Run ids are commit-ordered: a run becomes visible only after every run with a smaller id that
- *   will ever exist is visible. A reader that has seen id N never later finds a new run with an id
- *   ≤ N, so `listRuns({ afterId })` is a cursor that misses nothing (`logs --follow`).
- * - Clock: instants are the caller's (`now` arguments), expected on the store's clock (see
- *   `clockOffset`); the store never substitutes its own.
+ * The store contract (docs/engine.md: "The files"). Every method is async so a networked store fits
+ * behind it; all instants are epoch milliseconds. Exactly-once: `claimSlots` inserts (job, slot) under
+ * a unique key in one write transaction, so of several schedulers sharing a store one wins each slot.
+ * Every store also guarantees:
+ * - Read-your-writes: once a method's promise resolves, every later call on any connection to the same
+ *   state sees its effect (outcome writes may be batched; their promises resolve only once committed).
+ * - Run ids are commit-ordered: a run becomes visible only after every run with a smaller id that will
+ *   ever exist, so `listRuns({ afterId })` is a cursor that misses nothing (`logs --follow`).
+ * - Clock: instants are the caller's (`now` arguments), on the store's clock (see `clockOffset`); the
+ *   store never substitutes its own.
  */
 import type { Trigger } from '../config/types.js'
 import type { Heartbeat, InstanceFacts, InstanceRecord, NewInstance, ReapedRuns } from './instance-types.js'
@@ -79,10 +74,7 @@ export interface JobState {
   /** The latest slot served (claimed, skipped or recorded missed). */
   lastSlot: number | null
   paused: boolean
-  /**
-   * Since when the job is paused (epoch ms), null when it is not. Also null for a job paused before
-   * the state recorded it (schema version 4 and older): it is paused, since an unknown instant.
-   */
+  /** Since when the job is paused; null when it is not, or was paused before schema version 5 recorded it. */
   pausedAt: number | null
   /** When this job was first seen in a config. */
   createdAt: number
@@ -106,10 +98,7 @@ export interface SlotClaim {
   missed?: MissedInfo
   /** `'missed'`: record the slots as missed instead of starting a run. */
   record?: 'run' | 'missed'
-  /**
-   * When the run starts (its `startedAt`): for a slot claimed ahead its due instant, for one already
-   * due the claim's time. Defaults to the batch's `now`.
-   */
+  /** The run's `startedAt`: the due instant for a slot claimed ahead. Defaults to the batch's `now`. */
   startAt?: number
 }
 
@@ -122,7 +111,6 @@ export type ClaimOutcome =
   | { kind: 'skipped'; runId: number; reason: string }
   /** The job is paused: a `skipped` row was inserted with reason "paused". */
   | { kind: 'paused'; runId: number }
-  /** A `missed` row was inserted. */
   | { kind: 'missed'; runId: number }
 
 /** Who holds a running job, for "refused: job is running" messages. */
@@ -149,22 +137,18 @@ export interface BeginRun {
   attempt: number
   /** 'skip' refuses when the job is active anywhere; 'allow' always starts. */
   overlap: 'skip' | 'allow'
-  /**
-   * What a refusal leaves: nothing (`'refuse'`, the default: a manual run the caller reports), or a
-   * `skipped` attempt row with the reason, in the same transaction (`'record'`: a retry).
-   */
+  /** On refusal: nothing (`'refuse'`, a manual run), or a `skipped` row with the reason (`'record'`, a retry). */
   whenBusy?: 'refuse' | 'record'
   detail?: string | null
   /**
-   * The failed attempt whose pending retry this is: its `retryAt` is cleared in the same
-   * transaction, and if it was already cleared the outcome is `taken` and nothing is inserted.
+   * The failed attempt whose pending retry this is: its `retryAt` is cleared in the same transaction;
+   * if it was already cleared the outcome is `taken` and nothing is inserted.
    */
   retryOf?: number
 }
 
-/** A failed attempt whose retry waits out its backoff (see `RunOutcome.retryAt`). */
+/** A failed attempt (`runId`) whose retry waits out its backoff (see `RunOutcome.retryAt`). */
 export interface PendingRetry {
-  /** The failed attempt. */
   runId: number
   job: string
   slot: number
@@ -186,9 +170,8 @@ export interface RunOutcome {
   /** False when the job's code is still executing (a timeout recorded at its deadline). */
   settled: boolean
   /**
-   * A retry of this run is due at this instant. Kept with the row until a retry begins (`beginRun`
-   * with `retryOf`), so a crash during the backoff does not lose the retry: a live scheduler adopts
-   * it (`orphanedRetries`).
+   * A retry of this run is due then. Kept with the row until a retry begins (`beginRun` with
+   * `retryOf`), so a crash during the backoff does not lose it: a live scheduler adopts it.
    */
   retryAt?: number | null
 }
@@ -199,23 +182,21 @@ export interface RunFilter {
   trigger?: Trigger
   /** Attempts started at or after this instant. */
   since?: number
-  /** Only ids greater than this (for --follow; ids are commit-ordered, see the contract above). */
+  /** Only ids greater than this (for --follow; ids are commit-ordered, see above). */
   afterId?: number
   /** Newest first unless `afterId` is given (then oldest first). */
   limit?: number
 }
 
 export interface StoreInfo {
-  /** Where the state lives, as shown to people (a file path, `:memory:`, a URL without its password). */
   location: string
   schemaVersion: number
   /** What the state costs on disk, where a store can tell (a SQLite file); null otherwise. */
   sizeBytes: number | null
 }
 
-/** A copy of the state made by `Store.backup`. */
+/** A copy of the state made by `Store.backup`: its absolute path and size. */
 export interface StateBackup {
-  /** Absolute path of the copy. */
   file: string
   sizeBytes: number
 }
@@ -226,60 +207,47 @@ export interface Store {
 
   /**
    * Milliseconds to add to this host's clock to get the store's clock (the database server's for
-   * Postgres, 0 for SQLite, which lives on this host). Every instant handed to the store (`now`,
-   * slots) is expected on the store's clock: hosts sharing a store agree on leases, heartbeats and
-   * due-ness only through it. Measured on each call against `hostNow` (default `Date.now`), to within
-   * half a round trip.
+   * Postgres, 0 for SQLite). Every instant handed to the store is expected on the store's clock: hosts
+   * agree on leases, heartbeats and due-ness only through it. Measured against `hostNow` (default
+   * `Date.now`) on each call, to within half a round trip.
    */
   clockOffset(hostNow?: () => number): Promise<number>
 
-  /**
-   * Register (or re-register, e.g. with another role) this process and its first heartbeat. An
-   * instance once reaped is never revived: register under a new id.
-   */
+  /** Register (or re-register) this process with its first heartbeat. A reaped instance is never revived. */
   registerInstance(instance: NewInstance): Promise<void>
   /**
-   * Renew the instance's lease and learn, in the same round trip, what the instance must act on (see
-   * `Heartbeat`). Rejects with a `STATE_GONE` CronsError when the store is no longer the one opened:
-   * a state file deleted or replaced under the running process (which would go on writing into a
-   * file nobody sees; the error says where what this connection held was saved, nothing recorded is
-   * lost), a schema dropped.
+   * Renew the lease and learn, in the same round trip, what to act on. Rejects with `STATE_GONE` when
+   * the store is no longer the one opened (a state file deleted or replaced, the error saying where
+   * what this connection held was saved; a schema dropped).
    */
   heartbeat(instanceId: string, now: number): Promise<Heartbeat>
   /**
-   * Mark the instance stopped (clean shutdown). Its runs that have an outcome but whose code never
-   * settled (a timeout, or an interruption at shutdown) lose their overlap guard: nothing of a
-   * stopped instance will report them settled, and a stopped instance holds no job.
+   * Mark the instance stopped (clean shutdown). Its runs with an outcome whose code never settled lose
+   * their overlap guard: a stopped instance holds no job.
    */
   stopInstance(instanceId: string, now: number): Promise<void>
   listInstances(): Promise<InstanceRecord[]>
   /**
-   * Instances whose heartbeat is older than `now - ttlMs`, and those in `dead` (known gone: a process
-   * on this host that no longer exists), are reaped: marked so that their later writes are refused
-   * (fencing). Runs left active by reaped or stopped instances become `interrupted` (if still
-   * `running`, finished at the owner's last heartbeat) and inactive. Returns the runs changed: those
-   * it interrupted, and those that already had an outcome and only lost their overlap guard.
+   * Reap (fence: later writes refused) instances whose heartbeat is older than `now - ttlMs`, and those
+   * in `dead`. Runs left active by reaped or stopped instances become inactive, and `interrupted` if
+   * still `running` (finished at the owner's last heartbeat). Returns the runs changed.
    */
   reapDeadInstances(now: number, ttlMs: number, dead?: readonly string[]): Promise<ReapedRuns>
   /**
-   * Record facts about a live instance; only the keys given change. Registering the instance again
-   * starts from the facts its registration gives (a config hash, no clock offset). An unknown or
-   * reaped instance is left alone.
+   * Record facts about a live instance; only the keys given change. Registering again starts from the
+   * registration's facts. An unknown or reaped instance is left alone.
    */
   updateInstance(instanceId: string, facts: InstanceFacts): Promise<void>
 
   /**
-   * Make sure a row exists for each job name; returns the state of every job the store knows. With
-   * `serving` (a scheduler taking charge of the jobs), those never served yet are served from `now`:
-   * their last served slot becomes `now`, so the slots of a later outage count as missed rather than
-   * unknown.
+   * Make sure a row exists for each job name; returns every job the store knows. With `serving`, jobs
+   * never served are served from `now`, so the slots of a later outage count as missed, not unknown.
    */
   syncJobs(names: readonly string[], now: number, options?: { serving?: boolean }): Promise<JobState[]>
   listJobs(): Promise<JobState[]>
   /**
-   * Pause or resume a job. Pausing a job that is not paused records `now` as its `pausedAt`; pausing
-   * a paused job keeps the instant it was paused; resuming clears it. Returns false when no such job
-   * is known.
+   * Pause or resume a job. Pausing records `now` as `pausedAt` unless already paused (the instant
+   * stays); resuming clears it. False when no such job is known.
    */
   setPaused(job: string, paused: boolean, now: number): Promise<boolean>
 
@@ -288,10 +256,9 @@ export interface Store {
   /** Start an attempt outside the slot table (manual runs, retries). */
   beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome>
   /**
-   * Record an attempt's outcome. May be deferred and written together with other outcomes handed
-   * over in the same turn (one transaction); the promise settles once it is durable, and every later
-   * call on the store sees it (read-your-writes). Fenced: resolves false, changing nothing, when the
-   * run's owner instance was reaped — a late write of a run a peer already interrupted.
+   * Record an attempt's outcome; may be written in one transaction with others handed over in the same
+   * turn. Settles once durable (read-your-writes). Fenced: false, changing nothing, when the run's owner
+   * was reaped.
    */
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean>
   /** The job's code finally settled after its outcome was recorded (late after a timeout). */
@@ -303,34 +270,26 @@ export interface Store {
   getRun(id: number): Promise<RunRecord | undefined>
   listRuns(filter: RunFilter): Promise<RunRecord[]>
   /**
-   * Ask the process running run `runId` to cancel it: `message` is kept with the run while it is
-   * `running`, and its owner acts on it at its next heartbeat (`Heartbeat.cancelRequests`). A run that is not
-   * running is left as it is. Returns the run as it is after the call; undefined for an unknown id.
+   * Ask the owner of a `running` run to cancel it: `message` is kept with the run and read at the
+   * owner's next heartbeat. Returns the run as it is after the call; undefined for an unknown id.
    */
   requestCancel(runId: number, message: string): Promise<RunRecord | undefined>
   /** Attempts currently executing (active), across all instances. */
   activeRuns(): Promise<RunRecord[]>
   /** Per-status counts of attempts started at or after `since`. */
   countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>>
-  /** The latest finished attempt per job (for list-jobs): any status but `running`, so `skipped` and `missed` count. */
+  /** The latest attempt per job that is not `running` (for list-jobs). */
   lastRuns(): Promise<Map<string, RunRecord>>
 
   /**
-   * One bounded step of pruning history. A pass deletes:
-   * - attempts started before `now - keepDays` days;
-   * - attempts beyond the newest `keepRuns` of their job (by id; 0 keeps none);
-   * - slot claims, and instances stopped or silent with no active run, older than keepDays or a
-   *   day, whichever is longer (a claim is what stops a slot from firing twice).
-   * It never deletes an active run (`active`), whatever its age or rank, and never one of the newest
-   * `keepRuns` of a job that is younger than keepDays. Runs that start during a pass are kept.
-   *
-   * Each call does about `budget.maxMs` of work (at least one batch of a few milliseconds; at most
-   * one more after the time is up), each batch in its own short write transaction, so a claim or a
-   * heartbeat sharing the store, or the thread, waits at most one batch. The next call with the same
-   * `now` and `history` carries on where this one stopped; other arguments start a new pass. Reads
-   * between steps see history partly pruned, never a kept run missing. Returns the runs deleted by
-   * this step (claims and instances are not counted) and `done` once the pass is over: calling
-   * again, with any arguments, starts a new pass.
+   * One bounded step of pruning. A pass deletes attempts started before `now - keepDays` days or beyond
+   * the newest `keepRuns` of their job (by id; 0 keeps none), and slot claims and instances stopped or
+   * silent with no active run, older than keepDays or a day, whichever is longer (a claim is what stops
+   * a slot from firing twice). Never an active run, one of the newest `keepRuns` younger than keepDays,
+   * or a run started during the pass. Each call works about `budget.maxMs`, in batches of a few ms each
+   * its own write transaction (others wait at most one batch); the next call with the same `now` and
+   * `history` carries on, others start a new pass. Reads between steps never miss a kept run. Returns
+   * the runs deleted (not claims or instances), and `done` once the pass is over.
    */
   prune(
     now: number,
@@ -340,9 +299,8 @@ export interface Store {
 
   info(): Promise<StoreInfo>
   /**
-   * Optional: copy the whole state, consistently, into the file `file` while other processes keep
-   * using it (`replace`: an existing file is replaced). A store that keeps its state in a file has it;
-   * a database server's store leaves it out, since the server's own tools (pg_dump) do this.
+   * Optional: copy the whole state consistently into `file` while others keep using it (`replace`: an
+   * existing file is replaced). Stores in a database server leave it out (use pg_dump).
    */
   backup?(file: string, options?: { replace?: boolean }): Promise<StateBackup>
   close(): Promise<void>

@@ -1,19 +1,11 @@
-/**
- * A consistent copy of a state file while schedulers keep writing to it. Copying `crons.db` alone
- * can lose everything still in its `-wal` file; SQLite's online backup copies the database as one
- * snapshot, whichever file its pages are in, and the copy is a complete state file on its own.
- */
+/** A consistent copy of a state file while schedulers write to it (docs/storage.md: "Backup"). */
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import type Database from 'better-sqlite3'
 import { CronsError } from '../../errors.js'
 import type { StateBackup } from '../types.js'
 
-/**
- * Copy `db` into `file` (which must not exist, or is replaced when `replace` is set). The copy is
- * written beside `file` under a temporary name and renamed into place, so a failed backup leaves
- * nothing behind and a replaced file is never half overwritten.
- */
+/** Written beside `file` under a temporary name and renamed into place: a failed backup leaves nothing behind. */
 export async function backupDatabase(
   db: Database.Database,
   statePath: string,
@@ -25,8 +17,7 @@ export async function backupDatabase(
   try {
     await db.backup(temporary)
     if (!replace && fs.existsSync(target)) throw new Error(`${file} appeared while the backup was written`)
-    // The -wal and -shm of a file being replaced belong to the old content: SQLite would read them
-    // as the copy's own.
+    // The -wal and -shm of a replaced file belong to its old content: SQLite would read them as the copy's.
     for (const companion of [`${target}-wal`, `${target}-shm`]) fs.rmSync(companion, { force: true })
     fs.renameSync(temporary, target)
   } catch (error) {

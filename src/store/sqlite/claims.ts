@@ -1,10 +1,6 @@
 /**
- * Writing new runs: slot claims (the scheduler's hot path, up to one row per due job in one
- * transaction) and `beginRun` (manual runs and retries). Every run is linked into its job's chain
- * (`runs.prev_id`, `jobs.last_run_id`), by `insertRun` for one row or by the grouped statements for
- * many: the history reads in `history.ts` walk that chain instead of an index keyed by job.
- *
- * Runs inside the caller's transaction; nothing here opens or commits one.
+ * Writing new runs inside the caller's transaction: slot claims (the hot path) and `beginRun`. Every run
+ * becomes the head of its job's chain (`runs.prev_id`, `jobs.last_run_id`; docs/storage.md: "Schema").
  */
 import { stillRunning } from '../messages.js'
 import { toHolder } from '../rows.js'
@@ -12,13 +8,9 @@ import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from 
 import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
 
-/** What a claim batch knows of a job's first active run; enough for the skip reason. */
 type Holder = Omit<ClaimHolderRow, 'job'>
 
-/**
- * From this many claims on, a batch reads every active run once instead of looking up each job's:
- * one indexed lookup per claim is cheaper for a few claims while many runs are active.
- */
+/** From this many claims on, a batch reads every active run once instead of looking up each job's. */
 const HOLDER_SCAN_MIN = 16
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
@@ -39,12 +31,8 @@ export class RunWriter {
     this.#s = statements
   }
 
-  /**
-   * Insert a run as the new head of its job's chain; `claimed` also raises the job's last served
-   * slot. A job this file has never seen gets its row here, so claims and manual runs work before any
-   * config sync.
-   */
-  insertRun(run: NewRun, claimed: boolean): number {
+  /** `claimed` also raises the job's last served slot. A job never synced gets its row here. */
+  #insertRun(run: NewRun, claimed: boolean): number {
     const s = this.#s
     const { job } = run
     const runId = Number(s.insertRun.run(run).lastInsertRowid)
@@ -54,11 +42,8 @@ export class RunWriter {
   }
 
   /**
-   * Serve a batch of claims in order. Paused jobs and (only when some claim may be skipped) active
-   * runs are read once for the whole batch instead of once per claim. Rows are written a group at a
-   * time (see `#writeRound`); a job claimed twice in one batch is written in a later round than its
-   * first claim, so that claim sees the earlier run as its holder and chains after it. Small batches
-   * look holders up per claim, in the table, which holds the earlier rounds' runs too.
+   * Serve claims in order. A job claimed twice in a batch goes in a later round than its first claim,
+   * so that claim sees the earlier run as its holder and chains after it.
    */
   claimBatch(claims: readonly SlotClaim[], instanceId: string, now: number): ClaimOutcome[] {
     const won = this.#guard(claims)
@@ -95,11 +80,9 @@ export class RunWriter {
   }
 
   /**
-   * The exactly-once guard for a whole batch: whether each claim inserted its (slot, job) key. One
-   * statement per distinct slot (usually one per batch); a job listed twice for a slot wins once.
-   * A slot nobody has claimed any job of yet (the usual case: one scheduler, or the first of two to
-   * claim an instant) is won by every job listed, which needs no answer from the insert; the caller's
-   * transaction holds the write lock, so no other process can claim in between.
+   * The exactly-once guard: whether each claim inserted its (slot, job) key, one statement per slot. A
+   * slot with no claim yet (the usual case) is won by every job listed, so the insert need not answer:
+   * the caller's transaction holds the write lock.
    */
   #guard(claims: readonly SlotClaim[]): boolean[] {
     const won = new Array<boolean>(claims.length).fill(false)
@@ -120,7 +103,7 @@ export class RunWriter {
       let left: Set<string> | undefined
       if (this.#s.slotClaimed.get(slot) === undefined) {
         this.#s.claimFreeSlot.run(listed)
-        // Every job wins; one listed twice, once.
+        // A job listed twice wins once.
         const distinct = new Set(jobs)
         if (distinct.size < jobs.length) left = distinct
       } else {
@@ -156,7 +139,6 @@ export class RunWriter {
     return holders
   }
 
-  /** The row a won claim writes: what happened to it and why. */
   #decide(
     index: number,
     claim: SlotClaim,
@@ -183,10 +165,9 @@ export class RunWriter {
   }
 
   /**
-   * Write the runs of one round (each of a different job) and fill in their outcomes. Rows that
-   * share every column but the job are inserted, linked and (for jobs the file has never seen) added
-   * by one statement each, however many there are; a row alone takes the single-row statements,
-   * which are cheaper for one row.
+   * Write the runs of one round (each of a different job) and fill in their outcomes. Rows that share
+   * every column but the job are inserted, linked and added by one statement each; a lone row takes the
+   * cheaper single-row statements.
    */
   #writeRound(
     round: readonly ClaimRow[],
@@ -205,7 +186,6 @@ export class RunWriter {
       const { claim, status, detail } = group[0] as ClaimRow
       const running = status === 'running'
       const startedAt = claim.startAt ?? now
-      // One object for either statement (named parameters; no spread per row).
       const run: NewRun & { jobs: string } = {
         job: claim.job,
         jobs: '',
@@ -220,7 +200,7 @@ export class RunWriter {
         active: running ? 1 : 0,
       }
       let firstId: number
-      if (group.length === 1) firstId = this.insertRun(run, true)
+      if (group.length === 1) firstId = this.#insertRun(run, true)
       else {
         run.jobs = JSON.stringify(group.map((row) => row.claim.job))
         const inserted = this.#s.insertRuns.run(run)
@@ -244,38 +224,24 @@ export class RunWriter {
     const { job, slot, trigger, attempt } = run
     // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it).
     if (run.retryOf !== undefined && this.#s.takeRetry.run(run.retryOf).changes === 0) return { kind: 'taken' }
-    if (run.overlap === 'skip') {
-      const row = this.#s.holder.get(job)
-      if (row !== undefined) {
-        const holder = toHolder(row)
-        if (run.whenBusy !== 'record') return { kind: 'busy', holder }
-        const reason = stillRunning(row)
-        const skipped = { job, slot, trigger, attempt, status: 'skipped', startedAt: now, finishedAt: now } as const
-        const runId = this.insertRun({ ...skipped, detail: reason, instanceId, active: 0 }, false)
-        return { kind: 'skipped', runId, reason, holder }
-      }
+    const begun = { job, slot, trigger, attempt, startedAt: now, instanceId }
+    const row = run.overlap === 'skip' ? this.#s.holder.get(job) : undefined
+    if (row !== undefined) {
+      const holder = toHolder(row)
+      if (run.whenBusy !== 'record') return { kind: 'busy', holder }
+      const reason = stillRunning(row)
+      const runId = this.#insertRun({ ...begun, status: 'skipped', finishedAt: now, detail: reason, active: 0 }, false)
+      return { kind: 'skipped', runId, reason, holder }
     }
-    const detail = run.detail ?? null
-    const runId = this.insertRun(
-      {
-        job,
-        slot,
-        trigger,
-        attempt,
-        status: 'running',
-        startedAt: now,
-        finishedAt: null,
-        detail,
-        instanceId,
-        active: 1,
-      },
+    const runId = this.#insertRun(
+      { ...begun, status: 'running', finishedAt: null, detail: run.detail ?? null, active: 1 },
       false,
     )
     return { kind: 'started', runId }
   }
 }
 
-/** Whether two rows of a round write the same columns but the job (what `#writeRound` groups by). */
+/** Whether two rows of a round write the same columns but the job. */
 function sameColumns(a: ClaimRow, b: ClaimRow, now: number): boolean {
   return (
     a.claim.slot === b.claim.slot &&

@@ -1,54 +1,34 @@
-/**
- * Turns everything that can go wrong with a state file into one-line `CronsError`s that name the
- * file. Driver errors (`SqliteError` with codes like `SQLITE_BUSY`) never reach the user as such:
- * "database is locked" without a path does not tell anyone which of their files is the problem.
- */
+/** Everything that can go wrong with a state file, as a one-line `CronsError` naming the file. */
 import { CronsError } from '../../errors.js'
 import { SCHEMA_VERSION } from './migrations.js'
 
-const RESTORE_HINT = 'Restore it from a backup, or move it away to start with an empty state file'
-
-/** `5000` → `5s`, `250` → `0.25s`: the busy timeout as people say it. */
-function seconds(ms: number): string {
-  return `${Math.round(ms) / 1000}s`
-}
-
 export const stateFailure = {
   emptyPath: () => new CronsError('STATE_INVALID', 'state file path is empty'),
-
   folderMissing: (path: string, dir: string) =>
     new CronsError('STATE_INVALID', `${path}: folder ${dir} does not exist`, {
       suggestions: [`Create it with: mkdir -p ${dir}`],
     }),
-
   notAFolder: (path: string, dir: string) => new CronsError('STATE_INVALID', `${path}: ${dir} is not a folder`),
-
   isFolder: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: is a folder, not a state file`, {
       suggestions: ['Point the state option at a file inside it, for example crons.db'],
     }),
-
   notAFile: (path: string) => new CronsError('STATE_INVALID', `${path}: not a regular file, cannot hold crons state`),
-
   unreadable: (path: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: cannot read state file (permission denied)`, { cause }),
-
   missing: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: no state file yet (nothing has run with this state file)`, {
       suggestions: ['Start the scheduler once to create it'],
     }),
-
   notSqlite: (path: string) =>
     new CronsError('STATE_INVALID', `${path}: not a crons state file (file is not a SQLite database)`, {
       suggestions: ['Point the state option at a new file name, or remove this file if it is not needed'],
     }),
-
   foreignApplication: (path: string, what: string) =>
     new CronsError(
       'STATE_INVALID',
       `${path}: not a crons state file (SQLite database of another application, ${what})`,
     ),
-
   foreignTables: (path: string, tables: readonly string[]) => {
     const shown = tables.length > 5 ? `${tables.slice(0, 5).join(', ')}, ...` : tables.join(', ')
     return new CronsError(
@@ -57,51 +37,43 @@ export const stateFailure = {
       { suggestions: ['Use a separate file for crons state, for example crons.db'] },
     )
   },
-
   tooNew: (path: string, version: number) =>
     new CronsError(
       'STATE_VERSION',
       `${path}: state file has schema version ${version}, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`,
     ),
-
   needsUpgrade: (path: string, version: number) =>
     new CronsError(
       'STATE_VERSION',
       `${path}: state file has schema version ${version}, this crons needs ${SCHEMA_VERSION} and cannot upgrade it read-only`,
       { suggestions: ['Start the scheduler once (it upgrades the file), then retry'] },
     ),
-
   readOnlyFile: (path: string, target: string) =>
     new CronsError('STATE_READONLY', `${path}: state file is read-only (need write access to ${target})`),
-
   folderNeededToRead: (path: string, dir: string) =>
     new CronsError(
       'STATE_READONLY',
       `${path}: cannot read the state file without write access to its folder ${dir} (SQLite creates its -shm index there while no scheduler has the file open)`,
       { suggestions: ['Run this as a user who can write to that folder, or while a scheduler is running on the file'] },
     ),
-
   openedReadOnly: (path: string) =>
     new CronsError('STATE_READONLY', `${path}: state file was opened read-only, cannot change it`),
-
   locked: (path: string, busyTimeoutMs: number, cause?: unknown) =>
     new CronsError(
       'STATE_LOCKED',
-      `${path}: state file is locked by another program (waited ${seconds(busyTimeoutMs)})`,
+      `${path}: state file is locked by another program (waited ${Math.round(busyTimeoutMs) / 1000}s)`,
       { cause, suggestions: ['Close the program holding it (a SQLite browser with an open transaction?) and retry'] },
     ),
-
   corrupt: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: state file is corrupt (${what})`, {
       cause,
-      suggestions: [RESTORE_HINT],
+      suggestions: ['Restore it from a backup, or move it away to start with an empty state file'],
     }),
-
   io: (path: string, what: string, cause: unknown) =>
     new CronsError('STATE_INVALID', `${path}: cannot use state file (${what})`, { cause }),
 }
 
-/** The `code` of a better-sqlite3 `SqliteError` (or a Node errno error), if any. */
+/** The `code` of a better-sqlite3 `SqliteError` or a Node errno error. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const code = (error as { code?: unknown }).code
@@ -114,10 +86,7 @@ export interface FailureContext {
   readonly: boolean
 }
 
-/**
- * Map a driver error to a `CronsError`, or return the error unchanged when it is a bug of ours (a
- * constraint or SQL error) that no user action can fix and whose stack we want to keep.
- */
+/** A driver error as a `CronsError`; a bug of ours (constraint, SQL) is returned unchanged, with its stack. */
 export function fromSqliteError(error: unknown, context: FailureContext): unknown {
   if (error instanceof CronsError) return error
   const code = errorCode(error)

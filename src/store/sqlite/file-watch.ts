@@ -1,9 +1,7 @@
 /**
- * Whether the state file is still the one this connection opened. A file deleted or replaced under
- * a running process leaves the connection writing into an inode nobody can see any more: everything
- * written from then on would vanish when it closes. `check()` notices it (the path's device and
- * inode changed, or nothing is there) and saves the open database, which holds the only copy of what
- * was written since: back to the path if nothing took its place, else beside it.
+ * Whether the state file is still the one this connection opened: one deleted or replaced under a
+ * running process leaves it writing into an inode nobody sees. `check()` then saves the open database
+ * (the only copy of what was written) back to the path if nothing took its place, else beside it.
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
@@ -11,39 +9,27 @@ import type Database from 'better-sqlite3'
 import { CronsError } from '../../errors.js'
 import { backupDatabase } from './backup.js'
 
-interface Copy {
-  path: string
-  ino: number
-  mtimeMs: number
-  size: number
-}
-
 export class StateFileWatch {
-  /** The file's device and inode when opened; undefined for `:memory:` or once the file was lost. */
-  #identity: { dev: number; ino: number } | undefined
-  /** The copy `check()` put back where the deleted file was, as it was left (see `refresh()`). */
-  #restored: Copy | undefined
+  /** Undefined for `:memory:` or once the file was lost. */
+  #identity: fs.Stats | undefined
+  /** The copy `check()` put back where the deleted file was, as it was left. */
+  #restored: { path: string; stat: fs.Stats } | undefined
   readonly #path: string
-  /** What the path was given as, for messages. */
   readonly #shown: string
 
-  /** `file` as given when opening, resolved against `cwd` (where SQLite resolved it). */
+  /** `cwd`: where SQLite resolved `file`. */
   constructor(file: string, cwd: string) {
     this.#shown = file
     this.#path = nodePath.resolve(cwd, file)
     if (file === ':memory:') return
     try {
-      const stat = fs.statSync(this.#path)
-      this.#identity = { dev: stat.dev, ino: stat.ino }
+      this.#identity = fs.statSync(this.#path)
     } catch {
-      this.#identity = undefined
+      // Nothing there to watch.
     }
   }
 
-  /**
-   * Rejects with a `STATE_GONE` error once the file is gone or replaced, after saving `db` (whose
-   * queued writes the caller has flushed: `flush`) to the path or beside it. Later calls do nothing.
-   */
+  /** Rejects with `STATE_GONE` once the file is gone or replaced, after `flush` and saving `db`; then never again. */
   async check(db: Database.Database, flush: () => void): Promise<void> {
     const identity = this.#identity
     if (identity === undefined) return
@@ -55,14 +41,11 @@ export class StateFileWatch {
     }
     if (now !== undefined && now.ino === identity.ino && now.dev === identity.dev) return
     flush()
-    const path = this.#path
-    const saveTo = now === undefined ? path : `${path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    const saveTo =
+      now === undefined ? this.#path : `${this.#path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
     await db.backup(saveTo)
     this.#identity = undefined
-    if (now === undefined) {
-      const copy = fs.statSync(saveTo)
-      this.#restored = { path: saveTo, ino: copy.ino, mtimeMs: copy.mtimeMs, size: copy.size }
-    }
+    if (now === undefined) this.#restored = { path: saveTo, stat: fs.statSync(saveTo) }
     const what = now === undefined ? 'was deleted' : 'was replaced by another file'
     const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
     throw new CronsError('STATE_GONE', `state file ${this.#shown} ${what} while in use; ${where}`, {
@@ -71,9 +54,8 @@ export class StateFileWatch {
   }
 
   /**
-   * At close: what was written after `check()` restored a deleted file (the outcomes of runs in
-   * flight as the scheduler stopped, its stopped mark) goes into the restored copy too, unless
-   * someone has opened or changed that copy since: then it is theirs, and it stays as restored.
+   * At close: what was written since `check()` restored a deleted file goes into the restored copy too,
+   * unless someone has opened or changed that copy since (then it is theirs).
    */
   async refresh(db: Database.Database): Promise<void> {
     const restored = this.#restored
@@ -81,7 +63,8 @@ export class StateFileWatch {
     this.#restored = undefined
     try {
       const stat = fs.statSync(restored.path)
-      const untouched = stat.ino === restored.ino && stat.mtimeMs === restored.mtimeMs && stat.size === restored.size
+      const then = restored.stat
+      const untouched = stat.ino === then.ino && stat.mtimeMs === then.mtimeMs && stat.size === then.size
       if (untouched && !fs.existsSync(`${restored.path}-wal`)) {
         await backupDatabase(db, this.#shown, restored.path, true)
       }

@@ -1,8 +1,6 @@
 /**
- * Rows grouped by the columns they write, for the statements that write a group at a time (claim
- * batches, queued outcomes). Rows mostly come in runs of equal columns (the jobs of one instant, the
- * runs that ended in one millisecond), so a row with the same columns as the one before it joins that
- * one's group without its key being built: formatting keys was most of what grouping allocated.
+ * Rows grouped by the columns they write, for statements that write a group at a time. A row like the
+ * one before it joins its group without building a key: keys were most of what grouping allocated.
  */
 export class Groups<T> {
   readonly #groups = new Map<string, T[]>()
@@ -10,9 +8,8 @@ export class Groups<T> {
   #current: T[] = []
 
   constructor(
-    /** Equal for rows that write the same columns, different otherwise. */
     private readonly keyOf: (row: T) => string,
-    /** Whether two rows write the same columns: `keyOf` would give both the same key. */
+    /** `keyOf(a) === keyOf(b)`, cheaper. */
     private readonly same: (a: T, b: T) => boolean,
   ) {}
 

@@ -1,27 +1,18 @@
 /**
- * Reading and trimming history. `runs` has no index that leads with the job (it would cost every
- * claim a write to a page of its own, see docs/storage.md); a job's runs are instead a chain from
- * `jobs.last_run_id` through `runs.prev_id`, newest first, and "the last 50 runs of a job" walks it.
- *
- * Ids are never reused, so a link never leads to another job's run. Pruning (prune.ts) deletes from
- * a chain's old end, and a reader may meet a link to a deleted row while it is under way: the chain
- * ends there, and the only runs of the job that can be left below it are the active runs pruning
- * spares, found through the active index. Once keepRuns pruning is over they are linked back in.
- *
- * Queries across jobs stay SQL, shaped so the planner picks the partial indexes.
+ * Reading history. A job's runs are a chain from `jobs.last_run_id` through `runs.prev_id`, newest first
+ * (docs/storage.md: "Schema"). A chain may end at a row pruning deleted: below it only the active runs
+ * pruning spared can be left, found through the active index. Queries across jobs stay SQL.
  */
 import type Database from 'better-sqlite3'
+import { RUN_COLUMNS } from '../rows.js'
 import { RUN_STATUSES, type RunFilter, type RunRecord, type RunStatus } from '../types.js'
-import { type ChainRow, RUN_COLUMNS, type RunRow, toRun } from './rows.js'
+import { type ChainRow, type RunRow, toRun } from './rows.js'
 import type { Statements } from './statements.js'
 
 /** Statuses in the partial index `runs_status_id`; a query must repeat its condition to use it. */
 const INDEXED_STATUS = "status NOT IN ('running', 'succeeded')"
 
-/**
- * Under this many runs since `--since`, the started_at range is read and sorted; above it, newest
- * first by id is cheaper (the newest rows are the ones that match), so the planner's choice stands.
- */
+/** Under this many runs since `--since`, read and sort the started_at range; above, newest first by id is cheaper. */
 const SINCE_RANGE_MAX = 10_000
 
 function isRunStatus(status: string): status is RunStatus {
@@ -29,9 +20,8 @@ function isRunStatus(status: string): status is RunStatus {
 }
 
 /**
- * The SQL condition for a status, as a literal so the planner can match a partial index; without
- * `useIndex` the status index is left out of the planner's choice (a short started_at range is
- * cheaper to read than every failure).
+ * The condition for a status, a literal so the planner can match a partial index; without `useIndex`
+ * the status index is left out (a short started_at range is cheaper to read than every failure).
  */
 function statusCondition(status: RunStatus, useIndex: boolean): string {
   // A running row is always active: the active index holds it among a handful of rows.
@@ -43,10 +33,10 @@ function statusCondition(status: RunStatus, useIndex: boolean): string {
 export class RunHistory {
   readonly #db: Database.Database
   readonly #s: Statements
-  /** Prepared `listRuns` queries keyed by SQL text: there are only a few filter shapes. */
+  /** Prepared `listRuns` queries by SQL text: there are only a few filter shapes. */
   readonly #queries = new Map<string, Database.Statement<unknown[], RunRow>>()
   readonly #sinceRange: Database.Statement<[number, number], number>
-  /** Walks read several rows: one read transaction gives them all the same snapshot. */
+  /** One read transaction: a walk's reads see one snapshot. */
   readonly #snapshot
 
   constructor(db: Database.Database, statements: Statements) {
@@ -62,21 +52,20 @@ export class RunHistory {
     const limit = Math.max(0, Math.floor(filter.limit ?? 50))
     // Only known statuses are ever written (CHECK), and only these are spelled into SQL.
     if (filter.status !== undefined && !isRunStatus(filter.status)) return []
-    // Follow mode reads the rowid range of new rows; running rows are found through the active index.
+    // Follow mode reads new rowids; running rows are in the active index.
     if (filter.job !== undefined && filter.afterId === undefined && filter.status !== 'running') {
       return this.#snapshot(() => this.#walk(filter.job as string, filter, limit)) as RunRecord[]
     }
     return this.#query(filter, limit)
   }
 
-  /** The job's runs newest first, as `WHERE job = ? AND … ORDER BY id DESC LIMIT n` would return them. */
+  /** As `WHERE job = ? AND … ORDER BY id DESC LIMIT n` would return them. */
   #walk(job: string, filter: RunFilter, limit: number): RunRecord[] {
     if (limit === 0) return []
     const { status = null, trigger = null, since = null } = filter
     const rows = this.#s.chainRuns.all({ job, status, trigger, since, limit })
     if (rows.length < limit) {
-      // The walk reached the chain's end: all below the last match failed the filter, except runs
-      // pruning spared below a deleted row (only active ones), which are not on the chain any more.
+      // The chain ended: only active runs spared below a deleted row can still match.
       const below = rows.at(-1)?.id ?? Number.MAX_SAFE_INTEGER
       for (const row of this.#s.activeBefore.all(job, below)) {
         if (rows.length === limit) break
@@ -92,11 +81,7 @@ export class RunHistory {
     return rows.map(toRun)
   }
 
-  /**
-   * Every run of a job, newest first: the chain down to its first run or to a deleted row, then the
-   * active runs older than that row. Pruning deletes a chain from its old end but spares active runs,
-   * so nothing else of the job can be left there.
-   */
+  /** Every run of a job, newest first: the chain down to its end, then the active runs below a deleted row. */
   *#chain(job: string): Generator<ChainRow> {
     const { chainRow } = this.#s
     let id = this.#s.jobHead.get(job) ?? null
@@ -113,8 +98,7 @@ export class RunHistory {
 
   #query(filter: RunFilter, limit: number): RunRecord[] {
     const following = filter.afterId !== undefined
-    // `+id` keeps the planner on an index (see statements.ts) instead of walking every row in id
-    // order: the active index for running runs (a handful), the started_at range when it is short.
+    // `+id` (see statements.ts): the active index for running runs, the started_at range when short.
     const shortRange = !following && filter.since !== undefined && this.#fewSince(filter.since)
     const byIndex = shortRange || (!following && filter.status === 'running')
     const where: string[] = []
@@ -145,7 +129,7 @@ export class RunHistory {
     return (this.#sinceRange.get(since, SINCE_RANGE_MAX) ?? 0) < SINCE_RANGE_MAX
   }
 
-  /** Per job with runs, its newest run that is not `running` (skipped and missed count). */
+  /** Per job with runs, its newest run that is not `running`. */
   lastRuns(): Map<string, RunRecord> {
     return this.#snapshot(() => {
       const last = new Map<string, RunRecord>()
@@ -158,16 +142,6 @@ export class RunHistory {
       }
       return last
     }) as Map<string, RunRecord>
-  }
-
-  /** Jobs with runs, for pruning per job. */
-  jobsWithRuns(): string[] {
-    return this.#s.jobHeads.all().map((head) => head.name)
-  }
-
-  /** The newest run of a job, or null. */
-  head(job: string): number | null {
-    return this.#s.jobHead.get(job) ?? null
   }
 
   /** The run `n` links down the chain from run `from` (0: `from`), or null where the chain ends first. */

@@ -1,21 +1,16 @@
 /**
- * Numbered schema migrations for the SQLite state file. `MIGRATIONS[i]` takes a file from schema
- * version `i` to `i + 1`; the version lives in `PRAGMA user_version` (in the file header, so it is
- * readable without knowing any table) and `PRAGMA application_id` marks the file as ours, so we never
- * mistake someone else's database for an empty crons file.
- *
- * Rules: never edit a released migration, only append. Each migration must be plain SQL that runs
- * inside a transaction (no `VACUUM`, no `journal_mode`).
+ * Numbered schema migrations: `MIGRATIONS[i]` takes a file from version `i` to `i + 1` (`PRAGMA
+ * user_version`); `PRAGMA application_id` marks the file as ours. Never edit a released migration, only
+ * append; each is plain SQL that runs inside a transaction (no `VACUUM`, no `journal_mode`).
  */
 import type Database from 'better-sqlite3'
 
 export interface Migration {
-  /** What the step does, for `crons` maintainers reading a version history. */
   readonly description: string
   readonly sql: string
 }
 
-/** "cron" in ASCII; stored in the SQLite header so tools like `file(1)` and we can recognise the file. */
+/** "cron" in ASCII, in the SQLite header. */
 export const APPLICATION_ID = 0x63726f6e
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -80,10 +75,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description:
       'time-ordered history: runs chained per job (prev_id, jobs.last_run_id) without a job-leading index, ' +
       'slot_claims keyed (slot, job), CHECKs as OR chains, runs_status_id partial',
-    // SQLite's 12-step table rebuild (new table, copy, drop, rename, indexes). Keys that lead with the
-    // job name scatter one second's inserts over one leaf page per job; every dirty page is written to
-    // the WAL and checkpointed, so these keys grow in time order instead. An IN list in a CHECK builds
-    // an ephemeral table on every insert and update; OR chains of equalities cost nothing.
+    // SQLite's table rebuild (new table, copy, drop, rename, indexes); why: docs/storage.md, "Schema".
     sql: `
       ALTER TABLE jobs ADD COLUMN last_run_id INTEGER;
       -- Runs started by beginRun alone never created a jobs row; every chain needs one.
@@ -174,10 +166,7 @@ export const MIGRATIONS: readonly Migration[] = [
     description:
       "runs.status 'cancelled', jobs.paused_at (since when a job is paused), " +
       'instances.config_hash and instances.clock_offset_ms (facts a live instance reports)',
-    // SQLite cannot change a CHECK in place: the runs table is rebuilt as in version 2 (new table,
-    // copy, drop, rename, indexes), keeping ids, the id sequence and each run's link to its job's
-    // previous run. Jobs paused before this version keep paused_at NULL: when they were paused is
-    // not known.
+    // A CHECK cannot change in place: runs is rebuilt as in version 2, keeping ids, sequence and links.
     sql: `
       ALTER TABLE jobs ADD COLUMN paused_at INTEGER;
       ALTER TABLE instances ADD COLUMN config_hash TEXT;
@@ -232,20 +221,17 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-/** The schema version this build writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** What the header says about a database before we touch it. */
 export interface SchemaProbe {
   applicationId: number
   version: number
-  /** User tables and views (not `sqlite_*`), to tell an empty file from someone else's database. */
+  /** User tables and views (not `sqlite_*`): an empty file or someone else's database. */
   tables: string[]
 }
 
 export function probeSchema(db: Database.Database): SchemaProbe {
-  // One read transaction, so the three reads see one state of the file: read one by one, they could
-  // straddle another process's migration and see its tables without its application id.
+  // One read transaction: read one by one, they could straddle another process's migration.
   const read = db.transaction((): SchemaProbe => {
     const applicationId = db.pragma('application_id', { simple: true }) as number
     const version = db.pragma('user_version', { simple: true }) as number
@@ -267,12 +253,9 @@ export function isOurs(probe: SchemaProbe): boolean {
 }
 
 /**
- * Bring the file up to `SCHEMA_VERSION` in ONE immediate transaction. The version is re-read inside
- * the transaction because another process may have migrated the file between our probe and our
- * lock; the callback then returns without changes. Also serves as the open-time write probe: an
- * immediate transaction fails fast on a read-only or locked file, before the scheduler starts.
- *
- * Returns the probe taken under the lock; the caller refuses the file if it is not ours.
+ * Bring the file up to `SCHEMA_VERSION` in one immediate transaction (which also fails fast on a
+ * read-only or locked file), re-reading the version under the lock: another process may have migrated
+ * it meanwhile. Returns the probe taken under the lock; the caller refuses the file if it is not ours.
  */
 export function migrate(db: Database.Database): SchemaProbe {
   const step = db.transaction((): SchemaProbe => {

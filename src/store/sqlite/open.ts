@@ -1,44 +1,33 @@
 /**
- * Opening a state file safely. Every check that can refuse a file runs BEFORE anything is written,
- * so a bad path never leaves a new file behind and someone else's file is never altered (even
- * switching to WAL rewrites header bytes, so it comes after the ownership and version checks).
+ * Opening a state file safely: every check that can refuse a file runs before anything is written (even
+ * switching to WAL rewrites header bytes), so a bad path leaves no new file and a foreign file is never altered.
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import Database from 'better-sqlite3'
-import { errorCode, fromSqliteError, stateFailure } from './failures.js'
+import { errorCode, type FailureContext, fromSqliteError, stateFailure } from './failures.js'
 import { isOurs, migrate, probeSchema, SCHEMA_VERSION, type SchemaProbe } from './migrations.js'
 
 export interface SqliteStoreOptions {
-  /**
-   * Open for reading only (inspect commands): the file must exist and is never created, migrated or
-   * written. SQLite may still create the `-wal`/`-shm` companions next to a WAL file.
-   * @default false
-   */
+  /** Inspect commands: the file must exist and is never created, migrated or written. @default false */
   readonly?: boolean
-  /**
-   * How long to wait for another process's write lock before failing with `STATE_LOCKED`.
-   * @default 5000
-   */
+  /** How long to wait for another process's write lock before failing with `STATE_LOCKED`. @default 5000 */
   busyTimeoutMs?: number
 }
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000
-
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
+/** Header byte 18, the file format write version: 2 for a database in WAL mode. */
+const WAL_VERSION_OFFSET = 18
+const WAL_VERSION = 2
 
-export function isMemoryPath(path: string): boolean {
-  return path === ':memory:'
+/** Root ignores permission bits: "no write bit for anyone" counts as read-only too, for every user alike. */
+function isWritable(target: string, stats: fs.Stats): boolean {
+  return (stats.mode & 0o222) !== 0 && canAccess(target, fs.constants.W_OK)
 }
 
-/**
- * Root ignores permission bits, so `fs.accessSync(W_OK)` says yes to a `chmod 444` file; treating
- * "no write bit for anyone" as read-only too makes the refusal the same for every user.
- */
-function isWritable(target: string, stats: fs.Stats): boolean {
-  if ((stats.mode & 0o222) === 0) return false
+function canAccess(target: string, mode: number): boolean {
   try {
-    fs.accessSync(target, fs.constants.W_OK)
+    fs.accessSync(target, mode)
     return true
   } catch {
     return false
@@ -57,21 +46,6 @@ function statOrUndefined(target: string, path: string): fs.Stats | undefined {
   }
 }
 
-/** Header byte 18, the file format write version: 2 for a database in WAL mode. */
-const WAL_VERSION_OFFSET = 18
-const WAL_VERSION = 2
-
-/** Whether this process may create a file in `dir` (the OS decides: root may, whatever the mode). */
-function canCreateIn(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** The first 20 bytes: the magic string and the fields up to the format versions. */
 function readHeader(target: string, path: string): Buffer {
   const header = Buffer.alloc(WAL_VERSION_OFFSET + 2)
   let fd: number | undefined
@@ -86,11 +60,8 @@ function readHeader(target: string, path: string): Buffer {
   }
 }
 
-/**
- * Filesystem checks that need no SQLite: folder exists and is writable, path is a regular file
- * with a SQLite header (or empty), file is writable. Returns whether the file exists already.
- */
-export function checkStateFile(path: string, readonly: boolean): boolean {
+/** Checks that need no SQLite (folder, regular file, SQLite header, write access). Returns whether the file exists. */
+function checkStateFile(path: string, readonly: boolean): boolean {
   if (path.trim() === '') throw stateFailure.emptyPath()
   const target = nodePath.resolve(path)
   const dir = nodePath.dirname(target)
@@ -107,26 +78,23 @@ export function checkStateFile(path: string, readonly: boolean): boolean {
 
   if (stats.isDirectory()) throw stateFailure.isFolder(path)
   if (!stats.isFile()) throw stateFailure.notAFile(path)
-  // A zero-byte file is a valid empty database to SQLite (`touch crons.db`); nothing to lose in it.
+  // A zero-byte file is a valid empty database to SQLite (`touch crons.db`).
   const header = stats.size > 0 ? readHeader(target, path) : undefined
   if (header !== undefined && !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
     throw stateFailure.notSqlite(path)
   }
   if (readonly && header?.[WAL_VERSION_OFFSET] === WAL_VERSION && !fs.existsSync(`${target}-shm`)) {
-    // SQLite reads a WAL file through its `-shm` index and creates it when no process has the file
-    // open: a reader who cannot write to the folder cannot read the file then.
-    if (!canCreateIn(dir)) throw stateFailure.folderNeededToRead(path, dir)
+    // SQLite reads a WAL file through its `-shm` index, created when no process has the file open.
+    if (!canAccess(dir, fs.constants.W_OK | fs.constants.X_OK)) throw stateFailure.folderNeededToRead(path, dir)
   }
   if (!readonly) {
     if (!isWritable(target, stats)) throw stateFailure.readOnlyFile(path, target)
     // WAL mode creates `-wal` and `-shm` files next to the state file.
-    const dirStats = fs.statSync(dir)
-    if (!isWritable(dir, dirStats)) throw stateFailure.readOnlyFile(path, `folder ${dir}`)
+    if (!isWritable(dir, fs.statSync(dir))) throw stateFailure.readOnlyFile(path, `folder ${dir}`)
   }
   return true
 }
 
-/** Refuse files that are not ours or too new for this build, before any write. */
 function assertUsable(path: string, probe: SchemaProbe, readonly: boolean): void {
   if (!isOurs(probe)) {
     if (probe.tables.length > 0) throw stateFailure.foreignTables(path, probe.tables)
@@ -148,14 +116,12 @@ function companionsExist(path: string): boolean {
 }
 
 /**
- * A read-only connection cannot checkpoint, so it leaves the `-wal`/`-shm` files it created next to
- * a WAL file. If they were not there before we opened, let a brief read-write connection do what
- * the last connection normally does on close: SQLite only deletes them after taking an exclusive
- * lock, so a scheduler that opened the file meanwhile keeps them. With an empty WAL, the main file
- * is not written.
+ * A read-only connection cannot checkpoint, so it leaves the `-wal`/`-shm` it created. If they were not
+ * there before, a brief read-write connection removes them as a last close does; SQLite does so only
+ * under an exclusive lock, so a scheduler that opened the file meanwhile keeps them.
  */
 export function tidyAfterReadOnly(path: string, hadCompanions: boolean): void {
-  if (hadCompanions || isMemoryPath(path) || !companionsExist(path)) return
+  if (hadCompanions || path === ':memory:' || !companionsExist(path)) return
   try {
     const db = new Database(path, { fileMustExist: true, timeout: 0 })
     try {
@@ -170,20 +136,18 @@ export function tidyAfterReadOnly(path: string, hadCompanions: boolean): void {
 
 export interface OpenedDatabase {
   db: Database.Database
+  context: FailureContext
   schemaVersion: number
   /** For read-only opens: whether `-wal`/`-shm` existed before, see `tidyAfterReadOnly`. */
   hadCompanions: boolean
 }
 
-/**
- * Check, open, refuse or migrate. On any refusal the connection is closed and a `CronsError`
- * thrown; the file is left byte-for-byte as it was.
- */
+/** Check, open, refuse or migrate. On any refusal the file is left byte-for-byte as it was. */
 export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
-  const memory = isMemoryPath(path)
-  // A private in-memory store has nothing to protect from writes; read-only would only make it unusable.
+  const memory = path === ':memory:'
+  // A private in-memory store has nothing to protect from writes.
   const readonly = options.readonly === true && !memory
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   const context = { path, busyTimeoutMs, readonly }
   const exists = memory ? false : checkStateFile(path, readonly)
   const hadCompanions = exists && companionsExist(path)
@@ -196,9 +160,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   }
   try {
     assertUsable(path, probeSchema(db), readonly)
-    if (readonly) {
-      return { db, schemaVersion: SCHEMA_VERSION, hadCompanions }
-    }
+    if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, hadCompanions }
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
@@ -208,7 +170,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     const probe = migrate(db)
     // Another process may have initialised or replaced the file between our first look and the lock.
     assertUsable(path, probe, false)
-    return { db, schemaVersion: probe.version, hadCompanions }
+    return { db, context, schemaVersion: probe.version, hadCompanions }
   } catch (error) {
     db.close()
     if (readonly) tidyAfterReadOnly(path, hadCompanions)

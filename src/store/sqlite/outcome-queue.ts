@@ -1,21 +1,14 @@
 /**
- * The queue of outcome writes (`finishRun`, `settleRun`) the SQLite store batches: writes handed over
- * in one turn of the event loop are written together, in one immediate transaction, on the next turn
- * (a commit costs far more than the update it carries, and the runs of one due second finish in the
- * same turn). Their promises resolve once that transaction has committed. The store calls `flush()`
- * at the start of every other method, so nothing read or written through it misses an outcome a
- * caller has already handed over (docs/engine.md, "Outcome batching"). How one flush's writes become
- * statements is outcomes.ts.
+ * The queued outcome writes (`finishRun`, `settleRun`): those of one event-loop turn are written in one
+ * immediate transaction on the next (docs/engine.md: "Outcome batching"); the store calls `flush()`
+ * first in every other method. How one flush becomes statements is outcomes.ts.
  */
 import type Database from 'better-sqlite3'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { OutcomeWriter, type PendingWrite } from './outcomes.js'
 import type { Statements } from './statements.js'
 
-/**
- * The real `setImmediate`, taken when this module loads: a test that installs fake timers later must
- * not stop outcomes from being written (the promises of `finishRun` would never settle).
- */
+/** The real `setImmediate`, taken at load: fake timers installed later must not stop outcome writes. */
 const nextTurn = globalThis.setImmediate
 const cancelNextTurn = globalThis.clearImmediate
 
@@ -24,7 +17,7 @@ interface PendingBatch {
   readonly promise: Promise<void>
   resolve: () => void
   reject: (error: unknown) => void
-  /** Runs whose owner was reaped: their writes were refused (fencing). */
+  /** Runs whose writes were refused: their owner was reaped (fencing). */
   readonly refused: Set<number>
 }
 
@@ -41,11 +34,10 @@ function newBatch(): PendingBatch {
 export class OutcomeQueue {
   readonly #s: Statements
   readonly #context: FailureContext
-  /** Whether the store is closed: nothing will flush any more. */
   readonly #closed: () => boolean
   readonly #flushTx
 
-  /** Outcome writes queued since the last flush, in call order, and the callers waiting for them. */
+  /** Writes queued since the last flush, in call order, and the callers waiting for them. */
   #pending: PendingWrite[] = []
   #batch: PendingBatch | undefined
   #flushTimer: NodeJS.Immediate | undefined
@@ -58,10 +50,7 @@ export class OutcomeQueue {
     this.#flushTx = db.transaction((writes: readonly PendingWrite[]) => outcomes.write(writes))
   }
 
-  /**
-   * Queue an outcome write; the promise settles when the transaction carrying it commits (or fails),
-   * with the runs of that transaction whose writes were refused (fencing).
-   */
+  /** Settles when the transaction carrying the write commits (or fails), with the runs it refused. */
   enqueue(write: PendingWrite): Promise<ReadonlySet<number>> {
     if (this.#closed()) {
       // Nothing will flush any more: fail the way a direct write on a closed connection fails.
@@ -82,16 +71,9 @@ export class OutcomeQueue {
     return batch.promise.then(() => batch.refused)
   }
 
-  readonly #onNextTurn = (): void => {
-    this.#flushTimer = undefined
-    this.flush()
-  }
+  readonly #onNextTurn = (): void => this.flush()
 
-  /**
-   * Write every queued outcome in one immediate transaction, then settle the waiting callers: all
-   * resolve, or all reject with the same error (the transaction is all or nothing). Called on the
-   * next turn, and synchronously at the start of every other method of the store.
-   */
+  /** Write every queued outcome in one transaction; its callers all resolve, or all reject with its error. */
   flush(): void {
     const batch = this.#batch
     if (batch === undefined) return
@@ -111,10 +93,7 @@ export class OutcomeQueue {
     batch.resolve()
   }
 
-  /**
-   * The writes whose run's owner was not reaped; the others go into `refused`. The common case (no
-   * instance of the file was ever reaped) costs one indexed count.
-   */
+  /** The writes whose run's owner was not reaped (the others go into `refused`); one count when none ever was. */
   #unfenced(writes: readonly PendingWrite[], refused: Set<number>): readonly PendingWrite[] {
     if (this.#s.anyReaped.get() === 0) return writes
     const ids = writes.map((w) => (typeof w === 'number' ? w : w.id))

@@ -1,17 +1,15 @@
 /**
- * Writing queued outcomes (`finishRun`, `settleRun`) inside the store's flush transaction. Outcomes
- * that share every column but the run id (the runs of one second that succeeded in the same
- * millisecond, say) are written by one statement; a write alone takes the single-row statement,
- * which is cheaper for one row. Writes of the same run keep their queued order: a second write of a
- * run starts a new round, written after the first.
+ * Writing one flush of queued outcomes. Outcomes that share every column but the run id are written by
+ * one statement, a lone one by the cheaper single-row statement; a second write of a run starts a new
+ * round, so writes of one run keep their order.
  */
 import { Groups } from './groups.js'
-import type { FinishedRun, Statements } from './statements.js'
+import type { FinishedRun } from './rows.js'
+import type { Statements } from './statements.js'
 
 /** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
 export type PendingWrite = (FinishedRun & { id: number }) | number
 
-/** The run a write is for. */
 const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write.id)
 
 /** A nullable text column as part of a grouping key: its length says where it ends. */
@@ -24,7 +22,7 @@ function keyOf(write: PendingWrite): string {
   return `${status} ${finishedAt} ${active} ${retryAt}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
 }
 
-/** Whether two writes have equal keys (see `keyOf`) without building them. */
+/** `keyOf(a) === keyOf(b)`, without building the keys. */
 function sameOutcome(a: PendingWrite, b: PendingWrite): boolean {
   if (typeof a === 'number' || typeof b === 'number') return typeof a === typeof b
   return (
@@ -47,11 +45,10 @@ export class OutcomeWriter {
     this.#s = statements
   }
 
-  /** Write `writes` in order; call inside a transaction. */
+  /** Call inside a transaction. */
   write(writes: readonly PendingWrite[]): void {
     let round = new Groups(keyOf, sameOutcome)
-    // The run ids of the round, made only once an id is not above all before it: runs mostly end
-    // in the order they were claimed, so a higher id than any so far cannot be in the round yet.
+    // Built only once an id is not above all before it: runs mostly end in the order they were claimed.
     let inRound: Set<number> | undefined
     let highest = Number.NEGATIVE_INFINITY
     for (const write of writes) {
@@ -94,10 +91,7 @@ export class OutcomeWriter {
   }
 }
 
-/**
- * The range the ids make when they are every id from the lowest to the highest; a round holds each
- * run once, so that is when there are as many ids as the range is long.
- */
+/** The ids as a range, when they are every id from lowest to highest (a round holds each run once). */
 function idRange(ids: readonly number[]): { first: number; last: number } | undefined {
   let first = Number.POSITIVE_INFINITY
   let last = Number.NEGATIVE_INFINITY

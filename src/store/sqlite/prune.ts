@@ -1,19 +1,8 @@
 /**
- * Pruning history in bounded steps (`Store.prune`). A pass goes through these phases, each made of
- * batches of a few milliseconds, each batch its own short write transaction:
- *
- * 1. keepDays: inactive runs started before the cutoff, oldest first through the started_at index.
- * 2. Boundaries: each job's oldest kept run, found by walking `keepRuns - 1` links down its chain,
- *    goes into a temporary table. The walk is a read; nothing is deleted yet.
- * 3. Sweep: inactive runs below their job's boundary are deleted across all jobs at once, in rowid
- *    ranges. A job's runs are interleaved with every other job's, so deleting them job by job would
- *    write each page once per job that has a row on it; in rowid order each page is written once.
- * 4. Relinking: the oldest kept run of each job points at the newest active run spared below it
- *    (or nowhere), and spared active runs at each other, so chains stay whole.
- * 5. Slot claims, then stopped instances, older than keepDays and at least a day.
- *
- * The pass is kept between calls, so a step carries on where the last one stopped. A run deleted
- * under a chain reader only shortens the chain it walks (see history.ts).
+ * Pruning history in bounded steps (`Store.prune`; docs/storage.md: "Schema", "Retention"), phase by
+ * phase: keepDays, each job's keepRuns boundary (a chain walk), one sweep of all jobs in rowid order (each
+ * page written once), relinking spared active runs, then slot claims and instances. Each batch is its
+ * own short transaction; the pass is kept between calls.
  */
 import { performance } from 'node:perf_hooks'
 import type Database from 'better-sqlite3'
@@ -21,29 +10,17 @@ import type { RunHistory } from './history.js'
 import type { Statements } from './statements.js'
 
 const DAY_MS = 86_400_000
-/**
- * Slot claims and instance rows are the scheduling state, not history: they outlive any
- * scheduler's view of "due now" and a live instance's heartbeat interval, whatever keepDays says.
- */
+/** Slot claims and instances are scheduling state, not history: kept a day whatever keepDays says. */
 const MIN_STATE_RETENTION_MS = DAY_MS
-/** Rows deleted by one keepDays or slot-claim statement: a few milliseconds of work. */
+/** Each a few milliseconds of work: rows per delete, chain links per walk statement, ids per sweep statement. */
 export const PRUNE_BATCH = 1_000
-/** Links of a job's chain walked by one statement while finding its boundary (a few milliseconds). */
 export const CHAIN_WALK_STEP = 1_000
-/** Ids one sweep statement covers: at most this many rows deleted, a few milliseconds of work. */
 export const SWEEP_SPAN = 1_000
 /** Jobs relinked by one transaction. */
 const RELINK_BATCH = 500
 
-export interface PruneHistory {
-  keepDays: number
-  keepRuns: number
-}
-
-export interface PruneStep {
-  deleted: number
-  done: boolean
-}
+export type PruneHistory = { keepDays: number; keepRuns: number }
+export type PruneStep = { deleted: number; done: boolean }
 
 type Phase = 'old' | 'bounds' | 'sweep' | 'relink' | 'claims' | 'instances'
 
@@ -65,8 +42,8 @@ interface Pass {
   relink: [string, number][]
 }
 
-/** How the store runs work: each call is one write transaction, or one read, with its errors mapped. */
-export interface PruneAccess {
+/** How the store runs work: one write transaction, or one read, with its errors mapped. */
+interface PruneAccess {
   write<T>(work: () => T): T
   read<T>(work: () => T): T
 }
@@ -87,10 +64,7 @@ export class Pruner {
     this.#access = access
   }
 
-  /**
-   * Work on the pass for these arguments (a new one if the last call had others, or finished) for
-   * about `maxMs`: at least one batch, then more while time is left.
-   */
+  /** About `maxMs` on the pass for these arguments: at least one batch, then more while time is left. */
   step(now: number, history: PruneHistory, maxMs: number): PruneStep {
     const pass = this.#passFor(now, history)
     const began = performance.now()
@@ -127,7 +101,7 @@ export class Pruner {
     return this.#pass
   }
 
-  /** One batch of the current phase, moving on to the next phase when it is over; returns runs deleted. */
+  /** One batch of the current phase, moving on when it is over; returns runs deleted. */
   #batch(pass: Pass): number {
     const s = this.#s
     switch (pass.phase) {
@@ -135,7 +109,7 @@ export class Pruner {
         const deleted = this.#access.write(() => s.pruneOld.run(pass.runCutoff, PRUNE_BATCH).changes)
         if (deleted < PRUNE_BATCH) {
           pass.phase = 'bounds'
-          pass.jobs = this.#access.read(() => this.#history.jobsWithRuns()).reverse()
+          pass.jobs = this.#access.read(() => s.jobHeads.all().map((head) => head.name)).reverse()
         }
         return deleted
       }
@@ -169,16 +143,15 @@ export class Pruner {
   }
 
   /**
-   * One statement of the walk to a job's oldest kept run (`keepRuns - 1` links below its newest).
-   * A chain that ends first (a job with fewer runs, or one keepDays pruning cut short) has nothing
-   * beyond keepRuns. With keepRuns 0 every inactive run of the job goes.
+   * One statement of the walk to a job's oldest kept run (`keepRuns - 1` links below its newest). A
+   * chain that ends first has nothing beyond keepRuns.
    */
   #walk(pass: Pass): void {
     const history = this.#history
     if (pass.walk === undefined) {
       const job = pass.jobs.pop()
       if (job === undefined) return
-      const head = this.#access.read(() => history.head(job))
+      const head = this.#access.read(() => this.#s.jobHead.get(job) ?? null)
       if (head === null) return
       if (pass.keepRuns === 0) {
         pass.bounds.set(job, head + 1)
@@ -222,10 +195,9 @@ export class Pruner {
   }
 
   /**
-   * Link each job's oldest kept run to the active runs spared below it, newest first, the last to
-   * nothing: what the sweep left below a boundary is only active runs. With keepRuns 0 the job's
-   * head moves to the newest spared run, unless a new run came on top meanwhile (that one's link
-   * then ends the chain at a deleted row, which readers allow for).
+   * Link each job's oldest kept run to the active runs spared below it, newest first. With keepRuns 0
+   * the head moves to the newest spared run, unless a new run came on top (its chain then ends at a
+   * deleted row, which readers allow for).
    */
   #relink(pass: Pass): void {
     const s = this.#s
@@ -241,7 +213,7 @@ export class Pruner {
     })
   }
 
-  /** The temporary table of boundaries and its statements, created on first use (per connection). */
+  /** The temporary table of boundaries and its statements, created on first use. */
   #bounds(): ReturnType<typeof prepareBoundStatements> {
     if (this.#sql === undefined) {
       const db = this.#db
@@ -258,7 +230,7 @@ function prepareBoundStatements(db: Database.Database) {
   return {
     clear: db.prepare('DELETE FROM temp.prune_bounds'),
     insert: db.prepare<[string, number]>('INSERT INTO temp.prune_bounds (job, below) VALUES (?, ?)'),
-    /** Inactive runs of the range below their job's boundary; a job without one keeps its runs. */
+    /** A job without a boundary keeps its runs. */
     sweep: db.prepare<[number, number]>(
       `DELETE FROM runs WHERE id BETWEEN ? AND ? AND active = 0
        AND id < (SELECT below FROM temp.prune_bounds b WHERE b.job = runs.job)`,

@@ -1,40 +1,25 @@
-/**
- * Every fixed query of the SQLite store, prepared once per connection. Preparing is the expensive
- * part of a small query; the hot path (1,000 slot claims due in the same second) only binds and
- * steps these. Queries whose shape depends on a filter are cached separately (history.ts).
- */
+/** Every fixed query of the SQLite store, prepared once per connection: the hot path only binds and steps. */
 import type Database from 'better-sqlite3'
-import { type HolderRow, OWNER_GONE, type FinishedRun as SharedFinishedRun } from '../rows.js'
-import type { NewInstance, RunRecord } from '../types.js'
-import type { ChainRow, InstanceRow, JobRow, RunRow } from './rows.js'
-import { RUN_COLUMNS } from './rows.js'
+import { type HolderRow, type InstanceRow, OWNER_GONE, RUN_COLUMNS } from '../rows.js'
+import type { CancelRequest, NewInstance, PendingRetry, RunRecord } from '../types.js'
+import type { ChainRow, FinishedRun, JobRow, RunRow } from './rows.js'
 
 /*
- * A note on `+column` below: without ANALYZE statistics SQLite likes to walk an index in ORDER BY or
- * GROUP BY order and filter every row. The unary `+` stops that, so the partial index on active
- * runs (a handful of rows) or the started_at range is searched instead of millions of rows.
+ * `ORDER BY +column`: without ANALYZE statistics SQLite likes to walk an index in ORDER BY or GROUP BY
+ * order, filtering every row; the unary `+` makes it search the active index or started_at range instead.
  */
 
 /** An active run whose instance is dead (or unknown), for reaping. */
-export interface OrphanRow {
+interface OrphanRow {
   id: number
   status: string
   started_at: number
   instance_id: string
-  /** The last instant the instance was known alive, or null when it has no row. */
+  /** Null when the instance has no row. */
   last_seen: number | null
 }
 
-/** An outcome as the `runs` row keeps it: `finishRun` adds the run's `id`, `finishRuns` a JSON array `ids`. */
-export type FinishedRun = SharedFinishedRun<0 | 1>
-
-/** The first active run of a job, for the skip reason of a claim (one query per claim batch). */
-export interface ClaimHolderRow {
-  job: string
-  id: number
-  instance_id: string
-  started_at: number
-}
+export type ClaimHolderRow = Pick<HolderRow, 'id' | 'instance_id' | 'started_at'> & { job: string }
 
 /** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
 export type NewRun = Pick<
@@ -42,8 +27,17 @@ export type NewRun = Pick<
   'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt' | 'finishedAt' | 'detail' | 'instanceId'
 > & { active: 0 | 1 }
 
+/** A `set…` flag of 0 keeps its column. */
+interface InstanceUpdate {
+  id: string
+  setConfigHash: 0 | 1
+  configHash: string | null
+  setClockOffset: 0 | 1
+  clockOffsetMs: number | null
+}
+
 /** A `listRuns` filter for a chain walk; null matches anything. */
-export interface ChainFilter {
+interface ChainFilter {
   job: string
   status: string | null
   trigger: string | null
@@ -51,13 +45,17 @@ export interface ChainFilter {
   limit: number
 }
 
+/** The update of `finishRun` and its forms for several runs, before their WHERE. */
+const FINISH = `UPDATE runs SET status = @status, finished_at = @finishedAt,
+  duration_ms = max(0, @finishedAt - started_at), error_message = @errorMessage, error_stack = @errorStack,
+  result = @result, output = @output, detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt`
+
 /** Whether run `r` matches a `ChainFilter` (1 or 0). */
 const CHAIN_MATCH =
   '((@status IS NULL OR r.status = @status) AND (@trigger IS NULL OR r."trigger" = @trigger) ' +
   'AND (@since IS NULL OR r.started_at >= @since))'
 
-/** The part of a prepared statement the store uses, typed by its parameters and row shape. */
-export interface Query<P extends unknown[], R = unknown> {
+interface Query<P extends unknown[], R = unknown> {
   run(...params: P): Database.RunResult
   get(...params: P): R | undefined
   all(...params: P): R[]
@@ -65,7 +63,6 @@ export interface Query<P extends unknown[], R = unknown> {
 
 export function prepareStatements(db: Database.Database) {
   const prepare = <P extends unknown[], R = unknown>(sql: string): Query<P, R> => db.prepare<P, R>(sql)
-  /** For single-column queries: rows are the column's values. */
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
     registerInstance: prepare<[NewInstance & { processStart: number | null; configHash: string | null }]>(
@@ -77,31 +74,19 @@ export function prepareStatements(db: Database.Database) {
          stopped_at = NULL, config_hash = excluded.config_hash, clock_offset_ms = NULL
        WHERE instances.reaped_at IS NULL`,
     ),
-    /** `setConfigHash`, `setClockOffset`: 1 in the `set` flag changes the column, 0 keeps it. */
-    updateInstance: prepare<
-      [
-        {
-          id: string
-          setConfigHash: 0 | 1
-          configHash: string | null
-          setClockOffset: 0 | 1
-          clockOffsetMs: number | null
-        },
-      ]
-    >(
+    updateInstance: prepare<[InstanceUpdate]>(
       `UPDATE instances SET
          config_hash = CASE WHEN @setConfigHash = 1 THEN @configHash ELSE config_hash END,
          clock_offset_ms = CASE WHEN @setClockOffset = 1 THEN @clockOffsetMs ELSE clock_offset_ms END
        WHERE id = @id AND reaped_at IS NULL`,
     ),
-    /** Refused (no row changed) once the instance was reaped: it lost its runs to a peer. */
+    /** Refused (no row changed) once the instance was reaped. */
     heartbeat: prepare<[number, string]>('UPDATE instances SET heartbeat_at = ? WHERE id = ? AND reaped_at IS NULL'),
-    /** Instances found dead: their late writes about runs are refused from now on. */
     markReaped: prepare<[now: number, ids: string]>(
       `UPDATE instances SET reaped_at = ? FROM json_each(?) j
        WHERE instances.id = j.value AND instances.stopped_at IS NULL AND instances.reaped_at IS NULL`,
     ),
-    /** Of the runs `ids` (a JSON array), those whose owner was reaped: writes about them are refused. */
+    /** Of the runs `ids` (a JSON array), those whose owner was reaped. */
     fencedRuns: column<[ids: string], number>(
       `SELECT r.id FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN instances i ON i.id = r.instance_id
        WHERE i.reaped_at IS NOT NULL`,
@@ -111,35 +96,27 @@ export function prepareStatements(db: Database.Database) {
       `SELECT r.id, r.detail FROM jobs j JOIN runs r ON r.id = j.last_run_id
        WHERE j.name = ? AND r.status = 'skipped' AND r.detail LIKE '{"paused":true,%'`,
     ),
-    /** Extend a pause stretch's record to one more slot (and the job's last served slot with it). */
     extendPause: prepare<[{ id: number; detail: string; slot: number; job: string }]>(
       `UPDATE runs SET detail = @detail, finished_at = max(finished_at, @slot) WHERE id = @id`,
     ),
     raiseLastSlot: prepare<[slot: number, sameSlot: number, job: string]>(
       'UPDATE jobs SET last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
     ),
-    /** Take a run's pending retry: only one process begins it. */
     takeRetry: prepare<[number]>('UPDATE runs SET retry_at = NULL WHERE id = ? AND retry_at IS NOT NULL'),
-    /** Retries waiting out their backoff whose owner is gone (stopped, reaped or unknown). */
-    orphanedRetries: prepare<
-      [],
-      { id: number; job: string; slot: number; trigger: string; attempt: number; retry_at: number }
-    >(
-      `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
+    orphanedRetries: prepare<[], PendingRetry>(
+      `SELECT r.id AS runId, r.job, r.slot, r."trigger", r.attempt, r.retry_at AS retryAt
+       FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}
        ORDER BY r.retry_at`,
     ),
-    /** Instances other than the one given that are neither stopped nor reaped. */
     peers: prepare<[instanceId: string], InstanceRow>(
       'SELECT * FROM instances WHERE id <> ? AND stopped_at IS NULL AND reaped_at IS NULL ORDER BY started_at, id',
     ),
-    /** 1 when runs are active whose owner stopped, was reaped or is unknown. */
     anyOrphanedRuns: column<[], number>(
       `SELECT EXISTS (SELECT 1 FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
          WHERE r.active = 1 AND ${OWNER_GONE})`,
     ),
     anyReaped: column<[], number>('SELECT count(*) FROM instances WHERE reaped_at IS NOT NULL'),
-    /** Live-looking instances whose heartbeat is older than the cutoff. */
     expiredInstances: column<[cutoff: number], string>(
       'SELECT id FROM instances WHERE stopped_at IS NULL AND reaped_at IS NULL AND heartbeat_at < ?',
     ),
@@ -158,7 +135,6 @@ export function prepareStatements(db: Database.Database) {
        WHERE id = @id`,
     ),
     deactivate: prepare<[number]>('UPDATE runs SET active = 0 WHERE id = ?'),
-    /** A stopping instance's runs that have their outcome but whose code never settled lose their guard. */
     releaseInstance: prepare<[string]>(
       `UPDATE runs SET active = 0 WHERE active = 1 AND instance_id = ? AND status <> 'running'`,
     ),
@@ -168,11 +144,9 @@ export function prepareStatements(db: Database.Database) {
        ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at`,
     ),
     listJobs: prepare<[], JobRow>('SELECT * FROM jobs ORDER BY name'),
-    /** `names`: a JSON array. */
     serveFrom: prepare<[{ names: string; from: number }]>(
       'UPDATE jobs SET last_slot = @from FROM json_each(@names) j WHERE jobs.name = j.value AND last_slot IS NULL',
     ),
-    /** Pausing keeps the instant of a pause already under way; resuming clears it. */
     setPaused: prepare<[{ name: string; paused: 0 | 1; now: number }]>(
       `UPDATE jobs SET paused = @paused,
          paused_at = CASE WHEN @paused = 0 THEN NULL WHEN paused = 1 THEN paused_at ELSE @now END
@@ -180,25 +154,17 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     claimSlot: prepare<[slot: number, job: string]>('INSERT OR IGNORE INTO slot_claims (slot, job) VALUES (?, ?)'),
-    /**
-     * `claimSlot` for several jobs of one slot in one statement (`jobs`: a JSON array of names): the
-     * jobs it inserted, i.e. the claims won. A statement per row costs more than the row itself.
-     */
+    /** `claimSlot` for several jobs of one slot (`jobs`: a JSON array): the claims won. */
     claimSlots: column<[{ slot: number; jobs: string }], string>(
       `INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs) RETURNING job`,
     ),
-    /**
-     * `claimSlots` when no job of the slot has a claim yet (`slotClaimed`), so that every job listed
-     * wins: no RETURNING, which costs SQLite about as much again as the insert (bench/FINDINGS.md).
-     */
+    /** `claimSlots` when the slot has no claim yet: no RETURNING, which costs as much again (bench/FINDINGS.md). */
     claimFreeSlot: prepare<[{ slot: number; jobs: string }]>(
       'INSERT OR IGNORE INTO slot_claims (slot, job) SELECT @slot, value FROM json_each(@jobs)',
     ),
-    /** Whether any job has a claim for the slot. */
     slotClaimed: column<[slot: number], 1>('SELECT 1 FROM slot_claims WHERE slot = ? LIMIT 1'),
-    /** Read once per claim batch: a plain scan of the jobs table beats a lookup per claim. */
     pausedJobs: column<[], string>('SELECT name FROM jobs WHERE paused = 1'),
-    /** Every active run, oldest first: the first of each job is its holder. */
+    /** Oldest first: the first of each job is its holder. */
     activeHolders: prepare<[], ClaimHolderRow>(
       'SELECT job, id, instance_id, started_at FROM runs WHERE active = 1 ORDER BY +id',
     ),
@@ -207,90 +173,59 @@ export function prepareStatements(db: Database.Database) {
        FROM runs r LEFT JOIN instances i ON i.id = r.instance_id
        WHERE r.job = ? AND r.active = 1 ORDER BY r.id LIMIT 1`,
     ),
-    /** The new row links to the job's newest run. */
     insertRun: prepare<[NewRun]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
        VALUES (@job, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
          (SELECT last_run_id FROM jobs WHERE name = @job))`,
     ),
-    /**
-     * `insertRun` for runs of several distinct jobs sharing every other column. Rows are inserted in
-     * array order, so their ids are consecutive in that order.
-     */
+    /** `insertRun` for several distinct jobs (`jobs`); ids are consecutive in array order. */
     insertRuns: prepare<[NewRun & { jobs: string }]>(
       `INSERT INTO runs (job, slot, "trigger", attempt, status, started_at, finished_at, detail, instance_id, active, prev_id)
        SELECT value, @slot, @trigger, @attempt, @status, @startedAt, @finishedAt, @detail, @instanceId, @active,
          (SELECT last_run_id FROM jobs WHERE name = value)
        FROM json_each(@jobs)`,
     ),
-    /** `linkClaim` for a range of claimed runs, each of a different job; changes < rows: unknown jobs. */
+    /** `linkClaim` for a range of runs of distinct jobs; fewer changes than rows: unknown jobs. */
     linkClaims: prepare<[{ first: number; last: number }]>(
       `UPDATE jobs SET last_run_id = r.id, last_slot = max(coalesce(last_slot, r.slot), r.slot)
        FROM (SELECT id, job, slot FROM runs WHERE id BETWEEN @first AND @last) r WHERE jobs.name = r.job`,
     ),
-    /** `addJob` for the runs of a range whose job has no row yet. */
     addClaimedJobs: prepare<[{ first: number; last: number }]>(
       `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id)
        SELECT job, slot, 0, started_at, started_at, id FROM runs r WHERE r.id BETWEEN @first AND @last
          AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.name = r.job)`,
     ),
-    /** Makes a new run the head of its job's chain (manual runs and retries). */
     linkRun: prepare<[runId: number, job: string]>('UPDATE jobs SET last_run_id = ? WHERE name = ?'),
-    /** As `linkRun` for a slot claim, which also raises last_slot (never lowers it). */
+    /** `linkRun` that also raises last_slot (never lowers it). */
     linkClaim: prepare<[runId: number, slot: number, sameSlot: number, job: string]>(
       'UPDATE jobs SET last_run_id = ?, last_slot = max(coalesce(last_slot, ?), ?) WHERE name = ?',
     ),
-    /** For a job the file has never seen (no config synced it): its first run creates the row. */
     addJob: prepare<[job: string, lastSlot: number | null, createdAt: number, seenAt: number, runId: number]>(
       `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at, last_run_id) VALUES (?, ?, 0, ?, ?, ?)`,
     ),
-    finishRun: prepare<[FinishedRun & { id: number }]>(
-      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
-       WHERE id = @id`,
-    ),
-
+    finishRun: prepare<[FinishedRun & { id: number }]>(`${FINISH} WHERE id = @id`),
     /** `finishRun` for several runs (`ids`: a JSON array) given the same outcome. */
-    finishRuns: prepare<[FinishedRun & { ids: string }]>(
-      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
-       FROM json_each(@ids) j WHERE runs.id = j.value`,
-    ),
-    /**
-     * `finishRun` for the runs `first`..`last`, every id between them included: the runs of one
-     * instant have consecutive ids, so their outcomes mostly come as one range. A rowid range costs
-     * SQLite less than a join with a JSON array of the same ids (bench/FINDINGS.md).
-     */
+    finishRuns: prepare<[FinishedRun & { ids: string }]>(`${FINISH} FROM json_each(@ids) j WHERE runs.id = j.value`),
+    /** `finishRuns` for every id from `first` to `last`: cheaper than a JSON array (bench/FINDINGS.md). */
     finishRange: prepare<[FinishedRun & { first: number; last: number }]>(
-      `UPDATE runs SET status = @status, finished_at = @finishedAt, duration_ms = max(0, @finishedAt - started_at),
-         error_message = @errorMessage, error_stack = @errorStack, result = @result, output = @output,
-         detail = coalesce(@detail, detail), active = @active, retry_at = @retryAt
-       WHERE id >= @first AND id <= @last`,
+      `${FINISH} WHERE id >= @first AND id <= @last`,
     ),
-    /** `deactivate` for several runs (a JSON array of ids). */
     deactivateRuns: prepare<[ids: string]>('UPDATE runs SET active = 0 FROM json_each(?) j WHERE runs.id = j.value'),
 
     getRun: prepare<[number], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     requestCancel: prepare<[message: string, id: number]>(
       "UPDATE runs SET cancel_request = ? WHERE id = ? AND status = 'running'",
     ),
-    cancelRequests: prepare<[instanceId: string], { id: number; cancel_request: string }>(
-      `SELECT id, cancel_request FROM runs
+    cancelRequests: prepare<[instanceId: string], CancelRequest>(
+      `SELECT id AS runId, cancel_request AS message FROM runs
        WHERE active = 1 AND instance_id = ? AND status = 'running' AND cancel_request IS NOT NULL ORDER BY +id`,
     ),
     activeRuns: prepare<[], RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE active = 1 ORDER BY +id`),
     countByStatus: prepare<[number], { status: string; n: number }>(
       'SELECT status, count(*) AS n FROM runs WHERE started_at >= ? GROUP BY +status',
     ),
-    /** One step of a chain walk: the row and the id of the job's run before it. */
     chainRow: prepare<[number], ChainRow>(`SELECT ${RUN_COLUMNS}, prev_id FROM runs WHERE id = ?`),
-    /**
-     * Up to `limit` runs of a job matching the filter (null: any), newest first, walking its chain
-     * inside SQLite (a step costs ~2 µs there, several times that as a statement call from
-     * JavaScript): `seen` counts the matches above a row and stops the walk at the limit.
-     */
+    /** Up to `limit` matching runs of a job, newest first, walking its chain inside SQLite (cheaper than from JS). */
     chainRuns: prepare<[ChainFilter], RunRow>(
       `WITH RECURSIVE chain(run, prev, seen, hit) AS (
          SELECT r.id, r.prev_id, 0, ${CHAIN_MATCH}
@@ -303,22 +238,18 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY chain.run DESC LIMIT @limit`,
     ),
     jobHead: column<[string], number | null>('SELECT last_run_id FROM jobs WHERE name = ?'),
-    /**
-     * Where a chain breaks (a deleted row), only active runs can be left below it: pruning spares
-     * them. Listed from the active index, newest first.
-     */
+    /** Below a chain's break (a deleted row) only active runs are left: pruning spares them. */
     activeBefore: prepare<[job: string, id: number], ChainRow>(
       `SELECT ${RUN_COLUMNS}, prev_id FROM runs WHERE job = ? AND active = 1 AND id < ? ORDER BY id DESC`,
     ),
     jobHeads: prepare<[], { name: string; last_run_id: number }>(
       'SELECT name, last_run_id FROM jobs WHERE last_run_id IS NOT NULL ORDER BY name',
     ),
-
     firstRunId: column<[], number | null>('SELECT min(id) FROM runs'),
     pruneOld: prepare<[number, number]>(
       'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND active = 0 LIMIT ?)',
     ),
-    /** The run `n` links down a chain from run `start` (0 is `start` itself), walked inside SQLite. */
+    /** The run `n` links down a chain from run `start` (0: `start` itself). */
     chainStep: column<[{ start: number; n: number }], number>(
       `WITH RECURSIVE chain(id, n) AS (
          SELECT @start, 0
@@ -328,11 +259,10 @@ export function prepareStatements(db: Database.Database) {
        SELECT chain.id FROM chain JOIN runs ON runs.id = chain.id WHERE chain.n = @n`,
     ),
     relinkRun: prepare<[prevId: number | null, id: number]>('UPDATE runs SET prev_id = ? WHERE id = ?'),
-    /** Moves a job's head only if it is still where the caller saw it (another process may insert). */
+    /** Only if the head is still where the caller saw it (another process may insert). */
     relinkJob: prepare<[to: number | null, job: string, from: number | null]>(
       'UPDATE jobs SET last_run_id = ? WHERE name = ? AND last_run_id IS ?',
     ),
-    /** Claims are keyed by slot first, so the old ones are one range at the front of the table. */
     pruneClaims: prepare<[number, number]>(
       `DELETE FROM slot_claims
        WHERE (slot, job) IN (SELECT slot, job FROM slot_claims WHERE slot < ? LIMIT ?)`,

@@ -1,15 +1,7 @@
 /**
- * The SQLite `Store`. better-sqlite3 is synchronous, so each method does its work inside one call
- * and the returned promise only satisfies the async contract. Every write runs in a `BEGIN
- * IMMEDIATE` transaction: the write lock is taken up front, so two processes sharing the file queue
- * on the busy timeout instead of one failing with SQLITE_BUSY when it upgrades a read lock.
- *
- * Outcomes (`finishRun`, `settleRun`) are the exception: they are queued and written together, in
- * one transaction, on the next turn of the event loop (a commit costs ~10× the update it carries, and
- * the runs of one due second finish in the same turn). Their promises resolve once that transaction
- * has committed. Every other method first writes the queued outcomes synchronously, so nothing read
- * or written through this store ever misses an outcome a caller has already handed over (docs/engine.md,
- * "Outcome batching"). The queue is outcome-queue.ts.
+ * The SQLite `Store`: better-sqlite3 is synchronous, so each method does its work in one call. Writes
+ * are `BEGIN IMMEDIATE` (take the lock up front: two processes queue on the busy timeout instead of one
+ * failing to upgrade a read lock). Outcomes are queued (docs/engine.md: "Outcome batching").
  */
 import fs from 'node:fs'
 import nodePath from 'node:path'
@@ -49,8 +41,6 @@ import { prepareStatements, type Statements } from './statements.js'
 
 export class SqliteStore implements Store {
   readonly location: string
-  /** The file as given when opening (`:memory:` for an in-memory database). */
-  readonly #path: string
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #context: FailureContext
@@ -58,37 +48,30 @@ export class SqliteStore implements Store {
   readonly #history: RunHistory
   readonly #pruner: Pruner
   #closed = false
-  /** Whether the file is still the one opened: see `heartbeat()`. */
   readonly #file: StateFileWatch
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
-
-  /** Transaction wrappers, built once: better-sqlite3 builds a wrapper object per `transaction()` call. */
+  /** Built once: better-sqlite3 builds a wrapper object per `transaction()` call. */
   readonly #claimTx
   readonly #beginTx
   readonly #reapTx
   readonly #writeTx
-
-  /** Outcome writes, queued and written together (see the class comment). */
   readonly #outcomes: OutcomeQueue
-
-  /** Read-only stores only: whether SQLite's `-wal`/`-shm` files were there before we opened. */
+  /** Read-only stores: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
 
-  constructor(opened: OpenedDatabase, context: FailureContext) {
-    const { db } = opened
-    this.#path = context.path
+  constructor({ db, context, schemaVersion, hadCompanions }: OpenedDatabase) {
     this.location = context.path
     this.#db = db
     this.#context = context
-    this.#schemaVersion = opened.schemaVersion
-    this.#hadCompanions = opened.hadCompanions
+    this.#schemaVersion = schemaVersion
+    this.#hadCompanions = hadCompanions
     this.#s = prepareStatements(db)
     this.#file = new StateFileWatch(context.path, this.#cwd)
     this.#history = new RunHistory(db, this.#s)
     this.#pruner = new Pruner(db, this.#s, this.#history, {
       write: (work) => this.#write(work),
-      read: (work) => this.#read(work),
+      read: (work) => this.#call(work),
     })
     const writer = new RunWriter(this.#s)
     this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
@@ -102,8 +85,12 @@ export class SqliteStore implements Store {
     this.#outcomes = new OutcomeQueue(db, this.#s, context, () => this.#closed)
   }
 
-  /** Run synchronous driver work, turning driver errors into one-line `CronsError`s naming the file. */
-  #guard<T>(work: () => T): T {
+  /**
+   * Queued outcomes first (a call sees every outcome already handed over), then `work`, its driver
+   * errors turned into one-line `CronsError`s naming the file.
+   */
+  #call<T>(work: () => T): T {
+    this.#outcomes.flush()
     try {
       return work()
     } catch (error) {
@@ -112,26 +99,12 @@ export class SqliteStore implements Store {
   }
 
   #write<T>(work: () => T): T {
-    this.#outcomes.flush()
-    try {
-      return this.#writeTx.immediate(work) as T
-    } catch (error) {
-      throw fromSqliteError(error, this.#context)
-    }
+    return this.#call(() => this.#writeTx.immediate(work) as T)
   }
 
-  /** Reads: queued outcomes first, so a read sees every outcome already handed to the store. */
-  #read<T>(work: () => T): T {
-    this.#outcomes.flush()
-    return this.#guard(work)
-  }
-
-  /** The file is on this host: its clock is ours. */
   async clockOffset(): Promise<number> {
     return 0
   }
-
-  // --- instances ------------------------------------------------------------------------------
 
   async registerInstance(instance: NewInstance): Promise<void> {
     this.#write(() =>
@@ -155,17 +128,15 @@ export class SqliteStore implements Store {
     )
   }
 
-  /** First checks the file is still the one opened (file-watch.ts): a state file gone is never written into. */
+  /** A state file deleted or replaced is never written into (file-watch.ts). */
   async heartbeat(instanceId: string, now: number): Promise<Heartbeat> {
     if (!this.#closed) await this.#file.check(this.#db, () => this.#outcomes.flush())
     return this.#write(() => ({
       held: this.#s.heartbeat.run(now, instanceId).changes > 0,
-      cancelRequests: this.#s.cancelRequests
-        .all(instanceId)
-        .map((row) => ({ runId: row.id, message: row.cancel_request })),
+      cancelRequests: this.#s.cancelRequests.all(instanceId),
       peers: this.#s.peers.all(instanceId).map(toInstance),
       orphanedRuns: this.#s.anyOrphanedRuns.get() === 1,
-      orphanedRetries: this.#orphanedRetries(),
+      orphanedRetries: this.#s.orphanedRetries.all(),
     }))
   }
 
@@ -177,11 +148,11 @@ export class SqliteStore implements Store {
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
-    return this.#read(() => this.#s.listInstances.all().map(toInstance))
+    return this.#call(() => this.#s.listInstances.all().map(toInstance))
   }
 
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    return this.#read(() => this.#reapTx.immediate(now, ttlMs, dead))
+    return this.#call(() => this.#reapTx.immediate(now, ttlMs, dead))
   }
 
   #reap(now: number, ttlMs: number, dead: readonly string[]): ReapedRuns {
@@ -191,21 +162,18 @@ export class SqliteStore implements Store {
     for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
       const interrupted = orphan.status === 'running'
       if (interrupted) {
-        // The last instant the instance was alive is the best estimate of when the run died.
-        const lastSeen = orphan.last_seen ?? now
-        const finishedAt = Math.min(now, Math.max(orphan.started_at, lastSeen))
+        // The run died when its instance was last seen alive, as far as anyone can tell.
+        const finishedAt = Math.min(now, Math.max(orphan.started_at, orphan.last_seen ?? now))
         this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
       } else {
-        // Already has an outcome (a timeout recorded at its deadline); only the overlap guard is stale.
+        // Already has its outcome (a timeout); only the overlap guard is stale.
         this.#s.deactivate.run(orphan.id)
       }
-      const row = this.#s.getRun.get(orphan.id)
-      if (row !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(toRun(row))
+      const run = this.#runById(orphan.id)
+      if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
     }
     return reaped
   }
-
-  // --- jobs -----------------------------------------------------------------------------------
 
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
     return this.#write(() => {
@@ -216,88 +184,61 @@ export class SqliteStore implements Store {
   }
 
   async listJobs(): Promise<JobState[]> {
-    return this.#read(() => this.#s.listJobs.all().map(toJob))
+    return this.#call(() => this.#s.listJobs.all().map(toJob))
   }
 
   async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
     return this.#write(() => this.#s.setPaused.run({ name: job, paused: paused ? 1 : 0, now }).changes > 0)
   }
 
-  // --- slots and attempts -----------------------------------------------------------------------
-
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
-    this.#outcomes.flush()
-    if (claims.length === 0) return []
-    try {
-      return this.#claimTx.immediate(claims, instanceId, now)
-    } catch (error) {
-      throw fromSqliteError(error, this.#context)
-    }
+    return this.#call(() => (claims.length === 0 ? [] : this.#claimTx.immediate(claims, instanceId, now)))
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    this.#outcomes.flush()
-    try {
-      return this.#beginTx.immediate(run, instanceId, now)
-    } catch (error) {
-      throw fromSqliteError(error, this.#context)
-    }
+    return this.#call(() => this.#beginTx.immediate(run, instanceId, now))
   }
 
-  /** Queued: written with the other outcomes of this turn in one transaction (see the class comment). */
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
     return this.#outcomes
       .enqueue({ id: runId, ...finishedRun(outcome, (set) => (set ? 1 : 0)) })
       .then((refused) => !refused.has(runId))
   }
 
-  /** Queued like `finishRun`, and written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
     await this.#outcomes.enqueue(runId)
   }
 
   async orphanedRetries(): Promise<PendingRetry[]> {
-    return this.#read(() => this.#orphanedRetries())
+    return this.#call(() => this.#s.orphanedRetries.all())
   }
-
-  #orphanedRetries(): PendingRetry[] {
-    return this.#s.orphanedRetries.all().map((r) => ({
-      runId: r.id,
-      job: r.job,
-      slot: r.slot,
-      trigger: r.trigger as PendingRetry['trigger'],
-      attempt: r.attempt,
-      retryAt: r.retry_at,
-    }))
-  }
-
-  // --- reading history --------------------------------------------------------------------------
 
   async getRun(id: number): Promise<RunRecord | undefined> {
-    return this.#read(() => {
-      const row = this.#s.getRun.get(id)
-      return row === undefined ? undefined : toRun(row)
-    })
+    return this.#call(() => this.#runById(id))
+  }
+
+  #runById(id: number): RunRecord | undefined {
+    const row = this.#s.getRun.get(id)
+    return row === undefined ? undefined : toRun(row)
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    return this.#read(() => this.#history.list(filter))
+    return this.#call(() => this.#history.list(filter))
   }
 
   async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
     return this.#write(() => {
       this.#s.requestCancel.run(message, runId)
-      const row = this.#s.getRun.get(runId)
-      return row === undefined ? undefined : toRun(row)
+      return this.#runById(runId)
     })
   }
 
   async activeRuns(): Promise<RunRecord[]> {
-    return this.#read(() => this.#s.activeRuns.all().map(toRun))
+    return this.#call(() => this.#s.activeRuns.all().map(toRun))
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    return this.#read(() => {
+    return this.#call(() => {
       const counts: Partial<Record<RunStatus, number>> = {}
       for (const { status, n } of this.#s.countByStatus.all(since)) counts[status as RunStatus] = n
       return counts
@@ -305,15 +246,9 @@ export class SqliteStore implements Store {
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    return this.#read(() => this.#history.lastRuns())
+    return this.#call(() => this.#history.lastRuns())
   }
 
-  // --- maintenance ------------------------------------------------------------------------------
-
-  /**
-   * One bounded step of a prune pass (see prune.ts): the pass is kept here between calls, so the
-   * next call with the same arguments carries on where this one stopped.
-   */
   async prune(now: number, history: PruneHistory, budget: { maxMs: number }): Promise<PruneStep> {
     return this.#pruner.step(now, history, budget.maxMs)
   }
@@ -328,30 +263,29 @@ export class SqliteStore implements Store {
         return 0
       }
     }
-    // Recent writes live in the -wal file until a checkpoint; both together are what the state costs on disk.
-    const file = nodePath.resolve(this.#cwd, this.#path)
+    // Recent writes live in the -wal file until a checkpoint.
+    const file = nodePath.resolve(this.#cwd, this.location)
     return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
     this.#outcomes.flush()
-    return backupDatabase(this.#db, this.#path, file, options.replace === true)
+    return backupDatabase(this.#db, this.location, file, options.replace === true)
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
-    // Queued outcomes first: their callers are waiting for the commit.
     this.#outcomes.flush()
     await this.#file.refresh(this.#db)
     this.#closed = true
     try {
-      // Cheap when nothing changed; keeps query plans good as history grows (SQLite's advice on close).
+      // SQLite's advice on close: keeps query plans good as history grows.
       if (!this.#context.readonly) this.#db.pragma('optimize')
     } catch {
       // Only an optimisation: a busy or read-only file must not stop the close.
     } finally {
       this.#db.close()
-      if (this.#context.readonly) tidyAfterReadOnly(this.#path, this.#hadCompanions)
+      if (this.#context.readonly) tidyAfterReadOnly(this.location, this.#hadCompanions)
     }
   }
 }
