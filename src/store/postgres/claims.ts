@@ -1,15 +1,6 @@
 /**
- * Writing new runs on Postgres: slot claims (every due slot of a wake-up in one transaction) and
- * `beginRun` (manual runs and retries). Runs inside the caller's transaction.
- *
- * Exactly once: all (slot, job) keys of a batch go into `slot_claims` in ONE
- * `INSERT … ON CONFLICT DO NOTHING RETURNING`; of several hosts claiming the same slot, the insert
- * of the first to commit wins and the others' inserts wait for it, then return nothing for that key.
- * Keys are inserted in (slot, job) order, so two batches never wait on each other in a cycle.
- *
- * Overlap `skip` across hosts: the won jobs' rows are locked (`FOR UPDATE`, in name order) before
- * their active runs are read, so two hosts starting runs of one job take turns, and the second sees
- * the first's run once it commits. The same lock serialises `beginRun` with claims.
+ * Writing new runs on Postgres, in the caller's transaction: slot claims (every due slot of a wake-up at once)
+ * and `beginRun` (manual runs and retries). docs/engine.md: "Postgres locking".
  */
 import { stillRunning } from '../messages.js'
 import { type HolderRow, toHolder } from '../rows.js'
@@ -31,11 +22,10 @@ interface OpenPause {
   row?: NewRunRow
 }
 
-function pauseDetail({ count, first, last }: OpenPause): string {
+function pauseDetail({ count, first, last }: Pick<OpenPause, 'count' | 'first' | 'last'>): string {
   return JSON.stringify({ paused: true, count, first, last })
 }
 
-/** What a won claim writes. */
 interface Decided {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
   status: RunStatus
@@ -60,14 +50,11 @@ export class PgRunWriter {
     const outcomes = new Array<ClaimOutcome>(claims.length).fill(TAKEN)
     const wonIndexes = won.flatMap((w, i) => (w ? [i] : []))
     if (wonIndexes.length === 0) return outcomes
+    const served = wonIndexes.map((i) => claims[i] as SlotClaim)
 
-    // Jobs first seen here get their row (created at their first run's start), then every won job's
-    // row is locked, in name order: the overlap guard across hosts.
+    // New jobs get their row (created at their first run's start); every won job's row is then locked, in name order.
     const firstStart = new Map<string, number>()
-    for (const i of wonIndexes) {
-      const claim = claims[i] as SlotClaim
-      if (!firstStart.has(claim.job)) firstStart.set(claim.job, claim.startAt ?? now)
-    }
+    for (const claim of served) if (!firstStart.has(claim.job)) firstStart.set(claim.job, claim.startAt ?? now)
     const names = [...firstStart.keys()].sort()
     await db.query(
       `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at)
@@ -80,13 +67,10 @@ export class PgRunWriter {
       [names],
     )
     const paused = new Set(locked.filter((row) => row.paused).map((row) => row.name))
-    const needsHolders = wonIndexes.some((i) => {
-      const claim = claims[i] as SlotClaim
-      return claim.overlap === 'skip' && claim.record !== 'missed'
-    })
+    const needsHolders = served.some((claim) => claim.overlap === 'skip' && claim.record !== 'missed')
     const holders = needsHolders ? await this.#holders(db, names) : new Map<string, JobHolderRow>()
     const pauses = paused.size > 0 ? await this.#openPauses(db, [...paused]) : new Map<string, OpenPause>()
-    /** Pause records of earlier rows that later claims of a stretch extend. */
+    /** Stored pause records that claims of this batch extend. */
     const extended = new Map<number, OpenPause>()
 
     // Ids are taken before deciding, so a skip reason can name a run started earlier in this batch.
@@ -94,7 +78,7 @@ export class PgRunWriter {
     const rows: NewRunRow[] = []
     for (let k = 0; k < wonIndexes.length; k++) {
       const index = wonIndexes[k] as number
-      const claim = claims[index] as SlotClaim
+      const claim = served[k] as SlotClaim
       const id = ids[k] as number
       // A pause is one record per paused stretch: a slot of a stretch already recorded extends it.
       const open = pauses.get(claim.job)
@@ -113,7 +97,7 @@ export class PgRunWriter {
       }
       const row = decide(claim, paused, holders, now)
       const running = row.status === 'running'
-      rows.push({
+      const inserted: NewRunRow = {
         id,
         job: claim.job,
         slot: claim.slot,
@@ -125,8 +109,8 @@ export class PgRunWriter {
         detail: row.detail,
         instanceId,
         active: running,
-      })
-      const inserted = rows[rows.length - 1] as NewRunRow
+      }
+      rows.push(inserted)
       // Any new row of the job ends an open pause stretch; a pause record starts one.
       if (row.kind === 'paused') {
         const { slot } = claim
@@ -158,7 +142,6 @@ export class PgRunWriter {
       )
     }
     // Every won claim (run, skip, pause or missed record) raises its job's last served slot, never lowers it.
-    const served = wonIndexes.map((i) => claims[i] as SlotClaim)
     await db.query(
       `UPDATE ${S}.jobs SET last_slot = greatest(coalesce(last_slot, t.slot), t.slot)
        FROM (SELECT job, max(slot) AS slot FROM unnest($1::text[], $2::bigint[]) AS u(job, slot) GROUP BY job) t
@@ -266,8 +249,7 @@ function decide(
     return { kind: 'missed', status: 'missed', detail, startedAt }
   }
   if (paused.has(job)) {
-    const detail = JSON.stringify({ paused: true, count: 1, first: slot, last: slot })
-    return { kind: 'paused', status: 'skipped', detail, startedAt }
+    return { kind: 'paused', status: 'skipped', detail: pauseDetail({ count: 1, first: slot, last: slot }), startedAt }
   }
   if (claim.overlap === 'skip') {
     const holder = holders.get(job)

@@ -1,7 +1,6 @@
 /**
- * Instances on Postgres: registering, renewing a lease (the heartbeat), stopping, and reaping the
- * dead. Each function runs its statements on the `db` it is given: the pool for a single statement,
- * the store's transaction for several.
+ * Instances on Postgres: registering, the heartbeat, stopping, reaping the dead. Each function runs on the `db`
+ * it is given: the pool for one statement, the store's transaction for several.
  */
 import { interruptedMessage } from '../messages.js'
 import { OWNER_GONE } from '../rows.js'
@@ -65,10 +64,7 @@ interface BeatRow {
   orphaned_retries: PendingRetry[]
 }
 
-/**
- * One statement: the renewal and what the instance must know besides (see `Heartbeat`). The
- * sub-selects read the snapshot before the renewal, which changes nothing they read.
- */
+/** One statement: the renewal and what else the instance must know; the sub-selects read the snapshot before it. */
 export async function heartbeat(db: Queryable, S: string, instanceId: string, now: number): Promise<Heartbeat> {
   const { rows } = await db.query<BeatRow>(
     `WITH renewed AS (
@@ -99,7 +95,6 @@ export async function heartbeat(db: Queryable, S: string, instanceId: string, no
   }
 }
 
-/** Two statements: run them in one transaction. */
 export async function stopInstance(db: Queryable, S: string, instanceId: string, now: number): Promise<void> {
   await db.query(`UPDATE ${S}.instances SET stopped_at = $1 WHERE id = $2`, [now, instanceId])
   await db.query(`UPDATE ${S}.runs SET active = false WHERE active AND instance_id = $1 AND status <> 'running'`, [
@@ -113,33 +108,16 @@ export async function listInstances(db: Queryable, S: string): Promise<InstanceR
 }
 
 export async function orphanedRetries(db: Queryable, S: string): Promise<PendingRetry[]> {
-  const { rows } = await db.query<{
-    id: number
-    job: string
-    slot: number
-    trigger: PendingRetry['trigger']
-    attempt: number
-    retry_at: number
-  }>(
-    `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at
+  const { rows } = await db.query<PendingRetry>(
+    `SELECT r.id AS "runId", r.job, r.slot, r."trigger", r.attempt, r.retry_at AS "retryAt"
      FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}
      ORDER BY r.retry_at, r.id`,
   )
-  return rows.map((r) => ({
-    runId: r.id,
-    job: r.job,
-    slot: r.slot,
-    trigger: r.trigger,
-    attempt: r.attempt,
-    retryAt: r.retry_at,
-  }))
+  return rows
 }
 
-/**
- * Run in one transaction: the orphaned runs are locked (`FOR UPDATE`), so two hosts reaping at once
- * change each run once; the second finds it inactive and leaves it.
- */
+/** In one transaction: orphans are locked (`FOR UPDATE`), so a second host reaping at once finds them inactive. */
 export async function reapDeadInstances(
   db: Queryable,
   S: string,
@@ -169,7 +147,7 @@ export async function reapDeadInstances(
   )
   const running = orphans.filter((o) => o.status === 'running')
   const settled = orphans.filter((o) => o.status !== 'running')
-  const interrupted: RunRow[] = []
+  let interrupted: RunRow[] = []
   if (running.length > 0) {
     // The last instant the instance was alive is the best estimate of when the run died.
     const finishedAt = running.map((o) => Math.min(now, Math.max(o.started_at, o.last_seen ?? now)))
@@ -180,21 +158,21 @@ export async function reapDeadInstances(
        WHERE r.id = o.id RETURNING ${prefixed('r')}`,
       [running.map((o) => o.id), finishedAt, running.map((o) => interruptedMessage(o.instance_id))],
     )
-    interrupted.push(...rows)
+    interrupted = rows
   }
-  const released: RunRow[] = []
+  let released: RunRow[] = []
   if (settled.length > 0) {
     const { rows } = await db.query<RunRow>(
       `UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[]) RETURNING ${RUN_COLUMNS}`,
       [settled.map((o) => o.id)],
     )
-    released.push(...rows)
+    released = rows
   }
   const byId = (a: RunRow, b: RunRow) => a.id - b.id
   return { interrupted: interrupted.sort(byId).map(toRun), released: released.sort(byId).map(toRun) }
 }
 
-/** The run columns of an UPDATE … FROM, qualified (the joined table has columns of the same names). */
+/** The run columns qualified, for an UPDATE … FROM whose joined table has columns of the same names. */
 function prefixed(alias: string): string {
   return RUN_COLUMNS.split(', ')
     .map((column) => `${alias}.${column}`)

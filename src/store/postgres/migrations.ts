@@ -1,13 +1,6 @@
 /**
- * Numbered schema migrations for the Postgres store. `MIGRATIONS[i]` takes a schema from version `i`
- * to `i + 1`; applied versions are rows of `schema_migrations` in the store's own schema.
- *
- * All pending steps run in ONE transaction under a transaction-scoped advisory lock keyed by the
- * schema, with the version re-read under the lock: twenty hosts starting together against an empty
- * database create the schema once, and a failure (no permission, say) leaves nothing behind. No
- * session-level lock is taken, so this works through PgBouncer in transaction mode.
- *
- * Rules: never edit a released migration, only append. `S` in the SQL is the quoted schema name.
+ * Numbered migrations of the Postgres schema: `MIGRATIONS[i]` takes it from version `i` to `i + 1` (docs/storage.md:
+ * "Migrations"). Never edit a released migration, only append. `S` in the SQL is the quoted schema name.
  */
 import { CronsError } from '../../errors.js'
 import { fromPgError, type PgTarget } from './driver.js'
@@ -110,7 +103,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-/** The schema version this build writes and understands. */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length
 
 /** The version a schema is at: 0 when it has no `schema_migrations` table (nothing created yet). */
@@ -134,8 +126,8 @@ export function refuseNewer(version: number, target: PgTarget, describe: string)
 }
 
 /**
- * Bring the schema up to `PG_SCHEMA_VERSION`. Returns the version found before (0: created now).
- * Cheap when already current: one read, no lock, no transaction.
+ * Brings the schema to `PG_SCHEMA_VERSION` in one transaction under a transaction-scoped lock (PgBouncer-safe),
+ * re-reading the version under it; returns the version it found (0: created now). When current: one read, no lock.
  */
 export async function migrate(
   connect: () => Promise<Queryable & { release(): void }>,

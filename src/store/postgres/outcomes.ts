@@ -1,7 +1,4 @@
-/**
- * Queued outcomes (`finishRun`, `settleRun`) on Postgres: batched a turn at a time, and written in
- * one transaction a batch, consecutive writes of the same kind and of distinct runs in one statement.
- */
+/** Queued outcomes (`finishRun`, `settleRun`) on Postgres, batched a turn at a time, one transaction a batch. */
 import type { FinishedRun as SharedFinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
 
@@ -11,13 +8,9 @@ export type PendingWrite = { id: number; settle: true } | ({ id: number; settle:
 export type FinishedRun = SharedFinishedRun<boolean>
 
 /**
- * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of
- * distinct runs go in one statement; a second write of a run starts the next statement.
- *
- * Fenced: writes about runs whose owner instance was reaped are refused (returned, not written).
- * The owners' rows are read `FOR SHARE` first, so a reaper marking one of them waits for this
- * transaction, or this one sees the mark once the reaper commits: never a late write over an
- * interruption.
+ * Writes in order, consecutive writes of one kind and of distinct runs in one statement. Writes about runs whose
+ * owner was reaped are refused (returned): the owners are read `FOR SHARE`, so a reaper marking one waits for
+ * this transaction, or this one sees its mark.
  */
 export async function writeOutcomes(
   db: Queryable,
@@ -80,10 +73,7 @@ export async function writeOutcomes(
   return refused
 }
 
-/**
- * Outcomes handed over in one turn of the event loop, written together (in call order) by `write`,
- * one flush after another so that a run's later outcome never lands before its earlier one.
- */
+/** Outcomes handed over in one turn, written together by `write`, one flush after another (in call order). */
 export class OutcomeBatches {
   #pending: PendingWrite[] = []
   #flushing: Promise<unknown> = Promise.resolve()

@@ -1,7 +1,6 @@
 /**
- * The few shapes the Postgres store needs from the driver, and the statements shared by its parts.
- * Every query is sent unnamed (no server-side prepared statement outlives it), so the store works
- * through PgBouncer in transaction mode.
+ * What the Postgres store needs from the driver, and the statements its parts share. Every query is sent unnamed
+ * (no server-side prepared statement outlives it): PgBouncer-safe.
  */
 import type { Trigger } from '../../config/types.js'
 import {
@@ -20,7 +19,7 @@ export interface Queryable {
   ): Promise<{ rows: R[]; rowCount: number | null }>
 }
 
-/** Rows as the driver returns them: the shared rows (../rows.ts) with real booleans. */
+/** The shared rows (../rows.ts) with real booleans. */
 export type RunRow = SharedRunRow<boolean>
 export type JobRow = SharedJobRow<boolean>
 export type { InstanceRow }
@@ -29,11 +28,8 @@ export { RUN_COLUMNS }
 export const { toRun, toJob, toInstance } = rowReader<boolean>((value) => value)
 
 /**
- * Take `count` new run ids inside the caller's transaction, in commit order. The ids come from a
- * sequence, but a sequence hands out numbers at insert time, not at commit: a transaction that took
- * id 10 and commits after one that took 11 would appear behind a cursor that has passed 11. Taking
- * them under a transaction-scoped advisory lock, held until commit, makes a later id commit later.
- * Callers take ids as the last step before committing, so the lock is held for one insert.
+ * New run ids in commit order: a sequence hands them out before commit, so a cursor past 11 could miss a late 10.
+ * Taken under a lock held until commit, as late as callers can (docs/storage.md: "What is in the schema").
  */
 export async function newRunIds(db: Queryable, S: string, lockKey: number, count: number): Promise<number[]> {
   await db.query("SELECT pg_advisory_xact_lock(hashtext('crons runs'), $1)", [lockKey])
@@ -44,7 +40,6 @@ export async function newRunIds(db: Queryable, S: string, lockKey: number, count
   return rows.map((row) => row.id)
 }
 
-/** Insert runs with their ids, one statement for all of them. */
 export async function insertRuns(db: Queryable, S: string, runs: readonly NewRunRow[]): Promise<void> {
   if (runs.length === 0) return
   const column = <K extends keyof NewRunRow>(key: K) => runs.map((run) => run[key])

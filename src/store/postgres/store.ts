@@ -1,12 +1,7 @@
 /**
- * The Postgres `Store`: the same contract as the SQLite store, for schedulers on many hosts sharing
- * one database. Every write that must be atomic is one transaction on a pooled connection; reads
- * are single statements. Instants are the caller's (on the server's clock, see `clockOffset`).
- *
- * Outcomes (`finishRun`, `settleRun`) are queued and written together on the next turn of the event
- * loop, in call order, by a few statements in one transaction; their promises resolve once it has
- * committed. Every other method first waits for the queued outcomes, so nothing read or written
- * through this store misses an outcome a caller has already handed over.
+ * The Postgres `Store`: atomic writes are one transaction on a pooled connection, reads single statements.
+ * Outcomes are queued and written a turn at a time (docs/engine.md: "Outcome batching"); every other method
+ * waits for them first, so nothing misses an outcome a caller has already handed over.
  */
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
@@ -50,13 +45,8 @@ import { UnansweredStarts } from './unanswered.js'
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
 /**
- * Every transaction asks the server to end it if this process goes quiet in the middle of it for
- * this long (a frozen VM, SIGSTOP, an event loop blocked by a job). Otherwise the rows and slot keys
- * it holds stay locked until the process wakes, and every peer claiming those slots waits that long;
- * and a claim that wakes after its instance was reaped would commit runs nobody may finish. Shorter
- * than a lease less a heartbeat, so the server ends such a transaction before a peer reaps its
- * owner. `SET LOCAL`, in the same round trip as BEGIN: nothing outlives the transaction, so it works
- * through PgBouncer in transaction mode.
+ * The server ends a transaction whose process froze mid-way (docs/engine.md: "Postgres locking"), before
+ * a peer could reap its owner. `SET LOCAL`, in the BEGIN round trip: PgBouncer-safe.
  */
 const BEGIN = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'"
 
@@ -68,12 +58,8 @@ export class PostgresStore implements Store {
   readonly #writer: PgRunWriter
   readonly #schemaVersion: number
   #closed = false
-
   readonly #pruner: PgPruner
-  /** Runs begun by a transaction whose COMMIT went unanswered: recorded interrupted once the store answers. */
   readonly #unanswered: UnansweredStarts
-
-  /** Outcomes queued and written together, a transaction a turn (see the class comment). */
   readonly #outcomes = new OutcomeBatches((writes) =>
     this.#transaction((db) => writeOutcomes(db, this.#S, writes), false),
   )
@@ -85,11 +71,9 @@ export class PostgresStore implements Store {
     this.#S = `"${target.schema}"`
     this.#schemaVersion = schemaVersion
     this.#writer = new PgRunWriter(this.#S, lockKeyOf(target.schema))
-    this.#pruner = new PgPruner(this.#S, (sql, values) => this.#count(sql, values))
+    this.#pruner = new PgPruner(this.#S, async (sql, values) => (await this.#db.query(sql, values)).rowCount ?? 0)
     this.#unanswered = new UnansweredStarts(this.#S)
   }
-
-  // --- plumbing ---------------------------------------------------------------------------------
 
   async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
     return (await this.#db.query<R>(text, values)).rows
@@ -107,11 +91,7 @@ export class PostgresStore implements Store {
     },
   }
 
-  /**
-   * `work` in one transaction on one connection; retried (a few times) on a deadlock or serialization
-   * failure. `unanswered` is told what `work` returned when its COMMIT went unanswered (it may have
-   * committed, while the caller is told the call failed).
-   */
+  /** Retried on a deadlock or serialization failure; `unanswered` gets the result whose COMMIT went unanswered. */
   async #transaction<T>(
     work: (db: Queryable) => Promise<T>,
     waitForOutcomes = true,
@@ -153,18 +133,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Resolves once every outcome handed over so far is committed (or failed). */
-  #settled(): Promise<void> {
-    return this.#outcomes.settled()
-  }
-
-  /**
-   * Before a statement: the outcomes handed over are settled, and runs left by an unanswered COMMIT
-   * recorded interrupted (a claim must not find its job held by one). Failing that, the call fails
-   * as that did: on a network still silent, after one timeout rather than two.
-   */
+  /** Outcomes settled, and runs left by an unanswered COMMIT recorded interrupted (they must not hold their job). */
   async #ready(): Promise<void> {
-    await this.#settled()
+    await this.#outcomes.settled()
     try {
       await this.#unanswered.resolve(this.#pool)
     } catch (error) {
@@ -172,13 +143,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  // --- clock --------------------------------------------------------------------------------------
-
-  /**
-   * The server's clock minus ours, from one round trip: the server's reading is taken to be at the
-   * middle of it. The first query of a fresh connection pays for connecting, so the pool is warmed
-   * by a first, discarded reading.
-   */
+  /** The server's clock minus ours, read at the middle of a round trip; a first, discarded reading warms the pool. */
   async clockOffset(hostNow: () => number = Date.now): Promise<number> {
     const read = async () => {
       const before = hostNow()
@@ -186,14 +151,11 @@ export class PostgresStore implements Store {
         'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms',
       )
       const after = hostNow()
-      return { offset: (row?.ms ?? after) - (before + after) / 2, rtt: after - before }
+      return (row?.ms ?? after) - (before + after) / 2
     }
     await read()
-    const second = await read()
-    return Math.round(second.offset)
+    return Math.round(await read())
   }
-
-  // --- instances (instances.ts) ------------------------------------------------------------------
 
   async registerInstance(instance: NewInstance): Promise<void> {
     await registerInstance(this.#db, this.#S, instance)
@@ -228,8 +190,6 @@ export class PostgresStore implements Store {
     return orphanedRetries(this.#db, this.#S)
   }
 
-  // --- jobs (jobs.ts) ----------------------------------------------------------------------------
-
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
     return this.#transaction((db) => syncJobs(db, this.#S, names, now, options))
   }
@@ -241,8 +201,6 @@ export class PostgresStore implements Store {
   async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
     return setPaused(this.#db, this.#S, job, paused, now)
   }
-
-  // --- slots and attempts -------------------------------------------------------------------------
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
     if (claims.length === 0) {
@@ -264,21 +222,15 @@ export class PostgresStore implements Store {
     )
   }
 
-  /**
-   * Queued: written with the other outcomes of this turn in one transaction (see the class comment).
-   * False when refused: the run's owner was reaped.
-   */
+  /** Queued with this turn's outcomes; false when refused (the run's owner was reaped). */
   async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
     const refused = await this.#outcomes.enqueue({ id: runId, settle: false, ...finishedRun(outcome, (set) => set) })
     return !refused.has(runId)
   }
 
-  /** Queued like `finishRun` (and fenced like it), written after any outcome queued before it. */
   async settleRun(runId: number): Promise<void> {
     await this.#outcomes.enqueue({ id: runId, settle: true })
   }
-
-  // --- reading history ----------------------------------------------------------------------------
 
   async getRun(id: number): Promise<RunRecord | undefined> {
     const [row] = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE id = $1`, [id])
@@ -339,19 +291,12 @@ export class PostgresStore implements Store {
     return new Map(rows.map((row) => [row.job, toRun(row)]))
   }
 
-  // --- maintenance --------------------------------------------------------------------------------
-
-  /** One bounded step of a prune pass (prune.ts); the next call with the same arguments carries on. */
   async prune(
     now: number,
     history: { keepDays: number; keepRuns: number },
     budget: { maxMs: number },
   ): Promise<{ deleted: number; done: boolean }> {
     return this.#pruner.step(now, history, budget)
-  }
-
-  async #count(sql: string, values: unknown[]): Promise<number> {
-    return (await this.#db.query(sql, values)).rowCount ?? 0
   }
 
   #gone(): CronsError {
@@ -361,20 +306,18 @@ export class PostgresStore implements Store {
   }
 
   async info(): Promise<StoreInfo> {
-    await this.#settled()
+    await this.#outcomes.settled()
     return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    // Queued outcomes first: their callers are waiting for the commit.
-    await this.#settled()
+    await this.#outcomes.settled()
     await this.#pool.end()
   }
 }
 
-/** The runs that `outcomes` started (those a caller would go on to run). */
 function startedIds(outcomes: readonly (ClaimOutcome | BeginOutcome)[]): number[] {
   return outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
 }
