@@ -1,7 +1,4 @@
-/**
- * Writing new runs on Postgres, in the caller's transaction: slot claims (every due slot of a wake-up at once)
- * and `beginRun` (manual runs and retries). docs/engine.md: "Postgres locking".
- */
+// New runs on Postgres, in the caller's transaction: slot claims and `beginRun`. docs/engine.md: "Postgres locking".
 import { stillRunning } from '../messages.js'
 import { type HolderRow, toHolder } from '../rows.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
@@ -11,6 +8,8 @@ const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
 
 /** A job's first active run, with its instance's host and pid. */
 type JobHolderRow = HolderRow & { job: string }
+
+type LatestRunRow = { job: string; id: number; status: string; detail: string | null; finished_at: number }
 
 /** A pause stretch's record: its row when this batch inserts it, else the id of the stored one. */
 interface OpenPause {
@@ -122,14 +121,8 @@ export class PgRunWriter {
           : { kind: row.kind, runId: id }
       // A run started here holds the job for the later claims of the batch.
       if (running && !holders.has(claim.job)) {
-        holders.set(claim.job, {
-          job: claim.job,
-          id,
-          instance_id: instanceId,
-          started_at: row.startedAt,
-          host: null,
-          pid: null,
-        })
+        const holder = { job: claim.job, id, instance_id: instanceId, started_at: row.startedAt, host: null, pid: null }
+        holders.set(claim.job, holder)
       }
     }
     await insertRuns(db, S, rows)
@@ -168,13 +161,7 @@ export class PgRunWriter {
 
   /** Of these jobs, those whose latest run is the record of a pause stretch (still open). */
   async #openPauses(db: Queryable, jobs: readonly string[]): Promise<Map<string, OpenPause>> {
-    const { rows } = await db.query<{
-      job: string
-      id: number
-      status: string
-      detail: string | null
-      finished_at: number
-    }>(
+    const { rows } = await db.query<LatestRunRow>(
       `SELECT DISTINCT ON (job) job, id, status, detail, finished_at FROM ${this.S}.runs
        WHERE job = ANY($1::text[]) ORDER BY job, id DESC`,
       [jobs],
@@ -202,8 +189,7 @@ export class PgRunWriter {
   async begin(db: Queryable, run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
     const S = this.S
     const { job, slot, trigger, attempt } = run
-    // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it):
-    // a second taker waits for the first's row lock, then finds retry_at cleared.
+    // A retry is begun once: a second taker waits for the first's row lock, then finds retry_at cleared.
     if (run.retryOf !== undefined) {
       const taken = await db.query(`UPDATE ${S}.runs SET retry_at = NULL WHERE id = $1 AND retry_at IS NOT NULL`, [
         run.retryOf,

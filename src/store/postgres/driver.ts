@@ -1,7 +1,4 @@
-/**
- * Loading the `pg` driver (an optional peer dependency) and turning its failures into one-line `CronsError`s
- * that name the host and database, never the password.
- */
+// Loading the optional `pg` driver; its failures as one-line `CronsError`s naming host and database (no password).
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation, type StateLocation } from '../location.js'
@@ -123,10 +120,7 @@ export interface CheckedOut {
   release(destroy?: boolean): void
 }
 
-/**
- * A connection out of the pool, whose `error` event is kept in `lost`: the pool stops listening to it while it
- * is checked out, and an unhandled one would end the process.
- */
+/** A connection out of the pool; its `error` event, which the pool no longer handles, is kept in `lost`, not thrown. */
 export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
   const client = await pool.connect()
   let lost: unknown

@@ -3,9 +3,8 @@ import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import { checkOut, fromPgError, loadDriver, type PgModule, type PostgresLocation, targetOf } from './driver.js'
+import { fromPgError, loadDriver, type PgModule, type PostgresLocation, targetOf } from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
-import type { Queryable } from './sql.js'
 import { PostgresStore } from './store.js'
 
 export { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js'
@@ -21,10 +20,7 @@ export interface PostgresStoreOptions {
 
 /** Longer than a heartbeat interval: an idle scheduler keeps its one connection instead of connecting anew. */
 const IDLE_TIMEOUT_MS = 30_000
-/**
- * Connect and statement timeouts (`connect_timeout_ms`, `query_timeout_ms` in the URL): on a network that drops
- * packets silently, a connect or statement would otherwise hang until the kernel gives up, minutes later.
- */
+/** Defaults of `connect_timeout_ms`, `query_timeout_ms`: a silent network would leave a query hanging for minutes. */
 const CONNECT_TIMEOUT_MS = 10_000
 const QUERY_TIMEOUT_MS = 15_000
 /** `bigint` (int8): epoch milliseconds and ids fit a double. */
@@ -45,7 +41,7 @@ export async function openPostgresStore(
   const pool = createPool(driver, location, options)
   try {
     if (!options.readonly) {
-      await migrate(() => connection(pool), target, shown)
+      await migrate(pool, target, shown)
       return new PostgresStore(pool, target, shown, PG_SCHEMA_VERSION)
     }
     const version = await schemaVersion(pool, target.schema).catch((error: unknown) => {
@@ -84,17 +80,11 @@ export async function migratePostgres(
   const shown = describeLocation(location)
   const pool = createPool(driver, location, { poolSize: 1 })
   try {
-    const from = await migrate(() => connection(pool), target, shown)
+    const from = await migrate(pool, target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
   } finally {
     await pool.end().catch(() => undefined)
   }
-}
-
-/** A checked-out connection in the shape `migrate` takes. */
-async function connection(pool: pg.Pool): Promise<Queryable & { release(): void }> {
-  const { client, release } = await checkOut(pool)
-  return { query: client.query.bind(client) as Queryable['query'], release: () => release() }
 }
 
 function createPool(driver: PgModule, location: PostgresLocation, options: PostgresStoreOptions): pg.Pool {

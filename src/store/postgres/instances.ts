@@ -1,22 +1,12 @@
-/**
- * Instances on Postgres: registering, the heartbeat, stopping, reaping the dead. Each function runs on the `db`
- * it is given: the pool for one statement, the store's transaction for several.
- */
+// Instances on Postgres. Each function runs on the `db` given: the pool for one statement, a transaction for several.
 import { interruptedMessage } from '../messages.js'
 import { OWNER_GONE } from '../rows.js'
-import type {
-  CancelRequest,
-  Heartbeat,
-  InstanceFacts,
-  InstanceRecord,
-  NewInstance,
-  PendingRetry,
-  ReapedRuns,
-} from '../types.js'
+import type { Heartbeat, InstanceFacts, InstanceRecord, NewInstance, PendingRetry, ReapedRuns } from '../types.js'
 import { type InstanceRow, type Queryable, RUN_COLUMNS, type RunRow, toInstance, toRun } from './sql.js'
 
 /** An instance once reaped is never revived: re-registering it changes nothing. */
 export async function registerInstance(db: Queryable, S: string, instance: NewInstance): Promise<void> {
+  const { id, role, host, pid, processStart, now, configHash } = instance
   await db.query(
     `INSERT INTO ${S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at,
        reaped_at, config_hash, clock_offset_ms)
@@ -26,15 +16,7 @@ export async function registerInstance(db: Queryable, S: string, instance: NewIn
        heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, config_hash = excluded.config_hash,
        clock_offset_ms = NULL
      WHERE instances.reaped_at IS NULL`,
-    [
-      instance.id,
-      instance.role,
-      instance.host,
-      instance.pid,
-      instance.processStart ?? null,
-      instance.now,
-      instance.configHash ?? null,
-    ],
+    [id, role, host, pid, processStart ?? null, now, configHash ?? null],
   )
 }
 
@@ -56,43 +38,29 @@ export async function updateInstance(
   )
 }
 
-interface BeatRow {
-  held: boolean
-  cancels: CancelRequest[]
-  peers: InstanceRow[]
-  orphaned_runs: boolean
-  orphaned_retries: PendingRetry[]
-}
-
 /** One statement: the renewal and what else the instance must know; the sub-selects read the snapshot before it. */
 export async function heartbeat(db: Queryable, S: string, instanceId: string, now: number): Promise<Heartbeat> {
-  const { rows } = await db.query<BeatRow>(
+  const { rows } = await db.query<Omit<Heartbeat, 'peers'> & { peers: InstanceRow[] }>(
     `WITH renewed AS (
        UPDATE ${S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL RETURNING id
      )
      SELECT EXISTS (SELECT 1 FROM renewed) AS held,
        coalesce((SELECT json_agg(json_build_object('runId', id, 'message', cancel_request) ORDER BY id)
          FROM ${S}.runs WHERE active AND instance_id = $2 AND status = 'running' AND cancel_request IS NOT NULL),
-         '[]') AS cancels,
+         '[]') AS "cancelRequests",
        coalesce((SELECT json_agg(i ORDER BY started_at, id) FROM ${S}.instances i
          WHERE id <> $2 AND stopped_at IS NULL AND reaped_at IS NULL), '[]') AS peers,
        EXISTS (SELECT 1 FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.active AND ${OWNER_GONE}) AS orphaned_runs,
+         WHERE r.active AND ${OWNER_GONE}) AS "orphanedRuns",
        coalesce((SELECT json_agg(json_build_object('runId', r.id, 'job', r.job, 'slot', r.slot,
            'trigger', r."trigger", 'attempt', r.attempt, 'retryAt', r.retry_at) ORDER BY r.retry_at, r.id)
          FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}), '[]') AS orphaned_retries`,
+         WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}), '[]') AS "orphanedRetries"`,
     [now, instanceId],
   )
   const [row] = rows
   if (row === undefined) throw new Error('the heartbeat returned no row')
-  return {
-    held: row.held,
-    cancelRequests: row.cancels,
-    peers: row.peers.map(toInstance),
-    orphanedRuns: row.orphaned_runs,
-    orphanedRetries: row.orphaned_retries,
-  }
+  return { ...row, peers: row.peers.map(toInstance) }
 }
 
 export async function stopInstance(db: Queryable, S: string, instanceId: string, now: number): Promise<void> {
@@ -117,6 +85,8 @@ export async function orphanedRetries(db: Queryable, S: string): Promise<Pending
   return rows
 }
 
+type OrphanRow = { id: number; status: string; started_at: number; instance_id: string; last_seen: number | null }
+
 /** In one transaction: orphans are locked (`FOR UPDATE`), so a second host reaping at once finds them inactive. */
 export async function reapDeadInstances(
   db: Queryable,
@@ -132,13 +102,7 @@ export async function reapDeadInstances(
      WHERE stopped_at IS NULL AND reaped_at IS NULL AND (heartbeat_at < $2 OR id = ANY($3::text[]))`,
     [now, cutoff, dead],
   )
-  const { rows: orphans } = await db.query<{
-    id: number
-    status: string
-    started_at: number
-    instance_id: string
-    last_seen: number | null
-  }>(
+  const { rows: orphans } = await db.query<OrphanRow>(
     `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
      FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.active AND (${OWNER_GONE} OR i.heartbeat_at < $1 OR i.id = ANY($2::text[]))

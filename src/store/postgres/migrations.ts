@@ -1,9 +1,8 @@
-/**
- * Numbered migrations of the Postgres schema: `MIGRATIONS[i]` takes it from version `i` to `i + 1` (docs/storage.md:
- * "Migrations"). Never edit a released migration, only append. `S` in the SQL is the quoted schema name.
- */
+// The Postgres schema's migrations (docs/storage.md: "Migrations"): `MIGRATIONS[i]` takes version `i` to `i + 1`.
+// Never edit a released migration, only append. `S` in the SQL is the quoted schema name.
+import type pg from 'pg'
 import { CronsError } from '../../errors.js'
-import { fromPgError, type PgTarget } from './driver.js'
+import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
 import type { Queryable } from './sql.js'
 
 export interface Migration {
@@ -125,20 +124,14 @@ export function refuseNewer(version: number, target: PgTarget, describe: string)
   }
 }
 
-/**
- * Brings the schema to `PG_SCHEMA_VERSION` in one transaction under a transaction-scoped lock (PgBouncer-safe),
- * re-reading the version under it; returns the version it found (0: created now). When current: one read, no lock.
- */
-export async function migrate(
-  connect: () => Promise<Queryable & { release(): void }>,
-  target: PgTarget,
-  describe: string,
-): Promise<number> {
+// In one transaction under a transaction-scoped lock (PgBouncer-safe); returns the version found (0: created now).
+export async function migrate(pool: pg.Pool, target: PgTarget, describe: string): Promise<number> {
   const S = `"${target.schema}"`
   let step = 'to read the schema version'
-  let client: (Queryable & { release(): void }) | undefined
+  let held: CheckedOut | undefined
   try {
-    client = await connect()
+    held = await checkOut(pool)
+    const { client } = held
     const before = await schemaVersion(client, target.schema)
     refuseNewer(before, target, describe)
     if (before === PG_SCHEMA_VERSION) return before
@@ -176,6 +169,6 @@ export async function migrate(
   } catch (error) {
     throw fromPgError(error, target, step)
   } finally {
-    client?.release()
+    held?.release()
   }
 }

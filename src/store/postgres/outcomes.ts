@@ -7,30 +7,24 @@ export type PendingWrite = { id: number; settle: true } | ({ id: number; settle:
 
 export type FinishedRun = SharedFinishedRun<boolean>
 
-/**
- * Writes in order, consecutive writes of one kind and of distinct runs in one statement. Writes about runs whose
- * owner was reaped are refused (returned): the owners are read `FOR SHARE`, so a reaper marking one waits for
- * this transaction, or this one sees its mark.
- */
+// In order, one statement per run of same-kind writes to distinct runs. Writes about runs of a reaped owner are
+// refused (returned): owners are read `FOR SHARE`, so a reaper marking one waits, or this transaction sees its mark.
 export async function writeOutcomes(
   db: Queryable,
   S: string,
   all: readonly PendingWrite[],
 ): Promise<ReadonlySet<number>> {
   const groups: PendingWrite[][] = []
-  let group: PendingWrite[] = []
   let ids = new Set<number>()
   for (const write of all) {
-    const first = group[0]
-    if (first !== undefined && (first.settle !== write.settle || ids.has(write.id))) {
-      groups.push(group)
-      group = []
+    const group = groups.at(-1)
+    if (group?.[0]?.settle === write.settle && !ids.has(write.id)) group.push(write)
+    else {
+      groups.push([write])
       ids = new Set()
     }
-    group.push(write)
     ids.add(write.id)
   }
-  if (group.length > 0) groups.push(group)
   const { rows: fenced } = await db.query<{ id: number }>(
     `SELECT r.id FROM ${S}.runs r JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.id = ANY($1::bigint[]) AND i.reaped_at IS NOT NULL

@@ -1,7 +1,4 @@
-/**
- * Pruning the Postgres store's history in bounded steps (see `Store.prune`): batches of PRUNE_BATCH rows, each its
- * own statement, so a claim waiting on a row lock waits one batch at most.
- */
+// Pruning Postgres history in steps (see `Store.prune`) of batches, each its own statement: a claim waits one at most.
 const DAY_MS = 86_400_000
 const PRUNE_BATCH = 1_000
 /** Old runs, runs beyond keepRuns, old slot claims, stopped instances. */
@@ -19,10 +16,8 @@ export class PgPruner {
     private readonly execute: (sql: string, values: unknown[]) => Promise<number>,
   ) {}
 
-  /**
-   * Batches until the budget is spent (at least one). keepRuns ranks at each batch, so a run started during the
-   * pass counts among the newest; never an active run. The same arguments carry the pass on, others start anew.
-   */
+  // Batches until the budget is spent (at least one); the same arguments carry the pass on, others start anew.
+  // keepRuns ranks at each batch, so a run started during the pass counts among the newest. Never an active run.
   async step(
     now: number,
     history: { keepDays: number; keepRuns: number },

@@ -1,7 +1,4 @@
-/**
- * What the Postgres store needs from the driver, and the statements its parts share. Every query is sent unnamed
- * (no server-side prepared statement outlives it): PgBouncer-safe.
- */
+// What the Postgres store needs from the driver, and the statements its parts share. Unnamed queries: PgBouncer-safe.
 import type { Trigger } from '../../config/types.js'
 import {
   type InstanceRow,
@@ -27,10 +24,8 @@ export { RUN_COLUMNS }
 
 export const { toRun, toJob, toInstance } = rowReader<boolean>((value) => value)
 
-/**
- * New run ids in commit order: a sequence hands them out before commit, so a cursor past 11 could miss a late 10.
- * Taken under a lock held until commit, as late as callers can (docs/storage.md: "What is in the schema").
- */
+// New run ids in commit order: a sequence hands them out before commit, so a cursor past 11 could miss a late 10.
+// Taken under a lock held until commit, as late as callers can (docs/storage.md: "What is in the schema").
 export async function newRunIds(db: Queryable, S: string, lockKey: number, count: number): Promise<number[]> {
   await db.query("SELECT pg_advisory_xact_lock(hashtext('crons runs'), $1)", [lockKey])
   const { rows } = await db.query<{ id: number }>(

@@ -1,8 +1,5 @@
-/**
- * The Postgres `Store`: atomic writes are one transaction on a pooled connection, reads single statements.
- * Outcomes are queued and written a turn at a time (docs/engine.md: "Outcome batching"); every other method
- * waits for them first, so nothing misses an outcome a caller has already handed over.
- */
+// The Postgres `Store`: atomic writes are one transaction on a pooled connection, reads single statements. Outcomes
+// are queued a turn at a time (docs/engine.md: "Outcome batching"); every other method waits for them first.
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { finishedRun } from '../rows.js'
@@ -26,7 +23,7 @@ import type {
   StoreInfo,
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
-import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
+import { checkOut, fromPgError, type PgTarget } from './driver.js'
 import {
   heartbeat,
   listInstances,
@@ -44,10 +41,7 @@ import { UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
-/**
- * The server ends a transaction whose process froze mid-way (docs/engine.md: "Postgres locking"), before
- * a peer could reap its owner. `SET LOCAL`, in the BEGIN round trip: PgBouncer-safe.
- */
+// The server ends a transaction whose process froze mid-way (docs/engine.md: "Postgres locking"). PgBouncer-safe.
 const BEGIN = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'"
 
 export class PostgresStore implements Store {
@@ -79,15 +73,16 @@ export class PostgresStore implements Store {
     return (await this.#db.query<R>(text, values)).rows
   }
 
+  /** A driver failure as the store's error. */
+  readonly #fail = (error: unknown): never => {
+    throw fromPgError(error, this.#target)
+  }
+
   /** Single statements on the pool, after the queued outcomes, with the store's errors. */
   readonly #db: Queryable = {
     query: async (text, values) => {
       await this.#ready()
-      try {
-        return await this.#pool.query(text, values)
-      } catch (error) {
-        throw fromPgError(error, this.#target)
-      }
+      return this.#pool.query(text, values).catch(this.#fail)
     },
   }
 
@@ -99,12 +94,7 @@ export class PostgresStore implements Store {
   ): Promise<T> {
     if (waitForOutcomes) await this.#ready()
     for (let attempt = 1; ; attempt++) {
-      let held: CheckedOut
-      try {
-        held = await checkOut(this.#pool)
-      } catch (error) {
-        throw fromPgError(error, this.#target)
-      }
+      const held = await checkOut(this.#pool).catch(this.#fail)
       const { client } = held
       let broken = false
       let committing: { result: T } | undefined
@@ -136,11 +126,7 @@ export class PostgresStore implements Store {
   /** Outcomes settled, and runs left by an unanswered COMMIT recorded interrupted (they must not hold their job). */
   async #ready(): Promise<void> {
     await this.#outcomes.settled()
-    try {
-      await this.#unanswered.resolve(this.#pool)
-    } catch (error) {
-      throw fromPgError(error, this.#target)
-    }
+    await this.#unanswered.resolve(this.#pool).catch(this.#fail)
   }
 
   /** The server's clock minus ours, read at the middle of a round trip; a first, discarded reading warms the pool. */

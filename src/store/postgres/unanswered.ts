@@ -1,7 +1,5 @@
-/**
- * Runs begun by a transaction whose COMMIT went unanswered: the server may have committed them, but nothing here
- * will run them, and they would stay `running` (and hold their job) for good. docs/engine.md: "Postgres locking".
- */
+// Runs begun by a transaction whose COMMIT went unanswered: maybe committed, never run; left alone they would stay
+// `running` (and hold their job) for good. docs/engine.md: "Postgres locking".
 import type { Queryable } from './sql.js'
 
 export const UNANSWERED_MESSAGE =
