@@ -1,12 +1,11 @@
 // New runs on Postgres, in the caller's transaction: slot claims and `beginRun`. docs/engine.md: "Postgres locking".
 import { stillRunning } from '../messages.js'
 import { type HolderRow, toHolder } from '../rows.js'
-import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
+import type { BeginOutcome, BeginRun, ClaimOutcome, SlotClaim } from '../types.js'
 import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
 
-/** A job's first active run, with its instance's host and pid. */
 type JobHolderRow = HolderRow & { job: string }
 
 type LatestRunRow = { job: string; id: number; status: string; detail: string | null; finished_at: number }
@@ -25,11 +24,8 @@ function pauseDetail({ count, first, last }: Pick<OpenPause, 'count' | 'first' |
   return JSON.stringify({ paused: true, count, first, last })
 }
 
-interface Decided {
+type Decided = Pick<NewRunRow, 'status' | 'detail' | 'startedAt'> & {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
-  status: RunStatus
-  detail: string | null
-  startedAt: number
 }
 
 export class PgRunWriter {

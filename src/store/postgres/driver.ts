@@ -23,16 +23,9 @@ export async function loadDriver(location: PostgresLocation): Promise<PgModule> 
 }
 
 /** What messages about this location name; the password only to be scrubbed from driver text. */
-export interface PgTarget {
-  host: string
-  port: string
-  database: string
-  user: string
-  schema: string
-  password: string
-}
+export type PgTarget = ReturnType<typeof targetOf>
 
-export function targetOf(location: PostgresLocation): PgTarget {
+export function targetOf(location: PostgresLocation) {
   const url = new URL(location.url)
   return {
     host: url.hostname || (url.searchParams.get('host') ?? 'localhost'),

@@ -1,8 +1,8 @@
 // Instances on Postgres. Each function runs on the `db` given: the pool for one statement, a transaction for several.
 import { interruptedMessage } from '../messages.js'
-import { OWNER_GONE } from '../rows.js'
+import { type InstanceRow, OWNER_GONE, RUN_COLUMNS } from '../rows.js'
 import type { Heartbeat, InstanceFacts, InstanceRecord, NewInstance, PendingRetry, ReapedRuns } from '../types.js'
-import { type InstanceRow, type Queryable, RUN_COLUMNS, type RunRow, toInstance, toRun } from './sql.js'
+import { type Queryable, type RunRow, toInstance, toRun } from './sql.js'
 
 /** An instance once reaped is never revived: re-registering it changes nothing. */
 export async function registerInstance(db: Queryable, S: string, instance: NewInstance): Promise<void> {

@@ -1,11 +1,9 @@
 /** Queued outcomes (`finishRun`, `settleRun`) on Postgres, batched a turn at a time, one transaction a batch. */
-import type { FinishedRun as SharedFinishedRun } from '../rows.js'
+import type { FinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
 
 /** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
-export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
-
-export type FinishedRun = SharedFinishedRun<boolean>
+export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun<boolean>)
 
 // In order, one statement per run of same-kind writes to distinct runs. Writes about runs of a reaped owner are
 // refused (returned): owners are read `FOR SHARE`, so a reaper marking one waits, or this transaction sees its mark.
@@ -40,7 +38,7 @@ export async function writeOutcomes(
       continue
     }
     const rows = batch as Extract<PendingWrite, { settle: false }>[]
-    const col = <K extends keyof FinishedRun>(key: K) => rows.map((row) => row[key])
+    const col = <K extends keyof FinishedRun<boolean>>(key: K) => rows.map((row) => row[key])
     await db.query(
       `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
          duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.error_message,

@@ -1,13 +1,6 @@
 // What the Postgres store needs from the driver, and the statements its parts share. Unnamed queries: PgBouncer-safe.
-import type { Trigger } from '../../config/types.js'
-import {
-  type InstanceRow,
-  RUN_COLUMNS,
-  rowReader,
-  type JobRow as SharedJobRow,
-  type RunRow as SharedRunRow,
-} from '../rows.js'
-import type { RunStatus } from '../types.js'
+import { rowReader, type JobRow as SharedJobRow, type RunRow as SharedRunRow } from '../rows.js'
+import type { RunRecord } from '../types.js'
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(
@@ -19,8 +12,6 @@ export interface Queryable {
 /** The shared rows (../rows.ts) with real booleans. */
 export type RunRow = SharedRunRow<boolean>
 export type JobRow = SharedJobRow<boolean>
-export type { InstanceRow }
-export { RUN_COLUMNS }
 
 export const { toRun, toJob, toInstance } = rowReader<boolean>((value) => value)
 
@@ -58,16 +49,5 @@ export async function insertRuns(db: Queryable, S: string, runs: readonly NewRun
   )
 }
 
-export interface NewRunRow {
-  id: number
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
-  status: RunStatus
-  startedAt: number
-  finishedAt: number | null
-  detail: string | null
-  instanceId: string
-  active: boolean
-}
+/** A run as first written: its outcome's columns come later. */
+export type NewRunRow = Omit<RunRecord, 'durationMs' | 'errorMessage' | 'errorStack' | 'result' | 'output'>

@@ -2,7 +2,7 @@
 // are queued a turn at a time (docs/engine.md: "Outcome batching"); every other method waits for them first.
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
-import { finishedRun } from '../rows.js'
+import { finishedRun, RUN_COLUMNS } from '../rows.js'
 import type {
   BeginOutcome,
   BeginRun,
@@ -36,7 +36,7 @@ import {
 import { listJobs, setPaused, syncJobs } from './jobs.js'
 import { OutcomeBatches, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
-import { type Queryable, RUN_COLUMNS, type RunRow, toRun } from './sql.js'
+import { type Queryable, type RunRow, toRun } from './sql.js'
 import { UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
@@ -265,9 +265,7 @@ export class PostgresStore implements Store {
       `SELECT status, count(*)::int AS n FROM ${this.#S}.runs WHERE started_at >= $1 GROUP BY status`,
       [since],
     )
-    const counts: Partial<Record<RunStatus, number>> = {}
-    for (const { status, n } of rows) counts[status] = n
-    return counts
+    return Object.fromEntries(rows.map(({ status, n }) => [status, n]))
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
