@@ -41,7 +41,6 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }
 
-/** Driver text with the password taken out, on one line. */
 function scrub(text: string, target: PgTarget): string {
   const line = oneLine(text)
   return target.password.length >= 3 ? line.split(target.password).join('***') : line

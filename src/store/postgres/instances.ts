@@ -85,6 +85,11 @@ export async function orphanedRetries(db: Queryable, S: string): Promise<Pending
   return rows
 }
 
+/** The run columns of `r`, for an UPDATE … FROM whose joined table has columns of the same names. */
+const QUALIFIED_RUN_COLUMNS = RUN_COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ')
+
 type OrphanRow = { id: number; status: string; started_at: number; instance_id: string; last_seen: number | null }
 
 /** In one transaction: orphans are locked (`FOR UPDATE`), so a second host reaping at once finds them inactive. */
@@ -119,7 +124,7 @@ export async function reapDeadInstances(
       `UPDATE ${S}.runs r SET status = 'interrupted', finished_at = o.finished_at,
          duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.message, active = false
        FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS o(id, finished_at, message)
-       WHERE r.id = o.id RETURNING ${prefixed('r')}`,
+       WHERE r.id = o.id RETURNING ${QUALIFIED_RUN_COLUMNS}`,
       [running.map((o) => o.id), finishedAt, running.map((o) => interruptedMessage(o.instance_id))],
     )
     interrupted = rows
@@ -134,11 +139,4 @@ export async function reapDeadInstances(
   }
   const byId = (a: RunRow, b: RunRow) => a.id - b.id
   return { interrupted: interrupted.sort(byId).map(toRun), released: released.sort(byId).map(toRun) }
-}
-
-/** The run columns qualified, for an UPDATE … FROM whose joined table has columns of the same names. */
-function prefixed(alias: string): string {
-  return RUN_COLUMNS.split(', ')
-    .map((column) => `${alias}.${column}`)
-    .join(', ')
 }

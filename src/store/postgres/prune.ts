@@ -7,7 +7,6 @@ const PRUNE_PHASES = 4
 const MIN_STATE_RETENTION_MS = DAY_MS
 
 export class PgPruner {
-  /** The prune pass under way: its arguments and the phase it is in. */
   #pass: { key: string; phase: number } | undefined
 
   /** `S`: the quoted schema name; `execute` runs one statement and resolves to the rows it deleted. */

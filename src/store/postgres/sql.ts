@@ -9,7 +9,6 @@ export interface Queryable {
   ): Promise<{ rows: R[]; rowCount: number | null }>
 }
 
-/** The shared rows (../rows.ts) with real booleans. */
 export type RunRow = SharedRunRow<boolean>
 export type JobRow = SharedJobRow<boolean>
 

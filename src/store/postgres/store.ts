@@ -24,16 +24,8 @@ import type {
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
 import { checkOut, fromPgError, type PgTarget } from './driver.js'
-import {
-  heartbeat,
-  listInstances,
-  orphanedRetries,
-  reapDeadInstances,
-  registerInstance,
-  stopInstance,
-  updateInstance,
-} from './instances.js'
-import { listJobs, setPaused, syncJobs } from './jobs.js'
+import * as instances from './instances.js'
+import * as jobs from './jobs.js'
 import { OutcomeBatches, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
 import { type Queryable, type RunRow, toRun } from './sql.js'
@@ -73,7 +65,6 @@ export class PostgresStore implements Store {
     return (await this.#db.query<R>(text, values)).rows
   }
 
-  /** A driver failure as the store's error. */
   readonly #fail = (error: unknown): never => {
     throw fromPgError(error, this.#target)
   }
@@ -144,48 +135,48 @@ export class PostgresStore implements Store {
   }
 
   async registerInstance(instance: NewInstance): Promise<void> {
-    await registerInstance(this.#db, this.#S, instance)
+    await instances.registerInstance(this.#db, this.#S, instance)
   }
 
   async updateInstance(instanceId: string, facts: InstanceFacts): Promise<void> {
-    await updateInstance(this.#db, this.#S, instanceId, facts)
+    await instances.updateInstance(this.#db, this.#S, instanceId, facts)
   }
 
   /** A schema dropped under a running scheduler is said, not written into. */
   async heartbeat(instanceId: string, now: number): Promise<Heartbeat> {
     try {
-      return await heartbeat(this.#db, this.#S, instanceId, now)
+      return await instances.heartbeat(this.#db, this.#S, instanceId, now)
     } catch (error) {
       throw this.#closed || !isSchemaGone(error) ? error : this.#gone()
     }
   }
 
   async stopInstance(instanceId: string, now: number): Promise<void> {
-    await this.#transaction((db) => stopInstance(db, this.#S, instanceId, now))
+    await this.#transaction((db) => instances.stopInstance(db, this.#S, instanceId, now))
   }
 
   async listInstances(): Promise<InstanceRecord[]> {
-    return listInstances(this.#db, this.#S)
+    return instances.listInstances(this.#db, this.#S)
   }
 
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    return this.#transaction((db) => reapDeadInstances(db, this.#S, now, ttlMs, dead))
+    return this.#transaction((db) => instances.reapDeadInstances(db, this.#S, now, ttlMs, dead))
   }
 
   async orphanedRetries(): Promise<PendingRetry[]> {
-    return orphanedRetries(this.#db, this.#S)
+    return instances.orphanedRetries(this.#db, this.#S)
   }
 
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
-    return this.#transaction((db) => syncJobs(db, this.#S, names, now, options))
+    return this.#transaction((db) => jobs.syncJobs(db, this.#S, names, now, options))
   }
 
   async listJobs(): Promise<JobState[]> {
-    return listJobs(this.#db, this.#S)
+    return jobs.listJobs(this.#db, this.#S)
   }
 
   async setPaused(job: string, paused: boolean, now: number): Promise<boolean> {
-    return setPaused(this.#db, this.#S, job, paused, now)
+    return jobs.setPaused(this.#db, this.#S, job, paused, now)
   }
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
