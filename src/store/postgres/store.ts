@@ -187,7 +187,7 @@ export class PostgresStore implements Store {
     return this.#transaction(
       (db) => this.#writer.claimBatch(db, claims, instanceId, now),
       true,
-      (outcomes) => this.#unanswered.add(startedIds(outcomes), instanceId, now),
+      (outcomes) => this.#unanswered.add(outcomes, instanceId, now),
     )
   }
 
@@ -195,7 +195,7 @@ export class PostgresStore implements Store {
     return this.#transaction(
       (db) => this.#writer.begin(db, run, instanceId, now),
       true,
-      (outcome) => this.#unanswered.add(startedIds([outcome]), instanceId, now),
+      (outcome) => this.#unanswered.add([outcome], instanceId, now),
     )
   }
 
@@ -215,7 +215,6 @@ export class PostgresStore implements Store {
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
-    const limit = Math.max(0, Math.floor(filter.limit ?? 50))
     const where: string[] = []
     const values: unknown[] = []
     const add = (clause: string, value: unknown) => {
@@ -228,7 +227,7 @@ export class PostgresStore implements Store {
     if (filter.since !== undefined) add('started_at >= ?', filter.since)
     const following = filter.afterId !== undefined
     if (following) add('id > ?', filter.afterId)
-    values.push(limit)
+    values.push(Math.max(0, Math.floor(filter.limit ?? 50)))
     const rows = await this.#query<RunRow>(
       `SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs` +
         (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
@@ -291,10 +290,6 @@ export class PostgresStore implements Store {
     await this.#outcomes.settled()
     await this.#pool.end()
   }
-}
-
-function startedIds(outcomes: readonly (ClaimOutcome | BeginOutcome)[]): number[] {
-  return outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
 }
 
 /** A 32-bit key for this schema's transaction locks, so stores in other schemas never wait on them. */

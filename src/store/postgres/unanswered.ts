@@ -1,5 +1,6 @@
 // Runs begun by a transaction whose COMMIT went unanswered: maybe committed, never run; left alone they would stay
 // `running` (and hold their job) for good. docs/engine.md: "Postgres locking".
+import type { BeginOutcome, ClaimOutcome } from '../types.js'
 import type { Queryable } from './sql.js'
 
 export const UNANSWERED_MESSAGE =
@@ -18,7 +19,9 @@ export class UnansweredStarts {
 
   constructor(private readonly S: string) {}
 
-  add(ids: readonly number[], instanceId: string, at: number): void {
+  /** Keeps the runs these outcomes started. */
+  add(outcomes: readonly (ClaimOutcome | BeginOutcome)[], instanceId: string, at: number): void {
+    const ids = outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
     if (ids.length > 0) this.#pending.push({ ids, instanceId, at })
   }
 
