@@ -1,25 +1,14 @@
-/**
- * Writing new runs on Postgres: slot claims (every due slot of a wake-up in one transaction) and
- * `beginRun` (manual runs and retries). Runs inside the caller's transaction.
- *
- * Exactly once: all (slot, job) keys of a batch go into `slot_claims` in ONE
- * `INSERT … ON CONFLICT DO NOTHING RETURNING`; of several hosts claiming the same slot, the insert
- * of the first to commit wins and the others' inserts wait for it, then return nothing for that key.
- * Keys are inserted in (slot, job) order, so two batches never wait on each other in a cycle.
- *
- * Overlap `skip` across hosts: the won jobs' rows are locked (`FOR UPDATE`, in name order) before
- * their active runs are read, so two hosts starting runs of one job take turns, and the second sees
- * the first's run once it commits. The same lock serialises `beginRun` with claims.
- */
+// New runs on Postgres, in the caller's transaction: slot claims and `beginRun`. docs/engine.md: "Postgres locking".
 import { stillRunning } from '../messages.js'
 import { type HolderRow, toHolder } from '../rows.js'
-import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
+import type { BeginOutcome, BeginRun, ClaimOutcome, SlotClaim } from '../types.js'
 import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
 
-/** A job's first active run, with its instance's host and pid. */
 type JobHolderRow = HolderRow & { job: string }
+
+type LatestRunRow = { job: string; id: number; status: string; detail: string | null; finished_at: number }
 
 /** A pause stretch's record: its row when this batch inserts it, else the id of the stored one. */
 interface OpenPause {
@@ -31,16 +20,12 @@ interface OpenPause {
   row?: NewRunRow
 }
 
-function pauseDetail({ count, first, last }: OpenPause): string {
+function pauseDetail({ count, first, last }: Pick<OpenPause, 'count' | 'first' | 'last'>): string {
   return JSON.stringify({ paused: true, count, first, last })
 }
 
-/** What a won claim writes. */
-interface Decided {
+type Decided = Pick<NewRunRow, 'status' | 'detail' | 'startedAt'> & {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
-  status: RunStatus
-  detail: string | null
-  startedAt: number
 }
 
 export class PgRunWriter {
@@ -60,14 +45,11 @@ export class PgRunWriter {
     const outcomes = new Array<ClaimOutcome>(claims.length).fill(TAKEN)
     const wonIndexes = won.flatMap((w, i) => (w ? [i] : []))
     if (wonIndexes.length === 0) return outcomes
+    const served = wonIndexes.map((i) => claims[i] as SlotClaim)
 
-    // Jobs first seen here get their row (created at their first run's start), then every won job's
-    // row is locked, in name order: the overlap guard across hosts.
+    // New jobs get their row (created at their first run's start); every won job's row is then locked, in name order.
     const firstStart = new Map<string, number>()
-    for (const i of wonIndexes) {
-      const claim = claims[i] as SlotClaim
-      if (!firstStart.has(claim.job)) firstStart.set(claim.job, claim.startAt ?? now)
-    }
+    for (const claim of served) if (!firstStart.has(claim.job)) firstStart.set(claim.job, claim.startAt ?? now)
     const names = [...firstStart.keys()].sort()
     await db.query(
       `INSERT INTO ${S}.jobs (name, last_slot, paused, created_at, seen_at)
@@ -80,13 +62,10 @@ export class PgRunWriter {
       [names],
     )
     const paused = new Set(locked.filter((row) => row.paused).map((row) => row.name))
-    const needsHolders = wonIndexes.some((i) => {
-      const claim = claims[i] as SlotClaim
-      return claim.overlap === 'skip' && claim.record !== 'missed'
-    })
+    const needsHolders = served.some((claim) => claim.overlap === 'skip' && claim.record !== 'missed')
     const holders = needsHolders ? await this.#holders(db, names) : new Map<string, JobHolderRow>()
     const pauses = paused.size > 0 ? await this.#openPauses(db, [...paused]) : new Map<string, OpenPause>()
-    /** Pause records of earlier rows that later claims of a stretch extend. */
+    /** Stored pause records that claims of this batch extend. */
     const extended = new Map<number, OpenPause>()
 
     // Ids are taken before deciding, so a skip reason can name a run started earlier in this batch.
@@ -94,7 +73,7 @@ export class PgRunWriter {
     const rows: NewRunRow[] = []
     for (let k = 0; k < wonIndexes.length; k++) {
       const index = wonIndexes[k] as number
-      const claim = claims[index] as SlotClaim
+      const claim = served[k] as SlotClaim
       const id = ids[k] as number
       // A pause is one record per paused stretch: a slot of a stretch already recorded extends it.
       const open = pauses.get(claim.job)
@@ -113,7 +92,7 @@ export class PgRunWriter {
       }
       const row = decide(claim, paused, holders, now)
       const running = row.status === 'running'
-      rows.push({
+      const inserted: NewRunRow = {
         id,
         job: claim.job,
         slot: claim.slot,
@@ -125,8 +104,8 @@ export class PgRunWriter {
         detail: row.detail,
         instanceId,
         active: running,
-      })
-      const inserted = rows[rows.length - 1] as NewRunRow
+      }
+      rows.push(inserted)
       // Any new row of the job ends an open pause stretch; a pause record starts one.
       if (row.kind === 'paused') {
         const { slot } = claim
@@ -138,14 +117,8 @@ export class PgRunWriter {
           : { kind: row.kind, runId: id }
       // A run started here holds the job for the later claims of the batch.
       if (running && !holders.has(claim.job)) {
-        holders.set(claim.job, {
-          job: claim.job,
-          id,
-          instance_id: instanceId,
-          started_at: row.startedAt,
-          host: null,
-          pid: null,
-        })
+        const holder = { job: claim.job, id, instance_id: instanceId, started_at: row.startedAt, host: null, pid: null }
+        holders.set(claim.job, holder)
       }
     }
     await insertRuns(db, S, rows)
@@ -158,7 +131,6 @@ export class PgRunWriter {
       )
     }
     // Every won claim (run, skip, pause or missed record) raises its job's last served slot, never lowers it.
-    const served = wonIndexes.map((i) => claims[i] as SlotClaim)
     await db.query(
       `UPDATE ${S}.jobs SET last_slot = greatest(coalesce(last_slot, t.slot), t.slot)
        FROM (SELECT job, max(slot) AS slot FROM unnest($1::text[], $2::bigint[]) AS u(job, slot) GROUP BY job) t
@@ -185,13 +157,7 @@ export class PgRunWriter {
 
   /** Of these jobs, those whose latest run is the record of a pause stretch (still open). */
   async #openPauses(db: Queryable, jobs: readonly string[]): Promise<Map<string, OpenPause>> {
-    const { rows } = await db.query<{
-      job: string
-      id: number
-      status: string
-      detail: string | null
-      finished_at: number
-    }>(
+    const { rows } = await db.query<LatestRunRow>(
       `SELECT DISTINCT ON (job) job, id, status, detail, finished_at FROM ${this.S}.runs
        WHERE job = ANY($1::text[]) ORDER BY job, id DESC`,
       [jobs],
@@ -219,8 +185,7 @@ export class PgRunWriter {
   async begin(db: Queryable, run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
     const S = this.S
     const { job, slot, trigger, attempt } = run
-    // A retry is begun once, by whichever process takes it first (its owner, or one that adopted it):
-    // a second taker waits for the first's row lock, then finds retry_at cleared.
+    // A retry is begun once: a second taker waits for the first's row lock, then finds retry_at cleared.
     if (run.retryOf !== undefined) {
       const taken = await db.query(`UPDATE ${S}.runs SET retry_at = NULL WHERE id = $1 AND retry_at IS NOT NULL`, [
         run.retryOf,
@@ -266,8 +231,7 @@ function decide(
     return { kind: 'missed', status: 'missed', detail, startedAt }
   }
   if (paused.has(job)) {
-    const detail = JSON.stringify({ paused: true, count: 1, first: slot, last: slot })
-    return { kind: 'paused', status: 'skipped', detail, startedAt }
+    return { kind: 'paused', status: 'skipped', detail: pauseDetail({ count: 1, first: slot, last: slot }), startedAt }
   }
   if (claim.overlap === 'skip') {
     const holder = holders.get(job)

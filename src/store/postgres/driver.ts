@@ -1,8 +1,4 @@
-/**
- * Loading the `pg` driver (an optional peer dependency, imported only when a Postgres location is
- * opened) and turning its failures into one-line `CronsError`s that name the host and database,
- * never the password.
- */
+// Loading the optional `pg` driver; its failures as one-line `CronsError`s naming host and database (no password).
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation, type StateLocation } from '../location.js'
@@ -10,7 +6,6 @@ import { describeLocation, type StateLocation } from '../location.js'
 export type PostgresLocation = Extract<StateLocation, { kind: 'postgres' }>
 export type PgModule = typeof pg
 
-/** The `pg` module, or a one-line error saying what to install. */
 export async function loadDriver(location: PostgresLocation): Promise<PgModule> {
   try {
     const loaded = (await import('pg')) as unknown as { default?: PgModule } & PgModule
@@ -27,18 +22,10 @@ export async function loadDriver(location: PostgresLocation): Promise<PgModule> 
   }
 }
 
-/** What a message about this location says: the server and database, without user or password. */
-export interface PgTarget {
-  host: string
-  port: string
-  database: string
-  user: string
-  schema: string
-  /** The URL's password (decoded), scrubbed from any text a driver error carries. */
-  password: string
-}
+/** What messages about this location name; the password only to be scrubbed from driver text. */
+export type PgTarget = ReturnType<typeof targetOf>
 
-export function targetOf(location: PostgresLocation): PgTarget {
+export function targetOf(location: PostgresLocation) {
   const url = new URL(location.url)
   return {
     host: url.hostname || (url.searchParams.get('host') ?? 'localhost'),
@@ -54,19 +41,18 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }
 
-/** Driver text with the password taken out, on one line. */
-export function scrub(text: string, target: PgTarget): string {
+function scrub(text: string, target: PgTarget): string {
   const line = oneLine(text)
   return target.password.length >= 3 ? line.split(target.password).join('***') : line
 }
 
-/** Postgres error codes (SQLSTATE) and Node socket errors that have their own message. */
+/** Socket errors of a server that cannot be reached. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 /** A connection that was open and broke: the server went away, or the network between. */
 const BROKEN_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 const BROKEN_TEXT = /Connection terminated|connection error and is not queryable|Query read timeout|socket hang up/i
 
-/** A driver or server failure as one line: where (host, database, schema), what, and what to do. */
+/** A driver or server failure as one line: where, what, and what to do. */
 export function fromPgError(error: unknown, target: PgTarget, doing?: string): CronsError {
   if (error instanceof CronsError) return error
   const where = `postgres ${target.host}:${target.port} database "${target.database}"`
@@ -77,7 +63,7 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
       cause: error,
       ...(suggestion === undefined ? {} : { suggestions: [suggestion] }),
     })
-  // Failures to reach the server are their own code: a running scheduler waits them out and retries.
+  // Their own code: a running scheduler waits them out and retries.
   const unreachable = (what: string, suggestion: string) => fail(what, suggestion, 'STATE_UNREACHABLE')
   if (code !== undefined && NETWORK_CODES.has(code)) {
     return unreachable(
@@ -118,22 +104,15 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
   return fail(doing === undefined ? text : `${doing}: ${text}${code === undefined ? '' : ` (SQLSTATE ${code})`}`)
 }
 
-/** A connection checked out of the pool, to be given back with `release` (dropped when broken). */
 export interface CheckedOut {
   client: pg.PoolClient
-  /** Why the connection was lost while checked out (the server ended the session, say), if it was. */
+  /** Why it was lost while checked out: the server's own reason, which the failing statement's error lacks. */
   readonly lost: unknown
+  /** Gives the connection back, or drops it when broken. */
   release(destroy?: boolean): void
 }
 
-/**
- * Check a connection out of the pool. While a connection is checked out the pool no longer listens
- * for its `error` event, and a connection lost then (a server restart, a network cut) emits one that
- * nobody would handle: an uncaught exception, ending the process. Here the loss is kept instead
- * (`lost`: the server's own reason, which the failing statement's error no longer carries); the
- * statement in progress, or the next, fails, and `release` drops the connection rather than
- * pooling it.
- */
+/** A connection out of the pool; its `error` event, which the pool no longer handles, is kept in `lost`, not thrown. */
 export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
   const client = await pool.connect()
   let lost: unknown

@@ -1,26 +1,13 @@
-/**
- * The Postgres state store: schedulers on any number of hosts sharing one schema. Loaded (with the
- * `pg` driver) only when a Postgres location is opened.
- */
+/** The Postgres state store, shared by schedulers on many hosts; loaded with `pg` only when a location needs it. */
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import {
-  checkOut,
-  fromPgError,
-  loadDriver,
-  type PgModule,
-  type PgTarget,
-  type PostgresLocation,
-  targetOf,
-} from './driver.js'
+import { fromPgError, loadDriver, type PgModule, type PostgresLocation, targetOf } from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
-import type { Queryable } from './sql.js'
 import { PostgresStore } from './store.js'
 
 export { MIGRATIONS, PG_SCHEMA_VERSION } from './migrations.js'
-export { PostgresStore } from './store.js'
 
 export interface PostgresStoreOptions {
   /** Most connections this process opens; an idle scheduler uses one. @default 5 */
@@ -31,25 +18,12 @@ export interface PostgresStoreOptions {
   ifExists?: boolean
 }
 
-/**
- * Connections unused this long are closed. Longer than a heartbeat interval, so an idle scheduler
- * keeps the one connection its heartbeat uses instead of connecting anew each time.
- */
+/** Longer than a heartbeat interval: an idle scheduler keeps its one connection instead of connecting anew. */
 const IDLE_TIMEOUT_MS = 30_000
-/**
- * A new connection not ready this long fails (as does waiting this long for a free one): a server
- * behind a network that drops packets silently never answers the connect. `connect_timeout_ms` in the
- * URL changes it.
- */
+/** Defaults of `connect_timeout_ms`, `query_timeout_ms`: a silent network would leave a query hanging for minutes. */
 const CONNECT_TIMEOUT_MS = 10_000
-/**
- * A statement without an answer this long fails (and its connection is dropped): a network that
- * silently drops packets would otherwise leave it, and the heartbeat or claim waiting on it, hanging
- * until the kernel gives up on the socket, many minutes later. Every statement of the store is short.
- * `query_timeout_ms` in the URL changes it.
- */
 const QUERY_TIMEOUT_MS = 15_000
-/** Postgres `bigint` (int8) and `oid`s the store reads: epoch milliseconds and ids fit a double. */
+/** `bigint` (int8): epoch milliseconds and ids fit a double. */
 const INT8_OID = 20
 
 export async function openPostgresStore(
@@ -66,28 +40,29 @@ export async function openPostgresStore(
   const shown = describeLocation(location)
   const pool = createPool(driver, location, options)
   try {
-    let version: number
-    if (options.readonly) {
-      version = await readVersion(pool, target, shown)
-      if (version === 0) {
-        if (options.ifExists) {
-          await pool.end()
-          return undefined
-        }
-        throw new CronsError('STATE_INVALID', `${shown}: schema "${target.schema}" holds no crons state yet`, {
-          suggestions: ['Start a scheduler, or run `crons state migrate`, to create it'],
-        })
+    if (!options.readonly) {
+      await migrate(pool, target, shown)
+      return new PostgresStore(pool, target, shown, PG_SCHEMA_VERSION)
+    }
+    const version = await schemaVersion(pool, target.schema).catch((error: unknown) => {
+      throw fromPgError(error, target, 'to read the schema version')
+    })
+    refuseNewer(version, target, shown)
+    if (version === 0) {
+      if (options.ifExists) {
+        await pool.end()
+        return undefined
       }
-      if (version < PG_SCHEMA_VERSION) {
-        throw new CronsError(
-          'STATE_VERSION',
-          `${shown}: schema "${target.schema}" is at version ${version}, older than this crons (${PG_SCHEMA_VERSION})`,
-          { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it'] },
-        )
-      }
-    } else {
-      await migrate(() => connection(pool), target, shown)
-      version = PG_SCHEMA_VERSION
+      throw new CronsError('STATE_INVALID', `${shown}: schema "${target.schema}" holds no crons state yet`, {
+        suggestions: ['Start a scheduler, or run `crons state migrate`, to create it'],
+      })
+    }
+    if (version < PG_SCHEMA_VERSION) {
+      throw new CronsError(
+        'STATE_VERSION',
+        `${shown}: schema "${target.schema}" is at version ${version}, older than this crons (${PG_SCHEMA_VERSION})`,
+        { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it'] },
+      )
     }
     return new PostgresStore(pool, target, shown, version)
   } catch (error) {
@@ -96,10 +71,7 @@ export async function openPostgresStore(
   }
 }
 
-/**
- * Bring the schema to this build's version and report what was there before (`crons state
- * migrate`): `from` 0 means it was created now.
- */
+/** `crons state migrate`: the schema brought to this build's version; `from` 0 means it was created now. */
 export async function migratePostgres(
   location: PostgresLocation,
 ): Promise<{ location: string; schema: string; from: number; to: number }> {
@@ -108,28 +80,11 @@ export async function migratePostgres(
   const shown = describeLocation(location)
   const pool = createPool(driver, location, { poolSize: 1 })
   try {
-    const from = await migrate(() => connection(pool), target, shown)
+    const from = await migrate(pool, target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
   } finally {
     await pool.end().catch(() => undefined)
   }
-}
-
-/** A checked-out connection in the shape `migrate` takes. */
-async function connection(pool: pg.Pool): Promise<Queryable & { release(): void }> {
-  const { client, release } = await checkOut(pool)
-  return { query: client.query.bind(client) as Queryable['query'], release: () => release() }
-}
-
-async function readVersion(pool: pg.Pool, target: PgTarget, shown: string): Promise<number> {
-  let version: number
-  try {
-    version = await schemaVersion(pool, target.schema)
-  } catch (error) {
-    throw fromPgError(error, target, 'to read the schema version')
-  }
-  refuseNewer(version, target, shown)
-  return version
 }
 
 function createPool(driver: PgModule, location: PostgresLocation, options: PostgresStoreOptions): pg.Pool {
@@ -139,7 +94,6 @@ function createPool(driver: PgModule, location: PostgresLocation, options: Postg
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
     connectionTimeoutMillis: location.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
     query_timeout: location.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
-    // Dead peers of idle connections are found by the operating system, not only by the next query.
     keepAlive: true,
     application_name: 'crons',
     types: {
@@ -149,8 +103,7 @@ function createPool(driver: PgModule, location: PostgresLocation, options: Postg
           : driver.types.getTypeParser(oid, format)) as typeof driver.types.getTypeParser,
     },
   })
-  // An idle connection the server dropped (a restart, a network cut) is only discarded; the next
-  // query opens a new one, and its failure, if any, is reported where it happens.
+  // An idle connection the server dropped is only discarded; the next query's failure, if any, is reported there.
   pool.on('error', () => undefined)
   return pool
 }

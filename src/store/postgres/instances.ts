@@ -1,23 +1,12 @@
-/**
- * Instances on Postgres: registering, renewing a lease (the heartbeat), stopping, and reaping the
- * dead. Each function runs its statements on the `db` it is given: the pool for a single statement,
- * the store's transaction for several.
- */
+// Instances on Postgres. Each function runs on the `db` given: the pool for one statement, a transaction for several.
 import { interruptedMessage } from '../messages.js'
-import { OWNER_GONE } from '../rows.js'
-import type {
-  CancelRequest,
-  Heartbeat,
-  InstanceFacts,
-  InstanceRecord,
-  NewInstance,
-  PendingRetry,
-  ReapedRuns,
-} from '../types.js'
-import { type InstanceRow, type Queryable, RUN_COLUMNS, type RunRow, toInstance, toRun } from './sql.js'
+import { type InstanceRow, OWNER_GONE, RUN_COLUMNS } from '../rows.js'
+import type { Heartbeat, InstanceFacts, InstanceRecord, NewInstance, PendingRetry, ReapedRuns } from '../types.js'
+import { type Queryable, type RunRow, toInstance, toRun } from './sql.js'
 
 /** An instance once reaped is never revived: re-registering it changes nothing. */
 export async function registerInstance(db: Queryable, S: string, instance: NewInstance): Promise<void> {
+  const { id, role, host, pid, processStart, now, configHash } = instance
   await db.query(
     `INSERT INTO ${S}.instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at,
        reaped_at, config_hash, clock_offset_ms)
@@ -27,15 +16,7 @@ export async function registerInstance(db: Queryable, S: string, instance: NewIn
        heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, config_hash = excluded.config_hash,
        clock_offset_ms = NULL
      WHERE instances.reaped_at IS NULL`,
-    [
-      instance.id,
-      instance.role,
-      instance.host,
-      instance.pid,
-      instance.processStart ?? null,
-      instance.now,
-      instance.configHash ?? null,
-    ],
+    [id, role, host, pid, processStart ?? null, now, configHash ?? null],
   )
 }
 
@@ -57,49 +38,31 @@ export async function updateInstance(
   )
 }
 
-interface BeatRow {
-  held: boolean
-  cancels: CancelRequest[]
-  peers: InstanceRow[]
-  orphaned_runs: boolean
-  orphaned_retries: PendingRetry[]
-}
-
-/**
- * One statement: the renewal and what the instance must know besides (see `Heartbeat`). The
- * sub-selects read the snapshot before the renewal, which changes nothing they read.
- */
+/** One statement: the renewal and what else the instance must know; the sub-selects read the snapshot before it. */
 export async function heartbeat(db: Queryable, S: string, instanceId: string, now: number): Promise<Heartbeat> {
-  const { rows } = await db.query<BeatRow>(
+  const { rows } = await db.query<Omit<Heartbeat, 'peers'> & { peers: InstanceRow[] }>(
     `WITH renewed AS (
        UPDATE ${S}.instances SET heartbeat_at = $1 WHERE id = $2 AND reaped_at IS NULL RETURNING id
      )
      SELECT EXISTS (SELECT 1 FROM renewed) AS held,
        coalesce((SELECT json_agg(json_build_object('runId', id, 'message', cancel_request) ORDER BY id)
          FROM ${S}.runs WHERE active AND instance_id = $2 AND status = 'running' AND cancel_request IS NOT NULL),
-         '[]') AS cancels,
+         '[]') AS "cancelRequests",
        coalesce((SELECT json_agg(i ORDER BY started_at, id) FROM ${S}.instances i
          WHERE id <> $2 AND stopped_at IS NULL AND reaped_at IS NULL), '[]') AS peers,
        EXISTS (SELECT 1 FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.active AND ${OWNER_GONE}) AS orphaned_runs,
+         WHERE r.active AND ${OWNER_GONE}) AS "orphanedRuns",
        coalesce((SELECT json_agg(json_build_object('runId', r.id, 'job', r.job, 'slot', r.slot,
            'trigger', r."trigger", 'attempt', r.attempt, 'retryAt', r.retry_at) ORDER BY r.retry_at, r.id)
          FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
-         WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}), '[]') AS orphaned_retries`,
+         WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}), '[]') AS "orphanedRetries"`,
     [now, instanceId],
   )
   const [row] = rows
   if (row === undefined) throw new Error('the heartbeat returned no row')
-  return {
-    held: row.held,
-    cancelRequests: row.cancels,
-    peers: row.peers.map(toInstance),
-    orphanedRuns: row.orphaned_runs,
-    orphanedRetries: row.orphaned_retries,
-  }
+  return { ...row, peers: row.peers.map(toInstance) }
 }
 
-/** Two statements: run them in one transaction. */
 export async function stopInstance(db: Queryable, S: string, instanceId: string, now: number): Promise<void> {
   await db.query(`UPDATE ${S}.instances SET stopped_at = $1 WHERE id = $2`, [now, instanceId])
   await db.query(`UPDATE ${S}.runs SET active = false WHERE active AND instance_id = $1 AND status <> 'running'`, [
@@ -113,33 +76,23 @@ export async function listInstances(db: Queryable, S: string): Promise<InstanceR
 }
 
 export async function orphanedRetries(db: Queryable, S: string): Promise<PendingRetry[]> {
-  const { rows } = await db.query<{
-    id: number
-    job: string
-    slot: number
-    trigger: PendingRetry['trigger']
-    attempt: number
-    retry_at: number
-  }>(
-    `SELECT r.id, r.job, r.slot, r."trigger", r.attempt, r.retry_at
+  const { rows } = await db.query<PendingRetry>(
+    `SELECT r.id AS "runId", r.job, r.slot, r."trigger", r.attempt, r.retry_at AS "retryAt"
      FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.retry_at IS NOT NULL AND ${OWNER_GONE}
      ORDER BY r.retry_at, r.id`,
   )
-  return rows.map((r) => ({
-    runId: r.id,
-    job: r.job,
-    slot: r.slot,
-    trigger: r.trigger,
-    attempt: r.attempt,
-    retryAt: r.retry_at,
-  }))
+  return rows
 }
 
-/**
- * Run in one transaction: the orphaned runs are locked (`FOR UPDATE`), so two hosts reaping at once
- * change each run once; the second finds it inactive and leaves it.
- */
+/** The run columns of `r`, for an UPDATE … FROM whose joined table has columns of the same names. */
+const QUALIFIED_RUN_COLUMNS = RUN_COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ')
+
+type OrphanRow = { id: number; status: string; started_at: number; instance_id: string; last_seen: number | null }
+
+/** In one transaction: orphans are locked (`FOR UPDATE`), so a second host reaping at once finds them inactive. */
 export async function reapDeadInstances(
   db: Queryable,
   S: string,
@@ -154,13 +107,7 @@ export async function reapDeadInstances(
      WHERE stopped_at IS NULL AND reaped_at IS NULL AND (heartbeat_at < $2 OR id = ANY($3::text[]))`,
     [now, cutoff, dead],
   )
-  const { rows: orphans } = await db.query<{
-    id: number
-    status: string
-    started_at: number
-    instance_id: string
-    last_seen: number | null
-  }>(
+  const { rows: orphans } = await db.query<OrphanRow>(
     `SELECT r.id, r.status, r.started_at, r.instance_id, coalesce(i.stopped_at, i.heartbeat_at) AS last_seen
      FROM ${S}.runs r LEFT JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.active AND (${OWNER_GONE} OR i.heartbeat_at < $1 OR i.id = ANY($2::text[]))
@@ -169,7 +116,7 @@ export async function reapDeadInstances(
   )
   const running = orphans.filter((o) => o.status === 'running')
   const settled = orphans.filter((o) => o.status !== 'running')
-  const interrupted: RunRow[] = []
+  let interrupted: RunRow[] = []
   if (running.length > 0) {
     // The last instant the instance was alive is the best estimate of when the run died.
     const finishedAt = running.map((o) => Math.min(now, Math.max(o.started_at, o.last_seen ?? now)))
@@ -177,26 +124,19 @@ export async function reapDeadInstances(
       `UPDATE ${S}.runs r SET status = 'interrupted', finished_at = o.finished_at,
          duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.message, active = false
        FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS o(id, finished_at, message)
-       WHERE r.id = o.id RETURNING ${prefixed('r')}`,
+       WHERE r.id = o.id RETURNING ${QUALIFIED_RUN_COLUMNS}`,
       [running.map((o) => o.id), finishedAt, running.map((o) => interruptedMessage(o.instance_id))],
     )
-    interrupted.push(...rows)
+    interrupted = rows
   }
-  const released: RunRow[] = []
+  let released: RunRow[] = []
   if (settled.length > 0) {
     const { rows } = await db.query<RunRow>(
       `UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[]) RETURNING ${RUN_COLUMNS}`,
       [settled.map((o) => o.id)],
     )
-    released.push(...rows)
+    released = rows
   }
   const byId = (a: RunRow, b: RunRow) => a.id - b.id
   return { interrupted: interrupted.sort(byId).map(toRun), released: released.sort(byId).map(toRun) }
-}
-
-/** The run columns of an UPDATE … FROM, qualified (the joined table has columns of the same names). */
-function prefixed(alias: string): string {
-  return RUN_COLUMNS.split(', ')
-    .map((column) => `${alias}.${column}`)
-    .join(', ')
 }

@@ -1,7 +1,4 @@
-/**
- * Jobs on Postgres: their rows (the last slot served, whether paused and since when). Each function
- * runs on the `db` it is given; `syncJobs` has several statements, to run in one transaction.
- */
+// Jobs' rows on Postgres, on the `db` given; `syncJobs` has several statements, to run in one transaction.
 import type { JobState } from '../types.js'
 import { type JobRow, type Queryable, toJob } from './sql.js'
 

@@ -1,16 +1,8 @@
-/**
- * Numbered schema migrations for the Postgres store. `MIGRATIONS[i]` takes a schema from version `i`
- * to `i + 1`; applied versions are rows of `schema_migrations` in the store's own schema.
- *
- * All pending steps run in ONE transaction under a transaction-scoped advisory lock keyed by the
- * schema, with the version re-read under the lock: twenty hosts starting together against an empty
- * database create the schema once, and a failure (no permission, say) leaves nothing behind. No
- * session-level lock is taken, so this works through PgBouncer in transaction mode.
- *
- * Rules: never edit a released migration, only append. `S` in the SQL is the quoted schema name.
- */
+// The Postgres schema's migrations (docs/storage.md: "Migrations"): `MIGRATIONS[i]` takes version `i` to `i + 1`.
+// Never edit a released migration, only append. `S` in the SQL is the quoted schema name.
+import type pg from 'pg'
 import { CronsError } from '../../errors.js'
-import { fromPgError, type PgTarget } from './driver.js'
+import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
 import type { Queryable } from './sql.js'
 
 export interface Migration {
@@ -110,7 +102,6 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-/** The schema version this build writes and understands. */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length
 
 /** The version a schema is at: 0 when it has no `schema_migrations` table (nothing created yet). */
@@ -133,20 +124,14 @@ export function refuseNewer(version: number, target: PgTarget, describe: string)
   }
 }
 
-/**
- * Bring the schema up to `PG_SCHEMA_VERSION`. Returns the version found before (0: created now).
- * Cheap when already current: one read, no lock, no transaction.
- */
-export async function migrate(
-  connect: () => Promise<Queryable & { release(): void }>,
-  target: PgTarget,
-  describe: string,
-): Promise<number> {
+// In one transaction under a transaction-scoped lock (PgBouncer-safe); returns the version found (0: created now).
+export async function migrate(pool: pg.Pool, target: PgTarget, describe: string): Promise<number> {
   const S = `"${target.schema}"`
   let step = 'to read the schema version'
-  let client: (Queryable & { release(): void }) | undefined
+  let held: CheckedOut | undefined
   try {
-    client = await connect()
+    held = await checkOut(pool)
+    const { client } = held
     const before = await schemaVersion(client, target.schema)
     refuseNewer(before, target, describe)
     if (before === PG_SCHEMA_VERSION) return before
@@ -184,6 +169,6 @@ export async function migrate(
   } catch (error) {
     throw fromPgError(error, target, step)
   } finally {
-    client?.release()
+    held?.release()
   }
 }

@@ -1,43 +1,28 @@
-/**
- * Queued outcomes (`finishRun`, `settleRun`) on Postgres: batched a turn at a time, and written in
- * one transaction a batch, consecutive writes of the same kind and of distinct runs in one statement.
- */
-import type { FinishedRun as SharedFinishedRun } from '../rows.js'
+/** Queued outcomes (`finishRun`, `settleRun`) on Postgres, batched a turn at a time, one transaction a batch. */
+import type { FinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
 
 /** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
-export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun)
+export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun<boolean>)
 
-export type FinishedRun = SharedFinishedRun<boolean>
-
-/**
- * Write queued outcomes in order, in one transaction: consecutive writes of the same kind and of
- * distinct runs go in one statement; a second write of a run starts the next statement.
- *
- * Fenced: writes about runs whose owner instance was reaped are refused (returned, not written).
- * The owners' rows are read `FOR SHARE` first, so a reaper marking one of them waits for this
- * transaction, or this one sees the mark once the reaper commits: never a late write over an
- * interruption.
- */
+// In order, one statement per run of same-kind writes to distinct runs. Writes about runs of a reaped owner are
+// refused (returned): owners are read `FOR SHARE`, so a reaper marking one waits, or this transaction sees its mark.
 export async function writeOutcomes(
   db: Queryable,
   S: string,
   all: readonly PendingWrite[],
 ): Promise<ReadonlySet<number>> {
   const groups: PendingWrite[][] = []
-  let group: PendingWrite[] = []
   let ids = new Set<number>()
   for (const write of all) {
-    const first = group[0]
-    if (first !== undefined && (first.settle !== write.settle || ids.has(write.id))) {
-      groups.push(group)
-      group = []
+    const group = groups.at(-1)
+    if (group?.[0]?.settle === write.settle && !ids.has(write.id)) group.push(write)
+    else {
+      groups.push([write])
       ids = new Set()
     }
-    group.push(write)
     ids.add(write.id)
   }
-  if (group.length > 0) groups.push(group)
   const { rows: fenced } = await db.query<{ id: number }>(
     `SELECT r.id FROM ${S}.runs r JOIN ${S}.instances i ON i.id = r.instance_id
      WHERE r.id = ANY($1::bigint[]) AND i.reaped_at IS NOT NULL
@@ -53,7 +38,7 @@ export async function writeOutcomes(
       continue
     }
     const rows = batch as Extract<PendingWrite, { settle: false }>[]
-    const col = <K extends keyof FinishedRun>(key: K) => rows.map((row) => row[key])
+    const col = <K extends keyof FinishedRun<boolean>>(key: K) => rows.map((row) => row[key])
     await db.query(
       `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
          duration_ms = greatest(0, o.finished_at - r.started_at), error_message = o.error_message,
@@ -80,10 +65,7 @@ export async function writeOutcomes(
   return refused
 }
 
-/**
- * Outcomes handed over in one turn of the event loop, written together (in call order) by `write`,
- * one flush after another so that a run's later outcome never lands before its earlier one.
- */
+/** Outcomes handed over in one turn, written together by `write`, one flush after another (in call order). */
 export class OutcomeBatches {
   #pending: PendingWrite[] = []
   #flushing: Promise<unknown> = Promise.resolve()

@@ -1,10 +1,5 @@
-/**
- * Pruning the Postgres store's history in bounded steps: batches of PRUNE_BATCH rows, each its own
- * statement, so a claim waiting on a row lock waits one batch at most. The pass under way is kept
- * between calls (see `Store.prune` in ../types.ts).
- */
+// Pruning Postgres history in steps (see `Store.prune`) of batches, each its own statement: a claim waits one at most.
 const DAY_MS = 86_400_000
-/** Rows deleted per prune statement: short enough that claims waiting on a lock barely notice. */
 const PRUNE_BATCH = 1_000
 /** Old runs, runs beyond keepRuns, old slot claims, stopped instances. */
 const PRUNE_PHASES = 4
@@ -12,25 +7,16 @@ const PRUNE_PHASES = 4
 const MIN_STATE_RETENTION_MS = DAY_MS
 
 export class PgPruner {
-  /** The prune pass under way: its arguments and the phase it is in. */
   #pass: { key: string; phase: number } | undefined
-  readonly #S: string
-  /** Runs one statement; resolves to the rows it deleted. */
-  readonly #count: (sql: string, values: unknown[]) => Promise<number>
 
-  /** `schema`: the quoted schema name. */
-  constructor(schema: string, count: (sql: string, values: unknown[]) => Promise<number>) {
-    this.#S = schema
-    this.#count = count
-  }
+  /** `S`: the quoted schema name; `execute` runs one statement and resolves to the rows it deleted. */
+  constructor(
+    private readonly S: string,
+    private readonly execute: (sql: string, values: unknown[]) => Promise<number>,
+  ) {}
 
-  /**
-   * One step of a prune pass: batches of `PRUNE_BATCH` rows, each its own statement, until the
-   * budget is spent (at least one batch). A pass goes through four phases: runs older than keepDays,
-   * runs beyond the newest keepRuns of their job (ranked at each batch, so a run that starts during
-   * the pass is counted among the newest), old slot claims, stopped instances; never an active run.
-   * The next call with the same arguments carries on; other arguments start a new pass.
-   */
+  // Batches until the budget is spent (at least one); the same arguments carry the pass on, others start anew.
+  // keepRuns ranks at each batch, so a run started during the pass counts among the newest. Never an active run.
   async step(
     now: number,
     history: { keepDays: number; keepRuns: number },
@@ -43,7 +29,7 @@ export class PgPruner {
     let deleted = 0
     for (;;) {
       const [sql, values, counted] = this.#batch(pass.phase, now, history)
-      const count = await this.#count(sql, [...values, PRUNE_BATCH])
+      const count = await this.execute(sql, [...values, PRUNE_BATCH])
       if (counted) deleted += count
       if (count < PRUNE_BATCH) pass.phase++
       if (pass.phase >= PRUNE_PHASES) {
@@ -60,7 +46,7 @@ export class PgPruner {
     now: number,
     history: { keepDays: number; keepRuns: number },
   ): [sql: string, values: unknown[], countsRuns: boolean] {
-    const S = this.#S
+    const S = this.S
     const runCutoff = now - history.keepDays * DAY_MS
     const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)
     switch (phase) {

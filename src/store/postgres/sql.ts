@@ -1,17 +1,6 @@
-/**
- * The few shapes the Postgres store needs from the driver, and the statements shared by its parts.
- * Every query is sent unnamed (no server-side prepared statement outlives it), so the store works
- * through PgBouncer in transaction mode.
- */
-import type { Trigger } from '../../config/types.js'
-import {
-  type InstanceRow,
-  RUN_COLUMNS,
-  rowReader,
-  type JobRow as SharedJobRow,
-  type RunRow as SharedRunRow,
-} from '../rows.js'
-import type { RunStatus } from '../types.js'
+// What the Postgres store needs from the driver, and the statements its parts share. Unnamed queries: PgBouncer-safe.
+import { rowReader, type JobRow as SharedJobRow, type RunRow as SharedRunRow } from '../rows.js'
+import type { RunRecord } from '../types.js'
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(
@@ -20,21 +9,13 @@ export interface Queryable {
   ): Promise<{ rows: R[]; rowCount: number | null }>
 }
 
-/** Rows as the driver returns them: the shared rows (../rows.ts) with real booleans. */
 export type RunRow = SharedRunRow<boolean>
 export type JobRow = SharedJobRow<boolean>
-export type { InstanceRow }
-export { RUN_COLUMNS }
 
 export const { toRun, toJob, toInstance } = rowReader<boolean>((value) => value)
 
-/**
- * Take `count` new run ids inside the caller's transaction, in commit order. The ids come from a
- * sequence, but a sequence hands out numbers at insert time, not at commit: a transaction that took
- * id 10 and commits after one that took 11 would appear behind a cursor that has passed 11. Taking
- * them under a transaction-scoped advisory lock, held until commit, makes a later id commit later.
- * Callers take ids as the last step before committing, so the lock is held for one insert.
- */
+// New run ids in commit order: a sequence hands them out before commit, so a cursor past 11 could miss a late 10.
+// Taken under a lock held until commit, as late as callers can (docs/storage.md: "What is in the schema").
 export async function newRunIds(db: Queryable, S: string, lockKey: number, count: number): Promise<number[]> {
   await db.query("SELECT pg_advisory_xact_lock(hashtext('crons runs'), $1)", [lockKey])
   const { rows } = await db.query<{ id: number }>(
@@ -44,7 +25,6 @@ export async function newRunIds(db: Queryable, S: string, lockKey: number, count
   return rows.map((row) => row.id)
 }
 
-/** Insert runs with their ids, one statement for all of them. */
 export async function insertRuns(db: Queryable, S: string, runs: readonly NewRunRow[]): Promise<void> {
   if (runs.length === 0) return
   const column = <K extends keyof NewRunRow>(key: K) => runs.map((run) => run[key])
@@ -68,16 +48,5 @@ export async function insertRuns(db: Queryable, S: string, runs: readonly NewRun
   )
 }
 
-export interface NewRunRow {
-  id: number
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
-  status: RunStatus
-  startedAt: number
-  finishedAt: number | null
-  detail: string | null
-  instanceId: string
-  active: boolean
-}
+/** A run as first written: its outcome's columns come later. */
+export type NewRunRow = Omit<RunRecord, 'durationMs' | 'errorMessage' | 'errorStack' | 'result' | 'output'>

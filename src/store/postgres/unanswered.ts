@@ -1,21 +1,8 @@
-/**
- * Runs begun by a transaction whose COMMIT went unanswered (a network that dropped the server's
- * answer, or every packet from then on): the server may have committed them, but the caller was
- * told the call failed, so nothing in this process will ever start or finish them. Left alone, such
- * a run would stay `running` under a live instance for good, and with overlap `skip` hold its job
- * for every later slot.
- *
- * Their ids are kept here, and the next time the store gets through they are recorded
- * `interrupted` if they exist and are still `running`, as their instance left them (a transaction
- * that did not commit left no row, and one the reaper already interrupted is left as it is). The
- * slot itself stays claimed: a claim retried for it finds it taken.
- *
- * Not covered: a COMMIT delayed in the network rather than lost, reaching the server only after the
- * runs were looked for here (its session ends 5 s after its last statement: idle_in_transaction_session_timeout).
- */
+// Runs begun by a transaction whose COMMIT went unanswered: maybe committed, never run; left alone they would stay
+// `running` (and hold their job) for good. docs/engine.md: "Postgres locking".
+import type { BeginOutcome, ClaimOutcome } from '../types.js'
 import type { Queryable } from './sql.js'
 
-/** What the run records as its error. */
 export const UNANSWERED_MESSAGE =
   'interrupted: the database did not answer the commit that started this run (the network dropped it); the run never started'
 
@@ -32,15 +19,13 @@ export class UnansweredStarts {
 
   constructor(private readonly S: string) {}
 
-  /** Runs of `instanceId` begun at `at` in a transaction whose COMMIT went unanswered. */
-  add(ids: readonly number[], instanceId: string, at: number): void {
+  /** Keeps the runs these outcomes started. */
+  add(outcomes: readonly (ClaimOutcome | BeginOutcome)[], instanceId: string, at: number): void {
+    const ids = outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
     if (ids.length > 0) this.#pending.push({ ids, instanceId, at })
   }
 
-  /**
-   * Record the kept runs interrupted, with `db` (one statement each). A failure keeps those not yet
-   * recorded for the next time, and rejects.
-   */
+  /** Records the kept runs interrupted (if still `running`, as their instance left them); a failure keeps the rest. */
   resolve(db: Queryable): Promise<void> {
     if (this.#pending.length === 0) return Promise.resolve()
     this.#writing ??= this.#write(db).finally(() => {
