@@ -6,7 +6,8 @@
  *
  * Every scenario runs crons and its peers back to back, each library in its own forked process, so
  * memory, heap and CPU figures belong to one library only. Results go to stdout as tables, to
- * bench/results/latest.json, and (full runs, or with --docs) to docs/performance.md.
+ * bench/results/latest.json and docs/performance.md (full runs, or with --docs), or else to
+ * bench/results/partial.json, so that --render never renders a partial run's results.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -639,7 +640,7 @@ async function scenarioG() {
 
 const SCENARIOS = { A: scenarioA, B: scenarioB, C: scenarioC, D: scenarioD, E: scenarioE, F: scenarioF, G: scenarioG }
 
-/** --render: rebuild docs/performance.md from bench/results/latest.json (after editing bench/FINDINGS.md). */
+/** --render: rebuild docs/performance.md from the last run that wrote it (after editing bench/FINDINGS.md). */
 function renderOnly() {
   const last = JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8'))
   const targetText = targetsTable(last.targets)
@@ -679,7 +680,7 @@ async function main() {
   if (failures.length) process.stdout.write(`\nFailed scenarios:\n${failures.map((f) => `- ${f}`).join('\n')}\n`)
   mkdirSync(RESULTS, { recursive: true })
   writeFileSync(
-    join(RESULTS, 'latest.json'),
+    join(RESULTS, writeDocs ? 'latest.json' : 'partial.json'),
     JSON.stringify({ date, machine: info, command, durationS, targets, targetText, sections, failures, raw }, null, 2),
   )
   if (writeDocs) {

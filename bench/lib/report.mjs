@@ -52,7 +52,8 @@ npm run soak -- --store postgres     # PostgreSQL chaos soak, 10 minutes (not a 
 
 \`node bench/run.mjs\` measures the existing build (\`npm run build\` first). Only a full run (no
 \`--quick\`, \`--only\` or \`--profile\`) rewrites this file; \`--docs\` forces it, \`--no-docs\` prevents it.
-Raw results of the last run are in \`bench/results/latest.json\`. Summarise a profile with
+Raw results of the run shown here are in \`bench/results/latest.json\` (a run that does not rewrite this file
+writes \`bench/results/partial.json\`). Summarise a profile with
 \`node bench/lib/profile-summary.mjs FILE.cpuprofile\`.
 
 Each library runs in its own forked process (\`bench/scenarios/*.mjs\`), one after the other, so
