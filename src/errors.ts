@@ -79,6 +79,11 @@ export function isCronsError(error: unknown): error is CronsError {
   return error instanceof CronsError
 }
 
+/** Whether `error` carries `code`: a `CronsError` (also one from another copy of the package) or a driver's error. */
+export function hasCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code
+}
+
 /** Quote a user's value for a message: strings in double quotes, the rest as JSON. */
 export function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)

@@ -1,7 +1,9 @@
 // A scheduler's heartbeat (liveness, lease, clock, reaping, cancel requests) and pruning, on timers of
 // their own. docs/engine.md: "Crash", "Self-fencing", "One statement per idle heartbeat", "Housekeeping".
+
 import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
+import { hasCode } from '../errors.js'
 import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
 import type { TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
@@ -148,7 +150,7 @@ export class Housekeeping {
         await this.deps.adoptRetries(beat.orphanedRetries)
       }
     } catch (error) {
-      if (isGone(error)) {
+      if (hasCode(error, 'STATE_GONE')) {
         this.heartbeatTimer = undefined
         this.deps.onFatal((error as Error).message, error)
         return
@@ -184,8 +186,4 @@ function goneHere(instances: readonly InstanceRecord[]): string[] {
   return instances
     .filter((i) => i.host === here && i.pid !== process.pid && processGone(i.pid, i.processStart))
     .map((i) => i.id)
-}
-
-function isGone(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STATE_GONE'
 }

@@ -1,5 +1,6 @@
 // The store out of reach: one event when it starts, one when it ends, none for the failures between
 // (their owners retry them). docs/engine.md: "The store out of reach".
+import { hasCode } from '../errors.js'
 import type { Clock } from './clock.js'
 import type { EngineEmitter } from './events.js'
 
@@ -23,7 +24,7 @@ export class Outage {
 
   /** A store call failed. Any failure but the store out of reach is reported each time: one could hide another. */
   failed(message: string, error: unknown): void {
-    if (!isUnreachable(error)) {
+    if (!hasCode(error, 'STATE_UNREACHABLE')) {
       this.events.emit('engine:error', { message, error })
       return
     }
@@ -41,9 +42,4 @@ export class Outage {
     this.events.emit('store:reachable', { downMs })
     this.onBack()
   }
-}
-
-/** As opposed to the store refusing or failing a statement. */
-export function isUnreachable(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'STATE_UNREACHABLE'
 }

@@ -1,9 +1,9 @@
 // The step from a failed attempt's backoff to its retry: begun with `retryOf` (clearing the pending
 // retry in the same transaction), recorded interrupted after a shutdown, or skipped by the overlap guard.
 // A store out of reach is waited out as the claim loop does. docs/engine.md: "Branches".
+import { hasCode } from '../errors.js'
 import type { RunRequest } from './attempt.js'
 import { emitRunFinished } from './events.js'
-import { isUnreachable } from './outage.js'
 import type { Progress, RunnerDeps, RunResult } from './runner.js'
 
 export type RetryStartDeps = Pick<RunnerDeps, 'store' | 'recorder' | 'clock' | 'events' | 'instanceId' | 'outage'>
@@ -71,7 +71,7 @@ async function whenReachable<T>(
       if (failures > 0) deps.outage?.answered()
       return begun
     } catch (error) {
-      if (!isUnreachable(error)) throw error
+      if (!hasCode(error, 'STATE_UNREACHABLE')) throw error
       deps.outage?.failed('could not start a retry', error)
       if (!(await wait(Math.min(UNREACHABLE_MAX_RETRY_MS, UNREACHABLE_RETRY_MS * 2 ** failures)))) return undefined
     }
