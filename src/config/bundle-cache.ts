@@ -136,19 +136,16 @@ function writeAtomic(path: string, text: string): void {
 /** Best effort, on a miss: this config's superseded bundles and temp files, and entries whose config is gone. */
 function removeStale(dir: string, key: string, keep: string): void {
   const before = Date.now() - STALE_BUNDLE_MS
-  const remove = (name: string) => {
-    const path = join(dir, name)
-    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? before) < before) rmSync(path, { force: true })
-  }
   try {
     const names = readdirSync(dir)
     const gone = names
       .filter((name) => name.endsWith('.json') && name !== `${key}.json` && !configExists(join(dir, name)))
       .map((name) => name.slice(0, -'json'.length))
     for (const name of names) {
+      const path = join(dir, name)
       if (name.startsWith(`${key}.`) && name !== keep && name !== `${key}.json`) {
-        remove(name)
-      } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(join(dir, name), { force: true })
+        if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? before) < before) rmSync(path, { force: true })
+      } else if (gone.some((prefix) => name.startsWith(prefix))) rmSync(path, { force: true })
     }
   } catch {
     // another process may be cleaning up too

@@ -165,15 +165,11 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
         crons.bundled ? { path: crons.path } : { path: crons.path, sideEffects: false },
       )
       if (!crons.bundled) {
-        build.onResolve({ filter: RELATIVE }, (args) =>
-          args.importer.startsWith(sources)
-            ? {
-                path: pathToFileURL(resolve(dirname(args.importer), args.path)).href,
-                external: true,
-                sideEffects: false,
-              }
-            : undefined,
-        )
+        build.onResolve({ filter: RELATIVE }, (args) => {
+          if (!args.importer.startsWith(sources)) return undefined
+          const url = pathToFileURL(resolve(dirname(args.importer), args.path)).href
+          return { path: url, external: true, sideEffects: false }
+        })
         return
       }
       if (absoluteImports) return

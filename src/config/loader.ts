@@ -136,11 +136,10 @@ interface ErrorContext {
 
 /** esbuild's first error as `file:line:col: message` (maybe in an imported file); a missing import as Node words it. */
 function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorContext): CronsError {
+  const fail = (code: 'CONFIG_LOAD' | 'CONFIG_SYNTAX', message: string) =>
+    new CronsError(code, message, { cause: error })
   const first = buildMessages(error)?.[0]
-  if (first === undefined) {
-    const message = error instanceof Error ? error.message : quote(error)
-    return new CronsError('CONFIG_LOAD', `${shown}: could not compile the config: ${message}`, { cause: error })
-  }
+  if (first === undefined) return fail('CONFIG_LOAD', `${shown}: could not compile the config: ${messageOf(error)}`)
   const location = first.location
   const file = location ? resolve(dirname(absolute), location.file) : real
   const isConfig = file === real || file === absolute
@@ -149,27 +148,25 @@ function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorConte
   const missing = /^Could not resolve "(.*)"/.exec(first.text)
   if (missing) {
     const from = isConfig ? '' : ` imported from ${where}`
-    return new CronsError(
-      'CONFIG_LOAD',
-      `${shown}: the config threw while loading: Cannot find module '${missing[1]}'${from}`,
-      { cause: error },
-    )
+    return fail('CONFIG_LOAD', `${shown}: the config threw while loading: Cannot find module '${missing[1]}'${from}`)
   }
   const text = first.text.split('\n')[0]?.trim()
-  if (location === null) {
-    return new CronsError('CONFIG_LOAD', `${shown}: could not compile the config: ${text}`, { cause: error })
-  }
+  if (location === null) return fail('CONFIG_LOAD', `${shown}: could not compile the config: ${text}`)
   // esbuild counts columns in UTF-8 bytes; people (and editors) count characters.
   const column = Buffer.from(location.lineText, 'utf8').subarray(0, location.column).toString('utf8').length + 1
-  return new CronsError('CONFIG_SYNTAX', `${where}:${location.line}:${column}: ${text}${imported}`, { cause: error })
+  return fail('CONFIG_SYNTAX', `${where}:${location.line}:${column}: ${text}${imported}`)
 }
 
 /** The config (or its default export's promise) threw. Messages name the config, not the cached bundle. */
 function evaluationError(error: unknown, { shown }: ErrorContext, bundle?: string): CronsError {
-  let message = error instanceof Error ? error.message : quote(error)
+  let message = messageOf(error)
   if (bundle !== undefined) message = message.replaceAll(pathToFileURL(bundle).href, shown).replaceAll(bundle, shown)
   const firstLine = message.split('\n')[0]?.trim() || quote(error)
   return new CronsError('CONFIG_LOAD', `${shown}: the config threw while loading: ${firstLine}`, { cause: error })
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : quote(error)
 }
 
 export interface ResolveOptions {

@@ -84,11 +84,8 @@ export function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
 
 type Hook = (ctx: HookContext) => unknown
 
-const hooksObject = fields({
-  beforeRun: optional(f.aFunction<Hook>('a function')),
-  afterRun: optional(f.aFunction<Hook>('a function')),
-  onError: optional(f.aFunction<Hook>('a function')),
-})
+const hook = optional(f.aFunction<Hook>('a function'))
+const hooksObject = fields({ beforeRun: hook, afterRun: hook, onError: hook })
 const hooksSchema = v.optional(strictObject(hooksObject, 'an object with beforeRun, afterRun or onError functions'))
 
 const retryObject = fields({
