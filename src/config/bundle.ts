@@ -32,11 +32,10 @@ export interface CronsEntry {
   version: string
 }
 
-const bundleInputs = new Map<string, readonly string[]>()
-
-/** What a bundle `compileConfig` returned was made from: the config, the files it imports, the tsconfig.json. */
-export function inputsOf(bundle: string): readonly string[] | undefined {
-  return bundleInputs.get(bundle)
+export interface Compiled {
+  bundle: string
+  /** What the bundle was made from: the config, the files it imports, the tsconfig.json. */
+  inputs: readonly string[]
 }
 
 /** Counters, so tests can tell a cache hit (no esbuild) from a build. */
@@ -52,7 +51,7 @@ const RELATIVE = /^\.\.?\//
 const NAMESPACED = /^[\w-]{2,}:/
 
 /** An up-to-date bundle of `config`, built and cached if needed; a failed build rejects with esbuild's error. */
-export async function compileConfig(config: string, crons: CronsEntry): Promise<string> {
+export async function compileConfig(config: string, crons: CronsEntry): Promise<Compiled> {
   const key = cacheKey(config, crons)
   const primary = primaryCacheDir(dirname(config))
   const fallback = fallbackCacheDir()
@@ -60,8 +59,7 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
     const fresh = freshBundle(dir, key, config, crons)
     if (fresh !== undefined) {
       configCacheStats.hits++
-      bundleInputs.set(fresh.bundle, fresh.inputs)
-      return fresh.bundle
+      return fresh
     }
   }
   configCacheStats.builds++
@@ -78,9 +76,7 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
     built = await build(config, crons, { dir: fallback, absoluteImports: true })
     bundle = writeCache(fallback, key, config, crons, built)
   }
-  const paths = built.inputs.map((input) => input.path)
-  bundleInputs.set(bundle, paths)
-  return bundle
+  return { bundle, inputs: built.inputs.map((input) => input.path) }
 }
 
 /** esbuild's messages, if `error` is a build failure. */

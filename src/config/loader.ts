@@ -6,7 +6,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { CronsError, quote } from '../errors.js'
-import { buildMessages, type CronsEntry, compileConfig, inputsOf } from './bundle.js'
+import { buildMessages, type Compiled, type CronsEntry, compileConfig } from './bundle.js'
 import { isFile } from './bundle-cache.js'
 import { EXPECTED_EXPORT } from './define.js'
 import { type ConfigSources, fingerprintOf } from './sources.js'
@@ -50,15 +50,14 @@ export interface LoadOptions {
   cwd?: string
 }
 
-/** By the config's absolute path: the bundle it was last loaded from, and the file its last build failed in. */
-const loadedBundles = new Map<string, string>()
+/** By the config's absolute path: what its last loaded bundle was made from, and the file its last build failed in. */
+const loadedInputs = new Map<string, readonly string[]>()
 const failedIn = new Map<string, string>()
 
 /** The files (not packages, not crons) the config was last loaded from in this process; undefined if not loaded. */
 export function configSources(configPath: string): ConfigSources | undefined {
   const absolute = resolve(configPath)
-  const bundle = loadedBundles.get(absolute)
-  const inputs = bundle === undefined ? undefined : inputsOf(bundle)
+  const inputs = loadedInputs.get(absolute)
   if (inputs === undefined) return undefined
   const crons = dirname(packageEntry().path) + sep
   const files = inputs.filter((file) => !file.startsWith(crons) && !file.split(sep).includes('node_modules'))
@@ -87,18 +86,19 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
   // So that stack traces of the config's code name the lines of crons.config.ts, not of the bundle.
   process.setSourceMapsEnabled(true)
   let namespace: unknown
-  let bundle: string
   for (let attempt = 1; ; attempt++) {
+    let compiled: Compiled
     try {
-      bundle = await compileConfig(absolute, packageEntry())
+      compiled = await compileConfig(absolute, packageEntry())
       failedIn.delete(absolute)
     } catch (error) {
       const location = buildMessages(error)?.[0]?.location
       if (location) failedIn.set(absolute, resolve(dirname(absolute), location.file))
       throw compileError(error, context)
     }
+    const { bundle, inputs } = compiled
     // Known before it runs: a config that throws is still watched through the files it imports.
-    loadedBundles.set(absolute, bundle)
+    loadedInputs.set(absolute, inputs)
     try {
       namespace = await import(`${pathToFileURL(bundle).href}?v=${loadStamp}${++loads}`)
       break
