@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
-import type { CronsEntry } from './bundle.js'
+import type { Compiled, CronsEntry } from './bundle.js'
 import { crypto, pathHash, sha256 } from './hash.js'
 
 /** Bump when the bundle's shape changes. */
@@ -59,12 +59,7 @@ export function fallbackCacheDir(): string {
 }
 
 /** The cached bundle of `config` in `dir`, if its manifest matches and none of its inputs changed. */
-export function freshBundle(
-  dir: string,
-  key: string,
-  config: string,
-  crons: CronsEntry,
-): { bundle: string; inputs: string[] } | undefined {
+export function freshBundle(dir: string, key: string, config: string, crons: CronsEntry): Compiled | undefined {
   try {
     const manifest = JSON.parse(readFileSync(join(dir, `${key}.json`), 'utf8')) as Manifest
     const valid =

@@ -133,11 +133,8 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
     const zone = job.tz === undefined ? configZone : attempt(() => f.zone(job.tz))
     for (const kind of kinds) {
       const built = attempt(() => buildSchedule(kind, job[kind], zone.ok ? zone.value : 'UTC'))
-      if (!built.ok) {
-        if (built.error !== undefined) add(index, kind, built.error)
-      } else if (zone.ok && kinds.length === 1) {
-        schedules.set(index, built.value)
-      }
+      if (!built.ok && built.error !== undefined) add(index, kind, built.error)
+      if (built.ok && zone.ok && kinds.length === 1) schedules.set(index, built.value)
     }
   })
   return schedules
