@@ -35,9 +35,8 @@ function packageEntry(): CronsEntry {
   if (cronsEntry === undefined) {
     const bundled = import.meta.url.endsWith('.ts')
     const path = fileURLToPath(new URL(bundled ? '../index.ts' : '../index.js', import.meta.url))
-    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string
-    }
+    const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+    const { version } = JSON.parse(packageJson) as { version: string }
     cronsEntry = { path, bundled, version }
   }
   return cronsEntry

@@ -47,12 +47,12 @@ const COMMAND_FIELDS = ['cwd', 'env', 'killGrace'] as const
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): ResolvedConfig {
   const file = options.file ?? 'config'
   checkExportShape(raw, file, options.expected ?? EXPECTED_EXPORT)
-  const rawJobs = (raw as { jobs: unknown[] }).jobs
+  const rawJobs = raw.jobs
   const problems: Problem[] = []
   // Explicit, against a global valibot config that would stop at the first issue.
   const parsed = safeParse(configSchema, raw, { abortEarly: false, abortPipeEarly: false })
   if (!parsed.success) problems.push(...issuesToProblems(parsed.issues))
-  const schedules = checkJobs(rawJobs, (raw as Record<string, unknown>).timezone, problems)
+  const schedules = checkJobs(rawJobs, (raw as { timezone?: unknown }).timezone, problems)
   if (problems.length > 0 || !parsed.success) {
     const lines = sortProblems(problems).map((p) => formatProblem(file, p, rawJobs))
     const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`
@@ -62,21 +62,20 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Res
 }
 
 /** Not an object, or no `jobs` array: almost always the wrong file or a missing `export default`. */
-function checkExportShape(raw: unknown, file: string, expected: string): void {
-  const fail = (found: string): never => {
+function checkExportShape(raw: unknown, file: string, expected: string): asserts raw is { jobs: unknown[] } {
+  function fail(found: string): never {
     throw new CronsError('CONFIG_EXPORT', `${file}: ${found}; expected ${expected}`)
   }
   if (!f.isRecord(raw) || raw instanceof Date) {
     fail(`the config is ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : f.show(raw)}, not an object`)
   }
-  const config = raw as Record<string, unknown>
-  if (config.jobs === undefined) {
-    const keys = Object.keys(config)
+  if (raw.jobs === undefined) {
+    const keys = Object.keys(raw)
     const near = keys.find((key) => f.didYouMean(key, ['jobs']) !== '')
     const found = near ? `found ${JSON.stringify(near)} — ${didYouMean('jobs')}` : `keys: ${keys.join(', ') || 'none'}`
     fail(`the config has no "jobs" array (${found})`)
   }
-  if (!Array.isArray(config.jobs)) fail(`"jobs" is ${f.show(config.jobs)}, not an array`)
+  if (!Array.isArray(raw.jobs)) fail(`"jobs" is ${f.show(raw.jobs)}, not an array`)
 }
 
 function issuesToProblems(issues: ReadonlyArray<BaseIssue<unknown>>): Problem[] {
