@@ -19,16 +19,14 @@ export interface ConfigSources {
  * whatever their install or cache) and content. A file that is gone counts as gone, not as an error.
  */
 export function fingerprintOf(configDir: string, files: readonly string[]): string {
-  const lines = files
-    .map((file) => {
-      let content: string
-      try {
-        content = sha256(readFileSync(file))
-      } catch {
-        content = 'missing'
-      }
-      return `${relative(configDir, file)}\0${content}`
-    })
-    .sort()
+  const lines = files.map((file) => `${relative(configDir, file)}\0${contentHash(file)}`).sort()
   return sha256(lines.join('\n')).slice(0, 16)
+}
+
+function contentHash(file: string): string {
+  try {
+    return sha256(readFileSync(file))
+  } catch {
+    return 'missing'
+  }
 }
