@@ -113,7 +113,7 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
     throw new CronsError('CONFIG_EXPORT', `${shown}: no default export (found ${found}); expected ${EXPECTED_EXPORT}`)
   }
   const value = namespace.default
-  if (!isObject(value) || typeof (value as { then?: unknown }).then !== 'function') return value
+  if (!isObject(value) || typeof value.then !== 'function') return value
   try {
     return await value
   } catch (error) {

@@ -116,13 +116,9 @@ function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]
     const name = attempt(() => f.jobName(job.name))
     if (name.ok) {
       const first = firstIndexByName.get(name.value)
+      const quoted = JSON.stringify(name.value)
       if (first === undefined) firstIndexByName.set(name.value, index)
-      else
-        add(
-          index,
-          'name',
-          `duplicate job name ${JSON.stringify(name.value)} (already used by jobs[${first}]; names must be unique)`,
-        )
+      else add(index, 'name', `duplicate job name ${quoted} (already used by jobs[${first}]; names must be unique)`)
     }
     const kinds = SCHEDULE_KINDS.filter((kind) => job[kind] !== undefined)
     if (kinds.length > 1 || (kinds.length === 0 && !misspelt(job, SCHEDULE_KINDS))) {
