@@ -206,19 +206,11 @@ function pick(flag: string, flagValue: string | undefined, envValue: string | un
 
 function locateConfig(cwd: string, configFlag: string | undefined, envConfig: string | undefined): string {
   const given = pick('--config', configFlag, envConfig)
-  if (given === undefined) {
-    const found = findConfigFile(cwd)
-    if (found !== undefined) return found
-    throw notFoundIn(cwd, 'pass --config PATH or set CRONS_CONFIG')
-  }
+  if (given === undefined) return configIn(cwd, 'pass --config PATH or set CRONS_CONFIG')
   const origin = given.source === 'flag' ? '--config' : 'CRONS_CONFIG'
   const path = resolve(cwd, given.value)
   const stat = statSync(path, { throwIfNoEntry: false })
-  if (stat?.isDirectory()) {
-    const found = findConfigFile(path)
-    if (found !== undefined) return found
-    throw notFoundIn(path, `check ${origin} (${given.value})`)
-  }
+  if (stat?.isDirectory()) return configIn(path, `check ${origin} (${given.value})`)
   if (stat === undefined) {
     throw new CronsError('CONFIG_NOT_FOUND', `config file not found: ${displayPath(path, cwd)} (from ${origin})`, {
       suggestions: [`check ${origin}; it is resolved against ${cwd}`],
@@ -227,8 +219,11 @@ function locateConfig(cwd: string, configFlag: string | undefined, envConfig: st
   return path
 }
 
-function notFoundIn(dir: string, suggestion: string): CronsError {
-  return new CronsError('CONFIG_NOT_FOUND', `no crons.config.ts, .mts, .js or .mjs in ${dir}`, {
+/** The config file in `dir`, or CONFIG_NOT_FOUND with `suggestion`. */
+function configIn(dir: string, suggestion: string): string {
+  const found = findConfigFile(dir)
+  if (found !== undefined) return found
+  throw new CronsError('CONFIG_NOT_FOUND', `no crons.config.ts, .mts, .js or .mjs in ${dir}`, {
     suggestions: [suggestion],
   })
 }
