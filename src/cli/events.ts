@@ -2,7 +2,7 @@
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import type { ReloadResult } from '../core/reload.js'
-import { formatDuration, type Painter, paint, statusColour, withoutStatus } from './output.js'
+import { formatDuration, formatUtc, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -39,25 +39,23 @@ function toJson(payload: unknown): Record<string, unknown> {
 type Payload<K extends keyof EngineEvents> = EngineEvents[K][0]
 type Printers = { [K in keyof EngineEvents]?: (e: Payload<K>, p: Painter) => string }
 
-const iso = (ms: number) => new Date(ms).toISOString()
-
 /** The engine events worth a line, and that line as text. */
 const TEXT = {
   'run:started': (e, p) =>
-    `${p.cyan('start ')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} (${e.trigger})`,
+    `${p.cyan('start ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
     // "interrupted in 1s: stopped before…", not "interrupted in 1s: interrupted: stopped before…".
     const why = e.error ? `: ${withoutStatus(e.status, e.error.message)}` : ''
     const retry = e.retryInMs === undefined ? '' : `, retry in ${formatDuration(e.retryInMs)}`
     const status = statusColour(e.status, p)
-    return `${p.bold('finish')} ${p.bold(e.job)} slot ${iso(e.slot)} attempt ${e.attempt} ${status} in ${formatDuration(e.durationMs)}${why}${retry}`
+    return `${p.bold('finish')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} ${status} in ${formatDuration(e.durationMs)}${why}${retry}`
   },
   'run:log': (e, p) =>
     `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${e.text}`,
-  'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${iso(e.slot)}: ${e.reason}`,
+  'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)}: ${e.reason}`,
   'slot:missed': (e, p) => {
     const what = e.catchUp ? 'catching up once for the latest' : 'recorded as missed'
-    const range = `from ${iso(e.missed.first)} to ${iso(e.missed.last)}`
+    const range = `from ${formatUtc(e.missed.first)} to ${formatUtc(e.missed.last)}`
     return `${p.yellow('missed')} ${p.bold(e.job)} ${e.missed.count} slot(s) ${range}, ${what}`
   },
   'timer:overdue': (e, p) =>
@@ -97,8 +95,7 @@ function listed(names: string[]): string {
 /** A config that did not load or validate on reload: the running one is kept. */
 export function reloadRefusedLine(message: string, format: LogFormat): string {
   const note = 'config not reloaded, the running config is kept'
-  if (format === 'json')
-    return JSON.stringify({ time: new Date().toISOString(), event: 'config:rejected', note, message })
+  if (format === 'json') return jsonLine('config:rejected', { note, message })
   const p = paint()
   return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${message}`
 }
@@ -112,7 +109,7 @@ export function skewText(offsetMs: number): string {
 /** After a refused reload, the config's files are back to the version running (`--watch`). */
 export function configRestoredLine(format: LogFormat): string {
   const note = 'the config is back to the version running: nothing to reload'
-  if (format === 'json') return JSON.stringify({ time: new Date().toISOString(), event: 'config:restored', note })
+  if (format === 'json') return jsonLine('config:restored', { note })
   const p = paint()
   return `${p.dim(new Date().toISOString())} ${p.cyan('reload')} ${note}`
 }

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
-import { parseDurationFlag } from '../cli/flags.js'
-import { parseRunId } from '../cli/flags-history.js'
+import { parseDurationFlag, parseRunId } from '../cli/flags.js'
 import { formatDuration, paint } from '../cli/output.js'
 import { configOrStateAlone } from '../cli/reading.js'
 import { cancelInState } from '../core/cancel.js'
@@ -53,9 +52,8 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
     const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
     const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
     const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
-    const p = paint()
     const took = view.durationMs === null ? '' : ` after ${formatDuration(view.durationMs)}`
-    this.out(`Cancelled run ${view.id} of ${p.bold(view.job)}${took}.`)
+    this.out(`Cancelled run ${view.id} of ${paint().bold(view.job)}${took}.`)
     return view
   }
 }

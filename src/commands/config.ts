@@ -34,14 +34,14 @@ Precedence is flag > env > file > default.`
   private async print(view: ConfigView, now: number, wide: boolean): Promise<void> {
     const p = paint()
     const from = (source: ValueSource) => p.dim(`(${source})`)
-    this.out(`${p.bold('config file')}     ${view.configPath ?? '-'}`)
-    this.out(`${p.bold('state file')}      ${view.state.value} ${from(view.state.source)}`)
-    this.out(`${p.bold('timezone')}        ${view.timezone.value} ${from(view.timezone.source)}`)
-    this.out(
-      `${p.bold('shutdown grace')}  ${formatDuration(view.shutdownGraceMs.value)} ${from(view.shutdownGraceMs.source)}`,
-    )
+    // The values line up in one column; only the label is bold.
+    const field = (label: string, value: string) => this.out(`${p.bold(label)}${' '.repeat(16 - label.length)}${value}`)
+    field('config file', view.configPath ?? '-')
+    field('state file', `${view.state.value} ${from(view.state.source)}`)
+    field('timezone', `${view.timezone.value} ${from(view.timezone.source)}`)
+    field('shutdown grace', `${formatDuration(view.shutdownGraceMs.value)} ${from(view.shutdownGraceMs.source)}`)
     const h = view.history.value
-    this.out(`${p.bold('history')}         ${h.keepDays} days, ${h.keepRuns} runs per job ${from(view.history.source)}`)
+    field('history', `${h.keepDays} days, ${h.keepRuns} runs per job ${from(view.history.source)}`)
     this.out('')
     if (view.jobs.length === 0) {
       this.out('No jobs configured.')

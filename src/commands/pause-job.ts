@@ -18,10 +18,13 @@ Pausing a paused job changes nothing and says so.`
 
   static override args = { name: Args.string({ description: 'The job to pause.', required: true }) }
 
+  /** What the command sets the flag to: `resume-job` is this command with `false`. */
+  protected readonly paused: boolean = true
+
   async run(): Promise<PauseResult> {
-    const { args, flags } = await this.parse(PauseJob)
+    const { args, flags } = await this.parse(this.ctor as typeof PauseJob)
     const config = await this.loadConfig(flags)
-    const result = await changePaused(config, stateAccess(config), args.name, true, Date.now)
+    const result = await changePaused(config, stateAccess(config), args.name, this.paused, Date.now)
     this.out(pauseMessage(result))
     return result
   }

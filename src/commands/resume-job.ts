@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core'
-import { BaseCommand } from '../cli/base.js'
-import { changePaused, type PauseResult } from '../core/pause.js'
-import { pauseMessage, stateAccess } from './pause-job.js'
+import PauseJob from './pause-job.js'
 
-export default class ResumeJob extends BaseCommand {
+/** `pause-job` clearing the flag instead of setting it. */
+export default class ResumeJob extends PauseJob {
   static override summary = 'Resume a paused job: its next slot runs as scheduled.'
   static override description = `Slots skipped while the job was paused are not run afterwards.
 Running schedulers pick the change up at their next slot, without a restart.
@@ -16,11 +15,5 @@ Resuming a job that is not paused changes nothing and says so.`
 
   static override args = { name: Args.string({ description: 'The job to resume.', required: true }) }
 
-  async run(): Promise<PauseResult> {
-    const { args, flags } = await this.parse(ResumeJob)
-    const config = await this.loadConfig(flags)
-    const result = await changePaused(config, stateAccess(config), args.name, false, Date.now)
-    this.out(pauseMessage(result))
-    return result
-  }
+  protected override readonly paused = false
 }

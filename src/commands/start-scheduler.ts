@@ -131,6 +131,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     watch: boolean,
   ): void {
     const { config } = scheduler
+    const scheduled = scheduler.list()
     const fires = new Map(scheduler.nextFires().map((f) => [f.job, f.nextRun]))
     const now = Date.now()
     if (format === 'json') {
@@ -145,7 +146,7 @@ Several schedulers may share one state file: every slot still fires exactly once
           instanceId: scheduler.instanceId,
           clockOffsetMs: scheduler.clockOffsetMs,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
-          jobs: scheduler.list().map((job) => {
+          jobs: scheduled.map((job) => {
             return { name: job.name, schedule: job.scheduleText, zone: job.zone, nextRun: fires.get(job.name) ?? null }
           }),
         }),
@@ -163,10 +164,10 @@ Several schedulers may share one state file: every slot still fires exactly once
     if (Math.abs(scheduler.clockOffsetMs) > SKEW_WARN_MS)
       write(`  clock     ${p.yellow(skewText(scheduler.clockOffsetMs))}`)
     if (peers.length > 0) write(`  peers     ${peersText(peers)}`)
-    const disabled = config.jobs.length - scheduler.list().length
-    write(`  jobs      ${scheduler.list().length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
+    const disabled = config.jobs.length - scheduled.length
+    write(`  jobs      ${scheduled.length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
-    for (const job of scheduler.list()) {
+    for (const job of scheduled) {
       const nextRun = fires.get(job.name)
       const next = nextRun ? Date.parse(nextRun) : undefined
       const when = next ? `${formatLocal(next, job.zone)} (${relative(next, now)})` : 'never again'

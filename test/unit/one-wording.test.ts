@@ -5,8 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { describe, expect, test } from 'vitest'
-import { parseInstantFlag, parseZoneFlag } from '../../src/cli/flags.js'
-import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags-history.js'
+import { parseChoiceFlag, parseInstantFlag, parseSinceFlag, parseZoneFlag } from '../../src/cli/flags.js'
 import { formatDuration, stripAnsi } from '../../src/cli/output.js'
 import { signalNote, stopOnSignals } from '../../src/cli/signals.js'
 import { instant } from '../../src/config/fields.js'

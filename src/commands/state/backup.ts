@@ -59,8 +59,7 @@ FILE must not exist unless --force is given; the copy is written under a tempora
       }
       const copy = await store.backup(target, { replace: flags.force })
       const view = { state: config.statePath, file: copy.file, sizeBytes: copy.sizeBytes }
-      const p = paint()
-      this.out(`Backed up ${view.state} to ${p.bold(view.file)} (${formatBytes(view.sizeBytes)}).`)
+      this.out(`Backed up ${view.state} to ${paint().bold(view.file)} (${formatBytes(view.sizeBytes)}).`)
       return view
     } finally {
       await store.close()
