@@ -109,8 +109,7 @@ async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: 
   }
   const now = target.now()
   for (const job of [...fresh, ...rescheduled]) {
-    const last = lastSlots.get(job.name) ?? null
-    loop.enqueue(job, job.kind === 'at' ? firstSlotOf(job) : Math.max(now, last ?? now))
+    loop.enqueue(job, job.kind === 'at' ? firstSlotOf(job) : Math.max(now, lastSlots.get(job.name) ?? now))
   }
 }
 

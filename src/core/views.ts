@@ -137,13 +137,8 @@ const slotRange = (slots: MissedInfo) =>
 
 /** A damaged value yields no lines rather than failing the whole listing. */
 function outputOf(run: RunRecord): OutputLine[] {
-  if (run.output === null) return []
-  try {
-    const lines: unknown = JSON.parse(run.output)
-    return Array.isArray(lines) ? lines.filter(isOutputLine) : []
-  } catch {
-    return []
-  }
+  const lines = parseStored(run.output)
+  return Array.isArray(lines) ? lines.filter(isOutputLine) : []
 }
 
 function isOutputLine(value: unknown): value is OutputLine {
