@@ -1,13 +1,12 @@
 // Cancelling a run (`Scheduler.cancel`, `crons cancel`): an attempt executing here has its signal
 // aborted and is recorded `cancelled` (final: no retry, no `onError`); any other gets a request with its
 // row, acted on at its owner's next heartbeat, waited for up to `waitMs`. docs/engine.md: "Branches".
-import { hostname } from 'node:os'
 import { CronsError, quote } from '../errors.js'
 import type { InstanceRecord, RunRecord, RunStatus, Store } from '../store/types.js'
 import { type Clock, StoreTimeClock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
-import { release, type StateAccess } from './pause.js'
-import { processGone } from './process-identity.js'
+import { type StateAccess, withStore } from './pause.js'
+import { processGoneHere } from './process-identity.js'
 
 /** A live instance heartbeats within the instance TTL, by definition of live. */
 export const DEFAULT_CANCEL_WAIT_MS = DEFAULT_INSTANCE_TTL_MS
@@ -86,22 +85,15 @@ export async function cancelInState(
 ): Promise<RunRecord> {
   const reading = await state.read()
   if (reading === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId}: nothing has run yet (no state)`)
-  try {
-    if ((await reading.getRun(runId)) === undefined) {
-      throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${reading.location}`)
-    }
-  } finally {
-    await release(state, reading)
+  if ((await withStore(state, reading, (store) => store.getRun(runId))) === undefined) {
+    throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${reading.location}`)
   }
-  const store = await state.write()
-  try {
+  return withStore(state, await state.write(), async (store) => {
     // A dead owner reaped is stamped on the store's clock, as a scheduler's would be.
     const storeTime = new StoreTimeClock(clock)
     storeTime.offsetMs = await store.clockOffset(() => clock.now())
-    return await cancelRun({ store, clock: storeTime, cancelActive: undefined }, runId, options)
-  } finally {
-    await release(state, store)
-  }
+    return cancelRun({ store, clock: storeTime, cancelActive: undefined }, runId, options)
+  })
 }
 
 async function latest(store: Store, run: RunRecord): Promise<RunRecord> {
@@ -134,9 +126,8 @@ async function ownerOf(store: Store, run: RunRecord): Promise<InstanceRecord | u
 async function deadOwner(store: Store, run: RunRecord): Promise<InstanceRecord | undefined> {
   const owner = await ownerOf(store, run)
   if (owner === undefined) return undefined
-  if (owner.stoppedAt !== null || owner.reapedAt !== null) return owner
-  if (owner.host !== hostname() || owner.pid === process.pid) return undefined
-  return processGone(owner.pid, owner.processStart) ? owner : undefined
+  const dead = owner.stoppedAt !== null || owner.reapedAt !== null || processGoneHere(owner)
+  return dead ? owner : undefined
 }
 
 function describeRun(run: RunRecord): string {

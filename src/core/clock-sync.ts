@@ -58,13 +58,10 @@ export class ClockSync {
   /** When the skew appears, changes by more than the limit, or goes away: not at every measurement. */
   private report(offsetMs: number): void {
     const skewed = Math.abs(offsetMs) > SKEW_WARN_MS
-    if (skewed) {
-      if (this.reported !== undefined && Math.abs(offsetMs - this.reported) <= SKEW_WARN_MS) return
-      this.reported = offsetMs
-      this.deps.events.emit('clock:skew', { offsetMs, skewed: true })
-    } else if (this.reported !== undefined) {
-      this.reported = undefined
-      this.deps.events.emit('clock:skew', { offsetMs, skewed: false })
-    }
+    const last = this.reported
+    const news = skewed ? last === undefined || Math.abs(offsetMs - last) > SKEW_WARN_MS : last !== undefined
+    if (!news) return
+    this.reported = skewed ? offsetMs : undefined
+    this.deps.events.emit('clock:skew', { offsetMs, skewed })
   }
 }

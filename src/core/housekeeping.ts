@@ -1,7 +1,5 @@
 // A scheduler's heartbeat (liveness, lease, clock, reaping, cancel requests) and pruning, on timers of
 // their own. docs/engine.md: "Crash", "Self-fencing", "One statement per idle heartbeat", "Housekeeping".
-
-import { hostname } from 'node:os'
 import type { ResolvedConfig } from '../config/types.js'
 import { hasCode } from '../errors.js'
 import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
@@ -9,7 +7,7 @@ import type { TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
 import { FILE_LEASE, type Lease, selfFenceAfterMs } from './lease.js'
 import type { ClaimLoop, StoreDeps } from './loop.js'
-import { processGone } from './process-identity.js'
+import { processGoneHere } from './process-identity.js'
 
 /** An instance whose heartbeat is older than this is dead (a state file's default). */
 export const DEFAULT_INSTANCE_TTL_MS = FILE_LEASE.instanceTtlMs
@@ -182,8 +180,5 @@ export class Housekeeping {
 }
 
 function goneHere(instances: readonly InstanceRecord[]): string[] {
-  const here = hostname()
-  return instances
-    .filter((i) => i.host === here && i.pid !== process.pid && processGone(i.pid, i.processStart))
-    .map((i) => i.id)
+  return instances.filter(processGoneHere).map((i) => i.id)
 }

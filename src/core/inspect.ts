@@ -2,7 +2,7 @@
  * What `list-jobs` and `status` know, from the config and the store; here so a library user gets the
  * CLI's answers. A store of `undefined` means no state file yet: nothing has run, no scheduler started.
  */
-import type { ResolvedConfig } from '../config/types.js'
+import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import { defaultLease } from './lease.js'
@@ -52,45 +52,31 @@ export async function jobSummaries(
   const others = options.otherConfig ?? (store ? await otherConfig(config, store, now) : [])
   const configDiffers = others.length > 0
   const byName = new Map(states.map((s) => [s.name, s]))
-  const pausing = (name: string) => {
+  // A job the config no longer lists has none of the config's fields.
+  const summary = (name: string, job: ResolvedJob | undefined, removed: boolean): JobSummary => {
     const state = byName.get(name)
-    return { paused: state?.paused ?? false, pausedAt: state?.paused ? state.pausedAt : null }
-  }
-  const configured = new Set(config.jobs.map((j) => j.name))
-  const summaries: JobSummary[] = config.jobs.map((job) => ({
-    name: job.name,
-    description: job.description ?? null,
-    schedule: job.scheduleText,
-    scheduleInWords: job.schedule.describe(),
-    zone: job.zone,
-    nextRun: job.enabled ? job.schedule.next(now) : null,
-    lastRun: lastRuns.get(job.name) ?? null,
-    tags: job.tags,
-    ...pausing(job.name),
-    disabled: !job.enabled,
-    removed: false,
-    command: job.command?.command ?? null,
-    configDiffers,
-  }))
-  // A job row is written when a config lists the job; a run row alone (an old manual run) counts too.
-  const removed = new Set([...states.map((s) => s.name), ...lastRuns.keys()].filter((n) => !configured.has(n)))
-  for (const name of [...removed].sort()) {
-    summaries.push({
+    return {
       name,
-      description: null,
-      schedule: null,
-      scheduleInWords: null,
-      zone: null,
-      nextRun: null,
+      description: job?.description ?? null,
+      schedule: job?.scheduleText ?? null,
+      scheduleInWords: job?.schedule.describe() ?? null,
+      zone: job?.zone ?? null,
+      nextRun: job?.enabled ? job.schedule.next(now) : null,
       lastRun: lastRuns.get(name) ?? null,
-      tags: [],
-      ...pausing(name),
-      disabled: false,
-      removed: options.stateOnly !== true,
-      command: null,
+      tags: job?.tags ?? [],
+      paused: state?.paused ?? false,
+      pausedAt: state?.paused ? state.pausedAt : null,
+      disabled: job !== undefined && !job.enabled,
+      removed,
+      command: job?.command?.command ?? null,
       configDiffers,
-    })
+    }
   }
+  const summaries = config.jobs.map((job) => summary(job.name, job, false))
+  // A job row is written when a config lists the job; a run row alone (an old manual run) counts too.
+  const configured = new Set(config.jobs.map((j) => j.name))
+  const removed = new Set([...states.map((s) => s.name), ...lastRuns.keys()].filter((n) => !configured.has(n)))
+  for (const name of [...removed].sort()) summaries.push(summary(name, undefined, options.stateOnly !== true))
   return summaries
 }
 

@@ -36,23 +36,17 @@ export async function changePaused(
 ): Promise<PauseResult> {
   const configured = config.jobs.some((j) => j.name === name)
   if (!configured) await assertKnownToStore(config, state, name)
-  const store = await state.write()
-  try {
+  return withStore(state, await state.write(), async (store) => {
     const now = hostNow() + (await store.clockOffset(hostNow))
-    return await setJobPaused(store, name, paused, { configured, now })
-  } finally {
-    await release(state, store)
-  }
+    return setJobPaused(store, name, paused, { configured, now })
+  })
 }
 
 async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, name: string): Promise<void> {
   const reading = await state.read()
-  let stored: string[] = []
-  try {
-    stored = reading ? (await reading.listJobs()).map((j) => j.name) : []
-  } finally {
-    if (reading) await release(state, reading)
-  }
+  const stored = reading
+    ? await withStore(state, reading, async (store) => (await store.listJobs()).map((j) => j.name))
+    : []
   if (stored.includes(name)) return
   const configured = config.jobs.map((j) => j.name)
   const error = unknownJob(name, configured, config.configPath)
@@ -60,8 +54,13 @@ async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, na
   throw new CronsError(error.code, error.message, { suggestions: suggestClosest(name, [...configured, ...stored]) })
 }
 
-export function release(state: StateAccess, store: Store): Promise<void> {
-  return state.release ? state.release(store) : store.close()
+/** `use` a store `state` gave, then release it whatever `use` did. */
+export async function withStore<T>(state: StateAccess, store: Store, use: (store: Store) => Promise<T>): Promise<T> {
+  try {
+    return await use(store)
+  } finally {
+    await (state.release ? state.release(store) : store.close())
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 // Whether a process on this host is still the one that registered an instance: its pid exists and
 // (where /proc says) it started when the instance said, so a reused pid does not keep it alive.
 import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import type { InstanceRecord } from '../store/types.js'
 
 /** Clock ticks per second of /proc's times: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS = 100
@@ -33,8 +35,10 @@ export function processStartOf(pid: number): number | null {
   }
 }
 
-/** Whether the process that registered as (`pid`, `processStart`) on this host is gone. */
-export function processGone(pid: number, processStart: number | null): boolean {
+/** Whether the process that registered `instance` is gone: false for another host's, or for this process. */
+export function processGoneHere(instance: Pick<InstanceRecord, 'host' | 'pid' | 'processStart'>): boolean {
+  const { pid, processStart } = instance
+  if (instance.host !== hostname() || pid === process.pid) return false
   try {
     process.kill(pid, 0)
   } catch (error) {

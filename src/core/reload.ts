@@ -69,8 +69,7 @@ export async function applyReload(target: ReloadTarget, next: ResolvedConfig): P
   result.configHash = applied.configHash ?? null
 
   // Everything the loop sees changes at once, before any await: no wake-up finds half a reload.
-  const wanted = new Map<string, ResolvedJob>()
-  for (const job of applied.jobs) if (job.enabled !== false) wanted.set(job.name, job)
+  const wanted = new Map(applied.jobs.filter((job) => job.enabled !== false).map((job) => [job.name, job]))
   const requeue = new Map<string, ResolvedJob | null>()
   const fresh: ResolvedJob[] = []
   const rescheduled: ResolvedJob[] = []
@@ -110,8 +109,7 @@ async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: 
   }
   const now = target.now()
   for (const job of [...fresh, ...rescheduled]) {
-    const last = lastSlots.get(job.name) ?? null
-    loop.enqueue(job, job.kind === 'at' ? firstSlotOf(job) : Math.max(now, last ?? now))
+    loop.enqueue(job, job.kind === 'at' ? firstSlotOf(job) : Math.max(now, lastSlots.get(job.name) ?? now))
   }
 }
 
@@ -121,9 +119,7 @@ function diffJobs(
   next: ResolvedConfig,
 ): ReloadResult {
   // What the scheduler has: the config's jobs, as replaced or added since with `add()`.
-  const before = new Map<string, ResolvedJob>()
-  for (const job of current.jobs) before.set(job.name, job)
-  for (const job of scheduled.values()) before.set(job.name, job)
+  const before = new Map([...current.jobs, ...scheduled.values()].map((job) => [job.name, job]))
   const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: 0, notApplied: [], configHash: null }
   const names = new Set<string>()
   for (const job of next.jobs) {

@@ -125,29 +125,20 @@ function slotsOf(run: RunRecord, paused: boolean): MissedInfo | null {
 
 function reasonOf(run: RunRecord): string | null {
   const paused = slotsOf(run, true)
-  if (paused !== null) {
-    return paused.count === 1
-      ? `paused (1 slot: ${iso(paused.first)})`
-      : `paused (${paused.count} slots: ${iso(paused.first)} to ${iso(paused.last)})`
-  }
+  if (paused !== null) return `paused (${slotCount(paused, 'slot')}: ${slotRange(paused)})`
   const missed = slotsOf(run, false)
-  if (missed !== null) {
-    return missed.count === 1
-      ? `1 missed slot (${iso(missed.first)})`
-      : `${missed.count} missed slots (${iso(missed.first)} to ${iso(missed.last)})`
-  }
+  if (missed !== null) return `${slotCount(missed, 'missed slot')} (${slotRange(missed)})`
   return run.detail
 }
 
+const slotCount = (slots: MissedInfo, noun: string) => `${slots.count} ${noun}${slots.count === 1 ? '' : 's'}`
+const slotRange = (slots: MissedInfo) =>
+  slots.count === 1 ? iso(slots.first) : `${iso(slots.first)} to ${iso(slots.last)}`
+
 /** A damaged value yields no lines rather than failing the whole listing. */
 function outputOf(run: RunRecord): OutputLine[] {
-  if (run.output === null) return []
-  try {
-    const lines: unknown = JSON.parse(run.output)
-    return Array.isArray(lines) ? lines.filter(isOutputLine) : []
-  } catch {
-    return []
-  }
+  const lines = parseStored(run.output)
+  return Array.isArray(lines) ? lines.filter(isOutputLine) : []
 }
 
 function isOutputLine(value: unknown): value is OutputLine {
