@@ -230,11 +230,7 @@ export class SqliteStore implements Store {
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    return this.#call(() => {
-      const counts: Partial<Record<RunStatus, number>> = {}
-      for (const { status, n } of this.#s.countByStatus.all(since)) counts[status as RunStatus] = n
-      return counts
-    })
+    return this.#call(() => Object.fromEntries(this.#s.countByStatus.all(since).map(({ status, n }) => [status, n])))
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
