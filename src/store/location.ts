@@ -24,6 +24,7 @@ export const DEFAULT_PG_SCHEMA = 'crons'
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 const PG_SCHEMES = new Set(['postgres:', 'postgresql:'])
+const EXPECTED_URL = 'expected postgres://user:password@host:5432/database'
 
 /** A URL-like string with its password (the whole user info when it cannot be parsed) replaced by `***`. */
 export function maskUrl(url: string): string {
@@ -75,14 +76,14 @@ function parsePostgresUrl(value: string): StateLocation {
   try {
     url = new URL(value)
   } catch {
-    throw new StateLocationError(`${shown}: not a valid URL; expected postgres://user:password@host:5432/database`)
+    throw new StateLocationError(`${shown}: not a valid URL; ${EXPECTED_URL}`)
   }
   if (url.hostname === '' && !url.searchParams.has('host')) {
-    throw new StateLocationError(`${shown}: no host; expected postgres://user:password@host:5432/database`)
+    throw new StateLocationError(`${shown}: no host; ${EXPECTED_URL}`)
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
   if (database === '' || database.includes('/')) {
-    throw new StateLocationError(`${shown}: no database name; expected postgres://user:password@host:5432/database`)
+    throw new StateLocationError(`${shown}: no database name; ${EXPECTED_URL}`)
   }
   const schemas = url.searchParams.getAll('schema')
   if (schemas.length > 1) throw new StateLocationError(`${shown}: "schema" is given ${schemas.length} times`)

@@ -3,7 +3,7 @@ import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import { fromPgError, loadDriver, type PgModule, type PostgresLocation, targetOf } from './driver.js'
+import { fromPgError, loadDriver, type PostgresLocation, targetOf } from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
 import { PostgresStore } from './store.js'
 
@@ -35,10 +35,9 @@ export async function openPostgresStore(
   location: PostgresLocation,
   options: PostgresStoreOptions = {},
 ): Promise<Store | undefined> {
-  const driver = await loadDriver(location)
   const target = targetOf(location)
   const shown = describeLocation(location)
-  const pool = createPool(driver, location, options)
+  const pool = await createPool(location, options)
   try {
     if (!options.readonly) {
       await migrate(pool, target, shown)
@@ -75,10 +74,9 @@ export async function openPostgresStore(
 export async function migratePostgres(
   location: PostgresLocation,
 ): Promise<{ location: string; schema: string; from: number; to: number }> {
-  const driver = await loadDriver(location)
   const target = targetOf(location)
   const shown = describeLocation(location)
-  const pool = createPool(driver, location, { poolSize: 1 })
+  const pool = await createPool(location, { poolSize: 1 })
   try {
     const from = await migrate(pool, target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
@@ -87,7 +85,8 @@ export async function migratePostgres(
   }
 }
 
-function createPool(driver: PgModule, location: PostgresLocation, options: PostgresStoreOptions): pg.Pool {
+async function createPool(location: PostgresLocation, options: PostgresStoreOptions): Promise<pg.Pool> {
+  const driver = await loadDriver(location)
   const pool = new driver.Pool({
     connectionString: location.url,
     max: Math.max(1, Math.floor(options.poolSize ?? 5)),

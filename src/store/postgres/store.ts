@@ -65,6 +65,10 @@ export class PostgresStore implements Store {
     return (await this.#db.query<R>(text, values)).rows
   }
 
+  async #runs(text: string, values?: unknown[]): Promise<RunRecord[]> {
+    return (await this.#query<RunRow>(text, values)).map(toRun)
+  }
+
   readonly #fail = (error: unknown): never => {
     throw fromPgError(error, this.#target)
   }
@@ -210,8 +214,8 @@ export class PostgresStore implements Store {
   }
 
   async getRun(id: number): Promise<RunRecord | undefined> {
-    const [row] = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE id = $1`, [id])
-    return row === undefined ? undefined : toRun(row)
+    const [run] = await this.#runs(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE id = $1`, [id])
+    return run
   }
 
   async listRuns(filter: RunFilter): Promise<RunRecord[]> {
@@ -228,13 +232,12 @@ export class PostgresStore implements Store {
     const following = filter.afterId !== undefined
     if (following) add('id > ?', filter.afterId)
     values.push(Math.max(0, Math.floor(filter.limit ?? 50)))
-    const rows = await this.#query<RunRow>(
+    return this.#runs(
       `SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs` +
         (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
         ` ORDER BY id ${following ? 'ASC' : 'DESC'} LIMIT $${values.length}`,
       values,
     )
-    return rows.map(toRun)
   }
 
   async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
@@ -246,8 +249,7 @@ export class PostgresStore implements Store {
   }
 
   async activeRuns(): Promise<RunRecord[]> {
-    const rows = await this.#query<RunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE active ORDER BY id`)
-    return rows.map(toRun)
+    return this.#runs(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE active ORDER BY id`)
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
@@ -259,10 +261,10 @@ export class PostgresStore implements Store {
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
-    const rows = await this.#query<RunRow>(
+    const runs = await this.#runs(
       `SELECT DISTINCT ON (job) ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE status <> 'running' ORDER BY job, id DESC`,
     )
-    return new Map(rows.map((row) => [row.job, toRun(row)]))
+    return new Map(runs.map((run) => [run.job, run]))
   }
 
   async prune(

@@ -41,13 +41,13 @@ export class StateFileWatch {
     }
     if (now !== undefined && now.ino === identity.ino && now.dev === identity.dev) return
     flush()
-    const saveTo =
-      now === undefined ? this.#path : `${this.#path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    const deleted = now === undefined
+    const saveTo = deleted ? this.#path : `${this.#path}.saved-${new Date().toISOString().replace(/[:.]/g, '-')}`
     await db.backup(saveTo)
     this.#identity = undefined
-    if (now === undefined) this.#restored = { path: saveTo, stat: fs.statSync(saveTo) }
-    const what = now === undefined ? 'was deleted' : 'was replaced by another file'
-    const where = now === undefined ? 'restored it from the open database' : `saved the open database to ${saveTo}`
+    if (deleted) this.#restored = { path: saveTo, stat: fs.statSync(saveTo) }
+    const what = deleted ? 'was deleted' : 'was replaced by another file'
+    const where = deleted ? 'restored it from the open database' : `saved the open database to ${saveTo}`
     throw new CronsError('STATE_GONE', `state file ${this.#shown} ${what} while in use; ${where}`, {
       suggestions: ['start the scheduler again'],
     })

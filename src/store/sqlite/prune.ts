@@ -122,10 +122,7 @@ export class Pruner {
         const to = Math.min(pass.from + SWEEP_SPAN - 1, pass.to)
         const deleted = this.#access.write(() => sql.sweep.run(pass.from, to).changes)
         pass.from = to + 1
-        if (pass.from > pass.to) {
-          pass.phase = 'relink'
-          pass.relink = [...pass.bounds]
-        }
+        if (pass.from > pass.to) startRelink(pass)
         return deleted
       }
       case 'relink':
@@ -190,8 +187,8 @@ export class Pruner {
     let highest = 0
     for (const below of pass.bounds.values()) highest = Math.max(highest, below)
     pass.to = highest - 1
-    pass.phase = pass.from > pass.to ? 'relink' : 'sweep'
-    if (pass.phase === 'relink') pass.relink = [...pass.bounds]
+    if (pass.from > pass.to) startRelink(pass)
+    else pass.phase = 'sweep'
   }
 
   /**
@@ -224,6 +221,11 @@ export class Pruner {
     }
     return this.#sql
   }
+}
+
+function startRelink(pass: Pass): void {
+  pass.phase = 'relink'
+  pass.relink = [...pass.bounds]
 }
 
 function prepareBoundStatements(db: Database.Database) {

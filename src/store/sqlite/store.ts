@@ -52,10 +52,8 @@ export class SqliteStore implements Store {
   /** SQLite resolved a relative path against the directory at open time; so must `info()`. */
   readonly #cwd = process.cwd()
   /** Built once: better-sqlite3 builds a wrapper object per `transaction()` call. */
-  readonly #claimTx
-  readonly #beginTx
-  readonly #reapTx
   readonly #writeTx
+  readonly #writer: RunWriter
   readonly #outcomes: OutcomeQueue
   /** Read-only stores: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
@@ -73,14 +71,7 @@ export class SqliteStore implements Store {
       write: (work) => this.#write(work),
       read: (work) => this.#call(work),
     })
-    const writer = new RunWriter(this.#s)
-    this.#claimTx = db.transaction((claims: readonly SlotClaim[], instanceId: string, now: number) =>
-      writer.claimBatch(claims, instanceId, now),
-    )
-    this.#beginTx = db.transaction((run: BeginRun, instanceId: string, now: number) =>
-      writer.begin(run, instanceId, now),
-    )
-    this.#reapTx = db.transaction((now: number, ttlMs: number, dead: readonly string[]) => this.#reap(now, ttlMs, dead))
+    this.#writer = new RunWriter(this.#s)
     this.#writeTx = db.transaction((work: () => unknown) => work())
     this.#outcomes = new OutcomeQueue(db, this.#s, context, () => this.#closed)
   }
@@ -152,7 +143,7 @@ export class SqliteStore implements Store {
   }
 
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    return this.#call(() => this.#reapTx.immediate(now, ttlMs, dead))
+    return this.#write(() => this.#reap(now, ttlMs, dead))
   }
 
   #reap(now: number, ttlMs: number, dead: readonly string[]): ReapedRuns {
@@ -192,11 +183,12 @@ export class SqliteStore implements Store {
   }
 
   async claimSlots(claims: readonly SlotClaim[], instanceId: string, now: number): Promise<ClaimOutcome[]> {
-    return this.#call(() => (claims.length === 0 ? [] : this.#claimTx.immediate(claims, instanceId, now)))
+    if (claims.length === 0) return this.#call(() => [])
+    return this.#write(() => this.#writer.claimBatch(claims, instanceId, now))
   }
 
   async beginRun(run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {
-    return this.#call(() => this.#beginTx.immediate(run, instanceId, now))
+    return this.#write(() => this.#writer.begin(run, instanceId, now))
   }
 
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
@@ -238,11 +230,7 @@ export class SqliteStore implements Store {
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    return this.#call(() => {
-      const counts: Partial<Record<RunStatus, number>> = {}
-      for (const { status, n } of this.#s.countByStatus.all(since)) counts[status as RunStatus] = n
-      return counts
-    })
+    return this.#call(() => Object.fromEntries(this.#s.countByStatus.all(since).map(({ status, n }) => [status, n])))
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
@@ -255,7 +243,6 @@ export class SqliteStore implements Store {
 
   async info(): Promise<StoreInfo> {
     this.#outcomes.flush()
-    if (this.#db.memory) return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
     const size = (file: string) => {
       try {
         return fs.statSync(file).size
@@ -265,7 +252,8 @@ export class SqliteStore implements Store {
     }
     // Recent writes live in the -wal file until a checkpoint.
     const file = nodePath.resolve(this.#cwd, this.location)
-    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: size(file) + size(`${file}-wal`) }
+    const sizeBytes = this.#db.memory ? null : size(file) + size(`${file}-wal`)
+    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes }
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
