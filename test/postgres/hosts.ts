@@ -195,6 +195,20 @@ export class World {
   }
 }
 
+/** A one-off job at `atMs` that runs until `finish(value)` is called (an attempt kept in flight through a fault). */
+export function heldJob(name: string, atMs: number): { job: JobDefinition; finish: (value: string) => void } {
+  let finish: (value: string) => void = () => undefined
+  const job: JobDefinition = {
+    name,
+    at: new Date(atMs).toISOString(),
+    run: () =>
+      new Promise<string>((resolve) => {
+        finish = resolve
+      }),
+  }
+  return { job, finish: (value) => finish(value) }
+}
+
 /** Every attempt row in the schema, oldest first. */
 export async function allRuns(store: Store): Promise<RunRecord[]> {
   return (await store.listRuns({ limit: 100_000 })).sort((a, b) => a.id - b.id)

@@ -51,3 +51,14 @@ export async function expectCronsError(promise: Promise<unknown>, code: ErrorCod
   expect((error as CronsError).message).toBe(message)
   expect((error as CronsError).message).not.toContain('\n')
 }
+
+/** `store` with some of its methods replaced (a failing claim, a clock ahead); the rest call through. */
+export function storeWith<S extends object>(store: S, overrides: Partial<S>): S {
+  return new Proxy(store, {
+    get(target, key) {
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof S]
+      const value = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}

@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { UNANSWERED_MESSAGE } from '../../src/store/postgres/unanswered.js'
-import { accountedSlots, allRuns, expectRecoveredTogether, slotsBetween, World } from '../postgres/hosts.js'
+import { accountedSlots, allRuns, expectRecoveredTogether, heldJob, slotsBetween, World } from '../postgres/hosts.js'
 import { TcpProxy } from '../postgres/proxy.js'
 import { freshSchema, stateUrl } from '../postgres/schemas.js'
 
@@ -57,19 +57,9 @@ describe('the database behind a network that drops packets silently', () => {
   it('two schedulers wait out the driver timeouts: one line each way, the outage recorded missed, nothing lost', async () => {
     const { proxy, url, w, faults } = await setUp()
 
-    let finishLong: (value: string) => void = () => undefined
+    const long = heldJob('long', T0 + 25_000)
     const tens = { name: 'tens', schedule: '*/10 * * * * *', misfireGrace: '5s', run: () => 'ok' }
-    const a = await w.start('a', url, [
-      tens,
-      {
-        name: 'long',
-        at: new Date(T0 + 25_000).toISOString(),
-        run: () =>
-          new Promise<string>((resolve) => {
-            finishLong = resolve
-          }),
-      },
-    ])
+    const a = await w.start('a', url, [tens, long.job])
     // Both at once: every host loses the network together, and their timeouts run side by side.
     const b = await w.start('b', url, [tens])
     await w.run(T0 + 30_000)
@@ -79,7 +69,7 @@ describe('the database behind a network that drops packets silently', () => {
     // 16 s of silence: longer than the 10 s lease and the 5 s misfire grace, slot 40 inside it.
     proxy.silence()
     // The job ends while nothing gets through: its outcome cannot be written yet.
-    finishLong('done in the dark')
+    long.finish('done in the dark')
     await w.run(T0 + 46_000)
     // Connections were opened meanwhile, and never answered.
     expect(proxy.held).toBeGreaterThan(0)

@@ -6,7 +6,7 @@
  * missed per the misfire rules; nothing recorded before is lost. Injected clocks: no test sleeps.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { accountedSlots, allRuns, expectRecoveredTogether, slotsBetween, World } from '../postgres/hosts.js'
+import { accountedSlots, allRuns, expectRecoveredTogether, heldJob, slotsBetween, World } from '../postgres/hosts.js'
 import { TcpProxy } from '../postgres/proxy.js'
 import { freshSchema, stateUrl } from '../postgres/schemas.js'
 
@@ -25,19 +25,9 @@ describe('the database going away', () => {
     const w = new World(T0)
     cleanups.push(() => w.stop())
 
-    let finishLong: (value: string) => void = () => undefined
+    const long = heldJob('long', T0 + 25_000)
     const tens = { name: 'tens', schedule: '*/10 * * * * *', run: () => 'ok' }
-    const a = await w.start('a', url, [
-      tens,
-      {
-        name: 'long',
-        at: new Date(T0 + 25_000).toISOString(),
-        run: () =>
-          new Promise<string>((resolve) => {
-            finishLong = resolve
-          }),
-      },
-    ])
+    const a = await w.start('a', url, [tens, long.job])
     // A second later: their heartbeats come at different instants, so that after the outage one
     // host looks at the other's stale heartbeat before that one could renew it.
     await w.run(T0 + 1_000)
@@ -47,7 +37,7 @@ describe('the database going away', () => {
 
     proxy.cut()
     // The job ends while the database is away: its outcome cannot be written yet.
-    finishLong('done in the dark')
+    long.finish('done in the dark')
     await w.run(T0 + 150_000)
     expect(proxy.refused).toBeGreaterThan(0)
     proxy.restore()

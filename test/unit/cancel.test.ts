@@ -15,6 +15,7 @@ import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunRecord, Store } from '../../src/store/types.js'
+import { storeWith } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const schedulers: Scheduler[] = []
@@ -311,13 +312,7 @@ describe('cancelling a run', () => {
     const real = await openStore(':memory:')
     // A store whose clock is 5 minutes ahead of this host's (a database server's).
     const ahead = 300_000
-    const store = new Proxy(real, {
-      get(target, key) {
-        if (key === 'clockOffset') return async () => ahead
-        const value = Reflect.get(target, key, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const store = storeWith(real, { clockOffset: async () => ahead })
     const pid = spawnSync(process.execPath, ['-e', '']).pid as number
     await real.registerInstance({ id: 'gone', role: 'runner', host: hostname(), pid, now: T0 + ahead })
     await real.syncJobs(['held'], T0 + ahead)

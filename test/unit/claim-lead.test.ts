@@ -12,6 +12,7 @@ import { Scheduler } from '../../src/core/scheduler.js'
 import { Starts } from '../../src/core/starts.js'
 import { openStore } from '../../src/store/index.js'
 import type { Store } from '../../src/store/types.js'
+import { storeWith } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const stops: (() => Promise<void>)[] = []
@@ -26,17 +27,11 @@ describe('the adaptive claim lead', () => {
     const real = await openStore(':memory:')
     const claimedAt: number[] = []
     // A store whose claims take 10 ms on the scheduler's clock.
-    const store = new Proxy(real, {
-      get(target, key) {
-        if (key !== 'claimSlots') {
-          const value = Reflect.get(target, key)
-          return typeof value === 'function' ? value.bind(target) : value
-        }
-        return (...args: Parameters<Store['claimSlots']>) => {
-          claimedAt.push(clock.now())
-          clock.jump(10)
-          return target.claimSlots(...args)
-        }
+    const store = storeWith(real, {
+      claimSlots: (...args: Parameters<Store['claimSlots']>) => {
+        claimedAt.push(clock.now())
+        clock.jump(10)
+        return real.claimSlots(...args)
       },
     })
     const started: number[] = []

@@ -5,6 +5,7 @@ import { FakeClock, settle } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
 import type { RunRecord, Store } from '../../src/store/types.js'
+import { storeWith } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -534,14 +535,9 @@ describe('store failures', () => {
     const clock = new FakeClock(T0)
     const real = await openStore(':memory:')
     let failures = 1
-    const flaky = new Proxy(real, {
-      get(target, key) {
-        if (key === 'claimSlots' && failures-- > 0) {
-          return () => Promise.reject(new Error('SQLITE_BUSY: database is locked'))
-        }
-        const value = Reflect.get(target, key)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
+    const flaky = storeWith(real, {
+      claimSlots: (...args: Parameters<Store['claimSlots']>) =>
+        failures-- > 0 ? Promise.reject(new Error('SQLITE_BUSY: database is locked')) : real.claimSlots(...args),
     })
     const fired: number[] = []
     const { scheduler } = await harness(

@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js'
 import { openStore } from '../../src/store/index.js'
 import type { Store } from '../../src/store/types.js'
+import { storeWith } from '../store/helpers.js'
 
 const NOW = Date.parse('2026-01-15T10:00:00Z')
 const noop = () => undefined
@@ -145,13 +146,7 @@ describe('changePaused (the rules of pause-job, with the store handed in)', () =
     const state = await access()
     const ahead = 300_000
     const real = state.store
-    const store = new Proxy(real, {
-      get(target, key) {
-        if (key === 'clockOffset') return async () => ahead
-        const value = Reflect.get(target, key, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const store = storeWith(real, { clockOffset: async () => ahead })
     const skewed = { ...state, read: async () => store, write: async () => store }
     const pausedAt = new Date(NOW + ahead).toISOString()
     expect(await changePaused(config, skewed, 'backup', true, () => NOW)).toMatchObject({ pausedAt })
