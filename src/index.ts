@@ -52,7 +52,7 @@ export { CronsError, type ErrorCode, EXIT, isCronsError } from './errors.js'
 export { nextFires, parseCron } from './schedule/index.js'
 export type { Schedule } from './schedule/types.js'
 export { maskUrl, type StateLocation } from './store/location.js'
-export type { Heartbeat, ReapedRuns, RunRecord, RunStatus, Store } from './store/types.js'
+export type { AttemptRecord, Heartbeat, ReapedRuns, RunStatus, Store } from './store/types.js'
 
 /** The built-in stores, loaded when a scheduler first opens one (a config file imports this module). */
 const openStore: OpenStore = async (state) => (await import('./store/index.js')).openStore(state)

@@ -1,7 +1,7 @@
 /**
  * How precisely, and at what CPU cost, a start lands on its instant. The scheduler arms a timer a few
  * milliseconds before a whole-millisecond instant, then `Clock.waitUntil(at, 2 × early)` waits out
- * the rest (src/core/starts.ts). Compared: the old wait (a spin on Date.now(), restated here) and the
+ * the rest (src/core/start-queue.ts). Compared: the old wait (a spin on Date.now(), restated here) and the
  * system clock's (a sleep of the thread, then a spin of the last fraction of a millisecond), each with
  * the timer 2, 4 and 5 ms early. The variants take turns, so a busy moment of the machine hits all.
  *
@@ -11,7 +11,7 @@
  * "late" is the return of the wait minus the instant, on performance.now(): the instant's place on it
  * comes from watching Date.now() tick. "timer late" counts timers that fired after the instant (no wait
  * helps those); "re-armed" counts waits that came back before Date.now() reached the instant (the start
- * then arms a timer for the rest, as starts.ts does). CPU is process.cpuUsage() over the waitUntil
+ * then arms a timer for the rest, as start-queue.ts does). CPU is process.cpuUsage() over the waitUntil
  * calls. The last line is the timers' own lateness (fire − due), all variants together.
  */
 import { performance } from 'node:perf_hooks'
@@ -49,7 +49,7 @@ function calibrate() {
   return best.offset
 }
 
-/** One start as starts.ts makes it: a timer `early` ms before `at`, then the wait; re-armed if short. */
+/** One start as start-queue.ts makes it: a timer `early` ms before `at`, then the wait; re-armed if short. */
 function startAt(at, early, wait) {
   return new Promise((resolve) => {
     const sample = { firedAt: 0, timerLate: false, rearmed: 0, cpuUs: 0, returnedAt: 0 }

@@ -23,7 +23,7 @@ import {
   attemptView,
 } from '../core/views.js'
 import { CronsError } from '../errors.js'
-import { RUN_STATUSES, type RunRecord, type Store } from '../store/types.js'
+import { type AttemptRecord, RUN_STATUSES, type Store } from '../store/types.js'
 
 const FOLLOW_POLL_MS = 500
 /** Failed opens of a state file that has just appeared before the failure is reported (about 5 s). */
@@ -159,7 +159,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     process.once('SIGINT', onStop)
     process.once('SIGTERM', onStop)
     process.stdout.on('error', onStop)
-    const print = (runs: readonly RunRecord[]) => {
+    const print = (runs: readonly AttemptRecord[]) => {
       for (const run of runs) {
         const view = attemptView(run)
         process.stdout.write(`${json ? JSON.stringify(view) : renderAttemptLine(view, context, p)}\n`)

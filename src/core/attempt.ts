@@ -32,18 +32,19 @@ export interface RunRequest {
   overlap?: 'skip' | 'allow'
 }
 
-export interface Decided {
+/** How an attempt was decided: its status, with the job's return value or its error. */
+export interface Verdict {
   status: RunStatus
   value?: unknown
   error?: unknown
 }
 
 /** The runner's record of a running attempt; `decide` sets the three ways to decide it. */
-export interface Pending {
+export interface AttemptHandle {
   /** Whether the job's code has settled (not merely whether the outcome was recorded). */
   codeDone: boolean
   /** Called once when the code settles after its outcome was decided otherwise (a timeout, an interrupt). */
-  afterSettle: (() => void) | undefined
+  afterCodeDone: (() => void) | undefined
   interrupt: (reason: string) => void
   /** An error its code raised outside its call. */
   fail: (error: unknown) => void
@@ -90,7 +91,7 @@ class Context implements JobContext {
 export class Attempt implements StrayTarget, ConsoleTarget {
   readonly ctx: JobContext
   /** Set when the job's code finished within its call: it returned a non-thenable or threw. */
-  done: Decided | undefined
+  done: Verdict | undefined
   returned: PromiseLike<unknown> | undefined
   /** Before its `beforeRun` hooks, if any. */
   startedAt = 0
@@ -202,13 +203,13 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 
   /** The first of the promise settling, the timeout and `pending`'s calls; `pending` says when the code settles. */
-  decide(pending: Pending, timeoutMs: number): Promise<Decided> {
+  decide(pending: AttemptHandle, timeoutMs: number): Promise<Verdict> {
     const { clock } = this.env
-    return new Promise<Decided>((resolveDecided) => {
+    return new Promise<Verdict>((resolveVerdict) => {
       let timer: TimerHandle | undefined
-      const resolve = (decided: Decided) => {
+      const resolve = (decided: Verdict) => {
         this.decided = true
-        resolveDecided(decided)
+        resolveVerdict(decided)
       }
       pending.interrupt = (reason) => {
         const error = withoutFrames(new Error(reason))
@@ -233,16 +234,16 @@ export class Attempt implements StrayTarget, ConsoleTarget {
           timeoutMs - (clock.now() - this.calledAt),
         )
       }
-      const settle = (decided: Decided) => {
+      const conclude = (decided: Verdict) => {
         // Once: a promise whose own `then` was replaced may call both callbacks, or one twice.
         if (pending.codeDone) return
         pending.codeDone = true
         if (timer) clock.clearTimeout(timer)
         resolve(decided)
-        pending.afterSettle?.()
+        pending.afterCodeDone?.()
       }
-      const succeeded = (value: unknown) => settle({ status: 'succeeded', value })
-      const failed = (error: unknown) => settle({ status: 'failed', error })
+      const succeeded = (value: unknown) => conclude({ status: 'succeeded', value })
+      const failed = (error: unknown) => conclude({ status: 'failed', error })
       try {
         // A native promise costs no extra tick here; a `constructor` getter or own `then` on it may throw.
         Promise.resolve(this.returned).then(succeeded, failed)
@@ -254,10 +255,10 @@ export class Attempt implements StrayTarget, ConsoleTarget {
 
   /** `error` is `decided.error` already described, so callers describe it once. */
   outcome(
-    decided: Decided,
+    decided: Verdict,
     finishedAt: number,
     error: { message: string; stack?: string } | undefined,
-    settled: boolean,
+    codeDone: boolean,
   ): RunOutcome {
     return {
       status: decided.status as RunOutcome['status'],
@@ -266,7 +267,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       errorStack: error?.stack ?? null,
       result: decided.status === 'succeeded' ? summarise(decided.value) : null,
       output: this.output?.toJSON() ?? null,
-      settled,
+      codeDone,
     }
   }
 

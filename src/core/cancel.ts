@@ -2,7 +2,7 @@
 // aborted and is recorded `cancelled` (final: no retry, no `onError`); any other gets a request with its
 // row, acted on at its owner's next heartbeat, waited for up to `waitMs`. docs/engine.md: "Branches".
 import { CronsError, quote } from '../errors.js'
-import type { InstanceRecord, RunRecord, RunStatus, Store } from '../store/types.js'
+import type { AttemptRecord, InstanceRecord, RunStatus, Store } from '../store/types.js'
 import { type Clock, StoreTimeClock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import { type StateAccess, withStore } from './pause.js'
@@ -38,14 +38,14 @@ export interface CancelOptions {
 }
 
 /** Resolves once the run is recorded `cancelled`; rejects `RUN_UNKNOWN`, `RUN_FINISHED` or `CANCEL_PENDING`. */
-export async function cancelRun(env: CancelEnv, runId: number, options: CancelOptions = {}): Promise<RunRecord> {
+export async function cancelRun(env: CancelEnv, runId: number, options: CancelOptions = {}): Promise<AttemptRecord> {
   const { store } = env
   const found = await store.getRun(runId)
   if (found === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${store.location}`)
   if (found.status !== 'running') throw finished(found)
   const message = options.reason ? `cancelled: ${options.reason}` : 'cancelled by request'
   const here = await env.cancelActive?.(runId, cancelledError(message))
-  if (here !== undefined) return settledAs(await latest(store, found), here)
+  if (here !== undefined) return endedAs(await latest(store, found), here)
   // An owner known to be gone acts on nothing: its run is interrupted now, as a live peer would.
   const gone = await deadOwner(store, found)
   if (gone !== undefined) {
@@ -62,7 +62,7 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
   if (asked.status !== 'running') throw finished(asked)
   const waited = options.waitMs ?? DEFAULT_CANCEL_WAIT_MS
   const ended = await waitForEnd(env, runId, waited)
-  if (ended !== undefined) return settledAs(ended, ended.status)
+  if (ended !== undefined) return endedAs(ended, ended.status)
   const owner = await ownerOf(store, found)
   const where = owner ? ` (host ${owner.host}, pid ${owner.pid})` : ''
   throw new CronsError(
@@ -82,7 +82,7 @@ export async function cancelInState(
   clock: Clock,
   runId: number,
   options: CancelOptions = {},
-): Promise<RunRecord> {
+): Promise<AttemptRecord> {
   const reading = await state.read()
   if (reading === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId}: nothing has run yet (no state)`)
   if ((await withStore(state, reading, (store) => store.getRun(runId))) === undefined) {
@@ -96,16 +96,16 @@ export async function cancelInState(
   })
 }
 
-async function latest(store: Store, run: RunRecord): Promise<RunRecord> {
+async function latest(store: Store, run: AttemptRecord): Promise<AttemptRecord> {
   return (await store.getRun(run.id)) ?? run
 }
 
-function settledAs(run: RunRecord, status: RunStatus): RunRecord {
+function endedAs(run: AttemptRecord, status: RunStatus): AttemptRecord {
   if (status === 'cancelled') return run
   throw new CronsError('RUN_FINISHED', `${describeRun(run)} ended ${status} before it could be cancelled`)
 }
 
-async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promise<RunRecord | undefined> {
+async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promise<AttemptRecord | undefined> {
   const { clock, store } = env
   const deadline = clock.now() + waitMs
   for (;;) {
@@ -118,22 +118,22 @@ async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promis
   }
 }
 
-async function ownerOf(store: Store, run: RunRecord): Promise<InstanceRecord | undefined> {
+async function ownerOf(store: Store, run: AttemptRecord): Promise<InstanceRecord | undefined> {
   return (await store.listInstances()).find((i) => i.id === run.instanceId)
 }
 
 /** The run's owner if it cannot act: stopped, reaped, or on this host with its process gone. */
-async function deadOwner(store: Store, run: RunRecord): Promise<InstanceRecord | undefined> {
+async function deadOwner(store: Store, run: AttemptRecord): Promise<InstanceRecord | undefined> {
   const owner = await ownerOf(store, run)
   if (owner === undefined) return undefined
   const dead = owner.stoppedAt !== null || owner.reapedAt !== null || processGoneHere(owner)
   return dead ? owner : undefined
 }
 
-function describeRun(run: RunRecord): string {
+function describeRun(run: AttemptRecord): string {
   return `run ${run.id} of job ${quote(run.job)}`
 }
 
-function finished(run: RunRecord): CronsError {
+function finished(run: AttemptRecord): CronsError {
   return new CronsError('RUN_FINISHED', `${describeRun(run)} is not running: it ended ${run.status}`)
 }

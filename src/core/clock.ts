@@ -133,17 +133,17 @@ export class FakeClock implements Clock {
 
   async advanceTo(target: number | Date | string): Promise<void> {
     const end = typeof target === 'number' ? target : new Date(target).getTime()
-    await settle()
+    await flushCallbacks()
     for (;;) {
       const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0]
       if (!due) break
       this.timers = this.timers.filter((t) => t !== due)
       this.current = Math.max(this.current, due.at)
       due.callback()
-      await settle()
+      await flushCallbacks()
     }
     this.current = Math.max(this.current, end)
-    await settle()
+    await flushCallbacks()
   }
 
   /** Jump the wall clock without firing timers (suspend, NTP step). */
@@ -153,7 +153,7 @@ export class FakeClock implements Clock {
 }
 
 /** Let pending promise callbacks and I/O callbacks run. */
-export async function settle(rounds = 5): Promise<void> {
+export async function flushCallbacks(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 

@@ -1,7 +1,7 @@
 /** Run history as `crons logs` reads it: the attempts a filter selects, and following new ones (shapes: views.ts). */
 import type { Trigger } from '../config/types.js'
 import { CronsError, quote, suggestClosest } from '../errors.js'
-import type { RunRecord, RunStatus, Store } from '../store/types.js'
+import type { AttemptRecord, RunStatus, Store } from '../store/types.js'
 
 export const TRIGGERS = ['schedule', 'catch-up', 'manual'] as const satisfies readonly Trigger[]
 
@@ -15,12 +15,12 @@ export interface HistoryFilter {
 }
 
 /** The latest `limit` attempts the filter selects, oldest first; the store walks an index newest first. */
-export async function latestAttempts(store: Store, filter: HistoryFilter, limit: number): Promise<RunRecord[]> {
+export async function latestAttempts(store: Store, filter: HistoryFilter, limit: number): Promise<AttemptRecord[]> {
   return (await store.listRuns({ ...filter, limit })).reverse()
 }
 
 /** One attempt by id, or a one-line usage error that says which ids exist. */
-export async function findAttempt(store: Store | undefined, id: number, statePath: string): Promise<RunRecord> {
+export async function findAttempt(store: Store | undefined, id: number, statePath: string): Promise<AttemptRecord> {
   const run = await store?.getRun(id)
   if (run !== undefined) return run
   const newest = store === undefined ? undefined : (await store.listRuns({ limit: 1 }))[0]
@@ -59,10 +59,10 @@ export class RunFollower {
   ) {}
 
   /** The backlog: up to `limit` of the latest attempts with a known outcome; anything newer comes from `poll`. */
-  async start(limit: number): Promise<RunRecord[]> {
+  async start(limit: number): Promise<AttemptRecord[]> {
     // The cursor is fixed first: rows inserted while the backlog is read belong to the first poll.
     this.#cursor = (await this.store.listRuns({ limit: 1 }))[0]?.id ?? 0
-    const upTo = (runs: RunRecord[]) => runs.filter((run) => run.id <= this.#cursor)
+    const upTo = (runs: AttemptRecord[]) => runs.filter((run) => run.id <= this.#cursor)
     const backlog = upTo(await latestAttempts(this.store, this.filter, limit))
     if (this.filter.status === 'running') return backlog
     const { status: _, ...sameRows } = this.filter
@@ -72,8 +72,8 @@ export class RunFollower {
   }
 
   /** Attempts whose outcome became known since the last call (or that started, for `status: 'running'`). */
-  async poll(): Promise<RunRecord[]> {
-    const out: RunRecord[] = []
+  async poll(): Promise<AttemptRecord[]> {
+    const out: AttemptRecord[] = []
     for (const id of [...this.#pending]) {
       const run = await this.store.getRun(id)
       // Gone (pruned) or finished: either way it is no longer waited for.
@@ -94,7 +94,7 @@ export class RunFollower {
     }
   }
 
-  #wanted(run: RunRecord): boolean {
+  #wanted(run: AttemptRecord): boolean {
     return this.filter.status === undefined || run.status === this.filter.status
   }
 }

@@ -2,11 +2,11 @@
 // finished (shutdown waits for none), backoffs (shutdown ends them). On every job start's path: nothing
 // here allocates per run beyond the entry of an attempt still running after its call.
 import type { RunStatus } from '../store/types.js'
-import type { Pending } from './attempt.js'
+import type { AttemptHandle } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 
 /** An attempt whose code is still executing. */
-export interface ActiveAttempt extends Pending {
+export interface ActiveAttempt extends AttemptHandle {
   job: string
   runId: number
   /** Set once the outcome is in the store, so shutdown and the attempt never both record it. */
@@ -38,7 +38,7 @@ export class InFlight {
       job,
       runId,
       codeDone: false,
-      afterSettle: undefined,
+      afterCodeDone: undefined,
       recorded: false,
       onRecorded: undefined,
       interrupt: notDecidingYet,

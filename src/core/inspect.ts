@@ -3,7 +3,7 @@
  * CLI's answers. A store of `undefined` means no state file yet: nothing has run, no scheduler started.
  */
 import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
-import { type InstanceRecord, RUN_STATUSES, type RunRecord, type RunStatus, type Store } from '../store/types.js'
+import { type AttemptRecord, type InstanceRecord, RUN_STATUSES, type RunStatus, type Store } from '../store/types.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import { defaultLease } from './lease.js'
 
@@ -22,7 +22,7 @@ export interface JobSummary {
   /** The first fire after now; null when the schedule never fires again, or the job is disabled or removed. */
   nextRun: number | null
   /** The latest finished attempt (skipped and missed count: they are what happened to the slot). */
-  lastRun: RunRecord | null
+  lastRun: AttemptRecord | null
   tags: string[]
   paused: boolean
   /** Since when the job is paused; null when it is not, or was paused before the state recorded it. */
@@ -48,7 +48,7 @@ export async function jobSummaries(
   options: { stateOnly?: boolean; otherConfig?: readonly InstanceRecord[] } = {},
 ): Promise<JobSummary[]> {
   const states = store ? await store.listJobs() : []
-  const lastRuns = store ? await store.lastRuns() : new Map<string, RunRecord>()
+  const lastRuns = store ? await store.lastRuns() : new Map<string, AttemptRecord>()
   const others = options.otherConfig ?? (store ? await otherConfig(config, store, now) : [])
   const configDiffers = others.length > 0
   const byName = new Map(states.map((s) => [s.name, s]))
@@ -103,7 +103,7 @@ export interface RunningNow {
   job: string
   runId: number
   slot: number
-  trigger: RunRecord['trigger']
+  trigger: AttemptRecord['trigger']
   attempt: number
   startedAt: number
   /** Not `running` when still executing after its outcome was recorded (a timeout the job ignored). */

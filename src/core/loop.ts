@@ -9,7 +9,7 @@ import type { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
 import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
-import type { Starts } from './starts.js'
+import type { StartQueue } from './start-queue.js'
 
 const OVERDUE_MS = 1000
 /** After a failed claim (or a wake-up that threw); doubled after each failure in a row, up to MAX_RETRY_MS. */
@@ -30,7 +30,7 @@ export interface StoreDeps {
 }
 
 export interface ClaimLoopDeps extends StoreDeps {
-  starts: Starts
+  starts: StartQueue
   isCurrent: (job: ResolvedJob) => boolean
   /** Attempts of a job executing here (the overlap guard for claims ahead). */
   activeCount: (job: string) => number
@@ -216,7 +216,7 @@ export class ClaimLoop {
       const recorder = this.deps.recorder()
       for (const outcome of outcomes) {
         if (outcome.kind !== 'started') continue
-        await recorder?.finish(outcome.runId, { status: 'interrupted', finishedAt, errorMessage, settled: true })
+        await recorder?.finish(outcome.runId, { status: 'interrupted', finishedAt, errorMessage, codeDone: true })
       }
     }
     return waitForDeferred

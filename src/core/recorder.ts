@@ -7,8 +7,8 @@ import type { Outage } from './outage.js'
 export class Recorder {
   /** By run id: the latest outcome of each run wins. */
   private readonly unwritten = new Map<number, RunOutcome>()
-  /** Runs whose `settleRun` failed. */
-  private readonly unsettled = new Set<number>()
+  /** Runs whose `releaseRun` failed. */
+  private readonly unreleased = new Set<number>()
   private retrying: Promise<void> | undefined
 
   constructor(
@@ -18,7 +18,7 @@ export class Recorder {
   ) {}
 
   get backlog(): number {
-    return this.unwritten.size + this.unsettled.size
+    return this.unwritten.size + this.unreleased.size
   }
 
   /** Write `outcome`; never rejects. Resolves false when the store refused it (the run was lost). */
@@ -36,18 +36,18 @@ export class Recorder {
   }
 
   /** The run's code settled after its outcome was recorded: release its overlap guard. */
-  async settle(runId: number): Promise<void> {
+  async release(runId: number): Promise<void> {
     const waiting = this.unwritten.get(runId)
     if (waiting) {
-      this.unwritten.set(runId, { ...waiting, settled: true })
+      this.unwritten.set(runId, { ...waiting, codeDone: true })
       return
     }
     try {
-      await this.store.settleRun(runId)
-      this.unsettled.delete(runId)
+      await this.store.releaseRun(runId)
+      this.unreleased.delete(runId)
     } catch (error) {
-      if (!this.unsettled.has(runId)) this.report(`could not release run ${runId}; it is written again`, error)
-      this.unsettled.add(runId)
+      if (!this.unreleased.has(runId)) this.report(`could not release run ${runId}; it is written again`, error)
+      this.unreleased.add(runId)
     }
   }
 
@@ -70,10 +70,10 @@ export class Recorder {
         return
       }
     }
-    for (const runId of [...this.unsettled]) {
+    for (const runId of [...this.unreleased]) {
       try {
-        await this.store.settleRun(runId)
-        this.unsettled.delete(runId)
+        await this.store.releaseRun(runId)
+        this.unreleased.delete(runId)
       } catch {
         return
       }

@@ -34,7 +34,7 @@ export async function beginRetry(
     const message = 'retry cancelled: the scheduler shut down during the backoff'
     progress.runId = runId
     progress.recorded = false
-    await deps.recorder.finish(runId, { status: 'interrupted', finishedAt: now, errorMessage: message, settled: true })
+    await deps.recorder.finish(runId, { status: 'interrupted', finishedAt: now, errorMessage: message, codeDone: true })
     progress.recorded = true
     emitRunFinished(deps.events, request, runId, attempt, 'interrupted', now, now, { message })
     return { status: { runId, status: 'interrupted', attempts: attempt, error: { message } } }

@@ -2,7 +2,7 @@
 // nothing a job does escapes into the scheduler. docs/engine.md: "One slot, start to end".
 import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
-import { Attempt, type AttemptEnv, type Decided, type RunRequest } from './attempt.js'
+import { Attempt, type AttemptEnv, type RunRequest, type Verdict } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
@@ -61,10 +61,10 @@ export class Runner {
   private readonly adopted = new Set<number>()
   private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
-  private hurried = false
-  private cutShort: (() => void) | undefined
+  private graceCancelled = false
+  private endGraceWait: (() => void) | undefined
   private readonly hooks: HookRunner
-  private hurryNow!: () => void
+  private stopWaitingForHooks!: () => void
   private readonly attemptEnv: AttemptEnv
 
   constructor(private readonly deps: RunnerDeps) {
@@ -78,7 +78,7 @@ export class Runner {
       echoConsole: deps.echoConsole,
     }
     const hurry = new Promise<void>((resolve) => {
-      this.hurryNow = resolve
+      this.stopWaitingForHooks = resolve
     })
     this.hooks = new HookRunner(deps.hooks, deps.clock, deps.events, hurry)
   }
@@ -145,7 +145,7 @@ export class Runner {
           status: 'failed',
           finishedAt: this.deps.clock.now(),
           errorMessage: `internal error of the scheduler: ${message}`,
-          settled: true,
+          codeDone: true,
         })
         active?.onRecorded?.('failed')
       }
@@ -187,7 +187,7 @@ export class Runner {
     const { job } = request
     const { clock, recorder } = this.deps
     let active: ActiveAttempt | undefined
-    let decided: Decided | undefined = begun.done
+    let decided: Verdict | undefined = begun.done
     begun.onStray = (error) => {
       if (active && !begun.decided) active.fail(error)
       else void this.attachStray(begun, error)
@@ -203,10 +203,10 @@ export class Runner {
     // Retried during a shutdown too: `beginRetry` then records the retry interrupted.
     const retries = (status === 'failed' || status === 'timed_out') && attempt <= job.retry.max
     const retryInMs = retries ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
-    const settledAtRecord = active === undefined || active.codeDone
+    const codeDoneAtRecord = active === undefined || active.codeDone
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
-    const record = (settled: boolean) => ({ ...begun.outcome(decided, finishedAt, error, settled), retryAt })
-    begun.recorded = record(settledAtRecord)
+    const record = (codeDone: boolean) => ({ ...begun.outcome(decided, finishedAt, error, codeDone), retryAt })
+    begun.recorded = record(codeDoneAtRecord)
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true
@@ -215,18 +215,18 @@ export class Runner {
     if (active) {
       const entry = active
       progress.active = undefined
-      if (settledAtRecord) this.inFlight.removeActive(entry)
+      if (codeDoneAtRecord) this.inFlight.removeActive(entry)
       else {
         const release = () => {
           this.inFlight.removeActive(entry)
-          void recorder.settle(runId)
+          void recorder.release(runId)
         }
         if (entry.codeDone) release()
-        else entry.afterSettle = release
+        else entry.afterCodeDone = release
       }
     }
     emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    if (this.hooks.hasAfter(job, status) && !this.hurried) {
+    if (this.hooks.hasAfter(job, status) && !this.graceCancelled) {
       const finished: HookContext = {
         ...begun.hookContext(),
         finishedAt: new Date(finishedAt),
@@ -268,10 +268,10 @@ export class Runner {
     this.stopping = true
     this.inFlight.endBackoffs()
     const all = this.inFlight.whenIdle()
-    if (graceMs > 0 && !this.hurried) {
+    if (graceMs > 0 && !this.graceCancelled) {
       let timer: TimerHandle | undefined
       const graceOver = new Promise<void>((resolve) => {
-        this.cutShort = resolve
+        this.endGraceWait = resolve
         timer = this.deps.clock.setTimeout(resolve, graceMs)
       })
       await Promise.race([all, graceOver])
@@ -283,9 +283,9 @@ export class Runner {
 
   /** A second signal: stop waiting for running jobs and for their hooks. */
   interruptNow(): void {
-    this.hurried = true
-    this.hurryNow()
-    this.cutShort?.()
+    this.graceCancelled = true
+    this.stopWaitingForHooks()
+    this.endGraceWait?.()
   }
 
   /** Cancel run `runId`'s attempt if its code executes here; resolves with the status recorded, or undefined. */

@@ -23,7 +23,7 @@ import { changePaused, type PauseResult } from './pause.js'
 import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
 import type { RunResult } from './runner.js'
 import { StoreSession } from './session.js'
-import { Starts } from './starts.js'
+import { StartQueue } from './start-queue.js'
 import { type AttemptDetail, type AttemptFilter, type AttemptView, attemptDetail, attemptViews } from './views.js'
 
 export type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
@@ -36,7 +36,7 @@ export class Scheduler {
   private readonly options: ResolvedOptions
   private readonly loop: ClaimLoop
   private readonly housekeeping: Housekeeping
-  private readonly starts: Starts
+  private readonly starts: StartQueue
   private readonly session: StoreSession
   private starting: Promise<void> | undefined
   private started = false
@@ -74,7 +74,7 @@ export class Scheduler {
         echoConsole: options.echoConsole ?? true,
       },
     })
-    this.starts = new Starts(this.clock, this.events, () => this.session.getRunner(), {
+    this.starts = new StartQueue(this.clock, this.events, () => this.session.getRunner(), {
       maxSleepMs: this.options.maxSleepMs,
       recorder: () => this.session.recorder,
       precise: options.preciseStart ?? false,

@@ -3,7 +3,7 @@
  * strings named `…At` (`slot`, `nextRun`), durations whole ms named `…Ms`. docs/cli.md lists them.
  */
 import type { ResolvedConfig, ResolvedJob, Trigger, ValueSource } from '../config/types.js'
-import type { MissedInfo, RunRecord, RunStatus, Store } from '../store/types.js'
+import type { AttemptRecord, MissedInfo, RunStatus, Store } from '../store/types.js'
 import { latestAttempts } from './history.js'
 import type { InstanceStatus, JobSummary, StatusReport } from './inspect.js'
 import type { OutputLine } from './output.js'
@@ -53,7 +53,7 @@ export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detai
   detail: unknown
 }
 
-export function attemptView(run: RunRecord): AttemptView {
+export function attemptView(run: AttemptRecord): AttemptView {
   return {
     id: run.id,
     job: run.job,
@@ -71,12 +71,12 @@ export function attemptView(run: RunRecord): AttemptView {
 }
 
 /** A run reaped after its process died is recorded at that process's last heartbeat; the notice says so. */
-function durationEnd(run: RunRecord): DurationEnd {
+function durationEnd(run: AttemptRecord): DurationEnd {
   const reaped = run.status === 'interrupted' && /heartbeat|process (is )?gone|died/i.test(run.errorMessage ?? '')
   return reaped ? 'last-heartbeat' : 'finish'
 }
 
-export function attemptDetail(run: RunRecord): AttemptDetail {
+export function attemptDetail(run: AttemptRecord): AttemptDetail {
   const missed = slotsOf(run, false)
   return {
     ...attemptView(run),
@@ -109,7 +109,7 @@ function parseStored(text: string | null): unknown {
 }
 
 /** The slots a `missed` record or catch-up run, or (`paused`) a paused stretch's `skipped` record, stands for. */
-function slotsOf(run: RunRecord, paused: boolean): MissedInfo | null {
+function slotsOf(run: AttemptRecord, paused: boolean): MissedInfo | null {
   if (run.detail === null || !run.detail.startsWith('{')) return null
   try {
     const value = JSON.parse(run.detail) as Partial<MissedInfo> & { paused?: unknown }
@@ -123,7 +123,7 @@ function slotsOf(run: RunRecord, paused: boolean): MissedInfo | null {
   }
 }
 
-function reasonOf(run: RunRecord): string | null {
+function reasonOf(run: AttemptRecord): string | null {
   const paused = slotsOf(run, true)
   if (paused !== null) return `paused (${slotCount(paused, 'slot')}: ${slotRange(paused)})`
   const missed = slotsOf(run, false)
@@ -136,7 +136,7 @@ const slotRange = (slots: MissedInfo) =>
   slots.count === 1 ? iso(slots.first) : `${iso(slots.first)} to ${iso(slots.last)}`
 
 /** A damaged value yields no lines rather than failing the whole listing. */
-function outputOf(run: RunRecord): OutputLine[] {
+function outputOf(run: AttemptRecord): OutputLine[] {
   const lines = parseStored(run.output)
   return Array.isArray(lines) ? lines.filter(isOutputLine) : []
 }

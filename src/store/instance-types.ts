@@ -1,5 +1,5 @@
 /** The store contract's types about instances: the processes sharing a state, their leases, reaping. */
-import type { PendingRetry, RunRecord } from './types.js'
+import type { AttemptRecord, PendingRetry } from './types.js'
 
 /**
  * A `scheduler` serves slots (`start-scheduler`, `start()`); a `runner` only starts manual runs
@@ -64,7 +64,7 @@ export interface Heartbeat {
 /** What `reapDeadInstances` changed. */
 export interface ReapedRuns {
   /** Runs still `running` when their instance died, now `interrupted`. */
-  interrupted: RunRecord[]
+  interrupted: AttemptRecord[]
   /** Runs that had their outcome (their code never settled), now without an overlap guard. */
-  released: RunRecord[]
+  released: AttemptRecord[]
 }

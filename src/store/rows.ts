@@ -4,7 +4,15 @@
  * flags. Ids and instants are numbers in both (Postgres parses int8 as a number, postgres/index.ts).
  */
 import type { Trigger } from '../config/types.js'
-import type { InstanceRecord, InstanceRole, JobState, RunHolder, RunOutcome, RunRecord, RunStatus } from './types.js'
+import type {
+  AttemptRecord,
+  InstanceRecord,
+  InstanceRole,
+  JobState,
+  RunHolder,
+  RunOutcome,
+  RunStatus,
+} from './types.js'
 
 /** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added. */
 export interface FinishedRun<Flag> {
@@ -30,7 +38,7 @@ export function finishedRun<Flag>(outcome: RunOutcome, flag: (set: boolean) => F
     result: outcome.result ?? null,
     output: outcome.output ?? null,
     detail: outcome.detail ?? null,
-    active: flag(!outcome.settled),
+    active: flag(!outcome.codeDone),
     retryAt: outcome.retryAt ?? null,
   }
 }
@@ -101,7 +109,7 @@ export const RUN_COLUMNS =
 /** The conversions for a driver that returns boolean columns as `Flag`. */
 export function rowReader<Flag>(isSet: (value: Flag) => boolean) {
   return {
-    toRun: (row: RunRow<Flag>): RunRecord => ({
+    toRun: (row: RunRow<Flag>): AttemptRecord => ({
       id: row.id,
       job: row.job,
       slot: row.slot,

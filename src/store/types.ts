@@ -45,7 +45,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
 ]
 
 /** One attempt (or one skipped/missed record). */
-export interface RunRecord {
+export interface AttemptRecord {
   id: number
   job: string
   /** The scheduled instant this attempt serves. */
@@ -168,7 +168,7 @@ export interface RunOutcome {
   result?: string | null
   output?: string | null
   /** False when the job's code is still executing (a timeout recorded at its deadline). */
-  settled: boolean
+  codeDone: boolean
   /**
    * A retry of this run is due then. Kept with the row until a retry begins (`beginRun` with
    * `retryOf`), so a crash during the backoff does not lose it: a live scheduler adopts it.
@@ -262,24 +262,24 @@ export interface Store {
    */
   finishRun(runId: number, outcome: RunOutcome): Promise<boolean>
   /** The job's code finally settled after its outcome was recorded (late after a timeout). */
-  settleRun(runId: number): Promise<void>
+  releaseRun(runId: number): Promise<void>
 
   /** Retries waiting out their backoff whose owner stopped or was reaped, soonest first. */
   orphanedRetries(): Promise<PendingRetry[]>
 
-  getRun(id: number): Promise<RunRecord | undefined>
-  listRuns(filter: RunFilter): Promise<RunRecord[]>
+  getRun(id: number): Promise<AttemptRecord | undefined>
+  listRuns(filter: RunFilter): Promise<AttemptRecord[]>
   /**
    * Ask the owner of a `running` run to cancel it: `message` is kept with the run and read at the
    * owner's next heartbeat. Returns the run as it is after the call; undefined for an unknown id.
    */
-  requestCancel(runId: number, message: string): Promise<RunRecord | undefined>
+  requestCancel(runId: number, message: string): Promise<AttemptRecord | undefined>
   /** Attempts currently executing (active), across all instances. */
-  activeRuns(): Promise<RunRecord[]>
+  activeRuns(): Promise<AttemptRecord[]>
   /** Per-status counts of attempts started at or after `since`. */
   countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>>
   /** The latest attempt per job that is not `running` (for list-jobs). */
-  lastRuns(): Promise<Map<string, RunRecord>>
+  lastRuns(): Promise<Map<string, AttemptRecord>>
 
   /**
    * One bounded step of pruning. A pass deletes attempts started before `now - keepDays` days or beyond

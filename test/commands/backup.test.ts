@@ -35,7 +35,7 @@ async function liveState(dir: string, runs: number): Promise<{ state: string; st
       slot,
     )
     if (claim?.kind === 'started') {
-      await store.finishRun(claim.runId, { status: 'succeeded', finishedAt: slot + 1500, settled: true })
+      await store.finishRun(claim.runId, { status: 'succeeded', finishedAt: slot + 1500, codeDone: true })
     }
   }
   await store.listRuns({ limit: 1 })

@@ -37,7 +37,7 @@ beforeAll(async () => {
       status: 'cancelled',
       finishedAt: slot + 2_000,
       errorMessage: 'cancelled: deploy in progress',
-      settled: true,
+      codeDone: true,
     })
   } finally {
     await store.close()

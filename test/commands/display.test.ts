@@ -42,12 +42,12 @@ beforeAll(async () => {
       status: 'failed',
       finishedAt: t0 + 1500,
       errorMessage: LONG_ERROR,
-      settled: true,
+      codeDone: true,
     })
     await store.finishRun(await claim('poll', t0 + 60_000), {
       status: 'succeeded',
       finishedAt: t0 + 150_000,
-      settled: true,
+      codeDone: true,
     })
     // The owner dies mid-run: its last heartbeat is 12.3 s after the start, and a peer reaps it.
     reapedId = await claim('poll', t0 + 300_000)

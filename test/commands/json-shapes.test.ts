@@ -60,7 +60,7 @@ beforeAll(async () => {
         status: 'failed',
         finishedAt: now - 58_000,
         errorMessage: 'boom',
-        settled: true,
+        codeDone: true,
       })
     }
     await store.claimSlots(

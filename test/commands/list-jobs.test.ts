@@ -44,9 +44,9 @@ async function load(dir: string): Promise<ResolvedConfig> {
   return resolveConfig({ cwd: dir, env: {} })
 }
 
-async function finished(store: Store, job: string, slot: number, outcome: Omit<RunOutcome, 'settled'>) {
+async function finished(store: Store, job: string, slot: number, outcome: Omit<RunOutcome, 'codeDone'>) {
   const [claimed] = await store.claimSlots([{ job, slot, trigger: 'schedule', overlap: 'skip' }], 'inst-a', slot)
-  if (claimed?.kind === 'started') await store.finishRun(claimed.runId, { ...outcome, settled: true })
+  if (claimed?.kind === 'started') await store.finishRun(claimed.runId, { ...outcome, codeDone: true })
   return claimed
 }
 

@@ -64,7 +64,7 @@ async function seed(file: string): Promise<void> {
     return run.runId
   }
   const finish = (id: number, status: RunOutcome['status'], when: string, more: Partial<RunOutcome> = {}) =>
-    store.finishRun(id, { status, finishedAt: at(when), settled: true, ...more })
+    store.finishRun(id, { status, finishedAt: at(when), codeDone: true, ...more })
   const line = (when: string, level: string, text: string) => ({ at: at(when), level, text })
   const claim = (job: string, slot: string, extra: Partial<SlotClaim> = {}) =>
     store.claimSlots([{ job, slot: at(slot), trigger: 'schedule', overlap: 'skip', ...extra }], inst, at(slot))
@@ -304,7 +304,7 @@ describe('following the history (RunFollower)', () => {
       return o?.kind === 'started' ? o.runId : -1
     }
     const finish = (id: number, status: 'succeeded' | 'failed', when: number) =>
-      store.finishRun(id, { status, finishedAt: when, settled: true })
+      store.finishRun(id, { status, finishedAt: when, codeDone: true })
     const t = at('2025-01-01T00:00:00Z')
     await finish(await start('a', t), 'succeeded', t + 1)
     const longRun = await start('a', t + 1000)

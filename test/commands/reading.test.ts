@@ -52,7 +52,7 @@ beforeAll(async () => {
         status: 'failed',
         finishedAt: now - 59_000,
         errorMessage: 'disk full',
-        settled: true,
+        codeDone: true,
       })
     }
   } finally {

@@ -54,11 +54,11 @@ async function attempt(
   job: string,
   slot: number,
   instance: string,
-  outcome?: Omit<RunOutcome, 'settled'>,
+  outcome?: Omit<RunOutcome, 'codeDone'>,
 ) {
   const [claimed] = await store.claimSlots([{ job, slot, trigger: 'schedule', overlap: 'skip' }], instance, slot)
   if (claimed?.kind !== 'started') throw new Error(`expected to start, got ${claimed?.kind}`)
-  if (outcome) await store.finishRun(claimed.runId, { ...outcome, settled: true })
+  if (outcome) await store.finishRun(claimed.runId, { ...outcome, codeDone: true })
 }
 
 /** An alive instance running poll, a dead one, a cleanly stopped one, and a day of history. */

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll } from 'vitest'
-import { openStore, type RunRecord } from '../../src/store/index.js'
+import { type AttemptRecord, openStore } from '../../src/store/index.js'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /**
@@ -347,7 +347,7 @@ export async function waitUntil<T>(
  * Every run record in a state file, oldest first, read with the project's store opened read-only (so
  * a scheduler writing it meanwhile is not disturbed). Returns [] while the file does not exist yet.
  */
-export async function readRuns(statePath: string): Promise<RunRecord[]> {
+export async function readRuns(statePath: string): Promise<AttemptRecord[]> {
   if (!fs.existsSync(statePath)) return []
   const store = await openStore(statePath, { readonly: true })
   try {
@@ -359,7 +359,7 @@ export async function readRuns(statePath: string): Promise<RunRecord[]> {
 }
 
 /** A run's `detail` JSON (catch-up and missed records carry `{ count, first, last }`). */
-export function detailOf(run: RunRecord): unknown {
+export function detailOf(run: AttemptRecord): unknown {
   return run.detail === null ? null : JSON.parse(run.detail)
 }
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { openStore, type RunRecord } from '../../src/store/index.js'
+import { type AttemptRecord, openStore } from '../../src/store/index.js'
 import { freshSchema, stateUrl } from '../postgres/schemas.js'
 import { type CliProcess, processScope, runCli, sleep, tempDir, useBuiltCli, waitUntil } from './helpers.js'
 
@@ -37,7 +37,7 @@ export default {
   return { cwd, url }
 }
 
-async function readRuns(url: string): Promise<RunRecord[]> {
+async function readRuns(url: string): Promise<AttemptRecord[]> {
   const store = await openStore(url, { readonly: true })
   try {
     return (await store.listRuns({ limit: 100_000 })).sort((a, b) => a.id - b.id)
@@ -52,7 +52,7 @@ async function instanceOf(proc: CliProcess): Promise<string> {
 }
 
 /** The slots a job's rows account for: its runs' slots, and every slot a missed record covers. */
-function servedSlots(runs: readonly RunRecord[], job: string, everyMs = 1000): number[] {
+function servedSlots(runs: readonly AttemptRecord[], job: string, everyMs = 1000): number[] {
   const slots: number[] = []
   for (const run of runs.filter((r) => r.job === job)) {
     if (run.status !== 'missed') {

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { RunRecord } from '../../src/store/index.js'
+import type { AttemptRecord } from '../../src/store/index.js'
 import {
   ANSI,
   type CliProcess,
@@ -85,7 +85,7 @@ describe.concurrent('start-scheduler', () => {
     await waitUntil(
       async () => {
         const done = (await readRuns(state)).filter((r) => r.status !== 'running')
-        return done.length > 0 && (done.at(-1) as RunRecord).slot - (done[0] as RunRecord).slot >= 20_000
+        return done.length > 0 && (done.at(-1) as AttemptRecord).slot - (done[0] as AttemptRecord).slot >= 20_000
       },
       50_000,
       'runs spanning 20 s',
@@ -150,7 +150,7 @@ describe.concurrent('start-scheduler', () => {
     const beforeRestart = await readRuns(state)
     const blocked = beforeRestart.filter((r) => r.status === 'running')
     expect(blocked).toHaveLength(1)
-    const blockedRun = blocked[0] as RunRecord
+    const blockedRun = blocked[0] as AttemptRecord
     expect(blockedRun.instanceId).toBe(idA)
     const earlier = beforeRestart.filter((r) => r.status === 'succeeded')
     expect(earlier.length).toBeGreaterThanOrEqual(2)
@@ -301,7 +301,7 @@ describe.concurrent('start-scheduler', () => {
 
     const runs = await readRuns(path.join(cwd, 'state.db'))
     expect(runs).toHaveLength(1)
-    const run = runs[0] as RunRecord
+    const run = runs[0] as AttemptRecord
     expect(run).toMatchObject({
       job: 'slow',
       slot: Date.parse(start[3] as string),
@@ -363,7 +363,7 @@ describe.concurrent('start-scheduler', () => {
       // The finish line says "interrupted" once.
       const finish = proc.lines().find((l) => FINISH.test(l) && l.includes(' hang '))
       expect(finish).toMatch(/ interrupted in [^:]+: the scheduler shut down before the job finished$/)
-      expect((runs[0] as RunRecord).finishedAt as number).toBeGreaterThanOrEqual(signalledAt + 900)
+      expect((runs[0] as AttemptRecord).finishedAt as number).toBeGreaterThanOrEqual(signalledAt + 900)
       // ...and the process is gone: it must not wait for the job's code (that is what the grace is for).
       const exit = await proc.waitExit(5000)
       expect(exit.code).toBe(0)
@@ -620,7 +620,7 @@ describe.concurrent('run-job', () => {
     const holder = await instanceOf(scheduler)
     await scheduler.waitForLine(/ start {2}slow slot /, 20_000)
     const state = path.join(cwd, 'state.db')
-    const running = (await readRuns(state)).find((r) => r.status === 'running') as RunRecord
+    const running = (await readRuns(state)).find((r) => r.status === 'running') as AttemptRecord
 
     const refused = await runCli(['run-job', 'slow'], { cwd })
     expect(refused.stdout).toBe('')

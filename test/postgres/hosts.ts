@@ -18,7 +18,7 @@ import { type Clock, FakeClock, type TimerHandle } from '../../src/core/clock.js
 import type { EngineEvents } from '../../src/core/events.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
-import type { InstanceRecord, RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, InstanceRecord, Store } from '../../src/store/types.js'
 
 /** A host's wall clock: true time plus `skewMs`; its timers wait on true time, and not while it is blocked. */
 export class HostClock implements Clock {
@@ -210,7 +210,7 @@ export function heldJob(name: string, atMs: number): { job: JobDefinition; finis
 }
 
 /** Every attempt row in the schema, oldest first. */
-export async function allRuns(store: Store): Promise<RunRecord[]> {
+export async function allRuns(store: Store): Promise<AttemptRecord[]> {
   return (await store.listRuns({ limit: 100_000 })).sort((a, b) => a.id - b.id)
 }
 
@@ -218,7 +218,7 @@ export async function allRuns(store: Store): Promise<RunRecord[]> {
  * The slots of `job` its rows account for, sorted: each run's slot, and each slot a `missed`
  * record covers (from its first to its last, stepping by `stepMs`, checked against its count).
  */
-export function accountedSlots(runs: readonly RunRecord[], job: string, stepMs: number): number[] {
+export function accountedSlots(runs: readonly AttemptRecord[], job: string, stepMs: number): number[] {
   const slots: number[] = []
   for (const run of runs.filter((r) => r.job === job)) {
     if (run.status !== 'missed') {

@@ -154,7 +154,7 @@ export function claimContract(ctx: ContractContext): void {
       expect(record).toMatchObject({ status: 'running', trigger: 'catch-up', active: true })
       expect(JSON.parse(record.detail ?? 'null')).toEqual(missed)
       // Its outcome keeps the missed slots it carries.
-      await ctx.store.finishRun(record.id, { status: 'succeeded', finishedAt: T0 + 11 * MIN, settled: true })
+      await ctx.store.finishRun(record.id, { status: 'succeeded', finishedAt: T0 + 11 * MIN, codeDone: true })
       expect(JSON.parse((await run(record.id)).detail ?? 'null')).toEqual(missed)
     })
 
@@ -179,13 +179,13 @@ export function claimContract(ctx: ContractContext): void {
     it('records a run claimed ahead as missed when its instant was found too late, with its own detail', async () => {
       const id = await started('a', T0, 'A', T0 - 100)
       const detail = JSON.stringify({ count: 1, first: T0, last: T0 })
-      await ctx.store.finishRun(id, { status: 'missed', finishedAt: T0 + 10 * MIN, detail, settled: true })
+      await ctx.store.finishRun(id, { status: 'missed', finishedAt: T0 + 10 * MIN, detail, codeDone: true })
       expect(await run(id)).toMatchObject({ status: 'missed', detail, active: false, finishedAt: T0 + 10 * MIN })
       expect(await ctx.store.activeRuns()).toEqual([])
     })
   })
 
-  describe('beginRun, finishRun, settleRun', () => {
+  describe('beginRun, finishRun, releaseRun', () => {
     const manual = { job: 'a', slot: T0, trigger: 'manual' as const, attempt: 1, overlap: 'skip' as const }
 
     it('a refused begin with whenBusy record leaves a skipped attempt naming the holder, in the same write', async () => {
@@ -237,7 +237,7 @@ export function claimContract(ctx: ContractContext): void {
         errorMessage: 'timed out after 30s',
         errorStack: 'stack',
         output: '[]',
-        settled: false,
+        codeDone: false,
       })
       expect(await run(id)).toMatchObject({
         status: 'timed_out',
@@ -251,7 +251,7 @@ export function claimContract(ctx: ContractContext): void {
       })
       expect((await ctx.store.beginRun(manual, 'B', T0 + 40_000)).kind).toBe('busy')
       expect((await ctx.store.activeRuns()).map((r) => r.id)).toEqual([id])
-      await ctx.store.settleRun(id)
+      await ctx.store.releaseRun(id)
       expect(await run(id)).toMatchObject({ status: 'timed_out', active: false })
       expect((await ctx.store.beginRun(manual, 'B', T0 + 50_000)).kind).toBe('started')
     })
@@ -262,11 +262,11 @@ export function claimContract(ctx: ContractContext): void {
         status: 'cancelled',
         finishedAt: T0 + 4_000,
         errorMessage: 'cancelled',
-        settled: false,
+        codeDone: false,
       })
       expect(await run(id)).toMatchObject({ status: 'cancelled', durationMs: 4_000, active: true })
       expect((await ctx.store.beginRun(manual, 'B', T0 + 5_000)).kind).toBe('busy')
-      await ctx.store.settleRun(id)
+      await ctx.store.releaseRun(id)
       expect(await run(id)).toMatchObject({ status: 'cancelled', active: false })
       expect((await ctx.store.listRuns({ status: 'cancelled' })).map((r) => r.id)).toEqual([id])
       expect(await ctx.store.countByStatus(0)).toEqual({ cancelled: 1 })
@@ -280,10 +280,10 @@ export function claimContract(ctx: ContractContext): void {
       const failed = await started('c', T0, 'A', T0)
       // Not awaited one by one: the runs of one due second finish together.
       const written = [
-        ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 30_000, settled: false }),
-        ctx.store.finishRun(succeeded, { status: 'succeeded', finishedAt: T0 + 10, result: '1', settled: true }),
-        ctx.store.settleRun(timedOut),
-        ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 20, errorMessage: 'boom', settled: true }),
+        ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 30_000, codeDone: false }),
+        ctx.store.finishRun(succeeded, { status: 'succeeded', finishedAt: T0 + 10, result: '1', codeDone: true }),
+        ctx.store.releaseRun(timedOut),
+        ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 20, errorMessage: 'boom', codeDone: true }),
       ]
       // A read issued before those promises settle already sees every outcome handed over.
       expect(await ctx.store.activeRuns()).toEqual([])
@@ -296,13 +296,13 @@ export function claimContract(ctx: ContractContext): void {
 
     it('lets a later outcome of the same run replace an earlier one of the same turn', async () => {
       const id = await started('a', T0, 'A', T0)
-      const first = ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 5, errorMessage: 'x', settled: true })
+      const first = ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 5, errorMessage: 'x', codeDone: true })
       const second = ctx.store.finishRun(id, {
         status: 'failed',
         finishedAt: T0 + 5,
         errorMessage: 'x',
         output: '[{"text":"afterRun hook failed"}]',
-        settled: true,
+        codeDone: true,
       })
       await Promise.all([first, second])
       expect(await run(id)).toMatchObject({ output: '[{"text":"afterRun hook failed"}]', active: false })
@@ -310,7 +310,7 @@ export function claimContract(ctx: ContractContext): void {
 
     it('records success with result', async () => {
       const id = await started('a', T0, 'A', T0)
-      await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 250, result: '{"n":1}', settled: true })
+      await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 250, result: '{"n":1}', codeDone: true })
       expect(await run(id)).toMatchObject({ status: 'succeeded', durationMs: 250, result: '{"n":1}', active: false })
       expect(await ctx.store.getRun(id + 1000)).toBeUndefined()
     })
@@ -342,7 +342,7 @@ export function claimContract(ctx: ContractContext): void {
 
       // B stops with a running run and a retry waiting: A learns both are orphaned.
       const failed = await started('d', T0, 'B', T0)
-      await ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_000, settled: true })
+      await ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_000, codeDone: true })
       await ctx.store.stopInstance('B', T0 + 3_000)
       const after = await ctx.store.heartbeat('A', T0 + 4_000)
       expect(after.peers).toEqual([])
@@ -370,7 +370,7 @@ export function claimContract(ctx: ContractContext): void {
       const ttl = 30_000
       const deadRun = await started('a', T0, 'A', T0)
       const timedOut = await started('b', T0, 'A', T0)
-      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 10_000, settled: false })
+      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 10_000, codeDone: false })
       const liveRun = await started('c', T0, 'B', T0)
       const ghostRun = (
         await ctx.store.beginRun({ job: 'd', slot: T0, trigger: 'manual', attempt: 1, overlap: 'skip' }, 'ghost', T0)
@@ -409,7 +409,7 @@ export function claimContract(ctx: ContractContext): void {
     it('sees an outcome handed over before it, even one not yet awaited', async () => {
       const finished = await started('a', T0, 'A', T0)
       const unfinished = await started('b', T0, 'A', T0)
-      const written = ctx.store.finishRun(finished, { status: 'succeeded', finishedAt: T0 + 1_000, settled: true })
+      const written = ctx.store.finishRun(finished, { status: 'succeeded', finishedAt: T0 + 1_000, codeDone: true })
       const reaped = await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
       expect(reaped.interrupted.map((r) => r.id)).toEqual([unfinished])
       expect(reaped.released).toEqual([])
@@ -419,17 +419,17 @@ export function claimContract(ctx: ContractContext): void {
 
     it('a clean stop releases the guard of its runs whose code never settled; the reaper then has nothing to do', async () => {
       const timedOut = await started('a', T0, 'A', T0)
-      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 5_000, settled: false })
+      await ctx.store.finishRun(timedOut, { status: 'timed_out', finishedAt: T0 + 5_000, codeDone: false })
       const interrupted = await started('b', T0, 'A', T0)
       await ctx.store.finishRun(interrupted, {
         status: 'interrupted',
         finishedAt: T0 + 6_000,
         errorMessage: 'interrupted: the scheduler shut down before the job finished',
-        settled: false,
+        codeDone: false,
       })
       const stillRunning = await started('c', T0, 'A', T0)
       const otherInstance = await started('d', T0, 'B', T0)
-      await ctx.store.finishRun(otherInstance, { status: 'timed_out', finishedAt: T0 + 5_000, settled: false })
+      await ctx.store.finishRun(otherInstance, { status: 'timed_out', finishedAt: T0 + 5_000, codeDone: false })
       await ctx.store.stopInstance('A', T0 + 7_000)
       expect(await run(timedOut)).toMatchObject({ status: 'timed_out', active: false })
       expect(await run(interrupted)).toMatchObject({ status: 'interrupted', active: false })
@@ -446,7 +446,7 @@ export function claimContract(ctx: ContractContext): void {
       const id = await started('a', T0, 'A', T0)
       expect((await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)).interrupted.map((r) => r.id)).toEqual([id])
       // The "dead" instance was only stalled; when it wakes, its write changes nothing.
-      expect(await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true })).toBe(
+      expect(await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 101_000, codeDone: true })).toBe(
         false,
       )
       expect(await run(id)).toMatchObject({ status: 'interrupted', active: false })
@@ -458,7 +458,7 @@ export function claimContract(ctx: ContractContext): void {
 
     it('keeps a pending retry with its run until one process begins it (durable retries)', async () => {
       const id = await started('a', T0, 'A', T0)
-      await ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_010, settled: true })
+      await ctx.store.finishRun(id, { status: 'failed', finishedAt: T0 + 10, retryAt: T0 + 60_010, codeDone: true })
       // Its owner is alive: nobody else may take the retry.
       expect(await ctx.store.orphanedRetries()).toEqual([])
       await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
@@ -497,8 +497,8 @@ export function claimContract(ctx: ContractContext): void {
       await ctx.store.heartbeat('B', T0 + 90_000)
       await ctx.store.reapDeadInstances(T0 + 100_000, 30_000)
       const [a, b] = await Promise.all([
-        ctx.store.finishRun(lost, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true }),
-        ctx.store.finishRun(kept, { status: 'succeeded', finishedAt: T0 + 101_000, settled: true }),
+        ctx.store.finishRun(lost, { status: 'succeeded', finishedAt: T0 + 101_000, codeDone: true }),
+        ctx.store.finishRun(kept, { status: 'succeeded', finishedAt: T0 + 101_000, codeDone: true }),
       ])
       expect([a, b]).toEqual([false, true])
       expect(await run(kept)).toMatchObject({ status: 'succeeded' })

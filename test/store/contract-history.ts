@@ -1,6 +1,6 @@
 /** Contract: reading history, counting, pruning. */
 import { describe, expect, it } from 'vitest'
-import type { RunRecord, SlotClaim } from '../../src/store/types.js'
+import type { AttemptRecord, SlotClaim } from '../../src/store/types.js'
 import { type ContractContext, claim, DAY, MIN, pruned, T0 } from './contract-kit.js'
 
 export function historyContract(ctx: ContractContext): void {
@@ -11,7 +11,7 @@ export function historyContract(ctx: ContractContext): void {
     async function seed(): Promise<number[]> {
       const ids: number[] = []
       const finish = async (id: number, status: 'succeeded' | 'failed', at: number) => {
-        await ctx.store.finishRun(id, { status, finishedAt: at + 10, settled: true })
+        await ctx.store.finishRun(id, { status, finishedAt: at + 10, codeDone: true })
       }
       for (const [i, status] of (['succeeded', 'failed', 'succeeded'] as const).entries()) {
         const id = await started('a', T0 + i * MIN)
@@ -28,7 +28,7 @@ export function historyContract(ctx: ContractContext): void {
       ids.push(manualId)
       const holder = await started('a', T0 + 4 * MIN)
       await ctx.store.claimSlots([claim('a', T0 + 5 * MIN)], 'A', T0 + 5 * MIN)
-      await ctx.store.finishRun(holder, { status: 'succeeded', finishedAt: T0 + 6 * MIN, settled: true })
+      await ctx.store.finishRun(holder, { status: 'succeeded', finishedAt: T0 + 6 * MIN, codeDone: true })
       ids.push(holder)
       ids.push(await started('c', T0 + 6 * MIN))
       return ids
@@ -100,7 +100,7 @@ export function historyContract(ctx: ContractContext): void {
     it('deletes runs older than keepDays but never active ones', async () => {
       const now = T0 + 40 * DAY
       const old = await started('a', T0, 'A', T0)
-      await ctx.store.finishRun(old, { status: 'succeeded', finishedAt: T0 + 1, settled: true })
+      await ctx.store.finishRun(old, { status: 'succeeded', finishedAt: T0 + 1, codeDone: true })
       const oldActive = await started('b', T0, 'A', T0)
       const recent = await started('a', now - DAY, 'A', now - DAY)
       expect(await pruned(ctx.store, now, { keepDays: 30, keepRuns: 100 })).toBe(1)
@@ -115,10 +115,10 @@ export function historyContract(ctx: ContractContext): void {
     it('keeps only the newest keepRuns per job', async () => {
       for (let i = 0; i < 5; i++) {
         const a = await started('a', T0 + i * MIN)
-        await ctx.store.finishRun(a, { status: 'succeeded', finishedAt: T0 + i * MIN + 1, settled: true })
+        await ctx.store.finishRun(a, { status: 'succeeded', finishedAt: T0 + i * MIN + 1, codeDone: true })
       }
       const b = await started('b', T0)
-      await ctx.store.finishRun(b, { status: 'succeeded', finishedAt: T0 + 1, settled: true })
+      await ctx.store.finishRun(b, { status: 'succeeded', finishedAt: T0 + 1, codeDone: true })
       expect(await pruned(ctx.store, T0 + DAY, { keepDays: 30, keepRuns: 2 })).toBe(3)
       expect((await ctx.store.listRuns({ job: 'a' })).map((r) => r.slot)).toEqual([T0 + 4 * MIN, T0 + 3 * MIN])
       expect(await ctx.store.listRuns({ job: 'b' })).toHaveLength(1)
@@ -149,7 +149,7 @@ export function historyContract(ctx: ContractContext): void {
           ids.get(job)?.push(outcome.runId)
           if (running[job]?.includes(k)) return
           finishing.push(
-            ctx.store.finishRun(outcome.runId, { status: 'succeeded', finishedAt: slot + 1, settled: true }),
+            ctx.store.finishRun(outcome.runId, { status: 'succeeded', finishedAt: slot + 1, codeDone: true }),
           )
         })
         await Promise.all(finishing)
@@ -158,7 +158,7 @@ export function historyContract(ctx: ContractContext): void {
     }
 
     const newestFirst = (ids: number[]) => [...ids].sort((x, y) => y - x)
-    const idsOf = (records: RunRecord[]) => records.map((r) => r.id)
+    const idsOf = (records: AttemptRecord[]) => records.map((r) => r.id)
 
     it('keeps exactly the newest keepRuns of each job, and every active run', async () => {
       const ids = await runs({ a: 150, b: 100, c: 101 }, { a: [3] })
@@ -183,7 +183,7 @@ export function historyContract(ctx: ContractContext): void {
       expect(await ctx.store.countByStatus(0)).toEqual({ succeeded: 300, running: 1 })
       // Nothing more is due; once the spared run settles it goes like any other.
       expect(await pruned(ctx.store, T0 + DAY, history)).toBe(0)
-      await ctx.store.finishRun(a[3] as number, { status: 'failed', finishedAt: T0 + DAY, settled: true })
+      await ctx.store.finishRun(a[3] as number, { status: 'failed', finishedAt: T0 + DAY, codeDone: true })
       expect(await pruned(ctx.store, T0 + DAY, history)).toBe(1)
       expect(idsOf(await ctx.store.listRuns({ job: 'a', limit: 500 }))).toEqual(keptA.slice(0, -1))
     })
@@ -232,7 +232,7 @@ export function historyContract(ctx: ContractContext): void {
       expect(idsOf(await ctx.store.listRuns({ job: 'b', limit: 100 }))).toEqual([...newest('b'), spared])
       // Whether c's boundary was found before or after the late run came is the store's business;
       // the next pass (once it settles) leaves c with its newest 50 either way.
-      await ctx.store.finishRun(late as number, { status: 'succeeded', finishedAt: now + 1, settled: true })
+      await ctx.store.finishRun(late as number, { status: 'succeeded', finishedAt: now + 1, codeDone: true })
       deleted += await pruned(ctx.store, now + 1, history)
       expect(deleted).toBe(3 * (1_200 - 50) - 1 + 1)
       expect(idsOf(await ctx.store.listRuns({ job: 'c', limit: 100 }))).toEqual([late, ...newest('c').slice(0, 49)])

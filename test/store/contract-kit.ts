@@ -1,5 +1,5 @@
 /** Shared pieces of the store contract suite: fixed instants, claim builder, per-test context. */
-import type { RunRecord, SlotClaim, Store } from '../../src/store/types.js'
+import type { AttemptRecord, SlotClaim, Store } from '../../src/store/types.js'
 
 export const T0 = Date.UTC(2025, 0, 1)
 export const MIN = 60_000
@@ -15,7 +15,7 @@ export interface ContractContext {
   /** Start a run of `job` via a slot claim (default on instance `A`, at the slot's instant) and return its id. */
   started(job: string, slot: number, instance?: string, now?: number): Promise<number>
   /** The run with this id; fails the test if it does not exist. */
-  run(id: number): Promise<RunRecord>
+  run(id: number): Promise<AttemptRecord>
 }
 
 export function contractContext(current: () => Store): ContractContext {

@@ -41,7 +41,7 @@ async function expectKept(store: Store, ids: { running: number; retried: number 
     { runId: ids.retried, job: 'b', slot: T0 + 2 * MIN, trigger: 'schedule', attempt: 1, retryAt: T0 + 5 * MIN },
   ])
   // The new vocabulary works on the upgraded state (the stopped instance's run is finished late).
-  await store.finishRun(ids.running, { status: 'cancelled', finishedAt: T0 + 4 * MIN, settled: true })
+  await store.finishRun(ids.running, { status: 'cancelled', finishedAt: T0 + 4 * MIN, codeDone: true })
   expect(await store.getRun(ids.running)).toMatchObject({ status: 'cancelled', active: false })
   await store.updateInstance('A', { configHash: 'h1', clockOffsetMs: 12 })
   expect((await store.listInstances())[0]).toMatchObject({ configHash: 'h1', clockOffsetMs: 12 })

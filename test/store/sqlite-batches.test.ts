@@ -184,7 +184,7 @@ describe('sqlite: claim batches written a group at a time', () => {
     const store = await openSqliteStore(':memory:')
     const batch = Array.from({ length: 50 }, (_, i) => claim(`job-${i}`, T0))
     const ids = (await store.claimSlots(batch, 'A', T0)).map((o) => (o as { runId: number }).runId)
-    const done = { status: 'succeeded', finishedAt: T0 + 5, settled: true } as const
+    const done = { status: 'succeeded', finishedAt: T0 + 5, codeDone: true } as const
     const missed = (n: number) => ({ ...done, status: 'missed', detail: `{"count":1,"n":${n}}` }) as const
     const writes = ids.map((id, i) => {
       if (i < 20) return store.finishRun(id, done) // one group
@@ -192,8 +192,13 @@ describe('sqlite: claim batches written a group at a time', () => {
       if (i < 30) return store.finishRun(id, { ...done, status: 'failed', errorMessage: `boom ${i}` }) // alone
       if (i < 35) {
         // Recorded at the deadline while the code still runs, then settled in the same flush.
-        const timedOut = { status: 'timed_out', finishedAt: T0 + 9, errorMessage: 'timed out', settled: false } as const
-        return Promise.all([store.finishRun(id, timedOut), store.settleRun(id)])
+        const timedOut = {
+          status: 'timed_out',
+          finishedAt: T0 + 9,
+          errorMessage: 'timed out',
+          codeDone: false,
+        } as const
+        return Promise.all([store.finishRun(id, timedOut), store.releaseRun(id)])
       }
       if (i < 40) {
         // Written twice in one flush: the later outcome stands.
@@ -228,8 +233,8 @@ describe('sqlite: claim batches written a group at a time', () => {
     const store = await openSqliteStore(':memory:')
     const batch = Array.from({ length: 9 }, (_, i) => claim(`job-${i}`, T0))
     const ids = (await store.claimSlots(batch, 'A', T0)).map((o) => (o as { runId: number }).runId)
-    const done = { status: 'succeeded', finishedAt: T0 + 5, settled: true } as const
-    const failed = { status: 'failed', finishedAt: T0 + 6, errorMessage: 'x', settled: true } as const
+    const done = { status: 'succeeded', finishedAt: T0 + 5, codeDone: true } as const
+    const failed = { status: 'failed', finishedAt: T0 + 6, errorMessage: 'x', codeDone: true } as const
     const at = (i: number) => ids[i] as number
     await Promise.all([
       // Runs 0, 2 and 4: one outcome, with runs 1 and 3 between them still running.
@@ -253,7 +258,7 @@ describe('sqlite: claim batches written a group at a time', () => {
     const store = await openSqliteStore(':memory:')
     const keep = 2 * CHAIN_WALK_STEP + 1
     const total = keep + 49
-    const done = { status: 'succeeded', settled: true } as const
+    const done = { status: 'succeeded', codeDone: true } as const
     for (let i = 0; i < total; i++) {
       const [outcome] = await store.claimSlots([claim('long', T0 + i * MIN)], 'A', T0 + i * MIN)
       await store.finishRun((outcome as { runId: number }).runId, { ...done, finishedAt: T0 + i * MIN })

@@ -7,7 +7,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { APPLICATION_ID, MIGRATIONS, openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
-import { RUN_STATUSES, type RunFilter, type RunRecord, type SlotClaim, type Store } from '../../src/store/types.js'
+import { type AttemptRecord, RUN_STATUSES, type RunFilter, type SlotClaim, type Store } from '../../src/store/types.js'
 import { pruned } from './contract-kit.js'
 import { removeTempDirs, tempDir } from './helpers.js'
 
@@ -159,7 +159,7 @@ describe('sqlite: upgrading a version 1 file', () => {
 
 describe('sqlite: chains of runs', () => {
   /** Runs of three jobs with every status and trigger, interleaved. Returns them newest first. */
-  async function history(store: Store): Promise<RunRecord[]> {
+  async function history(store: Store): Promise<AttemptRecord[]> {
     await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const outcomes = ['succeeded', 'failed', 'timed_out', 'interrupted'] as const
     for (let i = 0; i < 90; i++) {
@@ -186,7 +186,7 @@ describe('sqlite: chains of runs', () => {
       // Some stay running.
       if (i % 17 !== 3) {
         const status = outcomes[i % outcomes.length] as (typeof outcomes)[number]
-        await store.finishRun(runId, { status, finishedAt: at + 1_000, settled: true })
+        await store.finishRun(runId, { status, finishedAt: at + 1_000, codeDone: true })
       }
     }
     return store.listRuns({ limit: 10_000 })
@@ -238,9 +238,9 @@ describe('sqlite: chains of runs', () => {
       const [outcome] = await store.claimSlots([claim('a', T0 + i * MIN), claim('b', T0 + i * MIN)], 'A', T0 + i * MIN)
       const id = (outcome as { runId: number }).runId
       ids.push(id)
-      await store.finishRun(id + 1, { status: 'succeeded', finishedAt: T0 + i * MIN + 5, settled: true })
+      await store.finishRun(id + 1, { status: 'succeeded', finishedAt: T0 + i * MIN + 5, codeDone: true })
       // The second run of a never finishes: it is still active, far beyond the newest three.
-      if (i !== 1) await store.finishRun(id, { status: 'succeeded', finishedAt: T0 + i * MIN + 5, settled: true })
+      if (i !== 1) await store.finishRun(id, { status: 'succeeded', finishedAt: T0 + i * MIN + 5, codeDone: true })
     }
     const activeId = ids[1] as number
     expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(4 + 5)
@@ -258,11 +258,11 @@ describe('sqlite: chains of runs', () => {
     // A new run links on; the next prune walks past the active run again and deletes nothing new.
     const [next] = await store.claimSlots([claim('a', T0 + 9 * MIN)], 'A', T0 + 9 * MIN)
     const nextId = (next as { runId: number }).runId
-    await store.finishRun(nextId, { status: 'succeeded', finishedAt: T0 + 9 * MIN + 5, settled: true })
+    await store.finishRun(nextId, { status: 'succeeded', finishedAt: T0 + 9 * MIN + 5, codeDone: true })
     expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual([nextId, ids[7], ids[6], activeId])
     // Once it settles it is pruned like any other.
-    await store.finishRun(activeId, { status: 'failed', finishedAt: T0 + DAY / 4, settled: true })
+    await store.finishRun(activeId, { status: 'failed', finishedAt: T0 + DAY / 4, codeDone: true })
     expect(await pruned(store, T0 + DAY / 2, { keepDays: 30, keepRuns: 3 })).toBe(1)
     expect((await store.listRuns({ job: 'a' })).map((r) => r.id)).toEqual([nextId, ids[7], ids[6]])
     await store.close()
@@ -273,7 +273,7 @@ describe('sqlite: chains of runs', () => {
     await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const hung = (await store.claimSlots([claim('a', T0)], 'A', T0))[0] as { runId: number }
     const old = (await store.claimSlots([claim('a', T0 + MIN)], 'A', T0 + MIN))[0] as { runId: number }
-    await store.finishRun(old.runId, { status: 'succeeded', finishedAt: T0 + MIN + 5, settled: true })
+    await store.finishRun(old.runId, { status: 'succeeded', finishedAt: T0 + MIN + 5, codeDone: true })
     const now = T0 + 40 * DAY
     const recent = (await store.claimSlots([claim('a', now - DAY)], 'A', now - DAY))[0] as { runId: number }
     expect(await pruned(store, now, { keepDays: 30, keepRuns: 100 })).toBe(1)
@@ -361,7 +361,7 @@ describe('sqlite: chains of runs', () => {
         outcomes.map((o, i) =>
           active.has(first + i)
             ? undefined
-            : store.finishRun((o as { runId: number }).runId, { status: 'succeeded', finishedAt: T0, settled: true }),
+            : store.finishRun((o as { runId: number }).runId, { status: 'succeeded', finishedAt: T0, codeDone: true }),
         ),
       )
     }

@@ -39,7 +39,7 @@ async function history(seconds: number): Promise<string> {
         // Every 997th run stays active: some far beyond keepRuns, some among the kept ones.
         if (id % 997 === 0) return undefined
         const at = (claims[i] as SlotClaim).slot + 5
-        return store.finishRun(id, { status: i % 7 === 0 ? 'failed' : 'succeeded', finishedAt: at, settled: true })
+        return store.finishRun(id, { status: i % 7 === 0 ? 'failed' : 'succeeded', finishedAt: at, codeDone: true })
       }),
     )
   }

@@ -103,7 +103,7 @@ describe('sqlite: two connections on one file', () => {
 })
 
 describe('sqlite: queued outcomes', () => {
-  const succeeded = { status: 'succeeded', finishedAt: T0 + 10, settled: true } as const
+  const succeeded = { status: 'succeeded', finishedAt: T0 + 10, codeDone: true } as const
   async function startRuns(store: Store, count: number): Promise<number[]> {
     await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: T0 })
     const outcomes = await store.claimSlots(
@@ -149,7 +149,7 @@ describe('sqlite: queued outcomes', () => {
     const [a, b, c] = await startRuns(store, 3)
     const other = new Database(file)
     other.exec('BEGIN IMMEDIATE')
-    const results = await Promise.allSettled([store.finishRun(a as number, succeeded), store.settleRun(b as number)])
+    const results = await Promise.allSettled([store.finishRun(a as number, succeeded), store.releaseRun(b as number)])
     other.exec('ROLLBACK')
     other.close()
     const [first, second] = results

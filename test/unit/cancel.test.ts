@@ -10,11 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { cancelInState, cancelRun } from '../../src/core/cancel.js'
-import { FakeClock, settle } from '../../src/core/clock.js'
+import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 import { storeWith } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
@@ -50,7 +50,7 @@ function deferred() {
   return { promise, resolve }
 }
 
-async function runsOf(store: Store, job: string): Promise<RunRecord[]> {
+async function runsOf(store: Store, job: string): Promise<AttemptRecord[]> {
   return (await store.listRuns({ job, limit: 100 })).reverse()
 }
 
@@ -90,7 +90,7 @@ describe('cancelling a run', () => {
     await clock.advanceTo(T0 + 12_000)
     const [running] = await store.activeRuns()
     expect(running).toMatchObject({ job: 'slow', status: 'running' })
-    const id = (running as RunRecord).id
+    const id = (running as AttemptRecord).id
 
     const cancelled = await scheduler.cancel(id)
     expect(cancelled).toMatchObject({ id, job: 'slow', status: 'cancelled', active: true })
@@ -111,7 +111,7 @@ describe('cancelling a run', () => {
 
     // Its code settles: the guard is released, the row stays cancelled, the next slot runs.
     gate.resolve()
-    await settle()
+    await flushCallbacks()
     expect(await store.getRun(id)).toMatchObject({ status: 'cancelled', active: false })
     await clock.advanceTo(T0 + 31_000)
     rows = await runsOf(store, 'slow')
@@ -134,13 +134,13 @@ describe('cancelling a run', () => {
       },
     ])
     const result = scheduler.runJob('polite')
-    await settle()
+    await flushCallbacks()
     const [running] = await store.activeRuns()
-    const view = await scheduler.cancel((running as RunRecord).id, { reason: 'deploy in progress' })
+    const view = await scheduler.cancel((running as AttemptRecord).id, { reason: 'deploy in progress' })
     expect(view).toMatchObject({ status: 'cancelled', error: { message: 'cancelled: deploy in progress' } })
-    await settle()
+    await flushCallbacks()
     expect(await result).toMatchObject({ status: 'cancelled', attempts: 1 })
-    expect(await store.getRun((running as RunRecord).id)).toMatchObject({ status: 'cancelled', active: false })
+    expect(await store.getRun((running as AttemptRecord).id)).toMatchObject({ status: 'cancelled', active: false })
     await clock.advance(10_000)
     expect((await runsOf(store, 'polite')).map((r) => r.status)).toEqual(['cancelled'])
   })
@@ -165,9 +165,9 @@ describe('cancelling a run', () => {
       },
     )
     const result = scheduler.runJob('hooked')
-    await settle()
+    await flushCallbacks()
     const [running] = await store.activeRuns()
-    await scheduler.cancel((running as RunRecord).id)
+    await scheduler.cancel((running as AttemptRecord).id)
     await result
     expect(after).toEqual([{ status: 'cancelled', willRetry: false, final: true }])
     expect(errors).toEqual([])
@@ -198,13 +198,13 @@ describe('cancelling a run', () => {
     const here = await setup([job], { clock, store, id: 'here' })
     const there = await setup([job], { clock, store, id: 'there' })
     const elsewhere = there.scheduler.runJob('held')
-    await settle()
+    await flushCallbacks()
     const [running] = await store.activeRuns()
-    const id = (running as RunRecord).id
+    const id = (running as AttemptRecord).id
     expect(running?.instanceId).toBe('there')
 
     const asked = here.scheduler.cancel(id, { reason: 'asked from here' })
-    await settle()
+    await flushCallbacks()
     // Nothing happens before the owner's heartbeat (every 10 s).
     expect(await store.getRun(id)).toMatchObject({ status: 'running' })
     await clock.advance(10_000)
@@ -220,8 +220,8 @@ describe('cancelling a run', () => {
     const here = await setup([job], { clock, store, id: 'here' })
     const there = await setup([job], { clock, store, id: 'there', heartbeatMs: 60_000 })
     const elsewhere = there.scheduler.runJob('held')
-    await settle()
-    const id = ((await store.activeRuns())[0] as RunRecord).id
+    await flushCallbacks()
+    const id = ((await store.activeRuns())[0] as AttemptRecord).id
     const waiting = refusal(here.scheduler.cancel(id, { waitMs: 5_000 }))
     await clock.advance(5_000)
     const pending = await waiting
@@ -256,12 +256,12 @@ describe('cancelling a run', () => {
       { hooks: { beforeRun: () => hook.promise } },
     )
     const result = scheduler.runJob('hooked')
-    await settle()
-    const id = ((await store.activeRuns())[0] as RunRecord).id
+    await flushCallbacks()
+    const id = ((await store.activeRuns())[0] as AttemptRecord).id
     const asked = scheduler.cancel(id)
-    await settle()
+    await flushCallbacks()
     hook.resolve()
-    await settle()
+    await flushCallbacks()
     expect(called).toEqual(['run'])
     await clock.advance(10_000)
     expect(await asked).toMatchObject({ id, status: 'cancelled' })
@@ -277,7 +277,7 @@ describe('cancelling a run', () => {
     await clock.advance(1_000)
     expect(await result).toMatchObject({ status: 'timed_out' })
     const [row] = await store.activeRuns()
-    const error = await refusal(scheduler.cancel((row as RunRecord).id))
+    const error = await refusal(scheduler.cancel((row as AttemptRecord).id))
     expect(error.code).toBe('RUN_FINISHED')
     expect(error.message).toMatch(/is not running: it ended timed_out$/)
     gate.resolve()

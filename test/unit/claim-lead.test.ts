@@ -9,7 +9,7 @@ import { FakeClock } from '../../src/core/clock.js'
 import { EngineEmitter } from '../../src/core/events.js'
 import type { Runner, RunRequest, StagedRuns } from '../../src/core/runner.js'
 import { Scheduler } from '../../src/core/scheduler.js'
-import { Starts } from '../../src/core/starts.js'
+import { StartQueue } from '../../src/core/start-queue.js'
 import { openStore } from '../../src/store/index.js'
 import type { Store } from '../../src/store/types.js'
 import { storeWith } from '../store/helpers.js'
@@ -51,7 +51,7 @@ describe('the adaptive claim lead', () => {
   })
 })
 
-describe('Starts', () => {
+describe('StartQueue', () => {
   it('reports how long building the runs claimed ahead took, for the claim lead to cover', async () => {
     const clock = new FakeClock(T0)
     const staged: RunRequest[][] = []
@@ -65,7 +65,7 @@ describe('Starts', () => {
       startStaged() {},
       executeAll() {},
     } as unknown as Runner
-    const starts = new Starts(clock, new EngineEmitter(), () => runner, {
+    const starts = new StartQueue(clock, new EngineEmitter(), () => runner, {
       maxSleepMs: 30_000,
       recorder: () => undefined,
       precise: false,

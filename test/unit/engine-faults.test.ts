@@ -11,11 +11,11 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { FakeClock, settle } from '../../src/core/clock.js'
+import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
 import { reportStrayErrors, type StrayErrorSource } from '../../src/core/stray.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const cleanups: (() => Promise<void> | void)[] = []
@@ -52,7 +52,7 @@ async function advanceUntil(clock: FakeClock, done: Promise<unknown>): Promise<v
   await done
 }
 
-async function runs(store: Store, job: string): Promise<RunRecord[]> {
+async function runs(store: Store, job: string): Promise<AttemptRecord[]> {
   return (await store.listRuns({ job, limit: 1000 })).reverse()
 }
 
@@ -145,7 +145,7 @@ describe('start and stop in any order', () => {
     scheduler.events.on('started', () => events.push('started'))
     scheduler.events.on('stopped', () => events.push('stopped'))
     const starting = scheduler.start()
-    await settle()
+    await flushCallbacks()
     const stopping = scheduler.stop()
     release()
     await Promise.all([starting, stopping])
@@ -220,7 +220,7 @@ describe('stray errors are pinned on the job that caused them', () => {
     await scheduler.start()
     await clock.advanceTo(T0 + 1_000)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    await settle()
+    await flushCallbacks()
     expect((await runs(store, 'leaky'))[0]).toMatchObject({ status: 'failed', errorMessage: 'thrown in a timer' })
   })
 
@@ -240,7 +240,7 @@ describe('stray errors are pinned on the job that caused them', () => {
     await scheduler.start()
     await clock.advanceTo(T0 + 1_000)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    await settle()
+    await flushCallbacks()
     const [row] = await runs(store, 'returned')
     expect(row).toMatchObject({
       status: 'succeeded',
@@ -400,7 +400,7 @@ describe("a job's console output", () => {
     await scheduler.start()
     await clock.advanceTo(T0 + 1_000)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    await settle()
+    await flushCallbacks()
     expect(lines).toEqual(['info hello there', 'error from a timer'])
     const [row] = await runs(store, 'chatty')
     expect(JSON.parse(row?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual([
@@ -462,7 +462,7 @@ describe('a paused stretch as the views show it', () => {
     await store.setPaused('p', true, clock.now())
     await clock.advance(3_000)
     const [row] = await runs(store, 'p')
-    expect(attemptView(row as RunRecord)).toMatchObject({
+    expect(attemptView(row as AttemptRecord)).toMatchObject({
       status: 'skipped',
       reason: `paused (3 slots: ${new Date(T0 + 1_000).toISOString()} to ${new Date(T0 + 3_000).toISOString()})`,
     })

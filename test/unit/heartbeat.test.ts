@@ -119,7 +119,7 @@ describe('the heartbeat', () => {
       finishedAt: T0 + 1_000,
       errorMessage: 'boom',
       retryAt: T0 + 15_000,
-      settled: true,
+      codeDone: true,
     })
     await store.stopInstance('peer', T0 + 2_000)
     const reapsBefore = calls.get('reapDeadInstances') ?? 0

@@ -33,12 +33,12 @@ async function seedRun(
   store: Store,
   job: string,
   slot: number,
-  outcome?: Omit<RunOutcome, 'settled'>,
+  outcome?: Omit<RunOutcome, 'codeDone'>,
   instance = 'inst-a',
 ): Promise<number> {
   const [claimed] = await store.claimSlots([{ job, slot, trigger: 'schedule', overlap: 'skip' }], instance, slot)
   if (claimed?.kind !== 'started' && claimed?.kind !== 'paused') throw new Error(`unexpected ${claimed?.kind}`)
-  if (outcome && claimed.kind === 'started') await store.finishRun(claimed.runId, { ...outcome, settled: true })
+  if (outcome && claimed.kind === 'started') await store.finishRun(claimed.runId, { ...outcome, codeDone: true })
   return claimed.runId
 }
 

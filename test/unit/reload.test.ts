@@ -9,7 +9,7 @@ import { FakeClock } from '../../src/core/clock.js'
 import type { ReloadResult } from '../../src/core/reload.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -34,7 +34,7 @@ function configOf(jobs: JobDefinition[], config: Partial<CronsConfig> = {}) {
   return validateConfig({ timezone: 'UTC', ...config, jobs }, { file: 'test' })
 }
 
-async function runs(store: Store, job?: string): Promise<RunRecord[]> {
+async function runs(store: Store, job?: string): Promise<AttemptRecord[]> {
   return (await store.listRuns({ ...(job ? { job } : {}), limit: 10_000 })).reverse()
 }
 

@@ -14,7 +14,7 @@ import { Recorder } from '../../src/core/recorder.js'
 import { Runner } from '../../src/core/runner.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const MIN = 60_000
@@ -42,7 +42,7 @@ async function harness(
   return { clock, store, scheduler, engineErrors, finished }
 }
 
-async function runs(store: Store, job?: string): Promise<RunRecord[]> {
+async function runs(store: Store, job?: string): Promise<AttemptRecord[]> {
   return (await store.listRuns({ ...(job ? { job } : {}), limit: 10_000 })).reverse()
 }
 
@@ -423,7 +423,7 @@ describe("retries honour overlap 'skip'", () => {
       [1, 'timed_out', true],
       [2, 'skipped', false],
     ])
-    const [first, skipped] = rows as [RunRecord, RunRecord]
+    const [first, skipped] = rows as [AttemptRecord, AttemptRecord]
     expect(skipped).toMatchObject({ slot: T0 + 60 * MIN, startedAt: T0 + 60 * MIN + 6000, trigger: 'schedule' })
     expect(skipped.detail).toBe(`still running: run ${first.id} on instance inst-1 since ${iso(T0 + 60 * MIN)}`)
     expect(finished.map((e) => [e.attempt, e.status, e.error?.message, e.retryInMs])).toEqual([
@@ -510,8 +510,8 @@ describe("retries honour overlap 'skip'", () => {
       [1, 'failed', iso(T0 + 2 * MIN)],
       [2, 'skipped', iso(T0 + 3 * MIN + 10_000)],
     ])
-    const holder = rows.find((r) => r.slot === T0 + 2 * MIN && r.attempt === 1) as RunRecord
-    const skipped = rows.find((r) => r.slot === T0 + MIN && r.attempt === 2) as RunRecord
+    const holder = rows.find((r) => r.slot === T0 + 2 * MIN && r.attempt === 1) as AttemptRecord
+    const skipped = rows.find((r) => r.slot === T0 + MIN && r.attempt === 2) as AttemptRecord
     expect(skipped.detail).toBe(`still running: run ${holder.id} on instance inst-1 since ${iso(T0 + 2 * MIN)}`)
     expect(h.engineErrors).toEqual([])
   })

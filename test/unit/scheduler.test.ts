@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CronsConfig, FunctionJobDefinition, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
-import { FakeClock, settle } from '../../src/core/clock.js'
+import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { openStore } from '../../src/store/index.js'
-import type { RunRecord, Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 import { storeWith } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
@@ -40,7 +40,7 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.scheduler.stop({ graceMs: 0 })
 })
 
-async function runs(store: Store, job?: string): Promise<RunRecord[]> {
+async function runs(store: Store, job?: string): Promise<AttemptRecord[]> {
   return (await store.listRuns({ ...(job ? { job } : {}), limit: 10_000 })).reverse()
 }
 
@@ -1169,7 +1169,7 @@ describe('manual runs', () => {
       { name: 'hang', schedule: '@hourly', run: () => new Promise(() => {}) },
     ])
     const result = scheduler.runJob('hang')
-    await settle()
+    await flushCallbacks()
     await scheduler.stop({ graceMs: 0 })
     expect(await result).toMatchObject({ status: 'interrupted' })
     expect((await runs(store, 'hang'))[0]?.errorMessage).toBe('interrupted: stopped before the job finished')
@@ -1227,7 +1227,7 @@ describe('crashes and shutdown', () => {
       T0,
     )
     if (stuck.kind !== 'started') throw new Error('expected a started run')
-    await store.finishRun(stuck.runId, { status: 'timed_out', finishedAt: T0 - 30_000, settled: false })
+    await store.finishRun(stuck.runId, { status: 'timed_out', finishedAt: T0 - 30_000, codeDone: false })
     // And one it recorded interrupted as it shut down, killed before it could mark itself stopped.
     const cut = await store.beginRun(
       { job: 'z', slot: T0 - 60_000, trigger: 'manual', attempt: 1, overlap: 'allow' },
@@ -1240,7 +1240,7 @@ describe('crashes and shutdown', () => {
       status: 'interrupted',
       finishedAt: T0 - 20_000,
       errorMessage: cutMessage,
-      settled: false,
+      codeDone: false,
     })
     const { scheduler } = await harness([{ name: 'x', schedule: '@daily', run: () => {} }], { clock, store })
     const reported: number[][] = []

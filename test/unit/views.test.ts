@@ -67,7 +67,7 @@ describe('views from the library', () => {
       NOW - 60_000,
     )
     if (claimed?.kind === 'started') {
-      await store.finishRun(claimed.runId, { status: 'succeeded', finishedAt: NOW - 59_500, settled: true })
+      await store.finishRun(claimed.runId, { status: 'succeeded', finishedAt: NOW - 59_500, codeDone: true })
     }
     const jobs = (await jobSummaries(config, store, NOW)).map(jobView)
     expect(jobs[0]).toEqual({

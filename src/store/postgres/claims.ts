@@ -24,7 +24,7 @@ function pauseDetail({ count, first, last }: Pick<OpenPause, 'count' | 'first' |
   return JSON.stringify({ paused: true, count, first, last })
 }
 
-type Decided = Pick<NewRunRow, 'status' | 'detail' | 'startedAt'> & {
+type ClaimDecision = Pick<NewRunRow, 'status' | 'detail' | 'startedAt'> & {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
 }
 
@@ -41,7 +41,7 @@ export class PgRunWriter {
     now: number,
   ): Promise<ClaimOutcome[]> {
     const S = this.S
-    const won = await this.#guard(db, claims)
+    const won = await this.#insertSlotKeys(db, claims)
     const outcomes = new Array<ClaimOutcome>(claims.length).fill(TAKEN)
     const wonIndexes = won.flatMap((w, i) => (w ? [i] : []))
     if (wonIndexes.length === 0) return outcomes
@@ -141,7 +141,7 @@ export class PgRunWriter {
   }
 
   /** Whether each claim inserted its (slot, job) key; a key listed twice wins once, first listed. */
-  async #guard(db: Queryable, claims: readonly SlotClaim[]): Promise<boolean[]> {
+  async #insertSlotKeys(db: Queryable, claims: readonly SlotClaim[]): Promise<boolean[]> {
     const keys = [...new Map(claims.map((c) => [`${c.slot} ${c.job}`, c])).values()].sort(
       (a, b) => a.slot - b.slot || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0),
     )
@@ -222,7 +222,7 @@ function decide(
   paused: ReadonlySet<string>,
   holders: Map<string, JobHolderRow>,
   now: number,
-): Decided {
+): ClaimDecision {
   const { job, slot } = claim
   const startedAt = claim.startAt ?? now
   const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)

@@ -115,7 +115,7 @@ export async function reapDeadInstances(
     [cutoff, dead],
   )
   const running = orphans.filter((o) => o.status === 'running')
-  const settled = orphans.filter((o) => o.status !== 'running')
+  const finished = orphans.filter((o) => o.status !== 'running')
   let interrupted: RunRow[] = []
   if (running.length > 0) {
     // The last instant the instance was alive is the best estimate of when the run died.
@@ -130,10 +130,10 @@ export async function reapDeadInstances(
     interrupted = rows
   }
   let released: RunRow[] = []
-  if (settled.length > 0) {
+  if (finished.length > 0) {
     const { rows } = await db.query<RunRow>(
       `UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[]) RETURNING ${RUN_COLUMNS}`,
-      [settled.map((o) => o.id)],
+      [finished.map((o) => o.id)],
     )
     released = rows
   }

@@ -1,9 +1,9 @@
-/** Queued outcomes (`finishRun`, `settleRun`) on Postgres, batched a turn at a time, one transaction a batch. */
+/** Queued outcomes (`finishRun`, `releaseRun`) on Postgres, batched a turn at a time, one transaction a batch. */
 import type { FinishedRun } from '../rows.js'
 import type { Queryable } from './sql.js'
 
-/** A queued outcome write: the run's outcome, or (`settle`) only the end of its overlap guard. */
-export type PendingWrite = { id: number; settle: true } | ({ id: number; settle: false } & FinishedRun<boolean>)
+/** A queued outcome write: the run's outcome, or (`release`) only the end of its overlap guard. */
+export type PendingWrite = { id: number; release: true } | ({ id: number; release: false } & FinishedRun<boolean>)
 
 // In order, one statement per run of same-kind writes to distinct runs. Writes about runs of a reaped owner are
 // refused (returned): owners are read `FOR SHARE`, so a reaper marking one waits, or this transaction sees its mark.
@@ -16,7 +16,7 @@ export async function writeOutcomes(
   let ids = new Set<number>()
   for (const write of all) {
     const group = groups.at(-1)
-    if (group?.[0]?.settle === write.settle && !ids.has(write.id)) group.push(write)
+    if (group?.[0]?.release === write.release && !ids.has(write.id)) group.push(write)
     else {
       groups.push([write])
       ids = new Set()
@@ -33,11 +33,11 @@ export async function writeOutcomes(
   for (const whole of groups) {
     const batch = refused.size === 0 ? whole : whole.filter((w) => !refused.has(w.id))
     if (batch.length === 0) continue
-    if ((batch[0] as PendingWrite).settle) {
+    if ((batch[0] as PendingWrite).release) {
       await db.query(`UPDATE ${S}.runs SET active = false WHERE id = ANY($1::bigint[])`, [batch.map((w) => w.id)])
       continue
     }
-    const rows = batch as Extract<PendingWrite, { settle: false }>[]
+    const rows = batch as Extract<PendingWrite, { release: false }>[]
     const col = <K extends keyof FinishedRun<boolean>>(key: K) => rows.map((row) => row[key])
     await db.query(
       `UPDATE ${S}.runs r SET status = o.status, finished_at = o.finished_at,
@@ -89,7 +89,7 @@ export class OutcomeBatches {
   }
 
   /** Resolves once every outcome handed over so far is committed (or failed). */
-  async settled(): Promise<void> {
+  async written(): Promise<void> {
     if (this.#scheduled !== undefined) await this.#scheduled.catch(() => undefined)
     await this.#flushing.catch(() => undefined)
   }

@@ -1,6 +1,6 @@
 // What the Postgres store needs from the driver, and the statements its parts share. Unnamed queries: PgBouncer-safe.
 import { rowReader, type JobRow as SharedJobRow, type RunRow as SharedRunRow } from '../rows.js'
-import type { RunRecord } from '../types.js'
+import type { AttemptRecord } from '../types.js'
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(
@@ -49,4 +49,4 @@ export async function insertRuns(db: Queryable, S: string, runs: readonly NewRun
 }
 
 /** A run as first written: its outcome's columns come later. */
-export type NewRunRow = Omit<RunRecord, 'durationMs' | 'errorMessage' | 'errorStack' | 'result' | 'output'>
+export type NewRunRow = Omit<AttemptRecord, 'durationMs' | 'errorMessage' | 'errorStack' | 'result' | 'output'>

@@ -4,6 +4,7 @@ import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { finishedRun, RUN_COLUMNS } from '../rows.js'
 import type {
+  AttemptRecord,
   BeginOutcome,
   BeginRun,
   ClaimOutcome,
@@ -16,7 +17,6 @@ import type {
   ReapedRuns,
   RunFilter,
   RunOutcome,
-  RunRecord,
   RunStatus,
   SlotClaim,
   Store,
@@ -65,7 +65,7 @@ export class PostgresStore implements Store {
     return (await this.#db.query<R>(text, values)).rows
   }
 
-  async #runs(text: string, values?: unknown[]): Promise<RunRecord[]> {
+  async #runs(text: string, values?: unknown[]): Promise<AttemptRecord[]> {
     return (await this.#query<RunRow>(text, values)).map(toRun)
   }
 
@@ -118,9 +118,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Outcomes settled, and runs left by an unanswered COMMIT recorded interrupted (they must not hold their job). */
+  /** Queued outcomes written, and runs left by an unanswered COMMIT recorded interrupted (they must not hold their job). */
   async #ready(): Promise<void> {
-    await this.#outcomes.settled()
+    await this.#outcomes.written()
     await this.#unanswered.resolve(this.#pool).catch(this.#fail)
   }
 
@@ -205,20 +205,20 @@ export class PostgresStore implements Store {
 
   /** Queued with this turn's outcomes; false when refused (the run's owner was reaped). */
   async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
-    const refused = await this.#outcomes.enqueue({ id: runId, settle: false, ...finishedRun(outcome, (set) => set) })
+    const refused = await this.#outcomes.enqueue({ id: runId, release: false, ...finishedRun(outcome, (set) => set) })
     return !refused.has(runId)
   }
 
-  async settleRun(runId: number): Promise<void> {
-    await this.#outcomes.enqueue({ id: runId, settle: true })
+  async releaseRun(runId: number): Promise<void> {
+    await this.#outcomes.enqueue({ id: runId, release: true })
   }
 
-  async getRun(id: number): Promise<RunRecord | undefined> {
+  async getRun(id: number): Promise<AttemptRecord | undefined> {
     const [run] = await this.#runs(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE id = $1`, [id])
     return run
   }
 
-  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter): Promise<AttemptRecord[]> {
     const where: string[] = []
     const values: unknown[] = []
     const add = (clause: string, value: unknown) => {
@@ -240,7 +240,7 @@ export class PostgresStore implements Store {
     )
   }
 
-  async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
+  async requestCancel(runId: number, message: string): Promise<AttemptRecord | undefined> {
     await this.#db.query(`UPDATE ${this.#S}.runs SET cancel_request = $1 WHERE id = $2 AND status = 'running'`, [
       message,
       runId,
@@ -248,7 +248,7 @@ export class PostgresStore implements Store {
     return this.getRun(runId)
   }
 
-  async activeRuns(): Promise<RunRecord[]> {
+  async activeRuns(): Promise<AttemptRecord[]> {
     return this.#runs(`SELECT ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE active ORDER BY id`)
   }
 
@@ -260,7 +260,7 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map(({ status, n }) => [status, n]))
   }
 
-  async lastRuns(): Promise<Map<string, RunRecord>> {
+  async lastRuns(): Promise<Map<string, AttemptRecord>> {
     const runs = await this.#runs(
       `SELECT DISTINCT ON (job) ${RUN_COLUMNS} FROM ${this.#S}.runs WHERE status <> 'running' ORDER BY job, id DESC`,
     )
@@ -282,14 +282,14 @@ export class PostgresStore implements Store {
   }
 
   async info(): Promise<StoreInfo> {
-    await this.#outcomes.settled()
+    await this.#outcomes.written()
     return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes: null }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#outcomes.settled()
+    await this.#outcomes.written()
     await this.#pool.end()
   }
 }

@@ -46,7 +46,7 @@ export class RunWriter {
    * so that claim sees the earlier run as its holder and chains after it.
    */
   claimBatch(claims: readonly SlotClaim[], instanceId: string, now: number): ClaimOutcome[] {
-    const won = this.#guard(claims)
+    const won = this.#insertSlotKeys(claims)
     const paused = new Set(this.#s.pausedJobs.all())
     const scan = claims.length >= HOLDER_SCAN_MIN && claims.some((c) => c.overlap === 'skip' && c.record !== 'missed')
     const holders = scan ? this.#holders() : undefined
@@ -84,7 +84,7 @@ export class RunWriter {
    * slot with no claim yet (the usual case) is won by every job listed, so the insert need not answer:
    * the caller's transaction holds the write lock.
    */
-  #guard(claims: readonly SlotClaim[]): boolean[] {
+  #insertSlotKeys(claims: readonly SlotClaim[]): boolean[] {
     const won = new Array<boolean>(claims.length).fill(false)
     const bySlot = new Map<number, number[]>()
     for (let i = 0; i < claims.length; i++) {

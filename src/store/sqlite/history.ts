@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3'
 import { RUN_COLUMNS } from '../rows.js'
-import { RUN_STATUSES, type RunFilter, type RunRecord, type RunStatus } from '../types.js'
+import { type AttemptRecord, RUN_STATUSES, type RunFilter, type RunStatus } from '../types.js'
 import { type ChainRow, type RunRow, toRun } from './rows.js'
 import type { Statements } from './statements.js'
 
@@ -48,19 +48,19 @@ export class RunHistory {
     this.#snapshot = db.transaction((work: () => unknown) => work())
   }
 
-  list(filter: RunFilter): RunRecord[] {
+  list(filter: RunFilter): AttemptRecord[] {
     const limit = Math.max(0, Math.floor(filter.limit ?? 50))
     // Only known statuses are ever written (CHECK), and only these are spelled into SQL.
     if (filter.status !== undefined && !isRunStatus(filter.status)) return []
     // Follow mode reads new rowids; running rows are in the active index.
     if (filter.job !== undefined && filter.afterId === undefined && filter.status !== 'running') {
-      return this.#snapshot(() => this.#walk(filter.job as string, filter, limit)) as RunRecord[]
+      return this.#snapshot(() => this.#walk(filter.job as string, filter, limit)) as AttemptRecord[]
     }
     return this.#query(filter, limit)
   }
 
   /** As `WHERE job = ? AND … ORDER BY id DESC LIMIT n` would return them. */
-  #walk(job: string, filter: RunFilter, limit: number): RunRecord[] {
+  #walk(job: string, filter: RunFilter, limit: number): AttemptRecord[] {
     if (limit === 0) return []
     const { status = null, trigger = null, since = null } = filter
     const rows = this.#s.chainRuns.all({ job, status, trigger, since, limit })
@@ -96,7 +96,7 @@ export class RunHistory {
     }
   }
 
-  #query(filter: RunFilter, limit: number): RunRecord[] {
+  #query(filter: RunFilter, limit: number): AttemptRecord[] {
     const following = filter.afterId !== undefined
     // `+id` (see statements.ts): the active index for running runs, the started_at range when short.
     const shortRange = !following && filter.since !== undefined && this.#fewSince(filter.since)
@@ -130,9 +130,9 @@ export class RunHistory {
   }
 
   /** Per job with runs, its newest run that is not `running`. */
-  lastRuns(): Map<string, RunRecord> {
+  lastRuns(): Map<string, AttemptRecord> {
     return this.#snapshot(() => {
-      const last = new Map<string, RunRecord>()
+      const last = new Map<string, AttemptRecord>()
       for (const { name } of this.#s.jobHeads.all()) {
         for (const row of this.#chain(name)) {
           if (row.status === 'running') continue
@@ -141,7 +141,7 @@ export class RunHistory {
         }
       }
       return last
-    }) as Map<string, RunRecord>
+    }) as Map<string, AttemptRecord>
   }
 
   /** The run `n` links down the chain from run `from` (0: `from`), or null where the chain ends first. */

@@ -1,5 +1,5 @@
 /**
- * The queued outcome writes (`finishRun`, `settleRun`): those of one event-loop turn are written in one
+ * The queued outcome writes (`finishRun`, `releaseRun`): those of one event-loop turn are written in one
  * immediate transaction on the next (docs/engine.md: "Outcome batching"); the store calls `flush()`
  * first in every other method. How one flush becomes statements is outcomes.ts.
  */

@@ -7,7 +7,7 @@ import { Groups } from './groups.js'
 import type { FinishedRun } from './rows.js'
 import type { Statements } from './statements.js'
 
-/** A queued outcome write: an outcome update, or (a bare run id) `settleRun`'s deactivation. */
+/** A queued outcome write: an outcome update, or (a bare run id) `releaseRun`'s deactivation. */
 export type PendingWrite = (FinishedRun & { id: number }) | number
 
 const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write.id)
@@ -17,7 +17,7 @@ const part = (value: string | null): string => (value === null ? ' -' : ` ${valu
 
 /** Writes with equal keys differ only in their run id. */
 function keyOf(write: PendingWrite): string {
-  if (typeof write === 'number') return 'settle'
+  if (typeof write === 'number') return 'release'
   const { status, finishedAt, errorMessage, errorStack, result, output, detail, active, retryAt } = write
   return `${status} ${finishedAt} ${active} ${retryAt}${part(errorMessage)}${part(errorStack)}${part(result)}${part(output)}${part(detail)}`
 }

@@ -1,7 +1,7 @@
 /** Every fixed query of the SQLite store, prepared once per connection: the hot path only binds and steps. */
 import type Database from 'better-sqlite3'
 import { type HolderRow, type InstanceRow, OWNER_GONE, RUN_COLUMNS } from '../rows.js'
-import type { CancelRequest, NewInstance, PendingRetry, RunRecord } from '../types.js'
+import type { AttemptRecord, CancelRequest, NewInstance, PendingRetry } from '../types.js'
 import type { ChainRow, FinishedRun, JobRow, RunRow } from './rows.js'
 
 /*
@@ -23,7 +23,7 @@ export type ClaimHolderRow = Pick<HolderRow, 'id' | 'instance_id' | 'started_at'
 
 /** The columns of a new run (`insertRuns` takes a JSON array of names in `jobs` and ignores `job`). */
 export type NewRun = Pick<
-  RunRecord,
+  AttemptRecord,
   'job' | 'slot' | 'trigger' | 'attempt' | 'status' | 'startedAt' | 'finishedAt' | 'detail' | 'instanceId'
 > & { active: 0 | 1 }
 

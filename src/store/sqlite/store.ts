@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3'
 import { interruptedMessage } from '../messages.js'
 import { finishedRun } from '../rows.js'
 import type {
+  AttemptRecord,
   BeginOutcome,
   BeginRun,
   ClaimOutcome,
@@ -21,7 +22,6 @@ import type {
   ReapedRuns,
   RunFilter,
   RunOutcome,
-  RunRecord,
   RunStatus,
   SlotClaim,
   StateBackup,
@@ -197,7 +197,7 @@ export class SqliteStore implements Store {
       .then((refused) => !refused.has(runId))
   }
 
-  async settleRun(runId: number): Promise<void> {
+  async releaseRun(runId: number): Promise<void> {
     await this.#outcomes.enqueue(runId)
   }
 
@@ -205,27 +205,27 @@ export class SqliteStore implements Store {
     return this.#call(() => this.#s.orphanedRetries.all())
   }
 
-  async getRun(id: number): Promise<RunRecord | undefined> {
+  async getRun(id: number): Promise<AttemptRecord | undefined> {
     return this.#call(() => this.#runById(id))
   }
 
-  #runById(id: number): RunRecord | undefined {
+  #runById(id: number): AttemptRecord | undefined {
     const row = this.#s.getRun.get(id)
     return row === undefined ? undefined : toRun(row)
   }
 
-  async listRuns(filter: RunFilter): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter): Promise<AttemptRecord[]> {
     return this.#call(() => this.#history.list(filter))
   }
 
-  async requestCancel(runId: number, message: string): Promise<RunRecord | undefined> {
+  async requestCancel(runId: number, message: string): Promise<AttemptRecord | undefined> {
     return this.#write(() => {
       this.#s.requestCancel.run(message, runId)
       return this.#runById(runId)
     })
   }
 
-  async activeRuns(): Promise<RunRecord[]> {
+  async activeRuns(): Promise<AttemptRecord[]> {
     return this.#call(() => this.#s.activeRuns.all().map(toRun))
   }
 
@@ -233,7 +233,7 @@ export class SqliteStore implements Store {
     return this.#call(() => Object.fromEntries(this.#s.countByStatus.all(since).map(({ status, n }) => [status, n])))
   }
 
-  async lastRuns(): Promise<Map<string, RunRecord>> {
+  async lastRuns(): Promise<Map<string, AttemptRecord>> {
     return this.#call(() => this.#history.lastRuns())
   }
 

@@ -20,7 +20,7 @@ export type StartsOptions = { maxSleepMs: number; recorder: () => Recorder | und
 /** `precise`, once granted, holds also after a wait cut short. */
 type Waiting = { at: number; timer: TimerHandle; requests: RunRequest[]; precise: boolean }
 
-export class Starts {
+export class StartQueue {
   private readonly waiting = new Set<Waiting>()
   private idle: (() => void)[] = []
   /** No batch starts a precise wait before this instant (see PRECISE_WAIT_SPACING_MS). */
@@ -109,7 +109,7 @@ export class Starts {
       status: 'missed',
       finishedAt: now,
       detail: JSON.stringify(missedSlot(request.slot)),
-      settled: true,
+      codeDone: true,
     }))
     return { requests, attempts }
   }
@@ -131,10 +131,10 @@ export class Starts {
       requests.push(...waiting.requests)
     }
     this.waiting.clear()
-    this.settleIdle()
+    this.wakeIdleWaiters()
     const now = this.clock.now()
     const errorMessage = 'interrupted: the scheduler stopped before the slot came due'
-    await this.record(requests, () => ({ status: 'interrupted', finishedAt: now, errorMessage, settled: true }))
+    await this.record(requests, () => ({ status: 'interrupted', finishedAt: now, errorMessage, codeDone: true }))
   }
 
   private async record(requests: readonly RunRequest[], outcome: (request: RunRequest) => RunOutcome): Promise<void> {
@@ -143,7 +143,7 @@ export class Starts {
     await Promise.all(requests.map((request) => recorder.finish(request.runId, outcome(request))))
   }
 
-  private settleIdle(): void {
+  private wakeIdleWaiters(): void {
     if (this.waiting.size > 0) return
     for (const resolve of this.idle.splice(0)) resolve()
   }
@@ -166,7 +166,7 @@ export class Starts {
       this.waiting.delete(waiting)
       if (waiting.precise) this.plainUntil = now + PRECISE_WAIT_SPACING_MS
       this.runner().startStaged(now > at ? this.withoutMisfired(staged, at, now) : staged)
-      this.settleIdle()
+      this.wakeIdleWaiters()
     }
     // Armed after staging, from a fresh clock reading: staging a big batch takes a while.
     const timer = this.clock.setTimeout(fire, at - this.clock.now() - early)
