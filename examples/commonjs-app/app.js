@@ -14,7 +14,7 @@ async function main() {
   scheduler.events.on('run:finished', (e) => console.log(`${e.job} (${e.trigger}): ${e.status}`))
 
   await scheduler.start()
-  const next = scheduler.nextFires().find((f) => f.job === 'send-digest')?.nextRun
+  const next = scheduler.nextRuns().find((f) => f.job === 'send-digest')?.nextRun
   if (next) console.log(`next send-digest at ${next.slice(11, 16)} UTC`)
   const result = await scheduler.runJob('send-digest')
   console.log(`result: ${result.status}`)

@@ -132,7 +132,7 @@ Several schedulers may share one state file: every slot still fires exactly once
   ): void {
     const { config } = scheduler
     const scheduled = scheduler.list()
-    const fires = new Map(scheduler.nextFires().map((f) => [f.job, f.nextRun]))
+    const fires = new Map(scheduler.nextRuns().map((f) => [f.job, f.nextRun]))
     const now = Date.now()
     if (format === 'json') {
       write(

@@ -227,7 +227,7 @@ export class Scheduler {
   }
 
   /** Each job's next run, as `list-jobs --json` names it. */
-  nextFires(): { job: string; nextRun: string | null }[] {
+  nextRuns(): { job: string; nextRun: string | null }[] {
     const now = this.clock.now()
     return [...this.jobs.values()].map((job) => {
       const next = job.schedule.next(now)

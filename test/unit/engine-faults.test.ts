@@ -470,7 +470,7 @@ describe('a paused stretch as the views show it', () => {
 })
 
 describe('the library answers as the CLI does', () => {
-  it('pause(), resume(), runs(), run() and nextFires() give the --json shapes', async () => {
+  it('pause(), resume(), runs(), run() and nextRuns() give the --json shapes', async () => {
     const { clock, scheduler } = await setup([{ name: 'tick', schedule: '* * * * * *', run: () => 'ok' }])
     await scheduler.start()
     await clock.advanceTo(T0 + 2_000)
@@ -488,7 +488,7 @@ describe('the library answers as the CLI does', () => {
     expect(listed[0]).toMatchObject({ job: 'tick', slot: new Date(T0 + 1_000).toISOString(), trigger: 'schedule' })
     expect(await scheduler.run(listed[0]?.id as number)).toMatchObject({ id: listed[0]?.id, result: '"ok"' })
     expect(await scheduler.run(999)).toBeUndefined()
-    expect(JSON.parse(JSON.stringify(scheduler.nextFires()))).toEqual([
+    expect(JSON.parse(JSON.stringify(scheduler.nextRuns()))).toEqual([
       { job: 'tick', nextRun: new Date(T0 + 5_000).toISOString() },
     ])
   })
