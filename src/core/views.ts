@@ -195,12 +195,19 @@ export interface StatusView {
 export function statusView(report: StatusReport): StatusView {
   return {
     healthy: report.healthy,
-    // InstanceStatus lists its fields in the view's order: only the instants change.
+    // Field by field: a report built by hand may carry keys the view does not have.
     instances: report.instances.map((i) => ({
-      ...i,
+      id: i.id,
+      host: i.host,
+      pid: i.pid,
       startedAt: iso(i.startedAt),
       heartbeatAt: iso(i.heartbeatAt),
+      heartbeatAgeMs: i.heartbeatAgeMs,
       stoppedAt: isoOrNull(i.stoppedAt),
+      alive: i.alive,
+      configHash: i.configHash,
+      configDiffers: i.configDiffers,
+      clockOffsetMs: i.clockOffsetMs,
     })),
     running: report.running.map((r) => ({
       id: r.runId,
@@ -215,7 +222,7 @@ export function statusView(report: StatusReport): StatusView {
       pid: r.pid,
     })),
     last24h: { since: iso(report.last24h.since), counts: report.last24h.counts },
-    nextDue: report.nextDue && { ...report.nextDue, at: iso(report.nextDue.at) },
+    nextDue: report.nextDue && { job: report.nextDue.job, at: iso(report.nextDue.at), zone: report.nextDue.zone },
     state: report.state,
   }
 }

@@ -96,6 +96,34 @@ describe('views from the library', () => {
     })
   })
 
+  it('statusView prints the documented fields only, whatever else a report built by hand carries', async () => {
+    const { store } = await access()
+    await store.registerInstance({ id: 'a', role: 'scheduler', host: 'h', pid: 1, now: NOW })
+    const report = await statusReport(config, store, NOW)
+    const [instance] = report.instances
+    if (instance === undefined || report.nextDue === null) throw new Error('expected an instance and a next run')
+    const handBuilt = {
+      ...report,
+      instances: [{ ...instance, secret: 'x' }],
+      nextDue: { ...report.nextDue, secret: 'x' },
+    }
+    const view = statusView(handBuilt)
+    expect(view).toEqual(statusView(report))
+    expect(Object.keys(view.instances[0] ?? {})).toEqual([
+      'id',
+      'host',
+      'pid',
+      'startedAt',
+      'heartbeatAt',
+      'heartbeatAgeMs',
+      'stoppedAt',
+      'alive',
+      'configHash',
+      'configDiffers',
+      'clockOffsetMs',
+    ])
+  })
+
   it('the other live schedulers of a state are its peers', async () => {
     const { store } = await access()
     await store.registerInstance({ id: 'a', role: 'scheduler', host: 'h', pid: 1, now: NOW })
