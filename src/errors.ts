@@ -145,9 +145,14 @@ export function suggestClosest(
 }
 
 /** "No job named X": names where it looked and the known jobs, and suggests the closest name. */
-export function unknownJob(name: string, known: readonly string[], where?: string): CronsError {
+export function unknownJob(
+  name: string,
+  known: readonly string[],
+  where?: string,
+  none = 'the config has no jobs',
+): CronsError {
   const place = where ? ` in ${where}` : ''
-  const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : 'the config has no jobs'
+  const expected = known.length > 0 ? `known jobs: ${known.join(', ')}` : none
   return new CronsError('JOB_UNKNOWN', `no job named ${quote(name)}${place} (${expected})`, {
     suggestions: suggestClosest(name, known),
   })

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { paint } from '../cli/output.js'
+import { configOrStateAlone } from '../cli/reading.js'
 import { openStateForReading, openStateForWriting } from '../cli/state.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { changePaused, type PauseResult, type StateAccess } from '../core/pause.js'
@@ -9,11 +10,16 @@ export default class PauseJob extends BaseCommand {
   static override summary = 'Pause a job: its slots are recorded as skipped until it is resumed.'
   static override description = `The flag lives in the state file: running schedulers honour it at their next slot.
 Each slot that comes due while paused is recorded "skipped" with the reason "paused".
-Pausing a paused job changes nothing and says so.`
+Pausing a paused job changes nothing and says so.
+Only the state is needed: with --state (or CRONS_STATE) and no config file, the state given is used.`
 
   static override examples = [
     { description: 'Pause the backup job', command: '<%= config.bin %> pause-job backup' },
     { description: 'As JSON: {"job","paused","changed"}', command: '<%= config.bin %> pause-job backup --json' },
+    {
+      description: 'On a host with the state but not the config',
+      command: '<%= config.bin %> pause-job backup --state postgres://crons@db/crons',
+    },
   ]
 
   static override args = { name: Args.string({ description: 'The job to pause.', required: true }) }
@@ -23,7 +29,9 @@ Pausing a paused job changes nothing and says so.`
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(this.ctor as typeof PauseJob)
-    const config = await this.loadConfig(flags)
+    // With --state (or CRONS_STATE) and no config file, the state alone will do: it knows its jobs.
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
     const result = await changePaused(config, stateAccess(config), args.name, this.paused, Date.now)
     this.out(pauseMessage(result))
     return result

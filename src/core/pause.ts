@@ -2,6 +2,7 @@
 // server all go through `changePaused`, so they accept the same names.
 import type { ResolvedConfig } from '../config/types.js'
 import { CronsError, suggestClosest, unknownJob } from '../errors.js'
+import { describeLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 
 export interface PauseResult {
@@ -49,7 +50,11 @@ async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, na
     : []
   if (stored.includes(name)) return
   const configured = config.jobs.map((j) => j.name)
-  const error = unknownJob(name, configured, config.configPath)
+  // With no config (a state read alone), the state's own jobs are the known ones.
+  const error =
+    configured.length === 0 && config.configPath === undefined
+      ? unknownJob(name, stored, describeLocation(config.state), reading ? 'it records no jobs' : 'no state there yet')
+      : unknownJob(name, configured, config.configPath)
   // Removed jobs can be paused too.
   throw new CronsError(error.code, error.message, { suggestions: suggestClosest(name, [...configured, ...stored]) })
 }

@@ -2,6 +2,7 @@
  * Opening a store from a `state` location. The Postgres backend (and its `pg` driver) is loaded only
  * when a Postgres location is opened, so SQLite users pay nothing for it.
  */
+import { existsSync } from 'node:fs'
 import { CronsError } from '../errors.js'
 import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
@@ -64,7 +65,7 @@ function parseState(value: string): StateLocation {
   }
 }
 
-/** What `migrateState` did: `from` is the version found (0: created now; null: not known, SQLite). */
+/** What `migrateState` did: `from` is the version found (0: created now; null: not known, an existing SQLite file). */
 export interface MigrateResult {
   location: string
   schema: string | null
@@ -78,10 +79,11 @@ export async function migrateState(location: StateLocation): Promise<MigrateResu
     const { migratePostgres } = await import('./postgres/index.js')
     return migratePostgres(location)
   }
+  const created = location.kind === 'file' && !existsSync(location.path)
   const store = await openStore(location)
   try {
     const info = await store.info()
-    return { location: info.location, schema: null, from: null, to: info.schemaVersion }
+    return { location: info.location, schema: null, from: created ? 0 : null, to: info.schemaVersion }
   } finally {
     await store.close()
   }

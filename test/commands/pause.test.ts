@@ -124,6 +124,32 @@ describe('crons pause-job / resume-job (spawned)', () => {
     expect(crons(dir, ['list-jobs']).stdout).toMatch(/^poll .* active$/m)
   })
 
+  it('with --state and no config file, the state alone will do: it names the jobs it knows', () => {
+    const dir = projectDir()
+    expect(crons(dir, ['pause-job', 'backup']).status).toBe(0)
+    const elsewhere = fs.mkdtempSync(path.join(tmpdir(), 'crons-pause-state-'))
+    dirs.push(elsewhere)
+    const state = path.join(dir, 'crons.db')
+    expect(crons(elsewhere, ['resume-job', 'backup', '--state', state])).toMatchObject({
+      status: 0,
+      stdout: 'Resumed backup: its next slot runs as scheduled.\n',
+      stderr: '',
+    })
+    expect(crons(elsewhere, ['pause-job', 'backup'], { CRONS_STATE: state }).status).toBe(0)
+    expect(crons(elsewhere, ['pause-job', 'bakup', '--state', state])).toMatchObject({
+      status: EXIT.usage,
+      stderr: `error: no job named "bakup" in ${state} (known jobs: backup) (did you mean "backup"?)\n`,
+    })
+    const none = path.join(elsewhere, 'none.db')
+    expect(crons(elsewhere, ['pause-job', 'backup', '--state', none])).toMatchObject({
+      status: EXIT.usage,
+      stderr: `error: no job named "backup" in ${none} (no state there yet)\n`,
+    })
+    expect(fs.existsSync(none)).toBe(false)
+    // Without --state, a folder with no config is still an error.
+    expect(crons(elsewhere, ['pause-job', 'backup']).status).toBe(EXIT.config)
+  })
+
   it('--help shows examples', () => {
     for (const command of ['pause-job', 'resume-job']) {
       const result = crons(projectDir(), [command, '--help'])
@@ -153,7 +179,7 @@ describe('changePaused (in process)', () => {
     expect(error).toBeInstanceOf(CronsError)
     expect(error).toMatchObject({
       code: 'JOB_UNKNOWN',
-      message: 'no job named "legasy" (the config has no jobs)',
+      message: `no job named "legasy" in ${statePath} (known jobs: legacy)`,
       suggestions: ['did you mean "legacy"?'],
     })
   })

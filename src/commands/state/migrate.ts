@@ -1,11 +1,13 @@
 import { BaseCommand } from '../../cli/base.js'
+import { configOrStateAlone } from '../../cli/reading.js'
 import type { MigrateResult } from '../../store/index.js'
 
 export default class StateMigrate extends BaseCommand {
   static override summary = 'Create the state or bring its schema up to this version of crons, and nothing else.'
   static override description = `Schedulers create and migrate the state themselves when they start; run this instead to
 migrate before deploying (one transaction; safe while other schedulers run), or to check that the
-database URL, user and permissions work. An older crons refuses a schema a newer one migrated.`
+database URL, user and permissions work. An older crons refuses a schema a newer one migrated.
+Only the state is needed: with --state (or CRONS_STATE) and no config file, the state given is used.`
 
   static override examples = [
     { description: 'Migrate the state the config names', command: '<%= config.bin %> state migrate' },
@@ -17,7 +19,9 @@ database URL, user and permissions work. An older crons refuses a schema a newer
 
   async run(): Promise<MigrateResult> {
     const { flags } = await this.parse(StateMigrate)
-    const config = await this.loadConfig(flags)
+    // Before a deploy the config may not be on this host: with --state (or CRONS_STATE) and none, the state will do.
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
     const { migrateState } = await import('../../store/index.js')
     const result = await migrateState(config.state)
     this.out(migrateMessage(result))
