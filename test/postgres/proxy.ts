@@ -8,6 +8,8 @@
  *   direction, not even their closing, and new connections are accepted but never get through. After
  *   `restore()` new connections work again; the ones that were stalled stay dead, as flows a
  *   firewall forgot do.
+ * - `silenceAfter(...)` and `delayAfter(ms, ...)` lose, or hold back for a while, what one connection
+ *   sends from a given message on: an answer lost after the server acted, a message that arrives late.
  */
 import net from 'node:net'
 
@@ -19,8 +21,12 @@ export class TcpProxy {
   /** Sockets of connections that pass nothing any more: each is forgotten when it closes, alone. */
   private readonly stalled = new WeakSet<net.Socket>()
   private mode: Mode = 'open'
-  /** With `silenceAfter`: what clients' messages must contain, and how many of them each has sent. */
-  private trigger: { texts: Buffer[]; seen: WeakMap<net.Socket, number> } | undefined
+  /** With `silenceAfter` or `delayAfter`: what clients' messages must contain, and how many of them each has sent. */
+  private trigger: { texts: Buffer[]; seen: WeakMap<net.Socket, number>; delayMs?: number } | undefined
+  /** Clients whose messages are held back (`delayAfter`), and whether they ended meanwhile. */
+  private readonly delayed = new Map<net.Socket, { chunks: Buffer[]; ended: boolean }>()
+  /** Resolves when the message `delayAfter` held back has been passed on. */
+  delivered: Promise<void> = Promise.resolve()
   /** Connections refused since the last cut. */
   refused = 0
   /** Connections accepted and left without an answer since the last silence. */
@@ -78,6 +84,14 @@ export class TcpProxy {
     this.trigger = { texts: texts.map((text) => Buffer.from(text)), seen: new WeakMap() }
   }
 
+  /**
+   * Like `silenceAfter`, but that message and everything after it on its connection (its closing too)
+   * reach the server `ms` late instead of never: a COMMIT the server applies after the client gave up.
+   */
+  delayAfter(ms: number, ...texts: string[]): void {
+    this.trigger = { texts: texts.map((text) => Buffer.from(text)), seen: new WeakMap(), delayMs: ms }
+  }
+
   restore(): void {
     this.mode = 'open'
     this.trigger = undefined
@@ -102,39 +116,74 @@ export class TcpProxy {
     }
     const upstream = net.connect(this.target.port, this.target.host)
     this.track(upstream)
-    const end = () => {
-      // A stalled connection's end reaches nobody: its other side stays as it was.
+    const end = (socket: net.Socket) => {
+      // A stalled connection's end reaches nobody: its other side stays as it was. A delayed one's
+      // client end waits for the held messages.
       if (this.stalled.has(client)) return
+      const held = this.delayed.get(client)
+      if (held !== undefined && socket === client) {
+        held.ended = true
+        return
+      }
       client.destroy()
       upstream.destroy()
     }
     for (const socket of [client, upstream]) {
-      socket.on('error', end)
-      socket.on('close', end)
+      socket.on('error', () => end(socket))
+      socket.on('close', () => end(socket))
     }
     client.on('data', (chunk: Buffer) => {
       if (this.stalled.has(client)) return
-      upstream.write(chunk)
-      this.watch(client, chunk)
+      const held = this.delayed.get(client)
+      if (held !== undefined) {
+        held.chunks.push(chunk)
+        return
+      }
+      const delayMs = this.trigger?.delayMs
+      if (!this.watch(client, chunk)) {
+        upstream.write(chunk)
+      } else if (delayMs === undefined) {
+        upstream.write(chunk)
+        this.silence()
+      } else {
+        this.hold(client, upstream, chunk, delayMs)
+      }
     })
     client.on('end', () => {
-      if (!this.stalled.has(client)) upstream.end()
+      if (this.stalled.has(client)) return
+      const held = this.delayed.get(client)
+      if (held !== undefined) held.ended = true
+      else upstream.end()
     })
     upstream.pipe(client)
   }
 
-  /** A client's message passed on: the one `silenceAfter` waits for silences everything. */
-  private watch(client: net.Socket, chunk: Buffer): void {
+  /** Whether `chunk` completes the trigger on `client` (which then ends). */
+  private watch(client: net.Socket, chunk: Buffer): boolean {
     const trigger = this.trigger
-    if (trigger === undefined) return
+    if (trigger === undefined) return false
     const seen = trigger.seen.get(client) ?? 0
-    if (!chunk.includes(trigger.texts[seen] as Buffer)) return
+    if (!chunk.includes(trigger.texts[seen] as Buffer)) return false
     if (seen + 1 < trigger.texts.length) {
       trigger.seen.set(client, seen + 1)
-      return
+      return false
     }
     this.trigger = undefined
-    this.silence()
+    return true
+  }
+
+  /** Pass `chunk`, and what follows it from `client`, on to `upstream` `ms` from now, then its end if it ended. */
+  private hold(client: net.Socket, upstream: net.Socket, chunk: Buffer, ms: number): void {
+    const held = { chunks: [chunk], ended: false }
+    this.delayed.set(client, held)
+    this.delivered = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        this.delayed.delete(client)
+        for (const part of held.chunks) upstream.write(part)
+        if (held.ended || client.destroyed) upstream.end()
+        resolve()
+      }, ms)
+    })
   }
 
   /** Remember `socket` until it closes. */

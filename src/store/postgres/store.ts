@@ -29,12 +29,12 @@ import * as jobs from './jobs.js'
 import { OutcomeBatches, writeOutcomes } from './outcomes.js'
 import { PgPruner } from './prune.js'
 import { type Queryable, type RunRow, toRun } from './sql.js'
-import { UnansweredStarts } from './unanswered.js'
+import { IDLE_IN_TRANSACTION_MS, UnansweredStarts } from './unanswered.js'
 
 /** Deadlocks cannot happen between this store's own statements, but are retried should one occur. */
 const RETRIED_CODES = new Set(['40P01', '40001'])
 // The server ends a transaction whose process froze mid-way (docs/engine.md: "Postgres locking"). PgBouncer-safe.
-const BEGIN = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'"
+const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_MS}ms'`
 
 export class PostgresStore implements Store {
   readonly location: string

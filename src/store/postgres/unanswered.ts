@@ -6,11 +6,19 @@ import type { Queryable } from './sql.js'
 export const UNANSWERED_MESSAGE =
   'interrupted: the database did not answer the commit that started this run (the network dropped it); the run never started'
 
+/**
+ * How long a COMMIT sent before its answer was given up on may still be applied: every transaction
+ * sets this idle-in-transaction timeout (store.ts), after which the server ends it uncommitted.
+ */
+export const IDLE_IN_TRANSACTION_MS = 5_000
+
 interface Unanswered {
   ids: readonly number[]
   instanceId: string
   /** The instant of the call that began them: their end, since they never ran. */
   at: number
+  /** This process's monotonic time past which the COMMIT can no longer be applied. */
+  settledBy: number
 }
 
 export class UnansweredStarts {
@@ -22,10 +30,15 @@ export class UnansweredStarts {
   /** Keeps the runs these outcomes started. */
   add(outcomes: readonly (ClaimOutcome | BeginOutcome)[], instanceId: string, at: number): void {
     const ids = outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
-    if (ids.length > 0) this.#pending.push({ ids, instanceId, at })
+    // Counted from now, after the COMMIT was sent: later than the server's own limit, never earlier.
+    if (ids.length > 0)
+      this.#pending.push({ ids, instanceId, at, settledBy: performance.now() + IDLE_IN_TRANSACTION_MS })
   }
 
-  /** Records the kept runs interrupted (if still `running`, as their instance left them); a failure keeps the rest. */
+  /**
+   * Records the kept runs interrupted (if still `running`, as their instance left them); a failure keeps
+   * the rest. Runs not found are looked for again at each call until their COMMIT can no longer land.
+   */
   resolve(db: Queryable): Promise<void> {
     if (this.#pending.length === 0) return Promise.resolve()
     this.#writing ??= this.#write(db).finally(() => {
@@ -35,15 +48,20 @@ export class UnansweredStarts {
   }
 
   async #write(db: Queryable): Promise<void> {
+    const waiting: Unanswered[] = []
     while (this.#pending.length > 0) {
       const next = this.#pending[0] as Unanswered
-      await db.query(
+      const late = performance.now() >= next.settledBy
+      const { rowCount } = await db.query(
         `UPDATE ${this.S}.runs SET status = 'interrupted', finished_at = greatest(started_at, $3::bigint),
            error_message = $4, active = false
          WHERE id = ANY($1::bigint[]) AND instance_id = $2 AND status = 'running' AND active`,
         [next.ids, next.instanceId, next.at, UNANSWERED_MESSAGE],
       )
       this.#pending.shift()
+      // One transaction's rows commit together: none found yet may still mean a COMMIT on its way.
+      if (!rowCount && !late) waiting.push(next)
     }
+    this.#pending.push(...waiting)
   }
 }
