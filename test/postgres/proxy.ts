@@ -21,6 +21,8 @@ export class TcpProxy {
   private mode: Mode = 'open'
   /** With `silenceAfter`: what clients' messages must contain, and how many of them each has sent. */
   private trigger: { texts: Buffer[]; seen: WeakMap<net.Socket, number> } | undefined
+  /** Connections accepted, in any mode, since the proxy started. */
+  accepted = 0
   /** Connections refused since the last cut. */
   refused = 0
   /** Connections accepted and left without an answer since the last silence. */
@@ -94,6 +96,7 @@ export class TcpProxy {
       client.destroy()
       return
     }
+    this.accepted++
     this.track(client)
     if (this.mode === 'silent') {
       this.held++
