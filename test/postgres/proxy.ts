@@ -27,6 +27,8 @@ export class TcpProxy {
   private readonly delayed = new Map<net.Socket, { chunks: Buffer[]; ended: boolean }>()
   /** Resolves when the message `delayAfter` held back has been passed on. */
   delivered: Promise<void> = Promise.resolve()
+  /** Connections accepted, in any mode, since the proxy started. */
+  accepted = 0
   /** Connections refused since the last cut. */
   refused = 0
   /** Connections accepted and left without an answer since the last silence. */
@@ -108,6 +110,7 @@ export class TcpProxy {
       client.destroy()
       return
     }
+    this.accepted++
     this.track(client)
     if (this.mode === 'silent') {
       this.held++

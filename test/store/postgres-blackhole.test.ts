@@ -3,14 +3,17 @@
  * nothing at all comes back, through a TCP proxy (test/postgres/proxy.ts, `silence()`). Statements
  * on open connections go unanswered and new connections never complete; only the driver's timeouts
  * end them. Once the network is back the connections that were stalled stay dead (as flows a
- * firewall forgot), and new ones work. A COMMIT the server applied but whose answer was lost
+ * firewall forgot), and new ones work; the connections idle in the pool through the silence are dead as
+ * well, and are never used again. A COMMIT the server applied but whose answer was lost
  * (`silenceAfter`) leaves no run `running` that nothing will run.
  *
  * The engine's timers run on injected clocks; the driver's timeouts are real time, shortened here
  * through the URL (`connect_timeout_ms`, `query_timeout_ms`) so that the outage costs a few seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { openStore } from '../../src/store/index.js'
 import { UNANSWERED_MESSAGE } from '../../src/store/postgres/unanswered.js'
+import type { Store } from '../../src/store/types.js'
 import { accountedSlots, allRuns, expectRecoveredTogether, heldJob, slotsBetween, World } from '../postgres/hosts.js'
 import { TcpProxy } from '../postgres/proxy.js'
 import { freshSchema, stateUrl } from '../postgres/schemas.js'
@@ -97,6 +100,46 @@ describe('the database behind a network that drops packets silently', () => {
     expect(runs.filter((r) => !['succeeded', 'missed'].includes(r.status))).toEqual([])
     expect(faults).toEqual([])
   })
+
+  it.each([
+    ['a single statement', (store: Store) => store.listJobs()],
+    ['a transaction', (store: Store) => store.syncJobs(['a'], T0)],
+  ])(
+    'connections left idle through a short silence are dropped after %s went unanswered in it, not used: no statement waits on one',
+    async (_, unanswered) => {
+      const { proxy, url, faults } = await setUp()
+      const store = await openStore(url)
+      cleanups.push(() => store.close())
+      // Statements at once: the pool opens a connection for each, and keeps them (idle for 30 s, longer than this test).
+      await Promise.all(Array.from({ length: 5 }, () => store.listJobs()))
+      expect(proxy.open).toBe(5)
+
+      proxy.silence()
+      // A statement in the silence goes unanswered: the store has seen the network lose a connection.
+      await expect(unanswered(store)).rejects.toThrow(/the connection was lost \(Query read timeout\)$/)
+      proxy.restore()
+
+      // The other four connections sat idle through the silence, and their flows are as dead. Statements at once,
+      // single ones and transactions, then one after another: every one succeeds on its first try.
+      const together = await Promise.allSettled([
+        store.listJobs(),
+        store.syncJobs(['a'], T0),
+        store.activeRuns(),
+        store.syncJobs(['b'], T0),
+        store.listRuns({}),
+      ])
+      expect(together.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []))).toEqual([])
+      // The connections opened since are trusted: used again, none opened anew.
+      const accepted = proxy.accepted
+      for (let i = 0; i < 5; i++) {
+        await store.listJobs()
+        await store.syncJobs(['a', 'b'], T0)
+      }
+      expect(proxy.accepted).toBe(accepted)
+      expect((await store.listJobs()).map((job) => job.name)).toEqual(['a', 'b'])
+      expect(faults).toEqual([])
+    },
+  )
 
   it('a claim whose commit goes unanswered: its run is recorded interrupted once the database answers, not left running', async () => {
     const { proxy, url, w, faults } = await setUp()

@@ -112,22 +112,48 @@ export interface CheckedOut {
   release(destroy?: boolean): void
 }
 
-/** A connection out of the pool; its `error` event, which the pool no longer handles, is kept in `lost`, not thrown. */
-export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
-  const client = await pool.connect()
-  let lost: unknown
-  const onError = (error: unknown) => {
-    lost ??= error
+/**
+ * The pool, handing out only connections opened since the last time one was lost or a statement went unanswered:
+ * the network that did it may have forgotten the others' flows too (docs/engine.md: "Connections distrusted after a
+ * loss").
+ */
+export class Connections {
+  readonly pool: pg.Pool
+  #losses = 0
+  /** Each connection with the number of losses seen when it opened. */
+  readonly #openedAfter = new WeakMap<pg.ClientBase, number>()
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool
+    pool.on('connect', (client) => this.#openedAfter.set(client, this.#losses))
   }
-  client.on('error', onError)
-  return {
-    client,
-    get lost() {
-      return lost
-    },
-    release: (destroy = false) => {
-      client.off('error', onError)
-      client.release(destroy || lost !== undefined)
-    },
+
+  /** A connection was lost or a statement unanswered: every connection open now is dropped instead of used. */
+  lost(): void {
+    this.#losses++
+  }
+
+  /** A connection out of the pool; its `error` event, which the pool no longer handles, is kept in `lost`, not thrown. */
+  async checkOut(): Promise<CheckedOut> {
+    let client = await this.pool.connect()
+    while (this.#openedAfter.get(client) !== this.#losses) {
+      client.release(true)
+      client = await this.pool.connect()
+    }
+    let lost: unknown
+    const onError = (error: unknown) => {
+      lost ??= error
+    }
+    client.on('error', onError)
+    return {
+      client,
+      get lost() {
+        return lost
+      },
+      release: (destroy = false) => {
+        client.off('error', onError)
+        client.release(destroy || lost !== undefined)
+      },
+    }
   }
 }

@@ -1,9 +1,8 @@
 /** The Postgres state store, shared by schedulers on many hosts; loaded with `pg` only when a location needs it. */
-import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
-import { fromPgError, loadDriver, type PostgresLocation, targetOf } from './driver.js'
+import { Connections, fromPgError, loadDriver, type PostgresLocation, targetOf } from './driver.js'
 import { migrate, PG_SCHEMA_VERSION, refuseNewer, schemaVersion } from './migrations.js'
 import { PostgresStore } from './store.js'
 
@@ -37,11 +36,12 @@ export async function openPostgresStore(
 ): Promise<Store | undefined> {
   const target = targetOf(location)
   const shown = describeLocation(location)
-  const pool = await createPool(location, options)
+  const connections = await createPool(location, options)
+  const { pool } = connections
   try {
     if (!options.readonly) {
-      await migrate(pool, target, shown)
-      return new PostgresStore(pool, target, shown, PG_SCHEMA_VERSION)
+      await migrate(connections, target, shown)
+      return new PostgresStore(connections, target, shown, PG_SCHEMA_VERSION)
     }
     const version = await schemaVersion(pool, target.schema).catch((error: unknown) => {
       throw fromPgError(error, target, 'to read the schema version')
@@ -63,7 +63,7 @@ export async function openPostgresStore(
         { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it'] },
       )
     }
-    return new PostgresStore(pool, target, shown, version)
+    return new PostgresStore(connections, target, shown, version)
   } catch (error) {
     await pool.end().catch(() => undefined)
     throw fromPgError(error, target)
@@ -76,16 +76,16 @@ export async function migratePostgres(
 ): Promise<{ location: string; schema: string; from: number; to: number }> {
   const target = targetOf(location)
   const shown = describeLocation(location)
-  const pool = await createPool(location, { poolSize: 1 })
+  const connections = await createPool(location, { poolSize: 1 })
   try {
-    const from = await migrate(pool, target, shown)
+    const from = await migrate(connections, target, shown)
     return { location: shown, schema: target.schema, from, to: PG_SCHEMA_VERSION }
   } finally {
-    await pool.end().catch(() => undefined)
+    await connections.pool.end().catch(() => undefined)
   }
 }
 
-async function createPool(location: PostgresLocation, options: PostgresStoreOptions): Promise<pg.Pool> {
+async function createPool(location: PostgresLocation, options: PostgresStoreOptions): Promise<Connections> {
   const driver = await loadDriver(location)
   const pool = new driver.Pool({
     connectionString: location.url,
@@ -104,5 +104,5 @@ async function createPool(location: PostgresLocation, options: PostgresStoreOpti
   })
   // An idle connection the server dropped is only discarded; the next query's failure, if any, is reported there.
   pool.on('error', () => undefined)
-  return pool
+  return new Connections(pool)
 }

@@ -1,8 +1,7 @@
 // The Postgres schema's migrations (docs/storage.md: "Migrations"): `MIGRATIONS[i]` takes version `i` to `i + 1`.
 // Never edit a released migration, only append. `S` in the SQL is the quoted schema name.
-import type pg from 'pg'
 import { CronsError } from '../../errors.js'
-import { type CheckedOut, checkOut, fromPgError, type PgTarget } from './driver.js'
+import { type CheckedOut, type Connections, fromPgError, type PgTarget } from './driver.js'
 import type { Queryable } from './sql.js'
 
 export interface Migration {
@@ -125,12 +124,12 @@ export function refuseNewer(version: number, target: PgTarget, describe: string)
 }
 
 // In one transaction under a transaction-scoped lock (PgBouncer-safe); returns the version found (0: created now).
-export async function migrate(pool: pg.Pool, target: PgTarget, describe: string): Promise<number> {
+export async function migrate(connections: Connections, target: PgTarget, describe: string): Promise<number> {
   const S = `"${target.schema}"`
   let step = 'to read the schema version'
   let held: CheckedOut | undefined
   try {
-    held = await checkOut(pool)
+    held = await connections.checkOut()
     const { client } = held
     const before = await schemaVersion(client, target.schema)
     refuseNewer(before, target, describe)

@@ -1,6 +1,5 @@
 // The Postgres `Store`: atomic writes are one transaction on a pooled connection, reads single statements. Outcomes
 // are queued a turn at a time (docs/engine.md: "Outcome batching"); every other method waits for them first.
-import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { finishedRun, RUN_COLUMNS } from '../rows.js'
 import type {
@@ -23,7 +22,7 @@ import type {
   StoreInfo,
 } from '../types.js'
 import { PgRunWriter } from './claims.js'
-import { checkOut, fromPgError, type PgTarget } from './driver.js'
+import { type Connections, fromPgError, type PgTarget } from './driver.js'
 import * as instances from './instances.js'
 import * as jobs from './jobs.js'
 import { OutcomeBatches, writeOutcomes } from './outcomes.js'
@@ -38,7 +37,7 @@ const BEGIN = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN
 
 export class PostgresStore implements Store {
   readonly location: string
-  readonly #pool: pg.Pool
+  readonly #connections: Connections
   readonly #target: PgTarget
   readonly #S: string
   readonly #writer: PgRunWriter
@@ -50,8 +49,8 @@ export class PostgresStore implements Store {
     this.#transaction((db) => writeOutcomes(db, this.#S, writes), false),
   )
 
-  constructor(pool: pg.Pool, target: PgTarget, location: string, schemaVersion: number) {
-    this.#pool = pool
+  constructor(connections: Connections, target: PgTarget, location: string, schemaVersion: number) {
+    this.#connections = connections
     this.#target = target
     this.location = location
     this.#S = `"${target.schema}"`
@@ -69,15 +68,39 @@ export class PostgresStore implements Store {
     return (await this.#query<RunRow>(text, values)).map(toRun)
   }
 
-  readonly #fail = (error: unknown): never => {
-    throw fromPgError(error, this.#target)
+  /** A driver failure as the store's error; a connection lost or unanswered distrusts the others (`Connections`). */
+  #failure(error: unknown): CronsError {
+    const failure = fromPgError(error, this.#target)
+    if (failure.code === 'STATE_UNREACHABLE') this.#connections.lost()
+    return failure
   }
 
-  /** Single statements on the pool, after the queued outcomes, with the store's errors. */
+  readonly #fail = (error: unknown): never => {
+    throw this.#failure(error)
+  }
+
+  /** One statement on a connection out of the pool, with the store's errors; a broken connection is dropped. */
+  readonly #statement: Queryable = {
+    query: async (text, values) => {
+      const held = await this.#connections.checkOut().catch(this.#fail)
+      let broken = false
+      try {
+        return await held.client.query(text, values)
+      } catch (error) {
+        const failure = this.#failure(held.lost ?? error)
+        broken = failure.code === 'STATE_UNREACHABLE'
+        throw failure
+      } finally {
+        held.release(broken)
+      }
+    },
+  }
+
+  /** Single statements, after the queued outcomes. */
   readonly #db: Queryable = {
     query: async (text, values) => {
       await this.#ready()
-      return this.#pool.query(text, values).catch(this.#fail)
+      return this.#statement.query(text, values)
     },
   }
 
@@ -89,7 +112,7 @@ export class PostgresStore implements Store {
   ): Promise<T> {
     if (waitForOutcomes) await this.#ready()
     for (let attempt = 1; ; attempt++) {
-      const held = await checkOut(this.#pool).catch(this.#fail)
+      const held = await this.#connections.checkOut().catch(this.#fail)
       const { client } = held
       let broken = false
       let committing: { result: T } | undefined
@@ -100,7 +123,7 @@ export class PostgresStore implements Store {
         await client.query('COMMIT')
         return result
       } catch (error) {
-        const failure = fromPgError(held.lost ?? error, this.#target)
+        const failure = this.#failure(held.lost ?? error)
         if (committing !== undefined && failure.code === 'STATE_UNREACHABLE') unanswered?.(committing.result)
         // A connection that broke is dropped at once: a ROLLBACK on it would only wait to fail.
         if (failure.code === 'STATE_UNREACHABLE') broken = true
@@ -121,7 +144,7 @@ export class PostgresStore implements Store {
   /** Queued outcomes written, and runs left by an unanswered COMMIT recorded interrupted (they must not hold their job). */
   async #ready(): Promise<void> {
     await this.#outcomes.written()
-    await this.#unanswered.resolve(this.#pool).catch(this.#fail)
+    await this.#unanswered.resolve(this.#statement)
   }
 
   /** The server's clock minus ours, read at the middle of a round trip; a first, discarded reading warms the pool. */
@@ -290,7 +313,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return
     this.#closed = true
     await this.#outcomes.written()
-    await this.#pool.end()
+    await this.#connections.pool.end()
   }
 }
 
