@@ -18,7 +18,7 @@ interface Unanswered {
   /** The instant of the call that began them: their end, since they never ran. */
   at: number
   /** This process's monotonic time past which the COMMIT can no longer be applied. */
-  settledBy: number
+  applicableUntil: number
 }
 
 export class UnansweredStarts {
@@ -32,7 +32,7 @@ export class UnansweredStarts {
     const ids = outcomes.flatMap((outcome) => (outcome.kind === 'started' ? [outcome.runId] : []))
     // Counted from now, after the COMMIT was sent: later than the server's own limit, never earlier.
     if (ids.length > 0)
-      this.#pending.push({ ids, instanceId, at, settledBy: performance.now() + IDLE_IN_TRANSACTION_MS })
+      this.#pending.push({ ids, instanceId, at, applicableUntil: performance.now() + IDLE_IN_TRANSACTION_MS })
   }
 
   /**
@@ -49,19 +49,22 @@ export class UnansweredStarts {
 
   async #write(db: Queryable): Promise<void> {
     const waiting: Unanswered[] = []
-    while (this.#pending.length > 0) {
-      const next = this.#pending[0] as Unanswered
-      const late = performance.now() >= next.settledBy
-      const { rowCount } = await db.query(
-        `UPDATE ${this.S}.runs SET status = 'interrupted', finished_at = greatest(started_at, $3::bigint),
-           error_message = $4, active = false
-         WHERE id = ANY($1::bigint[]) AND instance_id = $2 AND status = 'running' AND active`,
-        [next.ids, next.instanceId, next.at, UNANSWERED_MESSAGE],
-      )
-      this.#pending.shift()
-      // One transaction's rows commit together: none found yet may still mean a COMMIT on its way.
-      if (!rowCount && !late) waiting.push(next)
+    try {
+      while (this.#pending.length > 0) {
+        const next = this.#pending[0] as Unanswered
+        const late = performance.now() >= next.applicableUntil
+        const { rowCount } = await db.query(
+          `UPDATE ${this.S}.runs SET status = 'interrupted', finished_at = greatest(started_at, $3::bigint),
+             error_message = $4, active = false
+           WHERE id = ANY($1::bigint[]) AND instance_id = $2 AND status = 'running' AND active`,
+          [next.ids, next.instanceId, next.at, UNANSWERED_MESSAGE],
+        )
+        this.#pending.shift()
+        // One transaction's rows commit together: none found yet may still mean a COMMIT on its way.
+        if (!rowCount && !late) waiting.push(next)
+      }
+    } finally {
+      this.#pending.push(...waiting)
     }
-    this.#pending.push(...waiting)
   }
 }
