@@ -5,7 +5,7 @@
  * end them. Once the network is back the connections that were stalled stay dead (as flows a
  * firewall forgot), and new ones work; the connections idle in the pool through the silence are dead as
  * well, and are never used again. A COMMIT the server applied but whose answer was lost
- * (`silenceAfter`) leaves no run `running` that nothing will run.
+ * (`silenceAfter`) leaves no run `running` that nothing will run, nor does one that reaches the server late (`delayAfter`).
  *
  * The engine's timers run on injected clocks; the driver's timeouts are real time, shortened here
  * through the URL (`connect_timeout_ms`, `query_timeout_ms`) so that the outage costs a few seconds.
@@ -13,10 +13,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
 import { UNANSWERED_MESSAGE } from '../../src/store/postgres/unanswered.js'
-import type { Store } from '../../src/store/types.js'
+import type { AttemptRecord, Store } from '../../src/store/types.js'
 import { accountedSlots, allRuns, expectRecoveredTogether, heldJob, slotsBetween, World } from '../postgres/hosts.js'
 import { TcpProxy } from '../postgres/proxy.js'
-import { freshSchema, stateUrl } from '../postgres/schemas.js'
+import { freshSchema, stateUrl, withClient } from '../postgres/schemas.js'
 
 const T0 = Date.parse('2026-01-05T00:00:00Z')
 /** The driver's timeouts here: long enough for any statement on this machine, short enough to wait for. */
@@ -154,21 +154,24 @@ describe('the database behind a network that drops packets silently', () => {
 
     expect(a.events.map((e) => e.name)).toEqual(['store:unreachable', 'store:reachable'])
     expect(a.errors).toEqual([])
-    const runs = await allRuns(a.store)
-    // The slot stays claimed (its retried claim finds it taken) and its run, never started, says so;
-    // the job is not held by it: every later slot runs.
-    expect(runs.map((r) => [(r.slot - T0) / 1000, r.status])).toEqual([
-      [10, 'succeeded'],
-      [20, 'succeeded'],
-      [30, 'interrupted'],
-      [40, 'succeeded'],
-      [50, 'succeeded'],
-      [60, 'succeeded'],
-      [70, 'succeeded'],
-      [80, 'succeeded'],
-    ])
-    expect(runs[2]).toMatchObject({ errorMessage: UNANSWERED_MESSAGE, active: false, finishedAt: T0 + 30_000 })
-    expect(runs.filter((r) => r.active)).toEqual([])
+    expectSlot30NeverRan(await allRuns(a.store))
+    expect(faults).toEqual([])
+  })
+
+  it('a claim whose commit reaches the server late, after the store gave up on it: the same, not left running', async () => {
+    const { proxy, url, w, faults } = await setUp()
+    const a = await w.start('a', url, [{ name: 'tens', schedule: '*/10 * * * * *', run: () => 'ok' }])
+    await w.run(T0 + 25_000)
+    // Slot 30's COMMIT reaches the server 1.5 s late: past the driver's timeout, inside the server's
+    // 5-s idle-in-transaction timeout, so the server applies it after the store looked for its run.
+    proxy.delayAfter(1_500, 'runs_id_seq', 'COMMIT')
+    await w.run(T0 + 31_000)
+    await proxy.delivered
+    await untilRunOf(url, T0 + 30_000)
+    await w.run(T0 + 80_000)
+
+    expect(a.errors).toEqual([])
+    expectSlot30NeverRan(await allRuns(a.store))
     expect(faults).toEqual([])
   })
 
@@ -276,3 +279,35 @@ describe('the database behind a network that drops packets silently', () => {
     expect(faults).toEqual([])
   })
 })
+
+/**
+ * Slot 30's claim committed and its answer never came: the slot stays claimed (its retried claim finds
+ * it taken) and its run, never started, says so; the job is not held by it: every later slot runs.
+ */
+function expectSlot30NeverRan(runs: readonly AttemptRecord[]): void {
+  expect(runs.map((r) => [(r.slot - T0) / 1000, r.status])).toEqual([
+    [10, 'succeeded'],
+    [20, 'succeeded'],
+    [30, 'interrupted'],
+    [40, 'succeeded'],
+    [50, 'succeeded'],
+    [60, 'succeeded'],
+    [70, 'succeeded'],
+    [80, 'succeeded'],
+  ])
+  expect(runs[2]).toMatchObject({ errorMessage: UNANSWERED_MESSAGE, active: false, finishedAt: T0 + 30_000 })
+  expect(runs.filter((r) => r.active)).toEqual([])
+}
+
+/** Wait (real time, bounded) until the server has the run of `slot` in the schema of `url`. */
+async function untilRunOf(url: string, slot: number): Promise<void> {
+  const schema = new URL(url).searchParams.get('schema')
+  for (let i = 0; i < 100; i++) {
+    const found = await withClient(
+      async (client) => (await client.query(`SELECT 1 FROM "${schema}".runs WHERE slot = $1`, [slot])).rowCount,
+    )
+    if (found) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`no run of slot ${new Date(slot).toISOString()} reached the server`)
+}
