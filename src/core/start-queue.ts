@@ -15,7 +15,7 @@ const PRECISE_WAIT_MAX_MS = PRECISE_START_MS * 2
 /** After a precise wait, batches due within this long get plain timers: blocking stays under a tenth of the time. */
 const PRECISE_WAIT_SPACING_MS = PRECISE_START_MS * 10
 
-export type StartsOptions = { maxSleepMs: number; recorder: () => Recorder | undefined; precise: boolean }
+export type StartQueueOptions = { maxSleepMs: number; recorder: () => Recorder | undefined; precise: boolean }
 
 /** `precise`, once granted, holds also after a wait cut short. */
 type Waiting = { at: number; timer: TimerHandle; requests: RunRequest[]; precise: boolean }
@@ -30,7 +30,7 @@ export class StartQueue {
     private readonly clock: Clock,
     private readonly events: EngineEmitter,
     private readonly runner: () => Runner,
-    private readonly options: StartsOptions,
+    private readonly options: StartQueueOptions,
   ) {}
 
   soonest(): number {
