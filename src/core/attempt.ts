@@ -202,8 +202,8 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     if (this.done) this.doneAt = this.env.clock.now()
   }
 
-  /** The first of the promise settling, the timeout and `pending`'s calls; `pending` says when the code settles. */
-  decide(pending: AttemptHandle, timeoutMs: number): Promise<Verdict> {
+  /** The first of the promise settling, the timeout and `handle`'s calls; `handle` says when the code settles. */
+  decide(handle: AttemptHandle, timeoutMs: number): Promise<Verdict> {
     const { clock } = this.env
     return new Promise<Verdict>((resolveVerdict) => {
       let timer: TimerHandle | undefined
@@ -211,7 +211,7 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         this.decided = true
         resolveVerdict(decided)
       }
-      pending.interrupt = (reason) => {
+      handle.interrupt = (reason) => {
         const error = withoutFrames(new Error(reason))
         this.abort(error)
         resolve({ status: 'interrupted', error })
@@ -221,8 +221,8 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         this.abort(error)
         resolve({ status, error })
       }
-      pending.fail = end('failed')
-      pending.cancel = end('cancelled')
+      handle.fail = end('failed')
+      handle.cancel = end('cancelled')
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
           () => {
@@ -236,11 +236,11 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       }
       const conclude = (decided: Verdict) => {
         // Once: a promise whose own `then` was replaced may call both callbacks, or one twice.
-        if (pending.codeDone) return
-        pending.codeDone = true
+        if (handle.codeDone) return
+        handle.codeDone = true
         if (timer) clock.clearTimeout(timer)
         resolve(decided)
-        pending.afterCodeDone?.()
+        handle.afterCodeDone?.()
       }
       const succeeded = (value: unknown) => conclude({ status: 'succeeded', value })
       const failed = (error: unknown) => conclude({ status: 'failed', error })
