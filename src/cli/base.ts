@@ -75,6 +75,13 @@ export abstract class BaseCommand extends Command {
     }
   }
 
+  /** The config; with --state (or CRONS_STATE) and no config file, one naming that state alone (reading.ts). */
+  protected async configOrStateAlone(flags: { config?: string; state?: string }): Promise<ResolvedConfig> {
+    const { configOrStateAlone } = await import('./reading.js')
+    const context = { flags, env: process.env, cwd: process.cwd() }
+    return (await configOrStateAlone(() => this.loadConfig(flags), context)).config
+  }
+
   /** The config and its state, read-only (reading.ts); why the state is read alone goes to stderr. */
   protected async openForReading(
     flags: { config?: string; state?: string },

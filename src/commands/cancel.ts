@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseDurationFlag, parseRunId } from '../cli/flags.js'
 import { formatDuration, paint } from '../cli/output.js'
-import { configOrStateAlone } from '../cli/reading.js'
 import { cancelInState } from '../core/cancel.js'
 import { systemClock } from '../core/clock.js'
 import { type AttemptView, attemptView } from '../core/views.js'
@@ -47,9 +46,7 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
     const runId = parseRunId(args.id, 'run id', 'a whole number')
     const rule = { minMs: 0, seconds: true, expected: 'seconds, or a duration such as "90s" or "2m"' }
     const waitMs = parseDurationFlag('wait', flags.wait, rule)
-    // The run id is the state's: with --state (or CRONS_STATE) and no config file, the state alone will do.
-    const context = { flags, env: process.env, cwd: process.cwd() }
-    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
+    const config = await this.configOrStateAlone(flags)
     const options = { waitMs, ...(flags.reason === undefined ? {} : { reason: flags.reason }) }
     const view = attemptView(await cancelInState(stateAccess(config), systemClock, runId, options))
     const took = view.durationMs === null ? '' : ` after ${formatDuration(view.durationMs)}`

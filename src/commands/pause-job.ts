@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { paint } from '../cli/output.js'
-import { configOrStateAlone } from '../cli/reading.js'
 import { openStateForReading, openStateForWriting } from '../cli/state.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { changePaused, type PauseResult, type StateAccess } from '../core/pause.js'
@@ -29,9 +28,7 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
 
   async run(): Promise<PauseResult> {
     const { args, flags } = await this.parse(this.ctor as typeof PauseJob)
-    // With --state (or CRONS_STATE) and no config file, the state alone will do: it knows its jobs.
-    const context = { flags, env: process.env, cwd: process.cwd() }
-    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
+    const config = await this.configOrStateAlone(flags)
     const result = await changePaused(config, stateAccess(config), args.name, this.paused, Date.now)
     this.out(pauseMessage(result))
     return result

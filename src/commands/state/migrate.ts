@@ -1,5 +1,4 @@
 import { BaseCommand } from '../../cli/base.js'
-import { configOrStateAlone } from '../../cli/reading.js'
 import type { MigrateResult } from '../../store/index.js'
 
 export default class StateMigrate extends BaseCommand {
@@ -19,9 +18,7 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
 
   async run(): Promise<MigrateResult> {
     const { flags } = await this.parse(StateMigrate)
-    // Before a deploy the config may not be on this host: with --state (or CRONS_STATE) and none, the state will do.
-    const context = { flags, env: process.env, cwd: process.cwd() }
-    const { config } = await configOrStateAlone(() => this.loadConfig(flags), context)
+    const config = await this.configOrStateAlone(flags)
     const { migrateState } = await import('../../store/index.js')
     const result = await migrateState(config.state)
     this.out(migrateMessage(result))
