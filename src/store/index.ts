@@ -2,10 +2,9 @@
  * Opening a store from a `state` location. The Postgres backend (and its `pg` driver) is loaded only
  * when a Postgres location is opened, so SQLite users pay nothing for it.
  */
-import { existsSync } from 'node:fs'
 import { CronsError } from '../errors.js'
 import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
+import { migrateSqliteFile, openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
 import type { Store } from './types.js'
 
 export { parseStateLocation, type StateLocation } from './location.js'
@@ -65,11 +64,11 @@ function parseState(value: string): StateLocation {
   }
 }
 
-/** What `migrateState` did: `from` is the version found (0: created now; null: not known, an existing SQLite file). */
+/** What `migrateState` did: `from` is the version found (0: created now). */
 export interface MigrateResult {
   location: string
   schema: string | null
-  from: number | null
+  from: number
   to: number
 }
 
@@ -79,12 +78,6 @@ export async function migrateState(location: StateLocation): Promise<MigrateResu
     const { migratePostgres } = await import('./postgres/index.js')
     return migratePostgres(location)
   }
-  const created = location.kind === 'file' && !existsSync(location.path)
-  const store = await openStore(location)
-  try {
-    const info = await store.info()
-    return { location: info.location, schema: null, from: created ? 0 : null, to: info.schemaVersion }
-  } finally {
-    await store.close()
-  }
+  const { location: shown, from, to } = migrateSqliteFile(location.kind === 'file' ? location.path : ':memory:')
+  return { location: shown, schema: null, from, to }
 }

@@ -28,7 +28,6 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
 
 function migrateMessage({ location, schema, from, to }: MigrateResult): string {
   const what = schema === null ? location : `${location} schema "${schema}"`
-  if (from === null) return `${what}: at schema version ${to}`
   if (from === 0) return `${what}: created at schema version ${to}`
   if (from === to) return `${what}: already at schema version ${to}, nothing to do`
   return `${what}: migrated from schema version ${from} to ${to}`

@@ -14,3 +14,10 @@ export type { SqliteStoreOptions } from './open.js'
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   return new SqliteStore(openDatabase(path, options))
 }
+
+/** Create or migrate a state file and close it (`crons state migrate`): the version found (0: none yet) and now. */
+export function migrateSqliteFile(path: string): { location: string; from: number; to: number } {
+  const { db, context, schemaVersion, foundVersion } = openDatabase(path)
+  db.close()
+  return { location: context.path, from: foundVersion, to: schemaVersion }
+}

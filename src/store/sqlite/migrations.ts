@@ -255,19 +255,20 @@ export function isOurs(probe: SchemaProbe): boolean {
 /**
  * Bring the file up to `SCHEMA_VERSION` in one immediate transaction (which also fails fast on a
  * read-only or locked file), re-reading the version under the lock: another process may have migrated
- * it meanwhile. Returns the probe taken under the lock; the caller refuses the file if it is not ours.
+ * it meanwhile. Returns the probe taken under the lock, as migrated, with the version it found; the caller
+ * refuses the file if it is not ours.
  */
-export function migrate(db: Database.Database): SchemaProbe {
-  const step = db.transaction((): SchemaProbe => {
+export function migrate(db: Database.Database): SchemaProbe & { foundVersion: number } {
+  const step = db.transaction((): SchemaProbe & { foundVersion: number } => {
     const probe = probeSchema(db)
-    if (!isOurs(probe) || probe.version >= SCHEMA_VERSION) return probe
+    if (!isOurs(probe) || probe.version >= SCHEMA_VERSION) return { ...probe, foundVersion: probe.version }
     for (let version = probe.version; version < SCHEMA_VERSION; version++) {
       db.exec((MIGRATIONS[version] as Migration).sql)
     }
     // PRAGMA values cannot be bound parameters; both are integers we control.
     db.pragma(`application_id = ${APPLICATION_ID}`)
     db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    return { ...probe, applicationId: APPLICATION_ID, version: SCHEMA_VERSION }
+    return { ...probe, applicationId: APPLICATION_ID, version: SCHEMA_VERSION, foundVersion: probe.version }
   })
   return step.immediate()
 }

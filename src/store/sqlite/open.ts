@@ -138,6 +138,8 @@ export interface OpenedDatabase {
   db: Database.Database
   context: FailureContext
   schemaVersion: number
+  /** The version the file had before this open migrated it (0: new or empty). */
+  foundVersion: number
   /** For read-only opens: whether `-wal`/`-shm` existed before, see `tidyAfterReadOnly`. */
   hadCompanions: boolean
 }
@@ -160,7 +162,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   }
   try {
     assertUsable(path, probeSchema(db), readonly)
-    if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, hadCompanions }
+    if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, foundVersion: SCHEMA_VERSION, hadCompanions }
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
@@ -170,7 +172,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     const probe = migrate(db)
     // Another process may have initialised or replaced the file between our first look and the lock.
     assertUsable(path, probe, false)
-    return { db, context, schemaVersion: probe.version, hadCompanions }
+    return { db, context, schemaVersion: probe.version, foundVersion: probe.foundVersion, hadCompanions }
   } catch (error) {
     db.close()
     if (readonly) tidyAfterReadOnly(path, hadCompanions)
