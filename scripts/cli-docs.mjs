@@ -241,6 +241,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
+| \`state migrate --json\` | \`{ location, schema, from, to }\`: where the state is (a URL's password masked), its Postgres schema (null for a file), the schema version found (0: created now) and the version now. |
 | \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`: \`added\`, \`removed\` and \`changed\` list job names, \`unchanged\` counts the other jobs, \`notApplied\` has one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept); with \`--watch\`, \`config:restored\` (\`{ note }\`) says a rejected config's files were saved back to the version running. |
 
 ## Reading a state file
