@@ -26,8 +26,6 @@ import { CronsError } from '../errors.js'
 import { type AttemptRecord, RUN_STATUSES, type Store } from '../store/types.js'
 
 const FOLLOW_POLL_MS = 500
-/** Failed opens of a state file that has just appeared before the failure is reported (about 5 s). */
-const OPEN_ATTEMPTS = 10
 
 export default class Logs extends BaseCommand {
   static override summary = 'Show the run history: every attempt, its outcome and error; or follow it live.'
@@ -167,15 +165,10 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     }
     let store = opened
     try {
-      let failures = 0
+      // A scheduler creates the file whole, with its schema (store/sqlite/open.ts): any failure is real.
       while (store === undefined && !stop.signal.aborted) {
         await pause(stop.signal)
-        try {
-          store = await openStateForReading(config)
-        } catch (error) {
-          // A scheduler creating the file leaves it empty for a moment; a failure that lasts is real.
-          if (++failures >= OPEN_ATTEMPTS) throw error
-        }
+        store = await openStateForReading(config)
       }
       if (store === undefined) return
       const follower = new RunFollower(store, filter)

@@ -54,13 +54,20 @@ describe('crons state backup', () => {
       expect(result.stdout).toMatch(/^Backed up .*crons\.db to .*copy\.db \(\d+\.\d KB\)\.\n$/)
       const logs = JSON.parse(crons(dir, ['logs', '--state', 'copy.db', '--json']).stdout) as unknown[]
       expect(logs).toHaveLength(5)
-      // A plain copy of the main file alone has lost them: said as such, not "no state file yet".
+      // A plain copy of the main file alone has the schema but has lost the runs still in the -wal file.
       fs.copyFileSync(state, path.join(dir, 'alone.db'))
-      const alone = crons(dir, ['logs', '--state', 'alone.db'])
-      expect(alone.status).toBe(4)
-      expect(alone.stderr).toMatch(/alone\.db: exists \(\d+ bytes\) but holds no crons state: an empty SQLite database/)
-      expect(alone.stderr).not.toMatch(/no state file yet/)
-      expect(alone.stderr.trim().split('\n')).toHaveLength(1)
+      expect(JSON.parse(crons(dir, ['logs', '--state', 'alone.db', '--json']).stdout)).toEqual([])
+      // A database with no tables at all is said to be empty, not "no state file yet".
+      const empty = new Database(path.join(dir, 'empty.db'))
+      empty.pragma('journal_mode = WAL')
+      empty.close()
+      const refused = crons(dir, ['logs', '--state', 'empty.db'])
+      expect(refused.status).toBe(4)
+      expect(refused.stderr).toMatch(
+        /empty\.db: exists \(4096 bytes\) but holds no crons state: an empty SQLite database/,
+      )
+      expect(refused.stderr).not.toMatch(/no state file yet/)
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1)
     } finally {
       await store.close()
     }

@@ -3,7 +3,9 @@
  * it was (nothing overwritten, nothing created). This machine's tests run as root, where permission
  * bits do not stop writes, so the read-only cases must hold for root too.
  */
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -12,6 +14,8 @@ import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js
 import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
+
+const require = createRequire(import.meta.url)
 
 /** A real crons state file with some history, closed. */
 async function crondb(dir: string, name = 'crons.db'): Promise<string> {
@@ -280,5 +284,56 @@ describe('sqlite: bad state files', () => {
       'mysql://user:***@db.example/crons: unsupported URL scheme "mysql://"; expected postgres:// or postgresql:// (or a file path)',
     )
     await expectCronsError(openStore(''), 'STATE_INVALID', 'state file path is empty')
+  })
+})
+
+describe('sqlite: a file being created', () => {
+  /**
+   * A reader in another process, polling as fast as it can from the moment the file appears, sees
+   * it either empty (zero bytes: no state yet) or with its whole schema: never a database without one,
+   * which reads as a copy made without its -wal file (the fault `crons logs --follow` once hit).
+   */
+  it('is never seen by a reader as a database without its schema', async () => {
+    const dir = tempDir()
+    const rounds = 20
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
+const fs = require('node:fs')
+const seen = []
+process.stdin.once('data', () => {
+  for (let i = 0; i < ${rounds}; i++) {
+    const file = ${JSON.stringify(dir)} + '/s-' + i + '.db'
+    const states = new Set()
+    for (;;) {
+      const size = fs.statSync(file, { throwIfNoEntry: false })?.size
+      if (size === undefined || size === 0) { states.add('none'); continue }
+      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 })
+      const version = db.pragma('user_version', { simple: true })
+      db.close()
+      states.add('version ' + version)
+      if (version !== 0) break
+    }
+    seen.push([...states].filter((state) => state !== 'none'))
+  }
+  process.stdout.write(JSON.stringify(seen))
+})`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+    })
+    const exited = new Promise((resolve) => reader.once('exit', resolve))
+    reader.stdin.end('go\n')
+    for (let i = 0; i < rounds; i++) {
+      const store = await openSqliteStore(path.join(dir, `s-${i}.db`))
+      await store.close()
+    }
+    await exited
+    expect(JSON.parse(output)).toEqual(Array.from({ length: rounds }, () => [`version ${SCHEMA_VERSION}`]))
   })
 })

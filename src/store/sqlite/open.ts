@@ -163,15 +163,16 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   try {
     assertUsable(path, probeSchema(db), readonly)
     if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, foundVersion: SCHEMA_VERSION, hadCompanions }
+    // Before WAL: a new file is written whole at this commit, so no reader sees it without its schema.
+    const probe = migrate(db)
+    // Another process may have initialised or replaced the file between our first look and the lock.
+    assertUsable(path, probe, false)
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
     }
     // NORMAL is durable against process crashes in WAL mode and avoids an fsync per claim.
     db.pragma('synchronous = NORMAL')
-    const probe = migrate(db)
-    // Another process may have initialised or replaced the file between our first look and the lock.
-    assertUsable(path, probe, false)
     return { db, context, schemaVersion: probe.version, foundVersion: probe.foundVersion, hadCompanions }
   } catch (error) {
     db.close()
