@@ -490,23 +490,38 @@ describe('crons logs --follow against a live scheduler', () => {
     }
   })
 
-  function start(dir: string, args: string[]): { child: ChildProcess; lines: string[] } {
+  interface Started {
+    child: ChildProcess
+    lines: string[]
+    stderr: string[]
+  }
+
+  function start(dir: string, args: string[]): Started {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], { cwd: dir, env: userEnv() })
     children.push(child)
     const lines: string[] = []
+    const stderr: string[] = []
     let partial = ''
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n')
       partial = parts.pop() ?? ''
       lines.push(...parts)
     })
-    return { child, lines }
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
+    return { child, lines, stderr }
   }
 
-  async function until(check: () => boolean, deadlineMs: number): Promise<void> {
+  /** Polls `check`; at the deadline, fails with what each process printed and how it ended. */
+  async function until(check: () => boolean, deadlineMs: number, processes: Record<string, Started>): Promise<void> {
     const end = Date.now() + deadlineMs
     while (!check()) {
-      if (Date.now() > end) throw new Error('deadline passed')
+      if (Date.now() > end) {
+        const told = Object.entries(processes).map(
+          ([name, { child, lines, stderr }]) =>
+            `${name} (exit ${child.exitCode ?? child.signalCode ?? 'none yet'}):\n${lines.join('\n')}\n${stderr.join('')}`,
+        )
+        throw new Error(`deadline passed\n${told.join('\n')}`)
+      }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
@@ -525,7 +540,7 @@ describe('crons logs --follow against a live scheduler', () => {
     // Following first: a state file that does not exist yet is waited for.
     const follow = start(dir, ['logs', '--follow', '--json'])
     const scheduler = start(dir, ['start-scheduler', '--log-format', 'json'])
-    await until(() => follow.lines.length >= 3, 30_000)
+    await until(() => follow.lines.length >= 3, 30_000, { follow, scheduler })
     const attempts = follow.lines.map((line) => JSON.parse(line) as { id: number; job: string; status: string })
     expect(attempts.slice(0, 3).map((a) => [a.job, a.status])).toEqual([
       ['tick', 'succeeded'],
