@@ -7,10 +7,12 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openStore } from '../../src/store/index.js'
-import { openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
+import { migrateSqliteFile, openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
 
 afterAll(removeTempDirs)
@@ -335,5 +337,49 @@ process.stdin.once('data', () => {
     }
     await exited
     expect(JSON.parse(output)).toEqual(Array.from({ length: rounds }, () => [`version ${SCHEMA_VERSION}`]))
+  })
+
+  it('is created once by processes opening it at the same moment, none failing or waiting out a lock', async () => {
+    const dir = tempDir()
+    const rounds = 25
+    const worker = fileURLToPath(new URL('./fixtures/create-worker.mjs', import.meta.url))
+    const workers = [1, 2, 3, 4].map(() => {
+      const child = spawn(process.execPath, ['--import', 'tsx', worker, dir, String(rounds)], {
+        cwd: path.dirname(worker),
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+      return { child, next: async () => (await lines.next()).value as string }
+    })
+    const found: unknown[][] = []
+    for (let round = 0; round < rounds; round++) {
+      for (const { next } of workers) expect(await next()).toBe('ready')
+      for (const { child } of workers) child.stdin.write('go\n')
+      found.push(await Promise.all(workers.map(async ({ next }) => JSON.parse(await next()))))
+    }
+    for (const { child } of workers) child.stdin.end()
+    // Each round: one process created the file (found version 0), the others found it whole.
+    const expected = [{ from: 0 }, ...Array.from({ length: 3 }, () => ({ from: SCHEMA_VERSION }))]
+    const sorted = (results: unknown[]) =>
+      [...results].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+    expect(found.map(sorted)).toEqual(Array.from({ length: rounds }, () => sorted(expected)))
+    // No file a creation wrote under its own name is left (SQLite may leave a -wal or -shm beside a state file).
+    expect(fs.readdirSync(dir).filter((name) => !/^s-\d+\.db(-wal|-shm)?$/.test(name))).toEqual([])
+  })
+
+  it('is created in place where the file system has no hard links', () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    const link = vi.spyOn(fs, 'linkSync').mockImplementation(() => {
+      throw Object.assign(new Error('operation not permitted, link'), { code: 'EPERM' })
+    })
+    try {
+      expect(migrateSqliteFile(file)).toEqual({ location: file, from: 0, to: SCHEMA_VERSION })
+      expect(link).toHaveBeenCalledOnce()
+    } finally {
+      link.mockRestore()
+    }
+    expect(migrateSqliteFile(file).from).toBe(SCHEMA_VERSION)
+    expect(fs.readdirSync(dir)).toEqual(['crons.db'])
   })
 })

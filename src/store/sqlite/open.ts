@@ -2,6 +2,7 @@
  * Opening a state file safely: every check that can refuse a file runs before anything is written (even
  * switching to WAL rewrites header bytes), so a bad path leaves no new file and a foreign file is never altered.
  */
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import Database from 'better-sqlite3'
@@ -144,6 +145,35 @@ export interface OpenedDatabase {
   hadCompanions: boolean
 }
 
+/**
+ * A missing state file is created whole: written under a name of its own beside it (schema, then WAL,
+ * then closed) and linked into place, which fails if another process got there first. A reader sees
+ * no file or all of it, never a database without its schema (`logs --follow` started before the
+ * scheduler read that as an empty copy), and processes creating it at once never switch one file to
+ * WAL together, which can leave each waiting out the other's lock. Where the file system has no hard
+ * links, the file is created in place as any other open would.
+ */
+function createWhole(path: string, context: FailureContext): 'created' | 'taken' | 'in place' {
+  const temp = `${path}.creating-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    const db = new Database(temp, { timeout: context.busyTimeoutMs })
+    try {
+      db.pragma('journal_mode = WAL')
+      migrate(db)
+    } finally {
+      db.close()
+    }
+    fs.linkSync(temp, path)
+    return 'created'
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return 'taken'
+    if (errorCode(error)?.startsWith('SQLITE') === false) return 'in place'
+    throw fromSqliteError(error, context)
+  } finally {
+    for (const file of [temp, `${temp}-wal`, `${temp}-shm`]) fs.rmSync(file, { force: true })
+  }
+}
+
 /** Check, open, refuse or migrate. On any refusal the file is left byte-for-byte as it was. */
 export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
   const memory = path === ':memory:'
@@ -151,7 +181,13 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   const readonly = options.readonly === true && !memory
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   const context = { path, busyTimeoutMs, readonly }
-  const exists = memory ? false : checkStateFile(path, readonly)
+  let exists = memory ? false : checkStateFile(path, readonly)
+  let created = false
+  if (!exists && !readonly && !memory) {
+    const made = createWhole(path, context)
+    created = made === 'created'
+    exists = made !== 'in place'
+  }
   const hadCompanions = exists && companionsExist(path)
 
   let db: Database.Database
@@ -163,17 +199,17 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   try {
     assertUsable(path, probeSchema(db), readonly)
     if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, foundVersion: SCHEMA_VERSION, hadCompanions }
-    // Before WAL: a new file is written whole at this commit, so no reader sees it without its schema.
-    const probe = migrate(db)
-    // Another process may have initialised or replaced the file between our first look and the lock.
-    assertUsable(path, probe, false)
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
     }
     // NORMAL is durable against process crashes in WAL mode and avoids an fsync per claim.
     db.pragma('synchronous = NORMAL')
-    return { db, context, schemaVersion: probe.version, foundVersion: probe.foundVersion, hadCompanions }
+    const probe = migrate(db)
+    // Another process may have initialised or replaced the file between our first look and the lock.
+    assertUsable(path, probe, false)
+    const foundVersion = created ? 0 : probe.foundVersion
+    return { db, context, schemaVersion: probe.version, foundVersion, hadCompanions }
   } catch (error) {
     db.close()
     if (readonly) tidyAfterReadOnly(path, hadCompanions)
