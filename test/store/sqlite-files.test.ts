@@ -382,4 +382,14 @@ process.stdin.once('data', () => {
     expect(migrateSqliteFile(file).from).toBe(SCHEMA_VERSION)
     expect(fs.readdirSync(dir)).toEqual(['crons.db'])
   })
+
+  it('is created where a symbolic link that points nowhere yet points', async () => {
+    const dir = tempDir()
+    fs.mkdirSync(path.join(dir, 'data'))
+    const target = path.join(dir, 'data', 'crons.db')
+    fs.symlinkSync(target, path.join(dir, 'crons.db'))
+    expect(migrateSqliteFile(path.join(dir, 'crons.db')).from).toBe(0)
+    expect(fs.lstatSync(path.join(dir, 'crons.db')).isSymbolicLink()).toBe(true)
+    expect(migrateSqliteFile(target).from).toBe(SCHEMA_VERSION)
+  })
 })

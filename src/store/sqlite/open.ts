@@ -166,7 +166,8 @@ function createWhole(path: string, context: FailureContext): 'created' | 'taken'
     fs.linkSync(temp, path)
     return 'created'
   } catch (error) {
-    if (errorCode(error) === 'EEXIST') return 'taken'
+    // A link that points nowhere yet is there too: the file is created where it points, in place.
+    if (errorCode(error) === 'EEXIST') return fs.existsSync(path) ? 'taken' : 'in place'
     if (errorCode(error)?.startsWith('SQLITE') === false) return 'in place'
     throw fromSqliteError(error, context)
   } finally {
