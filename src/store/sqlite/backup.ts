@@ -4,6 +4,7 @@ import nodePath from 'node:path'
 import type Database from 'better-sqlite3'
 import { CronsError } from '../../errors.js'
 import type { StateBackup } from '../types.js'
+import { temporaryBeside } from './open.js'
 
 /** Written beside `file` under a temporary name and renamed into place: a failed backup leaves nothing behind. */
 export async function backupDatabase(
@@ -13,7 +14,7 @@ export async function backupDatabase(
   replace: boolean,
 ): Promise<StateBackup> {
   const target = nodePath.resolve(file)
-  const temporary = nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.${process.pid}.tmp`)
+  const temporary = temporaryBeside(target)
   try {
     await db.backup(temporary)
     if (!replace && fs.existsSync(target)) throw new Error(`${file} appeared while the backup was written`)

@@ -145,6 +145,12 @@ export interface OpenedDatabase {
   hadCompanions: boolean
 }
 
+/** A name beside `target` that no other process uses, for a file written whole and then moved or linked into place. */
+export function temporaryBeside(target: string): string {
+  const name = `.${nodePath.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
+  return nodePath.join(nodePath.dirname(target), name)
+}
+
 /**
  * A missing state file is created whole: written under a name of its own beside it (schema, then WAL,
  * then closed) and linked into place, which fails if another process got there first. A reader sees
@@ -154,7 +160,7 @@ export interface OpenedDatabase {
  * links, the file is created in place as any other open would.
  */
 function createWhole(path: string, context: FailureContext): 'created' | 'taken' | 'in place' {
-  const temp = `${path}.creating-${process.pid}-${randomBytes(4).toString('hex')}`
+  const temp = temporaryBeside(path)
   try {
     const db = new Database(temp, { timeout: context.busyTimeoutMs })
     try {
