@@ -99,14 +99,9 @@ function knownKeysAt(path: Path): readonly string[] {
   return []
 }
 
-interface JobSchedule {
-  schedule: Schedule
-  text: string
-}
-
 /** The rules that span fields. They read the raw jobs, so they still report when another field of the job is wrong. */
-function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]): Map<number, JobSchedule> {
-  const schedules = new Map<number, JobSchedule>()
+function checkJobs(rawJobs: unknown[], rawTimezone: unknown, problems: Problem[]): Map<number, Schedule> {
+  const schedules = new Map<number, Schedule>()
   const firstIndexByName = new Map<string, number>()
   const configZone = rawTimezone === undefined ? attempt(localZone) : attempt(() => f.zone(rawTimezone))
   const add = (index: number, field: string | undefined, message: string) =>
@@ -175,20 +170,15 @@ function attempt<T>(parse: () => T): Attempt<T> {
 }
 
 /** The job's schedule in its zone (`UTC` for an unknown zone, so a broken cron is still reported alongside). */
-function buildSchedule(kind: (typeof SCHEDULE_KINDS)[number], value: unknown, zone: string): JobSchedule {
-  if (kind === 'schedule') {
-    const text = f.aString('a cron expression')(value).trim()
-    return { schedule: parseCron(text, zone), text }
-  }
+function buildSchedule(kind: (typeof SCHEDULE_KINDS)[number], value: unknown, zone: string): Schedule {
+  if (kind === 'schedule') return parseCron(f.aString('a cron expression')(value).trim(), zone)
   if (kind === 'every') {
     const ms = f.interval(value)
     // As written ('every 90s'), unless it was bare seconds (90 or '90'), which would read ambiguously.
     const asWritten = typeof value === 'string' && !/^[\d.\s]+$/.test(value)
-    const text = `every ${asWritten ? value.trim() : formatDuration(ms)}`
-    return { schedule: everySchedule(ms, zone, text), text }
+    return everySchedule(ms, zone, `every ${asWritten ? value.trim() : formatDuration(ms)}`)
   }
-  const instant = f.instant(value)
-  return { schedule: atSchedule(instant, zone), text: `at ${new Date(instant).toISOString()}` }
+  return atSchedule(f.instant(value), zone)
 }
 
 function sortProblems(problems: Problem[]): Problem[] {
@@ -201,13 +191,8 @@ function sortProblems(problems: Problem[]): Problem[] {
     // A whole-job problem (no schedule, two schedules) sits where "schedule" would.
     return typeof field === 'string' ? keys.indexOf(field) : keys.indexOf('schedule')
   }
-  return problems
-    .map((problem, order) => ({ problem, order }))
-    .sort(
-      (a, b) =>
-        jobIndex(a.problem) - jobIndex(b.problem) || fieldRank(a.problem) - fieldRank(b.problem) || a.order - b.order,
-    )
-    .map(({ problem }) => problem)
+  // A stable sort: problems of one field keep the order they were found in.
+  return problems.sort((a, b) => jobIndex(a) - jobIndex(b) || fieldRank(a) - fieldRank(b))
 }
 
 /** `retry.max`, `tags[1]`. */
@@ -243,7 +228,7 @@ function stateFrom(base: string, state: string, where: string): StateLocation {
 
 const OVERRIDE_NAMES = { flag: '--state', env: 'CRONS_STATE' } as const
 
-function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, options: ValidateOptions): ResolvedConfig {
+function resolve(config: ParsedConfig, schedules: Map<number, Schedule>, options: ValidateOptions): ResolvedConfig {
   const cwd = options.cwd ?? process.cwd()
   const configDir = options.configDir ?? (options.configPath ? dirname(options.configPath) : cwd)
   const override = options.overrides?.state
@@ -260,7 +245,7 @@ function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, opti
     shutdownGraceMs: config.shutdownGrace ?? DEFAULTS.shutdownGraceMs,
     history: { ...DEFAULTS.history, ...definedOnly(config.history ?? {}) },
     hooks: definedOnly(config.hooks ?? {}),
-    jobs: config.jobs.map((job, index) => resolveJob(job, schedules.get(index) as JobSchedule, timezone, configDir)),
+    jobs: config.jobs.map((job, index) => resolveJob(job, schedules.get(index) as Schedule, timezone, configDir)),
     sources: {
       state: stateSource,
       timezone: config.timezone === undefined ? 'default' : 'file',
@@ -272,7 +257,7 @@ function resolve(config: ParsedConfig, schedules: Map<number, JobSchedule>, opti
   return resolved
 }
 
-function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string, configDir: string): ResolvedJob {
+function resolveJob(job: ParsedJob, schedule: Schedule, configZone: string, configDir: string): ResolvedJob {
   const d = DEFAULTS.job
   const retry = job.retry
   const command: ResolvedCommand | undefined =
@@ -286,9 +271,9 @@ function resolveJob(job: ParsedJob, built: JobSchedule, configZone: string, conf
         }
   const resolved: ResolvedJob = {
     name: job.name,
-    schedule: built.schedule,
-    scheduleText: built.text,
-    kind: built.schedule.kind,
+    schedule,
+    scheduleText: schedule.text,
+    kind: schedule.kind,
     zone: job.tz ?? configZone,
     timeoutMs: job.timeout ?? d.timeoutMs,
     retry: {
