@@ -29,7 +29,7 @@ function required<T>(parse: (value: unknown) => T) {
   )
 }
 
-/** The message for an object or array given as something else; unknown keys are worded in validate.ts. */
+/** The message for an object or array given as something else. */
 function wrongKind(what: string) {
   return (issue: { input: unknown }) => f.expected(what, issue.input)
 }
@@ -60,18 +60,18 @@ function strictObject<const E extends v.ObjectEntries>(
 }
 
 /**
- * One issue per key `for…in` sees that is not an entry, shaped like valibot's own (`expected: 'never'`,
- * the key last in its path) for validate.ts to word. Outputs `{}`, which the intersection merges away.
+ * One issue per key `for…in` sees that is not an entry, at the object's path (the problem is reported on
+ * the object that has the key), marked `expected: 'never'`. Outputs `{}`, which the intersection merges away.
  */
 function noOtherKeys(entries: v.ObjectEntries) {
+  const known = Object.keys(entries)
   return v.pipe(
     v.unknown(),
     v.rawCheck<unknown>(({ dataset, addIssue }) => {
-      const input = dataset.value as Record<string, unknown>
-      for (const key in input) {
+      for (const key in dataset.value as object) {
         if (Object.hasOwn(entries, key)) continue
-        const path: [v.ObjectPathItem] = [{ type: 'object', origin: 'key', input, key, value: input[key] }]
-        addIssue({ label: 'key', input: key, expected: 'never', path })
+        const hint = f.didYouMean(key, known) || ` (expected one of: ${known.join(', ')})`
+        addIssue({ message: `unknown key ${JSON.stringify(key)}${hint}`, expected: 'never' })
       }
     }),
     v.transform(() => ({})),
@@ -138,11 +138,8 @@ export const configSchema = strictObject(configObject, 'an object')
 export type ParsedConfig = v.InferOutput<typeof configSchema>
 export type ParsedJob = v.InferOutput<typeof jobSchema>
 
-/** Known keys per object, for "did you mean" on unknown keys. */
+/** The config's and a job's keys in their order, which is the order of their problems. */
 export const KNOWN_KEYS = {
   config: Object.keys(configObject.entries),
   job: Object.keys(jobObject.entries),
-  retry: Object.keys(retryObject.entries),
-  history: Object.keys(historyObject.entries),
-  hooks: Object.keys(hooksObject.entries),
 } as const

@@ -79,24 +79,11 @@ function checkExportShape(raw: unknown, file: string, expected: string): asserts
 }
 
 function issuesToProblems(issues: ReadonlyArray<BaseIssue<unknown>>): Problem[] {
-  return issues.map((issue) => {
-    const path: Path = (issue.path ?? []).map((item) => item.key as PropertyKey)
-    if (!isUnknownKey(issue)) return { path, message: issue.message }
-    // An unknown key's issue sits at the key itself; report it on the object that has it.
-    const key = String(path.at(-1))
-    const objectPath = path.slice(0, -1)
-    const known = knownKeysAt(objectPath)
-    const hint = f.didYouMean(key, known) || ` (expected one of: ${known.join(', ')})`
-    return { path: objectPath, message: `unknown key ${JSON.stringify(key)}${hint}`, unknownKey: true }
-  })
-}
-
-function knownKeysAt(path: Path): readonly string[] {
-  const last = path.at(-1)
-  if (path.length === 0) return KNOWN_KEYS.config
-  if (typeof last === 'number') return KNOWN_KEYS.job
-  if (last === 'retry' || last === 'history' || last === 'hooks') return KNOWN_KEYS[last]
-  return []
+  return issues.map((issue) => ({
+    path: (issue.path ?? []).map((item) => item.key as PropertyKey),
+    message: issue.message,
+    unknownKey: isUnknownKey(issue),
+  }))
 }
 
 /** The rules that span fields. They read the raw jobs, so they still report when another field of the job is wrong. */
