@@ -1,7 +1,7 @@
 import * as v from 'valibot'
 import { CronsError } from '../errors.js'
 import * as f from './fields.js'
-import type { BackoffKind, HookContext } from './types.js'
+import type { HookContext } from './types.js'
 
 /**
  * The config's shape as valibot schemas (unknown keys, paths, every issue in one pass); each leaf is a
@@ -34,11 +34,6 @@ function wrongKind(what: string) {
   return (issue: { input: unknown }) => f.expected(what, issue.input)
 }
 
-/** An object's known keys (unknown ones pass here: `strictObject` reports them). */
-function fields<const E extends v.ObjectEntries>(entries: E) {
-  return v.object(entries, missingKey(entries))
-}
-
 /** valibot reports an absent key as "Invalid key" without running its schema: word it as the field's parser would. */
 function missingKey(entries: v.ObjectEntries) {
   return (issue: v.BaseIssue<unknown>): string => {
@@ -52,11 +47,9 @@ function missingKey(entries: v.ObjectEntries) {
  * A non-array object whose fields are checked while every other key is reported, in one pass (valibot's
  * `strictObject` stops at the first; `objectWithRest` skips inherited keys and `constructor`, `__proto__`…).
  */
-function strictObject<const E extends v.ObjectEntries>(
-  object: v.ObjectSchema<E, v.ErrorMessage<v.ObjectIssue>>,
-  what: string,
-) {
-  return v.pipe(v.custom<unknown>(f.isRecord, wrongKind(what)), v.intersect([object, noOtherKeys(object.entries)]))
+function strictObject<const E extends v.ObjectEntries>(what: string, entries: E) {
+  const fields = v.object(entries, missingKey(entries))
+  return v.pipe(v.custom<unknown>(f.isRecord, wrongKind(what)), v.intersect([fields, noOtherKeys(entries)]))
 }
 
 /**
@@ -85,61 +78,61 @@ export function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
 type Hook = (ctx: HookContext) => unknown
 
 const hook = optional(f.aFunction<Hook>('a function'))
-const hooksObject = fields({ beforeRun: hook, afterRun: hook, onError: hook })
-const hooksSchema = v.optional(strictObject(hooksObject, 'an object with beforeRun, afterRun or onError functions'))
+const hookEntries = { beforeRun: hook, afterRun: hook, onError: hook }
+const hooks = v.optional(strictObject('an object with beforeRun, afterRun or onError functions', hookEntries))
 
-const retryObject = fields({
+const retry = strictObject('an object such as { max: 3, backoff: "exponential", initial: "1s" }', {
   max: optional(f.retryCount),
-  backoff: optional(f.oneOf<BackoffKind>(f.BACKOFF_KINDS)),
+  backoff: optional(f.oneOf(f.BACKOFF_KINDS)),
   initial: optional(f.duration),
   maxDelay: optional(f.duration),
   jitter: optional(f.fraction),
 })
 
-const historyObject = fields({
+const history = strictObject('an object such as { keepDays: 30, keepRuns: 10000 }', {
   keepDays: optional(f.positiveNumber('a number of days greater than 0')),
   keepRuns: optional(f.positiveInteger('a whole number of runs, 1 or more')),
 })
 
-const jobObject = fields({
+const jobEntries = {
   name: required(f.jobName),
   schedule: optional(f.aString('a cron expression such as "0 3 * * *" or "@daily"')),
   every: optional(f.interval),
   at: optional(f.instant),
   tz: optional(f.zone),
   timeout: optional(f.duration),
-  retry: v.optional(strictObject(retryObject, 'an object such as { max: 3, backoff: "exponential", initial: "1s" }')),
+  retry: v.optional(retry),
   overlap: optional(f.oneOf(f.OVERLAP_MODES)),
   catchUp: optional(f.aBoolean),
   misfireGrace: optional(f.duration),
   jitter: optional(f.duration),
   tags: v.optional(v.array(required(f.aString('a non-empty string')), wrongKind('an array of strings'))),
   description: optional(f.aString('a string')),
-  hooks: hooksSchema,
+  hooks,
   run: optional(f.runFunction),
   command: optional(f.command),
   cwd: optional(f.aString('a folder path')),
   env: optional(f.envVars),
   killGrace: optional(f.duration),
   enabled: optional(f.aBoolean),
-})
-export const jobSchema = strictObject(jobObject, 'a job object such as { name, schedule, run }')
+}
+const jobSchema = strictObject('a job object such as { name, schedule, run }', jobEntries)
 
-const configObject = fields({
+const configEntries = {
   state: optional(f.aString('a file path or ":memory:"')),
   timezone: optional(f.zone),
   shutdownGrace: optional(f.duration),
-  history: v.optional(strictObject(historyObject, 'an object such as { keepDays: 30, keepRuns: 10000 }')),
-  hooks: hooksSchema,
+  history: v.optional(history),
+  hooks,
   jobs: v.array(jobSchema, wrongKind('an array of jobs')),
-})
-export const configSchema = strictObject(configObject, 'an object')
+}
+export const configSchema = strictObject('an object', configEntries)
 
 export type ParsedConfig = v.InferOutput<typeof configSchema>
-export type ParsedJob = v.InferOutput<typeof jobSchema>
+export type ParsedJob = ParsedConfig['jobs'][number]
 
 /** The config's and a job's keys in their order, which is the order of their problems. */
 export const KNOWN_KEYS = {
-  config: Object.keys(configObject.entries),
-  job: Object.keys(jobObject.entries),
+  config: Object.keys(configEntries),
+  job: Object.keys(jobEntries),
 } as const
