@@ -12,7 +12,7 @@ import { EXPECTED_EXPORT } from './define.js'
 import { type ConfigSources, fingerprintOf } from './sources.js'
 import type { ResolvedConfig } from './types.js'
 
-export const CONFIG_FILE_NAMES = ['crons.config.ts', 'crons.config.mts', 'crons.config.js', 'crons.config.mjs'] as const
+const CONFIG_FILE_NAMES = ['crons.config.ts', 'crons.config.mts', 'crons.config.js', 'crons.config.mjs'] as const
 
 /** The first config file in `cwd` (only `cwd`: walking up could silently pick another project's jobs). */
 export function findConfigFile(cwd: string): string | undefined {
@@ -81,10 +81,11 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
       { suggestions: [`expected a file such as ${CONFIG_FILE_NAMES.join(', ')}`] },
     )
   }
-  const context: ErrorContext = { absolute, real: realpathSync(absolute), shown, cwd: options.cwd }
+  // esbuild may name the config by its real path.
+  const config = { absolute, real: realpathSync(absolute), shown }
   // So that stack traces of the config's code name the lines of crons.config.ts, not of the bundle.
   process.setSourceMapsEnabled(true)
-  let namespace: unknown
+  let namespace: Record<string, unknown>
   for (let attempt = 1; ; attempt++) {
     let compiled: Compiled
     try {
@@ -93,7 +94,7 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
     } catch (error) {
       const location = buildMessages(error)?.[0]?.location
       if (location) failedIn.set(absolute, resolve(dirname(absolute), location.file))
-      throw compileError(error, context)
+      throw compileError(error, config, options.cwd)
     }
     const { bundle, inputs } = compiled
     // Known before it runs: a config that throws is still watched through the files it imports.
@@ -104,11 +105,11 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
     } catch (error) {
       // Another process replaced the cached bundle between our check and our import: look again.
       if (attempt === 1 && !existsSync(bundle)) continue
-      throw evaluationError(error, context, bundle)
+      throw evaluationError(error, shown, bundle)
     }
   }
-  if (!isObject(namespace) || !('default' in namespace)) {
-    const names = isObject(namespace) ? Object.keys(namespace) : []
+  if (!('default' in namespace)) {
+    const names = Object.keys(namespace)
     const found = names.length > 0 ? `only named exports (${names.join(', ')})` : 'no exports'
     throw new CronsError('CONFIG_EXPORT', `${shown}: no default export (found ${found}); expected ${EXPECTED_EXPORT}`)
   }
@@ -117,7 +118,7 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
   try {
     return await value
   } catch (error) {
-    throw evaluationError(error, context)
+    throw evaluationError(error, shown)
   }
 }
 
@@ -125,16 +126,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null
 }
 
-interface ErrorContext {
-  absolute: string
-  /** The config's real path: esbuild may name it so. */
-  real: string
-  shown: string
-  cwd: string | undefined
-}
-
 /** esbuild's first error as `file:line:col: message` (maybe in an imported file); a missing import as Node words it. */
-function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorContext): CronsError {
+function compileError(
+  error: unknown,
+  { absolute, real, shown }: { absolute: string; real: string; shown: string },
+  cwd: string | undefined,
+): CronsError {
   const fail = (code: 'CONFIG_LOAD' | 'CONFIG_SYNTAX', message: string) =>
     new CronsError(code, message, { cause: error })
   const first = buildMessages(error)?.[0]
@@ -157,7 +154,7 @@ function compileError(error: unknown, { absolute, real, shown, cwd }: ErrorConte
 }
 
 /** The config (or its default export's promise) threw. Messages name the config, not the cached bundle. */
-function evaluationError(error: unknown, { shown }: ErrorContext, bundle?: string): CronsError {
+function evaluationError(error: unknown, shown: string, bundle?: string): CronsError {
   let message = messageOf(error)
   if (bundle !== undefined) message = message.replaceAll(pathToFileURL(bundle).href, shown).replaceAll(bundle, shown)
   const firstLine = message.split('\n')[0]?.trim() || quote(error)
