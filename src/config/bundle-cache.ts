@@ -23,19 +23,17 @@ export interface Input {
   sha256?: string
 }
 
-interface Manifest {
-  format: number
-  config: string
-  crons: { entry: string; version: string }
-  bundle: string
-  builtAt: number
-  inputs: Input[]
-}
-
 export interface Built {
   code: string
   inputs: Input[]
   builtAt: number
+}
+
+interface Manifest extends Omit<Built, 'code'> {
+  format: number
+  config: string
+  crons: { entry: string; version: string }
+  bundle: string
 }
 
 /** One file per config (and per crons entry, so tests from src and the CLI from dist do not thrash). */

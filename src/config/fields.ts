@@ -31,7 +31,7 @@ export function expected(what: string, value: unknown): string {
 }
 
 /** `"a", "b" or "c"`. */
-export function orList(values: readonly string[]): string {
+function orList(values: readonly string[]): string {
   const quoted = values.map((value) => JSON.stringify(value))
   return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
 }
