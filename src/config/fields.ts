@@ -10,11 +10,9 @@ import type { BackoffKind, JobContext } from './types.js'
 
 /** How a value is shown inside a message: numbers as written (`NaN`, not `null`), Dates as instants. */
 export function show(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
   if (value instanceof Date)
     return Number.isNaN(value.getTime()) ? 'an invalid Date' : `a Date (${value.toISOString()})`
-  if (typeof value === 'symbol') return value.toString()
-  return quote(value)
+  return typeof value === 'number' ? String(value) : quote(value)
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -125,12 +123,6 @@ export function interval(value: unknown): number {
     : problem(`${show(value)} is not a positive interval (expected a duration greater than 0, such as "5m")`)
 }
 
-export function retryCount(value: unknown): number {
-  return Number.isSafeInteger(value) && (value as number) >= 0
-    ? (value as number)
-    : problem(expected('a whole number of retries, 0 or more', value))
-}
-
 export function fraction(value: unknown): number {
   return typeof value === 'number' && value >= 0 && value <= 1
     ? value
@@ -142,9 +134,9 @@ export function positiveNumber(what: string): (value: unknown) => number {
     typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : problem(expected(what, value))
 }
 
-export function positiveInteger(what: string): (value: unknown) => number {
+export function wholeNumber(min: number, what: string): (value: unknown) => number {
   return (value) =>
-    Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : problem(expected(what, value))
+    Number.isSafeInteger(value) && (value as number) >= min ? (value as number) : problem(expected(what, value))
 }
 
 export function zone(value: unknown): string {

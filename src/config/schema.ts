@@ -82,7 +82,7 @@ const hookEntries = { beforeRun: hook, afterRun: hook, onError: hook }
 const hooks = v.optional(strictObject('an object with beforeRun, afterRun or onError functions', hookEntries))
 
 const retry = strictObject('an object such as { max: 3, backoff: "exponential", initial: "1s" }', {
-  max: optional(f.retryCount),
+  max: optional(f.wholeNumber(0, 'a whole number of retries, 0 or more')),
   backoff: optional(f.oneOf(f.BACKOFF_KINDS)),
   initial: optional(f.duration),
   maxDelay: optional(f.duration),
@@ -91,7 +91,7 @@ const retry = strictObject('an object such as { max: 3, backoff: "exponential", 
 
 const history = strictObject('an object such as { keepDays: 30, keepRuns: 10000 }', {
   keepDays: optional(f.positiveNumber('a number of days greater than 0')),
-  keepRuns: optional(f.positiveInteger('a whole number of runs, 1 or more')),
+  keepRuns: optional(f.wholeNumber(1, 'a whole number of runs, 1 or more')),
 })
 
 const jobEntries = {
