@@ -28,12 +28,6 @@ export function expected(what: string, value: unknown): string {
   return value === undefined ? `missing (expected ${what})` : `expected ${what}, got ${show(value)}`
 }
 
-/** `"a", "b" or "c"`. */
-function orList(values: readonly string[]): string {
-  const quoted = values.map((value) => JSON.stringify(value))
-  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
-}
-
 /** Suffix ` (did you mean "x"?)` when a typo is plausible, else the empty string. */
 export function didYouMean(input: string, candidates: Iterable<string>): string {
   const match = closest(input, candidates)
@@ -52,11 +46,14 @@ export function aBoolean(value: unknown): boolean {
   return typeof value === 'boolean' ? value : problem(expected('true or false', value))
 }
 
+/** One of two or more words, listed as `"a", "b" or "c"`. */
 export function oneOf<T extends string>(allowed: readonly T[]): (value: unknown) => T {
+  const quoted = allowed.map((word) => JSON.stringify(word))
+  const list = `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`
   return (value) => {
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T
     const hint = typeof value === 'string' ? didYouMean(value, allowed) : ''
-    return problem(expected(orList(allowed), value) + hint)
+    return problem(expected(list, value) + hint)
   }
 }
 
