@@ -216,7 +216,6 @@ function locateConfig(cwd: string, configFlag: string | undefined, envConfig: st
   return path
 }
 
-/** The config file in `dir`, or CONFIG_NOT_FOUND with `suggestion`. */
 function configIn(dir: string, suggestion: string): string {
   const found = findConfigFile(dir)
   if (found !== undefined) return found

@@ -198,7 +198,7 @@ export interface ResolvedJob {
   schedule: Schedule
   /** The schedule as the user wrote it (`'0 3 * * *'`, `'every 5m'`, `'at 2026-01-01T00:00:00Z'`). */
   scheduleText: string
-  kind: 'cron' | 'every' | 'at'
+  kind: Schedule['kind']
   zone: string
   timeoutMs: number
   retry: ResolvedRetry
