@@ -131,7 +131,7 @@ export const configSchema = strictObject('an object', configEntries)
 export type ParsedConfig = v.InferOutput<typeof configSchema>
 export type ParsedJob = ParsedConfig['jobs'][number]
 
-/** The config's and a job's keys in their order, which is the order of their problems. */
+/** The config's and a job's keys: which ones are known, and the order their problems are listed in. */
 export const KNOWN_KEYS = {
   config: Object.keys(configEntries),
   job: Object.keys(jobEntries),
