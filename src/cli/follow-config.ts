@@ -9,7 +9,7 @@ import type { ConfigSources } from '../config/sources.js'
 import type { ResolvedConfig } from '../config/types.js'
 import type { Scheduler } from '../core/scheduler.js'
 import { toCronsError } from './base.js'
-import { reloadOnSignal, type SignalSource } from './signals.js'
+import type { SignalSource } from './signals.js'
 
 /** Editors save in several steps (a temp file, a rename, a truncate then a write): wait for quiet. */
 export const WATCH_DEBOUNCE_MS = 300
@@ -87,13 +87,15 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
       })
     : undefined
   watcher?.update()
-  const stopSignals = reloadOnSignal(() => void reload(), options.signals)
+  const signals = options.signals ?? process
+  const onHangup = () => void reload()
+  signals.on('SIGHUP', onHangup)
 
   return {
     reload,
     dispose: () => {
       disposed = true
-      stopSignals()
+      signals.off('SIGHUP', onHangup)
       watcher?.close()
     },
   }
