@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { paint } from '../cli/output.js'
-import { openStateForReading, openStateForWriting } from '../cli/state.js'
-import type { ResolvedConfig } from '../config/types.js'
-import { changePaused, type PauseResult, type StateAccess } from '../core/pause.js'
+import { stateAccess } from '../cli/state.js'
+import { changePaused, type PauseResult } from '../core/pause.js'
 
 export default class PauseJob extends BaseCommand {
   static override summary = 'Pause a job: its slots are recorded as skipped until it is resumed.'
@@ -33,11 +32,6 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
     this.out(pauseMessage(result))
     return result
   }
-}
-
-/** The state file the config names: read-only to check a name, read-write to change the flag. */
-export function stateAccess(config: ResolvedConfig): StateAccess {
-  return { read: () => openStateForReading(config), write: () => openStateForWriting(config) }
 }
 
 /** One line for people; the JSON says the same with `changed`. */
