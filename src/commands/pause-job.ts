@@ -35,12 +35,8 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
 }
 
 /** One line for people; the JSON says the same with `changed`. */
-export function pauseMessage(
-  result: Pick<PauseResult, 'job' | 'paused' | 'changed'>,
-  stream?: { isTTY?: boolean },
-): string {
-  const p = paint(stream)
-  const job = p.bold(result.job)
+export function pauseMessage(result: Pick<PauseResult, 'job' | 'paused' | 'changed'>): string {
+  const job = paint().bold(result.job)
   if (result.paused) {
     return result.changed
       ? `Paused ${job}: its slots are skipped until \`crons resume-job ${result.job}\`.`
