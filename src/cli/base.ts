@@ -78,8 +78,7 @@ export abstract class BaseCommand extends Command {
   /** The config; with --state (or CRONS_STATE) and no config file, one naming that state alone (reading.ts). */
   protected async configOrStateAlone(flags: { config?: string; state?: string }): Promise<ResolvedConfig> {
     const { configOrStateAlone } = await import('./reading.js')
-    const context = { flags, env: process.env, cwd: process.cwd() }
-    return (await configOrStateAlone(() => this.loadConfig(flags), context)).config
+    return (await configOrStateAlone(() => this.loadConfig(flags), flags)).config
   }
 
   /** The config and its state, read-only (reading.ts); why the state is read alone goes to stderr. */
@@ -88,8 +87,7 @@ export abstract class BaseCommand extends Command {
     options: { hash?: boolean } = {},
   ): Promise<Reading> {
     const { openForReading } = await import('./reading.js')
-    const context = { flags, env: process.env, cwd: process.cwd() }
-    const reading = await openForReading(() => this.loadConfig(flags, options), context)
+    const reading = await openForReading(() => this.loadConfig(flags, options), flags)
     if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
     return reading
   }

@@ -9,7 +9,7 @@ import type { ConfigSources } from '../config/sources.js'
 import type { ResolvedConfig } from '../config/types.js'
 import type { Scheduler } from '../core/scheduler.js'
 import { toCronsError } from './base.js'
-import { reloadOnSignal, type SignalSource } from './signals.js'
+import type { SignalSource } from './signals.js'
 
 /** Editors save in several steps (a temp file, a rename, a truncate then a write): wait for quiet. */
 export const WATCH_DEBOUNCE_MS = 300
@@ -37,22 +37,11 @@ export interface ConfigFollower {
 
 export function followConfig(options: FollowConfigOptions): ConfigFollower {
   const { scheduler } = options
-  const debounceMs = options.debounceMs ?? WATCH_DEBOUNCE_MS
   let disposed = false
   let reloading: Promise<void> | undefined
   let again = false
   // The last reload was refused, and the files have not been back to the running version since.
   let refusedLast = false
-
-  const once = async (): Promise<void> => {
-    try {
-      await scheduler.reload(await options.load())
-      refusedLast = false
-    } catch (error) {
-      refusedLast = true
-      if (!disposed) options.refused(oneLine(error))
-    }
-  }
 
   const reload = (): Promise<void> => {
     if (disposed) return Promise.resolve()
@@ -63,7 +52,13 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
     reloading = (async () => {
       do {
         again = false
-        await once()
+        try {
+          await scheduler.reload(await options.load())
+          refusedLast = false
+        } catch (error) {
+          refusedLast = true
+          if (!disposed) options.refused(oneLine(error))
+        }
         watcher?.update()
       } while (again && !disposed)
     })().finally(() => {
@@ -73,7 +68,7 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
   }
 
   const watcher = options.sources
-    ? new SourceWatcher(options.sources, debounceMs, () => {
+    ? new SourceWatcher(options.sources, options.debounceMs ?? WATCH_DEBOUNCE_MS, () => {
         // Touched or saved unchanged: nothing to reload.
         const now = options.sources?.()
         if (now !== undefined && now.hash === scheduler.config.configHash) {
@@ -87,13 +82,15 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
       })
     : undefined
   watcher?.update()
-  const stopSignals = reloadOnSignal(() => void reload(), options.signals)
+  const signals = options.signals ?? process
+  const onHangup = () => void reload()
+  signals.on('SIGHUP', onHangup)
 
   return {
     reload,
     dispose: () => {
       disposed = true
-      stopSignals()
+      signals.off('SIGHUP', onHangup)
       watcher?.close()
     },
   }

@@ -17,15 +17,12 @@ export interface Reading {
   note: string | undefined
 }
 
-export interface ReadingOptions {
-  flags: { config?: string; state?: string }
-  env: NodeJS.ProcessEnv
-  cwd: string
-}
+type GlobalFlags = { config?: string; state?: string }
 
 /** The config (or none, see above) and its state, read-only. */
-export async function openForReading(load: () => Promise<ResolvedConfig>, options: ReadingOptions): Promise<Reading> {
-  const loaded = await configOrStateAlone(load, options)
+export async function openForReading(load: () => Promise<ResolvedConfig>, flags: GlobalFlags): Promise<Reading> {
+  const cwd = process.cwd()
+  const loaded = await configOrStateAlone(load, flags)
   const store = await openStateForReading(loaded.config)
   if (loaded.stateOnly) return { ...loaded, store }
   const { config } = loaded
@@ -33,8 +30,8 @@ export async function openForReading(load: () => Promise<ResolvedConfig>, option
   const stored = store && apart ? (await store.listJobs()).map((job) => job.name) : []
   const shared = config.jobs.some((job) => stored.includes(job.name))
   if (stored.length === 0 || shared) return { config, store, stateOnly: false, note: undefined }
-  const state = options.flags.state ?? (options.env.CRONS_STATE || undefined)
-  const shown = config.configPath ? path.relative(options.cwd, config.configPath) || config.configPath : 'the config'
+  const state = flags.state ?? (process.env.CRONS_STATE || undefined)
+  const shown = config.configPath ? path.relative(cwd, config.configPath) || config.configPath : 'the config'
   // Not this state's config: nor is its fingerprint to compare with the state's schedulers.
   const { configHash: _, ...another } = config
   return {
@@ -48,21 +45,19 @@ export async function openForReading(load: () => Promise<ResolvedConfig>, option
 /** The config, or when none is found and a state is given, a config with no jobs naming that state. */
 export async function configOrStateAlone(
   load: () => Promise<ResolvedConfig>,
-  options: ReadingOptions,
+  flags: GlobalFlags,
 ): Promise<{ config: ResolvedConfig; stateOnly: boolean; note: string | undefined }> {
-  const { flags, env, cwd } = options
+  const { env } = process
+  const cwd = process.cwd()
   const state = flags.state ?? (env.CRONS_STATE || undefined)
   const configGiven = flags.config !== undefined || Boolean(env.CRONS_CONFIG)
   try {
     return { config: await load(), stateOnly: false, note: undefined }
   } catch (error) {
     if (!(isCronsError(error) && error.code === 'CONFIG_NOT_FOUND' && state !== undefined && !configGiven)) throw error
-    const alone = await stateOnlyConfig(state, flags.state !== undefined ? 'flag' : 'env', cwd)
+    const { validateConfig } = await import('../config/validate.js')
+    const overrides = { state: { value: state, source: flags.state !== undefined ? 'flag' : 'env' } as const }
+    const alone = await validateConfig({ jobs: [] }, { file: 'state file', cwd, overrides })
     return { config: alone, stateOnly: true, note: `no config file in ${cwd}: reading ${state} alone` }
   }
-}
-
-async function stateOnlyConfig(state: string, source: 'flag' | 'env', cwd: string): Promise<ResolvedConfig> {
-  const { validateConfig } = await import('../config/validate.js')
-  return validateConfig({ jobs: [] }, { file: 'state file', cwd, overrides: { state: { value: state, source } } })
 }

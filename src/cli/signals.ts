@@ -1,6 +1,7 @@
 /**
  * Signals for `start-scheduler` and `run-job` (SEMANTICS §7): the first SIGINT/SIGTERM stops within
- * the shutdown grace, a second at once (what runs is recorded interrupted). SIGHUP reloads the config.
+ * the shutdown grace, a second at once (what runs is recorded interrupted).
+ * SIGHUP, which reloads the config, is follow-config.ts's.
  */
 import { formatDuration } from '../config/duration.js'
 
@@ -50,14 +51,5 @@ export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise
     dispose: () => {
       for (const signal of SIGNALS) source.off(signal, onSignal)
     },
-  }
-}
-
-/** Call `reload` on each SIGHUP until the returned function is called. */
-export function reloadOnSignal(reload: () => void, source: SignalSource = process): () => void {
-  const onSignal = () => reload()
-  source.on('SIGHUP', onSignal)
-  return () => {
-    source.off('SIGHUP', onSignal)
   }
 }

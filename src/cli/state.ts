@@ -1,6 +1,7 @@
 /** How commands open the state: inspecting ones read-only, never creating it (none yet means nothing has run). */
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import type { ResolvedConfig } from '../config/types.js'
+import type { StateAccess } from '../core/pause.js'
 import { CronsError, isCronsError } from '../errors.js'
 import type { Store } from '../store/types.js'
 
@@ -15,10 +16,12 @@ export async function openStateForReading(config: ResolvedConfig): Promise<Store
   }
 }
 
-/** The store, read-write (created and migrated if needed). */
-export async function openStateForWriting(config: ResolvedConfig): Promise<Store> {
-  const { openStore } = await import('../store/index.js')
-  return openStore(config.state)
+/** The state the config names: read-only to check a name or a run, read-write (created if needed) to change it. */
+export function stateAccess(config: ResolvedConfig): StateAccess {
+  return {
+    read: () => openStateForReading(config),
+    write: async () => (await import('../store/index.js')).openStore(config.state),
+  }
 }
 
 /** A SQLite file with no schema at all (typically copied without its -wal file) is empty, not missing. */

@@ -2,10 +2,10 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseDurationFlag, parseRunId } from '../cli/flags.js'
 import { formatDuration, paint } from '../cli/output.js'
+import { stateAccess } from '../cli/state.js'
 import { cancelInState } from '../core/cancel.js'
 import { systemClock } from '../core/clock.js'
 import { type AttemptView, attemptView } from '../core/views.js'
-import { stateAccess } from './pause-job.js'
 
 export default class Cancel extends BaseCommand {
   static override summary = 'Cancel a running attempt: its job is stopped and the attempt recorded cancelled.'

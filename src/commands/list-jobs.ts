@@ -55,7 +55,7 @@ Given --state and no config file (or a config that lists none of the state's job
       // Read once: the per-job flag and the notice below the table agree.
       const others = store ? await otherConfig(config, store, now) : []
       jobs = await jobSummaries(config, store, now, { stateOnly, otherConfig: others })
-      drift = store && !this.jsonEnabled() ? configDriftNotice(others, config) : undefined
+      drift = configDriftNotice(others, config)
     } finally {
       await store?.close()
     }

@@ -104,7 +104,8 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
         checkJobName(flags.job, configured, stored)
         filter.job = flags.job
       }
-      const context: RunsContext = { zoneOf: zoneLookup(config), now, wide: flags.wide }
+      const zones = new Map(config.jobs.map((job) => [job.name, job.zone]))
+      const context: RunsContext = { zoneOf: (job) => zones.get(job) ?? 'UTC', now, wide: flags.wide }
       if (runId !== undefined) {
         const detail = attemptDetail(await findAttempt(store, runId, displayPath(config.statePath)))
         if (!this.jsonEnabled()) this.out(renderAttemptDetail(detail, context, paint()))
@@ -188,10 +189,4 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
 
 async function pause(signal: AbortSignal): Promise<void> {
   await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined)
-}
-
-/** Slots read in the zone the schedule was written for; a job gone from the config has none, so UTC. */
-function zoneLookup(config: ResolvedConfig): (job: string) => string {
-  const zones = new Map(config.jobs.map((job) => [job.name, job.zone]))
-  return (job) => zones.get(job) ?? 'UTC'
 }

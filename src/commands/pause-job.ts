@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { paint } from '../cli/output.js'
-import { openStateForReading, openStateForWriting } from '../cli/state.js'
-import type { ResolvedConfig } from '../config/types.js'
-import { changePaused, type PauseResult, type StateAccess } from '../core/pause.js'
+import { stateAccess } from '../cli/state.js'
+import { changePaused, type PauseResult } from '../core/pause.js'
 
 export default class PauseJob extends BaseCommand {
   static override summary = 'Pause a job: its slots are recorded as skipped until it is resumed.'
@@ -35,18 +34,9 @@ Only the state is needed: with --state (or CRONS_STATE) and no config file, the 
   }
 }
 
-/** The state file the config names: read-only to check a name, read-write to change the flag. */
-export function stateAccess(config: ResolvedConfig): StateAccess {
-  return { read: () => openStateForReading(config), write: () => openStateForWriting(config) }
-}
-
 /** One line for people; the JSON says the same with `changed`. */
-export function pauseMessage(
-  result: Pick<PauseResult, 'job' | 'paused' | 'changed'>,
-  stream?: { isTTY?: boolean },
-): string {
-  const p = paint(stream)
-  const job = p.bold(result.job)
+export function pauseMessage(result: Pick<PauseResult, 'job' | 'paused' | 'changed'>): string {
+  const job = paint().bold(result.job)
   if (result.paused) {
     return result.changed
       ? `Paused ${job}: its slots are skipped until \`crons resume-job ${result.job}\`.`

@@ -85,9 +85,9 @@ Exit code 0 only if the run succeeded.`
       const result = await scheduler
         .runJob(name, { force: flags.force, ...(timeoutMs === undefined ? {} : { timeoutMs }) })
         .catch((error: unknown) => {
-          // The engine words the way out for its callers; here it is a flag.
+          // The engine words the way out for its callers (`{ force: true }`); here it is a flag.
           if (isCronsError(error) && (error.code === 'JOB_RUNNING' || error.code === 'JOB_DISABLED')) {
-            error.suggestions.splice(0, Infinity, FORCE_HINT)
+            error.suggestions.splice(0, Infinity, 'pass --force to run it anyway')
           }
           throw error
         })
@@ -115,6 +115,3 @@ Exit code 0 only if the run succeeded.`
     }
   }
 }
-
-/** The CLI's words for the library's `{ force: true }` in a JOB_RUNNING refusal. */
-const FORCE_HINT = 'pass --force to run it anyway'

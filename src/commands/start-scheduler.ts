@@ -62,7 +62,7 @@ Several schedulers may share one state file: every slot still fires exactly once
     const { flags } = await this.parse(StartScheduler)
     const format: LogFormat = flags['log-format']
     const config = await this.loadConfig(flags, { hash: true })
-    const lease = { ...defaultLease(config.state), ...leaseOptions(defaultLease(config.state), flags) }
+    const lease = leaseFrom(defaultLease(config.state), flags)
     const scheduler = new Scheduler(config, {
       initiator: 'scheduler',
       openStore,
@@ -93,7 +93,16 @@ Several schedulers may share one state file: every slot still fires exactly once
       announce: (note, signal) => say({ event: 'stopping', signal, note }, note),
     })
     // Listening before the start: a SIGHUP that comes during it must not end the process.
-    const follower = await this.follow(scheduler, flags, format, write)
+    // SIGHUP, and with --watch a change of the config's files, reload the config (cli/follow-config.ts).
+    const { configSources } = await import('../config/loader.js')
+    const configPath = config.configPath
+    const follower = followConfig({
+      scheduler,
+      load: () => this.loadConfig(flags, { hash: true }),
+      refused: (message) => write(reloadRefusedLine(message, format)),
+      restored: () => write(configRestoredLine(format)),
+      ...(flags.watch && configPath !== undefined ? { sources: () => configSources(configPath) } : {}),
+    })
     await scheduler.start()
     await Promise.race([signals.stopped, stoppedItself])
     follower.dispose()
@@ -103,24 +112,6 @@ Several schedulers may share one state file: every slot still fires exactly once
       process.stderr.write(`error: ${failed}\n`)
     }
     this.exitWhenDone()
-  }
-
-  /** SIGHUP, and with --watch a change of the config's files, reload the config (cli/follow-config.ts). */
-  private async follow(
-    scheduler: Scheduler,
-    flags: { config?: string; state?: string; watch: boolean },
-    format: LogFormat,
-    write: (line: string) => void,
-  ) {
-    const { configSources } = await import('../config/loader.js')
-    const configPath = scheduler.config.configPath
-    return followConfig({
-      scheduler,
-      load: () => this.loadConfig(flags, { hash: true }),
-      refused: (message) => write(reloadRefusedLine(message, format)),
-      restored: () => write(configRestoredLine(format)),
-      ...(flags.watch && configPath !== undefined ? { sources: () => configSources(configPath) } : {}),
-    })
   }
 
   private summary(
@@ -176,29 +167,24 @@ Several schedulers may share one state file: every slot still fires exactly once
   }
 }
 
-/** `--heartbeat` and `--instance-ttl`, checked together: a lease must outlast two heartbeats. */
-function leaseOptions(
-  defaults: Readonly<Lease>,
-  { heartbeat, 'instance-ttl': ttl }: { heartbeat?: string | undefined; 'instance-ttl'?: string | undefined },
-): { heartbeatMs?: number; instanceTtlMs?: number } {
-  const parse = (flag: string, raw: string): number =>
-    parseDurationFlag(flag, raw, { minMs: 100, seconds: false, expected: 'a duration of at least 100ms, such as "2s"' })
-  const options: { heartbeatMs?: number; instanceTtlMs?: number } = {}
-  if (heartbeat !== undefined) options.heartbeatMs = parse('heartbeat', heartbeat)
-  if (ttl !== undefined) options.instanceTtlMs = parse('instance-ttl', ttl)
-  const beat = options.heartbeatMs ?? defaults.heartbeatMs
-  const lease = options.instanceTtlMs ?? defaults.instanceTtlMs
+/** `--heartbeat` and `--instance-ttl` over the state's defaults, checked together: a lease must outlast two heartbeats. */
+function leaseFrom(defaults: Readonly<Lease>, flags: { heartbeat?: string; 'instance-ttl'?: string }): Lease {
+  const rule = { minMs: 100, seconds: false, expected: 'a duration of at least 100ms, such as "2s"' }
+  const parse = (flag: string, raw: string | undefined, fallback: number): number =>
+    raw === undefined ? fallback : parseDurationFlag(flag, raw, rule)
+  const beat = parse('heartbeat', flags.heartbeat, defaults.heartbeatMs)
+  const lease = parse('instance-ttl', flags['instance-ttl'], defaults.instanceTtlMs)
   if (lease < 2 * beat) {
     throw new CronsError(
       'FLAG_INVALID',
       `--instance-ttl ${formatDuration(lease)} is shorter than two heartbeats (${formatDuration(beat)} each); expected at least ${formatDuration(2 * beat)}`,
     )
   }
-  return options
+  return { heartbeatMs: beat, instanceTtlMs: lease }
 }
 
 /** "1 other scheduler shares this state (box-a pid 12): each slot runs once among the 2". */
-export function peersText(peers: readonly InstanceRecord[]): string {
+function peersText(peers: readonly InstanceRecord[]): string {
   const which = peers.map((i) => `${i.host} pid ${i.pid}`).join(', ')
   const others = peers.length === 1 ? '1 other scheduler shares' : `${peers.length} other schedulers share`
   return `${others} this state (${which}): each slot runs once among the ${peers.length + 1}`
