@@ -219,7 +219,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`running\` | object[] | Attempts executing now: \`{ id, job, slot, trigger, attempt, status, startedAt, instanceId, host, pid }\`. |
 | \`last24h\` | object | \`{ since, counts }\`: attempts started in the last 24 hours, by status. |
 | \`nextDue\` | object or null | \`{ job, at, zone }\`: the next slot of a job that is not paused. |
-| \`state\` | object | \`{ path, exists, sizeBytes, schemaVersion }\`. |
+| \`state\` | object | \`{ kind, path, exists, sizeBytes, schemaVersion }\`: \`kind\` is \`file\`, \`memory\` or \`postgres\`, as the config's \`state\` names it. |
 
 ### Config (\`config --json\`)
 

@@ -22,7 +22,7 @@ export default class Status extends BaseCommand {
   static override description =
     `Exits with code ${EXIT.unhealthy} when no scheduler is alive, after printing the report.
 A scheduler instance is alive when it has not stopped and has heartbeated within its lease (30 s for
-a state file, 10 s on PostgreSQL);
+a state file, 10 s on PostgreSQL); one on this host whose process is gone is dead at once;
 run-job processes are not schedulers and are shown only by what they run. When several schedulers
 share the state file, the report says so: each slot runs once among them.
 The state file is only read: a missing state file reports no instances.`
@@ -86,7 +86,7 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     ),
     ...(alive > 1 ? [field('sharing', `${alive} schedulers share this state: each slot runs once among them`)] : []),
     ...(options.drift === undefined ? [] : [field('config', p.yellow(options.drift))]),
-    field('state file', stateText(report.state)),
+    field('state', stateText(report.state)),
     field('next due', options.stateOnly ? 'unknown (read without a config)' : nextDueText(report, now)),
     field('last 24h', countsText(report.last24h.counts)),
   ]
@@ -143,8 +143,8 @@ function unhealthyReason(report: StatusReport, now: number): string {
 
 function stateText(state: StatusReport['state']): string {
   if (!state.exists) return `${state.path} (not created yet)`
-  const size = state.sizeBytes === null ? 'in memory' : formatBytes(state.sizeBytes)
-  return `${state.path} (${size}, schema version ${state.schemaVersion})`
+  const what = { file: formatBytes(state.sizeBytes ?? 0), memory: 'in memory', postgres: 'PostgreSQL' }[state.kind]
+  return `${state.path} (${what}, schema version ${state.schemaVersion})`
 }
 
 function nextDueText(report: StatusReport, now: number): string {

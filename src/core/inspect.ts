@@ -3,9 +3,11 @@
  * CLI's answers. A store of `undefined` means no state file yet: nothing has run, no scheduler started.
  */
 import type { ResolvedConfig, ResolvedJob } from '../config/types.js'
+import type { StateLocation } from '../store/location.js'
 import { type AttemptRecord, type InstanceRecord, RUN_STATUSES, type RunStatus, type Store } from '../store/types.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
 import { defaultLease } from './lease.js'
+import { processGoneHere } from './process-identity.js'
 
 const DAY_MS = 86_400_000
 
@@ -89,7 +91,7 @@ export interface InstanceStatus {
   heartbeatAt: number
   heartbeatAgeMs: number
   stoppedAt: number | null
-  /** Not stopped and heartbeating within the TTL: the same test peers use before reaping its runs. */
+  /** Not stopped or reaped, heartbeating within the TTL, its process not gone from this host: the test peers use before reaping its runs. */
   alive: boolean
   /** The fingerprint of the config it runs (`ResolvedConfig.configHash`); null if it recorded none. */
   configHash: string | null
@@ -123,7 +125,14 @@ export interface StatusReport {
   last24h: { since: number; counts: Record<RunStatus, number> }
   /** The earliest next fire among configured jobs that are neither paused nor disabled, with the job's zone. */
   nextDue: { job: string; at: number; zone: string } | null
-  state: { path: string; exists: boolean; sizeBytes: number | null; schemaVersion: number | null }
+  /** `kind` as in `config.state`: a SQLite file, in memory, or a PostgreSQL database. */
+  state: {
+    kind: StateLocation['kind']
+    path: string
+    exists: boolean
+    sizeBytes: number | null
+    schemaVersion: number | null
+  }
 }
 
 export async function statusReport(
@@ -141,23 +150,26 @@ export async function statusReport(
       running: [],
       last24h: { since, counts },
       nextDue: nextDue(config, new Set(), now),
-      state: { path: config.statePath, exists: false, sizeBytes: null, schemaVersion: null },
+      state: { kind: config.state.kind, path: config.statePath, exists: false, sizeBytes: null, schemaVersion: null },
     }
   }
-  const all = (await store.listInstances()).map((i) => ({
-    role: i.role,
-    id: i.id,
-    host: i.host,
-    pid: i.pid,
-    startedAt: i.startedAt,
-    heartbeatAt: i.heartbeatAt,
-    heartbeatAgeMs: Math.max(0, now - i.heartbeatAt),
-    stoppedAt: i.stoppedAt,
-    alive: isAlive(i, now, ttlMs),
-    configHash: i.configHash,
-    configDiffers: isAlive(i, now, ttlMs) ? differs(config, i) : null,
-    clockOffsetMs: i.clockOffsetMs,
-  }))
+  const all = (await store.listInstances()).map((i) => {
+    const alive = isAlive(i, now, ttlMs)
+    return {
+      role: i.role,
+      id: i.id,
+      host: i.host,
+      pid: i.pid,
+      startedAt: i.startedAt,
+      heartbeatAt: i.heartbeatAt,
+      heartbeatAgeMs: Math.max(0, now - i.heartbeatAt),
+      stoppedAt: i.stoppedAt,
+      alive,
+      configHash: i.configHash,
+      configDiffers: alive ? differs(config, i) : null,
+      clockOffsetMs: i.clockOffsetMs,
+    }
+  })
   // Runs name any instance; health is about the schedulers (run-job processes register as runners).
   const byId = new Map(all.map((i) => [i.id, i]))
   const instances = all.filter((i) => i.role === 'scheduler').map(({ role: _, ...i }) => i)
@@ -182,7 +194,13 @@ export async function statusReport(
     running,
     last24h: { since, counts },
     nextDue: nextDue(config, paused, now),
-    state: { path: info.location, exists: true, sizeBytes: info.sizeBytes, schemaVersion: info.schemaVersion },
+    state: {
+      kind: config.state.kind,
+      path: info.location,
+      exists: true,
+      sizeBytes: info.sizeBytes,
+      schemaVersion: info.schemaVersion,
+    },
   }
 }
 
@@ -208,8 +226,17 @@ export async function otherConfig(
   return instances.filter((i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true)
 }
 
+/**
+ * Not stopped, not reaped, heartbeated within the lease and, on this host, its process still running: a
+ * scheduler killed here is dead at once, as reaping judges it (process-identity.ts), not a lease later.
+ */
 function isAlive(instance: InstanceRecord, now: number, ttlMs: number): boolean {
-  return instance.stoppedAt === null && now - instance.heartbeatAt <= ttlMs
+  return (
+    instance.stoppedAt === null &&
+    instance.reapedAt === null &&
+    now - instance.heartbeatAt <= ttlMs &&
+    !processGoneHere(instance)
+  )
 }
 
 function differs(config: ResolvedConfig, instance: InstanceRecord): boolean | null {

@@ -121,7 +121,7 @@ describe('status rendering (fixed now)', () => {
     expect(await renderStatus(report, NOW, { zone: config.timezone })).toBe(
       [
         'scheduler   unhealthy: no scheduler alive (no state file yet)',
-        `state file  ${path.join(dir, 'crons.db')} (not created yet)`,
+        `state       ${path.join(dir, 'crons.db')} (not created yet)`,
         'next due    poll at 2026-01-15 10:05:00 UTC, in 5m',
         'last 24h    no runs',
         '',
@@ -141,7 +141,7 @@ describe('status rendering (fixed now)', () => {
     expect(sizeless(await renderStatus(report, NOW, { zone: config.timezone }))).toBe(
       [
         'scheduler   healthy: 1 of 3 instance(s) alive',
-        `state file  ${path.join(dir, 'crons.db')} (SIZE, schema version ${report.state.schemaVersion})`,
+        `state       ${path.join(dir, 'crons.db')} (SIZE, schema version ${report.state.schemaVersion})`,
         'next due    poll at 2026-01-15 10:05:00 UTC, in 5m',
         'last 24h    1 running, 3 succeeded, 1 failed',
         '',
@@ -229,12 +229,22 @@ describe('status rendering (fixed now)', () => {
       },
       nextDue: { job: 'poll', at: '2026-01-15T10:05:00.000Z', zone: 'UTC' },
       state: {
+        kind: 'file',
         path: path.join(dir, 'crons.db'),
         exists: true,
         sizeBytes: 0,
         schemaVersion: report.state.schemaVersion,
       },
     })
+  })
+
+  it('names a PostgreSQL state as a database, not by a size a file would have', async () => {
+    const config = await load(projectDir())
+    const report = await statusReport(config, undefined, NOW)
+    const location = 'postgres://crons:***@db.internal:5432/crons'
+    report.state = { kind: 'postgres', path: location, exists: true, sizeBytes: null, schemaVersion: 3 }
+    const text = await renderStatus(report, NOW, { zone: config.timezone })
+    expect(text.split('\n')[1]).toBe(`state       ${location} (PostgreSQL, schema version 3)`)
   })
 
   it('says whether the last scheduler crashed or stopped', async () => {
@@ -309,7 +319,7 @@ describe('crons status (spawned)', () => {
       healthy: false,
       instances: [],
       running: [],
-      state: { path: path.join(dir, 'crons.db'), exists: false, sizeBytes: null, schemaVersion: null },
+      state: { kind: 'file', path: path.join(dir, 'crons.db'), exists: false, sizeBytes: null, schemaVersion: null },
     })
     expect(view.nextDue?.job).toBe('poll')
     expect(fs.existsSync(path.join(dir, 'crons.db'))).toBe(false)

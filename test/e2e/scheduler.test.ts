@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { StatusView } from '../../src/core/views.js'
 import type { AttemptRecord } from '../../src/store/index.js'
 import {
   ANSI,
@@ -161,6 +162,18 @@ describe.concurrent('start-scheduler', () => {
     await b.waitForLine(
       `reaped run(s) ${blockedRun.id} marked interrupted: the process running them stopped heartbeating`,
       5000,
+    )
+    // Nor does anything call A alive within its lease: B names no peer, status counts one scheduler.
+    await b.waitForLine(/^ {2}jobs {6}\d+$/, 5000)
+    expect(b.lines().filter((line) => /^ {2}peers /.test(line))).toEqual([])
+    const status = await runCli(['status', '--json'], { cwd })
+    expect(status.code).toBe(0)
+    const instances = (JSON.parse(status.stdout) as StatusView).instances.map((i) => [i.id, i.alive])
+    expect(instances).toEqual(
+      expect.arrayContaining([
+        [idA, false],
+        [idB, true],
+      ]),
     )
     const reaped = (await readRuns(state)).find((r) => r.id === blockedRun.id)
     expect(reaped).toMatchObject({

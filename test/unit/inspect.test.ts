@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { hostname } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
@@ -151,7 +153,7 @@ describe('statusReport', () => {
         },
       },
       nextDue: { job: 'poll', at: at('2026-01-15T10:05:00Z'), zone: 'UTC' },
-      state: { path: ':memory:', exists: false, sizeBytes: null, schemaVersion: null },
+      state: { kind: 'memory', path: ':memory:', exists: false, sizeBytes: null, schemaVersion: null },
     })
   })
 
@@ -173,6 +175,26 @@ describe('statusReport', () => {
     ])
     expect((await statusReport(config, store, NOW + 1)).healthy).toBe(false)
     expect((await statusReport(config, store, NOW, 60_000)).instances.map((i) => i.alive)).toEqual([true, true, false])
+  })
+
+  it('counts an instance reaped by a peer, or whose process is gone from this host, as dead within its lease', async () => {
+    const store = await memoryStore()
+    const gonePid = spawnSync(process.execPath, ['-e', '']).pid as number
+    const here = hostname()
+    await store.registerInstance({ id: 'killed', role: 'scheduler', host: here, pid: gonePid, now: NOW - 5000 })
+    await store.registerInstance({ id: 'reaped', role: 'scheduler', host: 'h2', pid: 22, now: NOW - 5000 })
+    await store.reapDeadInstances(NOW - 1000, 30_000, ['reaped'])
+    await store.registerInstance({ id: 'self', role: 'scheduler', host: here, pid: process.pid, now: NOW - 5000 })
+
+    const report = await statusReport(config, store, NOW)
+    expect(report.instances.map((i) => [i.id, i.alive])).toEqual([
+      ['killed', false],
+      ['reaped', false],
+      ['self', true],
+    ])
+    expect(report.healthy).toBe(true)
+    await store.stopInstance('self', NOW)
+    expect((await statusReport(config, store, NOW)).healthy).toBe(false)
   })
 
   it('shows what runs where, counts the last 24 h, and skips paused jobs for the next slot due', async () => {
@@ -216,7 +238,13 @@ describe('statusReport', () => {
     })
     // poll (10:05Z) is paused, so the next slot due is report's 09:30 in New York.
     expect(report.nextDue).toEqual({ job: 'report', at: at('2026-01-15T14:30:00Z'), zone: 'America/New_York' })
-    expect(report.state).toEqual({ path: ':memory:', exists: true, sizeBytes: null, schemaVersion: expect.any(Number) })
+    expect(report.state).toEqual({
+      kind: 'memory',
+      path: ':memory:',
+      exists: true,
+      sizeBytes: null,
+      schemaVersion: expect.any(Number),
+    })
   })
 })
 
