@@ -36,9 +36,10 @@ function emptyDatabase(path: string): CronsError | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
-  // Bytes 0-15: the SQLite magic; 60-63: the schema version (user_version); 68-71: the application id.
+  // Bytes 0-15: the SQLite magic; 40-43: the schema cookie, 0 until a first table is made; 60-63: the
+  // schema version (user_version); 68-71: the application id. Another program's tables keep the store's refusal.
   const sqlite = header.subarray(0, 16).toString('latin1') === 'SQLite format 3\0'
-  if (!sqlite || header.readUInt32BE(60) !== 0 || header.readUInt32BE(68) !== 0) return undefined
+  if (!sqlite || [40, 60, 68].some((offset) => header.readUInt32BE(offset) !== 0)) return undefined
   const size = statSync(path).size
   return new CronsError(
     'STATE_INVALID',

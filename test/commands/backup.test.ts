@@ -68,6 +68,14 @@ describe('crons state backup', () => {
       )
       expect(refused.stderr).not.toMatch(/no state file yet/)
       expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+      // Another program's database is not empty: the refusal names its tables.
+      const other = new Database(path.join(dir, 'app.db'))
+      other.exec('CREATE TABLE users (id INTEGER PRIMARY KEY)')
+      other.close()
+      const foreign = crons(dir, ['logs', '--state', 'app.db'])
+      expect(foreign.status).toBe(4)
+      expect(foreign.stderr).toMatch(/app\.db: not a crons state file \(SQLite database with other tables: users\)/)
+      expect(foreign.stderr).not.toMatch(/empty/)
     } finally {
       await store.close()
     }
