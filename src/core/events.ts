@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events'
 import type { Initiator, ResolvedJob, Trigger } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
+import { jobScope } from './job-scope.js'
 import type { ReloadResult } from './reload.js'
 
 export interface RunEventBase {
@@ -86,8 +87,9 @@ export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
     if (listeners.length === 0) return false
     for (const listener of listeners) {
       try {
-        // `rawListeners` keeps `once` wrappers, which remove themselves when called.
-        listener.apply(this, args)
+        // `rawListeners` keeps `once` wrappers, which remove themselves when called. Outside the job's
+        // scope: what a listener prints or throws later is its own, not the job's whose code emitted it.
+        jobScope.exit(() => listener.apply(this, args))
       } catch (error) {
         if (event === 'engine:error') continue
         this.emit('engine:error', { message: `a listener of "${event}" threw`, error })

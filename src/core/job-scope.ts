@@ -9,6 +9,8 @@ export interface StrayTarget {
 /** AsyncLocalStorage as the engine uses it, declared here so the package's types need no @types/node. */
 interface Scope<T> {
   run<R>(store: T, fn: () => R): R
+  /** Run `fn` outside any attempt: what it does is not the job's. */
+  exit<R>(fn: () => R): R
   getStore(): T | undefined
 }
 

@@ -411,6 +411,24 @@ describe("a job's console output", () => {
     console.error('outside any job')
     expect(lines).toHaveLength(2)
   })
+
+  it("a listener's own console output is not the job's, even when the job's code emitted the event", async () => {
+    const { clock, store, scheduler } = await setup(
+      [{ name: 'once', schedule: '* * * * * *', run: (ctx) => ctx.log.warn('from the job') }],
+      { echoConsole: false },
+    )
+    let events = 0
+    scheduler.events.on('run:log', (e) => {
+      events++
+      console.log(`listener saw ${e.level} from run ${e.runId}`)
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await flushCallbacks()
+    expect(events).toBe(1)
+    const [row] = await runs(store, 'once')
+    expect(JSON.parse(row?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual(['from the job'])
+  })
 })
 
 describe('a timeout', () => {
