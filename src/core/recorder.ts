@@ -10,6 +10,8 @@ export class Recorder {
   /** Runs whose `releaseRun` failed. */
   private readonly unreleased = new Set<number>()
   private retrying: Promise<void> | undefined
+  /** The scheduler closed the store at the end of its stop. */
+  private closed = false
 
   constructor(
     private readonly store: Store,
@@ -24,6 +26,13 @@ export class Recorder {
   /** Write `outcome`; never rejects. Resolves false when the store refused it (the run was lost). */
   async finish(runId: number, outcome: RunOutcome): Promise<boolean> {
     this.unwritten.delete(runId)
+    if (this.closed) {
+      // Nothing can write it any more (say, a stray error from a job's timer after the stop): say so once.
+      const what = outcome.errorMessage ? `${outcome.status}: ${outcome.errorMessage}` : outcome.status
+      const message = `run ${runId} changed after the scheduler stopped; not recorded (${what})`
+      this.events.emit('engine:error', { message, error: undefined })
+      return true
+    }
     try {
       const applied = await this.store.finishRun(runId, outcome)
       if (!applied) this.refused(runId)
@@ -37,6 +46,8 @@ export class Recorder {
 
   /** The run's code settled after its outcome was recorded: release its overlap guard. */
   async release(runId: number): Promise<void> {
+    // Stopping the instance released its runs (`Store.stopInstance`): a job's code ending later has nothing to add.
+    if (this.closed) return
     const waiting = this.unwritten.get(runId)
     if (waiting) {
       this.unwritten.set(runId, { ...waiting, codeDone: true })
@@ -49,6 +60,11 @@ export class Recorder {
       if (!this.unreleased.has(runId)) this.report(`could not release run ${runId}; it is written again`, error)
       this.unreleased.add(runId)
     }
+  }
+
+  /** The store is closed after its instance was stopped: later outcomes are reported, not written. */
+  close(): void {
+    this.closed = true
   }
 
   /** One pass at a time; never rejects. */

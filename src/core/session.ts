@@ -84,6 +84,8 @@ export class StoreSession {
     } catch (error) {
       this.deps.events.emit('engine:error', { message: 'could not mark this instance stopped', error })
     }
-    if (this.#owned) await store.close()
+    if (!this.#owned) return
+    this.#recorder?.close()
+    await store.close()
   }
 }

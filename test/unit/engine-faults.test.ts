@@ -38,6 +38,16 @@ async function setup(jobs: JobDefinition[], options: SchedulerOptions & { store?
   return { clock, store, scheduler, errors }
 }
 
+/** A stand-in for the process's uncaught-error events, raised by hand. */
+function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
+  const bus = new EventEmitter()
+  return {
+    on: (event, listener) => bus.on(event, listener),
+    off: (event, listener) => bus.off(event, listener),
+    raise: (error) => bus.emit('uncaughtException', error),
+  }
+}
+
 /** Advance fake time in steps until `done` settles (a stop waiting out its grace on the fake clock). */
 async function advanceUntil(clock: FakeClock, done: Promise<unknown>): Promise<void> {
   let over = false
@@ -195,15 +205,6 @@ describe('a hurried stop', () => {
 
 describe('stray errors are pinned on the job that caused them', () => {
   /** A stand-in for `process`: errors reach it from inside the job's own async work. */
-  function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
-    const bus = new EventEmitter()
-    return {
-      on: (event, listener) => bus.on(event, listener),
-      off: (event, listener) => bus.off(event, listener),
-      raise: (error) => bus.emit('uncaughtException', error),
-    }
-  }
-
   it('an error from a timer the job left running fails the attempt while it runs', async () => {
     const bus = strayBus()
     const { clock, store, scheduler } = await setup([
@@ -428,6 +429,70 @@ describe("a job's console output", () => {
     expect(events).toBe(1)
     const [row] = await runs(store, 'once')
     expect(JSON.parse(row?.output ?? '[]').map((l: { text: string }) => l.text)).toEqual(['from the job'])
+  })
+})
+
+describe('a job still executing when the stop closed the store', () => {
+  /** A scheduler that opens (and so closes) a state file of its own, as start-scheduler's does. */
+  async function ownedStore(jobs: JobDefinition[]) {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-closed-'))
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const state = path.join(dir, 'crons.db')
+    const config = validateConfig({ timezone: 'UTC', state, jobs }, { file: 'test' })
+    const clock = new FakeClock(T0)
+    const scheduler = new Scheduler(config, { clock, random: () => 0, openStore: (where) => openStore(where) })
+    const errors: string[] = []
+    scheduler.events.on('engine:error', (e) => errors.push(e.message))
+    const read = async () => {
+      const store = await openStore(state, { readonly: true })
+      try {
+        return await runs(store, jobs[0]?.name ?? '')
+      } finally {
+        await store.close()
+      }
+    }
+    return { clock, scheduler, errors, read }
+  }
+
+  it('ends after it: nothing is written to the closed store and no error is reported', async () => {
+    let end!: () => void
+    const ended = new Promise<void>((resolve) => {
+      end = resolve
+    })
+    const { clock, scheduler, errors, read } = await ownedStore([
+      { name: 'stubborn', schedule: '* * * * * *', run: () => ended },
+    ])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await scheduler.stop({ graceMs: 0 })
+    end()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await flushCallbacks()
+    expect(errors).toEqual([])
+    expect(await read()).toMatchObject([{ status: 'interrupted', active: false }])
+  })
+
+  it('raises a stray error after it: reported once as not recorded, never as "written again"', async () => {
+    const bus = strayBus()
+    const { clock, scheduler, errors, read } = await ownedStore([
+      {
+        name: 'leaky',
+        schedule: '* * * * * *',
+        run: () => {
+          setTimeout(() => bus.raise(new Error('late timer')), 30)
+          return new Promise(() => {})
+        },
+      },
+    ])
+    cleanups.push(reportStrayErrors(scheduler.events, bus))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await scheduler.stop({ graceMs: 0 })
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    await flushCallbacks()
+    expect(errors).toEqual([expect.stringMatching(/^run \d+ changed after the scheduler stopped; not recorded \(/)])
+    expect(errors.join('\n')).not.toMatch(/written again/)
+    expect(await read()).toMatchObject([{ status: 'interrupted', active: false }])
   })
 })
 
