@@ -46,7 +46,8 @@ const FOLLOW_BATCH = 500
 /**
  * Follows the history: each attempt is reported once, when its outcome is known (one line per id, as
  * a log shipper or `jq` wants); a running one is remembered until then. With `status: 'running'`
- * attempts are reported as they start instead. The caller decides how often to `poll`.
+ * attempts are reported as they start instead: every new attempt, as it was when it started, also
+ * one that ended before the poll that found it. The caller decides how often to `poll`.
  */
 export class RunFollower {
   #cursor = 0
@@ -87,7 +88,10 @@ export class RunFollower {
       const batch = await this.store.listRuns({ ...sameRows, afterId: this.#cursor, limit: FOLLOW_BATCH })
       for (const run of batch) {
         this.#cursor = run.id
-        if (run.status === 'running' && this.filter.status !== 'running') this.#pending.add(run.id)
+        if (this.filter.status === 'running') {
+          // Found by the poll after it started, it may have ended already: it is reported as it started.
+          if (run.status !== 'skipped' && run.status !== 'missed') out.push(asStarted(run))
+        } else if (run.status === 'running') this.#pending.add(run.id)
         else if (this.#wanted(run)) out.push(run)
       }
       if (batch.length < FOLLOW_BATCH) return out
@@ -96,5 +100,24 @@ export class RunFollower {
 
   #wanted(run: AttemptRecord): boolean {
     return this.filter.status === undefined || run.status === this.filter.status
+  }
+}
+
+/**
+ * An attempt as it was when it started: `running`, nothing recorded of its end. Not for skipped and
+ * missed records: their slots never ran (a run claimed ahead and then found missed was never called).
+ */
+function asStarted(run: AttemptRecord): AttemptRecord {
+  if (run.status === 'running') return run
+  return {
+    ...run,
+    status: 'running',
+    finishedAt: null,
+    durationMs: null,
+    errorMessage: null,
+    errorStack: null,
+    result: null,
+    output: null,
+    active: true,
   }
 }

@@ -8,10 +8,10 @@ import { parseChoiceFlag, parseSinceFlag } from '../../src/cli/flags.js'
 import { type RunsContext, renderAttemptDetail, renderAttemptLine, renderAttemptTable } from '../../src/cli/runs.js'
 import type { Trigger } from '../../src/config/types.js'
 import { latestAttempts, RunFollower } from '../../src/core/history.js'
-import { attemptDetail, attemptDetailJson, attemptView } from '../../src/core/views.js'
+import { type AttemptView, attemptDetail, attemptDetailJson, attemptView } from '../../src/core/views.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
-import { RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
+import { type AttemptRecord, RUN_STATUSES, type RunOutcome, type SlotClaim, type Store } from '../../src/store/types.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const at = (iso: string) => Date.parse(iso)
@@ -329,6 +329,54 @@ describe('following the history (RunFollower)', () => {
     expect(ids(await starts.poll())).toEqual([])
     await store.close()
   })
+
+  it("with status 'running': each new attempt once, as it started, also one that ended before the poll", async () => {
+    const store = await openStore(':memory:')
+    const t = at('2025-01-01T00:00:00Z')
+    const claim = async (claim: Partial<SlotClaim> & { job: string; slot: number }) => {
+      const [o] = await store.claimSlots([{ trigger: 'schedule', overlap: 'allow', ...claim }], 'i', claim.slot)
+      return o !== undefined && 'runId' in o ? o.runId : -1
+    }
+    const starts = new RunFollower(store, { status: 'running' })
+    expect(await starts.start(50)).toEqual([])
+
+    // Started and ended between two polls, with everything an end records.
+    const short = await claim({ job: 'a', slot: t })
+    await store.finishRun(short, {
+      status: 'failed',
+      finishedAt: t + 20,
+      errorMessage: 'boom',
+      errorStack: 'Error: boom',
+      output: JSON.stringify([{ at: t + 10, level: 'info', text: 'hi' }]),
+      codeDone: true,
+    })
+    const long = await claim({ job: 'b', slot: t + 1000 })
+    // Never started: a slot skipped while the job runs, and a missed record.
+    await claim({ job: 'b', slot: t + 2000, overlap: 'skip' })
+    await claim({ job: 'c', slot: t + 3000, record: 'missed', missed: { count: 1, first: t + 3000, last: t + 3000 } })
+    const ended = (await store.getRun(short)) as AttemptRecord
+    const running = (await store.getRun(long)) as AttemptRecord
+
+    const polled = await starts.poll()
+    expect(ids(polled)).toEqual([short, long])
+    expect(polled[0]).toEqual({
+      ...ended,
+      status: 'running',
+      finishedAt: null,
+      durationMs: null,
+      errorMessage: null,
+      errorStack: null,
+      result: null,
+      output: null,
+      active: true,
+    })
+    expect(polled[1]).toEqual(running)
+    expect(renderAttemptLine(attemptView(polled[0] as AttemptRecord), context, plain)).toMatch(/ attempt 1 {2}running$/)
+    expect(await starts.poll()).toEqual([])
+    await store.finishRun(long, { status: 'succeeded', finishedAt: t + 5000, codeDone: true })
+    expect(await starts.poll()).toEqual([])
+    await store.close()
+  })
 })
 
 describe('crons logs (spawned)', () => {
@@ -479,7 +527,7 @@ describe('crons logs (spawned)', () => {
   })
 })
 
-describe('crons logs --follow against a live scheduler', () => {
+describe('crons logs --follow (spawned)', () => {
   const children: ChildProcess[] = []
   afterEach(async () => {
     for (const child of children.splice(0)) {
@@ -526,7 +574,7 @@ describe('crons logs --follow against a live scheduler', () => {
     }
   }
 
-  it('prints new attempts as NDJSON lines as they are recorded, and exits 0 on SIGINT', async () => {
+  it('against a live scheduler: prints new attempts as NDJSON lines as they are recorded, and exits 0 on SIGINT', async () => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-follow-'))
     dirs.push(dir)
     fs.writeFileSync(
@@ -553,5 +601,55 @@ describe('crons logs --follow against a live scheduler', () => {
     const exit = new Promise<number | null>((resolve) => follow.child.once('exit', (code) => resolve(code)))
     follow.child.kill('SIGINT')
     expect(await exit).toBe(0)
+  })
+
+  it('--status running prints each attempt once as it starts, also one that ended before the next poll', async () => {
+    const dir = projectDir()
+    const file = path.join(dir, 'crons.db')
+    await seed(file)
+    const json = start(dir, ['logs', '--follow', '--status', 'running', '--json'])
+    const text = start(dir, ['logs', '--follow', '--status', 'running'])
+    // The backlog (run 6, still running) is printed once the cursor is fixed.
+    await until(() => json.lines.length >= 1 && text.lines.length >= 1, 30_000, { json, text })
+
+    const store = await openStore(file)
+    const begin = async (job: string, slot: string) => {
+      const run = await store.beginRun(
+        { job, slot: at(slot), trigger: 'manual', attempt: 1, overlap: 'allow' },
+        'i',
+        NOW,
+      )
+      if (run.kind !== 'started') throw new Error('not started')
+      return run.runId
+    }
+    const short = await begin('report', '2025-03-10T08:00:00Z')
+    await store.finishRun(short, { status: 'succeeded', finishedAt: NOW + 5, codeDone: true })
+    // Never started: a slot skipped because run 6 still runs.
+    await store.claimSlots(
+      [{ job: 'backup', slot: at('2025-03-10T06:01:00Z'), trigger: 'schedule', overlap: 'skip' }],
+      'i',
+      NOW,
+    )
+    const last = await begin('report', '2025-03-10T09:00:00Z')
+    await store.close()
+    // Polls report in id order: once the last is printed, everything before it is.
+    await until(() => json.lines.length >= 3 && text.lines.length >= 3, 30_000, { json, text })
+
+    const views = json.lines.map((line) => JSON.parse(line) as AttemptView)
+    expect(views.map((view) => [view.id, view.status, view.finishedAt, view.durationMs])).toEqual([
+      [6, 'running', null, null],
+      [short, 'running', null, null],
+      [last, 'running', null, null],
+    ])
+    expect(text.lines.map((line) => line.match(/ run (\d+) .* attempt 1 {2}(\S+)$/)?.slice(1))).toEqual([
+      ['6', 'running'],
+      [String(short), 'running'],
+      [String(last), 'running'],
+    ])
+    for (const follow of [json, text]) {
+      const exit = new Promise<number | null>((resolve) => follow.child.once('exit', (code) => resolve(code)))
+      follow.child.kill('SIGINT')
+      expect(await exit).toBe(0)
+    }
   })
 })
