@@ -7,5 +7,5 @@ export function stillRunning(holder: { id: number; instance_id: string; started_
 
 /** The error of a run whose instance died under it. */
 export function interruptedMessage(instanceId: string): string {
-  return `interrupted: scheduler instance ${instanceId} stopped heartbeating`
+  return `interrupted: instance ${instanceId} stopped heartbeating`
 }

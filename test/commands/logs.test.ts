@@ -247,13 +247,13 @@ describe('logs rendering (fixed now)', () => {
     const interrupted = {
       ...(await run(3)),
       status: 'interrupted' as const,
-      errorMessage: 'interrupted: scheduler instance box-1-abc stopped heartbeating',
+      errorMessage: 'interrupted: instance box-1-abc stopped heartbeating',
     }
     expect(renderAttemptLine(attemptView(interrupted), context, plain)).toMatch(
-      / attempt 2 {2}interrupted in 1m \(until last heartbeat\): scheduler instance box-1-abc stopped heartbeating$/,
+      / attempt 2 {2}interrupted in 1m \(until last heartbeat\): instance box-1-abc stopped heartbeating$/,
     )
     const table = await renderAttemptTable([attemptView(interrupted)], context, plain, { isTTY: false })
-    expect(table).toMatch(/ {2}scheduler instance box-1-abc stopped heartbeating$/)
+    expect(table).toMatch(/ {2}instance box-1-abc stopped heartbeating$/)
     expect(table).not.toContain('interrupted:')
     expect(table).toMatch(/ {2}1m \(until last heartbeat\) {2}/)
     expect(renderAttemptDetail(attemptDetail(interrupted), context, plain)).toMatch(

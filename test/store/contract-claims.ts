@@ -395,7 +395,7 @@ export function claimContract(ctx: ContractContext): void {
         active: false,
         finishedAt: T0 + 15_000,
         durationMs: 15_000,
-        errorMessage: 'interrupted: scheduler instance A stopped heartbeating',
+        errorMessage: 'interrupted: instance A stopped heartbeating',
       })
       expect(byJob.get('b')).toMatchObject({ status: 'timed_out', active: false, finishedAt: T0 + 10_000 })
       expect(byJob.get('d')).toMatchObject({ status: 'interrupted', active: false })

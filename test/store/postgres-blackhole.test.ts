@@ -237,7 +237,7 @@ describe('the database behind a network that drops packets silently', () => {
     expect(await b.store.getRun(stuck?.id ?? 0)).toMatchObject({
       status: 'interrupted',
       active: false,
-      errorMessage: 'interrupted: scheduler instance a stopped heartbeating',
+      errorMessage: 'interrupted: instance a stopped heartbeating',
     })
     expect(b.errors).toEqual([])
     expect(faults).toEqual([])

@@ -208,7 +208,7 @@ describe('a lease lost while the event loop is blocked', () => {
     const blocker = runs.find((r) => r.job === 'blocker')
     // The peer found it dead and interrupted its run; the outcome the host wrote late changed nothing.
     expect(blocker).toMatchObject({ status: 'interrupted', instanceId: 'a', result: null })
-    expect(blocker?.errorMessage).toBe('interrupted: scheduler instance a stopped heartbeating')
+    expect(blocker?.errorMessage).toBe('interrupted: instance a stopped heartbeating')
     expect(b.events).toContainEqual({ name: 'runs:interrupted', payload: { runIds: [blocker?.id] } })
     expect(aborted).toBe(true)
     const renamed = a.scheduler.instanceId
