@@ -28,6 +28,16 @@ class CronsCommandHelp extends CommandHelp {
 export default class CronsHelp extends Help {
   protected override CommandHelpClass = CronsCommandHelp
 
+  /** `crons help nope` is refused in the words of `crons nope`, not in oclif's. */
+  override async showHelp(argv: string[]): Promise<void> {
+    const subject = argv.filter((arg) => !arg.startsWith('-')).join(':')
+    if (subject === '' || this.config.findCommand(subject) || this.config.findTopic(subject)) {
+      return super.showHelp(argv)
+    }
+    const { reportUnknownCommand } = await import('./not-found.js')
+    await reportUnknownCommand(subject, this.config)
+  }
+
   protected override async showRootHelp(): Promise<void> {
     await super.showRootHelp()
     const body = ROOT_EXAMPLES.map(([what, args]) => `${what}\n\n  $ ${this.config.bin} ${args}`).join('\n\n')

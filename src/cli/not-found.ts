@@ -1,5 +1,5 @@
 /** oclif's command_not_found hook: a usage error like any other (one line, exit 2, no prompt). */
-import type { Hook } from '@oclif/core'
+import type { Hook, Interfaces } from '@oclif/core'
 import { closest, didYouMean, EXIT, quote } from '../errors.js'
 import { paint, preparePaint } from './output.js'
 
@@ -22,7 +22,8 @@ export function unknownCommand(id: string, commandIds: readonly string[]): strin
   return words.slice(0, end).join(' ')
 }
 
-const hook: Hook.CommandNotFound = async ({ id, config }) => {
+/** The one line for command `id` (words joined by ":") that does not exist, on stderr; exit code 2. */
+export async function reportUnknownCommand(id: string, config: Interfaces.Config): Promise<void> {
   const visible = config.commands.filter((c) => !c.hidden).map((c) => c.id)
   const unknown = unknownCommand(id, visible)
   const guess = closest(
@@ -37,5 +38,7 @@ const hook: Hook.CommandNotFound = async ({ id, config }) => {
   )
   process.exitCode = EXIT.usage
 }
+
+const hook: Hook.CommandNotFound = ({ id, config }) => reportUnknownCommand(id, config)
 
 export default hook

@@ -140,6 +140,28 @@ describe('unknown commands', () => {
     )
   })
 
+  it('crons help with an unknown command says so in the same one line, exit 2', async () => {
+    const result = await crons(['help', 'lgos'])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe(
+      'error: "lgos" is not a crons command (did you mean "logs"? run `crons help` for the list)\n',
+    )
+    const topic = await crons(['help', 'state', 'bakup'])
+    expect(topic.code).toBe(2)
+    expect(topic.stderr).toMatch(/^error: "state bakup" is not a crons command \(did you mean "state backup"\?/)
+    const known = await crons(['help', 'state', 'backup'])
+    expect(known.code).toBe(0)
+    expect(known.stdout).toContain('$ crons state backup')
+  })
+
+  it('-v prints the version, as --version does', async () => {
+    const result = await crons(['-v'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe((await crons(['--version'])).stdout)
+    expect(result.stdout).toMatch(/^cronsjs\/\d+\.\d+\.\d+ /)
+  })
+
   it('with nothing close, still points to help', async () => {
     const result = await crons(['frobnicate'])
     expect(result.code).toBe(2)
