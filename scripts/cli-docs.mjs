@@ -163,7 +163,8 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 \`statusView\`, \`configView\`):
 
 - instants are ISO-8601 strings in UTC (\`2026-01-15T10:00:00.000Z\`): \`…At\`, \`slot\` (the scheduled instant a run
-  serves), \`nextRun\` (a job's next scheduled instant);
+  serves), \`nextRun\` (a job's next scheduled instant), \`first\` and \`last\` (the first and last of the slots a record
+  stands for);
 - durations are whole milliseconds, named \`…Ms\`;
 - \`description\` is always the job's own text from the config, \`scheduleInWords\` its schedule in plain English;
 - a run (one attempt, or one skipped or missed record) has an \`id\`; other objects name it \`runId\`, and a process
@@ -187,9 +188,11 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`error\` | object or null | \`{ message }\`, the first line of what went wrong. |
 | \`reason\` | string or null | Why a slot was skipped, or which slots a \`missed\` record or \`catch-up\` run stands for. |
 
-\`logs --run ID --json\` adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's code is still executing),
-\`result\` (the job's return value), \`output\` (\`[{ at, level, text }]\`, what it wrote with \`ctx.log\`), \`detail\` and
-\`missed\` (\`{ count, first, last }\` or null).
+\`logs --run ID --json\` (and the library's \`run(id)\`) adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's
+code is still executing), \`result\` (the job's return value, as a value; text when it was cut at 4 KiB), \`output\`
+(\`[{ at, level, text }]\`, what it wrote with \`ctx.log\`), \`detail\` (\`{ paused, count, first, last }\` for a record
+that stands for slots: a \`missed\` record or a \`catch-up\` run, or with \`paused: true\` the \`skipped\` record of a paused
+job's slots; otherwise the skip reason as text, or null) and \`missed\` (\`{ count, first, last }\` or null).
 
 ### Job (\`list-jobs --json\`, one per job)
 
