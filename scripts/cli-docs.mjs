@@ -163,7 +163,8 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 \`statusView\`, \`configView\`):
 
 - instants are ISO-8601 strings in UTC (\`2026-01-15T10:00:00.000Z\`): \`…At\`, \`slot\` (the scheduled instant a run
-  serves), \`nextRun\` (a job's next scheduled instant);
+  serves), \`nextRun\` (a job's next scheduled instant), \`first\` and \`last\` (the first and last of the slots a record
+  stands for);
 - durations are whole milliseconds, named \`…Ms\`;
 - \`description\` is always the job's own text from the config, \`scheduleInWords\` its schedule in plain English;
 - a run (one attempt, or one skipped or missed record) has an \`id\`; other objects name it \`runId\`, and a process
@@ -187,9 +188,11 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`error\` | object or null | \`{ message }\`, the first line of what went wrong. |
 | \`reason\` | string or null | Why a slot was skipped, or which slots a \`missed\` record or \`catch-up\` run stands for. |
 
-\`logs --run ID --json\` adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's code is still executing),
-\`result\` (the job's return value), \`output\` (\`[{ at, level, text }]\`, what it wrote with \`ctx.log\`), \`detail\` and
-\`missed\` (\`{ count, first, last }\` or null).
+\`logs --run ID --json\` (and the library's \`run(id)\`) adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's
+code is still executing), \`result\` (the job's return value, as a value; text when it was cut at 4 KiB), \`output\`
+(\`[{ at, level, text }]\`, what it wrote with \`ctx.log\`), \`detail\` (\`{ paused, count, first, last }\` for a record
+that stands for slots: a \`missed\` record or a \`catch-up\` run, or with \`paused: true\` the \`skipped\` record of a paused
+job's slots; otherwise the skip reason as text, or null) and \`missed\` (\`{ count, first, last }\` or null).
 
 ### Job (\`list-jobs --json\`, one per job)
 
@@ -242,7 +245,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`next --json\` | An array of instants. |
 | \`state backup --json\` | \`{ state, file, sizeBytes }\`. |
 | \`state migrate --json\` | \`{ location, schema, from, to }\`: where the state is (a URL's password masked), its Postgres schema (null for a file), the schema version found (0: created now) and the version now. |
-| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`; the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`: \`added\`, \`removed\` and \`changed\` list job names, \`unchanged\` counts the other jobs, \`notApplied\` has one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept); with \`--watch\`, \`config:restored\` (\`{ note }\`) says a rejected config's files were saved back to the version running. |
+| \`start-scheduler --log-format json\` | One object per line: \`{ time, event, … }\`, instants as everywhere (\`slot:missed\` has \`missed\`: \`{ count, first, last }\`); the \`started\` line has \`configHash\` (the config's fingerprint), \`watch\` (\`--watch\` given), \`instanceId\`, \`peers\` (\`[{ id, host, pid }]\`, the other schedulers alive on the state) and \`jobs\` (\`[{ name, schedule, zone, nextRun }]\`); a reload prints \`config:reloaded\` (\`{ added, removed, changed, unchanged, notApplied, configHash }\`: \`added\`, \`removed\` and \`changed\` list job names, \`unchanged\` counts the other jobs, \`notApplied\` has one line per setting not applied) or \`config:rejected\` (\`{ note, message }\`: the new config does not load or validate, the running one is kept); with \`--watch\`, \`config:restored\` (\`{ note }\`) says a rejected config's files were saved back to the version running. |
 
 ## Reading a state file
 

@@ -44,6 +44,7 @@ export {
   type JobView,
   jobView,
   type RunJobView,
+  type SlotsDetail,
   type StatusView,
   statusView,
   withTag,

@@ -26,12 +26,14 @@ function jsonLine(event: string, payload: unknown): string {
   )
 }
 
-/** Instants as ISO strings in JSON lines. */
-function toJson(payload: unknown): Record<string, unknown> {
+const INSTANTS = ['slot', 'startedAt', 'finishedAt', 'at', 'plannedAt', 'wokeAt']
+
+/** Instants as ISO strings in JSON lines, `slot:missed`'s `missed.first` and `missed.last` too. */
+function toJson(payload: unknown, instants = INSTANTS): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
-    const isInstant = ['slot', 'startedAt', 'finishedAt', 'at', 'plannedAt', 'wokeAt'].includes(key)
-    out[key] = isInstant && typeof value === 'number' ? new Date(value).toISOString() : value
+    if (key === 'missed' && typeof value === 'object' && value !== null) out[key] = toJson(value, ['first', 'last'])
+    else out[key] = instants.includes(key) && typeof value === 'number' ? new Date(value).toISOString() : value
   }
   return out
 }

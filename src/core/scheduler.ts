@@ -24,7 +24,14 @@ import { applyReload, type ReloadResult, resolveForReload } from './reload.js'
 import type { RunResult } from './runner.js'
 import { StoreSession } from './session.js'
 import { StartQueue } from './start-queue.js'
-import { type AttemptDetail, type AttemptFilter, type AttemptView, attemptDetail, attemptViews } from './views.js'
+import {
+  type AttemptDetailJson,
+  type AttemptFilter,
+  type AttemptView,
+  attemptDetail,
+  attemptDetailJson,
+  attemptViews,
+} from './views.js'
 
 export type { OpenStore, RunJobOptions, SchedulerOptions } from './options.js'
 
@@ -258,18 +265,18 @@ export class Scheduler {
   }
 
   /** One attempt in full, in the shape of `crons logs --run ID --json`; undefined if there is none. */
-  async run(id: number): Promise<AttemptDetail | undefined> {
+  async run(id: number): Promise<AttemptDetailJson | undefined> {
     const record = await (await this.open()).getRun(id)
-    return record === undefined ? undefined : attemptDetail(record)
+    return record === undefined ? undefined : attemptDetailJson(attemptDetail(record))
   }
 
-  /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts). */
-  async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetail> {
+  /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts); resolves as `run(id)`. */
+  async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetailJson> {
     this.assertNotStopped('cancel a run')
     const store = await this.open()
     const runner = this.session.runner
     const cancelActive = runner && ((id: number, error: Error) => runner.cancel(id, error))
-    return attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options))
+    return attemptDetailJson(attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options)))
   }
 
   /** Run a job now as a scheduled run would (trigger `manual`); refused while it runs anywhere unless `force`. */

@@ -32,6 +32,17 @@ export interface AttemptView {
   reason: string | null
 }
 
+/**
+ * The slots a `missed` record or `catch-up` run stands for, or (`paused: true`) the slots a paused
+ * job's `skipped` record stands for; the stored epoch ms as ISO instants.
+ */
+export interface SlotsDetail {
+  paused: boolean
+  count: number
+  first: string
+  last: string
+}
+
 /** One attempt in full (`crons logs --run ID`). */
 export interface AttemptDetail extends Omit<AttemptView, 'error'> {
   error: { message: string; stack: string | null } | null
@@ -41,16 +52,14 @@ export interface AttemptDetail extends Omit<AttemptView, 'error'> {
   /** JSON text of the return value, cut at 4 KiB (so kept as text: a cut value does not parse). */
   result: string | null
   output: { at: string; level: OutputLine['level']; text: string }[]
-  /** The stored detail text, unparsed: the skip reason or the missed-slots JSON. */
-  detail: string | null
+  /** The slots the record stands for, or the skip reason as text (`still running: …`). */
+  detail: SlotsDetail | string | null
   missed: { count: number; first: string; last: string } | null
 }
 
-/** `logs --run ID --json`: the stored JSON texts parsed (a cut `result` stays text). */
-export interface AttemptDetailJson extends Omit<AttemptDetail, 'result' | 'detail'> {
+/** `logs --run ID --json` and `Scheduler.run(id)`: the result parsed (a cut `result` stays text). */
+export interface AttemptDetailJson extends Omit<AttemptDetail, 'result'> {
   result: unknown
-  /** The skip reason as text, or the missed-slots record as an object. */
-  detail: unknown
 }
 
 export function attemptView(run: AttemptRecord): AttemptView {
@@ -77,7 +86,8 @@ function durationEnd(run: AttemptRecord): DurationEnd {
 }
 
 export function attemptDetail(run: AttemptRecord): AttemptDetail {
-  const missed = slotsOf(run, false)
+  const slots = slotsOf(run)
+  const missed = slots === null || slots.paused ? null : slots
   return {
     ...attemptView(run),
     error: run.errorMessage === null ? null : { message: run.errorMessage, stack: run.errorStack },
@@ -85,18 +95,17 @@ export function attemptDetail(run: AttemptRecord): AttemptDetail {
     active: run.active,
     result: run.result,
     output: outputOf(run).map((line) => ({ at: iso(line.at), level: line.level, text: line.text })),
-    detail: run.detail,
+    // One rule for every record standing for slots; any other detail is free text, kept as written.
+    detail:
+      slots === null
+        ? run.detail
+        : { paused: slots.paused, count: slots.count, first: iso(slots.first), last: iso(slots.last) },
     missed: missed === null ? null : { count: missed.count, first: iso(missed.first), last: iso(missed.last) },
   }
 }
 
 export function attemptDetailJson(run: AttemptDetail): AttemptDetailJson {
-  return {
-    ...run,
-    result: parseStored(run.result),
-    // A skip reason is free text ("paused" must stay text); only a missed record is JSON.
-    detail: run.missed === null ? run.detail : parseStored(run.detail),
-  }
+  return { ...run, result: parseStored(run.result) }
 }
 
 function parseStored(text: string | null): unknown {
@@ -109,14 +118,13 @@ function parseStored(text: string | null): unknown {
 }
 
 /** The slots a `missed` record or catch-up run, or (`paused`) a paused stretch's `skipped` record, stands for. */
-function slotsOf(run: AttemptRecord, paused: boolean): MissedInfo | null {
+function slotsOf(run: AttemptRecord): (MissedInfo & { paused: boolean }) | null {
   if (run.detail === null || !run.detail.startsWith('{')) return null
   try {
     const value = JSON.parse(run.detail) as Partial<MissedInfo> & { paused?: unknown }
-    if ((value.paused === true) !== paused) return null
     const { count, first, last } = value
     return typeof count === 'number' && typeof first === 'number' && typeof last === 'number'
-      ? { count, first, last }
+      ? { paused: value.paused === true, count, first, last }
       : null
   } catch {
     return null
@@ -124,11 +132,11 @@ function slotsOf(run: AttemptRecord, paused: boolean): MissedInfo | null {
 }
 
 function reasonOf(run: AttemptRecord): string | null {
-  const paused = slotsOf(run, true)
-  if (paused !== null) return `paused (${slotCount(paused, 'slot')}: ${slotRange(paused)})`
-  const missed = slotsOf(run, false)
-  if (missed !== null) return `${slotCount(missed, 'missed slot')} (${slotRange(missed)})`
-  return run.detail
+  const slots = slotsOf(run)
+  if (slots === null) return run.detail
+  return slots.paused
+    ? `paused (${slotCount(slots, 'slot')}: ${slotRange(slots)})`
+    : `${slotCount(slots, 'missed slot')} (${slotRange(slots)})`
 }
 
 const slotCount = (slots: MissedInfo, noun: string) => `${slots.count} ${noun}${slots.count === 1 ? '' : 's'}`

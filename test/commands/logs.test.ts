@@ -220,7 +220,7 @@ describe('logs rendering (fixed now)', () => {
     expect(text).toContain('output     none yet: stored when the attempt ends')
   })
 
-  it('--run --json: the stored JSON text (result, missed record) as values, not strings of JSON', async () => {
+  it('--run --json: the result as a value; detail the slots a record stands for (ISO instants) or the skip reason', async () => {
     const success = await run(1)
     expect(attemptDetailJson(attemptDetail(success))).toMatchObject({ result: { files: 12 }, detail: null })
     const json = (result: string | null) => attemptDetailJson(attemptDetail({ ...success, result })).result
@@ -231,15 +231,21 @@ describe('logs rendering (fixed now)', () => {
     // Cut at 4 KiB, the text no longer parses: it stays text rather than failing the command.
     const cut = `{"rows":"${'x'.repeat(4082)}...`
     expect(json(cut)).toBe(cut)
-    expect(attemptDetailJson(attemptDetail(await run(4))).detail).toEqual({
-      count: 3,
-      first: at('2025-03-06T07:00:00Z'),
-      last: at('2025-03-08T07:00:00Z'),
-    })
-    // A skip reason is text, even one that would parse as JSON.
+    const slots = { count: 3, first: '2025-03-06T07:00:00.000Z', last: '2025-03-08T07:00:00.000Z' }
+    expect(attemptDetailJson(attemptDetail(await run(4))).detail).toEqual({ paused: false, ...slots })
+    // A catch-up run and a paused stretch's skipped record say which slots the same way.
+    const stored = JSON.stringify({ count: 3, first: at(slots.first), last: at(slots.last) })
+    const catchUp = { ...success, trigger: 'catch-up' as const, detail: stored }
+    expect(attemptDetailJson(attemptDetail(catchUp)).detail).toEqual({ paused: false, ...slots })
     const skipped = await run(7)
+    const paused = { ...skipped, detail: JSON.stringify({ paused: true, ...JSON.parse(stored) }) }
+    expect(attemptDetailJson(attemptDetail(paused))).toMatchObject({ detail: { paused: true, ...slots }, missed: null })
+    // The text form and the JSON form say the same.
+    expect(attemptDetail(paused).detail).toEqual(attemptDetailJson(attemptDetail(paused)).detail)
+    // A skip reason is text, even one that would parse as JSON.
     expect(attemptDetailJson(attemptDetail(skipped)).detail).toBe(skipped.detail)
     expect(attemptDetailJson(attemptDetail({ ...skipped, detail: '42' })).detail).toBe('42')
+    expect(attemptDetailJson(attemptDetail({ ...skipped, detail: '{"note":1}' })).detail).toBe('{"note":1}')
   })
 
   it('--follow lines: absolute start, exact duration, the reason of a skip', async () => {
@@ -485,7 +491,7 @@ describe('crons logs (spawned)', () => {
     expect(json<Record<string, unknown>>(dir, ['logs', '--run', '4'])).toMatchObject({
       status: 'missed',
       missed: { count: 3, first: '2025-03-06T07:00:00.000Z', last: '2025-03-08T07:00:00.000Z' },
-      detail: { count: 3, first: at('2025-03-06T07:00:00Z'), last: at('2025-03-08T07:00:00Z') },
+      detail: { paused: false, count: 3, first: '2025-03-06T07:00:00.000Z', last: '2025-03-08T07:00:00.000Z' },
     })
     // The job's return value is the value it returned, not a string holding its JSON.
     expect(json<Record<string, unknown>>(dir, ['logs', '--run', '1']).result).toEqual({ files: 12 })

@@ -569,7 +569,15 @@ describe('the library answers as the CLI does', () => {
     const listed = await scheduler.runs({ job: 'tick' })
     expect(listed.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'skipped'])
     expect(listed[0]).toMatchObject({ job: 'tick', slot: new Date(T0 + 1_000).toISOString(), trigger: 'schedule' })
-    expect(await scheduler.run(listed[0]?.id as number)).toMatchObject({ id: listed[0]?.id, result: '"ok"' })
+    // The job's return value, not the JSON text it is stored as.
+    expect(await scheduler.run(listed[0]?.id as number)).toMatchObject({ id: listed[0]?.id, result: 'ok' })
+    // The paused stretch's record: the slots it stands for, with ISO instants.
+    expect((await scheduler.run(listed[2]?.id as number))?.detail).toEqual({
+      paused: true,
+      count: 2,
+      first: new Date(T0 + 3_000).toISOString(),
+      last: new Date(T0 + 4_000).toISOString(),
+    })
     expect(await scheduler.run(999)).toBeUndefined()
     expect(JSON.parse(JSON.stringify(scheduler.nextRuns()))).toEqual([
       { job: 'tick', nextRun: new Date(T0 + 5_000).toISOString() },

@@ -143,9 +143,20 @@ describe('the lines start-scheduler prints', () => {
     printEvents(events, 'json', (line) => lines.push(line))
     events.emit('clock:skew', { offsetMs: 2_500, skewed: true })
     events.emit('store:reachable', { downMs: 3_000 })
+    const first = Date.parse('2026-01-15T10:00:00Z')
+    events.emit('slot:missed', { job: 'j', runId: 7, missed: { count: 2, first, last: first + 60_000 }, catchUp: true })
     expect(lines.map((line) => JSON.parse(line))).toEqual([
       { time: expect.any(String), event: 'clock:skew', offsetMs: 2_500, skewed: true },
       { time: expect.any(String), event: 'store:reachable', downMs: 3_000 },
+      {
+        time: expect.any(String),
+        event: 'slot:missed',
+        job: 'j',
+        runId: 7,
+        // Instants as ISO strings, as everywhere else in the JSON lines.
+        missed: { count: 2, first: '2026-01-15T10:00:00.000Z', last: '2026-01-15T10:01:00.000Z' },
+        catchUp: true,
+      },
     ])
   })
 })
