@@ -239,7 +239,7 @@ job's slots; otherwise the skip reason as text, or null) and \`missed\` (\`{ cou
 
 | Command | Shape |
 | --- | --- |
-| \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt; \`durationMs\` is that attempt's, as \`logs\` shows it. |
+| \`run-job --json\` | \`{ job, runId, status, attempts, durationMs, error }\`: the run's last attempt as it was recorded; \`durationMs\` and \`error\` (\`{ message, stack }\`, \`stack\` null when there is none) are that attempt's, as \`logs --run ID --json\` gives them. |
 | \`pause-job --json\`, \`resume-job --json\` | \`{ job, paused, changed, pausedAt }\`: \`pausedAt\` as in \`list-jobs --json\` (null once resumed). |
 | \`cancel --json\` | The cancelled attempt, in the run shape above (\`status\` \`cancelled\`, \`error.message\` saying why). |
 | \`next --json\` | An array of instants. |

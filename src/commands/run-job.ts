@@ -76,10 +76,6 @@ Exit code 0 only if the run succeeded.`
       graceMs: config.shutdownGraceMs,
       announce: (note) => process.stderr.write(`${note}\n`),
     })
-    // The last attempt's duration, as the progress line and `logs` show it.
-    const durations = new Map<number, number>()
-    const onFinished = (event: { runId: number; durationMs: number }) => durations.set(event.runId, event.durationMs)
-    scheduler.events.on('run:finished', onFinished)
     const started = Date.now()
     try {
       const result = await scheduler
@@ -91,13 +87,17 @@ Exit code 0 only if the run succeeded.`
           }
           throw error
         })
+      // The last attempt as it was recorded, so its duration and error are what `logs` shows.
+      const recorded = await scheduler.run(result.runId)
       const outcome: RunJobView = {
         job: name,
         runId: result.runId,
         status: result.status,
         attempts: result.attempts,
-        durationMs: durations.get(result.runId) ?? Date.now() - started,
-        error: result.error ?? null,
+        durationMs: recorded?.durationMs ?? Date.now() - started,
+        error:
+          recorded?.error ??
+          (result.error ? { message: result.error.message, stack: result.error.stack ?? null } : null),
       }
       const p = paint()
       const why = result.error ? `: ${withoutStatus(result.status, result.error.message)}` : ''
@@ -108,7 +108,6 @@ Exit code 0 only if the run succeeded.`
       return outcome
     } finally {
       stopPrinting()
-      scheduler.events.off('run:finished', onFinished)
       signals.dispose()
       await scheduler.stop()
       this.exitWhenDone()

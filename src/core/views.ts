@@ -306,7 +306,8 @@ export interface RunJobView {
   attempts: number
   /** The last attempt's finishedAt − startedAt, as `logs` shows it. */
   durationMs: number
-  error: { message: string; stack?: string } | null
+  /** As `logs --run ID --json` gives it. */
+  error: { message: string; stack: string | null } | null
 }
 
 /** What `Scheduler.runs()` selects, as `crons logs` flags do. */

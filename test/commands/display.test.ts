@@ -92,7 +92,7 @@ describe('durations and zones', () => {
     const table = crons(dir, ['logs', '--wide']).stdout
     expect(table).toMatch(/ failed +\S.* 1\.5s +connect ETIMEDOUT/)
     expect(table).toMatch(/ succeeded +.* 1m 30s\s*$/m)
-    expect(table).toMatch(/ interrupted +.* 12\.3s \(until last heartbeat\) +scheduler instance gone/)
+    expect(table).toMatch(/ interrupted +.* 12\.3s \(until last heartbeat\) +instance gone stopped heartbeating/)
     const detail = crons(dir, ['logs', '--run', String(reapedId)]).stdout
     expect(detail).toMatch(/^duration {3}12\.3s \(until last heartbeat\)$/m)
     const json = JSON.parse(crons(dir, ['logs', '--run', String(reapedId), '--json']).stdout)

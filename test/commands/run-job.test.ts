@@ -63,6 +63,8 @@ describe.concurrent('run-job --json', () => {
       durationMs: expect.any(Number),
       error: null,
     })
+    const logged = JSON.parse((await runCli(['logs', '--run', '1', '--json'], { cwd })).stdout)
+    expect(JSON.parse(r.stdout).durationMs).toBe(logged.durationMs)
     const printed = linesOf(r.stderr)
     for (const line of ['loading the config', 'config hook', 'backing up', 'raw write', 'job hook']) {
       expect(printed).toContain(line)
@@ -83,8 +85,14 @@ describe.concurrent('run-job --json', () => {
     const cwd = tempDir({ 'crons.config.ts': CONFIG })
     const r = await runCli(['run-job', 'noisy', '--timeout', '0.3', '--json'], { cwd })
     expect(r.code).toBe(1)
-    expect(JSON.parse(r.stdout)).toMatchObject({ job: 'noisy', status: 'timed_out' })
+    const view = JSON.parse(r.stdout)
+    expect(view).toMatchObject({ job: 'noisy', status: 'timed_out' })
     expect(r.stderr).toContain('still here')
+    // Its duration and error are the recorded attempt's, as logs gives them (the error never missing).
+    const logged = JSON.parse((await runCli(['logs', '--run', String(view.runId), '--json'], { cwd })).stdout)
+    expect(view.durationMs).toBe(logged.durationMs)
+    expect(view.error).toEqual({ message: 'timed out after 0.3s', stack: null })
+    expect(view.error).toEqual(logged.error)
   })
 
   it('logs --run --json: the returned value as a value, and nothing the config prints on stdout', async () => {
