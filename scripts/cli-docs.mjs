@@ -185,7 +185,7 @@ line). Every shape uses one vocabulary, the same an app gets from the library's 
 | \`finishedAt\` | instant or null | When its outcome was recorded; null while running. |
 | \`durationMs\` | number or null | \`finishedAt\` − \`startedAt\`; null while running. |
 | \`durationUntil\` | string or null | \`finish\`, or \`last-heartbeat\` for a run whose process died: it ended at that process's last heartbeat (it ran at least that long). Text output marks it \`(until last heartbeat)\`. |
-| \`error\` | object or null | \`{ message }\`, the first line of what went wrong. |
+| \`error\` | object or null | \`{ message }\`: what went wrong, the whole message (the text table shows its first line). |
 | \`reason\` | string or null | Why a slot was skipped, or which slots a \`missed\` record or \`catch-up\` run stands for. |
 
 \`logs --run ID --json\` (and the library's \`run(id)\`) adds: \`error\` with \`stack\`, \`instanceId\`, \`active\` (the job's
