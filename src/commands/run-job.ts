@@ -36,12 +36,14 @@ Exit code 0 only if the run succeeded.`
       description: 'Run even if the job is running elsewhere, or disabled in the config (enabled: false).',
       default: false,
     }),
-    timeout: Flags.string({ description: "Timeout in seconds (or '90s', '5m'), instead of the job's own." }),
+    timeout: Flags.string({
+      description: "Timeout in seconds (or '90s', '5m'), instead of the job's own; 0 for none.",
+    }),
   }
 
   async run(): Promise<RunJobView> {
     const { args, flags } = await this.parse(RunJob)
-    const rule = { minMs: 1, seconds: true, expected: 'seconds greater than 0, or a duration such as "90s" or "5m"' }
+    const rule = { minMs: 0, seconds: true, expected: 'seconds (0 for none), or a duration such as "90s" or "5m"' }
     const timeoutMs = flags.timeout === undefined ? undefined : parseDurationFlag('timeout', flags.timeout, rule)
     // With --json, what the config, the job or its hooks print goes to stderr.
     const restoreStdout = this.jsonEnabled() ? divertStdout() : undefined

@@ -620,6 +620,7 @@ describe.concurrent('run-job', () => {
     { name: 'fine', schedule: '0 0 1 1 *', run: () => 42 },
     { name: 'boom', schedule: '0 0 1 1 *', run: () => { throw new Error('kaboom') } },
     { name: 'hang', schedule: '0 0 1 1 *', run: () => new Promise((resolve) => setTimeout(resolve, 3_600_000)) },
+    { name: 'brief', schedule: '0 0 1 1 *', timeout: '50ms', run: () => new Promise((r) => setTimeout(r, 300)) },
   ]`,
     { imports: "import { existsSync } from 'node:fs'" },
   )
@@ -745,20 +746,26 @@ describe.concurrent('run-job', () => {
       const r = await runCli(['run-job', 'slwo', ...(json ? ['--json'] : [])], { cwd })
       expect(r.stdout).toBe('')
       expect(r.stderr).toBe(
-        `error: no job named "slwo" in ${path.join(cwd, 'crons.config.ts')} (known jobs: slow, fine, boom, hang) (did you mean "slow"?)\n`,
+        `error: no job named "slwo" in ${path.join(cwd, 'crons.config.ts')} (known jobs: slow, fine, boom, hang, brief) (did you mean "slow"?)\n`,
       )
       expect(r.code).toBe(2)
     }
     expect(fs.existsSync(path.join(cwd, 'state.db'))).toBe(false)
   })
 
-  it('a bad --timeout is one line, exit 2', async () => {
+  it("a bad --timeout is one line, exit 2; --timeout 0 runs without the job's own timeout, as timeout: 0 does", async () => {
     const cwd = tempDir({ 'crons.config.ts': RUN_JOB_CONFIG })
-    const r = await runCli(['run-job', 'fine', '--timeout', '0'], { cwd })
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(
-      'error: --timeout "0" is not valid (expected seconds greater than 0, or a duration such as "90s" or "5m")\n',
-    )
-    expect(r.code).toBe(2)
+    for (const bad of ['-1', 'soon']) {
+      const r = await runCli(['run-job', 'fine', '--timeout', bad], { cwd })
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toBe(
+        `error: --timeout "${bad}" is not valid (expected seconds (0 for none), or a duration such as "90s" or "5m")\n`,
+      )
+      expect(r.code).toBe(2)
+    }
+    expect((await runCli(['run-job', 'brief', '--json'], { cwd })).code).toBe(1)
+    const unbounded = await runCli(['run-job', 'brief', '--timeout', '0', '--json'], { cwd })
+    expect(JSON.parse(unbounded.stdout)).toMatchObject({ job: 'brief', status: 'succeeded' })
+    expect(unbounded.code).toBe(0)
   })
 })
