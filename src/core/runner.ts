@@ -167,10 +167,29 @@ export class Runner {
       const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
       const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
-      if (next.status !== undefined) return next.status
+      if (next.status !== undefined) {
+        await this.cancelledRetryHooks(request, next.status)
+        return next.status
+      }
       progress.attempt++
       result = await this.afterCall(await this.begin(request, progress), progress)
     }
+  }
+
+  /** A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt. */
+  private async cancelledRetryHooks(request: RunRequest, ended: RunResult): Promise<void> {
+    if (this.graceCancelled || !this.hooks.hasAfter(request.job, ended.status)) return
+    const cancelled = new Attempt(request, ended.runId, ended.attempts, this.attemptEnv)
+    cancelled.startedAt = this.deps.clock.now()
+    await this.hooks.runAfter(cancelled, ended.status, {
+      ...cancelled.hookContext(),
+      finishedAt: new Date(cancelled.startedAt),
+      durationMs: 0,
+      status: ended.status,
+      willRetry: false,
+      final: true,
+      error: new Error(ended.error?.message),
+    })
   }
 
   private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {

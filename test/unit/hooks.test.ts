@@ -57,6 +57,36 @@ describe('hooks', () => {
     expect((await store.listRuns({ job: 'flaky' })).map((r) => r.status)).toEqual(['failed', 'failed', 'failed'])
   })
 
+  it('a retry cancelled by a stop ends the run: its after-hooks hear it once, as final', async () => {
+    const seen: [number, string, boolean | undefined, boolean | undefined][] = []
+    const record = (ctx: HookContext) => seen.push([ctx.attempt, ctx.status ?? '', ctx.willRetry, ctx.final])
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'flaky',
+          schedule: '0 * * * *',
+          retry: { max: 2, backoff: 'constant', initial: 60 },
+          run: () => {
+            throw new Error('down')
+          },
+        },
+      ],
+      { onError: record },
+    )
+    const errors: string[] = []
+    scheduler.events.on('run:finished', (e) => errors.push(`${e.attempt} ${e.status}`))
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 + 5_000)
+    expect(seen).toEqual([[1, 'failed', true, false]])
+    await scheduler.stop({ graceMs: 0 })
+    expect(seen).toEqual([
+      [1, 'failed', true, false],
+      [2, 'interrupted', false, true],
+    ])
+    expect((await store.listRuns({ job: 'flaky' })).map((r) => r.status)).toEqual(['interrupted', 'failed'])
+    expect(errors).toEqual(['1 failed', '2 interrupted'])
+  })
+
   it('run config hooks before job hooks, in order beforeRun → job → afterRun → onError, with full context', async () => {
     const calls: string[] = []
     const contexts: Record<string, HookContext> = {}
