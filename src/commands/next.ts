@@ -1,8 +1,9 @@
+import path from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base.js'
 import { parseInstantFlag, parseIntegerFlag, parseZoneFlag, wideFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
-import { formatLocalShort, formatUtc, relative, renderTable } from '../cli/output.js'
+import { formatLocalShort, formatUtc, paint, preparePaint, relative, renderTable } from '../cli/output.js'
 import { CronsError, quote } from '../errors.js'
 import { localZone, nextFires, parseCron } from '../schedule/index.js'
 import type { Schedule } from '../schedule/types.js'
@@ -75,6 +76,12 @@ Daylight-saving days follow the crons rules: see docs/scheduling.md.`
       }
       const config = await this.loadConfig(flags)
       const job = findJob(config, flags.job)
+      if (!job.enabled) {
+        const where = config.configPath === undefined ? 'the config' : path.basename(config.configPath)
+        const note = `job ${quote(job.name)} is disabled (enabled: false in ${where}): these are its schedule's fires; it never runs`
+        await preparePaint(process.stderr)
+        process.stderr.write(`${paint(process.stderr).dim(`note: ${note}`)}\n`)
+      }
       return flags.tz === undefined ? job.schedule : inZone(job.schedule, parseZoneFlag('tz', flags.tz))
     }
     if (expression === undefined) {

@@ -120,6 +120,16 @@ describe.concurrent('command jobs from the CLI', () => {
     expect(linesOf(text.stdout).find((l) => l.startsWith('off'))).toMatch(/UTC\s+disabled\s/)
   })
 
+  it("next --job on a disabled job lists its schedule's fires and says, on stderr, that it never runs", async () => {
+    const cwd = project()
+    const r = await runCli(['next', '--job', 'off', '--count', '2', '--json'], { cwd })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toHaveLength(2)
+    expect(linesOf(r.stderr)).toEqual([
+      'note: job "off" is disabled (enabled: false in crons.config.ts): these are its schedule\'s fires; it never runs',
+    ])
+  })
+
   it('run-job refuses a disabled job in one line, and runs it with --force', async () => {
     const cwd = project()
     const refused = await runCli(['run-job', 'off'], { cwd })
