@@ -86,8 +86,9 @@ function durationEnd(run: AttemptRecord): DurationEnd {
 }
 
 export function attemptDetail(run: AttemptRecord): AttemptDetail {
-  const slots = slotsOf(run)
-  const missed = slots === null || slots.paused ? null : slots
+  const found = slotsOf(run)
+  // One rule for every record standing for slots; any other detail is free text, kept as written.
+  const slots: SlotsDetail | null = found && { ...found, first: iso(found.first), last: iso(found.last) }
   return {
     ...attemptView(run),
     error: run.errorMessage === null ? null : { message: run.errorMessage, stack: run.errorStack },
@@ -95,12 +96,8 @@ export function attemptDetail(run: AttemptRecord): AttemptDetail {
     active: run.active,
     result: run.result,
     output: outputOf(run).map((line) => ({ at: iso(line.at), level: line.level, text: line.text })),
-    // One rule for every record standing for slots; any other detail is free text, kept as written.
-    detail:
-      slots === null
-        ? run.detail
-        : { paused: slots.paused, count: slots.count, first: iso(slots.first), last: iso(slots.last) },
-    missed: missed === null ? null : { count: missed.count, first: iso(missed.first), last: iso(missed.last) },
+    detail: slots ?? run.detail,
+    missed: slots === null || slots.paused ? null : { count: slots.count, first: slots.first, last: slots.last },
   }
 }
 

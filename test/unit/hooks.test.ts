@@ -87,6 +87,42 @@ describe('hooks', () => {
     expect(errors).toEqual(['1 failed', '2 interrupted'])
   })
 
+  it("a second stop does not wait for a cancelled retry's hanging hook", async () => {
+    let finalCalls = 0
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'flaky',
+          schedule: '0 * * * *',
+          retry: { max: 2, backoff: 'constant', initial: 60 },
+          run: () => {
+            throw new Error('down')
+          },
+        },
+      ],
+      {
+        onError: (ctx) => {
+          if (!ctx.final) return
+          finalCalls++
+          return new Promise(() => {})
+        },
+      },
+    )
+    await scheduler.start()
+    await clock.advanceTo(T0 + 3_600_000 + 5_000)
+    let stopped = false
+    const first = scheduler.stop({ graceMs: 0 }).then(() => {
+      stopped = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(finalCalls).toBe(1)
+    expect(stopped).toBe(false)
+    // No fake time passes: the hook's 10-s bound is not what ends the wait.
+    await scheduler.stop()
+    await first
+    expect((await store.listRuns({ job: 'flaky' })).map((r) => r.status)).toEqual(['interrupted', 'failed'])
+  })
+
   it('run config hooks before job hooks, in order beforeRun → job → afterRun → onError, with full context', async () => {
     const calls: string[] = []
     const contexts: Record<string, HookContext> = {}
