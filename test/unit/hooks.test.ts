@@ -73,8 +73,8 @@ describe('hooks', () => {
       ],
       { onError: record },
     )
-    const errors: string[] = []
-    scheduler.events.on('run:finished', (e) => errors.push(`${e.attempt} ${e.status}`))
+    const finished: string[] = []
+    scheduler.events.on('run:finished', (e) => finished.push(`${e.attempt} ${e.status}`))
     await scheduler.start()
     await clock.advanceTo(T0 + 3_600_000 + 5_000)
     expect(seen).toEqual([[1, 'failed', true, false]])
@@ -84,7 +84,7 @@ describe('hooks', () => {
       [2, 'interrupted', false, true],
     ])
     expect((await store.listRuns({ job: 'flaky' })).map((r) => r.status)).toEqual(['interrupted', 'failed'])
-    expect(errors).toEqual(['1 failed', '2 interrupted'])
+    expect(finished).toEqual(['1 failed', '2 interrupted'])
   })
 
   it("a second stop does not wait for a cancelled retry's hanging hook", async () => {
