@@ -4,7 +4,6 @@ import type { ResolvedConfig } from '../config/types.js'
 import { hasCode } from '../errors.js'
 import type { CancelRequest, Heartbeat, InstanceRecord, PendingRetry, ReapedRuns, Store } from '../store/types.js'
 import type { TimerHandle } from './clock.js'
-import type { ClockSync } from './clock-sync.js'
 import { FILE_LEASE, type Lease, selfFenceAfterMs } from './lease.js'
 import type { ClaimLoop, StoreDeps } from './loop.js'
 import { processGoneHere } from './process-identity.js'
@@ -22,7 +21,6 @@ export interface HousekeepingDeps extends StoreDeps {
   /** As they are now: a reload may change them. */
   history: () => ResolvedConfig['history']
   lease: Lease
-  clockSync: ClockSync
   onFatal: (message: string, error: unknown) => void
   onLeaseLost: () => Promise<void>
   /** Those given, or (after a reaping) those the store has. */

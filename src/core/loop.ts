@@ -3,6 +3,7 @@
 import type { ResolvedJob } from '../config/types.js'
 import type { ClaimOutcome, SlotClaim, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
+import type { ClockSync } from './clock-sync.js'
 import { describeError } from './describe.js'
 import { collectDue, dueAt, firstSlotOf } from './due.js'
 import type { EngineEmitter } from './events.js'
@@ -27,6 +28,8 @@ export interface StoreDeps {
   store: () => Promise<Store>
   recorder: () => Recorder | undefined
   instanceId: () => string
+  /** Measured again, before a wake-up reads the clock, when a timer shows this host's clock stepped. */
+  clockSync: ClockSync
 }
 
 export interface ClaimLoopDeps extends StoreDeps {
@@ -37,11 +40,8 @@ export interface ClaimLoopDeps extends StoreDeps {
   maxSleepMs: number
   /** Undefined: adaptive. */
   claimLeadMs: number | undefined
-  /** Whether the host's clock stepped, so it must be measured again before it is read. */
-  clockStepped?: (plannedAt: number | undefined) => boolean
-  resyncClock?: () => Promise<unknown>
   /** Self-fencing: undefined while the lease is fresh, else its renewal. */
-  beforeClaim?: (now: number) => Promise<unknown> | undefined
+  beforeClaim: (now: number) => Promise<unknown> | undefined
 }
 
 export class ClaimLoop {
@@ -154,10 +154,10 @@ export class ClaimLoop {
 
   /** Returns the least delay before the next wake-up (after a store failure, or until a deferred slot). */
   private async serveDueSlots(): Promise<number> {
-    const { clock, events } = this.deps
-    if (this.deps.clockStepped?.(this.plannedAt) && this.deps.resyncClock) {
+    const { clock, events, clockSync } = this.deps
+    if (clockSync.noteTimer(this.plannedAt)) {
       try {
-        await this.deps.resyncClock()
+        await clockSync.measure(await this.deps.store())
       } catch (error) {
         return this.claimFailed('could not measure the clock against the store', error)
       }
@@ -191,7 +191,7 @@ export class ClaimLoop {
     if (claims.length === 0) return waitForDeferred
     let outcomes: ClaimOutcome[]
     try {
-      await this.deps.beforeClaim?.(now)
+      await this.deps.beforeClaim(now)
       // Outcomes a failed write left behind go first: a claim must not find their jobs still running.
       await this.deps.recorder()?.retry()
       const store = await this.deps.store()

@@ -60,12 +60,12 @@ export class Scheduler {
     this.options = resolveOptions(config.state, options)
     const outage = new Outage(this.clock, this.events, () => this.loop.wake())
     const shared = { clock: this.clock, events: this.events, outage, instanceId: () => this.instance.id }
-    const storeDeps = { ...shared, store: () => this.open(), recorder: () => this.session.recorder }
     const clockSync = new ClockSync({
       clock: this.clock,
       events: this.events,
       measured: (clockOffsetMs) => this.instance.update(this.session.store, { clockOffsetMs }),
     })
+    const storeDeps = { ...shared, clockSync, store: () => this.open(), recorder: () => this.session.recorder }
     this.session = new StoreSession({
       store: options.store,
       openStore: options.openStore,
@@ -93,8 +93,6 @@ export class Scheduler {
       activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,
-      clockStepped: (plannedAt) => clockSync.noteTimer(plannedAt),
-      resyncClock: async () => clockSync.measure(await this.open()),
       beforeClaim: (now) => this.housekeeping.renewIfStale(now),
     })
     this.housekeeping = new Housekeeping({
@@ -102,7 +100,6 @@ export class Scheduler {
       loop: this.loop,
       history: () => this.current.history,
       lease: { heartbeatMs: this.options.heartbeatMs, instanceTtlMs: this.options.instanceTtlMs },
-      clockSync,
       onFatal: (message, error) => this.fail(message, error),
       onLeaseLost: () => this.leaseLost(),
       adoptRetries: (pending) => this.adoptRetries(pending),
