@@ -181,20 +181,16 @@ export class Scheduler {
         },
         next,
       )
-      await this.recordConfigHash()
+      try {
+        await this.instance.update(this.session.store, { configHash: result.configHash })
+      } catch (error) {
+        this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
+      }
       this.events.emit('config:reloaded', result)
       return result
     })
     this.reloading = reloaded.catch(() => undefined)
     return reloaded
-  }
-
-  private async recordConfigHash(): Promise<void> {
-    try {
-      await this.instance.update(this.session.store, { configHash: this.current.configHash ?? null })
-    } catch (error) {
-      this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
-    }
   }
 
   /** Open the store, reap dead peers, start firing slots; calling again returns the same start. */
