@@ -115,8 +115,7 @@ export class Housekeeping {
 
   /** How long work planned for `planned` waits for a quiet moment (0: none). */
   private postponeBy(now: number, planned: number): number {
-    const busyFor = this.deps.loop.busyFor(now, QUIET_MS)
-    return now - planned >= MAX_DELAY_MS ? 0 : busyFor
+    return now - planned >= MAX_DELAY_MS ? 0 : this.deps.loop.busyFor(now, QUIET_MS)
   }
 
   private async beat(plannedAt: number | undefined): Promise<void> {
