@@ -214,13 +214,17 @@ export class Scheduler {
     this.started = true
     this.events.emit('started', { instanceId: this.instance.id })
     await this.adoptRetries()
+    // A `started` listener may have begun a stop, or one came while the retries were looked for.
+    if (this.stopping) return
     this.housekeeping.start({ prune: true })
     await this.loop.run()
   }
 
   private async adoptRetries(orphaned?: PendingRetry[]): Promise<void> {
     if (!this.started || this.stopping) return
-    for (const pending of orphaned ?? (await (await this.open()).orphanedRetries())) {
+    const retries = orphaned ?? (await (await this.open()).orphanedRetries())
+    if (this.stopping) return
+    for (const pending of retries) {
       const job = this.jobs.get(pending.job)
       if (job !== undefined) this.session.getRunner().adoptRetry(job, pending)
     }

@@ -164,6 +164,47 @@ describe('start and stop in any order', () => {
     expect(clock.pending).toBe(0)
   })
 
+  it('stop() from a started listener: no heartbeat or pruning after the stop, no timer left', async () => {
+    const { clock, store, scheduler, errors } = await setup([{ name: 'tick', schedule: '@daily', run: () => {} }])
+    let stopping: Promise<void> | undefined
+    scheduler.events.on('started', () => {
+      stopping = scheduler.stop({ graceMs: 0 })
+    })
+    await scheduler.start()
+    await stopping
+    expect(clock.pending).toBe(0)
+    await clock.advance(120_000)
+    expect(errors).toEqual([])
+    expect((await store.listInstances())[0]?.stoppedAt).not.toBeNull()
+  })
+
+  it('a stop while start() looks for orphaned retries leaves them pending for a live scheduler', async () => {
+    const { clock, store, scheduler } = await setup([
+      { name: 'sync', schedule: '0 3 * * *', retry: { max: 2, initial: 1 }, run: () => 'ok' },
+    ])
+    await store.registerInstance({ id: 'peer', role: 'scheduler', host: 'elsewhere', pid: 7, now: T0 })
+    const [claimed] = await store.claimSlots(
+      [{ job: 'sync', slot: T0 - 60_000, trigger: 'schedule', overlap: 'skip' }],
+      'peer',
+      T0,
+    )
+    if (claimed?.kind !== 'started') throw new Error('expected a started run')
+    await store.finishRun(claimed.runId, { status: 'failed', finishedAt: T0, retryAt: T0, codeDone: true })
+    await store.stopInstance('peer', T0)
+    const orphanedRetries = store.orphanedRetries.bind(store)
+    let stopping: Promise<void> | undefined
+    store.orphanedRetries = async () => {
+      stopping = scheduler.stop({ graceMs: 0 })
+      return orphanedRetries()
+    }
+    await scheduler.start()
+    await stopping
+    expect(clock.pending).toBe(0)
+    store.orphanedRetries = orphanedRetries
+    expect((await store.orphanedRetries()).map((r) => r.runId)).toEqual([claimed.runId])
+    expect((await store.listRuns({ job: 'sync', limit: 10 })).map((r) => r.status)).toEqual(['failed'])
+  })
+
   it('start() twice, and runJob() then start(), keep one heartbeat chain that ends with stop()', async () => {
     const { clock, store, scheduler } = await setup([{ name: 'job', schedule: '@daily', run: () => 'ok' }])
     let beats = 0
