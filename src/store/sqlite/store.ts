@@ -33,6 +33,7 @@ import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { StateFileWatch } from './file-watch.js'
 import { RunHistory } from './history.js'
+import { SCHEMA_VERSION } from './migrations.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
 import { OutcomeQueue } from './outcome-queue.js'
 import { type PruneHistory, Pruner, type PruneStep } from './prune.js'
@@ -44,7 +45,6 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #context: FailureContext
-  readonly #schemaVersion: number
   readonly #history: RunHistory
   readonly #pruner: Pruner
   #closed = false
@@ -58,11 +58,10 @@ export class SqliteStore implements Store {
   /** Read-only stores: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
 
-  constructor({ db, context, schemaVersion, hadCompanions }: OpenedDatabase) {
+  constructor({ db, context, hadCompanions }: OpenedDatabase) {
     this.location = context.path
     this.#db = db
     this.#context = context
-    this.#schemaVersion = schemaVersion
     this.#hadCompanions = hadCompanions
     this.#s = prepareStatements(db)
     this.#file = new StateFileWatch(context.path, this.#cwd)
@@ -253,7 +252,7 @@ export class SqliteStore implements Store {
     // Recent writes live in the -wal file until a checkpoint.
     const file = nodePath.resolve(this.#cwd, this.location)
     const sizeBytes = this.#db.memory ? null : size(file) + size(`${file}-wal`)
-    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes }
+    return { location: this.location, schemaVersion: SCHEMA_VERSION, sizeBytes }
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
