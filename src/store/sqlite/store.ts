@@ -142,27 +142,25 @@ export class SqliteStore implements Store {
   }
 
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    return this.#write(() => this.#reap(now, ttlMs, dead))
-  }
-
-  #reap(now: number, ttlMs: number, dead: readonly string[]): ReapedRuns {
-    const reaped: ReapedRuns = { interrupted: [], released: [] }
-    const gone = [...this.#s.expiredInstances.all(now - ttlMs), ...dead]
-    if (gone.length > 0) this.#s.markReaped.run(now, JSON.stringify(gone))
-    for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
-      const interrupted = orphan.status === 'running'
-      if (interrupted) {
-        // The run died when its instance was last seen alive, as far as anyone can tell.
-        const finishedAt = Math.min(now, Math.max(orphan.started_at, orphan.last_seen ?? now))
-        this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
-      } else {
-        // Already has its outcome (a timeout); only the overlap guard is stale.
-        this.#s.deactivate.run(orphan.id)
+    return this.#write(() => {
+      const reaped: ReapedRuns = { interrupted: [], released: [] }
+      const gone = [...this.#s.expiredInstances.all(now - ttlMs), ...dead]
+      if (gone.length > 0) this.#s.markReaped.run(now, JSON.stringify(gone))
+      for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
+        const interrupted = orphan.status === 'running'
+        if (interrupted) {
+          // The run died when its instance was last seen alive, as far as anyone can tell.
+          const finishedAt = Math.min(now, Math.max(orphan.started_at, orphan.last_seen ?? now))
+          this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
+        } else {
+          // Already has its outcome (a timeout); only the overlap guard is stale.
+          this.#s.deactivate.run(orphan.id)
+        }
+        const run = this.#runById(orphan.id)
+        if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
       }
-      const run = this.#runById(orphan.id)
-      if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
-    }
-    return reaped
+      return reaped
+    })
   }
 
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
