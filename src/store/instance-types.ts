@@ -7,11 +7,7 @@ import type { AttemptRecord, PendingRetry } from './types.js'
  */
 export type InstanceRole = 'scheduler' | 'runner'
 
-export interface NewInstance {
-  id: string
-  role: InstanceRole
-  host: string
-  pid: number
+export interface NewInstance extends Pick<InstanceRecord, 'id' | 'role' | 'host' | 'pid'> {
   /** When the process started, as the OS reports it: a peer on the same host can tell it is gone at once. */
   processStart?: number | null
   /** A fingerprint of the config the process runs, if it has one. */
@@ -43,10 +39,7 @@ export interface CancelRequest {
 }
 
 /** What `Store.updateInstance` records about an instance; a key left out keeps its value. */
-export interface InstanceFacts {
-  configHash?: string | null
-  clockOffsetMs?: number | null
-}
+export type InstanceFacts = Partial<Pick<InstanceRecord, 'configHash' | 'clockOffsetMs'>>
 
 /** What renewing a lease returns: enough that an idle host sends one statement per heartbeat. */
 export interface Heartbeat {

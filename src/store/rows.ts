@@ -14,19 +14,8 @@ import type {
   RunStatus,
 } from './types.js'
 
-/** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added. */
-export interface FinishedRun<Flag> {
-  status: string
-  finishedAt: number
-  errorMessage: string | null
-  errorStack: string | null
-  result: string | null
-  output: string | null
-  /** Null keeps the run's detail. */
-  detail: string | null
-  active: Flag
-  retryAt: number | null
-}
+/** An outcome as the `runs` row keeps it (`finishRun`), before the run's id is added: `active` for `codeDone`. */
+export type FinishedRun<Flag> = Omit<Required<RunOutcome>, 'codeDone'> & { active: Flag }
 
 /** `RunOutcome` with nulls for what it leaves out, `active` as `flag` spells it. */
 export function finishedRun<Flag>(outcome: RunOutcome, flag: (set: boolean) => Flag): FinishedRun<Flag> {

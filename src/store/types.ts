@@ -23,17 +23,7 @@ export type {
   ReapedRuns,
 } from './instance-types.js'
 
-export type RunStatus =
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'timed_out'
-  | 'interrupted'
-  | 'cancelled'
-  | 'skipped'
-  | 'missed'
-
-export const RUN_STATUSES: readonly RunStatus[] = [
+export const RUN_STATUSES = [
   'running',
   'succeeded',
   'failed',
@@ -42,7 +32,9 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'cancelled',
   'skipped',
   'missed',
-]
+] as const
+
+export type RunStatus = (typeof RUN_STATUSES)[number]
 
 /** One attempt (or one skipped/missed record). */
 export interface AttemptRecord {
@@ -130,11 +122,7 @@ export type BeginOutcome =
   /** Busy, with `whenBusy: 'record'`: a `skipped` attempt row was inserted with the reason. */
   | { kind: 'skipped'; runId: number; reason: string; holder: RunHolder }
 
-export interface BeginRun {
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
+export interface BeginRun extends Pick<AttemptRecord, 'job' | 'slot' | 'trigger' | 'attempt'> {
   /** 'skip' refuses when the job is active anywhere; 'allow' always starts. */
   overlap: 'skip' | 'allow'
   /** On refusal: nothing (`'refuse'`, a manual run), or a `skipped` row with the reason (`'record'`, a retry). */
@@ -148,12 +136,8 @@ export interface BeginRun {
 }
 
 /** A failed attempt (`runId`) whose retry waits out its backoff (see `RunOutcome.retryAt`). */
-export interface PendingRetry {
+export interface PendingRetry extends Pick<AttemptRecord, 'job' | 'slot' | 'trigger' | 'attempt'> {
   runId: number
-  job: string
-  slot: number
-  trigger: Trigger
-  attempt: number
   retryAt: number
 }
 

@@ -4,7 +4,7 @@
  */
 import { stillRunning } from '../messages.js'
 import { toHolder } from '../rows.js'
-import type { BeginOutcome, BeginRun, ClaimOutcome, RunStatus, SlotClaim } from '../types.js'
+import type { BeginOutcome, BeginRun, ClaimOutcome, MissedInfo, RunStatus, SlotClaim } from '../types.js'
 import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
 
@@ -119,7 +119,7 @@ export class RunWriter {
   #extendPause(claim: SlotClaim): number | undefined {
     const open = this.#s.openPause.get(claim.job)
     if (open === undefined) return undefined
-    const stretch = JSON.parse(open.detail) as { count: number; first: number; last: number }
+    const stretch = JSON.parse(open.detail) as MissedInfo
     const detail = JSON.stringify({
       paused: true,
       count: stretch.count + 1,

@@ -15,10 +15,6 @@ const INDEXED_STATUS = "status NOT IN ('running', 'succeeded')"
 /** Under this many runs since `--since`, read and sort the started_at range; above, newest first by id is cheaper. */
 const SINCE_RANGE_MAX = 10_000
 
-function isRunStatus(status: string): status is RunStatus {
-  return (RUN_STATUSES as readonly string[]).includes(status)
-}
-
 /**
  * The condition for a status, a literal so the planner can match a partial index; without `useIndex`
  * the status index is left out (a short started_at range is cheaper to read than every failure).
@@ -51,7 +47,7 @@ export class RunHistory {
   list(filter: RunFilter): AttemptRecord[] {
     const limit = Math.max(0, Math.floor(filter.limit ?? 50))
     // Only known statuses are ever written (CHECK), and only these are spelled into SQL.
-    if (filter.status !== undefined && !isRunStatus(filter.status)) return []
+    if (filter.status !== undefined && !RUN_STATUSES.includes(filter.status)) return []
     // Follow mode reads new rowids; running rows are in the active index.
     if (filter.job !== undefined && filter.afterId === undefined && filter.status !== 'running') {
       return this.#snapshot(() => this.#walk(filter.job as string, filter, limit)) as AttemptRecord[]

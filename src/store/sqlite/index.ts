@@ -1,5 +1,6 @@
 /** The SQLite state store: one file (or `:memory:`) shared by every scheduler process on a machine. */
 import type { Store } from '../types.js'
+import { SCHEMA_VERSION } from './migrations.js'
 import { openDatabase, type SqliteStoreOptions } from './open.js'
 import { SqliteStore } from './store.js'
 
@@ -17,7 +18,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 /** Create or migrate a state file and close it (`crons state migrate`): the version found (0: none yet) and now. */
 export function migrateSqliteFile(path: string): { location: string; from: number; to: number } {
-  const { db, context, schemaVersion, foundVersion } = openDatabase(path)
+  const { db, context, foundVersion } = openDatabase(path)
   db.close()
-  return { location: context.path, from: foundVersion, to: schemaVersion }
+  return { location: context.path, from: foundVersion, to: SCHEMA_VERSION }
 }

@@ -138,7 +138,6 @@ export function tidyAfterReadOnly(path: string, hadCompanions: boolean): void {
 export interface OpenedDatabase {
   db: Database.Database
   context: FailureContext
-  schemaVersion: number
   /** The version the file had before this open migrated it (0: new or empty). */
   foundVersion: number
   /** For read-only opens: whether `-wal`/`-shm` existed before, see `tidyAfterReadOnly`. */
@@ -205,7 +204,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
   }
   try {
     assertUsable(path, probeSchema(db), readonly)
-    if (readonly) return { db, context, schemaVersion: SCHEMA_VERSION, foundVersion: SCHEMA_VERSION, hadCompanions }
+    if (readonly) return { db, context, foundVersion: SCHEMA_VERSION, hadCompanions }
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
@@ -214,9 +213,9 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     db.pragma('synchronous = NORMAL')
     const probe = migrate(db)
     // Another process may have initialised or replaced the file between our first look and the lock.
+    // Once usable, the file is at SCHEMA_VERSION: migrate() brought any older version of ours up to it.
     assertUsable(path, probe, false)
-    const foundVersion = created ? 0 : probe.foundVersion
-    return { db, context, schemaVersion: probe.version, foundVersion, hadCompanions }
+    return { db, context, foundVersion: created ? 0 : probe.foundVersion, hadCompanions }
   } catch (error) {
     db.close()
     if (readonly) tidyAfterReadOnly(path, hadCompanions)

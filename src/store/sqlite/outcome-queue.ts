@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3'
 import { type FailureContext, fromSqliteError } from './failures.js'
-import { OutcomeWriter, type PendingWrite } from './outcomes.js'
+import { OutcomeWriter, type PendingWrite, runOf } from './outcomes.js'
 import type { Statements } from './statements.js'
 
 /** The real `setImmediate`, taken at load: fake timers installed later must not stop outcome writes. */
@@ -96,9 +96,9 @@ export class OutcomeQueue {
   /** The writes whose run's owner was not reaped (the others go into `refused`); one count when none ever was. */
   #unfenced(writes: readonly PendingWrite[], refused: Set<number>): readonly PendingWrite[] {
     if (this.#s.anyReaped.get() === 0) return writes
-    const ids = writes.map((w) => (typeof w === 'number' ? w : w.id))
+    const ids = writes.map(runOf)
     for (const id of this.#s.fencedRuns.all(JSON.stringify(ids))) refused.add(id)
     if (refused.size === 0) return writes
-    return writes.filter((w) => !refused.has(typeof w === 'number' ? w : w.id))
+    return writes.filter((w) => !refused.has(runOf(w)))
   }
 }

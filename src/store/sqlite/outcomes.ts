@@ -10,7 +10,7 @@ import type { Statements } from './statements.js'
 /** A queued outcome write: an outcome update, or (a bare run id) `releaseRun`'s deactivation. */
 export type PendingWrite = (FinishedRun & { id: number }) | number
 
-const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write.id)
+export const runOf = (write: PendingWrite): number => (typeof write === 'number' ? write : write.id)
 
 /** A nullable text column as part of a grouping key: its length says where it ends. */
 const part = (value: string | null): string => (value === null ? ' -' : ` ${value.length}:${value}`)

@@ -11,9 +11,6 @@ export interface ChainRow extends RunRow {
   prev_id: number | null
 }
 
-export interface JobRow extends Shared.JobRow<number> {
-  /** The job's newest run: where its chain of runs starts. */
-  last_run_id: number | null
-}
+export type JobRow = Shared.JobRow<number>
 
 export const { toRun, toJob, toInstance } = rowReader<number>((value) => value === 1)

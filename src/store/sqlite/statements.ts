@@ -65,7 +65,7 @@ export function prepareStatements(db: Database.Database) {
   const prepare = <P extends unknown[], R = unknown>(sql: string): Query<P, R> => db.prepare<P, R>(sql)
   const column = <P extends unknown[], R>(sql: string): Query<P, R> => db.prepare<P, R>(sql).pluck()
   return {
-    registerInstance: prepare<[NewInstance & { processStart: number | null; configHash: string | null }]>(
+    registerInstance: prepare<[Required<NewInstance>]>(
       `INSERT INTO instances (id, role, host, pid, process_start, started_at, heartbeat_at, stopped_at, reaped_at,
          config_hash, clock_offset_ms)
        VALUES (@id, @role, @host, @pid, @processStart, @now, @now, NULL, NULL, @configHash, NULL)

@@ -33,6 +33,7 @@ import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { StateFileWatch } from './file-watch.js'
 import { RunHistory } from './history.js'
+import { SCHEMA_VERSION } from './migrations.js'
 import { type OpenedDatabase, tidyAfterReadOnly } from './open.js'
 import { OutcomeQueue } from './outcome-queue.js'
 import { type PruneHistory, Pruner, type PruneStep } from './prune.js'
@@ -44,7 +45,6 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database
   readonly #s: Statements
   readonly #context: FailureContext
-  readonly #schemaVersion: number
   readonly #history: RunHistory
   readonly #pruner: Pruner
   #closed = false
@@ -58,11 +58,10 @@ export class SqliteStore implements Store {
   /** Read-only stores: whether SQLite's `-wal`/`-shm` files were there before we opened. */
   readonly #hadCompanions: boolean
 
-  constructor({ db, context, schemaVersion, hadCompanions }: OpenedDatabase) {
+  constructor({ db, context, hadCompanions }: OpenedDatabase) {
     this.location = context.path
     this.#db = db
     this.#context = context
-    this.#schemaVersion = schemaVersion
     this.#hadCompanions = hadCompanions
     this.#s = prepareStatements(db)
     this.#file = new StateFileWatch(context.path, this.#cwd)
@@ -143,27 +142,25 @@ export class SqliteStore implements Store {
   }
 
   async reapDeadInstances(now: number, ttlMs: number, dead: readonly string[] = []): Promise<ReapedRuns> {
-    return this.#write(() => this.#reap(now, ttlMs, dead))
-  }
-
-  #reap(now: number, ttlMs: number, dead: readonly string[]): ReapedRuns {
-    const reaped: ReapedRuns = { interrupted: [], released: [] }
-    const gone = [...this.#s.expiredInstances.all(now - ttlMs), ...dead]
-    if (gone.length > 0) this.#s.markReaped.run(now, JSON.stringify(gone))
-    for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
-      const interrupted = orphan.status === 'running'
-      if (interrupted) {
-        // The run died when its instance was last seen alive, as far as anyone can tell.
-        const finishedAt = Math.min(now, Math.max(orphan.started_at, orphan.last_seen ?? now))
-        this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
-      } else {
-        // Already has its outcome (a timeout); only the overlap guard is stale.
-        this.#s.deactivate.run(orphan.id)
+    return this.#write(() => {
+      const reaped: ReapedRuns = { interrupted: [], released: [] }
+      const gone = [...this.#s.expiredInstances.all(now - ttlMs), ...dead]
+      if (gone.length > 0) this.#s.markReaped.run(now, JSON.stringify(gone))
+      for (const orphan of this.#s.orphans.all(now - ttlMs, JSON.stringify(dead))) {
+        const interrupted = orphan.status === 'running'
+        if (interrupted) {
+          // The run died when its instance was last seen alive, as far as anyone can tell.
+          const finishedAt = Math.min(now, Math.max(orphan.started_at, orphan.last_seen ?? now))
+          this.#s.interrupt.run({ id: orphan.id, finishedAt, message: interruptedMessage(orphan.instance_id) })
+        } else {
+          // Already has its outcome (a timeout); only the overlap guard is stale.
+          this.#s.deactivate.run(orphan.id)
+        }
+        const run = this.#runById(orphan.id)
+        if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
       }
-      const run = this.#runById(orphan.id)
-      if (run !== undefined) (interrupted ? reaped.interrupted : reaped.released).push(run)
-    }
-    return reaped
+      return reaped
+    })
   }
 
   async syncJobs(names: readonly string[], now: number, options: { serving?: boolean } = {}): Promise<JobState[]> {
@@ -253,7 +250,7 @@ export class SqliteStore implements Store {
     // Recent writes live in the -wal file until a checkpoint.
     const file = nodePath.resolve(this.#cwd, this.location)
     const sizeBytes = this.#db.memory ? null : size(file) + size(`${file}-wal`)
-    return { location: this.location, schemaVersion: this.#schemaVersion, sizeBytes }
+    return { location: this.location, schemaVersion: SCHEMA_VERSION, sizeBytes }
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
