@@ -97,8 +97,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   startedAt = 0
   /** The timeout counts from here. */
   calledAt = 0
-  /** When the call returned, for an attempt decided within it (`done`). */
-  doneAt = 0
   output: OutputBuffer | undefined
   #controller: AbortController | undefined
   #aborted: { reason: unknown } | undefined
@@ -199,7 +197,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     } catch (error) {
       this.done = { status: 'failed', error }
     }
-    if (this.done) this.doneAt = this.env.clock.now()
   }
 
   /** The first of the promise settling, the timeout and `handle`'s calls; `handle` says when the code settles. */
