@@ -59,7 +59,6 @@ export interface Progress {
 export class Runner {
   private readonly inFlight: InFlight
   private readonly adopted = new Set<number>()
-  private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private graceCancelled = false
   private endGraceWait: (() => void) | undefined
@@ -164,7 +163,7 @@ export class Runner {
       const ended = { runId: progress.runId, status: result.status, attempts: progress.attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
-      const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
+      const waited = await this.inFlight.backoff(result.retryInMs)
       const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
       if (next.status !== undefined) {
@@ -284,7 +283,6 @@ export class Runner {
 
   /** Cancel pending retries, give running attempts `graceMs`, then record them interrupted. */
   async drain(graceMs: number, reason: string): Promise<void> {
-    this.stopping = true
     this.inFlight.endBackoffs()
     const all = this.inFlight.whenIdle()
     if (graceMs > 0 && !this.graceCancelled) {
