@@ -1,6 +1,6 @@
 // One run of a job: attempts with timeout, retries and hooks, each recorded through the one Recorder;
 // nothing a job does escapes into the scheduler. docs/engine.md: "One slot, start to end".
-import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
+import type { Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type RunRequest, type Verdict } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -167,28 +167,16 @@ export class Runner {
       const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
       if (next.status !== undefined) {
-        await this.cancelledRetryHooks(request, next.status)
+        // A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt.
+        const { runId, attempts, status, error } = next.status
+        const cancelled = new Attempt(request, runId, attempts, this.attemptEnv)
+        cancelled.startedAt = this.deps.clock.now()
+        await this.afterHooks(cancelled, { status, error: new Error(error?.message) }, cancelled.startedAt, false)
         return next.status
       }
       progress.attempt++
       result = await this.afterCall(await this.begin(request, progress), progress)
     }
-  }
-
-  /** A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt. */
-  private async cancelledRetryHooks(request: RunRequest, ended: RunResult): Promise<void> {
-    if (this.graceCancelled || !this.hooks.hasAfter(request.job, ended.status)) return
-    const cancelled = new Attempt(request, ended.runId, ended.attempts, this.attemptEnv)
-    cancelled.startedAt = this.deps.clock.now()
-    await this.hooks.runAfter(cancelled, ended.status, {
-      ...cancelled.hookContext(),
-      finishedAt: new Date(cancelled.startedAt),
-      durationMs: 0,
-      status: ended.status,
-      willRetry: false,
-      final: true,
-      error: new Error(ended.error?.message),
-    })
   }
 
   private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
@@ -244,24 +232,28 @@ export class Runner {
       }
     }
     emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    if (this.hooks.hasAfter(job, status) && !this.graceCancelled) {
-      const finished: HookContext = {
-        ...begun.hookContext(),
-        finishedAt: new Date(finishedAt),
-        durationMs: finishedAt - startedAt,
-        status,
-        willRetry: retryInMs !== undefined,
-        final: retryInMs === undefined,
-        ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
-      }
-      const hookFailed = await this.hooks.runAfter(begun, status, finished)
-      // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
-      if (hookFailed && kept) {
-        begun.recorded = record(active === undefined || active.codeDone)
-        await recorder.finish(runId, begun.recorded)
-      }
+    const hookFailed = await this.afterHooks(begun, decided, finishedAt, retryInMs !== undefined)
+    // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
+    if (hookFailed && kept) {
+      begun.recorded = record(active === undefined || active.codeDone)
+      await recorder.finish(runId, begun.recorded)
     }
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
+  }
+
+  /** `afterRun` and `onError` of a recorded attempt, unless a second stop hurried; resolves whether one failed. */
+  private async afterHooks(begun: Attempt, decided: Verdict, finishedAt: number, willRetry: boolean): Promise<boolean> {
+    const { status } = decided
+    if (this.graceCancelled || !this.hooks.hasAfter(begun.request.job, status)) return false
+    return this.hooks.runAfter(begun, status, {
+      ...begun.hookContext(),
+      finishedAt: new Date(finishedAt),
+      durationMs: finishedAt - begun.startedAt,
+      status,
+      willRetry,
+      final: !willRetry,
+      ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
+    })
   }
 
   /** An error the job's code raised after its outcome was recorded: added to its output (and error). */
