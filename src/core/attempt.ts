@@ -48,7 +48,8 @@ export interface AttemptHandle {
   interrupt: (reason: string) => void
   /** An error its code raised outside its call. */
   fail: (error: unknown) => void
-  cancel: (error: Error) => void
+  /** Asked for (`Scheduler.cancel`): its signal is aborted with an `AbortError` of `message`. */
+  cancel: (message: string) => void
 }
 
 export interface AttemptEnv {
@@ -209,23 +210,23 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         resolveVerdict(decided)
       }
       handle.interrupt = (reason) => {
-        const error = withoutFrames(new Error(reason))
+        const error = engineError(reason)
         this.abort(error)
         resolve({ status: 'interrupted', error })
       }
-      const end = (status: 'failed' | 'cancelled') => (error: unknown) => {
+      const end = (status: 'failed' | 'cancelled', error: unknown) => {
         if (timer) clock.clearTimeout(timer)
         this.abort(error)
         resolve({ status, error })
       }
-      handle.fail = end('failed')
-      handle.cancel = end('cancelled')
+      handle.fail = (error) => end('failed', error)
+      // Named as an aborted fetch names it.
+      handle.cancel = (message) => end('cancelled', engineError(message, 'AbortError'))
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
           () => {
-            const error = new Error(`timed out after ${formatDuration(timeoutMs)}`)
-            error.name = 'TimeoutError'
-            this.abort(withoutFrames(error))
+            const error = engineError(`timed out after ${formatDuration(timeoutMs)}`, 'TimeoutError')
+            this.abort(error)
             resolve({ status: 'timed_out', error })
           },
           timeoutMs - (clock.now() - this.calledAt),
@@ -284,9 +285,11 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 }
 
-/** Where in the engine an error about a job (a timeout, an interrupt) was made is of no use in its record. */
-function withoutFrames(error: Error): Error {
-  error.stack = `${error.name}: ${error.message}`
+/** An error the engine makes about a job (a timeout, an interrupt, a cancel): its frames say nothing of the job. */
+function engineError(message: string, name?: string): Error {
+  const error = new Error(message)
+  if (name !== undefined) error.name = name
+  error.stack = `${error.name}: ${message}`
   return error
 }
 

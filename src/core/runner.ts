@@ -298,7 +298,7 @@ export class Runner {
   }
 
   /** Cancel run `runId`'s attempt if its code executes here; resolves with the status recorded, or undefined. */
-  cancel(runId: number, error: Error): Promise<RunStatus | undefined> {
+  cancel(runId: number, message: string): Promise<RunStatus | undefined> {
     const entry = this.inFlight.activeAttempt(runId)
     if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
     return new Promise((resolve) => {
@@ -307,7 +307,7 @@ export class Runner {
         earlier?.(status)
         resolve(status)
       }
-      entry.cancel(error)
+      entry.cancel(message)
     })
   }
 
