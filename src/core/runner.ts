@@ -219,16 +219,15 @@ export class Runner {
     active?.onRecorded?.(status)
     if (!kept) begun.abort(new Error('this scheduler lost the run to another instance'))
     if (active) {
-      const entry = active
       progress.active = undefined
-      if (codeDoneAtRecord) this.inFlight.removeActive(entry)
+      if (codeDoneAtRecord) this.inFlight.removeActive(active)
       else {
         const release = () => {
-          this.inFlight.removeActive(entry)
+          this.inFlight.removeActive(active)
           void recorder.release(runId)
         }
-        if (entry.codeDone) release()
-        else entry.afterCodeDone = release
+        if (active.codeDone) release()
+        else active.afterCodeDone = release
       }
     }
     emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
