@@ -12,7 +12,7 @@ import type {
 } from '../config/types.js'
 import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { formatLog, summarise } from './describe.js'
+import { formatLog } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import type { ConsoleTarget } from './job-console.js'
 import { jobScope, type StrayTarget } from './job-scope.js'
@@ -249,24 +249,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         failed(error)
       }
     })
-  }
-
-  /** `error` is `decided.error` already described, so callers describe it once. */
-  outcome(
-    decided: Verdict,
-    finishedAt: number,
-    error: { message: string; stack?: string } | undefined,
-    codeDone: boolean,
-  ): RunOutcome {
-    return {
-      status: decided.status as RunOutcome['status'],
-      finishedAt,
-      errorMessage: error?.message ?? null,
-      errorStack: error?.stack ?? null,
-      result: decided.status === 'succeeded' ? summarise(decided.value) : null,
-      output: this.output?.toJSON() ?? null,
-      codeDone,
-    }
   }
 
   private makeLogger(): JobLogger {

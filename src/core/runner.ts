@@ -4,7 +4,7 @@ import type { Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type RunRequest, type Verdict } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { describeError, withoutEngineFrames } from './describe.js'
+import { describeError, summarise, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
 import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
@@ -211,7 +211,17 @@ export class Runner {
     const retryInMs = retries ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
     const codeDoneAtRecord = active === undefined || active.codeDone
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
-    const record = (codeDone: boolean) => ({ ...begun.outcome(decided, finishedAt, error, codeDone), retryAt })
+    // Built again after a hook failed: the output then has its line.
+    const record = (codeDone: boolean): RunOutcome => ({
+      status: status as RunOutcome['status'],
+      finishedAt,
+      errorMessage: error?.message ?? null,
+      errorStack: error?.stack ?? null,
+      result: status === 'succeeded' ? summarise(decided.value) : null,
+      output: begun.output?.toJSON() ?? null,
+      codeDone,
+      retryAt,
+    })
     begun.recorded = record(codeDoneAtRecord)
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
