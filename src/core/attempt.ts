@@ -149,7 +149,19 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 
   logger(): JobLogger {
-    this.#logger ??= this.makeLogger()
+    if (this.#logger) return this.#logger
+    const { clock, events } = this.env
+    const { runId, attempt } = this
+    const job = this.request.job.name
+    const line =
+      (level: 'info' | 'warn' | 'error') =>
+      (...args: unknown[]) => {
+        const text = formatLog(args)
+        const at = clock.now()
+        this.out().add(level, text, at)
+        events.emit('run:log', { runId, job, attempt, level, text, at })
+      }
+    this.#logger = { info: line('info'), warn: line('warn'), error: line('error') }
     return this.#logger
   }
 
@@ -249,21 +261,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         failed(error)
       }
     })
-  }
-
-  private makeLogger(): JobLogger {
-    const { clock, events } = this.env
-    const { runId, attempt } = this
-    const job = this.request.job.name
-    const line =
-      (level: 'info' | 'warn' | 'error') =>
-      (...args: unknown[]) => {
-        const text = formatLog(args)
-        const at = clock.now()
-        this.out().add(level, text, at)
-        events.emit('run:log', { runId, job, attempt, level, text, at })
-      }
-    return { info: line('info'), warn: line('warn'), error: line('error') }
   }
 }
 
