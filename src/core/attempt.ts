@@ -12,7 +12,7 @@ import type {
 } from '../config/types.js'
 import type { MissedInfo, RunOutcome, RunStatus } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { formatLog, summarise } from './describe.js'
+import { formatLog } from './describe.js'
 import type { EngineEmitter } from './events.js'
 import type { ConsoleTarget } from './job-console.js'
 import { jobScope, type StrayTarget } from './job-scope.js'
@@ -48,7 +48,8 @@ export interface AttemptHandle {
   interrupt: (reason: string) => void
   /** An error its code raised outside its call. */
   fail: (error: unknown) => void
-  cancel: (error: Error) => void
+  /** Asked for (`Scheduler.cancel`): its signal is aborted with an `AbortError` of `message`. */
+  cancel: (message: string) => void
 }
 
 export interface AttemptEnv {
@@ -97,8 +98,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   startedAt = 0
   /** The timeout counts from here. */
   calledAt = 0
-  /** When the call returned, for an attempt decided within it (`done`). */
-  doneAt = 0
   output: OutputBuffer | undefined
   #controller: AbortController | undefined
   #aborted: { reason: unknown } | undefined
@@ -150,7 +149,19 @@ export class Attempt implements StrayTarget, ConsoleTarget {
   }
 
   logger(): JobLogger {
-    this.#logger ??= this.makeLogger()
+    if (this.#logger) return this.#logger
+    const { clock, events } = this.env
+    const { runId, attempt } = this
+    const job = this.request.job.name
+    const line =
+      (level: 'info' | 'warn' | 'error') =>
+      (...args: unknown[]) => {
+        const text = formatLog(args)
+        const at = clock.now()
+        this.out().add(level, text, at)
+        events.emit('run:log', { runId, job, attempt, level, text, at })
+      }
+    this.#logger = { info: line('info'), warn: line('warn'), error: line('error') }
     return this.#logger
   }
 
@@ -199,7 +210,6 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     } catch (error) {
       this.done = { status: 'failed', error }
     }
-    if (this.done) this.doneAt = this.env.clock.now()
   }
 
   /** The first of the promise settling, the timeout and `handle`'s calls; `handle` says when the code settles. */
@@ -212,23 +222,23 @@ export class Attempt implements StrayTarget, ConsoleTarget {
         resolveVerdict(decided)
       }
       handle.interrupt = (reason) => {
-        const error = withoutFrames(new Error(reason))
+        const error = engineError(reason)
         this.abort(error)
         resolve({ status: 'interrupted', error })
       }
-      const end = (status: 'failed' | 'cancelled') => (error: unknown) => {
+      const end = (status: 'failed' | 'cancelled', error: unknown) => {
         if (timer) clock.clearTimeout(timer)
         this.abort(error)
         resolve({ status, error })
       }
-      handle.fail = end('failed')
-      handle.cancel = end('cancelled')
+      handle.fail = (error) => end('failed', error)
+      // Named as an aborted fetch names it.
+      handle.cancel = (message) => end('cancelled', engineError(message, 'AbortError'))
       if (timeoutMs > 0) {
         timer = clock.setTimeout(
           () => {
-            const error = new Error(`timed out after ${formatDuration(timeoutMs)}`)
-            error.name = 'TimeoutError'
-            this.abort(withoutFrames(error))
+            const error = engineError(`timed out after ${formatDuration(timeoutMs)}`, 'TimeoutError')
+            this.abort(error)
             resolve({ status: 'timed_out', error })
           },
           timeoutMs - (clock.now() - this.calledAt),
@@ -252,44 +262,13 @@ export class Attempt implements StrayTarget, ConsoleTarget {
       }
     })
   }
-
-  /** `error` is `decided.error` already described, so callers describe it once. */
-  outcome(
-    decided: Verdict,
-    finishedAt: number,
-    error: { message: string; stack?: string } | undefined,
-    codeDone: boolean,
-  ): RunOutcome {
-    return {
-      status: decided.status as RunOutcome['status'],
-      finishedAt,
-      errorMessage: error?.message ?? null,
-      errorStack: error?.stack ?? null,
-      result: decided.status === 'succeeded' ? summarise(decided.value) : null,
-      output: this.output?.toJSON() ?? null,
-      codeDone,
-    }
-  }
-
-  private makeLogger(): JobLogger {
-    const { clock, events } = this.env
-    const { runId, attempt } = this
-    const job = this.request.job.name
-    const line =
-      (level: 'info' | 'warn' | 'error') =>
-      (...args: unknown[]) => {
-        const text = formatLog(args)
-        const at = clock.now()
-        this.out().add(level, text, at)
-        events.emit('run:log', { runId, job, attempt, level, text, at })
-      }
-    return { info: line('info'), warn: line('warn'), error: line('error') }
-  }
 }
 
-/** Where in the engine an error about a job (a timeout, an interrupt) was made is of no use in its record. */
-function withoutFrames(error: Error): Error {
-  error.stack = `${error.name}: ${error.message}`
+/** An error the engine makes about a job (a timeout, an interrupt, a cancel): its frames say nothing of the job. */
+function engineError(message: string, name?: string): Error {
+  const error = new Error(message)
+  if (name !== undefined) error.name = name
+  error.stack = `${error.name}: ${message}`
   return error
 }
 

@@ -14,20 +14,11 @@ const POLL_MS = 250
 /** A TTL no heartbeat outlives: reaping with it reaps only the instances named. */
 const NO_EXPIRY = Number.MAX_SAFE_INTEGER
 
-/** The error a cancelled attempt's signal is aborted with. */
-export function cancelledError(message: string): Error {
-  const error = new Error(message)
-  // As an aborted fetch names it; the engine's frames say nothing about the job.
-  error.name = 'AbortError'
-  error.stack = `${error.name}: ${error.message}`
-  return error
-}
-
 export interface CancelEnv {
   store: Store
   clock: Clock
   /** `Runner.cancel` of this process; undefined when nothing runs here. */
-  cancelActive: ((runId: number, error: Error) => Promise<RunStatus | undefined>) | undefined
+  cancelActive: ((runId: number, message: string) => Promise<RunStatus | undefined>) | undefined
 }
 
 export interface CancelOptions {
@@ -44,7 +35,7 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
   if (found === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${store.location}`)
   if (found.status !== 'running') throw finished(found)
   const message = options.reason ? `cancelled: ${options.reason}` : 'cancelled by request'
-  const here = await env.cancelActive?.(runId, cancelledError(message))
+  const here = await env.cancelActive?.(runId, message)
   if (here !== undefined) return endedAs(await latest(store, found), here)
   // An owner known to be gone acts on nothing: its run is interrupted now, as a live peer would.
   const gone = await deadOwner(store, found)

@@ -18,9 +18,8 @@ export interface RunStartedEvent extends RunEventBase {
   startedAt: number
 }
 
-export interface RunFinishedEvent extends RunEventBase {
+export interface RunFinishedEvent extends RunStartedEvent {
   status: RunStatus
-  startedAt: number
   finishedAt: number
   durationMs: number
   error?: { message: string; stack?: string }

@@ -215,13 +215,9 @@ function nextDue(config: ResolvedConfig, paused: ReadonlySet<string>, now: numbe
 }
 
 /** The live schedulers whose config fingerprint differs from `config.configHash` (none when either has none). */
-export async function otherConfig(
-  config: ResolvedConfig,
-  store: Store,
-  now: number,
-  ttlMs: number = defaultLease(config.state).instanceTtlMs,
-): Promise<InstanceRecord[]> {
+export async function otherConfig(config: ResolvedConfig, store: Store, now: number): Promise<InstanceRecord[]> {
   if (config.configHash === undefined) return []
+  const ttlMs = defaultLease(config.state).instanceTtlMs
   const instances = await store.listInstances()
   return instances.filter((i) => i.role === 'scheduler' && isAlive(i, now, ttlMs) && differs(config, i) === true)
 }

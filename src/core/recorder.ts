@@ -19,10 +19,6 @@ export class Recorder {
     private readonly outage?: Outage,
   ) {}
 
-  get backlog(): number {
-    return this.unwritten.size + this.unreleased.size
-  }
-
   /** Write `outcome`; never rejects. Resolves false when the store refused it (the run was lost). */
   async finish(runId: number, outcome: RunOutcome): Promise<boolean> {
     this.unwritten.delete(runId)
@@ -69,7 +65,7 @@ export class Recorder {
 
   /** One pass at a time; never rejects. */
   retry(): Promise<void> {
-    if (this.backlog === 0) return Promise.resolve()
+    if (this.unwritten.size === 0 && this.unreleased.size === 0) return Promise.resolve()
     this.retrying ??= this.retryAll().finally(() => {
       this.retrying = undefined
     })

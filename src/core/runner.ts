@@ -1,10 +1,10 @@
 // One run of a job: attempts with timeout, retries and hooks, each recorded through the one Recorder;
 // nothing a job does escapes into the scheduler. docs/engine.md: "One slot, start to end".
-import type { HookContext, Hooks, ResolvedJob } from '../config/types.js'
+import type { Hooks, ResolvedJob } from '../config/types.js'
 import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type RunRequest, type Verdict } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { describeError, withoutEngineFrames } from './describe.js'
+import { describeError, summarise, withoutEngineFrames } from './describe.js'
 import { type EngineEmitter, emitRunFinished } from './events.js'
 import { HookRunner } from './hooks.js'
 import { type ActiveAttempt, InFlight } from './inflight.js'
@@ -59,7 +59,6 @@ export interface Progress {
 export class Runner {
   private readonly inFlight: InFlight
   private readonly adopted = new Set<number>()
-  private stopping = false
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private graceCancelled = false
   private endGraceWait: (() => void) | undefined
@@ -164,32 +163,20 @@ export class Runner {
       const ended = { runId: progress.runId, status: result.status, attempts: progress.attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
-      const waited = !this.stopping && (await this.inFlight.backoff(result.retryInMs))
+      const waited = await this.inFlight.backoff(result.retryInMs)
       const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
       if (next.status !== undefined) {
-        await this.cancelledRetryHooks(request, next.status)
+        // A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt.
+        const { runId, attempts, status, error } = next.status
+        const cancelled = new Attempt(request, runId, attempts, this.attemptEnv)
+        cancelled.startedAt = this.deps.clock.now()
+        await this.afterHooks(cancelled, { status, error: new Error(error?.message) }, cancelled.startedAt, false)
         return next.status
       }
       progress.attempt++
       result = await this.afterCall(await this.begin(request, progress), progress)
     }
-  }
-
-  /** A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt. */
-  private async cancelledRetryHooks(request: RunRequest, ended: RunResult): Promise<void> {
-    if (this.graceCancelled || !this.hooks.hasAfter(request.job, ended.status)) return
-    const cancelled = new Attempt(request, ended.runId, ended.attempts, this.attemptEnv)
-    cancelled.startedAt = this.deps.clock.now()
-    await this.hooks.runAfter(cancelled, ended.status, {
-      ...cancelled.hookContext(),
-      finishedAt: new Date(cancelled.startedAt),
-      durationMs: 0,
-      status: ended.status,
-      willRetry: false,
-      final: true,
-      error: new Error(ended.error?.message),
-    })
   }
 
   private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
@@ -224,7 +211,17 @@ export class Runner {
     const retryInMs = retries ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
     const codeDoneAtRecord = active === undefined || active.codeDone
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
-    const record = (codeDone: boolean) => ({ ...begun.outcome(decided, finishedAt, error, codeDone), retryAt })
+    // Built again after a hook failed: the output then has its line.
+    const record = (codeDone: boolean): RunOutcome => ({
+      status: status as RunOutcome['status'],
+      finishedAt,
+      errorMessage: error?.message ?? null,
+      errorStack: error?.stack ?? null,
+      result: status === 'succeeded' ? summarise(decided.value) : null,
+      output: begun.output?.toJSON() ?? null,
+      codeDone,
+      retryAt,
+    })
     begun.recorded = record(codeDoneAtRecord)
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
@@ -232,37 +229,40 @@ export class Runner {
     active?.onRecorded?.(status)
     if (!kept) begun.abort(new Error('this scheduler lost the run to another instance'))
     if (active) {
-      const entry = active
       progress.active = undefined
-      if (codeDoneAtRecord) this.inFlight.removeActive(entry)
+      if (codeDoneAtRecord) this.inFlight.removeActive(active)
       else {
         const release = () => {
-          this.inFlight.removeActive(entry)
+          this.inFlight.removeActive(active)
           void recorder.release(runId)
         }
-        if (entry.codeDone) release()
-        else entry.afterCodeDone = release
+        if (active.codeDone) release()
+        else active.afterCodeDone = release
       }
     }
     emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
-    if (this.hooks.hasAfter(job, status) && !this.graceCancelled) {
-      const finished: HookContext = {
-        ...begun.hookContext(),
-        finishedAt: new Date(finishedAt),
-        durationMs: finishedAt - startedAt,
-        status,
-        willRetry: retryInMs !== undefined,
-        final: retryInMs === undefined,
-        ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
-      }
-      const hookFailed = await this.hooks.runAfter(begun, status, finished)
-      // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
-      if (hookFailed && kept) {
-        begun.recorded = record(active === undefined || active.codeDone)
-        await recorder.finish(runId, begun.recorded)
-      }
+    const hookFailed = await this.afterHooks(begun, decided, finishedAt, retryInMs !== undefined)
+    // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
+    if (hookFailed && kept) {
+      begun.recorded = record(active === undefined || active.codeDone)
+      await recorder.finish(runId, begun.recorded)
     }
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
+  }
+
+  /** `afterRun` and `onError` of a recorded attempt, unless a second stop hurried; resolves whether one failed. */
+  private async afterHooks(begun: Attempt, decided: Verdict, finishedAt: number, willRetry: boolean): Promise<boolean> {
+    const { status } = decided
+    if (this.graceCancelled || !this.hooks.hasAfter(begun.request.job, status)) return false
+    return this.hooks.runAfter(begun, status, {
+      ...begun.hookContext(),
+      finishedAt: new Date(finishedAt),
+      durationMs: finishedAt - begun.startedAt,
+      status,
+      willRetry,
+      final: !willRetry,
+      ...(status === 'succeeded' ? { result: decided.value } : { error: decided.error }),
+    })
   }
 
   /** An error the job's code raised after its outcome was recorded: added to its output (and error). */
@@ -284,7 +284,6 @@ export class Runner {
 
   /** Cancel pending retries, give running attempts `graceMs`, then record them interrupted. */
   async drain(graceMs: number, reason: string): Promise<void> {
-    this.stopping = true
     this.inFlight.endBackoffs()
     const all = this.inFlight.whenIdle()
     if (graceMs > 0 && !this.graceCancelled) {
@@ -308,7 +307,7 @@ export class Runner {
   }
 
   /** Cancel run `runId`'s attempt if its code executes here; resolves with the status recorded, or undefined. */
-  cancel(runId: number, error: Error): Promise<RunStatus | undefined> {
+  cancel(runId: number, message: string): Promise<RunStatus | undefined> {
     const entry = this.inFlight.activeAttempt(runId)
     if (entry === undefined || entry.recorded) return Promise.resolve(undefined)
     return new Promise((resolve) => {
@@ -317,7 +316,7 @@ export class Runner {
         earlier?.(status)
         resolve(status)
       }
-      entry.cancel(error)
+      entry.cancel(message)
     })
   }
 

@@ -3,7 +3,7 @@
 import type { CronsConfig, JobDefinition, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import { CronsError } from '../errors.js'
 import type { PendingRetry, Store } from '../store/types.js'
-import { type CancelOptions, cancelledError, cancelRun } from './cancel.js'
+import { type CancelOptions, cancelRun } from './cancel.js'
 import { StoreTimeClock, systemClock } from './clock.js'
 import { ClockSync } from './clock-sync.js'
 import { EngineEmitter } from './events.js'
@@ -104,7 +104,7 @@ export class Scheduler {
       onLeaseLost: () => this.leaseLost(),
       adoptRetries: (pending) => this.adoptRetries(pending),
       onCancelRequests: (requests) => {
-        for (const { runId, message } of requests) void this.session.runner?.cancel(runId, cancelledError(message))
+        for (const { runId, message } of requests) void this.session.runner?.cancel(runId, message)
       },
     })
     for (const job of config.jobs) if (job.enabled !== false) this.jobs.set(job.name, job)
@@ -272,7 +272,7 @@ export class Scheduler {
     this.assertNotStopped('cancel a run')
     const store = await this.open()
     const runner = this.session.runner
-    const cancelActive = runner && ((id: number, error: Error) => runner.cancel(id, error))
+    const cancelActive = runner && ((id: number, message: string) => runner.cancel(id, message))
     return attemptDetailJson(attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options)))
   }
 
