@@ -102,15 +102,9 @@ function dateEntry(dayOfMonth: string, month: string, dayOfWeek: string): DateEn
   let entry = dateCache.get(key)
   if (entry === undefined) {
     try {
-      const e = expandedDates(...dateValues(key))
-      const dates: ExpandedDates = Object.freeze({
-        daysOfMonth: Object.freeze(e.daysOfMonth) as number[],
-        lastDayOfMonth: e.lastDayOfMonth,
-        months: Object.freeze(e.months) as number[],
-        daysOfWeek: Object.freeze(e.daysOfWeek) as number[],
-        lastWeekdays: Object.freeze(e.lastWeekdays) as number[],
-        nthWeekdays: Object.freeze(e.nthWeekdays.map((item) => Object.freeze(item))) as ExpandedDates['nthWeekdays'],
-      })
+      const dates = Object.freeze(expandedDates(...dateValues(key)))
+      for (const list of Object.values(dates)) if (Array.isArray(list)) Object.freeze(list)
+      for (const item of dates.nthWeekdays) Object.freeze(item)
       const restricted = { dayOfMonthRestricted: dayOfMonth !== '*', dayOfWeekRestricted: dayOfWeek !== '*' }
       entry = Object.freeze({ id: nextId++, dates, neverFires: neverFires({ ...dates, ...restricted }) })
     } catch {
