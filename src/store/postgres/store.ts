@@ -174,7 +174,10 @@ export class PostgresStore implements Store {
     try {
       return await instances.heartbeat(this.#db, this.#S, instanceId, now)
     } catch (error) {
-      throw this.#closed || !isSchemaGone(error) ? error : this.#gone()
+      if (this.#closed || !isSchemaGone(error)) throw error
+      throw new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
+        suggestions: ['start the scheduler again to create it anew'],
+      })
     }
   }
 
@@ -290,18 +293,8 @@ export class PostgresStore implements Store {
     return new Map(runs.map((run) => [run.job, run]))
   }
 
-  async prune(
-    now: number,
-    history: { keepDays: number; keepRuns: number },
-    budget: { maxMs: number },
-  ): Promise<{ deleted: number; done: boolean }> {
-    return this.#pruner.step(now, history, budget)
-  }
-
-  #gone(): CronsError {
-    return new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
-      suggestions: ['start the scheduler again to create it anew'],
-    })
+  async prune(...args: Parameters<Store['prune']>): ReturnType<Store['prune']> {
+    return this.#pruner.step(...args)
   }
 
   async info(): Promise<StoreInfo> {
