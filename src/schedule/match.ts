@@ -2,7 +2,7 @@
  * The first matching wall time (calendar.ts) in [low, high), knowing nothing of offsets: whole months
  * and days skipped in one step, the time of day from "next allowed value" tables; no allocation.
  */
-import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
+import { type CivilDate, civilFromDays, DAY, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
 import type { CronFields } from './cron-fields.js'
 
 /** Immutable tables, most shared between schedules (every minute, second 0…): built once; emptied past the limit. */
@@ -84,7 +84,7 @@ export class WallMatcher {
     while (day * DAY < high) {
       civilFromDays(day, civil)
       if (this.months[civil.month] !== 1) {
-        day = civil.month === 12 ? daysFromCivil(civil.year + 1, 1, 1) : daysFromCivil(civil.year, civil.month + 1, 1)
+        day += daysInMonth(civil.year, civil.month) - civil.day + 1
         secondOfDay = 0
         continue
       }
