@@ -60,12 +60,8 @@ export class PostgresStore implements Store {
     this.#unanswered = new UnansweredStarts(this.#S)
   }
 
-  async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
-    return (await this.#db.query<R>(text, values)).rows
-  }
-
   async #runs(text: string, values?: unknown[]): Promise<AttemptRecord[]> {
-    return (await this.#query<RunRow>(text, values)).map(toRun)
+    return (await this.#db.query<RunRow>(text, values)).rows.map(toRun)
   }
 
   /** A driver failure as the store's error; a connection lost or unanswered distrusts the others (`Connections`). */
@@ -151,11 +147,11 @@ export class PostgresStore implements Store {
   async clockOffset(hostNow: () => number = Date.now): Promise<number> {
     const read = async () => {
       const before = hostNow()
-      const [row] = await this.#query<{ ms: number }>(
+      const { rows } = await this.#db.query<{ ms: number }>(
         'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms',
       )
       const after = hostNow()
-      return (row?.ms ?? after) - (before + after) / 2
+      return (rows[0]?.ms ?? after) - (before + after) / 2
     }
     await read()
     return Math.round(await read())
@@ -279,7 +275,7 @@ export class PostgresStore implements Store {
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    const rows = await this.#query<{ status: RunStatus; n: number }>(
+    const { rows } = await this.#db.query<{ status: RunStatus; n: number }>(
       `SELECT status, count(*)::int AS n FROM ${this.#S}.runs WHERE started_at >= $1 GROUP BY status`,
       [since],
     )
