@@ -2,7 +2,7 @@
 import { quote, suggestClosest } from '../errors.js'
 import { invalid } from './field-grammar.js'
 
-export const ALIASES: Readonly<Record<string, string>> = {
+const ALIASES: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',

@@ -30,12 +30,7 @@ export interface CronFields {
 }
 
 /** Only a day-of-month restriction on its own can rule out every day (`0 0 31 2 *`): weekdays always match some day. */
-export function neverFires(
-  fields: Pick<
-    CronFields,
-    'dayOfMonthRestricted' | 'dayOfWeekRestricted' | 'lastDayOfMonth' | 'months' | 'daysOfMonth'
-  >,
-): boolean {
+export function neverFires(fields: CronFields): boolean {
   if (!fields.dayOfMonthRestricted || fields.dayOfWeekRestricted || fields.lastDayOfMonth) return false
   return !fields.months.some((month) => fields.daysOfMonth.some((day) => day <= maxDaysInMonth(month)))
 }

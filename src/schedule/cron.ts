@@ -41,7 +41,7 @@ export class CronSchedule implements Schedule {
   private readonly offsets: ZoneOffsets
 
   /** `fields` must be `parseFields(text)` (not kept: derived again when asked), and `matcher` built from them. */
-  constructor(text: string, zone: string, fields: CronFields, matcher: WallMatcher = new WallMatcher(fields)) {
+  constructor(text: string, zone: string, fields: CronFields, matcher: WallMatcher) {
     this.text = text
     this.zone = zone
     this.isHourWildcard = fields.hours.length === 24

@@ -107,9 +107,7 @@ function daysPhrase(f: CronFields): string {
 
 export function describeCron(f: CronFields): string {
   const { text, timeOfDay } = timePhrase(f)
-  const allMonths = f.months.length === 12
   const singleDate =
-    !allMonths &&
     f.months.length === 1 &&
     f.dayOfMonthRestricted &&
     !f.dayOfWeekRestricted &&
@@ -117,7 +115,7 @@ export function describeCron(f: CronFields): string {
     f.daysOfMonth.length === 1
   if (singleDate) return `${text} on ${MONTHS[(f.months[0] as number) - 1]} ${f.daysOfMonth[0]}`
   const days = daysPhrase(f)
-  const months = allMonths ? '' : ` in ${listOf(f.months, (m) => MONTHS[m - 1] ?? String(m))}`
+  const months = f.months.length === 12 ? '' : ` in ${listOf(f.months, (m) => MONTHS[m - 1] ?? String(m))}`
   if (days !== '') return `${text} ${days}${months}`
   return timeOfDay ? `${text} every day${months}` : `${text}${months}`
 }

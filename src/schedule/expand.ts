@@ -27,10 +27,7 @@ export function dateValues(key: string): [RawValues, RawValues, RawValues, numbe
 }
 
 type Expanded = Omit<CronFields, 'hasSeconds' | 'dayOfMonthRestricted' | 'dayOfWeekRestricted'>
-export type ExpandedDates = Pick<
-  CronFields,
-  'daysOfMonth' | 'lastDayOfMonth' | 'months' | 'daysOfWeek' | 'lastWeekdays' | 'nthWeekdays'
->
+export type ExpandedDates = Omit<Expanded, 'seconds' | 'minutes' | 'hours'>
 
 const FIELD_KEYS = ['second', 'minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'] as const
 type TimeKey = 'second' | 'minute' | 'hour'

@@ -1,13 +1,9 @@
 /** Pure time maths: parse once, then ask `next(after)`. No I/O, no clock: callers (and tests) control time. */
 import type { Schedule } from './types.js'
 
-export { ALIASES } from './aliases.js'
-export { CronSchedule, parseCron } from './cron.js'
-export type { CronFields } from './cron-fields.js'
-export { describeCron, describeInstant, describeInterval } from './describe.js'
+export { parseCron } from './cron.js'
 export { parseFields } from './parse.js'
 export { atSchedule, everySchedule } from './simple.js'
-export type { Schedule } from './types.js'
 export { isValidZone, knownZones, localZone, unknownZone, unknownZoneMessage } from './zone.js'
 
 /** The next `count` fires strictly after `from`, fewer if the schedule ends. */

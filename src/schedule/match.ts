@@ -2,7 +2,7 @@
  * The first matching wall time (calendar.ts) in [low, high), knowing nothing of offsets: whole months
  * and days skipped in one step, the time of day from "next allowed value" tables; no allocation.
  */
-import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
+import { type CivilDate, civilFromDays, DAY, daysInMonth, SECOND, weekdayOfDays } from './calendar.js'
 import type { CronFields } from './cron-fields.js'
 
 /** Immutable tables, most shared between schedules (every minute, second 0…): built once; emptied past the limit. */
@@ -48,7 +48,6 @@ export class WallMatcher {
   private readonly nextSecond: Int8Array
   private readonly nextMinute: Int8Array
   private readonly nextHour: Int8Array
-  private readonly minuteAllowed: Uint8Array
   private readonly firstSecond: number
   private readonly firstMinute: number
   private readonly months: Uint8Array
@@ -65,7 +64,6 @@ export class WallMatcher {
     this.nextSecond = nextTable(fields.seconds, 60)
     this.nextMinute = nextTable(fields.minutes, 60)
     this.nextHour = nextTable(fields.hours, 24)
-    this.minuteAllowed = flags(fields.minutes, 60)
     this.firstSecond = fields.seconds[0] ?? 0
     this.firstMinute = fields.minutes[0] ?? 0
     this.months = flags(fields.months, 13)
@@ -86,7 +84,7 @@ export class WallMatcher {
     while (day * DAY < high) {
       civilFromDays(day, civil)
       if (this.months[civil.month] !== 1) {
-        day = civil.month === 12 ? daysFromCivil(civil.year + 1, 1, 1) : daysFromCivil(civil.year, civil.month + 1, 1)
+        day += daysInMonth(civil.year, civil.month) - civil.day + 1
         secondOfDay = 0
         continue
       }
@@ -111,7 +109,7 @@ export class WallMatcher {
     let hour = this.nextHour[h] as number
     if (hour < 0) return -1
     if (hour === h) {
-      if (this.minuteAllowed[m] === 1) {
+      if (this.nextMinute[m] === m) {
         const second = this.nextSecond[s] as number
         if (second >= 0) return h * 3600 + m * 60 + second
       }

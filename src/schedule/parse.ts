@@ -37,7 +37,6 @@ interface FieldEntry {
 interface DateEntry {
   readonly id: number
   readonly dates: ExpandedDates
-  readonly neverFires: boolean
 }
 
 /** One map per field (seconds first), keyed by the text as written. */
@@ -66,21 +65,18 @@ export function resolveFields(expression: string): ResolvedFields {
   const date = dateEntry(dayOfMonth.upper, month.upper, dayOfWeek.upper)
   const dayOfMonthRestricted = dayOfMonth.upper !== '*'
   const dayOfWeekRestricted = dayOfWeek.upper !== '*'
+  const flags = { hasSeconds, dayOfMonthRestricted, dayOfWeekRestricted }
   const [seconds, minutes, hours] = [second.values, minute.values, hour.values]
-  if (seconds !== null && minutes !== null && hours !== null && date !== null && length <= PARSER_MAX_LENGTH) {
-    // cron-parser accepts each time field alone and the date part together, and nothing else spans
-    // fields, so it accepts the whole expression and expands it to exactly these values.
-    if (date.neverFires) throw invalid(`${quote(expression)} never fires (no day matches)`)
-    return {
-      fields: { seconds, minutes, hours, ...date.dates, hasSeconds, dayOfMonthRestricted, dayOfWeekRestricted },
-      key: `${second.id} ${minute.id} ${hour.id} ${date.id}`,
-    }
-  }
-  // Refused as a whole (overlapping list items, a day no listed month has, …): expanded item by item.
+  // cron-parser accepts each time field alone and the date part together, and nothing else spans fields, so it
+  // accepts the whole expression and expands it to exactly these shared values. Refused as a whole (overlapping
+  // list items, a day no listed month has, …): expanded item by item.
+  const shared = seconds !== null && minutes !== null && hours !== null && date !== null && length <= PARSER_MAX_LENGTH
   const uppers = entries.map((entry) => entry.upper)
-  const fields: CronFields = { ...expand(uppers, expression), hasSeconds, dayOfMonthRestricted, dayOfWeekRestricted }
+  const fields: CronFields = shared
+    ? { seconds, minutes, hours, ...date.dates, ...flags }
+    : { ...expand(uppers, expression), ...flags }
   if (neverFires(fields)) throw invalid(`${quote(expression)} never fires (no day matches)`)
-  return { fields, key: null }
+  return { fields, key: shared ? `${second.id} ${minute.id} ${hour.id} ${date.id}` : null }
 }
 
 /** Validated (and for a time field, expanded) on first sight of its text. */
@@ -102,17 +98,10 @@ function dateEntry(dayOfMonth: string, month: string, dayOfWeek: string): DateEn
   let entry = dateCache.get(key)
   if (entry === undefined) {
     try {
-      const e = expandedDates(...dateValues(key))
-      const dates: ExpandedDates = Object.freeze({
-        daysOfMonth: Object.freeze(e.daysOfMonth) as number[],
-        lastDayOfMonth: e.lastDayOfMonth,
-        months: Object.freeze(e.months) as number[],
-        daysOfWeek: Object.freeze(e.daysOfWeek) as number[],
-        lastWeekdays: Object.freeze(e.lastWeekdays) as number[],
-        nthWeekdays: Object.freeze(e.nthWeekdays.map((item) => Object.freeze(item))) as ExpandedDates['nthWeekdays'],
-      })
-      const restricted = { dayOfMonthRestricted: dayOfMonth !== '*', dayOfWeekRestricted: dayOfWeek !== '*' }
-      entry = Object.freeze({ id: nextId++, dates, neverFires: neverFires({ ...dates, ...restricted }) })
+      const dates = Object.freeze(expandedDates(...dateValues(key)))
+      for (const list of Object.values(dates)) if (Array.isArray(list)) Object.freeze(list)
+      for (const item of dates.nthWeekdays) Object.freeze(item)
+      entry = Object.freeze({ id: nextId++, dates })
     } catch {
       entry = null
     }

@@ -3,7 +3,7 @@
  * and UTC month and cached (docs/engine.md: "Schedules").
  */
 import { CronsError, quote, suggestClosest } from '../errors.js'
-import { type CivilDate, civilFromDays, DAY, daysFromCivil, SECOND } from './calendar.js'
+import { type CivilDate, civilFromDays, DAY, daysFromCivil, daysInMonth, SECOND } from './calendar.js'
 
 /** Each month's table starts this long before the month, so a segment there knows the offset it replaced. */
 const LOOKBACK = 2 * DAY
@@ -97,7 +97,7 @@ export class ZoneOffsets {
   /** Probe daily (catches short-lived rules; misses two that cancel out within a UTC day), bisect any change. */
   private buildMonth(year: number, month: number): ZoneMonth {
     const start = daysFromCivil(year, month, 1) * DAY
-    const end = (month === 12 ? daysFromCivil(year + 1, 1, 1) : daysFromCivil(year, month + 1, 1)) * DAY
+    const end = start + daysInMonth(year, month) * DAY
     if (this.format === null) return { start, end, initial: 0, at: [], offsets: [] }
     const at: number[] = []
     const offsets: number[] = []

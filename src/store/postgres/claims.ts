@@ -24,7 +24,7 @@ function pauseDetail({ count, first, last }: Pick<OpenPause, 'count' | 'first' |
   return JSON.stringify({ paused: true, count, first, last })
 }
 
-type ClaimDecision = Pick<NewRunRow, 'status' | 'detail' | 'startedAt'> & {
+type ClaimDecision = Pick<NewRunRow, 'status' | 'detail'> & {
   kind: 'started' | 'skipped' | 'paused' | 'missed'
 }
 
@@ -90,7 +90,8 @@ export class PgRunWriter {
         outcomes[index] = { kind: 'paused', runId: open.id }
         continue
       }
-      const row = decide(claim, paused, holders, now)
+      const row = decide(claim, paused, holders)
+      const startedAt = claim.startAt ?? now
       const running = row.status === 'running'
       const inserted: NewRunRow = {
         id,
@@ -99,8 +100,8 @@ export class PgRunWriter {
         trigger: claim.trigger,
         attempt: 1,
         status: row.status,
-        startedAt: row.startedAt,
-        finishedAt: running ? null : row.startedAt,
+        startedAt,
+        finishedAt: running ? null : startedAt,
         detail: row.detail,
         instanceId,
         active: running,
@@ -109,7 +110,7 @@ export class PgRunWriter {
       // Any new row of the job ends an open pause stretch; a pause record starts one.
       if (row.kind === 'paused') {
         const { slot } = claim
-        pauses.set(claim.job, { id, count: 1, first: slot, last: slot, finishedAt: row.startedAt, row: inserted })
+        pauses.set(claim.job, { id, count: 1, first: slot, last: slot, finishedAt: startedAt, row: inserted })
       } else pauses.delete(claim.job)
       outcomes[index] =
         row.kind === 'skipped'
@@ -117,7 +118,7 @@ export class PgRunWriter {
           : { kind: row.kind, runId: id }
       // A run started here holds the job for the later claims of the batch.
       if (running && !holders.has(claim.job)) {
-        const holder = { job: claim.job, id, instance_id: instanceId, started_at: row.startedAt, host: null, pid: null }
+        const holder = { job: claim.job, id, instance_id: instanceId, started_at: startedAt, host: null, pid: null }
         holders.set(claim.job, holder)
       }
     }
@@ -217,25 +218,19 @@ export class PgRunWriter {
   }
 }
 
-function decide(
-  claim: SlotClaim,
-  paused: ReadonlySet<string>,
-  holders: Map<string, JobHolderRow>,
-  now: number,
-): ClaimDecision {
+function decide(claim: SlotClaim, paused: ReadonlySet<string>, holders: Map<string, JobHolderRow>): ClaimDecision {
   const { job, slot } = claim
-  const startedAt = claim.startAt ?? now
   const missed = claim.missed === undefined ? null : JSON.stringify(claim.missed)
   if (claim.record === 'missed') {
     const detail = missed ?? JSON.stringify({ count: 1, first: slot, last: slot })
-    return { kind: 'missed', status: 'missed', detail, startedAt }
+    return { kind: 'missed', status: 'missed', detail }
   }
   if (paused.has(job)) {
-    return { kind: 'paused', status: 'skipped', detail: pauseDetail({ count: 1, first: slot, last: slot }), startedAt }
+    return { kind: 'paused', status: 'skipped', detail: pauseDetail({ count: 1, first: slot, last: slot }) }
   }
   if (claim.overlap === 'skip') {
     const holder = holders.get(job)
-    if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder), startedAt }
+    if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder) }
   }
-  return { kind: 'started', status: 'running', detail: missed, startedAt }
+  return { kind: 'started', status: 'running', detail: missed }
 }

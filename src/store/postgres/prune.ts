@@ -1,10 +1,15 @@
 // Pruning Postgres history in steps (see `Store.prune`) of batches, each its own statement: a claim waits one at most.
+import type { Store } from '../types.js'
+
 const DAY_MS = 86_400_000
 const PRUNE_BATCH = 1_000
 /** Old runs, runs beyond keepRuns, old slot claims, stopped instances. */
 const PRUNE_PHASES = 4
 /** Slot claims and instance rows are scheduling state; they outlive history kept for fewer days. */
 const MIN_STATE_RETENTION_MS = DAY_MS
+
+/** What a pass keeps: runs younger than `keepDays`, and each job's newest `keepRuns`. */
+type History = Parameters<Store['prune']>[1]
 
 export class PgPruner {
   #pass: { key: string; phase: number } | undefined
@@ -17,11 +22,7 @@ export class PgPruner {
 
   // Batches until the budget is spent (at least one); the same arguments carry the pass on, others start anew.
   // keepRuns ranks at each batch, so a run started during the pass counts among the newest. Never an active run.
-  async step(
-    now: number,
-    history: { keepDays: number; keepRuns: number },
-    budget: { maxMs: number },
-  ): Promise<{ deleted: number; done: boolean }> {
+  async step(now: number, history: History, budget: { maxMs: number }): ReturnType<Store['prune']> {
     const key = JSON.stringify([now, history.keepDays, history.keepRuns])
     if (this.#pass?.key !== key) this.#pass = { key, phase: 0 }
     const pass = this.#pass
@@ -41,11 +42,7 @@ export class PgPruner {
   }
 
   /** The statement of one batch of a prune phase, its values (the batch size follows), and whether it deletes runs. */
-  #batch(
-    phase: number,
-    now: number,
-    history: { keepDays: number; keepRuns: number },
-  ): [sql: string, values: unknown[], countsRuns: boolean] {
+  #batch(phase: number, now: number, history: History): [sql: string, values: unknown[], countsRuns: boolean] {
     const S = this.S
     const runCutoff = now - history.keepDays * DAY_MS
     const stateCutoff = Math.min(runCutoff, now - MIN_STATE_RETENTION_MS)

@@ -60,12 +60,8 @@ export class PostgresStore implements Store {
     this.#unanswered = new UnansweredStarts(this.#S)
   }
 
-  async #query<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
-    return (await this.#db.query<R>(text, values)).rows
-  }
-
   async #runs(text: string, values?: unknown[]): Promise<AttemptRecord[]> {
-    return (await this.#query<RunRow>(text, values)).map(toRun)
+    return (await this.#db.query<RunRow>(text, values)).rows.map(toRun)
   }
 
   /** A driver failure as the store's error; a connection lost or unanswered distrusts the others (`Connections`). */
@@ -151,11 +147,11 @@ export class PostgresStore implements Store {
   async clockOffset(hostNow: () => number = Date.now): Promise<number> {
     const read = async () => {
       const before = hostNow()
-      const [row] = await this.#query<{ ms: number }>(
+      const { rows } = await this.#db.query<{ ms: number }>(
         'SELECT (extract(epoch from clock_timestamp()) * 1000)::float8 AS ms',
       )
       const after = hostNow()
-      return (row?.ms ?? after) - (before + after) / 2
+      return (rows[0]?.ms ?? after) - (before + after) / 2
     }
     await read()
     return Math.round(await read())
@@ -174,7 +170,10 @@ export class PostgresStore implements Store {
     try {
       return await instances.heartbeat(this.#db, this.#S, instanceId, now)
     } catch (error) {
-      throw this.#closed || !isSchemaGone(error) ? error : this.#gone()
+      if (this.#closed || !isSchemaGone(error)) throw error
+      throw new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
+        suggestions: ['start the scheduler again to create it anew'],
+      })
     }
   }
 
@@ -276,7 +275,7 @@ export class PostgresStore implements Store {
   }
 
   async countByStatus(since: number): Promise<Partial<Record<RunStatus, number>>> {
-    const rows = await this.#query<{ status: RunStatus; n: number }>(
+    const { rows } = await this.#db.query<{ status: RunStatus; n: number }>(
       `SELECT status, count(*)::int AS n FROM ${this.#S}.runs WHERE started_at >= $1 GROUP BY status`,
       [since],
     )
@@ -290,18 +289,8 @@ export class PostgresStore implements Store {
     return new Map(runs.map((run) => [run.job, run]))
   }
 
-  async prune(
-    now: number,
-    history: { keepDays: number; keepRuns: number },
-    budget: { maxMs: number },
-  ): Promise<{ deleted: number; done: boolean }> {
-    return this.#pruner.step(now, history, budget)
-  }
-
-  #gone(): CronsError {
-    return new CronsError('STATE_GONE', `${this.location}: schema "${this.#target.schema}" was dropped while in use`, {
-      suggestions: ['start the scheduler again to create it anew'],
-    })
+  async prune(...args: Parameters<Store['prune']>): ReturnType<Store['prune']> {
+    return this.#pruner.step(...args)
   }
 
   async info(): Promise<StoreInfo> {
