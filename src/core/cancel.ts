@@ -19,6 +19,8 @@ export interface CancelEnv {
   clock: Clock
   /** `Runner.cancel` of this process; undefined when nothing runs here. */
   cancelActive: ((runId: number, message: string) => Promise<RunStatus | undefined>) | undefined
+  /** Aborted when the asking scheduler stops: the wait for another process ends there. */
+  stopped?: AbortSignal
 }
 
 export interface CancelOptions {
@@ -58,7 +60,7 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
   const where = owner ? ` (host ${owner.host}, pid ${owner.pid})` : ''
   throw new CronsError(
     'CANCEL_PENDING',
-    `${describeRun(found)} runs on instance ${found.instanceId}${where}, which has not acted on the cancel within ${waited / 1000}s; the request stands`,
+    `${describeRun(found)} runs on instance ${found.instanceId}${where}, which has not acted on the cancel ${env.stopped?.aborted ? 'before this scheduler stopped' : `within ${waited / 1000}s`}; the request stands`,
     {
       suggestions: [
         'a live scheduler acts on it at its next heartbeat; a dead one has its runs marked interrupted instead',
@@ -97,15 +99,23 @@ function endedAs(run: AttemptRecord, status: RunStatus): AttemptRecord {
 }
 
 async function waitForEnd(env: CancelEnv, runId: number, waitMs: number): Promise<AttemptRecord | undefined> {
-  const { clock, store } = env
+  const { clock, store, stopped } = env
   const deadline = clock.now() + waitMs
   for (;;) {
     const run = await store.getRun(runId)
     if (run === undefined) throw new CronsError('RUN_UNKNOWN', `run ${runId} was deleted from ${store.location}`)
     if (run.status !== 'running') return run
     const left = deadline - clock.now()
-    if (left <= 0) return undefined
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(POLL_MS, left)))
+    if (left <= 0 || stopped?.aborted) return undefined
+    await new Promise<void>((resolve) => {
+      const end = () => {
+        clock.clearTimeout(timer)
+        stopped?.removeEventListener('abort', end)
+        resolve()
+      }
+      const timer = clock.setTimeout(end, Math.min(POLL_MS, left))
+      stopped?.addEventListener('abort', end)
+    })
   }
 }
 

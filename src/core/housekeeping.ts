@@ -32,6 +32,8 @@ export class Housekeeping {
   private heartbeatTimer: TimerHandle | undefined
   private pruneTimer: TimerHandle | undefined
   private stopped = false
+  /** The beat and the pruning in progress, which a stop waits for. */
+  private readonly busy = new Set<Promise<void>>()
   /** When the next heartbeat is planned, to notice a step of this host's clock. */
   private beatDueAt: number | undefined
   private renewedAt: number | undefined
@@ -41,7 +43,7 @@ export class Housekeeping {
   constructor(private readonly deps: HousekeepingDeps) {}
 
   start(options: { prune: boolean }): void {
-    this.stopped = false
+    if (this.stopped) return
     // Registering wrote the first heartbeat.
     this.renewedAt ??= this.deps.clock.now()
     this.armHeartbeat(this.deps.lease.heartbeatMs)
@@ -52,13 +54,20 @@ export class Housekeeping {
     return this.heartbeatTimer !== undefined
   }
 
-  stop(): void {
+  /** For good; resolves when the beat or pruning step in progress has ended. */
+  async stop(): Promise<void> {
     this.stopped = true
     const { clock } = this.deps
     if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
     if (this.pruneTimer) clock.clearTimeout(this.pruneTimer)
     this.heartbeatTimer = undefined
     this.pruneTimer = undefined
+    await Promise.allSettled(this.busy)
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.busy.delete(tracked))
+    this.busy.add(tracked)
   }
 
   /** Interrupt the runs of dead instances: gone from this host at once, others when their heartbeat expired. */
@@ -110,7 +119,7 @@ export class Housekeeping {
     const { clock } = this.deps
     if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
     this.beatDueAt = clock.now() + delayMs
-    this.heartbeatTimer = clock.setTimeout(() => void this.beat(plannedAt), delayMs)
+    this.heartbeatTimer = clock.setTimeout(() => this.track(this.beat(plannedAt)), delayMs)
   }
 
   /** How long work planned for `planned` waits for a quiet moment (0: none). */
@@ -156,7 +165,7 @@ export class Housekeeping {
   }
 
   private armPrune(delayMs: number, plannedAt?: number): void {
-    this.pruneTimer = this.deps.clock.setTimeout(() => void this.prune(plannedAt), delayMs)
+    this.pruneTimer = this.deps.clock.setTimeout(() => this.track(this.prune(plannedAt)), delayMs)
   }
 
   private async prune(plannedAt: number | undefined): Promise<void> {

@@ -75,7 +75,9 @@ export class ClaimLoop {
     }
   }
 
+  /** Queue a job's next slot after `lastSlot`, unless another definition (or none) took its name meanwhile. */
   enqueue(job: ResolvedJob, lastSlot: number | null): void {
+    if (!this.deps.isCurrent(job)) return
     const slot = job.schedule.next(lastSlot ?? this.deps.clock.now())
     if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
   }
@@ -138,6 +140,7 @@ export class ClaimLoop {
   /** Serve what is due, then re-arm; a wake-up that throws is reported and re-arms: the loop cannot die of one. */
   run(): Promise<void> {
     if (this.stopped || this.ticking) return this.ticking ?? Promise.resolve()
+    if (this.timer) this.deps.clock.clearTimeout(this.timer)
     this.timer = undefined
     this.tickStartedAt = this.deps.clock.now()
     this.ticking = this.serveDueSlots()

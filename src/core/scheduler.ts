@@ -52,6 +52,10 @@ export class Scheduler {
   private cancelGraceWait: (() => void) | undefined
   private current: ResolvedConfig
   private reloading: Promise<unknown> = Promise.resolve()
+  /** Calls begun before a stop that may still write to the store: the stop waits for them before closing it. */
+  private readonly calls = new Set<Promise<unknown>>()
+  /** Aborted when the stop begins: ends a cancel's wait for another process. */
+  private readonly stopSignal = new AbortController()
 
   constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
     this.current = config
@@ -136,20 +140,23 @@ export class Scheduler {
 
   /** Add (or replace) a job; a running scheduler picks it up at once. */
   async add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
-    this.assertNotStopped('add a job')
-    const resolved = await resolveAddedJob(job, this.config.timezone)
-    if (resolved.enabled === false) {
-      // A job added disabled replaces (and so stops) one of its name.
-      this.remove(resolved.name)
+    return this.track('add a job', async () => {
+      const resolved = await resolveAddedJob(job, this.config.timezone)
+      if (resolved.enabled === false) {
+        // A job added disabled replaces (and so stops) one of its name.
+        this.remove(resolved.name)
+        return resolved
+      }
+      this.jobs.set(resolved.name, resolved)
+      // A start in progress may have listed its jobs already: this one is queued once it has.
+      if (!this.started) await this.starting?.catch(() => undefined)
+      if (this.started) {
+        this.loop.forget(resolved.name)
+        await this.loop.serve([resolved], this.clock.now())
+        this.loop.arm()
+      }
       return resolved
-    }
-    this.jobs.set(resolved.name, resolved)
-    if (this.started) {
-      this.loop.forget(resolved.name)
-      await this.loop.serve([resolved], this.clock.now())
-      this.loop.arm()
-    }
-    return resolved
+    })
   }
 
   /** Stop scheduling a job (its history stays, a run in progress goes on); whether it was scheduled here. */
@@ -161,34 +168,39 @@ export class Scheduler {
 
   /** Run another config from now on (docs/library.md); emits `config:reloaded` with what it returns. */
   reload(config: CronsConfig | ResolvedConfig): Promise<ReloadResult> {
-    const reloaded = this.reloading.then(async () => {
-      this.assertNotStopped('reload the config')
-      // A start in progress first queues the jobs it has; the reload then replaces them.
-      if (!this.started) await this.starting?.catch(() => undefined)
-      const next = await resolveForReload(this.current, config)
-      const result = await applyReload(
-        {
-          current: this.current,
-          jobs: this.jobs,
-          started: this.started,
-          loop: this.loop,
-          now: () => this.clock.now(),
-          store: () => this.open(),
-          setConfig: (applied) => {
-            this.current = applied
+    const reloaded = this.reloading.then(() =>
+      this.track('reload the config', async () => {
+        // A start in progress first queues the jobs it has; the reload then replaces them.
+        if (!this.started) await this.starting?.catch(() => undefined)
+        const next = await resolveForReload(this.current, config)
+        this.assertNotStopped('reload the config')
+        const result = await applyReload(
+          {
+            current: this.current,
+            jobs: this.jobs,
+            started: this.started,
+            loop: this.loop,
+            now: () => this.clock.now(),
+            store: () => this.open(),
+            setConfig: (applied) => {
+              this.current = applied
+            },
+            onError: (message, error) => this.events.emit('engine:error', { message, error }),
           },
-          onError: (message, error) => this.events.emit('engine:error', { message, error }),
-        },
-        next,
-      )
-      try {
-        await this.instance.update(this.session.store, { configHash: result.configHash })
-      } catch (error) {
-        this.events.emit('engine:error', { message: 'could not record the reloaded config in the instance row', error })
-      }
-      this.events.emit('config:reloaded', result)
-      return result
-    })
+          next,
+        )
+        try {
+          await this.instance.update(this.session.store, { configHash: result.configHash })
+        } catch (error) {
+          this.events.emit('engine:error', {
+            message: 'could not record the reloaded config in the instance row',
+            error,
+          })
+        }
+        this.events.emit('config:reloaded', result)
+        return result
+      }),
+    )
     this.reloading = reloaded.catch(() => undefined)
     return reloaded
   }
@@ -250,10 +262,11 @@ export class Scheduler {
   }
 
   private async setPaused(name: string, paused: boolean): Promise<PauseResult> {
-    this.assertNotStopped(paused ? 'pause a job' : 'resume a job')
-    const store = await this.open()
-    const shared = { read: async () => store, write: async () => store, release: async () => {} }
-    return changePaused(this.config, shared, name, paused, () => this.clock.base.now())
+    return this.track(paused ? 'pause a job' : 'resume a job', async () => {
+      const store = await this.open()
+      const shared = { read: async () => store, write: async () => store, release: async () => {} }
+      return changePaused(this.config, shared, name, paused, () => this.clock.base.now())
+    })
   }
 
   /** Attempts, newest last, in the shape of `crons logs --json` (default: the latest 50). */
@@ -269,24 +282,40 @@ export class Scheduler {
 
   /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts); resolves as `run(id)`. */
   async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetailJson> {
-    this.assertNotStopped('cancel a run')
-    const store = await this.open()
-    const runner = this.session.runner
-    const cancelActive = runner && ((id: number, message: string) => runner.cancel(id, message))
-    return attemptDetailJson(attemptDetail(await cancelRun({ store, clock: this.clock, cancelActive }, runId, options)))
+    return this.track('cancel a run', async () => {
+      const store = await this.open()
+      const runner = this.session.runner
+      const cancelActive = runner && ((id: number, message: string) => runner.cancel(id, message))
+      const env = { store, clock: this.clock, cancelActive, stopped: this.stopSignal.signal }
+      return attemptDetailJson(attemptDetail(await cancelRun(env, runId, options)))
+    })
   }
 
   /** Run a job now as a scheduled run would (trigger `manual`); refused while it runs anywhere unless `force`. */
   async runJob(name: string, options: RunJobOptions = {}): Promise<RunResult> {
-    this.assertNotStopped('run a job')
-    const job = manualJob(this.config, this.jobs, name, options.force === true)
-    const store = await this.open()
-    const now = this.clock.now()
-    await this.housekeeping.reap(now)
-    await store.syncJobs([name], now)
-    if (!this.housekeeping.running) this.housekeeping.start({ prune: false })
-    const at = { now, instanceId: this.instance.id, initiator: this.options.initiator }
-    return this.session.getRunner().execute(await beginManualRun(store, job, options, at))
+    const { run } = await this.track('run a job', async () => {
+      const job = manualJob(this.config, this.jobs, name, options.force === true)
+      const store = await this.open()
+      const now = this.clock.now()
+      await this.housekeeping.reap(now)
+      await store.syncJobs([name], now)
+      this.assertNotStopped('run a job')
+      if (!this.housekeeping.running) this.housekeeping.start({ prune: false })
+      const at = { now, instanceId: this.instance.id, initiator: this.options.initiator }
+      const request = await beginManualRun(store, job, options, at)
+      // Begun, so it runs: a stop that came meanwhile gives it the grace, as it gives every running job.
+      return { run: this.session.getRunner().execute(request) }
+    })
+    return run
+  }
+
+  /** `work`, refused once a stop has begun; a stop waits for it before it closes the store. */
+  private track<T>(what: string, work: () => Promise<T>): Promise<T> {
+    this.assertNotStopped(what)
+    const call = work()
+    const settled = call.catch(() => undefined).finally(() => this.calls.delete(settled))
+    this.calls.add(settled)
+    return call
   }
 
   private assertNotStopped(what: string): void {
@@ -309,10 +338,13 @@ export class Scheduler {
   }
 
   private async stopOnce(graceMs: number): Promise<void> {
-    this.housekeeping.stop()
+    this.stopSignal.abort()
+    const housekeeping = this.housekeeping.stop()
     // A start in progress ends at its next step; a wake-up claiming finishes first, so its runs are drained too.
     await this.loop.stop()
     await this.starting?.catch(() => undefined)
+    // Calls and a heartbeat begun before the stop end first: their writes land, a run one began is drained.
+    await Promise.all([housekeeping, ...this.calls])
     const began = this.clock.now()
     const graceLeft = () => (this.graceCancelled ? 0 : Math.max(0, graceMs - (this.clock.now() - began)))
     await this.starts.stop(graceLeft(), (end) => {

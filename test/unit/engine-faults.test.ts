@@ -48,6 +48,30 @@ function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
   }
 }
 
+/** Hold `store[method]` calls until `release()` (a slow store, a network round trip). */
+function gate<K extends keyof Store>(store: Store, method: K) {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  let held = 0
+  const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store)
+  ;(store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+    held++
+    await opened
+    return real(...args)
+  }
+  return {
+    release: open,
+    get held() {
+      return held
+    },
+    restore: () => {
+      ;(store as unknown as Record<string, unknown>)[method] = real
+    },
+  }
+}
+
 /** Advance fake time in steps until `done` settles (a stop waiting out its grace on the fake clock). */
 async function advanceUntil(clock: FakeClock, done: Promise<unknown>): Promise<void> {
   let over = false
@@ -219,6 +243,231 @@ describe('start and stop in any order', () => {
     expect(beats).toBe(6)
     await scheduler.stop()
     expect(clock.pending).toBe(0)
+  })
+})
+
+describe('calls interleaved with start()', () => {
+  it('add() while start() serves its jobs: the added job is scheduled', async () => {
+    const fired: string[] = []
+    const { clock, store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    const g = gate(store, 'syncJobs')
+    const starting = scheduler.start()
+    await flushCallbacks()
+    const adding = scheduler.add({ name: 'b', schedule: '* * * * * *', run: () => void fired.push('b') })
+    await flushCallbacks()
+    g.release()
+    await Promise.all([starting, adding])
+    expect(scheduler.list().map((j) => j.name)).toEqual(['a', 'b'])
+    await clock.advance(3_000)
+    expect(fired).toEqual(['b', 'b', 'b'])
+  })
+
+  it('remove() while start() serves its jobs: the removed job does not fire', async () => {
+    const fired: string[] = []
+    const { clock, store, scheduler } = await setup([
+      { name: 'a', schedule: '* * * * * *', run: () => void fired.push('a') },
+    ])
+    const g = gate(store, 'syncJobs')
+    const starting = scheduler.start()
+    await flushCallbacks()
+    expect(scheduler.remove('a')).toBe(true)
+    g.release()
+    await starting
+    await clock.advance(3_000)
+    expect(scheduler.list()).toEqual([])
+    expect(fired).toEqual([])
+  })
+
+  it('reload() from a started listener: no loop timer left after stop()', async () => {
+    const { clock, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    const next = validateConfig(
+      { timezone: 'UTC', jobs: [{ name: 'a', schedule: '@daily', timeout: '5s', run: () => {} }] },
+      { file: 'test' },
+    )
+    let reloading: Promise<unknown> | undefined
+    scheduler.events.on('started', () => {
+      reloading = scheduler.reload(next)
+    })
+    await scheduler.start()
+    await reloading
+    await scheduler.stop({ graceMs: 0 })
+    expect(clock.pending).toBe(0)
+  })
+
+  it('add() from a started listener (the store slow to list orphaned retries): no loop timer left after stop()', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    const g = gate(store, 'orphanedRetries')
+    let adding: Promise<unknown> | undefined
+    scheduler.events.on('started', () => {
+      adding = scheduler.add({ name: 'b', schedule: '@hourly', run: () => {} })
+    })
+    const starting = scheduler.start()
+    await flushCallbacks()
+    await adding
+    g.release()
+    await starting
+    await scheduler.stop({ graceMs: 0 })
+    expect(clock.pending).toBe(0)
+  })
+})
+
+describe('add() and remove() while an add() is served', () => {
+  it('add() twice of one name without awaiting in between: the second definition is the one that runs', async () => {
+    const fired: string[] = []
+    const { clock, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await Promise.all([
+      scheduler.add({ name: 'b', schedule: '* * * * * *', run: () => void fired.push('v1') }),
+      scheduler.add({ name: 'b', schedule: '* * * * * *', run: () => void fired.push('v2') }),
+    ])
+    await clock.advance(3_000)
+    expect(fired).toEqual(['v2', 'v2', 'v2'])
+  })
+
+  it('remove() while add() of the job is still being served: the job does not fire', async () => {
+    const fired: string[] = []
+    const { clock, store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    const g = gate(store, 'syncJobs')
+    const adding = scheduler.add({ name: 'b', schedule: '* * * * * *', run: () => void fired.push('b') })
+    await flushCallbacks()
+    expect(scheduler.remove('b')).toBe(true)
+    g.release()
+    await adding
+    await clock.advance(3_000)
+    expect(fired).toEqual([])
+  })
+})
+
+describe('calls in flight across stop()', () => {
+  it('runJob() in flight when stop() is called: no run starts and no heartbeat is armed after the stop', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'job', schedule: '@daily', run: () => 'ok' }])
+    await scheduler.runs() // the store is open
+    const order: string[] = []
+    scheduler.events.on('stopped', () => order.push('stopped'))
+    scheduler.events.on('run:started', () => order.push('run:started'))
+    const g = gate(store, 'syncJobs')
+    const running = scheduler.runJob('job')
+    running.catch(() => undefined)
+    await flushCallbacks()
+    const stopping = scheduler.stop({ graceMs: 0 })
+    await flushCallbacks()
+    g.release()
+    await Promise.allSettled([running, stopping])
+    expect(order.slice(order.indexOf('stopped'))).toEqual(['stopped'])
+    expect(clock.pending).toBe(0)
+  })
+
+  it('reload() in flight when stop() is called: nothing written and no config:reloaded after stopped', async () => {
+    const { store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    const order: string[] = []
+    scheduler.events.on('stopped', () => order.push('stopped'))
+    scheduler.events.on('config:reloaded', () => order.push('config:reloaded'))
+    const g = gate(store, 'listJobs')
+    const next = validateConfig(
+      {
+        timezone: 'UTC',
+        jobs: [
+          { name: 'a', schedule: '@daily', run: () => {} },
+          { name: 'b', schedule: '* * * * * *', run: () => {} },
+        ],
+      },
+      { file: 'test' },
+    )
+    const reloading = scheduler.reload(next)
+    reloading.catch(() => undefined)
+    await flushCallbacks()
+    const stopping = scheduler.stop({ graceMs: 0 })
+    await flushCallbacks()
+    const writes: string[] = []
+    for (const m of ['syncJobs', 'updateInstance'] as const) {
+      const real = (store[m] as (...a: unknown[]) => Promise<unknown>).bind(store)
+      ;(store as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+        if (order.includes('stopped')) writes.push(m)
+        return real(...a)
+      }
+    }
+    g.release()
+    await Promise.allSettled([reloading, stopping])
+    expect(order.slice(order.indexOf('stopped'))).toEqual(['stopped'])
+    expect(writes).toEqual([])
+  })
+
+  it('add() in flight when stop() is called: nothing written after stopped', async () => {
+    const { store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    const order: string[] = []
+    scheduler.events.on('stopped', () => order.push('stopped'))
+    const g = gate(store, 'listJobs')
+    const adding = scheduler.add({ name: 'b', schedule: '* * * * * *', run: () => {} })
+    adding.catch(() => undefined)
+    await flushCallbacks()
+    const stopping = scheduler.stop({ graceMs: 0 })
+    await flushCallbacks()
+    const writes: string[] = []
+    const syncJobs = store.syncJobs.bind(store)
+    store.syncJobs = (...a) => {
+      if (order.includes('stopped')) writes.push('syncJobs')
+      return syncJobs(...a)
+    }
+    g.release()
+    await Promise.allSettled([adding, stopping])
+    expect(writes).toEqual([])
+  })
+
+  it('a heartbeat in flight when stop() closes its own state file: nothing reported after stopped', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-stop-'))
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const state = path.join(dir, 'crons.db')
+    const config = validateConfig(
+      { timezone: 'UTC', state, jobs: [{ name: 'a', schedule: '@daily', run: () => {} }] },
+      { file: 'test' },
+    )
+    const clock = new FakeClock(T0)
+    let g: ReturnType<typeof gate> | undefined
+    const scheduler = new Scheduler(config, {
+      clock,
+      random: () => 0,
+      openStore: async (where) => {
+        const store = await openStore(where)
+        g = gate(store, 'heartbeat')
+        return store
+      },
+    })
+    const order: string[] = []
+    scheduler.events.on('stopped', () => order.push('stopped'))
+    scheduler.events.on('store:unreachable', (e) => order.push(`store:unreachable ${e.message}`))
+    scheduler.events.on('engine:error', (e) => order.push(`engine:error ${e.message}`))
+    await scheduler.start()
+    await clock.advance(10_000)
+    expect(g?.held).toBe(1)
+    const stopping = scheduler.stop({ graceMs: 0 })
+    await flushCallbacks()
+    g?.release()
+    await stopping
+    await flushCallbacks()
+    expect(order).toEqual(['stopped'])
+  })
+
+  it('cancel() waiting on a peer when stop() is called: it ends there, the request standing, no timer left', async () => {
+    const { clock, store, scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await store.registerInstance({ id: 'peer', role: 'scheduler', host: 'elsewhere', pid: 7, now: T0 })
+    const [claimed] = await store.claimSlots(
+      [{ job: 'a', slot: T0 - 60_000, trigger: 'schedule', overlap: 'skip' }],
+      'peer',
+      T0,
+    )
+    if (claimed?.kind !== 'started') throw new Error('expected a started run')
+    const cancelling = scheduler.cancel(claimed.runId)
+    cancelling.catch(() => undefined)
+    await flushCallbacks()
+    await scheduler.stop({ graceMs: 0 })
+    expect(clock.pending).toBe(0)
+    await expect(cancelling).rejects.toThrow(
+      `run ${claimed.runId} of job "a" runs on instance peer (host elsewhere, pid 7), which has not acted on the cancel before this scheduler stopped; the request stands`,
+    )
   })
 })
 
