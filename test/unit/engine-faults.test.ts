@@ -471,6 +471,109 @@ describe('calls in flight across stop()', () => {
   })
 })
 
+describe('jobs and listeners that call the scheduler', () => {
+  it('a job that calls scheduler.stop() (not awaited): its run and its batch-mates are recorded normally', async () => {
+    let scheduler!: Scheduler
+    let stopping: Promise<void> | undefined
+    const s = await setup([
+      {
+        name: 'a',
+        schedule: '* * * * * *',
+        run: () => {
+          stopping ??= scheduler.stop()
+          return 'a'
+        },
+      },
+      { name: 'b', schedule: '* * * * * *', run: () => 'b' },
+    ])
+    scheduler = s.scheduler
+    await scheduler.start()
+    await s.clock.advanceTo(T0 + 1_000)
+    await stopping
+    expect((await runs(s.store, 'a')).map((r) => r.status)).toEqual(['succeeded'])
+    expect((await runs(s.store, 'b')).map((r) => r.status)).toEqual(['succeeded'])
+    expect(s.clock.pending).toBe(0)
+    expect(s.errors).toEqual([])
+  })
+
+  it('a job that awaits scheduler.stop(): the stop ends after the grace, the run interrupted', async () => {
+    let scheduler!: Scheduler
+    let stopping: Promise<void> | undefined
+    const s = await setup([
+      {
+        name: 'a',
+        schedule: '* * * * * *',
+        run: async () => {
+          stopping ??= scheduler.stop({ graceMs: 5_000 })
+          await stopping
+          return 'a'
+        },
+      },
+    ])
+    scheduler = s.scheduler
+    await scheduler.start()
+    await s.clock.advanceTo(T0 + 1_000)
+    await s.clock.advance(5_000)
+    await stopping
+    expect((await runs(s.store, 'a')).map((r) => r.status)).toEqual(['interrupted'])
+    expect(s.clock.pending).toBe(0)
+  })
+
+  it('add() after stop() rejects SCHEDULER_STOPPED', async () => {
+    const { scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
+    await scheduler.start()
+    await scheduler.stop({ graceMs: 0 })
+    await expect(scheduler.add({ name: 'c', schedule: '* * * * * *', run: () => {} })).rejects.toMatchObject({
+      code: 'SCHEDULER_STOPPED',
+    })
+    expect(() => scheduler.remove('a')).toThrow(/stopped/)
+    await expect(scheduler.reload(scheduler.config)).rejects.toMatchObject({ code: 'SCHEDULER_STOPPED' })
+    await expect(scheduler.pause('a')).rejects.toMatchObject({ code: 'SCHEDULER_STOPPED' })
+    await expect(scheduler.cancel(1)).rejects.toMatchObject({ code: 'SCHEDULER_STOPPED' })
+  })
+
+  it('stop() from a run:finished listener while a retry is pending: retry recorded interrupted, no running row', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'f',
+        schedule: '* * * * * *',
+        retry: { max: 2, initial: 5 },
+        run: () => {
+          throw new Error('boom')
+        },
+      },
+    ])
+    let stopping: Promise<void> | undefined
+    scheduler.events.on('run:finished', () => {
+      stopping ??= scheduler.stop({ graceMs: 0 })
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await stopping
+    expect((await runs(store, 'f')).map((r) => r.status)).toEqual(['failed', 'interrupted'])
+    expect(clock.pending).toBe(0)
+  })
+
+  it('cancel() from a run:started listener for that very run: it is cancelled', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'a',
+        schedule: '* * * * * *',
+        run: (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)),
+      },
+    ])
+    let cancelling: Promise<unknown> | undefined
+    scheduler.events.on('run:started', (e) => {
+      cancelling ??= scheduler.cancel(e.runId)
+    })
+    await scheduler.start()
+    await clock.advanceTo(T0 + 1_000)
+    await clock.advance(10_000)
+    await expect(cancelling).resolves.toMatchObject({ status: 'cancelled' })
+    expect((await runs(store, 'a'))[0]?.status).toBe('cancelled')
+  })
+})
+
 describe('a hurried stop', () => {
   it('does not wait for a hanging onError hook after the second stop()', async () => {
     const { clock, store, scheduler } = await setup([
