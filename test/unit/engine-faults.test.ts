@@ -519,7 +519,7 @@ describe('jobs and listeners that call the scheduler', () => {
     expect(s.clock.pending).toBe(0)
   })
 
-  it('add() after stop() rejects SCHEDULER_STOPPED', async () => {
+  it('after stop(), add, remove, reload, pause and cancel are refused with SCHEDULER_STOPPED', async () => {
     const { scheduler } = await setup([{ name: 'a', schedule: '@daily', run: () => {} }])
     await scheduler.start()
     await scheduler.stop({ graceMs: 0 })
