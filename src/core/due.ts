@@ -11,6 +11,11 @@ export function dueAt(job: ResolvedJob, slot: number): number {
   return slot + slotJitterMs(job.name, slot, job.jitterMs)
 }
 
+/** Two definitions fire on the same slots (a reload keeps such a job's queued slot). */
+export function sameSchedule(a: ResolvedJob, b: ResolvedJob): boolean {
+  return a.kind === b.kind && a.scheduleText === b.scheduleText && a.zone === b.zone
+}
+
 /** Where a job never served starts: after now, except a one-off, whose instant may be just past (never dropped). */
 export function firstSlotOf(job: ResolvedJob): number | null {
   return job.schedule.kind === 'at' ? Number.NEGATIVE_INFINITY : null
@@ -21,6 +26,7 @@ export function firstSlotOf(job: ResolvedJob): number | null {
  * returns its next slot not claimed. Only the latest due slot runs, within the grace; the others are
  * one missed record, or with catchUp one run carrying them. Slots up to `horizon` are claimed ahead,
  * one a batch for overlap 'skip' (a second would be skipped against a run that may end in time).
+ * `firstAt` is when `first` is due: its jittered instant, or later if a reload moved it (see `ClaimLoop.requeue`).
  */
 export function collectDue(
   job: ResolvedJob,
@@ -29,6 +35,7 @@ export function collectDue(
   horizon: number,
   claims: SlotClaim[],
   claimed: ResolvedJob[],
+  firstAt = dueAt(job, first),
 ): number | null {
   let slot: number | null = first
   let missed: MissedInfo | undefined
@@ -39,7 +46,7 @@ export function collectDue(
   let aheadAt = 0
   let further: { slots: number[]; at: number[] } | undefined
   while (slot !== null) {
-    const at = dueAt(job, slot)
+    const at = slot === first ? firstAt : dueAt(job, slot)
     if (at > horizon) break
     if (at > now) {
       if (ahead === undefined) {

@@ -5,7 +5,7 @@ import type { ClaimOutcome, SlotClaim, Store } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import type { ClockSync } from './clock-sync.js'
 import { describeError } from './describe.js'
-import { collectDue, dueAt, firstSlotOf } from './due.js'
+import { collectDue, dueAt, firstSlotOf, sameSchedule } from './due.js'
 import type { EngineEmitter } from './events.js'
 import { MinHeap } from './heap.js'
 import type { Outage } from './outage.js'
@@ -34,7 +34,8 @@ export interface StoreDeps {
 
 export interface ClaimLoopDeps extends StoreDeps {
   starts: StartQueue
-  isCurrent: (job: ResolvedJob) => boolean
+  /** The definition scheduled under a name now, if any. */
+  current: (name: string) => ResolvedJob | undefined
   /** Attempts of a job executing here (the overlap guard for claims ahead). */
   activeCount: (job: string) => number
   maxSleepMs: number
@@ -77,7 +78,7 @@ export class ClaimLoop {
 
   /** Queue a job's next slot after `lastSlot`, unless another definition (or none) took its name meanwhile. */
   enqueue(job: ResolvedJob, lastSlot: number | null): void {
-    if (!this.deps.isCurrent(job)) return
+    if (this.deps.current(job.name) !== job) return
     const slot = job.schedule.next(lastSlot ?? this.deps.clock.now())
     if (slot !== null) this.heap.push(dueAt(job, slot), { job, slot })
   }
@@ -88,11 +89,12 @@ export class ClaimLoop {
 
   /** A reload, in one pass: a job mapped to a definition keeps its slot (due by the new jitter); to null, loses it. */
   requeue(next: ReadonlyMap<string, ResolvedJob | null>): void {
+    const now = this.deps.clock.now()
     this.heap.rebuild((key, entry) => {
       const job = next.get(entry.job.name)
       if (job === undefined) return { key, value: entry }
       if (job === null) return undefined
-      return { key: dueAt(job, entry.slot), value: { job, slot: entry.slot } }
+      return { key: keptDueAt(job, entry.slot, key, now), value: { job, slot: entry.slot } }
     })
   }
 
@@ -173,7 +175,7 @@ export class ClaimLoop {
     const horizon = now + this.claimLeadMs
     const claims: SlotClaim[] = []
     const claimed: ResolvedJob[] = []
-    const popped: Entry[] = []
+    const popped: { key: number; entry: Entry }[] = []
     const deferred: { key: number; entry: Entry }[] = []
     for (let key = this.heap.peekKey(); key !== undefined && key <= horizon; key = this.heap.peekKey()) {
       const entry = this.heap.pop() as Entry
@@ -181,8 +183,8 @@ export class ClaimLoop {
         deferred.push({ key, entry })
         continue
       }
-      popped.push(entry)
-      const next = collectDue(entry.job, entry.slot, now, horizon, claims, claimed)
+      popped.push({ key, entry })
+      const next = collectDue(entry.job, entry.slot, now, horizon, claims, claimed, key)
       if (next === null) continue
       const nextKey = dueAt(entry.job, next)
       // A slot left for later within the horizon (see collectDue) is looked at again on its instant.
@@ -200,10 +202,16 @@ export class ClaimLoop {
       const store = await this.deps.store()
       outcomes = await store.claimSlots(claims, this.deps.instanceId(), now)
     } catch (error) {
-      // Each popped slot goes back as it was, unless its job was replaced meanwhile (add()).
-      const jobs = new Set(popped.map((p) => p.job))
-      this.heap.remove((e) => jobs.has(e.job))
-      for (const p of popped) if (this.deps.isCurrent(p.job)) this.heap.push(dueAt(p.job, p.slot), p)
+      // Each popped slot goes back in place of the job's next one, under the job's definition now if a
+      // reload or add() kept its schedule meanwhile; a job removed or rescheduled was queued afresh, or not.
+      const back = popped.flatMap(({ key, entry }) => {
+        const job = this.deps.current(entry.job.name)
+        if (job === undefined || (job !== entry.job && !sameSchedule(job, entry.job))) return []
+        return [{ key: keptDueAt(job, entry.slot, key, clock.now()), entry: { job, slot: entry.slot } }]
+      })
+      const names = new Set(back.map((b) => b.entry.job.name))
+      this.heap.remove((e) => names.has(e.job.name))
+      for (const { key, entry } of back) this.heap.push(key, entry)
       return this.claimFailed(`could not claim ${claims.length} slot(s)`, error)
     }
     this.failedClaims = 0
@@ -238,4 +246,12 @@ export class ClaimLoop {
     this.leadMeasured = true
     this.claimLeadMs = Math.min(MAX_CLAIM_LEAD_MS, Math.max(wanted, floor))
   }
+}
+
+/**
+ * When a slot already queued is due under `job` (a reload's definition): by its jitter, except that a slot
+ * not yet due when the reload came is never late because of it (a smaller jitter would put it in the past).
+ */
+function keptDueAt(job: ResolvedJob, slot: number, queuedAt: number, now: number): number {
+  return Math.max(dueAt(job, slot), Math.min(queuedAt, now))
 }

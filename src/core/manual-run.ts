@@ -45,11 +45,11 @@ export async function beginManualRun(
   if (begun.kind === 'busy') {
     const h = begun.holder
     const where = h.host ? ` (host ${h.host}, pid ${h.pid})` : ''
-    throw new CronsError(
-      'JOB_RUNNING',
-      `job ${quote(job.name)} is already running: run ${h.runId} on instance ${h.instanceId}${where} since ${new Date(h.startedAt).toISOString()}`,
-      { suggestions: [FORCE_HINT] },
-    )
+    const when = new Date(h.startedAt).toISOString()
+    const run = `run ${h.runId} on instance ${h.instanceId}${where}`
+    // A run claimed ahead of its instant holds the job a moment before it starts.
+    const holding = h.startedAt > now ? `about to run: ${run} starts at ${when}` : `already running: ${run} since ${when}`
+    throw new CronsError('JOB_RUNNING', `job ${quote(job.name)} is ${holding}`, { suggestions: [FORCE_HINT] })
   }
   return {
     job,

@@ -3,7 +3,7 @@
 import { dirname } from 'node:path'
 import type { CronsConfig, Hooks, ResolvedConfig, ResolvedJob } from '../config/types.js'
 import type { Store } from '../store/types.js'
-import { firstSlotOf } from './due.js'
+import { firstSlotOf, sameSchedule } from './due.js'
 import type { ClaimLoop } from './loop.js'
 
 /** What a reload changed, as `config:reloaded` reports it. */
@@ -131,10 +131,6 @@ function diffJobs(
   }
   for (const name of before.keys()) if (!names.has(name)) result.removed.push(name)
   return result
-}
-
-function sameSchedule(a: ResolvedJob, b: ResolvedJob): boolean {
-  return a.kind === b.kind && a.scheduleText === b.scheduleText && a.zone === b.zone
 }
 
 /** Functions by their source. */

@@ -93,7 +93,7 @@ export class Scheduler {
     this.loop = new ClaimLoop({
       ...storeDeps,
       starts: this.starts,
-      isCurrent: (job) => this.jobs.get(job.name) === job,
+      current: (name) => this.jobs.get(name),
       activeCount: (job) => this.session.runner?.activeCount(job) ?? 0,
       maxSleepMs: this.options.maxSleepMs,
       claimLeadMs: options.claimLeadMs,

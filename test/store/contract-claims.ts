@@ -188,6 +188,15 @@ export function claimContract(ctx: ContractContext): void {
   describe('beginRun, finishRun, releaseRun', () => {
     const manual = { job: 'a', slot: T0, trigger: 'manual' as const, attempt: 1, overlap: 'skip' as const }
 
+    it('a begin refused by a run claimed ahead of its instant says it is about to run, and when', async () => {
+      const [ahead] = await ctx.store.claimSlots([claim('a', T0 + MIN, { startAt: T0 + MIN })], 'A', T0 + MIN - 200)
+      const held = (ahead as { runId: number }).runId
+      const retry = { job: 'a', slot: T0, trigger: 'schedule' as const, attempt: 2, overlap: 'skip' as const }
+      const outcome = await ctx.store.beginRun({ ...retry, whenBusy: 'record' }, 'B', T0 + MIN - 100)
+      const at = new Date(T0 + MIN).toISOString()
+      expect((outcome as { reason: string }).reason).toBe(`about to run: run ${held} on instance A starts at ${at}`)
+    })
+
     it('a refused begin with whenBusy record leaves a skipped attempt naming the holder, in the same write', async () => {
       const held = await started('a', T0, 'A', T0)
       const retry = { job: 'a', slot: T0 - MIN, trigger: 'schedule' as const, attempt: 2, overlap: 'skip' as const }

@@ -205,7 +205,7 @@ export class PgRunWriter {
       if (row !== undefined) {
         const holder = toHolder(row)
         if (run.whenBusy !== 'record') return { kind: 'busy', holder }
-        const reason = stillRunning(row)
+        const reason = stillRunning(row, now)
         const [id] = (await newRunIds(db, S, this.lockKey, 1)) as [number]
         await insertRuns(db, S, [{ ...base, id, status: 'skipped', finishedAt: now, detail: reason, active: false }])
         return { kind: 'skipped', runId: id, reason, holder }
@@ -230,7 +230,7 @@ function decide(claim: SlotClaim, paused: ReadonlySet<string>, holders: Map<stri
   }
   if (claim.overlap === 'skip') {
     const holder = holders.get(job)
-    if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder) }
+    if (holder !== undefined) return { kind: 'skipped', status: 'skipped', detail: stillRunning(holder, claim.startAt) }
   }
   return { kind: 'started', status: 'running', detail: missed }
 }

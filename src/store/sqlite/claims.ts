@@ -159,7 +159,7 @@ export class RunWriter {
     if (claim.overlap === 'skip') {
       const holder = holders === undefined ? this.#s.holder.get(job) : holders.get(job)
       if (holder !== undefined)
-        return { index, claim, kind: 'skipped', status: 'skipped', detail: stillRunning(holder) }
+        return { index, claim, kind: 'skipped', status: 'skipped', detail: stillRunning(holder, claim.startAt) }
     }
     return { index, claim, kind: 'started', status: 'running', detail: missed }
   }
@@ -229,7 +229,7 @@ export class RunWriter {
     if (row !== undefined) {
       const holder = toHolder(row)
       if (run.whenBusy !== 'record') return { kind: 'busy', holder }
-      const reason = stillRunning(row)
+      const reason = stillRunning(row, now)
       const runId = this.#insertRun({ ...begun, status: 'skipped', finishedAt: now, detail: reason, active: 0 }, false)
       return { kind: 'skipped', runId, reason, holder }
     }
