@@ -198,6 +198,12 @@ export class Attempt implements StrayTarget, ConsoleTarget {
     })
   }
 
+  /** Decided interrupted without calling the code: a stop came while its `beforeRun` hook ran. */
+  interruptBeforeCall(reason: string): void {
+    this.calledAt = this.env.clock.now()
+    this.done = { status: 'interrupted', error: engineError(reason) }
+  }
+
   /** Call the job's code; nothing the job does escapes from here. */
   call(): void {
     this.calledAt = this.env.clock.now()

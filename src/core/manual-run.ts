@@ -48,7 +48,8 @@ export async function beginManualRun(
     const when = new Date(h.startedAt).toISOString()
     const run = `run ${h.runId} on instance ${h.instanceId}${where}`
     // A run claimed ahead of its instant holds the job a moment before it starts.
-    const holding = h.startedAt > now ? `about to run: ${run} starts at ${when}` : `already running: ${run} since ${when}`
+    const holding =
+      h.startedAt > now ? `about to run: ${run} starts at ${when}` : `already running: ${run} since ${when}`
     throw new CronsError('JOB_RUNNING', `job ${quote(job.name)} is ${holding}`, { suggestions: [FORCE_HINT] })
   }
   return {

@@ -12,7 +12,10 @@ export type RetryStartDeps = Pick<RunnerDeps, 'store' | 'recorder' | 'clock' | '
 const UNREACHABLE_RETRY_MS = 1000
 const UNREACHABLE_MAX_RETRY_MS = 16_000
 
-/** Begin the retry of `progress`'s failed attempt; undefined when the run ends on that failure instead. */
+/**
+ * Begin the retry of `progress`'s failed attempt (`{}`); `ended` when the retry is recorded but not run
+ * (interrupted by a shutdown, skipped by the overlap guard); undefined when the run ends on that failure.
+ */
 export async function beginRetry(
   deps: RetryStartDeps,
   request: RunRequest,
@@ -20,7 +23,7 @@ export async function beginRetry(
   waited: boolean,
   /** Waits `ms` like the backoff: false when shutdown cut it short. */
   wait: (ms: number) => Promise<boolean>,
-): Promise<{ status?: RunResult } | undefined> {
+): Promise<{ ended?: RunResult } | undefined> {
   const { job } = request
   const { store } = deps
   const attempt = progress.attempt + 1
@@ -29,6 +32,7 @@ export async function beginRetry(
   if (!waited) {
     // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
     const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, deps.instanceId(), now)
+    taken(progress)
     if (cancelled.kind !== 'started') return undefined
     const { runId } = cancelled
     const message = 'retry cancelled: the scheduler shut down during the backoff'
@@ -37,7 +41,7 @@ export async function beginRetry(
     await deps.recorder.finish(runId, { status: 'interrupted', finishedAt: now, errorMessage: message, codeDone: true })
     progress.recorded = true
     emitRunFinished(deps.events, request, runId, attempt, 'interrupted', now, now, { message })
-    return { status: { runId, status: 'interrupted', attempts: attempt, error: { message } } }
+    return { ended: { runId, status: 'interrupted', attempts: attempt, error: { message } } }
   }
   // Guarded like a slot (SEMANTICS §6), the previous attempt of this run included: a timed-out
   // attempt keeps its row active until its code settles.
@@ -48,15 +52,22 @@ export async function beginRetry(
     return store.beginRun({ ...retry, overlap, whenBusy: 'record' }, deps.instanceId(), begunAt)
   })
   // Undefined: shutdown came while the store was out of reach; the pending retry stays to be adopted.
-  if (next === undefined || next.kind === 'taken') return undefined
+  if (next === undefined) return undefined
+  taken(progress)
+  if (next.kind === 'taken') return undefined
   if (next.kind === 'busy') throw new Error('beginRun with whenBusy record cannot be only busy')
   if (next.kind === 'skipped') {
     emitRunFinished(deps.events, request, next.runId, attempt, 'skipped', begunAt, begunAt, { message: next.reason })
-    return undefined
+    return { ended: { runId: next.runId, status: 'skipped', attempts: attempt, error: { message: next.reason } } }
   }
   progress.runId = next.runId
   progress.recorded = false
   return {}
+}
+
+/** The retry is no longer pending in the store (begun here or elsewhere): a late rewrite of the failed attempt keeps it so. */
+function taken({ last }: Progress): void {
+  if (last?.recorded) last.recorded = { ...last.recorded, retryAt: null }
 }
 
 /** `begin` once the store answers; undefined when shutdown cuts a wait short. Other failures are the caller's. */

@@ -54,6 +54,8 @@ export interface Progress {
   active: ActiveAttempt | undefined
   /** For a retry adopted from the store: when it is due. */
   retryAt?: number
+  /** The last attempt run, whose record a late change (a stray error, a hook's failure) is written into. */
+  last?: Attempt
 }
 
 export class Runner {
@@ -61,6 +63,8 @@ export class Runner {
   private readonly adopted = new Set<number>()
   /** A second stop: nothing waits any more, hooks after an attempt included. */
   private graceCancelled = false
+  /** Set when a stop interrupts the running attempts (after its grace): what they are recorded with. */
+  private interrupting: string | undefined
   private endGraceWait: (() => void) | undefined
   private readonly hooks: HookRunner
   private stopWaitingForHooks!: () => void
@@ -166,13 +170,14 @@ export class Runner {
       const waited = await this.inFlight.backoff(result.retryInMs)
       const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
       if (next === undefined) return outcome
-      if (next.status !== undefined) {
-        // A retry a stop cancelled during its backoff ends the run: its after-hooks hear so, as of any last attempt.
-        const { runId, attempts, status, error } = next.status
-        const cancelled = new Attempt(request, runId, attempts, this.attemptEnv)
-        cancelled.startedAt = this.deps.clock.now()
-        await this.afterHooks(cancelled, { status, error: new Error(error?.message) }, cancelled.startedAt, false)
-        return next.status
+      if (next.ended !== undefined) {
+        // A retry cancelled by a stop, or skipped by the overlap guard, ends the run: its after-hooks hear so.
+        const { runId, attempts, status, error } = next.ended
+        const ended = new Attempt(request, runId, attempts, this.attemptEnv)
+        ended.startedAt = this.deps.clock.now()
+        await this.afterHooks(ended, { status, error: new Error(error?.message) }, ended.startedAt, false)
+        // A skipped retry leaves the run's result the failure before it.
+        return status === 'skipped' ? outcome : next.ended
       }
       progress.attempt++
       result = await this.afterCall(await this.begin(request, progress), progress)
@@ -182,7 +187,14 @@ export class Runner {
   private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
     const begun = new Attempt(request, runId, attempt, this.attemptEnv)
     begun.begin()
-    if (this.hooks.has('beforeRun', request.job)) await this.hooks.run('beforeRun', begun)
+    if (this.hooks.has('beforeRun', request.job)) {
+      await this.hooks.run('beforeRun', begun)
+      // A stop interrupted the running jobs, or was hurried, while the hook ran: the job is not called.
+      if (this.interrupting !== undefined || this.graceCancelled) {
+        begun.interruptBeforeCall(this.interrupting ?? 'interrupted: stopped before the job was called')
+        return begun
+      }
+    }
     begun.call()
     return begun
   }
@@ -194,9 +206,10 @@ export class Runner {
     const { clock, recorder } = this.deps
     let active: ActiveAttempt | undefined
     let decided: Verdict | undefined = begun.done
+    progress.last = begun
     begun.onStray = (error) => {
       if (active && !begun.decided) active.fail(error)
-      else void this.attachStray(begun, error)
+      else void this.attachStray(begun, error, active === undefined || active.codeDone)
     }
     if (decided === undefined) {
       active = this.inFlight.addActive(job.name, runId)
@@ -211,18 +224,16 @@ export class Runner {
     const retryInMs = retries ? retryDelayMs(job.retry, attempt, this.deps.random) : undefined
     const codeDoneAtRecord = active === undefined || active.codeDone
     const retryAt = retryInMs === undefined ? null : finishedAt + retryInMs
-    // Built again after a hook failed: the output then has its line.
-    const record = (codeDone: boolean): RunOutcome => ({
+    begun.recorded = {
       status: status as RunOutcome['status'],
       finishedAt,
       errorMessage: error?.message ?? null,
       errorStack: error?.stack ?? null,
       result: status === 'succeeded' ? summarise(decided.value) : null,
       output: begun.output?.toJSON() ?? null,
-      codeDone,
+      codeDone: codeDoneAtRecord,
       retryAt,
-    })
-    begun.recorded = record(codeDoneAtRecord)
+    }
     if (active) active.recorded = true
     const kept = await recorder.finish(runId, begun.recorded)
     progress.recorded = true
@@ -242,11 +253,8 @@ export class Runner {
     }
     emitRunFinished(this.deps.events, request, runId, attempt, status, startedAt, finishedAt, error, retryInMs)
     const hookFailed = await this.afterHooks(begun, decided, finishedAt, retryInMs !== undefined)
-    // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards.
-    if (hookFailed && kept) {
-      begun.recorded = record(active === undefined || active.codeDone)
-      await recorder.finish(runId, begun.recorded)
-    }
+    // The outcome was recorded before the hooks ran: a hook's failure is added to it afterwards (its output line).
+    if (hookFailed && kept) await this.rewrite(begun, {}, active === undefined || active.codeDone)
     return { status, ...(error ? { error } : {}), ...(retryInMs === undefined ? {} : { retryInMs }) }
   }
 
@@ -266,20 +274,24 @@ export class Runner {
   }
 
   /** An error the job's code raised after its outcome was recorded: added to its output (and error). */
-  private async attachStray(begun: Attempt, error: unknown): Promise<void> {
+  private async attachStray(begun: Attempt, error: unknown, codeDone: boolean): Promise<void> {
     const { message, stack } = describeError(error)
     const line = `uncaught error after the attempt ended: ${message}`
     begun.out().add('error', line, this.deps.clock.now())
     const { recorded } = begun
     if (recorded === undefined) return
-    const updated: RunOutcome = {
-      ...recorded,
-      output: begun.output?.toJSON() ?? null,
-      errorMessage: recorded.errorMessage ?? line,
-      errorStack: recorded.errorStack ?? stack ?? null,
-    }
-    begun.recorded = updated
-    await this.deps.recorder.finish(begun.runId, updated)
+    const errorMessage = recorded.errorMessage ?? line
+    await this.rewrite(begun, { errorMessage, errorStack: recorded.errorStack ?? stack ?? null }, codeDone)
+  }
+
+  /**
+   * Write a recorded attempt again with its output as it is now and `change`: what was written last stays
+   * (a stray error's, and no pending retry once it began), and its job is held only while its code runs.
+   */
+  private async rewrite(begun: Attempt, change: Partial<RunOutcome>, codeDone: boolean): Promise<void> {
+    if (begun.recorded === undefined) return
+    begun.recorded = { ...begun.recorded, ...change, output: begun.output?.toJSON() ?? null, codeDone }
+    await this.deps.recorder.finish(begun.runId, begun.recorded)
   }
 
   /** Cancel pending retries, give running attempts `graceMs`, then record them interrupted. */
@@ -295,7 +307,8 @@ export class Runner {
       await Promise.race([all, graceOver])
       if (timer) this.deps.clock.clearTimeout(timer)
     }
-    this.inFlight.interruptUnrecorded(`interrupted: ${reason}`)
+    this.interrupting = `interrupted: ${reason}`
+    this.inFlight.interruptUnrecorded(this.interrupting)
     await all
   }
 
