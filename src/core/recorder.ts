@@ -1,5 +1,6 @@
 // The one place an attempt's outcome is written: a failed write is kept and written again, one the
 // store refuses (fencing) is reported and dropped. docs/engine.md: "The recorder", "Fencing".
+import { hasCode } from '../errors.js'
 import type { RunOutcome, Store } from '../store/types.js'
 import type { EngineEmitter } from './events.js'
 import type { Outage } from './outage.js'
@@ -72,22 +73,24 @@ export class Recorder {
     return this.retrying
   }
 
+  // A write that fails on its own (an outcome this store cannot take) is kept and passed over: it must not keep
+  // the others from being written. Only the store out of reach (or its file locked) ends the pass.
   private async retryAll(): Promise<void> {
     for (const [runId, outcome] of [...this.unwritten]) {
       try {
         const applied = await this.store.finishRun(runId, outcome)
         if (this.unwritten.get(runId) === outcome) this.unwritten.delete(runId)
         if (!applied) this.refused(runId)
-      } catch {
-        return
+      } catch (error) {
+        if (storeWide(error)) return
       }
     }
     for (const runId of [...this.unreleased]) {
       try {
         await this.store.releaseRun(runId)
         this.unreleased.delete(runId)
-      } catch {
-        return
+      } catch (error) {
+        if (storeWide(error)) return
       }
     }
   }
@@ -103,4 +106,9 @@ export class Recorder {
       error: undefined,
     })
   }
+}
+
+/** A failure of the whole store, which every other write would meet too. */
+function storeWide(error: unknown): boolean {
+  return hasCode(error, 'STATE_UNREACHABLE') || hasCode(error, 'STATE_LOCKED')
 }

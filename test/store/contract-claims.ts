@@ -317,6 +317,41 @@ export function claimContract(ctx: ContractContext): void {
       expect(await run(id)).toMatchObject({ output: '[{"text":"afterRun hook failed"}]', active: false })
     })
 
+    it('records text holding a NUL byte: kept in JSON, as is or as U+FFFD (Postgres text cannot hold it) elsewhere', async () => {
+      const nul = (text: string) => [text, text.replaceAll('\0', '\uFFFD')]
+      const begun = await ctx.store.beginRun({ ...manual, job: 'b\0c', detail: 'retry\0' }, 'A', T0)
+      const cancelled = (begun as { runId: number }).runId
+      await ctx.store.requestCancel(cancelled, 'cancelled: x\0y')
+      const [request] = (await ctx.store.heartbeat('A', T0 + 1)).cancelRequests
+      expect(nul('cancelled: x\0y')).toContain(request?.message)
+      expect(nul('b\0c')).toContain((await run(cancelled)).job)
+
+      const id = await started('a', T0, 'A', T0)
+      const output = JSON.stringify([{ text: 'a\0b' }])
+      const result = JSON.stringify({ v: '\0' })
+      // Handed over with another run's outcome in the same turn: that one is recorded too.
+      await Promise.all([
+        ctx.store.finishRun(id, {
+          status: 'failed',
+          finishedAt: T0 + 5,
+          errorMessage: 'command exited with code 1: bad\0byte',
+          errorStack: 'Error: x\0y\n    at job',
+          result,
+          output,
+          detail: 'd\0',
+          codeDone: true,
+        }),
+        ctx.store.finishRun(cancelled, { status: 'cancelled', finishedAt: T0 + 5, codeDone: true }),
+      ])
+      const record = await run(id)
+      expect(record).toMatchObject({ status: 'failed', active: false, result, output })
+      expect(nul('command exited with code 1: bad\0byte')).toContain(record.errorMessage)
+      expect(nul('Error: x\0y\n    at job')).toContain(record.errorStack)
+      expect(nul('d\0')).toContain(record.detail)
+      expect(await run(cancelled)).toMatchObject({ status: 'cancelled', active: false })
+      expect(await ctx.store.activeRuns()).toEqual([])
+    })
+
     it('records success with result', async () => {
       const id = await started('a', T0, 'A', T0)
       await ctx.store.finishRun(id, { status: 'succeeded', finishedAt: T0 + 250, result: '{"n":1}', codeDone: true })

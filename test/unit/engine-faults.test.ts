@@ -14,6 +14,7 @@ import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
 import { reportStrayErrors, type StrayErrorSource } from '../../src/core/stray.js'
+import { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { AttemptRecord, Store } from '../../src/store/types.js'
 
@@ -643,6 +644,48 @@ describe('stray errors are pinned on the job that caused them', () => {
     expect(row?.output).toContain('late timer')
     bus.raise(new Error('nobody'))
     expect(errors).toContain('uncaught error outside any job (such as a promise nothing awaited)')
+  })
+})
+
+describe('outcomes kept after a failed write', () => {
+  /** `finishRun` refuses `bad`'s run for ever with `refusal`, and fails every other run's first write. */
+  async function keptOutcomes(refusal: Error) {
+    const jobs: JobDefinition[] = [
+      { name: 'bad', schedule: '@daily', run: () => {} },
+      { name: 'good', schedule: '@daily', run: () => 'ok' },
+    ]
+    const { store, scheduler } = await setup(jobs)
+    const real = store.finishRun.bind(store)
+    const failedOnce = new Set<number>()
+    const written: string[] = []
+    store.finishRun = async (runId, outcome) => {
+      const job = (await store.getRun(runId))?.job ?? '?'
+      written.push(job)
+      if (job === 'bad') throw refusal
+      if (!failedOnce.has(runId)) {
+        failedOnce.add(runId)
+        throw new Error('connection lost')
+      }
+      return real(runId, outcome)
+    }
+    await scheduler.runJob('bad')
+    await scheduler.runJob('good')
+    written.length = 0
+    // The stop writes what is kept once more, in the order it was kept: bad's first.
+    await scheduler.stop({ graceMs: 0 })
+    return { written, good: (await runs(store, 'good')).map((r) => r.status) }
+  }
+
+  it('one the store can never take does not keep the others from being written again', async () => {
+    expect(await keptOutcomes(new Error('invalid byte sequence for encoding "UTF8": 0x00'))).toEqual({
+      written: ['bad', 'good'],
+      good: ['succeeded'],
+    })
+  })
+
+  it('the store out of reach ends the pass at the first failure', async () => {
+    const unreachable = new CronsError('STATE_UNREACHABLE', 'postgres db:5432 database "x": the connection was lost')
+    expect(await keptOutcomes(unreachable)).toEqual({ written: ['bad'], good: ['running'] })
   })
 })
 

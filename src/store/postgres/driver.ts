@@ -2,6 +2,7 @@
 import type pg from 'pg'
 import { CronsError } from '../../errors.js'
 import { describeLocation, type StateLocation } from '../location.js'
+import type { Queryable } from './sql.js'
 
 export type PostgresLocation = Extract<StateLocation, { kind: 'postgres' }>
 export type PgModule = typeof pg
@@ -104,8 +105,18 @@ export function fromPgError(error: unknown, target: PgTarget, doing?: string): C
   return fail(doing === undefined ? text : `${doing}: ${text}${code === undefined ? '' : ` (SQLSTATE ${code})`}`)
 }
 
+/**
+ * A statement parameter as Postgres takes it: text cannot hold U+0000 (the server refuses the whole statement), so a
+ * NUL in a string, or in a string of an array, becomes U+FFFD. JSON kept as text escapes it (`\u0000`) and is kept.
+ */
+export function bindable(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value
+  return Array.isArray(value) ? value.map(bindable) : value
+}
+
 export interface CheckedOut {
-  client: pg.PoolClient
+  /** Every statement of this store goes through here: its parameters `bindable`. */
+  client: Queryable
   /** Why it was lost while checked out: the server's own reason, which the failing statement's error lacks. */
   readonly lost: unknown
   /** Gives the connection back, or drops it when broken. */
@@ -146,7 +157,7 @@ export class Connections {
     }
     client.on('error', onError)
     return {
-      client,
+      client: { query: (text, values) => client.query(text, values?.map(bindable)) },
       get lost() {
         return lost
       },
