@@ -73,5 +73,9 @@ export type SchedulerConfig = Omit<CronsConfig, 'jobs'> & {
  */
 export function createScheduler(config: SchedulerConfig, options: SchedulerOptions = {}): Scheduler {
   const withJobs = isRecord(config) && config.jobs === undefined ? { ...config, jobs: [] } : config
-  return new Scheduler(validateConfig(withJobs, { file: 'createScheduler() config' }), { openStore, ...options })
+  const expected = 'an object such as createScheduler({ state, jobs: [...] })'
+  return new Scheduler(validateConfig(withJobs, { file: 'createScheduler() config', expected }), {
+    openStore,
+    ...options,
+  })
 }

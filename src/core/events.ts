@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events'
 import type { Initiator, ResolvedJob, Trigger } from '../config/types.js'
 import type { MissedInfo, RunStatus } from '../store/types.js'
+import { isThenable } from './attempt.js'
 import { jobScope } from './job-scope.js'
 import type { ReloadResult } from './reload.js'
 
@@ -84,14 +85,18 @@ export class EngineEmitter extends (EventEmitter as new () => TypedEmitter) {
   override emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): boolean {
     const listeners = this.rawListeners(event) as ((...a: EngineEvents[K]) => void)[]
     if (listeners.length === 0) return false
+    const threw = (error: unknown) => {
+      if (event !== 'engine:error') this.emit('engine:error', { message: `a listener of "${event}" threw`, error })
+    }
     for (const listener of listeners) {
       try {
         // `rawListeners` keeps `once` wrappers, which remove themselves when called. Outside the job's
         // scope: what a listener prints or throws later is its own, not the job's whose code emitted it.
-        jobScope.exit(() => listener.apply(this, args))
+        const returned: unknown = jobScope.exit(() => listener.apply(this, args))
+        // An async listener's rejection is its throw, later (unhandled, it would end the process).
+        if (isThenable(returned)) returned.then(undefined, threw)
       } catch (error) {
-        if (event === 'engine:error') continue
-        this.emit('engine:error', { message: `a listener of "${event}" threw`, error })
+        threw(error)
       }
     }
     return true

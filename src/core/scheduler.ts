@@ -143,11 +143,13 @@ export class Scheduler {
     return this.track('add a job', async () => {
       const resolved = await resolveAddedJob(job, this.config.timezone)
       if (resolved.enabled === false) {
-        // A job added disabled replaces (and so stops) one of its name.
+        // A job added disabled replaces (and so stops) one of its name; runJob() runs it only when forced.
         this.remove(resolved.name)
+        this.current = withJob(this.current, resolved.name, resolved)
         return resolved
       }
       this.jobs.set(resolved.name, resolved)
+      this.current = withJob(this.current, resolved.name, resolved)
       // A start in progress may have listed its jobs already: this one is queued once it has.
       if (!this.started) await this.starting?.catch(() => undefined)
       if (this.started) {
@@ -163,6 +165,7 @@ export class Scheduler {
   remove(name: string): boolean {
     this.assertNotStopped('remove a job')
     this.loop.forget(name)
+    this.current = withJob(this.current, name, undefined)
     return this.jobs.delete(name)
   }
 
@@ -208,7 +211,11 @@ export class Scheduler {
   /** Open the store, reap dead peers, start firing slots; calling again returns the same start. */
   async start(): Promise<void> {
     this.assertNotStopped('start')
-    this.starting ??= this.startOnce()
+    this.starting ??= this.startOnce().catch((error: unknown) => {
+      // A start that failed before it served any job (the store out of reach) may be tried again.
+      if (!this.started && !this.stopping) this.starting = undefined
+      throw error
+    })
     return this.starting
   }
 
@@ -225,7 +232,10 @@ export class Scheduler {
     if (this.stopping) return
     this.started = true
     this.events.emit('started', { instanceId: this.instance.id })
-    await this.adoptRetries()
+    // Retries not adopted now are at a later heartbeat, which sees them orphaned too.
+    await this.adoptRetries().catch((error: unknown) => {
+      this.events.emit('engine:error', { message: 'could not look for retries a stopped scheduler left', error })
+    })
     // A `started` listener may have begun a stop, or one came while the retries were looked for.
     if (this.stopping) return
     this.housekeeping.start({ prune: true })
@@ -271,13 +281,15 @@ export class Scheduler {
 
   /** Attempts, newest last, in the shape of `crons logs --json` (default: the latest 50). */
   async runs(filter: AttemptFilter = {}): Promise<AttemptView[]> {
-    return attemptViews(await this.open(), filter)
+    return this.track('read the runs', async () => attemptViews(await this.open(), filter))
   }
 
   /** One attempt in full, in the shape of `crons logs --run ID --json`; undefined if there is none. */
   async run(id: number): Promise<AttemptDetailJson | undefined> {
-    const record = await (await this.open()).getRun(id)
-    return record === undefined ? undefined : attemptDetailJson(attemptDetail(record))
+    return this.track('read a run', async () => {
+      const record = await (await this.open()).getRun(id)
+      return record === undefined ? undefined : attemptDetailJson(attemptDetail(record))
+    })
   }
 
   /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts); resolves as `run(id)`. */
@@ -377,4 +389,10 @@ export class Scheduler {
   open(): Promise<Store> {
     return this.session.open()
   }
+}
+
+/** `config` with its job `name` replaced by `job`, or dropped: the config says what the scheduler runs now. */
+function withJob(config: ResolvedConfig, name: string, job: ResolvedJob | undefined): ResolvedConfig {
+  const jobs = config.jobs.filter((j) => j.name !== name)
+  return { ...config, jobs: job === undefined ? jobs : [...jobs, job] }
 }

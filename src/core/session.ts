@@ -61,7 +61,11 @@ export class StoreSession {
       this.#recorder = new Recorder(this.#store, deps.events, deps.outage)
       await deps.instance.register(this.#store)
       return this.#store
-    })()
+    })().catch((error: unknown) => {
+      // The store out of reach (a database restarting): the next call tries again.
+      this.#opening = undefined
+      throw error
+    })
     return this.#opening
   }
 
