@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { StatusView } from '../../src/core/views.js'
-import type { AttemptRecord } from '../../src/store/index.js'
+import { type AttemptRecord, openStore } from '../../src/store/index.js'
 import {
   ANSI,
   type CliProcess,
@@ -411,6 +411,37 @@ describe.concurrent('start-scheduler', () => {
       expect((proc.exitedAt as number) - secondAt).toBeLessThan(5000)
     })
   }
+
+  it('its state file replaced while it runs (a backup restored with cp and mv): exit 1, the file now there left byte for byte, the open database saved beside it with what the stop wrote', async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({ 'crons.config.ts': config(`[{ name: 'tick', schedule: '* * * * * *', run: () => {} }]`) })
+    // Another crons state, the one restored: one job, paused, no runs.
+    const other = tempDir({ 'crons.config.ts': config(`[{ name: 'x', schedule: '0 0 1 1 *', run: () => {} }]`) })
+    expect((await runCli(['pause-job', 'x'], { cwd: other })).code).toBe(0)
+    const restored = fs.readFileSync(path.join(other, 'state.db'))
+    const state = path.join(cwd, 'state.db')
+    const proc = procs.start(['start-scheduler', '--heartbeat', '500ms', '--instance-ttl', '2s'], { cwd })
+    await proc.waitFor(() => finishes(proc, 'tick').length >= 2, 15_000, 'two runs')
+    fs.copyFileSync(path.join(other, 'state.db'), `${state}.new`)
+    fs.renameSync(`${state}.new`, state)
+    expect((await proc.waitExit(15_000)).code).toBe(1)
+    const said = `error: state file ${state} was replaced by another file while in use; saved the open database to `
+    expect(proc.errLines()).toEqual([expect.stringMatching(new RegExp(`^${said}${state}\\.saved-\\S+$`))])
+    const saved = (proc.errLines()[0] as string).slice(said.length)
+    // No -wal or -shm of the old database under the name: the next program opening the file would replay them onto it.
+    const files = fs.readdirSync(cwd).filter((name) => name.startsWith('state.db'))
+    expect(files.sort()).toEqual(['state.db', path.basename(saved)])
+    expect(fs.readFileSync(state).equals(restored)).toBe(true)
+    // Every outcome the scheduler printed, and its stop, are in the saved copy.
+    const runs = await readRuns(saved)
+    expect(runs.filter((r) => r.status === 'succeeded')).toHaveLength(finishes(proc, 'tick', 'succeeded').length)
+    expect(runs.filter((r) => r.status === 'running' || r.active)).toEqual([])
+    const store = await openStore(saved, { readonly: true })
+    const instances = await store.listInstances().finally(() => store.close())
+    expect(instances.map((i) => i.stoppedAt !== null)).toEqual([true])
+  })
 
   it('prints the start-up summary and one line per attempt start and finish (text)', async ({ onTestFinished }) => {
     const procs = processScope(onTestFinished)

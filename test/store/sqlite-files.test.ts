@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import type { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import { migrateSqliteFile, openSqliteStore, SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import { expectCronsError, removeTempDirs, snapshot, tempDir } from './helpers.js'
@@ -391,5 +392,87 @@ process.stdin.once('data', () => {
     expect(migrateSqliteFile(path.join(dir, 'crons.db')).from).toBe(0)
     expect(fs.lstatSync(path.join(dir, 'crons.db')).isSymbolicLink()).toBe(true)
     expect(migrateSqliteFile(target).from).toBe(SCHEMA_VERSION)
+  })
+})
+
+describe('sqlite: the state file deleted or replaced while open', () => {
+  /** An open store with one running run, and what it writes once the loss was noticed (the stop's writes). */
+  async function openWithRun(file: string) {
+    const store = await openSqliteStore(file)
+    await store.registerInstance({ id: 'A', role: 'scheduler', host: 'h', pid: 1, now: 1000 })
+    const [claimed] = await store.claimSlots(
+      [{ job: 'tick', slot: 1000, trigger: 'schedule', overlap: 'skip' }],
+      'A',
+      1000,
+    )
+    const runId = claimed?.kind === 'started' ? claimed.runId : -1
+    return {
+      store,
+      stop: async () => {
+        await store.finishRun(runId, { status: 'succeeded', finishedAt: 3000, codeDone: true })
+        await store.stopInstance('A', 3000)
+        await store.close()
+      },
+    }
+  }
+
+  /** What a state file holds, read as crons reads it. */
+  async function contents(file: string) {
+    const store = await openSqliteStore(file, { readonly: true })
+    try {
+      const runs = (await store.listRuns({})).map((r) => [r.job, r.status])
+      const instances = (await store.listInstances()).map((i) => [i.id, i.stoppedAt])
+      return { jobs: (await store.listJobs()).map((j) => [j.name, j.paused]), runs, instances }
+    } finally {
+      await store.close()
+    }
+  }
+
+  it('replaced: the file that took its place is left byte for byte, and what is written after goes into the saved copy', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    const { store, stop } = await openWithRun(file)
+    // Another state file (a backup being restored) moved into its place.
+    const other = path.join(tempDir(), 'other.db')
+    const restore = await openSqliteStore(other)
+    await restore.syncJobs(['x'], 1)
+    await restore.setPaused('x', true, 1)
+    await restore.close()
+    fs.copyFileSync(other, `${file}.new`)
+    fs.renameSync(`${file}.new`, file)
+    const placed = snapshot(path.dirname(other))['other.db']
+    const error = await store.heartbeat('A', 2000).catch((e: unknown) => e as CronsError)
+    expect(error).toMatchObject({ code: 'STATE_GONE' })
+    const saved = /saved the open database to (.+)$/.exec((error as Error).message)?.[1] ?? ''
+    expect((error as Error).message).toBe(
+      `state file ${file} was replaced by another file while in use; saved the open database to ${saved}`,
+    )
+    await stop()
+    expect(snapshot(dir)).toEqual({ 'crons.db': placed, [path.basename(saved)]: expect.any(String) })
+    expect(await contents(file)).toEqual({ jobs: [['x', true]], runs: [], instances: [] })
+    expect(await contents(saved)).toEqual({
+      jobs: [['tick', false]],
+      runs: [['tick', 'succeeded']],
+      instances: [['A', 3000]],
+    })
+  })
+
+  it('deleted (its -wal and -shm left behind): restored, with what is written after, and no -wal of the old file beside it', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'crons.db')
+    const { store, stop } = await openWithRun(file)
+    fs.rmSync(file)
+    await expectCronsError(
+      store.heartbeat('A', 2000),
+      'STATE_GONE',
+      `state file ${file} was deleted while in use; restored it from the open database`,
+    )
+    await stop()
+    expect(fs.readdirSync(dir)).toEqual(['crons.db'])
+    expect(await contents(file)).toEqual({
+      jobs: [['tick', false]],
+      runs: [['tick', 'succeeded']],
+      instances: [['A', 3000]],
+    })
   })
 })
