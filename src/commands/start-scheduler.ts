@@ -8,7 +8,7 @@ import { stopOnSignals } from '../cli/signals.js'
 import { formatDuration } from '../config/duration.js'
 import { SKEW_WARN_MS } from '../core/clock-sync.js'
 import { livePeers } from '../core/inspect.js'
-import { defaultLease, type Lease } from '../core/lease.js'
+import { defaultLease, type Lease, leaseTooShort, MIN_PERIOD_MS } from '../core/lease.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
 import { CronsError } from '../errors.js'
@@ -169,18 +169,22 @@ Several schedulers may share one state file: every slot still fires exactly once
 
 /** `--heartbeat` and `--instance-ttl` over the state's defaults, checked together: a lease must outlast two heartbeats. */
 function leaseFrom(defaults: Readonly<Lease>, flags: { heartbeat?: string; 'instance-ttl'?: string }): Lease {
-  const rule = { minMs: 100, seconds: false, expected: 'a duration of at least 100ms, such as "2s"' }
+  const rule = {
+    minMs: MIN_PERIOD_MS,
+    seconds: false,
+    expected: `a duration of at least ${MIN_PERIOD_MS}ms, such as "2s"`,
+  }
   const parse = (flag: string, raw: string | undefined, fallback: number): number =>
     raw === undefined ? fallback : parseDurationFlag(flag, raw, rule)
-  const beat = parse('heartbeat', flags.heartbeat, defaults.heartbeatMs)
-  const lease = parse('instance-ttl', flags['instance-ttl'], defaults.instanceTtlMs)
-  if (lease < 2 * beat) {
-    throw new CronsError(
-      'FLAG_INVALID',
-      `--instance-ttl ${formatDuration(lease)} is shorter than two heartbeats (${formatDuration(beat)} each); expected at least ${formatDuration(2 * beat)}`,
-    )
+  const lease = {
+    heartbeatMs: parse('heartbeat', flags.heartbeat, defaults.heartbeatMs),
+    instanceTtlMs: parse('instance-ttl', flags['instance-ttl'], defaults.instanceTtlMs),
   }
-  return { heartbeatMs: beat, instanceTtlMs: lease }
+  const short = leaseTooShort(lease)
+  if (short !== undefined) {
+    throw new CronsError('FLAG_INVALID', `--instance-ttl ${formatDuration(lease.instanceTtlMs)} ${short}`)
+  }
+  return lease
 }
 
 /** "1 other scheduler shares this state (box-a pid 12): each slot runs once among the 2". */

@@ -58,10 +58,10 @@ export class Scheduler {
   private readonly stopSignal = new AbortController()
 
   constructor(config: ResolvedConfig, options: SchedulerOptions = {}) {
+    this.options = resolveOptions(config.state, options)
     this.current = config
     this.clock = new StoreTimeClock(options.clock ?? systemClock)
     this.instance = new Instance(options.instanceId, this.clock, () => this.current.configHash ?? null)
-    this.options = resolveOptions(config.state, options)
     const outage = new Outage(this.clock, this.events, () => this.loop.wake())
     const shared = { clock: this.clock, events: this.events, outage, instanceId: () => this.instance.id }
     const clockSync = new ClockSync({

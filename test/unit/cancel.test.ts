@@ -26,7 +26,13 @@ afterEach(async () => {
 
 async function setup(
   jobs: JobDefinition[],
-  options: { hooks?: Hooks; store?: Store; clock?: FakeClock; id?: string; heartbeatMs?: number } = {},
+  options: {
+    hooks?: Hooks
+    store?: Store
+    clock?: FakeClock
+    id?: string
+    lease?: { heartbeatMs: number; instanceTtlMs: number }
+  } = {},
 ) {
   const clock = options.clock ?? new FakeClock(T0)
   const store = options.store ?? (await openStore(':memory:'))
@@ -36,7 +42,7 @@ async function setup(
     store,
     instanceId: options.id ?? 'here',
     random: () => 0,
-    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...options.lease,
   })
   schedulers.push(scheduler)
   return { clock, store, scheduler }
@@ -218,7 +224,12 @@ describe('cancelling a run', () => {
     const gate = deferred()
     const job: JobDefinition = { name: 'held', schedule: '@yearly', run: () => gate.promise }
     const here = await setup([job], { clock, store, id: 'here' })
-    const there = await setup([job], { clock, store, id: 'there', heartbeatMs: 60_000 })
+    const there = await setup([job], {
+      clock,
+      store,
+      id: 'there',
+      lease: { heartbeatMs: 60_000, instanceTtlMs: 120_000 },
+    })
     const elsewhere = there.scheduler.runJob('held')
     await flushCallbacks()
     const id = ((await store.activeRuns())[0] as AttemptRecord).id

@@ -28,9 +28,10 @@ async function setup(
   jobs: JobDefinition[],
   options: SchedulerOptions & { store?: Store; config?: Partial<CronsConfig>; start?: number } = {},
 ) {
-  const clock = (options.clock as FakeClock | undefined) ?? new FakeClock(options.start ?? T0)
+  const { config, start, ...given } = options
+  const clock = (options.clock as FakeClock | undefined) ?? new FakeClock(start ?? T0)
   const store = options.store ?? (await openStore(':memory:'))
-  const scheduler = new Scheduler(configOf(jobs, options.config), { random: () => 0, ...options, clock, store })
+  const scheduler = new Scheduler(configOf(jobs, config), { random: () => 0, ...given, clock, store })
   const errors: string[] = []
   scheduler.events.on('engine:error', (e) => errors.push(e.message))
   cleanups.push(async () => {
