@@ -169,6 +169,16 @@ export function divertStdout(): () => void {
   }
 }
 
+/**
+ * What is printed once stdout or stderr has failed (EIO: the terminal closed; EPIPE: the reader gone)
+ * is lost, not an uncaught error: the stray-error report would print it, fail again, and so on forever.
+ */
+export function ignoreLostOutput(): void {
+  const lost = () => undefined
+  process.stdout.on('error', lost)
+  process.stderr.on('error', lost)
+}
+
 /** "in 2h 13m", "3m 5s ago", "now". */
 export function relative(targetMs: number, nowMs: number): string {
   const delta = targetMs - nowMs
