@@ -3,7 +3,15 @@ import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
 import { parseDurationFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
-import { divertStdout, formatDuration, ignoreLostOutput, paint, statusColour, withoutStatus } from '../cli/output.js'
+import {
+  divertStdout,
+  formatDuration,
+  ignoreLostOutput,
+  jobText,
+  paint,
+  statusColour,
+  withoutStatus,
+} from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
@@ -108,7 +116,7 @@ Exit code 0 only if the run succeeded.`
           (result.error ? { message: result.error.message, stack: result.error.stack ?? null } : null),
       }
       const p = paint()
-      const why = result.error ? `: ${withoutStatus(result.status, result.error.message)}` : ''
+      const why = result.error ? `: ${jobText(withoutStatus(result.status, result.error.message))}` : ''
       this.out(
         `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${formatDuration(outcome.durationMs)} (run ${result.runId})${why}`,
       )
