@@ -277,6 +277,11 @@ tables are plain, space-aligned columns without ANSI escape codes, so \`grep\`, 
 Set \`NO_COLOR\` (to any non-empty value) to turn colour off on a terminal too, or \`FORCE_COLOR=1\` to keep it in a
 pipe. \`--json\` output never contains colour.
 
+What a job wrote (an error message, an output line, a result, a reason) is printed without its terminal escape
+sequences, on a terminal too, and any other control character but tab and newline shows as \`\\xNN\` (a NUL as
+\`\\x00\`, a carriage return as \`\\x0d\`): a job cannot colour a pipe or redraw the terminal. \`--json\` gives the
+text as stored.
+
 Tables fit the terminal: when a table is wider than the terminal, its widest columns give way first and long
 cells end in \`…\`; \`--wide\` shows every cell in full. A pipe has no width (every cell is whole) unless
 \`COLUMNS\` is set. Rows are separated by a line only when a cell spans several lines.

@@ -2,7 +2,7 @@
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import type { ReloadResult } from '../core/reload.js'
-import { formatDuration, formatUtc, type Painter, paint, statusColour, withoutStatus } from './output.js'
+import { formatDuration, formatUtc, jobText, type Painter, paint, statusColour, withoutStatus } from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -47,14 +47,14 @@ const TEXT = {
     `${p.cyan('start ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
     // "interrupted in 1s: stopped before…", not "interrupted in 1s: interrupted: stopped before…".
-    const why = e.error ? `: ${withoutStatus(e.status, e.error.message)}` : ''
+    const why = e.error ? `: ${jobText(withoutStatus(e.status, e.error.message))}` : ''
     const retry = e.retryInMs === undefined ? '' : `, retry in ${formatDuration(e.retryInMs)}`
     const status = statusColour(e.status, p)
     return `${p.bold('finish')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} ${status} in ${formatDuration(e.durationMs)}${why}${retry}`
   },
   'run:log': (e, p) =>
-    `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${e.text}`,
-  'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)}: ${e.reason}`,
+    `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${jobText(e.text)}`,
+  'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)}: ${jobText(e.reason)}`,
   'slot:missed': (e, p) => {
     const what = e.catchUp ? 'catching up once for the latest' : 'recorded as missed'
     const range = `from ${formatUtc(e.missed.first)} to ${formatUtc(e.missed.last)}`
@@ -64,7 +64,7 @@ const TEXT = {
     `${p.yellow('late  ')} timer woke ${formatDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
-  'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${e.message}`,
+  'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${jobText(e.message)}`,
   'config:reloaded': (e, p) => `${p.cyan('reload')} ${reloadedText(e)}`,
   'clock:skew': (e, p) =>
     e.skewed

@@ -153,6 +153,19 @@ function oneLine(cell: string): string {
   return more.length === 0 ? first : `${first} (${more.join(', ')})`
 }
 
+/** C0 and C1 control characters but tab and newline, and DEL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+
+/**
+ * Text a job produced (an error, a reason, a result, an output line) as human output prints it:
+ * terminal escape sequences removed, other control characters but tab and newline shown as `\xNN`
+ * (a NUL as `\x00`), so it can neither colour a pipe nor redraw a terminal. `--json` keeps it as stored.
+ */
+export function jobText(text: string): string {
+  return stripAnsi(text).replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 /** An error message after its status, not repeating it (the engine words one "interrupted: the scheduler…"). */
 export function withoutStatus(status: string, message: string): string {
   const prefix = `${status}: `
@@ -167,6 +180,16 @@ export function divertStdout(): () => void {
   return () => {
     process.stdout.write = original
   }
+}
+
+/**
+ * What is printed once stdout or stderr has failed (EIO: the terminal closed; EPIPE: the reader gone)
+ * is lost, not an uncaught error: the stray-error report would print it, fail again, and so on forever.
+ */
+export function ignoreLostOutput(): void {
+  const lost = () => undefined
+  process.stdout.on('error', lost)
+  process.stderr.on('error', lost)
 }
 
 /** "in 2h 13m", "3m 5s ago", "now". */

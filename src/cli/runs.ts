@@ -4,6 +4,7 @@ import {
   clip,
   formatLocal,
   formatLocalShort,
+  jobText,
   type Painter,
   relative,
   renderTable,
@@ -67,12 +68,12 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     field('duration', runDuration(run)),
     field('instance', run.active ? `${run.instanceId} ${p.cyan('(code still executing)')}` : run.instanceId),
   ]
-  if (run.reason !== null) lines.push(field('reason', indent(run.reason)))
+  if (run.reason !== null) lines.push(field('reason', indent(jobText(run.reason))))
   if (run.error !== null) {
-    lines.push(field('error', p.red(indent(run.error.message))))
-    if (run.error.stack !== null) lines.push(field('stack', p.dim(indent(run.error.stack))))
+    lines.push(field('error', p.red(indent(jobText(run.error.message)))))
+    if (run.error.stack !== null) lines.push(field('stack', p.dim(indent(jobText(run.error.stack)))))
   }
-  if (run.result !== null) lines.push(field('result', indent(run.result)))
+  if (run.result !== null) lines.push(field('result', indent(jobText(run.result))))
   if (run.output.length === 0) {
     lines.push(field('output', p.dim(run.status === 'running' ? 'none yet: stored when the attempt ends' : 'none')))
   } else {
@@ -80,7 +81,7 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     for (const line of run.output) {
       const offset = `+${((Date.parse(line.at) - started) / 1000).toFixed(3)}s`.replace('+-', '-')
       const level = line.level === 'info' ? 'info ' : line.level === 'warn' ? p.yellow('warn ') : p.red('error')
-      lines.push(`  ${p.dim(offset.padStart(9))}  ${level}  ${line.text}`)
+      lines.push(`  ${p.dim(offset.padStart(9))}  ${level}  ${jobText(line.text)}`)
     }
   }
   return lines.join('\n')
@@ -89,5 +90,5 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
 /** The first line of the error (not repeating the status), else the skip/missed reason. */
 function noteText(run: AttemptView): string {
   const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
-  return text.split('\n')[0] ?? ''
+  return jobText(text.split('\n')[0] ?? '')
 }

@@ -1,7 +1,8 @@
 /**
  * Signals for `start-scheduler` and `run-job` (SEMANTICS §7): the first SIGINT/SIGTERM stops within
  * the shutdown grace, a second at once (what runs is recorded interrupted).
- * SIGHUP, which reloads the config, is follow-config.ts's.
+ * `run-job` stops on SIGHUP too (its terminal closed); start-scheduler's SIGHUP, which reloads the
+ * config, is follow-config.ts's.
  */
 import { formatDuration } from '../config/duration.js'
 
@@ -19,11 +20,11 @@ export interface StopOnSignalsOptions {
   waitingFor: string
   /** Read when a signal comes (a config reload may have changed it). */
   graceMs: number | (() => number)
+  /** @default ['SIGINT', 'SIGTERM'] */
+  signals?: readonly NodeJS.Signals[]
   /** @default process */
   source?: SignalSource
 }
-
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 
 export function signalNote(signal: NodeJS.Signals, count: number, waitingFor: string, graceMs: number): string {
   return count === 1
@@ -31,9 +32,10 @@ export function signalNote(signal: NodeJS.Signals, count: number, waitingFor: st
     : `${signal}: stopping now, what is still running is recorded interrupted`
 }
 
-/** Listen for SIGINT and SIGTERM until disposed; `stopped` settles when the first stop has finished. */
+/** Listen for the signals (SIGINT and SIGTERM unless told) until disposed; `stopped` settles when the first stop has finished. */
 export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise<void>; dispose: () => void } {
   const source = options.source ?? process
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM']
   let count = 0
   let resolveStopped!: () => void
   const stopped = new Promise<void>((resolve) => {
@@ -45,11 +47,11 @@ export function stopOnSignals(options: StopOnSignalsOptions): { stopped: Promise
     options.announce(signalNote(signal, count, options.waitingFor, graceMs), signal, count)
     void options.stop().then(resolveStopped, resolveStopped)
   }
-  for (const signal of SIGNALS) source.on(signal, onSignal)
+  for (const signal of signals) source.on(signal, onSignal)
   return {
     stopped,
     dispose: () => {
-      for (const signal of SIGNALS) source.off(signal, onSignal)
+      for (const signal of signals) source.off(signal, onSignal)
     },
   }
 }

@@ -3,7 +3,15 @@ import { BaseCommand } from '../cli/base.js'
 import { printEvents } from '../cli/events.js'
 import { parseDurationFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
-import { divertStdout, formatDuration, paint, statusColour, withoutStatus } from '../cli/output.js'
+import {
+  divertStdout,
+  formatDuration,
+  ignoreLostOutput,
+  jobText,
+  paint,
+  statusColour,
+  withoutStatus,
+} from '../cli/output.js'
 import { stopOnSignals } from '../cli/signals.js'
 import { Scheduler } from '../core/scheduler.js'
 import { reportStrayErrors } from '../core/stray.js'
@@ -17,8 +25,9 @@ export default class RunJob extends BaseCommand {
     `Timeout, retries, hooks and a history row (trigger "manual") work as for a scheduled run.
 Refused while the job is running in any process sharing the state file, or when it is disabled in the
 config (enabled: false), unless --force. A command job's output is printed as it comes.
-On SIGINT/SIGTERM it waits up to the config's shutdownGrace for the job; a second signal stops it
-(recorded interrupted). With --json, what the job and its hooks print goes to stderr.
+On SIGINT, SIGTERM or SIGHUP (its terminal closed) it waits up to the config's shutdownGrace for the
+job; a second signal stops it (recorded interrupted). With --json, what the job and its hooks print
+goes to stderr.
 Exit code 0 only if the run succeeded.`
 
   static override examples = [
@@ -72,8 +81,12 @@ Exit code 0 only if the run succeeded.`
     const stopPrinting = printEvents(scheduler.events, 'text', (line) => process.stderr.write(`${line}\n`))
     // Never removed: a stray error after the result (the job may outlive its run) must not crash the exit.
     reportStrayErrors(scheduler.events)
+    // Its terminal closed (SIGHUP), it still stops the job and records it, printing to nowhere.
+    ignoreLostOutput()
     const signals = stopOnSignals({
       stop: () => scheduler.stop(),
+      // A closed terminal or ssh session (SIGHUP) must not leave the job running without its record.
+      signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
       waitingFor: name,
       graceMs: config.shutdownGraceMs,
       announce: (note) => process.stderr.write(`${note}\n`),
@@ -103,7 +116,7 @@ Exit code 0 only if the run succeeded.`
           (result.error ? { message: result.error.message, stack: result.error.stack ?? null } : null),
       }
       const p = paint()
-      const why = result.error ? `: ${withoutStatus(result.status, result.error.message)}` : ''
+      const why = result.error ? `: ${jobText(withoutStatus(result.status, result.error.message))}` : ''
       this.out(
         `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${formatDuration(outcome.durationMs)} (run ${result.runId})${why}`,
       )

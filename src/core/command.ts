@@ -2,7 +2,7 @@
 // as any job. Exit 0 succeeds; `ctx.signal` aborting stops the whole process group (SIGTERM, then
 // SIGKILL after the grace); stdout lines go to `ctx.log` as info, stderr lines as error.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import type { JobContext, ResolvedCommand } from '../config/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { MAX_LINE_CHARS } from './output.js'
@@ -49,8 +49,8 @@ function runCommand(spec: ResolvedCommand, ctx: JobContext, clock: Clock): Promi
         detached: true,
       })
     } catch (error) {
-      // Arguments Node refuses, such as a NUL byte.
-      reject(commandError(`command could not be started: ${(error as Error).message}`))
+      // Arguments Node refuses, such as a NUL byte, and start errors it throws (a cwd that is a file).
+      reject(startError(error as NodeJS.ErrnoException, file, spec.cwd))
       return
     }
     const tail: string[] = []
@@ -110,12 +110,21 @@ function exitError(exited: Exit, tail: string[]): Error {
 }
 
 function startError(error: NodeJS.ErrnoException, file: string, cwd: string): Error {
-  if (!existsSync(cwd))
-    return commandError(`command could not be started: its cwd ${JSON.stringify(cwd)} does not exist`)
+  const problem = cwdProblem(cwd)
+  if (problem) return commandError(`command could not be started: its cwd ${JSON.stringify(cwd)} ${problem}`)
   if (error.code === 'ENOENT') return commandError(`command not found: ${JSON.stringify(file)}`)
   if (error.code === 'EACCES')
     return commandError(`command could not be started: ${JSON.stringify(file)} is not executable`)
   return commandError(`command could not be started: ${error.message}`)
+}
+
+/** Why `cwd` cannot be a command's folder, if it cannot. */
+function cwdProblem(cwd: string): string | undefined {
+  try {
+    return statSync(cwd).isDirectory() ? undefined : 'is not a folder'
+  } catch {
+    return 'does not exist'
+  }
 }
 
 /** The message says it all: a stack into this module would only point at crons. */

@@ -471,6 +471,46 @@ describe('crons logs (spawned)', () => {
     expect(ids(json(recent, ['logs', '--since', '3h']))).toEqual([1, 2])
   })
 
+  it("a command's escape sequences and control characters: removed or shown as \\xNN in text, kept in --json", () => {
+    const project = projectDir()
+    fs.writeFileSync(
+      path.join(project, 'crons.config.ts'),
+      `import { defineConfig } from 'cronsjs'
+export default defineConfig({
+  jobs: [{ name: 'ansi', schedule: '0 2 * * *', command: [process.execPath, 'job.mjs'] }],
+})
+`,
+    )
+    fs.writeFileSync(
+      path.join(project, 'job.mjs'),
+      String.raw`process.stdout.write('a\x1b[32mgreen\x1b[0m\x00b\rc\tt\n')
+process.stderr.write('\x1b[31mred\x1b[0m oops\x01\n')
+process.exitCode = 1
+`,
+    )
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+    const run = crons(project, ['run-job', 'ansi'])
+    expect(run.status).toBe(EXIT.runFailed)
+    expect(run.stdout).toMatch(
+      /^ansi failed after 1 attempt\(s\) in \S+ \(run 1\): command exited with code 1: red oops\\x01\n$/,
+    )
+    expect(run.stderr).toContain('ansi info agreen\\x00b\\x0dc\tt\n')
+    const table = crons(project, ['logs'])
+    expect(table.stdout.split('\n')[1]).toMatch(/ {2}command exited with code 1: red oops\\x01$/)
+    const detail = crons(project, ['logs', '--run', '1'])
+    expect(detail.stdout).toContain('error      command exited with code 1: red oops\\x01\n')
+    expect(detail.stdout).toMatch(/ {2}info {3}agreen\\x00b\\x0dc\tt\n/)
+    expect(detail.stdout).toMatch(/ {2}error {2}red oops\\x01\n/)
+    for (const text of [run.stdout, run.stderr, table.stdout, detail.stdout]) expect(text).not.toMatch(CONTROL)
+    const stored = json<{ error: { message: string }; output: { text: string }[] }>(project, ['logs', '--run', '1'])
+    expect(stored.error.message).toBe('command exited with code 1: \u001b[31mred\u001b[0m oops\u0001')
+    expect(stored.output.map((line) => line.text)).toEqual([
+      'a\u001b[32mgreen\u001b[0m\u0000b\rc\tt',
+      '\u001b[31mred\u001b[0m oops\u0001',
+    ])
+  })
+
   it('--run ID: one attempt in full; --json includes stack, output, result', () => {
     const detail = json<Record<string, unknown>>(dir, ['logs', '--run', '2'])
     expect(detail).toMatchObject({

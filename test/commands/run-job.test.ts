@@ -4,9 +4,11 @@
  * a first Ctrl-C says what is happening, a second stops the job, and the result line says
  * "interrupted" once.
  */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { linesOf, processScope, readRuns, runCli, tempDir, useBuiltCli } from '../e2e/helpers.js'
+import { linesOf, processScope, readRuns, runCli, tempDir, useBuiltCli, waitUntil } from '../e2e/helpers.js'
 
 useBuiltCli()
 
@@ -142,6 +144,62 @@ describe.concurrent('run-job and signals', () => {
     expect(code).toBe(1)
     const [run] = await readRuns(path.join(cwd, 'state.db'))
     expect(run).toMatchObject({ job: 'slow', status: 'interrupted' })
+  })
+
+  const HANGUP = `import { defineConfig } from 'cronsjs'
+export default defineConfig({
+  state: './state.db',
+  timezone: 'UTC',
+  shutdownGrace: '1s',
+  jobs: [{ name: 'long', schedule: '0 3 * * *', command: 'echo $$ > pid; exec sleep 30' }],
+})
+`
+
+  /** run-job of a command that would run 30 s, its pid once written, and whether it is still running. */
+  async function startLong(onTestFinished: (fn: () => void) => void) {
+    const cwd = tempDir({ 'crons.config.ts': HANGUP })
+    const proc = processScope(onTestFinished).start(['run-job', 'long'], { cwd })
+    const pidFile = path.join(cwd, 'pid')
+    const pid = await waitUntil(
+      () => Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : 0),
+      20_000,
+      'the command to write its pid',
+    )
+    onTestFinished(() => {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    })
+    // A zombie waiting to be reaped is not running.
+    const running = () => /^[^Z]/.test(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout)
+    return { cwd, proc, running }
+  }
+
+  it('SIGHUP stops it as SIGTERM does: the command killed, recorded interrupted', async ({ onTestFinished }) => {
+    const { cwd, proc, running } = await startLong(onTestFinished)
+    proc.signal('SIGHUP')
+    const { code } = await proc.waitExit(15_000)
+    expect(proc.errLines()).toContain('SIGHUP: stopping, waiting up to 1s for long to finish (send again to stop now)')
+    expect(linesOf(proc.stdout).at(-1)).toMatch(/^long interrupted after 1 attempt\(s\) in [\d.]+s \(run 1\): /)
+    expect(code).toBe(1)
+    await waitUntil(() => !running(), 3_000, 'the command to be gone')
+    const runs = await readRuns(path.join(cwd, 'state.db'))
+    expect(runs.map((r) => [r.status, r.active])).toEqual([['interrupted', false]])
+  })
+
+  it('SIGHUP with its terminal gone (output fails): it still stops the command and records it', async ({
+    onTestFinished,
+  }) => {
+    const { cwd, proc, running } = await startLong(onTestFinished)
+    // Every later write to stdout or stderr fails (EPIPE), as writes to a closed terminal do (EIO).
+    proc.child.stdout?.destroy()
+    proc.child.stderr?.destroy()
+    proc.signal('SIGHUP')
+    const { code } = await proc.waitExit(15_000)
+    expect(code).toBe(1)
+    await waitUntil(() => !running(), 3_000, 'the command to be gone')
+    const runs = await readRuns(path.join(cwd, 'state.db'))
+    expect(runs.map((r) => [r.status, r.active])).toEqual([['interrupted', false]])
   })
 })
 

@@ -181,12 +181,16 @@ describe.concurrent('a command job', () => {
     expect(r.lines.map((l) => l.text)).toEqual([dir, 'set by the job inherited'])
   })
 
-  it('says when the program or the cwd is not there', async () => {
+  it('says when the program or the cwd is not there, or the cwd is not a folder', async () => {
     const missing = await run(['crons-no-such-program'])
     expect(missing.error?.message).toBe('command not found: "crons-no-such-program"')
     const noDir = path.join(tempDir(), 'nope')
     const badCwd = await run('true', { cwd: noDir })
     expect(badCwd.error?.message).toBe(`command could not be started: its cwd ${JSON.stringify(noDir)} does not exist`)
+    const file = path.join(tempDir(), 'file')
+    fs.writeFileSync(file, '')
+    const fileCwd = await run('true', { cwd: file })
+    expect(fileCwd.error?.message).toBe(`command could not be started: its cwd ${JSON.stringify(file)} is not a folder`)
     const nul = await run(['echo', 'a\u0000b'])
     expect(nul.error?.message).toMatch(/^command could not be started: /)
     const viaShell = await run('crons-no-such-program')

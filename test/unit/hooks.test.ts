@@ -254,6 +254,30 @@ describe('job output', () => {
     expect(lines.at(-1)?.text).toBe(`[51 more line(s) dropped: output is kept up to ${MAX_LINES} lines]`)
   })
 
+  it('past 64 KiB, every later line is dropped too, short ones included, and the note names that bound', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'wordy',
+        schedule: '@yearly',
+        run: (ctx) => {
+          // 32 lines of 2000 characters fit in 64 KiB; the 33rd does not.
+          for (let i = 0; i < 40; i++) ctx.log.info(String(i).padEnd(2000, 'x'))
+          ctx.log.info('last')
+        },
+      },
+    ])
+    const run = scheduler.runJob('wordy')
+    await clock.advance(1)
+    await run
+    const [row] = await store.listRuns({ job: 'wordy' })
+    const texts = (JSON.parse(row?.output ?? '[]') as { text: string }[]).map((line) => line.text)
+    expect(texts).toHaveLength(33)
+    expect(texts.slice(-2)).toEqual([
+      expect.stringMatching(/^31x+$/),
+      '[9 more line(s) dropped: output is kept up to 64 KiB]',
+    ])
+  })
+
   // Scheduled runs whose code ends within its call take a shorter recording path unless something
   // follows the attempt: these pin that the after-hooks and retries still run on it.
   it.each([
