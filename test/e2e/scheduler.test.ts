@@ -295,6 +295,30 @@ describe.concurrent('start-scheduler', () => {
     noErrorLines(b)
   }, 90_000)
 
+  it('its output gone (the reader of its pipe or its terminal closed): it goes on running jobs, and stops on SIGTERM', async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({
+      'crons.config.ts': config(`[{ name: 'tick', schedule: '* * * * * *', run: () => { console.log('tick') } }]`),
+    })
+    const proc = procs.start(['start-scheduler'], { cwd })
+    await proc.waitForLine(/ finish tick /, 20_000)
+    // Every later write to stdout or stderr fails (EPIPE), as writes to a closed terminal do (EIO).
+    proc.child.stdout?.destroy()
+    proc.child.stderr?.destroy()
+    const state = path.join(cwd, 'state.db')
+    const before = (await readRuns(state)).filter((r) => r.status === 'succeeded').length
+    await waitUntil(
+      async () => (await readRuns(state)).filter((r) => r.status === 'succeeded').length >= before + 2,
+      15_000,
+      'two more runs recorded after its output went',
+    )
+    proc.signal('SIGTERM')
+    expect((await proc.waitExit(15_000)).code).toBe(0)
+    expect((await readRuns(state)).filter((r) => r.status === 'running')).toEqual([])
+  })
+
   it('SIGTERM while a job runs: waits for it within shutdownGrace, records succeeded, exits 0 (§7)', async ({
     onTestFinished,
   }) => {
