@@ -47,13 +47,19 @@ const TEXT = {
     `${p.cyan('start ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} (${e.trigger})`,
   'run:finished': (e, p) => {
     // "interrupted in 1s: stopped before…", not "interrupted in 1s: interrupted: stopped before…".
-    const why = e.error ? `: ${jobText(withoutStatus(e.status, e.error.message))}` : ''
+    const why = e.error ? `: ${jobText(firstLine(withoutStatus(e.status, e.error.message)))}` : ''
     const retry = e.retryInMs === undefined ? '' : `, retry in ${formatDuration(e.retryInMs)}`
     const status = statusColour(e.status, p)
     return `${p.bold('finish')} ${p.bold(e.job)} slot ${formatUtc(e.slot)} attempt ${e.attempt} ${status} in ${formatDuration(e.durationMs)}${why}${retry}`
   },
-  'run:log': (e, p) =>
-    `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)} ${jobText(e.text)}`,
+  // A text of several lines: one line each, as a command job's output is.
+  'run:log': (e, p) => {
+    const head = `${p.dim('log   ')} ${p.bold(e.job)} ${e.level === 'info' ? 'info' : p.yellow(e.level)}`
+    return e.text
+      .split('\n')
+      .map((part) => `${head} ${jobText(part)}`)
+      .join('\n')
+  },
   'slot:skipped': (e, p) => `${p.yellow('skip  ')} ${p.bold(e.job)} slot ${formatUtc(e.slot)}: ${jobText(e.reason)}`,
   'slot:missed': (e, p) => {
     const what = e.catchUp ? 'catching up once for the latest' : 'recorded as missed'
@@ -64,17 +70,17 @@ const TEXT = {
     `${p.yellow('late  ')} timer woke ${formatDuration(e.lateMs)} late (event loop blocked or machine suspended)`,
   'runs:interrupted': (e, p) =>
     `${p.yellow('reaped')} run(s) ${e.runIds.join(', ')} marked interrupted: the process running them stopped heartbeating`,
-  'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${jobText(e.message)}`,
+  'hook:failed': (e, p) => `${p.red('hook  ')} ${p.bold(e.job)} ${e.hook} failed: ${jobText(firstLine(e.message))}`,
   'config:reloaded': (e, p) => `${p.cyan('reload')} ${reloadedText(e)}`,
   'clock:skew': (e, p) =>
     e.skewed
       ? `${p.yellow('clock ')} ${skewText(e.offsetMs)}`
       : `${p.dim('clock ')} this host's clock is back within 1s of the state's (offset ${e.offsetMs} ms)`,
   'store:unreachable': (e, p) =>
-    `${p.red('state ')} ${e.message}: ${describeError(e.error).message}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
+    `${p.red('state ')} ${firstLine(e.message)}: ${firstLine(describeError(e.error).message)}; retrying until it answers (slots past their misfire grace meanwhile will be recorded missed)`,
   'store:reachable': (e, p) => `${p.green('state ')} reachable again after ${formatDuration(e.downMs)}`,
   'engine:error': (e, p) =>
-    `${p.red('error ')} ${e.message}${e.error === undefined ? '' : `: ${describeError(e.error).message}`}`,
+    `${p.red('error ')} ${firstLine(e.message)}${e.error === undefined ? '' : `: ${firstLine(describeError(e.error).message)}`}`,
 } satisfies Printers
 type Printed = keyof typeof TEXT
 
@@ -99,7 +105,7 @@ export function reloadRefusedLine(message: string, format: LogFormat): string {
   const note = 'config not reloaded, the running config is kept'
   if (format === 'json') return jsonLine('config:rejected', { note, message })
   const p = paint()
-  return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${message}`
+  return `${p.dim(new Date().toISOString())} ${p.red('error ')} ${note}: ${firstLine(message)}`
 }
 
 /** A host clock more than a second off the state's (offset: the state's clock minus this host's). */
@@ -116,6 +122,16 @@ export function configRestoredLine(format: LogFormat): string {
   return `${p.dim(new Date().toISOString())} ${p.cyan('reload')} ${note}`
 }
 
+/** The event's line with the time first (a job's log text of several lines: each line). */
 function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter): string {
-  return `${p.dim(new Date().toISOString())} ${(TEXT as Printers)[event]!(payload, p)}`
+  const time = p.dim(new Date().toISOString())
+  return (TEXT as Printers)[event]!(payload, p)
+    .split('\n')
+    .map((line) => `${time} ${line}`)
+    .join('\n')
+}
+
+/** An error message in an event line: its first line, as the `logs` table shows it. */
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? ''
 }

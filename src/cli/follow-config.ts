@@ -56,6 +56,8 @@ export function followConfig(options: FollowConfigOptions): ConfigFollower {
           await scheduler.reload(await options.load())
           refusedLast = false
         } catch (error) {
+          // Asked while the scheduler stops: there is nothing left to reload, and nothing to say.
+          if (toCronsError(error).code === 'SCHEDULER_STOPPED') return
           refusedLast = true
           if (!disposed) options.refused(oneLine(error))
         }

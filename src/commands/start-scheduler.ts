@@ -75,7 +75,9 @@ Several schedulers may share one state file: every slot still fires exactly once
       write(format === 'json' ? JSON.stringify({ time: new Date().toISOString(), ...event }) : text)
     const store = await scheduler.open()
     const peers = await livePeers(store, scheduler.instanceId, scheduler.now(), lease.instanceTtlMs)
-    this.summary(scheduler, peers, format, write, flags.watch)
+    // A job paused in the state is said so: its slots are skipped until `resume-job`.
+    const paused = new Map((await store.listJobs()).filter((j) => j.paused).map((j) => [j.name, j.pausedAt]))
+    this.summary(scheduler, peers, paused, format, write, flags.watch)
     printEvents(scheduler.events, format, write)
     // One job's stray error must not end the process, and with it every other job (SEMANTICS §5).
     reportStrayErrors(scheduler.events)
@@ -117,6 +119,7 @@ Several schedulers may share one state file: every slot still fires exactly once
   private summary(
     scheduler: Scheduler,
     peers: InstanceRecord[],
+    paused: ReadonlyMap<string, number | null>,
     format: LogFormat,
     write: (line: string) => void,
     watch: boolean,
@@ -138,7 +141,15 @@ Several schedulers may share one state file: every slot still fires exactly once
           clockOffsetMs: scheduler.clockOffsetMs,
           peers: peers.map((i) => ({ id: i.id, host: i.host, pid: i.pid })),
           jobs: scheduled.map((job) => {
-            return { name: job.name, schedule: job.scheduleText, zone: job.zone, nextRun: fires.get(job.name) ?? null }
+            const pausedAt = paused.get(job.name)
+            return {
+              name: job.name,
+              schedule: job.scheduleText,
+              zone: job.zone,
+              nextRun: fires.get(job.name) ?? null,
+              paused: pausedAt !== undefined,
+              pausedAt: typeof pausedAt === 'number' ? new Date(pausedAt).toISOString() : null,
+            }
           }),
         }),
       )
@@ -159,10 +170,14 @@ Several schedulers may share one state file: every slot still fires exactly once
     write(`  jobs      ${scheduled.length}${disabled > 0 ? ` (and ${disabled} disabled, not scheduled)` : ''}`)
     const width = Math.max(0, ...config.jobs.map((j) => j.name.length))
     for (const job of scheduled) {
+      const at = (ms: number) => `${formatLocal(ms, job.zone)} (${relative(ms, now)})`
       const nextRun = fires.get(job.name)
-      const next = nextRun ? Date.parse(nextRun) : undefined
-      const when = next ? `${formatLocal(next, job.zone)} (${relative(next, now)})` : 'never again'
-      write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  next ${when}`)
+      const pausedAt = paused.get(job.name)
+      const when =
+        pausedAt !== undefined
+          ? p.yellow(pausedAt === null ? 'paused' : `paused since ${at(pausedAt)}`)
+          : `next ${nextRun ? at(Date.parse(nextRun)) : 'never again'}`
+      write(`    ${p.bold(job.name.padEnd(width))}  ${job.scheduleText}  ${when}`)
     }
   }
 }

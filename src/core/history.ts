@@ -64,12 +64,15 @@ export class RunFollower {
     // The cursor is fixed first: rows inserted while the backlog is read belong to the first poll.
     this.#cursor = (await this.store.listRuns({ limit: 1 }))[0]?.id ?? 0
     const upTo = (runs: AttemptRecord[]) => runs.filter((run) => run.id <= this.#cursor)
-    const backlog = upTo(await latestAttempts(this.store, this.filter, limit))
-    if (this.filter.status === 'running') return backlog
+    if (this.filter.status === 'running') return upTo(await latestAttempts(this.store, this.filter, limit))
+    // The running ones before the backlog: one that ends between the two reads is in the backlog with
+    // its outcome (then no longer waited for), else reported by a poll; never missed, never twice.
     const { status: _, ...sameRows } = this.filter
     const running = upTo(await this.store.listRuns({ ...sameRows, status: 'running', limit: 10_000 }))
     for (const run of running.reverse()) this.#pending.add(run.id)
-    return backlog.filter((run) => run.status !== 'running')
+    const ended = upTo(await latestAttempts(this.store, this.filter, limit)).filter((run) => run.status !== 'running')
+    for (const run of ended) this.#pending.delete(run.id)
+    return ended
   }
 
   /** Attempts whose outcome became known since the last call (or that started, for `status: 'running'`). */

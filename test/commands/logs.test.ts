@@ -383,6 +383,42 @@ describe('following the history (RunFollower)', () => {
     expect(await starts.poll()).toEqual([])
     await store.close()
   })
+
+  it('an attempt that ends while the follow starts (after any of its reads) is reported once', async () => {
+    const t = at('2025-01-01T00:00:00Z')
+    for (const filter of [{}, { status: 'failed' as const }]) {
+      // The attempt ends right after the start's nth read of the history, for every n the start makes.
+      for (let endsAfter = 1; ; endsAfter++) {
+        const store = await openStore(':memory:')
+        const [o] = await store.claimSlots([{ job: 'a', slot: t, trigger: 'schedule', overlap: 'allow' }], 'i', t)
+        const runId = o !== undefined && 'runId' in o ? o.runId : -1
+        let reads = 0
+        const racing = new Proxy(store, {
+          get(target, key) {
+            const value = Reflect.get(target, key)
+            if (key !== 'listRuns') return typeof value === 'function' ? value.bind(target) : value
+            return async (...args: Parameters<Store['listRuns']>) => {
+              const rows = await target.listRuns(...args)
+              if (++reads === endsAfter)
+                await target.finishRun(runId, { status: 'failed', finishedAt: t + 5, codeDone: true })
+              return rows
+            }
+          },
+        }) as Store
+        const follower = new RunFollower(racing, filter)
+        const reported = [...(await follower.start(50))]
+        const readsByStart = reads
+        reported.push(...(await follower.poll()), ...(await follower.poll()))
+        expect({ filter, endsAfter, reported: reported.map((r) => [r.id, r.status]) }).toEqual({
+          filter,
+          endsAfter,
+          reported: [[runId, 'failed']],
+        })
+        await store.close()
+        if (endsAfter >= readsByStart) break
+      }
+    }
+  })
 })
 
 describe('crons logs (spawned)', () => {

@@ -142,6 +142,23 @@ describe.concurrent('start-scheduler follows its config', () => {
     expect((await proc.waitExit(20_000)).code).toBe(0)
   })
 
+  it('a SIGHUP while it stops is dropped: no error, the stop ends as it began (exit 0)', async ({ onTestFinished }) => {
+    const procs = processScope(onTestFinished)
+    const slow = `[{ name: 'slow', schedule: '* * * * * *', run: () => new Promise((r) => setTimeout(r, 2000)) }]`
+    const cwd = tempDir({ 'crons.config.ts': config(slow) })
+    const proc = procs.start(['start-scheduler'], { cwd })
+    await lineIndex(proc, / start {2}slow /)
+    proc.signal('SIGTERM')
+    const stopping = await lineIndex(proc, /^SIGTERM: stopping, waiting up to /)
+    proc.signal('SIGHUP')
+    expect((await proc.waitExit(20_000)).code).toBe(0)
+    expect(proc.lines().slice(stopping + 1)).toEqual([
+      expect.stringMatching(new RegExp(`^${ISO.source} finish slow slot .* succeeded in `)),
+      'scheduler stopped',
+    ])
+    expect(proc.stderr).toBe('')
+  })
+
   it('list-jobs and status say when the live scheduler runs another version of the config, until it reloads', async ({
     onTestFinished,
   }) => {

@@ -514,6 +514,45 @@ describe.concurrent('start-scheduler', () => {
     noErrorLines(proc)
   })
 
+  it('the start-up summary says a job paused in the state is paused, since when, not its next run', async ({
+    onTestFinished,
+  }) => {
+    const procs = processScope(onTestFinished)
+    const cwd = tempDir({
+      'crons.config.ts': config(`[
+        { name: 'held', schedule: '0 0 1 1 *', run: () => {} },
+        { name: 'free', schedule: '0 0 1 1 *', run: () => {} },
+      ]`),
+    })
+    const pause = await runCli(['pause-job', 'held', '--json'], { cwd })
+    expect(pause.code).toBe(0)
+    const { pausedAt } = JSON.parse(pause.stdout) as { pausedAt: string }
+    const text = procs.start(['start-scheduler'], { cwd })
+    const held = await text.waitForLine(/^ {4}held /, 15_000)
+    const free = await text.waitForLine(/^ {4}free /, 15_000)
+    text.signal('SIGTERM')
+    expect((await text.waitExit(15_000)).code).toBe(0)
+    const since = pausedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+    expect(held).toMatch(new RegExp(`^ {4}held {2}0 0 1 1 \\* {2}paused since ${since} \\((\\d+s ago|now)\\)$`))
+    expect(free).toMatch(/^ {4}free {2}0 0 1 1 \* {2}next \d{4}-01-01 00:00:00 UTC /)
+
+    const json = procs.start(['start-scheduler', '--log-format', 'json'], { cwd })
+    const started = JSON.parse(await json.waitForLine(/"event":"started"/, 15_000)) as { jobs: unknown[] }
+    json.signal('SIGTERM')
+    expect((await json.waitExit(15_000)).code).toBe(0)
+    expect(started.jobs).toEqual([
+      { name: 'held', schedule: '0 0 1 1 *', zone: 'UTC', nextRun: expect.stringMatching(ISO), paused: true, pausedAt },
+      {
+        name: 'free',
+        schedule: '0 0 1 1 *',
+        zone: 'UTC',
+        nextRun: expect.stringMatching(ISO),
+        paused: false,
+        pausedAt: null,
+      },
+    ])
+  })
+
   it("a job's stray errors (a throwing signal listener, a rejection nothing awaits) are pinned on its runs, not fatal (§5)", async ({
     onTestFinished,
   }) => {
@@ -619,12 +658,21 @@ describe.concurrent('start-scheduler', () => {
       clockOffsetMs: 0,
       peers: [],
       jobs: [
-        { name: 'tick', schedule: '*/2 * * * * *', zone: 'UTC', nextRun: expect.stringMatching(ISO) },
+        {
+          name: 'tick',
+          schedule: '*/2 * * * * *',
+          zone: 'UTC',
+          nextRun: expect.stringMatching(ISO),
+          paused: false,
+          pausedAt: null,
+        },
         {
           name: 'new-year',
           schedule: '0 0 1 1 *',
           zone: 'UTC',
           nextRun: expect.stringMatching(/-01-01T00:00:00\.000Z$/),
+          paused: false,
+          pausedAt: null,
         },
       ],
     })

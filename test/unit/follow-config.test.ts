@@ -121,6 +121,25 @@ describe('followConfig', () => {
     expect(scheduler.list().map((j) => j.name)).toEqual(['a'])
   })
 
+  it('a reload asked once the scheduler has begun to stop is dropped without a word', async () => {
+    const scheduler = await started(configOf('a'))
+    const refused: string[] = []
+    let loads = 0
+    const follower = followConfig({
+      scheduler,
+      load: async () => {
+        loads++
+        return configOf('a', 'b')
+      },
+      refused: (message) => void refused.push(message),
+      signals: signals(),
+    })
+    await scheduler.stop({ graceMs: 0 })
+    await follower.reload()
+    expect({ loads, refused }).toEqual({ loads: 1, refused: [] })
+    follower.dispose()
+  })
+
   it('--watch: after a refused reload, saving the running version back says so once (nothing to reload)', async () => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'crons-follow-'))
     const file = path.join(dir, 'crons.config.ts')

@@ -137,6 +137,42 @@ describe('the lines start-scheduler prints', () => {
     ])
   })
 
+  it('an error of several lines is said by its first; a log text of several lines is one line each, with the time', () => {
+    vi.stubEnv('NO_COLOR', '1')
+    const events = new EngineEmitter()
+    const written: string[] = []
+    printEvents(events, 'text', (line) => written.push(line))
+    const run = {
+      runId: 1,
+      job: 'j',
+      attempt: 1,
+      slot: T0,
+      trigger: 'schedule' as const,
+      initiator: 'scheduler' as const,
+      startedAt: T0,
+    }
+    events.emit('run:log', { runId: 1, job: 'j', attempt: 1, level: 'warn', text: 'a\nb', at: T0 })
+    events.emit('run:finished', {
+      ...run,
+      status: 'failed',
+      finishedAt: T0 + 1000,
+      durationMs: 1000,
+      error: { message: 'first line\nsecond line' },
+      retryInMs: 5000,
+    })
+    events.emit('hook:failed', { job: 'j', hook: 'afterRun', runId: 1, message: 'hook broke\nat line 2' })
+    events.emit('engine:error', { message: 'a wake-up of the scheduler failed', error: new Error('one\ntwo') })
+    const lines = written.flatMap((chunk) => chunk.split('\n'))
+    expect(lines.filter((line) => !/^\d{4}-\d\d-\d\dT\S+Z /.test(line))).toEqual([])
+    expect(lines.map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      'log    j warn a',
+      'log    j warn b',
+      'finish j slot 2026-01-05T00:00:00.000Z attempt 1 failed in 1s: first line, retry in 5s',
+      'hook   j afterRun failed: hook broke',
+      'error  a wake-up of the scheduler failed: one',
+    ])
+  })
+
   it('as JSON lines with --log-format json', () => {
     const events = new EngineEmitter()
     const lines: string[] = []
