@@ -21,6 +21,15 @@ export class Instance {
 
   /** Again: with another role, or under a new id. */
   async register(store: Store): Promise<void> {
+    await this.write(store)
+    // A fixed id a peer reaped before (the process restarted under it) stays reaped: take another.
+    if (this.fixedId !== undefined && (await store.listInstances()).some((i) => i.id === this.id && i.reapedAt)) {
+      this.renew()
+      await this.write(store)
+    }
+  }
+
+  private async write(store: Store): Promise<void> {
     const role = this.role
     await store.registerInstance({
       id: this.id,

@@ -109,7 +109,9 @@ async function enqueue(target: ReloadTarget, fresh: ResolvedJob[], rescheduled: 
   }
   const now = target.now()
   for (const job of [...fresh, ...rescheduled]) {
-    loop.enqueue(job, job.kind === 'at' ? firstSlotOf(job) : Math.max(now, lastSlots.get(job.name) ?? now))
+    const last = lastSlots.get(job.name) ?? null
+    // A one-off served before (its slot claim may since be pruned) is not queued again.
+    loop.enqueue(job, job.kind === 'at' ? (last ?? firstSlotOf(job)) : Math.max(now, last ?? now))
   }
 }
 

@@ -6,7 +6,10 @@ import type { RunRequest } from './attempt.js'
 import { emitRunFinished } from './events.js'
 import type { Progress, RunnerDeps, RunResult } from './runner.js'
 
-export type RetryStartDeps = Pick<RunnerDeps, 'store' | 'recorder' | 'clock' | 'events' | 'instanceId' | 'outage'>
+export type RetryStartDeps = Pick<
+  RunnerDeps,
+  'store' | 'recorder' | 'clock' | 'events' | 'instanceId' | 'outage' | 'renewLease'
+>
 
 /** Waiting for the store to answer again: the first wait, doubled after each failure, up to the most. */
 const UNREACHABLE_RETRY_MS = 1000
@@ -31,7 +34,15 @@ export async function beginRetry(
   const retry = { job: job.name, slot: request.slot, trigger: request.trigger, attempt, retryOf: progress.runId }
   if (!waited) {
     // Shutdown came during the backoff: the retry is recorded as interrupted, not silently dropped.
-    const cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, deps.instanceId(), now)
+    let cancelled: Awaited<ReturnType<typeof store.beginRun>>
+    try {
+      cancelled = await store.beginRun({ ...retry, overlap: 'allow' }, deps.instanceId(), now)
+    } catch (error) {
+      if (!hasCode(error, 'STATE_UNREACHABLE')) throw error
+      // The store out of reach as the scheduler stops: the pending retry stays there, for a peer to adopt.
+      deps.outage?.failed('could not record the retry the stop cancelled', error)
+      return undefined
+    }
     taken(progress)
     if (cancelled.kind !== 'started') return undefined
     const { runId } = cancelled
@@ -47,8 +58,10 @@ export async function beginRetry(
   // attempt keeps its row active until its code settles.
   const overlap = request.overlap ?? job.overlap
   let begunAt = now
-  const next = await whenReachable(deps, wait, () => {
+  const next = await whenReachable(deps, wait, async () => {
     begunAt = deps.clock.now()
+    // Self-fencing: a stale lease is renewed first, so a retry never begins under an id a peer reaped.
+    await deps.renewLease?.(begunAt)
     return store.beginRun({ ...retry, overlap, whenBusy: 'record' }, deps.instanceId(), begunAt)
   })
   // Undefined: shutdown came while the store was out of reach; the pending retry stays to be adopted.

@@ -44,6 +44,8 @@ export interface RunnerDeps {
   random: () => number
   echoConsole: boolean
   outage?: Outage
+  /** Self-fencing: a stale lease renewed (a new instance id if a peer reaped this one) before a retry begins. */
+  renewLease?: (now: number) => Promise<unknown> | undefined
 }
 
 /** Where a run is, so that an internal error can still record the attempt it was on. */

@@ -83,6 +83,7 @@ export class Scheduler {
         hooks: () => this.current.hooks,
         random: this.options.random,
         echoConsole: options.echoConsole ?? true,
+        renewLease: (now) => this.housekeeping.renewIfStale(now),
       },
     })
     this.starts = new StartQueue(this.clock, this.events, () => this.session.getRunner(), {
@@ -309,6 +310,9 @@ export class Scheduler {
       const job = manualJob(this.config, this.jobs, name, options.force === true)
       const store = await this.open()
       const now = this.clock.now()
+      // Self-fencing first: after an outage the reaping below would take this instance's own lease for expired.
+      // (Before any heartbeat, the lease is the registration the open just wrote.)
+      if (this.housekeeping.running) await this.housekeeping.renewIfStale(now)
       await this.housekeeping.reap(now)
       await store.syncJobs([name], now)
       this.assertNotStopped('run a job')
