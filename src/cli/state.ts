@@ -29,6 +29,8 @@ function emptyDatabase(path: string): CronsError | undefined {
   const header = Buffer.alloc(100)
   let fd: number | undefined
   try {
+    // A FIFO or a device would block the read (a FIFO until a writer comes): only a file can be empty.
+    if (!statSync(path).isFile()) return undefined
     fd = openSync(path, 'r')
     if (readSync(fd, header, 0, 100, 0) < 100) return undefined
   } catch {

@@ -4,7 +4,7 @@
  */
 import { CronsError } from '../errors.js'
 import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
-import { migrateSqliteFile, openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js'
+import { migrateSqliteFile, openSqliteStore, type SqliteStoreOptions, statOrUndefined } from './sqlite/index.js'
 import type { Store } from './types.js'
 
 export { parseStateLocation, type StateLocation } from './location.js'
@@ -43,8 +43,8 @@ export async function openExistingStore(location: StateLocation): Promise<Store 
     case 'memory':
       return openSqliteStore(':memory:', { readonly: true })
     case 'file': {
-      const { statSync } = await import('node:fs')
-      const stats = statSync(location.path, { throwIfNoEntry: false })
+      // A folder that cannot be entered, or a file in place of one: one line, as opening would say.
+      const stats = statOrUndefined(location.path, location.path)
       if (stats === undefined || (stats.size === 0 && stats.isFile())) return undefined
       return openSqliteStore(location.path, { readonly: true })
     }

@@ -8,13 +8,15 @@
  * the store deliberately treats a file (or folder) with no write bit for anyone as read-only, so
  * root and other users get the same refusal — that is what the read-only cases check.
  */
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
-import { linesOf, runCli, tempDir, useBuiltCli } from './helpers.js'
+import { BIN, CliProcess, linesOf, runCli, sleep, tempDir, useBuiltCli } from './helpers.js'
 
 useBuiltCli()
 
@@ -234,4 +236,88 @@ describe.concurrent('bad state files: one line naming the file, exit 4, the file
     expect(r.code).toBe(4)
     expect(fs.readFileSync(file, 'utf8')).toBe('not a database\n')
   })
+})
+
+/** Commands that only read the state (or read it first), with what they need. */
+const READERS: Array<[string, string[]]> = [
+  ['list-jobs', ['list-jobs']],
+  ['status', ['status']],
+  ['logs', ['logs']],
+  ['logs --follow', ['logs', '--follow']],
+  ['state backup', ['state', 'backup', 'copy.db']],
+  ['cancel', ['cancel', '1']],
+  ['pause-job', ['pause-job', 'tick']],
+]
+
+describe('a --state path the reading commands cannot use', () => {
+  it('a state path below a regular file (ENOTDIR): one line, exit 4, for every command', async () => {
+    const cwd = tempDir({ 'notes.txt': 'hello\n' })
+    const state = path.join(cwd, 'notes.txt', 'crons.db')
+    const seen: Record<string, unknown> = {}
+    const expected: Record<string, unknown> = {}
+    for (const [label, argv] of [...READERS, ['state migrate', ['state', 'migrate']] as [string, string[]]]) {
+      const r = await runCli([...argv, '--state', state], { cwd, timeoutMs: 10_000 })
+      seen[label] = { code: r.code, stderr: r.stderr }
+      expected[label] = { code: 4, stderr: `error: ${state}: ${path.join(cwd, 'notes.txt')} is not a folder\n` }
+    }
+    expect(seen).toEqual(expected)
+    expect(fs.readFileSync(path.join(cwd, 'notes.txt'), 'utf8')).toBe('hello\n')
+  }, 30_000)
+
+  it('a FIFO as --state: one line, exit 4 (not a hang), for the reading commands', async () => {
+    const cwd = tempDir()
+    const fifo = path.join(cwd, 'fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    const seen: Record<string, unknown> = {}
+    const expected: Record<string, unknown> = {}
+    for (const [label, argv] of [
+      ['state migrate', ['state', 'migrate']],
+      ['status', ['status']],
+    ] as Array<[string, string[]]>) {
+      const proc = new CliProcess([...argv, '--state', fifo], { cwd })
+      const done = await Promise.race([proc.exit.then(() => true), sleep(6000).then(() => false)])
+      if (!done) await proc.kill9()
+      seen[label] = done ? { code: proc.exitCode, stderr: proc.stderr } : 'still running after 6 s'
+      expected[label] = { code: 4, stderr: `error: ${fifo}: not a regular file, cannot hold crons state\n` }
+    }
+    expect(seen).toEqual(expected)
+  }, 20_000)
+})
+
+const canRunAsNobody =
+  process.getuid?.() === 0 &&
+  spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, '--version'], {
+    env: { PATH: process.env.PATH ?? '', HOME: tmpdir() },
+  }).status === 0
+
+describe.skipIf(!canRunAsNobody)('a state file in a folder another user owns', () => {
+  it('in a folder the user cannot enter (EACCES on stat): one line, exit 4, for the reading commands', async () => {
+    const priv = fs.mkdtempSync(path.join(tmpdir(), 'crons-priv-'))
+    try {
+      const state = path.join(priv, 'crons.db')
+      // A real crons state file, made by state migrate.
+      const made = await runCli(['state', 'migrate', '--state', state], { cwd: priv })
+      expect(made.code).toBe(0)
+      fs.chmodSync(priv, 0o700)
+      const seen: Record<string, unknown> = {}
+      const expected: Record<string, unknown> = {}
+      for (const [label, argv] of [
+        ['state migrate', ['state', 'migrate']],
+        ['status', ['status']],
+        ['list-jobs', ['list-jobs']],
+        ['logs', ['logs']],
+      ] as Array<[string, string[]]>) {
+        const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...argv, '--state', state], {
+          cwd: tmpdir(),
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), NO_COLOR: '1' },
+        })
+        seen[label] = { code: r.status, stderr: r.stderr }
+        expected[label] = { code: 4, stderr: `error: ${state}: cannot read state file (permission denied)\n` }
+      }
+      expect(seen).toEqual(expected)
+    } finally {
+      fs.rmSync(priv, { recursive: true, force: true })
+    }
+  }, 30_000)
 })

@@ -6,6 +6,7 @@ import { SqliteStore } from './store.js'
 
 export { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 export type { SqliteStoreOptions } from './open.js'
+export { statOrUndefined } from './open.js'
 
 /**
  * Open (creating and migrating if needed) a SQLite state file. Refuses, with a one-line `CronsError`

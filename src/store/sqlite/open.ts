@@ -35,7 +35,8 @@ function canAccess(target: string, mode: number): boolean {
   }
 }
 
-function statOrUndefined(target: string, path: string): fs.Stats | undefined {
+/** `target`'s stats, undefined if it is not there; any other failure is one line about `path`. */
+export function statOrUndefined(target: string, path: string): fs.Stats | undefined {
   try {
     return fs.statSync(target)
   } catch (error) {
