@@ -96,7 +96,10 @@ function heldAll(name: string, atMs: number) {
     at: new Date(atMs).toISOString(),
     run: () => new Promise<string>((resolve) => finishers.push(resolve)),
   }
-  return { job, finishAll: (value: string) => finishers.splice(0).forEach((f) => f(value)) }
+  const finishAll = (value: string) => {
+    for (const finish of finishers.splice(0)) finish(value)
+  }
+  return { job, finishAll }
 }
 
 describe('pause/resume across schedulers', () => {
