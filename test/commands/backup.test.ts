@@ -128,4 +128,42 @@ describe('crons state backup', () => {
     expect(result.status).toBe(2)
     expect(result.stderr).toMatch(/is the state file itself \(expected another file\)\n$/)
   })
+
+  it('--force onto the state file or its -wal by another name (symlinked folder, hard link) is refused, nothing touched', async () => {
+    const dir = folder()
+    const { state, store } = await liveState(dir, 3)
+    const alias = path.join(folder(), 'alias')
+    fs.symlinkSync(dir, alias)
+    fs.linkSync(state, path.join(dir, 'hard.db'))
+    const identity = (file: string) => {
+      const { dev, ino, size } = fs.statSync(file)
+      return { dev, ino, size }
+    }
+    try {
+      const before = [state, `${state}-wal`, `${state}-shm`].map(identity)
+      const cases: [string, string][] = [
+        [path.join(alias, 'crons.db'), 'the state file itself'],
+        ['hard.db', 'the state file itself'],
+        ['crons.db-wal', "the state file's own -wal file"],
+        [path.join(alias, 'crons.db-shm'), "the state file's own -shm file"],
+      ]
+      const results = cases.map(([file]) => {
+        const result = crons(dir, ['state', 'backup', file, '--state', state, '--force'])
+        return { file, status: result.status, stderr: result.stderr }
+      })
+      const note = `note: no config file in ${dir}: reading ${state} alone\n`
+      expect(results).toEqual(
+        cases.map(([file, which]) => ({
+          file,
+          status: 2,
+          stderr: `${note}error: "${file}" is ${which} (expected another file)\n`,
+        })),
+      )
+      expect([state, `${state}-wal`, `${state}-shm`].map(identity)).toEqual(before)
+      expect(await store.listRuns({ limit: 10 })).toHaveLength(3)
+      expect(fs.readdirSync(dir).sort()).toEqual(['crons.db', 'crons.db-shm', 'crons.db-wal', 'hard.db'])
+    } finally {
+      await store.close()
+    }
+  })
 })

@@ -4,6 +4,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { formatBytes, paint } from '../../cli/output.js'
 import { CronsError, quote } from '../../errors.js'
+import { stateOwnFile } from '../../store/sqlite/backup.js'
 
 /** What `crons state backup --json` prints. */
 export interface StateBackupView {
@@ -20,7 +21,7 @@ export default class StateBackup extends BaseCommand {
     `Copying crons.db with cp can lose history: recent writes live in its -wal file until SQLite folds them in.
 This uses SQLite's online backup: one consistent snapshot of everything, whichever file it is in, written to FILE as a complete state file of its own (restore it by pointing --state at it, or by moving it into place while no scheduler runs).
 
-FILE must not exist unless --force is given; the copy is written under a temporary name beside it and renamed into place, so a failed backup leaves nothing behind.`
+FILE must not exist unless --force is given, and may not be the state file itself or its -wal, -shm or -journal file under any path (a symlinked folder, a hard link); the copy is written under a temporary name beside it and renamed into place, so a failed backup leaves nothing behind.`
 
   static override examples = [
     {
@@ -54,8 +55,10 @@ FILE must not exist unless --force is given; the copy is written under a tempora
           `${store.location}: this state is kept in a database server; back it up with the server's own tools (for PostgreSQL, pg_dump)`,
         )
       }
-      if (config.statePath !== ':memory:' && path.resolve(config.statePath) === target) {
-        throw new CronsError('FLAG_INVALID', `${quote(args.file)} is the state file itself (expected another file)`)
+      const own = stateOwnFile(store.location, target)
+      if (own !== undefined) {
+        const which = own === '' ? 'the state file itself' : `the state file's own ${own} file`
+        throw new CronsError('FLAG_INVALID', `${quote(args.file)} is ${which} (expected another file)`)
       }
       const copy = await store.backup(target, { replace: flags.force })
       const view = { state: config.statePath, file: copy.file, sizeBytes: copy.sizeBytes }
