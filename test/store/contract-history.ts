@@ -204,6 +204,47 @@ export function historyContract(ctx: ContractContext): void {
       expect(again.map((o) => o.kind)).toEqual(['started', 'taken'])
     })
 
+    it('keeps a failed attempt whose retry is pending, however old and far beyond keepRuns, until it is begun', async () => {
+      const now = T0 + 40 * DAY
+      const history = { keepDays: 30, keepRuns: 2 }
+      const run = async (job: string, at: number, status: 'succeeded' | 'failed', owner = 'A') => {
+        const id = await started(job, at, owner, at)
+        const retryAt = status === 'failed' ? now + MIN : undefined
+        await ctx.store.finishRun(id, { status, finishedAt: at + 1, retryAt, codeDone: true })
+        return id
+      }
+      // Old enough for keepDays, and a's beyond keepRuns too; b's (owned by B) below a deleted run.
+      const failed = await run('a', T0, 'failed')
+      const failedB = await run('b', T0, 'failed', 'B')
+      await run('a', T0 + MIN, 'succeeded')
+      await run('b', T0 + MIN, 'succeeded')
+      const recent = [
+        await run('a', now - DAY, 'succeeded'),
+        await run('a', now - DAY + MIN, 'succeeded'),
+        await run('a', now - DAY + 2 * MIN, 'succeeded'),
+      ]
+      const recentB = await run('b', now - DAY, 'succeeded')
+      for (const instance of ['A', 'B']) await ctx.store.heartbeat(instance, now)
+      // The old runs go by keepDays, a's first recent one by keepRuns; the failed attempts stay, listed.
+      expect(await pruned(ctx.store, now, history)).toBe(3)
+      expect(idsOf(await ctx.store.listRuns({ job: 'a' }))).toEqual([recent[2], recent[1], failed])
+      expect(idsOf(await ctx.store.listRuns({ job: 'b' }))).toEqual([recentB, failedB])
+      // a's owner stops: its retry is still there to adopt, and begins once.
+      await ctx.store.stopInstance('A', now)
+      expect(await ctx.store.orphanedRetries()).toEqual([
+        { runId: failed, job: 'a', slot: T0, trigger: 'schedule', attempt: 1, retryAt: now + MIN },
+      ])
+      const retry = { job: 'a', slot: T0, trigger: 'schedule' as const, attempt: 2, overlap: 'skip' as const }
+      const begun = await ctx.store.beginRun({ ...retry, retryOf: failed }, 'B', now + MIN)
+      expect(begun.kind).toBe('started')
+      expect(await ctx.store.orphanedRetries()).toEqual([])
+      // Begun, it is history like any other: the next prune deletes it (and the run now beyond keepRuns).
+      expect(await pruned(ctx.store, now + MIN, history)).toBe(2)
+      expect(await ctx.store.getRun(failed)).toBeUndefined()
+      expect(idsOf(await ctx.store.listRuns({ job: 'a' }))).toEqual([(begun as { runId: number }).runId, recent[2]])
+      expect(idsOf(await ctx.store.listRuns({ job: 'b' }))).toEqual([recentB, failedB])
+    })
+
     it('prunes in bounded steps that resume where they stopped, reads between them seeing every kept run', async () => {
       const ids = await runs({ a: 1_200, b: 1_200, c: 1_200 }, { b: [7] })
       const history = { keepDays: 3650, keepRuns: 50 }

@@ -21,7 +21,8 @@ export class PgPruner {
   ) {}
 
   // Batches until the budget is spent (at least one); the same arguments carry the pass on, others start anew.
-  // keepRuns ranks at each batch, so a run started during the pass counts among the newest. Never an active run.
+  // keepRuns ranks at each batch, so a run started during the pass counts among the newest. Never an active run,
+  // nor a failed attempt whose retry is pending (its retry begins by taking that row's retry_at).
   async step(now: number, history: History, budget: { maxMs: number }): ReturnType<Store['prune']> {
     const key = JSON.stringify([now, history.keepDays, history.keepRuns])
     if (this.#pass?.key !== key) this.#pass = { key, phase: 0 }
@@ -49,15 +50,18 @@ export class PgPruner {
     switch (phase) {
       case 0:
         return [
-          `DELETE FROM ${S}.runs WHERE id IN (SELECT id FROM ${S}.runs WHERE started_at < $1 AND NOT active LIMIT $2)`,
+          `DELETE FROM ${S}.runs WHERE id IN (
+             SELECT id FROM ${S}.runs WHERE started_at < $1 AND NOT active AND retry_at IS NULL LIMIT $2)`,
           [runCutoff],
           true,
         ]
       case 1:
         return [
           `DELETE FROM ${S}.runs WHERE id IN (
-             SELECT id FROM (SELECT id, active, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS n FROM ${S}.runs) r
-             WHERE r.n > $1 AND NOT r.active LIMIT $2)`,
+             SELECT id FROM (
+               SELECT id, active, retry_at, row_number() OVER (PARTITION BY job ORDER BY id DESC) AS n FROM ${S}.runs
+             ) r
+             WHERE r.n > $1 AND NOT r.active AND r.retry_at IS NULL LIMIT $2)`,
           [Math.max(0, Math.floor(history.keepRuns))],
           true,
         ]

@@ -1,7 +1,8 @@
 /**
  * Pruning history in bounded steps (`Store.prune`; docs/storage.md: "Schema", "Retention"), phase by
  * phase: keepDays, each job's keepRuns boundary (a chain walk), one sweep of all jobs in rowid order (each
- * page written once), relinking spared active runs, then slot claims and instances. Each batch is its
+ * page written once), relinking spared runs, then slot claims and instances. Runs are spared when active
+ * or when they hold a pending retry (`retry_at`: its retry begins by taking that row). Each batch is its
  * own short transaction; the pass is kept between calls.
  */
 import { performance } from 'node:perf_hooks'
@@ -33,7 +34,7 @@ interface Pass {
   /** Jobs whose boundary is still to be found, and the walk under way for the first of them. */
   jobs: string[]
   walk: { job: string; at: number; left: number } | undefined
-  /** Per job, the id below which its inactive runs go. */
+  /** Per job, the id below which its runs go (but for those spared). */
   readonly bounds: Map<string, number>
   /** The rowid range the sweep has still to cover. */
   from: number
@@ -192,7 +193,7 @@ export class Pruner {
   }
 
   /**
-   * Link each job's oldest kept run to the active runs spared below it, newest first. With keepRuns 0
+   * Link each job's oldest kept run to the runs spared below it, newest first. With keepRuns 0
    * the head moves to the newest spared run, unless a new run came on top (its chain then ends at a
    * deleted row, which readers allow for).
    */
@@ -232,9 +233,9 @@ function prepareBoundStatements(db: Database.Database) {
   return {
     clear: db.prepare('DELETE FROM temp.prune_bounds'),
     insert: db.prepare<[string, number]>('INSERT INTO temp.prune_bounds (job, below) VALUES (?, ?)'),
-    /** A job without a boundary keeps its runs. */
+    /** A job without a boundary keeps its runs; every job keeps those pruning spares (see `pruneOld`). */
     sweep: db.prepare<[number, number]>(
-      `DELETE FROM runs WHERE id BETWEEN ? AND ? AND active = 0
+      `DELETE FROM runs WHERE id BETWEEN ? AND ? AND active = 0 AND retry_at IS NULL
        AND id < (SELECT below FROM temp.prune_bounds b WHERE b.job = runs.job)`,
     ),
   }

@@ -238,16 +238,26 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY chain.run DESC LIMIT @limit`,
     ),
     jobHead: column<[string], number | null>('SELECT last_run_id FROM jobs WHERE name = ?'),
-    /** Below a chain's break (a deleted row) only active runs are left: pruning spares them. */
+    /**
+     * Below a chain's break (a deleted row) only the runs pruning spares are left: active runs (found
+     * through the active index) and failed attempts whose retry is pending (through the retry index).
+     */
     activeBefore: prepare<[job: string, id: number], ChainRow>(
-      `SELECT ${RUN_COLUMNS}, prev_id FROM runs WHERE job = ? AND active = 1 AND id < ? ORDER BY id DESC`,
+      `WITH below(name, upto) AS (SELECT ?, ?)
+       SELECT ${RUN_COLUMNS}, prev_id FROM below, runs WHERE job = name AND active = 1 AND id < upto
+       UNION ALL
+       SELECT ${RUN_COLUMNS}, prev_id FROM below, runs INDEXED BY runs_retry_at
+       WHERE retry_at IS NOT NULL AND active = 0 AND job = name AND id < upto
+       ORDER BY id DESC`,
     ),
     jobHeads: prepare<[], { name: string; last_run_id: number }>(
       'SELECT name, last_run_id FROM jobs WHERE last_run_id IS NOT NULL ORDER BY name',
     ),
     firstRunId: column<[], number | null>('SELECT min(id) FROM runs'),
+    /** Never a run pruning spares: active, or a failed attempt whose retry is pending. */
     pruneOld: prepare<[number, number]>(
-      'DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE started_at < ? AND active = 0 LIMIT ?)',
+      `DELETE FROM runs WHERE id IN (
+         SELECT id FROM runs WHERE started_at < ? AND active = 0 AND retry_at IS NULL LIMIT ?)`,
     ),
     /** The run `n` links down a chain from run `start` (0: `start` itself). */
     chainStep: column<[{ start: number; n: number }], number>(
