@@ -1,7 +1,7 @@
 /**
  * Reading history. A job's runs are a chain from `jobs.last_run_id` through `runs.prev_id`, newest first
- * (docs/storage.md: "Schema"). A chain may end at a row pruning deleted: below it only the active runs
- * pruning spared can be left, found through the active index. Queries across jobs stay SQL.
+ * (docs/storage.md: "Schema"). A chain may end at a row pruning deleted: below it only the runs pruning
+ * spared can be left (active runs and pending retries, found through their indexes). Queries across jobs stay SQL.
  */
 import type Database from 'better-sqlite3'
 import { RUN_COLUMNS } from '../rows.js'
@@ -61,9 +61,9 @@ export class RunHistory {
     const { status = null, trigger = null, since = null } = filter
     const rows = this.#s.chainRuns.all({ job, status, trigger, since, limit })
     if (rows.length < limit) {
-      // The chain ended: only active runs spared below a deleted row can still match.
+      // The chain ended: only runs pruning spared below a deleted row can still match.
       const below = rows.at(-1)?.id ?? Number.MAX_SAFE_INTEGER
-      for (const row of this.#s.activeBefore.all(job, below)) {
+      for (const row of this.#s.sparedBefore.all(job, below)) {
         if (rows.length === limit) break
         if (
           (status === null || row.status === status) &&
@@ -77,14 +77,14 @@ export class RunHistory {
     return rows.map(toRun)
   }
 
-  /** Every run of a job, newest first: the chain down to its end, then the active runs below a deleted row. */
+  /** Every run of a job, newest first: the chain down to its end, then the runs pruning spared below a deleted row. */
   *#chain(job: string): Generator<ChainRow> {
     const { chainRow } = this.#s
     let id = this.#s.jobHead.get(job) ?? null
     while (id !== null) {
       const row = chainRow.get(id)
       if (row === undefined || row.job !== job) {
-        yield* this.#s.activeBefore.all(job, id)
+        yield* this.#s.sparedBefore.all(job, id)
         return
       }
       yield row

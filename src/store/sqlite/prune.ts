@@ -203,7 +203,7 @@ export class Pruner {
     const keepers = pass.keepRuns > 0
     this.#access.write(() => {
       for (const [job, below] of jobs) {
-        const spared = s.activeBefore.all(job, below).map((row) => row.id)
+        const spared = s.sparedBefore.all(job, below).map((row) => row.id)
         if (keepers) spared.unshift(below)
         else s.relinkJob.run(spared[0] ?? null, job, below - 1)
         for (let i = 0; i < spared.length; i++) s.relinkRun.run(spared[i + 1] ?? null, spared[i] as number)

@@ -242,7 +242,7 @@ export function prepareStatements(db: Database.Database) {
      * Below a chain's break (a deleted row) only the runs pruning spares are left: active runs (found
      * through the active index) and failed attempts whose retry is pending (through the retry index).
      */
-    activeBefore: prepare<[job: string, id: number], ChainRow>(
+    sparedBefore: prepare<[job: string, id: number], ChainRow>(
       `WITH below(name, upto) AS (SELECT ?, ?)
        SELECT ${RUN_COLUMNS}, prev_id FROM below, runs WHERE job = name AND active = 1 AND id < upto
        UNION ALL
