@@ -284,7 +284,8 @@ export interface Store {
   info(): Promise<StoreInfo>
   /**
    * Optional: copy the whole state consistently into `file` while others keep using it (`replace`: an
-   * existing file is replaced). Stores in a database server leave it out (use pg_dump).
+   * existing file is replaced); `file` the state itself or one of its own files, by any path, is refused
+   * (`FLAG_INVALID`). Stores in a database server leave it out (use pg_dump).
    */
   backup?(file: string, options?: { replace?: boolean }): Promise<StateBackup>
   close(): Promise<void>

@@ -166,4 +166,21 @@ describe('crons state backup', () => {
       await store.close()
     }
   })
+
+  it('the library store.backup() refuses the same files as the command does', async () => {
+    const dir = folder()
+    const { state, store } = await liveState(dir, 2)
+    try {
+      await expect(store.backup?.(state, { replace: true })).rejects.toMatchObject({
+        code: 'FLAG_INVALID',
+        message: `"${state}" is the state file itself (expected another file)`,
+      })
+      await expect(store.backup?.(`${state}-wal`, { replace: true })).rejects.toThrow(
+        "is the state file's own -wal file (expected another file)",
+      )
+      expect(await store.listRuns({ limit: 10 })).toHaveLength(2)
+    } finally {
+      await store.close()
+    }
+  })
 })

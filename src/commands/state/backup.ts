@@ -4,7 +4,6 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { formatBytes, paint } from '../../cli/output.js'
 import { CronsError, quote } from '../../errors.js'
-import { stateOwnFile } from '../../store/sqlite/backup.js'
 
 /** What `crons state backup --json` prints. */
 export interface StateBackupView {
@@ -55,12 +54,8 @@ FILE must not exist unless --force is given, and may not be the state file itsel
           `${store.location}: this state is kept in a database server; back it up with the server's own tools (for PostgreSQL, pg_dump)`,
         )
       }
-      const own = stateOwnFile(store.location, target)
-      if (own !== undefined) {
-        const which = own === '' ? 'the state file itself' : `the state file's own ${own} file`
-        throw new CronsError('FLAG_INVALID', `${quote(args.file)} is ${which} (expected another file)`)
-      }
-      const copy = await store.backup(target, { replace: flags.force })
+      // Refused there when FILE is the state or one of its own files (named as given).
+      const copy = await store.backup(args.file, { replace: flags.force })
       const view = { state: config.statePath, file: copy.file, sizeBytes: copy.sizeBytes }
       this.out(`Backed up ${view.state} to ${paint().bold(view.file)} (${formatBytes(view.sizeBytes)}).`)
       return view

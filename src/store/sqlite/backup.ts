@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import nodePath from 'node:path'
 import type Database from 'better-sqlite3'
-import { CronsError } from '../../errors.js'
+import { CronsError, quote } from '../../errors.js'
 import type { StateBackup } from '../types.js'
 import { temporaryBeside } from './open.js'
 
@@ -30,7 +30,7 @@ function realName(file: string): string {
  * `-journal`; undefined when it is none of them. Writing over any of them, or removing the `-wal` and
  * `-shm` beside it, would damage the state that schedulers have open.
  */
-export function stateOwnFile(statePath: string, file: string): (typeof OWN_SUFFIXES)[number] | undefined {
+function stateOwnFile(statePath: string, file: string): (typeof OWN_SUFFIXES)[number] | undefined {
   if (statePath === ':memory:') return undefined
   // SQLite follows a symlinked state file: its -wal and -shm are beside the file linked to.
   const state = realPath(statePath) ?? realName(statePath)
@@ -42,6 +42,14 @@ export function stateOwnFile(statePath: string, file: string): (typeof OWN_SUFFI
     const stat = there === undefined ? undefined : fs.statSync(own, { throwIfNoEntry: false })
     return stat !== undefined && stat.dev === there?.dev && stat.ino === there.ino
   })
+}
+
+/** Refuse `file` (as given) when it is the state at `statePath` or one of its own files, by any path. */
+export function refuseOwnFile(statePath: string, file: string): void {
+  const own = stateOwnFile(statePath, file)
+  if (own === undefined) return
+  const which = own === '' ? 'the state file itself' : `the state file's own ${own} file`
+  throw new CronsError('FLAG_INVALID', `${quote(file)} is ${which} (expected another file)`)
 }
 
 /** Written beside `file` under a temporary name and renamed into place: a failed backup leaves nothing behind. */

@@ -28,7 +28,7 @@ import type {
   Store,
   StoreInfo,
 } from '../types.js'
-import { backupDatabase } from './backup.js'
+import { backupDatabase, refuseOwnFile } from './backup.js'
 import { RunWriter } from './claims.js'
 import { type FailureContext, fromSqliteError } from './failures.js'
 import { StateFileWatch } from './file-watch.js'
@@ -254,6 +254,8 @@ export class SqliteStore implements Store {
   }
 
   async backup(file: string, options: { replace?: boolean } = {}): Promise<StateBackup> {
+    // Over the state's own files, by whatever path, the copy would damage what schedulers have open.
+    if (!this.#db.memory) refuseOwnFile(nodePath.resolve(this.#cwd, this.location), file)
     this.#outcomes.flush()
     return backupDatabase(this.#db, this.location, file, options.replace === true)
   }
