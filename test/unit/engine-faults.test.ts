@@ -4,7 +4,6 @@
  * state file deleted under a running scheduler, a dead process on this host.
  */
 import { spawnSync } from 'node:child_process'
-import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -13,10 +12,11 @@ import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
-import { reportStrayErrors, type StrayErrorSource } from '../../src/core/stray.js'
+import { reportStrayErrors } from '../../src/core/stray.js'
 import { CronsError } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
 import type { AttemptRecord, Store } from '../../src/store/types.js'
+import { strayBus } from './stray-bus.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const cleanups: (() => Promise<void> | void)[] = []
@@ -37,16 +37,6 @@ async function setup(jobs: JobDefinition[], options: SchedulerOptions & { store?
     await store.close().catch(() => undefined)
   })
   return { clock, store, scheduler, errors }
-}
-
-/** A stand-in for the process's uncaught-error events, raised by hand. */
-function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
-  const bus = new EventEmitter()
-  return {
-    on: (event, listener) => bus.on(event, listener),
-    off: (event, listener) => bus.off(event, listener),
-    raise: (error) => bus.emit('uncaughtException', error),
-  }
 }
 
 /** Hold `store[method]` calls until `release()` (a slow store, a network round trip). */

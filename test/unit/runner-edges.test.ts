@@ -3,15 +3,15 @@
  * and hooks, a stop while a beforeRun hook runs, stray errors after the record. Each checks what is
  * recorded and what the hooks hear.
  */
-import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
-import { reportStrayErrors, type StrayErrorSource } from '../../src/core/stray.js'
+import { reportStrayErrors } from '../../src/core/stray.js'
 import { openStore } from '../../src/store/index.js'
 import type { AttemptRecord, Store } from '../../src/store/types.js'
+import { strayBus } from './stray-bus.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const MIN = 60_000
@@ -37,15 +37,6 @@ async function setup(
     if (!options.keepStore) await store.close().catch(() => undefined)
   })
   return { clock, store, scheduler, errors }
-}
-
-function strayBus(): StrayErrorSource & { raise(error: unknown): void } {
-  const bus = new EventEmitter()
-  return {
-    on: (event, listener) => bus.on(event, listener),
-    off: (event, listener) => bus.off(event, listener),
-    raise: (error) => bus.emit('uncaughtException', error),
-  }
 }
 
 function deferred<T = void>() {
