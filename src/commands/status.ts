@@ -24,7 +24,8 @@ export default class Status extends BaseCommand {
 A scheduler instance is alive when it has not stopped and has heartbeated within its lease (30 s for
 a state file, 10 s on PostgreSQL); one on this host whose process is gone is dead at once;
 run-job processes are not schedulers and are shown only by what they run. When several schedulers
-share the state file, the report says so: each slot runs once among them.
+share the state file, the report says so: each slot runs once among them. Of the instances that
+stopped cleanly (in the last day) the text shows the latest three; --json lists every one.
 The state file is only read: a missing state file reports no instances.`
 
   static override examples = [
@@ -60,6 +61,9 @@ The state file is only read: a missing state file reports no instances.`
   }
 }
 
+/** Instances that stopped cleanly shown in the text report, the latest first. */
+const SHOWN_STOPPED = 3
+
 export interface RenderStatusOptions {
   /** Zone for instants that belong to no job (instance start times). */
   zone: string
@@ -91,17 +95,23 @@ export async function renderStatus(report: StatusReport, now: number, options: R
     field('last 24h', countsText(report.last24h.counts)),
   ]
   if (report.instances.length > 0) {
-    const rows = report.instances.map((i) => [
-      i.id,
-      i.host,
-      String(i.pid),
-      i.alive ? p.green('alive') : i.stoppedAt !== null ? p.dim('stopped') : p.red('dead'),
-      formatLocal(i.startedAt, options.zone),
-      relative(i.heartbeatAt, now),
-      offsetText(i.clockOffsetMs, p),
-    ])
+    // Every live or dead one; of those that stopped cleanly, the latest few (a restart a day adds one).
+    const stopped = report.instances.filter((i) => i.stoppedAt !== null)
+    const hidden = new Set(stopped.sort((x, y) => (y.stoppedAt ?? 0) - (x.stoppedAt ?? 0)).slice(SHOWN_STOPPED))
+    const rows = report.instances
+      .filter((i) => !hidden.has(i))
+      .map((i) => [
+        i.id,
+        i.host,
+        String(i.pid),
+        i.alive ? p.green('alive') : i.stoppedAt !== null ? p.dim('stopped') : p.red('dead'),
+        formatLocal(i.startedAt, options.zone),
+        relative(i.heartbeatAt, now),
+        offsetText(i.clockOffsetMs, p),
+      ])
     const head = ['id', 'host', 'pid', 'state', 'since', 'heartbeat', 'clock']
     lines.push('', p.bold('Instances'), await renderTable(head, rows, options.stream, { wide: options.wide === true }))
+    if (hidden.size > 0) lines.push(p.dim(`and ${hidden.size} that stopped earlier (status --json lists every one)`))
   }
   lines.push('', p.bold('Running now'))
   if (report.running.length === 0) lines.push(p.dim('nothing is running'))

@@ -247,6 +247,34 @@ describe('status rendering (fixed now)', () => {
     expect(text.split('\n')[1]).toBe(`state       ${location} (PostgreSQL, schema version 3)`)
   })
 
+  it('lists every live or dead instance but only the three that stopped last; --json lists all', async () => {
+    const dir = projectDir()
+    await withStore(dir, async (store) => {
+      await seedBusy(store)
+      for (const k of [1, 2, 3, 4]) {
+        const id = `restart-${k}`
+        await store.registerInstance({
+          id,
+          role: 'scheduler',
+          host: 'box-c',
+          pid: 400 + k,
+          now: at('2026-01-15T09:00:00Z'),
+        })
+        await store.stopInstance(id, at(`2026-01-15T09:0${k}:00Z`))
+      }
+    })
+    const config = await load(dir)
+    const store = await openStore(config.statePath, { readonly: true })
+    const report = await statusReport(config, store, NOW)
+    await store.close()
+    const text = await renderStatus(report, NOW, { zone: config.timezone })
+    const ids = text.split('\n').flatMap((line) => /^(sched-\w|restart-\d) /.exec(line)?.[1] ?? [])
+    // In the order they started; sched-c stopped at 09:45, restart-4 at 09:04, restart-3 at 09:03, the others before.
+    expect(ids).toEqual(['sched-b', 'restart-3', 'restart-4', 'sched-a', 'sched-c'])
+    expect(text).toContain('\nand 2 that stopped earlier (status --json lists every one)\n')
+    expect(statusView(report).instances).toHaveLength(7)
+  })
+
   it('says whether the last scheduler crashed or stopped', async () => {
     const dir = projectDir()
     await withStore(dir, async (store) => {
