@@ -31,7 +31,8 @@ export interface HousekeepingDeps extends StoreDeps {
 export class Housekeeping {
   private heartbeatTimer: TimerHandle | undefined
   private pruneTimer: TimerHandle | undefined
-  private stopped = false
+  /** Draining: a stop waits for its running jobs; the heartbeat only renews the lease and reads cancel requests. */
+  private state: 'running' | 'draining' | 'stopped' = 'running'
   /** The beat and the pruning in progress, which a stop waits for. */
   private readonly busy = new Set<Promise<void>>()
   /** When the next heartbeat is planned, to notice a step of this host's clock. */
@@ -43,26 +44,34 @@ export class Housekeeping {
   constructor(private readonly deps: HousekeepingDeps) {}
 
   start(options: { prune: boolean }): void {
-    if (this.stopped) return
+    if (this.state === 'stopped') return
     // Registering wrote the first heartbeat.
     this.renewedAt ??= this.deps.clock.now()
     this.armHeartbeat(this.deps.lease.heartbeatMs)
-    if (options.prune && this.pruneTimer === undefined) this.armPrune(FIRST_PRUNE_AFTER_MS)
+    if (options.prune && this.state === 'running' && this.pruneTimer === undefined) this.armPrune(FIRST_PRUNE_AFTER_MS)
   }
 
   get running(): boolean {
     return this.heartbeatTimer !== undefined
   }
 
-  /** For good; resolves when the beat or pruning step in progress has ended. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    const { clock } = this.deps
-    if (this.heartbeatTimer) clock.clearTimeout(this.heartbeatTimer)
-    if (this.pruneTimer) clock.clearTimeout(this.pruneTimer)
-    this.heartbeatTimer = undefined
+  /**
+   * A stop begins: no more pruning, reaping or adopting; the heartbeat goes on renewing the lease, so
+   * peers do not take the jobs still running for a dead process's. Resolves when the step in progress ended.
+   */
+  async drain(): Promise<void> {
+    if (this.state === 'running') this.state = 'draining'
+    if (this.pruneTimer) this.deps.clock.clearTimeout(this.pruneTimer)
     this.pruneTimer = undefined
     await Promise.allSettled(this.busy)
+  }
+
+  /** For good; resolves when the beat or pruning step in progress has ended. */
+  async stop(): Promise<void> {
+    this.state = 'stopped'
+    if (this.heartbeatTimer) this.deps.clock.clearTimeout(this.heartbeatTimer)
+    this.heartbeatTimer = undefined
+    await this.drain()
   }
 
   private track(work: Promise<void>): void {
@@ -134,7 +143,8 @@ export class Housekeeping {
     if (postponeBy > 0) return this.armHeartbeat(postponeBy, plannedAt ?? now)
     // After a clock step every age read is wrong until measured again: liveness waits for the next beat.
     const stepped = this.deps.clockSync.noteTimer(this.beatDueAt)
-    if (!stepped && !loop.alive(now)) {
+    const draining = this.state !== 'running'
+    if (!stepped && !draining && !loop.alive(now)) {
       this.heartbeatTimer = undefined
       this.deps.onFatal('the scheduling loop stopped waking up; no more slots would fire', undefined)
       return
@@ -144,6 +154,7 @@ export class Housekeeping {
       if (await this.deps.clockSync.check(store)) now = clock.now()
       const beat = await this.renew(store, now)
       await this.deps.recorder()?.retry()
+      if (draining) return this.rearm()
       // Reaping is a transaction of several statements: only when the renewal shows work for it.
       const dead = goneHere(beat.peers)
       const cutoff = now - this.reapTtl(now)
@@ -161,7 +172,11 @@ export class Housekeeping {
       }
       this.deps.outage.failed('heartbeat failed', error)
     }
-    if (!this.stopped) this.armHeartbeat(this.deps.lease.heartbeatMs)
+    this.rearm()
+  }
+
+  private rearm(): void {
+    if (this.state !== 'stopped') this.armHeartbeat(this.deps.lease.heartbeatMs)
   }
 
   private armPrune(delayMs: number, plannedAt?: number): void {
@@ -175,13 +190,13 @@ export class Housekeeping {
     try {
       const store = await this.deps.store()
       // Bounded steps, a turn of the event loop between them: claims and starts wait one step at most.
-      while (!(await store.prune(now, this.deps.history(), { maxMs: 20 })).done && !this.stopped) {
+      while (!(await store.prune(now, this.deps.history(), { maxMs: 20 })).done && this.state === 'running') {
         await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } catch (error) {
       this.deps.outage.failed('pruning history failed', error)
     }
-    if (!this.stopped) this.armPrune(PRUNE_EVERY_MS)
+    if (this.state === 'running') this.armPrune(PRUNE_EVERY_MS)
   }
 }
 

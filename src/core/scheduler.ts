@@ -355,11 +355,11 @@ export class Scheduler {
 
   private async stopOnce(graceMs: number): Promise<void> {
     this.stopSignal.abort()
-    const housekeeping = this.housekeeping.stop()
+    const housekeeping = this.housekeeping.drain()
     // A start in progress ends at its next step; a wake-up claiming finishes first, so its runs are drained too.
     await this.loop.stop()
     await this.starting?.catch(() => undefined)
-    // Calls and a heartbeat begun before the stop end first: their writes land, a run one began is drained.
+    // Calls, and a heartbeat or pruning step, begun before the stop end first: their writes land, a run one began is drained.
     await Promise.all([housekeeping, ...this.calls])
     const began = this.clock.now()
     const graceLeft = () => (this.graceCancelled ? 0 : Math.max(0, graceMs - (this.clock.now() - began)))
@@ -369,6 +369,8 @@ export class Scheduler {
     this.cancelGraceWait = undefined
     const who = this.instance.role === 'scheduler' ? 'the scheduler shut down' : 'stopped'
     await this.session.runner?.drain(graceLeft(), `${who} before the job finished`)
+    // The heartbeat renewed the lease while the jobs ran: peers saw a live process, cancel requests were read.
+    await this.housekeeping.stop()
     await this.session.close(() => this.clock.now())
     this.events.emit('stopped', { instanceId: this.instance.id })
   }

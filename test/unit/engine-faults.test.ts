@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
+import { cancelRun } from '../../src/core/cancel.js'
 import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js'
 import { reportStrayErrors } from '../../src/core/stray.js'
@@ -584,6 +585,59 @@ describe('a hurried stop', () => {
     // No fake time passes: the stop must end on its own, without the hook's 10-s timeout.
     await Promise.all([first, second])
     expect((await runs(store, 'fails'))[0]).toMatchObject({ status: 'failed', errorMessage: 'boom' })
+  })
+})
+
+describe("a stop's grace", () => {
+  it('goes on heartbeating: a peer does not take a job still running for dead, it is recorded as it ended', async () => {
+    let finish!: () => void
+    const long: JobDefinition = {
+      name: 'long',
+      schedule: '0 * * * * *',
+      run: () => new Promise<string>((resolve) => (finish = () => resolve('done'))),
+    }
+    const a = await setup([long], { instanceId: 'A' })
+    const peer = await setup([{ name: 'other', schedule: '0 0 1 1 *', run: () => {} }], {
+      store: a.store,
+      clock: a.clock,
+      instanceId: 'B',
+    })
+    await a.scheduler.start()
+    await peer.scheduler.start()
+    await a.clock.advanceTo(T0 + 61_000)
+    const stopped = a.scheduler.stop({ graceMs: 120_000 })
+    await a.clock.advance(50_000) // longer than a lease (30 s) since the stop began
+    finish()
+    await flushCallbacks()
+    await a.clock.advance(1000)
+    await stopped
+    const runs = await a.store.listRuns({ job: 'long' })
+    expect(runs.map((r) => [r.status, r.result, r.errorMessage])).toEqual([['succeeded', '"done"', null]])
+    expect(a.clock.pending).toBeGreaterThan(0) // the peer's timers; none of the stopped scheduler's below
+    await peer.scheduler.stop({ graceMs: 0 })
+    expect(a.clock.pending).toBe(0)
+  })
+
+  it('reads cancel requests: a cancel from another process is acted on', async () => {
+    const abortable: JobDefinition = {
+      name: 'long',
+      schedule: '0 * * * * *',
+      run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+    }
+    const { clock, store, scheduler } = await setup([abortable])
+    await scheduler.start()
+    await clock.advanceTo(T0 + 61_000)
+    const [running] = await store.listRuns({ job: 'long' })
+    const stopped = scheduler.stop({ graceMs: 120_000 })
+    const env = { store, clock, cancelActive: undefined }
+    const outcome = cancelRun(env, running?.id as number, { waitMs: 30_000 }).then(
+      (run) => run.status,
+      (error: Error) => error.message,
+    )
+    for (let i = 0; i < 35; i++) await clock.advance(1000)
+    expect(await outcome).toBe('cancelled')
+    await stopped
+    expect(clock.pending).toBe(0)
   })
 })
 
