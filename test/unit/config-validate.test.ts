@@ -193,6 +193,14 @@ describe('validateConfig: one line per problem', () => {
     expect(problems({ ...top, jobs: [{ name: 'ok', schedule: '@daily', run }] })).toEqual([line])
   })
 
+  it('reports a state the state parser refuses as one more problem at "state", with the others', () => {
+    const raw = { state: 'mysql://db/crons', jobs: [{ name: 'backup', schedule: '60 3 * * *', run }] }
+    expect(problems(raw)).toEqual([
+      `${FILE}: state: mysql://db/crons: unsupported URL scheme "mysql://"; expected postgres:// or postgresql:// (or a file path)`,
+      `${JOB} schedule: ${cronMessage('60 3 * * *')}`,
+    ])
+  })
+
   it('names a job entry that is not an object by its index', () => {
     expect(problems({ jobs: [{ name: 'ok', schedule: '@daily', run }, 'backup'] })).toEqual([
       `${FILE}: jobs[1]: expected a job object such as { name, schedule, run }, got "backup"`,
