@@ -85,6 +85,10 @@ describe('validateConfig: one line per problem', () => {
     [{ timeout: -1 }, `${JOB} timeout: -1 is negative (expected a duration of 0 or more)`],
     [{ misfireGrace: 'a minute' }, `${JOB} misfireGrace: "a minute" is not a duration (${DURATION_EXPECTED})`],
     [{ jitter: Number.NaN }, `${JOB} jitter: NaN is not a duration (${DURATION_EXPECTED})`],
+    [
+      { jitter: 1e306 },
+      `${JOB} jitter: 1e+306 is not a duration a timer can hold (expected at most 100000000d, about 273,790 years)`,
+    ],
     [{ retry: { initial: 'soon' } }, `${JOB} retry.initial: "soon" is not a duration (${DURATION_EXPECTED})`],
     [{ retry: { maxDelay: [] } }, `${JOB} retry.maxDelay: [] is not a duration (${DURATION_EXPECTED})`],
     [{ retry: { max: -1 } }, `${JOB} retry.max: expected a whole number of retries, 0 or more, got -1`],
