@@ -9,6 +9,13 @@ import { CronsError, quote } from '../errors.js'
 /** The tail of every duration error. */
 export const DURATION_EXPECTED = 'expected seconds as a number, or a string such as "500ms", "90s", "5m", "1h", "1d"'
 
+/**
+ * The longest duration: 100,000,000 days (about 273,790 years), the span of a JavaScript Date, in whole
+ * milliseconds a number holds exactly. Past it (`1e306` seconds is Infinity ms) a timeout or jitter is no
+ * timer at all. A Node timer holds ~24.8 days; the clock chains longer ones (core/clock.ts).
+ */
+export const MAX_DURATION_MS = 8.64e15
+
 const PLAIN_NUMBER = /^\d*\.?\d+$/
 /** `1m 30s`, `1h30m`: what `formatDuration` prints is accepted back. */
 const COMPOUND = /^(?:\d*\.?\d+\s*[a-z]+\s*)+$/i
@@ -51,7 +58,14 @@ export function parseDuration(value: unknown): number {
   if (result < 0) {
     throw new CronsError('DURATION_INVALID', `${show(value)} is negative (expected a duration of 0 or more)`)
   }
-  return Math.round(result)
+  const rounded = Math.round(result)
+  if (!(rounded <= MAX_DURATION_MS)) {
+    throw new CronsError(
+      'DURATION_INVALID',
+      `${show(value)} is not a duration a timer can hold (expected at most ${formatDuration(MAX_DURATION_MS)}, about 273,790 years)`,
+    )
+  }
+  return rounded
 }
 
 const UNITS: ReadonlyArray<readonly [string, number]> = [

@@ -76,19 +76,35 @@ export function runFunction(value: unknown): (ctx: JobContext) => unknown {
   return problem(expected('a function', value) + hint)
 }
 
+/** Why text for a program (its argv, cwd, environment) cannot hold a NUL byte: Node refuses it at every run. */
+const NUL_ENDS = 'the system cuts what it passes to a program at a NUL byte'
+
+/** `text` as is, or refused when it has a NUL byte, naming `what` it is. */
+function withoutNul(what: string, text: string): string {
+  if (!text.includes('\0')) return text
+  return problem(`${what} has a NUL byte: ${quote(text)} (expected text without one: ${NUL_ENDS})`)
+}
+
 const COMMAND_EXPECTED =
   'a command line such as "pg_dump mydb > db.sql", or an argv array such as ["node", "script.js"]'
 
 /** A non-blank shell command line, or an argv: a non-empty array of strings, the first naming the program. */
 export function command(value: unknown): string | readonly string[] {
-  if (typeof value === 'string') return value.trim() !== '' ? value : problem(expected(COMMAND_EXPECTED, value))
+  if (typeof value === 'string') {
+    return value.trim() !== '' ? withoutNul('the command line', value) : problem(expected(COMMAND_EXPECTED, value))
+  }
   if (!Array.isArray(value)) return problem(expected(COMMAND_EXPECTED, value))
   if (value.length === 0)
     return problem(`an empty argv array (expected the program and its arguments, such as ["node", "script.js"])`)
   const index = value.findIndex((arg) => typeof arg !== 'string')
   if (index >= 0) return problem(`argv[${index}] is ${show(value[index])} (expected every argument to be a string)`)
   if ((value[0] as string).trim() === '') return problem('argv[0] is empty (expected the program to run)')
-  return [...(value as string[])]
+  return (value as string[]).map((arg, i) => withoutNul(`argv[${i}]`, arg))
+}
+
+/** A command's working folder. */
+export function folder(value: unknown): string {
+  return withoutNul('the folder path', aString('a folder path')(value))
 }
 
 export function envVars(value: unknown): Record<string, string> {
@@ -96,9 +112,16 @@ export function envVars(value: unknown): Record<string, string> {
     return problem(expected('an object of variable names to strings, such as { PGHOST: "db" }', value))
   }
   for (const [name, text] of Object.entries(value)) {
+    if (name === '' || name.includes('=')) {
+      return problem(
+        `${JSON.stringify(name)} is not a variable name (expected a non-empty name without "=", such as PGHOST)`,
+      )
+    }
+    withoutNul('the variable name', name)
     if (typeof text !== 'string') {
       return problem(`${JSON.stringify(name)} is ${show(text)} (expected a string: environment variables are text)`)
     }
+    withoutNul(`the value of ${JSON.stringify(name)}`, text)
   }
   return { ...(value as Record<string, string>) }
 }

@@ -135,7 +135,7 @@ function compileError(
   const fail = (code: 'CONFIG_LOAD' | 'CONFIG_SYNTAX', message: string) =>
     new CronsError(code, message, { cause: error })
   const first = buildMessages(error)?.[0]
-  if (first === undefined) return fail('CONFIG_LOAD', `${shown}: could not compile the config: ${messageOf(error)}`)
+  if (first === undefined) return fail('CONFIG_LOAD', `${shown}: could not compile the config: ${thrownLine(error)}`)
   const location = first.location
   const file = location ? resolve(dirname(absolute), location.file) : real
   const isConfig = file === real || file === absolute
@@ -155,14 +155,26 @@ function compileError(
 
 /** The config (or its default export's promise) threw. Messages name the config, not the cached bundle. */
 function evaluationError(error: unknown, shown: string, bundle?: string): CronsError {
-  let message = messageOf(error)
+  let message = thrownLine(error)
   if (bundle !== undefined) message = message.replaceAll(pathToFileURL(bundle).href, shown).replaceAll(bundle, shown)
-  const firstLine = message.split('\n')[0]?.trim() || quote(error)
-  return new CronsError('CONFIG_LOAD', `${shown}: the config threw while loading: ${firstLine}`, { cause: error })
+  return new CronsError('CONFIG_LOAD', `${shown}: the config threw while loading: ${message}`, { cause: error })
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : quote(error)
+/**
+ * What was thrown, in one line: an error's first non-empty message line. An error with no message (Node's
+ * AggregateError for a connection refused on both ::1 and 127.0.0.1) is named by what it carries, as Node
+ * prints it: `AggregateError [ECONNREFUSED]: connect ECONNREFUSED ::1:5432` (its first inner error).
+ */
+function thrownLine(error: unknown): string {
+  if (!(error instanceof Error)) return quote(error)
+  const line = String(error.message)
+    .split('\n')
+    .map((text) => text.trim())
+    .find((text) => text !== '')
+  if (line !== undefined) return line
+  const { code, errors } = error as { code?: unknown; errors?: unknown }
+  const inner = Array.isArray(errors) && errors.length > 0 ? `: ${thrownLine(errors[0])}` : ''
+  return `${error.name || 'Error'}${code === undefined ? '' : ` [${String(code)}]`}${inner}`
 }
 
 export interface ResolveOptions {

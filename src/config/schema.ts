@@ -111,7 +111,7 @@ const jobEntries = {
   hooks,
   run: optional(f.runFunction),
   command: optional(f.command),
-  cwd: optional(f.aString('a folder path')),
+  cwd: optional(f.folder),
   env: optional(f.envVars),
   killGrace: optional(f.duration),
   enabled: optional(f.aBoolean),

@@ -53,12 +53,32 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Res
   const parsed = safeParse(configSchema, raw, { abortEarly: false, abortPipeEarly: false })
   if (!parsed.success) problems.push(...issuesToProblems(parsed.issues))
   const schedules = checkJobs(rawJobs, (raw as { timezone?: unknown }).timezone, problems)
+  const dirs = baseDirs(options)
+  const fileState = checkState((raw as { state?: unknown }).state, dirs.configDir, problems)
   if (problems.length > 0 || !parsed.success) {
     const lines = sortProblems(problems).map((p) => formatProblem(file, p, rawJobs))
     const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`
     throw new CronsError('CONFIG_INVALID', `${file}: ${count} in the config`, { details: lines })
   }
-  return resolve(parsed.output, schedules, options)
+  return resolve(parsed.output, schedules, fileState, { ...options, ...dirs })
+}
+
+/** What the file's `state` and `cwd` are relative to, and what flag and env values are. */
+function baseDirs(options: ValidateOptions): { cwd: string; configDir: string } {
+  const cwd = options.cwd ?? process.cwd()
+  return { cwd, configDir: options.configDir ?? (options.configPath ? dirname(options.configPath) : cwd) }
+}
+
+/** The file's `state` as a location, or the state parser's problem with it at `state` (the schema words a non-string). */
+function checkState(state: unknown, configDir: string, problems: Problem[]): StateLocation | undefined {
+  if (typeof state !== 'string' || state.trim() === '') return undefined
+  try {
+    return parseStateLocation(state, configDir)
+  } catch (error) {
+    if (!(error instanceof StateLocationError)) throw error
+    problems.push({ path: ['state'], message: error.message })
+    return undefined
+  }
 }
 
 /** Not an object, or no `jobs` array: almost always the wrong file or a missing `export default`. */
@@ -203,7 +223,7 @@ function formatProblem(file: string, problem: Problem, rawJobs: unknown[]): stri
   return where === '' ? `${file}: ${problem.message}` : `${file}: ${where}: ${problem.message}`
 }
 
-/** A `state` value as a location; relative to the config file's folder, or for a flag or env var to the cwd. */
+/** A flag's or env var's `state` (relative to the cwd) or the default (relative to the config's folder) as a location. */
 function stateFrom(base: string, state: string, where: string): StateLocation {
   try {
     return parseStateLocation(state, base)
@@ -215,14 +235,18 @@ function stateFrom(base: string, state: string, where: string): StateLocation {
 
 const OVERRIDE_NAMES = { flag: '--state', env: 'CRONS_STATE' } as const
 
-function resolve(config: ParsedConfig, schedules: Map<number, Schedule>, options: ValidateOptions): ResolvedConfig {
-  const cwd = options.cwd ?? process.cwd()
-  const configDir = options.configDir ?? (options.configPath ? dirname(options.configPath) : cwd)
+function resolve(
+  config: ParsedConfig,
+  schedules: Map<number, Schedule>,
+  fileState: StateLocation | undefined,
+  options: ValidateOptions & { cwd: string; configDir: string },
+): ResolvedConfig {
+  const { cwd, configDir } = options
   const override = options.overrides?.state
   const [state, stateSource]: [StateLocation, ValueSource] = override
     ? [stateFrom(cwd, override.value, OVERRIDE_NAMES[override.source]), override.source]
-    : config.state !== undefined
-      ? [stateFrom(configDir, config.state, `${options.file ?? 'config'}: state`), 'file']
+    : fileState !== undefined
+      ? [fileState, 'file']
       : [stateFrom(configDir, DEFAULTS.state, 'state'), 'default']
   const timezone = config.timezone ?? localZone()
   const resolved: ResolvedConfig = {

@@ -68,6 +68,24 @@ describe('validateConfig: command jobs and enabled', () => {
     expect(problems(job)).toEqual([line])
   })
 
+  it('refuses text no program can be given: a NUL byte in argv, command line, cwd or env, an env name empty or with "="', () => {
+    const nul = (what: string, text: string) =>
+      `${what} has a NUL byte: ${JSON.stringify(text)} (expected text without one: the system cuts what it passes to a program at a NUL byte)`
+    const name = (text: string) =>
+      `${JSON.stringify(text)} is not a variable name (expected a non-empty name without "=", such as PGHOST)`
+    expect(problems({ command: ['pg_dump', 'shop\0'] })).toEqual([`${JOB} command: ${nul('argv[1]', 'shop\0')}`])
+    expect(problems({ command: 'pg_dump shop\0 > db.sql' })).toEqual([
+      `${JOB} command: ${nul('the command line', 'pg_dump shop\0 > db.sql')}`,
+    ])
+    expect(problems({ command: 'x', cwd: '/srv\0/app', env: { PGHOST: 'db\0' } })).toEqual([
+      `${JOB} cwd: ${nul('the folder path', '/srv\0/app')}`,
+      `${JOB} env: ${nul('the value of "PGHOST"', 'db\0')}`,
+    ])
+    expect(problems({ command: 'x', env: { 'A\0': '1' } })).toEqual([`${JOB} env: ${nul('the variable name', 'A\0')}`])
+    expect(problems({ command: 'x', env: { '': '1' } })).toEqual([`${JOB} env: ${name('')}`])
+    expect(problems({ command: 'x', env: { 'PGHOST=db': '1' } })).toEqual([`${JOB} env: ${name('PGHOST=db')}`])
+  })
+
   it('reports every problem of a command job at once, each on its line', () => {
     expect(problems({ run, command: ['node', 1], env: { A: 1 } })).toEqual([
       `${JOB}: both "run" and "command" are set ${ONE_OF}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DURATION_EXPECTED, formatDuration, parseDuration } from '../../src/config/duration.js'
+import { DURATION_EXPECTED, formatDuration, MAX_DURATION_MS, parseDuration } from '../../src/config/duration.js'
 import { CronsError } from '../../src/errors.js'
 
 function errorOf(fn: () => unknown): CronsError {
@@ -65,6 +65,24 @@ describe('parseDuration', () => {
     expect(errorOf(() => parseDuration('5x')).message).toBe(
       '"5x" is not a duration (expected seconds as a number, or a string such as "500ms", "90s", "5m", "1h", "1d")',
     )
+  })
+
+  it('takes up to 100,000,000 days, past a Node timer (24.8 days), and refuses longer, Infinity ms among them', () => {
+    expect(parseDuration('30d')).toBe(30 * 86_400_000)
+    expect(parseDuration('100000000d')).toBe(MAX_DURATION_MS)
+    expect(parseDuration(MAX_DURATION_MS / 1000)).toBe(MAX_DURATION_MS)
+    const tooLong = (shown: string) =>
+      `${shown} is not a duration a timer can hold (expected at most 100000000d, about 273,790 years)`
+    for (const [input, shown] of [
+      [1e306, '1e+306'],
+      [MAX_DURATION_MS / 1000 + 0.001, '8640000000000.001'],
+      ['100000001d', '"100000001d"'],
+      ['9'.repeat(400), `"${'9'.repeat(400)}"`],
+    ] as const) {
+      const error = errorOf(() => parseDuration(input))
+      expect(error.code).toBe('DURATION_INVALID')
+      expect(error.message).toBe(tooLong(shown))
+    }
   })
 
   it.each([

@@ -149,6 +149,25 @@ describe('loadConfigModule', () => {
     expect((error.cause as Error).message).toBe('CRONS_FIXTURE_DATABASE_URL_NEVER_SET is not set')
   })
 
+  it("names an error with no message by what it carries (Node's AggregateError for a refused connection)", async () => {
+    const dir = tempDir({
+      'crons.config.mjs':
+        "const inner = (host) => Object.assign(new Error('connect ECONNREFUSED ' + host + ':5432'), { code: 'ECONNREFUSED' })\n" +
+        "throw Object.assign(new AggregateError([inner('::1'), inner('127.0.0.1')]), { code: 'ECONNREFUSED' })\n",
+      'blank-first.mjs': "throw new Error('\\n  no DATABASE_URL set\\n  see the README')\n",
+      'bare.mjs': 'throw new RangeError()\n',
+    })
+    const message = async (file: string) =>
+      (await rejection(loadConfigModule(join(dir, file), { displayPath: file }))).message
+    expect(await message('crons.config.mjs')).toBe(
+      'crons.config.mjs: the config threw while loading: AggregateError [ECONNREFUSED]: connect ECONNREFUSED ::1:5432',
+    )
+    expect(await message('blank-first.mjs')).toBe(
+      'blank-first.mjs: the config threw while loading: no DATABASE_URL set',
+    )
+    expect(await message('bare.mjs')).toBe('bare.mjs: the config threw while loading: RangeError')
+  })
+
   it('reports an import that cannot be found as a load error, on one line', async () => {
     const dir = tempDir({ 'crons.config.mjs': "import { x } from './missing.mjs'\nexport default x\n" })
     const error = await rejection(loadConfigModule(join(dir, 'crons.config.mjs'), { displayPath: 'crons.config.mjs' }))

@@ -85,6 +85,10 @@ describe('validateConfig: one line per problem', () => {
     [{ timeout: -1 }, `${JOB} timeout: -1 is negative (expected a duration of 0 or more)`],
     [{ misfireGrace: 'a minute' }, `${JOB} misfireGrace: "a minute" is not a duration (${DURATION_EXPECTED})`],
     [{ jitter: Number.NaN }, `${JOB} jitter: NaN is not a duration (${DURATION_EXPECTED})`],
+    [
+      { jitter: 1e306 },
+      `${JOB} jitter: 1e+306 is not a duration a timer can hold (expected at most 100000000d, about 273,790 years)`,
+    ],
     [{ retry: { initial: 'soon' } }, `${JOB} retry.initial: "soon" is not a duration (${DURATION_EXPECTED})`],
     [{ retry: { maxDelay: [] } }, `${JOB} retry.maxDelay: [] is not a duration (${DURATION_EXPECTED})`],
     [{ retry: { max: -1 } }, `${JOB} retry.max: expected a whole number of retries, 0 or more, got -1`],
@@ -191,6 +195,14 @@ describe('validateConfig: one line per problem', () => {
     [{ hooks: { onEror: run } }, `${FILE}: hooks: unknown key "onEror" (did you mean "onError"?)`],
   ])('top level %j', (top, line) => {
     expect(problems({ ...top, jobs: [{ name: 'ok', schedule: '@daily', run }] })).toEqual([line])
+  })
+
+  it('reports a state the state parser refuses as one more problem at "state", with the others', () => {
+    const raw = { state: 'mysql://db/crons', jobs: [{ name: 'backup', schedule: '60 3 * * *', run }] }
+    expect(problems(raw)).toEqual([
+      `${FILE}: state: mysql://db/crons: unsupported URL scheme "mysql://"; expected postgres:// or postgresql:// (or a file path)`,
+      `${JOB} schedule: ${cronMessage('60 3 * * *')}`,
+    ])
   })
 
   it('names a job entry that is not an object by its index', () => {
