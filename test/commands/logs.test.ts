@@ -212,6 +212,17 @@ describe('logs rendering (fixed now)', () => {
     )
   })
 
+  it('--run: a logged text of several lines (ctx.log("a\\nb"), console.error(err)) stays inside the output block', async () => {
+    const text = 'upload failed\nError: the bucket is gone\n    at upload (/app/jobs.ts:3:9)'
+    const output = JSON.stringify([{ at: at('2025-03-09T07:00:00.500Z'), level: 'error', text }])
+    const lines = renderAttemptDetail(attemptDetail({ ...(await run(1)), output }), context, plain).split('\n')
+    expect(lines.slice(lines.indexOf('output     1 line(s)') + 1)).toEqual([
+      '    +0.380s  error  upload failed',
+      '                    Error: the bucket is gone',
+      '                        at upload (/app/jobs.ts:3:9)',
+    ])
+  })
+
   it('--run: a running attempt says it is still running and that its output comes when it ends', async () => {
     const running = await run(6)
     expect(running.status).toBe('running')
