@@ -57,7 +57,8 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
   const zone = context.zoneOf(run.job)
   const started = Date.parse(run.startedAt)
   const field = (label: string, value: string) => `${p.bold(label.padEnd(10))} ${value}`
-  const indent = (text: string) => text.split('\n').join(`\n${' '.repeat(11)}`)
+  // A text of several lines: the later ones start at the column of its first (a label's, an output line's).
+  const indent = (text: string, column = 11) => text.split('\n').join(`\n${' '.repeat(column)}`)
   const lines = [
     `${p.bold(`run ${run.id}`)}  ${p.bold(run.job)}  ${statusColour(run.status, p)}`,
     field('slot', `${formatLocal(Date.parse(run.slot), zone)}  ${p.dim(run.slot)}`),
@@ -81,7 +82,7 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
     for (const line of run.output) {
       const offset = `+${((Date.parse(line.at) - started) / 1000).toFixed(3)}s`.replace('+-', '-')
       const level = line.level === 'info' ? 'info ' : line.level === 'warn' ? p.yellow('warn ') : p.red('error')
-      lines.push(`  ${p.dim(offset.padStart(9))}  ${level}  ${jobText(line.text)}`)
+      lines.push(`  ${p.dim(offset.padStart(9))}  ${level}  ${indent(jobText(line.text), 20)}`)
     }
   }
   return lines.join('\n')

@@ -39,7 +39,8 @@ export default class Logs extends BaseCommand {
 --follow prints the latest attempts, then each new attempt once, when its outcome is known
 (succeeded, failed, timed_out, interrupted, cancelled, skipped or missed), until Ctrl-C. An attempt that is
 running is printed when it finishes; with --status running, attempts are printed as they start
-instead. With --json, --follow prints one JSON object per line (NDJSON).`
+instead. With --json, --follow prints one JSON object per line (NDJSON). Piped into a reader that
+exits (| head -1), it ends when it next prints a line, not before: nothing tells it sooner.`
 
   static override examples = [
     { description: 'The latest 50 attempts of every job', command: '<%= config.bin %> logs' },
@@ -142,7 +143,7 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     return views
   }
 
-  /** Until SIGINT/SIGTERM or a closed pipe; a state file not there yet is waited for, not an error. */
+  /** Until SIGINT/SIGTERM or a write into a closed pipe; a state file not there yet is waited for, not an error. */
   private async follow(
     opened: Store | undefined,
     config: ResolvedConfig,
@@ -153,7 +154,9 @@ instead. With --json, --follow prints one JSON object per line (NDJSON).`
     const json = this.jsonEnabled()
     const p = paint()
     const stop = new AbortController()
-    // `crons logs -f | head` closing the pipe ends following too: it is not a crash.
+    // `crons logs -f | head` closing the pipe ends following too, at the next line written (EPIPE): it is
+    // not a crash. Nothing says so sooner: a pipe's writer learns its reader is gone only by writing a
+    // byte (an empty write succeeds), and Node has no poll() of stdout, so with no new attempt it waits.
     const onStop = () => stop.abort()
     process.once('SIGINT', onStop)
     process.once('SIGTERM', onStop)

@@ -212,6 +212,17 @@ describe('logs rendering (fixed now)', () => {
     )
   })
 
+  it('--run: a logged text of several lines (ctx.log("a\\nb"), console.error(err)) stays inside the output block', async () => {
+    const text = 'upload failed\nError: the bucket is gone\n    at upload (/app/jobs.ts:3:9)'
+    const output = JSON.stringify([{ at: at('2025-03-09T07:00:00.500Z'), level: 'error', text }])
+    const lines = renderAttemptDetail(attemptDetail({ ...(await run(1)), output }), context, plain).split('\n')
+    expect(lines.slice(lines.indexOf('output     1 line(s)') + 1)).toEqual([
+      '    +0.380s  error  upload failed',
+      '                    Error: the bucket is gone',
+      '                        at upload (/app/jobs.ts:3:9)',
+    ])
+  })
+
   it('--run: a running attempt says it is still running and that its output comes when it ends', async () => {
     const running = await run(6)
     expect(running.status).toBe('running')
@@ -683,6 +694,31 @@ describe('crons logs --follow (spawned)', () => {
     const exit = new Promise<number | null>((resolve) => follow.child.once('exit', (code) => resolve(code)))
     follow.child.kill('SIGINT')
     expect(await exit).toBe(0)
+  })
+
+  it('piped into a reader that exits (| head -1): ends, exit 0, when it next prints an attempt', async () => {
+    const dir = projectDir()
+    const file = path.join(dir, 'crons.db')
+    await seed(file)
+    const follow = start(dir, ['logs', '--follow', '--json'])
+    await until(() => follow.lines.length >= 1, 30_000, { follow })
+    follow.child.stdout?.destroy()
+    const exited = new Promise<number | null>((resolve) => follow.child.once('exit', (code) => resolve(code)))
+    // Nothing tells it the reader is gone until it writes: the next attempt recorded.
+    const store = await openStore(file)
+    try {
+      const run = await store.beginRun(
+        { job: 'report', slot: at('2025-03-10T08:00:00Z'), trigger: 'manual', attempt: 1, overlap: 'allow' },
+        'i',
+        NOW,
+      )
+      if (run.kind !== 'started') throw new Error('not started')
+      await store.finishRun(run.runId, { status: 'succeeded', finishedAt: NOW + 5, codeDone: true })
+    } finally {
+      await store.close()
+    }
+    expect(await exited).toBe(0)
+    expect(follow.stderr.join('')).toBe('')
   })
 
   it('--status running prints each attempt once as it starts, also one that ended before the next poll', async () => {

@@ -56,6 +56,18 @@ export const stateFailure = {
       `${path}: cannot read the state file without write access to its folder ${dir} (SQLite creates its -shm index there while no scheduler has the file open)`,
       { suggestions: ['Run this as a user who can write to that folder, or while a scheduler is running on the file'] },
     ),
+  fileNeededToRead: (path: string) =>
+    new CronsError(
+      'STATE_READONLY',
+      `${path}: cannot read the state file without write access to it while no scheduler has it open (SQLite would leave -wal and -shm files beside it, owned by this user, that stop its owner writing it)`,
+      { suggestions: ['Run this as a user who can write the state file, or while a scheduler is running on it'] },
+    ),
+  companionsNotWritable: (path: string, files: readonly string[]) =>
+    new CronsError(
+      'STATE_READONLY',
+      `${path}: cannot write the state file: this user cannot write ${files.join(' and ')} beside it (SQLite's -wal and -shm files, left by another user)`,
+      { suggestions: ["Give them to the state file's owner (chown), then retry"] },
+    ),
   openedReadOnly: (path: string) =>
     new CronsError('STATE_READONLY', `${path}: state file was opened read-only, cannot change it`),
   locked: (path: string, busyTimeoutMs: number, cause?: unknown) =>

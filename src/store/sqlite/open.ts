@@ -88,11 +88,20 @@ function checkStateFile(path: string, readonly: boolean): boolean {
   if (readonly && header?.[WAL_VERSION_OFFSET] === WAL_VERSION && !fs.existsSync(`${target}-shm`)) {
     // SQLite reads a WAL file through its `-shm` index, created when no process has the file open.
     if (!canAccess(dir, fs.constants.W_OK | fs.constants.X_OK)) throw stateFailure.folderNeededToRead(path, dir)
+    // The `-wal`/`-shm` it creates then are this user's, and only a process that may write the file can
+    // remove them (`tidyAfterReadOnly`): left behind, they stop the file's owner writing it.
+    // (better-sqlite3 takes no `file:...?immutable=1` URI, which would read it without them.)
+    if (!canAccess(target, fs.constants.W_OK)) throw stateFailure.fileNeededToRead(path)
   }
   if (!readonly) {
     if (!isWritable(target, stats)) throw stateFailure.readOnlyFile(path, target)
     // WAL mode creates `-wal` and `-shm` files next to the state file.
     if (!isWritable(dir, fs.statSync(dir))) throw stateFailure.readOnlyFile(path, `folder ${dir}`)
+    const theirs = [`${target}-wal`, `${target}-shm`].filter((file) => {
+      const companion = statOrUndefined(file, path)
+      return companion !== undefined && !isWritable(file, companion)
+    })
+    if (theirs.length > 0) throw stateFailure.companionsNotWritable(path, theirs)
   }
   return true
 }
