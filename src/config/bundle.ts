@@ -2,7 +2,7 @@
  * Compiling a config file and the local files it imports into one ES module with esbuild (bare imports
  * stay imports, `cronsjs` is the running package). The on-disk cache is bundle-cache.ts.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, type Stats, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
 import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -12,9 +12,9 @@ import {
   cacheKey,
   fallbackCacheDir,
   freshBundle,
-  type Input,
   inputOf,
   isFile,
+  pathsOf,
   primaryCacheDir,
   writeCache,
 } from './bundle-cache.js'
@@ -34,7 +34,7 @@ export interface CronsEntry {
 
 export interface Compiled {
   bundle: string
-  /** What the bundle was made from: the config, the files it imports, the tsconfig.json. */
+  /** What the bundle was made from: the config, the files it imports, the tsconfig.json (and symlinks' targets). */
   inputs: readonly string[]
 }
 
@@ -76,7 +76,7 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
     built = await build(config, crons, { dir: fallback, absoluteImports: true })
     bundle = writeCache(fallback, key, config, crons, built)
   }
-  return { bundle, inputs: built.inputs.map((input) => input.path) }
+  return { bundle, inputs: pathsOf(built.inputs) }
 }
 
 /** esbuild's messages, if `error` is a build failure. */
@@ -94,7 +94,9 @@ interface BuildSettings {
 async function build(config: string, crons: CronsEntry, options: BuildSettings): Promise<Built> {
   const esbuild = await import('esbuild')
   const builtAt = Date.now()
-  const loaded = new Map<string, Input>()
+  const loaded = new Map<string, { content: Buffer; stat: Stats }>()
+  // By resolved path: the paths used to reach it (the config as given, an import as written).
+  const used = new Map<string, Set<string>>([[realpathSync.native(config), new Set([config])]])
   const injected = { count: 0 }
   const buildOptions = (injectMeta: boolean): BuildOptions => ({
     entryPoints: [config],
@@ -121,7 +123,8 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     },
     plugins: [
       cronsPlugin(crons, options.absoluteImports),
-      sourcePlugin(loaded, builtAt, injectMeta ? injected : undefined),
+      usedPathsPlugin(crons, used),
+      sourcePlugin(loaded, injectMeta ? injected : undefined),
       ...(options.absoluteImports ? [absoluteImportsPlugin()] : []),
     ],
   })
@@ -136,16 +139,67 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   }
   const code = result.outputFiles?.[0]?.text ?? ''
   const names = Object.keys(result.metafile?.inputs ?? {}).filter((name) => !NAMESPACED.test(name))
-  const inputs = names.map((name) => {
+  const inputs = names.flatMap((name) => {
     const path = resolve(dirname(config), name)
-    const input = loaded.get(path) ?? inputOf(path, readFileSync(path), builtAt)
-    // crons's own entry is built, not edited: mtime and size suffice, so a hit hashes nothing after a rebuild.
-    if (path === crons.path) delete input.sha256
-    return input
+    const { content, stat } = loaded.get(path) ?? { content: readFileSync(path), stat: statSync(path) }
+    return [...(used.get(path) ?? [path])].map((usedPath) => {
+      const input = inputOf(usedPath, content, builtAt, stat)
+      // crons's own entry is built, not edited: mtime and size suffice, so a hit hashes nothing after a rebuild.
+      if (path === crons.path) delete input.sha256
+      return input
+    })
   })
   const tsconfig = nearestTsconfig(dirname(config))
   if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
   return { code, inputs, builtAt }
+}
+
+/** esbuild's order for a relative import: as written, `.js` as `.ts`…; without an extension, with each, then as a folder. */
+const EXTENSIONS = ['.tsx', '.ts', '.jsx', '.js', '.css', '.json']
+const TS_FOR_JS: Record<string, string[]> = {
+  '.js': ['.ts', '.tsx'],
+  '.jsx': ['.ts', '.tsx'],
+  '.mjs': ['.mts'],
+  '.cjs': ['.cts'],
+}
+
+function candidates(path: string): string[] {
+  const ext = extname(path)
+  if (SOURCE_FILE.test(ext) || ext === '.json') {
+    return [path, ...(TS_FOR_JS[ext] ?? []).map((each) => path.slice(0, -ext.length) + each)]
+  }
+  return [path, ...EXTENSIONS.map((each) => path + each), ...EXTENSIONS.map((each) => join(path, `index${each}`))]
+}
+
+/**
+ * esbuild names each file by its real path: records the path the config's own files used to reach it
+ * (so a re-pointed symlink is a change). It asks esbuild, and leaves the resolution to it.
+ */
+function usedPathsPlugin(crons: CronsEntry, used: Map<string, Set<string>>): Plugin {
+  const sources = dirname(crons.path) + sep
+  return {
+    name: 'crons-used-paths',
+    setup(build) {
+      build.onResolve({ filter: /^(?:\.\.?\/|\/)/, namespace: 'file' }, async (args) => {
+        if (args.pluginData?.cronsUsedPaths || args.importer.startsWith(sources)) return undefined
+        if (args.importer.split(sep).includes('node_modules')) return undefined
+        const found = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: { cronsUsedPaths: true },
+        })
+        if (found.errors.length > 0 || found.external || found.namespace !== 'file') return undefined
+        for (const path of candidates(resolve(args.resolveDir, args.path))) {
+          if (isFile(path) && realpathSync.native(path) === found.path) {
+            used.set(found.path, (used.get(found.path) ?? new Set()).add(path))
+            break
+          }
+        }
+        return undefined
+      })
+    },
+  }
 }
 
 /**
@@ -184,18 +238,21 @@ function cronsPlugin(crons: CronsEntry, absoluteImports: boolean): Plugin {
 }
 
 /**
- * Reads every source file once: records what was bundled (mtime, size, a hash if racy) and gives files
+ * Reads every source file once: keeps its content and stat for the manifest, and gives files
  * using `import.meta.url`, `__dirname`… their own location, in a `var` on their first line (see `define`).
  * `injected` counts those files; undefined: inject nothing.
  */
-function sourcePlugin(loaded: Map<string, Input>, builtAt: number, injected: { count: number } | undefined): Plugin {
+function sourcePlugin(
+  loaded: Map<string, { content: Buffer; stat: Stats }>,
+  injected: { count: number } | undefined,
+): Plugin {
   return {
     name: 'crons-sources',
     setup(build) {
       build.onLoad({ filter: SOURCE_FILE, namespace: 'file' }, (args) => {
         const stat = statSync(args.path)
         const content = readFileSync(args.path)
-        loaded.set(args.path, inputOf(args.path, content, builtAt, stat))
+        loaded.set(args.path, { content, stat })
         let text = content.toString('utf8')
         if (injected !== undefined && META_USE.test(text)) {
           text = withMeta(text, args.path)

@@ -7,6 +7,8 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
+  symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -203,6 +205,36 @@ describe('the compiled-config cache', () => {
     writeFileSync(path, "import { state } from './lib/state.js'\nexport default { state, jobs: [1] }\n")
     expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db', jobs: [1] } })
     expect(await load(path)).toMatchObject({ built: false })
+  })
+
+  it('sees a config that is a symlink re-pointed, or replaced by a regular file (sed -i, an editor)', async () => {
+    const dir = tempDir({ 'a.mjs': plainConfig("state: 'a.db',"), 'b.mjs': plainConfig("state: 'b.db',") })
+    const path = join(dir, 'crons.config.mjs')
+    symlinkSync('a.mjs', path)
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'a.db' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'a.db' } })
+    unlinkSync(path)
+    symlinkSync('b.mjs', path)
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'b.db' } })
+    unlinkSync(path)
+    writeFileSync(path, plainConfig("state: 'c.db',"))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'c.db' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'c.db' } })
+  })
+
+  it('sees a symlinked import re-pointed to another file', async () => {
+    const dir = tempDir({
+      'crons.config.mjs': "import { state } from './current.mjs'\nexport default { state, jobs: [] }\n",
+      'v1.mjs': "export const state = 'one.db'\n",
+      'v2.mjs': "export const state = 'two.db'\n",
+    })
+    symlinkSync('v1.mjs', join(dir, 'current.mjs'))
+    const path = join(dir, 'crons.config.mjs')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'one.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    unlinkSync(join(dir, 'current.mjs'))
+    symlinkSync('v2.mjs', join(dir, 'current.mjs'))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db' } })
   })
 
   it('resolves a bare import from the node_modules next to the config, and caches there', async () => {
