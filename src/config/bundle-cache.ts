@@ -39,6 +39,8 @@ export interface Input {
 export interface Built {
   code: string
   inputs: Input[]
+  /** Paths an import would have resolved to, had they existed (`./lib.ts` for `./lib` that found lib/index.ts). */
+  absent: string[]
   builtAt: number
 }
 
@@ -79,10 +81,11 @@ export function freshBundle(dir: string, key: string, config: string, crons: Cro
       manifest.crons.entry === crons.path &&
       manifest.crons.version === crons.version &&
       manifest.inputs.every(unchanged) &&
+      !manifest.absent.some(isFile) &&
       trusted(dir)
     const bundle = join(dir, manifest.bundle)
     if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
-    return { bundle, inputs: pathsOf(manifest.inputs) }
+    return { bundle, inputs: pathsOf(manifest.inputs), absent: manifest.absent }
   } catch {
     return undefined // no manifest, or one of the wrong shape: rebuild
   }
@@ -132,6 +135,7 @@ export function writeCache(dir: string, key: string, config: string, crons: Cron
     bundle: name,
     builtAt: built.builtAt,
     inputs: built.inputs,
+    absent: built.absent,
   }
   writeAtomic(join(dir, `${key}.json`), `${JSON.stringify(manifest, null, 2)}\n`)
   removeStale(dir, key, name)

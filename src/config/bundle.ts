@@ -36,6 +36,8 @@ export interface Compiled {
   bundle: string
   /** What the bundle was made from: the config, the files it imports, the tsconfig.json (and symlinks' targets). */
   inputs: readonly string[]
+  /** Files that would change what an import resolves to, were they created. */
+  absent: readonly string[]
 }
 
 /** Counters, so tests can tell a cache hit (no esbuild) from a build. */
@@ -76,7 +78,7 @@ export async function compileConfig(config: string, crons: CronsEntry): Promise<
     built = await build(config, crons, { dir: fallback, absoluteImports: true })
     bundle = writeCache(fallback, key, config, crons, built)
   }
-  return { bundle, inputs: pathsOf(built.inputs) }
+  return { bundle, inputs: pathsOf(built.inputs), absent: built.absent }
 }
 
 /** esbuild's messages, if `error` is a build failure. */
@@ -95,8 +97,10 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   const esbuild = await import('esbuild')
   const builtAt = Date.now()
   const loaded = new Map<string, { content: Buffer; stat: Stats }>()
-  // By resolved path: the paths used to reach it (the config as given, an import as written).
+  // By resolved path: the paths used to reach it (the config as given, an import as written); and the
+  // candidates esbuild tried before an import's file, missing then.
   const used = new Map<string, Set<string>>([[realpathSync.native(config), new Set([config])]])
+  const absent = new Set<string>()
   const injected = { count: 0 }
   const buildOptions = (injectMeta: boolean): BuildOptions => ({
     entryPoints: [config],
@@ -123,7 +127,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     },
     plugins: [
       cronsPlugin(crons, options.absoluteImports),
-      usedPathsPlugin(crons, used),
+      usedPathsPlugin(crons, used, absent),
       sourcePlugin(loaded, injectMeta ? injected : undefined),
       ...(options.absoluteImports ? [absoluteImportsPlugin()] : []),
     ],
@@ -151,7 +155,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   })
   const tsconfig = nearestTsconfig(dirname(config))
   if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
-  return { code, inputs, builtAt }
+  return { code, inputs, absent: [...absent], builtAt }
 }
 
 /** esbuild's order for a relative import: as written, `.js` as `.ts`…; without an extension, with each, then as a folder. */
@@ -173,9 +177,10 @@ function candidates(path: string): string[] {
 
 /**
  * esbuild names each file by its real path: records the path the config's own files used to reach it
- * (so a re-pointed symlink is a change). It asks esbuild, and leaves the resolution to it.
+ * (so a re-pointed symlink is a change) and the candidates that did not exist (so a new one that would
+ * now win is a change). It asks esbuild, and leaves the resolution to it.
  */
-function usedPathsPlugin(crons: CronsEntry, used: Map<string, Set<string>>): Plugin {
+function usedPathsPlugin(crons: CronsEntry, used: Map<string, Set<string>>, absent: Set<string>): Plugin {
   const sources = dirname(crons.path) + sep
   return {
     name: 'crons-used-paths',
@@ -190,9 +195,12 @@ function usedPathsPlugin(crons: CronsEntry, used: Map<string, Set<string>>): Plu
           pluginData: { cronsUsedPaths: true },
         })
         if (found.errors.length > 0 || found.external || found.namespace !== 'file') return undefined
+        const missing: string[] = []
         for (const path of candidates(resolve(args.resolveDir, args.path))) {
-          if (isFile(path) && realpathSync.native(path) === found.path) {
+          if (!isFile(path)) missing.push(path)
+          else if (realpathSync.native(path) === found.path) {
             used.set(found.path, (used.get(found.path) ?? new Set()).add(path))
+            for (const each of missing) absent.add(each)
             break
           }
         }

@@ -13,7 +13,10 @@ export interface ConfigSources {
    */
   files: string[]
   hash: string
-  /** A file the last build failed in, not among `files` (just imported, with a syntax error): watched, not hashed. */
+  /**
+   * Watched, not hashed: a file the last build failed in, not among `files` (just imported, with a syntax
+   * error), and files that would change what an import resolves to were they created (`lib.ts` beside `lib/`).
+   */
   pending: string[]
 }
 

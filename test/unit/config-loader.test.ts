@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { configCacheStats } from '../../src/config/bundle.js'
-import { findConfigFile, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
+import { configSources, findConfigFile, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
 import type { JobContext } from '../../src/config/types.js'
 import { CronsError } from '../../src/errors.js'
 
@@ -235,6 +235,20 @@ describe('the compiled-config cache', () => {
     unlinkSync(join(dir, 'current.mjs'))
     symlinkSync('v2.mjs', join(dir, 'current.mjs'))
     expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db' } })
+  })
+
+  it('sees a new file that now wins an extensionless import (lib.ts beside lib/index.ts), and --watch follows it', async () => {
+    const dir = tempDir({
+      'crons.config.ts': "import { state } from './lib'\nexport default { state, jobs: [] }\n",
+      'lib/index.ts': "export const state: string = 'index.db'\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'index.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    expect(configSources(path)?.pending).toContain(join(dir, 'lib.ts'))
+    writeFileSync(join(dir, 'lib.ts'), "export const state: string = 'file.db'\n")
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'file.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
   })
 
   it('resolves a bare import from the node_modules next to the config, and caches there', async () => {
