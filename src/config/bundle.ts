@@ -3,7 +3,7 @@
  * stay imports, `cronsjs` is the running package). The on-disk cache is bundle-cache.ts.
  */
 import { readFileSync, realpathSync, type Stats, statSync } from 'node:fs'
-import { isBuiltin } from 'node:module'
+import { createRequire, isBuiltin } from 'node:module'
 import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BuildOptions, Loader, Message, Plugin } from 'esbuild'
@@ -34,7 +34,7 @@ export interface CronsEntry {
 
 export interface Compiled {
   bundle: string
-  /** What the bundle was made from: the config, the files it imports, the tsconfig.json (and symlinks' targets). */
+  /** What it was made from: the config, the files it imports (and symlinks' targets), the tsconfig.json and those it extends. */
   inputs: readonly string[]
   /** Files that would change what an import resolves to, were they created. */
   absent: readonly string[]
@@ -154,7 +154,9 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     })
   })
   const tsconfig = nearestTsconfig(dirname(config))
-  if (tsconfig !== undefined) inputs.push(inputOf(tsconfig, readFileSync(tsconfig), builtAt))
+  for (const file of tsconfig === undefined ? [] : withExtended(tsconfig)) {
+    inputs.push(inputOf(file, readFileSync(file), builtAt))
+  }
   return { code, inputs, absent: [...absent], builtAt }
 }
 
@@ -309,4 +311,39 @@ function nearestTsconfig(from: string): string | undefined {
     if (isFile(file)) return file
     if (dirname(dir) === dir) return undefined
   }
+}
+
+/** `file` and the tsconfig files it `extends`, all the way up (esbuild reads them all). */
+function withExtended(file: string, found: string[] = []): string[] {
+  if (found.includes(file)) return found
+  found.push(file)
+  const match = EXTENDS.exec(readFileSync(file, 'utf8'))
+  let names: unknown
+  try {
+    names = match?.[1] === undefined ? [] : JSON.parse(match[1])
+  } catch {
+    return found // not JSON as written: esbuild reports it, if it matters
+  }
+  for (const name of Array.isArray(names) ? names : [names]) {
+    const parent = typeof name === 'string' ? extendedFile(name, dirname(file)) : undefined
+    if (parent !== undefined) withExtended(parent, found)
+  }
+  return found
+}
+
+/** tsconfig.json allows comments: only `"extends": "…"` or `[…]` is read, not the whole file. */
+const EXTENDS = /"extends"\s*:\s*("(?:[^"\\]|\\.)*"|\[[^\]]*\])/
+
+/** A relative or absolute path (`.json` optional), or a package's file (`@tsconfig/node20/tsconfig.json`, `pkg/base`, `pkg`). */
+function extendedFile(name: string, dir: string): string | undefined {
+  if (isAbsolute(name) || RELATIVE.test(name)) return [resolve(dir, name), resolve(dir, `${name}.json`)].find(isFile)
+  const require = createRequire(join(dir, 'tsconfig.json'))
+  for (const each of name.endsWith('.json') ? [name] : [`${name}.json`, `${name}/tsconfig.json`]) {
+    try {
+      return require.resolve(each)
+    } catch {
+      // not this one
+    }
+  }
+  return undefined
 }

@@ -9,7 +9,7 @@ import { sha256 } from './hash.js'
 export interface ConfigSources {
   /**
    * The config and the local files it imports, as given and as written (and a symlink's target), and the
-   * tsconfig.json that applied; no package, not crons.
+   * tsconfig.json that applied (and those it extends); no package, not crons.
    */
   files: string[]
   hash: string

@@ -251,6 +251,23 @@ describe('the compiled-config cache', () => {
     expect(await load(path)).toMatchObject({ built: false })
   })
 
+  it('rebuilds when a tsconfig that the nearest tsconfig.json extends changes', async () => {
+    const paths = (lib: string) => `{ "compilerOptions": { "baseUrl": ".", "paths": { "@lib/*": ["${lib}/*"] } } }\n`
+    const dir = tempDir({
+      'tsconfig.json': '{ "extends": ["./base/tsconfig.json"] }\n',
+      'base/tsconfig.json': '{\n  // comments are allowed\n  "extends": "../tsconfig.paths"\n}\n',
+      'tsconfig.paths.json': paths('lib-a'),
+      'lib-a/state.ts': "export const state: string = 'a.db'\n",
+      'lib-b/state.ts': "export const state: string = 'b.db'\n",
+      'crons.config.ts': "import { state } from '@lib/state'\nexport default { state, jobs: [] }\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'a.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    writeFileSync(join(dir, 'tsconfig.paths.json'), paths('lib-b'))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'b.db' } })
+  })
+
   it('resolves a bare import from the node_modules next to the config, and caches there', async () => {
     const dir = tempDir({ 'crons.config.ts': importsPackage })
     fakePackage(dir)
