@@ -44,6 +44,7 @@ export interface Compiled {
 export const configCacheStats = { hits: 0, builds: 0 }
 
 const META_GLOBAL = '__crons_import_meta'
+const REQUIRE_FROM = '__crons_createRequire'
 const META_USE = /\bimport\.meta\.(?:url|dirname|filename)\b|\b__dirname\b|\b__filename\b/
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
 const SOURCE_FILE = /\.[cm]?[jt]sx?$/
@@ -99,7 +100,8 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
   const loaded = new Map<string, { content: Buffer; stat: Stats }>()
   // By resolved path: the paths used to reach it (the config as given, an import as written); and the
   // candidates esbuild tried before an import's file, missing then.
-  const used = new Map<string, Set<string>>([[realpathSync.native(config), new Set([config])]])
+  const real = realpathSync.native(config)
+  const used = new Map<string, Set<string>>([[real, new Set([config])]])
   const absent = new Set<string>()
   const injected = { count: 0 }
   const buildOptions = (injectMeta: boolean): BuildOptions => ({
@@ -115,6 +117,11 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     logLevel: 'silent',
     sourcemap: 'inline',
     sourcesContent: false,
+    // A real `require` for CommonJS files and `require()` calls bundled in (esbuild's shim uses it if there is
+    // one), resolving from the config as in a CommonJS file there; a config's own `require` is renamed.
+    banner: {
+      js: `import { createRequire as ${REQUIRE_FROM} } from 'node:module'; const require = ${REQUIRE_FROM}(${JSON.stringify(pathToFileURL(real).href)});`,
+    },
     // Node's conditions (esbuild adds "module" unless told otherwise); matters for packages it resolves.
     conditions: [],
     ...(options.absoluteImports ? {} : { packages: 'external' as const }),

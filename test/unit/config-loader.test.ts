@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -311,6 +311,25 @@ describe('the compiled-config cache', () => {
       helper: pathToFileURL(join(real, 'lib/helper.ts')).href,
       jobs: [],
     })
+  })
+
+  it('gives CommonJS it bundles a real require, in plain Node too; a config may still declare its own', () => {
+    const dir = tempDir({
+      'legacy.cjs': "const { sep } = require('node:path')\nmodule.exports = { state: sep === '/' ? 'cjs.db' : 'x' }\n",
+      'crons.config.mjs': [
+        "import { createRequire } from 'node:module'",
+        "import legacy from './legacy.cjs'",
+        'const require = createRequire(import.meta.url)',
+        "export default { state: legacy.state, jobs: [{ name: typeof require('node:fs').statSync }] }",
+      ].join('\n'),
+    })
+    // vitest's module runner supplies a `require` of its own: load as bin/dev.js and the CLI do.
+    const worker = join(FIXTURES, 'worker/load-config.ts')
+    const out = execFileSync(process.execPath, ['--import', 'tsx', worker, join(dir, 'crons.config.mjs')], {
+      cwd: REPO,
+      encoding: 'utf8',
+    })
+    expect(out.trim()).toBe('{"state":"cjs.db","jobs":["function"]}')
   })
 
   it('reports syntax errors where the user wrote them, in characters', async () => {
