@@ -44,8 +44,9 @@ export interface Compiled {
 export const configCacheStats = { hits: 0, builds: 0 }
 
 const META_GLOBAL = '__crons_import_meta'
-const REQUIRE_FROM = '__crons_createRequire'
-const META_USE = /\bimport\.meta\.(?:url|dirname|filename)\b|\b__dirname\b|\b__filename\b/
+const META_USE = /\bimport\.meta\.(?:url|dirname|filename|resolve)\b|\b__dirname\b|\b__filename\b/
+/** Relative specifiers: what `import.meta.resolve` would otherwise resolve against the cached bundle. */
+const RESOLVE_FROM = '__crons_resolveFrom'
 const LOADERS: Record<string, Loader> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.jsx': 'jsx' }
 const SOURCE_FILE = /\.[cm]?[jt]sx?$/
 const BARE = /^[^./]/
@@ -117,11 +118,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
     logLevel: 'silent',
     sourcemap: 'inline',
     sourcesContent: false,
-    // A real `require` for CommonJS files and `require()` calls bundled in (esbuild's shim uses it if there is
-    // one), resolving from the config as in a CommonJS file there; a config's own `require` is renamed.
-    banner: {
-      js: `import { createRequire as ${REQUIRE_FROM} } from 'node:module'; const require = ${REQUIRE_FROM}(${JSON.stringify(pathToFileURL(real).href)});`,
-    },
+    banner: { js: banner(pathToFileURL(real).href) },
     // Node's conditions (esbuild adds "module" unless told otherwise); matters for packages it resolves.
     conditions: [],
     ...(options.absoluteImports ? {} : { packages: 'external' as const }),
@@ -129,6 +126,7 @@ async function build(config: string, crons: CronsEntry, options: BuildSettings):
       'import.meta.url': `${META_GLOBAL}.url`,
       'import.meta.dirname': `${META_GLOBAL}.dirname`,
       'import.meta.filename': `${META_GLOBAL}.filename`,
+      'import.meta.resolve': `${META_GLOBAL}.resolve`,
       __dirname: `${META_GLOBAL}.dirname`,
       __filename: `${META_GLOBAL}.filename`,
     },
@@ -281,9 +279,25 @@ function sourcePlugin(
   }
 }
 
+/**
+ * First in the bundle, as written (no `define` applies): a real `require` for the CommonJS files and
+ * `require()` calls bundled in (esbuild's shim uses it), resolving as in a CommonJS file beside the config
+ * (a config's own `require` is renamed by esbuild); and the `import.meta.resolve` given to each file,
+ * which resolves a relative specifier against that file, then as Node does (symlinks, …).
+ */
+function banner(configUrl: string): string {
+  return [
+    `import { createRequire as __crons_createRequire } from 'node:module';`,
+    `const require = __crons_createRequire(${JSON.stringify(configUrl)});`,
+    `const ${RESOLVE_FROM} = (url) => (specifier) =>`,
+    `  import.meta.resolve(/^\\.{0,2}\\//.test(specifier) ? new URL(specifier, url).href : specifier);`,
+  ].join(' ')
+}
+
 function withMeta(text: string, path: string): string {
-  const meta = { url: pathToFileURL(path).href, dirname: dirname(path), filename: path }
-  const line = `var ${META_GLOBAL} = ${JSON.stringify(meta)};`
+  const url = pathToFileURL(path).href
+  const meta = JSON.stringify({ url, dirname: dirname(path), filename: path })
+  const line = `var ${META_GLOBAL} = { ...${meta}, resolve: ${RESOLVE_FROM}(${JSON.stringify(url)}) };`
   // On the first line, so line numbers stay right; but after a #! line, which must come first.
   if (!text.startsWith('#!')) return line + text
   const end = text.indexOf('\n')

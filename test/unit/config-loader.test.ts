@@ -288,7 +288,7 @@ describe('the compiled-config cache', () => {
     expect(await load(path)).toMatchObject({ built: false, value: { state: 'hi pkg' } })
   })
 
-  it('gives each file its own import.meta.url, import.meta.dirname and __dirname', async () => {
+  it('gives each file its own import.meta.url, import.meta.dirname, import.meta.resolve and __dirname', async () => {
     const dir = tempDir({
       'crons.config.ts': [
         "import { readFileSync } from 'node:fs'",
@@ -296,9 +296,10 @@ describe('the compiled-config cache', () => {
         'export default {',
         '  url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, cjs: __dirname,',
         "  data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'), helper, jobs: [],",
+        "  resolved: import.meta.resolve('./data.txt'), pkg: import.meta.resolve('node:fs'),",
         '}',
       ].join('\n'),
-      'lib/helper.ts': 'export const helper: string = import.meta.url\n',
+      'lib/helper.ts': "export const helper: string[] = [import.meta.url, import.meta.resolve('../data.txt')]\n",
       'data.txt': 'next to the config',
     })
     const real = realpathSync(dir)
@@ -308,8 +309,10 @@ describe('the compiled-config cache', () => {
       filename: join(real, 'crons.config.ts'),
       cjs: real,
       data: 'next to the config',
-      helper: pathToFileURL(join(real, 'lib/helper.ts')).href,
+      helper: [pathToFileURL(join(real, 'lib/helper.ts')).href, pathToFileURL(join(real, 'data.txt')).href],
       jobs: [],
+      resolved: pathToFileURL(join(real, 'data.txt')).href,
+      pkg: 'node:fs',
     })
   })
 
