@@ -2,21 +2,34 @@
  * The on-disk cache of config bundles: where it lives, the manifest of what each was made from, whether
  * it is still fresh (a hit stats its inputs: no esbuild), writing it and removing the ones it supersedes.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import type { Compiled, CronsEntry } from './bundle.js'
 import { crypto, pathHash, sha256 } from './hash.js'
 
 /** Bump when the bundle's shape changes. */
-const CACHE_FORMAT = 2
+const CACHE_FORMAT = 3
 /** Files changed this close to a build are "racy": an edit in the same mtime tick is only visible in the content. */
 const RACY_MS = 2000
 /** Bundles superseded for longer than this are deleted (younger ones may be being imported right now). */
 const STALE_BUNDLE_MS = 60_000
 
 export interface Input {
+  /** The path used: the config as given, an import as written (with the extension it resolved with). */
   path: string
+  /** What `path` resolved to, if a symlink is on the way: re-pointing it, or replacing it by a file, is a change. */
+  real?: string
   mtimeMs: number
   size: number
   /** Only for racy files: compared when mtime and size match. */
@@ -26,6 +39,8 @@ export interface Input {
 export interface Built {
   code: string
   inputs: Input[]
+  /** Paths an import would have resolved to, had they existed (`./lib.ts` for `./lib` that found lib/index.ts). */
+  absent: string[]
   builtAt: number
 }
 
@@ -66,17 +81,28 @@ export function freshBundle(dir: string, key: string, config: string, crons: Cro
       manifest.crons.entry === crons.path &&
       manifest.crons.version === crons.version &&
       manifest.inputs.every(unchanged) &&
+      !manifest.absent.some(isFile) &&
       trusted(dir)
     const bundle = join(dir, manifest.bundle)
     if (!valid || basename(bundle) !== manifest.bundle || !isFile(bundle)) return undefined
-    return { bundle, inputs: manifest.inputs.map((input) => input.path) }
+    return { bundle, inputs: pathsOf(manifest.inputs), absent: manifest.absent }
   } catch {
     return undefined // no manifest, or one of the wrong shape: rebuild
   }
 }
 
+/** The paths used and, where a symlink was on the way, the files they led to (both are watched). */
+export function pathsOf(inputs: readonly Input[]): string[] {
+  return [...new Set(inputs.flatMap((input) => (input.real === undefined ? [input.path] : [input.path, input.real])))]
+}
+
+/** One lstat per input; only a path that is or was reached through a symlink pays for a realpath. */
 function unchanged(input: Input): boolean {
-  const stat = statSync(input.path, { throwIfNoEntry: false })
+  let stat = lstatSync(input.path, { throwIfNoEntry: false })
+  if (stat?.isSymbolicLink() || input.real !== undefined) {
+    if (stat === undefined || realpathSync.native(input.path) !== (input.real ?? input.path)) return false
+    stat = statSync(input.path)
+  }
   if (stat === undefined || stat.mtimeMs !== input.mtimeMs || stat.size !== input.size) return false
   return input.sha256 === undefined || input.sha256 === sha256(readFileSync(input.path))
 }
@@ -89,7 +115,8 @@ function trusted(dir: string): boolean {
 }
 
 export function inputOf(path: string, content: Buffer, builtAt: number, stat = statSync(path)): Input {
-  const input: Input = { path, mtimeMs: stat.mtimeMs, size: stat.size }
+  const real = realpathSync.native(path)
+  const input: Input = { path, ...(real === path ? {} : { real }), mtimeMs: stat.mtimeMs, size: stat.size }
   if (stat.mtimeMs >= builtAt - RACY_MS) input.sha256 = sha256(content)
   return input
 }
@@ -108,6 +135,7 @@ export function writeCache(dir: string, key: string, config: string, crons: Cron
     bundle: name,
     builtAt: built.builtAt,
     inputs: built.inputs,
+    absent: built.absent,
   }
   writeAtomic(join(dir, `${key}.json`), `${JSON.stringify(manifest, null, 2)}\n`)
   removeStale(dir, key, name)

@@ -50,18 +50,18 @@ export interface LoadOptions {
 }
 
 /** By the config's absolute path: what its last loaded bundle was made from, and the file its last build failed in. */
-const loadedInputs = new Map<string, readonly string[]>()
+const loadedInputs = new Map<string, Compiled>()
 const failedIn = new Map<string, string>()
 
 /** The files (not packages, not crons) the config was last loaded from in this process; undefined if not loaded. */
 export function configSources(configPath: string): ConfigSources | undefined {
   const absolute = resolve(configPath)
-  const inputs = loadedInputs.get(absolute)
-  if (inputs === undefined) return undefined
+  const loaded = loadedInputs.get(absolute)
+  if (loaded === undefined) return undefined
   const crons = dirname(packageEntry().path) + sep
-  const files = inputs.filter((file) => !file.startsWith(crons) && !file.split(sep).includes('node_modules'))
+  const files = loaded.inputs.filter((file) => !file.startsWith(crons) && !file.split(sep).includes('node_modules'))
   const failed = failedIn.get(absolute)
-  const pending = failed === undefined || files.includes(failed) ? [] : [failed]
+  const pending = [...(failed === undefined || files.includes(failed) ? [] : [failed]), ...loaded.absent]
   return { files, hash: fingerprintOf(dirname(absolute), files), pending }
 }
 
@@ -96,9 +96,9 @@ export async function loadConfigModule(path: string, options: LoadOptions = {}):
       if (location) failedIn.set(absolute, resolve(dirname(absolute), location.file))
       throw compileError(error, config, options.cwd)
     }
-    const { bundle, inputs } = compiled
+    const { bundle } = compiled
     // Known before it runs: a config that throws is still watched through the files it imports.
-    loadedInputs.set(absolute, inputs)
+    loadedInputs.set(absolute, compiled)
     try {
       namespace = await import(`${pathToFileURL(bundle).href}?v=${loadStamp}${++loads}`)
       break

@@ -7,10 +7,16 @@ import { relative } from 'node:path'
 import { sha256 } from './hash.js'
 
 export interface ConfigSources {
-  /** The config and the local files it imports, and the tsconfig.json that applied; no package, not crons. */
+  /**
+   * The config and the local files it imports, as given and as written (and a symlink's target), and the
+   * tsconfig.json that applied (and those it extends); no package, not crons.
+   */
   files: string[]
   hash: string
-  /** A file the last build failed in, not among `files` (just imported, with a syntax error): watched, not hashed. */
+  /**
+   * Watched, not hashed: a file the last build failed in, not among `files` (just imported, with a syntax
+   * error), and files that would change what an import resolves to were they created (`lib.ts` beside `lib/`).
+   */
   pending: string[]
 }
 

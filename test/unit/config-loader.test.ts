@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -7,6 +7,8 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
+  symlinkSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,7 +16,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { configCacheStats } from '../../src/config/bundle.js'
-import { findConfigFile, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
+import { configSources, findConfigFile, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
 import type { JobContext } from '../../src/config/types.js'
 import { CronsError } from '../../src/errors.js'
 
@@ -224,6 +226,67 @@ describe('the compiled-config cache', () => {
     expect(await load(path)).toMatchObject({ built: false })
   })
 
+  it('sees a config that is a symlink re-pointed, or replaced by a regular file (sed -i, an editor)', async () => {
+    const dir = tempDir({ 'a.mjs': plainConfig("state: 'a.db',"), 'b.mjs': plainConfig("state: 'b.db',") })
+    const path = join(dir, 'crons.config.mjs')
+    symlinkSync('a.mjs', path)
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'a.db' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'a.db' } })
+    unlinkSync(path)
+    symlinkSync('b.mjs', path)
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'b.db' } })
+    unlinkSync(path)
+    writeFileSync(path, plainConfig("state: 'c.db',"))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'c.db' } })
+    expect(await load(path)).toMatchObject({ built: false, value: { state: 'c.db' } })
+  })
+
+  it('sees a symlinked import re-pointed to another file', async () => {
+    const dir = tempDir({
+      'crons.config.mjs': "import { state } from './current.mjs'\nexport default { state, jobs: [] }\n",
+      'v1.mjs': "export const state = 'one.db'\n",
+      'v2.mjs': "export const state = 'two.db'\n",
+    })
+    symlinkSync('v1.mjs', join(dir, 'current.mjs'))
+    const path = join(dir, 'crons.config.mjs')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'one.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    unlinkSync(join(dir, 'current.mjs'))
+    symlinkSync('v2.mjs', join(dir, 'current.mjs'))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'two.db' } })
+  })
+
+  it('sees a new file that now wins an extensionless import (lib.ts beside lib/index.ts), and --watch follows it', async () => {
+    const dir = tempDir({
+      'crons.config.ts': "import { state } from './lib'\nexport default { state, jobs: [] }\n",
+      'lib/index.ts': "export const state: string = 'index.db'\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'index.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    expect(configSources(path)?.pending).toContain(join(dir, 'lib.ts'))
+    writeFileSync(join(dir, 'lib.ts'), "export const state: string = 'file.db'\n")
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'file.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+  })
+
+  it('rebuilds when a tsconfig that the nearest tsconfig.json extends changes', async () => {
+    const paths = (lib: string) => `{ "compilerOptions": { "baseUrl": ".", "paths": { "@lib/*": ["${lib}/*"] } } }\n`
+    const dir = tempDir({
+      'tsconfig.json': '{ "extends": ["./base/tsconfig.json"] }\n',
+      'base/tsconfig.json': '{\n  // comments are allowed\n  "extends": "../tsconfig.paths"\n}\n',
+      'tsconfig.paths.json': paths('lib-a'),
+      'lib-a/state.ts': "export const state: string = 'a.db'\n",
+      'lib-b/state.ts': "export const state: string = 'b.db'\n",
+      'crons.config.ts': "import { state } from '@lib/state'\nexport default { state, jobs: [] }\n",
+    })
+    const path = join(dir, 'crons.config.ts')
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'a.db' } })
+    expect(await load(path)).toMatchObject({ built: false })
+    writeFileSync(join(dir, 'tsconfig.paths.json'), paths('lib-b'))
+    expect(await load(path)).toMatchObject({ built: true, value: { state: 'b.db' } })
+  })
+
   it('resolves a bare import from the node_modules next to the config, and caches there', async () => {
     const dir = tempDir({ 'crons.config.ts': importsPackage })
     fakePackage(dir)
@@ -244,7 +307,7 @@ describe('the compiled-config cache', () => {
     expect(await load(path)).toMatchObject({ built: false, value: { state: 'hi pkg' } })
   })
 
-  it('gives each file its own import.meta.url, import.meta.dirname and __dirname', async () => {
+  it('gives each file its own import.meta.url, import.meta.dirname, import.meta.resolve and __dirname', async () => {
     const dir = tempDir({
       'crons.config.ts': [
         "import { readFileSync } from 'node:fs'",
@@ -252,9 +315,10 @@ describe('the compiled-config cache', () => {
         'export default {',
         '  url: import.meta.url, dirname: import.meta.dirname, filename: import.meta.filename, cjs: __dirname,',
         "  data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'), helper, jobs: [],",
+        "  resolved: import.meta.resolve('./data.txt'), pkg: import.meta.resolve('node:fs'),",
         '}',
       ].join('\n'),
-      'lib/helper.ts': 'export const helper: string = import.meta.url\n',
+      'lib/helper.ts': "export const helper: string[] = [import.meta.url, import.meta.resolve('../data.txt')]\n",
       'data.txt': 'next to the config',
     })
     const real = realpathSync(dir)
@@ -264,9 +328,30 @@ describe('the compiled-config cache', () => {
       filename: join(real, 'crons.config.ts'),
       cjs: real,
       data: 'next to the config',
-      helper: pathToFileURL(join(real, 'lib/helper.ts')).href,
+      helper: [pathToFileURL(join(real, 'lib/helper.ts')).href, pathToFileURL(join(real, 'data.txt')).href],
       jobs: [],
+      resolved: pathToFileURL(join(real, 'data.txt')).href,
+      pkg: 'node:fs',
     })
+  })
+
+  it('gives CommonJS it bundles a real require, in plain Node too; a config may still declare its own', () => {
+    const dir = tempDir({
+      'legacy.cjs': "const { sep } = require('node:path')\nmodule.exports = { state: sep === '/' ? 'cjs.db' : 'x' }\n",
+      'crons.config.mjs': [
+        "import { createRequire } from 'node:module'",
+        "import legacy from './legacy.cjs'",
+        'const require = createRequire(import.meta.url)',
+        "export default { state: legacy.state, jobs: [{ name: typeof require('node:fs').statSync }] }",
+      ].join('\n'),
+    })
+    // vitest's module runner supplies a `require` of its own: load as bin/dev.js and the CLI do.
+    const worker = join(FIXTURES, 'worker/load-config.ts')
+    const out = execFileSync(process.execPath, ['--import', 'tsx', worker, join(dir, 'crons.config.mjs')], {
+      cwd: REPO,
+      encoding: 'utf8',
+    })
+    expect(out.trim()).toBe('{"state":"cjs.db","jobs":["function"]}')
   })
 
   it('reports syntax errors where the user wrote them, in characters', async () => {

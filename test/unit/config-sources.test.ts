@@ -2,11 +2,11 @@
  * The sources a loaded config was made from (what `start-scheduler --watch` follows) and its
  * fingerprint (what a scheduler records, and `list-jobs`/`status` compare with the file).
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { configSources, resolveConfig } from '../../src/config/loader.js'
+import { configSources, loadConfigModule, resolveConfig } from '../../src/config/loader.js'
 import { fingerprintOf } from '../../src/config/sources.js'
 
 const temps: string[] = []
@@ -39,6 +39,25 @@ describe('config sources and fingerprint', () => {
     expect(sources?.files.sort()).toEqual([join(dir, 'crons.config.ts'), join(dir, 'lib/jobs.ts')])
     expect(config.configHash).toMatch(/^[0-9a-f]{16}$/)
     expect(sources?.hash).toBe(config.configHash)
+  })
+
+  it('names an import reached through a symlink both ways, so re-pointing the link is seen', async () => {
+    const dir = tempDir({
+      'crons.config.mjs': "import { jobs } from './current.mjs'\nexport default { state: ':memory:', jobs }\n",
+      'v1.mjs': jobs('@daily'),
+      'v2.mjs': jobs('@hourly'),
+    })
+    const path = join(dir, 'crons.config.mjs')
+    symlinkSync('v1.mjs', join(dir, 'current.mjs'))
+    await loadConfigModule(path)
+    const before = configSources(path)
+    expect(before?.files.sort()).toEqual([path, join(dir, 'current.mjs'), join(dir, 'v1.mjs')])
+    unlinkSync(join(dir, 'current.mjs'))
+    symlinkSync('v2.mjs', join(dir, 'current.mjs'))
+    expect(await loadConfigModule(path)).toMatchObject({ jobs: [{ schedule: '@hourly' }] })
+    const after = configSources(path)
+    expect(after?.files.sort()).toEqual([path, join(dir, 'current.mjs'), join(dir, 'v2.mjs')])
+    expect(after?.hash).not.toBe(before?.hash)
   })
 
   it('is only computed when asked for', async () => {
