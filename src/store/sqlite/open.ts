@@ -181,6 +181,21 @@ function createWhole(path: string, context: FailureContext): 'created' | 'taken'
   }
 }
 
+/** Refuse a file that is not ours, or too new, through a read-only connection of its own, then close it. */
+function lookReadOnly(path: string, context: FailureContext, hadCompanions: boolean): void {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: context.busyTimeoutMs })
+    try {
+      assertUsable(path, probeSchema(db), false)
+    } finally {
+      db.close()
+    }
+  } catch (error) {
+    tidyAfterReadOnly(path, hadCompanions)
+    throw fromSqliteError(error, context)
+  }
+}
+
 /** Check, open, refuse or migrate. On any refusal the file is left byte-for-byte as it was. */
 export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
   const memory = path === ':memory:'
@@ -196,6 +211,8 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     exists = made !== 'in place'
   }
   const hadCompanions = exists && companionsExist(path)
+  // Refused through a connection that cannot checkpoint: closing a read-write one folds a -wal into the file.
+  if (exists && !created && !readonly && !memory) lookReadOnly(path, context, hadCompanions)
 
   let db: Database.Database
   try {
