@@ -46,7 +46,7 @@ export const stateFailure = {
     new CronsError(
       'STATE_VERSION',
       `${path}: state file has schema version ${version}, this crons needs ${SCHEMA_VERSION} and cannot upgrade it read-only`,
-      { suggestions: ['Start the scheduler once (it upgrades the file), then retry'] },
+      { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it, then retry'] },
     ),
   readOnlyFile: (path: string, target: string) =>
     new CronsError('STATE_READONLY', `${path}: state file is read-only (need write access to ${target})`),
