@@ -24,7 +24,8 @@ const EXIT_MEANINGS = {
     '`run-job`: the run failed, timed out, was interrupted or was cancelled. Also an unexpected internal error (run again with `DEBUG=1`).',
   usage: 'A flag or argument is wrong: bad value, unknown job name, unknown run id, bad cron expression or time zone.',
   config: 'The config file is missing, does not load (syntax error, throws) or does not validate.',
-  state: 'The state file cannot be opened, read or written: missing folder, read-only, locked, corrupt, too new.',
+  state:
+    'The state file cannot be opened, read or written: missing folder, read-only, locked, corrupt, too new (or, to an inspecting command, too old: `crons state migrate` upgrades it).',
   busy: '`run-job`: the job is running in another process sharing the state file, and `--force` was not given. `cancel`: the process running the attempt has not acted on the request within `--wait` (the request stands).',
   unhealthy: '`status`: no scheduler instance is alive.',
 }

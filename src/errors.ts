@@ -75,6 +75,13 @@ export class CronsError extends Error {
   }
 }
 
+/** `STATE_VERSION` for a state older than this crons, refused read-only: opened for writing, it is upgraded. */
+export class StateNeedsUpgrade extends CronsError {
+  constructor(message: string, options: CronsErrorOptions = {}) {
+    super('STATE_VERSION', message, options)
+  }
+}
+
 export function isCronsError(error: unknown): error is CronsError {
   return error instanceof CronsError
 }

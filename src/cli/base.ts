@@ -88,8 +88,13 @@ export abstract class BaseCommand extends Command {
   ): Promise<Reading> {
     const { openForReading } = await import('./reading.js')
     const reading = await openForReading(() => this.loadConfig(flags, options), flags)
-    if (reading.note !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${reading.note}`)}\n`)
+    this.note(reading.note)
     return reading
+  }
+
+  /** Why the state is read as it is, on stderr. */
+  protected note(text: string | undefined): void {
+    if (text !== undefined) process.stderr.write(`${paint(process.stderr).dim(`note: ${text}`)}\n`)
   }
 
   /** Exit once oclif has printed the result, even if a job that ignored its signal holds the event loop. */

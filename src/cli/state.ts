@@ -3,13 +3,24 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import type { ResolvedConfig } from '../config/types.js'
 import type { StateAccess } from '../core/pause.js'
 import { CronsError, isCronsError } from '../errors.js'
-import type { Store } from '../store/types.js'
+import type { StateSource, Store } from '../store/types.js'
 
 /** The store, read-only; `undefined` when no state exists there yet. */
 export async function openStateForReading(config: ResolvedConfig): Promise<Store | undefined> {
   const { openExistingStore } = await import('../store/index.js')
+  return emptySaidSo(config, () => openExistingStore(config.state))
+}
+
+/** The state, read-only, to be copied as it is (an older schema version too); `undefined` when none exists yet. */
+export async function openStateToCopy(config: ResolvedConfig): Promise<StateSource | undefined> {
+  const { openStateToCopy } = await import('../store/index.js')
+  return emptySaidSo(config, () => openStateToCopy(config.state))
+}
+
+/** `use` the state; a refusal of a state file that is an empty SQLite database says that it is empty. */
+async function emptySaidSo<T>(config: ResolvedConfig, use: () => Promise<T>): Promise<T> {
   try {
-    return await openExistingStore(config.state)
+    return await use()
   } catch (error) {
     if (config.state.kind !== 'file' || !isCronsError(error) || error.code !== 'STATE_INVALID') throw error
     throw emptyDatabase(config.state.path) ?? error

@@ -5,7 +5,7 @@ import { CronsError, quote } from '../errors.js'
 import type { AttemptRecord, InstanceRecord, RunStatus, Store } from '../store/types.js'
 import { type Clock, StoreTimeClock } from './clock.js'
 import { DEFAULT_INSTANCE_TTL_MS } from './housekeeping.js'
-import { type StateAccess, withStore } from './pause.js'
+import { type StateAccess, storeToCheck, withStore } from './pause.js'
 import { processGoneHere } from './process-identity.js'
 
 /** A live instance heartbeats within the instance TTL, by definition of live. */
@@ -76,7 +76,7 @@ export async function cancelInState(
   runId: number,
   options: CancelOptions = {},
 ): Promise<AttemptRecord> {
-  const reading = await state.read()
+  const reading = await storeToCheck(state)
   if (reading === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId}: nothing has run yet (no state)`)
   if ((await withStore(state, reading, (store) => store.getRun(runId))) === undefined) {
     throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${reading.location}`)

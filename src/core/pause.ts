@@ -1,7 +1,7 @@
 // Pausing and resuming a job: which names may be paused, and the write. The CLI, an app or an HTTP
 // server all go through `changePaused`, so they accept the same names.
 import type { ResolvedConfig } from '../config/types.js'
-import { CronsError, suggestClosest, unknownJob } from '../errors.js'
+import { CronsError, StateNeedsUpgrade, suggestClosest, unknownJob } from '../errors.js'
 import { describeLocation } from '../store/location.js'
 import type { Store } from '../store/types.js'
 
@@ -44,7 +44,7 @@ export async function changePaused(
 }
 
 async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, name: string): Promise<void> {
-  const reading = await state.read()
+  const reading = await storeToCheck(state)
   const stored = reading
     ? await withStore(state, reading, async (store) => (await store.listJobs()).map((j) => j.name))
     : []
@@ -57,6 +57,20 @@ async function assertKnownToStore(config: ResolvedConfig, state: StateAccess, na
       : unknownJob(name, configured, config.configPath)
   // Removed jobs can be paused too.
   throw new CronsError(error.code, error.message, { suggestions: suggestClosest(name, [...configured, ...stored]) })
+}
+
+/**
+ * The store to check a name or a run id on before a write: read-only, so a typo never opens the state
+ * for writing. A state too old to read read-only is opened for writing instead, which upgrades it as the
+ * write that follows would (and as a command on a configured job, which reads nothing first, does).
+ */
+export async function storeToCheck(state: StateAccess): Promise<Store | undefined> {
+  try {
+    return await state.read()
+  } catch (error) {
+    if (error instanceof StateNeedsUpgrade) return state.write()
+    throw error
+  }
 }
 
 /** `use` a store `state` gave, then release it whatever `use` did. */

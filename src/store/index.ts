@@ -4,8 +4,14 @@
  */
 import { CronsError } from '../errors.js'
 import { parseStateLocation, type StateLocation, StateLocationError } from './location.js'
-import { migrateSqliteFile, openSqliteStore, type SqliteStoreOptions, statOrUndefined } from './sqlite/index.js'
-import type { Store } from './types.js'
+import {
+  migrateSqliteFile,
+  openSqliteFileToCopy,
+  openSqliteStore,
+  type SqliteStoreOptions,
+  statOrUndefined,
+} from './sqlite/index.js'
+import type { StateSource, Store } from './types.js'
 
 export { parseStateLocation, type StateLocation } from './location.js'
 export { SCHEMA_VERSION } from './sqlite/index.js'
@@ -42,17 +48,28 @@ export async function openExistingStore(location: StateLocation): Promise<Store 
   switch (location.kind) {
     case 'memory':
       return openSqliteStore(':memory:', { readonly: true })
-    case 'file': {
-      // A folder that cannot be entered, or a file in place of one: one line, as opening would say.
-      const stats = statOrUndefined(location.path, location.path)
-      if (stats === undefined || (stats.size === 0 && stats.isFile())) return undefined
-      return openSqliteStore(location.path, { readonly: true })
-    }
+    case 'file':
+      return holdsState(location.path) ? openSqliteStore(location.path, { readonly: true }) : undefined
     case 'postgres': {
       const { openPostgresStore } = await import('./postgres/index.js')
       return openPostgresStore(location, { readonly: true, ifExists: true, poolSize: location.poolSize })
     }
   }
+}
+
+/**
+ * The state opened read-only only to be copied (`crons state backup`); `undefined` when none exists yet.
+ * A state file may be of an older schema version, which no other read accepts: a copy before the upgrade.
+ */
+export async function openStateToCopy(location: StateLocation): Promise<StateSource | undefined> {
+  if (location.kind !== 'file') return openExistingStore(location)
+  return holdsState(location.path) ? openSqliteFileToCopy(location.path) : undefined
+}
+
+/** Whether a state file is there: a missing or empty one is none yet; a folder that cannot be entered is one line. */
+function holdsState(path: string): boolean {
+  const stats = statOrUndefined(path, path)
+  return stats !== undefined && !(stats.size === 0 && stats.isFile())
 }
 
 function parseState(value: string): StateLocation {

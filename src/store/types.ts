@@ -185,6 +185,9 @@ export interface StateBackup {
   sizeBytes: number
 }
 
+/** What `crons state backup` copies from: a store, or a state file of an older schema version opened only to copy it. */
+export type StateSource = Pick<Store, 'location' | 'backup' | 'close'>
+
 export interface Store {
   /** Where the state lives, as shown to people (never with a password). */
   readonly location: string

@@ -3,13 +3,16 @@
  * included) while it is open for writing, one-line refusals, and --json. A state file that exists is
  * never called missing.
  */
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/store/index.js'
+import { SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import type { Store } from '../../src/store/types.js'
+import { olderStateFile } from '../store/helpers.js'
 import { crons } from './helpers.js'
 
 const dirs: string[] = []
@@ -165,6 +168,40 @@ describe('crons state backup', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('a state file an older crons wrote, which the inspecting commands refuse, is copied as it is; a newer one is refused', () => {
+    const dir = folder()
+    const old = SCHEMA_VERSION - 1
+    const state = olderStateFile(
+      path.join(dir, 'crons.db'),
+      old,
+      `INSERT INTO runs (id, job, slot, "trigger", attempt, status, started_at, finished_at, instance_id, active)
+        VALUES (1, 'backup', 1000, 'schedule', 1, 'succeeded', 1000, 1005, 'old', 0)`,
+    )
+    const hash = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+    const before = hash(state)
+    expect(crons(dir, ['logs', '--state', state])).toMatchObject({
+      status: 4,
+      stderr: `error: ${state}: state file has schema version ${old}, this crons needs ${SCHEMA_VERSION} and cannot upgrade it read-only (Run \`crons state migrate\` (or start a scheduler) to upgrade it, then retry)\n`,
+    })
+    expect(crons(dir, ['state', 'backup', 'before-upgrade.db', '--state', state])).toMatchObject({
+      status: 0,
+      stderr: `note: no config file in ${dir}: reading ${state} alone\n`,
+    })
+    expect(hash(state)).toBe(before)
+    const copy = new Database(path.join(dir, 'before-upgrade.db'), { readonly: true })
+    expect(copy.pragma('user_version', { simple: true })).toBe(old)
+    expect(copy.prepare('SELECT id, job FROM runs').all()).toEqual([{ id: 1, job: 'backup' }])
+    copy.close()
+    const newer = new Database(state)
+    newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    newer.close()
+    expect(crons(dir, ['state', 'backup', 'after.db', '--state', state])).toMatchObject({
+      status: 4,
+      stderr: `error: ${state}: state file has schema version ${SCHEMA_VERSION + 1}, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)\n`,
+    })
+    expect(fs.existsSync(path.join(dir, 'after.db'))).toBe(false)
   })
 
   it('the library store.backup() refuses the same files as the command does', async () => {

@@ -11,7 +11,9 @@ import { changePaused } from '../../src/core/pause.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError, EXIT } from '../../src/errors.js'
 import { openStore } from '../../src/store/index.js'
+import { SCHEMA_VERSION } from '../../src/store/sqlite/index.js'
 import type { Store } from '../../src/store/types.js'
+import { olderStateFile } from '../store/helpers.js'
 import { crons, ROOT } from './helpers.js'
 
 const T0 = Date.parse('2026-01-15T10:00:00Z')
@@ -183,6 +185,28 @@ describe('changePaused (in process)', () => {
       message: `no job named "legasy" in ${statePath} (known jobs: legacy)`,
       suggestions: ['did you mean "legacy"?'],
     })
+  })
+
+  it('with no config, a state file an older crons wrote is checked opened for writing (which upgrades it), as with one', async () => {
+    const statePath = olderStateFile(
+      path.join(projectDir(), 'crons.db'),
+      SCHEMA_VERSION - 1,
+      `INSERT INTO jobs (name, last_slot, paused, created_at, seen_at) VALUES ('legacy', NULL, 0, ${T0}, ${T0})`,
+    )
+    const config = validateConfig({ state: statePath, timezone: 'UTC', jobs: [] }, { file: 'test' })
+    expect(await changePaused(config, stateAccess(config), 'legacy', true, () => T0)).toMatchObject({
+      paused: true,
+      changed: true,
+    })
+    expect(await pausedFlags(statePath)).toEqual({ legacy: true })
+    // Once the file needs no upgrade, a typo is found read-only: the state is never opened for writing.
+    const access = stateAccess(config)
+    const write = vi.spyOn(access, 'write')
+    await expect(changePaused(config, access, 'legasy', false, () => T0)).rejects.toMatchObject({
+      code: 'JOB_UNKNOWN',
+      message: `no job named "legasy" in ${statePath} (known jobs: legacy)`,
+    })
+    expect(write).not.toHaveBeenCalled()
   })
 
   it('messages', () => {

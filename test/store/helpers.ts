@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { expect } from 'vitest'
 import { CronsError, type ErrorCode } from '../../src/errors.js'
+import { APPLICATION_ID, MIGRATIONS } from '../../src/store/sqlite/index.js'
 
 const made: string[] = []
 
@@ -61,4 +63,16 @@ export function storeWith<S extends object>(store: S, overrides: Partial<S>): S 
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
+}
+
+/** A state file as an older crons left it, closed: schema `version` (in WAL mode), then `sql` (its rows). */
+export function olderStateFile(file: string, version: number, sql = ''): string {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  for (const migration of MIGRATIONS.slice(0, version)) db.exec(migration.sql)
+  db.pragma(`application_id = ${APPLICATION_ID}`)
+  db.pragma(`user_version = ${version}`)
+  db.exec(sql)
+  db.close()
+  return file
 }

@@ -3,7 +3,7 @@
  * it was (nothing overwritten, nothing created). This machine's tests run as root, where permission
  * bits do not stop writes, so the read-only cases must hold for root too.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -254,6 +254,44 @@ describe('sqlite: bad state files', () => {
     const message = `${file}: state file has schema version 7, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`
     await expectRefused(dir, () => openSqliteStore(file), 'STATE_VERSION', message)
     await expectRefused(dir, () => openSqliteStore(file, { readonly: true }), 'STATE_VERSION', message)
+  })
+
+  it('refuses a newer or foreign file in WAL mode without folding its -wal into it', async () => {
+    const dir = tempDir()
+    /** The program writing `file` exits without closing it: its last writes are in the -wal alone. */
+    const leaveInWal = (file: string, sql: string) => {
+      const script = `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
+const db = new Database(${JSON.stringify(file)})
+db.pragma('journal_mode = WAL')
+db.pragma('wal_autocheckpoint = 0')
+db.exec(${JSON.stringify(sql)})
+process.exit(0)`
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+      expect(child.status, child.stderr).toBe(0)
+      expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(0)
+    }
+    const newer = await crondb(dir, 'newer.db')
+    leaveInWal(newer, `PRAGMA user_version = ${SCHEMA_VERSION + 1}; CREATE TABLE future (x)`)
+    const foreign = path.join(dir, 'app.db')
+    leaveInWal(
+      foreign,
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')",
+    )
+    // The -shm is only SQLite's index of the -wal, which a reader may rebuild.
+    const data = () => Object.entries(snapshot(dir)).filter(([name]) => !name.endsWith('-shm'))
+    const before = data()
+    await expectCronsError(
+      openSqliteStore(newer),
+      'STATE_VERSION',
+      `${newer}: state file has schema version ${SCHEMA_VERSION + 1}, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`,
+    )
+    await expectCronsError(
+      openSqliteStore(foreign),
+      'STATE_INVALID',
+      `${foreign}: not a crons state file (SQLite database with other tables: users); refusing to add crons tables to it`,
+    )
+    expect(data()).toEqual(before)
+    expect(before.map(([name]) => name)).toEqual(['app.db', 'app.db-wal', 'newer.db', 'newer.db-wal'])
   })
 
   it('never creates a file when opening read-only', async () => {

@@ -6,20 +6,22 @@
  */
 import { spawnSync } from 'node:child_process'
 import { hostname } from 'node:os'
-import { afterEach, describe, expect, it } from 'vitest'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { HookContext, Hooks, JobDefinition } from '../../src/config/types.js'
 import { validateConfig } from '../../src/config/validate.js'
 import { cancelInState, cancelRun } from '../../src/core/cancel.js'
 import { FakeClock, flushCallbacks } from '../../src/core/clock.js'
 import { Scheduler } from '../../src/core/scheduler.js'
 import { CronsError } from '../../src/errors.js'
-import { openStore } from '../../src/store/index.js'
+import { openStore, SCHEMA_VERSION } from '../../src/store/index.js'
 import type { AttemptRecord, Store } from '../../src/store/types.js'
-import { storeWith } from '../store/helpers.js'
+import { olderStateFile, removeTempDirs, storeWith, tempDir } from '../store/helpers.js'
 
 const T0 = Date.parse('2026-01-01T00:00:00Z')
 const schedulers: Scheduler[] = []
 
+afterAll(removeTempDirs)
 afterEach(async () => {
   for (const s of schedulers.splice(0)) await s.stop({ graceMs: 0 })
 })
@@ -316,6 +318,26 @@ describe('cancelling a run', () => {
     expect(await store.getRun(id)).toMatchObject({ status: 'interrupted' })
     expect(await store.activeRuns()).toEqual([])
     await store.close()
+  })
+
+  it('from a process that runs nothing, on a state file an older crons wrote: the id is checked once it is upgraded', async () => {
+    const file = olderStateFile(
+      path.join(tempDir(), 'crons.db'),
+      SCHEMA_VERSION - 1,
+      `INSERT INTO runs (id, job, slot, "trigger", attempt, status, started_at, finished_at, instance_id, active)
+        VALUES (1, 'nightly', ${T0}, 'schedule', 1, 'succeeded', ${T0}, ${T0 + 5}, 'old', 0)`,
+    )
+    // As `crons cancel` reaches it, and as a library caller would.
+    const state = { read: () => openStore(file, { readonly: true }), write: () => openStore(file) }
+    const clock = new FakeClock(T0)
+    expect(await refusal(cancelInState(state, clock, 1, { waitMs: 0 }))).toMatchObject({
+      code: 'RUN_FINISHED',
+      message: 'run 1 of job "nightly" is not running: it ended succeeded',
+    })
+    expect(await refusal(cancelInState(state, clock, 2, { waitMs: 0 }))).toMatchObject({
+      code: 'RUN_UNKNOWN',
+      message: `no run 2 in ${file}`,
+    })
   })
 
   it('from a process that runs nothing (crons cancel): what it records is on the store clock', async () => {

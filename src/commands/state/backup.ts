@@ -3,6 +3,8 @@ import path from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base.js'
 import { formatBytes, paint } from '../../cli/output.js'
+import { configOrStateAlone } from '../../cli/reading.js'
+import { openStateToCopy } from '../../cli/state.js'
 import { CronsError, quote } from '../../errors.js'
 
 /** What `crons state backup --json` prints. */
@@ -19,6 +21,7 @@ export default class StateBackup extends BaseCommand {
   static override description =
     `Copying crons.db with cp can lose history: recent writes live in its -wal file until SQLite folds them in.
 This uses SQLite's online backup: one consistent snapshot of everything, whichever file it is in, written to FILE as a complete state file of its own (restore it by pointing --state at it, or by moving it into place while no scheduler runs).
+A state file of an older schema version is copied as it is, so a copy can be made before crons upgrades it.
 
 FILE must not exist unless --force is given, and may not be the state file itself or its -wal, -shm or -journal file under any path (a symlinked folder, a hard link); the copy is written under a temporary name beside it and renamed into place, so a failed backup leaves nothing behind.`
 
@@ -41,7 +44,9 @@ FILE must not exist unless --force is given, and may not be the state file itsel
     const { args, flags } = await this.parse(StateBackup)
     const target = path.resolve(args.file)
     checkTarget(args.file, target, flags.force)
-    const { config, store } = await this.openForReading(flags)
+    const { config, note } = await configOrStateAlone(() => this.loadConfig(flags), flags)
+    const store = await openStateToCopy(config)
+    this.note(note)
     if (store === undefined) {
       throw new CronsError('STATE_INVALID', `${config.statePath}: no state file yet, nothing to back up`, {
         suggestions: ['start the scheduler once to create it'],

@@ -6,6 +6,8 @@ export default class StateMigrate extends BaseCommand {
   static override description = `Schedulers create and migrate the state themselves when they start; run this instead to
 migrate before deploying (one transaction; safe while other schedulers run), or to check that the
 database URL, user and permissions work. An older crons refuses a schema a newer one migrated.
+The inspecting commands (status, logs, list-jobs) never migrate: they read a state an older crons left
+once this (or a scheduler) has migrated it; state backup copies it as it is, before.
 Only the state is needed: with --state (or CRONS_STATE) and no config file, the state given is used.`
 
   static override examples = [

@@ -1,5 +1,5 @@
 /** The Postgres state store, shared by schedulers on many hosts; loaded with `pg` only when a location needs it. */
-import { CronsError } from '../../errors.js'
+import { CronsError, StateNeedsUpgrade } from '../../errors.js'
 import { describeLocation } from '../location.js'
 import type { Store } from '../types.js'
 import { Connections, fromPgError, loadDriver, type PostgresLocation, targetOf } from './driver.js'
@@ -57,8 +57,7 @@ export async function openPostgresStore(
       })
     }
     if (version < PG_SCHEMA_VERSION) {
-      throw new CronsError(
-        'STATE_VERSION',
+      throw new StateNeedsUpgrade(
         `${shown}: schema "${target.schema}" is at version ${version}, older than this crons (${PG_SCHEMA_VERSION})`,
         { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it'] },
       )

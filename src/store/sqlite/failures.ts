@@ -1,5 +1,5 @@
 /** Everything that can go wrong with a state file, as a one-line `CronsError` naming the file. */
-import { CronsError } from '../../errors.js'
+import { CronsError, StateNeedsUpgrade } from '../../errors.js'
 import { SCHEMA_VERSION } from './migrations.js'
 
 export const stateFailure = {
@@ -43,10 +43,9 @@ export const stateFailure = {
       `${path}: state file has schema version ${version}, this crons understands up to ${SCHEMA_VERSION} (upgrade crons)`,
     ),
   needsUpgrade: (path: string, version: number) =>
-    new CronsError(
-      'STATE_VERSION',
+    new StateNeedsUpgrade(
       `${path}: state file has schema version ${version}, this crons needs ${SCHEMA_VERSION} and cannot upgrade it read-only`,
-      { suggestions: ['Start the scheduler once (it upgrades the file), then retry'] },
+      { suggestions: ['Run `crons state migrate` (or start a scheduler) to upgrade it, then retry'] },
     ),
   readOnlyFile: (path: string, target: string) =>
     new CronsError('STATE_READONLY', `${path}: state file is read-only (need write access to ${target})`),

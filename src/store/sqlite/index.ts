@@ -1,7 +1,9 @@
 /** The SQLite state store: one file (or `:memory:`) shared by every scheduler process on a machine. */
-import type { Store } from '../types.js'
+import nodePath from 'node:path'
+import type { StateSource, Store } from '../types.js'
+import { backupDatabase, refuseOwnFile } from './backup.js'
 import { SCHEMA_VERSION } from './migrations.js'
-import { openDatabase, type SqliteStoreOptions } from './open.js'
+import { openDatabase, type SqliteStoreOptions, tidyAfterReadOnly } from './open.js'
 import { SqliteStore } from './store.js'
 
 export { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
@@ -15,6 +17,26 @@ export { statOrUndefined } from './open.js'
  */
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<Store> {
   return new SqliteStore(openDatabase(path, options))
+}
+
+/**
+ * A state file opened read-only only to be copied as it is (`crons state backup`): of this schema
+ * version or an older one, so that a copy can be made before the upgrade. Never migrated or written.
+ */
+export function openSqliteFileToCopy(path: string): StateSource {
+  const { db, hadCompanions } = openDatabase(path, { readonly: true, olderVersion: true })
+  return {
+    location: path,
+    async backup(file, options = {}) {
+      // Over the state's own files, by whatever path, the copy would damage what schedulers have open.
+      refuseOwnFile(nodePath.resolve(path), file)
+      return backupDatabase(db, path, file, options.replace === true)
+    },
+    async close() {
+      db.close()
+      tidyAfterReadOnly(path, hadCompanions)
+    },
+  }
 }
 
 /** Create or migrate a state file and close it (`crons state migrate`): the version found (0: none yet) and now. */

@@ -16,6 +16,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
 }
 
+interface OpenOptions extends SqliteStoreOptions {
+  /** Read-only: a crons file of an older schema version opens as it is, to be copied whole, not read. */
+  olderVersion?: boolean
+}
+
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
 /** Header byte 18, the file format write version: 2 for a database in WAL mode. */
 const WAL_VERSION_OFFSET = 18
@@ -106,7 +111,8 @@ function checkStateFile(path: string, readonly: boolean): boolean {
   return true
 }
 
-function assertUsable(path: string, probe: SchemaProbe, readonly: boolean): void {
+/** `oldest`: the lowest schema version accepted as it is (a read-write open upgrades any older one: 0). */
+function assertUsable(path: string, probe: SchemaProbe, oldest: number): void {
   if (!isOurs(probe)) {
     if (probe.tables.length > 0) throw stateFailure.foreignTables(path, probe.tables)
     const what =
@@ -116,7 +122,7 @@ function assertUsable(path: string, probe: SchemaProbe, readonly: boolean): void
     throw stateFailure.foreignApplication(path, what)
   }
   if (probe.version > SCHEMA_VERSION) throw stateFailure.tooNew(path, probe.version)
-  if (readonly && probe.version < SCHEMA_VERSION) {
+  if (probe.version < oldest) {
     if (probe.version === 0) throw stateFailure.missing(path)
     throw stateFailure.needsUpgrade(path, probe.version)
   }
@@ -190,8 +196,23 @@ function createWhole(path: string, context: FailureContext): 'created' | 'taken'
   }
 }
 
+/** Refuse a file that is not ours, or too new, through a read-only connection of its own, then close it. */
+function lookReadOnly(path: string, context: FailureContext, hadCompanions: boolean): void {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: context.busyTimeoutMs })
+    try {
+      assertUsable(path, probeSchema(db), 0)
+    } finally {
+      db.close()
+    }
+  } catch (error) {
+    tidyAfterReadOnly(path, hadCompanions)
+    throw fromSqliteError(error, context)
+  }
+}
+
 /** Check, open, refuse or migrate. On any refusal the file is left byte-for-byte as it was. */
-export function openDatabase(path: string, options: SqliteStoreOptions = {}): OpenedDatabase {
+export function openDatabase(path: string, options: OpenOptions = {}): OpenedDatabase {
   const memory = path === ':memory:'
   // A private in-memory store has nothing to protect from writes.
   const readonly = options.readonly === true && !memory
@@ -205,6 +226,8 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     exists = made !== 'in place'
   }
   const hadCompanions = exists && companionsExist(path)
+  // Refused through a connection that cannot checkpoint: closing a read-write one folds a -wal into the file.
+  if (exists && !created && !readonly && !memory) lookReadOnly(path, context, hadCompanions)
 
   let db: Database.Database
   try {
@@ -213,8 +236,10 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     throw fromSqliteError(error, context)
   }
   try {
-    assertUsable(path, probeSchema(db), readonly)
-    if (readonly) return { db, context, foundVersion: SCHEMA_VERSION, hadCompanions }
+    const found = probeSchema(db)
+    // Read-only, nothing is upgraded: an older file is refused, unless it is only to be copied.
+    assertUsable(path, found, !readonly ? 0 : options.olderVersion ? 1 : SCHEMA_VERSION)
+    if (readonly) return { db, context, foundVersion: found.version, hadCompanions }
     if (!memory && db.pragma('journal_mode', { simple: true }) !== 'wal') {
       // WAL lets inspect commands read while a scheduler writes; it needs a brief exclusive lock.
       db.pragma('journal_mode = WAL')
@@ -224,7 +249,7 @@ export function openDatabase(path: string, options: SqliteStoreOptions = {}): Op
     const probe = migrate(db)
     // Another process may have initialised or replaced the file between our first look and the lock.
     // Once usable, the file is at SCHEMA_VERSION: migrate() brought any older version of ours up to it.
-    assertUsable(path, probe, false)
+    assertUsable(path, probe, 0)
     return { db, context, foundVersion: created ? 0 : probe.foundVersion, hadCompanions }
   } catch (error) {
     db.close()
