@@ -139,25 +139,16 @@ export class Scheduler {
     return [...this.jobs.values()]
   }
 
-  /** Add (or replace) a job; a running scheduler picks it up at once. */
-  async add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
-    return this.track('add a job', async () => {
+  /**
+   * Add (or replace) a job; a running scheduler picks it up at once, as a reload would: a new or changed
+   * schedule from now (a job added disabled stops one of its name; runJob() runs it only when forced).
+   */
+  add(job: JobDefinition | ResolvedJob): Promise<ResolvedJob> {
+    return this.oneAtATime('add a job', async () => {
       const resolved = await resolveAddedJob(job, this.config.timezone)
-      if (resolved.enabled === false) {
-        // A job added disabled replaces (and so stops) one of its name; runJob() runs it only when forced.
-        this.remove(resolved.name)
-        this.current = withJob(this.current, resolved.name, resolved)
-        return resolved
-      }
-      this.jobs.set(resolved.name, resolved)
-      this.current = withJob(this.current, resolved.name, resolved)
       // A start in progress may have listed its jobs already: this one is queued once it has.
       if (!this.started) await this.starting?.catch(() => undefined)
-      if (this.started) {
-        this.loop.forget(resolved.name)
-        await this.loop.serve([resolved], this.clock.now())
-        this.loop.arm()
-      }
+      await this.apply(withJob(this.current, resolved.name, resolved))
       return resolved
     })
   }
@@ -172,41 +163,49 @@ export class Scheduler {
 
   /** Run another config from now on (docs/library.md); emits `config:reloaded` with what it returns. */
   reload(config: CronsConfig | ResolvedConfig): Promise<ReloadResult> {
-    const reloaded = this.reloading.then(() =>
-      this.track('reload the config', async () => {
-        // A start in progress first queues the jobs it has; the reload then replaces them.
-        if (!this.started) await this.starting?.catch(() => undefined)
-        const next = await resolveForReload(this.current, config)
-        this.assertNotStopped('reload the config')
-        const result = await applyReload(
-          {
-            current: this.current,
-            jobs: this.jobs,
-            started: this.started,
-            loop: this.loop,
-            now: () => this.clock.now(),
-            store: () => this.open(),
-            setConfig: (applied) => {
-              this.current = applied
-            },
-            onError: (message, error) => this.events.emit('engine:error', { message, error }),
-          },
-          next,
-        )
-        try {
-          await this.instance.update(this.session.store, { configHash: result.configHash })
-        } catch (error) {
-          this.events.emit('engine:error', {
-            message: 'could not record the reloaded config in the instance row',
-            error,
-          })
-        }
-        this.events.emit('config:reloaded', result)
-        return result
-      }),
+    return this.oneAtATime('reload the config', async () => {
+      // A start in progress first queues the jobs it has; the reload then replaces them.
+      if (!this.started) await this.starting?.catch(() => undefined)
+      const next = await resolveForReload(this.current, config)
+      this.assertNotStopped('reload the config')
+      const result = await this.apply(next)
+      try {
+        await this.instance.update(this.session.store, { configHash: result.configHash })
+      } catch (error) {
+        this.events.emit('engine:error', {
+          message: 'could not record the reloaded config in the instance row',
+          error,
+        })
+      }
+      this.events.emit('config:reloaded', result)
+      return result
+    })
+  }
+
+  /** Reloads and adds apply one at a time, each to the config the one before left. */
+  private oneAtATime<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const done = this.reloading.then(() => this.track(what, call))
+    this.reloading = done.catch(() => undefined)
+    return done
+  }
+
+  /** `next` becomes the config the scheduler runs, its jobs queued as reload.ts says. */
+  private apply(next: ResolvedConfig): Promise<ReloadResult> {
+    return applyReload(
+      {
+        current: this.current,
+        jobs: this.jobs,
+        started: this.started,
+        loop: this.loop,
+        now: () => this.clock.now(),
+        store: () => this.open(),
+        setConfig: (applied) => {
+          this.current = applied
+        },
+        onError: (message, error) => this.events.emit('engine:error', { message, error }),
+      },
+      next,
     )
-    this.reloading = reloaded.catch(() => undefined)
-    return reloaded
   }
 
   /** Open the store, reap dead peers, start firing slots; calling again returns the same start. */

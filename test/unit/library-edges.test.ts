@@ -296,3 +296,68 @@ describe('reads and lifecycle', () => {
     expect((await s.runs()).map((r) => r.status)).toEqual(['succeeded'])
   })
 })
+
+describe('add() on a started scheduler, as a reload would', () => {
+  const config = (run: () => unknown) => ({
+    state: ':memory:',
+    timezone: 'UTC',
+    jobs: [{ name: 'a', schedule: '0 0 * * *', run }],
+  })
+
+  it('a new schedule starts from now: no missed slots it never had, no catch-up for them', async () => {
+    const clock = new FakeClock(T0)
+    const heard: unknown[] = []
+    const s = track(
+      createScheduler(
+        config(() => 1),
+        { clock },
+      ),
+    )
+    await s.start()
+    await clock.advanceTo(T0 + 10 * 3600_000 + 30 * 60_000) // 10:30: the daily job has not run yet
+    const hourly = { name: 'a', schedule: '0 * * * *', catchUp: true }
+    await s.add({ ...hourly, run: (ctx) => void heard.push([ctx.trigger, ctx.missed?.count]) })
+    await clock.advance(30 * 60_000) // to 11:00
+    expect(heard).toEqual([['schedule', undefined]])
+    expect((await s.runs()).map((r) => [r.status, r.slot])).toEqual([['succeeded', '2026-01-01T11:00:00.000Z']])
+  })
+
+  it('removed for an hour, then added back: no missed record for the hour (reload() records none)', async () => {
+    const clock = new FakeClock(T0)
+    const s = track(createScheduler({ state: ':memory:', timezone: 'UTC', jobs: [every('a')] }, { clock }))
+    await s.start()
+    await clock.advance(60_000)
+    s.remove('a')
+    await clock.advance(3600_000)
+    await s.add(every('a'))
+    await clock.advance(60_000)
+    expect((await s.runs({ limit: 100 })).map((r) => r.status)).toEqual(['succeeded', 'succeeded'])
+  })
+
+  it('a store error while it is queued is reported, and the job is scheduled from now all the same', async () => {
+    const clock = new FakeClock(T0)
+    const store = await openStore(':memory:')
+    let calls = 0
+    const job = every('a', () => void calls++)
+    const s = createScheduler({ state: ':memory:', timezone: 'UTC', jobs: [job] }, { clock, store })
+    cleanups.push(async () => {
+      await s.stop({ graceMs: 0 }).catch(() => undefined)
+      await store.close()
+    })
+    const errors: string[] = []
+    s.events.on('engine:error', (e) => errors.push(`${e.message}: ${(e.error as Error).message}`))
+    await s.start()
+    await clock.advance(60_000)
+    const real = store.listJobs.bind(store)
+    store.listJobs = async () => {
+      store.listJobs = real // one failed read: a connection reset
+      throw new Error('connection reset')
+    }
+    await s.add({ name: 'a', schedule: '*/2 * * * *', run: () => void calls++ }) // rescheduled: read from the store
+    expect(errors).toEqual([
+      'could not read the jobs of the reloaded config from the store; new schedules start from now: connection reset',
+    ])
+    await clock.advance(5 * 60_000) // 00:06: 00:02, 00:04 and 00:06 ran
+    expect(calls).toBe(4)
+  })
+})
