@@ -103,8 +103,8 @@ Exit code 0 only if the run succeeded.`
           throw error
         })
       // The last attempt as it was recorded, so its duration and error are what `logs` shows; if the
-      // state cannot be read now, the run's own figures are still printed.
-      const recorded = await scheduler.run(result.runId).catch(() => undefined)
+      // state could not be read, the run's own figures are still printed.
+      const { recorded } = result
       const outcome: RunJobView = {
         job: name,
         runId: result.runId,
