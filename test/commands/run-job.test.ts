@@ -34,6 +34,13 @@ export default defineConfig({
     },
     { name: 'done', schedule: '0 3 * * *', run: () => 'done' },
     {
+      name: 'twolines',
+      schedule: '0 3 * * *',
+      run: () => {
+        throw new Error('first line\\nsecond line')
+      },
+    },
+    {
       name: 'retrying',
       schedule: '0 3 * * *',
       retry: { max: 1, backoff: 'constant', initial: '30s' },
@@ -103,6 +110,17 @@ describe.concurrent('run-job --json', () => {
     expect(view.durationMs).toBe(logged.durationMs)
     expect(view.error).toEqual({ message: 'timed out after 0.3s', stack: null })
     expect(view.error).toEqual(logged.error)
+  })
+
+  it('a multi-line error: the result line keeps the first line and stays last; --json has it all', async () => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const text = await runCli(['run-job', 'twolines'], { cwd })
+    expect(text.code).toBe(1)
+    expect(linesOf(text.stdout).at(-1)).toMatch(
+      /^twolines failed after 1 attempt\(s\) in [\d.]+s \(run 1\): first line$/,
+    )
+    const json = await runCli(['run-job', 'twolines', '--json'], { cwd })
+    expect(JSON.parse(json.stdout).error.message).toBe('first line\nsecond line')
   })
 
   it('logs --run --json: the returned value as a value, and nothing the config prints on stdout', async () => {
