@@ -2,7 +2,16 @@
 import { describeError } from '../core/describe.js'
 import type { EngineEmitter, EngineEvents } from '../core/events.js'
 import type { ReloadResult } from '../core/reload.js'
-import { formatDuration, formatUtc, jobText, type Painter, paint, statusColour, withoutStatus } from './output.js'
+import {
+  firstLine,
+  formatDuration,
+  formatUtc,
+  jobText,
+  type Painter,
+  paint,
+  statusColour,
+  withoutStatus,
+} from './output.js'
 
 export type LogFormat = 'text' | 'json'
 
@@ -129,9 +138,4 @@ function textLine<K extends Printed>(event: K, payload: Payload<K>, p: Painter):
     .split('\n')
     .map((line) => `${time} ${line}`)
     .join('\n')
-}
-
-/** An error message in an event line: its first line, as the `logs` table shows it. */
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? ''
 }

@@ -166,6 +166,11 @@ export function jobText(text: string): string {
   return stripAnsi(text).replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
+/** An error message on a line of its own (an event line, a result line): its first line, as the `logs` table shows it. */
+export function firstLine(message: string): string {
+  return message.split('\n')[0] ?? ''
+}
+
 /** An error message after its status, not repeating it (the engine words one "interrupted: the scheduler…"). */
 export function withoutStatus(status: string, message: string): string {
   const prefix = `${status}: `

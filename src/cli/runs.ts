@@ -2,6 +2,7 @@
 import type { AttemptDetail, AttemptView } from '../core/views.js'
 import {
   clip,
+  firstLine,
   formatLocal,
   formatLocalShort,
   jobText,
@@ -91,5 +92,5 @@ export function renderAttemptDetail(run: AttemptDetail, context: RunsContext, p:
 /** The first line of the error (not repeating the status), else the skip/missed reason. */
 function noteText(run: AttemptView): string {
   const text = (run.error ? withoutStatus(run.status, run.error.message) : null) ?? run.reason ?? ''
-  return jobText(text.split('\n')[0] ?? '')
+  return jobText(firstLine(text))
 }

@@ -5,6 +5,7 @@ import { parseDurationFlag } from '../cli/flags.js'
 import { findJob } from '../cli/jobs.js'
 import {
   divertStdout,
+  firstLine,
   formatDuration,
   ignoreLostOutput,
   jobText,
@@ -27,7 +28,8 @@ Refused while the job is running in any process sharing the state file, or when 
 config (enabled: false), unless --force. A command job's output is printed as it comes.
 On SIGINT, SIGTERM or SIGHUP (its terminal closed) it waits up to the config's shutdownGrace for the
 job; a second signal stops it (recorded interrupted). With --json, what the job and its hooks print
-goes to stderr.
+goes to stderr. The last line of stdout is the result: status, attempts, duration, run id and the first
+line of the error (all of it in --json and logs --run ID).
 Exit code 0 only if the run succeeded.`
 
   static override examples = [
@@ -103,8 +105,8 @@ Exit code 0 only if the run succeeded.`
           throw error
         })
       // The last attempt as it was recorded, so its duration and error are what `logs` shows; if the
-      // state cannot be read now, the run's own figures are still printed.
-      const recorded = await scheduler.run(result.runId).catch(() => undefined)
+      // state could not be read, the run's own figures are still printed.
+      const { recorded } = result
       const outcome: RunJobView = {
         job: name,
         runId: result.runId,
@@ -116,7 +118,8 @@ Exit code 0 only if the run succeeded.`
           (result.error ? { message: result.error.message, stack: result.error.stack ?? null } : null),
       }
       const p = paint()
-      const why = result.error ? `: ${jobText(withoutStatus(result.status, result.error.message))}` : ''
+      // Its first line, so the result stays the last line; the whole error is in --json and `logs --run`.
+      const why = result.error ? `: ${jobText(firstLine(withoutStatus(result.status, result.error.message)))}` : ''
       this.out(
         `${p.bold(name)} ${statusColour(result.status, p)} after ${result.attempts} attempt(s) in ${formatDuration(outcome.durationMs)} (run ${result.runId})${why}`,
       )

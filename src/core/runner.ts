@@ -12,6 +12,7 @@ import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
 import { beginRetry } from './retry-start.js'
+import { type AttemptDetailJson, attemptDetail, attemptDetailJson } from './views.js'
 
 export type { RunRequest } from './attempt.js'
 
@@ -22,6 +23,11 @@ export interface RunResult {
   /** Attempts whose code was called (or, for a retry cancelled by shutdown, recorded). */
   attempts: number
   error?: { message: string; stack?: string }
+  /**
+   * `runJob` only: the last attempt as the store holds it at the run's end, as `run(runId)` gives it (read
+   * before a stop closes the store); absent if it could not be read.
+   */
+  recorded?: AttemptDetailJson
 }
 
 /** Attempts built ahead of their instant (`Runner.stage`); undefined where a `beforeRun` hook comes first. */
@@ -92,9 +98,9 @@ export class Runner {
     return this.inFlight.activeCount(job)
   }
 
-  /** Start a run in the background; the returned promise never rejects. */
+  /** Start a run in the background, resolving with its last attempt as recorded; the promise never rejects. */
   execute(request: RunRequest): Promise<RunResult> {
-    return this.run(request, undefined)
+    return this.run(request, undefined, undefined, true)
   }
 
   /** Runs due on one instant: every job's code is called first, then each run follows its course. */
@@ -135,8 +141,33 @@ export class Runner {
     request: RunRequest,
     first: Attempt | undefined,
     progress: Progress = { runId: request.runId, attempt: 1, recorded: false, active: undefined },
+    readRecord = false,
   ): Promise<RunResult> {
     this.inFlight.runBegan()
+    try {
+      const result = await this.guardedAttempts(request, first, progress)
+      // Before the run counts as ended: a stop closes the store only once every run has ended.
+      return readRecord ? { ...result, ...(await this.recordOf(result.runId)) } : result
+    } finally {
+      this.inFlight.runEnded()
+    }
+  }
+
+  private async recordOf(runId: number): Promise<Pick<RunResult, 'recorded'>> {
+    try {
+      const record = await this.deps.store.getRun(runId)
+      return record === undefined ? {} : { recorded: attemptDetailJson(attemptDetail(record)) }
+    } catch {
+      return {}
+    }
+  }
+
+  /** The attempts; an internal error still records the attempt it was on. */
+  private async guardedAttempts(
+    request: RunRequest,
+    first: Attempt | undefined,
+    progress: Progress,
+  ): Promise<RunResult> {
     try {
       return await this.attempts(request, first, progress)
     } catch (error) {
@@ -155,8 +186,6 @@ export class Runner {
         active?.onRecorded?.('failed')
       }
       return { runId: progress.runId, status: 'failed', attempts: progress.attempt, error: { message } }
-    } finally {
-      this.inFlight.runEnded()
     }
   }
 

@@ -34,6 +34,21 @@ export default defineConfig({
     },
     { name: 'done', schedule: '0 3 * * *', run: () => 'done' },
     {
+      name: 'twolines',
+      schedule: '0 3 * * *',
+      run: () => {
+        throw new Error('first line\\nsecond line')
+      },
+    },
+    {
+      name: 'retrying',
+      schedule: '0 3 * * *',
+      retry: { max: 1, backoff: 'constant', initial: '30s' },
+      run: () => {
+        throw new Error('nope')
+      },
+    },
+    {
       // Ignores its timeout and keeps printing until the process exits.
       name: 'noisy',
       schedule: '0 3 * * *',
@@ -97,6 +112,17 @@ describe.concurrent('run-job --json', () => {
     expect(view.error).toEqual(logged.error)
   })
 
+  it('a multi-line error: the result line keeps the first line and stays last; --json has it all', async () => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const text = await runCli(['run-job', 'twolines'], { cwd })
+    expect(text.code).toBe(1)
+    expect(linesOf(text.stdout).at(-1)).toMatch(
+      /^twolines failed after 1 attempt\(s\) in [\d.]+s \(run 1\): first line$/,
+    )
+    const json = await runCli(['run-job', 'twolines', '--json'], { cwd })
+    expect(JSON.parse(json.stdout).error.message).toBe('first line\nsecond line')
+  })
+
   it('logs --run --json: the returned value as a value, and nothing the config prints on stdout', async () => {
     const cwd = tempDir({ 'crons.config.ts': CONFIG })
     expect((await runCli(['run-job', 'backup'], { cwd })).code).toBe(0)
@@ -127,6 +153,33 @@ describe.concurrent('run-job and signals', () => {
       /^loading the config\nconfig hook\nslow succeeded after 1 attempt\(s\) in \d+(\.\d+)?s \(run 1\)\n$/,
     )
     expect(code).toBe(0)
+  })
+
+  // The figures printed are read before the stop closes the store (Scheduler.run() would be refused by then).
+  it('after a first SIGINT, --json durationMs is the recorded one', async ({ onTestFinished }) => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const proc = processScope(onTestFinished).start(['run-job', 'slow', '--json'], { cwd })
+    await proc.waitFor(() => START.test(proc.stderr), 20_000, 'the start line on stderr')
+    proc.signal('SIGINT')
+    expect((await proc.waitExit(15_000)).code).toBe(0)
+    const view = JSON.parse(proc.stdout)
+    const logged = JSON.parse((await runCli(['logs', '--run', String(view.runId), '--json'], { cwd })).stdout)
+    expect(view.durationMs).toBe(logged.durationMs)
+  })
+
+  it('SIGINT during a retry backoff: the cancelled retry as recorded, duration and error', async ({
+    onTestFinished,
+  }) => {
+    const cwd = tempDir({ 'crons.config.ts': CONFIG })
+    const proc = processScope(onTestFinished).start(['run-job', 'retrying', '--json'], { cwd })
+    await proc.waitFor(() => proc.stderr.includes('retry in 30s'), 20_000, 'the first attempt to fail')
+    proc.signal('SIGINT')
+    expect((await proc.waitExit(15_000)).code).toBe(1)
+    const view = JSON.parse(proc.stdout)
+    expect(view).toMatchObject({ job: 'retrying', status: 'interrupted', attempts: 2 })
+    const logged = JSON.parse((await runCli(['logs', '--run', String(view.runId), '--json'], { cwd })).stdout)
+    expect(view.durationMs).toBe(logged.durationMs)
+    expect(view.error).toEqual(logged.error)
   })
 
   it('a second signal stops the job: interrupted, said once on the result line; exit 1', async ({ onTestFinished }) => {

@@ -1175,6 +1175,21 @@ describe('manual runs', () => {
     expect((await runs(store, 'hang'))[0]?.errorMessage).toBe('interrupted: stopped before the job finished')
   })
 
+  it('resolves with the last attempt as recorded, also when a stop came during the run (run() is refused then)', async () => {
+    const gate = deferred<string>()
+    const { clock, store, scheduler } = await harness([{ name: 'slow', schedule: '@hourly', run: () => gate.promise }])
+    const result = scheduler.runJob('slow')
+    await clock.advance(1500)
+    const stopped = scheduler.stop({ graceMs: 60_000 })
+    await clock.advance(500)
+    gate.resolve('done')
+    const { runId, recorded } = await result
+    await stopped
+    const row = await store.getRun(runId)
+    expect(row).toMatchObject({ status: 'succeeded', durationMs: 2000 })
+    expect(recorded).toMatchObject({ id: runId, status: 'succeeded', durationMs: row?.durationMs, result: 'done' })
+  })
+
   it('a stopped scheduler refuses to start, run or add a job, with a CronsError', async () => {
     const { scheduler } = await harness([{ name: 'a', schedule: '@daily', run: () => {} }])
     await scheduler.start()
