@@ -16,6 +16,8 @@ const POLL_MS = 250
 const NO_EXPIRY = Number.MAX_SAFE_INTEGER
 /** How many of a job's later runs are looked through for the retry of a failed attempt. */
 const RETRY_SEARCH = 100
+/** An attempt a cancel can act on: running, or ended with a retry maybe pending. */
+const CANCELLABLE: ReadonlySet<RunStatus> = new Set(['running', 'failed', 'timed_out'])
 
 export interface CancelEnv {
   store: Store
@@ -44,14 +46,14 @@ export async function cancelRun(env: CancelEnv, runId: number, options: CancelOp
   const found = await store.getRun(runId)
   if (found === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${store.location}`)
   const message = options.reason ? `cancelled: ${options.reason}` : 'cancelled by request'
-  if (found.status === 'failed' || found.status === 'timed_out') {
+  if (found.status !== 'running' && CANCELLABLE.has(found.status)) {
     // Its pending retry, if any: cancelled by the run waiting it out here, else in the store (its owner's
     // backoff then finds it taken). One begun first is cancelled as any running attempt.
     const retry =
       (await env.cancelRetry?.(runId, message)) ?? (await store.cancelRetry(runId, message, env.clock.now()))
     if (retry !== undefined) return retry
     const begun = await retryOf(store, found)
-    if (begun !== undefined) return cancelRun(env, begun.id, options)
+    if (begun !== undefined && CANCELLABLE.has(begun.status)) return cancelRun(env, begun.id, options)
   }
   if (found.status !== 'running') throw finished(found)
   const here = await env.cancelActive?.(runId, message)
