@@ -1,6 +1,7 @@
 // Cancelling a run (`Scheduler.cancel`, `crons cancel`): an attempt executing here has its signal
 // aborted and is recorded `cancelled` (final: no retry, no `onError`); any other gets a request with its
-// row, acted on at its owner's next heartbeat, waited for up to `waitMs`. docs/engine.md: "Branches".
+// row, acted on at its owner's next heartbeat, waited for up to `waitMs`. A failed attempt's retry
+// waiting out its backoff is recorded `cancelled` at once. docs/engine.md: "Branches".
 import { CronsError, quote } from '../errors.js'
 import type { AttemptRecord, InstanceRecord, RunStatus, Store } from '../store/types.js'
 import { type Clock, StoreTimeClock } from './clock.js'
@@ -13,12 +14,18 @@ export const DEFAULT_CANCEL_WAIT_MS = DEFAULT_INSTANCE_TTL_MS
 const POLL_MS = 250
 /** A TTL no heartbeat outlives: reaping with it reaps only the instances named. */
 const NO_EXPIRY = Number.MAX_SAFE_INTEGER
+/** How many of a job's later runs are looked through for the retry of a failed attempt. */
+const RETRY_SEARCH = 100
+/** An attempt a cancel can act on: running, or ended with a retry maybe pending. */
+const CANCELLABLE: ReadonlySet<RunStatus> = new Set(['running', 'failed', 'timed_out'])
 
 export interface CancelEnv {
   store: Store
   clock: Clock
   /** `Runner.cancel` of this process; undefined when nothing runs here. */
   cancelActive: ((runId: number, message: string) => Promise<RunStatus | undefined>) | undefined
+  /** `Runner.cancelRetry` of this process: a retry whose backoff runs here is cancelled by its run. */
+  cancelRetry?: (runId: number, message: string) => Promise<AttemptRecord | undefined>
   /** Aborted when the asking scheduler stops: the wait for another process ends there. */
   stopped?: AbortSignal
 }
@@ -30,13 +37,25 @@ export interface CancelOptions {
   waitMs?: number
 }
 
-/** Resolves once the run is recorded `cancelled`; rejects `RUN_UNKNOWN`, `RUN_FINISHED` or `CANCEL_PENDING`. */
+/**
+ * Resolves once the run is recorded `cancelled` (for a failed attempt whose retry waits out its backoff:
+ * that retry, recorded cancelled); rejects `RUN_UNKNOWN`, `RUN_FINISHED` or `CANCEL_PENDING`.
+ */
 export async function cancelRun(env: CancelEnv, runId: number, options: CancelOptions = {}): Promise<AttemptRecord> {
   const { store } = env
   const found = await store.getRun(runId)
   if (found === undefined) throw new CronsError('RUN_UNKNOWN', `no run ${runId} in ${store.location}`)
-  if (found.status !== 'running') throw finished(found)
   const message = options.reason ? `cancelled: ${options.reason}` : 'cancelled by request'
+  if (found.status !== 'running' && CANCELLABLE.has(found.status)) {
+    // Its pending retry, if any: cancelled by the run waiting it out here, else in the store (its owner's
+    // backoff then finds it taken). One begun first is cancelled as any running attempt.
+    const retry =
+      (await env.cancelRetry?.(runId, message)) ?? (await store.cancelRetry(runId, message, env.clock.now()))
+    if (retry !== undefined) return retry
+    const begun = await retryOf(store, found)
+    if (begun !== undefined && CANCELLABLE.has(begun.status)) return cancelRun(env, begun.id, options)
+  }
+  if (found.status !== 'running') throw finished(found)
   const here = await env.cancelActive?.(runId, message)
   if (here !== undefined) return endedAs(await latest(store, found), here)
   // An owner known to be gone acts on nothing: its run is interrupted now, as a live peer would.
@@ -87,6 +106,13 @@ export async function cancelInState(
     storeTime.offsetMs = await store.clockOffset(() => clock.now())
     return cancelRun({ store, clock: storeTime, cancelActive: undefined }, runId, options)
   })
+}
+
+/** The attempt that retried `failed`, if one began (looked for among its job's next runs). */
+async function retryOf(store: Store, failed: AttemptRecord): Promise<AttemptRecord | undefined> {
+  const later = await store.listRuns({ job: failed.job, afterId: failed.id, limit: RETRY_SEARCH })
+  const { slot, trigger, attempt } = failed
+  return later.find((run) => run.slot === slot && run.trigger === trigger && run.attempt === attempt + 1)
 }
 
 async function latest(store: Store, run: AttemptRecord): Promise<AttemptRecord> {

@@ -1,7 +1,7 @@
 // The runner's pending work: attempts executing (counted per job for the overlap guard), runs not
 // finished (shutdown waits for none), backoffs (shutdown ends them). On every job start's path: nothing
 // here allocates per run beyond the entry of an attempt still running after its call.
-import type { RunStatus } from '../store/types.js'
+import type { AttemptRecord, RunStatus } from '../store/types.js'
 import type { AttemptHandle } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 
@@ -15,6 +15,21 @@ export interface ActiveAttempt extends AttemptHandle {
   onRecorded: ((status: RunStatus) => void) | undefined
 }
 
+/** A cancel of the retry a backoff waits for: `done` is told the attempt recorded (undefined if none was). */
+export interface RetryCancel {
+  message: string
+  done: (cancelled: AttemptRecord | undefined) => void
+}
+
+/** How a backoff ended: waited out (true), cut by a stop (false), or its retry cancelled. */
+export type BackoffEnd = boolean | RetryCancel
+
+interface Backoff {
+  timer: TimerHandle
+  runId: number | undefined
+  end: (how: BackoffEnd) => void
+}
+
 /** Replaced by `Attempt.decide` before anything can call it. */
 const notDecidingYet = (): void => {}
 
@@ -24,7 +39,7 @@ export class InFlight {
   private runs = 0
   private idle: Promise<void> | undefined
   private becameIdle: (() => void) | undefined
-  private readonly backoffs = new Set<{ timer: TimerHandle; cancel: () => void }>()
+  private readonly backoffs = new Set<Backoff>()
   private backoffsEnded = false
 
   constructor(private readonly clock: Clock) {}
@@ -88,28 +103,44 @@ export class InFlight {
     return this.idle
   }
 
-  /** Wait `ms` before a retry; resolves false if `endBackoffs` cut the wait (or came before it). */
-  backoff(ms: number): Promise<boolean> {
+  /**
+   * Wait `ms` before a retry of run `runId`; resolves false if `endBackoffs` cut the wait (or came before
+   * it), the cancel if `cancelRetry` did.
+   */
+  backoff(ms: number, runId?: number): Promise<BackoffEnd> {
     if (this.backoffsEnded) return Promise.resolve(false)
     return new Promise((resolve) => {
-      const entry = {
+      const entry: Backoff = {
         timer: this.clock.setTimeout(() => {
           this.backoffs.delete(entry)
           resolve(true)
         }, ms),
-        cancel: () => resolve(false),
+        runId,
+        end: resolve,
       }
       this.backoffs.add(entry)
     })
   }
 
+  /** End the backoff before run `runId`'s retry with `cancel`; false when none waits here. */
+  cancelRetry(runId: number, cancel: RetryCancel): boolean {
+    for (const entry of this.backoffs) {
+      if (entry.runId !== runId) continue
+      this.end(entry, cancel)
+      return true
+    }
+    return false
+  }
+
   /** End every backoff now (each resolves false), and every later one at once. */
   endBackoffs(): void {
     this.backoffsEnded = true
-    for (const entry of this.backoffs) {
-      this.clock.clearTimeout(entry.timer)
-      entry.cancel()
-    }
-    this.backoffs.clear()
+    for (const entry of this.backoffs) this.end(entry, false)
+  }
+
+  private end(entry: Backoff, how: BackoffEnd): void {
+    this.clock.clearTimeout(entry.timer)
+    this.backoffs.delete(entry)
+    entry.end(how)
   }
 }

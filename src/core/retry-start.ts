@@ -1,7 +1,9 @@
 // The step from a failed attempt's backoff to its retry: begun with `retryOf` (clearing the pending
-// retry in the same transaction), recorded interrupted after a shutdown, or skipped by the overlap guard.
+// retry in the same transaction), recorded interrupted after a shutdown, skipped by the overlap guard,
+// or recorded cancelled by a cancel of the failed attempt.
 // A store out of reach is waited out as the claim loop does. docs/engine.md: "Branches".
 import { hasCode } from '../errors.js'
+import type { AttemptRecord } from '../store/types.js'
 import type { RunRequest } from './attempt.js'
 import { emitRunFinished } from './events.js'
 import type { Progress, RunnerDeps, RunResult } from './runner.js'
@@ -76,6 +78,27 @@ export async function beginRetry(
   progress.runId = next.runId
   progress.recorded = false
   return {}
+}
+
+/**
+ * Cancel the retry of `progress`'s failed attempt during its backoff (`Scheduler.cancel` here): taken and
+ * recorded `cancelled` in one store operation. `ended` with that attempt; undefined when it was taken first.
+ */
+export async function cancelRetry(
+  deps: RetryStartDeps,
+  request: RunRequest,
+  progress: Progress,
+  message: string,
+): Promise<{ cancelled: AttemptRecord; ended: RunResult } | undefined> {
+  const now = deps.clock.now()
+  const cancelled = await deps.store.cancelRetry(progress.runId, message, now)
+  taken(progress)
+  if (cancelled === undefined) return undefined
+  const { id: runId, attempt } = cancelled
+  progress.runId = runId
+  progress.recorded = true
+  emitRunFinished(deps.events, request, runId, attempt, 'cancelled', now, now, { message })
+  return { cancelled, ended: { runId, status: 'cancelled', attempts: attempt, error: { message } } }
 }
 
 /** The retry is no longer pending in the store (begun here or elsewhere): a late rewrite of the failed attempt keeps it so. */

@@ -1,7 +1,7 @@
 // One run of a job: attempts with timeout, retries and hooks, each recorded through the one Recorder;
 // nothing a job does escapes into the scheduler. docs/engine.md: "One slot, start to end".
 import type { Hooks, ResolvedJob } from '../config/types.js'
-import type { PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
+import type { AttemptRecord, PendingRetry, RunOutcome, RunStatus, Store } from '../store/types.js'
 import { Attempt, type AttemptEnv, type RunRequest, type Verdict } from './attempt.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { describeError, summarise, withoutEngineFrames } from './describe.js'
@@ -11,7 +11,7 @@ import { type ActiveAttempt, InFlight } from './inflight.js'
 import type { Outage } from './outage.js'
 import type { Recorder } from './recorder.js'
 import { retryDelayMs } from './retry.js'
-import { beginRetry } from './retry-start.js'
+import { beginRetry, cancelRetry } from './retry-start.js'
 import { type AttemptDetailJson, attemptDetail, attemptDetailJson } from './views.js'
 
 export type { RunRequest } from './attempt.js'
@@ -198,21 +198,36 @@ export class Runner {
       const ended = { runId: progress.runId, status: result.status, attempts: progress.attempt }
       const outcome: RunResult = result.error ? { ...ended, error: result.error } : ended
       if (result.retryInMs === undefined) return outcome
-      const waited = await this.inFlight.backoff(result.retryInMs)
-      const next = await beginRetry(this.deps, request, progress, waited, (ms) => this.inFlight.backoff(ms))
+      const waited = await this.inFlight.backoff(result.retryInMs, progress.runId)
+      if (typeof waited === 'object') {
+        let cancelled: Awaited<ReturnType<typeof cancelRetry>>
+        try {
+          cancelled = await cancelRetry(this.deps, request, progress, waited.message)
+        } finally {
+          waited.done(cancelled?.cancelled)
+        }
+        if (cancelled === undefined) return outcome
+        await this.retryEnded(request, cancelled.ended)
+        return cancelled.ended
+      }
+      const wait = async (ms: number) => (await this.inFlight.backoff(ms)) === true
+      const next = await beginRetry(this.deps, request, progress, waited, wait)
       if (next === undefined) return outcome
       if (next.ended !== undefined) {
-        // A retry cancelled by a stop, or skipped by the overlap guard, ends the run: its after-hooks hear so.
-        const { runId, attempts, status, error } = next.ended
-        const ended = new Attempt(request, runId, attempts, this.attemptEnv)
-        ended.startedAt = this.deps.clock.now()
-        await this.afterHooks(ended, { status, error: new Error(error?.message) }, ended.startedAt, false)
+        await this.retryEnded(request, next.ended)
         // A skipped retry leaves the run's result the failure before it.
-        return status === 'skipped' ? outcome : next.ended
+        return next.ended.status === 'skipped' ? outcome : next.ended
       }
       progress.attempt++
       result = await this.afterCall(await this.begin(request, progress), progress)
     }
+  }
+
+  /** A retry cancelled (by a stop or a cancel), or skipped by the overlap guard, ends the run: its after-hooks hear so. */
+  private async retryEnded(request: RunRequest, { runId, attempts, status, error }: RunResult): Promise<void> {
+    const ended = new Attempt(request, runId, attempts, this.attemptEnv)
+    ended.startedAt = this.deps.clock.now()
+    await this.afterHooks(ended, { status, error: new Error(error?.message) }, ended.startedAt, false)
   }
 
   private async begin(request: RunRequest, { runId, attempt }: Progress): Promise<Attempt> {
@@ -361,6 +376,17 @@ export class Runner {
         resolve(status)
       }
       entry.cancel(message)
+    })
+  }
+
+  /**
+   * Cancel the retry that failed run `runId` waits for here: its backoff ends at once and the retry is
+   * recorded cancelled (`Store.cancelRetry`); resolves with that attempt, or undefined when no backoff
+   * of `runId` waits here or its retry was taken first.
+   */
+  cancelRetry(runId: number, message: string): Promise<AttemptRecord | undefined> {
+    return new Promise((resolve) => {
+      if (!this.inFlight.cancelRetry(runId, { message, done: resolve })) resolve(undefined)
     })
   }
 

@@ -292,13 +292,17 @@ export class Scheduler {
     })
   }
 
-  /** Cancel a running attempt, here at once or through its process's next heartbeat (cancel.ts); resolves as `run(id)`. */
+  /**
+   * Cancel a running attempt, here at once or through its process's next heartbeat, or a failed
+   * attempt's pending retry (cancel.ts); resolves as `run(id)` of the attempt recorded cancelled.
+   */
   async cancel(runId: number, options: CancelOptions = {}): Promise<AttemptDetailJson> {
     return this.track('cancel a run', async () => {
       const store = await this.open()
       const runner = this.session.runner
       const cancelActive = runner && ((id: number, message: string) => runner.cancel(id, message))
-      const env = { store, clock: this.clock, cancelActive, stopped: this.stopSignal.signal }
+      const cancelRetry = runner && ((id: number, message: string) => runner.cancelRetry(id, message))
+      const env = { store, clock: this.clock, cancelActive, cancelRetry, stopped: this.stopSignal.signal }
       return attemptDetailJson(attemptDetail(await cancelRun(env, runId, options)))
     })
   }

@@ -251,6 +251,14 @@ export interface Store {
   /** The job's code finally settled after its outcome was recorded (late after a timeout). */
   releaseRun(runId: number): Promise<void>
 
+  /**
+   * Cancel the retry pending after failed attempt `runId` (`RunOutcome.retryAt`), in one transaction: it
+   * is taken as `beginRun` with `retryOf` takes it, and recorded as a finished `cancelled` attempt (the
+   * next attempt of the same job, slot and trigger, on the failed attempt's instance, started and
+   * finished `now`, `message` its error). Returns that attempt; undefined when no retry is pending (none,
+   * or already begun or cancelled).
+   */
+  cancelRetry(runId: number, message: string, now: number): Promise<AttemptRecord | undefined>
   /** Retries waiting out their backoff whose owner stopped or was reaped, soonest first. */
   orphanedRetries(): Promise<PendingRetry[]>
 

@@ -78,3 +78,44 @@ describe('a cancelled run', () => {
     expect(crons(dir, ['status']).stdout).toMatch(/last 24h +1 cancelled/)
   })
 })
+
+describe('crons cancel of a failed attempt whose retry waits out its backoff', () => {
+  it('records the retry cancelled and prints it as a cancelled run; the retry is then gone', async () => {
+    const flakyDir = fs.realpathSync(fs.mkdtempSync(path.join(tmpdir(), 'crons-cancel-retry-')))
+    try {
+      fs.writeFileSync(path.join(flakyDir, 'crons.config.ts'), CONFIG.replace("'sync'", "'flaky'"))
+      const store = await openStore(path.join(flakyDir, 'crons.db'))
+      let failedId = 0
+      try {
+        const slot = Date.now() - 60_000
+        await store.syncJobs(['flaky'], slot)
+        await store.registerInstance({ id: 'inst', role: 'scheduler', host: 'box', pid: 1, now: slot })
+        const [claimed] = await store.claimSlots(
+          [{ job: 'flaky', slot, trigger: 'schedule', overlap: 'skip' }],
+          'inst',
+          slot,
+        )
+        if (claimed?.kind !== 'started') throw new Error('not started')
+        failedId = claimed.runId
+        const outcome = { status: 'failed' as const, finishedAt: slot + 1_000, errorMessage: 'boom', codeDone: true }
+        await store.finishRun(failedId, { ...outcome, retryAt: Date.now() + 3_600_000 })
+      } finally {
+        await store.close()
+      }
+      const cancelled = crons(flakyDir, ['cancel', String(failedId), '--reason', 'enough'])
+      expect(cancelled.stderr).toBe('')
+      expect(cancelled.status).toBe(0)
+      expect(cancelled.stdout).toBe(`Cancelled run ${failedId + 1} of flaky after 0s.\n`)
+      const runs = JSON.parse(crons(flakyDir, ['logs', '--json']).stdout)
+      expect(runs.map((r: { attempt: number; status: string }) => [r.attempt, r.status])).toEqual([
+        [1, 'failed'],
+        [2, 'cancelled'],
+      ])
+      expect(runs[1]).toMatchObject({ id: failedId + 1, error: { message: 'cancelled: enough' } })
+      const again = crons(flakyDir, ['cancel', String(failedId)])
+      expect(again.stderr).toBe(`error: run ${failedId} of job "flaky" is not running: it ended failed\n`)
+    } finally {
+      fs.rmSync(flakyDir, { recursive: true, force: true })
+    }
+  })
+})

@@ -283,6 +283,54 @@ export function claimContract(ctx: ContractContext): void {
       expect(await ctx.store.orphanedRetries()).toEqual([])
     })
 
+    it('cancelRetry takes a pending retry once and records it as a finished cancelled attempt', async () => {
+      const failed = await started('a', T0, 'A', T0)
+      const outcome = { status: 'failed' as const, finishedAt: T0 + 10, errorMessage: 'boom', codeDone: true }
+      await ctx.store.finishRun(failed, { ...outcome, retryAt: T0 + MIN })
+      const cancelled = await ctx.store.cancelRetry(failed, 'cancelled: enough', T0 + 20)
+      expect(cancelled).toEqual({
+        id: expect.any(Number),
+        job: 'a',
+        slot: T0,
+        trigger: 'schedule',
+        attempt: 2,
+        status: 'cancelled',
+        startedAt: T0 + 20,
+        finishedAt: T0 + 20,
+        durationMs: 0,
+        errorMessage: 'cancelled: enough',
+        errorStack: null,
+        result: null,
+        output: null,
+        detail: null,
+        instanceId: 'A',
+        active: false,
+      })
+      expect(await run(cancelled?.id ?? 0)).toEqual(cancelled)
+      expect(await ctx.store.cancelRetry(failed, 'again', T0 + 30)).toBeUndefined()
+      expect(await ctx.store.orphanedRetries()).toEqual([])
+      const retry = { job: 'a', slot: T0, trigger: 'schedule' as const, attempt: 2, overlap: 'allow' as const }
+      expect(await ctx.store.beginRun({ ...retry, retryOf: failed }, 'A', T0 + MIN)).toEqual({ kind: 'taken' })
+      expect((await ctx.store.lastRuns()).get('a')).toMatchObject({ id: cancelled?.id, status: 'cancelled' })
+      expect(await ctx.store.activeRuns()).toEqual([])
+    })
+
+    it('cancelRetry records nothing when no retry is pending or it was begun', async () => {
+      const ended = await started('a', T0, 'A', T0)
+      await ctx.store.finishRun(ended, { status: 'failed', finishedAt: T0 + 10, errorMessage: 'boom', codeDone: true })
+      const running = await started('b', T0, 'A', T0)
+      const begunFrom = await started('c', T0, 'A', T0)
+      const outcome = { status: 'failed' as const, finishedAt: T0 + 10, codeDone: true, retryAt: T0 + MIN }
+      await ctx.store.finishRun(begunFrom, outcome)
+      const retry = { job: 'c', slot: T0, trigger: 'schedule' as const, attempt: 2, overlap: 'allow' as const }
+      expect((await ctx.store.beginRun({ ...retry, retryOf: begunFrom }, 'A', T0 + MIN)).kind).toBe('started')
+      for (const id of [ended, running, begunFrom, 9_999]) {
+        expect(await ctx.store.cancelRetry(id, 'cancelled by request', T0 + 2 * MIN)).toBeUndefined()
+      }
+      expect(await ctx.store.listRuns({ status: 'cancelled' })).toEqual([])
+      expect(await ctx.store.listRuns({})).toHaveLength(4)
+    })
+
     it('records outcomes handed over in the same turn, in call order, and reads see them before they resolve', async () => {
       const timedOut = await started('a', T0, 'A', T0)
       const succeeded = await started('b', T0, 'A', T0)

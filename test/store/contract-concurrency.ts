@@ -48,6 +48,24 @@ export function concurrencyContract(ctx: ContractContext, openSecond: () => Prom
       }
     })
 
+    it('a pending retry begun and cancelled at once: exactly one of them wins', async () => {
+      second = await openSecond()
+      for (let round = 0; round < 5; round++) {
+        const job = `flaky-${round}`
+        const [outcome] = await ctx.store.claimSlots([claim(job, T0)], 'A', T0)
+        const failed = (outcome as { runId: number }).runId
+        await ctx.store.finishRun(failed, { status: 'failed', finishedAt: T0 + 1, codeDone: true, retryAt: T0 + 10 })
+        const retry = { job, slot: T0, trigger: 'schedule' as const, attempt: 2, overlap: 'allow' as const }
+        const [begun, cancelled] = await Promise.all([
+          ctx.store.beginRun({ ...retry, retryOf: failed }, 'A', T0 + 10),
+          (second as Store).cancelRetry(failed, 'cancelled by request', T0 + 10),
+        ])
+        expect([begun.kind === 'started', cancelled !== undefined].filter(Boolean)).toHaveLength(1)
+        const runs = await ctx.store.listRuns({ job })
+        expect(runs.map((r) => r.attempt).sort()).toEqual([1, 2])
+      }
+    })
+
     it('gives commit-ordered ids: a cursor following one connection misses nothing the other commits', async () => {
       second = await openSecond()
       const writers = [ctx.store, second]

@@ -296,6 +296,126 @@ describe('cancelling a run', () => {
     gate.resolve()
   })
 
+  it('a failed attempt whose retry waits out its backoff here: the backoff ends, the retry is recorded cancelled, hooks told final', async () => {
+    const after: Partial<HookContext>[] = []
+    let calls = 0
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'flaky',
+          schedule: '@yearly',
+          retry: { max: 2, backoff: 'constant', initial: '60s' },
+          run: () => {
+            calls++
+            throw new Error('boom')
+          },
+        },
+      ],
+      {
+        hooks: {
+          afterRun: (ctx) =>
+            void after.push({ attempt: ctx.attempt, status: ctx.status, willRetry: ctx.willRetry, final: ctx.final }),
+        },
+      },
+    )
+    const result = scheduler.runJob('flaky')
+    await flushCallbacks()
+    const [failed] = await runsOf(store, 'flaky')
+    expect(failed).toMatchObject({ status: 'failed', attempt: 1 })
+    const waiting = clock.pending
+    const cancelled = await scheduler.cancel((failed as AttemptRecord).id, { reason: 'enough' })
+    expect(cancelled).toMatchObject({ attempt: 2, status: 'cancelled', error: { message: 'cancelled: enough' } })
+    expect(await result).toMatchObject({ runId: cancelled.id, status: 'cancelled', attempts: 2 })
+    // The backoff's timer is gone with it.
+    expect(clock.pending).toBe(waiting - 1)
+    expect(after).toEqual([
+      { attempt: 1, status: 'failed', willRetry: true, final: false },
+      { attempt: 2, status: 'cancelled', willRetry: false, final: true },
+    ])
+    await clock.advance(600_000)
+    expect(calls).toBe(1)
+    const runs = await runsOf(store, 'flaky')
+    expect(runs.map((r) => [r.attempt, r.status, r.active])).toEqual([
+      [1, 'failed', false],
+      [2, 'cancelled', false],
+    ])
+    expect(runs[1]).toMatchObject({ startedAt: T0, finishedAt: T0, slot: failed?.slot, trigger: 'manual' })
+  })
+
+  it("a pending retry cancelled from another process: the owner's backoff ends without beginning it, hooks hear no more", async () => {
+    const after: string[] = []
+    let calls = 0
+    const { clock, store, scheduler } = await setup(
+      [
+        {
+          name: 'flaky',
+          schedule: '@yearly',
+          retry: { max: 2, backoff: 'constant', initial: '60s' },
+          run: () => {
+            calls++
+            throw new Error('boom')
+          },
+        },
+      ],
+      { hooks: { afterRun: (ctx) => void after.push(`${ctx.attempt} ${ctx.status}`) } },
+    )
+    const result = scheduler.runJob('flaky')
+    await flushCallbacks()
+    const [failed] = await runsOf(store, 'flaky')
+    const id = (failed as AttemptRecord).id
+    const cancelled = await cancelRun({ store, clock, cancelActive: undefined }, id)
+    expect(cancelled).toMatchObject({ attempt: 2, status: 'cancelled', errorMessage: 'cancelled by request' })
+    await clock.advance(60_000)
+    expect(await result).toMatchObject({ runId: id, status: 'failed', attempts: 1 })
+    await clock.advance(600_000)
+    expect(calls).toBe(1)
+    expect(after).toEqual(['1 failed'])
+    expect((await runsOf(store, 'flaky')).map((r) => r.status)).toEqual(['failed', 'cancelled'])
+  })
+
+  it('a failed attempt whose retry already began: the running retry is cancelled', async () => {
+    let calls = 0
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'flaky',
+        schedule: '@yearly',
+        retry: { max: 2, backoff: 'constant', initial: '60s' },
+        run: (ctx) => {
+          if (++calls === 1) throw new Error('boom')
+          return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
+        },
+      },
+    ])
+    const result = scheduler.runJob('flaky')
+    await clock.advance(60_000)
+    const [failed, retry] = await runsOf(store, 'flaky')
+    expect(retry).toMatchObject({ attempt: 2, status: 'running' })
+    const cancelled = await scheduler.cancel((failed as AttemptRecord).id)
+    expect(cancelled).toMatchObject({ id: retry?.id, status: 'cancelled' })
+    expect(await result).toMatchObject({ status: 'cancelled', attempts: 2 })
+  })
+
+  it('a failed attempt with no retry pending is still refused, and nothing is recorded', async () => {
+    const { clock, store, scheduler } = await setup([
+      {
+        name: 'flaky',
+        schedule: '@yearly',
+        retry: { max: 1, backoff: 'constant', initial: '60s' },
+        run: () => {
+          throw new Error('boom')
+        },
+      },
+    ])
+    const result = scheduler.runJob('flaky')
+    await clock.advance(60_000)
+    expect(await result).toMatchObject({ status: 'failed', attempts: 2 })
+    const [, last] = await runsOf(store, 'flaky')
+    const error = await refusal(scheduler.cancel((last as AttemptRecord).id))
+    expect(error.code).toBe('RUN_FINISHED')
+    expect(error.message).toBe(`run ${last?.id} of job "flaky" is not running: it ended failed`)
+    expect((await runsOf(store, 'flaky')).map((r) => r.status)).toEqual(['failed', 'failed'])
+  })
+
   it('a run whose process on this host is gone is recorded interrupted at once, not waited for', async () => {
     const clock = new FakeClock(T0)
     const store = await openStore(':memory:')

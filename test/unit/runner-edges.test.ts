@@ -351,7 +351,7 @@ describe('retries, cancels, timeouts and hooks', () => {
     expect(seen).toEqual(['after 1 failed true false', 'error 1 failed true false', 'after 2 cancelled false true'])
   })
 
-  it('cancel() of the failed attempt during its backoff is refused RUN_FINISHED; the retry still runs', async () => {
+  it('cancel() of the failed attempt during its backoff cancels its retry: recorded cancelled, never run', async () => {
     const calls: number[] = []
     const { clock, store, scheduler } = await setup([
       flaky({ retry: { max: 1, backoff: 'constant', initial: '1m' } }, calls),
@@ -359,10 +359,13 @@ describe('retries, cancels, timeouts and hooks', () => {
     const result = scheduler.runJob('flaky')
     await clock.advance(1_000)
     const [row] = await runs(store, 'flaky')
-    await expect(scheduler.cancel((row as AttemptRecord).id)).rejects.toMatchObject({ code: 'RUN_FINISHED' })
+    await expect(scheduler.cancel((row as AttemptRecord).id)).resolves.toMatchObject({
+      attempt: 2,
+      status: 'cancelled',
+    })
     await clock.advance(2 * MIN)
-    expect(await result).toMatchObject({ status: 'failed', attempts: 2 })
-    expect(calls).toHaveLength(2)
+    expect(await result).toMatchObject({ status: 'cancelled', attempts: 2 })
+    expect(calls).toHaveLength(1)
   })
 
   it('remove(), pause() and reload() during the backoff: the run goes on with its definition; no row left running', async () => {

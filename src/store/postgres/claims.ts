@@ -2,7 +2,7 @@
 import { stillRunning } from '../messages.js'
 import { type HolderRow, toHolder } from '../rows.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, SlotClaim } from '../types.js'
-import { insertRuns, type NewRunRow, newRunIds, type Queryable } from './sql.js'
+import { insertRuns, type NewRunRow, newRunIds, type Queryable, type RunRow } from './sql.js'
 
 const TAKEN: ClaimOutcome = Object.freeze({ kind: 'taken' })
 
@@ -181,6 +181,33 @@ export class PgRunWriter {
       [jobs],
     )
     return new Map(rows.map((row) => [row.job, row]))
+  }
+
+  /** `Store.cancelRetry` in the caller's transaction: the cancelled attempt's id, undefined if no retry was pending. */
+  async cancelRetry(db: Queryable, runId: number, message: string, now: number): Promise<number | undefined> {
+    const S = this.S
+    // Taken as `begin` takes it: a second taker waits for the first's row lock, then finds retry_at cleared.
+    const { rows } = await db.query<Pick<RunRow, 'job' | 'slot' | 'trigger' | 'attempt' | 'instance_id'>>(
+      `UPDATE ${S}.runs SET retry_at = NULL WHERE id = $1 AND retry_at IS NOT NULL
+       RETURNING job, slot, "trigger", attempt, instance_id`,
+      [runId],
+    )
+    const failed = rows[0]
+    if (failed === undefined) return undefined
+    const { job, slot, trigger } = failed
+    const [id] = (await newRunIds(db, S, this.lockKey, 1)) as [number]
+    const retry = {
+      id,
+      job,
+      slot,
+      trigger,
+      attempt: failed.attempt + 1,
+      startedAt: now,
+      instanceId: failed.instance_id,
+    }
+    await insertRuns(db, S, [{ ...retry, status: 'cancelled', finishedAt: now, detail: null, active: false }])
+    await db.query(`UPDATE ${S}.runs SET duration_ms = 0, error_message = $1 WHERE id = $2`, [message, id])
+    return id
   }
 
   async begin(db: Queryable, run: BeginRun, instanceId: string, now: number): Promise<BeginOutcome> {

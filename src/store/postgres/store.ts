@@ -225,6 +225,11 @@ export class PostgresStore implements Store {
     )
   }
 
+  async cancelRetry(runId: number, message: string, now: number): Promise<AttemptRecord | undefined> {
+    const id = await this.#transaction((db) => this.#writer.cancelRetry(db, runId, message, now))
+    return id === undefined ? undefined : this.getRun(id)
+  }
+
   /** Queued with this turn's outcomes; false when refused (the run's owner was reaped). */
   async finishRun(runId: number, outcome: RunOutcome): Promise<boolean> {
     const refused = await this.#outcomes.enqueue({ id: runId, release: false, ...finishedRun(outcome, (set) => set) })

@@ -3,7 +3,7 @@
  * becomes the head of its job's chain (`runs.prev_id`, `jobs.last_run_id`; docs/storage.md: "Schema").
  */
 import { stillRunning } from '../messages.js'
-import { toHolder } from '../rows.js'
+import { finishedRun, toHolder } from '../rows.js'
 import type { BeginOutcome, BeginRun, ClaimOutcome, MissedInfo, RunStatus, SlotClaim } from '../types.js'
 import { Groups } from './groups.js'
 import type { ClaimHolderRow, NewRun, Statements } from './statements.js'
@@ -218,6 +218,22 @@ export class RunWriter {
           holders.set(row.claim.job, { id: runId, instance_id: instanceId, started_at: startedAt })
       }
     }
+  }
+
+  /** `Store.cancelRetry` in the caller's transaction: the cancelled attempt's id, undefined if no retry was pending. */
+  cancelRetry(runId: number, message: string, now: number): number | undefined {
+    const failed = this.#s.getRun.get(runId)
+    if (failed === undefined || this.#s.takeRetry.run(runId).changes === 0) return undefined
+    const { job, slot, trigger, instance_id: instanceId } = failed
+    const retry = { job, slot, trigger, attempt: failed.attempt + 1, startedAt: now, instanceId }
+    const id = this.#insertRun({ ...retry, status: 'cancelled', finishedAt: now, detail: null, active: 0 }, false)
+    this.#s.finishRun.run({
+      id,
+      ...finishedRun({ status: 'cancelled', finishedAt: now, errorMessage: message, codeDone: true }, (set) =>
+        set ? 1 : 0,
+      ),
+    })
+    return id
   }
 
   begin(run: BeginRun, instanceId: string, now: number): BeginOutcome {

@@ -198,6 +198,13 @@ export class SqliteStore implements Store {
     await this.#outcomes.enqueue(runId)
   }
 
+  async cancelRetry(runId: number, message: string, now: number): Promise<AttemptRecord | undefined> {
+    return this.#write(() => {
+      const id = this.#writer.cancelRetry(runId, message, now)
+      return id === undefined ? undefined : this.#runById(id)
+    })
+  }
+
   async orphanedRetries(): Promise<PendingRetry[]> {
     return this.#call(() => this.#s.orphanedRetries.all())
   }
