@@ -296,28 +296,23 @@ describe('cancelling a run', () => {
     gate.resolve()
   })
 
+  /** A job retried after 60 s (`max` retries) whose code is `run`. */
+  const retried = (run: JobDefinition['run'], max = 2): JobDefinition =>
+    ({ name: 'flaky', schedule: '@yearly', retry: { max, backoff: 'constant', initial: '60s' }, run }) as JobDefinition
+  const failing = (count: () => void) => () => {
+    count()
+    throw new Error('boom')
+  }
+
   it('a failed attempt whose retry waits out its backoff here: the backoff ends, the retry is recorded cancelled, hooks told final', async () => {
     const after: Partial<HookContext>[] = []
     let calls = 0
-    const { clock, store, scheduler } = await setup(
-      [
-        {
-          name: 'flaky',
-          schedule: '@yearly',
-          retry: { max: 2, backoff: 'constant', initial: '60s' },
-          run: () => {
-            calls++
-            throw new Error('boom')
-          },
-        },
-      ],
-      {
-        hooks: {
-          afterRun: (ctx) =>
-            void after.push({ attempt: ctx.attempt, status: ctx.status, willRetry: ctx.willRetry, final: ctx.final }),
-        },
+    const { clock, store, scheduler } = await setup([retried(failing(() => calls++))], {
+      hooks: {
+        afterRun: (ctx) =>
+          void after.push({ attempt: ctx.attempt, status: ctx.status, willRetry: ctx.willRetry, final: ctx.final }),
       },
-    )
+    })
     const result = scheduler.runJob('flaky')
     await flushCallbacks()
     const [failed] = await runsOf(store, 'flaky')
@@ -345,20 +340,9 @@ describe('cancelling a run', () => {
   it("a pending retry cancelled from another process: the owner's backoff ends without beginning it, hooks hear no more", async () => {
     const after: string[] = []
     let calls = 0
-    const { clock, store, scheduler } = await setup(
-      [
-        {
-          name: 'flaky',
-          schedule: '@yearly',
-          retry: { max: 2, backoff: 'constant', initial: '60s' },
-          run: () => {
-            calls++
-            throw new Error('boom')
-          },
-        },
-      ],
-      { hooks: { afterRun: (ctx) => void after.push(`${ctx.attempt} ${ctx.status}`) } },
-    )
+    const { clock, store, scheduler } = await setup([retried(failing(() => calls++))], {
+      hooks: { afterRun: (ctx) => void after.push(`${ctx.attempt} ${ctx.status}`) },
+    })
     const result = scheduler.runJob('flaky')
     await flushCallbacks()
     const [failed] = await runsOf(store, 'flaky')
@@ -376,15 +360,10 @@ describe('cancelling a run', () => {
   it('a failed attempt whose retry already began: the running retry is cancelled', async () => {
     let calls = 0
     const { clock, store, scheduler } = await setup([
-      {
-        name: 'flaky',
-        schedule: '@yearly',
-        retry: { max: 2, backoff: 'constant', initial: '60s' },
-        run: (ctx) => {
-          if (++calls === 1) throw new Error('boom')
-          return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
-        },
-      },
+      retried((ctx) => {
+        if (++calls === 1) throw new Error('boom')
+        return new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()))
+      }),
     ])
     const result = scheduler.runJob('flaky')
     await clock.advance(60_000)
@@ -397,14 +376,10 @@ describe('cancelling a run', () => {
 
   it('a failed attempt with no retry pending is still refused, and nothing is recorded', async () => {
     const { clock, store, scheduler } = await setup([
-      {
-        name: 'flaky',
-        schedule: '@yearly',
-        retry: { max: 1, backoff: 'constant', initial: '60s' },
-        run: () => {
-          throw new Error('boom')
-        },
-      },
+      retried(
+        failing(() => {}),
+        1,
+      ),
     ])
     const result = scheduler.runJob('flaky')
     await clock.advance(60_000)
